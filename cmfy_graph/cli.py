@@ -1,0 +1,99 @@
+"""The ``cmfy-graph`` command line.
+
+Each sub-command lives in its own module under :mod:`cmfy_graph.commands` with two functions:
+``register(subparsers)`` adds its parser (and imports nothing heavy), and the handler it sets as
+``func`` returns the exit code. This module only parses arguments and maps errors to exit codes.
+
+Exit codes (every command):
+
+- 0: success (no errors found; job accepted or completed);
+- 1: the check found errors, or the job failed;
+- 2: usage error, unreadable or invalid input;
+- 3: API or network error;
+- 130: interrupted (Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+from .errors import CmfyGraphError
+
+__all__ = ["main", "build_parser", "COMMANDS"]
+
+#: sub-command name -> module under cmfy_graph.commands
+COMMANDS: dict[str, str] = {
+    "compile": "compile",
+    "codegen": "codegen",
+    "lint": "lint",
+    "convert": "convert",
+    "submit": "submit",
+    "status": "submit",
+    "emulator": "emulator",
+    "sweep": "sweep",
+    "grid": "grid",
+}
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+EXIT_API = 3
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every sub-command registered."""
+    parser = _Parser(
+        prog="cmfy-graph",
+        description="ComfyUI workflows as code: compile, lint, convert, submit and sweep.",
+        epilog="exit codes: 0 ok, 1 errors found or job failed, 2 usage or bad input, "
+        "3 API or network error",
+    )
+    parser.add_argument("--version", action="version", version=f"cmfy-graph {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    seen: set[str] = set()
+    for mod_name in COMMANDS.values():
+        if mod_name in seen:
+            continue
+        seen.add(mod_name)
+        try:
+            mod = importlib.import_module(f"cmfy_graph.commands.{mod_name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"cmfy_graph.commands.{mod_name}":
+                continue  # command not built yet
+            raise
+        mod.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (also used as the console entry point)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return int(func(args) or 0)
+    except KeyboardInterrupt:
+        print("cmfy-graph: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except CmfyGraphError as exc:
+        print(f"cmfy-graph {args.command}: error: {exc}", file=sys.stderr)
+        return getattr(exc, "exit_code", EXIT_USAGE)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,544 @@
+"""Reading ComfyUI node specs (``/object_info`` JSON) into typed records.
+
+A spec maps a node's ``class_type`` to its description: inputs (required, optional,
+hidden), outputs, display name, category and so on. This module reads the forms found in the
+wild (``../shared/comfyui/FORMATS.md`` section 3) into :class:`NodeSpec` records:
+
+- legacy COMBO ``[[choice, ...], {options}]`` and new-style ``["COMBO", {"options": [...]}]``;
+- one-element specs ``["IMAGE"]``; an options element that is not a dict (``["*", ""]``);
+- union types ``"INT,FLOAT"``, the wildcard ``"*"``, list-typed outputs;
+- ``input_order`` present or absent (absent: object order, with integer-like keys first, as a
+  browser's JavaScript engine orders them);
+- hidden inputs in their V1 (``"PROMPT"``) and V3 (``["PROMPT"]``) forms;
+- V3 dynamic inputs (autogrow, dynamic combo, match type), kept as data;
+- the same input name under ``required`` and ``optional`` (``required`` wins, as in ComfyUI).
+
+A malformed entry is skipped with a :class:`SpecWarning` that names it; the rest loads.
+
+cmfy_graph adds one optional key per node, ``"cmfy"``, for what ``/object_info`` lacks
+(``nodes_spec/FORMAT.md``): which inputs name installation files, and which inputs the node's
+own ``VALIDATE_INPUTS`` checks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import warnings
+from collections.abc import Iterable, Iterator, Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .errors import SpecError
+
+__all__ = [
+    "InputSpec",
+    "OutputSpec",
+    "NodeSpec",
+    "Spec",
+    "SpecWarning",
+    "WIDGET_TYPES",
+    "load_spec",
+    "core_spec",
+    "core_spec_path",
+]
+
+#: Input types the ComfyUI editor draws a widget for (``src/scripts/widgets.ts``).
+WIDGET_TYPES = frozenset(
+    {
+        "INT",
+        "FLOAT",
+        "BOOLEAN",
+        "STRING",
+        "MARKDOWN",
+        "COMBO",
+        "IMAGEUPLOAD",
+        "COLOR",
+        "IMAGECOMPARE",
+        "BOUNDING_BOX",
+        "CHART",
+        "GALLERIA",
+        "PAINTER",
+        "TEXTAREA",
+        "CURVE",
+        "RANGE",
+        "COMFY_DYNAMICCOMBO_V3",
+    }
+)
+
+_UPLOAD_OPTIONS = (
+    "image_upload",
+    "video_upload",
+    "audio_upload",
+    "animated_image_upload",
+    "mesh_upload",
+    "file_upload",
+)
+
+_MODEL_EXTENSIONS = (
+    ".safetensors",
+    ".ckpt",
+    ".pt",
+    ".pth",
+    ".bin",
+    ".gguf",
+    ".sft",
+    ".onnx",
+    ".pkl",
+    ".yaml",
+)
+
+_MODEL_NAME_RE = re.compile(
+    r"(^|_)(ckpt|lora|vae|unet|clip|control_net|controlnet|style_model|upscale_model|gligen|"
+    r"hypernetwork|model|clip_vision|embedding|photomaker|ipadapter|instantid|pulid)(_name)?\d*$"
+)
+
+
+class SpecWarning(UserWarning):
+    """A spec entry was malformed and skipped, or read with a guess; the message names it."""
+
+
+@attrs.frozen(slots=True)
+class InputSpec:
+    """One input of a node.
+
+    ``type`` is the ComfyUI type string (``"COMBO"`` for both combo forms). ``choices`` holds
+    the fixed choices of a combo (``None`` for other types). ``file_kind`` is set for inputs
+    whose choices are files of the installation (``"model"`` for model files, which may be
+    given as URLs on cmfy.cloud; ``"input"`` for uploaded input files): their choices are not
+    a fixed enum.
+    """
+
+    name: str
+    type: str
+    section: str
+    options: Mapping[str, Any]
+    choices: tuple[Any, ...] | None = None
+    legacy_combo: bool = False
+    file_kind: str | None = None
+    raw: Any = None
+
+    @property
+    def required(self) -> bool:
+        """True for inputs under ``required``."""
+        return self.section == "required"
+
+    @property
+    def default(self) -> Any:
+        """The spec's ``default`` option, or ``None``."""
+        return self.options.get("default")
+
+    @property
+    def has_default(self) -> bool:
+        """True when the spec gives a ``default``."""
+        return "default" in self.options
+
+    @property
+    def min(self) -> Any:
+        """The ``min`` option, or ``None``."""
+        return self.options.get("min")
+
+    @property
+    def max(self) -> Any:
+        """The ``max`` option, or ``None``."""
+        return self.options.get("max")
+
+    @property
+    def step(self) -> Any:
+        """The ``step`` option, or ``None``."""
+        return self.options.get("step")
+
+    @property
+    def tooltip(self) -> str | None:
+        """The ``tooltip`` option, when it is a string."""
+        t = self.options.get("tooltip")
+        return t if isinstance(t, str) else None
+
+    @property
+    def force_input(self) -> bool:
+        """True when the input is a socket only (``forceInput``)."""
+        return bool(self.options.get("forceInput"))
+
+    @property
+    def widget_type(self) -> str | None:
+        """The widget the editor draws for this input, or ``None`` for a pure socket."""
+        if self.force_input:
+            return None
+        wt = self.options.get("widgetType")
+        if isinstance(wt, str) and wt in WIDGET_TYPES:
+            return wt
+        if self.type in WIDGET_TYPES:
+            return self.type
+        return None
+
+    @property
+    def is_widget(self) -> bool:
+        """True when the input has a widget in the editor (its value is a constant by default)."""
+        return self.widget_type is not None
+
+    @property
+    def type_set(self) -> frozenset[str]:
+        """The comma-separated parts of ``type``, stripped (``{"INT", "FLOAT"}``)."""
+        return frozenset(p.strip() for p in self.type.split(","))
+
+
+@attrs.frozen(slots=True)
+class OutputSpec:
+    """One output of a node. ``type`` is ``"COMBO"`` for a list-typed output (``choices`` set)."""
+
+    index: int
+    type: str
+    name: str
+    is_list: bool = False
+    tooltip: str | None = None
+    choices: tuple[Any, ...] | None = None
+
+
+@attrs.frozen(slots=True)
+class NodeSpec:
+    """A node class as described by ``/object_info``."""
+
+    class_type: str
+    display_name: str
+    category: str
+    description: str
+    python_module: str
+    output_node: bool
+    inputs: Mapping[str, InputSpec]
+    hidden: Mapping[str, Any]
+    outputs: tuple[OutputSpec, ...]
+    has_input_order: bool
+    deprecated: bool = False
+    experimental: bool = False
+    api_node: bool = False
+    extra: Mapping[str, Any] = attrs.field(factory=dict)
+    raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+
+    @property
+    def required(self) -> dict[str, InputSpec]:
+        """The required inputs, in the editor's order."""
+        return {k: v for k, v in self.inputs.items() if v.section == "required"}
+
+    @property
+    def optional(self) -> dict[str, InputSpec]:
+        """The optional inputs, in the editor's order."""
+        return {k: v for k, v in self.inputs.items() if v.section == "optional"}
+
+    @property
+    def validate_inputs(self) -> tuple[str, ...] | None:
+        """Names the node's own ``VALIDATE_INPUTS`` takes, ``("**",)`` for ``**kwargs``; ``None``
+        when it has none or the spec does not say (``"cmfy"`` extension)."""
+        v = self.extra.get("validate_inputs")
+        if isinstance(v, list):
+            return tuple(str(x) for x in v)
+        return None
+
+    @property
+    def widget_inputs(self) -> list[InputSpec]:
+        """Inputs that have a widget in the editor, in the editor's order."""
+        return [i for i in self.inputs.values() if i.is_widget]
+
+
+# ---------------------------------------------------------------------------------------------
+# parsing
+
+
+def _js_key_order(keys: Iterable[str]) -> list[str]:
+    """Object key order as JavaScript enumerates it: integer-like keys first, ascending."""
+    keys = list(keys)
+    ints = [k for k in keys if k.isdigit() and (k == "0" or not k.startswith("0")) and len(k) < 10]
+    if not ints:
+        return keys
+    rest = [k for k in keys if k not in set(ints)]
+    return sorted(ints, key=int) + rest
+
+
+def _ordered_names(section: Mapping[str, Any], order: Any) -> list[str]:
+    names = list(section)
+    if isinstance(order, list):
+        present = set(names)
+        head = [n for n in order if isinstance(n, str) and n in present]
+        seen = set(head)
+        return head + [n for n in names if n not in seen]
+    return _js_key_order(names)
+
+
+def _guess_file_kind(name: str, type_: str, options: Mapping[str, Any], choices: Any) -> str | None:
+    if type_ != "COMBO":
+        return None
+    if any(options.get(k) for k in _UPLOAD_OPTIONS):
+        return "input"
+    if isinstance(choices, (list, tuple)):
+        strs = [c for c in choices if isinstance(c, str)]
+        if strs and sum(1 for c in strs if c.lower().endswith(_MODEL_EXTENSIONS)) * 2 >= len(strs):
+            return "model"
+        if not choices and _MODEL_NAME_RE.search(name):
+            return "model"
+    return None
+
+
+def _parse_input(
+    node: str, name: str, section: str, raw: Any, extra: Mapping[str, Any]
+) -> InputSpec:
+    if isinstance(raw, str):  # V1 hidden form, or a bare type string
+        raw_type: Any = raw
+        opts: Any = {}
+    elif isinstance(raw, (list, tuple)) and raw:
+        raw_type = raw[0]
+        opts = raw[1] if len(raw) > 1 else {}
+    else:
+        raise ValueError(f"input {name!r} of {node!r} has an unreadable spec {raw!r}")
+    if not isinstance(opts, dict):
+        opts = {}
+    choices: tuple[Any, ...] | None = None
+    legacy = False
+    if isinstance(raw_type, (list, tuple)):
+        type_ = "COMBO"
+        legacy = True
+        choices = tuple(raw_type)
+    elif isinstance(raw_type, str):
+        type_ = raw_type
+        if type_ == "COMBO":
+            o = opts.get("options")
+            choices = tuple(o) if isinstance(o, (list, tuple)) else ()
+    else:
+        raise ValueError(f"input {name!r} of {node!r} has a type that is not a string: {raw_type!r}")
+    declared = extra.get("file_inputs")
+    if isinstance(declared, dict) and name in declared:
+        fk = declared[name]
+        file_kind = fk if isinstance(fk, str) else None
+    elif isinstance(declared, dict):
+        file_kind = None
+    else:
+        file_kind = _guess_file_kind(name, type_, opts, choices)
+    return InputSpec(
+        name=name,
+        type=type_,
+        section=section,
+        options=opts,
+        choices=choices,
+        legacy_combo=legacy,
+        file_kind=file_kind,
+        raw=raw,
+    )
+
+
+def parse_node(class_type: str, raw: Any, notes: list[str] | None = None) -> NodeSpec:
+    """Parse one ``/object_info`` entry. Raises ``ValueError`` naming what is wrong; fixable
+    quirks are read with a guess, and a sentence about each is appended to ``notes``."""
+    if not isinstance(raw, dict):
+        raise ValueError(f"node {class_type!r}: entry is {type(raw).__name__}, not an object")
+    inp = raw.get("input", {})
+    if inp is None:
+        inp = {}
+    if not isinstance(inp, dict):
+        raise ValueError(f"node {class_type!r}: 'input' is not an object")
+    extra = raw.get("cmfy") if isinstance(raw.get("cmfy"), dict) else {}
+    order = raw.get("input_order") if isinstance(raw.get("input_order"), dict) else None
+    inputs: dict[str, InputSpec] = {}
+    for section in ("required", "optional"):
+        sec = inp.get(section) or {}
+        if not isinstance(sec, dict):
+            raise ValueError(f"node {class_type!r}: input section {section!r} is not an object")
+        for name in _ordered_names(sec, order.get(section) if order else None):
+            if name in inputs:  # required wins, as in ComfyUI's get_input_info
+                continue
+            inputs[name] = _parse_input(class_type, name, section, sec[name], extra)
+    hidden = inp.get("hidden") or {}
+    if not isinstance(hidden, dict):
+        hidden = {}
+    out_types = raw.get("output") or []
+    names = raw.get("output_name")
+    if isinstance(out_types, str):
+        # RETURN_TYPES = ("X") without the comma: a string where a tuple was meant
+        if notes is not None:
+            notes.append(
+                f"node {class_type!r}: 'output' is the string {out_types!r}, read as one output"
+            )
+        out_types = [out_types]
+        names = [names] if isinstance(names, str) else names
+    if not isinstance(out_types, list):
+        raise ValueError(f"node {class_type!r}: 'output' is not a list")
+    names = names if isinstance(names, list) else []
+    is_list = raw.get("output_is_list")
+    is_list = is_list if isinstance(is_list, list) else []
+    tips = raw.get("output_tooltips")
+    tips = tips if isinstance(tips, list) else []
+    outputs = []
+    for i, t in enumerate(out_types):
+        choices = None
+        if isinstance(t, list):
+            choices = tuple(t)
+            t = "COMBO"
+        elif not isinstance(t, str):
+            raise ValueError(f"node {class_type!r}: output {i} has type {t!r}")
+        nm = names[i] if i < len(names) and isinstance(names[i], str) and names[i] else t
+        tip = tips[i] if i < len(tips) and isinstance(tips[i], str) else None
+        outputs.append(
+            OutputSpec(
+                index=i,
+                type=t,
+                name=nm,
+                is_list=bool(is_list[i]) if i < len(is_list) else False,
+                tooltip=tip,
+                choices=choices,
+            )
+        )
+
+    def s(key: str, default: str) -> str:
+        v = raw.get(key)
+        return v if isinstance(v, str) else default
+
+    return NodeSpec(
+        class_type=class_type,
+        display_name=s("display_name", class_type) or class_type,
+        category=s("category", "sd"),
+        description=s("description", ""),
+        python_module=s("python_module", "nodes"),
+        output_node=raw.get("output_node") is True,
+        inputs=inputs,
+        hidden=hidden,
+        outputs=tuple(outputs),
+        has_input_order=order is not None,
+        deprecated=bool(raw.get("deprecated")),
+        experimental=bool(raw.get("experimental")),
+        api_node=bool(raw.get("api_node")),
+        extra=extra,
+        raw=raw,
+    )
+
+
+class Spec(Mapping[str, NodeSpec]):
+    """A set of node specs keyed by ``class_type``: one server's ``/object_info``, or several
+    merged. Read-only mapping; build with :meth:`from_dict`, :func:`load_spec` or :meth:`merge`.
+    """
+
+    __slots__ = ("_nodes", "warnings", "source")
+
+    def __init__(
+        self,
+        nodes: Mapping[str, NodeSpec],
+        warnings_: Iterable[str] = (),
+        source: str = "<memory>",
+    ) -> None:
+        self._nodes: dict[str, NodeSpec] = dict(nodes)
+        self.warnings: list[str] = list(warnings_)
+        self.source = source
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = "<memory>", *, warn: bool = True) -> Spec:
+        """Build a spec from a parsed ``/object_info`` document. Malformed entries are skipped,
+        each with a :class:`SpecWarning` naming it (also kept in ``.warnings``)."""
+        if not isinstance(data, dict):
+            raise SpecError(f"{source}: a node spec must be a JSON object, not {type(data).__name__}")
+        nodes: dict[str, NodeSpec] = {}
+        msgs: list[str] = []
+        for key, raw in data.items():
+            if not isinstance(key, str) or not key:
+                msgs.append(f"{source}: skipped node with an empty or non-string name {key!r}")
+                continue
+            try:
+                notes: list[str] = []
+                nodes[key] = parse_node(key, raw, notes)
+                msgs.extend(f"{source}: {n}" for n in notes)
+            except (ValueError, TypeError, AttributeError, KeyError) as exc:
+                msgs.append(f"{source}: skipped {exc}")
+        if warn:
+            for m in msgs:
+                warnings.warn(m, SpecWarning, stacklevel=3)
+        return cls(nodes, msgs, source)
+
+    @classmethod
+    def merge(cls, *specs: Spec) -> Spec:
+        """Merge specs; a later spec's node replaces an earlier one of the same ``class_type``."""
+        nodes: dict[str, NodeSpec] = {}
+        msgs: list[str] = []
+        for sp in specs:
+            nodes.update(sp._nodes)
+            msgs.extend(sp.warnings)
+        return cls(nodes, msgs, " + ".join(sp.source for sp in specs))
+
+    def __getitem__(self, key: str) -> NodeSpec:
+        return self._nodes[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._nodes)
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._nodes
+
+    def __repr__(self) -> str:
+        return f"<Spec {self.source!r}: {len(self._nodes)} node classes>"
+
+
+def _fetch_object_info(url: str, timeout: float) -> Any:
+    import httpx  # imported here: httpx costs ~100 ms of import time
+
+    u = url.rstrip("/")
+    if not u.endswith("/object_info"):
+        u += "/object_info"
+    try:
+        resp = httpx.get(u, timeout=timeout, follow_redirects=True)
+        resp.raise_for_status()
+        return resp.json()
+    except httpx.HTTPError as exc:
+        raise SpecError(f"{u}: could not fetch the node spec: {exc}") from None
+    except ValueError as exc:
+        raise SpecError(f"{u}: the server's /object_info is not JSON: {exc}") from None
+
+
+def load_spec(*sources: str | os.PathLike[str] | Mapping[str, Any], timeout: float = 30.0) -> Spec:
+    """Load and merge node specs from files, ``http(s)://`` server URLs (``GET /object_info``)
+    or already-parsed dicts. With no source, returns the bundled core spec. Later sources win.
+    """
+    if not sources:
+        return core_spec()
+    specs = []
+    for src in sources:
+        if isinstance(src, Mapping):
+            specs.append(Spec.from_dict(dict(src)))
+            continue
+        s = os.fspath(src)
+        if s.startswith(("http://", "https://")):
+            specs.append(Spec.from_dict(_fetch_object_info(s, timeout), source=s))
+            continue
+        if s in ("core", ":core:"):
+            specs.append(core_spec())
+            continue
+        try:
+            text = Path(s).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise SpecError(f"{s}: cannot read the node spec: {exc.strerror or exc}") from None
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise SpecError(f"{s}: the node spec is not valid JSON: {exc}") from None
+        specs.append(Spec.from_dict(data, source=s))
+    return specs[0] if len(specs) == 1 else Spec.merge(*specs)
+
+
+def core_spec_path() -> Path:
+    """Where the bundled core spec (``nodes_spec/comfyui_core.json``) is."""
+    here = Path(__file__).resolve().parent
+    installed = here / "nodes_spec" / "comfyui_core.json"
+    if installed.is_file():
+        return installed
+    return here.parent / "nodes_spec" / "comfyui_core.json"
+
+
+@lru_cache(maxsize=1)
+def core_spec() -> Spec:
+    """The bundled spec of core ComfyUI, derived from a real server's ``/object_info``."""
+    p = core_spec_path()
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except OSError as exc:  # pragma: no cover - a broken install
+        raise SpecError(f"{p}: the bundled core spec is missing: {exc}") from None
+    return Spec.from_dict(data, source="comfyui_core")

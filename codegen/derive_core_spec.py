@@ -1,0 +1,87 @@
+"""Derive ``nodes_spec/comfyui_core.json`` from a real ComfyUI ``/object_info``.
+
+Usage: ``python codegen/derive_core_spec.py [SOURCE] [--check]``; SOURCE defaults to
+``../shared/comfyui/object_info.json``. The output is the source, key for key, plus the
+``"cmfy"`` extension on each node (``nodes_spec/FORMAT.md``):
+
+- ``file_inputs``: inputs whose choices are files of the installation (``"model"`` files may be
+  given as URLs on cmfy.cloud; ``"input"`` files are uploads), so not a fixed enum;
+- ``validate_inputs``: the argument names of the node's own ``VALIDATE_INPUTS`` in core ComfyUI
+  (``["**"]`` for ``**kwargs``), from :data:`VALIDATE_INPUTS` below.
+
+``--check`` exits 1 when the committed file differs from what this script derives.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from cmfy_graph.spec import _guess_file_kind  # noqa: E402
+
+DEFAULT_SOURCE = ROOT.parent / "shared" / "comfyui" / "object_info.json"
+TARGET = ROOT / "nodes_spec" / "comfyui_core.json"
+
+#: class_type -> argument names of VALIDATE_INPUTS in ComfyUI backend a125cd84 (Oct 2025).
+#: Facts read from the ComfyUI sources; see nodes_spec/FORMAT.md.
+VALIDATE_INPUTS: dict[str, list[str]] = {}
+
+#: class_type -> {input: kind} where the guess from the choices is not enough.
+FILE_INPUT_OVERRIDES: dict[str, dict[str, str]] = {}
+
+
+def derive(source: dict) -> dict:
+    out = {}
+    for name, node in source.items():
+        node = dict(node)
+        files: dict[str, str] = {}
+        inp = node.get("input") or {}
+        for section in ("required", "optional"):
+            for iname, raw in (inp.get(section) or {}).items():
+                if not isinstance(raw, list) or not raw:
+                    continue
+                t = raw[0]
+                opts = raw[1] if len(raw) > 1 and isinstance(raw[1], dict) else {}
+                if isinstance(t, list):
+                    kind = _guess_file_kind(iname, "COMBO", opts, t)
+                elif t == "COMBO":
+                    kind = _guess_file_kind(iname, "COMBO", opts, opts.get("options") or [])
+                else:
+                    kind = None
+                if kind:
+                    files[iname] = kind
+        files.update(FILE_INPUT_OVERRIDES.get(name, {}))
+        ext: dict = {"file_inputs": dict(sorted(files.items()))}
+        if name in VALIDATE_INPUTS:
+            ext["validate_inputs"] = VALIDATE_INPUTS[name]
+        node["cmfy"] = ext
+        out[name] = node
+    return out
+
+
+def render(source_path: Path) -> str:
+    data = json.loads(source_path.read_text(encoding="utf-8"))
+    return json.dumps(derive(data), indent=1, ensure_ascii=False, sort_keys=False) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    check = "--check" in argv
+    args = [a for a in argv if a != "--check"]
+    src = Path(args[0]) if args else DEFAULT_SOURCE
+    text = render(src)
+    if check:
+        if not TARGET.is_file() or TARGET.read_text(encoding="utf-8") != text:
+            print(f"{TARGET} is out of date: run python codegen/derive_core_spec.py", file=sys.stderr)
+            return 1
+        return 0
+    TARGET.write_text(text, encoding="utf-8")
+    print(f"wrote {TARGET} ({len(text)} bytes)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
