@@ -306,7 +306,9 @@ def _parse_input(
             o = opts.get("options")
             choices = tuple(o) if isinstance(o, (list, tuple)) else ()
     else:
-        raise ValueError(f"input {name!r} of {node!r} has a type that is not a string: {raw_type!r}")
+        raise ValueError(
+            f"input {name!r} of {node!r} has a type that is not a string: {raw_type!r}"
+        )
     declared = extra.get("file_inputs")
     if isinstance(declared, dict) and name in declared:
         fk = declared[name]
@@ -337,7 +339,8 @@ def parse_node(class_type: str, raw: Any, notes: list[str] | None = None) -> Nod
         inp = {}
     if not isinstance(inp, dict):
         raise ValueError(f"node {class_type!r}: 'input' is not an object")
-    extra = raw.get("cmfy") if isinstance(raw.get("cmfy"), dict) else {}
+    ext = raw.get("cmfy")
+    extra: dict[str, Any] = ext if isinstance(ext, dict) else {}
     order = raw.get("input_order") if isinstance(raw.get("input_order"), dict) else None
     inputs: dict[str, InputSpec] = {}
     for section in ("required", "optional"):
@@ -434,7 +437,9 @@ class Spec(Mapping[str, NodeSpec]):
         """Build a spec from a parsed ``/object_info`` document. Malformed entries are skipped,
         each with a :class:`SpecWarning` naming it (also kept in ``.warnings``)."""
         if not isinstance(data, dict):
-            raise SpecError(f"{source}: a node spec must be a JSON object, not {type(data).__name__}")
+            raise SpecError(
+                f"{source}: a node spec must be a JSON object, not {type(data).__name__}"
+            )
         nodes: dict[str, NodeSpec] = {}
         msgs: list[str] = []
         for key, raw in data.items():

@@ -75,7 +75,9 @@ def main(argv: list[str]) -> int:
     text = render(src)
     if check:
         if not TARGET.is_file() or TARGET.read_text(encoding="utf-8") != text:
-            print(f"{TARGET} is out of date: run python codegen/derive_core_spec.py", file=sys.stderr)
+            print(
+                f"{TARGET} is out of date: run python codegen/derive_core_spec.py", file=sys.stderr
+            )
             return 1
         return 0
     TARGET.write_text(text, encoding="utf-8")

@@ -1,0 +1,419 @@
+"""Generate typed Python node classes from a node spec.
+
+Two phases, as in openapi-python-client: :func:`build_package` turns a :class:`Spec` into plain
+records (:class:`ClassModel`, :class:`ModuleModel`) with every identifier sanitised and every
+literal already written; small jinja2 templates then lay the records out. Output is
+deterministic (same spec, same bytes), formatted (stable under ``ruff format``), typed, and
+marked as generated.
+
+The package written has one module per group of nodes (by ``python_module``, else by top-level
+category; large groups are split), and an ``__init__`` that loads them lazily (PEP 562) while
+declaring every name for type checkers and IDEs.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import os
+import re
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from ..spec import InputSpec, NodeSpec, Spec
+from .names import Namer, class_name, docstring, identifier, is_literal_safe, literal, snake, wrap
+
+__all__ = ["build_package", "render_package", "generate", "ClassModel", "ModuleModel"]
+
+#: nodes per generated module at most
+MODULE_SIZE = 80
+
+#: names a generated module imports, and attribute names of the node base classes: no
+#: generated class, output or input attribute may take them
+_MODULE_NAMES = frozenset(
+    {"annotations", "Any", "ClassVar", "Literal", "InputRef", "Node", "Output", "SingleOutputNode"}
+)
+_NODE_ATTRS = frozenset(
+    {
+        "id",
+        "inputs",
+        "title",
+        "meta",
+        "workflow",
+        "class_type",
+        "outputs",
+        "output",
+        "input",
+        "set_input",
+        "node",
+        "index",
+        "type",
+        "name",
+        "ref",
+        "mro",
+    }
+)
+_PARAM_RESERVED = frozenset({"self", "title", "node_id"})
+#: names used in annotations inside a class body: no class attribute may shadow them
+_ANNOTATION_NAMES = frozenset({"int", "float", "str", "bool", "None", "Any", "Literal", "Output"})
+
+_PY_TYPES = {"INT": "int", "FLOAT": "float", "STRING": "str", "BOOLEAN": "bool"}
+
+
+@attrs.define
+class ParamModel:
+    """One keyword argument of a generated ``__init__``."""
+
+    py: str
+    wire: str
+    annotation: str
+    default: str | None  # source text, None when required
+    widget: bool
+    meta: str  # source of the _inputs_ tuple entry
+
+    @property
+    def wire_lit(self) -> str:
+        """The wire name as a Python string literal."""
+        return literal(self.wire)
+
+
+@attrs.define
+class ClassModel:
+    """One generated node class."""
+
+    name: str
+    class_type: str
+    base: str
+    doc: str
+    params: list[ParamModel]
+    dict_order: list[ParamModel]
+    outputs: list[tuple[str, str, str]]  # (attribute, annotation, meta source)
+    input_attrs: list[str]
+    aliases: list[tuple[str, str]]  # (alias name, Literal source)
+
+
+@attrs.define
+class ModuleModel:
+    """One generated module."""
+
+    name: str
+    title: str
+    classes: list[ClassModel]
+
+
+@attrs.define
+class PackageModel:
+    """The whole generated package."""
+
+    name: str
+    source: str
+    modules: list[ModuleModel]
+    index: list[tuple[str, str, str]]  # (class name, module, class_type)
+
+    @property
+    def source_lit(self) -> str:
+        """The spec's source as a literal, safe in a comment or a docstring: credentials and
+        query strings of URLs are dropped, and only plain characters are kept."""
+        src = re.sub(r"//[^/@]*@", "//", self.source.split("?")[0])
+        return literal(re.sub(r"[^0-9A-Za-z_./:+ -]", "_", src))
+
+
+# ---------------------------------------------------------------------------------------------
+# phase 1: spec -> records
+
+
+def _out_type_literal(t: Any) -> str:
+    if t == "*" or not isinstance(t, str):
+        return "Output[Any]"
+    parts = sorted({p.strip() for p in t.split(",") if p.strip()})
+    if "*" in parts or not parts:
+        return "Output[Any]"
+    return "Output[Literal[" + ", ".join(literal(p) for p in parts) + "]]"
+
+
+def _choices_literal(choices: tuple[Any, ...]) -> str | None:
+    if not choices:
+        return None
+    if all(isinstance(c, str) for c in choices) or all(
+        isinstance(c, int) and not isinstance(c, bool) for c in choices
+    ):
+        uniq = list(dict.fromkeys(choices))
+        return wrap("Literal[", [literal(c) for c in uniq], "]", 0)
+    return None
+
+
+def _value_ok(inp: InputSpec, value: Any) -> bool:
+    """Whether a spec default passes the checks the DSL applies to user values."""
+    if not is_literal_safe(value) or value is None:
+        return False
+    t = inp.type
+    if t == "INT" and (isinstance(value, bool) or not isinstance(value, int)):
+        return False
+    if t == "FLOAT" and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        return False
+    if t == "STRING" and not isinstance(value, str):
+        return False
+    if t == "BOOLEAN" and not isinstance(value, bool):
+        return False
+    if t == "COMBO":
+        if inp.file_kind is not None:
+            return False
+        if inp.choices is not None and value not in inp.choices:
+            return False
+    try:
+        if isinstance(inp.min, (int, float)) and value < inp.min:
+            return False
+        if isinstance(inp.max, (int, float)) and value > inp.max:
+            return False
+    except TypeError:
+        return False
+    return not isinstance(value, (list, dict))
+
+
+def _bound(v: Any) -> str:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return "None"
+    if isinstance(v, float) and not math.isfinite(v):
+        return "None"
+    return literal(v)
+
+
+def _param(inp: InputSpec, py: str, cls: str, aliases: list[tuple[str, str]]) -> ParamModel:
+    t = inp.type
+    widget = inp.is_widget
+    choices_src = "None"
+    if t == "COMBO":
+        lit = None if inp.file_kind else _choices_literal(inp.choices or ())
+        if lit is not None:
+            # a module-level alias: the annotation, and (via typing.get_args) the runtime check
+            alias = f"_{cls}_{py}"
+            aliases.append((alias, lit))
+            lit = alias
+            choices_src = alias
+        elif inp.file_kind is None and inp.choices and is_literal_safe(tuple(inp.choices)):
+            choices_src = literal(tuple(inp.choices))
+        value_t = lit or ("str" if inp.file_kind or not inp.choices else "Any")
+        ann = f"{value_t} | Output[Literal['COMBO']]"
+    elif t in _PY_TYPES:
+        ann = f"{_PY_TYPES[t]} | {_out_type_literal(t)}"
+    elif t == "*":
+        ann = "Any"
+    elif "," in t and all(p.strip() in _PY_TYPES for p in t.split(",")):
+        vt = " | ".join(dict.fromkeys(_PY_TYPES[p.strip()] for p in t.split(",")))
+        ann = f"{vt} | {_out_type_literal(t)}"
+    elif widget:
+        ann = f"Any | {_out_type_literal(t)}"
+    else:
+        ann = _out_type_literal(t)
+    ann = ann.replace("'", '"')
+    default: str | None = None
+    if not inp.required:
+        ann += " | None"
+        default = "None"
+    elif inp.has_default and (widget or t in _PY_TYPES) and _value_ok(inp, inp.default):
+        default = literal(inp.default)
+    elif t == "COMBO" and inp.file_kind is None and inp.choices and _value_ok(inp, inp.choices[0]):
+        default = literal(inp.choices[0])  # the editor's default: the first choice
+    meta_t = literal(t) if isinstance(t, str) else "None"
+    items = [
+        literal(inp.name),
+        literal(py),
+        meta_t,
+        str(inp.required),
+        str(widget),
+        _bound(inp.min),
+        _bound(inp.max),
+        choices_src,
+        literal(inp.file_kind) if inp.file_kind else "None",
+    ]
+    meta = wrap("(", items, ")", 8)
+    return ParamModel(
+        py=py, wire=inp.name, annotation=ann, default=default, widget=widget, meta=meta
+    )
+
+
+def _class_doc(
+    ns: NodeSpec, params: list[ParamModel], outputs: list[tuple[str, Any, str, str | None]]
+) -> str:
+    head = ns.display_name if ns.display_name else ns.class_type
+    lines = [head if head == ns.class_type else f"{head} ({ns.class_type})"]
+    if ns.description:
+        lines += ["", ns.description.strip()]
+    lines += ["", f"Category: {ns.category}"]
+    if ns.deprecated:
+        lines.append("Deprecated.")
+    if params:
+        lines += ["", "Args:"]
+        for p in params:
+            tip = ns.inputs[p.wire].tooltip
+            label = p.py if p.py == p.wire else f"{p.py} ({p.wire!r})"
+            desc = " ".join(tip.split()) if tip else ns.inputs[p.wire].type
+            lines.append(f"    {label}: {desc}")
+    if outputs:
+        lines += ["", "Outputs:"]
+        for attr, t, _nm, tip in outputs:
+            d = f" - {' '.join(tip.split())}" if tip else ""
+            lines.append(f"    {attr} ({t if isinstance(t, str) else 'COMBO'}){d}")
+    return "\n".join(lines)
+
+
+def _build_class(ns: NodeSpec, name: str) -> ClassModel:
+    pnamer = Namer(_PARAM_RESERVED)
+    params: list[ParamModel] = []
+    aliases: list[tuple[str, str]] = []
+    for inp in ns.inputs.values():
+        py = pnamer(identifier(inp.name, fallback="input", reserved=_PARAM_RESERVED))
+        params.append(_param(inp, py, name, aliases))
+    widgets = [p for p in params if p.widget]
+    sockets = [p for p in params if not p.widget]
+    onamer = Namer(_NODE_ATTRS | _ANNOTATION_NAMES)
+    outs: list[tuple[str, Any, str, str | None]] = []
+    for o in ns.outputs:
+        attr = onamer(snake(o.name, reserved=_NODE_ATTRS | _ANNOTATION_NAMES))
+        outs.append((attr, o.type, o.name, o.tooltip))
+    outputs = [
+        (
+            attr,
+            _out_type_literal(t).replace("'", '"'),
+            wrap(
+                "(",
+                [literal(attr), literal(t if isinstance(t, str) else "COMBO"), literal(nm)],
+                ")",
+                8,
+            ),
+        )
+        for attr, t, nm, _tip in outs
+    ]
+    out_attrs = {o[0] for o in outputs}
+    input_attrs = [
+        p.py
+        for p in params
+        if p.widget
+        and p.py not in out_attrs
+        and p.py not in _NODE_ATTRS
+        and p.py not in _ANNOTATION_NAMES
+        and not p.py.startswith("_")
+    ]
+    if len(ns.outputs) == 1:
+        base = "SingleOutputNode[" + _out_type_literal(ns.outputs[0].type)[7:-1] + "]"
+    else:
+        base = "Node"
+    return ClassModel(
+        name=name,
+        class_type=literal(ns.class_type),
+        base=base.replace("'", '"'),
+        doc=docstring(_class_doc(ns, params, outs)),
+        params=params,
+        dict_order=widgets + sockets,
+        outputs=outputs,
+        input_attrs=input_attrs,
+        aliases=aliases,
+    )
+
+
+def _group_key(ns: NodeSpec) -> str:
+    pm = ns.raw.get("python_module") if isinstance(ns.raw, dict) else None
+    if isinstance(pm, str) and pm:
+        key = pm
+    else:
+        key = ns.category.split("/")[0] if ns.category else "misc"
+    return snake(key, fallback="misc").strip("_") or "misc"
+
+
+def build_package(spec: Spec, package: str = "nodes", source: str | None = None) -> PackageModel:
+    """Phase 1: the records of a generated package for ``spec``."""
+    cnamer = Namer(_MODULE_NAMES)
+    names: dict[str, str] = {}
+    for ct in sorted(spec):
+        names[ct] = cnamer(class_name(ct, reserved=_MODULE_NAMES))
+    groups: dict[str, list[str]] = {}
+    for ct in sorted(spec):
+        groups.setdefault(_group_key(spec[ct]), []).append(ct)
+    modules: list[ModuleModel] = []
+    index: list[tuple[str, str, str]] = []
+    mnamer = Namer()
+    for key in sorted(groups):
+        cts = groups[key]
+        for start in range(0, len(cts), MODULE_SIZE):
+            chunk = cts[start : start + MODULE_SIZE]
+            mod = mnamer("_gen_" + key)
+            classes = [_build_class(spec[ct], names[ct]) for ct in chunk]
+            modules.append(ModuleModel(name=mod, title=key, classes=classes))
+            index.extend((names[ct], mod, ct) for ct in chunk)
+    index.sort()
+    return PackageModel(name=package, source=source or spec.source, modules=modules, index=index)
+
+
+# ---------------------------------------------------------------------------------------------
+# phase 2: records -> text
+
+
+def _env() -> Any:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+    )
+    env.filters["pylit"] = literal
+    return env
+
+
+def render_package(model: PackageModel) -> dict[str, str]:
+    """Phase 2: file name -> text of every file of the package. Each module is parsed back."""
+    env = _env()
+    files: dict[str, str] = {}
+    mod_t = env.get_template("module.py.jinja")
+    for m in model.modules:
+        files[m.name + ".py"] = mod_t.render(module=m, package=model)
+    files["__init__.py"] = env.get_template("init.py.jinja").render(package=model)
+    files["py.typed"] = ""
+    for fname, text in files.items():
+        if fname.endswith(".py"):
+            ast.parse(text, filename=fname)  # generated code must always parse
+    return files
+
+
+def generate(
+    spec: Spec,
+    out_dir: str | os.PathLike[str],
+    *,
+    package: str | None = None,
+    source: str | None = None,
+    clean: bool = True,
+) -> list[Path]:
+    """Generate the package for ``spec`` into ``out_dir`` (its name is the package name,
+    unless ``package`` is given). Old generated modules there are removed when ``clean``.
+    Returns the paths written."""
+    out = Path(out_dir)
+    name = package or out.resolve().name
+    if not name.isidentifier():
+        name = identifier(name, fallback="nodes")
+    files = render_package(build_package(spec, name, source))
+    out.mkdir(parents=True, exist_ok=True)
+    if clean:
+        for old in out.glob("_gen_*.py"):
+            old.unlink()
+        cache = out / "__pycache__"
+        if cache.is_dir():
+            shutil.rmtree(cache, ignore_errors=True)
+    written = []
+    for fname, text in sorted(files.items()):
+        p = out / fname
+        with open(p, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+        written.append(p)
+    return written
+
+
+def iter_class_names(model: PackageModel) -> Iterable[str]:
+    """Every class name of a package model."""
+    return (n for n, _m, _c in model.index)

@@ -1,0 +1,848 @@
+"""The workflow DSL: nodes, output handles and the :class:`Workflow` that compiles them.
+
+Build nodes inside ``with Workflow() as wf:`` (the active workflow is held in a
+:class:`contextvars.ContextVar`, so threads and async tasks each see their own), or add them to
+an explicit workflow with ``wf.add(KSampler, model=..., ...)``. A node built outside any
+workflow raises :class:`~cmfy_graph.errors.NoActiveWorkflowError`.
+
+Example::
+
+    from cmfy_graph import Workflow
+    from cmfy_graph.nodes import CheckpointLoaderSimple, CLIPTextEncode, KSampler
+
+    with Workflow() as wf:
+        ckpt = CheckpointLoaderSimple(ckpt_name="sd_xl_base_1.0.safetensors")
+        pos = CLIPTextEncode(text="a sunset", clip=ckpt.clip)
+        ...
+    prompt = wf.to_prompt()          # {"1": {"class_type": ..., "inputs": {...}}, ...}
+
+Outputs are :class:`Output` handles (``ckpt.model``, ``ckpt[0]``, ``model, clip, vae = ckpt``);
+a single-output node can be passed wherever its output is expected. Inputs are reachable as
+:class:`InputRef` (``ks.input("seed")``, or ``ks.seed`` where no output has that name), which is
+what parameter sweeps take as keys.
+"""
+
+from __future__ import annotations
+
+import json
+import typing
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+
+from .errors import (
+    NoActiveWorkflowError,
+    NodeInputError,
+    NodeValueError,
+    WorkflowError,
+    did_you_mean,
+)
+
+if TYPE_CHECKING:
+    from .spec import NodeSpec, Spec
+
+__all__ = [
+    "Workflow",
+    "Node",
+    "SingleOutputNode",
+    "RawNode",
+    "Output",
+    "InputRef",
+    "node",
+    "current_workflow",
+    "types_compatible",
+]
+
+T_co = TypeVar("T_co", covariant=True)
+
+_current: ContextVar[Workflow | None] = ContextVar("cmfy_graph_workflow", default=None)
+
+_PRIMITIVE = frozenset({"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"})
+
+
+def current_workflow() -> Workflow | None:
+    """The workflow that nodes created now are added to, or ``None``."""
+    return _current.get()
+
+
+def types_compatible(received: Any, expected: Any) -> bool:
+    """Whether an output of type ``received`` may feed an input of type ``expected``.
+
+    ``*`` on either side matches; comma-separated unions match when they share a type; a
+    list-typed (combo) output feeds a ``COMBO`` input. These are ComfyUI's own rules.
+    """
+    if received == expected:
+        return True
+    if received is None or expected is None:
+        return False
+    if isinstance(received, (list, tuple)):
+        return bool(expected == "COMBO" or expected == "*")
+    if not isinstance(received, str) or not isinstance(expected, str):
+        return False
+    if received == "*" or expected == "*":
+        return True
+    if "COMFY_MATCHTYPE_V3" in (received, expected):
+        return True
+    r = {p.strip() for p in received.split(",")}
+    e = {p.strip() for p in expected.split(",")}
+    return bool(r & e) or "*" in r or "*" in e
+
+
+# ---------------------------------------------------------------------------------------------
+# handles
+
+
+class Output(Generic[T_co]):
+    """A handle on one output of a node: what a link input takes.
+
+    The type parameter is the ComfyUI type as a ``Literal`` (``Output[Literal["MODEL"]]``), so a
+    type checker rejects ``KSampler(model=ckpt.clip)``. Handles compare equal when they name the
+    same output of the same node.
+    """
+
+    __slots__ = ()
+
+    @property
+    def node(self) -> Node:
+        """The node this output belongs to."""
+        raise NotImplementedError
+
+    @property
+    def index(self) -> int:
+        """The output's index (the slot in the ``[node_id, index]`` link)."""
+        raise NotImplementedError
+
+    @property
+    def type(self) -> Any:
+        """The output's ComfyUI type (``"*"`` when unknown)."""
+        raise NotImplementedError
+
+    @property
+    def name(self) -> str:
+        """The output's name (``output_name`` in the spec)."""
+        raise NotImplementedError
+
+    def ref(self) -> list[Any]:
+        """The link as it appears in an API prompt: ``[node_id, index]``."""
+        return [self.node.id, self.index]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Output):
+            return NotImplemented
+        return self.node is other.node and self.index == other.index
+
+    def __hash__(self) -> int:
+        return hash((id(self.node), self.index))
+
+    def __repr__(self) -> str:
+        n = self.node
+        return f"<Output {self.name} ({self.type}) of node {n.id} {n.class_type}>"
+
+
+class _Handle(Output[Any]):
+    __slots__ = ("_node", "_index", "_type", "_name")
+
+    def __init__(self, node: Node, index: int, type_: Any, name: str) -> None:
+        self._node = node
+        self._index = index
+        self._type = type_
+        self._name = name
+
+    @property
+    def node(self) -> Node:
+        return self._node
+
+    @property
+    def index(self) -> int:
+        return self._index
+
+    @property
+    def type(self) -> Any:
+        return self._type
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+
+class InputRef:
+    """A reference to one input of one node (``ks.input("seed")``): the key of a sweep."""
+
+    __slots__ = ("node", "name")
+
+    def __init__(self, node: Node, name: str) -> None:
+        self.node = node
+        self.name = name
+
+    @property
+    def value(self) -> Any:
+        """The input's current value (a constant, an :class:`Output`, or ``None`` if unset)."""
+        return self.node.inputs.get(self.name)
+
+    def set(self, value: Any) -> None:
+        """Set the input's value (checked like a constructor argument)."""
+        self.node.set_input(self.name, value)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, InputRef):
+            return NotImplemented
+        return self.node is other.node and self.name == other.name
+
+    def __hash__(self) -> int:
+        return hash((id(self.node), self.name))
+
+    def __repr__(self) -> str:
+        return f"<InputRef {self.node.class_type}#{self.node.id}.{self.name}>"
+
+
+# ---------------------------------------------------------------------------------------------
+# nodes
+
+# one input of a generated class: (wire name, python name, type, required, widget,
+#                                  min, max, choices, file_kind)
+_InputMeta = tuple[str, str, Any, bool, bool, Any, Any, Any, Any]
+# one output: (python name, type, wire name)
+_OutputMeta = tuple[str, Any, str]
+
+
+class Node:
+    """Base of every node class. Generated classes set the class attributes; instances hold the
+    inputs in the order the ComfyUI editor sends them."""
+
+    __slots__ = ("id", "inputs", "title", "meta", "workflow", "__weakref__")
+
+    class_type: ClassVar[str] = ""
+    #: input metadata of a generated class (see ``_InputMeta``)
+    _inputs_: ClassVar[tuple[_InputMeta, ...]] = ()
+    #: output metadata of a generated class (see ``_OutputMeta``)
+    _outputs_: ClassVar[tuple[_OutputMeta, ...]] = ()
+    _by_py_: ClassVar[dict[str, _InputMeta] | None] = None
+    _by_wire_: ClassVar[dict[str, _InputMeta] | None] = None
+    _out_by_name_: ClassVar[dict[str, int] | None] = None
+
+    id: str
+    inputs: dict[str, Any]
+    title: str | None
+    meta: dict[str, Any] | None
+    workflow: Workflow
+
+    # -- construction -------------------------------------------------------------------------
+
+    def _init_node(self, values: dict[str, Any], title: str | None, node_id: str | None) -> None:
+        """Check ``values`` (wire name -> value, ``None`` meaning "not given") against the class
+        metadata, then add the node to the active workflow."""
+        wf = _current.get()
+        if wf is None:
+            raise NoActiveWorkflowError(
+                f"{type(self).__name__} was created outside a workflow: create nodes inside "
+                f"`with Workflow() as wf:` or with `wf.add({type(self).__name__}, ...)`"
+            )
+        cls = type(self)
+        by_wire = cls._by_wire_
+        if by_wire is None or "_by_wire_" not in cls.__dict__:
+            by_wire = cls._index_inputs()
+        inputs: dict[str, Any] = {}
+        for wire, value in values.items():
+            if value is None:
+                continue
+            inputs[wire] = _check_value(self, by_wire[wire], value, wf)
+        self.inputs = inputs
+        self.title = title
+        self.meta = None
+        wf._register(self, node_id)
+
+    @classmethod
+    def _index_inputs(cls) -> dict[str, _InputMeta]:
+        metas = []
+        for m in cls._inputs_:
+            ch = m[7]
+            if ch is not None and not isinstance(ch, tuple):  # a Literal alias of the choices
+                m = (*m[:7], typing.get_args(ch), m[8])
+            metas.append(m)
+        cls._inputs_ = tuple(metas)
+        cls._by_wire_ = {m[0]: m for m in cls._inputs_}
+        cls._by_py_ = {m[1]: m for m in cls._inputs_}
+        cls._out_by_name_ = {m[0]: i for i, m in enumerate(cls._outputs_)}
+        return cls._by_wire_
+
+    # -- outputs ------------------------------------------------------------------------------
+
+    @property
+    def outputs(self) -> tuple[Output[Any], ...]:
+        """Every output handle, in order (``model, clip, vae = ckpt.outputs``)."""
+        return tuple(_Handle(self, i, m[1], m[2]) for i, m in enumerate(type(self)._outputs_))
+
+    def output(self, key: int | str) -> Output[Any]:
+        """An output by index, Python name (``"model"``) or spec name (``"MODEL"``)."""
+        outs = type(self)._outputs_
+        if isinstance(key, bool) or not isinstance(key, (int, str)):
+            raise NodeInputError(f"output keys are indexes or names, not {key!r}")
+        if isinstance(key, int):
+            n = len(outs)
+            if not -n <= key < n:
+                raise IndexError(
+                    f"{self._label()} has {n} output{'s' if n != 1 else ''}; index {key} is out of range"
+                )
+            i = key % n
+            return _Handle(self, i, outs[i][1], outs[i][2])
+        for i, m in enumerate(outs):
+            if key in (m[0], m[2]):
+                return _Handle(self, i, m[1], m[2])
+        names = [m[0] for m in outs]
+        raise AttributeError(
+            f"{self._label()} has no output {key!r}; outputs: {', '.join(names) or 'none'}"
+            + did_you_mean(key, names)
+        )
+
+    def __getitem__(self, index: int) -> Output[Any]:
+        return self.output(index)
+
+    def __iter__(self) -> Iterator[Output[Any]]:
+        return iter(self.outputs)
+
+    def __len__(self) -> int:
+        return len(type(self)._outputs_)
+
+    def __getattr__(self, name: str) -> Any:
+        # only called when normal lookup fails: output handles and input references
+        if name.startswith("__"):
+            raise AttributeError(name)
+        cls = type(self)
+        if cls._out_by_name_ is None or "_out_by_name_" not in cls.__dict__:
+            cls._index_inputs()
+        assert cls._out_by_name_ is not None and cls._by_py_ is not None
+        i = cls._out_by_name_.get(name)
+        if i is not None:
+            m = cls._outputs_[i]
+            return _Handle(self, i, m[1], m[2])
+        meta = cls._by_py_.get(name)
+        if meta is not None:
+            return InputRef(self, meta[0])
+        cands = list(cls._out_by_name_) + list(cls._by_py_)
+        raise AttributeError(
+            f"{cls.__name__!r} node has no output or input {name!r}" + did_you_mean(name, cands)
+        )
+
+    # -- inputs -------------------------------------------------------------------------------
+
+    def input(self, name: str) -> InputRef:
+        """A reference to an input, by wire name or Python name."""
+        cls = type(self)
+        if cls._by_py_ is None or "_by_py_" not in cls.__dict__:
+            cls._index_inputs()
+        assert cls._by_py_ is not None and cls._by_wire_ is not None
+        if name in cls._by_wire_:
+            return InputRef(self, name)
+        if name in cls._by_py_:
+            return InputRef(self, cls._by_py_[name][0])
+        if not cls._inputs_ or name in self.inputs:  # raw nodes: any input name goes
+            return InputRef(self, name)
+        raise NodeInputError(
+            f"{self._label()} has no input {name!r}" + did_you_mean(name, list(cls._by_wire_))
+        )
+
+    def set_input(self, name: str, value: Any) -> None:
+        """Set (or, with ``None``, remove) an input after construction, checked like the
+        constructor's arguments. ``name`` is the wire name or the Python name."""
+        wire = self.input(name).name
+        if value is None:
+            self.inputs.pop(wire, None)
+            return
+        meta = (type(self)._by_wire_ or {}).get(wire)
+        if meta is None:
+            self.inputs[wire] = _wrap_constant(value)
+        else:
+            self.inputs[wire] = _check_value(self, meta, value, self.workflow)
+
+    # -- misc ---------------------------------------------------------------------------------
+
+    def _label(self) -> str:
+        return f"node {getattr(self, 'id', '?')} ({self.class_type})"
+
+    def __repr__(self) -> str:
+        t = f" title={self.title!r}" if self.title else ""
+        return f"<{type(self).__name__} node {getattr(self, 'id', '?')}{t}>"
+
+    def __bool__(self) -> bool:
+        return True
+
+
+class SingleOutputNode(Node, Output[T_co]):
+    """A node with exactly one output; the node itself can be passed where its output goes."""
+
+    __slots__ = ()
+
+    @property
+    def node(self) -> Node:
+        return self
+
+    @property
+    def index(self) -> int:
+        return 0
+
+    @property
+    def type(self) -> Any:
+        return type(self)._outputs_[0][1]
+
+    @property
+    def name(self) -> str:
+        return type(self)._outputs_[0][2]
+
+    def __eq__(self, other: object) -> bool:
+        return self is other or (
+            isinstance(other, Output) and other.node is self and other.index == 0
+        )
+
+    def __hash__(self) -> int:
+        return hash((id(self), 0))
+
+    def __repr__(self) -> str:
+        return Node.__repr__(self)
+
+
+class RawNode(Node):
+    """A node of a class the generated code does not know (the escape hatch), or read from an
+    API prompt. Inputs are taken as given; outputs are ``"*"`` unless declared."""
+
+    __slots__ = ("_class_type", "_raw_outputs")
+
+    def __init__(
+        self,
+        class_type: str,
+        inputs: Mapping[str, Any] | None = None,
+        *,
+        title: str | None = None,
+        node_id: str | None = None,
+        outputs: list[Any] | tuple[Any, ...] | None = None,
+    ) -> None:
+        self._class_type = class_type
+        self._raw_outputs: tuple[_OutputMeta, ...] | None = (
+            tuple((_snake(str(t)), t, str(t)) for t in outputs) if outputs is not None else None
+        )
+        wf = _current.get()
+        if wf is None:
+            raise NoActiveWorkflowError(
+                f"node({class_type!r}) was created outside a workflow: create nodes inside "
+                "`with Workflow() as wf:` or with `wf.add(...)`"
+            )
+        self.inputs = {}
+        for k, v in (inputs or {}).items():
+            if v is None:
+                continue
+            self.inputs[k] = v if isinstance(v, Output) else _wrap_constant(v)
+        self.title = title
+        self.meta = None
+        wf._register(self, node_id)
+
+    @property  # type: ignore[override]
+    def class_type(self) -> str:
+        return self._class_type
+
+    @property
+    def outputs(self) -> tuple[Output[Any], ...]:
+        if self._raw_outputs is None:
+            return ()
+        return tuple(_Handle(self, i, m[1], m[2]) for i, m in enumerate(self._raw_outputs))
+
+    def output(self, key: int | str) -> Output[Any]:
+        if self._raw_outputs is None and isinstance(key, int) and not isinstance(key, bool):
+            return _Handle(self, key, "*", f"output {key}")
+        if self._raw_outputs is None:
+            raise AttributeError(f"{self._label()} declares no outputs; use an index: node[{0}]")
+        for i, m in enumerate(self._raw_outputs):
+            if isinstance(key, str) and key in (m[0], m[2]):
+                return _Handle(self, i, m[1], m[2])
+            if key == i:
+                return _Handle(self, i, m[1], m[2])
+        raise AttributeError(f"{self._label()} has no output {key!r}")
+
+    def __len__(self) -> int:
+        return len(self._raw_outputs or ())
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if self._raw_outputs:
+            for i, m in enumerate(self._raw_outputs):
+                if name == m[0]:
+                    return _Handle(self, i, m[1], m[2])
+        return InputRef(self, name)
+
+    def input(self, name: str) -> InputRef:
+        return InputRef(self, name)
+
+
+def node(
+    class_type: str,
+    /,
+    *,
+    title: str | None = None,
+    node_id: str | None = None,
+    outputs: list[Any] | tuple[Any, ...] | None = None,
+    **inputs: Any,
+) -> RawNode:
+    """Create a node of any ``class_type``, known or not (the escape hatch).
+
+    ``outputs`` optionally declares the output types (``["IMAGE", "MASK"]``) so that handles
+    are typed; without it, use indexes: ``n[0]``. Input names that are not Python identifiers
+    can be passed with ``**{"my input": 3}``.
+    """
+    return RawNode(class_type, inputs, title=title, node_id=node_id, outputs=outputs)
+
+
+def _snake(name: str) -> str:
+    import re
+
+    s = re.sub(r"[^0-9A-Za-z]+", "_", name).strip("_").lower()
+    return s or "output"
+
+
+def _wrap_constant(value: Any) -> Any:
+    # a JSON array in a prompt is always read as a link: list constants travel wrapped
+    if isinstance(value, (list, tuple)):
+        return {"__value__": list(value)}
+    return value
+
+
+def _check_value(n: Node, meta: _InputMeta, value: Any, wf: Workflow) -> Any:
+    wire, py, typ, _required, widget, lo, hi, choices, file_kind = meta
+    if isinstance(value, Output):
+        src = value.node
+        if getattr(src, "workflow", wf) is not wf:
+            raise NodeInputError(
+                f"{type(n).__name__}({py}=...): the output comes from node {src.id} "
+                f"({src.class_type}) of another workflow"
+            )
+        if not types_compatible(value.type, typ):
+            raise NodeInputError(
+                f"{type(n).__name__}({py}=...): input {wire!r} takes {_show_type(typ)}, "
+                f"got {_show_type(value.type)} (output {value.name!r} of node {src.id} "
+                f"{src.class_type})"
+            )
+        return value
+    if isinstance(value, InputRef):
+        raise NodeInputError(
+            f"{type(n).__name__}({py}=...): got a reference to input {value.name!r} of node "
+            f"{value.node.id}; pass an output handle or a value"
+        )
+    if isinstance(value, Node):
+        raise NodeInputError(
+            f"{type(n).__name__}({py}=...): node {value.id} ({value.class_type}) has "
+            f"{len(value)} outputs; pass one of them, e.g. {_example_output(value)}"
+        )
+    if (
+        not widget
+        and isinstance(typ, str)
+        and typ not in _PRIMITIVE
+        and not _union_of_primitives(typ)
+    ):
+        if typ == "*":
+            return _wrap_constant(value)
+        raise NodeInputError(
+            f"{type(n).__name__}({py}={value!r}): input {wire!r} takes a link to an output of "
+            f"type {typ}, not a value"
+        )
+    t = typ
+    if t == "INT":
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            else:
+                raise NodeInputError(
+                    f"{type(n).__name__}({py}={value!r}): input {wire!r} takes an int, "
+                    f"not {type(value).__name__}"
+                )
+    elif t == "FLOAT":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise NodeInputError(
+                f"{type(n).__name__}({py}={value!r}): input {wire!r} takes a float, "
+                f"not {type(value).__name__}"
+            )
+    elif t == "BOOLEAN":
+        if not isinstance(value, bool):
+            raise NodeInputError(
+                f"{type(n).__name__}({py}={value!r}): input {wire!r} takes a bool, "
+                f"not {type(value).__name__}"
+            )
+    elif t == "STRING":
+        if not isinstance(value, str):
+            raise NodeInputError(
+                f"{type(n).__name__}({py}={value!r}): input {wire!r} takes a str, "
+                f"not {type(value).__name__}"
+            )
+    elif t == "COMBO":
+        if file_kind is not None:
+            if not isinstance(value, str):
+                raise NodeInputError(
+                    f"{type(n).__name__}({py}={value!r}): input {wire!r} takes a file name"
+                    f"{' or URL' if file_kind == 'model' else ''} (str), not {type(value).__name__}"
+                )
+        elif choices is not None and value not in choices:
+            shown = ", ".join(repr(c) for c in choices[:12]) + (
+                ", ..." if len(choices) > 12 else ""
+            )
+            raise NodeValueError(
+                f"{type(n).__name__}({py}={value!r}): {value!r} is not one of the choices of "
+                f"input {wire!r}: {shown}"
+                + (did_you_mean(value, choices) if isinstance(value, str) else "")
+            )
+    if lo is not None or hi is not None:
+        try:
+            if lo is not None and value < lo:
+                raise NodeValueError(
+                    f"{type(n).__name__}({py}={value!r}): input {wire!r} must be >= {_num(lo)}"
+                )
+            if hi is not None and value > hi:
+                raise NodeValueError(
+                    f"{type(n).__name__}({py}={value!r}): input {wire!r} must be <= {_num(hi)}"
+                )
+        except TypeError:
+            pass
+    return _wrap_constant(value)
+
+
+def _union_of_primitives(typ: str) -> bool:
+    return "," in typ and all(p.strip() in _PRIMITIVE for p in typ.split(","))
+
+
+def _num(x: Any) -> str:
+    if isinstance(x, float) and x.is_integer() and abs(x) >= 1e15:
+        return str(int(x))
+    return repr(x)
+
+
+def _show_type(t: Any) -> str:
+    if isinstance(t, (list, tuple)):
+        return "COMBO (a list of choices)"
+    return str(t)
+
+
+def _example_output(n: Node) -> str:
+    outs = type(n)._outputs_
+    if outs:
+        return f"node.{outs[0][0]}"
+    return "node[0]"
+
+
+# ---------------------------------------------------------------------------------------------
+# workflow
+
+
+class Workflow:
+    """An ordered set of nodes that compiles to a ComfyUI API prompt.
+
+    Node ids are ``"1"``, ``"2"``, ... in creation order unless given (``node_id=``); the
+    compiled JSON is deterministic byte for byte.
+    """
+
+    __slots__ = ("nodes", "_next_id", "_tokens", "__weakref__")
+
+    def __init__(self) -> None:
+        self.nodes: dict[str, Node] = {}
+        self._next_id = 1
+        self._tokens: list[Any] = []
+
+    # -- context ------------------------------------------------------------------------------
+
+    def __enter__(self) -> Workflow:
+        self._tokens.append(_current.set(self))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _current.reset(self._tokens.pop())
+
+    def add(self, cls: Any, /, *args: Any, **kwargs: Any) -> Any:
+        """Create a node in this workflow without a ``with`` block:
+        ``wf.add(KSampler, model=..., ...)`` (or ``wf.add("ClassType", ...)`` for any class)."""
+        token = _current.set(self)
+        try:
+            if isinstance(cls, str):
+                return node(cls, *args, **kwargs)
+            return cls(*args, **kwargs)
+        finally:
+            _current.reset(token)
+
+    def _register(self, n: Node, node_id: str | None) -> None:
+        if node_id is None:
+            while str(self._next_id) in self.nodes:
+                self._next_id += 1
+            node_id = str(self._next_id)
+            self._next_id += 1
+        elif not isinstance(node_id, str):
+            raise WorkflowError(f"node ids are strings, not {node_id!r}")
+        elif node_id in self.nodes:
+            raise WorkflowError(f"node id {node_id!r} is taken by {self.nodes[node_id].class_type}")
+        n.id = node_id
+        n.workflow = self
+        self.nodes[node_id] = n
+
+    # -- access -------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def __iter__(self) -> Iterator[Node]:
+        return iter(self.nodes.values())
+
+    def __getitem__(self, node_id: str) -> Node:
+        return self.nodes[node_id]
+
+    def find(self, key: str) -> Node:
+        """A node by id, or by title (``_meta.title``) when no id matches."""
+        if key in self.nodes:
+            return self.nodes[key]
+        hits = [n for n in self.nodes.values() if _title_of(n) == key]
+        if len(hits) == 1:
+            return hits[0]
+        if len(hits) > 1:
+            raise WorkflowError(
+                f"{len(hits)} nodes have the title {key!r} (ids {', '.join(h.id for h in hits)}); "
+                "use a node id"
+            )
+        cands = list(self.nodes) + [t for n in self.nodes.values() if (t := _title_of(n))]
+        raise WorkflowError(f"no node with id or title {key!r}" + did_you_mean(key, cands))
+
+    # -- compile ------------------------------------------------------------------------------
+
+    def to_prompt(self) -> dict[str, Any]:
+        """The API prompt: ``{id: {"class_type", "inputs", "_meta"?}}`` in creation order."""
+        out: dict[str, Any] = {}
+        OutputT = Output
+        for nid, n in self.nodes.items():
+            inputs = {
+                k: ([v.node.id, v.index] if isinstance(v, OutputT) else v)
+                for k, v in n.inputs.items()
+            }
+            entry: dict[str, Any] = {"class_type": n.class_type, "inputs": inputs}
+            if n.meta is not None:
+                entry["_meta"] = n.meta
+            elif n.title is not None:
+                entry["_meta"] = {"title": n.title}
+            out[nid] = entry
+        return out
+
+    def to_body(self, webhook_url: str | None = None) -> dict[str, Any]:
+        """The request body of ``POST /v1/jobs``: ``{"prompt": ..., "webhook_url"?: ...}``."""
+        body: dict[str, Any] = {"prompt": self.to_prompt()}
+        if webhook_url is not None:
+            body["webhook_url"] = webhook_url
+        return body
+
+    def to_json(self, *, indent: int | None = 2, body: bool = True) -> str:
+        """The request body (or, with ``body=False``, the bare prompt) as JSON text."""
+        data = self.to_body() if body else self.to_prompt()
+        return json.dumps(data, indent=indent, ensure_ascii=False)
+
+    # -- import -------------------------------------------------------------------------------
+
+    @classmethod
+    def from_prompt(cls, prompt: Mapping[str, Any], spec: Spec | None = None) -> Workflow:
+        """Read an API prompt (or a request body ``{"prompt": ...}``) into a workflow.
+
+        Node ids, input order and ``_meta`` are kept, so ``to_prompt()`` gives back the same
+        JSON value. Links to nodes in the prompt become :class:`Output` handles; anything else
+        (broken links included) is kept as it is, for the linter to report. With a ``spec``,
+        nodes of known classes get typed outputs.
+        """
+        if (
+            isinstance(prompt, Mapping)
+            and "prompt" in prompt
+            and isinstance(prompt.get("prompt"), Mapping)
+        ):
+            prompt = prompt["prompt"]
+        if not isinstance(prompt, Mapping):
+            raise WorkflowError(f"an API prompt is a JSON object, not {type(prompt).__name__}")
+        wf = cls()
+        token = _current.set(wf)
+        try:
+            for nid, entry in prompt.items():
+                if not isinstance(entry, Mapping):
+                    raise WorkflowError(f"node {nid!r}: expected an object, got {entry!r}")
+                ct = entry.get("class_type")
+                if not isinstance(ct, str):
+                    raise WorkflowError(f"node {nid!r}: class_type is missing or not a string")
+                ns: NodeSpec | None = spec.get(ct) if spec is not None else None
+                outs = [o.type for o in ns.outputs] if ns is not None else None
+                n = RawNode(ct, None, node_id=str(nid), outputs=outs)
+                if ns is not None and n._raw_outputs is not None:
+                    n._raw_outputs = tuple((_snake(o.name), o.type, o.name) for o in ns.outputs)
+                meta = entry.get("_meta")
+                if isinstance(meta, Mapping):
+                    n.meta = dict(meta)
+                    t = meta.get("title")
+                    n.title = t if isinstance(t, str) else None
+                raw_inputs = entry.get("inputs")
+                n.inputs = dict(raw_inputs) if isinstance(raw_inputs, Mapping) else {}
+        finally:
+            _current.reset(token)
+        for node_ in wf.nodes.values():
+            for k, v in node_.inputs.items():
+                if (
+                    isinstance(v, list)
+                    and len(v) == 2
+                    and isinstance(v[0], str)
+                    and v[0] in wf.nodes
+                    and type(v[1]) is int
+                    and v[1] >= 0
+                ):
+                    src = wf.nodes[v[0]]
+                    node_.inputs[k] = src.output(v[1]) if _has_output(src, v[1]) else v
+        return wf
+
+    # -- analysis -----------------------------------------------------------------------------
+
+    def graph(self) -> Any:
+        """The workflow as a networkx ``MultiDiGraph``: nodes are ids (with ``class_type`` and
+        ``title`` attributes), edges run from source to consumer with ``input`` and ``index``."""
+        import networkx as nx
+
+        g = nx.MultiDiGraph()
+        for nid, n in self.nodes.items():
+            g.add_node(nid, class_type=n.class_type, title=_title_of(n))
+        for nid, n in self.nodes.items():
+            for k, v in n.inputs.items():
+                if isinstance(v, Output):
+                    g.add_edge(v.node.id, nid, input=k, index=v.index)
+        return g
+
+    def find_cycle(self) -> list[str] | None:
+        """A dependency cycle as a list of node ids (``["5", "6", "8"]``), or ``None``."""
+        import networkx as nx
+
+        try:
+            edges = nx.find_cycle(self.graph())
+        except nx.NetworkXNoCycle:
+            return None
+        return [e[0] for e in edges]
+
+    def validate(self, spec: Spec | None = None, *, profile: str = "comfyui") -> Any:
+        """Lint the compiled prompt with ComfyUI's rules (and ours); returns the report."""
+        from .validate import validate_prompt
+
+        return validate_prompt(self.to_prompt(), spec, profile=profile)
+
+    def check(self, spec: Spec | None = None, *, profile: str = "comfyui") -> dict[str, Any]:
+        """Compile and validate; raise :class:`~cmfy_graph.errors.ValidationError` listing every
+        error when the prompt would be refused. Returns the prompt."""
+        from .validate import check_prompt
+
+        prompt = self.to_prompt()
+        check_prompt(prompt, spec, profile=profile)
+        return prompt
+
+    def __repr__(self) -> str:
+        return f"<Workflow {len(self.nodes)} nodes>"
+
+
+def _has_output(n: Node, index: int) -> bool:
+    if isinstance(n, RawNode) and n._raw_outputs is None:
+        return True
+    return index < len(n)
+
+
+def _title_of(n: Node) -> str | None:
+    if n.title is not None:
+        return n.title
+    if n.meta is not None and isinstance(n.meta.get("title"), str):
+        return str(n.meta["title"])
+    return None
