@@ -28,6 +28,7 @@ import json
 import typing
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from .errors import (
@@ -209,7 +210,7 @@ class Node:
     """Base of every node class. Generated classes set the class attributes; instances hold the
     inputs in the order the ComfyUI editor sends them."""
 
-    __slots__ = ("id", "inputs", "title", "meta", "workflow", "__weakref__")
+    __slots__ = ("id", "_inputs", "_wire", "title", "meta", "workflow", "__weakref__")
 
     class_type: ClassVar[str] = ""
     #: input metadata of a generated class (see ``_InputMeta``)
@@ -221,7 +222,8 @@ class Node:
     _out_by_name_: ClassVar[dict[str, int] | None] = None
 
     id: str
-    inputs: dict[str, Any]
+    _inputs: dict[str, Any]
+    _wire: tuple[dict[str, Any], tuple[str, ...]] | None
     title: str | None
     meta: dict[str, Any] | None
     workflow: Workflow
@@ -242,11 +244,19 @@ class Node:
         if by_wire is None or "_by_wire_" not in cls.__dict__:
             by_wire = cls._index_inputs()
         inputs: dict[str, Any] = {}
+        wire_inputs: dict[str, Any] = {}
+        links = []
         for wire, value in values.items():
             if value is None:
                 continue
-            inputs[wire] = _check_value(self, by_wire[wire], value, wf)
-        self.inputs = inputs
+            v = inputs[wire] = _check_value(self, by_wire[wire], value, wf)
+            if isinstance(v, Output):
+                wire_inputs[wire] = [v.node.id, v.index]
+                links.append(wire)
+            else:
+                wire_inputs[wire] = v
+        self._inputs = inputs
+        self._wire = (wire_inputs, tuple(links))  # what to_prompt() copies
         self.title = title
         self.meta = None
         wf._register(self, node_id)
@@ -345,14 +355,43 @@ class Node:
         """Set (or, with ``None``, remove) an input after construction, checked like the
         constructor's arguments. ``name`` is the wire name or the Python name."""
         wire = self.input(name).name
+        self._wire = None
         if value is None:
-            self.inputs.pop(wire, None)
+            self._inputs.pop(wire, None)
             return
         meta = (type(self)._by_wire_ or {}).get(wire)
         if meta is None:
-            self.inputs[wire] = _wrap_constant(value)
+            self._inputs[wire] = _raw_value(self, wire, value)
         else:
-            self.inputs[wire] = _check_value(self, meta, value, self.workflow)
+            self._inputs[wire] = _check_value(self, meta, value, self.workflow)
+
+    @property
+    def inputs(self) -> Mapping[str, Any]:
+        """The inputs, wire name -> constant or :class:`Output`, in the order they are sent
+        (read-only: change them with :meth:`set_input`)."""
+        return MappingProxyType(self._inputs)
+
+    def _build_wire(self) -> tuple[dict[str, Any], tuple[str, ...]]:
+        """Cache the inputs as they go on the wire (links as ``[id, index]``), and which keys
+        hold links. Node ids never change, so the cache lives until an input is set."""
+        wire: dict[str, Any] = {}
+        links = []
+        for k, v in self._inputs.items():
+            if isinstance(v, Output):
+                wire[k] = [v.node.id, v.index]
+                links.append(k)
+            else:
+                wire[k] = v
+        self._wire = (wire, tuple(links))
+        return self._wire
+
+    def _wire_inputs(self) -> dict[str, Any]:
+        """The inputs as they go on the wire: a fresh dict, links as fresh lists."""
+        wire, links = self._wire or self._build_wire()
+        out = wire.copy()
+        for k in links:
+            out[k] = out[k][:]
+        return out
 
     # -- misc ---------------------------------------------------------------------------------
 
@@ -425,11 +464,11 @@ class RawNode(Node):
                 f"node({class_type!r}) was created outside a workflow: create nodes inside "
                 "`with Workflow() as wf:` or with `wf.add(...)`"
             )
-        self.inputs = {}
+        self._inputs = {}
+        self._wire = None
         for k, v in (inputs or {}).items():
-            if v is None:
-                continue
-            self.inputs[k] = v if isinstance(v, Output) else _wrap_constant(v)
+            if v is not None:
+                self._inputs[k] = _raw_value(self, k, v)
         self.title = title
         self.meta = None
         wf._register(self, node_id)
@@ -495,6 +534,21 @@ def _snake(name: str) -> str:
 
     s = re.sub(r"[^0-9A-Za-z]+", "_", name).strip("_").lower()
     return s or "output"
+
+
+def _raw_value(n: Node, name: str, value: Any) -> Any:
+    """A value for an input no spec describes: outputs as they are, a node with at most one
+    (or undeclared) outputs as its first output, anything else as a constant."""
+    if isinstance(value, Output):
+        return value
+    if isinstance(value, Node):
+        if isinstance(value, RawNode) and value._raw_outputs is None or len(value) == 1:
+            return value.output(0)
+        raise NodeInputError(
+            f"{n.class_type}({name}=...): node {value.id} ({value.class_type}) has "
+            f"{len(value)} outputs; pass one of them, e.g. {_example_output(value)}"
+        )
+    return _wrap_constant(value)
 
 
 def _wrap_constant(value: Any) -> Any:
@@ -707,15 +761,15 @@ class Workflow:
     def to_prompt(self) -> dict[str, Any]:
         """The API prompt: ``{id: {"class_type", "inputs", "_meta"?}}`` in creation order."""
         out: dict[str, Any] = {}
-        OutputT = Output
         for nid, n in self.nodes.items():
-            inputs = {
-                k: ([v.node.id, v.index] if isinstance(v, OutputT) else v)
-                for k, v in n.inputs.items()
-            }
+            # inlined _wire_inputs(): this loop is the hot path of compilation
+            wire, links = n._wire or n._build_wire()
+            inputs = wire.copy()
+            for k in links:
+                inputs[k] = inputs[k][:]
             entry: dict[str, Any] = {"class_type": n.class_type, "inputs": inputs}
             if n.meta is not None:
-                entry["_meta"] = n.meta
+                entry["_meta"] = dict(n.meta)
             elif n.title is not None:
                 entry["_meta"] = {"title": n.title}
             out[nid] = entry
@@ -772,11 +826,16 @@ class Workflow:
                     t = meta.get("title")
                     n.title = t if isinstance(t, str) else None
                 raw_inputs = entry.get("inputs")
-                n.inputs = dict(raw_inputs) if isinstance(raw_inputs, Mapping) else {}
+                if not isinstance(raw_inputs, Mapping):
+                    raise WorkflowError(
+                        f"node {nid!r} ({ct}): 'inputs' is "
+                        + ("missing" if raw_inputs is None else "not an object")
+                    )
+                n._inputs = dict(raw_inputs)
         finally:
             _current.reset(token)
         for node_ in wf.nodes.values():
-            for k, v in node_.inputs.items():
+            for k, v in node_._inputs.items():
                 if (
                     isinstance(v, list)
                     and len(v) == 2
@@ -786,7 +845,7 @@ class Workflow:
                     and v[1] >= 0
                 ):
                     src = wf.nodes[v[0]]
-                    node_.inputs[k] = src.output(v[1]) if _has_output(src, v[1]) else v
+                    node_._inputs[k] = src.output(v[1]) if _has_output(src, v[1]) else v
         return wf
 
     # -- analysis -----------------------------------------------------------------------------

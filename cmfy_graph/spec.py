@@ -250,7 +250,11 @@ class NodeSpec:
 def _js_key_order(keys: Iterable[str]) -> list[str]:
     """Object key order as JavaScript enumerates it: integer-like keys first, ascending."""
     keys = list(keys)
-    ints = [k for k in keys if k.isdigit() and (k == "0" or not k.startswith("0")) and len(k) < 10]
+    ints = [
+        k
+        for k in keys
+        if k.isascii() and k.isdecimal() and (k == "0" or not k.startswith("0")) and len(k) < 10
+    ]
     if not ints:
         return keys
     rest = [k for k in keys if k not in set(ints)]

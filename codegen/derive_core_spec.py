@@ -27,11 +27,47 @@ DEFAULT_SOURCE = ROOT.parent / "shared" / "comfyui" / "object_info.json"
 TARGET = ROOT / "nodes_spec" / "comfyui_core.json"
 
 #: class_type -> argument names of VALIDATE_INPUTS in ComfyUI backend a125cd84 (Oct 2025).
-#: Facts read from the ComfyUI sources; see nodes_spec/FORMAT.md.
-VALIDATE_INPUTS: dict[str, list[str]] = {}
+#: Facts read from the ComfyUI sources; see nodes_spec/FORMAT.md. The names exclude the
+#: class argument (``cls``/``s``); ``"**"`` stands for ``**kwargs``; a name ending in ``=``
+#: has a default. A class that inherits the method is listed with its parent's arguments.
+#: Where found (V1 ``VALIDATE_INPUTS`` / V3 ``validate_inputs`` overrides):
+#:   nodes.py: LoadLatent, LoadImage, LoadImageMask; LoadImageOutput (inherits LoadImage)
+#:   comfy_extras/nodes_webcam.py: WebcamCapture (inherits LoadImage)
+#:   comfy_extras/nodes_audio.py: LoadAudio
+#:   comfy_extras/nodes_video.py: LoadVideo (V3)
+#:   comfy_extras/nodes_train.py: LoadImageSetNode
+#:   comfy_api_nodes/nodes_tripo.py: TripoConversionNode (takes input_types)
+#:   comfy_api_nodes/nodes_bfl.py: FluxProUltraImageNode (V3)
+#:   comfy_api_nodes/nodes_kling.py: KlingCameraControls (V3)
+VALIDATE_INPUTS: dict[str, list[str]] = {
+    "LoadLatent": ["latent"],
+    "LoadImage": ["image"],
+    "LoadImageMask": ["image"],
+    "LoadImageOutput": ["image"],
+    "WebcamCapture": ["image"],
+    "LoadAudio": ["audio"],
+    "LoadVideo": ["file"],
+    "LoadImageSetNode": ["images", "resize_method"],
+    "TripoConversionNode": ["input_types"],
+    "FluxProUltraImageNode": ["aspect_ratio"],
+    "KlingCameraControls": [
+        "horizontal_movement",
+        "vertical_movement",
+        "pan",
+        "tilt",
+        "roll",
+        "zoom",
+    ],
+}
 
-#: class_type -> {input: kind} where the guess from the choices is not enough.
-FILE_INPUT_OVERRIDES: dict[str, dict[str, str]] = {}
+#: class_type -> {input: kind} where the guess from the choices is not enough: inputs whose
+#: value the node's VALIDATE_INPUTS checks as a file of the server's input folder.
+FILE_INPUT_OVERRIDES: dict[str, dict[str, str]] = {
+    "LoadLatent": {"latent": "input"},
+    "WebcamCapture": {"image": "input"},
+    "LoadImageOutput": {"image": "input"},
+    "LoadImageSetNode": {"images": "input"},
+}
 
 
 def derive(source: dict) -> dict:

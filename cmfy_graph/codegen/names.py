@@ -128,6 +128,10 @@ def _lit(value: Any) -> str:
 def literal(value: Any) -> str:
     """Python source for a JSON-like value (``repr()`` of each scalar, double quotes preferred),
     checked by parsing it back."""
+    if isinstance(value, str):
+        return _str_lit(value)  # repr() of a str is always a valid literal of that str
+    if value is None or isinstance(value, (bool, int)):
+        return repr(value)
     if not is_literal_safe(value):
         raise ValueError(f"not a literal value: {value!r}")
     text = _lit(value)
@@ -151,10 +155,11 @@ def docstring(text: str, indent: str = "    ") -> str:
     """A triple-quoted docstring holding ``text``; no spec text can end it early. Control
     characters are dropped and backslashes and quotes escaped; the result is parsed back and
     checked, falling back to ``repr()``."""
-    clean = "".join(
-        ch for ch in text if ch == "\n" or (unicodedata.category(ch)[0] != "C")
-    ).replace("\r", "")
-    lines = [ln.rstrip() for ln in clean.strip().split("\n")]
+    lines = []
+    for ln in text.replace("\r\n", "\n").strip().split("\n"):
+        if not ln.isprintable():  # drop control and format characters (slow path, rare)
+            ln = "".join(ch for ch in ln if unicodedata.category(ch)[0] != "C")
+        lines.append(ln.rstrip())
     while len(lines) > 1 and not lines[-1]:
         lines.pop()
     body = "\n".join(lines)

@@ -31,7 +31,7 @@ class WebcamCapture(SingleOutputNode[Literal["IMAGE"]]):
     __slots__ = ()
     class_type: ClassVar[str] = "WebcamCapture"
     _inputs_: ClassVar[tuple[Any, ...]] = (
-        ("image", "image", "WEBCAM", True, False, None, None, None, None),
+        ("image", "image", "WEBCAM", True, False, None, None, None, "input"),
         ("width", "width", "INT", True, True, 0, 16384, None, None),
         ("height", "height", "INT", True, True, 0, 16384, None, None),
         ("capture_on_queue", "capture_on_queue", "BOOLEAN", True, True, None, None, None, None),

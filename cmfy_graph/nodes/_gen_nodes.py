@@ -2803,7 +2803,7 @@ class LoadLatent(SingleOutputNode[Literal["LATENT"]]):
     __slots__ = ()
     class_type: ClassVar[str] = "LoadLatent"
     _inputs_: ClassVar[tuple[Any, ...]] = (
-        ("latent", "latent", "COMBO", True, True, None, None, None, None),
+        ("latent", "latent", "COMBO", True, True, None, None, None, "input"),
     )
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("latent", "LATENT", "LATENT"),

@@ -1,0 +1,66 @@
+"""Examples are tests are docs: every example compiles to its committed sibling JSON.
+
+``CMFY_REGEN_EXAMPLES=1 python -m pytest tests/test_examples.py`` rewrites the siblings; it is
+refused under CI.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT, quickstart_body
+
+from cmfy_graph.script import load_workflow
+
+EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_example_matches_compiled_sibling(path):
+    body = load_workflow(path).to_body()
+    sibling = path.with_suffix(".json")
+    text = json.dumps(body, indent=2, ensure_ascii=False) + "\n"
+    if os.environ.get("CMFY_REGEN_EXAMPLES"):
+        if os.environ.get("CI"):
+            pytest.fail("CMFY_REGEN_EXAMPLES is refused under CI: regenerate locally and commit")
+        sibling.write_text(text, encoding="utf-8")
+    assert sibling.is_file(), f"{sibling.name} missing: run CMFY_REGEN_EXAMPLES=1 pytest {__file__}"
+    assert sibling.read_text(encoding="utf-8") == text
+
+
+def test_quickstart_compiles_to_the_quickstart_body():
+    r = subprocess.run(
+        [sys.executable, "-m", "cmfy_graph", "compile", str(ROOT / "examples" / "quickstart.py")],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == quickstart_body()
+
+
+def test_compile_bad_script_is_one_line_not_a_traceback(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text(
+        "from cmfy_graph import Workflow\nfrom cmfy_graph.nodes import EmptyLatentImage\n"
+        "with Workflow() as wf:\n    EmptyLatentImage(width=3, height=512)\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-m", "cmfy_graph", "compile", str(bad)], capture_output=True, text=True
+    )
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr
+    assert f"{bad}:4: NodeValueError" in r.stderr and "'width' must be >= 16" in r.stderr
+    none = tmp_path / "none.py"
+    none.write_text("x = 1\n")
+    r = subprocess.run(
+        [sys.executable, "-m", "cmfy_graph", "compile", str(none)], capture_output=True, text=True
+    )
+    assert r.returncode == 2 and "defines no Workflow" in r.stderr
+    r = subprocess.run(
+        [sys.executable, "-m", "cmfy_graph", "compile"], capture_output=True, text=True
+    )
+    assert r.returncode == 2 and "Traceback" not in r.stderr
