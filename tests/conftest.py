@@ -38,3 +38,44 @@ def quickstart_body() -> dict:
     start = text.index("-d '") + 4
     end = text.index("}'", start) + 1
     return json.loads(text[start:end])
+
+
+# -- cmfy.cloud emulator fixtures (client helper) ------------------------------------------------
+
+#: short job times so the client tests stay fast
+FAST_EMULATOR = {"queue_seconds": 0.02, "run_seconds": 0.05, "allow_private_webhooks": True}
+
+
+@pytest.fixture
+def emulator():
+    """A running cmfy.cloud emulator on loopback (fast jobs); stopped after the test.
+
+    Use ``emulator.url`` and ``emulator.test_key``; ``emulator.requests`` records the calls.
+    """
+    from cmfy_graph.client.emulator import Emulator, EmulatorConfig
+
+    emu = Emulator(EmulatorConfig(**FAST_EMULATOR)).start()
+    try:
+        yield emu
+    finally:
+        emu.stop()
+
+
+@pytest.fixture
+def make_emulator():
+    """A factory: ``make_emulator(**EmulatorConfig fields)`` starts an emulator (fast jobs by
+    default); every emulator it started is stopped after the test."""
+    from cmfy_graph.client.emulator import Emulator, EmulatorConfig
+
+    started = []
+
+    def make(**overrides):
+        emu = Emulator(EmulatorConfig(**{**FAST_EMULATOR, **overrides})).start()
+        started.append(emu)
+        return emu
+
+    try:
+        yield make
+    finally:
+        for emu in started:
+            emu.stop()

@@ -13,7 +13,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import CUSTOM_SPEC, ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,6 +20,8 @@ from cmfy_graph import Workflow
 from cmfy_graph.codegen.generator import build_package, generate, render_package
 from cmfy_graph.codegen.names import class_name, docstring, identifier
 from cmfy_graph.spec import Spec
+
+from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "codegen"))
 import regen  # noqa: E402

@@ -12,9 +12,10 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, quickstart_body
 
 from cmfy_graph.script import load_workflow
+
+from conftest import ROOT, quickstart_body
 
 EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 

@@ -6,12 +6,11 @@ import json
 import threading
 
 import pytest
-from conftest import DEVSET, quickstart_body
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cmfy_graph import Workflow, node
-from cmfy_graph.errors import NodeInputError, NodeValueError, NoActiveWorkflowError, WorkflowError
+from cmfy_graph.errors import NoActiveWorkflowError, NodeInputError, NodeValueError, WorkflowError
 from cmfy_graph.graph import InputRef, Output, RawNode
 from cmfy_graph.nodes import (
     CheckpointLoaderSimple,
@@ -21,6 +20,8 @@ from cmfy_graph.nodes import (
     SaveImage,
     VAEDecode,
 )
+
+from conftest import DEVSET, quickstart_body
 
 URL = "https://huggingface.co/stabilityai/stable-diffusion-xl-base-1.0/resolve/main/sd_xl_base_1.0.safetensors"
 
@@ -181,7 +182,7 @@ def test_title_escape_hatch_and_list_values():
 
 
 def test_node_ids_given_and_taken():
-    with Workflow() as wf:
+    with Workflow():
         a = EmptyLatentImage(width=512, height=512, node_id="1")
         b = EmptyLatentImage(width=512, height=512)
         c = EmptyLatentImage(width=512, height=512, node_id="10")

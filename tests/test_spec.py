@@ -8,10 +8,11 @@ import warnings
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from conftest import CUSTOM_SPEC, OBJECT_INFO
 
 from cmfy_graph.errors import SpecError
 from cmfy_graph.spec import Spec, SpecWarning, core_spec, load_spec
+
+from conftest import CUSTOM_SPEC, OBJECT_INFO
 
 QUIRKS = {
     "Legacy": {
