@@ -351,11 +351,23 @@ class Node:
             f"{self._label()} has no input {name!r}" + did_you_mean(name, list(cls._by_wire_))
         )
 
-    def set_input(self, name: str, value: Any) -> None:
+    def set_input(self, name: str, value: Any, *, raw: bool = False) -> None:
         """Set (or, with ``None``, remove) an input after construction, checked like the
-        constructor's arguments. ``name`` is the wire name or the Python name."""
-        wire = self.input(name).name
+        constructor's arguments. ``name`` is the wire name or the Python name.
+
+        With ``raw=True`` the name need not be declared by the class (an input only the editor
+        or a variadic node knows) and the value is stored exactly as given: an :class:`Output`,
+        or any JSON value, a list included (sent as it is, so ``["1", 0]`` is a link)."""
         self._wire = None
+        if raw:
+            if value is None:
+                self._inputs.pop(name, None)
+            else:
+                self._inputs[name] = (
+                    value.node.output(value.index) if isinstance(value, Node) else value
+                )
+            return
+        wire = self.input(name).name
         if value is None:
             self._inputs.pop(wire, None)
             return

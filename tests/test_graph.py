@@ -331,3 +331,21 @@ def test_random_graphs_compile_deterministically(plan):
             if isinstance(v, list):
                 assert v[0] in prompt and int(v[0]) < int(nid)
     assert Workflow.from_prompt(prompt).to_prompt() == prompt
+
+
+def test_set_input_raw_keeps_undeclared_inputs_and_raw_values():
+    with Workflow() as wf:
+        lat = EmptyLatentImage(width=512, height=512)
+        with pytest.raises(NodeInputError):
+            lat.set_input("audioUI", "")
+        lat.set_input("audioUI", "", raw=True)
+        lat.set_input("broken", ["99", 0], raw=True)
+        lat.set_input("listy", [1, 2, 3], raw=True)
+        lat.set_input("src", lat, raw=True)
+    inputs = wf.to_prompt()["1"]["inputs"]
+    assert (
+        inputs["audioUI"] == "" and inputs["broken"] == ["99", 0] and inputs["listy"] == [1, 2, 3]
+    )
+    assert inputs["src"] == ["1", 0]
+    lat.set_input("broken", None, raw=True)
+    assert "broken" not in wf.to_prompt()["1"]["inputs"]
