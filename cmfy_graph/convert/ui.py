@@ -1,0 +1,1130 @@
+"""UI workflow (what the ComfyUI editor saves) -> API prompt (what "Export (API)" sends).
+
+This reproduces the editor's ``graphToPrompt`` as of frontend 1.27.10 from the JSON alone, given
+the node spec (``/object_info``) the editor ran against. Reference:
+``../shared/comfyui/FORMATS.md`` section 4. The rules, in the order the editor applies them:
+
+1. **Flattening.** Every node becomes an "executable" record with an execution id: its own id at
+   the root, ``"outer:inner"`` (``"a:b:c"`` when nested) inside subgraph instances. Subgraph
+   instances are expanded whatever their mode (1.27.10); their inner nodes' own modes decide
+   what is emitted.
+2. **PrimitiveNode propagation.** A ``PrimitiveNode`` writes its value into the widget of every
+   node its output is linked to directly (matched by the target input's widget name).
+3. **Emission.** Virtual nodes (``Reroute``, ``PrimitiveNode``, ``Note``, ``MarkdownNote``,
+   subgraph instances) and nodes whose mode is 2 (muted) or 4 (bypassed) are skipped. For the
+   others: every serialisable widget value by name (arrays wrapped as ``{"__value__": [...]}``),
+   then every linked input resolved to ``[origin_id, origin_slot]``, overriding a widget value.
+4. **Resolution.** A link into a bypassed node continues through the input chosen by the
+   editor's ``_getBypassSlotIndex``; a ``Reroute`` passes its input through; a link into a
+   subgraph instance continues at the inner node feeding that output; a link from a subgraph's
+   input pseudo-node (``-10``) continues at the instance's input, or yields the instance's
+   widget value when that input is not linked. A muted origin is *not* skipped here (as in
+   1.27.10): the link is emitted and removed by the final pruning, taking the widget value
+   with it. Resolving to nothing leaves the widget value in place.
+5. **Pruning.** Every link to a node that is not in the output is deleted.
+
+What cannot be known from JSON (a node type missing from the spec, a widget count that does not
+match the spec) is reported as a :class:`ConversionWarning` that names the node; values are
+never shifted silently.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import warnings as _warnings
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ConversionError
+
+if TYPE_CHECKING:
+    from ..spec import InputSpec, NodeSpec, Spec
+
+__all__ = [
+    "ConversionWarning",
+    "ui_to_api",
+    "is_ui_workflow",
+    "widget_layout",
+    "WidgetSlot",
+    "process_dynamic_prompt",
+    "VIRTUAL_NODE_TYPES",
+]
+
+#: Node types the editor defines in JavaScript and never sends to the server.
+VIRTUAL_NODE_TYPES = frozenset({"Reroute", "PrimitiveNode", "Note", "MarkdownNote"})
+
+# Frontend-only nodes of popular custom node packs, treated as virtual when the spec does not
+# list them: KJNodes' SetNode/GetNode (a GetNode yields what the SetNode of the same name is
+# fed), rgthree's reroute (passes its input through) and display-only helpers.
+_PACK_VIRTUAL = frozenset(
+    {
+        "SetNode",
+        "GetNode",
+        "Reroute (rgthree)",
+        "Fast Groups Muter (rgthree)",
+        "Fast Groups Bypasser (rgthree)",
+        "Fast Muter (rgthree)",
+        "Fast Bypasser (rgthree)",
+        "Bookmark (rgthree)",
+        "Label (rgthree)",
+    }
+)
+
+SUBGRAPH_INPUT_ID = "-10"
+SUBGRAPH_OUTPUT_ID = "-20"
+
+MODE_NEVER = 2
+MODE_BYPASS = 4
+
+# Input types the editor draws a widget for at 1.27.10, beyond ``spec.WIDGET_TYPES``
+# (frontend extensions: 3D viewers, webcam capture, audio recording).
+_EXTRA_WIDGET_TYPES = frozenset({"LOAD_3D", "LOAD_3D_ANIMATION", "WEBCAM", "AUDIO_RECORD"})
+
+_UPLOAD_IMAGE_OPTIONS = ("image_upload", "video_upload", "animated_image_upload")
+
+# Nodes given an audio player widget ``audioUI`` by the editor's audio extension. It is not
+# saved in ``widgets_values`` (a hole) but is sent, as ``""``.
+_AUDIO_UI_NODES = frozenset(
+    {"LoadAudio", "SaveAudio", "PreviewAudio", "SaveAudioMP3", "SaveAudioOpus", "SaveAudioAdvanced"}
+)
+
+# Widgets other frontend extensions append: (name, kind). "extra": saved and sent (default
+# ``""``); "fixed": not saved, sent as ``""``.
+_EXTENSION_WIDGETS: dict[str, tuple[tuple[str, str], ...]] = {
+    "Preview3D": (("image", "extra"),),
+    "Preview3DAnimation": (("image", "extra"),),
+    "SaveGLB": (("image", "extra"),),
+    "PreviewAny": (("preview", "fixed"),),
+}
+
+# Display names the editor shows (from its bundled English node names) for core nodes whose
+# ``/object_info`` entry has ``display_name: null`` (V3 nodes whose names were kept only in
+# ComfyUI's ``nodes.py`` ``NODE_DISPLAY_NAME_MAPPINGS``).
+_FRONTEND_DISPLAY_NAMES = {
+    "ImageBlend": "Image Blend",
+    "ImageBlur": "Image Blur",
+    "ImageQuantize": "Image Quantize",
+    "ImageSharpen": "Image Sharpen",
+    "ImageScaleToTotalPixels": "Scale Image to Total Pixels",
+    "ImageCrop": "Image Crop",
+    "ImageStitch": "Image Stitch",
+    "GetImageSize": "Get Image Size",
+}
+
+
+class ConversionWarning(UserWarning):
+    """Something in a UI workflow could not be converted exactly; the message names the node."""
+
+
+class WidgetSlot:
+    """One widget of a node in the editor, in widget order.
+
+    ``serialize`` is False for widgets the editor keeps in ``widgets_values`` but never sends
+    (``control_after_generate``, ``control_filter_list``, the upload button).
+    """
+
+    __slots__ = ("name", "serialize", "input", "kind")
+
+    def __init__(
+        self, name: str, serialize: bool, input: InputSpec | None = None, kind: str = "value"
+    ) -> None:
+        self.name = name
+        self.serialize = serialize
+        self.input = input
+        self.kind = kind
+
+    def __repr__(self) -> str:
+        flag = "" if self.serialize else ", serialize=False"
+        return f"WidgetSlot({self.name!r}{flag})"
+
+
+# ---------------------------------------------------------------------------------------------
+# widget layout
+
+
+def _control_count(inp: InputSpec, wtype: str) -> int:
+    """How many value-control widgets the editor adds after the widget of ``inp``."""
+    cag = inp.options.get("control_after_generate")
+    if wtype == "INT":
+        if cag is None:
+            return 1 if inp.name in ("seed", "noise_seed") else 0
+        return 1 if cag else 0
+    if wtype == "FLOAT":
+        return 1 if cag else 0
+    if wtype == "COMBO":
+        return 2 if cag else 0
+    return 0
+
+
+def _widget_type_of(inp: InputSpec, include_forced: bool = False) -> str | None:
+    if inp.force_input and not include_forced:
+        return None
+    wt = inp.options.get("widgetType")
+    from ..spec import WIDGET_TYPES
+
+    if isinstance(wt, str) and (wt in WIDGET_TYPES or wt in _EXTRA_WIDGET_TYPES):
+        return wt
+    if inp.type in WIDGET_TYPES or inp.type in _EXTRA_WIDGET_TYPES:
+        return inp.type
+    return None
+
+
+def _build_layout(ns: NodeSpec, include_forced: bool = False) -> list[WidgetSlot]:
+    slots: list[WidgetSlot] = []
+    image_upload = False
+    audio_upload = False
+    for inp in ns.inputs.values():
+        wtype = _widget_type_of(inp, include_forced)
+        if wtype is None:
+            continue
+        slots.append(WidgetSlot(inp.name, True, inp))
+        n = _control_count(inp, wtype)
+        if n:
+            slots.append(WidgetSlot("control_after_generate", False, inp, "control"))
+        if n == 2:
+            slots.append(WidgetSlot("control_filter_list", False, inp, "filter"))
+        if wtype == "COMBO":
+            if any(inp.options.get(k) for k in _UPLOAD_IMAGE_OPTIONS):
+                image_upload = True
+            if inp.options.get("audio_upload"):
+                audio_upload = True
+    # Frontend extensions inject extra specs at the end (not in input_order).
+    if ns.class_type in _AUDIO_UI_NODES:
+        slots.append(WidgetSlot("audioUI", True, None, "fixed"))
+    if audio_upload:
+        slots.append(WidgetSlot("upload", False, None, "upload"))
+    elif image_upload:
+        slots.append(WidgetSlot("upload", False, None, "upload"))
+    for name, kind in _EXTENSION_WIDGETS.get(ns.class_type, ()):
+        slots.append(WidgetSlot(name, True, None, kind))
+    return slots
+
+
+_LAYOUT_CACHE: dict[int, tuple[Any, list[WidgetSlot], list[WidgetSlot] | None]] = {}
+
+
+def widget_layout(ns: NodeSpec) -> list[WidgetSlot]:
+    """The widgets the editor creates for a node of this spec, in ``widgets_values`` order."""
+    return _layouts(ns)[0]
+
+
+def _layouts(ns: NodeSpec) -> tuple[list[WidgetSlot], list[WidgetSlot] | None]:
+    """(current layout, legacy layout with ``forceInput`` widgets or None when identical)."""
+    key = id(ns)
+    hit = _LAYOUT_CACHE.get(key)
+    if hit is not None and hit[0] is ns:
+        return hit[1], hit[2]
+    cur = _build_layout(ns)
+    legacy: list[WidgetSlot] | None = None
+    if any(i.force_input for i in ns.inputs.values()):
+        alt = _build_layout(ns, include_forced=True)
+        if len(alt) != len(cur):
+            legacy = alt
+    _LAYOUT_CACHE[key] = (ns, cur, legacy)
+    return cur, legacy
+
+
+def _default_value(inp: InputSpec | None, kind: str) -> Any:
+    """The value a freshly created widget holds (frontend constructors)."""
+    if kind in ("fixed", "extra"):
+        return ""
+    if inp is None:
+        return None
+    wt = _widget_type_of(inp, include_forced=True) or inp.type
+    d = inp.options.get("default")
+    if wt == "INT" or wt == "FLOAT":
+        return 0 if d is None else d
+    if wt == "STRING":
+        return "" if d is None else d
+    if wt == "BOOLEAN":
+        return False if d is None else d
+    if wt == "COMBO":
+        if d:
+            return d
+        return inp.choices[0] if inp.choices else None
+    return d
+
+
+# ---------------------------------------------------------------------------------------------
+# dynamic prompts
+
+
+_COMMENT_RE = re.compile(r"//[^\n]*|/\*[\s\S]*?\*/")
+
+
+def process_dynamic_prompt(text: str, rng: random.Random) -> str:
+    """Apply the editor's dynamic-prompt processing to ``text``: strip ``//`` and ``/* */``
+    comments and resolve every ``{a|b|c}`` group (innermost first) with ``rng``. ``\\{``,
+    ``\\|`` and ``\\}`` are literal characters."""
+    text = _COMMENT_RE.sub("", text)
+    out: list[str] = []
+    i = 0
+    n = len(text)
+
+    def parse(depth: int) -> list[str]:
+        # returns the options of the current group (or the whole text at depth 0)
+        nonlocal i
+        options: list[str] = []
+        cur: list[str] = []
+        while i < n:
+            c = text[i]
+            if c == "\\" and i + 1 < n and text[i + 1] in "{|}":
+                cur.append(text[i + 1])
+                i += 2
+                continue
+            if c == "{":
+                i += 1
+                opts = parse(depth + 1)
+                cur.append(rng.choice(opts) if opts else "")
+                continue
+            if c == "}" and depth > 0:
+                i += 1
+                options.append("".join(cur))
+                return options
+            if c == "|" and depth > 0:
+                options.append("".join(cur))
+                cur = []
+                i += 1
+                continue
+            cur.append(c)
+            i += 1
+        if depth > 0:  # unclosed group: keep the text as written
+            return ["{" + "|".join([*options, "".join(cur)])]
+        options.append("".join(cur))
+        return options
+
+    out = parse(0)
+    return out[0] if out else ""
+
+
+# ---------------------------------------------------------------------------------------------
+# graph model
+
+
+def is_ui_workflow(data: Any) -> bool:
+    """True when ``data`` looks like an editor-saved workflow (``nodes`` list + ``links``)."""
+    return (
+        isinstance(data, Mapping)
+        and isinstance(data.get("nodes"), list)
+        and ("links" in data or "version" in data or "last_node_id" in data)
+    )
+
+
+def _key(x: Any) -> str:
+    if isinstance(x, bool):
+        return str(int(x))
+    if isinstance(x, float) and x.is_integer():
+        return str(int(x))
+    return str(x)
+
+
+def _slot(x: Any) -> int | None:
+    if isinstance(x, bool):
+        return int(x)
+    if isinstance(x, int):
+        return x
+    if isinstance(x, float) and x.is_integer():
+        return int(x)
+    if isinstance(x, str):
+        try:
+            return int(x.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _type_str(t: Any) -> str:
+    if isinstance(t, list):
+        return ",".join(str(x) for x in t)
+    if t is None or t == 0:
+        return ""
+    return str(t)
+
+
+class _Link:
+    __slots__ = ("id", "origin_id", "origin_slot", "target_id", "target_slot", "type")
+
+    def __init__(
+        self, id: str, origin_id: str, origin_slot: int, target_id: str, target_slot: int, type: Any
+    ) -> None:
+        self.id = id
+        self.origin_id = origin_id
+        self.origin_slot = origin_slot
+        self.target_id = target_id
+        self.target_slot = target_slot
+        self.type = type
+
+
+class _Graph:
+    """One graph level: the root workflow or a subgraph definition."""
+
+    __slots__ = ("nodes", "order", "links", "definition", "name")
+
+    def __init__(self, data: Mapping[str, Any], name: str, definition: Any = None) -> None:
+        self.name = name
+        self.definition = definition
+        self.nodes: dict[str, dict[str, Any]] = {}
+        self.order: list[str] = []
+        for n in data.get("nodes") or []:
+            if not isinstance(n, dict) or "id" not in n:
+                continue
+            k = _key(n["id"])
+            if k in self.nodes:
+                continue
+            self.nodes[k] = n
+            self.order.append(k)
+        self.links: dict[str, _Link] = {}
+        links = data.get("links") or []
+        if isinstance(links, dict):  # some writers key links by id
+            links = list(links.values())
+        for ln in links:
+            lk = _parse_link(ln)
+            if lk is not None:
+                self.links[lk.id] = lk
+
+
+def _parse_link(ln: Any) -> _Link | None:
+    if isinstance(ln, list) and len(ln) >= 5:
+        lid, oid, oslot, tid, tslot = ln[:5]
+        typ = ln[5] if len(ln) > 5 else None
+    elif isinstance(ln, dict) and "id" in ln:
+        lid, oid, oslot, tid, tslot = (
+            ln.get("id"),
+            ln.get("origin_id"),
+            ln.get("origin_slot"),
+            ln.get("target_id"),
+            ln.get("target_slot"),
+        )
+        typ = ln.get("type")
+    else:
+        return None
+    os_ = _slot(oslot)
+    ts_ = _slot(tslot)
+    if lid is None or oid is None or os_ is None:
+        return None
+    return _Link(_key(lid), _key(oid), os_, _key(tid), ts_ if ts_ is not None else -1, typ)
+
+
+class _Input:
+    __slots__ = ("name", "link", "type", "widget")
+
+    def __init__(self, name: str, link: str | None, type: Any, widget: str | None) -> None:
+        self.name = name
+        self.link = link
+        self.type = type
+        self.widget = widget
+
+
+def _inputs_of(node: Mapping[str, Any]) -> list[_Input]:
+    out: list[_Input] = []
+    for inp in node.get("inputs") or []:
+        if not isinstance(inp, dict):
+            continue
+        name = inp.get("name")
+        if not isinstance(name, str):
+            continue
+        link = inp.get("link")
+        w = inp.get("widget")
+        wname = w.get("name") if isinstance(w, dict) and isinstance(w.get("name"), str) else None
+        out.append(_Input(name, None if link is None else _key(link), inp.get("type"), wname))
+    return out
+
+
+class _Dto:
+    """An executable node: one node of one graph level, reached through a path of instances."""
+
+    __slots__ = (
+        "id",
+        "node",
+        "graph",
+        "instance",
+        "inputs",
+        "mode",
+        "type",
+        "sub",
+        "sub_inputs",
+        "promoted",
+        "path",
+    )
+
+    def __init__(
+        self,
+        node: dict[str, Any],
+        graph: _Graph,
+        path: tuple[str, ...],
+        instance: _Dto | None,
+    ) -> None:
+        self.node = node
+        self.graph = graph
+        self.path = path
+        self.id = ":".join((*path, _key(node["id"])))
+        self.instance = instance
+        self.inputs = _inputs_of(node)
+        m = node.get("mode", 0)
+        self.mode = m if isinstance(m, int) else 0
+        t = node.get("type")
+        self.type = t if isinstance(t, str) else ""
+        self.sub: _Graph | None = None
+        # for instances: the live inputs (one per definition input) and promoted widget values
+        self.sub_inputs: list[_Input] = []
+        self.promoted: dict[int, Any] = {}
+
+
+# ---------------------------------------------------------------------------------------------
+# the converter
+
+
+class _Converter:
+    def __init__(
+        self,
+        workflow: Mapping[str, Any],
+        spec: Spec,
+        dynamic_prompts_seed: int | None,
+        sink: list[str] | None,
+    ) -> None:
+        self.spec = spec
+        self.sink = sink
+        self.rng = random.Random(dynamic_prompts_seed) if dynamic_prompts_seed is not None else None
+        self.root = _Graph(workflow, "workflow")
+        self.defs: dict[str, Mapping[str, Any]] = {}
+        self._collect_defs(workflow)
+        self.def_graphs: dict[str, _Graph] = {}
+        self.dtos: dict[str, _Dto] = {}
+        # (id(graph), node key) -> {widget name: value} written by PrimitiveNodes
+        self.overrides: dict[tuple[int, str], dict[str, Any]] = {}
+        self.warned: set[str] = set()
+
+    # -- reporting
+
+    def warn(self, msg: str) -> None:
+        if msg in self.warned:
+            return
+        self.warned.add(msg)
+        if self.sink is not None:
+            self.sink.append(msg)
+        else:
+            _warnings.warn(msg, ConversionWarning, stacklevel=4)
+
+    def where(self, dto: _Dto) -> str:
+        title = dto.node.get("title")
+        t = f" {title!r}" if isinstance(title, str) and title else ""
+        return f"node {dto.id} ({dto.type}{t})"
+
+    # -- definitions
+
+    def _collect_defs(self, data: Mapping[str, Any]) -> None:
+        defs = data.get("definitions")
+        if not isinstance(defs, dict):
+            return
+        subs = defs.get("subgraphs")
+        if not isinstance(subs, list):
+            return
+        for sg in subs:
+            if isinstance(sg, dict) and isinstance(sg.get("id"), str):
+                self.defs.setdefault(sg["id"], sg)
+                self._collect_defs(sg)
+
+    def def_graph(self, sid: str) -> _Graph:
+        g = self.def_graphs.get(sid)
+        if g is None:
+            d = self.defs[sid]
+            g = _Graph(d, f"subgraph {d.get('name', sid)!r}", d)
+            self.def_graphs[sid] = g
+        return g
+
+    # -- flattening
+
+    def flatten(self) -> list[_Dto]:
+        order: list[_Dto] = []
+        self._flatten(self.root, (), None, order, ())
+        return order
+
+    def _sorted_keys(self, g: _Graph) -> list[str]:
+        def k(item: tuple[int, str]) -> tuple[float, int]:
+            idx, key = item
+            o = g.nodes[key].get("order")
+            return (o if isinstance(o, (int, float)) else float("inf"), idx)
+
+        return [key for _, key in sorted(enumerate(g.order), key=k)]
+
+    def _flatten(
+        self,
+        g: _Graph,
+        path: tuple[str, ...],
+        instance: _Dto | None,
+        order: list[_Dto],
+        stack: tuple[str, ...],
+    ) -> None:
+        for key in self._sorted_keys(g):
+            node = g.nodes[key]
+            dto = _Dto(node, g, path, instance)
+            if dto.type in self.defs and dto.type not in self.spec:
+                if dto.type in stack:
+                    self.warn(
+                        f"{self.where(dto)}: subgraph {dto.type} contains itself; not expanded"
+                    )
+                else:
+                    sub = self.def_graph(dto.type)
+                    dto.sub = sub
+                    self._setup_instance(dto)
+                    self._flatten(sub, (*path, _key(node["id"])), dto, order, (*stack, dto.type))
+            self.dtos[dto.id] = dto
+            order.append(dto)
+
+    def _setup_instance(self, dto: _Dto) -> None:
+        """Live inputs of a subgraph instance: one per definition input, matched by name to the
+        saved (possibly compressed) inputs; promoted widget values from ``widgets_values``."""
+        d = self.defs[dto.type]
+        sub = dto.sub
+        assert sub is not None
+        saved = list(dto.inputs)
+        used: set[int] = set()
+        live: list[_Input] = []
+        widget_idx: list[int] = []
+        for i, sin in enumerate(d.get("inputs") or []):
+            if not isinstance(sin, dict):  # keep the indexes of the other inputs
+                live.append(_Input(f"input_{i}", None, None, None))
+                continue
+            raw_name = sin.get("name")
+            name = raw_name if isinstance(raw_name, str) else f"input_{i}"
+            match = None
+            for j, s in enumerate(saved):
+                if j not in used and s.name == name:
+                    match = s
+                    used.add(j)
+                    break
+            typ = sin.get("type")
+            live.append(_Input(name, match.link if match else None, typ, None))
+            if self._subgraph_input_has_widget(sub, sin, i):
+                widget_idx.append(len(live) - 1)
+        dto.sub_inputs = live
+        wv = dto.node.get("widgets_values")
+        named = dto.node.get("widgets_values_named")
+        for k, li in enumerate(widget_idx):
+            name = live[li].name
+            if isinstance(named, dict) and name in named:
+                dto.promoted[li] = named[name]
+            elif isinstance(wv, dict) and name in wv:
+                dto.promoted[li] = wv[name]
+            elif isinstance(wv, list) and k < len(wv):
+                dto.promoted[li] = wv[k]
+            else:
+                dto.promoted[li] = _MISSING
+
+    def _inner_widget_value(self, inst: _Dto, idx: int) -> Any:
+        """The value of the inner widget a subgraph input is bound to (what a promoted widget
+        holds when the instance saved no value for it)."""
+        sub = inst.sub
+        assert sub is not None
+        sins = self.defs[inst.type].get("inputs") or []
+        if not 0 <= idx < len(sins):
+            return _MISSING
+        for lk in self._input_links(sub, sins[idx], idx):
+            target = sub.nodes.get(lk.target_id)
+            if target is None:
+                continue
+            inp = self._input_for_link(target, lk)
+            if inp is None:
+                continue
+            tdto = self.dtos.get(":".join((*inst.path, _key(inst.node["id"]), lk.target_id)))
+            if tdto is None:
+                continue
+            if tdto.sub is not None:
+                for j, li in enumerate(tdto.sub_inputs):
+                    if li.name == inp.name and j in tdto.promoted:
+                        v = tdto.promoted[j]
+                        return self._inner_widget_value(tdto, j) if v is _MISSING else v
+                continue
+            ns = self.spec.get(tdto.type)
+            if ns is None:
+                continue
+            vals = self.widget_values(tdto, ns, quiet=True)
+            name = inp.widget or inp.name
+            if name in vals:
+                return vals[name]
+        return _MISSING
+
+    @staticmethod
+    def _input_links(sub: _Graph, sin: Any, index: int) -> list[_Link]:
+        cands: list[_Link] = []
+        link_ids = sin.get("linkIds") if isinstance(sin, dict) else None
+        if isinstance(link_ids, list):
+            for lid in link_ids:
+                lk = sub.links.get(_key(lid))
+                if lk is not None:
+                    cands.append(lk)
+        if not cands:
+            cands = [
+                lk
+                for lk in sub.links.values()
+                if lk.origin_id == SUBGRAPH_INPUT_ID and lk.origin_slot == index
+            ]
+        return cands
+
+    def _subgraph_input_has_widget(
+        self, sub: _Graph, sin: Mapping[str, Any], index: int, depth: int = 0
+    ) -> bool:
+        cands = self._input_links(sub, sin, index)
+        if not cands:
+            return False
+        lk = cands[0]
+        target = sub.nodes.get(lk.target_id)
+        if target is None:
+            return False
+        inp = self._input_for_link(target, lk)
+        if inp is None:
+            return False
+        if inp.widget:
+            return True
+        ttype = target.get("type")
+        if isinstance(ttype, str) and ttype in self.defs and ttype not in self.spec and depth < 32:
+            d = self.defs[ttype]
+            for j, s2 in enumerate(d.get("inputs") or []):
+                if isinstance(s2, dict) and s2.get("name") == inp.name:
+                    return self._subgraph_input_has_widget(self.def_graph(ttype), s2, j, depth + 1)
+            return False
+        ns = self.spec.get(ttype) if isinstance(ttype, str) else None
+        if ns is not None:
+            i = ns.inputs.get(inp.name)
+            return i is not None and _widget_type_of(i) is not None
+        return False
+
+    @staticmethod
+    def _input_for_link(node: Mapping[str, Any], lk: _Link) -> _Input | None:
+        ins = _inputs_of(node)
+        for i in ins:
+            if i.link == lk.id:
+                return i
+        if 0 <= lk.target_slot < len(ins):
+            return ins[lk.target_slot]
+        return None
+
+    # -- primitive nodes
+
+    def apply_primitives(self, order: list[_Dto]) -> None:
+        done: set[tuple[int, str]] = set()
+        for dto in order:
+            if dto.type != "PrimitiveNode":
+                continue
+            gk = (id(dto.graph), _key(dto.node["id"]))
+            if gk in done:  # definitions are shared by every instance
+                continue
+            done.add(gk)
+            outs = dto.node.get("outputs") or []
+            if not outs or not isinstance(outs[0], dict):
+                continue
+            links = outs[0].get("links") or []
+            if not links:
+                continue
+            wv = dto.node.get("widgets_values")
+            if not isinstance(wv, list) or not wv:
+                self.warn(f"{self.where(dto)}: PrimitiveNode has no value; its targets keep theirs")
+                continue
+            value = wv[0]
+            for lid in links:
+                lk = dto.graph.links.get(_key(lid))
+                if lk is None:
+                    continue
+                target = dto.graph.nodes.get(lk.target_id)
+                if target is None:
+                    continue
+                inp = self._input_for_link(target, lk)
+                if inp is None:
+                    continue
+                wname = inp.widget
+                if not wname:
+                    continue
+                self.overrides.setdefault((id(dto.graph), lk.target_id), {})[wname] = value
+
+    # -- widgets
+
+    def widget_values(self, dto: _Dto, ns: NodeSpec, quiet: bool = False) -> dict[str, Any]:
+        node = dto.node
+        layout, legacy = _layouts(ns)
+        named = node.get("widgets_values_named")
+        wv = node.get("widgets_values")
+        values: dict[str, Any] = {}
+        by_name: Mapping[str, Any] | None = None
+        if isinstance(named, dict):
+            by_name = named
+        elif isinstance(wv, dict):
+            by_name = wv
+        if by_name is not None:
+            for slot in layout:
+                if not slot.serialize:
+                    continue
+                if slot.kind == "fixed":
+                    values[slot.name] = ""
+                elif slot.name in by_name:
+                    values[slot.name] = by_name[slot.name]
+                else:
+                    values[slot.name] = _default_value(slot.input, slot.kind)
+        else:
+            seq = wv if isinstance(wv, list) else []
+            use = layout
+            if legacy is not None and len(seq) == len(legacy) and len(seq) != len(layout):
+                use = legacy  # a pre-1.16 file with dummy values for forceInput inputs
+            elif quiet:
+                pass
+            elif seq and len(seq) > len(layout):
+                self.warn(
+                    f"{self.where(dto)}: {len(seq)} widget values saved but the spec gives "
+                    f"{len(layout)} widgets ({', '.join(s.name for s in layout) or 'none'}); "
+                    "the node may have changed since the workflow was saved, extra values ignored"
+                )
+            elif isinstance(wv, list) and len(seq) < len(layout):
+                missing = [s.name for s in layout[len(seq) :] if s.serialize]
+                if missing and any(s.kind == "value" for s in layout[len(seq) :]):
+                    self.warn(
+                        f"{self.where(dto)}: {len(seq)} widget values saved but the spec gives "
+                        f"{len(layout)} widgets; using defaults for {', '.join(missing)}"
+                    )
+            for i, slot in enumerate(use):
+                if slot.input is not None and slot.input.force_input and use is legacy:
+                    continue
+                if not slot.serialize:
+                    continue
+                if slot.kind == "fixed":
+                    values[slot.name] = ""
+                elif i < len(seq):
+                    values[slot.name] = seq[i]
+                else:
+                    values[slot.name] = _default_value(slot.input, slot.kind)
+        if not quiet:
+            bad = [
+                f"{slot.name}={values[slot.name]!r}"
+                for slot in layout
+                if slot.kind == "value"
+                and slot.name in values
+                and not _fits(slot.input, values[slot.name])
+            ]
+            if bad:
+                self.warn(
+                    f"{self.where(dto)}: widget values do not fit the spec "
+                    f"({', '.join(bad[:4])}{', ...' if len(bad) > 4 else ''}); the node may have "
+                    "changed since the workflow was saved; values are mapped as the editor maps them"
+                )
+        ov = self.overrides.get((id(dto.graph), _key(node["id"])))
+        if ov:
+            for k, v in ov.items():
+                if k in values:
+                    values[k] = v
+        if self.rng is not None:
+            for slot in layout:
+                if (
+                    slot.input is not None
+                    and slot.input.options.get("dynamicPrompts")
+                    and isinstance(values.get(slot.name), str)
+                ):
+                    values[slot.name] = process_dynamic_prompt(values[slot.name], self.rng)
+        return values
+
+    # -- link resolution
+
+    def resolve_input(
+        self, dto: _Dto, inp: _Input, visited: set[str], type_: Any = None
+    ) -> tuple[str, int] | _Widget | None:
+        uid = f"{id(dto.graph)}:{dto.node.get('id')}[I]{inp.name}"
+        if uid in visited:
+            self.warn(f"{self.where(dto)}: circular link resolution through input {inp.name!r}")
+            return None
+        visited.add(uid)
+        if inp.link is None:
+            return None
+        lk = dto.graph.links.get(inp.link)
+        if lk is None:
+            self.warn(
+                f"{self.where(dto)}: input {inp.name!r} refers to link {inp.link}, "
+                f"which is not in the {dto.graph.name}; treated as unconnected"
+            )
+            return None
+        inst = dto.instance
+        if inst is not None and lk.origin_id == SUBGRAPH_INPUT_ID:
+            idx = lk.origin_slot
+            if not 0 <= idx < len(inst.sub_inputs):
+                self.warn(f"{self.where(dto)}: link {lk.id} uses subgraph input {idx}, absent")
+                return None
+            outer = inst.sub_inputs[idx]
+            if outer.link is None:
+                if idx in inst.promoted:
+                    ov = self.overrides.get((id(inst.graph), _key(inst.node["id"])))
+                    if ov and outer.name in ov:
+                        return _Widget(ov[outer.name])
+                    v = inst.promoted[idx]
+                    if v is _MISSING:
+                        v = self._inner_widget_value(inst, idx)
+                        if v is _MISSING:
+                            return None
+                    return _Widget(v)
+                return None
+            r = self.resolve_input(inst, outer, visited)
+            if r is None and idx in inst.promoted:
+                # fed by a PrimitiveNode (which resolves to nothing): the value it wrote into
+                # the instance's widget
+                ov = self.overrides.get((id(inst.graph), _key(inst.node["id"])))
+                if ov and outer.name in ov:
+                    return _Widget(ov[outer.name])
+            return r
+        origin = self.dtos.get(":".join((*dto.path, lk.origin_id)))
+        if origin is None:
+            self.warn(
+                f"{self.where(dto)}: input {inp.name!r} is linked from node {lk.origin_id}, "
+                f"which is not in the {dto.graph.name}; treated as unconnected"
+            )
+            return None
+        return self.resolve_output(
+            origin, lk.origin_slot, type_ if type_ is not None else inp.type, visited
+        )
+
+    def resolve_output(
+        self, dto: _Dto, slot: int, type_: Any, visited: set[str]
+    ) -> tuple[str, int] | _Widget | None:
+        uid = f"{id(dto.graph)}:{dto.node.get('id')}[O]{slot}"
+        if uid in visited:
+            self.warn(f"{self.where(dto)}: circular link resolution through output {slot}")
+            return None
+        visited.add(uid)
+        if dto.mode == MODE_BYPASS:
+            ins = dto.sub_inputs if dto.sub is not None else dto.inputs
+            idx = self._bypass_index(dto, ins, slot, type_)
+            if idx < 0:
+                return None
+            return self.resolve_input(dto, ins[idx], visited)
+        if dto.sub is not None:
+            return self._resolve_subgraph_output(dto, slot, type_, visited)
+        if self.is_virtual(dto):
+            if dto.type == "GetNode" and dto.type not in self.spec:
+                setter = self._setter_for(dto)
+                if setter is None or not setter.inputs:
+                    return None
+                return self.resolve_input(setter, setter.inputs[0], visited, type_)
+            if self.is_group_node(dto):
+                return None
+            if 0 <= slot < len(dto.inputs):
+                return self.resolve_input(dto, dto.inputs[slot], visited, type_)
+            return None
+        return (dto.id, slot)
+
+    def is_virtual(self, dto: _Dto) -> bool:
+        """Nodes the editor never sends (they only route links or values)."""
+        t = dto.type
+        return t in VIRTUAL_NODE_TYPES or (
+            t not in self.spec and (t in _PACK_VIRTUAL or self.is_group_node(dto))
+        )
+
+    @staticmethod
+    def is_group_node(dto: _Dto) -> bool:
+        return dto.type.startswith(("workflow>", "workflow/"))
+
+    def _setter_for(self, getter: _Dto) -> _Dto | None:
+        wv = getter.node.get("widgets_values")
+        name = wv[0] if isinstance(wv, list) and wv else None
+        if name is None:
+            return None
+        for key in getter.graph.order:
+            n = getter.graph.nodes[key]
+            v = n.get("widgets_values")
+            if n.get("type") == "SetNode" and isinstance(v, list) and v and v[0] == name:
+                return self.dtos.get(":".join((*getter.path, key)))
+        self.warn(f"{self.where(getter)}: no SetNode named {name!r}")
+        return None
+
+    def _bypass_index(self, dto: _Dto, ins: list[_Input], slot: int, type_: Any) -> int:
+        if not ins:
+            return -1
+        t = _type_str(type_)
+        if t in ("*", ""):
+            return slot if len(ins) > slot else 0
+        outs = dto.node.get("outputs") or []
+        out_type: Any = None
+        if 0 <= slot < len(outs) and isinstance(outs[slot], dict):
+            out_type = outs[slot].get("type")
+        else:
+            ns = self.spec.get(dto.type)
+            if ns is not None and slot < len(ns.outputs):
+                out_type = ns.outputs[slot].type
+        ot = _type_str(out_type)
+        if 0 <= slot < len(ins):
+            it = _type_str(ins[slot].type)
+            if _valid_connection(it, ot) and _valid_connection(it, t):
+                return slot
+        for i, inp in enumerate(ins):
+            if _type_str(inp.type) == t and not isinstance(inp.type, list):
+                return i
+        for i, inp in enumerate(ins):
+            it = _type_str(inp.type)
+            if _valid_connection(it, ot) and _valid_connection(it, t):
+                return i
+        return -1
+
+    def _resolve_subgraph_output(
+        self, dto: _Dto, slot: int, type_: Any, visited: set[str]
+    ) -> tuple[str, int] | _Widget | None:
+        sub = dto.sub
+        assert sub is not None
+        d = self.defs[dto.type]
+        outs = d.get("outputs") or []
+        lk: _Link | None = None
+        if 0 <= slot < len(outs) and isinstance(outs[slot], dict):
+            for lid in outs[slot].get("linkIds") or []:
+                lk = sub.links.get(_key(lid))
+                if lk is not None:
+                    break
+        if lk is None:
+            for cand in sub.links.values():
+                if cand.target_id == SUBGRAPH_OUTPUT_ID and cand.target_slot == slot:
+                    lk = cand
+                    break
+        if lk is None:
+            return None
+        if lk.origin_id == SUBGRAPH_INPUT_ID:
+            # an output wired straight from an input: continue outside
+            if 0 <= lk.origin_slot < len(dto.sub_inputs):
+                return self.resolve_input(dto, dto.sub_inputs[lk.origin_slot], visited)
+            return None
+        inner = self.dtos.get(":".join((*dto.path, _key(dto.node["id"]), lk.origin_id)))
+        if inner is None:
+            self.warn(f"{self.where(dto)}: subgraph output {slot} comes from a missing node")
+            return None
+        return self.resolve_output(inner, lk.origin_slot, type_, visited)
+
+    # -- main
+
+    def run(self) -> dict[str, Any]:
+        order = self.flatten()
+        self.apply_primitives(order)
+        output: dict[str, Any] = {}
+        for dto in order:
+            if dto.sub is not None or self.is_virtual(dto):
+                if self.is_group_node(dto):
+                    self.warn(
+                        f"{self.where(dto)}: legacy group nodes are not supported; it and "
+                        "its inner nodes are left out"
+                    )
+                continue
+            if dto.mode in (MODE_NEVER, MODE_BYPASS):
+                continue
+            ns = self.spec.get(dto.type)
+            inputs: dict[str, Any] = {}
+            if ns is None:
+                if dto.type in self.defs:
+                    continue  # a subgraph that could not be expanded (warned)
+                self.warn(
+                    f"{self.where(dto)}: node type {dto.type!r} is not in the spec; "
+                    "its widget values cannot be named, only its links are converted"
+                )
+                named = dto.node.get("widgets_values_named")
+                if isinstance(named, dict):
+                    for k, v in named.items():
+                        inputs[k] = _wrap(v)
+            else:
+                for k, v in self.widget_values(dto, ns).items():
+                    inputs[k] = _wrap(v)
+            for inp in dto.inputs:
+                if inp.link is None:
+                    continue
+                r = self.resolve_input(dto, inp, set())
+                if r is None:
+                    continue
+                if isinstance(r, _Widget):
+                    inputs[inp.name] = _wrap(r.value)
+                    continue
+                inputs[inp.name] = [r[0], r[1]]
+            title = dto.node.get("title")
+            if not isinstance(title, str):
+                title = display_name(ns) if ns is not None else dto.type
+            output[dto.id] = {
+                "inputs": inputs,
+                "class_type": dto.type,
+                "_meta": {"title": title},
+            }
+        for entry in output.values():
+            ins = entry["inputs"]
+            for name in [
+                k
+                for k, v in ins.items()
+                if isinstance(v, list) and len(v) == 2 and v[0] not in output
+            ]:
+                del ins[name]
+        return output
+
+
+def display_name(ns: NodeSpec) -> str:
+    """The title the editor gives a new node of this spec."""
+    raw = ns.raw.get("display_name") if isinstance(ns.raw, Mapping) else None
+    if isinstance(raw, str) and raw:
+        return raw
+    return _FRONTEND_DISPLAY_NAMES.get(ns.class_type, ns.class_type)
+
+
+class _Widget:
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+class _Missing:
+    __slots__ = ()
+
+
+_MISSING: Any = _Missing()
+
+
+def _fits(inp: InputSpec | None, v: Any) -> bool:
+    """Whether a saved widget value is plausible for the widget of ``inp``."""
+    if inp is None or v is None:
+        return True
+    wt = _widget_type_of(inp, include_forced=True)
+    if wt == "INT" or wt == "FLOAT":
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+    if wt == "BOOLEAN":
+        return isinstance(v, bool)
+    if wt == "STRING":
+        return isinstance(v, str)
+    if wt == "COMBO" and inp.choices and inp.file_kind is None:
+        return v in inp.choices
+    return True
+
+
+def _wrap(v: Any) -> Any:
+    return {"__value__": v} if isinstance(v, list) else v
+
+
+def _valid_connection(a: str, b: str) -> bool:
+    """LiteGraph's ``isValidConnection``: ``""``/``"*"`` are wildcards, case-insensitive,
+    comma-separated alternatives."""
+    if a in ("", "*") or b in ("", "*") or a == b:
+        return True
+    la, lb = a.lower(), b.lower()
+    if "," not in la and "," not in lb:
+        return la == lb
+    sa, sb = la.split(","), lb.split(",")
+    return any(x == y or x in ("", "*") or y in ("", "*") for x in sa for y in sb)
+
+
+def ui_to_api(
+    workflow: Mapping[str, Any],
+    spec: Spec | None = None,
+    *,
+    dynamic_prompts_seed: int | None = None,
+    warnings: list[str] | None = None,
+) -> dict[str, Any]:
+    """Convert an editor-saved UI workflow to the API prompt the editor would send.
+
+    ``spec`` is the node spec of the server the workflow is meant for (default: the bundled
+    core spec). ``dynamic_prompts_seed`` turns on the editor's dynamic-prompt processing of
+    ``dynamicPrompts`` text widgets (comments stripped, ``{a|b}`` chosen with a random
+    generator seeded with it); it is off by default because the editor's choice is random.
+    Problems that cannot be resolved exactly are appended to ``warnings`` when given, else
+    issued as :class:`ConversionWarning`. Raises :class:`~cmfy_graph.errors.ConversionError`
+    when ``workflow`` is not a UI workflow.
+    """
+    if not is_ui_workflow(workflow):
+        raise ConversionError("not a UI workflow: expected an object with 'nodes' and 'links'")
+    if spec is None:
+        from ..spec import core_spec
+
+        spec = core_spec()
+    return _Converter(workflow, spec, dynamic_prompts_seed, warnings).run()
