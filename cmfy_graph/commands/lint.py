@@ -1,0 +1,70 @@
+"""``cmfy-graph lint [--spec FILE_OR_URL] [--profile P] [--format F] PATH...``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+HELP = "check workflow files as ComfyUI would (and more): API prompts, request bodies, UI workflows, PNGs"
+
+EPILOG = """\
+PATH may be a file, a directory (recursed: *.json and *.png), a glob, or - for stdin.
+Formats: text (path:node:input: code message, then a summary), json (one document),
+sarif (SARIF 2.1.0), comfyui (JSON Lines: {"file", "valid", "error", "node_errors"} in
+ComfyUI's own shapes). Exit codes: 0 no errors, 1 errors found, 2 usage error or an
+unreadable input."""
+
+
+def register(sub: Any) -> None:
+    """Add the ``lint`` sub-command."""
+    p = sub.add_parser(
+        "lint",
+        help=HELP,
+        description=HELP,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="files, directories, globs or -")
+    p.add_argument(
+        "--spec",
+        metavar="FILE_OR_URL",
+        action="append",
+        help="node spec: an /object_info JSON file or a ComfyUI server URL (repeatable; "
+        "default: the bundled core spec)",
+    )
+    p.add_argument(
+        "--profile",
+        choices=["comfyui", "cmfy"],
+        default=None,
+        help="comfyui: ComfyUI's rules (default for API prompts); cmfy: cmfy.cloud's "
+        "(model URLs; default for request bodies with a webhook_url)",
+    )
+    p.add_argument(
+        "--format",
+        choices=["text", "json", "sarif", "comfyui"],
+        default="text",
+        help="output format (default: text)",
+    )
+    p.add_argument("--no-warnings", action="store_true", help="text format: show errors only")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Lint the paths; returns 0 (no errors), 1 (errors) or 2 (unreadable input)."""
+    import sys
+    import warnings
+
+    from ..lint import exit_code, lint_paths, write
+    from ..spec import core_spec, load_spec
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        spec = load_spec(*args.spec) if args.spec else core_spec()
+    for w in caught[:5]:
+        print(f"cmfy-graph lint: spec warning: {w.message}", file=sys.stderr)
+    if len(caught) > 5:
+        print(f"cmfy-graph lint: ... and {len(caught) - 5} more spec warnings", file=sys.stderr)
+    results = list(lint_paths(args.paths, spec, args.profile))
+    write(results, sys.stdout, args.format, warnings=not args.no_warnings)
+    sys.stdout.flush()
+    return exit_code(results)

@@ -1,0 +1,408 @@
+"""Run the validator over files, directories and globs; write text, JSON, SARIF or ComfyUI
+JSON Lines.
+
+:func:`lint_paths` yields one :class:`FileResult` per input file; the ``write_*`` functions
+render them; :func:`exit_code` maps them to the command's exit status:
+
+- 0: no errors (warnings allowed);
+- 1: errors found (including a file that is JSON but not a prompt, e.g. a top-level array);
+- 2: an input could not be read at all (missing path, I/O error, not JSON, binary junk, a PNG
+  without ComfyUI metadata). The file still gets a finding (``unreadable_input``) in every
+  format, and the other files are still linted.
+
+Profile: ``"comfyui"`` or ``"cmfy"``; ``None`` picks ``"cmfy"`` for a request body that
+carries a ``webhook_url`` (a cmfy.cloud body) and ``"comfyui"`` otherwise.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from typing import IO, TYPE_CHECKING, Any
+
+import attrs
+
+from .inputs import LoadedInput, read_input
+from .rules import RULES, rule
+from .validate import Finding, Report, check_webhook_url, sort_findings, validate_prompt
+
+if TYPE_CHECKING:
+    from .spec import Spec
+
+__all__ = [
+    "FileResult",
+    "FORMATS",
+    "expand_paths",
+    "lint_input",
+    "lint_paths",
+    "exit_code",
+    "write_text",
+    "write_json",
+    "write_sarif",
+    "write_comfyui",
+    "write",
+]
+
+FORMATS = ("text", "json", "sarif", "comfyui")
+
+_SUFFIXES = (".json", ".png")
+_GLOB_CHARS = re.compile(r"[*?\[]")
+
+
+@attrs.frozen(slots=True)
+class FileResult:
+    """The linting of one input: its findings (``file`` set) and ComfyUI's verdict."""
+
+    file: str
+    kind: str
+    valid: bool
+    findings: tuple[Finding, ...]
+    comfyui: dict[str, Any] = attrs.field(eq=False)
+    unreadable: bool = False
+    report: Report | None = attrs.field(default=None, eq=False, repr=False)
+
+    @property
+    def errors(self) -> int:
+        """Number of error findings."""
+        return sum(1 for f in self.findings if f.severity == "error")
+
+    @property
+    def warnings(self) -> int:
+        """Number of warning findings."""
+        return sum(1 for f in self.findings if f.severity == "warning")
+
+
+def expand_paths(paths: Iterable[str]) -> list[str]:
+    """Files to lint: files as given; directories recursed (``*.json`` and ``*.png``, sorted,
+    hidden entries skipped); globs expanded (``**`` recursive); ``-`` for stdin. A path that
+    matches nothing is kept, so that it is reported as unreadable."""
+    out: list[str] = []
+    for p in paths:
+        if p == "-" or os.path.isfile(p):
+            out.append(p)
+        elif os.path.isdir(p):
+            found: list[str] = []
+            for root, dirs, files in os.walk(p):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in files:
+                    if name.lower().endswith(_SUFFIXES) and not name.startswith("."):
+                        found.append(os.path.join(root, name))
+            out.extend(sorted(found))
+        elif _GLOB_CHARS.search(p):
+            matches = sorted(m for m in glob.glob(p, recursive=True) if os.path.isfile(m))
+            out.extend(matches if matches else [p])
+        else:
+            out.append(p)
+    return out
+
+
+def _finding(code: str, message: str, file: str, hint: str | None = None) -> Finding:
+    return Finding(code=code, severity=rule(code).severity, message=message, file=file, hint=hint)
+
+
+def _invalid(message: str, details: str) -> dict[str, Any]:
+    return {
+        "valid": False,
+        "error": {
+            "type": "invalid_prompt",
+            "message": message,
+            "details": details,
+            "extra_info": {},
+        },
+        "node_errors": {},
+    }
+
+
+def lint_input(
+    loaded: LoadedInput, spec: Spec | None = None, profile: str | None = None
+) -> FileResult:
+    """Lint one input read by :func:`cmfy_graph.inputs.read_input`."""
+    path = loaded.path
+    if loaded.kind == "unreadable":
+        f = _finding("unreadable_input", loaded.error or "cannot be read", path)
+        return FileResult(
+            path,
+            loaded.kind,
+            False,
+            (f,),
+            _invalid("Cannot read the prompt", loaded.error or ""),
+            unreadable=True,
+        )
+    if loaded.kind == "unknown" and loaded.source == "png":
+        f = _finding("unreadable_input", loaded.error or "no ComfyUI metadata", path)
+        return FileResult(
+            path, loaded.kind, False, (f,), _invalid("No prompt in the PNG", f.message), True
+        )
+    extra: list[Finding] = []
+    prompt: Any = loaded.data
+    targets = None
+    if profile is None:
+        body = loaded.body
+        profile = "cmfy" if body is not None and "webhook_url" in body else "comfyui"
+    if loaded.kind == "ui_workflow":
+        try:
+            from .convert.ui import ui_to_api
+        except ImportError:
+            f = _finding(
+                "unsupported_input",
+                "a UI workflow: this installation cannot convert UI workflows",
+                path,
+                hint="export it from ComfyUI with 'Export (API)'",
+            )
+            return FileResult(
+                path, loaded.kind, False, (f,), _invalid("UI workflow not supported", f.message)
+            )
+        from .errors import CmfyGraphError
+
+        notes: list[str] = []
+        try:
+            prompt = ui_to_api(loaded.data, spec, warnings=notes)
+        except (CmfyGraphError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            f = _finding("conversion_failed", f"the UI workflow cannot be converted: {exc}", path)
+            return FileResult(
+                path, loaded.kind, False, (f,), _invalid("UI workflow not converted", str(exc))
+            )
+        extra.extend(_finding("conversion_warning", n, path) for n in notes)
+    elif loaded.kind == "request_body":
+        body = loaded.body or {}
+        t = body.get("partial_execution_targets")
+        if isinstance(t, list):
+            targets = t
+        if profile == "cmfy" and "webhook_url" in body:
+            extra.extend(
+                attrs.evolve(f, file=path, input_name=None)
+                for f in check_webhook_url(body.get("webhook_url"))
+            )
+    elif loaded.kind == "unknown" and not isinstance(prompt, (dict, list)):
+        pass  # validate_prompt reports the shape
+    report = validate_prompt(prompt, spec, profile=profile, partial_execution_targets=targets)
+    findings = [attrs.evolve(f, file=path) for f in report.findings] + extra
+    return FileResult(
+        path,
+        loaded.kind,
+        report.valid,
+        tuple(sort_findings(findings)),
+        report.to_comfyui(),
+        report=report,
+    )
+
+
+def lint_paths(
+    paths: Iterable[str], spec: Spec | None = None, profile: str | None = None
+) -> Iterator[FileResult]:
+    """Lint every file :func:`expand_paths` finds, one :class:`FileResult` each."""
+    if spec is None:
+        from .spec import core_spec
+
+        spec = core_spec()
+    for p in expand_paths(paths):
+        yield lint_input(read_input(p), spec, profile)
+
+
+def exit_code(results: Sequence[FileResult]) -> int:
+    """2 if an input was unreadable, else 1 if any error was found, else 0."""
+    if any(r.unreadable for r in results):
+        return 2
+    if any(r.errors for r in results):
+        return 1
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# writers
+
+
+def _summary(results: Sequence[FileResult]) -> dict[str, int]:
+    return {
+        "files": len(results),
+        "errors": sum(r.errors for r in results),
+        "warnings": sum(r.warnings for r in results),
+        "files_with_errors": sum(1 for r in results if r.errors),
+        "rejected_by_comfyui": sum(1 for r in results if not r.valid),
+        "unreadable": sum(1 for r in results if r.unreadable),
+    }
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def write_text(results: Sequence[FileResult], out: IO[str], *, warnings: bool = True) -> None:
+    """One line per finding, ``path:node:input: code message [Class 'title'] (hint)``, like
+    ruff, then a summary line."""
+    lines = []
+    for r in results:
+        for f in r.findings:
+            if f.severity == "warning" and not warnings:
+                continue
+            loc = f.location()
+            lines.append(f"{r.file}:{loc}: {f.describe()}" if loc else f"{r.file}: {f.describe()}")
+    s = _summary(results)
+    if s["errors"] or s["warnings"]:
+        tail = f"Found {_plural(s['errors'], 'error')} and {_plural(s['warnings'], 'warning')}"
+        tail += f" in {_plural(s['files'], 'file')}"
+        if s["rejected_by_comfyui"]:
+            tail += f"; ComfyUI would reject {s['rejected_by_comfyui']}"
+        if s["unreadable"]:
+            tail += f"; {s['unreadable']} unreadable"
+        lines.append(tail + ".")
+    else:
+        lines.append(f"All checks passed ({_plural(s['files'], 'file')}).")
+    out.write("\n".join(lines) + "\n")
+
+
+def write_json(results: Sequence[FileResult], out: IO[str]) -> None:
+    """One JSON document: every file with its verdict, every finding, a summary."""
+    doc = {
+        "version": 1,
+        "files": [
+            {
+                "file": r.file,
+                "kind": r.kind,
+                "valid": r.valid,
+                "errors": r.errors,
+                "warnings": r.warnings,
+                "comfyui": r.comfyui,
+            }
+            for r in results
+        ],
+        "findings": [f.to_dict() for r in results for f in r.findings],
+        "summary": _summary(results),
+    }
+    json.dump(doc, out, ensure_ascii=False, indent=2, default=str)
+    out.write("\n")
+
+
+def write_comfyui(results: Iterable[FileResult], out: IO[str]) -> None:
+    """JSON Lines, one object per file: ``{"file", "valid", "error", "node_errors"}`` in
+    ComfyUI's shapes."""
+    dumps = json.dumps
+    parts = []
+    for r in results:
+        c = r.comfyui
+        parts.append(
+            dumps(
+                {
+                    "file": r.file,
+                    "valid": c["valid"],
+                    "error": c["error"],
+                    "node_errors": c["node_errors"],
+                },
+                ensure_ascii=False,
+                default=str,
+            )
+        )
+    if parts:
+        out.write("\n".join(parts) + "\n")
+
+
+def _node_line(file: str, node_id: str | None, cache: dict[str, list[str] | None]) -> int:
+    if node_id is None or file == "-":
+        return 1
+    if file not in cache:
+        try:
+            with open(file, encoding="utf-8-sig") as fh:
+                cache[file] = fh.read().splitlines()
+        except (OSError, UnicodeDecodeError):
+            cache[file] = None
+    lines = cache[file]
+    if not lines:
+        return 1
+    needle = json.dumps(node_id) + ":"
+    needle2 = json.dumps(node_id) + " :"
+    for i, line in enumerate(lines, 1):
+        if needle in line or needle2 in line:
+            return i
+    return 1
+
+
+def write_sarif(results: Sequence[FileResult], out: IO[str]) -> None:
+    """SARIF 2.1.0 for code-scanning tools: one run, a rule per finding code."""
+    from . import __version__
+
+    used = sorted({f.code for r in results for f in r.findings})
+    rules: list[dict[str, Any]] = []
+    index: dict[str, int] = {}
+    for code in used:
+        r = RULES.get(code) or rule(code)
+        index[code] = len(rules)
+        rules.append(
+            {
+                "id": code,
+                "name": code,
+                "shortDescription": {"text": r.summary},
+                "defaultConfiguration": {"level": "error" if r.severity == "error" else "warning"},
+                "properties": {"comfyui_type": r.comfyui},
+            }
+        )
+    cache: dict[str, list[str] | None] = {}
+    sarif_results = []
+    for res in results:
+        for f in res.findings:
+            logical = []
+            if f.node_id is not None:
+                name = f.node_id if f.input_name is None else f"{f.node_id}.{f.input_name}"
+                logical.append(
+                    {
+                        "name": name,
+                        "fullyQualifiedName": f"prompt/{f.node_id}"
+                        + (f"/inputs/{f.input_name}" if f.input_name is not None else ""),
+                        "kind": "object",
+                    }
+                )
+            text = f.describe()
+            loc: dict[str, Any] = {
+                "physicalLocation": {
+                    "artifactLocation": {"uri": res.file.replace(os.sep, "/")},
+                    "region": {"startLine": _node_line(res.file, f.node_id, cache)},
+                }
+            }
+            if logical:
+                loc["logicalLocations"] = logical
+            sarif_results.append(
+                {
+                    "ruleId": f.code,
+                    "ruleIndex": index[f.code],
+                    "level": "error" if f.severity == "error" else "warning",
+                    "message": {"text": text},
+                    "locations": [loc],
+                }
+            )
+    doc = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "cmfy-graph",
+                        "version": __version__,
+                        "informationUri": "https://github.com/cmfy/cmfy_graph",
+                        "rules": rules,
+                    }
+                },
+                "results": sarif_results,
+            }
+        ],
+    }
+    json.dump(doc, out, ensure_ascii=False, indent=2, default=str)
+    out.write("\n")
+
+
+def write(
+    results: Sequence[FileResult], out: IO[str], fmt: str = "text", *, warnings: bool = True
+) -> None:
+    """Render ``results`` in one of :data:`FORMATS`."""
+    if fmt == "text":
+        write_text(results, out, warnings=warnings)
+    elif fmt == "json":
+        write_json(results, out)
+    elif fmt == "sarif":
+        write_sarif(results, out)
+    elif fmt == "comfyui":
+        write_comfyui(results, out)
+    else:
+        raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
