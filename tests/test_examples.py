@@ -65,3 +65,21 @@ def test_compile_bad_script_is_one_line_not_a_traceback(tmp_path):
         [sys.executable, "-m", "cmfy_graph", "compile"], capture_output=True, text=True
     )
     assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+def test_compile_check_lints_with_the_chosen_profile():
+    qs = str(ROOT / "examples" / "quickstart.py")
+    r = subprocess.run(
+        [sys.executable, "-m", "cmfy_graph", "compile", qs, "--check", "comfyui"],
+        capture_output=True,
+        text=True,
+    )
+    # a server file list does not have the quickstart's Hugging Face URL: ComfyUI would refuse it
+    assert r.returncode == 1 and ":1:ckpt_name: value_not_in_list" in r.stderr
+    assert json.loads(r.stdout) == quickstart_body()
+    r = subprocess.run(
+        [sys.executable, "-m", "cmfy_graph", "compile", qs, "--check", "cmfy"],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 0 and "hf_unpinned_revision" in r.stderr  # a warning, not an error

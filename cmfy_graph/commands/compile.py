@@ -45,7 +45,9 @@ def run(args: argparse.Namespace) -> int:
         spec = load_spec(args.spec) if args.spec else None
         report = validate_prompt(wf.to_prompt(), spec, profile=args.check)
         for f in report.findings:
-            print(f"{args.file}:{f}", file=sys.stderr)
+            loc = f.location()
+            where = f"{args.file}:{loc}" if loc else args.file
+            print(f"{where}: {f.describe()}", file=sys.stderr)
         status = 0 if report.valid else 1
     if args.output:
         with open(args.output, "w", encoding="utf-8") as fh:
