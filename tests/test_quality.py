@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+
 from conftest import ROOT
 
 HEAVY = ("networkx", "httpx", "jinja2", "PIL", "tqdm")
