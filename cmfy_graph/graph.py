@@ -52,6 +52,7 @@ __all__ = [
     "node",
     "current_workflow",
     "types_compatible",
+    "is_link",
 ]
 
 T_co = TypeVar("T_co", covariant=True)
@@ -64,6 +65,18 @@ _PRIMITIVE = frozenset({"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"})
 def current_workflow() -> Workflow | None:
     """The workflow that nodes created now are added to, or ``None``."""
     return _current.get()
+
+
+def is_link(value: Any) -> bool:
+    """Whether an API-prompt input value is a well-formed link ``["<node id>", <index>]``
+    (a string id and a non-negative int index; ``bool`` is not an index)."""
+    return (
+        isinstance(value, list)
+        and len(value) == 2
+        and isinstance(value[0], str)
+        and type(value[1]) is int
+        and value[1] >= 0
+    )
 
 
 def types_compatible(received: Any, expected: Any) -> bool:
@@ -848,14 +861,7 @@ class Workflow:
             _current.reset(token)
         for node_ in wf.nodes.values():
             for k, v in node_._inputs.items():
-                if (
-                    isinstance(v, list)
-                    and len(v) == 2
-                    and isinstance(v[0], str)
-                    and v[0] in wf.nodes
-                    and type(v[1]) is int
-                    and v[1] >= 0
-                ):
+                if is_link(v) and v[0] in wf.nodes:
                     src = wf.nodes[v[0]]
                     node_._inputs[k] = src.output(v[1]) if _has_output(src, v[1]) else v
         return wf

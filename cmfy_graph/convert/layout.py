@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConversionError
+from ..graph import is_link
 from .ui import ConversionWarning, display_name, widget_layout
 
 if TYPE_CHECKING:
@@ -32,16 +33,6 @@ _TITLE_H = 30
 _SLOT_H = 20
 _WIDGET_H = 24
 _MULTILINE_H = 100
-
-
-def _is_link(v: Any) -> bool:
-    return (
-        isinstance(v, list)
-        and len(v) == 2
-        and isinstance(v[0], str)
-        and type(v[1]) is int
-        and v[1] >= 0
-    )
 
 
 def _ui_id(nid: str) -> int | str:
@@ -64,7 +55,7 @@ def _depths(prompt: Mapping[str, Any], ids: list[str]) -> dict[str, int]:
         ps: list[str] = []
         if isinstance(ins, Mapping):
             for v in ins.values():
-                if _is_link(v) and v[0] in prompt and v[0] != nid:
+                if is_link(v) and v[0] in prompt and v[0] != nid:
                     ps.append(v[0])
         preds[nid] = ps
     depth: dict[str, int] = {}
@@ -151,7 +142,7 @@ def to_ui(
                     widgets_values.append(None)
                 else:
                     v = ins.get(slot.name)
-                    if v is None or _is_link(v):
+                    if v is None or is_link(v):
                         widgets_values.append(_placeholder(slot))
                     else:
                         widgets_values.append(_unwrap(v))
@@ -176,7 +167,7 @@ def to_ui(
                         }
                     )
             for name, v in ins.items():
-                if _is_link(v):
+                if is_link(v):
                     if name in lay_names:
                         inp_spec = ns.inputs.get(name)
                         inputs.append(
@@ -206,14 +197,14 @@ def to_ui(
             )
             named = {}
             for name, v in ins.items():
-                if _is_link(v):
+                if is_link(v):
                     inputs.append({"name": name, "type": "*", "link": None})
                 else:
                     named[name] = _unwrap(v)
             outputs = []
             title_default = ct
         for name, v in ins.items():
-            if _is_link(v):
+            if is_link(v):
                 if v[0] in prompt:
                     pending.append((nid, name, v[0], v[1], None))
                 else:

@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConversionError
+from ..graph import is_link
 
 if TYPE_CHECKING:
     from ..spec import Spec
@@ -70,16 +71,6 @@ class _Namer:
         return name
 
 
-def _is_link(v: Any) -> bool:
-    return (
-        isinstance(v, list)
-        and len(v) == 2
-        and isinstance(v[0], str)
-        and type(v[1]) is int
-        and v[1] >= 0
-    )
-
-
 def _unwrap(v: Any) -> Any:
     if isinstance(v, dict) and set(v) == {"__value__"} and isinstance(v["__value__"], list):
         return v["__value__"]
@@ -111,7 +102,7 @@ def _order(prompt: Mapping[str, Any]) -> tuple[list[str], set[tuple[str, str]]]:
             out = []
             if isinstance(ins, Mapping):
                 for k, v in ins.items():
-                    if _is_link(v) and v[0] in prompt:
+                    if is_link(v) and v[0] in prompt:
                         out.append((k, v[0]))
             out.reverse()
             return out
@@ -256,11 +247,11 @@ def prompt_to_python(
         consts: dict[str, Any] = {}
         deferred: dict[str, Any] = {}
         for k, val in raw_inputs.items():
-            if _is_link(val) and val[0] in built and not has_slot(val[0], val[1]):
+            if is_link(val) and val[0] in built and not has_slot(val[0], val[1]):
                 deferred[k] = val  # a link to an output the node does not have
-            elif _is_link(val) and val[0] in built and (nid, k) not in back:
+            elif is_link(val) and val[0] in built and (nid, k) not in back:
                 links[k] = ref(val[0], val[1])
-            elif _is_link(val) and val[0] in prompt and (nid, k) in back:
+            elif is_link(val) and val[0] in prompt and (nid, k) in back:
                 deferred[k] = val  # closes a cycle: set after both nodes exist
             elif isinstance(val, list):
                 deferred[k] = val  # a broken link
@@ -367,7 +358,7 @@ def prompt_to_python(
         if meta_stmt is not None:
             lines.append(f"    {v}.meta = {meta_stmt}")
         for k, val in deferred.items():
-            if _is_link(val) and val[0] in prompt and (nid, k) in back:
+            if is_link(val) and val[0] in prompt and (nid, k) in back:
                 after.append((nid, k, val))
             else:
                 msg = (
