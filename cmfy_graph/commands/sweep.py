@@ -1,0 +1,224 @@
+"""``cmfy-graph sweep FILE --set NODE.INPUT=VALUES ... --out DIR``: run a parameter sweep.
+
+Rerunning the same command resumes: the journal in DIR says what is done. Exit codes: 0 every
+variant completed, 1 some failed or did not finish, 2 bad input, 3 API or network error.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+HELP = "run a workflow over many parameter values (grid, zip or random), resumable"
+
+EPILOG = """\
+VALUES: a comma list (5,7.5,9), an inclusive integer range (1..40, 1..40:2), a JSON list
+('["a, b", "c"]') or @FILE (one value per line). NODE is a node id, a node title or a class
+type that appears once. Several --set make a grid; --zip pairs them; --random N draws N.
+
+Backends: cloud (CMFY_API_KEY, CMFY_API_URL or --api-url) or comfyui (--server URL, repeatable).
+Rerun the same command to resume; results in DIR/results.jsonl and DIR/results.csv.
+"""
+
+
+def register(sub: Any) -> None:
+    """Add the ``sweep`` sub-command."""
+    p = sub.add_parser(
+        "sweep",
+        help=HELP,
+        description=HELP,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("file", metavar="FILE", help="workflow: .py script, API prompt, body or UI JSON")
+    p.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="NODE.INPUT=VALUES",
+        help="an input to vary and its values (repeatable)",
+    )
+    p.add_argument(
+        "--out", "-o", metavar="DIR", help="results directory (required unless --dry-run)"
+    )
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--zip", action="store_true", help="pair the --set lists instead of a grid")
+    mode.add_argument("--random", type=int, metavar="N", help="N random points of the grid")
+    p.add_argument(
+        "--seed", type=int, default=0, metavar="S", help="random seed for --random (default 0)"
+    )
+    p.add_argument("--concurrency", "-j", type=int, metavar="N", help="jobs in flight at most")
+    p.add_argument(
+        "--backend",
+        choices=["cloud", "comfyui"],
+        default="cloud",
+        help="cmfy.cloud jobs API (default) or self-hosted ComfyUI servers",
+    )
+    p.add_argument("--api-url", metavar="URL", help="cmfy.cloud API base URL (cloud backend)")
+    p.add_argument(
+        "--server",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="a ComfyUI server (comfyui backend; repeatable: a pool)",
+    )
+    p.add_argument(
+        "--per-server",
+        type=int,
+        default=2,
+        metavar="N",
+        help="jobs in flight per ComfyUI server (2)",
+    )
+    p.add_argument("--retry-failed", action="store_true", help="submit failed variants again")
+    p.add_argument(
+        "--max-attempts", type=int, default=5, metavar="N", help="submissions per variant (5)"
+    )
+    p.add_argument(
+        "--poll-interval", type=float, default=1.0, metavar="S", help="seconds between polls (1)"
+    )
+    p.add_argument(
+        "--timeout", type=float, default=3600.0, metavar="S", help="seconds to wait per job (3600)"
+    )
+    p.add_argument("--no-download", action="store_true", help="do not download outputs")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--dry-run", action="store_true", help="print the variants, submit nothing")
+    p.add_argument("--var", help="the workflow variable, when a script defines several")
+    p.add_argument("--spec", metavar="FILE_OR_URL", help="node spec for checking values")
+    p.add_argument("--no-validate", action="store_true", help="do not lint the workflow first")
+    p.add_argument("--json", action="store_true", help="print the final report as JSON")
+    p.set_defaults(func=run)
+
+
+def _load(args: argparse.Namespace, spec: Any) -> dict[str, Any]:
+    """The base API prompt from FILE."""
+    import json
+    from pathlib import Path
+
+    from ..sweep import SweepError
+
+    path = Path(args.file)
+    if path.suffix == ".py":
+        from ..script import load_workflow_script
+
+        return load_workflow_script(path, args.var)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SweepError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SweepError(f"{path}: cannot read: {exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SweepError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    if isinstance(data, dict) and isinstance(data.get("prompt"), dict):
+        return dict(data["prompt"])
+    from ..convert.ui import is_ui_workflow
+
+    if is_ui_workflow(data):
+        from ..convert.ui import ui_to_api
+
+        return ui_to_api(data, spec)
+    if not isinstance(data, dict) or not data:
+        raise SweepError(f"{path}: expected an API prompt, a request body or a UI workflow")
+    return data
+
+
+def _backend(args: argparse.Namespace, spec: Any) -> Any:
+    from ..runner import CloudBackend, ComfyUIBackend
+
+    if args.backend == "comfyui":
+        if not args.server:
+            from ..sweep import SweepError
+
+            raise SweepError("--backend comfyui needs at least one --server URL")
+        from ..client.comfyui import AsyncComfyUIPool
+
+        pool = AsyncComfyUIPool(
+            args.server, args.per_server, validate=False, max_threads=max(8, args.concurrency or 0)
+        )
+        return ComfyUIBackend(pool, wait_timeout=args.timeout, poll_interval=args.poll_interval)
+    return CloudBackend.create(
+        base_url=args.api_url,
+        spec=spec,
+        wait_timeout=args.timeout,
+        poll_interval=args.poll_interval,
+        max_connections=max(100, 2 * (args.concurrency or 0)),
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build the sweep, then run it (or print it with --dry-run)."""
+    import json
+    import sys
+    from pathlib import Path
+
+    from ..sweep import SweepError, parse_set, sweep
+
+    if not args.sets:
+        raise SweepError("give at least one --set NODE.INPUT=VALUES")
+    if args.concurrency is not None and args.concurrency < 1:
+        raise SweepError("--concurrency must be at least 1")
+    spec = None
+    if args.spec:
+        from ..spec import load_spec
+
+        spec = load_spec(args.spec)
+    base = _load(args, spec)
+    params: dict[Any, Any] = {}
+    for item in args.sets:
+        target, values = parse_set(item, base_dir=Path.cwd())
+        if target in params:
+            raise SweepError(f"--set {target} is given twice")
+        params[target] = values
+    mode = "zip" if args.zip else "random" if args.random is not None else "grid"
+    s = sweep(base, params, mode=mode, samples=args.random, seed=args.seed, spec=spec)
+    if not args.no_validate:
+        from ..client._base import lint_prompt
+
+        lint_prompt(s[0].prompt, spec)  # once: the values were checked one by one
+    if args.dry_run:
+        out = sys.stdout
+        for v in s:
+            out.write(json.dumps({"index": v.index, "id": v.id, "params": v.params}) + "\n")
+        print(f"{len(s)} variants", file=sys.stderr)
+        return 0
+    if args.out is None:
+        raise SweepError("--out DIR is required (where the journal, results and images go)")
+    from ..runner import SweepRunner
+
+    backend = _backend(args, spec)
+    import asyncio
+
+    async def main() -> Any:
+        try:
+            runner = SweepRunner(
+                s,
+                args.out,
+                backend,
+                concurrency=args.concurrency,
+                retry_failed=args.retry_failed,
+                max_attempts=args.max_attempts,
+                progress=not args.no_progress,
+                download=not args.no_download,
+            )
+            return await runner.run()
+        finally:
+            await backend.aclose()
+
+    report = asyncio.run(main())
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        print(report.summary())
+    if report.possibly_duplicated:
+        shown = ", ".join(report.possibly_duplicated[:10])
+        more = " ..." if len(report.possibly_duplicated) > 10 else ""
+        print(
+            f"warning: {len(report.possibly_duplicated)} variant(s) possibly duplicated (a "
+            f"submission may have reached the server without its job id being recorded; the "
+            f"API has no idempotency key): {shown}{more}",
+            file=sys.stderr,
+        )
+    return 0 if report.ok else 1

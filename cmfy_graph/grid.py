@@ -1,0 +1,332 @@
+"""Contact sheets: a sweep's output images in a grid, labelled with the parameter values.
+
+:func:`contact_sheet` reads a sweep's ``results.jsonl`` (or result rows) and draws one cell per
+variant: the values of parameter ``x`` along the top, those of ``y`` down the left side (or a
+single row without ``y``). Other parameters must be fixed with ``where`` when they vary, so each
+cell holds one image. A variant without an image (failed, not run, file gone) gets a grey cell
+saying why. Pillow is imported only here, when a sheet is drawn.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import CmfyGraphError, did_you_mean
+
+if TYPE_CHECKING:
+    from PIL import Image, ImageDraw, ImageFont
+
+__all__ = ["ContactSheet", "GridError", "contact_sheet", "load_rows", "resolve_param"]
+
+BACKGROUND = (255, 255, 255)
+PLACEHOLDER = (200, 200, 200)
+TEXT = (20, 20, 20)
+
+
+class GridError(CmfyGraphError):
+    """The sheet cannot be drawn: no results, an unknown parameter, ambiguous cells."""
+
+    exit_code = 2
+
+
+class ContactSheet:
+    """A drawn sheet and its layout (all boxes are ``(left, top, right, bottom)`` pixels).
+
+    ``columns``/``rows``: the x and y values in order; ``cells[(col, row)]``: the box of each
+    image cell; ``column_labels[col]``/``row_labels[row]``: the box of each label's text;
+    ``missing``: the cells that had no image.
+    """
+
+    def __init__(self, path: Path | None, image: Image.Image) -> None:
+        self.path = path
+        self.image = image
+        self.size: tuple[int, int] = image.size
+        self.x: str = ""
+        self.y: str | None = None
+        self.columns: list[Any] = []
+        self.rows: list[Any] = []
+        self.cells: dict[tuple[int, int], tuple[int, int, int, int]] = {}
+        self.column_labels: list[tuple[int, int, int, int]] = []
+        self.row_labels: list[tuple[int, int, int, int]] = []
+        self.missing: list[tuple[int, int]] = []
+
+    def __repr__(self) -> str:
+        return (
+            f"ContactSheet({self.size[0]}x{self.size[1]}, {len(self.columns)} columns x "
+            f"{len(self.rows)} rows, path={str(self.path) if self.path else None!r})"
+        )
+
+
+def load_rows(source: str | os.PathLike[str]) -> tuple[list[dict[str, Any]], Path]:
+    """The result rows of a sweep directory (or a ``results.jsonl`` path) and the directory
+    the rows' file paths are relative to."""
+    p = Path(source)
+    path = p / "results.jsonl" if p.is_dir() else p
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise GridError(f"{path}: no such file (run `cmfy-graph sweep` into it first)") from None
+    except OSError as exc:
+        raise GridError(f"{path}: cannot read: {exc.strerror}") from None
+    rows = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise GridError(f"{path}:{n}: not valid JSON: {exc.msg}") from None
+        if isinstance(row, dict) and isinstance(row.get("params"), dict):
+            rows.append(row)
+    if not rows:
+        raise GridError(f"{path}: no result rows")
+    return rows, path.parent
+
+
+def resolve_param(name: str, labels: Sequence[str]) -> str:
+    """The parameter label ``name`` stands for: the label itself, or the one label whose input
+    part (after the last dot) is ``name``; raises :class:`GridError` otherwise."""
+    if name in labels:
+        return name
+    hits = [lb for lb in labels if lb.rpartition(".")[2] == name or lb.endswith("." + name)]
+    if len(hits) == 1:
+        return hits[0]
+    if len(hits) > 1:
+        raise GridError(f"parameter {name!r} is ambiguous: {', '.join(hits)}")
+    raise GridError(
+        f"no parameter {name!r} in the sweep (parameters: {', '.join(labels)})"
+        f"{did_you_mean(name, labels)}"
+    )
+
+
+def _key(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+def _ordered(values: Iterable[Any]) -> list[Any]:
+    seen: dict[str, Any] = {}
+    for v in values:
+        seen.setdefault(_key(v), v)
+    out = list(seen.values())
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in out):
+        out.sort()
+    return out
+
+
+def _matches(value: Any, wanted: Any) -> bool:
+    """``value`` (from a result row) equals ``wanted`` (typed by a user: ``"7"`` matches 7.0)."""
+    if _key(value) == _key(wanted):
+        return True
+    numbers = (int, float)
+    if (
+        isinstance(value, numbers)
+        and isinstance(wanted, numbers)
+        and not isinstance(value, bool)
+        and not isinstance(wanted, bool)
+    ):
+        return float(value) == float(wanted)
+    if isinstance(wanted, str):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            try:
+                return float(wanted) == float(value)
+            except ValueError:
+                return False
+        if isinstance(value, bool):
+            return wanted.strip().lower() == str(value).lower()
+    return _fmt(value) == _fmt(wanted)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return f"{value:.1f}"
+    return json.dumps(value) if not isinstance(value, (int, float)) else repr(value)
+
+
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    from PIL import ImageFont
+
+    try:
+        return ImageFont.load_default(size=size)
+    except (TypeError, OSError, ImportError):  # pragma: no cover - old Pillow, no FreeType
+        return ImageFont.load_default()
+
+
+def _text_size(
+    draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont
+) -> tuple[int, int]:
+    box = draw.textbbox((0, 0), text, font=font)
+    return int(box[2] - box[0]), int(box[3] - box[1])
+
+
+def _fit(
+    draw: ImageDraw.ImageDraw,
+    text: str,
+    font: ImageFont.FreeTypeFont | ImageFont.ImageFont,
+    width: int,
+) -> str:
+    if _text_size(draw, text, font)[0] <= width:
+        return text
+    while len(text) > 1 and _text_size(draw, text + "…", font)[0] > width:
+        text = text[:-1]
+    return text + "…"
+
+
+def contact_sheet(
+    source: str | os.PathLike[str] | Iterable[Mapping[str, Any]],
+    x: str,
+    y: str | None = None,
+    *,
+    out: str | os.PathLike[str] | None = None,
+    where: Mapping[str, Any] | None = None,
+    cell: int = 256,
+    font_size: int | None = None,
+    base_dir: str | os.PathLike[str] | None = None,
+) -> ContactSheet:
+    """Draw the contact sheet of a sweep.
+
+    ``source``: a sweep directory, a ``results.jsonl`` path, or result rows (with ``base_dir``
+    for their relative file paths). ``x``/``y``: parameter labels (``"KSampler.cfg"``) or input
+    names when unambiguous (``"cfg"``). ``where``: values for the other parameters that vary.
+    ``cell``: the cell size in pixels (images are scaled to fit, keeping their aspect). With
+    ``out`` the sheet is saved as PNG. Returns the :class:`ContactSheet` with its layout.
+    """
+    from PIL import Image, ImageDraw
+
+    if isinstance(source, (str, os.PathLike)):
+        rows, root = load_rows(source)
+    else:
+        rows = [dict(r) for r in source]
+        root = Path(base_dir) if base_dir is not None else Path.cwd()
+        if not rows:
+            raise GridError("no result rows")
+    if cell < 16:
+        raise GridError("cell must be at least 16 pixels")
+    labels: list[str] = []
+    for r in rows:
+        for lb in r["params"]:
+            if lb not in labels:
+                labels.append(lb)
+    xl = resolve_param(x, labels)
+    yl = resolve_param(y, labels) if y is not None else None
+    if yl == xl:
+        raise GridError(f"--x and --y are the same parameter {xl!r}")
+    fixed: dict[str, Any] = {}
+    for name, value in (where or {}).items():
+        fixed[resolve_param(name, labels)] = value
+    rows = [r for r in rows if all(_matches(r["params"].get(lb), v) for lb, v in fixed.items())]
+    if not rows:
+        raise GridError(f"no result row matches {', '.join(f'{k}={v}' for k, v in fixed.items())}")
+    columns = _ordered(r["params"].get(xl) for r in rows)
+    row_vals = _ordered(r["params"].get(yl) for r in rows) if yl is not None else [None]
+    col_ix = {_key(v): i for i, v in enumerate(columns)}
+    row_ix = {_key(v): i for i, v in enumerate(row_vals)}
+    grid: dict[tuple[int, int], dict[str, Any]] = {}
+    for r in rows:
+        pos = (col_ix[_key(r["params"].get(xl))], row_ix[_key(r["params"].get(yl))] if yl else 0)
+        if pos in grid:
+            others = [
+                lb
+                for lb in labels
+                if lb not in (xl, yl)
+                and lb not in fixed
+                and len({_key(rr["params"].get(lb)) for rr in rows}) > 1
+            ]
+            raise GridError(
+                "several variants fall in one cell: other parameters vary "
+                f"({', '.join(others) or 'none'}); fix them with --where NAME=VALUE"
+            )
+        grid[pos] = r
+
+    fsize = font_size or max(12, min(28, cell // 12))
+    font = _font(fsize)
+    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    pad = max(4, fsize // 3)
+    line_h = _text_size(probe, "Ag", font)[1] + pad
+    row_texts = [_fmt(v) for v in row_vals] if yl else []
+    max_row_w = max((_text_size(probe, t, font)[0] for t in row_texts), default=0)
+    left = (
+        min(max(max_row_w, _text_size(probe, yl or "", font)[0]) + 2 * pad, 3 * cell) if yl else pad
+    )
+    title_h = line_h + pad
+    top = title_h + line_h + pad
+    width = left + len(columns) * (cell + pad) + pad
+    height = top + len(row_vals) * (cell + pad) + pad
+    sheet_img = Image.new("RGB", (width, height), BACKGROUND)
+    draw = ImageDraw.Draw(sheet_img)
+    title = f"x: {xl}" + (f"    y: {yl}" if yl else "")
+    draw.text((pad, pad), _fit(draw, title, font, width - 2 * pad), fill=TEXT, font=font)
+    sheet = ContactSheet(Path(out) if out is not None else None, sheet_img)
+    sheet.x, sheet.y = xl, yl
+    sheet.columns, sheet.rows = columns, row_vals if yl else []
+    for ci, v in enumerate(columns):
+        x0 = left + ci * (cell + pad)
+        text = _fit(draw, _fmt(v), font, cell)
+        tw, th = _text_size(draw, text, font)
+        tx, ty = x0 + (cell - tw) // 2, title_h
+        draw.text((tx, ty), text, fill=TEXT, font=font)
+        bb = draw.textbbox((tx, ty), text, font=font)
+        sheet.column_labels.append((int(bb[0]), int(bb[1]), int(bb[2]), int(bb[3])))
+    if yl:
+        for ri, t in enumerate(row_texts):
+            y0 = top + ri * (cell + pad)
+            text = _fit(draw, t, font, left - 2 * pad)
+            tw, th = _text_size(draw, text, font)
+            tx, ty = left - pad - tw, y0 + (cell - th) // 2
+            draw.text((tx, ty), text, fill=TEXT, font=font)
+            bb = draw.textbbox((tx, ty), text, font=font)
+            sheet.row_labels.append((int(bb[0]), int(bb[1]), int(bb[2]), int(bb[3])))
+    small = _font(max(10, fsize * 2 // 3))
+    for ri in range(len(row_vals)):
+        for ci in range(len(columns)):
+            x0, y0 = left + ci * (cell + pad), top + ri * (cell + pad)
+            box = (x0, y0, x0 + cell, y0 + cell)
+            sheet.cells[(ci, ri)] = box
+            hit = grid.get((ci, ri))
+            img = _open_first(hit, root) if hit is not None else None
+            if img is None:
+                sheet.missing.append((ci, ri))
+                draw.rectangle((box[0], box[1], box[2] - 1, box[3] - 1), fill=PLACEHOLDER)
+                why = "no variant" if hit is None else (hit.get("status") or "no image")
+                if hit is not None and hit.get("status") == "completed":
+                    why = "no image"
+                text = _fit(draw, str(why), small, cell - 2 * pad)
+                tw, th = _text_size(draw, text, small)
+                draw.text(
+                    (x0 + (cell - tw) // 2, y0 + (cell - th) // 2), text, fill=TEXT, font=small
+                )
+                continue
+            with img:
+                thumb = img.convert("RGB")
+                thumb.thumbnail((cell, cell))
+                ox, oy = x0 + (cell - thumb.width) // 2, y0 + (cell - thumb.height) // 2
+                sheet_img.paste(thumb, (ox, oy))
+    if out is not None:
+        target = Path(out)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            sheet_img.save(target, format="PNG")
+        except OSError as exc:
+            raise GridError(f"cannot write {target}: {exc}") from None
+    return sheet
+
+
+def _open_first(row: Mapping[str, Any], root: Path) -> Image.Image | None:
+    from PIL import Image, UnidentifiedImageError
+
+    for f in row.get("files") or ():
+        p = Path(f)
+        if not p.is_absolute():
+            p = root / p
+        try:
+            img = Image.open(p)
+            img.load()
+            return img
+        except (OSError, UnidentifiedImageError):
+            continue
+    return None
