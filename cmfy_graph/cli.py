@@ -11,12 +11,16 @@ Exit codes (every command):
 - 2: usage error, unreadable or invalid input;
 - 3: API or network error;
 - 130: interrupted (Ctrl-C).
+
+An unexpected error (a bug) is reported in one line with exit code 2; set
+``CMFY_GRAPH_DEBUG=1`` to see its traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -93,6 +97,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CmfyGraphError as exc:
         print(f"cmfy-graph {args.command}: error: {exc}", file=sys.stderr)
         return getattr(exc, "exit_code", EXIT_USAGE)
+    except Exception as exc:  # a bug: still one line, never a traceback (unless asked for)
+        if os.environ.get("CMFY_GRAPH_DEBUG"):
+            raise
+        print(
+            f"cmfy-graph {args.command}: internal error: {type(exc).__name__}: {exc} "
+            "(please report it; CMFY_GRAPH_DEBUG=1 shows the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":  # pragma: no cover

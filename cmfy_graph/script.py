@@ -44,6 +44,8 @@ def load_workflow(path: str | os.PathLike[str], var: str | None = None) -> Workf
     p = Path(path)
     if not p.is_file():
         raise ScriptError(f"{p}: no such file")
+    if b"\0" in p.read_bytes():
+        raise ScriptError(f"{p}: not a Python script (binary data)")
     script_dir = str(p.resolve().parent)
     added = script_dir not in sys.path
     if added:
@@ -53,7 +55,8 @@ def load_workflow(path: str | os.PathLike[str], var: str | None = None) -> Workf
     except SystemExit as exc:
         raise ScriptError(f"{p}: the script called exit({exc.code!r})") from None
     except SyntaxError as exc:
-        raise ScriptError(f"{p}:{exc.lineno}: syntax error: {exc.msg}") from None
+        where = f"{p}:{exc.lineno}" if exc.lineno else str(p)
+        raise ScriptError(f"{where}: not a Python script: {exc.msg}") from None
     except Exception as exc:  # noqa: BLE001 - a user's script: report, never a traceback
         raise ScriptError(f"{_where(exc, p)}: {type(exc).__name__}: {exc}") from None
     finally:

@@ -525,6 +525,10 @@ def load_spec(*sources: str | os.PathLike[str] | Mapping[str, Any], timeout: flo
             text = Path(s).read_text(encoding="utf-8")
         except OSError as exc:
             raise SpecError(f"{s}: cannot read the node spec: {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            raise SpecError(
+                f"{s}: the node spec is not a text file (UTF-8 JSON expected)"
+            ) from None
         try:
             data = json.loads(text)
         except ValueError as exc:

@@ -83,3 +83,21 @@ def test_compile_check_lints_with_the_chosen_profile():
         text=True,
     )
     assert r.returncode == 0 and "hf_unpinned_revision" in r.stderr  # a warning, not an error
+
+
+def test_binary_junk_is_a_one_line_error(tmp_path):
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(bytes(range(256)) * 3)
+    for args in (
+        ["compile", str(junk)],
+        ["codegen", "--spec", str(junk), "--out", str(tmp_path / "o")],
+    ):
+        r = subprocess.run(
+            [sys.executable, "-m", "cmfy_graph", *args], capture_output=True, text=True
+        )
+        assert r.returncode == 2, (args, r.stderr)
+        assert (
+            "Traceback" not in r.stderr
+            and "junk.bin" in r.stderr
+            and len(r.stderr.splitlines()) == 1
+        )
