@@ -127,27 +127,27 @@ def test_python_escape_hatch_for_unknown_classes_and_cycles(core: Spec) -> None:
     src = prompt_to_python(p, core, warnings=w)
     assert '"MyCustomNode"' in src and "= node(" in src
     assert ".set_input(" in src  # the cycle is closed after both nodes exist
-    assert 'node("LoadAudio"' in src  # audioUI is not an input the class declares
+    # audioUI is not an input the class declares: typed class, then a raw set_input
+    assert "LoadAudio(" in src and '.set_input("audioUI", "", raw=True)' in src
     assert w == []
     ns: dict[str, Any] = {}
     exec(compile(src, "<converted>", "exec"), ns)
     assert ns["wf"].to_prompt() == p
 
 
-def test_python_broken_links_are_left_out_with_a_warning(core: Spec) -> None:
+def test_python_broken_links_are_kept_as_written_with_a_warning(core: Spec) -> None:
     p = {
         "1": {"class_type": "SaveImage", "inputs": {"images": ["99", 0], "filename_prefix": "p"}},
         "2": {"class_type": "PreviewImage", "inputs": {"images": ["1", 0]}},
+        "3": {"class_type": "PreviewImage", "inputs": {"images": [1, 0]}},
     }
     w: list[str] = []
     src = prompt_to_python(p, core, warnings=w)
-    assert len(w) == 2 and "node 1 (SaveImage)" in w[0] and "'images'" in w[0]
+    assert len(w) == 3 and "node 1 (SaveImage)" in w[0] and "'images'" in w[0]
+    assert '.set_input("images", ["99", 0], raw=True)' in src
     ns: dict[str, Any] = {}
     exec(compile(src, "<converted>", "exec"), ns)
-    assert ns["wf"].to_prompt() == {
-        "1": {"class_type": "SaveImage", "inputs": {"filename_prefix": "p"}},
-        "2": {"class_type": "PreviewImage", "inputs": {}},
-    }
+    assert ns["wf"].to_prompt() == p  # the linter still sees exactly what was written
 
 
 names = st.sampled_from(["EmptyLatentImage", "VAEDecode", "ImageInvert", "Mystery", "SaveImage"])

@@ -258,6 +258,7 @@ def prompt_to_python(
             else:
                 consts[k] = val
 
+        extras: dict[str, Any] = {}  # inputs the class does not declare (editor-only, variadic)
         cls = None
         if ct in gen.CLASS_TYPES:
             try:
@@ -267,13 +268,13 @@ def prompt_to_python(
         typed_ok = False
         args: list[str] = []
         closes_cycle = any((nid, k) in back for k in raw_inputs)
-        if (
-            cls is not None
-            and not closes_cycle
-            and all(k in {m[0] for m in cls._inputs_} or k in deferred for k in raw_inputs)
-        ):
-            # (an input the class does not declare, such as the editor's ``audioUI``, can only
-            # be written with the escape hatch)
+        if cls is not None and not closes_cycle:
+            # an input the class does not declare (the editor's ``audioUI``, a variadic node's
+            # extra links) is set after construction with ``set_input(..., raw=True)``
+            declared = {m[0] for m in cls._inputs_}
+            extras = {
+                k: raw_inputs[k] for k in raw_inputs if k not in declared and k not in deferred
+            }
             defaults = cls.__init__.__kwdefaults__ or {}
             kwargs: dict[str, Any] = {}
             for m in cls._inputs_:
@@ -301,11 +302,20 @@ def prompt_to_python(
             try:
                 with scratch:
                     s_node = cls(**kwargs, node_id=nid)
+                    for k, x in extras.items():
+                        s_node.set_input(k, links[k][1] if k in links else x, raw=True)
+                    for k, x in deferred.items():
+                        if not (is_link(x) and x[0] in prompt and (nid, k) in back):
+                            s_node.set_input(k, x, raw=True)  # a broken link, kept as written
                 got = {
                     k: ([x.node.id, x.index] if isinstance(x, Output) else x)
                     for k, x in s_node.inputs.items()
                 }
-                want = {k: x for k, x in raw_inputs.items() if k not in deferred}
+                want = {
+                    k: x
+                    for k, x in raw_inputs.items()
+                    if not (k in deferred and is_link(x) and x[0] in prompt and (nid, k) in back)
+                }
                 if got == want:
                     typed_ok = True
                     built[nid] = s_node
@@ -357,9 +367,21 @@ def prompt_to_python(
             lines.append("    )")
         if meta_stmt is not None:
             lines.append(f"    {v}.meta = {meta_stmt}")
+        if typed_ok:
+            for k in extras:
+                text = links[k][0] if k in links else _literal(raw_inputs[k])
+                lines.append(f"    {v}.set_input({_literal(k)}, {text}, raw=True)")
         for k, val in deferred.items():
             if is_link(val) and val[0] in prompt and (nid, k) in back:
                 after.append((nid, k, val))
+            elif typed_ok:
+                report(
+                    f"node {nid} ({ct}): input {k!r} = {val!r} is a link to a node or output "
+                    "that does not exist; kept as written"
+                )
+                lines.append(
+                    f"    {v}.set_input({_literal(k)}, {_literal(val)}, raw=True)  # broken link"
+                )
             else:
                 msg = (
                     f"node {nid} ({ct}): input {k!r} = {val!r} is a link to a node or output "
