@@ -9,8 +9,11 @@ for every variant, what is known:
 ========  =====================================================================================
 run       a run started (``sweep``: the base digest, ``n``: the number of variants)
 submit    a submission is about to be sent (``v`` variant id, ``i`` index, ``p`` parameters)
-accepted  the server accepted it (``job``: the job id)
-rejected  the server refused it, no job was created (``code``, ``msg``); safe to submit again
+accepted  the server accepted it (``job``: the job id; ``server``: the base URL of the server
+          that holds it, for backends of several servers such as a ComfyUI pool)
+rejected  the server refused it, no job was created (``code``, ``msg``); safe to submit again.
+          With ``dup: true``, a job of this variant may still exist (its server could not be
+          reached from this run), so submitting again may duplicate it
 uncertain the request may have reached the server but no job id came back (``code``, ``msg``)
 done      the job ended (``status`` completed|failed, ``job``, ``outputs``, ``files``, errors)
 ========  =====================================================================================
@@ -212,7 +215,8 @@ class VariantState:
     """What the journal says of one variant.
 
     ``status`` is one of ``new`` (never submitted), ``submitting`` (a submission in flight; after
-    a replay it becomes ``uncertain``), ``accepted`` (a job id is known, its end is not),
+    a replay it becomes ``uncertain``), ``accepted`` (a job id is known, its end is not; ``server``
+    is the server that holds it when the backend said so),
     ``rejected`` (refused, no job: submit again), ``uncertain`` (may have created a job whose id
     is unknown), ``completed`` or ``failed`` (the job ended).
     """
@@ -223,6 +227,7 @@ class VariantState:
         "params",
         "status",
         "job_id",
+        "server",
         "jobs",
         "attempts",
         "possibly_duplicated",
@@ -244,6 +249,7 @@ class VariantState:
         self.params: dict[str, Any] | None = None
         self.status = "new"
         self.job_id: str | None = None
+        self.server: str | None = None
         self.jobs: list[str] = []
         self.attempts = 0
         self.possibly_duplicated = False
@@ -268,6 +274,7 @@ class VariantState:
             self.status = "submitting"
             self.attempts += 1
             self.job_id = None
+            self.server = None
             self.submitted_at = t
             self.accepted_at = self.finished_at = None
             self.error_code = self.error_message = None
@@ -281,10 +288,12 @@ class VariantState:
             self.job_id = str(rec.get("job"))
             if self.job_id not in self.jobs:
                 self.jobs.append(self.job_id)
+            server = rec.get("server")
+            self.server = server if isinstance(server, str) and server else None
             self.accepted_at = t
         elif ev in ("rejected", "uncertain"):
             self.status = ev
-            if ev == "uncertain":
+            if ev == "uncertain" or rec.get("dup") is True:
                 self.possibly_duplicated = True
             self.error_code = rec.get("code")
             self.error_message = rec.get("msg")

@@ -8,7 +8,9 @@ sweep into the same directory again resumes it:
 
 - completed variants are not submitted again (their outputs are fetched again only if the files
   are gone); failed ones are reported, or submitted again with ``retry_failed=True``;
-- a job whose id was journaled is waited for again, never resubmitted;
+- a job whose id was journaled is waited for again, never resubmitted (on a backend of several
+  servers, only if the server the journal names for it is still one of them: else it is
+  submitted again and reported as *possibly duplicated*);
 - a variant whose submission was in flight when the process died (or whose POST ended in a way
   that may have created a job) is submitted again and reported as *possibly duplicated*.
 
@@ -47,6 +49,7 @@ __all__ = [
     "BackendError",
     "JobOutcome",
     "Limits",
+    "Submission",
     "SweepRunner",
     "SweepReport",
     "run_sweep",
@@ -157,11 +160,33 @@ class Limits:
         self.reset = reset
 
 
-class Backend(Protocol):
-    """What the runner needs from a place that runs jobs (all methods async but ``limits``)."""
+class Submission:
+    """What a backend of several servers returns from ``submit``: the job id and the base URL
+    of the ``server`` that holds it (journaled, so that a resumed run can find the job)."""
 
-    async def submit(self, prompt: dict[str, Any]) -> str:
-        """Submit an API prompt; return the job id. Raise :class:`BackendError`."""
+    __slots__ = ("job_id", "server")
+
+    def __init__(self, job_id: str, server: str | None = None) -> None:
+        self.job_id = job_id
+        self.server = server
+
+    def __repr__(self) -> str:
+        return f"Submission({self.job_id!r}, server={self.server!r})"
+
+
+class Backend(Protocol):
+    """What the runner needs from a place that runs jobs (all methods async but ``limits``).
+
+    A backend may also have ``async def adopt(job_id, server) -> bool``: called on resume,
+    before waiting for a job of an earlier run, with the server the journal recorded for it
+    (None if none was). It makes the job known to the backend and returns True, or returns
+    False when the backend cannot reach that job (its server is not one of the backend's): the
+    runner then submits the variant again and reports it as possibly duplicated.
+    """
+
+    async def submit(self, prompt: dict[str, Any]) -> str | Submission:
+        """Submit an API prompt; return the job id (or a :class:`Submission` naming the server
+        that holds the job). Raise :class:`BackendError`."""
         ...
 
     async def wait(self, job_id: str) -> JobOutcome:
@@ -266,6 +291,7 @@ def _row(v: Variant, vs: VariantState | None) -> dict[str, Any]:
         "params": v.params,
         "status": status,
         "job_id": vs.job_id if vs else None,
+        "server": vs.server if vs else None,
         "attempts": vs.attempts if vs else 0,
         "possibly_duplicated": bool(vs and vs.possibly_duplicated),
         "submitted_at": _iso(vs.submitted_at) if vs else None,
@@ -295,6 +321,7 @@ _CSV_FIELDS = (
     "id",
     "status",
     "job_id",
+    "server",
     "attempts",
     "possibly_duplicated",
     "submitted_at",
@@ -511,11 +538,13 @@ class SweepRunner:
             job_id: str | None = vs.job_id  # outputs missing: fetch them again
         else:
             job_id = vs.job_id if vs.status == "accepted" else None
-        if job_id is not None:
-            report.resumed += 1
         await gate.acquire()
         holding = True
         try:
+            if job_id is not None and not await self._adopt(v, vs, journal, job_id):
+                job_id = None  # its server is not ours: submit again
+            if job_id is not None:
+                report.resumed += 1
             while True:
                 if job_id is None:
                     await self._pace()
@@ -530,7 +559,7 @@ class SweepRunner:
                     vs.apply(rec)
                     report.submitted += 1
                     try:
-                        job_id = await backend.submit(v.prompt)
+                        submitted = await backend.submit(v.prompt)
                     except BackendError as exc:
                         job_id = None
                         ev = "uncertain" if exc.uncertain else "rejected"
@@ -569,7 +598,14 @@ class SweepRunner:
                                 continue
                         await self._end(v, vs, journal, "failed", None, exc.code, exc.message)
                         return
+                    server = None
+                    if isinstance(submitted, Submission):
+                        job_id, server = submitted.job_id, _public_url(submitted.server)
+                    else:
+                        job_id = submitted
                     rec = {"ev": "accepted", "v": v.id, "job": job_id, "t": now()}
+                    if server:
+                        rec["server"] = server
                     await journal.write(rec)
                     vs.apply(rec)
                     await self._learn_limit(gate)
@@ -620,6 +656,32 @@ class SweepRunner:
                 if self._job_ended is not None:
                     self._job_ended.set()
             self._postfix(gate)
+
+    async def _adopt(
+        self, v: Variant, vs: VariantState, journal: AsyncJournal, job_id: str
+    ) -> bool:
+        """Make a job of an earlier run known to the backend (see :class:`Backend`); when it
+        cannot be, journal why (``rejected`` with ``dup``) and return False."""
+        adopt = getattr(self.backend, "adopt", None)
+        if adopt is None:
+            return True
+        try:
+            if await adopt(job_id, vs.server):
+                return True
+            where = vs.server or "a server this journal did not record"
+            code = "server_not_in_pool" if vs.server else "server_unknown"
+            msg = (
+                f"job {job_id} of an earlier run is on {where}, which this run does not use; "
+                f"submitted again (the earlier job may still run)"
+            )
+        except BackendError as exc:
+            if exc.fatal:
+                raise _Fatal(exc) from exc
+            code, msg = exc.code, exc.message
+        rec = {"ev": "rejected", "v": v.id, "t": now(), "code": code, "msg": msg, "dup": True}
+        await journal.write(rec)
+        vs.apply(rec)
+        return False
 
     def _mark_unfinished(self, vs: VariantState, exc: BackendError) -> None:
         """The job's end or its outputs could not be fetched: the journal keeps the job as
@@ -877,13 +939,16 @@ class _ClientBackend:
         self.wait_timeout = wait_timeout
         self.poll_interval = poll_interval
 
-    async def submit(self, prompt: dict[str, Any]) -> str:
+    async def submit(self, prompt: dict[str, Any]) -> str | Submission:
         from .client import errors as ce
 
         try:
             job = await self.client.submit(prompt)
         except ce.ApiError as exc:
             raise _map_client_error(exc) from None
+        server = getattr(job, "server", None)
+        if isinstance(server, str) and server:
+            return Submission(str(job.job_id), server)
         return str(job.job_id)
 
     async def wait(self, job_id: str) -> JobOutcome:
@@ -983,6 +1048,25 @@ def _outcome_of(job: Any) -> JobOutcome:
     )
 
 
+def _public_url(url: str | None) -> str | None:
+    """``url`` without credentials, query or fragment (what the journal may keep of a server
+    URL: never a password or token)."""
+    if not url:
+        return None
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    netloc = host + (f":{port}" if port is not None else "")
+    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
+
+
 def _str_or_none(v: Any) -> str | None:
     if v is None:
         return None
@@ -1026,9 +1110,27 @@ class CloudBackend(_ClientBackend):
 class ComfyUIBackend(_ClientBackend):
     """Self-hosted ComfyUI servers through :class:`cmfy_graph.client.comfyui.AsyncComfyUIPool`.
 
-    The concurrency limit is the pool's: servers x jobs per server. A job of an earlier run is
-    not known to a new pool (ComfyUI ids are per server), so on resume it is submitted again.
+    The concurrency limit is the pool's: servers x jobs per server. A prompt id means something
+    only on the server that queued it, so each submission reports its server (journaled by the
+    runner) and, on resume, :meth:`adopt` hands a job of an earlier run to the new pool, which
+    waits for it on that server instead of queuing it again.
     """
+
+    async def adopt(self, job_id: str, server: str | None) -> bool:
+        """Follow ``job_id`` on ``server`` (True), or False when ``server`` is None (a journal
+        of an older version) or not one of the pool's servers."""
+        from .client import errors as ce
+
+        adopt = getattr(self.client, "adopt", None)
+        if adopt is None:
+            return True  # a client of one server: waiting tells whether it has the job
+        if server is None:
+            return False
+        try:
+            adopt(job_id, server)
+        except ce.NotFoundError:
+            return False
+        return True
 
     def limits(self) -> Limits:
         pool = getattr(self.client, "pool", None)

@@ -75,7 +75,7 @@ def test_prompt_sent_byte_for_byte(emulator):
     )
     with client_for(emulator) as client:
         job = client.submit(prompt)
-    assert emulator._jobs[job.job_id].prompt == prompt
+    assert emulator.job(job.job_id).prompt == prompt
 
 
 def test_submit_workflow_object_and_ui_workflow(emulator):
@@ -88,9 +88,9 @@ def test_submit_workflow_object_and_ui_workflow(emulator):
         a = client.submit(wf)
         b = client.submit(ui)
         c = client.submit({"prompt": quickstart_prompt()})
-    assert emulator._jobs[a.job_id].prompt == quickstart_body()["prompt"]
-    assert emulator._jobs[b.job_id].prompt == api  # the editor's own conversion
-    assert emulator._jobs[c.job_id].prompt == quickstart_body()["prompt"]
+    assert emulator.job(a.job_id).prompt == quickstart_body()["prompt"]
+    assert emulator.job(b.job_id).prompt == api  # the editor's own conversion
+    assert emulator.job(c.job_id).prompt == quickstart_body()["prompt"]
 
 
 def test_env_vars(emulator, monkeypatch):
@@ -456,7 +456,7 @@ def test_public_https_webhook_is_sent(emulator):
         job = client.submit(
             {"prompt": quickstart_prompt(), "webhook_url": "https://hooks.example.com/cmfy"}
         )
-    assert emulator._jobs[job.job_id].webhook_url == "https://hooks.example.com/cmfy"
+    assert emulator.job(job.job_id).webhook_url == "https://hooks.example.com/cmfy"
 
 
 def test_emulator_refuses_private_webhook_unless_configured(make_emulator):

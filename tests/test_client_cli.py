@@ -49,7 +49,7 @@ def test_submit_script_wait_download(env, tmp_path, capsys):
     assert job["status"] == "completed"
     assert (out / "image_0.png").read_bytes().startswith(b"\x89PNG")
     assert "saved" in captured.err and "Traceback" not in captured.err
-    assert env._jobs[job["job_id"]].prompt == quickstart_body()["prompt"]
+    assert env.job(job["job_id"]).prompt == quickstart_body()["prompt"]
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from client_helpers import local_prompt
 from cmfy_graph.client import (
     ComfyUIClient,
     ComfyUIPool,
+    ConfigurationError,
     InvalidWorkflowError,
     JobFailedError,
     NotFoundError,
@@ -194,3 +195,79 @@ def test_async_pool(core, ckpt, tmp_path):
     assert all(j.completed for j in done) and len(paths) == 1
     assert len(a.received) == 2 and len(b.received) == 2
     assert a.max_depth == 1 and b.max_depth == 1
+
+
+def test_pool_adopts_a_job_queued_by_another_process(core, ckpt, tmp_path):
+    with FakeComfyUI(run_seconds=0.05) as a, FakeComfyUI(run_seconds=0.05) as b:
+        with ComfyUIClient(b.url, spec=core) as other:
+            job = other.submit(local_prompt(ckpt))
+        with ComfyUIPool([a.url, b.url], spec=core, poll_interval=0.02) as pool:
+            with pytest.raises(NotFoundError):
+                pool.get(job.job_id)  # a prompt id alone does not say which server has it
+            # the server's URL as written elsewhere: scheme case, trailing slash
+            adopted = pool.adopt(job.job_id, b.url.replace("http://", "HTTP://") + "/")
+            assert adopted.server == b.url and adopted.job_id == job.job_id
+            assert pool.server_url(b.url + "/") == b.url and pool.server_url("http://x:1") is None
+            assert pool.in_flight() == {a.url: 0, b.url: 1}
+            pool.adopt(job.job_id, b.url)  # again: nothing changes
+            assert pool.in_flight() == {a.url: 0, b.url: 1}
+            done = pool.wait(job.job_id, 10, poll_interval=0.02)
+            assert done.completed and done.server == b.url
+            assert pool.in_flight() == {a.url: 0, b.url: 0}
+            paths = pool.download(job.job_id, tmp_path)
+            assert len(paths) == 1 and paths[0].read_bytes().startswith(b"\x89PNG")
+            with pytest.raises(NotFoundError) as info:
+                pool.adopt(job.job_id, "http://127.0.0.1:1")
+            assert "not in this pool" in info.value.message
+            # a job its server does not know (e.g. restarted since): the slot is freed
+            lost = "00000000-0000-4000-8000-000000000000"
+            pool.adopt(lost, a.url)
+            assert pool.in_flight()[a.url] == 1
+            with pytest.raises(NotFoundError):
+                pool.wait(lost, 10, poll_interval=0.02)
+            assert pool.in_flight()[a.url] == 0
+    assert b.received == [job.job_id] and a.received == []
+
+
+def test_pool_counts_an_adopted_job_against_its_server_limit(core, ckpt):
+    with FakeComfyUI(hold=True) as a, FakeComfyUI(run_seconds=0.02) as b:
+        with ComfyUIClient(a.url, spec=core) as other:
+            held = other.submit(local_prompt(ckpt))
+        with ComfyUIPool([a.url, b.url], 1, spec=core, poll_interval=0.02) as pool:
+            pool.adopt(held.job_id, a.url)
+            jobs = [pool.submit(local_prompt(ckpt)) for _ in range(2)]
+            assert [j.server for j in jobs] == [b.url, b.url]  # A's one slot stays taken
+            a.release()
+            assert all(pool.wait(j, 10, poll_interval=0.02).completed for j in jobs)
+            assert pool.wait(held.job_id, 10, poll_interval=0.02).completed
+    assert a.received[0] == held.job_id
+
+
+def test_credentials_in_the_url_become_a_header_for_that_server_only(tmp_path):
+    import base64
+
+    seen = []
+
+    def handler(request):
+        seen.append((str(request.url), request.headers.get("authorization")))
+        if request.url.path == "/prompt":
+            return httpx.Response(200, json={"prompt_id": "p1", "number": 1, "node_errors": {}})
+        if request.url.path == "/history/p1":
+            outputs = {"9": {"images": [{"filename": "a.png", "subfolder": "", "type": "output"}]}}
+            return httpx.Response(200, json={"p1": {"outputs": outputs, "status": {}}})
+        return httpx.Response(200, content=b"\x89PNG\r\n\x1a\n")
+
+    url = "http://alice:p%40ss@gpu1.test:8188/"
+    transport = httpx.MockTransport(handler)
+    with ComfyUIClient(url, transport=transport, validate=False) as client:
+        job = client.submit({"1": {"class_type": "SaveImage", "inputs": {}}})
+        done = client.get(job)
+        client.download(done, tmp_path)
+        shown = repr(client) + client.base_url + str(job.server) + " ".join(done.outputs)
+    assert client.base_url == "http://gpu1.test:8188" and "p%40ss" not in shown
+    expected = "Basic " + base64.b64encode(b"alice:p@ss").decode()
+    assert seen and all(auth == expected for _, auth in seen)
+    assert all(u.startswith("http://gpu1.test:8188/") for u, _ in seen)
+    with pytest.raises(ConfigurationError) as info:
+        ComfyUIClient("ftp://bob:hunter2@gpu1.test/")
+    assert "hunter2" not in str(info.value) and "ftp://gpu1.test/" in str(info.value)

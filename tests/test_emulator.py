@@ -305,3 +305,82 @@ def test_old_jobs_are_forgotten_past_max_jobs(make_emulator):
             for _ in range(3)
         ]
         assert [http.get(f"/v1/jobs/{i}").status_code for i in ids] == [404, 200, 200]
+    assert [j.job_id for j in emu.jobs()] == ids[1:]
+    assert emu.job(ids[0]) is None
+
+
+def test_jobs_lists_snapshots_without_keys(make_emulator):
+    other = "sk_test_" + "c" * 43
+    emu = make_emulator(queue_seconds=0.0, run_seconds=0.0)
+    emu.add_key(other, label="team b")
+    first = quickstart_prompt()
+    second = quickstart_prompt()
+    second["5"]["inputs"]["seed"] = 7
+    hook = "http://127.0.0.1:9/hook"  # never called: the job does not end during the test
+    with httpx.Client(base_url=emu.url) as http:
+        a = http.post("/v1/jobs", json={"prompt": first}, headers=auth()).json()["job_id"]
+        done = time.monotonic() + 10
+        while http.get(f"/v1/jobs/{a}", headers=auth()).json()["status"] != "completed":
+            assert time.monotonic() < done
+            time.sleep(0.01)
+        emu.config.run_seconds = 600.0  # the second job stays running
+        b = http.post(
+            "/v1/jobs", json={"prompt": second, "webhook_url": hook}, headers=auth(other)
+        ).json()["job_id"]
+    jobs = emu.jobs()
+    assert [j.job_id for j in jobs] == [a, b] == emu.job_ids()
+    ja, jb = jobs
+    assert (ja.status, ja.key_label, ja.webhook_url) == ("completed", "test", None)
+    assert (jb.status, jb.key_label, jb.webhook_url) == ("running", "team b", hook)
+    assert ja.prompt == first and jb.prompt == second
+    assert ja.created_at.tzinfo is not None and ja.created_at <= jb.created_at
+    # a snapshot is a copy: changing it changes nothing in the emulator
+    jb.prompt["5"]["inputs"]["seed"] = 99
+    again = emu.job(b)
+    assert again is not None and again.prompt["5"]["inputs"]["seed"] == 7
+    # never a key, whatever the way a job is shown
+    import attrs
+
+    shown = repr(jobs) + str(attrs.asdict(ja)) + str(attrs.asdict(jb))
+    assert TEST_KEY not in shown and other not in shown
+    third = "sk_test_" + "d" * 43
+    emu.add_key(third)  # no label: numbered
+    with httpx.Client(base_url=emu.url) as http:
+        r = http.post("/v1/jobs", json={"prompt": first}, headers=auth(third))
+    job = emu.job(r.json()["job_id"])
+    assert job is not None and job.key_label == "key 2"
+
+
+def test_jobs_is_safe_while_jobs_are_created(make_emulator):
+    """Listing jobs from another thread while the server creates them never sees the table
+    change under it, and every snapshot is a prefix of the final list."""
+    import threading
+
+    emu = make_emulator(plan="enterprise", queue_seconds=0.0, run_seconds=0.0)
+    stop = threading.Event()
+    seen: list[list[str]] = []
+    errors: list[BaseException] = []
+
+    def reader() -> None:
+        try:
+            while not stop.is_set():
+                seen.append([j.job_id for j in emu.jobs()])
+                time.sleep(0.001)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    t = threading.Thread(target=reader)
+    t.start()
+    try:
+        with httpx.Client(base_url=emu.url, headers=auth()) as http:
+            for _ in range(40):
+                assert (
+                    http.post("/v1/jobs", json={"prompt": quickstart_prompt()}).status_code == 202
+                )
+    finally:
+        stop.set()
+        t.join(10)
+    assert not errors
+    final = [j.job_id for j in emu.jobs()]
+    assert len(final) == 40
+    assert seen and all(ids == final[: len(ids)] for ids in seen)

@@ -27,11 +27,8 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def seeds_of_jobs(emu: Emulator) -> Counter[int]:
-    """How many jobs the emulator created per KSampler seed (each variant has its own seed).
-    Reads the emulator's job table (no public accessor for the prompts yet)."""
-    with emu._lock:
-        prompts = [job.prompt for job in emu._jobs.values()]
-    return Counter(int(p["5"]["inputs"]["seed"]) for p in prompts)
+    """How many jobs the emulator created per KSampler seed (each variant has its own seed)."""
+    return Counter(int(job.prompt["5"]["inputs"]["seed"]) for job in emu.jobs())
 
 
 def read_rows(out: Path) -> list[dict[str, Any]]:

@@ -14,7 +14,9 @@ client, over ComfyUI's own HTTP routes (``../shared/comfyui/FORMATS.md`` section
   prompt; ``POST /queue {"delete": [id]}`` removes a pending one.
 
 :class:`ComfyUIPool` spreads jobs over several servers round-robin with a per-server limit of
-jobs in flight: the step past one GPU.
+jobs in flight: the step past one GPU. A prompt id means something only on the server that
+queued it (``Job.server``); :meth:`ComfyUIPool.adopt` hands a new pool a job of an earlier
+process (e.g. a sweep resumed after a crash) so it can be waited for instead of queued again.
 
 Runtime errors arrive on ComfyUI's websocket; this client does not open one and reads them from
 the history entry's ``status.messages`` instead.
@@ -22,10 +24,12 @@ the history entry's ``status.messages`` instead.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
 import random
+import re
 import threading
 import time
 import uuid
@@ -34,7 +38,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, unquote, urlencode, urlsplit, urlunsplit
 
 from ._base import (
     Job,
@@ -68,6 +72,22 @@ log = logging.getLogger("cmfy_graph.client.comfyui")
 DEFAULT_COMFYUI_URL = "http://127.0.0.1:8188"
 
 
+def _server_key(url: str) -> str:
+    """A server URL as compared by :meth:`ComfyUIPool.server_url`: scheme, host (lower case),
+    port and path without a trailing slash; no credentials, query or fragment."""
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    default = {"http": 80, "https": 443}.get(parts.scheme.lower())
+    netloc = host if port is None or port == default else f"{host}:{port}"
+    return f"{parts.scheme.lower()}://{netloc}{parts.path.rstrip('/')}"
+
+
 def _ms_to_dt(ms: Any) -> datetime | None:
     if isinstance(ms, (int, float)) and not isinstance(ms, bool):
         return datetime.fromtimestamp(ms / 1000.0, tz=timezone.utc)
@@ -78,7 +98,8 @@ class ComfyUIClient:
     """Blocking client of one ComfyUI server.
 
     ``base_url`` defaults to ``http://127.0.0.1:8188``. ``headers`` (e.g. a reverse proxy's
-    token) are sent to that server only, never to other hosts. ``spec`` is used to validate
+    token) are sent to that server only, never to other hosts; so is a ``user:password@`` in
+    the URL (as a Basic ``Authorization`` header), which is removed from ``base_url``. ``spec`` is used to validate
     (profile ``comfyui``) and to convert UI workflows; by default it is fetched once from the
     server's ``/object_info``. GETs are retried on connection failures; a POST only when it
     certainly never left.
@@ -101,12 +122,24 @@ class ComfyUIClient:
 
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigurationError(f"ComfyUI URL {base_url!r} is not an http(s) URL")
+            shown = re.sub(r"//[^/@]*@", "//", base_url)  # never echo credentials
+            raise ConfigurationError(
+                f"ComfyUI URL {shown!r} is not an http(s) URL such as {DEFAULT_COMFYUI_URL}"
+            )
+        self._headers = dict(headers or {})
+        if parts.username is not None or parts.password is not None:
+            # credentials in the URL (a reverse proxy's basic auth) become a header sent to
+            # this server only, so that base_url, job.server and output URLs never carry them
+            if not any(k.lower() == "authorization" for k in self._headers):
+                pair = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
+                token = base64.b64encode(pair.encode("utf-8")).decode("ascii")
+                self._headers["Authorization"] = f"Basic {token}"
+            netloc = parts.netloc.rpartition("@")[2]
+            base_url = urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
         self.base_url = base_url.rstrip("/")
         self.client_id = client_id or uuid.uuid4().hex
         self.spec = spec
         self.validate = validate
-        self._headers = dict(headers or {})
         self.max_attempts = max(1, max_attempts)
         self._rng = random.Random()
         self._owns_http = http_client is None
@@ -428,7 +461,8 @@ class ComfyUIPool:
     A slot is freed when the pool sees the job end (``get``/``wait``), or when the server's
     ``/queue`` no longer lists it. ``submit`` blocks while every server is full (up to
     ``acquire_timeout`` seconds, then :class:`WaitTimeout`). A server that refuses the
-    connection is skipped for that submission. Thread-safe.
+    connection is skipped for that submission. Jobs queued by another pool (an earlier
+    process) are followed after :meth:`adopt`. Thread-safe.
     """
 
     def __init__(
@@ -558,6 +592,40 @@ class ComfyUIPool:
                 self._owner[job.job_id] = i
             return job
 
+    def server_url(self, url: str) -> str | None:
+        """The pool's own spelling of server ``url`` (compared without a trailing slash, scheme
+        and host case-insensitive), or None when the pool has no such server."""
+        key = _server_key(url)
+        for c in self.clients:
+            if _server_key(c.base_url) == key:
+                return c.base_url
+        return None
+
+    def adopt(self, job_id: str, server_url: str) -> Job:
+        """Follow a job that another pool or process queued on ``server_url``.
+
+        The job then counts in that server's jobs in flight (until the pool sees it end, or
+        the server's ``/queue`` no longer lists it), and ``get``/``wait``/``download`` work with
+        its id alone. Nothing is sent: the returned :class:`Job` has status ``"adopted"`` and
+        the first ``get`` says where the job really is (a :class:`NotFoundError` if the server
+        no longer knows it, e.g. after a restart). Adopting a job the pool already follows
+        changes nothing. Raises :class:`NotFoundError` when ``server_url`` is not in the pool.
+        """
+        url = self.server_url(server_url)
+        if url is None:
+            known = ", ".join(_server_key(c.base_url) for c in self.clients)
+            raise NotFoundError(
+                f"cannot adopt job {job_id}: server {server_url} is not in this pool ({known})"
+            )
+        i = next(k for k, c in enumerate(self.clients) if c.base_url == url)
+        with self._cond:
+            owner = self._owner.get(job_id)
+            if owner is None or job_id not in self._inflight[owner]:
+                self._owner[job_id] = i
+                self._inflight[i].add(job_id)
+            url = self.clients[self._owner[job_id]].base_url
+        return Job(job_id=job_id, status="adopted", raw={"prompt_id": job_id}, server=url)
+
     def _client_for(self, job: Job | str) -> ComfyUIClient:
         jid = job.job_id if isinstance(job, Job) else job
         with self._cond:
@@ -576,14 +644,28 @@ class ComfyUIPool:
                 self._release(job.job_id)
         return job
 
+    def _forget(self, job: Job | str) -> None:
+        """The job's server does not know it (any more): free its slot."""
+        with self._cond:
+            self._release(job.job_id if isinstance(job, Job) else job)
+
     def get(self, job: Job | str) -> Job:
         """The job's state, from the server that holds it."""
-        return self._note(self._client_for(job).get(job))
+        client = self._client_for(job)
+        try:
+            return self._note(client.get(job))
+        except NotFoundError:
+            self._forget(job)
+            raise
 
     def wait(self, job: Job | str, timeout: float = 600.0, **kwargs: Any) -> Job:
         """Wait for the job on its server; frees its slot when it ends."""
+        client = self._client_for(job)
         try:
-            return self._note(self._client_for(job).wait(job, timeout, **kwargs))
+            return self._note(client.wait(job, timeout, **kwargs))
+        except NotFoundError:
+            self._forget(job)
+            raise
         except ApiError as exc:
             if getattr(exc, "job", None) is not None and exc.job.done:  # type: ignore[attr-defined]
                 self._note(exc.job)  # type: ignore[attr-defined]
@@ -657,6 +739,14 @@ class AsyncComfyUIPool:
     def in_flight(self) -> dict[str, int]:
         """See :meth:`ComfyUIPool.in_flight`."""
         return self.pool.in_flight()
+
+    def server_url(self, url: str) -> str | None:
+        """See :meth:`ComfyUIPool.server_url`."""
+        return self.pool.server_url(url)
+
+    def adopt(self, job_id: str, server_url: str) -> Job:
+        """See :meth:`ComfyUIPool.adopt` (no I/O, so not a coroutine)."""
+        return self.pool.adopt(job_id, server_url)
 
     async def aclose(self) -> None:
         """Close the servers' clients and the thread pool."""

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import copy
 import hashlib
 import json
 import logging
@@ -53,6 +54,7 @@ from .errors import ApiError, InvalidWorkflowError
 __all__ = [
     "Emulator",
     "EmulatorConfig",
+    "EmulatedJob",
     "FaultRule",
     "PLANS",
     "TEST_KEY",
@@ -230,6 +232,25 @@ class _Job:
         return "failed" if self.fails else "completed"
 
 
+@attrs.frozen
+class EmulatedJob:
+    """A snapshot of one job the emulator created, as :meth:`Emulator.jobs` returns it.
+
+    ``status`` is the job's state when the snapshot was taken (``queued``, ``running``,
+    ``completed`` or ``failed``); ``prompt`` is a copy of the API prompt it received (changing
+    it changes nothing in the emulator); ``created_at`` is a UTC datetime; ``webhook_url`` the
+    URL given at submission (or None). ``key_label`` says which key submitted it (``"test"``
+    for :data:`TEST_KEY`, else the label given to :meth:`Emulator.add_key`): never the key.
+    """
+
+    job_id: str
+    status: str
+    prompt: dict[str, Any] = attrs.field(repr=False)
+    created_at: datetime
+    webhook_url: str | None
+    key_label: str
+
+
 @attrs.define(eq=False)
 class _Account:
     window_start: float = 0.0
@@ -401,7 +422,8 @@ class Emulator:
     Start it with :meth:`start` or ``with Emulator(...) as emu:``; ``url`` is the API base URL,
     ``cdn_url`` the base of output URLs, ``test_key`` the valid key. ``requests`` records the
     API requests seen, ``webhook_deliveries`` the webhook calls made, ``cdn_requests`` whether
-    each CDN request carried an ``Authorization`` header (it never should).
+    each CDN request carried an ``Authorization`` header (it never should); :meth:`jobs` lists
+    the jobs created, with their prompts and states.
     """
 
     test_key = TEST_KEY
@@ -437,6 +459,12 @@ class Emulator:
         self.cdn_requests: collections.deque[dict[str, Any]] = collections.deque(maxlen=100_000)
         self.keys: dict[str, str] = {
             TEST_KEY: "ok",
+            REVOKED_KEY: "revoked",
+            SUSPENDED_KEY: "suspended",
+            RESTRICTED_KEY: "restricted",
+        }
+        self._key_labels: dict[str, str] = {
+            TEST_KEY: "test",
             REVOKED_KEY: "revoked",
             SUSPENDED_KEY: "suspended",
             RESTRICTED_KEY: "restricted",
@@ -567,9 +595,41 @@ class Emulator:
         with self._lock:
             return list(self._jobs)
 
-    def add_key(self, key: str, kind: str = "ok") -> None:
-        """Accept another key (``ok``, ``revoked``, ``suspended`` or ``restricted``)."""
+    def jobs(self) -> list[EmulatedJob]:
+        """Snapshots of the jobs the emulator holds (the last ``max_jobs`` created), oldest
+        first, with their prompts and their states now (thread-safe; see :class:`EmulatedJob`).
+        """
         with self._lock:
+            now = time.time()
+            return [self._snapshot(job, now) for job in self._jobs.values()]
+
+    def job(self, job_id: str) -> EmulatedJob | None:
+        """A snapshot of the job ``job_id`` (None if the emulator has no such job)."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+            return None if job is None else self._snapshot(job, time.time())
+
+    def _snapshot(self, job: _Job, now: float) -> EmulatedJob:
+        return EmulatedJob(
+            job_id=job.job_id,
+            status=job.status(now),
+            prompt=copy.deepcopy(job.prompt),
+            created_at=datetime.fromtimestamp(job.created, tz=timezone.utc),
+            webhook_url=job.webhook_url,
+            key_label=self._key_labels.get(job.key, "unlabelled key"),
+        )
+
+    def add_key(self, key: str, kind: str = "ok", *, label: str | None = None) -> None:
+        """Accept another key (``ok``, ``revoked``, ``suspended`` or ``restricted``).
+
+        ``label`` names it in :meth:`jobs` (default ``"key N"``, N counting the keys added).
+        """
+        with self._lock:
+            if key not in self._key_labels:
+                added = len(self._key_labels) - 3  # after the four built-in keys
+                self._key_labels[key] = label or f"key {added}"
+            elif label:
+                self._key_labels[key] = label
             self.keys[key] = kind
 
     # -- validation ----------------------------------------------------------------------------

@@ -217,8 +217,9 @@ def run(args: argparse.Namespace) -> int:
         more = " ..." if len(report.possibly_duplicated) > 10 else ""
         print(
             f"warning: {len(report.possibly_duplicated)} variant(s) possibly duplicated (a "
-            f"submission may have reached the server without its job id being recorded; the "
-            f"API has no idempotency key): {shown}{more}",
+            f"submission in flight at a crash may have reached the server without its job id "
+            f"being recorded, or its job is on a ComfyUI server not in this run; there is no "
+            f"idempotency key): {shown}{more}",
             file=sys.stderr,
         )
     return 0 if report.ok else 1
