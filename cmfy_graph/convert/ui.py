@@ -8,12 +8,18 @@ the node spec (``/object_info``) the editor ran against. Reference:
    the root, ``"outer:inner"`` (``"a:b:c"`` when nested) inside subgraph instances. Subgraph
    instances are expanded whatever their mode (1.27.10); their inner nodes' own modes decide
    what is emitted.
+   Nodes of a spec'd type get the inputs the editor rebuilds on load (definition order and
+   types, unlinked widget sockets included); old files get the editor's load-time patches
+   (``migrateWidgetsValues``, renamed node types, ``sample_`` sampler names).
 2. **PrimitiveNode propagation.** A ``PrimitiveNode`` writes its value into the widget of every
-   node its output is linked to directly (matched by the target input's widget name).
+   node its output is linked to directly (matched by the target input's widget name). Then
+   every subgraph instance copies its promoted widget values into the inner widgets bound to
+   them (``SubgraphNode.serialize``; the last instance of a definition wins).
 3. **Emission.** Virtual nodes (``Reroute``, ``PrimitiveNode``, ``Note``, ``MarkdownNote``,
    subgraph instances) and nodes whose mode is 2 (muted) or 4 (bypassed) are skipped. For the
    others: every serialisable widget value by name (arrays wrapped as ``{"__value__": [...]}``),
    then every linked input resolved to ``[origin_id, origin_slot]``, overriding a widget value.
+   Save nodes' ``filename_prefix`` gets the ``%Node.widget%`` replacement.
 4. **Resolution.** A link into a bypassed node continues through the input chosen by the
    editor's ``_getBypassSlotIndex``; a ``Reroute`` passes its input through; a link into a
    subgraph instance continues at the inner node feeding that output; a link from a subgraph's
@@ -71,6 +77,34 @@ _PACK_VIRTUAL = frozenset(
     }
 )
 
+# Node types the editor renames while loading a workflow (``loadGraphData``), before the
+# nodes are created, in the root graph and in subgraph definitions alike.
+_LOAD_RENAMES = {
+    "T2IAdapterLoader": "ControlNetLoader",
+    "ConditioningAverage ": "ConditioningAverage",
+    "SDV_img2vid_Conditioning": "SVD_img2vid_Conditioning",
+}
+
+# Nodes whose ``filename_prefix`` the editor passes through ``applyTextReplacements``
+# (``saveImageExtraOutput.ts``).
+_SAVE_NODES = frozenset(
+    {
+        "SaveImage",
+        "SaveAnimatedWEBP",
+        "SaveWEBM",
+        "SaveAudio",
+        "SaveGLB",
+        "SaveAnimatedPNG",
+        "CLIPSave",
+        "VAESave",
+        "ModelSave",
+        "LoraSave",
+        "SaveLatent",
+    }
+)
+_REPLACE_RE = re.compile(r"%([^%]+)%")
+_FILENAME_BAD = re.compile(r'[/?<>\\:*|"\x00-\x1f\x7f]')
+
 SUBGRAPH_INPUT_ID = "-10"
 SUBGRAPH_OUTPUT_ID = "-20"
 
@@ -86,7 +120,7 @@ _UPLOAD_IMAGE_OPTIONS = ("image_upload", "video_upload", "animated_image_upload"
 # Nodes given an audio player widget ``audioUI`` by the editor's audio extension. It is not
 # saved in ``widgets_values`` (a hole) but is sent, as ``""``.
 _AUDIO_UI_NODES = frozenset(
-    {"LoadAudio", "SaveAudio", "PreviewAudio", "SaveAudioMP3", "SaveAudioOpus", "SaveAudioAdvanced"}
+    {"LoadAudio", "SaveAudio", "PreviewAudio", "SaveAudioMP3", "SaveAudioOpus"}
 )
 
 # Widgets other frontend extensions append: (name, kind). "extra": saved and sent (default
@@ -170,7 +204,9 @@ def _widget_type_of(inp: InputSpec, include_forced: bool = False) -> str | None:
     return None
 
 
-def _build_layout(ns: NodeSpec, include_forced: bool = False) -> list[WidgetSlot]:
+def _build_layout(
+    ns: NodeSpec, include_forced: bool = False, remote: bool = False
+) -> list[WidgetSlot]:
     slots: list[WidgetSlot] = []
     image_upload = False
     audio_upload = False
@@ -179,15 +215,25 @@ def _build_layout(ns: NodeSpec, include_forced: bool = False) -> list[WidgetSlot
         if wtype is None:
             continue
         slots.append(WidgetSlot(inp.name, True, inp))
+        rem = inp.options.get("remote") if wtype == "COMBO" else None
+        if remote and isinstance(rem, Mapping):
+            # useRemoteWidget: an "Auto-refresh after generation" toggle (saved, not sent),
+            # then with refresh_button a "refresh" button, which has a name and no
+            # serialize:false, so graphToPrompt sends it
+            slots.append(WidgetSlot(_AUTO_REFRESH, False, None, "toggle"))
+            if rem.get("refresh_button"):
+                slots.append(WidgetSlot("refresh", True, None, "button"))
         n = _control_count(inp, wtype)
         if n:
             slots.append(WidgetSlot("control_after_generate", False, inp, "control"))
         if n == 2:
             slots.append(WidgetSlot("control_filter_list", False, inp, "filter"))
-        if wtype == "COMBO":
-            if any(inp.options.get(k) for k in _UPLOAD_IMAGE_OPTIONS):
+        if wtype == "COMBO" and inp.section == "required":
+            # uploadImage.ts / uploadAudio.ts inject their spec only for a required input
+            # whose option is exactly true (for audio: the input named "audio")
+            if any(inp.options.get(k) is True for k in _UPLOAD_IMAGE_OPTIONS):
                 image_upload = True
-            if inp.options.get("audio_upload"):
+            if inp.name == "audio" and inp.options.get("audio_upload") is True:
                 audio_upload = True
     # Frontend extensions inject extra specs at the end (not in input_order).
     if ns.class_type in _AUDIO_UI_NODES:
@@ -202,6 +248,24 @@ def _build_layout(ns: NodeSpec, include_forced: bool = False) -> list[WidgetSlot
 
 
 _LAYOUT_CACHE: dict[int, tuple[Any, list[WidgetSlot], list[WidgetSlot] | None]] = {}
+
+
+_FULL_LAYOUT_CACHE: dict[int, tuple[Any, list[WidgetSlot]]] = {}
+_AUTO_REFRESH = "Auto-refresh after generation"
+
+
+def _full_layout(ns: NodeSpec) -> list[WidgetSlot]:
+    """The widgets as :func:`widget_layout`, plus those the remote-combo widget adds (its
+    auto-refresh toggle and refresh button), which this converter reads and sends but the
+    API -> UI layout does not write."""
+    hit = _FULL_LAYOUT_CACHE.get(id(ns))
+    if hit is not None and hit[0] is ns:
+        return hit[1]
+    cur = _layouts(ns)[0]
+    if any(isinstance(i.options.get("remote"), Mapping) for i in ns.inputs.values()):
+        cur = _build_layout(ns, remote=True)
+    _FULL_LAYOUT_CACHE[id(ns)] = (ns, cur)
+    return cur
 
 
 def widget_layout(ns: NodeSpec) -> list[WidgetSlot]:
@@ -225,10 +289,57 @@ def _layouts(ns: NodeSpec) -> tuple[list[WidgetSlot], list[WidgetSlot] | None]:
     return cur, legacy
 
 
+def _migrate_widgets_values(
+    ns: NodeSpec, layout: list[WidgetSlot], seq: list[Any]
+) -> list[Any] | None:
+    """The editor's ``migrateWidgetsValues`` (run by ``ComfyNode.configure``), or None when it
+    leaves the values alone.
+
+    It takes the spec's inputs in object order (required, then optional) that are a widget of
+    the node or ``forceInput``, counts two values for each with ``control_after_generate`` or
+    named ``seed`` / ``noise_seed`` and one for the others; when that count equals the number
+    of saved values it drops ``seq[i]`` for every such input ``i`` that is ``forceInput``
+    (pairing inputs with values by index, control values notwithstanding).
+    """
+    if not seq or not any(i.force_input for i in ns.inputs.values()):
+        return None
+    raw = ns.raw.get("input") if isinstance(ns.raw, Mapping) else None
+    # the node definition's inputs in object order: required (with the specs the upload and
+    # audio extensions inject at its end), then optional
+    injected = [s.name for s in layout if s.input is None and s.name in ("audioUI", "upload")]
+    order: list[str] = []
+    for section in ("required", "optional"):
+        sec = raw.get(section) if isinstance(raw, Mapping) else None
+        if isinstance(sec, Mapping):
+            order.extend(k for k in sec if k not in order)
+        if section == "required":
+            order.extend(k for k in injected if k not in order)
+    order.extend(k for k in ns.inputs if k not in order)
+    names = {s.name for s in layout}
+    # (forceInput, values counted) of the inputs that are a widget or forceInput
+    orig: list[tuple[bool, int]] = []
+    for k in order:
+        i = ns.inputs.get(k)
+        if i is None:
+            if k in injected:
+                orig.append((False, 1))
+            continue
+        if k in names or i.force_input:
+            two = i.options.get("control_after_generate") or i.name in ("seed", "noise_seed")
+            orig.append((i.force_input, 2 if two else 1))
+    if sum(n for _, n in orig) != len(seq):
+        return None
+    return [v for k, v in enumerate(seq) if not (k < len(orig) and orig[k][0])]
+
+
 def _default_value(inp: InputSpec | None, kind: str) -> Any:
     """The value a freshly created widget holds (frontend constructors)."""
     if kind in ("fixed", "extra"):
         return ""
+    if kind == "toggle":
+        return False
+    if kind == "button":
+        return "refresh"
     if inp is None:
         return None
     wt = _widget_type_of(inp, include_forced=True) or inp.type
@@ -446,6 +557,7 @@ class _Dto:
         "sub_inputs",
         "promoted",
         "path",
+        "live",
     )
 
     def __init__(
@@ -464,11 +576,14 @@ class _Dto:
         m = node.get("mode", 0)
         self.mode = m if isinstance(m, int) else 0
         t = node.get("type")
-        self.type = t if isinstance(t, str) else ""
+        # the editor renames a few old node types before creating the nodes (app.ts)
+        self.type = _LOAD_RENAMES.get(t, t) if isinstance(t, str) else ""
         self.sub: _Graph | None = None
         # for instances: the live inputs (one per definition input) and promoted widget values
         self.sub_inputs: list[_Input] = []
         self.promoted: dict[int, Any] = {}
+        # the inputs as the editor holds them once loaded (see _Converter.live_inputs)
+        self.live: list[_Input] | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -486,6 +601,7 @@ class _Converter:
         self.spec = spec
         self.sink = sink
         self.rng = random.Random(dynamic_prompts_seed) if dynamic_prompts_seed is not None else None
+        self.workflow = workflow
         self.root = _Graph(workflow, "workflow")
         self.defs: dict[str, Mapping[str, Any]] = {}
         self._collect_defs(workflow)
@@ -493,6 +609,11 @@ class _Converter:
         self.dtos: dict[str, _Dto] = {}
         # (id(graph), node key) -> {widget name: value} written by PrimitiveNodes
         self.overrides: dict[tuple[int, str], dict[str, Any]] = {}
+        # (id(graph), node key) -> {widget name: value} written by subgraph instances into the
+        # inner widgets bound to their promoted widgets when the editor serialises the graph
+        self.synced: dict[tuple[int, str], dict[str, Any]] = {}
+        # (id(graph), node key) -> the first executable record of that node
+        self.first_dto: dict[tuple[int, str], _Dto] = {}
         self.warned: set[str] = set()
 
     # -- reporting
@@ -570,6 +691,7 @@ class _Converter:
                     self._setup_instance(dto)
                     self._flatten(sub, (*path, _key(node["id"])), dto, order, (*stack, dto.type))
             self.dtos[dto.id] = dto
+            self.first_dto.setdefault((id(g), key), dto)
             order.append(dto)
 
     def _setup_instance(self, dto: _Dto) -> None:
@@ -614,36 +736,31 @@ class _Converter:
 
     def _inner_widget_value(self, inst: _Dto, idx: int) -> Any:
         """The value of the inner widget a subgraph input is bound to (what a promoted widget
-        holds when the instance saved no value for it)."""
+        holds when the instance saved no value for it): the widget of the first of the input's
+        links that enters a widget, as ``SubgraphNode`` promotes it."""
         sub = inst.sub
         assert sub is not None
         sins = self.defs[inst.type].get("inputs") or []
-        if not 0 <= idx < len(sins):
+        if not 0 <= idx < len(sins) or not isinstance(sins[idx], dict):
             return _MISSING
-        for lk in self._input_links(sub, sins[idx], idx):
-            target = sub.nodes.get(lk.target_id)
-            if target is None:
-                continue
-            inp = self._input_for_link(target, lk)
-            if inp is None:
-                continue
-            tdto = self.dtos.get(":".join((*inst.path, _key(inst.node["id"]), lk.target_id)))
-            if tdto is None:
-                continue
-            if tdto.sub is not None:
-                for j, li in enumerate(tdto.sub_inputs):
-                    if li.name == inp.name and j in tdto.promoted:
-                        v = tdto.promoted[j]
-                        return self._inner_widget_value(tdto, j) if v is _MISSING else v
-                continue
-            ns = self.spec.get(tdto.type)
-            if ns is None:
-                continue
-            vals = self.widget_values(tdto, ns, quiet=True)
-            name = inp.widget or inp.name
-            if name in vals:
-                return vals[name]
-        return _MISSING
+        found = self._promotion_link(sub, sins[idx], idx)
+        if found is None:
+            return _MISSING
+        lk, name = found
+        tdto = self.dtos.get(":".join((*inst.path, _key(inst.node["id"]), lk.target_id)))
+        if tdto is None:
+            return _MISSING
+        if tdto.sub is not None:
+            for j, li in enumerate(tdto.sub_inputs):
+                if li.name == name and j in tdto.promoted:
+                    v = tdto.promoted[j]
+                    return self._inner_widget_value(tdto, j) if v is _MISSING else v
+            return _MISSING
+        ns = self.spec.get(tdto.type)
+        if ns is None:
+            return _MISSING
+        vals = self.widget_values(tdto, ns, quiet=True, at_load=True)
+        return vals.get(name, _MISSING)
 
     @staticmethod
     def _input_links(sub: _Graph, sin: Any, index: int) -> list[_Link]:
@@ -662,33 +779,45 @@ class _Converter:
             ]
         return cands
 
+    def _promotion_link(
+        self, sub: _Graph, sin: Mapping[str, Any], index: int, depth: int = 0
+    ) -> tuple[_Link, str] | None:
+        """The link (and the widget name) through which a subgraph input gets its promoted
+        widget: the first of its links, in ``linkIds`` order, whose target input has a widget
+        (``SubgraphNode._internalConfigureAfterSlots``); None when no link does."""
+        for lk in self._input_links(sub, sin, index):
+            target = sub.nodes.get(lk.target_id)
+            if target is None:
+                continue
+            inp = self._input_for_link(target, lk)
+            if inp is None:
+                continue
+            raw = target.get("type")
+            ttype = _LOAD_RENAMES.get(raw, raw) if isinstance(raw, str) else None
+            if ttype is None:
+                continue
+            if ttype in self.defs and ttype not in self.spec:
+                if depth >= 32:
+                    continue
+                d = self.defs[ttype]
+                for j, s2 in enumerate(d.get("inputs") or []):
+                    if isinstance(s2, dict) and s2.get("name") == inp.name:
+                        if self._promotion_link(self.def_graph(ttype), s2, j, depth + 1):
+                            return lk, inp.name
+                        break
+                continue
+            ns = self.spec.get(ttype)
+            if ns is None or ttype in VIRTUAL_NODE_TYPES:
+                continue  # a missing node has no widgets; virtual ones none that bind
+            i = ns.inputs.get(inp.name)
+            if i is not None and _widget_type_of(i) is not None:
+                return lk, inp.name
+        return None
+
     def _subgraph_input_has_widget(
         self, sub: _Graph, sin: Mapping[str, Any], index: int, depth: int = 0
     ) -> bool:
-        cands = self._input_links(sub, sin, index)
-        if not cands:
-            return False
-        lk = cands[0]
-        target = sub.nodes.get(lk.target_id)
-        if target is None:
-            return False
-        inp = self._input_for_link(target, lk)
-        if inp is None:
-            return False
-        if inp.widget:
-            return True
-        ttype = target.get("type")
-        if isinstance(ttype, str) and ttype in self.defs and ttype not in self.spec and depth < 32:
-            d = self.defs[ttype]
-            for j, s2 in enumerate(d.get("inputs") or []):
-                if isinstance(s2, dict) and s2.get("name") == inp.name:
-                    return self._subgraph_input_has_widget(self.def_graph(ttype), s2, j, depth + 1)
-            return False
-        ns = self.spec.get(ttype) if isinstance(ttype, str) else None
-        if ns is not None:
-            i = ns.inputs.get(inp.name)
-            return i is not None and _widget_type_of(i) is not None
-        return False
+        return self._promotion_link(sub, sin, index, depth) is not None
 
     @staticmethod
     def _input_for_link(node: Mapping[str, Any], lk: _Link) -> _Input | None:
@@ -699,6 +828,66 @@ class _Converter:
         if 0 <= lk.target_slot < len(ins):
             return ins[lk.target_slot]
         return None
+
+    # -- live inputs
+
+    def live_inputs(self, dto: _Dto) -> list[_Input]:
+        """The input slots of ``dto`` as the editor holds them after loading.
+
+        For a node type in the spec the editor rebuilds the slots from the node definition
+        (``ComfyNode.configure``): first a socket for every input without a widget (or with
+        ``forceInput``), then one socket per widget, in the editor's input order, each with the
+        definition's type and widget flag and the saved link of the same name; saved inputs the
+        definition does not know are kept after them. Unlinked widget sockets that a
+        compressed file left out are therefore back in place, which matters for the bypass
+        slot choice. Other nodes keep their saved inputs; subgraph instances their live ones.
+        """
+        if dto.live is not None:
+            return dto.live
+        live = dto.inputs
+        if dto.sub is not None:
+            live = dto.sub_inputs
+        elif not self.is_virtual(dto) and dto.type in self.spec:
+            ns = self.spec[dto.type]
+            saved = {i.name: i for i in dto.inputs}  # the last one of a name wins (a Map)
+            sockets: list[_Input] = []
+            widgets: list[_Input] = []
+            for spec_in in ns.inputs.values():
+                s = saved.get(spec_in.name)
+                link = s.link if s is not None else None
+                if _widget_type_of(spec_in) is None:
+                    sockets.append(_Input(spec_in.name, link, spec_in.type, None))
+                else:
+                    widgets.append(_Input(spec_in.name, link, spec_in.type, spec_in.name))
+            for slot in _layouts(ns)[0]:  # inputs injected by the upload / audio extensions
+                if slot.kind in ("upload", "fixed") and slot.input is None:
+                    if slot.name in ns.inputs or slot.name not in ("upload", "audioUI"):
+                        continue
+                    s = saved.get(slot.name)
+                    typ = "AUDIO_UI" if slot.name == "audioUI" else "IMAGEUPLOAD"
+                    if slot.name == "upload" and any(
+                        x.input is not None and x.input.options.get("audio_upload")
+                        for x in _layouts(ns)[0]
+                    ):
+                        typ = "AUDIOUPLOAD"
+                    widgets.append(
+                        _Input(slot.name, s.link if s is not None else None, typ, slot.name)
+                    )
+            defined = {i.name for i in sockets} | {i.name for i in widgets}
+            live = [*sockets, *widgets, *(i for i in dto.inputs if i.name not in defined)]
+        dto.live = live
+        return live
+
+    def live_input_for_link(self, dto: _Dto, lk: _Link) -> _Input | None:
+        """The live input of ``dto`` that link ``lk`` enters (found by link id, then by the
+        saved target slot), or None."""
+        saved = self._input_for_link(dto.node, lk)
+        if saved is None:
+            return None
+        for i in self.live_inputs(dto):
+            if i.name == saved.name:
+                return i
+        return saved
 
     # -- primitive nodes
 
@@ -722,26 +911,229 @@ class _Converter:
                 self.warn(f"{self.where(dto)}: PrimitiveNode has no value; its targets keep theirs")
                 continue
             value = wv[0]
+            props = dto.node.get("properties")
+            if isinstance(props, dict) and props.get("Run widget replace on values"):
+                if value and isinstance(value, str):
+                    value = self.text_replacements(value, dto)
             for lid in links:
-                lk = dto.graph.links.get(_key(lid))
-                if lk is None:
+                found = self._primitive_target(dto, _key(lid))
+                if found is None:
                     continue
-                target = dto.graph.nodes.get(lk.target_id)
-                if target is None:
+                tdto, wname = found
+                key = (id(tdto.graph), _key(tdto.node["id"]))
+                self.overrides.setdefault(key, {})[wname] = value
+
+    def _primitive_target(self, prim: _Dto, lid: str) -> tuple[_Dto, str] | None:
+        """The node and widget a PrimitiveNode's output link writes to (``applyToGraph``).
+
+        The editor looks the link id up in the *root* graph's links (``app.graph.links``),
+        then takes the node of that link's target id in the primitive's own graph and its
+        input at that link's target slot, and writes to the widget the input is bound to.
+        Inside a subgraph the root rarely has a link of that id: the editor then fails to
+        export at all; we warn and follow the link of the primitive's own graph instead.
+        """
+        lk = self.root.links.get(lid)
+        by_slot = True
+        if prim.graph is not self.root:
+            if lk is None:
+                self.warn(
+                    f"{self.where(prim)}: a PrimitiveNode inside a subgraph: the editor looks "
+                    f"its link {lid} up in the root graph, which has none, and fails to export; "
+                    "its value is applied to its own target here"
+                )
+                lk = prim.graph.links.get(lid)
+                by_slot = False
+        if lk is None:
+            return None
+        tdto = self.dtos.get(":".join((*prim.path, lk.target_id)))
+        if tdto is None:
+            return None
+        if by_slot and prim.graph is not self.root:
+            live = self.live_inputs(tdto)
+            inp = live[lk.target_slot] if 0 <= lk.target_slot < len(live) else None
+        else:
+            inp = self.live_input_for_link(tdto, lk)
+        if inp is None:
+            return None
+        if tdto.sub is not None:  # an instance: its promoted widget of that input
+            for j, li in enumerate(tdto.sub_inputs):
+                if li.name == inp.name:
+                    return (tdto, inp.name) if j in tdto.promoted else None
+            return None
+        if self.is_virtual(tdto) or tdto.type not in self.spec or not inp.widget:
+            return None  # no widget to write to (a Reroute, a missing node, a plain socket)
+        return tdto, inp.widget
+
+    # -- titles and text replacements
+
+    def title(self, dto: _Dto) -> str:
+        """The node's title in the editor: its saved title, else (also when empty) the title
+        of its class (``LGraphNode.configure``)."""
+        title = dto.node.get("title")
+        if isinstance(title, str) and title:
+            return title
+        ns = self.spec.get(dto.type)
+        return display_name(ns) if ns is not None else dto.type
+
+    def _all_nodes(self) -> list[_Dto]:
+        """Every node of the hierarchy in ``collectAllNodes`` order: each graph's nodes in
+        order, a subgraph instance's inner nodes just before the instance."""
+        out: list[_Dto] = []
+
+        def walk(g: _Graph, depth: int) -> None:
+            for key in g.order:
+                dto = self.first_dto.get((id(g), key))
+                if dto is None:
                     continue
-                inp = self._input_for_link(target, lk)
-                if inp is None:
+                if dto.sub is not None and depth < 32:
+                    walk(dto.sub, depth + 1)
+                out.append(dto)
+
+        walk(self.root, 0)
+        return out
+
+    def text_replacements(self, value: str, where: _Dto) -> str:
+        """The editor's ``applyTextReplacements``: ``%Node.widget%`` becomes the widget's value
+        (the node found by its ``Node name for S&R`` property, else by its title; characters
+        not allowed in file names become ``_``). ``%date:...%`` depends on the clock and is
+        left as written (with a warning)."""
+        nodes: list[_Dto] | None = None
+
+        def sub(m: re.Match[str]) -> str:
+            nonlocal nodes
+            text = m.group(1)
+            parts = text.split(".")
+            if len(parts) != 2:
+                if parts[0].startswith("date:"):
+                    self.warn(
+                        f"{self.where(where)}: {m.group(0)} is replaced by the editor with the "
+                        "date and time of queueing; left as written"
+                    )
+                return m.group(0)
+            if nodes is None:
+                nodes = self._all_nodes()
+            found = [d for d in nodes if self._sr_name(d) == parts[0]]
+            if not found:
+                found = [d for d in nodes if self.title(d) == parts[0]]
+            if not found:
+                return m.group(0)
+            d = found[0]
+            vals: Mapping[str, Any] = {}
+            if d.sub is not None:
+                vals = {d.sub_inputs[j].name: v for j, v in d.promoted.items()}
+            elif not self.is_virtual(d) and d.type in self.spec:
+                vals = self.widget_values(d, self.spec[d.type], quiet=True)
+            if parts[1] not in vals or vals[parts[1]] is _MISSING:
+                return m.group(0)
+            return _FILENAME_BAD.sub("_", _js_string(vals[parts[1]]))
+
+        return _REPLACE_RE.sub(sub, value)
+
+    def _sr_name(self, dto: _Dto) -> Any:
+        """The ``Node name for S&R`` property: saved, else the node's type for a node type
+        from the spec other than the save nodes (``saveImageExtraOutput.ts``)."""
+        props = dto.node.get("properties")
+        if isinstance(props, dict) and "Node name for S&R" in props:
+            return props["Node name for S&R"]
+        if dto.type in self.spec and dto.type not in _SAVE_NODES and not self.is_virtual(dto):
+            return dto.type
+        return None
+
+    # -- promoted widget sync
+
+    def compute_sync(self) -> None:
+        """Replay the writes ``SubgraphNode.serialize`` makes when the editor serialises the
+        graph (before building the prompt): every instance copies each promoted widget's
+        value into every inner widget bound to that subgraph input. Instances are serialised
+        in node order, the root graph first, then the used definitions in order; an inner
+        widget shared by several instances ends up with the last one's value. That value is
+        what an inner input keeps when its link through the instance resolves to nothing."""
+        order: list[tuple[_Graph, str]] = [(self.root, k) for k in self.root.order]
+        for sid in self._used_definitions():
+            g = self.def_graph(sid)
+            order.extend((g, k) for k in g.order)
+        # values written into the promoted widgets of nested instances by their parents
+        nested: dict[tuple[int, str], dict[str, Any]] = {}
+        for g, key in order:
+            dto = self.first_dto.get((id(g), key))
+            if dto is None or dto.sub is None:
+                continue
+            sub = dto.sub
+            sins = self.defs[dto.type].get("inputs") or []
+            ov = self.overrides.get((id(g), key)) or {}
+            written = nested.get((id(g), key)) or {}
+            for j in sorted(dto.promoted):
+                name = dto.sub_inputs[j].name
+                if name in written:
+                    value = written[name]
+                elif name in ov:
+                    value = ov[name]
+                else:
+                    value = dto.promoted[j]
+                    if value is _MISSING:
+                        value = self._inner_widget_value(dto, j)
+                        if value is _MISSING:
+                            continue
+                si = next(
+                    (
+                        i
+                        for i, x in enumerate(sins)
+                        if isinstance(x, dict) and x.get("name") == name
+                    ),
+                    -1,
+                )
+                if si < 0:
                     continue
-                wname = inp.widget
-                if not wname:
-                    continue
-                self.overrides.setdefault((id(dto.graph), lk.target_id), {})[wname] = value
+                for lk in self._input_links(sub, sins[si], si):
+                    target = sub.nodes.get(lk.target_id)
+                    tdto = self.first_dto.get((id(sub), lk.target_id))
+                    if target is None or tdto is None:
+                        continue
+                    inp = self._input_for_link(target, lk)
+                    if inp is None:
+                        continue
+                    if tdto.sub is not None:
+                        for k, li in enumerate(tdto.sub_inputs):
+                            if li.name == inp.name and k in tdto.promoted:
+                                nested.setdefault((id(sub), lk.target_id), {})[li.name] = value
+                                break
+                        continue
+                    if self.is_virtual(tdto) or tdto.type not in self.spec:
+                        continue
+                    live = self.live_input_for_link(tdto, lk)
+                    if live is not None and live.widget:
+                        self.synced.setdefault((id(sub), lk.target_id), {})[live.widget] = value
+
+    def _used_definitions(self) -> list[str]:
+        """The definitions reachable from the root graph's instances, in the order the editor
+        keeps them (the root's ``definitions.subgraphs`` order)."""
+        used: set[str] = set()
+        todo = [self.root]
+        while todo:
+            g = todo.pop()
+            for key in g.order:
+                t = g.nodes[key].get("type")
+                if isinstance(t, str) and t in self.defs and t not in self.spec and t not in used:
+                    used.add(t)
+                    todo.append(self.def_graph(t))
+        defs = self.workflow.get("definitions")
+        subs = defs.get("subgraphs") if isinstance(defs, dict) else None
+        first = [
+            sg["id"]
+            for sg in (subs if isinstance(subs, list) else [])
+            if isinstance(sg, dict) and sg.get("id") in used
+        ]
+        return list(dict.fromkeys([*first, *(sid for sid in self.defs if sid in used)]))
 
     # -- widgets
 
-    def widget_values(self, dto: _Dto, ns: NodeSpec, quiet: bool = False) -> dict[str, Any]:
+    def widget_values(
+        self, dto: _Dto, ns: NodeSpec, quiet: bool = False, at_load: bool = False
+    ) -> dict[str, Any]:
+        """The values of ``dto``'s widgets by name: as loaded when ``at_load``, else as sent
+        (after the PrimitiveNodes' and the subgraph instances' writes)."""
         node = dto.node
-        layout, legacy = _layouts(ns)
+        layout = _full_layout(ns)
         named = node.get("widgets_values_named")
         wv = node.get("widgets_values")
         values: dict[str, Any] = {}
@@ -762,9 +1154,9 @@ class _Converter:
                     values[slot.name] = _default_value(slot.input, slot.kind)
         else:
             seq = wv if isinstance(wv, list) else []
-            use = layout
-            if legacy is not None and len(seq) == len(legacy) and len(seq) != len(layout):
-                use = legacy  # a pre-1.16 file with dummy values for forceInput inputs
+            migrated = _migrate_widgets_values(ns, layout, seq)
+            if migrated is not None:
+                seq = migrated  # a pre-1.16 file with dummy values for forceInput inputs
             elif quiet:
                 pass
             elif seq and len(seq) > len(layout):
@@ -780,9 +1172,7 @@ class _Converter:
                         f"{self.where(dto)}: {len(seq)} widget values saved but the spec gives "
                         f"{len(layout)} widgets; using defaults for {', '.join(missing)}"
                     )
-            for i, slot in enumerate(use):
-                if slot.input is not None and slot.input.force_input and use is legacy:
-                    continue
+            for i, slot in enumerate(layout):
                 if not slot.serialize:
                     continue
                 if slot.kind == "fixed":
@@ -805,12 +1195,23 @@ class _Converter:
                     f"({', '.join(bad[:4])}{', ...' if len(bad) > 4 else ''}); the node may have "
                     "changed since the workflow was saved; values are mapped as the editor maps them"
                 )
-        ov = self.overrides.get((id(dto.graph), _key(node["id"])))
-        if ov:
-            for k, v in ov.items():
+        if not dto.path and dto.type in ("KSampler", "KSamplerAdvanced"):
+            # a load-time patch of the editor (loadGraphData), root graph only
+            sn = values.get("sampler_name")
+            if isinstance(sn, str) and sn.startswith("sample_"):
+                values["sampler_name"] = sn[7:]
+        for writes in (
+            ()
+            if at_load
+            else (
+                self.overrides.get((id(dto.graph), _key(node["id"]))),
+                self.synced.get((id(dto.graph), _key(node["id"]))),
+            )
+        ):
+            for k, v in (writes or {}).items():
                 if k in values:
                     values[k] = v
-        if self.rng is not None:
+        if self.rng is not None and not quiet:
             for slot in layout:
                 if (
                     slot.input is not None
@@ -858,14 +1259,9 @@ class _Converter:
                             return None
                     return _Widget(v)
                 return None
-            r = self.resolve_input(inst, outer, visited)
-            if r is None and idx in inst.promoted:
-                # fed by a PrimitiveNode (which resolves to nothing): the value it wrote into
-                # the instance's widget
-                ov = self.overrides.get((id(inst.graph), _key(inst.node["id"])))
-                if ov and outer.name in ov:
-                    return _Widget(ov[outer.name])
-            return r
+            # when this resolves to nothing (a PrimitiveNode, a bypass without a match), the
+            # inner widget keeps the value the instances synced into it (see compute_sync)
+            return self.resolve_input(inst, outer, visited)
         origin = self.dtos.get(":".join((*dto.path, lk.origin_id)))
         if origin is None:
             self.warn(
@@ -886,7 +1282,7 @@ class _Converter:
             return None
         visited.add(uid)
         if dto.mode == MODE_BYPASS:
-            ins = dto.sub_inputs if dto.sub is not None else dto.inputs
+            ins = self.live_inputs(dto)
             idx = self._bypass_index(dto, ins, slot, type_)
             if idx < 0:
                 return None
@@ -936,14 +1332,19 @@ class _Converter:
         t = _type_str(type_)
         if t in ("*", ""):
             return slot if len(ins) > slot else 0
+        # the output's live type: the definition's for a node type in the spec (its outputs
+        # are zipped with the saved ones on load), else the saved one
         outs = dto.node.get("outputs") or []
         out_type: Any = None
-        if 0 <= slot < len(outs) and isinstance(outs[slot], dict):
+        ns = None if dto.sub is not None or self.is_virtual(dto) else self.spec.get(dto.type)
+        def_outs = self.defs[dto.type].get("outputs") if dto.sub is not None else None
+        if ns is not None and 0 <= slot < len(ns.outputs):
+            out_type = ns.outputs[slot].type
+        elif isinstance(def_outs, list) and 0 <= slot < len(def_outs):
+            o = def_outs[slot]  # an instance's outputs are its definition's
+            out_type = o.get("type") if isinstance(o, dict) else None
+        elif 0 <= slot < len(outs) and isinstance(outs[slot], dict):
             out_type = outs[slot].get("type")
-        else:
-            ns = self.spec.get(dto.type)
-            if ns is not None and slot < len(ns.outputs):
-                out_type = ns.outputs[slot].type
         ot = _type_str(out_type)
         if 0 <= slot < len(ins):
             it = _type_str(ins[slot].type)
@@ -994,6 +1395,7 @@ class _Converter:
     def run(self) -> dict[str, Any]:
         order = self.flatten()
         self.apply_primitives(order)
+        self.compute_sync()
         output: dict[str, Any] = {}
         for dto in order:
             if dto.sub is not None or self.is_virtual(dto):
@@ -1021,7 +1423,12 @@ class _Converter:
             else:
                 for k, v in self.widget_values(dto, ns).items():
                     inputs[k] = _wrap(v)
-            for inp in dto.inputs:
+                fp = inputs.get("filename_prefix")
+                if dto.type in _SAVE_NODES and isinstance(fp, str) and "%" in fp:
+                    # the widget's serializeValue; a value resolved through a subgraph input
+                    # below replaces it unprocessed, as in the editor
+                    inputs["filename_prefix"] = self.text_replacements(fp, dto)
+            for inp in self.live_inputs(dto):
                 if inp.link is None:
                     continue
                 r = self.resolve_input(dto, inp, set())
@@ -1031,13 +1438,10 @@ class _Converter:
                     inputs[inp.name] = _wrap(r.value)
                     continue
                 inputs[inp.name] = [r[0], r[1]]
-            title = dto.node.get("title")
-            if not isinstance(title, str):
-                title = display_name(ns) if ns is not None else dto.type
             output[dto.id] = {
                 "inputs": inputs,
                 "class_type": dto.type,
-                "_meta": {"title": title},
+                "_meta": {"title": self.title(dto)},
             }
         for entry in output.values():
             ins = entry["inputs"]
@@ -1086,6 +1490,31 @@ def _fits(inp: InputSpec | None, v: Any) -> bool:
     if wt == "COMBO" and inp.choices and inp.file_kind is None:
         return v in inp.choices
     return True
+
+
+def _js_string(v: Any) -> str:
+    """``String(v)`` as JavaScript writes it, for the values widgets hold."""
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        if v != v:
+            return "NaN"
+        if v in (float("inf"), float("-inf")):
+            return "Infinity" if v > 0 else "-Infinity"
+        if v.is_integer() and abs(v) < 1e21:
+            return str(int(v))
+        r = repr(v)
+        if "e" in r:
+            mant, exp = r.split("e")
+            return f"{mant}e{'+' if not exp.startswith('-') else '-'}{exp.lstrip('+-').lstrip('0')}"
+        return r
+    if isinstance(v, list):
+        return ",".join("" if x is None else _js_string(x) for x in v)
+    if isinstance(v, dict):
+        return "[object Object]"
+    return str(v)
 
 
 def _wrap(v: Any) -> Any:
