@@ -10,11 +10,14 @@
   min/max, legacy COMBO membership (new-style ``["COMBO", {...}]`` is not checked by that
   backend: a warning here), the node's own ``VALIDATE_INPUTS`` (which inputs it takes comes
   from the spec's ``"cmfy"`` extension; file-name checks such as LoadImage's are emulated
-  from the spec's file lists, annotated names like ``x.png [output]`` included);
+  from the spec's file lists, annotated names like ``x.png [output]`` included, and in the
+  editor's upload subfolders ``clipspace/`` and ``pasted/`` only the editor's own names);
 - where ComfyUI's Python raises (a link to a missing node, an integer node id, an output
   index out of range, a float index, ``inputs`` that is not an object, a file check given a
   number...), the same ``exception_during_validation`` / ``exception_during_inner_validation``
-  on the same node, with a precise finding of ours alongside;
+  on the same node, with a precise finding of ours alongside; the node's other inputs are
+  still visited (ComfyUI's order is its hash seed's, so any of their upstream errors may be
+  in its answer);
 - the prompt is valid when at least one output validated; ``node_errors`` lists only nodes
   with reasons of their own, each with the failing outputs in ``dependent_outputs``.
 
@@ -146,7 +149,7 @@ def _id_key(node_id: str | None) -> tuple[Any, ...]:
         return ()
     out: list[tuple[int, Any]] = []
     for part in re.split(r"[:.]", node_id):
-        out.append((0, int(part)) if part.isdigit() else (1, part))
+        out.append((0, int(part)) if part.isascii() and part.isdigit() else (1, part))
     return tuple(out)
 
 
@@ -235,6 +238,35 @@ _FILE_EXTENSIONS = frozenset(
     "gifv mp3 wav flac ogg m4a aac opus latent safetensors glb gltf obj fbx stl ply json txt "
     "npy npz pt".split()
 )
+
+
+#: Input subfolders the ComfyUI editor writes its uploads into, and the names it gives them.
+#: ``/object_info`` lists no subfolder, so a name there cannot be checked against the server;
+#: but the editor's own files follow one scheme, and a name off it cannot exist there:
+#: the mask editor saves ``clipspace/clipspace-{mask,paint,painted,painted-masked}-<stamp>.png``
+#: (``Date.now()``, or ``performance.now()`` with a fraction in older editors); a pasted image
+#: is uploaded as ``pasted/image.png``, which the server renames ``image (N).png`` when taken.
+_EDITOR_SUBFOLDERS: dict[str, re.Pattern[str]] = {
+    "clipspace": re.compile(r"clipspace-(?:mask|paint|painted|painted-masked)-\d+(?:\.\d+)?\.png"),
+    "pasted": re.compile(r"image(?: \(\d+\))?\.png"),
+}
+
+
+def _misspelt_editor_folder(folder: str) -> bool:
+    """``folder`` is an editor subfolder's name up to case and one edit."""
+    low = folder.lower()
+    for name in _EDITOR_SUBFOLDERS:
+        if low == name:
+            return True
+        if abs(len(low) - len(name)) <= 1:
+            short, long_ = sorted((low, name), key=len)
+            i = 0
+            while i < len(short) and short[i] == long_[i]:
+                i += 1
+            skip = 1 if len(short) < len(long_) else 0
+            if short[i + (1 - skip) :] == long_[i + 1 :]:
+                return True
+    return False
 
 
 class _In:
@@ -687,21 +719,20 @@ class _Validator:
         self.stack.append(uid)
         try:
             is_dict = isinstance(inputs, dict)
+            # ComfyUI walks the inputs in the order of a ``set`` (its string-hash seed's), and
+            # where its Python raises, the rest of the node's inputs are never looked at: which
+            # upstream nodes it validated first is a coin flip. We look at every input (so the
+            # upstream nodes' own errors are all reported) and raise the first exception after.
+            raised: _Raised | None = None
             for inp in c.inputs:
-                x = inp.name
-                if not (x in inputs if is_dict else _contains(inputs, x)):
-                    if inp.required:
-                        err = comfy_error("required_input_missing", x, {"input_name": x})
-                        errors.append(err)
-                        self._missing_finding(uid, c, inp, err)
-                    continue
-                val = inputs[x] if is_dict else _getitem(inputs, x)
-                if isinstance(val, list):
-                    ok = self._link(uid, c, inp, val, errors, received_types, depth)
-                    if not ok:
+                try:
+                    if not self._input(uid, c, inp, inputs, is_dict, errors, received_types, depth):
                         valid = False
-                    continue
-                self._constant(uid, c, inp, inputs, val, errors)
+                except _Raised as ex:
+                    if raised is None:
+                        raised = ex
+            if raised is not None:
+                raise raised
             if isinstance(inputs, dict):
                 self._unknown_inputs(uid, c, inputs)
             if c.has_validator:
@@ -712,6 +743,31 @@ class _Validator:
         ret = (False, errors) if errors or not valid else (True, [])
         self.validated[uid] = ret
         return ret
+
+    def _input(
+        self,
+        uid: Any,
+        c: _Cls,
+        inp: _In,
+        inputs: Any,
+        is_dict: bool,
+        errors: list[dict[str, Any]],
+        received_types: dict[str, Any],
+        depth: int,
+    ) -> bool:
+        """One input of ``validate_inputs``' loop; False when a linked node failed."""
+        x = inp.name
+        if not (x in inputs if is_dict else _contains(inputs, x)):
+            if inp.required:
+                err = comfy_error("required_input_missing", x, {"input_name": x})
+                errors.append(err)
+                self._missing_finding(uid, c, inp, err)
+            return True
+        val = inputs[x] if is_dict else _getitem(inputs, x)
+        if isinstance(val, list):
+            return self._link(uid, c, inp, val, errors, received_types, depth)
+        self._constant(uid, c, inp, inputs, val, errors)
+        return True
 
     def _missing_finding(self, uid: Any, c: _Cls, inp: _In, err: dict[str, Any]) -> None:
         hint = None
@@ -1288,8 +1344,14 @@ class _Validator:
         if base == "input":
             if rest in self.view.input_files() or rest in ("", ".", "./"):
                 return True
-            if "/" in rest:  # a subfolder: not listed by /object_info; judge by extension
-                return self.view.known_extension(rest)
+            if "/" in rest:  # a subfolder: not listed by /object_info
+                folder, _, fname = rest.partition("/")
+                scheme = _EDITOR_SUBFOLDERS.get(folder)
+                if scheme is not None:  # written by the editor: only its own names exist
+                    return scheme.fullmatch(fname) is not None
+                if _misspelt_editor_folder(folder):  # "PASTED/", "clispace/": not there
+                    return False
+                return self.view.known_extension(rest)  # a user's folder: judge by extension
             return False
         return bool(rest) and self.view.known_extension(rest)
 
@@ -1616,10 +1678,25 @@ def _v_camera(args: Mapping[str, Any]) -> str | None:
         v = args.get(n)
         if not isinstance(v, (int, float)):
             raise _Raised("TypeError", f"must be real number, not {_tn(v)}")
-        values.append(float(v))
+        try:
+            values.append(float(v))
+        except OverflowError as ex:  # math.isclose on an int beyond a float's range
+            raise _Raised("OverflowError", str(ex)) from None
     if any(not math.isclose(v, 0.0) for v in values):
         return None
     return "Invalid camera control configs: at least one of the values must be non-zero"
+
+
+def _v_tripo_task(args: Mapping[str, Any]) -> str | None:
+    """TripoConversionNode.VALIDATE_INPUTS(input_types): ``original_model_task_id`` must be
+    linked from an output of one of the three task-id types (an unlinked one: KeyError)."""
+    types = args.get("input_types")
+    name = "original_model_task_id"
+    if not isinstance(types, Mapping) or name not in types:
+        raise _Raised("KeyError", _key_repr(name))
+    if types[name] not in ("MODEL_TASK_ID", "RIG_TASK_ID", "RETARGET_TASK_ID"):
+        return f"{name} must be MODEL_TASK_ID, RIG_TASK_ID or RETARGET_TASK_ID type"
+    return None
 
 
 #: Emulations of node-specific VALIDATE_INPUTS of core ComfyUI (the file checks of
@@ -1627,6 +1704,7 @@ def _v_camera(args: Mapping[str, Any]) -> str | None:
 _EMULATED_VALIDATORS = {
     "FluxProUltraImageNode": _v_aspect_ratio,
     "KlingCameraControls": _v_camera,
+    "TripoConversionNode": _v_tripo_task,
 }
 
 
