@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConversionError
+from ..pnginfo import is_png, read_text_chunks
 
 if TYPE_CHECKING:
     from .layout import to_ui
@@ -108,37 +109,6 @@ def load_prompt(
     return prompt
 
 
-def _png_chunks(raw: bytes) -> dict[str, str]:
-    """tEXt/iTXt chunks of a PNG (ComfyUI writes ``prompt`` and ``workflow``)."""
-    import struct
-    import zlib
-
-    out: dict[str, str] = {}
-    pos = 8
-    while pos + 8 <= len(raw):
-        (length,) = struct.unpack(">I", raw[pos : pos + 4])
-        ctype = raw[pos + 4 : pos + 8]
-        body = raw[pos + 8 : pos + 8 + length]
-        pos += 12 + length
-        try:
-            if ctype == b"tEXt":
-                k, _, v = body.partition(b"\0")
-                out[k.decode("latin-1")] = v.decode("latin-1")
-            elif ctype == b"iTXt":
-                k, _, rest = body.partition(b"\0")
-                comp, method, rest = rest[0], rest[1], rest[2:]
-                _lang, _, rest = rest.partition(b"\0")
-                _tkey, _, text = rest.partition(b"\0")
-                if comp and method == 0:
-                    text = zlib.decompress(text)
-                out[k.decode("latin-1")] = text.decode("utf-8")
-            elif ctype == b"IEND":
-                break
-        except (ValueError, IndexError, zlib.error):
-            continue
-    return out
-
-
 def load_any(path: str | os.PathLike[str]) -> Loaded:
     """Read a file to convert and recognise its format by content (the extension is only used
     for ``.py`` scripts). Raises :class:`~cmfy_graph.errors.ConversionError` naming the file
@@ -156,8 +126,8 @@ def load_any(path: str | os.PathLike[str]) -> Loaded:
         raw = p.read_bytes()
     except OSError as exc:
         raise ConversionError(f"{name}: cannot read: {exc.strerror or exc}") from None
-    if raw.startswith(b"\x89PNG\r\n\x1a\n"):
-        chunks = _png_chunks(raw)
+    if is_png(raw):
+        chunks = read_text_chunks(raw)
         for key in ("workflow", "prompt"):
             if key in chunks:
                 try:
