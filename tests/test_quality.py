@@ -27,13 +27,11 @@ def test_import_does_not_pull_heavy_modules():
 
 @pytest.mark.skipif(importlib.util.find_spec("ruff") is None, reason="ruff not installed")
 def test_ruff_clean():
-    r = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "--no-cache", "."],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
-    assert r.returncode == 0, r.stdout + r.stderr
+    for args in (["check", "--no-cache", "."], ["format", "--check", "--no-cache", "."]):
+        r = subprocess.run(
+            [sys.executable, "-m", "ruff", *args], capture_output=True, text=True, cwd=ROOT
+        )
+        assert r.returncode == 0, r.stdout + r.stderr
 
 
 @pytest.mark.skipif(importlib.util.find_spec("mypy") is None, reason="mypy not installed")
