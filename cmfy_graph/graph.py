@@ -256,20 +256,12 @@ class Node:
         by_wire = cls._by_wire_
         if by_wire is None or "_by_wire_" not in cls.__dict__:
             by_wire = cls._index_inputs()
-        inputs: dict[str, Any] = {}
-        wire_inputs: dict[str, Any] = {}
-        links = []
-        for wire, value in values.items():
-            if value is None:
-                continue
-            v = inputs[wire] = _check_value(self, by_wire[wire], value, wf)
-            if isinstance(v, Output):
-                wire_inputs[wire] = [v.node.id, v.index]
-                links.append(wire)
-            else:
-                wire_inputs[wire] = v
-        self._inputs = inputs
-        self._wire = (wire_inputs, tuple(links))  # what to_prompt() copies
+        self._inputs = {
+            wire: _check_value(self, by_wire[wire], value, wf)
+            for wire, value in values.items()
+            if value is not None
+        }
+        self._build_wire()  # built now, so that to_prompt() only copies
         self.title = title
         self.meta = None
         wf._register(self, node_id)
@@ -410,14 +402,6 @@ class Node:
         self._wire = (wire, tuple(links))
         return self._wire
 
-    def _wire_inputs(self) -> dict[str, Any]:
-        """The inputs as they go on the wire: a fresh dict, links as fresh lists."""
-        wire, links = self._wire or self._build_wire()
-        out = wire.copy()
-        for k in links:
-            out[k] = out[k][:]
-        return out
-
     # -- misc ---------------------------------------------------------------------------------
 
     def _label(self) -> str:
@@ -481,7 +465,7 @@ class RawNode(Node):
     ) -> None:
         self._class_type = class_type
         self._raw_outputs: tuple[_OutputMeta, ...] | None = (
-            tuple((_snake(str(t)), t, str(t)) for t in outputs) if outputs is not None else None
+            _output_meta([str(t) for t in outputs], list(outputs)) if outputs is not None else None
         )
         wf = _current.get()
         if wf is None:
@@ -554,11 +538,11 @@ def node(
     return RawNode(class_type, inputs, title=title, node_id=node_id, outputs=outputs)
 
 
-def _snake(name: str) -> str:
-    import re
+def _output_meta(names: list[str], types: list[Any]) -> tuple[_OutputMeta, ...]:
+    """Output metadata named as the generated classes name their outputs."""
+    from .codegen.generator import output_attribute_names
 
-    s = re.sub(r"[^0-9A-Za-z]+", "_", name).strip("_").lower()
-    return s or "output"
+    return tuple(zip(output_attribute_names(names), types, names, strict=False))
 
 
 def _raw_value(n: Node, name: str, value: Any) -> Any:
@@ -787,7 +771,7 @@ class Workflow:
         """The API prompt: ``{id: {"class_type", "inputs", "_meta"?}}`` in creation order."""
         out: dict[str, Any] = {}
         for nid, n in self.nodes.items():
-            # inlined _wire_inputs(): this loop is the hot path of compilation
+            # the hot path of compilation: copy the cached wire form, links as fresh lists
             wire, links = n._wire or n._build_wire()
             inputs = wire.copy()
             for k in links:
@@ -841,10 +825,11 @@ class Workflow:
                 if not isinstance(ct, str):
                     raise WorkflowError(f"node {nid!r}: class_type is missing or not a string")
                 ns: NodeSpec | None = spec.get(ct) if spec is not None else None
-                outs = [o.type for o in ns.outputs] if ns is not None else None
-                n = RawNode(ct, None, node_id=str(nid), outputs=outs)
-                if ns is not None and n._raw_outputs is not None:
-                    n._raw_outputs = tuple((_snake(o.name), o.type, o.name) for o in ns.outputs)
+                n = RawNode(ct, None, node_id=str(nid))
+                if ns is not None:  # typed outputs, named as the generated class names them
+                    n._raw_outputs = _output_meta(
+                        [o.name for o in ns.outputs], [o.type for o in ns.outputs]
+                    )
                 meta = entry.get("_meta")
                 if isinstance(meta, Mapping):
                     n.meta = dict(meta)

@@ -260,6 +260,15 @@ def _class_doc(
     return "\n".join(lines)
 
 
+def output_attribute_names(names: Iterable[str]) -> list[str]:
+    """The attribute names of a node's outputs: snake_case of ``output_name``, never a name
+    of the node base classes or of an annotation, duplicates numbered (``image``,
+    ``image_2``). Generated classes and :class:`~cmfy_graph.graph.RawNode` both use it."""
+    reserved = _NODE_ATTRS | _ANNOTATION_NAMES
+    namer = Namer(reserved)
+    return [namer(snake(n, reserved=reserved)) for n in names]
+
+
 def _build_class(ns: NodeSpec, name: str) -> ClassModel:
     pnamer = Namer(_PARAM_RESERVED)
     params: list[ParamModel] = []
@@ -269,11 +278,8 @@ def _build_class(ns: NodeSpec, name: str) -> ClassModel:
         params.append(_param(inp, py, name, aliases))
     widgets = [p for p in params if p.widget]
     sockets = [p for p in params if not p.widget]
-    onamer = Namer(_NODE_ATTRS | _ANNOTATION_NAMES)
-    outs: list[tuple[str, Any, str, str | None]] = []
-    for o in ns.outputs:
-        attr = onamer(snake(o.name, reserved=_NODE_ATTRS | _ANNOTATION_NAMES))
-        outs.append((attr, o.type, o.name, o.tooltip))
+    attrs_ = output_attribute_names(o.name for o in ns.outputs)
+    outs = [(a, o.type, o.name, o.tooltip) for a, o in zip(attrs_, ns.outputs, strict=False)]
     outputs = [
         (
             attr,
@@ -414,8 +420,3 @@ def generate(
             fh.write(text)
         written.append(p)
     return written
-
-
-def iter_class_names(model: PackageModel) -> Iterable[str]:
-    """Every class name of a package model."""
-    return (n for n, _m, _c in model.index)

@@ -9,7 +9,6 @@ checked before use).
 from __future__ import annotations
 
 import ast
-import builtins
 import keyword
 import math
 import re
@@ -180,6 +179,3 @@ def docstring(text: str, indent: str = "    ") -> str:
     if expect is not None and parsed != expect:  # pragma: no cover - defensive
         return repr(body)
     return src
-
-
-_BUILTIN_NAMES = frozenset(dir(builtins))
