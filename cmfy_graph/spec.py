@@ -36,6 +36,10 @@ import attrs
 from .errors import SpecError
 
 __all__ = [
+    "AutogrowSpec",
+    "DynamicComboSpec",
+    "DynamicOption",
+    "MatchTypeSpec",
     "InputSpec",
     "OutputSpec",
     "NodeSpec",
@@ -102,6 +106,72 @@ class SpecWarning(UserWarning):
     """A spec entry was malformed and skipped, or read with a guess; the message names it."""
 
 
+#: The V3 dynamic input types (``comfy_api/latest/_io.py``); docs/dynamic_inputs.md.
+AUTOGROW = "COMFY_AUTOGROW_V3"
+DYNAMIC_COMBO = "COMFY_DYNAMICCOMBO_V3"
+MATCH_TYPE = "COMFY_MATCHTYPE_V3"
+#: The early spelling of a dynamic combo in ComfyUI of October 2025 (never expanded there).
+_OLD_DYNAMIC_COMBO = "COMFY_COMBODYNAMIC_V3"
+
+
+@attrs.frozen(slots=True)
+class AutogrowSpec:
+    """An Autogrow input (``COMFY_AUTOGROW_V3``): a list of sockets made from one template.
+
+    ``names`` are the slot names (``TemplatePrefix``: ``prefix0`` ... ``prefix{max-1}``;
+    ``TemplateNames``: the listed names). The prompt key of slot ``n`` of input ``images`` is
+    ``"images.n"``. The first ``min`` slots are required when ``template`` is required.
+    """
+
+    template: InputSpec
+    names: tuple[str, ...]
+    min: int
+    prefix: str | None = None
+
+    @property
+    def max(self) -> int:
+        """How many slots there can be."""
+        return len(self.names)
+
+
+@attrs.frozen(slots=True)
+class DynamicOption:
+    """One option of a dynamic combo: its key and the inputs it brings (relative names)."""
+
+    key: str
+    inputs: Mapping[str, InputSpec]
+
+
+@attrs.frozen(slots=True)
+class DynamicComboSpec:
+    """A DynamicCombo input (``COMFY_DYNAMICCOMBO_V3``): a combo whose selected option adds
+    its own inputs, sent as ``"<combo>.<sub_input>"`` (nested options nest the dots)."""
+
+    options: tuple[DynamicOption, ...]
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The option keys, in the spec's order."""
+        return tuple(o.key for o in self.options)
+
+    def option(self, key: Any) -> DynamicOption | None:
+        """The option of that key, or ``None``."""
+        for o in self.options:
+            if o.key == key:
+                return o
+        return None
+
+
+@attrs.frozen(slots=True)
+class MatchTypeSpec:
+    """A MatchType input (``COMFY_MATCHTYPE_V3``): every input and output sharing
+    ``template_id`` carries one type, chosen by what is plugged in. ``allowed_types`` is
+    ``None`` when any type is allowed (``"*"``)."""
+
+    template_id: str
+    allowed_types: frozenset[str] | None
+
+
 @attrs.frozen(slots=True)
 class InputSpec:
     """One input of a node.
@@ -121,6 +191,7 @@ class InputSpec:
     legacy_combo: bool = False
     file_kind: str | None = None
     raw: Any = None
+    dynamic: AutogrowSpec | DynamicComboSpec | MatchTypeSpec | None = None
 
     @property
     def required(self) -> bool:
@@ -173,6 +244,10 @@ class InputSpec:
             return wt
         if self.type in WIDGET_TYPES:
             return self.type
+        if "socketless" in self.options and self.type not in ("*", "") and "," not in self.type:
+            # a V3 WidgetInput of a widget type newer than this list (BOUNDING_BOXES, COLORS,
+            # COMPOSITOR, ...): only widget inputs carry ``socketless`` (``_io.py``)
+            return self.type
         return None
 
     @property
@@ -196,6 +271,8 @@ class OutputSpec:
     is_list: bool = False
     tooltip: str | None = None
     choices: tuple[Any, ...] | None = None
+    #: the MatchType template id whose type this output carries (``output_matchtypes``)
+    matchtype: str | None = None
 
 
 @attrs.frozen(slots=True)
@@ -217,6 +294,17 @@ class NodeSpec:
     api_node: bool = False
     extra: Mapping[str, Any] = attrs.field(factory=dict)
     raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    dev_only: bool = False
+    is_input_list: bool = False
+    has_intermediate_output: bool = False
+    search_aliases: tuple[str, ...] = ()
+    essentials_category: str | None = None
+    price_badge: Any = None
+
+    @property
+    def has_dynamic_inputs(self) -> bool:
+        """True when an input is an Autogrow, a DynamicCombo or a MatchType."""
+        return any(i.dynamic is not None for i in self.inputs.values())
 
     @property
     def required(self) -> dict[str, InputSpec]:
@@ -321,6 +409,7 @@ def _parse_input(
         file_kind = None
     else:
         file_kind = _guess_file_kind(name, type_, opts, choices)
+    dynamic = _parse_dynamic(node, name, type_, opts, extra) if type_.startswith("COMFY_") else None
     return InputSpec(
         name=name,
         type=type_,
@@ -330,7 +419,80 @@ def _parse_input(
         legacy_combo=legacy,
         file_kind=file_kind,
         raw=raw,
+        dynamic=dynamic,
     )
+
+
+def _parse_sections(
+    node: str, where: str, raw: Any, extra: Mapping[str, Any]
+) -> dict[str, InputSpec]:
+    """``{"required": {...}, "optional": {...}}`` of a dynamic input -> ordered InputSpecs."""
+    if not isinstance(raw, dict):
+        raise ValueError(f"{where} of {node!r}: the nested inputs are not an object")
+    out: dict[str, InputSpec] = {}
+    for section in ("required", "optional"):
+        sec = raw.get(section) or {}
+        if not isinstance(sec, dict):
+            raise ValueError(f"{where} of {node!r}: section {section!r} is not an object")
+        for sub in sec:
+            if isinstance(sub, str) and sub not in out:
+                out[sub] = _parse_input(node, sub, section, sec[sub], extra)
+    return out
+
+
+def _parse_dynamic(
+    node: str, name: str, type_: str, opts: Mapping[str, Any], extra: Mapping[str, Any]
+) -> AutogrowSpec | DynamicComboSpec | MatchTypeSpec | None:
+    """The V3 descriptor of a dynamic input (FORMATS.md 3.4), or None for other types."""
+    if type_ == AUTOGROW:
+        t = opts.get("template")
+        if not isinstance(t, dict):
+            raise ValueError(f"autogrow input {name!r} of {node!r} has no template")
+        tpl = _parse_sections(node, f"autogrow input {name!r}", t.get("input"), extra)
+        if not tpl:
+            raise ValueError(f"autogrow input {name!r} of {node!r} has an empty template")
+        template = next(iter(tpl.values()))
+        mn = t.get("min", 1)
+        mn = mn if isinstance(mn, int) and not isinstance(mn, bool) else 1
+        names_raw = t.get("names")
+        prefix = t.get("prefix")
+        if isinstance(names_raw, list):
+            names = tuple(str(n) for n in names_raw[:100])
+            prefix = None
+        elif isinstance(prefix, str):
+            mx = t.get("max", 10)
+            mx = mx if isinstance(mx, int) and not isinstance(mx, bool) else 10
+            names = tuple(f"{prefix}{i}" for i in range(max(0, min(mx, 100))))
+        else:
+            raise ValueError(f"autogrow input {name!r} of {node!r} has neither names nor prefix")
+        return AutogrowSpec(template=template, names=names, min=mn, prefix=prefix)
+    if type_ in (DYNAMIC_COMBO, _OLD_DYNAMIC_COMBO):
+        raw_opts = opts.get("options")
+        if not isinstance(raw_opts, list):
+            raise ValueError(f"dynamic combo {name!r} of {node!r} has no options list")
+        options = []
+        for o in raw_opts:
+            if not isinstance(o, dict) or "key" not in o:
+                raise ValueError(f"dynamic combo {name!r} of {node!r}: an option has no key")
+            sub = _parse_sections(
+                node, f"option {o['key']!r} of {name!r}", o.get("inputs") or {}, extra
+            )
+            options.append(DynamicOption(key=o["key"], inputs=sub))
+        return DynamicComboSpec(options=tuple(options))
+    if type_ == MATCH_TYPE:
+        t = opts.get("template")
+        t = t if isinstance(t, dict) else {}
+        tid = t.get("template_id")
+        allowed = t.get("allowed_types", "*")
+        types: frozenset[str] | None = None
+        if isinstance(allowed, str):
+            parts = frozenset(p.strip() for p in allowed.split(",") if p.strip())
+            types = None if not parts or "*" in parts else parts
+        elif isinstance(allowed, list):
+            parts = frozenset(str(p) for p in allowed)
+            types = None if not parts or "*" in parts else parts
+        return MatchTypeSpec(template_id=str(tid) if tid is not None else name, allowed_types=types)
+    return None
 
 
 def parse_node(class_type: str, raw: Any, notes: list[str] | None = None) -> NodeSpec:
@@ -375,6 +537,8 @@ def parse_node(class_type: str, raw: Any, notes: list[str] | None = None) -> Nod
     is_list = is_list if isinstance(is_list, list) else []
     tips = raw.get("output_tooltips")
     tips = tips if isinstance(tips, list) else []
+    mts = raw.get("output_matchtypes")
+    mts = mts if isinstance(mts, list) else []
     outputs = []
     for i, t in enumerate(out_types):
         choices = None
@@ -393,6 +557,7 @@ def parse_node(class_type: str, raw: Any, notes: list[str] | None = None) -> Nod
                 is_list=bool(is_list[i]) if i < len(is_list) else False,
                 tooltip=tip,
                 choices=choices,
+                matchtype=mts[i] if i < len(mts) and isinstance(mts[i], str) else None,
             )
         )
 
@@ -416,6 +581,16 @@ def parse_node(class_type: str, raw: Any, notes: list[str] | None = None) -> Nod
         api_node=bool(raw.get("api_node")),
         extra=extra,
         raw=raw,
+        dev_only=bool(raw.get("dev_only")),
+        is_input_list=bool(raw.get("is_input_list")),
+        has_intermediate_output=bool(raw.get("has_intermediate_output")),
+        search_aliases=tuple(a for a in (raw.get("search_aliases") or ()) if isinstance(a, str))
+        if isinstance(raw.get("search_aliases"), list)
+        else (),
+        essentials_category=raw.get("essentials_category")
+        if isinstance(raw.get("essentials_category"), str)
+        else None,
+        price_badge=raw.get("price_badge"),
     )
 
 
@@ -424,7 +599,7 @@ class Spec(Mapping[str, NodeSpec]):
     merged. Read-only mapping; build with :meth:`from_dict`, :func:`load_spec` or :meth:`merge`.
     """
 
-    __slots__ = ("_nodes", "warnings", "source")
+    __slots__ = ("_nodes", "warnings", "source", "_generation")
 
     def __init__(
         self,
@@ -435,6 +610,23 @@ class Spec(Mapping[str, NodeSpec]):
         self._nodes: dict[str, NodeSpec] = dict(nodes)
         self.warnings: list[str] = list(warnings_)
         self.source = source
+        self._generation: int | None = None
+
+    @property
+    def generation(self) -> int:
+        """Which ComfyUI backend the spec comes from, by the fields its nodes carry: ``2026``
+        when V3 nodes report the 2026 fields (``search_aliases``, ``dev_only``, ...), else
+        ``2025``. Validation follows that server (docs/dynamic_inputs.md): a 2026 server
+        expands V3 dynamic inputs, checks new-style COMBOs and lets MatchType links pass."""
+        if self._generation is None:
+            gen = 2025
+            for ns in self._nodes.values():
+                raw = ns.raw
+                if isinstance(raw, Mapping) and ("search_aliases" in raw or "dev_only" in raw):
+                    gen = 2026
+                    break
+            self._generation = gen
+        return self._generation
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "<memory>", *, warn: bool = True) -> Spec:

@@ -42,6 +42,7 @@ from urllib.parse import unquote, urlsplit
 
 import attrs
 
+from .dynamic import finalize_inputs
 from .errors import ValidationError, did_you_mean
 from .rules import COMFYUI_TYPES, VAGUE_COMFYUI_TYPES, comfy_error, is_frontend_only_input, rule
 
@@ -345,12 +346,21 @@ class _Cls:
         "display_name",
         "hidden",
         "category",
+        "ns",
+        "dynamic",
+        "modern",
+        "_dyn_ins",
     )
 
-    def __init__(self, ns: NodeSpec, fallback: NodeSpec | None) -> None:
+    def __init__(self, ns: NodeSpec, fallback: NodeSpec | None, generation: int = 2025) -> None:
         self.class_type = ns.class_type
+        self.ns = ns
         self.inputs = [_In(i) for i in ns.inputs.values()]
         self.names = {i.name: i for i in self.inputs}
+        #: validated as ComfyUI 2026 does (dynamic inputs expanded, new-style COMBOs checked)
+        self.modern = generation >= 2026
+        self.dynamic = self.modern and ns.has_dynamic_inputs
+        self._dyn_ins: dict[str, _In] = {}
         raw = ns.raw if isinstance(ns.raw, Mapping) else {}
         outs = raw.get("output")
         if isinstance(outs, str):
@@ -381,6 +391,27 @@ class _Cls:
         self.vf_required = [n for n in names if n != "**" and not n.endswith("=")]
         self.takes_input_types = "input_types" in self.vf
 
+    def inputs_for(self, live: Any) -> list[_In]:
+        """The inputs ComfyUI validates for a node whose prompt inputs are ``live``: the
+        static ones, or (ComfyUI 2026, V3 dynamic inputs) the finalized ones."""
+        if not self.dynamic:
+            return self.inputs
+        if not isinstance(live, Mapping):
+            live = {}
+        out = []
+        for key, ispec in finalize_inputs(self.ns, live).items():
+            inp = self._dyn_ins.get(key)
+            if inp is None or inp.spec is not ispec:
+                inp = self._dyn_ins[key] = _In(ispec)
+            out.append(inp)
+        return out
+
+    def names_for(self, live: Any) -> dict[str, _In]:
+        """:meth:`inputs_for` by name."""
+        if not self.dynamic:
+            return self.names
+        return {i.name: i for i in self.inputs_for(live)}
+
 
 class _SpecView:
     """Per-spec caches: compiled classes, the installation's input files."""
@@ -403,7 +434,7 @@ class _SpecView:
                 fbs = self.fallback()
                 if fbs is not None and class_type in fbs:
                     fb = fbs[class_type]
-            c = self.classes[class_type] = _Cls(ns, fb)
+            c = self.classes[class_type] = _Cls(ns, fb, self.spec.generation)
         return c
 
     def suggest(self, what: str, word: str) -> str:
@@ -493,14 +524,22 @@ def _getitem(container: Any, key: str) -> Any:
     raise _Raised("TypeError", f"'{_tn(container)}' object is not subscriptable")
 
 
-def _types_match(received: Any, input_type: Any) -> bool:
-    """ComfyUI's ``validate_node_input`` (BE-2025-10) with the ``IO`` / V3 ``__ne__`` rules."""
+def _types_match(received: Any, input_type: Any, modern: bool = False) -> bool:
+    """ComfyUI's ``validate_node_input`` (BE-2025-10) with the ``IO`` / V3 ``__ne__`` rules;
+    ``modern`` adds ComfyUI 2026's: MatchType on either side passes, a list-typed output fits a
+    ``COMBO`` input, ``*`` inside a union passes (FORMATS.md 2.5)."""
     if isinstance(received, str) and isinstance(input_type, str):
         if received == input_type or received == "*" or input_type == "*":
             return True
+        if modern and "COMFY_MATCHTYPE_V3" in (received, input_type):
+            return True
         a = {t.strip() for t in received.split(",")}
         b = {t.strip() for t in input_type.split(",")}
+        if modern and ("*" in a or "*" in b):
+            return True
         return bool(a & b)
+    if modern and isinstance(received, list) and input_type == "COMBO":
+        return True
     if isinstance(received, list) and isinstance(input_type, list):
         return bool(received == input_type)
     return bool(input_type == "*")
@@ -724,7 +763,7 @@ class _Validator:
             # upstream nodes it validated first is a coin flip. We look at every input (so the
             # upstream nodes' own errors are all reported) and raise the first exception after.
             raised: _Raised | None = None
-            for inp in c.inputs:
+            for inp in c.inputs_for(inputs):
                 try:
                     if not self._input(uid, c, inp, inputs, is_dict, errors, received_types, depth):
                         valid = False
@@ -893,7 +932,7 @@ class _Validator:
             )
         received = rt[idx]
         received_types[x] = received
-        if not c.takes_input_types and not _types_match(received, inp.type):
+        if not c.takes_input_types and not _types_match(received, inp.type, c.modern):
             err = comfy_error(
                 "return_type_mismatch",
                 f"{x}, received_type({received}) mismatch input_type({inp.type})",
@@ -1100,11 +1139,40 @@ class _Validator:
                 self._combo_finding(uid, inp, val, "value_not_in_list", err)
             else:
                 self._step_check(uid, inp, val)
+        elif inp.new_combo and c.modern:
+            self._modern_combo(uid, inp, val, errors)
         elif inp.new_combo:
             if inp.choices and val not in inp.choices and not _remote(inp):
                 self._combo_finding(uid, inp, val, "combo_not_validated", None)
         else:
             self._step_check(uid, inp, val)
+
+    def _modern_combo(self, uid: Any, inp: _In, val: Any, errors: list[dict[str, Any]]) -> None:
+        """ComfyUI 2026 checks new-style ``["COMBO", {"options": [...]}]`` values (each element
+        of a multiselect list), except remote combos."""
+        if isinstance(inp.extra, dict) and inp.extra.get("remote_combo"):
+            return
+        choices = list(inp.choices or ())
+        multi = isinstance(inp.extra, dict) and inp.extra.get("multiselect") is True
+        vals = val if multi and isinstance(val, list) else [val]
+        bad = [v for v in vals if v not in choices]
+        if not bad:
+            self._step_check(uid, inp, val)
+            return
+        x = inp.name
+        n = len(choices)
+        list_info = f"(list of length {n})" if n > 20 else _py_str_list(choices)
+        err = comfy_error(
+            "value_not_in_list",
+            f"{x}: {', '.join(repr(v) for v in bad)} not in {list_info}",
+            {
+                "input_name": x,
+                "input_config": None if n > 20 else inp.config,
+                "received_value": val,
+            },
+        )
+        errors.append(err)
+        self._combo_finding(uid, inp, bad[0], "value_not_in_list", err)
 
     def _combo_finding(
         self, uid: Any, inp: _In, val: Any, code: str, err: dict[str, Any] | None
@@ -1216,7 +1284,7 @@ class _Validator:
                 )
 
     def _unknown_inputs(self, uid: Any, c: _Cls, inputs: dict[str, Any]) -> None:
-        names = c.names
+        names = c.names_for(inputs)
         for k, v in inputs.items():
             if k in names or k in c.hidden:
                 continue
@@ -1527,7 +1595,7 @@ class _Validator:
             inputs = node.get("inputs")
             if not isinstance(inputs, dict):
                 continue
-            names = self.view.cls(node["class_type"]).names
+            names = self.view.cls(node["class_type"]).names_for(inputs)
             for k, v in inputs.items():
                 if k in names and isinstance(v, list) and len(v) == 2:
                     src = v[0]
@@ -1635,7 +1703,7 @@ class _Validator:
                 ct = node.get("class_type")
                 if not isinstance(ct, str) or ct not in self.spec:
                     continue
-                names = self.view.cls(ct).names
+                names = self.view.cls(ct).names_for(node["inputs"])
                 for k, v in node["inputs"].items():
                     if k in names and _is_link_shape(v) and v[0] in self.prompt:
                         todo.append(v[0])

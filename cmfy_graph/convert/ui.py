@@ -125,6 +125,9 @@ _AUDIO_UI_NODES = frozenset(
 
 # Widgets other frontend extensions append: (name, kind). "extra": saved and sent (default
 # ``""``); "fixed": not saved, sent as ``""``.
+_LOAD_3D_NODES = frozenset({"Load3D", "Load3DAnimation", "Load3DAdvanced"})
+_LOAD_3D_BUTTONS = ("upload3dmodel", "uploadExtraResources", "clear")
+
 _EXTENSION_WIDGETS: dict[str, tuple[tuple[str, str], ...]] = {
     "Preview3D": (("image", "extra"),),
     "Preview3DAnimation": (("image", "extra"),),
@@ -201,7 +204,7 @@ def _widget_type_of(inp: InputSpec, include_forced: bool = False) -> str | None:
         return wt
     if inp.type in WIDGET_TYPES or inp.type in _EXTRA_WIDGET_TYPES:
         return inp.type
-    return None
+    return inp.widget_type if not inp.force_input else None
 
 
 def _build_layout(
@@ -223,6 +226,9 @@ def _build_layout(
             slots.append(WidgetSlot(_AUTO_REFRESH, False, None, "toggle"))
             if rem.get("refresh_button"):
                 slots.append(WidgetSlot("refresh", True, None, "button"))
+        if ns.class_type in _LOAD_3D_NODES and wtype == "COMBO" and inp.options.get("file_upload"):
+            # the 3D loader's buttons (saved by their names, never sent), editor >= 1.39
+            slots.extend(WidgetSlot(b, False, None, "button") for b in _LOAD_3D_BUTTONS)
         n = _control_count(inp, wtype)
         if n:
             slots.append(WidgetSlot("control_after_generate", False, inp, "control"))
@@ -354,7 +360,66 @@ def _default_value(inp: InputSpec | None, kind: str) -> Any:
         if d:
             return d
         return inp.choices[0] if inp.choices else None
+    if wt == "COMFY_DYNAMICCOMBO_V3" and d is None:
+        keys = getattr(inp.dynamic, "keys", ())
+        return keys[0] if keys else None
     return d
+
+
+_MISSING_VALUE = object()
+
+
+def _positional_lookup(seq: list[Any]) -> Any:
+    def look(i: int, slot: WidgetSlot) -> Any:
+        return seq[i] if i < len(seq) else _MISSING_VALUE
+
+    return look
+
+
+def _dynamic_layout(layout: list[WidgetSlot], value_at: Any) -> list[WidgetSlot]:
+    """``layout`` with the widgets of each DynamicCombo's selected option spliced in right
+    after the combo, recursively (the editor's ``dynamicWidgets``). ``value_at(index, slot)``
+    gives the saved value of the widget at that index of the expanded layout."""
+    out: list[WidgetSlot] = []
+    for slot in layout:
+        _append_dynamic(out, slot, value_at)
+    return out
+
+
+def _append_dynamic(out: list[WidgetSlot], slot: WidgetSlot, value_at: Any) -> None:
+    from ..spec import DynamicComboSpec
+
+    out.append(slot)
+    inp = slot.input
+    if inp is None or slot.kind != "value" or not isinstance(inp.dynamic, DynamicComboSpec):
+        return
+    v = value_at(len(out) - 1, slot)
+    if v is _MISSING_VALUE:
+        v = _default_value(inp, "value")
+    opt = inp.dynamic.option(v) if isinstance(v, str) else None
+    if opt is None:
+        return
+    for sub_name, sub in opt.inputs.items():
+        wtype = _widget_type_of(sub)
+        if wtype is None:
+            continue
+        name = f"{slot.name}.{sub_name}"
+        child = WidgetSlot(name, True, _renamed_input(sub, name))
+        _append_dynamic(out, child, value_at)
+        # a sub-widget gets value controls only when its spec asks: the editor's rule for
+        # inputs named seed / noise_seed sees the dotted name
+        cag = sub.options.get("control_after_generate")
+        if cag and wtype in ("INT", "FLOAT"):
+            out.append(WidgetSlot("control_after_generate", False, child.input, "control"))
+        elif cag and wtype == "COMBO":
+            out.append(WidgetSlot("control_after_generate", False, child.input, "control"))
+            out.append(WidgetSlot("control_filter_list", False, child.input, "filter"))
+
+
+def _renamed_input(sub: InputSpec, name: str) -> InputSpec:
+    from ..dynamic import _renamed
+
+    return _renamed(sub, name, sub.section)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -540,6 +605,35 @@ def _inputs_of(node: Mapping[str, Any]) -> list[_Input]:
         wname = w.get("name") if isinstance(w, dict) and isinstance(w.get("name"), str) else None
         out.append(_Input(name, None if link is None else _key(link), inp.get("type"), wname))
     return out
+
+
+_POSSIBLE: dict[int, tuple[NodeSpec, dict[str, InputSpec]]] = {}
+
+
+def _input_spec(ns: NodeSpec, name: str) -> InputSpec | None:
+    """The input of that name, a dotted dynamic sub-input (``resize_type.width``) included."""
+    i = ns.inputs.get(name)
+    if i is not None or "." not in name:
+        return i
+    hit = _POSSIBLE.get(id(ns))
+    if hit is None or hit[0] is not ns:
+        from ..dynamic import possible_inputs
+
+        hit = _POSSIBLE[id(ns)] = (ns, possible_inputs(ns))
+    return hit[1].get(name)
+
+
+def _live_type(spec_in: InputSpec, saved: _Input | None) -> Any:
+    """The type of an input socket in the editor: the spec's, except for a MatchType socket,
+    which the editor narrows (``applyMatchType``) to what is connected or allowed."""
+    from ..spec import MatchTypeSpec
+
+    dyn = spec_in.dynamic
+    if not isinstance(dyn, MatchTypeSpec):
+        return spec_in.type
+    if saved is not None and isinstance(saved.type, str) and saved.type:
+        return saved.type
+    return ",".join(sorted(dyn.allowed_types)) if dyn.allowed_types else "*"
 
 
 class _Dto:
@@ -809,7 +903,7 @@ class _Converter:
             ns = self.spec.get(ttype)
             if ns is None or ttype in VIRTUAL_NODE_TYPES:
                 continue  # a missing node has no widgets; virtual ones none that bind
-            i = ns.inputs.get(inp.name)
+            i = _input_spec(ns, inp.name)
             if i is not None and _widget_type_of(i) is not None:
                 return lk, inp.name
         return None
@@ -856,7 +950,7 @@ class _Converter:
                 s = saved.get(spec_in.name)
                 link = s.link if s is not None else None
                 if _widget_type_of(spec_in) is None:
-                    sockets.append(_Input(spec_in.name, link, spec_in.type, None))
+                    sockets.append(_Input(spec_in.name, link, _live_type(spec_in, s), None))
                 else:
                     widgets.append(_Input(spec_in.name, link, spec_in.type, spec_in.name))
             for slot in _layouts(ns)[0]:  # inputs injected by the upload / audio extensions
@@ -1142,7 +1236,17 @@ class _Converter:
             by_name = named
         elif isinstance(wv, dict):
             by_name = wv
+        dynamic = ns.has_dynamic_inputs
         if by_name is not None:
+            positional: dict[str, Any] = {}
+            if dynamic:
+                layout = _dynamic_layout(layout, lambda i, s: by_name.get(s.name, _MISSING_VALUE))
+                if isinstance(wv, list):
+                    # a value the named form lacks (saved under an older schema of the node)
+                    # is read where the positional form has it, when that form fits the spec
+                    pos_layout = _dynamic_layout(_full_layout(ns), _positional_lookup(wv))
+                    if len(pos_layout) == len(wv):
+                        positional = {sl.name: wv[i] for i, sl in enumerate(pos_layout)}
             for slot in layout:
                 if not slot.serialize:
                     continue
@@ -1150,10 +1254,16 @@ class _Converter:
                     values[slot.name] = ""
                 elif slot.name in by_name:
                     values[slot.name] = by_name[slot.name]
+                elif slot.name in positional:
+                    values[slot.name] = positional[slot.name]
                 else:
                     values[slot.name] = _default_value(slot.input, slot.kind)
+            if dynamic:
+                self._unknown_option_values(ns, values, by_name)
         else:
             seq = wv if isinstance(wv, list) else []
+            if dynamic:
+                layout = _dynamic_layout(layout, _positional_lookup(seq))
             migrated = _migrate_widgets_values(ns, layout, seq)
             if migrated is not None:
                 seq = migrated  # a pre-1.16 file with dummy values for forceInput inputs
@@ -1220,6 +1330,24 @@ class _Converter:
                 ):
                     values[slot.name] = process_dynamic_prompt(values[slot.name], self.rng)
         return values
+
+    @staticmethod
+    def _unknown_option_values(
+        ns: NodeSpec, values: dict[str, Any], by_name: Mapping[str, Any]
+    ) -> None:
+        """Named values under a dynamic combo whose saved option the spec does not know
+        (a node newer or older than the spec) are kept as saved, not dropped."""
+        from ..spec import DynamicComboSpec
+
+        for name, inp in ns.inputs.items():
+            if not isinstance(inp.dynamic, DynamicComboSpec):
+                continue
+            if inp.dynamic.option(values.get(name)) is not None:
+                continue
+            prefix = name + "."
+            for k, v in by_name.items():
+                if isinstance(k, str) and k.startswith(prefix) and k not in values:
+                    values[k] = v
 
     # -- link resolution
 
