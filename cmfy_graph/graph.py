@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from .spec import NodeSpec, Spec
 
 __all__ = [
+    "DynamicOption",
     "Workflow",
     "Node",
     "SingleOutputNode",
@@ -256,11 +257,24 @@ class Node:
         by_wire = cls._by_wire_
         if by_wire is None or "_by_wire_" not in cls.__dict__:
             by_wire = cls._index_inputs()
-        self._inputs = {
-            wire: _check_value(self, by_wire[wire], value, wf)
-            for wire, value in values.items()
-            if value is not None
-        }
+        dyn = cls.__dict__.get("_dynamic_")
+        if dyn:
+            self._inputs = {}
+            for wire, value in values.items():
+                if value is None:
+                    continue
+                if wire in dyn:
+                    self._inputs.update(
+                        _expand_dynamic(self, wire, _dynamic_spec(cls, wire), value, wf)
+                    )
+                else:
+                    self._inputs[wire] = _check_value(self, by_wire[wire], value, wf)
+        else:
+            self._inputs = {
+                wire: _check_value(self, by_wire[wire], value, wf)
+                for wire, value in values.items()
+                if value is not None
+            }
         self._build_wire()  # built now, so that to_prompt() only copies
         self.title = title
         self.meta = None
@@ -285,7 +299,25 @@ class Node:
     @property
     def outputs(self) -> tuple[Output[Any], ...]:
         """Every output handle, in order (``model, clip, vae = ckpt.outputs``)."""
-        return tuple(_Handle(self, i, m[1], m[2]) for i, m in enumerate(type(self)._outputs_))
+        return tuple(
+            _Handle(self, i, self._out_type(i, m[1]), m[2])
+            for i, m in enumerate(type(self)._outputs_)
+        )
+
+    def _out_type(self, i: int, declared: Any) -> Any:
+        """An output's type: the declared one, or for a MatchType output the type of what was
+        plugged into the inputs of its template (``*`` when nothing was)."""
+        if declared != "COMFY_MATCHTYPE_V3":
+            return declared
+        tids = type(self).__dict__.get("_output_matchtypes_") or ()
+        tid = tids[i] if i < len(tids) else None
+        dyn = type(self).__dict__.get("_dynamic_") or {}
+        for wire in dyn:
+            mt = _dynamic_spec(type(self), wire).dynamic
+            v = self._inputs.get(wire)
+            if getattr(mt, "template_id", None) == tid and isinstance(v, Output):
+                return v.type
+        return "*"
 
     def output(self, key: int | str) -> Output[Any]:
         """An output by index, Python name (``"model"``) or spec name (``"MODEL"``)."""
@@ -299,10 +331,10 @@ class Node:
                     f"{self._label()} has {n} output{'s' if n != 1 else ''}; index {key} is out of range"
                 )
             i = key % n
-            return _Handle(self, i, outs[i][1], outs[i][2])
+            return _Handle(self, i, self._out_type(i, outs[i][1]), outs[i][2])
         for i, m in enumerate(outs):
             if key in (m[0], m[2]):
-                return _Handle(self, i, m[1], m[2])
+                return _Handle(self, i, self._out_type(i, m[1]), m[2])
         names = [m[0] for m in outs]
         raise AttributeError(
             f"{self._label()} has no output {key!r}; outputs: {', '.join(names) or 'none'}"
@@ -329,7 +361,7 @@ class Node:
         i = cls._out_by_name_.get(name)
         if i is not None:
             m = cls._outputs_[i]
-            return _Handle(self, i, m[1], m[2])
+            return _Handle(self, i, self._out_type(i, m[1]), m[2])
         meta = cls._by_py_.get(name)
         if meta is not None:
             return InputRef(self, meta[0])
@@ -430,7 +462,7 @@ class SingleOutputNode(Node, Output[T_co]):
 
     @property
     def type(self) -> Any:
-        return type(self)._outputs_[0][1]
+        return self._out_type(0, type(self)._outputs_[0][1])
 
     @property
     def name(self) -> str:
@@ -662,6 +694,206 @@ def _check_value(n: Node, meta: _InputMeta, value: Any, wf: Workflow) -> Any:
         except TypeError:
             pass
     return _wrap_constant(value)
+
+
+class DynamicOption:
+    """The chosen option of a DynamicCombo input with values for the inputs it brings::
+
+        ResizeImageMaskNode(input=img, resize_type=DynamicOption("scale longer dimension",
+                                                                 longer_size=2048))
+
+    Sub-inputs left out take the editor's defaults; names that are not identifiers go in the
+    mapping argument. Passing the option key alone (``resize_type="scale by multiplier"``) is
+    the same as an option with every sub-input at its default.
+    """
+
+    __slots__ = ("key", "values")
+
+    def __init__(self, key: str, values: Mapping[str, Any] | None = None, /, **kw: Any) -> None:
+        self.key = key
+        self.values: dict[str, Any] = {**(values or {}), **kw}
+
+    def __repr__(self) -> str:
+        args = "".join(f", {k}={v!r}" for k, v in self.values.items())
+        return f"DynamicOption({self.key!r}{args})"
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, DynamicOption)
+            and other.key == self.key
+            and other.values == self.values
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+_DYN_CACHE: dict[tuple[type, str], Any] = {}
+
+
+def _dynamic_spec(cls: type, wire: str) -> Any:
+    """The parsed spec record of a dynamic input of a generated class (from ``_dynamic_``)."""
+    key = (cls, wire)
+    hit = _DYN_CACHE.get(key)
+    if hit is None:
+        from .spec import _parse_input
+
+        raw = cls.__dict__["_dynamic_"][wire]
+        section = "required"
+        if isinstance(raw, tuple) and len(raw) == 3:
+            section, raw = raw[0], [raw[1], raw[2]]
+        hit = _DYN_CACHE[key] = _parse_input(
+            getattr(cls, "class_type", cls.__name__), wire, section, list(raw), {}
+        )
+    return hit
+
+
+def _meta_of(ispec: Any, wire: str) -> _InputMeta:
+    """The 9-field input metadata of a spec record (what generated classes carry)."""
+    choices = ispec.choices if ispec.type == "COMBO" and not ispec.file_kind else None
+    return (
+        wire,
+        wire,
+        ispec.type,
+        ispec.required,
+        ispec.is_widget,
+        ispec.min,
+        ispec.max,
+        tuple(choices) if choices else None,
+        ispec.file_kind,
+    )
+
+
+def _editor_default(ispec: Any) -> Any:
+    """The value a fresh widget of this input holds in the editor (``None`` for a socket)."""
+    if not ispec.is_widget:
+        return None
+    d = ispec.default
+    t = ispec.widget_type
+    if t in ("INT", "FLOAT"):
+        return 0 if d is None else d
+    if t == "STRING":
+        return "" if d is None else d
+    if t == "BOOLEAN":
+        return False if d is None else d
+    if t == "COMBO":
+        return d if d else (ispec.choices[0] if ispec.choices else None)
+    if t == "COMFY_DYNAMICCOMBO_V3" and d is None:
+        keys = ispec.dynamic.keys if ispec.dynamic is not None else ()
+        return keys[0] if keys else None
+    return d
+
+
+def _expand_dynamic(n: Node, wire: str, ispec: Any, value: Any, wf: Workflow) -> dict[str, Any]:
+    """The prompt keys of one dynamic input given its Python value (docs/dynamic_inputs.md)."""
+    from .spec import AutogrowSpec, DynamicComboSpec, MatchTypeSpec
+
+    dyn = ispec.dynamic
+    label = f"{type(n).__name__}({wire}=...)"
+    out: dict[str, Any] = {}
+    if isinstance(dyn, AutogrowSpec):
+        if isinstance(value, (Output, Node)) or not isinstance(value, (list, tuple, Mapping)):
+            value = [value]
+        items = (
+            list(value.items())
+            if isinstance(value, Mapping)
+            else [(dyn.names[i] if i < dyn.max else None, v) for i, v in enumerate(value)]
+        )
+        for slot, v in items:
+            if slot is None or slot not in dyn.names:
+                what = f"slot {slot!r}" if slot is not None else f"{len(items)} values"
+                raise NodeValueError(
+                    f"{label}: {what} does not fit; input {wire!r} has {dyn.max} slots "
+                    f"({', '.join(dyn.names[:6])}{', ...' if dyn.max > 6 else ''})"
+                    + (did_you_mean(slot, list(dyn.names)) if isinstance(slot, str) else "")
+                )
+            if v is None:
+                continue
+            if isinstance(v, Node) and not isinstance(v, Output):
+                v = _raw_value(n, wire, v)
+            key = f"{wire}.{slot}"
+            meta = _meta_of(dyn.template, key)
+            out[key] = _check_value(n, meta, v, wf)
+        if dyn.template.section == "required" and dyn.min:
+            missing = [s for s in dyn.names[: dyn.min] if f"{wire}.{s}" not in out]
+            if missing:
+                raise NodeInputError(
+                    f"{label}: input {wire!r} needs at least {dyn.min} value"
+                    f"{'s' if dyn.min != 1 else ''} (slot{'s' if len(missing) != 1 else ''} "
+                    f"{', '.join(missing)} missing)"
+                )
+        return out
+    if isinstance(dyn, DynamicComboSpec):
+        if isinstance(value, DynamicOption):
+            key, given = value.key, dict(value.values)
+        else:
+            key, given = value, {}
+        opt = dyn.option(key)
+        if opt is None:
+            keys = [k for k in dyn.keys if isinstance(k, str)]
+            raise NodeValueError(
+                f"{label}: {key!r} is not an option of input {wire!r}: "
+                + ", ".join(repr(k) for k in keys[:12])
+                + (did_you_mean(key, keys) if isinstance(key, str) else "")
+            )
+        out[wire] = key
+        for sub_name, sub in opt.inputs.items():
+            sub_wire = f"{wire}.{sub_name}"
+            v = given.pop(sub_name, None)
+            if v is None:
+                v = _editor_default(sub)
+            if v is None:
+                if sub.required and sub.dynamic is None:
+                    raise NodeInputError(
+                        f"{label}: option {key!r} needs input {sub_name!r} ({sub.type})"
+                    )
+                continue
+            if sub.dynamic is not None:
+                out.update(_expand_dynamic(n, sub_wire, sub, v, wf))
+            else:
+                out[sub_wire] = _check_value(n, _meta_of(sub, sub_wire), v, wf)
+        if given:
+            names = list(opt.inputs)
+            bad = next(iter(given))
+            raise TypeError(
+                f"option {key!r} of {type(n).__name__}.{wire} got an unexpected input "
+                f"{bad!r}; its inputs: {', '.join(names) or 'none'}" + did_you_mean(bad, names)
+            )
+        return out
+    if isinstance(dyn, MatchTypeSpec):
+        if isinstance(value, Node) and not isinstance(value, Output):
+            value = _raw_value(n, wire, value)
+        if isinstance(value, Output):
+            t = value.type
+            if (
+                dyn.allowed_types is not None
+                and isinstance(t, str)
+                and t not in ("*", "COMFY_MATCHTYPE_V3")
+                and not ({p.strip() for p in t.split(",")} & dyn.allowed_types)
+            ):
+                raise NodeInputError(
+                    f"{label}: input {wire!r} takes {' or '.join(sorted(dyn.allowed_types))}, "
+                    f"got {_show_type(t)} (output {value.name!r} of node {value.node.id} "
+                    f"{value.node.class_type})"
+                )
+            for other in type(n).__dict__.get("_dynamic_") or {}:
+                ov = n._inputs.get(other) if hasattr(n, "_inputs") else None
+                om = _dynamic_spec(type(n), other).dynamic
+                if (
+                    other != wire
+                    and isinstance(ov, Output)
+                    and getattr(om, "template_id", None) == dyn.template_id
+                    and not types_compatible(ov.type, t)
+                ):
+                    raise NodeInputError(
+                        f"{label}: inputs {other!r} and {wire!r} share one type; got "
+                        f"{_show_type(ov.type)} and {_show_type(t)}"
+                    )
+            out[wire] = value
+            return out
+        out[wire] = _wrap_constant(value)
+        return out
+    out[wire] = _wrap_constant(value)
+    return out
 
 
 def _union_of_primitives(typ: str) -> bool:

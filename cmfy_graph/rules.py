@@ -78,6 +78,16 @@ _RULES: list[Rule] = [
     Rule("file_input_linked", ERROR, "a file input checked by the node is linked"),
     Rule("recursion_limit", ERROR, "a chain of nodes too deep for ComfyUI's validator"),
     Rule("model_url_not_allowed", ERROR, "a model URL ComfyUI/cmfy.cloud cannot fetch"),
+    Rule(
+        "dynamic_option_unknown",
+        ERROR,
+        "a dynamic combo without a known option (ComfyUI 2026 skips it; the node fails)",
+    ),
+    Rule(
+        "matchtype_mismatch",
+        ERROR,
+        "MatchType sockets fed a type they do not allow, or different types",
+    ),
     Rule("unsupported_input", ERROR, "a file that is not a prompt, workflow or PNG with one"),
     Rule("unreadable_input", ERROR, "a file that cannot be read or parsed"),
     Rule("conversion_failed", ERROR, "a UI workflow could not be converted to an API prompt"),

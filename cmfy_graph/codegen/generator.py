@@ -24,7 +24,7 @@ from typing import Any
 
 import attrs
 
-from ..spec import InputSpec, NodeSpec, Spec
+from ..spec import AutogrowSpec, DynamicComboSpec, InputSpec, MatchTypeSpec, NodeSpec, Spec
 from .names import Namer, class_name, docstring, identifier, is_literal_safe, literal, snake, wrap
 
 __all__ = ["build_package", "render_package", "generate", "ClassModel", "ModuleModel"]
@@ -74,6 +74,7 @@ class ParamModel:
     default: str | None  # source text, None when required
     widget: bool
     meta: str  # source of the _inputs_ tuple entry
+    dynamic: str | None = None  # source of the _dynamic_ entry (V3 dynamic inputs)
 
     @property
     def wire_lit(self) -> str:
@@ -94,6 +95,12 @@ class ClassModel:
     outputs: list[tuple[str, str, str]]  # (attribute, annotation, meta source)
     input_attrs: list[str]
     aliases: list[tuple[str, str]]  # (alias name, Literal source)
+    output_matchtypes: str | None = None  # source of _output_matchtypes_, when any
+
+    @property
+    def dynamic_params(self) -> list[ParamModel]:
+        """The V3 dynamic inputs."""
+        return [p for p in self.params if p.dynamic is not None]
 
 
 @attrs.define
@@ -103,6 +110,11 @@ class ModuleModel:
     name: str
     title: str
     classes: list[ClassModel]
+
+    @property
+    def uses_dynamic(self) -> bool:
+        """True when a class of the module has a V3 dynamic input."""
+        return any(c.dynamic_params for c in self.classes)
 
 
 @attrs.define
@@ -127,7 +139,7 @@ class PackageModel:
 
 
 def _out_type_literal(t: Any) -> str:
-    if t == "*" or not isinstance(t, str):
+    if t == "*" or t == "COMFY_MATCHTYPE_V3" or not isinstance(t, str):
         return "Output[Any]"
     parts = sorted({p.strip() for p in t.split(",") if p.strip()})
     if "*" in parts or not parts:
@@ -182,10 +194,78 @@ def _bound(v: Any) -> str:
     return literal(v)
 
 
+_PRUNED_OPTIONS = frozenset({"tooltip", "display_name", "advanced", "placeholder", "multiline"})
+
+
+def _prune(raw: Any) -> Any:
+    """A dynamic input's raw spec without display-only options (kept small in the class)."""
+    if isinstance(raw, dict):
+        return {k: _prune(v) for k, v in raw.items() if k not in _PRUNED_OPTIONS}
+    if isinstance(raw, (list, tuple)):
+        return [_prune(v) for v in raw]
+    return raw
+
+
+def _dynamic_annotation(inp: InputSpec) -> tuple[str, str | None]:
+    """(annotation, default source) of a V3 dynamic input's keyword argument."""
+    dyn = inp.dynamic
+    if isinstance(dyn, AutogrowSpec):
+        item = _param_annotation(dyn.template)
+        ann = f"Sequence[{item}] | Mapping[str, {item}]"
+        required = dyn.template.section == "required" and dyn.min > 0 and inp.required
+        return (ann, None) if required else (ann + " | None", "None")
+    if isinstance(dyn, DynamicComboSpec):
+        keys = tuple(k for k in dyn.keys if isinstance(k, str))
+        lit = _choices_literal(keys) or "str"
+        ann = f"{lit} | DynamicOption"
+        if not inp.required:
+            return ann + " | None", "None"
+        d = inp.default if inp.default in keys else (keys[0] if keys else None)
+        return ann, (literal(d) if d is not None else None)
+    if isinstance(dyn, MatchTypeSpec):
+        allowed = dyn.allowed_types
+        ann = _out_type_literal(",".join(sorted(allowed))) if allowed else "Any"
+        if not inp.required:
+            return ann + " | None", "None"
+        return ann, None
+    return "Any", None
+
+
+def _param_annotation(inp: InputSpec) -> str:
+    """The annotation of a plain (non-dynamic) input's value, without ``| None``."""
+    t = inp.type
+    if t == "COMBO":
+        lit = None if inp.file_kind else _choices_literal(inp.choices or ())
+        return f'{lit or ("str" if inp.file_kind or not inp.choices else "Any")} | Output[Literal["COMBO"]]'
+    if t in _PY_TYPES:
+        return f"{_PY_TYPES[t]} | {_out_type_literal(t)}"
+    if t == "*":
+        return "Any"
+    if "," in t and all(p.strip() in _PY_TYPES for p in t.split(",")):
+        vt = " | ".join(dict.fromkeys(_PY_TYPES[p.strip()] for p in t.split(",")))
+        return f"{vt} | {_out_type_literal(t)}"
+    if inp.is_widget:
+        return f"Any | {_out_type_literal(t)}"
+    return _out_type_literal(t)
+
+
 def _param(inp: InputSpec, py: str, cls: str, aliases: list[tuple[str, str]]) -> ParamModel:
     t = inp.type
     widget = inp.is_widget
     choices_src = "None"
+    if inp.dynamic is not None:
+        ann, dflt = _dynamic_annotation(inp)
+        items = [literal(inp.name), literal(py), literal(t), str(inp.required), "False"]
+        items += ["None", "None", "None", "None"]
+        return ParamModel(
+            py=py,
+            wire=inp.name,
+            annotation=ann,
+            default=dflt,
+            widget=isinstance(inp.dynamic, DynamicComboSpec),
+            meta=wrap("(", items, ")", 8),
+            dynamic=literal((inp.section, t, _prune(inp.options))),
+        )
     if t == "COMBO":
         lit = None if inp.file_kind else _choices_literal(inp.choices or ())
         if lit is not None:
@@ -307,6 +387,7 @@ def _build_class(ns: NodeSpec, name: str) -> ClassModel:
         base = "SingleOutputNode[" + _out_type_literal(ns.outputs[0].type)[7:-1] + "]"
     else:
         base = "Node"
+    mts = [o.matchtype for o in ns.outputs]
     return ClassModel(
         name=name,
         class_type=literal(ns.class_type),
@@ -317,6 +398,7 @@ def _build_class(ns: NodeSpec, name: str) -> ClassModel:
         outputs=outputs,
         input_attrs=input_attrs,
         aliases=aliases,
+        output_matchtypes=literal(tuple(mts)) if any(mts) else None,
     )
 
 

@@ -1240,13 +1240,17 @@ class _Converter:
         if by_name is not None:
             positional: dict[str, Any] = {}
             if dynamic:
-                layout = _dynamic_layout(layout, lambda i, s: by_name.get(s.name, _MISSING_VALUE))
                 if isinstance(wv, list):
                     # a value the named form lacks (saved under an older schema of the node)
                     # is read where the positional form has it, when that form fits the spec
                     pos_layout = _dynamic_layout(_full_layout(ns), _positional_lookup(wv))
                     if len(pos_layout) == len(wv):
                         positional = {sl.name: wv[i] for i, sl in enumerate(pos_layout)}
+                names = by_name
+                layout = _dynamic_layout(
+                    layout,
+                    lambda i, s: names.get(s.name, positional.get(s.name, _MISSING_VALUE)),
+                )
             for slot in layout:
                 if not slot.serialize:
                     continue
