@@ -14,6 +14,7 @@ __version__ = "0.1.0"
 __all__ = [
     "__version__",
     "Workflow",
+    "DynamicOption",
     "Node",
     "Output",
     "node",
@@ -29,11 +30,11 @@ from .errors import CmfyGraphError
 from .spec import InputSpec, NodeSpec, Spec, core_spec, load_spec
 
 if TYPE_CHECKING:
-    from .graph import Node, Output, Workflow, node
+    from .graph import DynamicOption, Node, Output, Workflow, node
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("Workflow", "Node", "Output", "node"):
+    if name in ("Workflow", "DynamicOption", "Node", "Output", "node"):
         from . import graph
 
         return getattr(graph, name)

@@ -42,7 +42,7 @@ from urllib.parse import unquote, urlsplit
 
 import attrs
 
-from .dynamic import finalize_inputs
+from .dynamic import finalize_inputs, possible_inputs
 from .errors import ValidationError, did_you_mean
 from .rules import COMFYUI_TYPES, VAGUE_COMFYUI_TYPES, comfy_error, is_frontend_only_input, rule
 from .spec import DynamicComboSpec, MatchTypeSpec
@@ -351,6 +351,8 @@ class _Cls:
         "dynamic",
         "modern",
         "_dyn_ins",
+        "_dyn_combos",
+        "_dyn_cache",
     )
 
     def __init__(self, ns: NodeSpec, fallback: NodeSpec | None, generation: int = 2025) -> None:
@@ -362,6 +364,8 @@ class _Cls:
         self.modern = generation >= 2026
         self.dynamic = self.modern and ns.has_dynamic_inputs
         self._dyn_ins: dict[str, _In] = {}
+        self._dyn_combos: frozenset[str] | None = None
+        self._dyn_cache: dict[tuple[Any, ...], tuple[list[_In], dict[str, _In]]] = {}
         raw = ns.raw if isinstance(ns.raw, Mapping) else {}
         outs = raw.get("output")
         if isinstance(outs, str):
@@ -395,23 +399,39 @@ class _Cls:
     def inputs_for(self, live: Any) -> list[_In]:
         """The inputs ComfyUI validates for a node whose prompt inputs are ``live``: the
         static ones, or (ComfyUI 2026, V3 dynamic inputs) the finalized ones."""
-        if not self.dynamic:
-            return self.inputs
-        if not isinstance(live, Mapping):
-            live = {}
-        out = []
-        for key, ispec in finalize_inputs(self.ns, live).items():
-            inp = self._dyn_ins.get(key)
-            if inp is None or inp.spec is not ispec:
-                inp = self._dyn_ins[key] = _In(ispec)
-            out.append(inp)
-        return out
+        return self._finalized(live)[0]
 
     def names_for(self, live: Any) -> dict[str, _In]:
         """:meth:`inputs_for` by name."""
         if not self.dynamic:
             return self.names
-        return {i.name: i for i in self.inputs_for(live)}
+        return self._finalized(live)[1]
+
+    def _finalized(self, live: Any) -> tuple[list[_In], dict[str, _In]]:
+        if not self.dynamic:
+            return self.inputs, self.names
+        if not isinstance(live, Mapping):
+            live = {}
+        # the finalized inputs depend only on the values of the dynamic combo keys
+        combos = self._dyn_combos
+        if combos is None:
+            combos = self._dyn_combos = frozenset(
+                k for k, i in possible_inputs(self.ns).items() if i.type in _COMBO_TYPES
+            )
+        key = tuple((k, v) for k, v in live.items() if k in combos and isinstance(v, str))
+        hit = self._dyn_cache.get(key)
+        if hit is not None:
+            return hit
+        out = []
+        for name, ispec in finalize_inputs(self.ns, live).items():
+            inp = self._dyn_ins.get(name)
+            if inp is None or inp.spec is not ispec:
+                inp = self._dyn_ins[name] = _In(ispec)
+            out.append(inp)
+        if len(self._dyn_cache) > 256:
+            self._dyn_cache.clear()
+        hit = self._dyn_cache[key] = (out, {i.name: i for i in out})
+        return hit
 
 
 class _SpecView:
@@ -523,6 +543,9 @@ def _getitem(container: Any, key: str) -> Any:
     if isinstance(container, str):
         raise _Raised("TypeError", "string indices must be integers, not 'str'")
     raise _Raised("TypeError", f"'{_tn(container)}' object is not subscriptable")
+
+
+_COMBO_TYPES = frozenset({"COMFY_DYNAMICCOMBO_V3", "COMFY_COMBODYNAMIC_V3"})
 
 
 def _types_match(received: Any, input_type: Any, modern: bool = False) -> bool:

