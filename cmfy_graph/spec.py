@@ -47,6 +47,7 @@ __all__ = [
     "SpecWarning",
     "WIDGET_TYPES",
     "load_spec",
+    "CORE_SPECS",
     "core_spec",
     "core_spec_path",
 ]
@@ -710,8 +711,8 @@ def load_spec(*sources: str | os.PathLike[str] | Mapping[str, Any], timeout: flo
         if s.startswith(("http://", "https://")):
             specs.append(Spec.from_dict(_fetch_object_info(s, timeout), source=s))
             continue
-        if s in ("core", ":core:"):
-            specs.append(core_spec())
+        if s in CORE_SPECS or s in _CORE_ALIASES:
+            specs.append(core_spec(s))
             continue
         try:
             text = Path(s).read_text(encoding="utf-8")
@@ -729,21 +730,34 @@ def load_spec(*sources: str | os.PathLike[str] | Mapping[str, Any], timeout: flo
     return specs[0] if len(specs) == 1 else Spec.merge(*specs)
 
 
-def core_spec_path() -> Path:
-    """Where the bundled core spec (``nodes_spec/comfyui_core.json``) is."""
+#: The bundled core specs by name: ``"core"`` is today's ComfyUI (a 2026 server: V3 dynamic
+#: inputs), ``"core-2025"`` ComfyUI of October 2025 (backend a125cd84), for older servers.
+CORE_SPECS = {"core": "comfyui_core.json", "core-2025": "comfyui_core_2025.json"}
+_CORE_ALIASES = {":core:": "core", "core-2026": "core", "latest": "core"}
+
+
+def core_spec_path(name: str = "core") -> Path:
+    """Where a bundled core spec (``nodes_spec/comfyui_core*.json``) is."""
+    fname = CORE_SPECS[_CORE_ALIASES.get(name, name)]
     here = Path(__file__).resolve().parent
-    installed = here / "nodes_spec" / "comfyui_core.json"
+    installed = here / "nodes_spec" / fname
     if installed.is_file():
         return installed
-    return here.parent / "nodes_spec" / "comfyui_core.json"
+    return here.parent / "nodes_spec" / fname
 
 
-@lru_cache(maxsize=1)
-def core_spec() -> Spec:
-    """The bundled spec of core ComfyUI, derived from a real server's ``/object_info``."""
-    p = core_spec_path()
+@lru_cache(maxsize=4)
+def core_spec(name: str = "core") -> Spec:
+    """A bundled spec of core ComfyUI, derived from a real server's ``/object_info``:
+    ``"core"`` (the default) is today's ComfyUI, ``"core-2025"`` that of October 2025."""
+    key = _CORE_ALIASES.get(name, name)
+    if key not in CORE_SPECS:
+        raise SpecError(
+            f"{name!r} is not a bundled spec; use one of {', '.join(sorted(CORE_SPECS))}"
+        )
+    p = core_spec_path(key)
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
     except OSError as exc:  # pragma: no cover - a broken install
         raise SpecError(f"{p}: the bundled core spec is missing: {exc}") from None
-    return Spec.from_dict(data, source="comfyui_core")
+    return Spec.from_dict(data, source="comfyui_core" if key == "core" else f"comfyui_{key}")

@@ -1,7 +1,9 @@
 """Derive ``nodes_spec/comfyui_core.json`` from a real ComfyUI ``/object_info``.
 
-Usage: ``python codegen/derive_core_spec.py [SOURCE] [--check]``; SOURCE defaults to
-``../shared/comfyui/object_info.json``. The output is the source, key for key, plus the
+Usage: ``python codegen/derive_core_spec.py [--check]``: derives ``comfyui_core.json`` from
+``../shared/comfyui/object_info_recent.json`` (today's ComfyUI, the default core spec) and
+``comfyui_core_2025.json`` from ``object_info.json`` (October 2025). Each output is its source,
+key for key, plus the
 ``"cmfy"`` extension on each node (``nodes_spec/FORMAT.md``):
 
 - ``file_inputs``: inputs whose choices are files of the installation (``"model"`` files may be
@@ -23,8 +25,13 @@ sys.path.insert(0, str(ROOT))
 
 from cmfy_graph.spec import _guess_file_kind  # noqa: E402
 
-DEFAULT_SOURCE = ROOT.parent / "shared" / "comfyui" / "object_info.json"
-TARGET = ROOT / "nodes_spec" / "comfyui_core.json"
+SHARED = ROOT.parent / "shared" / "comfyui"
+#: (source /object_info, bundled spec): today's ComfyUI is the default core spec; the one of
+#: October 2025 stays bundled as "core-2025" for older servers.
+TARGETS = [
+    (SHARED / "object_info_recent.json", ROOT / "nodes_spec" / "comfyui_core.json"),
+    (SHARED / "object_info.json", ROOT / "nodes_spec" / "comfyui_core_2025.json"),
+]
 
 #: class_type -> argument names of VALIDATE_INPUTS in ComfyUI backend a125cd84 (Oct 2025).
 #: Facts read from the ComfyUI sources; see nodes_spec/FORMAT.md. The names exclude the
@@ -50,6 +57,9 @@ VALIDATE_INPUTS: dict[str, list[str]] = {
     "LoadImageSetNode": ["images", "resize_method"],
     "TripoConversionNode": ["input_types"],
     "FluxProUltraImageNode": ["aspect_ratio"],
+    # comfy_extras (2026): CustomCombo's validate_inputs takes its combo and returns True
+    # (the choices are defined in the editor), so its value is never checked against []
+    "CustomCombo": ["choice"],
     "KlingCameraControls": [
         "horizontal_movement",
         "vertical_movement",
@@ -106,19 +116,20 @@ def render(source_path: Path) -> str:
 
 def main(argv: list[str]) -> int:
     check = "--check" in argv
-    args = [a for a in argv if a != "--check"]
-    src = Path(args[0]) if args else DEFAULT_SOURCE
-    text = render(src)
-    if check:
-        if not TARGET.is_file() or TARGET.read_text(encoding="utf-8") != text:
-            print(
-                f"{TARGET} is out of date: run python codegen/derive_core_spec.py", file=sys.stderr
-            )
-            return 1
-        return 0
-    TARGET.write_text(text, encoding="utf-8")
-    print(f"wrote {TARGET} ({len(text)} bytes)")
-    return 0
+    rc = 0
+    for src, target in TARGETS:
+        text = render(src)
+        if check:
+            if not target.is_file() or target.read_text(encoding="utf-8") != text:
+                print(
+                    f"{target} is out of date: run python codegen/derive_core_spec.py",
+                    file=sys.stderr,
+                )
+                rc = 1
+            continue
+        target.write_text(text, encoding="utf-8")
+        print(f"wrote {target} ({len(text)} bytes)")
+    return rc
 
 
 if __name__ == "__main__":

@@ -18,7 +18,16 @@ QUICKSTART = SHARED / "seeds" / "cmfy_cloud_quickstart.txt"
 
 @pytest.fixture(scope="session")
 def core():
-    """The bundled core spec."""
+    """The bundled spec of ComfyUI of October 2025 (``core-2025``): the spec the devset's
+    conversions and verdicts were made with."""
+    from cmfy_graph.spec import core_spec
+
+    return core_spec("core-2025")
+
+
+@pytest.fixture(scope="session")
+def latest():
+    """The bundled default core spec: today's ComfyUI."""
     from cmfy_graph.spec import core_spec
 
     return core_spec()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 
@@ -19,7 +20,11 @@ from cmfy_graph.client import (
     ServerError,
     WaitTimeout,
 )
-from cmfy_graph.client.fake_comfyui import FakeComfyUI
+from cmfy_graph.client.fake_comfyui import FakeComfyUI as _FakeComfyUI
+from cmfy_graph.spec import core_spec
+
+# a ComfyUI server of October 2025, as the devset's prompts were made for
+FakeComfyUI = functools.partial(_FakeComfyUI, spec=core_spec("core-2025"))
 
 
 @pytest.fixture(scope="module")

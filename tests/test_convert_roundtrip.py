@@ -138,7 +138,7 @@ def test_python_escape_hatch_for_unknown_classes_and_cycles(core: Spec) -> None:
 def test_python_broken_links_are_kept_as_written_with_a_warning(core: Spec) -> None:
     p = {
         "1": {"class_type": "SaveImage", "inputs": {"images": ["99", 0], "filename_prefix": "p"}},
-        "2": {"class_type": "PreviewImage", "inputs": {"images": ["1", 0]}},
+        "2": {"class_type": "PreviewImage", "inputs": {"images": ["1", 5]}},
         "3": {"class_type": "PreviewImage", "inputs": {"images": [1, 0]}},
     }
     w: list[str] = []

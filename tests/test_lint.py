@@ -210,7 +210,7 @@ def test_spec_option_with_a_servers_object_info(
 
     code, out, _ = _run(capsys, "--format", "comfyui", "--spec", str(OBJECT_INFO), str(files))
     a = [json.loads(x) for x in out.splitlines()]
-    code2, out2, _ = _run(capsys, "--format", "comfyui", str(files))
+    code2, out2, _ = _run(capsys, "--format", "comfyui", "--spec", "core-2025", str(files))
     assert a == [json.loads(x) for x in out2.splitlines()] and code == code2
 
 

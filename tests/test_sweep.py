@@ -340,10 +340,11 @@ def test_cli_ui_workflow_from_devset(capsys: Any) -> None:
     from conftest import DEVSET
 
     ui = DEVSET / "ui2api" / "area_composition_square_area_for_subject.ui.json"
-    argv = ["sweep", str(ui), "--set", "KSampler.seed=1..3", "--dry-run"]
+    argv = ["sweep", str(ui), "--spec", "core-2025", "--set", "KSampler.seed=1..3", "--dry-run"]
     assert main(argv) == 2
     assert "2 nodes have the title 'KSampler' (ids 3, 24); use a node id" in capsys.readouterr().err
-    argv = ["sweep", str(ui), "--set", "3.seed=1..3", "--set", "24.steps=10,20", "--dry-run"]
+    argv = ["sweep", str(ui), "--spec", "core-2025", "--set", "3.seed=1..3"]
+    argv += ["--set", "24.steps=10,20", "--dry-run"]
     assert main(argv) == 0
     lines = [json.loads(ln) for ln in capsys.readouterr().out.splitlines()]
     assert len(lines) == 6 and lines[5]["params"] == {"3.seed": 3, "24.steps": 20}

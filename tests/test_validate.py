@@ -8,16 +8,27 @@ from typing import Any
 
 import pytest
 
+from cmfy_graph import validate as _validate
 from cmfy_graph.errors import ValidationError
+from cmfy_graph.spec import core_spec
 from cmfy_graph.validate import (
     Report,
-    check_prompt,
     check_webhook_url,
     find_cycles,
     prompt_graph,
     reachable_from_outputs,
-    validate_prompt,
 )
+
+# these are ComfyUI 2025's rules (BE-2025-10): judged with the spec of that server
+SPEC_2025 = core_spec("core-2025")
+
+
+def validate_prompt(prompt: Any, spec: Any = None, **kw: Any) -> Report:
+    return _validate.validate_prompt(prompt, spec or SPEC_2025, **kw)
+
+
+def check_prompt(prompt: Any, spec: Any = None, **kw: Any) -> Report:
+    return _validate.check_prompt(prompt, spec or SPEC_2025, **kw)
 
 
 def _choice(core: Any, ct: str, name: str) -> Any:

@@ -34,7 +34,8 @@ def register(sub: Any) -> None:
         "--spec",
         metavar="FILE_OR_URL",
         action="append",
-        help="node spec (/object_info JSON file or server URL); repeatable; default: core",
+        help="node spec (/object_info JSON file or server URL); repeatable; default: core "
+        "(today's ComfyUI); core-2025: ComfyUI of October 2025",
     )
     p.add_argument(
         "-o",

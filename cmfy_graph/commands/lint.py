@@ -30,7 +30,7 @@ def register(sub: Any) -> None:
         metavar="FILE_OR_URL",
         action="append",
         help="node spec: an /object_info JSON file or a ComfyUI server URL (repeatable; "
-        "default: the bundled core spec)",
+        "default: the bundled core spec of today's ComfyUI; core-2025: that of October 2025)",
     )
     p.add_argument(
         "--profile",

@@ -14,25 +14,66 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._gen_comfy_extras_nodes_apg import APG as APG
+    from ._gen_comfy_extras_nodes_ar_video import ARVideoI2V as ARVideoI2V
+    from ._gen_comfy_extras_nodes_compositor import AddLayer as AddLayer
     from ._gen_comfy_extras_nodes_custom_sampler import AddNoise as AddNoise
+    from ._gen_comfy_extras_nodes_dataset import AddTextPrefix as AddTextPrefix
+    from ._gen_comfy_extras_nodes_dataset import AddTextSuffix as AddTextSuffix
+    from ._gen_comfy_extras_nodes_dataset import AdjustBrightness as AdjustBrightness
+    from ._gen_comfy_extras_nodes_dataset import AdjustContrast as AdjustContrast
     from ._gen_comfy_extras_nodes_align_your_steps import AlignYourStepsScheduler as AlignYourStepsScheduler
+    from ._gen_comfy_extras_nodes_model_patch import AnimaLLLiteApply as AnimaLLLiteApply
+    from ._gen_comfy_extras_nodes_mesh_postprocess import ApplyTextureToMesh as ApplyTextureToMesh
     from ._gen_comfy_extras_nodes_audio import AudioAdjustVolume as AudioAdjustVolume
     from ._gen_comfy_extras_nodes_audio import AudioConcat as AudioConcat
     from ._gen_comfy_extras_nodes_audio_encoder import AudioEncoderEncode as AudioEncoderEncode
     from ._gen_comfy_extras_nodes_audio_encoder import AudioEncoderLoader as AudioEncoderLoader
+    from ._gen_comfy_extras_nodes_audio import AudioEqualizer3Band as AudioEqualizer3Band
     from ._gen_comfy_extras_nodes_audio import AudioMerge as AudioMerge
+    from ._gen_comfy_extras_nodes_mesh_postprocess import BakeAmbientOcclusion as BakeAmbientOcclusion
+    from ._gen_comfy_extras_nodes_mesh_postprocess import BakeNormalMapFromMesh as BakeNormalMapFromMesh
+    from ._gen_comfy_extras_nodes_mesh_postprocess import BakeTextureFromVoxel as BakeTextureFromVoxel
     from ._gen_comfy_extras_nodes_custom_sampler import BasicGuider as BasicGuider
     from ._gen_comfy_extras_nodes_custom_sampler import BasicScheduler as BasicScheduler
+    from ._gen_comfy_extras_nodes_post_processing import BatchImagesNode as BatchImagesNode
+    from ._gen_comfy_extras_nodes_post_processing import BatchLatentsNode as BatchLatentsNode
+    from ._gen_comfy_extras_nodes_post_processing import BatchMasksNode as BatchMasksNode
+    from ._gen_comfy_api_nodes_nodes_beeble import BeebleSwitchXImageEdit as BeebleSwitchXImageEdit
+    from ._gen_comfy_api_nodes_nodes_beeble import BeebleSwitchXVideoEdit as BeebleSwitchXVideoEdit
+    from ._gen_comfy_extras_nodes_bernini import BerniniConditioning as BerniniConditioning
     from ._gen_comfy_extras_nodes_custom_sampler import BetaSamplingScheduler as BetaSamplingScheduler
+    from ._gen_comfy_api_nodes_nodes_bria import BriaEraser as BriaEraser
+    from ._gen_comfy_api_nodes_nodes_bria import BriaExpandImage as BriaExpandImage
+    from ._gen_comfy_api_nodes_nodes_bria import BriaGenFill as BriaGenFill
+    from ._gen_comfy_api_nodes_nodes_bria import BriaImageEditNode as BriaImageEditNode
+    from ._gen_comfy_api_nodes_nodes_bria import BriaIncreaseResolution as BriaIncreaseResolution
+    from ._gen_comfy_api_nodes_nodes_bria import BriaRemoveImageBackground as BriaRemoveImageBackground
+    from ._gen_comfy_api_nodes_nodes_bria import BriaRemoveVideoBackground as BriaRemoveVideoBackground
+    from ._gen_comfy_api_nodes_nodes_bria import BriaTransparentVideoBackground as BriaTransparentVideoBackground
+    from ._gen_comfy_api_nodes_nodes_bria import BriaVideoGreenScreen as BriaVideoGreenScreen
+    from ._gen_comfy_api_nodes_nodes_bria import BriaVideoReplaceBackground as BriaVideoReplaceBackground
+    from ._gen_comfy_extras_nodes_json_prompt import BuildJsonPromptIdeogram as BuildJsonPromptIdeogram
+    from ._gen_comfy_api_nodes_nodes_bytedance import ByteDance2FirstLastFrameNode as ByteDance2FirstLastFrameNode
+    from ._gen_comfy_api_nodes_nodes_bytedance import ByteDance2ReferenceNode as ByteDance2ReferenceNode
+    from ._gen_comfy_api_nodes_nodes_bytedance import ByteDance2ReferenceNodeV2 as ByteDance2ReferenceNodeV2
+    from ._gen_comfy_api_nodes_nodes_bytedance import ByteDance2TextToVideoNode as ByteDance2TextToVideoNode
+    from ._gen_comfy_api_nodes_nodes_bytedance import ByteDanceCreateImageAsset as ByteDanceCreateImageAsset
+    from ._gen_comfy_api_nodes_nodes_bytedance import ByteDanceCreateVideoAsset as ByteDanceCreateVideoAsset
     from ._gen_comfy_api_nodes_nodes_bytedance import ByteDanceFirstLastFrameNode as ByteDanceFirstLastFrameNode
-    from ._gen_comfy_api_nodes_nodes_bytedance import ByteDanceImageEditNode as ByteDanceImageEditNode
     from ._gen_comfy_api_nodes_nodes_bytedance import ByteDanceImageNode as ByteDanceImageNode
     from ._gen_comfy_api_nodes_nodes_bytedance import ByteDanceImageReferenceNode as ByteDanceImageReferenceNode
     from ._gen_comfy_api_nodes_nodes_bytedance import ByteDanceImageToVideoNode as ByteDanceImageToVideoNode
+    from ._gen_comfy_api_nodes_nodes_bytedance import ByteDanceSeedAudio as ByteDanceSeedAudio
+    from ._gen_comfy_api_nodes_nodes_bytedance_llm import ByteDanceSeedNode as ByteDanceSeedNode
+    from ._gen_comfy_api_nodes_nodes_bytedance import ByteDanceSeedreamLayerSeparationNode as ByteDanceSeedreamLayerSeparationNode
     from ._gen_comfy_api_nodes_nodes_bytedance import ByteDanceSeedreamNode as ByteDanceSeedreamNode
+    from ._gen_comfy_api_nodes_nodes_bytedance import ByteDanceSeedreamNodeV2 as ByteDanceSeedreamNodeV2
+    from ._gen_comfy_api_nodes_nodes_bytedance import ByteDanceSeedreamNodeV3 as ByteDanceSeedreamNodeV3
     from ._gen_comfy_api_nodes_nodes_bytedance import ByteDanceTextToVideoNode as ByteDanceTextToVideoNode
+    from ._gen_comfy_api_nodes_nodes_bytedance import ByteDanceVideoEnhanceNode as ByteDanceVideoEnhanceNode
     from ._gen_comfy_extras_nodes_custom_sampler import CFGGuider as CFGGuider
     from ._gen_comfy_extras_nodes_cfg import CFGNorm as CFGNorm
+    from ._gen_comfy_extras_nodes_custom_sampler import CFGOverride as CFGOverride
     from ._gen_comfy_extras_nodes_cfg import CFGZeroStar as CFGZeroStar
     from ._gen_comfy_extras_nodes_attention_multiply import CLIPAttentionMultiply as CLIPAttentionMultiply
     from ._gen_nodes import CLIPLoader as CLIPLoader
@@ -46,6 +87,7 @@ if TYPE_CHECKING:
     from ._gen_comfy_extras_nodes_flux import CLIPTextEncodeFlux as CLIPTextEncodeFlux
     from ._gen_comfy_extras_nodes_hidream import CLIPTextEncodeHiDream as CLIPTextEncodeHiDream
     from ._gen_comfy_extras_nodes_hunyuan import CLIPTextEncodeHunyuanDiT as CLIPTextEncodeHunyuanDiT
+    from ._gen_comfy_extras_nodes_kandinsky5 import CLIPTextEncodeKandinsky5 as CLIPTextEncodeKandinsky5
     from ._gen_comfy_extras_nodes_lumina2 import CLIPTextEncodeLumina2 as CLIPTextEncodeLumina2
     from ._gen_comfy_extras_nodes_pixart import CLIPTextEncodePixArtAlpha as CLIPTextEncodePixArtAlpha
     from ._gen_comfy_extras_nodes_sd3 import CLIPTextEncodeSD3 as CLIPTextEncodeSD3
@@ -55,16 +97,27 @@ if TYPE_CHECKING:
     from ._gen_nodes import CLIPVisionLoader as CLIPVisionLoader
     from ._gen_comfy_extras_nodes_canny import Canny as Canny
     from ._gen_comfy_extras_nodes_string import CaseConverter as CaseConverter
+    from ._gen_comfy_extras_nodes_dataset import CenterCropImages as CenterCropImages
     from ._gen_nodes import CheckpointLoader as CheckpointLoader
     from ._gen_nodes import CheckpointLoaderSimple as CheckpointLoaderSimple
     from ._gen_comfy_extras_nodes_model_merging import CheckpointSave as CheckpointSave
     from ._gen_comfy_extras_nodes_chroma_radiance import ChromaRadianceOptions as ChromaRadianceOptions
+    from ._gen_comfy_api_nodes_nodes_anthropic import ClaudeNode as ClaudeNode
+    from ._gen_comfy_extras_nodes_color import ColorToRGBInt as ColorToRGBInt
+    from ._gen_comfy_extras_nodes_post_processing import ColorTransfer as ColorTransfer
     from ._gen_comfy_extras_nodes_hooks import CombineHooks2 as CombineHooks2
     from ._gen_comfy_extras_nodes_hooks import CombineHooks4 as CombineHooks4
     from ._gen_comfy_extras_nodes_hooks import CombineHooks8 as CombineHooks8
+    from ._gen_comfy_extras_nodes_logic import ComfyAndNode as ComfyAndNode
+    from ._gen_comfy_extras_nodes_math import ComfyMathExpression as ComfyMathExpression
+    from ._gen_comfy_extras_nodes_logic import ComfyNotNode as ComfyNotNode
+    from ._gen_comfy_extras_nodes_number_convert import ComfyNumberConvert as ComfyNumberConvert
+    from ._gen_comfy_extras_nodes_logic import ComfyOrNode as ComfyOrNode
+    from ._gen_comfy_extras_nodes_logic import ComfySwitchNode as ComfySwitchNode
     from ._gen_nodes import ConditioningAverage as ConditioningAverage
     from ._gen_nodes import ConditioningCombine as ConditioningCombine
     from ._gen_nodes import ConditioningConcat as ConditioningConcat
+    from ._gen_nodes import ConditioningMultiply as ConditioningMultiply
     from ._gen_nodes import ConditioningSetArea as ConditioningSetArea
     from ._gen_nodes import ConditioningSetAreaPercentage as ConditioningSetAreaPercentage
     from ._gen_comfy_extras_nodes_video_model import ConditioningSetAreaPercentageVideo as ConditioningSetAreaPercentageVideo
@@ -83,8 +136,12 @@ if TYPE_CHECKING:
     from ._gen_comfy_extras_nodes_sd3 import ControlNetApplySD3 as ControlNetApplySD3
     from ._gen_comfy_extras_nodes_controlnet import ControlNetInpaintingAliMamaApply as ControlNetInpaintingAliMamaApply
     from ._gen_nodes import ControlNetLoader as ControlNetLoader
+    from ._gen_comfy_extras_nodes_string import ConvertArrayToString as ConvertArrayToString
+    from ._gen_comfy_extras_nodes_string import ConvertDictionaryToString as ConvertDictionaryToString
     from ._gen_comfy_extras_nodes_cosmos import CosmosImageToVideoLatent as CosmosImageToVideoLatent
     from ._gen_comfy_extras_nodes_cosmos import CosmosPredict2ImageToVideoLatent as CosmosPredict2ImageToVideoLatent
+    from ._gen_comfy_extras_nodes_bounding_boxes import CreateBoundingBoxes as CreateBoundingBoxes
+    from ._gen_comfy_extras_nodes_gaussian_splat import CreateCameraInfo as CreateCameraInfo
     from ._gen_comfy_extras_nodes_hooks import CreateHookKeyframe as CreateHookKeyframe
     from ._gen_comfy_extras_nodes_hooks import CreateHookKeyframesFromFloats as CreateHookKeyframesFromFloats
     from ._gen_comfy_extras_nodes_hooks import CreateHookKeyframesInterpolated as CreateHookKeyframesInterpolated
@@ -92,75 +149,161 @@ if TYPE_CHECKING:
     from ._gen_comfy_extras_nodes_hooks import CreateHookLoraModelOnly as CreateHookLoraModelOnly
     from ._gen_comfy_extras_nodes_hooks import CreateHookModelAsLora as CreateHookModelAsLora
     from ._gen_comfy_extras_nodes_hooks import CreateHookModelAsLoraModelOnly as CreateHookModelAsLoraModelOnly
+    from ._gen_comfy_extras_nodes_toolkit import CreateList as CreateList
     from ._gen_comfy_extras_nodes_video import CreateVideo as CreateVideo
+    from ._gen_comfy_extras_nodes_sdpose import CropByBBoxes as CropByBBoxes
     from ._gen_comfy_extras_nodes_mask import CropMask as CropMask
+    from ._gen_comfy_extras_nodes_curve import CurveEditor as CurveEditor
+    from ._gen_comfy_extras_nodes_logic import CustomCombo as CustomCombo
+    from ._gen_comfy_extras_nodes_depth_anything_3 import DA3GeometryToMesh as DA3GeometryToMesh
+    from ._gen_comfy_extras_nodes_depth_anything_3 import DA3Inference as DA3Inference
+    from ._gen_comfy_extras_nodes_depth_anything_3 import DA3Render as DA3Render
+    from ._gen_comfy_extras_nodes_mesh_postprocess import DecimateMesh as DecimateMesh
     from ._gen_nodes import DiffControlNetLoader as DiffControlNetLoader
     from ._gen_comfy_extras_nodes_differential_diffusion import DifferentialDiffusion as DifferentialDiffusion
     from ._gen_nodes import DiffusersLoader as DiffusersLoader
     from ._gen_comfy_extras_nodes_custom_sampler import DisableNoise as DisableNoise
+    from ._gen_comfy_extras_nodes_rtdetr import DrawBBoxes as DrawBBoxes
     from ._gen_comfy_extras_nodes_custom_sampler import DualCFGGuider as DualCFGGuider
     from ._gen_nodes import DualCLIPLoader as DualCLIPLoader
+    from ._gen_comfy_extras_nodes_custom_sampler import DualModelGuider as DualModelGuider
     from ._gen_comfy_extras_nodes_easycache import EasyCache as EasyCache
+    from ._gen_comfy_api_nodes_nodes_elevenlabs import ElevenLabsAudioIsolation as ElevenLabsAudioIsolation
+    from ._gen_comfy_api_nodes_nodes_elevenlabs import ElevenLabsInstantVoiceClone as ElevenLabsInstantVoiceClone
+    from ._gen_comfy_api_nodes_nodes_elevenlabs import ElevenLabsSpeechToSpeech as ElevenLabsSpeechToSpeech
+    from ._gen_comfy_api_nodes_nodes_elevenlabs import ElevenLabsSpeechToText as ElevenLabsSpeechToText
+    from ._gen_comfy_api_nodes_nodes_elevenlabs import ElevenLabsTextToDialogue as ElevenLabsTextToDialogue
+    from ._gen_comfy_api_nodes_nodes_elevenlabs import ElevenLabsTextToSoundEffects as ElevenLabsTextToSoundEffects
+    from ._gen_comfy_api_nodes_nodes_elevenlabs import ElevenLabsTextToSpeech as ElevenLabsTextToSpeech
+    from ._gen_comfy_api_nodes_nodes_elevenlabs import ElevenLabsVoiceSelector as ElevenLabsVoiceSelector
+    from ._gen_comfy_extras_nodes_ar_video import EmptyARVideoLatent as EmptyARVideoLatent
+    from ._gen_comfy_extras_nodes_ace import EmptyAceStep15LatentAudio as EmptyAceStep15LatentAudio
     from ._gen_comfy_extras_nodes_ace import EmptyAceStepLatentAudio as EmptyAceStepLatentAudio
     from ._gen_comfy_extras_nodes_audio import EmptyAudio as EmptyAudio
     from ._gen_comfy_extras_nodes_chroma_radiance import EmptyChromaRadianceLatentImage as EmptyChromaRadianceLatentImage
     from ._gen_comfy_extras_nodes_cosmos import EmptyCosmosLatentVideo as EmptyCosmosLatentVideo
+    from ._gen_comfy_extras_nodes_flux import EmptyFlux2LatentImage as EmptyFlux2LatentImage
+    from ._gen_comfy_extras_nodes_hidream_o1 import EmptyHiDreamO1LatentImage as EmptyHiDreamO1LatentImage
     from ._gen_comfy_extras_nodes_hunyuan import EmptyHunyuanImageLatent as EmptyHunyuanImageLatent
     from ._gen_comfy_extras_nodes_hunyuan import EmptyHunyuanLatentVideo as EmptyHunyuanLatentVideo
+    from ._gen_comfy_extras_nodes_hunyuan import EmptyHunyuanVideo15Latent as EmptyHunyuanVideo15Latent
     from ._gen_nodes import EmptyImage as EmptyImage
     from ._gen_comfy_extras_nodes_lt import EmptyLTXVLatentVideo as EmptyLTXVLatentVideo
     from ._gen_comfy_extras_nodes_audio import EmptyLatentAudio as EmptyLatentAudio
     from ._gen_comfy_extras_nodes_hunyuan3d import EmptyLatentHunyuan3Dv2 as EmptyLatentHunyuan3Dv2
     from ._gen_nodes import EmptyLatentImage as EmptyLatentImage
+    from ._gen_comfy_extras_nodes_minimax_h3 import EmptyMiniMaxH3LatentAV as EmptyMiniMaxH3LatentAV
+    from ._gen_comfy_extras_nodes_minimax_music import EmptyMiniMaxMusic3LatentAudio as EmptyMiniMaxMusic3LatentAudio
     from ._gen_comfy_extras_nodes_mochi import EmptyMochiLatentVideo as EmptyMochiLatentVideo
+    from ._gen_comfy_extras_nodes_qwen import EmptyQwenImageLayeredLatentImage as EmptyQwenImageLayeredLatentImage
     from ._gen_comfy_extras_nodes_sd3 import EmptySD3LatentImage as EmptySD3LatentImage
+    from ._gen_comfy_extras_nodes_trellis2 import EmptyTrellis2LatentStructure as EmptyTrellis2LatentStructure
     from ._gen_comfy_extras_nodes_eps import EpsilonScaling as EpsilonScaling
     from ._gen_comfy_extras_nodes_custom_sampler import ExponentialScheduler as ExponentialScheduler
     from ._gen_comfy_extras_nodes_custom_sampler import ExtendIntermediateSigmas as ExtendIntermediateSigmas
     from ._gen_comfy_extras_nodes_mask import FeatherMask as FeatherMask
+    from ._gen_comfy_extras_nodes_gaussian_splat import File3DToSplat as File3DToSplat
+    from ._gen_comfy_extras_nodes_mesh_postprocess import FillHoles as FillHoles
+    from ._gen_comfy_api_nodes_nodes_fishaudio import FishAudioInstantVoiceClone as FishAudioInstantVoiceClone
+    from ._gen_comfy_api_nodes_nodes_fishaudio import FishAudioSpeechToText as FishAudioSpeechToText
+    from ._gen_comfy_api_nodes_nodes_fishaudio import FishAudioTextToSpeech as FishAudioTextToSpeech
+    from ._gen_comfy_api_nodes_nodes_fishaudio import FishAudioVoiceSelector as FishAudioVoiceSelector
     from ._gen_comfy_extras_nodes_custom_sampler import FlipSigmas as FlipSigmas
+    from ._gen_comfy_api_nodes_nodes_bfl import Flux2ImageNode as Flux2ImageNode
+    from ._gen_comfy_api_nodes_nodes_bfl import Flux2MaxImageNode as Flux2MaxImageNode
+    from ._gen_comfy_api_nodes_nodes_bfl import Flux2ProImageNode as Flux2ProImageNode
+    from ._gen_comfy_extras_nodes_flux import Flux2Scheduler as Flux2Scheduler
+    from ._gen_comfy_api_nodes_nodes_bfl import Flux3ImageToVideoNode as Flux3ImageToVideoNode
+    from ._gen_comfy_api_nodes_nodes_bfl import Flux3TextToVideoNode as Flux3TextToVideoNode
+    from ._gen_comfy_api_nodes_nodes_bfl import Flux3VideoContinuationNode as Flux3VideoContinuationNode
     from ._gen_comfy_extras_nodes_flux import FluxDisableGuidance as FluxDisableGuidance
+    from ._gen_comfy_api_nodes_nodes_bfl import FluxEraseNode as FluxEraseNode
     from ._gen_comfy_extras_nodes_flux import FluxGuidance as FluxGuidance
+    from ._gen_comfy_extras_nodes_flux import FluxKVCache as FluxKVCache
     from ._gen_comfy_extras_nodes_flux import FluxKontextImageScale as FluxKontextImageScale
     from ._gen_comfy_api_nodes_nodes_bfl import FluxKontextMaxImageNode as FluxKontextMaxImageNode
     from ._gen_comfy_extras_nodes_flux import FluxKontextMultiReferenceLatentMethod as FluxKontextMultiReferenceLatentMethod
     from ._gen_comfy_api_nodes_nodes_bfl import FluxKontextProImageNode as FluxKontextProImageNode
-    from ._gen_comfy_api_nodes_nodes_bfl import FluxProCannyNode as FluxProCannyNode
-    from ._gen_comfy_api_nodes_nodes_bfl import FluxProDepthNode as FluxProDepthNode
     from ._gen_comfy_api_nodes_nodes_bfl import FluxProExpandNode as FluxProExpandNode
     from ._gen_comfy_api_nodes_nodes_bfl import FluxProFillNode as FluxProFillNode
     from ._gen_comfy_api_nodes_nodes_bfl import FluxProUltraImageNode as FluxProUltraImageNode
+    from ._gen_comfy_api_nodes_nodes_bfl import FluxVTONode as FluxVTONode
+    from ._gen_comfy_api_nodes_nodes_bfl import FluxVideoUpscaleNode as FluxVideoUpscaleNode
+    from ._gen_comfy_extras_nodes_frame_interpolation import FrameInterpolate as FrameInterpolate
+    from ._gen_comfy_extras_nodes_frame_interpolation import FrameInterpolationModelLoader as FrameInterpolationModelLoader
     from ._gen_comfy_extras_nodes_fresca import FreSca as FreSca
     from ._gen_comfy_extras_nodes_freelunch import FreeU as FreeU
     from ._gen_comfy_extras_nodes_freelunch import FreeU_V2 as FreeU_V2
     from ._gen_comfy_extras_nodes_gits import GITSScheduler as GITSScheduler
     from ._gen_nodes import GLIGENLoader as GLIGENLoader
     from ._gen_nodes import GLIGENTextBoxApply as GLIGENTextBoxApply
+    from ._gen_comfy_extras_nodes_glsl import GLSLShader as GLSLShader
+    from ._gen_comfy_api_nodes_nodes_gemini import GeminiImage2Node as GeminiImage2Node
     from ._gen_comfy_api_nodes_nodes_gemini import GeminiImageNode as GeminiImageNode
     from ._gen_comfy_api_nodes_nodes_gemini import GeminiInputFiles as GeminiInputFiles
+    from ._gen_comfy_api_nodes_nodes_gemini import GeminiNanoBanana2 as GeminiNanoBanana2
+    from ._gen_comfy_api_nodes_nodes_gemini import GeminiNanoBanana2V2 as GeminiNanoBanana2V2
     from ._gen_comfy_api_nodes_nodes_gemini import GeminiNode as GeminiNode
+    from ._gen_comfy_api_nodes_nodes_gemini import GeminiNodeV2 as GeminiNodeV2
+    from ._gen_comfy_api_nodes_nodes_gemini import GeminiVideoOmni as GeminiVideoOmni
+    from ._gen_comfy_extras_nodes_wanmove import GenerateTracks as GenerateTracks
+    from ._gen_comfy_extras_nodes_lt import GetICLoRAParameters as GetICLoRAParameters
     from ._gen_comfy_extras_nodes_images import GetImageSize as GetImageSize
+    from ._gen_comfy_extras_nodes_save_3d import GetMeshInfo as GetMeshInfo
+    from ._gen_comfy_extras_nodes_gaussian_splat import GetSplatCount as GetSplatCount
     from ._gen_comfy_extras_nodes_video import GetVideoComponents as GetVideoComponents
+    from ._gen_comfy_api_nodes_nodes_grok import GrokImageEditNode as GrokImageEditNode
+    from ._gen_comfy_api_nodes_nodes_grok import GrokImageEditNodeV2 as GrokImageEditNodeV2
+    from ._gen_comfy_api_nodes_nodes_grok import GrokImageNode as GrokImageNode
+    from ._gen_comfy_api_nodes_nodes_grok import GrokVideoEditNode as GrokVideoEditNode
+    from ._gen_comfy_api_nodes_nodes_grok import GrokVideoExtendNode as GrokVideoExtendNode
+    from ._gen_comfy_api_nodes_nodes_grok import GrokVideoNode as GrokVideoNode
+    from ._gen_comfy_api_nodes_nodes_grok import GrokVideoReferenceNode as GrokVideoReferenceNode
     from ._gen_comfy_extras_nodes_mask import GrowMask as GrowMask
+    from ._gen_comfy_api_nodes_nodes_wan import HappyHorseImageToVideoApi as HappyHorseImageToVideoApi
+    from ._gen_comfy_api_nodes_nodes_wan import HappyHorseReferenceVideoApi as HappyHorseReferenceVideoApi
+    from ._gen_comfy_api_nodes_nodes_wan import HappyHorseTextToVideoApi as HappyHorseTextToVideoApi
+    from ._gen_comfy_api_nodes_nodes_wan import HappyHorseVideoEditApi as HappyHorseVideoEditApi
+    from ._gen_comfy_api_nodes_nodes_heygen import HeyGenAvatarVideoNode as HeyGenAvatarVideoNode
+    from ._gen_comfy_api_nodes_nodes_heygen import HeyGenCreateAvatarNode as HeyGenCreateAvatarNode
+    from ._gen_comfy_api_nodes_nodes_heygen import HeyGenTalkingPhotoNode as HeyGenTalkingPhotoNode
+    from ._gen_comfy_api_nodes_nodes_heygen import HeyGenTextToSpeechNode as HeyGenTextToSpeechNode
+    from ._gen_comfy_api_nodes_nodes_heygen import HeyGenVideoTranslateNode as HeyGenVideoTranslateNode
+    from ._gen_comfy_extras_nodes_hidream_o1 import HiDreamO1PatchSeamSmoothing as HiDreamO1PatchSeamSmoothing
+    from ._gen_comfy_extras_nodes_hidream_o1 import HiDreamO1ReferenceImages as HiDreamO1ReferenceImages
+    from ._gen_comfy_api_nodes_nodes_hitpaw import HitPawGeneralImageEnhance as HitPawGeneralImageEnhance
+    from ._gen_comfy_api_nodes_nodes_hitpaw import HitPawVideoEnhance as HitPawVideoEnhance
     from ._gen_comfy_extras_nodes_hunyuan3d import Hunyuan3Dv2Conditioning as Hunyuan3Dv2Conditioning
     from ._gen_comfy_extras_nodes_hunyuan3d import Hunyuan3Dv2ConditioningMultiView as Hunyuan3Dv2ConditioningMultiView
     from ._gen_comfy_extras_nodes_hunyuan import HunyuanImageToVideo as HunyuanImageToVideo
     from ._gen_comfy_extras_nodes_hunyuan import HunyuanRefinerLatent as HunyuanRefinerLatent
+    from ._gen_comfy_extras_nodes_hunyuan import HunyuanVideo15ImageToVideo as HunyuanVideo15ImageToVideo
+    from ._gen_comfy_extras_nodes_hunyuan import HunyuanVideo15LatentUpscaleWithModel as HunyuanVideo15LatentUpscaleWithModel
+    from ._gen_comfy_extras_nodes_hunyuan import HunyuanVideo15SuperResolution as HunyuanVideo15SuperResolution
     from ._gen_comfy_extras_nodes_hypertile import HyperTile as HyperTile
     from ._gen_comfy_extras_nodes_hypernetwork import HypernetworkLoader as HypernetworkLoader
-    from ._gen_comfy_api_nodes_nodes_ideogram import IdeogramV1 as IdeogramV1
-    from ._gen_comfy_api_nodes_nodes_ideogram import IdeogramV2 as IdeogramV2
+    from ._gen_comfy_extras_nodes_ideogram4 import Ideogram4Scheduler as Ideogram4Scheduler
+    from ._gen_comfy_api_nodes_nodes_ideogram import IdeogramPImage as IdeogramPImage
     from ._gen_comfy_api_nodes_nodes_ideogram import IdeogramV3 as IdeogramV3
+    from ._gen_comfy_api_nodes_nodes_ideogram import IdeogramV4 as IdeogramV4
     from ._gen_comfy_extras_nodes_images import ImageAddNoise as ImageAddNoise
     from ._gen_nodes import ImageBatch as ImageBatch
     from ._gen_comfy_extras_nodes_post_processing import ImageBlend as ImageBlend
     from ._gen_comfy_extras_nodes_post_processing import ImageBlur as ImageBlur
     from ._gen_comfy_extras_nodes_mask import ImageColorToMask as ImageColorToMask
+    from ._gen_comfy_extras_nodes_image_compare import ImageCompare as ImageCompare
     from ._gen_comfy_extras_nodes_mask import ImageCompositeMasked as ImageCompositeMasked
+    from ._gen_comfy_extras_nodes_compositor import ImageCompositor as ImageCompositor
     from ._gen_comfy_extras_nodes_images import ImageCrop as ImageCrop
+    from ._gen_comfy_extras_nodes_images import ImageCropToMask as ImageCropToMask
+    from ._gen_comfy_extras_nodes_images import ImageCropV2 as ImageCropV2
+    from ._gen_comfy_extras_nodes_dataset import ImageDeduplication as ImageDeduplication
     from ._gen_comfy_extras_nodes_images import ImageFlip as ImageFlip
     from ._gen_comfy_extras_nodes_images import ImageFromBatch as ImageFromBatch
+    from ._gen_comfy_extras_nodes_dataset import ImageGrid as ImageGrid
+    from ._gen_comfy_extras_nodes_curve import ImageHistogram as ImageHistogram
     from ._gen_nodes import ImageInvert as ImageInvert
+    from ._gen_comfy_extras_nodes_images import ImageMergeTileList as ImageMergeTileList
     from ._gen_comfy_extras_nodes_video_model import ImageOnlyCheckpointLoader as ImageOnlyCheckpointLoader
     from ._gen_comfy_extras_nodes_video_model import ImageOnlyCheckpointSave as ImageOnlyCheckpointSave
     from ._gen_nodes import ImagePadForOutpaint as ImagePadForOutpaint
@@ -179,30 +322,56 @@ if TYPE_CHECKING:
     from ._gen_nodes import InpaintModelConditioning as InpaintModelConditioning
     from ._gen_comfy_extras_nodes_ip2p import InstructPixToPixConditioning as InstructPixToPixConditioning
     from ._gen_comfy_extras_nodes_mask import InvertMask as InvertMask
+    from ._gen_comfy_extras_nodes_audio import JoinAudioChannels as JoinAudioChannels
     from ._gen_comfy_extras_nodes_compositing import JoinImageWithAlpha as JoinImageWithAlpha
+    from ._gen_comfy_extras_nodes_string import JsonExtractString as JsonExtractString
     from ._gen_nodes import KSampler as KSampler
     from ._gen_nodes import KSamplerAdvanced as KSamplerAdvanced
     from ._gen_comfy_extras_nodes_custom_sampler import KSamplerSelect as KSamplerSelect
+    from ._gen_comfy_extras_nodes_kandinsky5 import Kandinsky5ImageToVideo as Kandinsky5ImageToVideo
     from ._gen_comfy_extras_nodes_custom_sampler import KarrasScheduler as KarrasScheduler
-    from ._gen_comfy_api_nodes_nodes_kling import KlingCameraControlI2VNode as KlingCameraControlI2VNode
-    from ._gen_comfy_api_nodes_nodes_kling import KlingCameraControlT2VNode as KlingCameraControlT2VNode
-    from ._gen_comfy_api_nodes_nodes_kling import KlingCameraControls as KlingCameraControls
-    from ._gen_comfy_api_nodes_nodes_kling import KlingDualCharacterVideoEffectNode as KlingDualCharacterVideoEffectNode
+    from ._gen_comfy_api_nodes_nodes_kling import KlingAvatarNode as KlingAvatarNode
+    from ._gen_comfy_api_nodes_nodes_kling import KlingFirstLastFrameNode as KlingFirstLastFrameNode
     from ._gen_comfy_api_nodes_nodes_kling import KlingImage2VideoNode as KlingImage2VideoNode
     from ._gen_comfy_api_nodes_nodes_kling import KlingImageGenerationNode as KlingImageGenerationNode
+    from ._gen_comfy_api_nodes_nodes_kling import KlingImageToVideoWithAudio as KlingImageToVideoWithAudio
     from ._gen_comfy_api_nodes_nodes_kling import KlingLipSyncAudioToVideoNode as KlingLipSyncAudioToVideoNode
     from ._gen_comfy_api_nodes_nodes_kling import KlingLipSyncTextToVideoNode as KlingLipSyncTextToVideoNode
-    from ._gen_comfy_api_nodes_nodes_kling import KlingSingleImageVideoEffectNode as KlingSingleImageVideoEffectNode
+    from ._gen_comfy_api_nodes_nodes_kling import KlingMotionControl as KlingMotionControl
+    from ._gen_comfy_api_nodes_nodes_kling import KlingOmniProEditVideoNode as KlingOmniProEditVideoNode
+    from ._gen_comfy_api_nodes_nodes_kling import KlingOmniProFirstLastFrameNode as KlingOmniProFirstLastFrameNode
+    from ._gen_comfy_api_nodes_nodes_kling import KlingOmniProImageNode as KlingOmniProImageNode
+    from ._gen_comfy_api_nodes_nodes_kling import KlingOmniProImageToVideoNode as KlingOmniProImageToVideoNode
+    from ._gen_comfy_api_nodes_nodes_kling import KlingOmniProTextToVideoNode as KlingOmniProTextToVideoNode
+    from ._gen_comfy_api_nodes_nodes_kling import KlingOmniProVideoToVideoNode as KlingOmniProVideoToVideoNode
     from ._gen_comfy_api_nodes_nodes_kling import KlingStartEndFrameNode as KlingStartEndFrameNode
     from ._gen_comfy_api_nodes_nodes_kling import KlingTextToVideoNode as KlingTextToVideoNode
+    from ._gen_comfy_api_nodes_nodes_kling import KlingTextToVideoWithAudio as KlingTextToVideoWithAudio
     from ._gen_comfy_api_nodes_nodes_kling import KlingVideoExtendNode as KlingVideoExtendNode
-    from ._gen_comfy_api_nodes_nodes_kling import KlingVirtualTryOnNode as KlingVirtualTryOnNode
+    from ._gen_comfy_api_nodes_nodes_kling import KlingVideoNode as KlingVideoNode
+    from ._gen_comfy_api_nodes_nodes_krea import Krea2ImageNode as Krea2ImageNode
+    from ._gen_comfy_api_nodes_nodes_krea import Krea2StyleReferenceNode as Krea2StyleReferenceNode
+    from ._gen_comfy_extras_nodes_lt_audio import LTXAVTextEncoderLoader as LTXAVTextEncoderLoader
     from ._gen_comfy_extras_nodes_lt import LTXVAddGuide as LTXVAddGuide
+    from ._gen_comfy_extras_nodes_lt_audio import LTXVAudioVAEDecode as LTXVAudioVAEDecode
+    from ._gen_comfy_extras_nodes_lt_audio import LTXVAudioVAEEncode as LTXVAudioVAEEncode
+    from ._gen_comfy_extras_nodes_lt_audio import LTXVAudioVAELoader as LTXVAudioVAELoader
+    from ._gen_comfy_extras_nodes_lt import LTXVConcatAVLatent as LTXVConcatAVLatent
     from ._gen_comfy_extras_nodes_lt import LTXVConditioning as LTXVConditioning
+    from ._gen_comfy_extras_nodes_context_windows import LTXVContextWindows as LTXVContextWindows
     from ._gen_comfy_extras_nodes_lt import LTXVCropGuides as LTXVCropGuides
+    from ._gen_comfy_extras_nodes_lt import LTXVDualCFGGuider as LTXVDualCFGGuider
+    from ._gen_comfy_extras_nodes_lt import LTXVDurationPredictor as LTXVDurationPredictor
+    from ._gen_comfy_extras_nodes_lt_audio import LTXVEmptyLatentAudio as LTXVEmptyLatentAudio
     from ._gen_comfy_extras_nodes_lt import LTXVImgToVideo as LTXVImgToVideo
+    from ._gen_comfy_extras_nodes_lt import LTXVImgToVideoInplace as LTXVImgToVideoInplace
+    from ._gen_comfy_extras_nodes_lt_upsampler import LTXVLatentUpsampler as LTXVLatentUpsampler
+    from ._gen_comfy_extras_nodes_lt import LTXVModalityGuidance as LTXVModalityGuidance
     from ._gen_comfy_extras_nodes_lt import LTXVPreprocess as LTXVPreprocess
+    from ._gen_comfy_extras_nodes_lt import LTXVReferenceAudio as LTXVReferenceAudio
     from ._gen_comfy_extras_nodes_lt import LTXVScheduler as LTXVScheduler
+    from ._gen_comfy_extras_nodes_lt import LTXVSeparateAVLatent as LTXVSeparateAVLatent
+    from ._gen_comfy_extras_nodes_lt import LTXVSpatioTemporalGuidance as LTXVSpatioTemporalGuidance
     from ._gen_comfy_extras_nodes_custom_sampler import LaplaceScheduler as LaplaceScheduler
     from ._gen_comfy_extras_nodes_latent import LatentAdd as LatentAdd
     from ._gen_comfy_extras_nodes_latent import LatentApplyOperation as LatentApplyOperation
@@ -215,6 +384,7 @@ if TYPE_CHECKING:
     from ._gen_comfy_extras_nodes_latent import LatentConcat as LatentConcat
     from ._gen_nodes import LatentCrop as LatentCrop
     from ._gen_comfy_extras_nodes_latent import LatentCut as LatentCut
+    from ._gen_comfy_extras_nodes_latent import LatentCutToBatch as LatentCutToBatch
     from ._gen_nodes import LatentFlip as LatentFlip
     from ._gen_nodes import LatentFromBatch as LatentFromBatch
     from ._gen_comfy_extras_nodes_latent import LatentInterpolate as LatentInterpolate
@@ -225,36 +395,101 @@ if TYPE_CHECKING:
     from ._gen_comfy_extras_nodes_latent import LatentSubtract as LatentSubtract
     from ._gen_nodes import LatentUpscale as LatentUpscale
     from ._gen_nodes import LatentUpscaleBy as LatentUpscaleBy
+    from ._gen_comfy_extras_nodes_hunyuan import LatentUpscaleModelLoader as LatentUpscaleModelLoader
+    from ._gen_comfy_extras_nodes_compositor import LayersFromBoundingBoxes as LayersFromBoundingBoxes
     from ._gen_comfy_extras_nodes_easycache import LazyCache as LazyCache
     from ._gen_comfy_extras_nodes_load_3d import Load3D as Load3D
-    from ._gen_comfy_extras_nodes_load_3d import Load3DAnimation as Load3DAnimation
+    from ._gen_comfy_extras_nodes_load_3d import Load3DAdvanced as Load3DAdvanced
     from ._gen_comfy_extras_nodes_audio import LoadAudio as LoadAudio
+    from ._gen_comfy_extras_nodes_bg_removal import LoadBackgroundRemovalModel as LoadBackgroundRemovalModel
+    from ._gen_comfy_extras_nodes_depth_anything_3 import LoadDA3Model as LoadDA3Model
     from ._gen_nodes import LoadImage as LoadImage
+    from ._gen_comfy_extras_nodes_dataset import LoadImageDataSetFromFolder as LoadImageDataSetFromFolder
     from ._gen_nodes import LoadImageMask as LoadImageMask
     from ._gen_nodes import LoadImageOutput as LoadImageOutput
-    from ._gen_comfy_extras_nodes_train import LoadImageSetFromFolderNode as LoadImageSetFromFolderNode
-    from ._gen_comfy_extras_nodes_train import LoadImageTextSetFromFolderNode as LoadImageTextSetFromFolderNode
+    from ._gen_comfy_extras_nodes_dataset import LoadImageTextDataSetFromFolder as LoadImageTextDataSetFromFolder
     from ._gen_nodes import LoadLatent as LoadLatent
+    from ._gen_comfy_extras_nodes_mediapipe import LoadMediaPipeFaceLandmarker as LoadMediaPipeFaceLandmarker
+    from ._gen_comfy_extras_nodes_moge import LoadMoGeModel as LoadMoGeModel
+    from ._gen_comfy_extras_nodes_dataset import LoadTrainingDataset as LoadTrainingDataset
     from ._gen_comfy_extras_nodes_video import LoadVideo as LoadVideo
+    from ._gen_comfy_extras_nodes_dataset import LoadVideoDataSetFromFolder as LoadVideoDataSetFromFolder
+    from ._gen_comfy_extras_nodes_dataset import LoadVideoTextDataSetFromFolder as LoadVideoTextDataSetFromFolder
     from ._gen_nodes import LoraLoader as LoraLoader
+    from ._gen_comfy_extras_nodes_lora_debug import LoraLoaderBypass as LoraLoaderBypass
+    from ._gen_comfy_extras_nodes_lora_debug import LoraLoaderBypassModelOnly as LoraLoaderBypassModelOnly
     from ._gen_nodes import LoraLoaderModelOnly as LoraLoaderModelOnly
     from ._gen_comfy_extras_nodes_train import LoraModelLoader as LoraModelLoader
     from ._gen_comfy_extras_nodes_lora_extract import LoraSave as LoraSave
     from ._gen_comfy_extras_nodes_train import LossGraphNode as LossGraphNode
     from ._gen_comfy_extras_nodes_lotus import LotusConditioning as LotusConditioning
+    from ._gen_comfy_api_nodes_nodes_ltxv import LtxApi25AudioToVideo as LtxApi25AudioToVideo
+    from ._gen_comfy_api_nodes_nodes_ltxv import LtxApi25ImageToVideo as LtxApi25ImageToVideo
+    from ._gen_comfy_api_nodes_nodes_ltxv import LtxApi25TextToVideo as LtxApi25TextToVideo
+    from ._gen_comfy_api_nodes_nodes_ltxv import LtxvApiImageToVideo as LtxvApiImageToVideo
+    from ._gen_comfy_api_nodes_nodes_ltxv import LtxvApiTextToVideo as LtxvApiTextToVideo
     from ._gen_comfy_api_nodes_nodes_luma import LumaConceptsNode as LumaConceptsNode
+    from ._gen_comfy_api_nodes_nodes_luma import LumaImageEditNode2 as LumaImageEditNode2
     from ._gen_comfy_api_nodes_nodes_luma import LumaImageModifyNode as LumaImageModifyNode
     from ._gen_comfy_api_nodes_nodes_luma import LumaImageNode as LumaImageNode
+    from ._gen_comfy_api_nodes_nodes_luma import LumaImageNode2 as LumaImageNode2
     from ._gen_comfy_api_nodes_nodes_luma import LumaImageToVideoNode as LumaImageToVideoNode
+    from ._gen_comfy_api_nodes_nodes_luma import LumaRay32ExtendVideoNode as LumaRay32ExtendVideoNode
+    from ._gen_comfy_api_nodes_nodes_luma import LumaRay32ImageToVideoNode as LumaRay32ImageToVideoNode
+    from ._gen_comfy_api_nodes_nodes_luma import LumaRay32KeyframeNode as LumaRay32KeyframeNode
+    from ._gen_comfy_api_nodes_nodes_luma import LumaRay32KeyframesToVideoNode as LumaRay32KeyframesToVideoNode
+    from ._gen_comfy_api_nodes_nodes_luma import LumaRay32TextToVideoNode as LumaRay32TextToVideoNode
+    from ._gen_comfy_api_nodes_nodes_luma import LumaRay32VideoEditNode as LumaRay32VideoEditNode
+    from ._gen_comfy_api_nodes_nodes_luma import LumaRay32VideoReframeNode as LumaRay32VideoReframeNode
     from ._gen_comfy_api_nodes_nodes_luma import LumaReferenceNode as LumaReferenceNode
     from ._gen_comfy_api_nodes_nodes_luma import LumaVideoNode as LumaVideoNode
+    from ._gen_comfy_api_nodes_nodes_magnific import MagnificImageRelightNode as MagnificImageRelightNode
+    from ._gen_comfy_api_nodes_nodes_magnific import MagnificImageSkinEnhancerNode as MagnificImageSkinEnhancerNode
+    from ._gen_comfy_api_nodes_nodes_magnific import MagnificImageStyleTransferNode as MagnificImageStyleTransferNode
+    from ._gen_comfy_api_nodes_nodes_magnific import MagnificImageUpscalerCreativeNode as MagnificImageUpscalerCreativeNode
+    from ._gen_comfy_api_nodes_nodes_magnific import MagnificImageUpscalerPreciseV2Node as MagnificImageUpscalerPreciseV2Node
     from ._gen_comfy_extras_nodes_mahiro import Mahiro as Mahiro
+    from ._gen_comfy_extras_nodes_dataset import MakeTrainingDataset as MakeTrainingDataset
+    from ._gen_comfy_extras_nodes_custom_sampler import ManualSigmas as ManualSigmas
     from ._gen_comfy_extras_nodes_mask import MaskComposite as MaskComposite
     from ._gen_comfy_extras_nodes_mask import MaskPreview as MaskPreview
     from ._gen_comfy_extras_nodes_mask import MaskToImage as MaskToImage
+    from ._gen_comfy_extras_nodes_mediapipe import MediaPipeFaceLandmarker as MediaPipeFaceLandmarker
+    from ._gen_comfy_extras_nodes_mediapipe import MediaPipeFaceMask as MediaPipeFaceMask
+    from ._gen_comfy_extras_nodes_mediapipe import MediaPipeFaceMeshVisualize as MediaPipeFaceMeshVisualize
+    from ._gen_comfy_extras_nodes_dataset import MergeImageLists as MergeImageLists
+    from ._gen_comfy_extras_nodes_save_3d import MergeMeshes as MergeMeshes
+    from ._gen_comfy_extras_nodes_gaussian_splat import MergeSplat as MergeSplat
+    from ._gen_comfy_extras_nodes_dataset import MergeTextLists as MergeTextLists
+    from ._gen_comfy_extras_nodes_mesh_postprocess import MeshSmoothNormals as MeshSmoothNormals
+    from ._gen_comfy_extras_nodes_mesh_postprocess import MeshTextureToImage as MeshTextureToImage
+    from ._gen_comfy_extras_nodes_save_3d import MeshToFile3D as MeshToFile3D
+    from ._gen_comfy_api_nodes_nodes_meshy import MeshyAnimateModelNode as MeshyAnimateModelNode
+    from ._gen_comfy_api_nodes_nodes_meshy import MeshyImageToModelNode as MeshyImageToModelNode
+    from ._gen_comfy_api_nodes_nodes_meshy import MeshyMultiImageToModelNode as MeshyMultiImageToModelNode
+    from ._gen_comfy_api_nodes_nodes_meshy import MeshyRefineNode as MeshyRefineNode
+    from ._gen_comfy_api_nodes_nodes_meshy import MeshyRigModelNode as MeshyRigModelNode
+    from ._gen_comfy_api_nodes_nodes_meshy import MeshyTextToModelNode as MeshyTextToModelNode
+    from ._gen_comfy_api_nodes_nodes_meshy import MeshyTextureNode as MeshyTextureNode
+    from ._gen_comfy_extras_nodes_minimax_h3 import MiniMaxH3AddGuide as MiniMaxH3AddGuide
+    from ._gen_comfy_extras_nodes_minimax_h3 import MiniMaxH3ImageToVideo as MiniMaxH3ImageToVideo
+    from ._gen_comfy_extras_nodes_minimax_h3 import MiniMaxH3ReferenceToVideo as MiniMaxH3ReferenceToVideo
+    from ._gen_comfy_extras_nodes_minimax_h3 import MiniMaxH3SigmaShift as MiniMaxH3SigmaShift
+    from ._gen_comfy_extras_nodes_minimax_music import MiniMaxMusic3TextEncode as MiniMaxMusic3TextEncode
+    from ._gen_comfy_api_nodes_nodes_minimax import MinimaxHailuo03ContextIRNode as MinimaxHailuo03ContextIRNode
+    from ._gen_comfy_api_nodes_nodes_minimax import MinimaxHailuo03FirstLastFrameNode as MinimaxHailuo03FirstLastFrameNode
+    from ._gen_comfy_api_nodes_nodes_minimax import MinimaxHailuo03ReferenceNode as MinimaxHailuo03ReferenceNode
+    from ._gen_comfy_api_nodes_nodes_minimax import MinimaxHailuo03RegenerateNode as MinimaxHailuo03RegenerateNode
+    from ._gen_comfy_api_nodes_nodes_minimax import MinimaxHailuo03TextToVideoNode as MinimaxHailuo03TextToVideoNode
     from ._gen_comfy_api_nodes_nodes_minimax import MinimaxHailuoVideoNode as MinimaxHailuoVideoNode
     from ._gen_comfy_api_nodes_nodes_minimax import MinimaxImageToVideoNode as MinimaxImageToVideoNode
     from ._gen_comfy_api_nodes_nodes_minimax import MinimaxTextToVideoNode as MinimaxTextToVideoNode
+    from ._gen_comfy_extras_nodes_moge import MoGeGeometryToFOV as MoGeGeometryToFOV
+    from ._gen_comfy_extras_nodes_moge import MoGeInference as MoGeInference
+    from ._gen_comfy_extras_nodes_moge import MoGePanoramaInference as MoGePanoramaInference
+    from ._gen_comfy_extras_nodes_moge import MoGePointMapToMesh as MoGePointMapToMesh
+    from ._gen_comfy_extras_nodes_moge import MoGeRender as MoGeRender
+    from ._gen_comfy_extras_nodes_model_advanced import ModelAttentionBackend as ModelAttentionBackend
     from ._gen_comfy_extras_nodes_model_advanced import ModelComputeDtype as ModelComputeDtype
     from ._gen_comfy_extras_nodes_model_merging import ModelMergeAdd as ModelMergeAdd
     from ._gen_comfy_extras_nodes_model_merging_model_specific import ModelMergeAuraflow as ModelMergeAuraflow
@@ -264,6 +499,7 @@ if TYPE_CHECKING:
     from ._gen_comfy_extras_nodes_model_merging_model_specific import ModelMergeCosmosPredict2_14B as ModelMergeCosmosPredict2_14B
     from ._gen_comfy_extras_nodes_model_merging_model_specific import ModelMergeCosmosPredict2_2B as ModelMergeCosmosPredict2_2B
     from ._gen_comfy_extras_nodes_model_merging_model_specific import ModelMergeFlux1 as ModelMergeFlux1
+    from ._gen_comfy_extras_nodes_model_merging_model_specific import ModelMergeKrea2 as ModelMergeKrea2
     from ._gen_comfy_extras_nodes_model_merging_model_specific import ModelMergeLTXV as ModelMergeLTXV
     from ._gen_comfy_extras_nodes_model_merging_model_specific import ModelMergeMochiPreview as ModelMergeMochiPreview
     from ._gen_comfy_extras_nodes_model_merging_model_specific import ModelMergeQwenImage as ModelMergeQwenImage
@@ -275,6 +511,7 @@ if TYPE_CHECKING:
     from ._gen_comfy_extras_nodes_model_merging import ModelMergeSimple as ModelMergeSimple
     from ._gen_comfy_extras_nodes_model_merging import ModelMergeSubtract as ModelMergeSubtract
     from ._gen_comfy_extras_nodes_model_merging_model_specific import ModelMergeWAN2_1 as ModelMergeWAN2_1
+    from ._gen_comfy_extras_nodes_model_advanced import ModelNoiseScale as ModelNoiseScale
     from ._gen_comfy_extras_nodes_model_patch import ModelPatchLoader as ModelPatchLoader
     from ._gen_comfy_extras_nodes_model_advanced import ModelSamplingAuraFlow as ModelSamplingAuraFlow
     from ._gen_comfy_extras_nodes_model_advanced import ModelSamplingContinuousEDM as ModelSamplingContinuousEDM
@@ -285,18 +522,24 @@ if TYPE_CHECKING:
     from ._gen_comfy_extras_nodes_model_advanced import ModelSamplingSD3 as ModelSamplingSD3
     from ._gen_comfy_extras_nodes_model_advanced import ModelSamplingStableCascade as ModelSamplingStableCascade
     from ._gen_comfy_extras_nodes_model_merging import ModelSave as ModelSave
-    from ._gen_comfy_api_nodes_nodes_moonvalley import MoonvalleyImg2VideoNode as MoonvalleyImg2VideoNode
-    from ._gen_comfy_api_nodes_nodes_moonvalley import MoonvalleyTxt2VideoNode as MoonvalleyTxt2VideoNode
-    from ._gen_comfy_api_nodes_nodes_moonvalley import MoonvalleyVideo2VideoNode as MoonvalleyVideo2VideoNode
     from ._gen_comfy_extras_nodes_morphology import Morphology as Morphology
+    from ._gen_comfy_extras_nodes_multigpu import MultiGPU_WorkUnits as MultiGPU_WorkUnits
+    from ._gen_comfy_extras_nodes_nag import NAGuidance as NAGuidance
+    from ._gen_comfy_extras_nodes_dataset import NormalizeImages as NormalizeImages
+    from ._gen_comfy_extras_nodes_kandinsky5 import NormalizeVideoLatentStart as NormalizeVideoLatentStart
     from ._gen_comfy_api_nodes_nodes_openai import OpenAIChatConfig as OpenAIChatConfig
     from ._gen_comfy_api_nodes_nodes_openai import OpenAIChatNode as OpenAIChatNode
     from ._gen_comfy_api_nodes_nodes_openai import OpenAIDalle2 as OpenAIDalle2
     from ._gen_comfy_api_nodes_nodes_openai import OpenAIDalle3 as OpenAIDalle3
     from ._gen_comfy_api_nodes_nodes_openai import OpenAIGPTImage1 as OpenAIGPTImage1
+    from ._gen_comfy_api_nodes_nodes_openai import OpenAIGPTImageNodeV2 as OpenAIGPTImageNodeV2
     from ._gen_comfy_api_nodes_nodes_openai import OpenAIInputFiles as OpenAIInputFiles
     from ._gen_comfy_api_nodes_nodes_sora import OpenAIVideoSora2 as OpenAIVideoSora2
+    from ._gen_comfy_api_nodes_nodes_openrouter import OpenRouterLLMNode as OpenRouterLLMNode
+    from ._gen_comfy_extras_nodes_void import OpticalFlowLoader as OpticalFlowLoader
     from ._gen_comfy_extras_nodes_optimalsteps import OptimalStepsScheduler as OptimalStepsScheduler
+    from ._gen_comfy_extras_nodes_mesh_postprocess import PaintMesh as PaintMesh
+    from ._gen_comfy_extras_nodes_painter import Painter as Painter
     from ._gen_comfy_extras_nodes_hooks import PairConditioningCombine as PairConditioningCombine
     from ._gen_comfy_extras_nodes_hooks import PairConditioningSetDefaultCombine as PairConditioningSetDefaultCombine
     from ._gen_comfy_extras_nodes_hooks import PairConditioningSetProperties as PairConditioningSetProperties
@@ -307,13 +550,8 @@ if TYPE_CHECKING:
     from ._gen_comfy_extras_nodes_pag import PerturbedAttentionGuidance as PerturbedAttentionGuidance
     from ._gen_comfy_extras_nodes_photomaker import PhotoMakerEncode as PhotoMakerEncode
     from ._gen_comfy_extras_nodes_photomaker import PhotoMakerLoader as PhotoMakerLoader
-    from ._gen_comfy_api_nodes_nodes_pika import PikaImageToVideoNode2_2 as PikaImageToVideoNode2_2
-    from ._gen_comfy_api_nodes_nodes_pika import PikaScenesV2_2 as PikaScenesV2_2
-    from ._gen_comfy_api_nodes_nodes_pika import PikaStartEndFrameNode2_2 as PikaStartEndFrameNode2_2
-    from ._gen_comfy_api_nodes_nodes_pika import PikaTextToVideoNode2_2 as PikaTextToVideoNode2_2
-    from ._gen_comfy_api_nodes_nodes_pika import Pikadditions as Pikadditions
-    from ._gen_comfy_api_nodes_nodes_pika import Pikaffects as Pikaffects
-    from ._gen_comfy_api_nodes_nodes_pika import Pikaswaps as Pikaswaps
+    from ._gen_comfy_extras_nodes_pid import PiDConditioning as PiDConditioning
+    from ._gen_comfy_extras_nodes_trellis2 import Pixal3DConditioning as Pixal3DConditioning
     from ._gen_comfy_api_nodes_nodes_pixverse import PixverseImageToVideoNode as PixverseImageToVideoNode
     from ._gen_comfy_api_nodes_nodes_pixverse import PixverseTemplateNode as PixverseTemplateNode
     from ._gen_comfy_api_nodes_nodes_pixverse import PixverseTextToVideoNode as PixverseTextToVideoNode
@@ -321,23 +559,33 @@ if TYPE_CHECKING:
     from ._gen_comfy_extras_nodes_custom_sampler import PolyexponentialScheduler as PolyexponentialScheduler
     from ._gen_comfy_extras_nodes_compositing import PorterDuffImageComposite as PorterDuffImageComposite
     from ._gen_comfy_extras_nodes_load_3d import Preview3D as Preview3D
-    from ._gen_comfy_extras_nodes_load_3d import Preview3DAnimation as Preview3DAnimation
+    from ._gen_comfy_extras_nodes_load_3d import Preview3DAdvanced as Preview3DAdvanced
     from ._gen_comfy_extras_nodes_preview_any import PreviewAny as PreviewAny
     from ._gen_comfy_extras_nodes_audio import PreviewAudio as PreviewAudio
+    from ._gen_comfy_extras_nodes_load_3d import PreviewGaussianSplat as PreviewGaussianSplat
     from ._gen_nodes import PreviewImage as PreviewImage
+    from ._gen_comfy_extras_nodes_load_3d import PreviewPointCloud as PreviewPointCloud
     from ._gen_comfy_extras_nodes_primitive import PrimitiveBoolean as PrimitiveBoolean
+    from ._gen_comfy_extras_nodes_images import PrimitiveBoundingBox as PrimitiveBoundingBox
     from ._gen_comfy_extras_nodes_primitive import PrimitiveFloat as PrimitiveFloat
     from ._gen_comfy_extras_nodes_primitive import PrimitiveInt as PrimitiveInt
     from ._gen_comfy_extras_nodes_primitive import PrimitiveString as PrimitiveString
     from ._gen_comfy_extras_nodes_primitive import PrimitiveStringMultiline as PrimitiveStringMultiline
     from ._gen_comfy_extras_nodes_hidream import QuadrupleCLIPLoader as QuadrupleCLIPLoader
+    from ._gen_comfy_api_nodes_nodes_quiver import QuiverImageToSVGNode as QuiverImageToSVGNode
+    from ._gen_comfy_api_nodes_nodes_quiver import QuiverTextToSVGNode as QuiverTextToSVGNode
     from ._gen_comfy_extras_nodes_model_patch import QwenImageDiffsynthControlnet as QwenImageDiffsynthControlnet
+    from ._gen_comfy_api_nodes_nodes_qwen import QwenImageEditApi as QwenImageEditApi
+    from ._gen_comfy_api_nodes_nodes_qwen import QwenImageTextToImageApi as QwenImageTextToImageApi
+    from ._gen_comfy_extras_nodes_rtdetr import RTDETR_detect as RTDETR_detect
+    from ._gen_comfy_extras_nodes_dataset import RandomCropImages as RandomCropImages
     from ._gen_comfy_extras_nodes_custom_sampler import RandomNoise as RandomNoise
     from ._gen_comfy_extras_nodes_rebatch import RebatchImages as RebatchImages
     from ._gen_comfy_extras_nodes_rebatch import RebatchLatents as RebatchLatents
     from ._gen_comfy_extras_nodes_audio import RecordAudio as RecordAudio
     from ._gen_comfy_api_nodes_nodes_recraft import RecraftColorRGB as RecraftColorRGB
     from ._gen_comfy_api_nodes_nodes_recraft import RecraftControls as RecraftControls
+    from ._gen_comfy_api_nodes_nodes_recraft import RecraftCreateStyleNode as RecraftCreateStyleNode
     from ._gen_comfy_api_nodes_nodes_recraft import RecraftCreativeUpscaleNode as RecraftCreativeUpscaleNode
     from ._gen_comfy_api_nodes_nodes_recraft import RecraftCrispUpscaleNode as RecraftCrispUpscaleNode
     from ._gen_comfy_api_nodes_nodes_recraft import RecraftImageInpaintingNode as RecraftImageInpaintingNode
@@ -350,29 +598,63 @@ if TYPE_CHECKING:
     from ._gen_comfy_api_nodes_nodes_recraft import RecraftStyleV3RealisticImage as RecraftStyleV3RealisticImage
     from ._gen_comfy_api_nodes_nodes_recraft import RecraftTextToImageNode as RecraftTextToImageNode
     from ._gen_comfy_api_nodes_nodes_recraft import RecraftTextToVectorNode as RecraftTextToVectorNode
+    from ._gen_comfy_api_nodes_nodes_recraft import RecraftV4TextToImageNode as RecraftV4TextToImageNode
+    from ._gen_comfy_api_nodes_nodes_recraft import RecraftV4TextToVectorNode as RecraftV4TextToVectorNode
     from ._gen_comfy_api_nodes_nodes_recraft import RecraftVectorizeImageNode as RecraftVectorizeImageNode
     from ._gen_comfy_extras_nodes_edit_model import ReferenceLatent as ReferenceLatent
+    from ._gen_comfy_extras_nodes_ace import ReferenceTimbreAudio as ReferenceTimbreAudio
     from ._gen_comfy_extras_nodes_string import RegexExtract as RegexExtract
     from ._gen_comfy_extras_nodes_string import RegexMatch as RegexMatch
     from ._gen_comfy_extras_nodes_string import RegexReplace as RegexReplace
+    from ._gen_comfy_extras_nodes_mesh_postprocess import RemeshMesh as RemeshMesh
+    from ._gen_comfy_extras_nodes_bg_removal import RemoveBackground as RemoveBackground
+    from ._gen_comfy_extras_nodes_mesh_postprocess import RenderMesh as RenderMesh
+    from ._gen_comfy_extras_nodes_gaussian_splat import RenderSplat as RenderSplat
+    from ._gen_comfy_extras_nodes_mesh_postprocess import RenderUVAtlas as RenderUVAtlas
     from ._gen_comfy_extras_nodes_lumina2 import RenormCFG as RenormCFG
     from ._gen_comfy_extras_nodes_images import RepeatImageBatch as RepeatImageBatch
     from ._gen_nodes import RepeatLatentBatch as RepeatLatentBatch
+    from ._gen_comfy_extras_nodes_dataset import ReplaceText as ReplaceText
+    from ._gen_comfy_extras_nodes_latent import ReplaceVideoLatentFrames as ReplaceVideoLatentFrames
     from ._gen_comfy_extras_nodes_model_advanced import RescaleCFG as RescaleCFG
     from ._gen_comfy_extras_nodes_images import ResizeAndPadImage as ResizeAndPadImage
+    from ._gen_comfy_extras_nodes_post_processing import ResizeImageMaskNode as ResizeImageMaskNode
+    from ._gen_comfy_extras_nodes_dataset import ResizeImagesByLongerEdge as ResizeImagesByLongerEdge
+    from ._gen_comfy_extras_nodes_dataset import ResizeImagesByShorterEdge as ResizeImagesByShorterEdge
+    from ._gen_comfy_extras_nodes_dataset import ResolutionBucket as ResolutionBucket
+    from ._gen_comfy_extras_nodes_resolution import ResolutionSelector as ResolutionSelector
+    from ._gen_comfy_api_nodes_nodes_reve import ReveImageCreateNode as ReveImageCreateNode
+    from ._gen_comfy_api_nodes_nodes_reve import ReveImageEditNode as ReveImageEditNode
+    from ._gen_comfy_api_nodes_nodes_reve import ReveImageRemixNode as ReveImageRemixNode
     from ._gen_comfy_api_nodes_nodes_rodin import Rodin3D_Detail as Rodin3D_Detail
     from ._gen_comfy_api_nodes_nodes_rodin import Rodin3D_Gen2 as Rodin3D_Gen2
+    from ._gen_comfy_api_nodes_nodes_rodin import Rodin3D_Gen25_Image as Rodin3D_Gen25_Image
+    from ._gen_comfy_api_nodes_nodes_rodin import Rodin3D_Gen25_Text as Rodin3D_Gen25_Text
     from ._gen_comfy_api_nodes_nodes_rodin import Rodin3D_Regular as Rodin3D_Regular
     from ._gen_comfy_api_nodes_nodes_rodin import Rodin3D_Sketch as Rodin3D_Sketch
     from ._gen_comfy_api_nodes_nodes_rodin import Rodin3D_Smooth as Rodin3D_Smooth
+    from ._gen_comfy_extras_nodes_save_3d import RotateMesh as RotateMesh
+    from ._gen_comfy_api_nodes_nodes_runway import RunwayAleph2KeyframeNode as RunwayAleph2KeyframeNode
+    from ._gen_comfy_api_nodes_nodes_runway import RunwayAleph2PromptImageNode as RunwayAleph2PromptImageNode
+    from ._gen_comfy_api_nodes_nodes_runway import RunwayAleph2VideoToVideoNode as RunwayAleph2VideoToVideoNode
     from ._gen_comfy_api_nodes_nodes_runway import RunwayFirstLastFrameNode as RunwayFirstLastFrameNode
     from ._gen_comfy_api_nodes_nodes_runway import RunwayImageToVideoNodeGen3a as RunwayImageToVideoNodeGen3a
     from ._gen_comfy_api_nodes_nodes_runway import RunwayImageToVideoNodeGen4 as RunwayImageToVideoNodeGen4
     from ._gen_comfy_api_nodes_nodes_runway import RunwayTextToImageNode as RunwayTextToImageNode
+    from ._gen_comfy_extras_nodes_sam3 import SAM3_Detect as SAM3_Detect
+    from ._gen_comfy_extras_nodes_sam3 import SAM3_TrackPreview as SAM3_TrackPreview
+    from ._gen_comfy_extras_nodes_sam3 import SAM3_TrackToMask as SAM3_TrackToMask
+    from ._gen_comfy_extras_nodes_sam3 import SAM3_VideoTrack as SAM3_VideoTrack
+    from ._gen_comfy_extras_nodes_scail import SCAIL2ColoredMask as SCAIL2ColoredMask
+    from ._gen_comfy_extras_nodes_sdpose import SDPoseDrawKeypoints as SDPoseDrawKeypoints
+    from ._gen_comfy_extras_nodes_sdpose import SDPoseFaceBBoxes as SDPoseFaceBBoxes
+    from ._gen_comfy_extras_nodes_sdpose import SDPoseKeypointExtractor as SDPoseKeypointExtractor
     from ._gen_comfy_extras_nodes_custom_sampler import SDTurboScheduler as SDTurboScheduler
     from ._gen_comfy_extras_nodes_sdupscale import SD_4XUpscale_Conditioning as SD_4XUpscale_Conditioning
+    from ._gen_comfy_extras_nodes_model_patch import SUPIRApply as SUPIRApply
     from ._gen_comfy_extras_nodes_stable3d import SV3D_Conditioning as SV3D_Conditioning
     from ._gen_comfy_extras_nodes_video_model import SVD_img2vid_Conditioning as SVD_img2vid_Conditioning
+    from ._gen_comfy_extras_nodes_ar_video import SamplerARVideo as SamplerARVideo
     from ._gen_comfy_extras_nodes_custom_sampler import SamplerCustom as SamplerCustom
     from ._gen_comfy_extras_nodes_custom_sampler import SamplerCustomAdvanced as SamplerCustomAdvanced
     from ._gen_comfy_extras_nodes_custom_sampler import SamplerDPMAdaptative as SamplerDPMAdaptative
@@ -384,45 +666,67 @@ if TYPE_CHECKING:
     from ._gen_comfy_extras_nodes_custom_sampler import SamplerEulerAncestral as SamplerEulerAncestral
     from ._gen_comfy_extras_nodes_custom_sampler import SamplerEulerAncestralCFGPP as SamplerEulerAncestralCFGPP
     from ._gen_comfy_extras_nodes_advanced_samplers import SamplerEulerCFGpp as SamplerEulerCFGpp
+    from ._gen_comfy_extras_nodes_advanced_samplers import SamplerLCM as SamplerLCM
     from ._gen_comfy_extras_nodes_advanced_samplers import SamplerLCMUpscale as SamplerLCMUpscale
     from ._gen_comfy_extras_nodes_custom_sampler import SamplerLMS as SamplerLMS
     from ._gen_comfy_extras_nodes_custom_sampler import SamplerSASolver as SamplerSASolver
+    from ._gen_comfy_extras_nodes_custom_sampler import SamplerSEEDS2 as SamplerSEEDS2
     from ._gen_comfy_extras_nodes_custom_sampler import SamplingPercentToSigma as SamplingPercentToSigma
+    from ._gen_comfy_extras_nodes_save_3d import Save3DAdvanced as Save3DAdvanced
     from ._gen_comfy_extras_nodes_images import SaveAnimatedPNG as SaveAnimatedPNG
     from ._gen_comfy_extras_nodes_images import SaveAnimatedWEBP as SaveAnimatedWEBP
     from ._gen_comfy_extras_nodes_audio import SaveAudio as SaveAudio
+    from ._gen_comfy_extras_nodes_audio import SaveAudioAdvanced as SaveAudioAdvanced
     from ._gen_comfy_extras_nodes_audio import SaveAudioMP3 as SaveAudioMP3
     from ._gen_comfy_extras_nodes_audio import SaveAudioOpus as SaveAudioOpus
-    from ._gen_comfy_extras_nodes_hunyuan3d import SaveGLB as SaveGLB
+    from ._gen_comfy_extras_nodes_save_3d import SaveGLB as SaveGLB
+    from ._gen_comfy_extras_nodes_save_3d import SaveGaussianSplat as SaveGaussianSplat
     from ._gen_nodes import SaveImage as SaveImage
+    from ._gen_comfy_extras_nodes_images import SaveImageAdvanced as SaveImageAdvanced
+    from ._gen_comfy_extras_nodes_dataset import SaveImageDataSetToFolder as SaveImageDataSetToFolder
+    from ._gen_comfy_extras_nodes_dataset import SaveImageTextDataSetToFolder as SaveImageTextDataSetToFolder
     from ._gen_custom_nodes_websocket_image_save import SaveImageWebsocket as SaveImageWebsocket
     from ._gen_nodes import SaveLatent as SaveLatent
-    from ._gen_comfy_extras_nodes_train import SaveLoRANode as SaveLoRANode
+    from ._gen_comfy_extras_nodes_train import SaveLoRA as SaveLoRA
+    from ._gen_comfy_extras_nodes_save_3d import SavePointCloud as SavePointCloud
     from ._gen_comfy_extras_nodes_images import SaveSVGNode as SaveSVGNode
+    from ._gen_comfy_extras_nodes_text import SaveText as SaveText
+    from ._gen_comfy_extras_nodes_dataset import SaveTrainingDataset as SaveTrainingDataset
     from ._gen_comfy_extras_nodes_video import SaveVideo as SaveVideo
     from ._gen_comfy_extras_nodes_video import SaveWEBM as SaveWEBM
+    from ._gen_comfy_extras_nodes_rope import ScaleROPE as ScaleROPE
+    from ._gen_comfy_extras_nodes_seed import SeedNode as SeedNode
+    from ._gen_comfy_extras_nodes_seedvr import SeedVR2Conditioning as SeedVR2Conditioning
+    from ._gen_comfy_extras_nodes_seedvr import SeedVR2PostProcessing as SeedVR2PostProcessing
+    from ._gen_comfy_extras_nodes_seedvr import SeedVR2Preprocess as SeedVR2Preprocess
+    from ._gen_comfy_extras_nodes_seedvr import SeedVR2TemporalChunk as SeedVR2TemporalChunk
+    from ._gen_comfy_extras_nodes_seedvr import SeedVR2TemporalMerge as SeedVR2TemporalMerge
+    from ._gen_comfy_extras_nodes_multigpu import SelectCLIPDevice as SelectCLIPDevice
+    from ._gen_comfy_extras_nodes_multigpu import SelectModelDevice as SelectModelDevice
+    from ._gen_comfy_extras_nodes_multigpu import SelectVAEDevice as SelectVAEDevice
     from ._gen_comfy_extras_nodes_sag import SelfAttentionGuidance as SelfAttentionGuidance
     from ._gen_comfy_extras_nodes_hooks import SetClipHooks as SetClipHooks
     from ._gen_comfy_extras_nodes_custom_sampler import SetFirstSigma as SetFirstSigma
     from ._gen_comfy_extras_nodes_hooks import SetHookKeyframes as SetHookKeyframes
     from ._gen_nodes import SetLatentNoiseMask as SetLatentNoiseMask
     from ._gen_comfy_extras_nodes_controlnet import SetUnionControlNetType as SetUnionControlNetType
+    from ._gen_comfy_extras_nodes_dataset import ShuffleDataset as ShuffleDataset
+    from ._gen_comfy_extras_nodes_dataset import ShuffleImageTextDataset as ShuffleImageTextDataset
+    from ._gen_comfy_extras_nodes_dataset import ShuffleVideoDataset as ShuffleVideoDataset
+    from ._gen_comfy_extras_nodes_dataset import ShuffleVideoTextDataset as ShuffleVideoTextDataset
     from ._gen_comfy_extras_nodes_slg import SkipLayerGuidanceDiT as SkipLayerGuidanceDiT
     from ._gen_comfy_extras_nodes_slg import SkipLayerGuidanceDiTSimple as SkipLayerGuidanceDiTSimple
     from ._gen_comfy_extras_nodes_sd3 import SkipLayerGuidanceSD3 as SkipLayerGuidanceSD3
     from ._gen_comfy_extras_nodes_mask import SolidMask as SolidMask
+    from ._gen_comfy_api_nodes_nodes_sonilo import SoniloTextToMusic as SoniloTextToMusic
+    from ._gen_comfy_api_nodes_nodes_sonilo import SoniloVideoToMusic as SoniloVideoToMusic
+    from ._gen_comfy_extras_nodes_gaussian_splat import SplatToFile3D as SplatToFile3D
+    from ._gen_comfy_extras_nodes_gaussian_splat import SplatToMesh as SplatToMesh
     from ._gen_comfy_extras_nodes_audio import SplitAudioChannels as SplitAudioChannels
+    from ._gen_comfy_extras_nodes_images import SplitImageToTileList as SplitImageToTileList
     from ._gen_comfy_extras_nodes_compositing import SplitImageWithAlpha as SplitImageWithAlpha
     from ._gen_comfy_extras_nodes_custom_sampler import SplitSigmas as SplitSigmas
     from ._gen_comfy_extras_nodes_custom_sampler import SplitSigmasDenoise as SplitSigmasDenoise
-    from ._gen_comfy_api_nodes_nodes_stability import StabilityAudioInpaint as StabilityAudioInpaint
-    from ._gen_comfy_api_nodes_nodes_stability import StabilityAudioToAudio as StabilityAudioToAudio
-    from ._gen_comfy_api_nodes_nodes_stability import StabilityStableImageSD_3_5Node as StabilityStableImageSD_3_5Node
-    from ._gen_comfy_api_nodes_nodes_stability import StabilityStableImageUltraNode as StabilityStableImageUltraNode
-    from ._gen_comfy_api_nodes_nodes_stability import StabilityTextToAudio as StabilityTextToAudio
-    from ._gen_comfy_api_nodes_nodes_stability import StabilityUpscaleConservativeNode as StabilityUpscaleConservativeNode
-    from ._gen_comfy_api_nodes_nodes_stability import StabilityUpscaleCreativeNode as StabilityUpscaleCreativeNode
-    from ._gen_comfy_api_nodes_nodes_stability import StabilityUpscaleFastNode as StabilityUpscaleFastNode
     from ._gen_comfy_extras_nodes_stable_cascade import StableCascade_EmptyLatentImage as StableCascade_EmptyLatentImage
     from ._gen_comfy_extras_nodes_stable_cascade import StableCascade_StageB_Conditioning as StableCascade_StageB_Conditioning
     from ._gen_comfy_extras_nodes_stable_cascade import StableCascade_StageC_VAEEncode as StableCascade_StageC_VAEEncode
@@ -432,55 +736,118 @@ if TYPE_CHECKING:
     from ._gen_comfy_extras_nodes_string import StringCompare as StringCompare
     from ._gen_comfy_extras_nodes_string import StringConcatenate as StringConcatenate
     from ._gen_comfy_extras_nodes_string import StringContains as StringContains
+    from ._gen_comfy_extras_nodes_string import StringFormat as StringFormat
     from ._gen_comfy_extras_nodes_string import StringLength as StringLength
     from ._gen_comfy_extras_nodes_string import StringReplace as StringReplace
     from ._gen_comfy_extras_nodes_string import StringSubstring as StringSubstring
     from ._gen_comfy_extras_nodes_string import StringTrim as StringTrim
+    from ._gen_comfy_extras_nodes_dataset import StripWhitespace as StripWhitespace
     from ._gen_nodes import StyleModelApply as StyleModelApply
     from ._gen_nodes import StyleModelLoader as StyleModelLoader
+    from ._gen_comfy_api_nodes_nodes_sync_so import SyncLipSyncNode as SyncLipSyncNode
+    from ._gen_comfy_api_nodes_nodes_sync_so import SyncTalkingImageNode as SyncTalkingImageNode
     from ._gen_comfy_extras_nodes_cond import T5TokenizerOptions as T5TokenizerOptions
     from ._gen_comfy_extras_nodes_tcfg import TCFG as TCFG
+    from ._gen_comfy_extras_nodes_eps import TemporalScoreRescaling as TemporalScoreRescaling
+    from ._gen_comfy_api_nodes_nodes_hunyuan3d import Tencent3DPartNode as Tencent3DPartNode
+    from ._gen_comfy_api_nodes_nodes_hunyuan3d import Tencent3DTextureEditNode as Tencent3DTextureEditNode
+    from ._gen_comfy_api_nodes_nodes_hunyuan3d import TencentImageToModelNode as TencentImageToModelNode
+    from ._gen_comfy_api_nodes_nodes_hunyuan3d import TencentModelTo3DUVNode as TencentModelTo3DUVNode
+    from ._gen_comfy_api_nodes_nodes_hunyuan3d import TencentSmartTopologyNode as TencentSmartTopologyNode
+    from ._gen_comfy_api_nodes_nodes_hunyuan3d import TencentTextToModelNode as TencentTextToModelNode
     from ._gen_comfy_extras_nodes_ace import TextEncodeAceStepAudio as TextEncodeAceStepAudio
+    from ._gen_comfy_extras_nodes_ace import TextEncodeAceStepAudio15 as TextEncodeAceStepAudio15
+    from ._gen_comfy_extras_nodes_boogu import TextEncodeBooguEdit as TextEncodeBooguEdit
     from ._gen_comfy_extras_nodes_hunyuan import TextEncodeHunyuanVideo_ImageToVideo as TextEncodeHunyuanVideo_ImageToVideo
+    from ._gen_comfy_extras_nodes_joyimage import TextEncodeJoyImageEdit as TextEncodeJoyImageEdit
+    from ._gen_comfy_extras_nodes_mage import TextEncodeMageFlowEdit as TextEncodeMageFlowEdit
     from ._gen_comfy_extras_nodes_qwen import TextEncodeQwenImageEdit as TextEncodeQwenImageEdit
     from ._gen_comfy_extras_nodes_qwen import TextEncodeQwenImageEditPlus as TextEncodeQwenImageEditPlus
+    from ._gen_comfy_extras_nodes_zimage import TextEncodeZImageOmni as TextEncodeZImageOmni
+    from ._gen_comfy_extras_nodes_textgen import TextGenerate as TextGenerate
+    from ._gen_comfy_extras_nodes_textgen import TextGenerateLTX2Prompt as TextGenerateLTX2Prompt
+    from ._gen_comfy_extras_nodes_text_overlay import TextOverlay as TextOverlay
+    from ._gen_comfy_extras_nodes_dataset import TextToLowercase as TextToLowercase
+    from ._gen_comfy_extras_nodes_dataset import TextToUppercase as TextToUppercase
     from ._gen_comfy_extras_nodes_mask import ThresholdMask as ThresholdMask
     from ._gen_comfy_extras_nodes_tomesd import TomePatchModel as TomePatchModel
+    from ._gen_comfy_api_nodes_nodes_topaz import TopazImageEnhance as TopazImageEnhance
+    from ._gen_comfy_api_nodes_nodes_topaz import TopazImageEnhanceV2 as TopazImageEnhanceV2
+    from ._gen_comfy_api_nodes_nodes_topaz import TopazVideoEnhance as TopazVideoEnhance
+    from ._gen_comfy_api_nodes_nodes_topaz import TopazVideoEnhanceV2 as TopazVideoEnhanceV2
     from ._gen_comfy_extras_nodes_torch_compile import TorchCompileModel as TorchCompileModel
     from ._gen_comfy_extras_nodes_train import TrainLoraNode as TrainLoraNode
+    from ._gen_comfy_extras_nodes_gaussian_splat import TransformSplat as TransformSplat
+    from ._gen_comfy_extras_nodes_trellis2 import Trellis2Conditioning as Trellis2Conditioning
+    from ._gen_comfy_extras_nodes_trellis2 import Trellis2ShapeStage as Trellis2ShapeStage
+    from ._gen_comfy_extras_nodes_trellis2 import Trellis2TextureStage as Trellis2TextureStage
+    from ._gen_comfy_extras_nodes_trellis2 import Trellis2UpsampleStage as Trellis2UpsampleStage
     from ._gen_comfy_extras_nodes_audio import TrimAudioDuration as TrimAudioDuration
     from ._gen_comfy_extras_nodes_wan import TrimVideoLatent as TrimVideoLatent
     from ._gen_comfy_extras_nodes_sd3 import TripleCLIPLoader as TripleCLIPLoader
     from ._gen_comfy_api_nodes_nodes_tripo import TripoConversionNode as TripoConversionNode
     from ._gen_comfy_api_nodes_nodes_tripo import TripoImageToModelNode as TripoImageToModelNode
+    from ._gen_comfy_api_nodes_nodes_tripo import TripoImportModelNode as TripoImportModelNode
     from ._gen_comfy_api_nodes_nodes_tripo import TripoMultiviewToModelNode as TripoMultiviewToModelNode
+    from ._gen_comfy_api_nodes_nodes_tripo import TripoP1ImageToModelNode as TripoP1ImageToModelNode
+    from ._gen_comfy_api_nodes_nodes_tripo import TripoP1MultiviewToModelNode as TripoP1MultiviewToModelNode
+    from ._gen_comfy_api_nodes_nodes_tripo import TripoP1TextToModelNode as TripoP1TextToModelNode
     from ._gen_comfy_api_nodes_nodes_tripo import TripoRefineNode as TripoRefineNode
     from ._gen_comfy_api_nodes_nodes_tripo import TripoRetargetNode as TripoRetargetNode
     from ._gen_comfy_api_nodes_nodes_tripo import TripoRigNode as TripoRigNode
+    from ._gen_comfy_extras_nodes_triposplat import TripoSplatConditioning as TripoSplatConditioning
+    from ._gen_comfy_extras_nodes_triposplat import TripoSplatPreprocessImage as TripoSplatPreprocessImage
+    from ._gen_comfy_extras_nodes_triposplat import TripoSplatSamplingPreview as TripoSplatSamplingPreview
     from ._gen_comfy_api_nodes_nodes_tripo import TripoTextToModelNode as TripoTextToModelNode
     from ._gen_comfy_api_nodes_nodes_tripo import TripoTextureNode as TripoTextureNode
+    from ._gen_comfy_extras_nodes_dataset import TruncateText as TruncateText
     from ._gen_nodes import UNETLoader as UNETLoader
     from ._gen_comfy_extras_nodes_attention_multiply import UNetCrossAttentionMultiply as UNetCrossAttentionMultiply
     from ._gen_comfy_extras_nodes_attention_multiply import UNetSelfAttentionMultiply as UNetSelfAttentionMultiply
     from ._gen_comfy_extras_nodes_attention_multiply import UNetTemporalAttentionMultiply as UNetTemporalAttentionMultiply
     from ._gen_comfy_extras_nodes_model_patch import USOStyleReference as USOStyleReference
+    from ._gen_comfy_extras_nodes_mesh_postprocess import UnwrapMesh as UnwrapMesh
     from ._gen_comfy_extras_nodes_upscale_model import UpscaleModelLoader as UpscaleModelLoader
     from ._gen_nodes import VAEDecode as VAEDecode
     from ._gen_comfy_extras_nodes_audio import VAEDecodeAudio as VAEDecodeAudio
+    from ._gen_comfy_extras_nodes_audio import VAEDecodeAudioTiled as VAEDecodeAudioTiled
     from ._gen_comfy_extras_nodes_hunyuan3d import VAEDecodeHunyuan3D as VAEDecodeHunyuan3D
     from ._gen_nodes import VAEDecodeTiled as VAEDecodeTiled
+    from ._gen_comfy_extras_nodes_triposplat import VAEDecodeTripoSplat as VAEDecodeTripoSplat
     from ._gen_nodes import VAEEncode as VAEEncode
     from ._gen_comfy_extras_nodes_audio import VAEEncodeAudio as VAEEncodeAudio
     from ._gen_nodes import VAEEncodeForInpaint as VAEEncodeForInpaint
     from ._gen_nodes import VAEEncodeTiled as VAEEncodeTiled
     from ._gen_nodes import VAELoader as VAELoader
     from ._gen_comfy_extras_nodes_model_merging import VAESave as VAESave
+    from ._gen_comfy_extras_nodes_void import VOIDInpaintConditioning as VOIDInpaintConditioning
+    from ._gen_comfy_extras_nodes_void import VOIDQuadmaskPreprocess as VOIDQuadmaskPreprocess
+    from ._gen_comfy_extras_nodes_void import VOIDSampler as VOIDSampler
+    from ._gen_comfy_extras_nodes_void import VOIDWarpedNoise as VOIDWarpedNoise
+    from ._gen_comfy_extras_nodes_void import VOIDWarpedNoiseSource as VOIDWarpedNoiseSource
     from ._gen_comfy_extras_nodes_custom_sampler import VPScheduler as VPScheduler
+    from ._gen_comfy_extras_nodes_trellis2 import VaeDecodeShapeTrellis as VaeDecodeShapeTrellis
+    from ._gen_comfy_extras_nodes_trellis2 import VaeDecodeStructureTrellis2 as VaeDecodeStructureTrellis2
+    from ._gen_comfy_extras_nodes_trellis2 import VaeDecodeTextureTrellis as VaeDecodeTextureTrellis
+    from ._gen_comfy_api_nodes_nodes_veo2 import Veo3FirstLastFrameNode as Veo3FirstLastFrameNode
     from ._gen_comfy_api_nodes_nodes_veo2 import Veo3VideoGenerationNode as Veo3VideoGenerationNode
     from ._gen_comfy_api_nodes_nodes_veo2 import VeoVideoGenerationNode as VeoVideoGenerationNode
+    from ._gen_comfy_extras_nodes_dataset import VideoFrameSample as VideoFrameSample
     from ._gen_comfy_extras_nodes_video_model import VideoLinearCFGGuidance as VideoLinearCFGGuidance
+    from ._gen_comfy_extras_nodes_dataset import VideoRandomTemporalCrop as VideoRandomTemporalCrop
+    from ._gen_comfy_extras_nodes_video import VideoSlice as VideoSlice
+    from ._gen_comfy_extras_nodes_dataset import VideoTemporalCrop as VideoTemporalCrop
     from ._gen_comfy_extras_nodes_video_model import VideoTriangleCFGGuidance as VideoTriangleCFGGuidance
+    from ._gen_comfy_api_nodes_nodes_vidu import Vidu2ImageToVideoNode as Vidu2ImageToVideoNode
+    from ._gen_comfy_api_nodes_nodes_vidu import Vidu2ReferenceVideoNode as Vidu2ReferenceVideoNode
+    from ._gen_comfy_api_nodes_nodes_vidu import Vidu2StartEndToVideoNode as Vidu2StartEndToVideoNode
+    from ._gen_comfy_api_nodes_nodes_vidu import Vidu2TextToVideoNode as Vidu2TextToVideoNode
+    from ._gen_comfy_api_nodes_nodes_vidu import Vidu3ImageToVideoNode as Vidu3ImageToVideoNode
+    from ._gen_comfy_api_nodes_nodes_vidu import Vidu3StartEndToVideoNode as Vidu3StartEndToVideoNode
+    from ._gen_comfy_api_nodes_nodes_vidu import Vidu3TextToVideoNode as Vidu3TextToVideoNode
+    from ._gen_comfy_api_nodes_nodes_vidu import ViduExtendVideoNode as ViduExtendVideoNode
     from ._gen_comfy_api_nodes_nodes_vidu import ViduImageToVideoNode as ViduImageToVideoNode
+    from ._gen_comfy_api_nodes_nodes_vidu import ViduMultiFrameVideoNode as ViduMultiFrameVideoNode
     from ._gen_comfy_api_nodes_nodes_vidu import ViduReferenceVideoNode as ViduReferenceVideoNode
     from ._gen_comfy_api_nodes_nodes_vidu import ViduStartEndToVideoNode as ViduStartEndToVideoNode
     from ._gen_comfy_api_nodes_nodes_vidu import ViduTextToVideoNode as ViduTextToVideoNode
@@ -488,10 +855,21 @@ if TYPE_CHECKING:
     from ._gen_comfy_extras_nodes_hunyuan3d import VoxelToMeshBasic as VoxelToMeshBasic
     from ._gen_comfy_extras_nodes_wan import Wan22FunControlToVideo as Wan22FunControlToVideo
     from ._gen_comfy_extras_nodes_wan import Wan22ImageToVideoLatent as Wan22ImageToVideoLatent
+    from ._gen_comfy_api_nodes_nodes_wan import Wan2ImageToVideoApi as Wan2ImageToVideoApi
+    from ._gen_comfy_api_nodes_nodes_wan import Wan2ReferenceVideoApi as Wan2ReferenceVideoApi
+    from ._gen_comfy_api_nodes_nodes_wan import Wan2TextToVideoApi as Wan2TextToVideoApi
+    from ._gen_comfy_api_nodes_nodes_wan import Wan2VideoContinuationApi as Wan2VideoContinuationApi
+    from ._gen_comfy_api_nodes_nodes_wan import Wan2VideoEditApi as Wan2VideoEditApi
+    from ._gen_comfy_extras_nodes_wan import WanAnimate2Cache as WanAnimate2Cache
+    from ._gen_comfy_extras_nodes_wan import WanAnimate2ToVideo as WanAnimate2ToVideo
     from ._gen_comfy_extras_nodes_wan import WanAnimateToVideo as WanAnimateToVideo
     from ._gen_comfy_extras_nodes_camera_trajectory import WanCameraEmbedding as WanCameraEmbedding
     from ._gen_comfy_extras_nodes_wan import WanCameraImageToVideo as WanCameraImageToVideo
     from ._gen_comfy_extras_nodes_context_windows import WanContextWindowsManual as WanContextWindowsManual
+    from ._gen_comfy_extras_nodes_wandancer import WanDancerEncodeAudio as WanDancerEncodeAudio
+    from ._gen_comfy_extras_nodes_wandancer import WanDancerPadKeyframes as WanDancerPadKeyframes
+    from ._gen_comfy_extras_nodes_wandancer import WanDancerPadKeyframesList as WanDancerPadKeyframesList
+    from ._gen_comfy_extras_nodes_wandancer import WanDancerVideo as WanDancerVideo
     from ._gen_comfy_extras_nodes_wan import WanFirstLastFrameToVideo as WanFirstLastFrameToVideo
     from ._gen_comfy_extras_nodes_wan import WanFunControlToVideo as WanFunControlToVideo
     from ._gen_comfy_extras_nodes_wan import WanFunInpaintToVideo as WanFunInpaintToVideo
@@ -499,38 +877,92 @@ if TYPE_CHECKING:
     from ._gen_comfy_api_nodes_nodes_wan import WanImageToImageApi as WanImageToImageApi
     from ._gen_comfy_extras_nodes_wan import WanImageToVideo as WanImageToVideo
     from ._gen_comfy_api_nodes_nodes_wan import WanImageToVideoApi as WanImageToVideoApi
+    from ._gen_comfy_extras_nodes_wan import WanInfiniteTalkToVideo as WanInfiniteTalkToVideo
+    from ._gen_comfy_extras_nodes_wanmove import WanMoveConcatTrack as WanMoveConcatTrack
+    from ._gen_comfy_extras_nodes_wanmove import WanMoveTrackToVideo as WanMoveTrackToVideo
+    from ._gen_comfy_extras_nodes_wanmove import WanMoveTracksFromCoords as WanMoveTracksFromCoords
+    from ._gen_comfy_extras_nodes_wanmove import WanMoveVisualizeTracks as WanMoveVisualizeTracks
     from ._gen_comfy_extras_nodes_wan import WanPhantomSubjectToVideo as WanPhantomSubjectToVideo
+    from ._gen_comfy_api_nodes_nodes_wan import WanReferenceVideoApi as WanReferenceVideoApi
+    from ._gen_comfy_extras_nodes_scail import WanSCAILToVideo as WanSCAILToVideo
     from ._gen_comfy_extras_nodes_wan import WanSoundImageToVideo as WanSoundImageToVideo
     from ._gen_comfy_extras_nodes_wan import WanSoundImageToVideoExtend as WanSoundImageToVideoExtend
     from ._gen_comfy_api_nodes_nodes_wan import WanTextToImageApi as WanTextToImageApi
     from ._gen_comfy_api_nodes_nodes_wan import WanTextToVideoApi as WanTextToVideoApi
     from ._gen_comfy_extras_nodes_wan import WanTrackToVideo as WanTrackToVideo
+    from ._gen_comfy_extras_nodes_model_patch import WanUni3CControlnetApply as WanUni3CControlnetApply
     from ._gen_comfy_extras_nodes_wan import WanVaceToVideo as WanVaceToVideo
+    from ._gen_comfy_api_nodes_nodes_wavespeed import WavespeedFlashVSRNode as WavespeedFlashVSRNode
+    from ._gen_comfy_api_nodes_nodes_wavespeed import WavespeedImageUpscaleNode as WavespeedImageUpscaleNode
     from ._gen_comfy_extras_nodes_webcam import WebcamCapture as WebcamCapture
+    from ._gen_comfy_extras_nodes_mesh_postprocess import WeldVertices as WeldVertices
+    from ._gen_comfy_extras_nodes_model_patch import ZImageFunControlnet as ZImageFunControlnet
     from ._gen_nodes import unCLIPCheckpointLoader as unCLIPCheckpointLoader
     from ._gen_nodes import unCLIPConditioning as unCLIPConditioning
+    from ._gen_comfy_extras_nodes_nop import wanBlockSwap as wanBlockSwap
 
 _INDEX: dict[str, str] = {
     "APG": "_gen_comfy_extras_nodes_apg",
+    "ARVideoI2V": "_gen_comfy_extras_nodes_ar_video",
+    "AddLayer": "_gen_comfy_extras_nodes_compositor",
     "AddNoise": "_gen_comfy_extras_nodes_custom_sampler",
+    "AddTextPrefix": "_gen_comfy_extras_nodes_dataset",
+    "AddTextSuffix": "_gen_comfy_extras_nodes_dataset",
+    "AdjustBrightness": "_gen_comfy_extras_nodes_dataset",
+    "AdjustContrast": "_gen_comfy_extras_nodes_dataset",
     "AlignYourStepsScheduler": "_gen_comfy_extras_nodes_align_your_steps",
+    "AnimaLLLiteApply": "_gen_comfy_extras_nodes_model_patch",
+    "ApplyTextureToMesh": "_gen_comfy_extras_nodes_mesh_postprocess",
     "AudioAdjustVolume": "_gen_comfy_extras_nodes_audio",
     "AudioConcat": "_gen_comfy_extras_nodes_audio",
     "AudioEncoderEncode": "_gen_comfy_extras_nodes_audio_encoder",
     "AudioEncoderLoader": "_gen_comfy_extras_nodes_audio_encoder",
+    "AudioEqualizer3Band": "_gen_comfy_extras_nodes_audio",
     "AudioMerge": "_gen_comfy_extras_nodes_audio",
+    "BakeAmbientOcclusion": "_gen_comfy_extras_nodes_mesh_postprocess",
+    "BakeNormalMapFromMesh": "_gen_comfy_extras_nodes_mesh_postprocess",
+    "BakeTextureFromVoxel": "_gen_comfy_extras_nodes_mesh_postprocess",
     "BasicGuider": "_gen_comfy_extras_nodes_custom_sampler",
     "BasicScheduler": "_gen_comfy_extras_nodes_custom_sampler",
+    "BatchImagesNode": "_gen_comfy_extras_nodes_post_processing",
+    "BatchLatentsNode": "_gen_comfy_extras_nodes_post_processing",
+    "BatchMasksNode": "_gen_comfy_extras_nodes_post_processing",
+    "BeebleSwitchXImageEdit": "_gen_comfy_api_nodes_nodes_beeble",
+    "BeebleSwitchXVideoEdit": "_gen_comfy_api_nodes_nodes_beeble",
+    "BerniniConditioning": "_gen_comfy_extras_nodes_bernini",
     "BetaSamplingScheduler": "_gen_comfy_extras_nodes_custom_sampler",
+    "BriaEraser": "_gen_comfy_api_nodes_nodes_bria",
+    "BriaExpandImage": "_gen_comfy_api_nodes_nodes_bria",
+    "BriaGenFill": "_gen_comfy_api_nodes_nodes_bria",
+    "BriaImageEditNode": "_gen_comfy_api_nodes_nodes_bria",
+    "BriaIncreaseResolution": "_gen_comfy_api_nodes_nodes_bria",
+    "BriaRemoveImageBackground": "_gen_comfy_api_nodes_nodes_bria",
+    "BriaRemoveVideoBackground": "_gen_comfy_api_nodes_nodes_bria",
+    "BriaTransparentVideoBackground": "_gen_comfy_api_nodes_nodes_bria",
+    "BriaVideoGreenScreen": "_gen_comfy_api_nodes_nodes_bria",
+    "BriaVideoReplaceBackground": "_gen_comfy_api_nodes_nodes_bria",
+    "BuildJsonPromptIdeogram": "_gen_comfy_extras_nodes_json_prompt",
+    "ByteDance2FirstLastFrameNode": "_gen_comfy_api_nodes_nodes_bytedance",
+    "ByteDance2ReferenceNode": "_gen_comfy_api_nodes_nodes_bytedance",
+    "ByteDance2ReferenceNodeV2": "_gen_comfy_api_nodes_nodes_bytedance",
+    "ByteDance2TextToVideoNode": "_gen_comfy_api_nodes_nodes_bytedance",
+    "ByteDanceCreateImageAsset": "_gen_comfy_api_nodes_nodes_bytedance",
+    "ByteDanceCreateVideoAsset": "_gen_comfy_api_nodes_nodes_bytedance",
     "ByteDanceFirstLastFrameNode": "_gen_comfy_api_nodes_nodes_bytedance",
-    "ByteDanceImageEditNode": "_gen_comfy_api_nodes_nodes_bytedance",
     "ByteDanceImageNode": "_gen_comfy_api_nodes_nodes_bytedance",
     "ByteDanceImageReferenceNode": "_gen_comfy_api_nodes_nodes_bytedance",
     "ByteDanceImageToVideoNode": "_gen_comfy_api_nodes_nodes_bytedance",
+    "ByteDanceSeedAudio": "_gen_comfy_api_nodes_nodes_bytedance",
+    "ByteDanceSeedNode": "_gen_comfy_api_nodes_nodes_bytedance_llm",
+    "ByteDanceSeedreamLayerSeparationNode": "_gen_comfy_api_nodes_nodes_bytedance",
     "ByteDanceSeedreamNode": "_gen_comfy_api_nodes_nodes_bytedance",
+    "ByteDanceSeedreamNodeV2": "_gen_comfy_api_nodes_nodes_bytedance",
+    "ByteDanceSeedreamNodeV3": "_gen_comfy_api_nodes_nodes_bytedance",
     "ByteDanceTextToVideoNode": "_gen_comfy_api_nodes_nodes_bytedance",
+    "ByteDanceVideoEnhanceNode": "_gen_comfy_api_nodes_nodes_bytedance",
     "CFGGuider": "_gen_comfy_extras_nodes_custom_sampler",
     "CFGNorm": "_gen_comfy_extras_nodes_cfg",
+    "CFGOverride": "_gen_comfy_extras_nodes_custom_sampler",
     "CFGZeroStar": "_gen_comfy_extras_nodes_cfg",
     "CLIPAttentionMultiply": "_gen_comfy_extras_nodes_attention_multiply",
     "CLIPLoader": "_gen_nodes",
@@ -544,6 +976,7 @@ _INDEX: dict[str, str] = {
     "CLIPTextEncodeFlux": "_gen_comfy_extras_nodes_flux",
     "CLIPTextEncodeHiDream": "_gen_comfy_extras_nodes_hidream",
     "CLIPTextEncodeHunyuanDiT": "_gen_comfy_extras_nodes_hunyuan",
+    "CLIPTextEncodeKandinsky5": "_gen_comfy_extras_nodes_kandinsky5",
     "CLIPTextEncodeLumina2": "_gen_comfy_extras_nodes_lumina2",
     "CLIPTextEncodePixArtAlpha": "_gen_comfy_extras_nodes_pixart",
     "CLIPTextEncodeSD3": "_gen_comfy_extras_nodes_sd3",
@@ -553,16 +986,27 @@ _INDEX: dict[str, str] = {
     "CLIPVisionLoader": "_gen_nodes",
     "Canny": "_gen_comfy_extras_nodes_canny",
     "CaseConverter": "_gen_comfy_extras_nodes_string",
+    "CenterCropImages": "_gen_comfy_extras_nodes_dataset",
     "CheckpointLoader": "_gen_nodes",
     "CheckpointLoaderSimple": "_gen_nodes",
     "CheckpointSave": "_gen_comfy_extras_nodes_model_merging",
     "ChromaRadianceOptions": "_gen_comfy_extras_nodes_chroma_radiance",
+    "ClaudeNode": "_gen_comfy_api_nodes_nodes_anthropic",
+    "ColorToRGBInt": "_gen_comfy_extras_nodes_color",
+    "ColorTransfer": "_gen_comfy_extras_nodes_post_processing",
     "CombineHooks2": "_gen_comfy_extras_nodes_hooks",
     "CombineHooks4": "_gen_comfy_extras_nodes_hooks",
     "CombineHooks8": "_gen_comfy_extras_nodes_hooks",
+    "ComfyAndNode": "_gen_comfy_extras_nodes_logic",
+    "ComfyMathExpression": "_gen_comfy_extras_nodes_math",
+    "ComfyNotNode": "_gen_comfy_extras_nodes_logic",
+    "ComfyNumberConvert": "_gen_comfy_extras_nodes_number_convert",
+    "ComfyOrNode": "_gen_comfy_extras_nodes_logic",
+    "ComfySwitchNode": "_gen_comfy_extras_nodes_logic",
     "ConditioningAverage": "_gen_nodes",
     "ConditioningCombine": "_gen_nodes",
     "ConditioningConcat": "_gen_nodes",
+    "ConditioningMultiply": "_gen_nodes",
     "ConditioningSetArea": "_gen_nodes",
     "ConditioningSetAreaPercentage": "_gen_nodes",
     "ConditioningSetAreaPercentageVideo": "_gen_comfy_extras_nodes_video_model",
@@ -581,8 +1025,12 @@ _INDEX: dict[str, str] = {
     "ControlNetApplySD3": "_gen_comfy_extras_nodes_sd3",
     "ControlNetInpaintingAliMamaApply": "_gen_comfy_extras_nodes_controlnet",
     "ControlNetLoader": "_gen_nodes",
+    "ConvertArrayToString": "_gen_comfy_extras_nodes_string",
+    "ConvertDictionaryToString": "_gen_comfy_extras_nodes_string",
     "CosmosImageToVideoLatent": "_gen_comfy_extras_nodes_cosmos",
     "CosmosPredict2ImageToVideoLatent": "_gen_comfy_extras_nodes_cosmos",
+    "CreateBoundingBoxes": "_gen_comfy_extras_nodes_bounding_boxes",
+    "CreateCameraInfo": "_gen_comfy_extras_nodes_gaussian_splat",
     "CreateHookKeyframe": "_gen_comfy_extras_nodes_hooks",
     "CreateHookKeyframesFromFloats": "_gen_comfy_extras_nodes_hooks",
     "CreateHookKeyframesInterpolated": "_gen_comfy_extras_nodes_hooks",
@@ -590,75 +1038,161 @@ _INDEX: dict[str, str] = {
     "CreateHookLoraModelOnly": "_gen_comfy_extras_nodes_hooks",
     "CreateHookModelAsLora": "_gen_comfy_extras_nodes_hooks",
     "CreateHookModelAsLoraModelOnly": "_gen_comfy_extras_nodes_hooks",
+    "CreateList": "_gen_comfy_extras_nodes_toolkit",
     "CreateVideo": "_gen_comfy_extras_nodes_video",
+    "CropByBBoxes": "_gen_comfy_extras_nodes_sdpose",
     "CropMask": "_gen_comfy_extras_nodes_mask",
+    "CurveEditor": "_gen_comfy_extras_nodes_curve",
+    "CustomCombo": "_gen_comfy_extras_nodes_logic",
+    "DA3GeometryToMesh": "_gen_comfy_extras_nodes_depth_anything_3",
+    "DA3Inference": "_gen_comfy_extras_nodes_depth_anything_3",
+    "DA3Render": "_gen_comfy_extras_nodes_depth_anything_3",
+    "DecimateMesh": "_gen_comfy_extras_nodes_mesh_postprocess",
     "DiffControlNetLoader": "_gen_nodes",
     "DifferentialDiffusion": "_gen_comfy_extras_nodes_differential_diffusion",
     "DiffusersLoader": "_gen_nodes",
     "DisableNoise": "_gen_comfy_extras_nodes_custom_sampler",
+    "DrawBBoxes": "_gen_comfy_extras_nodes_rtdetr",
     "DualCFGGuider": "_gen_comfy_extras_nodes_custom_sampler",
     "DualCLIPLoader": "_gen_nodes",
+    "DualModelGuider": "_gen_comfy_extras_nodes_custom_sampler",
     "EasyCache": "_gen_comfy_extras_nodes_easycache",
+    "ElevenLabsAudioIsolation": "_gen_comfy_api_nodes_nodes_elevenlabs",
+    "ElevenLabsInstantVoiceClone": "_gen_comfy_api_nodes_nodes_elevenlabs",
+    "ElevenLabsSpeechToSpeech": "_gen_comfy_api_nodes_nodes_elevenlabs",
+    "ElevenLabsSpeechToText": "_gen_comfy_api_nodes_nodes_elevenlabs",
+    "ElevenLabsTextToDialogue": "_gen_comfy_api_nodes_nodes_elevenlabs",
+    "ElevenLabsTextToSoundEffects": "_gen_comfy_api_nodes_nodes_elevenlabs",
+    "ElevenLabsTextToSpeech": "_gen_comfy_api_nodes_nodes_elevenlabs",
+    "ElevenLabsVoiceSelector": "_gen_comfy_api_nodes_nodes_elevenlabs",
+    "EmptyARVideoLatent": "_gen_comfy_extras_nodes_ar_video",
+    "EmptyAceStep15LatentAudio": "_gen_comfy_extras_nodes_ace",
     "EmptyAceStepLatentAudio": "_gen_comfy_extras_nodes_ace",
     "EmptyAudio": "_gen_comfy_extras_nodes_audio",
     "EmptyChromaRadianceLatentImage": "_gen_comfy_extras_nodes_chroma_radiance",
     "EmptyCosmosLatentVideo": "_gen_comfy_extras_nodes_cosmos",
+    "EmptyFlux2LatentImage": "_gen_comfy_extras_nodes_flux",
+    "EmptyHiDreamO1LatentImage": "_gen_comfy_extras_nodes_hidream_o1",
     "EmptyHunyuanImageLatent": "_gen_comfy_extras_nodes_hunyuan",
     "EmptyHunyuanLatentVideo": "_gen_comfy_extras_nodes_hunyuan",
+    "EmptyHunyuanVideo15Latent": "_gen_comfy_extras_nodes_hunyuan",
     "EmptyImage": "_gen_nodes",
     "EmptyLTXVLatentVideo": "_gen_comfy_extras_nodes_lt",
     "EmptyLatentAudio": "_gen_comfy_extras_nodes_audio",
     "EmptyLatentHunyuan3Dv2": "_gen_comfy_extras_nodes_hunyuan3d",
     "EmptyLatentImage": "_gen_nodes",
+    "EmptyMiniMaxH3LatentAV": "_gen_comfy_extras_nodes_minimax_h3",
+    "EmptyMiniMaxMusic3LatentAudio": "_gen_comfy_extras_nodes_minimax_music",
     "EmptyMochiLatentVideo": "_gen_comfy_extras_nodes_mochi",
+    "EmptyQwenImageLayeredLatentImage": "_gen_comfy_extras_nodes_qwen",
     "EmptySD3LatentImage": "_gen_comfy_extras_nodes_sd3",
+    "EmptyTrellis2LatentStructure": "_gen_comfy_extras_nodes_trellis2",
     "EpsilonScaling": "_gen_comfy_extras_nodes_eps",
     "ExponentialScheduler": "_gen_comfy_extras_nodes_custom_sampler",
     "ExtendIntermediateSigmas": "_gen_comfy_extras_nodes_custom_sampler",
     "FeatherMask": "_gen_comfy_extras_nodes_mask",
+    "File3DToSplat": "_gen_comfy_extras_nodes_gaussian_splat",
+    "FillHoles": "_gen_comfy_extras_nodes_mesh_postprocess",
+    "FishAudioInstantVoiceClone": "_gen_comfy_api_nodes_nodes_fishaudio",
+    "FishAudioSpeechToText": "_gen_comfy_api_nodes_nodes_fishaudio",
+    "FishAudioTextToSpeech": "_gen_comfy_api_nodes_nodes_fishaudio",
+    "FishAudioVoiceSelector": "_gen_comfy_api_nodes_nodes_fishaudio",
     "FlipSigmas": "_gen_comfy_extras_nodes_custom_sampler",
+    "Flux2ImageNode": "_gen_comfy_api_nodes_nodes_bfl",
+    "Flux2MaxImageNode": "_gen_comfy_api_nodes_nodes_bfl",
+    "Flux2ProImageNode": "_gen_comfy_api_nodes_nodes_bfl",
+    "Flux2Scheduler": "_gen_comfy_extras_nodes_flux",
+    "Flux3ImageToVideoNode": "_gen_comfy_api_nodes_nodes_bfl",
+    "Flux3TextToVideoNode": "_gen_comfy_api_nodes_nodes_bfl",
+    "Flux3VideoContinuationNode": "_gen_comfy_api_nodes_nodes_bfl",
     "FluxDisableGuidance": "_gen_comfy_extras_nodes_flux",
+    "FluxEraseNode": "_gen_comfy_api_nodes_nodes_bfl",
     "FluxGuidance": "_gen_comfy_extras_nodes_flux",
+    "FluxKVCache": "_gen_comfy_extras_nodes_flux",
     "FluxKontextImageScale": "_gen_comfy_extras_nodes_flux",
     "FluxKontextMaxImageNode": "_gen_comfy_api_nodes_nodes_bfl",
     "FluxKontextMultiReferenceLatentMethod": "_gen_comfy_extras_nodes_flux",
     "FluxKontextProImageNode": "_gen_comfy_api_nodes_nodes_bfl",
-    "FluxProCannyNode": "_gen_comfy_api_nodes_nodes_bfl",
-    "FluxProDepthNode": "_gen_comfy_api_nodes_nodes_bfl",
     "FluxProExpandNode": "_gen_comfy_api_nodes_nodes_bfl",
     "FluxProFillNode": "_gen_comfy_api_nodes_nodes_bfl",
     "FluxProUltraImageNode": "_gen_comfy_api_nodes_nodes_bfl",
+    "FluxVTONode": "_gen_comfy_api_nodes_nodes_bfl",
+    "FluxVideoUpscaleNode": "_gen_comfy_api_nodes_nodes_bfl",
+    "FrameInterpolate": "_gen_comfy_extras_nodes_frame_interpolation",
+    "FrameInterpolationModelLoader": "_gen_comfy_extras_nodes_frame_interpolation",
     "FreSca": "_gen_comfy_extras_nodes_fresca",
     "FreeU": "_gen_comfy_extras_nodes_freelunch",
     "FreeU_V2": "_gen_comfy_extras_nodes_freelunch",
     "GITSScheduler": "_gen_comfy_extras_nodes_gits",
     "GLIGENLoader": "_gen_nodes",
     "GLIGENTextBoxApply": "_gen_nodes",
+    "GLSLShader": "_gen_comfy_extras_nodes_glsl",
+    "GeminiImage2Node": "_gen_comfy_api_nodes_nodes_gemini",
     "GeminiImageNode": "_gen_comfy_api_nodes_nodes_gemini",
     "GeminiInputFiles": "_gen_comfy_api_nodes_nodes_gemini",
+    "GeminiNanoBanana2": "_gen_comfy_api_nodes_nodes_gemini",
+    "GeminiNanoBanana2V2": "_gen_comfy_api_nodes_nodes_gemini",
     "GeminiNode": "_gen_comfy_api_nodes_nodes_gemini",
+    "GeminiNodeV2": "_gen_comfy_api_nodes_nodes_gemini",
+    "GeminiVideoOmni": "_gen_comfy_api_nodes_nodes_gemini",
+    "GenerateTracks": "_gen_comfy_extras_nodes_wanmove",
+    "GetICLoRAParameters": "_gen_comfy_extras_nodes_lt",
     "GetImageSize": "_gen_comfy_extras_nodes_images",
+    "GetMeshInfo": "_gen_comfy_extras_nodes_save_3d",
+    "GetSplatCount": "_gen_comfy_extras_nodes_gaussian_splat",
     "GetVideoComponents": "_gen_comfy_extras_nodes_video",
+    "GrokImageEditNode": "_gen_comfy_api_nodes_nodes_grok",
+    "GrokImageEditNodeV2": "_gen_comfy_api_nodes_nodes_grok",
+    "GrokImageNode": "_gen_comfy_api_nodes_nodes_grok",
+    "GrokVideoEditNode": "_gen_comfy_api_nodes_nodes_grok",
+    "GrokVideoExtendNode": "_gen_comfy_api_nodes_nodes_grok",
+    "GrokVideoNode": "_gen_comfy_api_nodes_nodes_grok",
+    "GrokVideoReferenceNode": "_gen_comfy_api_nodes_nodes_grok",
     "GrowMask": "_gen_comfy_extras_nodes_mask",
+    "HappyHorseImageToVideoApi": "_gen_comfy_api_nodes_nodes_wan",
+    "HappyHorseReferenceVideoApi": "_gen_comfy_api_nodes_nodes_wan",
+    "HappyHorseTextToVideoApi": "_gen_comfy_api_nodes_nodes_wan",
+    "HappyHorseVideoEditApi": "_gen_comfy_api_nodes_nodes_wan",
+    "HeyGenAvatarVideoNode": "_gen_comfy_api_nodes_nodes_heygen",
+    "HeyGenCreateAvatarNode": "_gen_comfy_api_nodes_nodes_heygen",
+    "HeyGenTalkingPhotoNode": "_gen_comfy_api_nodes_nodes_heygen",
+    "HeyGenTextToSpeechNode": "_gen_comfy_api_nodes_nodes_heygen",
+    "HeyGenVideoTranslateNode": "_gen_comfy_api_nodes_nodes_heygen",
+    "HiDreamO1PatchSeamSmoothing": "_gen_comfy_extras_nodes_hidream_o1",
+    "HiDreamO1ReferenceImages": "_gen_comfy_extras_nodes_hidream_o1",
+    "HitPawGeneralImageEnhance": "_gen_comfy_api_nodes_nodes_hitpaw",
+    "HitPawVideoEnhance": "_gen_comfy_api_nodes_nodes_hitpaw",
     "Hunyuan3Dv2Conditioning": "_gen_comfy_extras_nodes_hunyuan3d",
     "Hunyuan3Dv2ConditioningMultiView": "_gen_comfy_extras_nodes_hunyuan3d",
     "HunyuanImageToVideo": "_gen_comfy_extras_nodes_hunyuan",
     "HunyuanRefinerLatent": "_gen_comfy_extras_nodes_hunyuan",
+    "HunyuanVideo15ImageToVideo": "_gen_comfy_extras_nodes_hunyuan",
+    "HunyuanVideo15LatentUpscaleWithModel": "_gen_comfy_extras_nodes_hunyuan",
+    "HunyuanVideo15SuperResolution": "_gen_comfy_extras_nodes_hunyuan",
     "HyperTile": "_gen_comfy_extras_nodes_hypertile",
     "HypernetworkLoader": "_gen_comfy_extras_nodes_hypernetwork",
-    "IdeogramV1": "_gen_comfy_api_nodes_nodes_ideogram",
-    "IdeogramV2": "_gen_comfy_api_nodes_nodes_ideogram",
+    "Ideogram4Scheduler": "_gen_comfy_extras_nodes_ideogram4",
+    "IdeogramPImage": "_gen_comfy_api_nodes_nodes_ideogram",
     "IdeogramV3": "_gen_comfy_api_nodes_nodes_ideogram",
+    "IdeogramV4": "_gen_comfy_api_nodes_nodes_ideogram",
     "ImageAddNoise": "_gen_comfy_extras_nodes_images",
     "ImageBatch": "_gen_nodes",
     "ImageBlend": "_gen_comfy_extras_nodes_post_processing",
     "ImageBlur": "_gen_comfy_extras_nodes_post_processing",
     "ImageColorToMask": "_gen_comfy_extras_nodes_mask",
+    "ImageCompare": "_gen_comfy_extras_nodes_image_compare",
     "ImageCompositeMasked": "_gen_comfy_extras_nodes_mask",
+    "ImageCompositor": "_gen_comfy_extras_nodes_compositor",
     "ImageCrop": "_gen_comfy_extras_nodes_images",
+    "ImageCropToMask": "_gen_comfy_extras_nodes_images",
+    "ImageCropV2": "_gen_comfy_extras_nodes_images",
+    "ImageDeduplication": "_gen_comfy_extras_nodes_dataset",
     "ImageFlip": "_gen_comfy_extras_nodes_images",
     "ImageFromBatch": "_gen_comfy_extras_nodes_images",
+    "ImageGrid": "_gen_comfy_extras_nodes_dataset",
+    "ImageHistogram": "_gen_comfy_extras_nodes_curve",
     "ImageInvert": "_gen_nodes",
+    "ImageMergeTileList": "_gen_comfy_extras_nodes_images",
     "ImageOnlyCheckpointLoader": "_gen_comfy_extras_nodes_video_model",
     "ImageOnlyCheckpointSave": "_gen_comfy_extras_nodes_video_model",
     "ImagePadForOutpaint": "_gen_nodes",
@@ -677,30 +1211,56 @@ _INDEX: dict[str, str] = {
     "InpaintModelConditioning": "_gen_nodes",
     "InstructPixToPixConditioning": "_gen_comfy_extras_nodes_ip2p",
     "InvertMask": "_gen_comfy_extras_nodes_mask",
+    "JoinAudioChannels": "_gen_comfy_extras_nodes_audio",
     "JoinImageWithAlpha": "_gen_comfy_extras_nodes_compositing",
+    "JsonExtractString": "_gen_comfy_extras_nodes_string",
     "KSampler": "_gen_nodes",
     "KSamplerAdvanced": "_gen_nodes",
     "KSamplerSelect": "_gen_comfy_extras_nodes_custom_sampler",
+    "Kandinsky5ImageToVideo": "_gen_comfy_extras_nodes_kandinsky5",
     "KarrasScheduler": "_gen_comfy_extras_nodes_custom_sampler",
-    "KlingCameraControlI2VNode": "_gen_comfy_api_nodes_nodes_kling",
-    "KlingCameraControlT2VNode": "_gen_comfy_api_nodes_nodes_kling",
-    "KlingCameraControls": "_gen_comfy_api_nodes_nodes_kling",
-    "KlingDualCharacterVideoEffectNode": "_gen_comfy_api_nodes_nodes_kling",
+    "KlingAvatarNode": "_gen_comfy_api_nodes_nodes_kling",
+    "KlingFirstLastFrameNode": "_gen_comfy_api_nodes_nodes_kling",
     "KlingImage2VideoNode": "_gen_comfy_api_nodes_nodes_kling",
     "KlingImageGenerationNode": "_gen_comfy_api_nodes_nodes_kling",
+    "KlingImageToVideoWithAudio": "_gen_comfy_api_nodes_nodes_kling",
     "KlingLipSyncAudioToVideoNode": "_gen_comfy_api_nodes_nodes_kling",
     "KlingLipSyncTextToVideoNode": "_gen_comfy_api_nodes_nodes_kling",
-    "KlingSingleImageVideoEffectNode": "_gen_comfy_api_nodes_nodes_kling",
+    "KlingMotionControl": "_gen_comfy_api_nodes_nodes_kling",
+    "KlingOmniProEditVideoNode": "_gen_comfy_api_nodes_nodes_kling",
+    "KlingOmniProFirstLastFrameNode": "_gen_comfy_api_nodes_nodes_kling",
+    "KlingOmniProImageNode": "_gen_comfy_api_nodes_nodes_kling",
+    "KlingOmniProImageToVideoNode": "_gen_comfy_api_nodes_nodes_kling",
+    "KlingOmniProTextToVideoNode": "_gen_comfy_api_nodes_nodes_kling",
+    "KlingOmniProVideoToVideoNode": "_gen_comfy_api_nodes_nodes_kling",
     "KlingStartEndFrameNode": "_gen_comfy_api_nodes_nodes_kling",
     "KlingTextToVideoNode": "_gen_comfy_api_nodes_nodes_kling",
+    "KlingTextToVideoWithAudio": "_gen_comfy_api_nodes_nodes_kling",
     "KlingVideoExtendNode": "_gen_comfy_api_nodes_nodes_kling",
-    "KlingVirtualTryOnNode": "_gen_comfy_api_nodes_nodes_kling",
+    "KlingVideoNode": "_gen_comfy_api_nodes_nodes_kling",
+    "Krea2ImageNode": "_gen_comfy_api_nodes_nodes_krea",
+    "Krea2StyleReferenceNode": "_gen_comfy_api_nodes_nodes_krea",
+    "LTXAVTextEncoderLoader": "_gen_comfy_extras_nodes_lt_audio",
     "LTXVAddGuide": "_gen_comfy_extras_nodes_lt",
+    "LTXVAudioVAEDecode": "_gen_comfy_extras_nodes_lt_audio",
+    "LTXVAudioVAEEncode": "_gen_comfy_extras_nodes_lt_audio",
+    "LTXVAudioVAELoader": "_gen_comfy_extras_nodes_lt_audio",
+    "LTXVConcatAVLatent": "_gen_comfy_extras_nodes_lt",
     "LTXVConditioning": "_gen_comfy_extras_nodes_lt",
+    "LTXVContextWindows": "_gen_comfy_extras_nodes_context_windows",
     "LTXVCropGuides": "_gen_comfy_extras_nodes_lt",
+    "LTXVDualCFGGuider": "_gen_comfy_extras_nodes_lt",
+    "LTXVDurationPredictor": "_gen_comfy_extras_nodes_lt",
+    "LTXVEmptyLatentAudio": "_gen_comfy_extras_nodes_lt_audio",
     "LTXVImgToVideo": "_gen_comfy_extras_nodes_lt",
+    "LTXVImgToVideoInplace": "_gen_comfy_extras_nodes_lt",
+    "LTXVLatentUpsampler": "_gen_comfy_extras_nodes_lt_upsampler",
+    "LTXVModalityGuidance": "_gen_comfy_extras_nodes_lt",
     "LTXVPreprocess": "_gen_comfy_extras_nodes_lt",
+    "LTXVReferenceAudio": "_gen_comfy_extras_nodes_lt",
     "LTXVScheduler": "_gen_comfy_extras_nodes_lt",
+    "LTXVSeparateAVLatent": "_gen_comfy_extras_nodes_lt",
+    "LTXVSpatioTemporalGuidance": "_gen_comfy_extras_nodes_lt",
     "LaplaceScheduler": "_gen_comfy_extras_nodes_custom_sampler",
     "LatentAdd": "_gen_comfy_extras_nodes_latent",
     "LatentApplyOperation": "_gen_comfy_extras_nodes_latent",
@@ -713,6 +1273,7 @@ _INDEX: dict[str, str] = {
     "LatentConcat": "_gen_comfy_extras_nodes_latent",
     "LatentCrop": "_gen_nodes",
     "LatentCut": "_gen_comfy_extras_nodes_latent",
+    "LatentCutToBatch": "_gen_comfy_extras_nodes_latent",
     "LatentFlip": "_gen_nodes",
     "LatentFromBatch": "_gen_nodes",
     "LatentInterpolate": "_gen_comfy_extras_nodes_latent",
@@ -723,36 +1284,101 @@ _INDEX: dict[str, str] = {
     "LatentSubtract": "_gen_comfy_extras_nodes_latent",
     "LatentUpscale": "_gen_nodes",
     "LatentUpscaleBy": "_gen_nodes",
+    "LatentUpscaleModelLoader": "_gen_comfy_extras_nodes_hunyuan",
+    "LayersFromBoundingBoxes": "_gen_comfy_extras_nodes_compositor",
     "LazyCache": "_gen_comfy_extras_nodes_easycache",
     "Load3D": "_gen_comfy_extras_nodes_load_3d",
-    "Load3DAnimation": "_gen_comfy_extras_nodes_load_3d",
+    "Load3DAdvanced": "_gen_comfy_extras_nodes_load_3d",
     "LoadAudio": "_gen_comfy_extras_nodes_audio",
+    "LoadBackgroundRemovalModel": "_gen_comfy_extras_nodes_bg_removal",
+    "LoadDA3Model": "_gen_comfy_extras_nodes_depth_anything_3",
     "LoadImage": "_gen_nodes",
+    "LoadImageDataSetFromFolder": "_gen_comfy_extras_nodes_dataset",
     "LoadImageMask": "_gen_nodes",
     "LoadImageOutput": "_gen_nodes",
-    "LoadImageSetFromFolderNode": "_gen_comfy_extras_nodes_train",
-    "LoadImageTextSetFromFolderNode": "_gen_comfy_extras_nodes_train",
+    "LoadImageTextDataSetFromFolder": "_gen_comfy_extras_nodes_dataset",
     "LoadLatent": "_gen_nodes",
+    "LoadMediaPipeFaceLandmarker": "_gen_comfy_extras_nodes_mediapipe",
+    "LoadMoGeModel": "_gen_comfy_extras_nodes_moge",
+    "LoadTrainingDataset": "_gen_comfy_extras_nodes_dataset",
     "LoadVideo": "_gen_comfy_extras_nodes_video",
+    "LoadVideoDataSetFromFolder": "_gen_comfy_extras_nodes_dataset",
+    "LoadVideoTextDataSetFromFolder": "_gen_comfy_extras_nodes_dataset",
     "LoraLoader": "_gen_nodes",
+    "LoraLoaderBypass": "_gen_comfy_extras_nodes_lora_debug",
+    "LoraLoaderBypassModelOnly": "_gen_comfy_extras_nodes_lora_debug",
     "LoraLoaderModelOnly": "_gen_nodes",
     "LoraModelLoader": "_gen_comfy_extras_nodes_train",
     "LoraSave": "_gen_comfy_extras_nodes_lora_extract",
     "LossGraphNode": "_gen_comfy_extras_nodes_train",
     "LotusConditioning": "_gen_comfy_extras_nodes_lotus",
+    "LtxApi25AudioToVideo": "_gen_comfy_api_nodes_nodes_ltxv",
+    "LtxApi25ImageToVideo": "_gen_comfy_api_nodes_nodes_ltxv",
+    "LtxApi25TextToVideo": "_gen_comfy_api_nodes_nodes_ltxv",
+    "LtxvApiImageToVideo": "_gen_comfy_api_nodes_nodes_ltxv",
+    "LtxvApiTextToVideo": "_gen_comfy_api_nodes_nodes_ltxv",
     "LumaConceptsNode": "_gen_comfy_api_nodes_nodes_luma",
+    "LumaImageEditNode2": "_gen_comfy_api_nodes_nodes_luma",
     "LumaImageModifyNode": "_gen_comfy_api_nodes_nodes_luma",
     "LumaImageNode": "_gen_comfy_api_nodes_nodes_luma",
+    "LumaImageNode2": "_gen_comfy_api_nodes_nodes_luma",
     "LumaImageToVideoNode": "_gen_comfy_api_nodes_nodes_luma",
+    "LumaRay32ExtendVideoNode": "_gen_comfy_api_nodes_nodes_luma",
+    "LumaRay32ImageToVideoNode": "_gen_comfy_api_nodes_nodes_luma",
+    "LumaRay32KeyframeNode": "_gen_comfy_api_nodes_nodes_luma",
+    "LumaRay32KeyframesToVideoNode": "_gen_comfy_api_nodes_nodes_luma",
+    "LumaRay32TextToVideoNode": "_gen_comfy_api_nodes_nodes_luma",
+    "LumaRay32VideoEditNode": "_gen_comfy_api_nodes_nodes_luma",
+    "LumaRay32VideoReframeNode": "_gen_comfy_api_nodes_nodes_luma",
     "LumaReferenceNode": "_gen_comfy_api_nodes_nodes_luma",
     "LumaVideoNode": "_gen_comfy_api_nodes_nodes_luma",
+    "MagnificImageRelightNode": "_gen_comfy_api_nodes_nodes_magnific",
+    "MagnificImageSkinEnhancerNode": "_gen_comfy_api_nodes_nodes_magnific",
+    "MagnificImageStyleTransferNode": "_gen_comfy_api_nodes_nodes_magnific",
+    "MagnificImageUpscalerCreativeNode": "_gen_comfy_api_nodes_nodes_magnific",
+    "MagnificImageUpscalerPreciseV2Node": "_gen_comfy_api_nodes_nodes_magnific",
     "Mahiro": "_gen_comfy_extras_nodes_mahiro",
+    "MakeTrainingDataset": "_gen_comfy_extras_nodes_dataset",
+    "ManualSigmas": "_gen_comfy_extras_nodes_custom_sampler",
     "MaskComposite": "_gen_comfy_extras_nodes_mask",
     "MaskPreview": "_gen_comfy_extras_nodes_mask",
     "MaskToImage": "_gen_comfy_extras_nodes_mask",
+    "MediaPipeFaceLandmarker": "_gen_comfy_extras_nodes_mediapipe",
+    "MediaPipeFaceMask": "_gen_comfy_extras_nodes_mediapipe",
+    "MediaPipeFaceMeshVisualize": "_gen_comfy_extras_nodes_mediapipe",
+    "MergeImageLists": "_gen_comfy_extras_nodes_dataset",
+    "MergeMeshes": "_gen_comfy_extras_nodes_save_3d",
+    "MergeSplat": "_gen_comfy_extras_nodes_gaussian_splat",
+    "MergeTextLists": "_gen_comfy_extras_nodes_dataset",
+    "MeshSmoothNormals": "_gen_comfy_extras_nodes_mesh_postprocess",
+    "MeshTextureToImage": "_gen_comfy_extras_nodes_mesh_postprocess",
+    "MeshToFile3D": "_gen_comfy_extras_nodes_save_3d",
+    "MeshyAnimateModelNode": "_gen_comfy_api_nodes_nodes_meshy",
+    "MeshyImageToModelNode": "_gen_comfy_api_nodes_nodes_meshy",
+    "MeshyMultiImageToModelNode": "_gen_comfy_api_nodes_nodes_meshy",
+    "MeshyRefineNode": "_gen_comfy_api_nodes_nodes_meshy",
+    "MeshyRigModelNode": "_gen_comfy_api_nodes_nodes_meshy",
+    "MeshyTextToModelNode": "_gen_comfy_api_nodes_nodes_meshy",
+    "MeshyTextureNode": "_gen_comfy_api_nodes_nodes_meshy",
+    "MiniMaxH3AddGuide": "_gen_comfy_extras_nodes_minimax_h3",
+    "MiniMaxH3ImageToVideo": "_gen_comfy_extras_nodes_minimax_h3",
+    "MiniMaxH3ReferenceToVideo": "_gen_comfy_extras_nodes_minimax_h3",
+    "MiniMaxH3SigmaShift": "_gen_comfy_extras_nodes_minimax_h3",
+    "MiniMaxMusic3TextEncode": "_gen_comfy_extras_nodes_minimax_music",
+    "MinimaxHailuo03ContextIRNode": "_gen_comfy_api_nodes_nodes_minimax",
+    "MinimaxHailuo03FirstLastFrameNode": "_gen_comfy_api_nodes_nodes_minimax",
+    "MinimaxHailuo03ReferenceNode": "_gen_comfy_api_nodes_nodes_minimax",
+    "MinimaxHailuo03RegenerateNode": "_gen_comfy_api_nodes_nodes_minimax",
+    "MinimaxHailuo03TextToVideoNode": "_gen_comfy_api_nodes_nodes_minimax",
     "MinimaxHailuoVideoNode": "_gen_comfy_api_nodes_nodes_minimax",
     "MinimaxImageToVideoNode": "_gen_comfy_api_nodes_nodes_minimax",
     "MinimaxTextToVideoNode": "_gen_comfy_api_nodes_nodes_minimax",
+    "MoGeGeometryToFOV": "_gen_comfy_extras_nodes_moge",
+    "MoGeInference": "_gen_comfy_extras_nodes_moge",
+    "MoGePanoramaInference": "_gen_comfy_extras_nodes_moge",
+    "MoGePointMapToMesh": "_gen_comfy_extras_nodes_moge",
+    "MoGeRender": "_gen_comfy_extras_nodes_moge",
+    "ModelAttentionBackend": "_gen_comfy_extras_nodes_model_advanced",
     "ModelComputeDtype": "_gen_comfy_extras_nodes_model_advanced",
     "ModelMergeAdd": "_gen_comfy_extras_nodes_model_merging",
     "ModelMergeAuraflow": "_gen_comfy_extras_nodes_model_merging_model_specific",
@@ -762,6 +1388,7 @@ _INDEX: dict[str, str] = {
     "ModelMergeCosmosPredict2_14B": "_gen_comfy_extras_nodes_model_merging_model_specific",
     "ModelMergeCosmosPredict2_2B": "_gen_comfy_extras_nodes_model_merging_model_specific",
     "ModelMergeFlux1": "_gen_comfy_extras_nodes_model_merging_model_specific",
+    "ModelMergeKrea2": "_gen_comfy_extras_nodes_model_merging_model_specific",
     "ModelMergeLTXV": "_gen_comfy_extras_nodes_model_merging_model_specific",
     "ModelMergeMochiPreview": "_gen_comfy_extras_nodes_model_merging_model_specific",
     "ModelMergeQwenImage": "_gen_comfy_extras_nodes_model_merging_model_specific",
@@ -773,6 +1400,7 @@ _INDEX: dict[str, str] = {
     "ModelMergeSimple": "_gen_comfy_extras_nodes_model_merging",
     "ModelMergeSubtract": "_gen_comfy_extras_nodes_model_merging",
     "ModelMergeWAN2_1": "_gen_comfy_extras_nodes_model_merging_model_specific",
+    "ModelNoiseScale": "_gen_comfy_extras_nodes_model_advanced",
     "ModelPatchLoader": "_gen_comfy_extras_nodes_model_patch",
     "ModelSamplingAuraFlow": "_gen_comfy_extras_nodes_model_advanced",
     "ModelSamplingContinuousEDM": "_gen_comfy_extras_nodes_model_advanced",
@@ -783,18 +1411,24 @@ _INDEX: dict[str, str] = {
     "ModelSamplingSD3": "_gen_comfy_extras_nodes_model_advanced",
     "ModelSamplingStableCascade": "_gen_comfy_extras_nodes_model_advanced",
     "ModelSave": "_gen_comfy_extras_nodes_model_merging",
-    "MoonvalleyImg2VideoNode": "_gen_comfy_api_nodes_nodes_moonvalley",
-    "MoonvalleyTxt2VideoNode": "_gen_comfy_api_nodes_nodes_moonvalley",
-    "MoonvalleyVideo2VideoNode": "_gen_comfy_api_nodes_nodes_moonvalley",
     "Morphology": "_gen_comfy_extras_nodes_morphology",
+    "MultiGPU_WorkUnits": "_gen_comfy_extras_nodes_multigpu",
+    "NAGuidance": "_gen_comfy_extras_nodes_nag",
+    "NormalizeImages": "_gen_comfy_extras_nodes_dataset",
+    "NormalizeVideoLatentStart": "_gen_comfy_extras_nodes_kandinsky5",
     "OpenAIChatConfig": "_gen_comfy_api_nodes_nodes_openai",
     "OpenAIChatNode": "_gen_comfy_api_nodes_nodes_openai",
     "OpenAIDalle2": "_gen_comfy_api_nodes_nodes_openai",
     "OpenAIDalle3": "_gen_comfy_api_nodes_nodes_openai",
     "OpenAIGPTImage1": "_gen_comfy_api_nodes_nodes_openai",
+    "OpenAIGPTImageNodeV2": "_gen_comfy_api_nodes_nodes_openai",
     "OpenAIInputFiles": "_gen_comfy_api_nodes_nodes_openai",
     "OpenAIVideoSora2": "_gen_comfy_api_nodes_nodes_sora",
+    "OpenRouterLLMNode": "_gen_comfy_api_nodes_nodes_openrouter",
+    "OpticalFlowLoader": "_gen_comfy_extras_nodes_void",
     "OptimalStepsScheduler": "_gen_comfy_extras_nodes_optimalsteps",
+    "PaintMesh": "_gen_comfy_extras_nodes_mesh_postprocess",
+    "Painter": "_gen_comfy_extras_nodes_painter",
     "PairConditioningCombine": "_gen_comfy_extras_nodes_hooks",
     "PairConditioningSetDefaultCombine": "_gen_comfy_extras_nodes_hooks",
     "PairConditioningSetProperties": "_gen_comfy_extras_nodes_hooks",
@@ -805,13 +1439,8 @@ _INDEX: dict[str, str] = {
     "PerturbedAttentionGuidance": "_gen_comfy_extras_nodes_pag",
     "PhotoMakerEncode": "_gen_comfy_extras_nodes_photomaker",
     "PhotoMakerLoader": "_gen_comfy_extras_nodes_photomaker",
-    "PikaImageToVideoNode2_2": "_gen_comfy_api_nodes_nodes_pika",
-    "PikaScenesV2_2": "_gen_comfy_api_nodes_nodes_pika",
-    "PikaStartEndFrameNode2_2": "_gen_comfy_api_nodes_nodes_pika",
-    "PikaTextToVideoNode2_2": "_gen_comfy_api_nodes_nodes_pika",
-    "Pikadditions": "_gen_comfy_api_nodes_nodes_pika",
-    "Pikaffects": "_gen_comfy_api_nodes_nodes_pika",
-    "Pikaswaps": "_gen_comfy_api_nodes_nodes_pika",
+    "PiDConditioning": "_gen_comfy_extras_nodes_pid",
+    "Pixal3DConditioning": "_gen_comfy_extras_nodes_trellis2",
     "PixverseImageToVideoNode": "_gen_comfy_api_nodes_nodes_pixverse",
     "PixverseTemplateNode": "_gen_comfy_api_nodes_nodes_pixverse",
     "PixverseTextToVideoNode": "_gen_comfy_api_nodes_nodes_pixverse",
@@ -819,23 +1448,33 @@ _INDEX: dict[str, str] = {
     "PolyexponentialScheduler": "_gen_comfy_extras_nodes_custom_sampler",
     "PorterDuffImageComposite": "_gen_comfy_extras_nodes_compositing",
     "Preview3D": "_gen_comfy_extras_nodes_load_3d",
-    "Preview3DAnimation": "_gen_comfy_extras_nodes_load_3d",
+    "Preview3DAdvanced": "_gen_comfy_extras_nodes_load_3d",
     "PreviewAny": "_gen_comfy_extras_nodes_preview_any",
     "PreviewAudio": "_gen_comfy_extras_nodes_audio",
+    "PreviewGaussianSplat": "_gen_comfy_extras_nodes_load_3d",
     "PreviewImage": "_gen_nodes",
+    "PreviewPointCloud": "_gen_comfy_extras_nodes_load_3d",
     "PrimitiveBoolean": "_gen_comfy_extras_nodes_primitive",
+    "PrimitiveBoundingBox": "_gen_comfy_extras_nodes_images",
     "PrimitiveFloat": "_gen_comfy_extras_nodes_primitive",
     "PrimitiveInt": "_gen_comfy_extras_nodes_primitive",
     "PrimitiveString": "_gen_comfy_extras_nodes_primitive",
     "PrimitiveStringMultiline": "_gen_comfy_extras_nodes_primitive",
     "QuadrupleCLIPLoader": "_gen_comfy_extras_nodes_hidream",
+    "QuiverImageToSVGNode": "_gen_comfy_api_nodes_nodes_quiver",
+    "QuiverTextToSVGNode": "_gen_comfy_api_nodes_nodes_quiver",
     "QwenImageDiffsynthControlnet": "_gen_comfy_extras_nodes_model_patch",
+    "QwenImageEditApi": "_gen_comfy_api_nodes_nodes_qwen",
+    "QwenImageTextToImageApi": "_gen_comfy_api_nodes_nodes_qwen",
+    "RTDETR_detect": "_gen_comfy_extras_nodes_rtdetr",
+    "RandomCropImages": "_gen_comfy_extras_nodes_dataset",
     "RandomNoise": "_gen_comfy_extras_nodes_custom_sampler",
     "RebatchImages": "_gen_comfy_extras_nodes_rebatch",
     "RebatchLatents": "_gen_comfy_extras_nodes_rebatch",
     "RecordAudio": "_gen_comfy_extras_nodes_audio",
     "RecraftColorRGB": "_gen_comfy_api_nodes_nodes_recraft",
     "RecraftControls": "_gen_comfy_api_nodes_nodes_recraft",
+    "RecraftCreateStyleNode": "_gen_comfy_api_nodes_nodes_recraft",
     "RecraftCreativeUpscaleNode": "_gen_comfy_api_nodes_nodes_recraft",
     "RecraftCrispUpscaleNode": "_gen_comfy_api_nodes_nodes_recraft",
     "RecraftImageInpaintingNode": "_gen_comfy_api_nodes_nodes_recraft",
@@ -848,29 +1487,63 @@ _INDEX: dict[str, str] = {
     "RecraftStyleV3RealisticImage": "_gen_comfy_api_nodes_nodes_recraft",
     "RecraftTextToImageNode": "_gen_comfy_api_nodes_nodes_recraft",
     "RecraftTextToVectorNode": "_gen_comfy_api_nodes_nodes_recraft",
+    "RecraftV4TextToImageNode": "_gen_comfy_api_nodes_nodes_recraft",
+    "RecraftV4TextToVectorNode": "_gen_comfy_api_nodes_nodes_recraft",
     "RecraftVectorizeImageNode": "_gen_comfy_api_nodes_nodes_recraft",
     "ReferenceLatent": "_gen_comfy_extras_nodes_edit_model",
+    "ReferenceTimbreAudio": "_gen_comfy_extras_nodes_ace",
     "RegexExtract": "_gen_comfy_extras_nodes_string",
     "RegexMatch": "_gen_comfy_extras_nodes_string",
     "RegexReplace": "_gen_comfy_extras_nodes_string",
+    "RemeshMesh": "_gen_comfy_extras_nodes_mesh_postprocess",
+    "RemoveBackground": "_gen_comfy_extras_nodes_bg_removal",
+    "RenderMesh": "_gen_comfy_extras_nodes_mesh_postprocess",
+    "RenderSplat": "_gen_comfy_extras_nodes_gaussian_splat",
+    "RenderUVAtlas": "_gen_comfy_extras_nodes_mesh_postprocess",
     "RenormCFG": "_gen_comfy_extras_nodes_lumina2",
     "RepeatImageBatch": "_gen_comfy_extras_nodes_images",
     "RepeatLatentBatch": "_gen_nodes",
+    "ReplaceText": "_gen_comfy_extras_nodes_dataset",
+    "ReplaceVideoLatentFrames": "_gen_comfy_extras_nodes_latent",
     "RescaleCFG": "_gen_comfy_extras_nodes_model_advanced",
     "ResizeAndPadImage": "_gen_comfy_extras_nodes_images",
+    "ResizeImageMaskNode": "_gen_comfy_extras_nodes_post_processing",
+    "ResizeImagesByLongerEdge": "_gen_comfy_extras_nodes_dataset",
+    "ResizeImagesByShorterEdge": "_gen_comfy_extras_nodes_dataset",
+    "ResolutionBucket": "_gen_comfy_extras_nodes_dataset",
+    "ResolutionSelector": "_gen_comfy_extras_nodes_resolution",
+    "ReveImageCreateNode": "_gen_comfy_api_nodes_nodes_reve",
+    "ReveImageEditNode": "_gen_comfy_api_nodes_nodes_reve",
+    "ReveImageRemixNode": "_gen_comfy_api_nodes_nodes_reve",
     "Rodin3D_Detail": "_gen_comfy_api_nodes_nodes_rodin",
     "Rodin3D_Gen2": "_gen_comfy_api_nodes_nodes_rodin",
+    "Rodin3D_Gen25_Image": "_gen_comfy_api_nodes_nodes_rodin",
+    "Rodin3D_Gen25_Text": "_gen_comfy_api_nodes_nodes_rodin",
     "Rodin3D_Regular": "_gen_comfy_api_nodes_nodes_rodin",
     "Rodin3D_Sketch": "_gen_comfy_api_nodes_nodes_rodin",
     "Rodin3D_Smooth": "_gen_comfy_api_nodes_nodes_rodin",
+    "RotateMesh": "_gen_comfy_extras_nodes_save_3d",
+    "RunwayAleph2KeyframeNode": "_gen_comfy_api_nodes_nodes_runway",
+    "RunwayAleph2PromptImageNode": "_gen_comfy_api_nodes_nodes_runway",
+    "RunwayAleph2VideoToVideoNode": "_gen_comfy_api_nodes_nodes_runway",
     "RunwayFirstLastFrameNode": "_gen_comfy_api_nodes_nodes_runway",
     "RunwayImageToVideoNodeGen3a": "_gen_comfy_api_nodes_nodes_runway",
     "RunwayImageToVideoNodeGen4": "_gen_comfy_api_nodes_nodes_runway",
     "RunwayTextToImageNode": "_gen_comfy_api_nodes_nodes_runway",
+    "SAM3_Detect": "_gen_comfy_extras_nodes_sam3",
+    "SAM3_TrackPreview": "_gen_comfy_extras_nodes_sam3",
+    "SAM3_TrackToMask": "_gen_comfy_extras_nodes_sam3",
+    "SAM3_VideoTrack": "_gen_comfy_extras_nodes_sam3",
+    "SCAIL2ColoredMask": "_gen_comfy_extras_nodes_scail",
+    "SDPoseDrawKeypoints": "_gen_comfy_extras_nodes_sdpose",
+    "SDPoseFaceBBoxes": "_gen_comfy_extras_nodes_sdpose",
+    "SDPoseKeypointExtractor": "_gen_comfy_extras_nodes_sdpose",
     "SDTurboScheduler": "_gen_comfy_extras_nodes_custom_sampler",
     "SD_4XUpscale_Conditioning": "_gen_comfy_extras_nodes_sdupscale",
+    "SUPIRApply": "_gen_comfy_extras_nodes_model_patch",
     "SV3D_Conditioning": "_gen_comfy_extras_nodes_stable3d",
     "SVD_img2vid_Conditioning": "_gen_comfy_extras_nodes_video_model",
+    "SamplerARVideo": "_gen_comfy_extras_nodes_ar_video",
     "SamplerCustom": "_gen_comfy_extras_nodes_custom_sampler",
     "SamplerCustomAdvanced": "_gen_comfy_extras_nodes_custom_sampler",
     "SamplerDPMAdaptative": "_gen_comfy_extras_nodes_custom_sampler",
@@ -882,45 +1555,67 @@ _INDEX: dict[str, str] = {
     "SamplerEulerAncestral": "_gen_comfy_extras_nodes_custom_sampler",
     "SamplerEulerAncestralCFGPP": "_gen_comfy_extras_nodes_custom_sampler",
     "SamplerEulerCFGpp": "_gen_comfy_extras_nodes_advanced_samplers",
+    "SamplerLCM": "_gen_comfy_extras_nodes_advanced_samplers",
     "SamplerLCMUpscale": "_gen_comfy_extras_nodes_advanced_samplers",
     "SamplerLMS": "_gen_comfy_extras_nodes_custom_sampler",
     "SamplerSASolver": "_gen_comfy_extras_nodes_custom_sampler",
+    "SamplerSEEDS2": "_gen_comfy_extras_nodes_custom_sampler",
     "SamplingPercentToSigma": "_gen_comfy_extras_nodes_custom_sampler",
+    "Save3DAdvanced": "_gen_comfy_extras_nodes_save_3d",
     "SaveAnimatedPNG": "_gen_comfy_extras_nodes_images",
     "SaveAnimatedWEBP": "_gen_comfy_extras_nodes_images",
     "SaveAudio": "_gen_comfy_extras_nodes_audio",
+    "SaveAudioAdvanced": "_gen_comfy_extras_nodes_audio",
     "SaveAudioMP3": "_gen_comfy_extras_nodes_audio",
     "SaveAudioOpus": "_gen_comfy_extras_nodes_audio",
-    "SaveGLB": "_gen_comfy_extras_nodes_hunyuan3d",
+    "SaveGLB": "_gen_comfy_extras_nodes_save_3d",
+    "SaveGaussianSplat": "_gen_comfy_extras_nodes_save_3d",
     "SaveImage": "_gen_nodes",
+    "SaveImageAdvanced": "_gen_comfy_extras_nodes_images",
+    "SaveImageDataSetToFolder": "_gen_comfy_extras_nodes_dataset",
+    "SaveImageTextDataSetToFolder": "_gen_comfy_extras_nodes_dataset",
     "SaveImageWebsocket": "_gen_custom_nodes_websocket_image_save",
     "SaveLatent": "_gen_nodes",
-    "SaveLoRANode": "_gen_comfy_extras_nodes_train",
+    "SaveLoRA": "_gen_comfy_extras_nodes_train",
+    "SavePointCloud": "_gen_comfy_extras_nodes_save_3d",
     "SaveSVGNode": "_gen_comfy_extras_nodes_images",
+    "SaveText": "_gen_comfy_extras_nodes_text",
+    "SaveTrainingDataset": "_gen_comfy_extras_nodes_dataset",
     "SaveVideo": "_gen_comfy_extras_nodes_video",
     "SaveWEBM": "_gen_comfy_extras_nodes_video",
+    "ScaleROPE": "_gen_comfy_extras_nodes_rope",
+    "SeedNode": "_gen_comfy_extras_nodes_seed",
+    "SeedVR2Conditioning": "_gen_comfy_extras_nodes_seedvr",
+    "SeedVR2PostProcessing": "_gen_comfy_extras_nodes_seedvr",
+    "SeedVR2Preprocess": "_gen_comfy_extras_nodes_seedvr",
+    "SeedVR2TemporalChunk": "_gen_comfy_extras_nodes_seedvr",
+    "SeedVR2TemporalMerge": "_gen_comfy_extras_nodes_seedvr",
+    "SelectCLIPDevice": "_gen_comfy_extras_nodes_multigpu",
+    "SelectModelDevice": "_gen_comfy_extras_nodes_multigpu",
+    "SelectVAEDevice": "_gen_comfy_extras_nodes_multigpu",
     "SelfAttentionGuidance": "_gen_comfy_extras_nodes_sag",
     "SetClipHooks": "_gen_comfy_extras_nodes_hooks",
     "SetFirstSigma": "_gen_comfy_extras_nodes_custom_sampler",
     "SetHookKeyframes": "_gen_comfy_extras_nodes_hooks",
     "SetLatentNoiseMask": "_gen_nodes",
     "SetUnionControlNetType": "_gen_comfy_extras_nodes_controlnet",
+    "ShuffleDataset": "_gen_comfy_extras_nodes_dataset",
+    "ShuffleImageTextDataset": "_gen_comfy_extras_nodes_dataset",
+    "ShuffleVideoDataset": "_gen_comfy_extras_nodes_dataset",
+    "ShuffleVideoTextDataset": "_gen_comfy_extras_nodes_dataset",
     "SkipLayerGuidanceDiT": "_gen_comfy_extras_nodes_slg",
     "SkipLayerGuidanceDiTSimple": "_gen_comfy_extras_nodes_slg",
     "SkipLayerGuidanceSD3": "_gen_comfy_extras_nodes_sd3",
     "SolidMask": "_gen_comfy_extras_nodes_mask",
+    "SoniloTextToMusic": "_gen_comfy_api_nodes_nodes_sonilo",
+    "SoniloVideoToMusic": "_gen_comfy_api_nodes_nodes_sonilo",
+    "SplatToFile3D": "_gen_comfy_extras_nodes_gaussian_splat",
+    "SplatToMesh": "_gen_comfy_extras_nodes_gaussian_splat",
     "SplitAudioChannels": "_gen_comfy_extras_nodes_audio",
+    "SplitImageToTileList": "_gen_comfy_extras_nodes_images",
     "SplitImageWithAlpha": "_gen_comfy_extras_nodes_compositing",
     "SplitSigmas": "_gen_comfy_extras_nodes_custom_sampler",
     "SplitSigmasDenoise": "_gen_comfy_extras_nodes_custom_sampler",
-    "StabilityAudioInpaint": "_gen_comfy_api_nodes_nodes_stability",
-    "StabilityAudioToAudio": "_gen_comfy_api_nodes_nodes_stability",
-    "StabilityStableImageSD_3_5Node": "_gen_comfy_api_nodes_nodes_stability",
-    "StabilityStableImageUltraNode": "_gen_comfy_api_nodes_nodes_stability",
-    "StabilityTextToAudio": "_gen_comfy_api_nodes_nodes_stability",
-    "StabilityUpscaleConservativeNode": "_gen_comfy_api_nodes_nodes_stability",
-    "StabilityUpscaleCreativeNode": "_gen_comfy_api_nodes_nodes_stability",
-    "StabilityUpscaleFastNode": "_gen_comfy_api_nodes_nodes_stability",
     "StableCascade_EmptyLatentImage": "_gen_comfy_extras_nodes_stable_cascade",
     "StableCascade_StageB_Conditioning": "_gen_comfy_extras_nodes_stable_cascade",
     "StableCascade_StageC_VAEEncode": "_gen_comfy_extras_nodes_stable_cascade",
@@ -930,55 +1625,118 @@ _INDEX: dict[str, str] = {
     "StringCompare": "_gen_comfy_extras_nodes_string",
     "StringConcatenate": "_gen_comfy_extras_nodes_string",
     "StringContains": "_gen_comfy_extras_nodes_string",
+    "StringFormat": "_gen_comfy_extras_nodes_string",
     "StringLength": "_gen_comfy_extras_nodes_string",
     "StringReplace": "_gen_comfy_extras_nodes_string",
     "StringSubstring": "_gen_comfy_extras_nodes_string",
     "StringTrim": "_gen_comfy_extras_nodes_string",
+    "StripWhitespace": "_gen_comfy_extras_nodes_dataset",
     "StyleModelApply": "_gen_nodes",
     "StyleModelLoader": "_gen_nodes",
+    "SyncLipSyncNode": "_gen_comfy_api_nodes_nodes_sync_so",
+    "SyncTalkingImageNode": "_gen_comfy_api_nodes_nodes_sync_so",
     "T5TokenizerOptions": "_gen_comfy_extras_nodes_cond",
     "TCFG": "_gen_comfy_extras_nodes_tcfg",
+    "TemporalScoreRescaling": "_gen_comfy_extras_nodes_eps",
+    "Tencent3DPartNode": "_gen_comfy_api_nodes_nodes_hunyuan3d",
+    "Tencent3DTextureEditNode": "_gen_comfy_api_nodes_nodes_hunyuan3d",
+    "TencentImageToModelNode": "_gen_comfy_api_nodes_nodes_hunyuan3d",
+    "TencentModelTo3DUVNode": "_gen_comfy_api_nodes_nodes_hunyuan3d",
+    "TencentSmartTopologyNode": "_gen_comfy_api_nodes_nodes_hunyuan3d",
+    "TencentTextToModelNode": "_gen_comfy_api_nodes_nodes_hunyuan3d",
     "TextEncodeAceStepAudio": "_gen_comfy_extras_nodes_ace",
+    "TextEncodeAceStepAudio15": "_gen_comfy_extras_nodes_ace",
+    "TextEncodeBooguEdit": "_gen_comfy_extras_nodes_boogu",
     "TextEncodeHunyuanVideo_ImageToVideo": "_gen_comfy_extras_nodes_hunyuan",
+    "TextEncodeJoyImageEdit": "_gen_comfy_extras_nodes_joyimage",
+    "TextEncodeMageFlowEdit": "_gen_comfy_extras_nodes_mage",
     "TextEncodeQwenImageEdit": "_gen_comfy_extras_nodes_qwen",
     "TextEncodeQwenImageEditPlus": "_gen_comfy_extras_nodes_qwen",
+    "TextEncodeZImageOmni": "_gen_comfy_extras_nodes_zimage",
+    "TextGenerate": "_gen_comfy_extras_nodes_textgen",
+    "TextGenerateLTX2Prompt": "_gen_comfy_extras_nodes_textgen",
+    "TextOverlay": "_gen_comfy_extras_nodes_text_overlay",
+    "TextToLowercase": "_gen_comfy_extras_nodes_dataset",
+    "TextToUppercase": "_gen_comfy_extras_nodes_dataset",
     "ThresholdMask": "_gen_comfy_extras_nodes_mask",
     "TomePatchModel": "_gen_comfy_extras_nodes_tomesd",
+    "TopazImageEnhance": "_gen_comfy_api_nodes_nodes_topaz",
+    "TopazImageEnhanceV2": "_gen_comfy_api_nodes_nodes_topaz",
+    "TopazVideoEnhance": "_gen_comfy_api_nodes_nodes_topaz",
+    "TopazVideoEnhanceV2": "_gen_comfy_api_nodes_nodes_topaz",
     "TorchCompileModel": "_gen_comfy_extras_nodes_torch_compile",
     "TrainLoraNode": "_gen_comfy_extras_nodes_train",
+    "TransformSplat": "_gen_comfy_extras_nodes_gaussian_splat",
+    "Trellis2Conditioning": "_gen_comfy_extras_nodes_trellis2",
+    "Trellis2ShapeStage": "_gen_comfy_extras_nodes_trellis2",
+    "Trellis2TextureStage": "_gen_comfy_extras_nodes_trellis2",
+    "Trellis2UpsampleStage": "_gen_comfy_extras_nodes_trellis2",
     "TrimAudioDuration": "_gen_comfy_extras_nodes_audio",
     "TrimVideoLatent": "_gen_comfy_extras_nodes_wan",
     "TripleCLIPLoader": "_gen_comfy_extras_nodes_sd3",
     "TripoConversionNode": "_gen_comfy_api_nodes_nodes_tripo",
     "TripoImageToModelNode": "_gen_comfy_api_nodes_nodes_tripo",
+    "TripoImportModelNode": "_gen_comfy_api_nodes_nodes_tripo",
     "TripoMultiviewToModelNode": "_gen_comfy_api_nodes_nodes_tripo",
+    "TripoP1ImageToModelNode": "_gen_comfy_api_nodes_nodes_tripo",
+    "TripoP1MultiviewToModelNode": "_gen_comfy_api_nodes_nodes_tripo",
+    "TripoP1TextToModelNode": "_gen_comfy_api_nodes_nodes_tripo",
     "TripoRefineNode": "_gen_comfy_api_nodes_nodes_tripo",
     "TripoRetargetNode": "_gen_comfy_api_nodes_nodes_tripo",
     "TripoRigNode": "_gen_comfy_api_nodes_nodes_tripo",
+    "TripoSplatConditioning": "_gen_comfy_extras_nodes_triposplat",
+    "TripoSplatPreprocessImage": "_gen_comfy_extras_nodes_triposplat",
+    "TripoSplatSamplingPreview": "_gen_comfy_extras_nodes_triposplat",
     "TripoTextToModelNode": "_gen_comfy_api_nodes_nodes_tripo",
     "TripoTextureNode": "_gen_comfy_api_nodes_nodes_tripo",
+    "TruncateText": "_gen_comfy_extras_nodes_dataset",
     "UNETLoader": "_gen_nodes",
     "UNetCrossAttentionMultiply": "_gen_comfy_extras_nodes_attention_multiply",
     "UNetSelfAttentionMultiply": "_gen_comfy_extras_nodes_attention_multiply",
     "UNetTemporalAttentionMultiply": "_gen_comfy_extras_nodes_attention_multiply",
     "USOStyleReference": "_gen_comfy_extras_nodes_model_patch",
+    "UnwrapMesh": "_gen_comfy_extras_nodes_mesh_postprocess",
     "UpscaleModelLoader": "_gen_comfy_extras_nodes_upscale_model",
     "VAEDecode": "_gen_nodes",
     "VAEDecodeAudio": "_gen_comfy_extras_nodes_audio",
+    "VAEDecodeAudioTiled": "_gen_comfy_extras_nodes_audio",
     "VAEDecodeHunyuan3D": "_gen_comfy_extras_nodes_hunyuan3d",
     "VAEDecodeTiled": "_gen_nodes",
+    "VAEDecodeTripoSplat": "_gen_comfy_extras_nodes_triposplat",
     "VAEEncode": "_gen_nodes",
     "VAEEncodeAudio": "_gen_comfy_extras_nodes_audio",
     "VAEEncodeForInpaint": "_gen_nodes",
     "VAEEncodeTiled": "_gen_nodes",
     "VAELoader": "_gen_nodes",
     "VAESave": "_gen_comfy_extras_nodes_model_merging",
+    "VOIDInpaintConditioning": "_gen_comfy_extras_nodes_void",
+    "VOIDQuadmaskPreprocess": "_gen_comfy_extras_nodes_void",
+    "VOIDSampler": "_gen_comfy_extras_nodes_void",
+    "VOIDWarpedNoise": "_gen_comfy_extras_nodes_void",
+    "VOIDWarpedNoiseSource": "_gen_comfy_extras_nodes_void",
     "VPScheduler": "_gen_comfy_extras_nodes_custom_sampler",
+    "VaeDecodeShapeTrellis": "_gen_comfy_extras_nodes_trellis2",
+    "VaeDecodeStructureTrellis2": "_gen_comfy_extras_nodes_trellis2",
+    "VaeDecodeTextureTrellis": "_gen_comfy_extras_nodes_trellis2",
+    "Veo3FirstLastFrameNode": "_gen_comfy_api_nodes_nodes_veo2",
     "Veo3VideoGenerationNode": "_gen_comfy_api_nodes_nodes_veo2",
     "VeoVideoGenerationNode": "_gen_comfy_api_nodes_nodes_veo2",
+    "VideoFrameSample": "_gen_comfy_extras_nodes_dataset",
     "VideoLinearCFGGuidance": "_gen_comfy_extras_nodes_video_model",
+    "VideoRandomTemporalCrop": "_gen_comfy_extras_nodes_dataset",
+    "VideoSlice": "_gen_comfy_extras_nodes_video",
+    "VideoTemporalCrop": "_gen_comfy_extras_nodes_dataset",
     "VideoTriangleCFGGuidance": "_gen_comfy_extras_nodes_video_model",
+    "Vidu2ImageToVideoNode": "_gen_comfy_api_nodes_nodes_vidu",
+    "Vidu2ReferenceVideoNode": "_gen_comfy_api_nodes_nodes_vidu",
+    "Vidu2StartEndToVideoNode": "_gen_comfy_api_nodes_nodes_vidu",
+    "Vidu2TextToVideoNode": "_gen_comfy_api_nodes_nodes_vidu",
+    "Vidu3ImageToVideoNode": "_gen_comfy_api_nodes_nodes_vidu",
+    "Vidu3StartEndToVideoNode": "_gen_comfy_api_nodes_nodes_vidu",
+    "Vidu3TextToVideoNode": "_gen_comfy_api_nodes_nodes_vidu",
+    "ViduExtendVideoNode": "_gen_comfy_api_nodes_nodes_vidu",
     "ViduImageToVideoNode": "_gen_comfy_api_nodes_nodes_vidu",
+    "ViduMultiFrameVideoNode": "_gen_comfy_api_nodes_nodes_vidu",
     "ViduReferenceVideoNode": "_gen_comfy_api_nodes_nodes_vidu",
     "ViduStartEndToVideoNode": "_gen_comfy_api_nodes_nodes_vidu",
     "ViduTextToVideoNode": "_gen_comfy_api_nodes_nodes_vidu",
@@ -986,10 +1744,21 @@ _INDEX: dict[str, str] = {
     "VoxelToMeshBasic": "_gen_comfy_extras_nodes_hunyuan3d",
     "Wan22FunControlToVideo": "_gen_comfy_extras_nodes_wan",
     "Wan22ImageToVideoLatent": "_gen_comfy_extras_nodes_wan",
+    "Wan2ImageToVideoApi": "_gen_comfy_api_nodes_nodes_wan",
+    "Wan2ReferenceVideoApi": "_gen_comfy_api_nodes_nodes_wan",
+    "Wan2TextToVideoApi": "_gen_comfy_api_nodes_nodes_wan",
+    "Wan2VideoContinuationApi": "_gen_comfy_api_nodes_nodes_wan",
+    "Wan2VideoEditApi": "_gen_comfy_api_nodes_nodes_wan",
+    "WanAnimate2Cache": "_gen_comfy_extras_nodes_wan",
+    "WanAnimate2ToVideo": "_gen_comfy_extras_nodes_wan",
     "WanAnimateToVideo": "_gen_comfy_extras_nodes_wan",
     "WanCameraEmbedding": "_gen_comfy_extras_nodes_camera_trajectory",
     "WanCameraImageToVideo": "_gen_comfy_extras_nodes_wan",
     "WanContextWindowsManual": "_gen_comfy_extras_nodes_context_windows",
+    "WanDancerEncodeAudio": "_gen_comfy_extras_nodes_wandancer",
+    "WanDancerPadKeyframes": "_gen_comfy_extras_nodes_wandancer",
+    "WanDancerPadKeyframesList": "_gen_comfy_extras_nodes_wandancer",
+    "WanDancerVideo": "_gen_comfy_extras_nodes_wandancer",
     "WanFirstLastFrameToVideo": "_gen_comfy_extras_nodes_wan",
     "WanFunControlToVideo": "_gen_comfy_extras_nodes_wan",
     "WanFunInpaintToVideo": "_gen_comfy_extras_nodes_wan",
@@ -997,40 +1766,94 @@ _INDEX: dict[str, str] = {
     "WanImageToImageApi": "_gen_comfy_api_nodes_nodes_wan",
     "WanImageToVideo": "_gen_comfy_extras_nodes_wan",
     "WanImageToVideoApi": "_gen_comfy_api_nodes_nodes_wan",
+    "WanInfiniteTalkToVideo": "_gen_comfy_extras_nodes_wan",
+    "WanMoveConcatTrack": "_gen_comfy_extras_nodes_wanmove",
+    "WanMoveTrackToVideo": "_gen_comfy_extras_nodes_wanmove",
+    "WanMoveTracksFromCoords": "_gen_comfy_extras_nodes_wanmove",
+    "WanMoveVisualizeTracks": "_gen_comfy_extras_nodes_wanmove",
     "WanPhantomSubjectToVideo": "_gen_comfy_extras_nodes_wan",
+    "WanReferenceVideoApi": "_gen_comfy_api_nodes_nodes_wan",
+    "WanSCAILToVideo": "_gen_comfy_extras_nodes_scail",
     "WanSoundImageToVideo": "_gen_comfy_extras_nodes_wan",
     "WanSoundImageToVideoExtend": "_gen_comfy_extras_nodes_wan",
     "WanTextToImageApi": "_gen_comfy_api_nodes_nodes_wan",
     "WanTextToVideoApi": "_gen_comfy_api_nodes_nodes_wan",
     "WanTrackToVideo": "_gen_comfy_extras_nodes_wan",
+    "WanUni3CControlnetApply": "_gen_comfy_extras_nodes_model_patch",
     "WanVaceToVideo": "_gen_comfy_extras_nodes_wan",
+    "WavespeedFlashVSRNode": "_gen_comfy_api_nodes_nodes_wavespeed",
+    "WavespeedImageUpscaleNode": "_gen_comfy_api_nodes_nodes_wavespeed",
     "WebcamCapture": "_gen_comfy_extras_nodes_webcam",
+    "WeldVertices": "_gen_comfy_extras_nodes_mesh_postprocess",
+    "ZImageFunControlnet": "_gen_comfy_extras_nodes_model_patch",
     "unCLIPCheckpointLoader": "_gen_nodes",
     "unCLIPConditioning": "_gen_nodes",
+    "wanBlockSwap": "_gen_comfy_extras_nodes_nop",
 }
 
 #: ComfyUI class_type -> class name
 CLASS_TYPES: dict[str, str] = {
     "APG": "APG",
+    "ARVideoI2V": "ARVideoI2V",
+    "AddLayer": "AddLayer",
     "AddNoise": "AddNoise",
+    "AddTextPrefix": "AddTextPrefix",
+    "AddTextSuffix": "AddTextSuffix",
+    "AdjustBrightness": "AdjustBrightness",
+    "AdjustContrast": "AdjustContrast",
     "AlignYourStepsScheduler": "AlignYourStepsScheduler",
+    "AnimaLLLiteApply": "AnimaLLLiteApply",
+    "ApplyTextureToMesh": "ApplyTextureToMesh",
     "AudioAdjustVolume": "AudioAdjustVolume",
     "AudioConcat": "AudioConcat",
     "AudioEncoderEncode": "AudioEncoderEncode",
     "AudioEncoderLoader": "AudioEncoderLoader",
+    "AudioEqualizer3Band": "AudioEqualizer3Band",
     "AudioMerge": "AudioMerge",
+    "BakeAmbientOcclusion": "BakeAmbientOcclusion",
+    "BakeNormalMapFromMesh": "BakeNormalMapFromMesh",
+    "BakeTextureFromVoxel": "BakeTextureFromVoxel",
     "BasicGuider": "BasicGuider",
     "BasicScheduler": "BasicScheduler",
+    "BatchImagesNode": "BatchImagesNode",
+    "BatchLatentsNode": "BatchLatentsNode",
+    "BatchMasksNode": "BatchMasksNode",
+    "BeebleSwitchXImageEdit": "BeebleSwitchXImageEdit",
+    "BeebleSwitchXVideoEdit": "BeebleSwitchXVideoEdit",
+    "BerniniConditioning": "BerniniConditioning",
     "BetaSamplingScheduler": "BetaSamplingScheduler",
+    "BriaEraser": "BriaEraser",
+    "BriaExpandImage": "BriaExpandImage",
+    "BriaGenFill": "BriaGenFill",
+    "BriaImageEditNode": "BriaImageEditNode",
+    "BriaIncreaseResolution": "BriaIncreaseResolution",
+    "BriaRemoveImageBackground": "BriaRemoveImageBackground",
+    "BriaRemoveVideoBackground": "BriaRemoveVideoBackground",
+    "BriaTransparentVideoBackground": "BriaTransparentVideoBackground",
+    "BriaVideoGreenScreen": "BriaVideoGreenScreen",
+    "BriaVideoReplaceBackground": "BriaVideoReplaceBackground",
+    "BuildJsonPromptIdeogram": "BuildJsonPromptIdeogram",
+    "ByteDance2FirstLastFrameNode": "ByteDance2FirstLastFrameNode",
+    "ByteDance2ReferenceNode": "ByteDance2ReferenceNode",
+    "ByteDance2ReferenceNodeV2": "ByteDance2ReferenceNodeV2",
+    "ByteDance2TextToVideoNode": "ByteDance2TextToVideoNode",
+    "ByteDanceCreateImageAsset": "ByteDanceCreateImageAsset",
+    "ByteDanceCreateVideoAsset": "ByteDanceCreateVideoAsset",
     "ByteDanceFirstLastFrameNode": "ByteDanceFirstLastFrameNode",
-    "ByteDanceImageEditNode": "ByteDanceImageEditNode",
     "ByteDanceImageNode": "ByteDanceImageNode",
     "ByteDanceImageReferenceNode": "ByteDanceImageReferenceNode",
     "ByteDanceImageToVideoNode": "ByteDanceImageToVideoNode",
+    "ByteDanceSeedAudio": "ByteDanceSeedAudio",
+    "ByteDanceSeedNode": "ByteDanceSeedNode",
+    "ByteDanceSeedreamLayerSeparationNode": "ByteDanceSeedreamLayerSeparationNode",
     "ByteDanceSeedreamNode": "ByteDanceSeedreamNode",
+    "ByteDanceSeedreamNodeV2": "ByteDanceSeedreamNodeV2",
+    "ByteDanceSeedreamNodeV3": "ByteDanceSeedreamNodeV3",
     "ByteDanceTextToVideoNode": "ByteDanceTextToVideoNode",
+    "ByteDanceVideoEnhanceNode": "ByteDanceVideoEnhanceNode",
     "CFGGuider": "CFGGuider",
     "CFGNorm": "CFGNorm",
+    "CFGOverride": "CFGOverride",
     "CFGZeroStar": "CFGZeroStar",
     "CLIPAttentionMultiply": "CLIPAttentionMultiply",
     "CLIPLoader": "CLIPLoader",
@@ -1044,6 +1867,7 @@ CLASS_TYPES: dict[str, str] = {
     "CLIPTextEncodeFlux": "CLIPTextEncodeFlux",
     "CLIPTextEncodeHiDream": "CLIPTextEncodeHiDream",
     "CLIPTextEncodeHunyuanDiT": "CLIPTextEncodeHunyuanDiT",
+    "CLIPTextEncodeKandinsky5": "CLIPTextEncodeKandinsky5",
     "CLIPTextEncodeLumina2": "CLIPTextEncodeLumina2",
     "CLIPTextEncodePixArtAlpha": "CLIPTextEncodePixArtAlpha",
     "CLIPTextEncodeSD3": "CLIPTextEncodeSD3",
@@ -1053,16 +1877,27 @@ CLASS_TYPES: dict[str, str] = {
     "CLIPVisionLoader": "CLIPVisionLoader",
     "Canny": "Canny",
     "CaseConverter": "CaseConverter",
+    "CenterCropImages": "CenterCropImages",
     "CheckpointLoader": "CheckpointLoader",
     "CheckpointLoaderSimple": "CheckpointLoaderSimple",
     "CheckpointSave": "CheckpointSave",
     "ChromaRadianceOptions": "ChromaRadianceOptions",
+    "ClaudeNode": "ClaudeNode",
+    "ColorToRGBInt": "ColorToRGBInt",
+    "ColorTransfer": "ColorTransfer",
     "CombineHooks2": "CombineHooks2",
     "CombineHooks4": "CombineHooks4",
     "CombineHooks8": "CombineHooks8",
+    "ComfyAndNode": "ComfyAndNode",
+    "ComfyMathExpression": "ComfyMathExpression",
+    "ComfyNotNode": "ComfyNotNode",
+    "ComfyNumberConvert": "ComfyNumberConvert",
+    "ComfyOrNode": "ComfyOrNode",
+    "ComfySwitchNode": "ComfySwitchNode",
     "ConditioningAverage": "ConditioningAverage",
     "ConditioningCombine": "ConditioningCombine",
     "ConditioningConcat": "ConditioningConcat",
+    "ConditioningMultiply": "ConditioningMultiply",
     "ConditioningSetArea": "ConditioningSetArea",
     "ConditioningSetAreaPercentage": "ConditioningSetAreaPercentage",
     "ConditioningSetAreaPercentageVideo": "ConditioningSetAreaPercentageVideo",
@@ -1081,8 +1916,12 @@ CLASS_TYPES: dict[str, str] = {
     "ControlNetApplySD3": "ControlNetApplySD3",
     "ControlNetInpaintingAliMamaApply": "ControlNetInpaintingAliMamaApply",
     "ControlNetLoader": "ControlNetLoader",
+    "ConvertArrayToString": "ConvertArrayToString",
+    "ConvertDictionaryToString": "ConvertDictionaryToString",
     "CosmosImageToVideoLatent": "CosmosImageToVideoLatent",
     "CosmosPredict2ImageToVideoLatent": "CosmosPredict2ImageToVideoLatent",
+    "CreateBoundingBoxes": "CreateBoundingBoxes",
+    "CreateCameraInfo": "CreateCameraInfo",
     "CreateHookKeyframe": "CreateHookKeyframe",
     "CreateHookKeyframesFromFloats": "CreateHookKeyframesFromFloats",
     "CreateHookKeyframesInterpolated": "CreateHookKeyframesInterpolated",
@@ -1090,75 +1929,161 @@ CLASS_TYPES: dict[str, str] = {
     "CreateHookLoraModelOnly": "CreateHookLoraModelOnly",
     "CreateHookModelAsLora": "CreateHookModelAsLora",
     "CreateHookModelAsLoraModelOnly": "CreateHookModelAsLoraModelOnly",
+    "CreateList": "CreateList",
     "CreateVideo": "CreateVideo",
+    "CropByBBoxes": "CropByBBoxes",
     "CropMask": "CropMask",
+    "CurveEditor": "CurveEditor",
+    "CustomCombo": "CustomCombo",
+    "DA3GeometryToMesh": "DA3GeometryToMesh",
+    "DA3Inference": "DA3Inference",
+    "DA3Render": "DA3Render",
+    "DecimateMesh": "DecimateMesh",
     "DiffControlNetLoader": "DiffControlNetLoader",
     "DifferentialDiffusion": "DifferentialDiffusion",
     "DiffusersLoader": "DiffusersLoader",
     "DisableNoise": "DisableNoise",
+    "DrawBBoxes": "DrawBBoxes",
     "DualCFGGuider": "DualCFGGuider",
     "DualCLIPLoader": "DualCLIPLoader",
+    "DualModelGuider": "DualModelGuider",
     "EasyCache": "EasyCache",
+    "ElevenLabsAudioIsolation": "ElevenLabsAudioIsolation",
+    "ElevenLabsInstantVoiceClone": "ElevenLabsInstantVoiceClone",
+    "ElevenLabsSpeechToSpeech": "ElevenLabsSpeechToSpeech",
+    "ElevenLabsSpeechToText": "ElevenLabsSpeechToText",
+    "ElevenLabsTextToDialogue": "ElevenLabsTextToDialogue",
+    "ElevenLabsTextToSoundEffects": "ElevenLabsTextToSoundEffects",
+    "ElevenLabsTextToSpeech": "ElevenLabsTextToSpeech",
+    "ElevenLabsVoiceSelector": "ElevenLabsVoiceSelector",
+    "EmptyARVideoLatent": "EmptyARVideoLatent",
+    "EmptyAceStep1.5LatentAudio": "EmptyAceStep15LatentAudio",
     "EmptyAceStepLatentAudio": "EmptyAceStepLatentAudio",
     "EmptyAudio": "EmptyAudio",
     "EmptyChromaRadianceLatentImage": "EmptyChromaRadianceLatentImage",
     "EmptyCosmosLatentVideo": "EmptyCosmosLatentVideo",
+    "EmptyFlux2LatentImage": "EmptyFlux2LatentImage",
+    "EmptyHiDreamO1LatentImage": "EmptyHiDreamO1LatentImage",
     "EmptyHunyuanImageLatent": "EmptyHunyuanImageLatent",
     "EmptyHunyuanLatentVideo": "EmptyHunyuanLatentVideo",
+    "EmptyHunyuanVideo15Latent": "EmptyHunyuanVideo15Latent",
     "EmptyImage": "EmptyImage",
     "EmptyLTXVLatentVideo": "EmptyLTXVLatentVideo",
     "EmptyLatentAudio": "EmptyLatentAudio",
     "EmptyLatentHunyuan3Dv2": "EmptyLatentHunyuan3Dv2",
     "EmptyLatentImage": "EmptyLatentImage",
+    "EmptyMiniMaxH3LatentAV": "EmptyMiniMaxH3LatentAV",
+    "EmptyMiniMaxMusic3LatentAudio": "EmptyMiniMaxMusic3LatentAudio",
     "EmptyMochiLatentVideo": "EmptyMochiLatentVideo",
+    "EmptyQwenImageLayeredLatentImage": "EmptyQwenImageLayeredLatentImage",
     "EmptySD3LatentImage": "EmptySD3LatentImage",
+    "EmptyTrellis2LatentStructure": "EmptyTrellis2LatentStructure",
     "Epsilon Scaling": "EpsilonScaling",
     "ExponentialScheduler": "ExponentialScheduler",
     "ExtendIntermediateSigmas": "ExtendIntermediateSigmas",
     "FeatherMask": "FeatherMask",
+    "File3DToSplat": "File3DToSplat",
+    "FillHoles": "FillHoles",
+    "FishAudioInstantVoiceClone": "FishAudioInstantVoiceClone",
+    "FishAudioSpeechToText": "FishAudioSpeechToText",
+    "FishAudioTextToSpeech": "FishAudioTextToSpeech",
+    "FishAudioVoiceSelector": "FishAudioVoiceSelector",
     "FlipSigmas": "FlipSigmas",
+    "Flux2ImageNode": "Flux2ImageNode",
+    "Flux2MaxImageNode": "Flux2MaxImageNode",
+    "Flux2ProImageNode": "Flux2ProImageNode",
+    "Flux2Scheduler": "Flux2Scheduler",
+    "Flux3ImageToVideoNode": "Flux3ImageToVideoNode",
+    "Flux3TextToVideoNode": "Flux3TextToVideoNode",
+    "Flux3VideoContinuationNode": "Flux3VideoContinuationNode",
     "FluxDisableGuidance": "FluxDisableGuidance",
+    "FluxEraseNode": "FluxEraseNode",
     "FluxGuidance": "FluxGuidance",
+    "FluxKVCache": "FluxKVCache",
     "FluxKontextImageScale": "FluxKontextImageScale",
     "FluxKontextMaxImageNode": "FluxKontextMaxImageNode",
     "FluxKontextMultiReferenceLatentMethod": "FluxKontextMultiReferenceLatentMethod",
     "FluxKontextProImageNode": "FluxKontextProImageNode",
-    "FluxProCannyNode": "FluxProCannyNode",
-    "FluxProDepthNode": "FluxProDepthNode",
     "FluxProExpandNode": "FluxProExpandNode",
     "FluxProFillNode": "FluxProFillNode",
     "FluxProUltraImageNode": "FluxProUltraImageNode",
+    "FluxVTONode": "FluxVTONode",
+    "FluxVideoUpscaleNode": "FluxVideoUpscaleNode",
+    "FrameInterpolate": "FrameInterpolate",
+    "FrameInterpolationModelLoader": "FrameInterpolationModelLoader",
     "FreSca": "FreSca",
     "FreeU": "FreeU",
     "FreeU_V2": "FreeU_V2",
     "GITSScheduler": "GITSScheduler",
     "GLIGENLoader": "GLIGENLoader",
     "GLIGENTextBoxApply": "GLIGENTextBoxApply",
+    "GLSLShader": "GLSLShader",
+    "GeminiImage2Node": "GeminiImage2Node",
     "GeminiImageNode": "GeminiImageNode",
     "GeminiInputFiles": "GeminiInputFiles",
+    "GeminiNanoBanana2": "GeminiNanoBanana2",
+    "GeminiNanoBanana2V2": "GeminiNanoBanana2V2",
     "GeminiNode": "GeminiNode",
+    "GeminiNodeV2": "GeminiNodeV2",
+    "GeminiVideoOmni": "GeminiVideoOmni",
+    "GenerateTracks": "GenerateTracks",
+    "GetICLoRAParameters": "GetICLoRAParameters",
     "GetImageSize": "GetImageSize",
+    "GetMeshInfo": "GetMeshInfo",
+    "GetSplatCount": "GetSplatCount",
     "GetVideoComponents": "GetVideoComponents",
+    "GrokImageEditNode": "GrokImageEditNode",
+    "GrokImageEditNodeV2": "GrokImageEditNodeV2",
+    "GrokImageNode": "GrokImageNode",
+    "GrokVideoEditNode": "GrokVideoEditNode",
+    "GrokVideoExtendNode": "GrokVideoExtendNode",
+    "GrokVideoNode": "GrokVideoNode",
+    "GrokVideoReferenceNode": "GrokVideoReferenceNode",
     "GrowMask": "GrowMask",
+    "HappyHorseImageToVideoApi": "HappyHorseImageToVideoApi",
+    "HappyHorseReferenceVideoApi": "HappyHorseReferenceVideoApi",
+    "HappyHorseTextToVideoApi": "HappyHorseTextToVideoApi",
+    "HappyHorseVideoEditApi": "HappyHorseVideoEditApi",
+    "HeyGenAvatarVideoNode": "HeyGenAvatarVideoNode",
+    "HeyGenCreateAvatarNode": "HeyGenCreateAvatarNode",
+    "HeyGenTalkingPhotoNode": "HeyGenTalkingPhotoNode",
+    "HeyGenTextToSpeechNode": "HeyGenTextToSpeechNode",
+    "HeyGenVideoTranslateNode": "HeyGenVideoTranslateNode",
+    "HiDreamO1PatchSeamSmoothing": "HiDreamO1PatchSeamSmoothing",
+    "HiDreamO1ReferenceImages": "HiDreamO1ReferenceImages",
+    "HitPawGeneralImageEnhance": "HitPawGeneralImageEnhance",
+    "HitPawVideoEnhance": "HitPawVideoEnhance",
     "Hunyuan3Dv2Conditioning": "Hunyuan3Dv2Conditioning",
     "Hunyuan3Dv2ConditioningMultiView": "Hunyuan3Dv2ConditioningMultiView",
     "HunyuanImageToVideo": "HunyuanImageToVideo",
     "HunyuanRefinerLatent": "HunyuanRefinerLatent",
+    "HunyuanVideo15ImageToVideo": "HunyuanVideo15ImageToVideo",
+    "HunyuanVideo15LatentUpscaleWithModel": "HunyuanVideo15LatentUpscaleWithModel",
+    "HunyuanVideo15SuperResolution": "HunyuanVideo15SuperResolution",
     "HyperTile": "HyperTile",
     "HypernetworkLoader": "HypernetworkLoader",
-    "IdeogramV1": "IdeogramV1",
-    "IdeogramV2": "IdeogramV2",
+    "Ideogram4Scheduler": "Ideogram4Scheduler",
+    "IdeogramPImage": "IdeogramPImage",
     "IdeogramV3": "IdeogramV3",
+    "IdeogramV4": "IdeogramV4",
     "ImageAddNoise": "ImageAddNoise",
     "ImageBatch": "ImageBatch",
     "ImageBlend": "ImageBlend",
     "ImageBlur": "ImageBlur",
     "ImageColorToMask": "ImageColorToMask",
+    "ImageCompare": "ImageCompare",
     "ImageCompositeMasked": "ImageCompositeMasked",
+    "ImageCompositor": "ImageCompositor",
     "ImageCrop": "ImageCrop",
+    "ImageCropToMask": "ImageCropToMask",
+    "ImageCropV2": "ImageCropV2",
+    "ImageDeduplication": "ImageDeduplication",
     "ImageFlip": "ImageFlip",
     "ImageFromBatch": "ImageFromBatch",
+    "ImageGrid": "ImageGrid",
+    "ImageHistogram": "ImageHistogram",
     "ImageInvert": "ImageInvert",
+    "ImageMergeTileList": "ImageMergeTileList",
     "ImageOnlyCheckpointLoader": "ImageOnlyCheckpointLoader",
     "ImageOnlyCheckpointSave": "ImageOnlyCheckpointSave",
     "ImagePadForOutpaint": "ImagePadForOutpaint",
@@ -1177,30 +2102,56 @@ CLASS_TYPES: dict[str, str] = {
     "InpaintModelConditioning": "InpaintModelConditioning",
     "InstructPixToPixConditioning": "InstructPixToPixConditioning",
     "InvertMask": "InvertMask",
+    "JoinAudioChannels": "JoinAudioChannels",
     "JoinImageWithAlpha": "JoinImageWithAlpha",
+    "JsonExtractString": "JsonExtractString",
     "KSampler": "KSampler",
     "KSamplerAdvanced": "KSamplerAdvanced",
     "KSamplerSelect": "KSamplerSelect",
+    "Kandinsky5ImageToVideo": "Kandinsky5ImageToVideo",
     "KarrasScheduler": "KarrasScheduler",
-    "KlingCameraControlI2VNode": "KlingCameraControlI2VNode",
-    "KlingCameraControlT2VNode": "KlingCameraControlT2VNode",
-    "KlingCameraControls": "KlingCameraControls",
-    "KlingDualCharacterVideoEffectNode": "KlingDualCharacterVideoEffectNode",
+    "KlingAvatarNode": "KlingAvatarNode",
+    "KlingFirstLastFrameNode": "KlingFirstLastFrameNode",
     "KlingImage2VideoNode": "KlingImage2VideoNode",
     "KlingImageGenerationNode": "KlingImageGenerationNode",
+    "KlingImageToVideoWithAudio": "KlingImageToVideoWithAudio",
     "KlingLipSyncAudioToVideoNode": "KlingLipSyncAudioToVideoNode",
     "KlingLipSyncTextToVideoNode": "KlingLipSyncTextToVideoNode",
-    "KlingSingleImageVideoEffectNode": "KlingSingleImageVideoEffectNode",
+    "KlingMotionControl": "KlingMotionControl",
+    "KlingOmniProEditVideoNode": "KlingOmniProEditVideoNode",
+    "KlingOmniProFirstLastFrameNode": "KlingOmniProFirstLastFrameNode",
+    "KlingOmniProImageNode": "KlingOmniProImageNode",
+    "KlingOmniProImageToVideoNode": "KlingOmniProImageToVideoNode",
+    "KlingOmniProTextToVideoNode": "KlingOmniProTextToVideoNode",
+    "KlingOmniProVideoToVideoNode": "KlingOmniProVideoToVideoNode",
     "KlingStartEndFrameNode": "KlingStartEndFrameNode",
     "KlingTextToVideoNode": "KlingTextToVideoNode",
+    "KlingTextToVideoWithAudio": "KlingTextToVideoWithAudio",
     "KlingVideoExtendNode": "KlingVideoExtendNode",
-    "KlingVirtualTryOnNode": "KlingVirtualTryOnNode",
+    "KlingVideoNode": "KlingVideoNode",
+    "Krea2ImageNode": "Krea2ImageNode",
+    "Krea2StyleReferenceNode": "Krea2StyleReferenceNode",
+    "LTXAVTextEncoderLoader": "LTXAVTextEncoderLoader",
     "LTXVAddGuide": "LTXVAddGuide",
+    "LTXVAudioVAEDecode": "LTXVAudioVAEDecode",
+    "LTXVAudioVAEEncode": "LTXVAudioVAEEncode",
+    "LTXVAudioVAELoader": "LTXVAudioVAELoader",
+    "LTXVConcatAVLatent": "LTXVConcatAVLatent",
     "LTXVConditioning": "LTXVConditioning",
+    "LTXVContextWindows": "LTXVContextWindows",
     "LTXVCropGuides": "LTXVCropGuides",
+    "LTXVDualCFGGuider": "LTXVDualCFGGuider",
+    "LTXVDurationPredictor": "LTXVDurationPredictor",
+    "LTXVEmptyLatentAudio": "LTXVEmptyLatentAudio",
     "LTXVImgToVideo": "LTXVImgToVideo",
+    "LTXVImgToVideoInplace": "LTXVImgToVideoInplace",
+    "LTXVLatentUpsampler": "LTXVLatentUpsampler",
+    "LTXVModalityGuidance": "LTXVModalityGuidance",
     "LTXVPreprocess": "LTXVPreprocess",
+    "LTXVReferenceAudio": "LTXVReferenceAudio",
     "LTXVScheduler": "LTXVScheduler",
+    "LTXVSeparateAVLatent": "LTXVSeparateAVLatent",
+    "LTXVSpatioTemporalGuidance": "LTXVSpatioTemporalGuidance",
     "LaplaceScheduler": "LaplaceScheduler",
     "LatentAdd": "LatentAdd",
     "LatentApplyOperation": "LatentApplyOperation",
@@ -1213,6 +2164,7 @@ CLASS_TYPES: dict[str, str] = {
     "LatentConcat": "LatentConcat",
     "LatentCrop": "LatentCrop",
     "LatentCut": "LatentCut",
+    "LatentCutToBatch": "LatentCutToBatch",
     "LatentFlip": "LatentFlip",
     "LatentFromBatch": "LatentFromBatch",
     "LatentInterpolate": "LatentInterpolate",
@@ -1223,36 +2175,101 @@ CLASS_TYPES: dict[str, str] = {
     "LatentSubtract": "LatentSubtract",
     "LatentUpscale": "LatentUpscale",
     "LatentUpscaleBy": "LatentUpscaleBy",
+    "LatentUpscaleModelLoader": "LatentUpscaleModelLoader",
+    "LayersFromBoundingBoxes": "LayersFromBoundingBoxes",
     "LazyCache": "LazyCache",
     "Load3D": "Load3D",
-    "Load3DAnimation": "Load3DAnimation",
+    "Load3DAdvanced": "Load3DAdvanced",
     "LoadAudio": "LoadAudio",
+    "LoadBackgroundRemovalModel": "LoadBackgroundRemovalModel",
+    "LoadDA3Model": "LoadDA3Model",
     "LoadImage": "LoadImage",
+    "LoadImageDataSetFromFolder": "LoadImageDataSetFromFolder",
     "LoadImageMask": "LoadImageMask",
     "LoadImageOutput": "LoadImageOutput",
-    "LoadImageSetFromFolderNode": "LoadImageSetFromFolderNode",
-    "LoadImageTextSetFromFolderNode": "LoadImageTextSetFromFolderNode",
+    "LoadImageTextDataSetFromFolder": "LoadImageTextDataSetFromFolder",
     "LoadLatent": "LoadLatent",
+    "LoadMediaPipeFaceLandmarker": "LoadMediaPipeFaceLandmarker",
+    "LoadMoGeModel": "LoadMoGeModel",
+    "LoadTrainingDataset": "LoadTrainingDataset",
     "LoadVideo": "LoadVideo",
+    "LoadVideoDataSetFromFolder": "LoadVideoDataSetFromFolder",
+    "LoadVideoTextDataSetFromFolder": "LoadVideoTextDataSetFromFolder",
     "LoraLoader": "LoraLoader",
+    "LoraLoaderBypass": "LoraLoaderBypass",
+    "LoraLoaderBypassModelOnly": "LoraLoaderBypassModelOnly",
     "LoraLoaderModelOnly": "LoraLoaderModelOnly",
     "LoraModelLoader": "LoraModelLoader",
     "LoraSave": "LoraSave",
     "LossGraphNode": "LossGraphNode",
     "LotusConditioning": "LotusConditioning",
+    "LtxApi25AudioToVideo": "LtxApi25AudioToVideo",
+    "LtxApi25ImageToVideo": "LtxApi25ImageToVideo",
+    "LtxApi25TextToVideo": "LtxApi25TextToVideo",
+    "LtxvApiImageToVideo": "LtxvApiImageToVideo",
+    "LtxvApiTextToVideo": "LtxvApiTextToVideo",
     "LumaConceptsNode": "LumaConceptsNode",
+    "LumaImageEditNode2": "LumaImageEditNode2",
     "LumaImageModifyNode": "LumaImageModifyNode",
     "LumaImageNode": "LumaImageNode",
+    "LumaImageNode2": "LumaImageNode2",
     "LumaImageToVideoNode": "LumaImageToVideoNode",
+    "LumaRay32ExtendVideoNode": "LumaRay32ExtendVideoNode",
+    "LumaRay32ImageToVideoNode": "LumaRay32ImageToVideoNode",
+    "LumaRay32KeyframeNode": "LumaRay32KeyframeNode",
+    "LumaRay32KeyframesToVideoNode": "LumaRay32KeyframesToVideoNode",
+    "LumaRay32TextToVideoNode": "LumaRay32TextToVideoNode",
+    "LumaRay32VideoEditNode": "LumaRay32VideoEditNode",
+    "LumaRay32VideoReframeNode": "LumaRay32VideoReframeNode",
     "LumaReferenceNode": "LumaReferenceNode",
     "LumaVideoNode": "LumaVideoNode",
+    "MagnificImageRelightNode": "MagnificImageRelightNode",
+    "MagnificImageSkinEnhancerNode": "MagnificImageSkinEnhancerNode",
+    "MagnificImageStyleTransferNode": "MagnificImageStyleTransferNode",
+    "MagnificImageUpscalerCreativeNode": "MagnificImageUpscalerCreativeNode",
+    "MagnificImageUpscalerPreciseV2Node": "MagnificImageUpscalerPreciseV2Node",
     "Mahiro": "Mahiro",
+    "MakeTrainingDataset": "MakeTrainingDataset",
+    "ManualSigmas": "ManualSigmas",
     "MaskComposite": "MaskComposite",
     "MaskPreview": "MaskPreview",
     "MaskToImage": "MaskToImage",
+    "MediaPipeFaceLandmarker": "MediaPipeFaceLandmarker",
+    "MediaPipeFaceMask": "MediaPipeFaceMask",
+    "MediaPipeFaceMeshVisualize": "MediaPipeFaceMeshVisualize",
+    "MergeImageLists": "MergeImageLists",
+    "MergeMeshes": "MergeMeshes",
+    "MergeSplat": "MergeSplat",
+    "MergeTextLists": "MergeTextLists",
+    "MeshSmoothNormals": "MeshSmoothNormals",
+    "MeshTextureToImage": "MeshTextureToImage",
+    "MeshToFile3D": "MeshToFile3D",
+    "MeshyAnimateModelNode": "MeshyAnimateModelNode",
+    "MeshyImageToModelNode": "MeshyImageToModelNode",
+    "MeshyMultiImageToModelNode": "MeshyMultiImageToModelNode",
+    "MeshyRefineNode": "MeshyRefineNode",
+    "MeshyRigModelNode": "MeshyRigModelNode",
+    "MeshyTextToModelNode": "MeshyTextToModelNode",
+    "MeshyTextureNode": "MeshyTextureNode",
+    "MiniMaxH3AddGuide": "MiniMaxH3AddGuide",
+    "MiniMaxH3ImageToVideo": "MiniMaxH3ImageToVideo",
+    "MiniMaxH3ReferenceToVideo": "MiniMaxH3ReferenceToVideo",
+    "MiniMaxH3SigmaShift": "MiniMaxH3SigmaShift",
+    "MiniMaxMusic3TextEncode": "MiniMaxMusic3TextEncode",
+    "MinimaxHailuo03ContextIRNode": "MinimaxHailuo03ContextIRNode",
+    "MinimaxHailuo03FirstLastFrameNode": "MinimaxHailuo03FirstLastFrameNode",
+    "MinimaxHailuo03ReferenceNode": "MinimaxHailuo03ReferenceNode",
+    "MinimaxHailuo03RegenerateNode": "MinimaxHailuo03RegenerateNode",
+    "MinimaxHailuo03TextToVideoNode": "MinimaxHailuo03TextToVideoNode",
     "MinimaxHailuoVideoNode": "MinimaxHailuoVideoNode",
     "MinimaxImageToVideoNode": "MinimaxImageToVideoNode",
     "MinimaxTextToVideoNode": "MinimaxTextToVideoNode",
+    "MoGeGeometryToFOV": "MoGeGeometryToFOV",
+    "MoGeInference": "MoGeInference",
+    "MoGePanoramaInference": "MoGePanoramaInference",
+    "MoGePointMapToMesh": "MoGePointMapToMesh",
+    "MoGeRender": "MoGeRender",
+    "ModelAttentionBackend": "ModelAttentionBackend",
     "ModelComputeDtype": "ModelComputeDtype",
     "ModelMergeAdd": "ModelMergeAdd",
     "ModelMergeAuraflow": "ModelMergeAuraflow",
@@ -1262,6 +2279,7 @@ CLASS_TYPES: dict[str, str] = {
     "ModelMergeCosmosPredict2_14B": "ModelMergeCosmosPredict2_14B",
     "ModelMergeCosmosPredict2_2B": "ModelMergeCosmosPredict2_2B",
     "ModelMergeFlux1": "ModelMergeFlux1",
+    "ModelMergeKrea2": "ModelMergeKrea2",
     "ModelMergeLTXV": "ModelMergeLTXV",
     "ModelMergeMochiPreview": "ModelMergeMochiPreview",
     "ModelMergeQwenImage": "ModelMergeQwenImage",
@@ -1273,6 +2291,7 @@ CLASS_TYPES: dict[str, str] = {
     "ModelMergeSimple": "ModelMergeSimple",
     "ModelMergeSubtract": "ModelMergeSubtract",
     "ModelMergeWAN2_1": "ModelMergeWAN2_1",
+    "ModelNoiseScale": "ModelNoiseScale",
     "ModelPatchLoader": "ModelPatchLoader",
     "ModelSamplingAuraFlow": "ModelSamplingAuraFlow",
     "ModelSamplingContinuousEDM": "ModelSamplingContinuousEDM",
@@ -1283,18 +2302,24 @@ CLASS_TYPES: dict[str, str] = {
     "ModelSamplingSD3": "ModelSamplingSD3",
     "ModelSamplingStableCascade": "ModelSamplingStableCascade",
     "ModelSave": "ModelSave",
-    "MoonvalleyImg2VideoNode": "MoonvalleyImg2VideoNode",
-    "MoonvalleyTxt2VideoNode": "MoonvalleyTxt2VideoNode",
-    "MoonvalleyVideo2VideoNode": "MoonvalleyVideo2VideoNode",
     "Morphology": "Morphology",
+    "MultiGPU_WorkUnits": "MultiGPU_WorkUnits",
+    "NAGuidance": "NAGuidance",
+    "NormalizeImages": "NormalizeImages",
+    "NormalizeVideoLatentStart": "NormalizeVideoLatentStart",
     "OpenAIChatConfig": "OpenAIChatConfig",
     "OpenAIChatNode": "OpenAIChatNode",
     "OpenAIDalle2": "OpenAIDalle2",
     "OpenAIDalle3": "OpenAIDalle3",
     "OpenAIGPTImage1": "OpenAIGPTImage1",
+    "OpenAIGPTImageNodeV2": "OpenAIGPTImageNodeV2",
     "OpenAIInputFiles": "OpenAIInputFiles",
     "OpenAIVideoSora2": "OpenAIVideoSora2",
+    "OpenRouterLLMNode": "OpenRouterLLMNode",
+    "OpticalFlowLoader": "OpticalFlowLoader",
     "OptimalStepsScheduler": "OptimalStepsScheduler",
+    "PaintMesh": "PaintMesh",
+    "Painter": "Painter",
     "PairConditioningCombine": "PairConditioningCombine",
     "PairConditioningSetDefaultCombine": "PairConditioningSetDefaultCombine",
     "PairConditioningSetProperties": "PairConditioningSetProperties",
@@ -1305,13 +2330,8 @@ CLASS_TYPES: dict[str, str] = {
     "PerturbedAttentionGuidance": "PerturbedAttentionGuidance",
     "PhotoMakerEncode": "PhotoMakerEncode",
     "PhotoMakerLoader": "PhotoMakerLoader",
-    "PikaImageToVideoNode2_2": "PikaImageToVideoNode2_2",
-    "PikaScenesV2_2": "PikaScenesV2_2",
-    "PikaStartEndFrameNode2_2": "PikaStartEndFrameNode2_2",
-    "PikaTextToVideoNode2_2": "PikaTextToVideoNode2_2",
-    "Pikadditions": "Pikadditions",
-    "Pikaffects": "Pikaffects",
-    "Pikaswaps": "Pikaswaps",
+    "PiDConditioning": "PiDConditioning",
+    "Pixal3DConditioning": "Pixal3DConditioning",
     "PixverseImageToVideoNode": "PixverseImageToVideoNode",
     "PixverseTemplateNode": "PixverseTemplateNode",
     "PixverseTextToVideoNode": "PixverseTextToVideoNode",
@@ -1319,23 +2339,33 @@ CLASS_TYPES: dict[str, str] = {
     "PolyexponentialScheduler": "PolyexponentialScheduler",
     "PorterDuffImageComposite": "PorterDuffImageComposite",
     "Preview3D": "Preview3D",
-    "Preview3DAnimation": "Preview3DAnimation",
+    "Preview3DAdvanced": "Preview3DAdvanced",
     "PreviewAny": "PreviewAny",
     "PreviewAudio": "PreviewAudio",
+    "PreviewGaussianSplat": "PreviewGaussianSplat",
     "PreviewImage": "PreviewImage",
+    "PreviewPointCloud": "PreviewPointCloud",
     "PrimitiveBoolean": "PrimitiveBoolean",
+    "PrimitiveBoundingBox": "PrimitiveBoundingBox",
     "PrimitiveFloat": "PrimitiveFloat",
     "PrimitiveInt": "PrimitiveInt",
     "PrimitiveString": "PrimitiveString",
     "PrimitiveStringMultiline": "PrimitiveStringMultiline",
     "QuadrupleCLIPLoader": "QuadrupleCLIPLoader",
+    "QuiverImageToSVGNode": "QuiverImageToSVGNode",
+    "QuiverTextToSVGNode": "QuiverTextToSVGNode",
     "QwenImageDiffsynthControlnet": "QwenImageDiffsynthControlnet",
+    "QwenImageEditApi": "QwenImageEditApi",
+    "QwenImageTextToImageApi": "QwenImageTextToImageApi",
+    "RTDETR_detect": "RTDETR_detect",
+    "RandomCropImages": "RandomCropImages",
     "RandomNoise": "RandomNoise",
     "RebatchImages": "RebatchImages",
     "RebatchLatents": "RebatchLatents",
     "RecordAudio": "RecordAudio",
     "RecraftColorRGB": "RecraftColorRGB",
     "RecraftControls": "RecraftControls",
+    "RecraftCreateStyleNode": "RecraftCreateStyleNode",
     "RecraftCreativeUpscaleNode": "RecraftCreativeUpscaleNode",
     "RecraftCrispUpscaleNode": "RecraftCrispUpscaleNode",
     "RecraftImageInpaintingNode": "RecraftImageInpaintingNode",
@@ -1348,29 +2378,63 @@ CLASS_TYPES: dict[str, str] = {
     "RecraftStyleV3RealisticImage": "RecraftStyleV3RealisticImage",
     "RecraftTextToImageNode": "RecraftTextToImageNode",
     "RecraftTextToVectorNode": "RecraftTextToVectorNode",
+    "RecraftV4TextToImageNode": "RecraftV4TextToImageNode",
+    "RecraftV4TextToVectorNode": "RecraftV4TextToVectorNode",
     "RecraftVectorizeImageNode": "RecraftVectorizeImageNode",
     "ReferenceLatent": "ReferenceLatent",
+    "ReferenceTimbreAudio": "ReferenceTimbreAudio",
     "RegexExtract": "RegexExtract",
     "RegexMatch": "RegexMatch",
     "RegexReplace": "RegexReplace",
+    "RemeshMesh": "RemeshMesh",
+    "RemoveBackground": "RemoveBackground",
+    "RenderMesh": "RenderMesh",
+    "RenderSplat": "RenderSplat",
+    "RenderUVAtlas": "RenderUVAtlas",
     "RenormCFG": "RenormCFG",
     "RepeatImageBatch": "RepeatImageBatch",
     "RepeatLatentBatch": "RepeatLatentBatch",
+    "ReplaceText": "ReplaceText",
+    "ReplaceVideoLatentFrames": "ReplaceVideoLatentFrames",
     "RescaleCFG": "RescaleCFG",
     "ResizeAndPadImage": "ResizeAndPadImage",
+    "ResizeImageMaskNode": "ResizeImageMaskNode",
+    "ResizeImagesByLongerEdge": "ResizeImagesByLongerEdge",
+    "ResizeImagesByShorterEdge": "ResizeImagesByShorterEdge",
+    "ResolutionBucket": "ResolutionBucket",
+    "ResolutionSelector": "ResolutionSelector",
+    "ReveImageCreateNode": "ReveImageCreateNode",
+    "ReveImageEditNode": "ReveImageEditNode",
+    "ReveImageRemixNode": "ReveImageRemixNode",
     "Rodin3D_Detail": "Rodin3D_Detail",
     "Rodin3D_Gen2": "Rodin3D_Gen2",
+    "Rodin3D_Gen25_Image": "Rodin3D_Gen25_Image",
+    "Rodin3D_Gen25_Text": "Rodin3D_Gen25_Text",
     "Rodin3D_Regular": "Rodin3D_Regular",
     "Rodin3D_Sketch": "Rodin3D_Sketch",
     "Rodin3D_Smooth": "Rodin3D_Smooth",
+    "RotateMesh": "RotateMesh",
+    "RunwayAleph2KeyframeNode": "RunwayAleph2KeyframeNode",
+    "RunwayAleph2PromptImageNode": "RunwayAleph2PromptImageNode",
+    "RunwayAleph2VideoToVideoNode": "RunwayAleph2VideoToVideoNode",
     "RunwayFirstLastFrameNode": "RunwayFirstLastFrameNode",
     "RunwayImageToVideoNodeGen3a": "RunwayImageToVideoNodeGen3a",
     "RunwayImageToVideoNodeGen4": "RunwayImageToVideoNodeGen4",
     "RunwayTextToImageNode": "RunwayTextToImageNode",
+    "SAM3_Detect": "SAM3_Detect",
+    "SAM3_TrackPreview": "SAM3_TrackPreview",
+    "SAM3_TrackToMask": "SAM3_TrackToMask",
+    "SAM3_VideoTrack": "SAM3_VideoTrack",
+    "SCAIL2ColoredMask": "SCAIL2ColoredMask",
+    "SDPoseDrawKeypoints": "SDPoseDrawKeypoints",
+    "SDPoseFaceBBoxes": "SDPoseFaceBBoxes",
+    "SDPoseKeypointExtractor": "SDPoseKeypointExtractor",
     "SDTurboScheduler": "SDTurboScheduler",
     "SD_4XUpscale_Conditioning": "SD_4XUpscale_Conditioning",
+    "SUPIRApply": "SUPIRApply",
     "SV3D_Conditioning": "SV3D_Conditioning",
     "SVD_img2vid_Conditioning": "SVD_img2vid_Conditioning",
+    "SamplerARVideo": "SamplerARVideo",
     "SamplerCustom": "SamplerCustom",
     "SamplerCustomAdvanced": "SamplerCustomAdvanced",
     "SamplerDPMAdaptative": "SamplerDPMAdaptative",
@@ -1382,45 +2446,67 @@ CLASS_TYPES: dict[str, str] = {
     "SamplerEulerAncestral": "SamplerEulerAncestral",
     "SamplerEulerAncestralCFGPP": "SamplerEulerAncestralCFGPP",
     "SamplerEulerCFGpp": "SamplerEulerCFGpp",
+    "SamplerLCM": "SamplerLCM",
     "SamplerLCMUpscale": "SamplerLCMUpscale",
     "SamplerLMS": "SamplerLMS",
     "SamplerSASolver": "SamplerSASolver",
+    "SamplerSEEDS2": "SamplerSEEDS2",
     "SamplingPercentToSigma": "SamplingPercentToSigma",
+    "Save3DAdvanced": "Save3DAdvanced",
     "SaveAnimatedPNG": "SaveAnimatedPNG",
     "SaveAnimatedWEBP": "SaveAnimatedWEBP",
     "SaveAudio": "SaveAudio",
+    "SaveAudioAdvanced": "SaveAudioAdvanced",
     "SaveAudioMP3": "SaveAudioMP3",
     "SaveAudioOpus": "SaveAudioOpus",
     "SaveGLB": "SaveGLB",
+    "SaveGaussianSplat": "SaveGaussianSplat",
     "SaveImage": "SaveImage",
+    "SaveImageAdvanced": "SaveImageAdvanced",
+    "SaveImageDataSetToFolder": "SaveImageDataSetToFolder",
+    "SaveImageTextDataSetToFolder": "SaveImageTextDataSetToFolder",
     "SaveImageWebsocket": "SaveImageWebsocket",
     "SaveLatent": "SaveLatent",
-    "SaveLoRANode": "SaveLoRANode",
+    "SaveLoRA": "SaveLoRA",
+    "SavePointCloud": "SavePointCloud",
     "SaveSVGNode": "SaveSVGNode",
+    "SaveText": "SaveText",
+    "SaveTrainingDataset": "SaveTrainingDataset",
     "SaveVideo": "SaveVideo",
     "SaveWEBM": "SaveWEBM",
+    "ScaleROPE": "ScaleROPE",
+    "SeedNode": "SeedNode",
+    "SeedVR2Conditioning": "SeedVR2Conditioning",
+    "SeedVR2PostProcessing": "SeedVR2PostProcessing",
+    "SeedVR2Preprocess": "SeedVR2Preprocess",
+    "SeedVR2TemporalChunk": "SeedVR2TemporalChunk",
+    "SeedVR2TemporalMerge": "SeedVR2TemporalMerge",
+    "SelectCLIPDevice": "SelectCLIPDevice",
+    "SelectModelDevice": "SelectModelDevice",
+    "SelectVAEDevice": "SelectVAEDevice",
     "SelfAttentionGuidance": "SelfAttentionGuidance",
     "SetClipHooks": "SetClipHooks",
     "SetFirstSigma": "SetFirstSigma",
     "SetHookKeyframes": "SetHookKeyframes",
     "SetLatentNoiseMask": "SetLatentNoiseMask",
     "SetUnionControlNetType": "SetUnionControlNetType",
+    "ShuffleDataset": "ShuffleDataset",
+    "ShuffleImageTextDataset": "ShuffleImageTextDataset",
+    "ShuffleVideoDataset": "ShuffleVideoDataset",
+    "ShuffleVideoTextDataset": "ShuffleVideoTextDataset",
     "SkipLayerGuidanceDiT": "SkipLayerGuidanceDiT",
     "SkipLayerGuidanceDiTSimple": "SkipLayerGuidanceDiTSimple",
     "SkipLayerGuidanceSD3": "SkipLayerGuidanceSD3",
     "SolidMask": "SolidMask",
+    "SoniloTextToMusic": "SoniloTextToMusic",
+    "SoniloVideoToMusic": "SoniloVideoToMusic",
+    "SplatToFile3D": "SplatToFile3D",
+    "SplatToMesh": "SplatToMesh",
     "SplitAudioChannels": "SplitAudioChannels",
+    "SplitImageToTileList": "SplitImageToTileList",
     "SplitImageWithAlpha": "SplitImageWithAlpha",
     "SplitSigmas": "SplitSigmas",
     "SplitSigmasDenoise": "SplitSigmasDenoise",
-    "StabilityAudioInpaint": "StabilityAudioInpaint",
-    "StabilityAudioToAudio": "StabilityAudioToAudio",
-    "StabilityStableImageSD_3_5Node": "StabilityStableImageSD_3_5Node",
-    "StabilityStableImageUltraNode": "StabilityStableImageUltraNode",
-    "StabilityTextToAudio": "StabilityTextToAudio",
-    "StabilityUpscaleConservativeNode": "StabilityUpscaleConservativeNode",
-    "StabilityUpscaleCreativeNode": "StabilityUpscaleCreativeNode",
-    "StabilityUpscaleFastNode": "StabilityUpscaleFastNode",
     "StableCascade_EmptyLatentImage": "StableCascade_EmptyLatentImage",
     "StableCascade_StageB_Conditioning": "StableCascade_StageB_Conditioning",
     "StableCascade_StageC_VAEEncode": "StableCascade_StageC_VAEEncode",
@@ -1430,55 +2516,118 @@ CLASS_TYPES: dict[str, str] = {
     "StringCompare": "StringCompare",
     "StringConcatenate": "StringConcatenate",
     "StringContains": "StringContains",
+    "StringFormat": "StringFormat",
     "StringLength": "StringLength",
     "StringReplace": "StringReplace",
     "StringSubstring": "StringSubstring",
     "StringTrim": "StringTrim",
+    "StripWhitespace": "StripWhitespace",
     "StyleModelApply": "StyleModelApply",
     "StyleModelLoader": "StyleModelLoader",
+    "SyncLipSyncNode": "SyncLipSyncNode",
+    "SyncTalkingImageNode": "SyncTalkingImageNode",
     "T5TokenizerOptions": "T5TokenizerOptions",
     "TCFG": "TCFG",
+    "TemporalScoreRescaling": "TemporalScoreRescaling",
+    "Tencent3DPartNode": "Tencent3DPartNode",
+    "Tencent3DTextureEditNode": "Tencent3DTextureEditNode",
+    "TencentImageToModelNode": "TencentImageToModelNode",
+    "TencentModelTo3DUVNode": "TencentModelTo3DUVNode",
+    "TencentSmartTopologyNode": "TencentSmartTopologyNode",
+    "TencentTextToModelNode": "TencentTextToModelNode",
     "TextEncodeAceStepAudio": "TextEncodeAceStepAudio",
+    "TextEncodeAceStepAudio1.5": "TextEncodeAceStepAudio15",
+    "TextEncodeBooguEdit": "TextEncodeBooguEdit",
     "TextEncodeHunyuanVideo_ImageToVideo": "TextEncodeHunyuanVideo_ImageToVideo",
+    "TextEncodeJoyImageEdit": "TextEncodeJoyImageEdit",
+    "TextEncodeMageFlowEdit": "TextEncodeMageFlowEdit",
     "TextEncodeQwenImageEdit": "TextEncodeQwenImageEdit",
     "TextEncodeQwenImageEditPlus": "TextEncodeQwenImageEditPlus",
+    "TextEncodeZImageOmni": "TextEncodeZImageOmni",
+    "TextGenerate": "TextGenerate",
+    "TextGenerateLTX2Prompt": "TextGenerateLTX2Prompt",
+    "TextOverlay": "TextOverlay",
+    "TextToLowercase": "TextToLowercase",
+    "TextToUppercase": "TextToUppercase",
     "ThresholdMask": "ThresholdMask",
     "TomePatchModel": "TomePatchModel",
+    "TopazImageEnhance": "TopazImageEnhance",
+    "TopazImageEnhanceV2": "TopazImageEnhanceV2",
+    "TopazVideoEnhance": "TopazVideoEnhance",
+    "TopazVideoEnhanceV2": "TopazVideoEnhanceV2",
     "TorchCompileModel": "TorchCompileModel",
     "TrainLoraNode": "TrainLoraNode",
+    "TransformSplat": "TransformSplat",
+    "Trellis2Conditioning": "Trellis2Conditioning",
+    "Trellis2ShapeStage": "Trellis2ShapeStage",
+    "Trellis2TextureStage": "Trellis2TextureStage",
+    "Trellis2UpsampleStage": "Trellis2UpsampleStage",
     "TrimAudioDuration": "TrimAudioDuration",
     "TrimVideoLatent": "TrimVideoLatent",
     "TripleCLIPLoader": "TripleCLIPLoader",
     "TripoConversionNode": "TripoConversionNode",
     "TripoImageToModelNode": "TripoImageToModelNode",
+    "TripoImportModelNode": "TripoImportModelNode",
     "TripoMultiviewToModelNode": "TripoMultiviewToModelNode",
+    "TripoP1ImageToModelNode": "TripoP1ImageToModelNode",
+    "TripoP1MultiviewToModelNode": "TripoP1MultiviewToModelNode",
+    "TripoP1TextToModelNode": "TripoP1TextToModelNode",
     "TripoRefineNode": "TripoRefineNode",
     "TripoRetargetNode": "TripoRetargetNode",
     "TripoRigNode": "TripoRigNode",
+    "TripoSplatConditioning": "TripoSplatConditioning",
+    "TripoSplatPreprocessImage": "TripoSplatPreprocessImage",
+    "TripoSplatSamplingPreview": "TripoSplatSamplingPreview",
     "TripoTextToModelNode": "TripoTextToModelNode",
     "TripoTextureNode": "TripoTextureNode",
+    "TruncateText": "TruncateText",
     "UNETLoader": "UNETLoader",
     "UNetCrossAttentionMultiply": "UNetCrossAttentionMultiply",
     "UNetSelfAttentionMultiply": "UNetSelfAttentionMultiply",
     "UNetTemporalAttentionMultiply": "UNetTemporalAttentionMultiply",
     "USOStyleReference": "USOStyleReference",
+    "UnwrapMesh": "UnwrapMesh",
     "UpscaleModelLoader": "UpscaleModelLoader",
     "VAEDecode": "VAEDecode",
     "VAEDecodeAudio": "VAEDecodeAudio",
+    "VAEDecodeAudioTiled": "VAEDecodeAudioTiled",
     "VAEDecodeHunyuan3D": "VAEDecodeHunyuan3D",
     "VAEDecodeTiled": "VAEDecodeTiled",
+    "VAEDecodeTripoSplat": "VAEDecodeTripoSplat",
     "VAEEncode": "VAEEncode",
     "VAEEncodeAudio": "VAEEncodeAudio",
     "VAEEncodeForInpaint": "VAEEncodeForInpaint",
     "VAEEncodeTiled": "VAEEncodeTiled",
     "VAELoader": "VAELoader",
     "VAESave": "VAESave",
+    "VOIDInpaintConditioning": "VOIDInpaintConditioning",
+    "VOIDQuadmaskPreprocess": "VOIDQuadmaskPreprocess",
+    "VOIDSampler": "VOIDSampler",
+    "VOIDWarpedNoise": "VOIDWarpedNoise",
+    "VOIDWarpedNoiseSource": "VOIDWarpedNoiseSource",
     "VPScheduler": "VPScheduler",
+    "VaeDecodeShapeTrellis": "VaeDecodeShapeTrellis",
+    "VaeDecodeStructureTrellis2": "VaeDecodeStructureTrellis2",
+    "VaeDecodeTextureTrellis": "VaeDecodeTextureTrellis",
+    "Veo3FirstLastFrameNode": "Veo3FirstLastFrameNode",
     "Veo3VideoGenerationNode": "Veo3VideoGenerationNode",
     "VeoVideoGenerationNode": "VeoVideoGenerationNode",
+    "VideoFrameSample": "VideoFrameSample",
     "VideoLinearCFGGuidance": "VideoLinearCFGGuidance",
+    "VideoRandomTemporalCrop": "VideoRandomTemporalCrop",
+    "Video Slice": "VideoSlice",
+    "VideoTemporalCrop": "VideoTemporalCrop",
     "VideoTriangleCFGGuidance": "VideoTriangleCFGGuidance",
+    "Vidu2ImageToVideoNode": "Vidu2ImageToVideoNode",
+    "Vidu2ReferenceVideoNode": "Vidu2ReferenceVideoNode",
+    "Vidu2StartEndToVideoNode": "Vidu2StartEndToVideoNode",
+    "Vidu2TextToVideoNode": "Vidu2TextToVideoNode",
+    "Vidu3ImageToVideoNode": "Vidu3ImageToVideoNode",
+    "Vidu3StartEndToVideoNode": "Vidu3StartEndToVideoNode",
+    "Vidu3TextToVideoNode": "Vidu3TextToVideoNode",
+    "ViduExtendVideoNode": "ViduExtendVideoNode",
     "ViduImageToVideoNode": "ViduImageToVideoNode",
+    "ViduMultiFrameVideoNode": "ViduMultiFrameVideoNode",
     "ViduReferenceVideoNode": "ViduReferenceVideoNode",
     "ViduStartEndToVideoNode": "ViduStartEndToVideoNode",
     "ViduTextToVideoNode": "ViduTextToVideoNode",
@@ -1486,10 +2635,21 @@ CLASS_TYPES: dict[str, str] = {
     "VoxelToMeshBasic": "VoxelToMeshBasic",
     "Wan22FunControlToVideo": "Wan22FunControlToVideo",
     "Wan22ImageToVideoLatent": "Wan22ImageToVideoLatent",
+    "Wan2ImageToVideoApi": "Wan2ImageToVideoApi",
+    "Wan2ReferenceVideoApi": "Wan2ReferenceVideoApi",
+    "Wan2TextToVideoApi": "Wan2TextToVideoApi",
+    "Wan2VideoContinuationApi": "Wan2VideoContinuationApi",
+    "Wan2VideoEditApi": "Wan2VideoEditApi",
+    "WanAnimate2Cache": "WanAnimate2Cache",
+    "WanAnimate2ToVideo": "WanAnimate2ToVideo",
     "WanAnimateToVideo": "WanAnimateToVideo",
     "WanCameraEmbedding": "WanCameraEmbedding",
     "WanCameraImageToVideo": "WanCameraImageToVideo",
     "WanContextWindowsManual": "WanContextWindowsManual",
+    "WanDancerEncodeAudio": "WanDancerEncodeAudio",
+    "WanDancerPadKeyframes": "WanDancerPadKeyframes",
+    "WanDancerPadKeyframesList": "WanDancerPadKeyframesList",
+    "WanDancerVideo": "WanDancerVideo",
     "WanFirstLastFrameToVideo": "WanFirstLastFrameToVideo",
     "WanFunControlToVideo": "WanFunControlToVideo",
     "WanFunInpaintToVideo": "WanFunInpaintToVideo",
@@ -1497,39 +2657,93 @@ CLASS_TYPES: dict[str, str] = {
     "WanImageToImageApi": "WanImageToImageApi",
     "WanImageToVideo": "WanImageToVideo",
     "WanImageToVideoApi": "WanImageToVideoApi",
+    "WanInfiniteTalkToVideo": "WanInfiniteTalkToVideo",
+    "WanMoveConcatTrack": "WanMoveConcatTrack",
+    "WanMoveTrackToVideo": "WanMoveTrackToVideo",
+    "WanMoveTracksFromCoords": "WanMoveTracksFromCoords",
+    "WanMoveVisualizeTracks": "WanMoveVisualizeTracks",
     "WanPhantomSubjectToVideo": "WanPhantomSubjectToVideo",
+    "WanReferenceVideoApi": "WanReferenceVideoApi",
+    "WanSCAILToVideo": "WanSCAILToVideo",
     "WanSoundImageToVideo": "WanSoundImageToVideo",
     "WanSoundImageToVideoExtend": "WanSoundImageToVideoExtend",
     "WanTextToImageApi": "WanTextToImageApi",
     "WanTextToVideoApi": "WanTextToVideoApi",
     "WanTrackToVideo": "WanTrackToVideo",
+    "WanUni3CControlnetApply": "WanUni3CControlnetApply",
     "WanVaceToVideo": "WanVaceToVideo",
+    "WavespeedFlashVSRNode": "WavespeedFlashVSRNode",
+    "WavespeedImageUpscaleNode": "WavespeedImageUpscaleNode",
     "WebcamCapture": "WebcamCapture",
+    "WeldVertices": "WeldVertices",
+    "ZImageFunControlnet": "ZImageFunControlnet",
     "unCLIPCheckpointLoader": "unCLIPCheckpointLoader",
     "unCLIPConditioning": "unCLIPConditioning",
+    "wanBlockSwap": "wanBlockSwap",
 }
 
 __all__ = [
     "APG",
+    "ARVideoI2V",
+    "AddLayer",
     "AddNoise",
+    "AddTextPrefix",
+    "AddTextSuffix",
+    "AdjustBrightness",
+    "AdjustContrast",
     "AlignYourStepsScheduler",
+    "AnimaLLLiteApply",
+    "ApplyTextureToMesh",
     "AudioAdjustVolume",
     "AudioConcat",
     "AudioEncoderEncode",
     "AudioEncoderLoader",
+    "AudioEqualizer3Band",
     "AudioMerge",
+    "BakeAmbientOcclusion",
+    "BakeNormalMapFromMesh",
+    "BakeTextureFromVoxel",
     "BasicGuider",
     "BasicScheduler",
+    "BatchImagesNode",
+    "BatchLatentsNode",
+    "BatchMasksNode",
+    "BeebleSwitchXImageEdit",
+    "BeebleSwitchXVideoEdit",
+    "BerniniConditioning",
     "BetaSamplingScheduler",
+    "BriaEraser",
+    "BriaExpandImage",
+    "BriaGenFill",
+    "BriaImageEditNode",
+    "BriaIncreaseResolution",
+    "BriaRemoveImageBackground",
+    "BriaRemoveVideoBackground",
+    "BriaTransparentVideoBackground",
+    "BriaVideoGreenScreen",
+    "BriaVideoReplaceBackground",
+    "BuildJsonPromptIdeogram",
+    "ByteDance2FirstLastFrameNode",
+    "ByteDance2ReferenceNode",
+    "ByteDance2ReferenceNodeV2",
+    "ByteDance2TextToVideoNode",
+    "ByteDanceCreateImageAsset",
+    "ByteDanceCreateVideoAsset",
     "ByteDanceFirstLastFrameNode",
-    "ByteDanceImageEditNode",
     "ByteDanceImageNode",
     "ByteDanceImageReferenceNode",
     "ByteDanceImageToVideoNode",
+    "ByteDanceSeedAudio",
+    "ByteDanceSeedNode",
+    "ByteDanceSeedreamLayerSeparationNode",
     "ByteDanceSeedreamNode",
+    "ByteDanceSeedreamNodeV2",
+    "ByteDanceSeedreamNodeV3",
     "ByteDanceTextToVideoNode",
+    "ByteDanceVideoEnhanceNode",
     "CFGGuider",
     "CFGNorm",
+    "CFGOverride",
     "CFGZeroStar",
     "CLIPAttentionMultiply",
     "CLIPLoader",
@@ -1543,6 +2757,7 @@ __all__ = [
     "CLIPTextEncodeFlux",
     "CLIPTextEncodeHiDream",
     "CLIPTextEncodeHunyuanDiT",
+    "CLIPTextEncodeKandinsky5",
     "CLIPTextEncodeLumina2",
     "CLIPTextEncodePixArtAlpha",
     "CLIPTextEncodeSD3",
@@ -1552,16 +2767,27 @@ __all__ = [
     "CLIPVisionLoader",
     "Canny",
     "CaseConverter",
+    "CenterCropImages",
     "CheckpointLoader",
     "CheckpointLoaderSimple",
     "CheckpointSave",
     "ChromaRadianceOptions",
+    "ClaudeNode",
+    "ColorToRGBInt",
+    "ColorTransfer",
     "CombineHooks2",
     "CombineHooks4",
     "CombineHooks8",
+    "ComfyAndNode",
+    "ComfyMathExpression",
+    "ComfyNotNode",
+    "ComfyNumberConvert",
+    "ComfyOrNode",
+    "ComfySwitchNode",
     "ConditioningAverage",
     "ConditioningCombine",
     "ConditioningConcat",
+    "ConditioningMultiply",
     "ConditioningSetArea",
     "ConditioningSetAreaPercentage",
     "ConditioningSetAreaPercentageVideo",
@@ -1580,8 +2806,12 @@ __all__ = [
     "ControlNetApplySD3",
     "ControlNetInpaintingAliMamaApply",
     "ControlNetLoader",
+    "ConvertArrayToString",
+    "ConvertDictionaryToString",
     "CosmosImageToVideoLatent",
     "CosmosPredict2ImageToVideoLatent",
+    "CreateBoundingBoxes",
+    "CreateCameraInfo",
     "CreateHookKeyframe",
     "CreateHookKeyframesFromFloats",
     "CreateHookKeyframesInterpolated",
@@ -1589,75 +2819,161 @@ __all__ = [
     "CreateHookLoraModelOnly",
     "CreateHookModelAsLora",
     "CreateHookModelAsLoraModelOnly",
+    "CreateList",
     "CreateVideo",
+    "CropByBBoxes",
     "CropMask",
+    "CurveEditor",
+    "CustomCombo",
+    "DA3GeometryToMesh",
+    "DA3Inference",
+    "DA3Render",
+    "DecimateMesh",
     "DiffControlNetLoader",
     "DifferentialDiffusion",
     "DiffusersLoader",
     "DisableNoise",
+    "DrawBBoxes",
     "DualCFGGuider",
     "DualCLIPLoader",
+    "DualModelGuider",
     "EasyCache",
+    "ElevenLabsAudioIsolation",
+    "ElevenLabsInstantVoiceClone",
+    "ElevenLabsSpeechToSpeech",
+    "ElevenLabsSpeechToText",
+    "ElevenLabsTextToDialogue",
+    "ElevenLabsTextToSoundEffects",
+    "ElevenLabsTextToSpeech",
+    "ElevenLabsVoiceSelector",
+    "EmptyARVideoLatent",
+    "EmptyAceStep15LatentAudio",
     "EmptyAceStepLatentAudio",
     "EmptyAudio",
     "EmptyChromaRadianceLatentImage",
     "EmptyCosmosLatentVideo",
+    "EmptyFlux2LatentImage",
+    "EmptyHiDreamO1LatentImage",
     "EmptyHunyuanImageLatent",
     "EmptyHunyuanLatentVideo",
+    "EmptyHunyuanVideo15Latent",
     "EmptyImage",
     "EmptyLTXVLatentVideo",
     "EmptyLatentAudio",
     "EmptyLatentHunyuan3Dv2",
     "EmptyLatentImage",
+    "EmptyMiniMaxH3LatentAV",
+    "EmptyMiniMaxMusic3LatentAudio",
     "EmptyMochiLatentVideo",
+    "EmptyQwenImageLayeredLatentImage",
     "EmptySD3LatentImage",
+    "EmptyTrellis2LatentStructure",
     "EpsilonScaling",
     "ExponentialScheduler",
     "ExtendIntermediateSigmas",
     "FeatherMask",
+    "File3DToSplat",
+    "FillHoles",
+    "FishAudioInstantVoiceClone",
+    "FishAudioSpeechToText",
+    "FishAudioTextToSpeech",
+    "FishAudioVoiceSelector",
     "FlipSigmas",
+    "Flux2ImageNode",
+    "Flux2MaxImageNode",
+    "Flux2ProImageNode",
+    "Flux2Scheduler",
+    "Flux3ImageToVideoNode",
+    "Flux3TextToVideoNode",
+    "Flux3VideoContinuationNode",
     "FluxDisableGuidance",
+    "FluxEraseNode",
     "FluxGuidance",
+    "FluxKVCache",
     "FluxKontextImageScale",
     "FluxKontextMaxImageNode",
     "FluxKontextMultiReferenceLatentMethod",
     "FluxKontextProImageNode",
-    "FluxProCannyNode",
-    "FluxProDepthNode",
     "FluxProExpandNode",
     "FluxProFillNode",
     "FluxProUltraImageNode",
+    "FluxVTONode",
+    "FluxVideoUpscaleNode",
+    "FrameInterpolate",
+    "FrameInterpolationModelLoader",
     "FreSca",
     "FreeU",
     "FreeU_V2",
     "GITSScheduler",
     "GLIGENLoader",
     "GLIGENTextBoxApply",
+    "GLSLShader",
+    "GeminiImage2Node",
     "GeminiImageNode",
     "GeminiInputFiles",
+    "GeminiNanoBanana2",
+    "GeminiNanoBanana2V2",
     "GeminiNode",
+    "GeminiNodeV2",
+    "GeminiVideoOmni",
+    "GenerateTracks",
+    "GetICLoRAParameters",
     "GetImageSize",
+    "GetMeshInfo",
+    "GetSplatCount",
     "GetVideoComponents",
+    "GrokImageEditNode",
+    "GrokImageEditNodeV2",
+    "GrokImageNode",
+    "GrokVideoEditNode",
+    "GrokVideoExtendNode",
+    "GrokVideoNode",
+    "GrokVideoReferenceNode",
     "GrowMask",
+    "HappyHorseImageToVideoApi",
+    "HappyHorseReferenceVideoApi",
+    "HappyHorseTextToVideoApi",
+    "HappyHorseVideoEditApi",
+    "HeyGenAvatarVideoNode",
+    "HeyGenCreateAvatarNode",
+    "HeyGenTalkingPhotoNode",
+    "HeyGenTextToSpeechNode",
+    "HeyGenVideoTranslateNode",
+    "HiDreamO1PatchSeamSmoothing",
+    "HiDreamO1ReferenceImages",
+    "HitPawGeneralImageEnhance",
+    "HitPawVideoEnhance",
     "Hunyuan3Dv2Conditioning",
     "Hunyuan3Dv2ConditioningMultiView",
     "HunyuanImageToVideo",
     "HunyuanRefinerLatent",
+    "HunyuanVideo15ImageToVideo",
+    "HunyuanVideo15LatentUpscaleWithModel",
+    "HunyuanVideo15SuperResolution",
     "HyperTile",
     "HypernetworkLoader",
-    "IdeogramV1",
-    "IdeogramV2",
+    "Ideogram4Scheduler",
+    "IdeogramPImage",
     "IdeogramV3",
+    "IdeogramV4",
     "ImageAddNoise",
     "ImageBatch",
     "ImageBlend",
     "ImageBlur",
     "ImageColorToMask",
+    "ImageCompare",
     "ImageCompositeMasked",
+    "ImageCompositor",
     "ImageCrop",
+    "ImageCropToMask",
+    "ImageCropV2",
+    "ImageDeduplication",
     "ImageFlip",
     "ImageFromBatch",
+    "ImageGrid",
+    "ImageHistogram",
     "ImageInvert",
+    "ImageMergeTileList",
     "ImageOnlyCheckpointLoader",
     "ImageOnlyCheckpointSave",
     "ImagePadForOutpaint",
@@ -1676,30 +2992,56 @@ __all__ = [
     "InpaintModelConditioning",
     "InstructPixToPixConditioning",
     "InvertMask",
+    "JoinAudioChannels",
     "JoinImageWithAlpha",
+    "JsonExtractString",
     "KSampler",
     "KSamplerAdvanced",
     "KSamplerSelect",
+    "Kandinsky5ImageToVideo",
     "KarrasScheduler",
-    "KlingCameraControlI2VNode",
-    "KlingCameraControlT2VNode",
-    "KlingCameraControls",
-    "KlingDualCharacterVideoEffectNode",
+    "KlingAvatarNode",
+    "KlingFirstLastFrameNode",
     "KlingImage2VideoNode",
     "KlingImageGenerationNode",
+    "KlingImageToVideoWithAudio",
     "KlingLipSyncAudioToVideoNode",
     "KlingLipSyncTextToVideoNode",
-    "KlingSingleImageVideoEffectNode",
+    "KlingMotionControl",
+    "KlingOmniProEditVideoNode",
+    "KlingOmniProFirstLastFrameNode",
+    "KlingOmniProImageNode",
+    "KlingOmniProImageToVideoNode",
+    "KlingOmniProTextToVideoNode",
+    "KlingOmniProVideoToVideoNode",
     "KlingStartEndFrameNode",
     "KlingTextToVideoNode",
+    "KlingTextToVideoWithAudio",
     "KlingVideoExtendNode",
-    "KlingVirtualTryOnNode",
+    "KlingVideoNode",
+    "Krea2ImageNode",
+    "Krea2StyleReferenceNode",
+    "LTXAVTextEncoderLoader",
     "LTXVAddGuide",
+    "LTXVAudioVAEDecode",
+    "LTXVAudioVAEEncode",
+    "LTXVAudioVAELoader",
+    "LTXVConcatAVLatent",
     "LTXVConditioning",
+    "LTXVContextWindows",
     "LTXVCropGuides",
+    "LTXVDualCFGGuider",
+    "LTXVDurationPredictor",
+    "LTXVEmptyLatentAudio",
     "LTXVImgToVideo",
+    "LTXVImgToVideoInplace",
+    "LTXVLatentUpsampler",
+    "LTXVModalityGuidance",
     "LTXVPreprocess",
+    "LTXVReferenceAudio",
     "LTXVScheduler",
+    "LTXVSeparateAVLatent",
+    "LTXVSpatioTemporalGuidance",
     "LaplaceScheduler",
     "LatentAdd",
     "LatentApplyOperation",
@@ -1712,6 +3054,7 @@ __all__ = [
     "LatentConcat",
     "LatentCrop",
     "LatentCut",
+    "LatentCutToBatch",
     "LatentFlip",
     "LatentFromBatch",
     "LatentInterpolate",
@@ -1722,36 +3065,101 @@ __all__ = [
     "LatentSubtract",
     "LatentUpscale",
     "LatentUpscaleBy",
+    "LatentUpscaleModelLoader",
+    "LayersFromBoundingBoxes",
     "LazyCache",
     "Load3D",
-    "Load3DAnimation",
+    "Load3DAdvanced",
     "LoadAudio",
+    "LoadBackgroundRemovalModel",
+    "LoadDA3Model",
     "LoadImage",
+    "LoadImageDataSetFromFolder",
     "LoadImageMask",
     "LoadImageOutput",
-    "LoadImageSetFromFolderNode",
-    "LoadImageTextSetFromFolderNode",
+    "LoadImageTextDataSetFromFolder",
     "LoadLatent",
+    "LoadMediaPipeFaceLandmarker",
+    "LoadMoGeModel",
+    "LoadTrainingDataset",
     "LoadVideo",
+    "LoadVideoDataSetFromFolder",
+    "LoadVideoTextDataSetFromFolder",
     "LoraLoader",
+    "LoraLoaderBypass",
+    "LoraLoaderBypassModelOnly",
     "LoraLoaderModelOnly",
     "LoraModelLoader",
     "LoraSave",
     "LossGraphNode",
     "LotusConditioning",
+    "LtxApi25AudioToVideo",
+    "LtxApi25ImageToVideo",
+    "LtxApi25TextToVideo",
+    "LtxvApiImageToVideo",
+    "LtxvApiTextToVideo",
     "LumaConceptsNode",
+    "LumaImageEditNode2",
     "LumaImageModifyNode",
     "LumaImageNode",
+    "LumaImageNode2",
     "LumaImageToVideoNode",
+    "LumaRay32ExtendVideoNode",
+    "LumaRay32ImageToVideoNode",
+    "LumaRay32KeyframeNode",
+    "LumaRay32KeyframesToVideoNode",
+    "LumaRay32TextToVideoNode",
+    "LumaRay32VideoEditNode",
+    "LumaRay32VideoReframeNode",
     "LumaReferenceNode",
     "LumaVideoNode",
+    "MagnificImageRelightNode",
+    "MagnificImageSkinEnhancerNode",
+    "MagnificImageStyleTransferNode",
+    "MagnificImageUpscalerCreativeNode",
+    "MagnificImageUpscalerPreciseV2Node",
     "Mahiro",
+    "MakeTrainingDataset",
+    "ManualSigmas",
     "MaskComposite",
     "MaskPreview",
     "MaskToImage",
+    "MediaPipeFaceLandmarker",
+    "MediaPipeFaceMask",
+    "MediaPipeFaceMeshVisualize",
+    "MergeImageLists",
+    "MergeMeshes",
+    "MergeSplat",
+    "MergeTextLists",
+    "MeshSmoothNormals",
+    "MeshTextureToImage",
+    "MeshToFile3D",
+    "MeshyAnimateModelNode",
+    "MeshyImageToModelNode",
+    "MeshyMultiImageToModelNode",
+    "MeshyRefineNode",
+    "MeshyRigModelNode",
+    "MeshyTextToModelNode",
+    "MeshyTextureNode",
+    "MiniMaxH3AddGuide",
+    "MiniMaxH3ImageToVideo",
+    "MiniMaxH3ReferenceToVideo",
+    "MiniMaxH3SigmaShift",
+    "MiniMaxMusic3TextEncode",
+    "MinimaxHailuo03ContextIRNode",
+    "MinimaxHailuo03FirstLastFrameNode",
+    "MinimaxHailuo03ReferenceNode",
+    "MinimaxHailuo03RegenerateNode",
+    "MinimaxHailuo03TextToVideoNode",
     "MinimaxHailuoVideoNode",
     "MinimaxImageToVideoNode",
     "MinimaxTextToVideoNode",
+    "MoGeGeometryToFOV",
+    "MoGeInference",
+    "MoGePanoramaInference",
+    "MoGePointMapToMesh",
+    "MoGeRender",
+    "ModelAttentionBackend",
     "ModelComputeDtype",
     "ModelMergeAdd",
     "ModelMergeAuraflow",
@@ -1761,6 +3169,7 @@ __all__ = [
     "ModelMergeCosmosPredict2_14B",
     "ModelMergeCosmosPredict2_2B",
     "ModelMergeFlux1",
+    "ModelMergeKrea2",
     "ModelMergeLTXV",
     "ModelMergeMochiPreview",
     "ModelMergeQwenImage",
@@ -1772,6 +3181,7 @@ __all__ = [
     "ModelMergeSimple",
     "ModelMergeSubtract",
     "ModelMergeWAN2_1",
+    "ModelNoiseScale",
     "ModelPatchLoader",
     "ModelSamplingAuraFlow",
     "ModelSamplingContinuousEDM",
@@ -1782,18 +3192,24 @@ __all__ = [
     "ModelSamplingSD3",
     "ModelSamplingStableCascade",
     "ModelSave",
-    "MoonvalleyImg2VideoNode",
-    "MoonvalleyTxt2VideoNode",
-    "MoonvalleyVideo2VideoNode",
     "Morphology",
+    "MultiGPU_WorkUnits",
+    "NAGuidance",
+    "NormalizeImages",
+    "NormalizeVideoLatentStart",
     "OpenAIChatConfig",
     "OpenAIChatNode",
     "OpenAIDalle2",
     "OpenAIDalle3",
     "OpenAIGPTImage1",
+    "OpenAIGPTImageNodeV2",
     "OpenAIInputFiles",
     "OpenAIVideoSora2",
+    "OpenRouterLLMNode",
+    "OpticalFlowLoader",
     "OptimalStepsScheduler",
+    "PaintMesh",
+    "Painter",
     "PairConditioningCombine",
     "PairConditioningSetDefaultCombine",
     "PairConditioningSetProperties",
@@ -1804,13 +3220,8 @@ __all__ = [
     "PerturbedAttentionGuidance",
     "PhotoMakerEncode",
     "PhotoMakerLoader",
-    "PikaImageToVideoNode2_2",
-    "PikaScenesV2_2",
-    "PikaStartEndFrameNode2_2",
-    "PikaTextToVideoNode2_2",
-    "Pikadditions",
-    "Pikaffects",
-    "Pikaswaps",
+    "PiDConditioning",
+    "Pixal3DConditioning",
     "PixverseImageToVideoNode",
     "PixverseTemplateNode",
     "PixverseTextToVideoNode",
@@ -1818,23 +3229,33 @@ __all__ = [
     "PolyexponentialScheduler",
     "PorterDuffImageComposite",
     "Preview3D",
-    "Preview3DAnimation",
+    "Preview3DAdvanced",
     "PreviewAny",
     "PreviewAudio",
+    "PreviewGaussianSplat",
     "PreviewImage",
+    "PreviewPointCloud",
     "PrimitiveBoolean",
+    "PrimitiveBoundingBox",
     "PrimitiveFloat",
     "PrimitiveInt",
     "PrimitiveString",
     "PrimitiveStringMultiline",
     "QuadrupleCLIPLoader",
+    "QuiverImageToSVGNode",
+    "QuiverTextToSVGNode",
     "QwenImageDiffsynthControlnet",
+    "QwenImageEditApi",
+    "QwenImageTextToImageApi",
+    "RTDETR_detect",
+    "RandomCropImages",
     "RandomNoise",
     "RebatchImages",
     "RebatchLatents",
     "RecordAudio",
     "RecraftColorRGB",
     "RecraftControls",
+    "RecraftCreateStyleNode",
     "RecraftCreativeUpscaleNode",
     "RecraftCrispUpscaleNode",
     "RecraftImageInpaintingNode",
@@ -1847,29 +3268,63 @@ __all__ = [
     "RecraftStyleV3RealisticImage",
     "RecraftTextToImageNode",
     "RecraftTextToVectorNode",
+    "RecraftV4TextToImageNode",
+    "RecraftV4TextToVectorNode",
     "RecraftVectorizeImageNode",
     "ReferenceLatent",
+    "ReferenceTimbreAudio",
     "RegexExtract",
     "RegexMatch",
     "RegexReplace",
+    "RemeshMesh",
+    "RemoveBackground",
+    "RenderMesh",
+    "RenderSplat",
+    "RenderUVAtlas",
     "RenormCFG",
     "RepeatImageBatch",
     "RepeatLatentBatch",
+    "ReplaceText",
+    "ReplaceVideoLatentFrames",
     "RescaleCFG",
     "ResizeAndPadImage",
+    "ResizeImageMaskNode",
+    "ResizeImagesByLongerEdge",
+    "ResizeImagesByShorterEdge",
+    "ResolutionBucket",
+    "ResolutionSelector",
+    "ReveImageCreateNode",
+    "ReveImageEditNode",
+    "ReveImageRemixNode",
     "Rodin3D_Detail",
     "Rodin3D_Gen2",
+    "Rodin3D_Gen25_Image",
+    "Rodin3D_Gen25_Text",
     "Rodin3D_Regular",
     "Rodin3D_Sketch",
     "Rodin3D_Smooth",
+    "RotateMesh",
+    "RunwayAleph2KeyframeNode",
+    "RunwayAleph2PromptImageNode",
+    "RunwayAleph2VideoToVideoNode",
     "RunwayFirstLastFrameNode",
     "RunwayImageToVideoNodeGen3a",
     "RunwayImageToVideoNodeGen4",
     "RunwayTextToImageNode",
+    "SAM3_Detect",
+    "SAM3_TrackPreview",
+    "SAM3_TrackToMask",
+    "SAM3_VideoTrack",
+    "SCAIL2ColoredMask",
+    "SDPoseDrawKeypoints",
+    "SDPoseFaceBBoxes",
+    "SDPoseKeypointExtractor",
     "SDTurboScheduler",
     "SD_4XUpscale_Conditioning",
+    "SUPIRApply",
     "SV3D_Conditioning",
     "SVD_img2vid_Conditioning",
+    "SamplerARVideo",
     "SamplerCustom",
     "SamplerCustomAdvanced",
     "SamplerDPMAdaptative",
@@ -1881,45 +3336,67 @@ __all__ = [
     "SamplerEulerAncestral",
     "SamplerEulerAncestralCFGPP",
     "SamplerEulerCFGpp",
+    "SamplerLCM",
     "SamplerLCMUpscale",
     "SamplerLMS",
     "SamplerSASolver",
+    "SamplerSEEDS2",
     "SamplingPercentToSigma",
+    "Save3DAdvanced",
     "SaveAnimatedPNG",
     "SaveAnimatedWEBP",
     "SaveAudio",
+    "SaveAudioAdvanced",
     "SaveAudioMP3",
     "SaveAudioOpus",
     "SaveGLB",
+    "SaveGaussianSplat",
     "SaveImage",
+    "SaveImageAdvanced",
+    "SaveImageDataSetToFolder",
+    "SaveImageTextDataSetToFolder",
     "SaveImageWebsocket",
     "SaveLatent",
-    "SaveLoRANode",
+    "SaveLoRA",
+    "SavePointCloud",
     "SaveSVGNode",
+    "SaveText",
+    "SaveTrainingDataset",
     "SaveVideo",
     "SaveWEBM",
+    "ScaleROPE",
+    "SeedNode",
+    "SeedVR2Conditioning",
+    "SeedVR2PostProcessing",
+    "SeedVR2Preprocess",
+    "SeedVR2TemporalChunk",
+    "SeedVR2TemporalMerge",
+    "SelectCLIPDevice",
+    "SelectModelDevice",
+    "SelectVAEDevice",
     "SelfAttentionGuidance",
     "SetClipHooks",
     "SetFirstSigma",
     "SetHookKeyframes",
     "SetLatentNoiseMask",
     "SetUnionControlNetType",
+    "ShuffleDataset",
+    "ShuffleImageTextDataset",
+    "ShuffleVideoDataset",
+    "ShuffleVideoTextDataset",
     "SkipLayerGuidanceDiT",
     "SkipLayerGuidanceDiTSimple",
     "SkipLayerGuidanceSD3",
     "SolidMask",
+    "SoniloTextToMusic",
+    "SoniloVideoToMusic",
+    "SplatToFile3D",
+    "SplatToMesh",
     "SplitAudioChannels",
+    "SplitImageToTileList",
     "SplitImageWithAlpha",
     "SplitSigmas",
     "SplitSigmasDenoise",
-    "StabilityAudioInpaint",
-    "StabilityAudioToAudio",
-    "StabilityStableImageSD_3_5Node",
-    "StabilityStableImageUltraNode",
-    "StabilityTextToAudio",
-    "StabilityUpscaleConservativeNode",
-    "StabilityUpscaleCreativeNode",
-    "StabilityUpscaleFastNode",
     "StableCascade_EmptyLatentImage",
     "StableCascade_StageB_Conditioning",
     "StableCascade_StageC_VAEEncode",
@@ -1929,55 +3406,118 @@ __all__ = [
     "StringCompare",
     "StringConcatenate",
     "StringContains",
+    "StringFormat",
     "StringLength",
     "StringReplace",
     "StringSubstring",
     "StringTrim",
+    "StripWhitespace",
     "StyleModelApply",
     "StyleModelLoader",
+    "SyncLipSyncNode",
+    "SyncTalkingImageNode",
     "T5TokenizerOptions",
     "TCFG",
+    "TemporalScoreRescaling",
+    "Tencent3DPartNode",
+    "Tencent3DTextureEditNode",
+    "TencentImageToModelNode",
+    "TencentModelTo3DUVNode",
+    "TencentSmartTopologyNode",
+    "TencentTextToModelNode",
     "TextEncodeAceStepAudio",
+    "TextEncodeAceStepAudio15",
+    "TextEncodeBooguEdit",
     "TextEncodeHunyuanVideo_ImageToVideo",
+    "TextEncodeJoyImageEdit",
+    "TextEncodeMageFlowEdit",
     "TextEncodeQwenImageEdit",
     "TextEncodeQwenImageEditPlus",
+    "TextEncodeZImageOmni",
+    "TextGenerate",
+    "TextGenerateLTX2Prompt",
+    "TextOverlay",
+    "TextToLowercase",
+    "TextToUppercase",
     "ThresholdMask",
     "TomePatchModel",
+    "TopazImageEnhance",
+    "TopazImageEnhanceV2",
+    "TopazVideoEnhance",
+    "TopazVideoEnhanceV2",
     "TorchCompileModel",
     "TrainLoraNode",
+    "TransformSplat",
+    "Trellis2Conditioning",
+    "Trellis2ShapeStage",
+    "Trellis2TextureStage",
+    "Trellis2UpsampleStage",
     "TrimAudioDuration",
     "TrimVideoLatent",
     "TripleCLIPLoader",
     "TripoConversionNode",
     "TripoImageToModelNode",
+    "TripoImportModelNode",
     "TripoMultiviewToModelNode",
+    "TripoP1ImageToModelNode",
+    "TripoP1MultiviewToModelNode",
+    "TripoP1TextToModelNode",
     "TripoRefineNode",
     "TripoRetargetNode",
     "TripoRigNode",
+    "TripoSplatConditioning",
+    "TripoSplatPreprocessImage",
+    "TripoSplatSamplingPreview",
     "TripoTextToModelNode",
     "TripoTextureNode",
+    "TruncateText",
     "UNETLoader",
     "UNetCrossAttentionMultiply",
     "UNetSelfAttentionMultiply",
     "UNetTemporalAttentionMultiply",
     "USOStyleReference",
+    "UnwrapMesh",
     "UpscaleModelLoader",
     "VAEDecode",
     "VAEDecodeAudio",
+    "VAEDecodeAudioTiled",
     "VAEDecodeHunyuan3D",
     "VAEDecodeTiled",
+    "VAEDecodeTripoSplat",
     "VAEEncode",
     "VAEEncodeAudio",
     "VAEEncodeForInpaint",
     "VAEEncodeTiled",
     "VAELoader",
     "VAESave",
+    "VOIDInpaintConditioning",
+    "VOIDQuadmaskPreprocess",
+    "VOIDSampler",
+    "VOIDWarpedNoise",
+    "VOIDWarpedNoiseSource",
     "VPScheduler",
+    "VaeDecodeShapeTrellis",
+    "VaeDecodeStructureTrellis2",
+    "VaeDecodeTextureTrellis",
+    "Veo3FirstLastFrameNode",
     "Veo3VideoGenerationNode",
     "VeoVideoGenerationNode",
+    "VideoFrameSample",
     "VideoLinearCFGGuidance",
+    "VideoRandomTemporalCrop",
+    "VideoSlice",
+    "VideoTemporalCrop",
     "VideoTriangleCFGGuidance",
+    "Vidu2ImageToVideoNode",
+    "Vidu2ReferenceVideoNode",
+    "Vidu2StartEndToVideoNode",
+    "Vidu2TextToVideoNode",
+    "Vidu3ImageToVideoNode",
+    "Vidu3StartEndToVideoNode",
+    "Vidu3TextToVideoNode",
+    "ViduExtendVideoNode",
     "ViduImageToVideoNode",
+    "ViduMultiFrameVideoNode",
     "ViduReferenceVideoNode",
     "ViduStartEndToVideoNode",
     "ViduTextToVideoNode",
@@ -1985,10 +3525,21 @@ __all__ = [
     "VoxelToMeshBasic",
     "Wan22FunControlToVideo",
     "Wan22ImageToVideoLatent",
+    "Wan2ImageToVideoApi",
+    "Wan2ReferenceVideoApi",
+    "Wan2TextToVideoApi",
+    "Wan2VideoContinuationApi",
+    "Wan2VideoEditApi",
+    "WanAnimate2Cache",
+    "WanAnimate2ToVideo",
     "WanAnimateToVideo",
     "WanCameraEmbedding",
     "WanCameraImageToVideo",
     "WanContextWindowsManual",
+    "WanDancerEncodeAudio",
+    "WanDancerPadKeyframes",
+    "WanDancerPadKeyframesList",
+    "WanDancerVideo",
     "WanFirstLastFrameToVideo",
     "WanFunControlToVideo",
     "WanFunInpaintToVideo",
@@ -1996,16 +3547,29 @@ __all__ = [
     "WanImageToImageApi",
     "WanImageToVideo",
     "WanImageToVideoApi",
+    "WanInfiniteTalkToVideo",
+    "WanMoveConcatTrack",
+    "WanMoveTrackToVideo",
+    "WanMoveTracksFromCoords",
+    "WanMoveVisualizeTracks",
     "WanPhantomSubjectToVideo",
+    "WanReferenceVideoApi",
+    "WanSCAILToVideo",
     "WanSoundImageToVideo",
     "WanSoundImageToVideoExtend",
     "WanTextToImageApi",
     "WanTextToVideoApi",
     "WanTrackToVideo",
+    "WanUni3CControlnetApply",
     "WanVaceToVideo",
+    "WavespeedFlashVSRNode",
+    "WavespeedImageUpscaleNode",
     "WebcamCapture",
+    "WeldVertices",
+    "ZImageFunControlnet",
     "unCLIPCheckpointLoader",
     "unCLIPConditioning",
+    "wanBlockSwap",
 ]
 
 

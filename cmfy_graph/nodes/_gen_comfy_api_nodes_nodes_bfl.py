@@ -4,27 +4,675 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
-from cmfy_graph.graph import InputRef, Node, Output, SingleOutputNode
+from cmfy_graph.graph import DynamicOption, InputRef, Node, Output, SingleOutputNode
 
 __all__ = [
+    "Flux2ImageNode",
+    "Flux2MaxImageNode",
+    "Flux2ProImageNode",
+    "Flux3ImageToVideoNode",
+    "Flux3TextToVideoNode",
+    "Flux3VideoContinuationNode",
+    "FluxEraseNode",
     "FluxKontextMaxImageNode",
     "FluxKontextProImageNode",
-    "FluxProCannyNode",
-    "FluxProDepthNode",
     "FluxProExpandNode",
     "FluxProFillNode",
     "FluxProUltraImageNode",
+    "FluxVTONode",
+    "FluxVideoUpscaleNode",
 ]
+
+
+class Flux2ImageNode(SingleOutputNode[Literal["IMAGE"]]):
+    """Flux.2 Image (Flux2ImageNode)
+
+    Generate images via Flux.2 [pro] or Flux.2 [max] from a prompt and optional reference images.
+
+    Category: partner/image/BFL
+
+    Args:
+        prompt: Prompt for the image generation or edit
+        model: COMFY_DYNAMICCOMBO_V3
+        seed: The random seed used for creating the noise.
+
+    Outputs:
+        image (IMAGE)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "Flux2ImageNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
+        ("model", "model", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+        ("seed", "seed", "INT", True, True, 0, 18446744073709551615, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("image", "IMAGE", "IMAGE"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "Flux.2 [pro]", "inputs": {"required": {"width": ["INT", {"default": 1024, "min": 256, "max": 2048, "step": 32}], "height": ["INT", {"default": 768, "min": 256, "max": 2048, "step": 32}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8"], "min": 0}}]}}}, {"key": "Flux.2 [max]", "inputs": {"required": {"width": ["INT", {"default": 1024, "min": 256, "max": 2048, "step": 32}], "height": ["INT", {"default": 768, "min": 256, "max": 2048, "step": 32}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8"], "min": 0}}]}}}]}),
+    }
+
+    image: Output[Literal["IMAGE"]]
+
+    prompt: InputRef
+    model: InputRef
+    seed: InputRef
+
+    def __init__(
+        self,
+        *,
+        prompt: str | Output[Literal["STRING"]] = "",
+        model: Literal["Flux.2 [pro]", "Flux.2 [max]"] | DynamicOption = "Flux.2 [pro]",
+        seed: int | Output[Literal["INT"]] = 0,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "prompt": prompt,
+                "model": model,
+                "seed": seed,
+            },
+            title,
+            node_id,
+        )
+
+
+class Flux2MaxImageNode(SingleOutputNode[Literal["IMAGE"]]):
+    """Flux.2 [max] Image (Flux2MaxImageNode)
+
+    Generates images synchronously based on prompt and resolution.
+
+    Category: partner/image/BFL
+    Deprecated.
+
+    Args:
+        prompt: Prompt for the image generation or edit
+        width: INT
+        height: INT
+        seed: The random seed used for creating the noise.
+        prompt_upsampling: Whether to perform upsampling on the prompt. If active, automatically modifies the prompt for more creative generation.
+        images: Up to 9 images to be used as references.
+
+    Outputs:
+        image (IMAGE)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "Flux2MaxImageNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
+        ("width", "width", "INT", True, True, 256, 2048, None, None),
+        ("height", "height", "INT", True, True, 256, 2048, None, None),
+        ("seed", "seed", "INT", True, True, 0, 18446744073709551615, None, None),
+        ("prompt_upsampling", "prompt_upsampling", "BOOLEAN", True, True, None, None, None, None),
+        ("images", "images", "IMAGE", False, False, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("image", "IMAGE", "IMAGE"),
+    )
+
+    image: Output[Literal["IMAGE"]]
+
+    prompt: InputRef
+    width: InputRef
+    height: InputRef
+    seed: InputRef
+    prompt_upsampling: InputRef
+
+    def __init__(
+        self,
+        *,
+        prompt: str | Output[Literal["STRING"]] = "",
+        width: int | Output[Literal["INT"]] = 1024,
+        height: int | Output[Literal["INT"]] = 768,
+        seed: int | Output[Literal["INT"]] = 0,
+        prompt_upsampling: bool | Output[Literal["BOOLEAN"]] = True,
+        images: Output[Literal["IMAGE"]] | None = None,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "prompt": prompt,
+                "width": width,
+                "height": height,
+                "seed": seed,
+                "prompt_upsampling": prompt_upsampling,
+                "images": images,
+            },
+            title,
+            node_id,
+        )
+
+
+class Flux2ProImageNode(SingleOutputNode[Literal["IMAGE"]]):
+    """Flux.2 [pro] Image (Flux2ProImageNode)
+
+    Generates images synchronously based on prompt and resolution.
+
+    Category: partner/image/BFL
+    Deprecated.
+
+    Args:
+        prompt: Prompt for the image generation or edit
+        width: INT
+        height: INT
+        seed: The random seed used for creating the noise.
+        prompt_upsampling: Whether to perform upsampling on the prompt. If active, automatically modifies the prompt for more creative generation.
+        images: Up to 9 images to be used as references.
+
+    Outputs:
+        image (IMAGE)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "Flux2ProImageNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
+        ("width", "width", "INT", True, True, 256, 2048, None, None),
+        ("height", "height", "INT", True, True, 256, 2048, None, None),
+        ("seed", "seed", "INT", True, True, 0, 18446744073709551615, None, None),
+        ("prompt_upsampling", "prompt_upsampling", "BOOLEAN", True, True, None, None, None, None),
+        ("images", "images", "IMAGE", False, False, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("image", "IMAGE", "IMAGE"),
+    )
+
+    image: Output[Literal["IMAGE"]]
+
+    prompt: InputRef
+    width: InputRef
+    height: InputRef
+    seed: InputRef
+    prompt_upsampling: InputRef
+
+    def __init__(
+        self,
+        *,
+        prompt: str | Output[Literal["STRING"]] = "",
+        width: int | Output[Literal["INT"]] = 1024,
+        height: int | Output[Literal["INT"]] = 768,
+        seed: int | Output[Literal["INT"]] = 0,
+        prompt_upsampling: bool | Output[Literal["BOOLEAN"]] = True,
+        images: Output[Literal["IMAGE"]] | None = None,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "prompt": prompt,
+                "width": width,
+                "height": height,
+                "seed": seed,
+                "prompt_upsampling": prompt_upsampling,
+                "images": images,
+            },
+            title,
+            node_id,
+        )
+
+_Flux3ImageToVideoNode_aspect_ratio = Literal["auto", "21:9", "2:1", "16:9", "4:3", "1:1", "3:4", "9:16"]
+_Flux3ImageToVideoNode_duration = Literal[
+    "auto",
+    "5",
+    "6",
+    "7",
+    "8",
+    "9",
+    "10",
+    "11",
+    "12",
+    "13",
+    "14",
+    "15",
+    "16",
+    "17",
+    "18",
+    "19",
+    "20",
+]
+_Flux3ImageToVideoNode_resolution = Literal["720p", "1080p"]
+
+
+class Flux3ImageToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
+    """Flux 3 Image to Video (Flux3ImageToVideoNode)
+
+    Animates 1 to 10 images with FLUX 3. Each image becomes a frame of the clip: one image opens it, two morph from the first to the second, and more are spread across it or pinned to times you choose.
+
+    Category: partner/video/BFL
+
+    Args:
+        prompt: How the scene should move and sound; the prompt is interpreted and expanded before generation.
+        keyframes: 1 to 10 images, in playback order. Minimum 256x256 pixels each.
+        placement: 'spread across the clip' lets FLUX 3 place the images (one opens the clip, two become its start and end); 'at times' pins every image to a second you choose.
+        aspect_ratio: Output aspect ratio. 'auto' picks one from the prompt and inputs.
+        duration: Clip length in seconds. 'auto' fits the length to the content.
+        resolution: Output resolution.
+        generate_audio: Generate synchronized audio (ambient, speech, effects). Off produces a video with no audio track.
+        safety_tolerance: Moderation tolerance, 0 is the strictest. Requests that send images or video are capped at 2 whatever you set here.
+        seed: Seed to determine if node should re-run; FLUX 3 picks its own seed, so actual results are nondeterministic regardless of this value.
+
+    Outputs:
+        video (VIDEO)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "Flux3ImageToVideoNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
+        ("keyframes", "keyframes", "COMFY_AUTOGROW_V3", True, False, None, None, None, None),
+        ("placement", "placement", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+        (
+            "aspect_ratio",
+            "aspect_ratio",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _Flux3ImageToVideoNode_aspect_ratio,
+            None,
+        ),
+        (
+            "duration",
+            "duration",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _Flux3ImageToVideoNode_duration,
+            None,
+        ),
+        (
+            "resolution",
+            "resolution",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _Flux3ImageToVideoNode_resolution,
+            None,
+        ),
+        ("generate_audio", "generate_audio", "BOOLEAN", True, True, None, None, None, None),
+        ("safety_tolerance", "safety_tolerance", "INT", True, True, 0, 4, None, None),
+        ("seed", "seed", "INT", True, True, 0, 4294967295, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "VIDEO"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "keyframes": ("required", "COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "prefix": "image_", "min": 1, "max": 10}}),
+        "placement": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "spread across the clip", "inputs": {"required": {}}}, {"key": "at times", "inputs": {"required": {"times": ["STRING", {"default": "0"}]}}}]}),
+    }
+
+    video: Output[Literal["VIDEO"]]
+
+    prompt: InputRef
+    placement: InputRef
+    aspect_ratio: InputRef
+    duration: InputRef
+    resolution: InputRef
+    generate_audio: InputRef
+    safety_tolerance: InputRef
+    seed: InputRef
+
+    def __init__(
+        self,
+        *,
+        prompt: str | Output[Literal["STRING"]] = "",
+        keyframes: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]],
+        placement: Literal["spread across the clip", "at times"] | DynamicOption = "spread across the clip",
+        aspect_ratio: _Flux3ImageToVideoNode_aspect_ratio | Output[Literal["COMBO"]] = "auto",
+        duration: _Flux3ImageToVideoNode_duration | Output[Literal["COMBO"]] = "auto",
+        resolution: _Flux3ImageToVideoNode_resolution | Output[Literal["COMBO"]] = "720p",
+        generate_audio: bool | Output[Literal["BOOLEAN"]] = True,
+        safety_tolerance: int | Output[Literal["INT"]] = 2,
+        seed: int | Output[Literal["INT"]] = 42,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "prompt": prompt,
+                "placement": placement,
+                "aspect_ratio": aspect_ratio,
+                "duration": duration,
+                "resolution": resolution,
+                "generate_audio": generate_audio,
+                "safety_tolerance": safety_tolerance,
+                "seed": seed,
+                "keyframes": keyframes,
+            },
+            title,
+            node_id,
+        )
+
+_Flux3TextToVideoNode_aspect_ratio = Literal["auto", "21:9", "2:1", "16:9", "4:3", "1:1", "3:4", "9:16"]
+_Flux3TextToVideoNode_duration = Literal[
+    "auto",
+    "5",
+    "6",
+    "7",
+    "8",
+    "9",
+    "10",
+    "11",
+    "12",
+    "13",
+    "14",
+    "15",
+    "16",
+    "17",
+    "18",
+    "19",
+    "20",
+]
+_Flux3TextToVideoNode_resolution = Literal["720p", "1080p"]
+
+
+class Flux3TextToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
+    """Flux 3 Text to Video (Flux3TextToVideoNode)
+
+    Generates a video with synchronized audio from a text prompt via FLUX 3.
+
+    Category: partner/video/BFL
+
+    Args:
+        prompt: What you want, in plain language; the prompt is interpreted and expanded before generation. Describe ambient sound, music and speech separately for layered audio.
+        aspect_ratio: Output aspect ratio. 'auto' picks one from the prompt and inputs.
+        duration: Clip length in seconds. 'auto' fits the length to the content.
+        resolution: Output resolution.
+        generate_audio: Generate synchronized audio (ambient, speech, effects). Off produces a video with no audio track.
+        safety_tolerance: Moderation tolerance, 0 is the strictest. Requests that send images or video are capped at 2 whatever you set here.
+        seed: Seed to determine if node should re-run; FLUX 3 picks its own seed, so actual results are nondeterministic regardless of this value.
+
+    Outputs:
+        video (VIDEO)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "Flux3TextToVideoNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
+        (
+            "aspect_ratio",
+            "aspect_ratio",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _Flux3TextToVideoNode_aspect_ratio,
+            None,
+        ),
+        (
+            "duration",
+            "duration",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _Flux3TextToVideoNode_duration,
+            None,
+        ),
+        (
+            "resolution",
+            "resolution",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _Flux3TextToVideoNode_resolution,
+            None,
+        ),
+        ("generate_audio", "generate_audio", "BOOLEAN", True, True, None, None, None, None),
+        ("safety_tolerance", "safety_tolerance", "INT", True, True, 0, 4, None, None),
+        ("seed", "seed", "INT", True, True, 0, 4294967295, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "VIDEO"),
+    )
+
+    video: Output[Literal["VIDEO"]]
+
+    prompt: InputRef
+    aspect_ratio: InputRef
+    duration: InputRef
+    resolution: InputRef
+    generate_audio: InputRef
+    safety_tolerance: InputRef
+    seed: InputRef
+
+    def __init__(
+        self,
+        *,
+        prompt: str | Output[Literal["STRING"]] = "",
+        aspect_ratio: _Flux3TextToVideoNode_aspect_ratio | Output[Literal["COMBO"]] = "auto",
+        duration: _Flux3TextToVideoNode_duration | Output[Literal["COMBO"]] = "auto",
+        resolution: _Flux3TextToVideoNode_resolution | Output[Literal["COMBO"]] = "720p",
+        generate_audio: bool | Output[Literal["BOOLEAN"]] = True,
+        safety_tolerance: int | Output[Literal["INT"]] = 2,
+        seed: int | Output[Literal["INT"]] = 42,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "prompt": prompt,
+                "aspect_ratio": aspect_ratio,
+                "duration": duration,
+                "resolution": resolution,
+                "generate_audio": generate_audio,
+                "safety_tolerance": safety_tolerance,
+                "seed": seed,
+            },
+            title,
+            node_id,
+        )
+
+_Flux3VideoContinuationNode_aspect_ratio = Literal["auto", "21:9", "2:1", "16:9", "4:3", "1:1", "3:4", "9:16"]
+_Flux3VideoContinuationNode_duration = Literal[
+    "auto",
+    "5",
+    "6",
+    "7",
+    "8",
+    "9",
+    "10",
+    "11",
+    "12",
+    "13",
+    "14",
+    "15",
+    "16",
+    "17",
+    "18",
+    "19",
+    "20",
+]
+_Flux3VideoContinuationNode_resolution = Literal["720p", "1080p"]
+
+
+class Flux3VideoContinuationNode(SingleOutputNode[Literal["VIDEO"]]):
+    """Flux 3 Video Continuation (Flux3VideoContinuationNode)
+
+    Continues a video with FLUX 3: the new clip carries on from the final frames of the one you provide.
+
+    Category: partner/video/BFL
+
+    Args:
+        video: The clip to continue.
+        prompt: What the continuation should show; the prompt is interpreted and expanded before generation.
+        aspect_ratio: Output aspect ratio. 'auto' picks one from the prompt and inputs.
+        duration: Clip length in seconds. 'auto' fits the length to the content.
+        resolution: Output resolution.
+        generate_audio: Generate synchronized audio (ambient, speech, effects). Off produces a video with no audio track.
+        safety_tolerance: Moderation tolerance, 0 is the strictest. Requests that send images or video are capped at 2 whatever you set here.
+        seed: Seed to determine if node should re-run; FLUX 3 picks its own seed, so actual results are nondeterministic regardless of this value.
+
+    Outputs:
+        video (VIDEO)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "Flux3VideoContinuationNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "video", "VIDEO", True, False, None, None, None, None),
+        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
+        (
+            "aspect_ratio",
+            "aspect_ratio",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _Flux3VideoContinuationNode_aspect_ratio,
+            None,
+        ),
+        (
+            "duration",
+            "duration",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _Flux3VideoContinuationNode_duration,
+            None,
+        ),
+        (
+            "resolution",
+            "resolution",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _Flux3VideoContinuationNode_resolution,
+            None,
+        ),
+        ("generate_audio", "generate_audio", "BOOLEAN", True, True, None, None, None, None),
+        ("safety_tolerance", "safety_tolerance", "INT", True, True, 0, 4, None, None),
+        ("seed", "seed", "INT", True, True, 0, 4294967295, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "VIDEO"),
+    )
+
+    video: Output[Literal["VIDEO"]]
+
+    prompt: InputRef
+    aspect_ratio: InputRef
+    duration: InputRef
+    resolution: InputRef
+    generate_audio: InputRef
+    safety_tolerance: InputRef
+    seed: InputRef
+
+    def __init__(
+        self,
+        *,
+        video: Output[Literal["VIDEO"]],
+        prompt: str | Output[Literal["STRING"]] = "",
+        aspect_ratio: _Flux3VideoContinuationNode_aspect_ratio | Output[Literal["COMBO"]] = "auto",
+        duration: _Flux3VideoContinuationNode_duration | Output[Literal["COMBO"]] = "auto",
+        resolution: _Flux3VideoContinuationNode_resolution | Output[Literal["COMBO"]] = "720p",
+        generate_audio: bool | Output[Literal["BOOLEAN"]] = True,
+        safety_tolerance: int | Output[Literal["INT"]] = 2,
+        seed: int | Output[Literal["INT"]] = 42,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "prompt": prompt,
+                "aspect_ratio": aspect_ratio,
+                "duration": duration,
+                "resolution": resolution,
+                "generate_audio": generate_audio,
+                "safety_tolerance": safety_tolerance,
+                "seed": seed,
+                "video": video,
+            },
+            title,
+            node_id,
+        )
+
+
+class FluxEraseNode(SingleOutputNode[Literal["IMAGE"]]):
+    """Flux Erase Image (FluxEraseNode)
+
+    Removes the masked object from an image and reconstructs the background. Paint the mask over what you want to erase.
+
+    Category: partner/image/BFL
+
+    Args:
+        image: IMAGE
+        mask: White areas are removed; black areas are preserved.
+        dilate_pixels: Expands the mask boundaries to ensure clean coverage of the object's edges.
+        seed: The random seed used for creating the noise.
+
+    Outputs:
+        image (IMAGE)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "FluxEraseNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("image", "image", "IMAGE", True, False, None, None, None, None),
+        ("mask", "mask", "MASK", True, False, None, None, None, None),
+        ("dilate_pixels", "dilate_pixels", "INT", True, True, 0, 25, None, None),
+        ("seed", "seed", "INT", False, True, 0, 2147483647, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("image", "IMAGE", "IMAGE"),
+    )
+
+    image: Output[Literal["IMAGE"]]
+
+    dilate_pixels: InputRef
+    seed: InputRef
+
+    def __init__(
+        self,
+        *,
+        image: Output[Literal["IMAGE"]],
+        mask: Output[Literal["MASK"]],
+        dilate_pixels: int | Output[Literal["INT"]] = 10,
+        seed: int | Output[Literal["INT"]] | None = None,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "dilate_pixels": dilate_pixels,
+                "seed": seed,
+                "image": image,
+                "mask": mask,
+            },
+            title,
+            node_id,
+        )
 
 
 class FluxKontextMaxImageNode(SingleOutputNode[Literal["IMAGE"]]):
     """Flux.1 Kontext [max] Image (FluxKontextMaxImageNode)
 
-    Edits images using Flux.1 Kontext [max] via api based on prompt and aspect ratio.
+    Edits images using Flux.1 Kontext [pro] via api based on prompt and aspect ratio.
 
-    Category: api node/image/BFL
+    Category: partner/image/BFL
 
     Args:
         prompt: Prompt for the image generation - specify what and how to edit.
@@ -96,7 +744,7 @@ class FluxKontextProImageNode(SingleOutputNode[Literal["IMAGE"]]):
 
     Edits images using Flux.1 Kontext [pro] via api based on prompt and aspect ratio.
 
-    Category: api node/image/BFL
+    Category: partner/image/BFL
 
     Args:
         prompt: Prompt for the image generation - specify what and how to edit.
@@ -163,176 +811,12 @@ class FluxKontextProImageNode(SingleOutputNode[Literal["IMAGE"]]):
         )
 
 
-class FluxProCannyNode(SingleOutputNode[Literal["IMAGE"]]):
-    """Flux.1 Canny Control Image (FluxProCannyNode)
-
-    Generate image using a control image (canny).
-
-    Category: api node/image/BFL
-
-    Args:
-        control_image: IMAGE
-        prompt: Prompt for the image generation
-        prompt_upsampling: Whether to perform upsampling on the prompt. If active, automatically modifies the prompt for more creative generation, but results are nondeterministic (same seed will not produce exactly the same result).
-        canny_low_threshold: Low threshold for Canny edge detection; ignored if skip_processing is True
-        canny_high_threshold: High threshold for Canny edge detection; ignored if skip_processing is True
-        skip_preprocessing: Whether to skip preprocessing; set to True if control_image already is canny-fied, False if it is a raw image.
-        guidance: Guidance strength for the image generation process
-        steps: Number of steps for the image generation process
-        seed: The random seed used for creating the noise.
-
-    Outputs:
-        image (IMAGE)
-    """
-
-    __slots__ = ()
-    class_type: ClassVar[str] = "FluxProCannyNode"
-    _inputs_: ClassVar[tuple[Any, ...]] = (
-        ("control_image", "control_image", "IMAGE", True, False, None, None, None, None),
-        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
-        ("prompt_upsampling", "prompt_upsampling", "BOOLEAN", True, True, None, None, None, None),
-        ("canny_low_threshold", "canny_low_threshold", "FLOAT", True, True, 0.01, 0.99, None, None),
-        (
-            "canny_high_threshold",
-            "canny_high_threshold",
-            "FLOAT",
-            True,
-            True,
-            0.01,
-            0.99,
-            None,
-            None,
-        ),
-        ("skip_preprocessing", "skip_preprocessing", "BOOLEAN", True, True, None, None, None, None),
-        ("guidance", "guidance", "FLOAT", True, True, 1, 100, None, None),
-        ("steps", "steps", "INT", True, True, 15, 50, None, None),
-        ("seed", "seed", "INT", True, True, 0, 18446744073709551615, None, None),
-    )
-    _outputs_: ClassVar[tuple[Any, ...]] = (
-        ("image", "IMAGE", "IMAGE"),
-    )
-
-    image: Output[Literal["IMAGE"]]
-
-    prompt: InputRef
-    prompt_upsampling: InputRef
-    canny_low_threshold: InputRef
-    canny_high_threshold: InputRef
-    skip_preprocessing: InputRef
-    guidance: InputRef
-    steps: InputRef
-    seed: InputRef
-
-    def __init__(
-        self,
-        *,
-        control_image: Output[Literal["IMAGE"]],
-        prompt: str | Output[Literal["STRING"]] = "",
-        prompt_upsampling: bool | Output[Literal["BOOLEAN"]] = False,
-        canny_low_threshold: float | Output[Literal["FLOAT"]] = 0.1,
-        canny_high_threshold: float | Output[Literal["FLOAT"]] = 0.4,
-        skip_preprocessing: bool | Output[Literal["BOOLEAN"]] = False,
-        guidance: float | Output[Literal["FLOAT"]] = 30,
-        steps: int | Output[Literal["INT"]] = 50,
-        seed: int | Output[Literal["INT"]] = 0,
-        title: str | None = None,
-        node_id: str | None = None,
-    ) -> None:
-        self._init_node(
-            {
-                "prompt": prompt,
-                "prompt_upsampling": prompt_upsampling,
-                "canny_low_threshold": canny_low_threshold,
-                "canny_high_threshold": canny_high_threshold,
-                "skip_preprocessing": skip_preprocessing,
-                "guidance": guidance,
-                "steps": steps,
-                "seed": seed,
-                "control_image": control_image,
-            },
-            title,
-            node_id,
-        )
-
-
-class FluxProDepthNode(SingleOutputNode[Literal["IMAGE"]]):
-    """Flux.1 Depth Control Image (FluxProDepthNode)
-
-    Generate image using a control image (depth).
-
-    Category: api node/image/BFL
-
-    Args:
-        control_image: IMAGE
-        prompt: Prompt for the image generation
-        prompt_upsampling: Whether to perform upsampling on the prompt. If active, automatically modifies the prompt for more creative generation, but results are nondeterministic (same seed will not produce exactly the same result).
-        skip_preprocessing: Whether to skip preprocessing; set to True if control_image already is depth-ified, False if it is a raw image.
-        guidance: Guidance strength for the image generation process
-        steps: Number of steps for the image generation process
-        seed: The random seed used for creating the noise.
-
-    Outputs:
-        image (IMAGE)
-    """
-
-    __slots__ = ()
-    class_type: ClassVar[str] = "FluxProDepthNode"
-    _inputs_: ClassVar[tuple[Any, ...]] = (
-        ("control_image", "control_image", "IMAGE", True, False, None, None, None, None),
-        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
-        ("prompt_upsampling", "prompt_upsampling", "BOOLEAN", True, True, None, None, None, None),
-        ("skip_preprocessing", "skip_preprocessing", "BOOLEAN", True, True, None, None, None, None),
-        ("guidance", "guidance", "FLOAT", True, True, 1, 100, None, None),
-        ("steps", "steps", "INT", True, True, 15, 50, None, None),
-        ("seed", "seed", "INT", True, True, 0, 18446744073709551615, None, None),
-    )
-    _outputs_: ClassVar[tuple[Any, ...]] = (
-        ("image", "IMAGE", "IMAGE"),
-    )
-
-    image: Output[Literal["IMAGE"]]
-
-    prompt: InputRef
-    prompt_upsampling: InputRef
-    skip_preprocessing: InputRef
-    guidance: InputRef
-    steps: InputRef
-    seed: InputRef
-
-    def __init__(
-        self,
-        *,
-        control_image: Output[Literal["IMAGE"]],
-        prompt: str | Output[Literal["STRING"]] = "",
-        prompt_upsampling: bool | Output[Literal["BOOLEAN"]] = False,
-        skip_preprocessing: bool | Output[Literal["BOOLEAN"]] = False,
-        guidance: float | Output[Literal["FLOAT"]] = 15,
-        steps: int | Output[Literal["INT"]] = 50,
-        seed: int | Output[Literal["INT"]] = 0,
-        title: str | None = None,
-        node_id: str | None = None,
-    ) -> None:
-        self._init_node(
-            {
-                "prompt": prompt,
-                "prompt_upsampling": prompt_upsampling,
-                "skip_preprocessing": skip_preprocessing,
-                "guidance": guidance,
-                "steps": steps,
-                "seed": seed,
-                "control_image": control_image,
-            },
-            title,
-            node_id,
-        )
-
-
 class FluxProExpandNode(SingleOutputNode[Literal["IMAGE"]]):
     """Flux.1 Expand Image (FluxProExpandNode)
 
     Outpaints image based on prompt.
 
-    Category: api node/image/BFL
+    Category: partner/image/BFL
 
     Args:
         image: IMAGE
@@ -419,7 +903,7 @@ class FluxProFillNode(SingleOutputNode[Literal["IMAGE"]]):
 
     Inpaints image based on mask and prompt.
 
-    Category: api node/image/BFL
+    Category: partner/image/BFL
 
     Args:
         image: IMAGE
@@ -490,7 +974,7 @@ class FluxProUltraImageNode(SingleOutputNode[Literal["IMAGE"]]):
 
     Generates images using Flux Pro 1.1 Ultra via api based on prompt and resolution.
 
-    Category: api node/image/BFL
+    Category: partner/image/BFL
 
     Args:
         prompt: Prompt for the image generation
@@ -561,6 +1045,136 @@ class FluxProUltraImageNode(SingleOutputNode[Literal["IMAGE"]]):
                 "raw": raw,
                 "image_prompt_strength": image_prompt_strength,
                 "image_prompt": image_prompt,
+            },
+            title,
+            node_id,
+        )
+
+
+class FluxVTONode(SingleOutputNode[Literal["IMAGE"]]):
+    """Flux Virtual Try-On (FluxVTONode)
+
+    Virtual try-on: dresses the person in the provided garment.
+
+    Category: partner/image/BFL
+
+    Args:
+        person: Image of the person to dress.
+        garment: Image of the garment to apply.
+        prompt: Optional natural-language styling instruction (e.g. how the garment should fit).
+        seed: The random seed used for creating the noise.
+
+    Outputs:
+        image (IMAGE)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "FluxVTONode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("person", "person", "IMAGE", True, False, None, None, None, None),
+        ("garment", "garment", "IMAGE", True, False, None, None, None, None),
+        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
+        ("seed", "seed", "INT", True, True, 0, 18446744073709551615, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("image", "IMAGE", "IMAGE"),
+    )
+
+    image: Output[Literal["IMAGE"]]
+
+    prompt: InputRef
+    seed: InputRef
+
+    def __init__(
+        self,
+        *,
+        person: Output[Literal["IMAGE"]],
+        garment: Output[Literal["IMAGE"]],
+        prompt: str | Output[Literal["STRING"]] = "",
+        seed: int | Output[Literal["INT"]] = 0,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "prompt": prompt,
+                "seed": seed,
+                "person": person,
+                "garment": garment,
+            },
+            title,
+            node_id,
+        )
+
+_FluxVideoUpscaleNode_mode = Literal["creative", "precise"]
+
+
+class FluxVideoUpscaleNode(SingleOutputNode[Literal["VIDEO"]]):
+    """Flux Video Upscale (FluxVideoUpscaleNode)
+
+    Upscales a video 1.5 to 3 times with FLUX super-resolution, either preserving the source precisely or creatively enhancing its detail.
+
+    Category: partner/video/BFL
+
+    Args:
+        video: Source clip of 1 to 20 seconds with an aspect ratio between 1:4 and 4:1. The output is rendered at 24 fps and capped at about 14.4 megapixels per frame.
+        upscale_factor: Output size relative to the source. Very large sources are upscaled by less than the requested factor because of the per-frame cap.
+        mode: 'creative' restores and invents fine detail, best for generated footage, textures and scenery. 'precise' sharpens the source without changing it, for faces, products and real footage.
+        prompt: Optional description of the clip that steers the enhanced detail. Leave empty for a neutral upscale.
+        auto_downscale: Automatically downscale sources larger than 3840x2160 pixels in area to fit the input limit. Aspect ratio is preserved; smaller videos are untouched.
+        safety_tolerance: Moderation tolerance, 0 is the strictest.
+        seed: Seed to determine if node should re-run; FLUX picks its own seed, so actual results are nondeterministic regardless of this value.
+
+    Outputs:
+        video (VIDEO)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "FluxVideoUpscaleNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "video", "VIDEO", True, False, None, None, None, None),
+        ("upscale_factor", "upscale_factor", "FLOAT", True, True, 1.5, 3.0, None, None),
+        ("mode", "mode", "COMBO", True, True, None, None, _FluxVideoUpscaleNode_mode, None),
+        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
+        ("auto_downscale", "auto_downscale", "BOOLEAN", True, True, None, None, None, None),
+        ("safety_tolerance", "safety_tolerance", "INT", True, True, 0, 4, None, None),
+        ("seed", "seed", "INT", True, True, 0, 4294967295, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "VIDEO"),
+    )
+
+    video: Output[Literal["VIDEO"]]
+
+    upscale_factor: InputRef
+    mode: InputRef
+    prompt: InputRef
+    auto_downscale: InputRef
+    safety_tolerance: InputRef
+    seed: InputRef
+
+    def __init__(
+        self,
+        *,
+        video: Output[Literal["VIDEO"]],
+        upscale_factor: float | Output[Literal["FLOAT"]] = 2.0,
+        mode: _FluxVideoUpscaleNode_mode | Output[Literal["COMBO"]] = "creative",
+        prompt: str | Output[Literal["STRING"]] = "",
+        auto_downscale: bool | Output[Literal["BOOLEAN"]] = True,
+        safety_tolerance: int | Output[Literal["INT"]] = 2,
+        seed: int | Output[Literal["INT"]] = 42,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "upscale_factor": upscale_factor,
+                "mode": mode,
+                "prompt": prompt,
+                "auto_downscale": auto_downscale,
+                "safety_tolerance": safety_tolerance,
+                "seed": seed,
+                "video": video,
             },
             title,
             node_id,

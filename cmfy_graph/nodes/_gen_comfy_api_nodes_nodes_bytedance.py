@@ -4,21 +4,391 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
-from cmfy_graph.graph import InputRef, Node, Output, SingleOutputNode
+from cmfy_graph.graph import DynamicOption, InputRef, Node, Output, SingleOutputNode
 
 __all__ = [
+    "ByteDance2FirstLastFrameNode",
+    "ByteDance2ReferenceNode",
+    "ByteDance2ReferenceNodeV2",
+    "ByteDance2TextToVideoNode",
+    "ByteDanceCreateImageAsset",
+    "ByteDanceCreateVideoAsset",
     "ByteDanceFirstLastFrameNode",
-    "ByteDanceImageEditNode",
     "ByteDanceImageNode",
     "ByteDanceImageReferenceNode",
     "ByteDanceImageToVideoNode",
+    "ByteDanceSeedAudio",
+    "ByteDanceSeedreamLayerSeparationNode",
     "ByteDanceSeedreamNode",
+    "ByteDanceSeedreamNodeV2",
+    "ByteDanceSeedreamNodeV3",
     "ByteDanceTextToVideoNode",
+    "ByteDanceVideoEnhanceNode",
 ]
 
-_ByteDanceFirstLastFrameNode_model = Literal["seedance-1-0-pro-250528", "seedance-1-0-lite-i2v-250428"]
+
+class ByteDance2FirstLastFrameNode(SingleOutputNode[Literal["VIDEO"]]):
+    """ByteDance Seedance 2.5 First-Last-Frame to Video (ByteDance2FirstLastFrameNode)
+
+    Generate video using Seedance 2.5 or 2.0 from a first frame image and optional last frame image.
+
+    Category: partner/video/ByteDance
+
+    Args:
+        model: Seedance 2.5 for the newest model, videos up to 30 seconds and mp4/mov output; Seedance 2.0 for maximum quality and 4k; Fast for speed optimization; Mini for the fastest, lowest-cost generation.
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
+        watermark: Whether to add a watermark to the video.
+        first_frame: First frame image for the video.
+        last_frame: Last frame image for the video.
+        first_frame_asset_id: Seedance asset_id to use as the first frame. Mutually exclusive with the first_frame image input.
+        last_frame_asset_id: Seedance asset_id to use as the last frame. Mutually exclusive with the last_frame image input.
+
+    Outputs:
+        video (VIDEO)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "ByteDance2FirstLastFrameNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "model", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+        ("seed", "seed", "INT", True, True, 0, 2147483647, None, None),
+        ("watermark", "watermark", "BOOLEAN", True, True, None, None, None, None),
+        ("first_frame", "first_frame", "IMAGE", False, False, None, None, None, None),
+        ("last_frame", "last_frame", "IMAGE", False, False, None, None, None, None),
+        (
+            "first_frame_asset_id",
+            "first_frame_asset_id",
+            "STRING",
+            False,
+            True,
+            None,
+            None,
+            None,
+            None,
+        ),
+        (
+            "last_frame_asset_id",
+            "last_frame_asset_id",
+            "STRING",
+            False,
+            True,
+            None,
+            None,
+            None,
+            None,
+        ),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "VIDEO"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "Seedance 2.5", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"default": "720p", "multiselect": False, "options": ["480p", "720p", "1080p"]}], "duration": ["INT", {"default": 5, "min": 4, "max": 30, "step": 1, "display": "slider"}], "generate_audio": ["BOOLEAN", {"default": True}], "output_format": ["COMBO", {"default": "mp4", "multiselect": False, "options": ["mp4"]}]}}}, {"key": "Seedance 2.0", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["480p", "720p", "1080p", "4k"]}], "ratio": ["COMBO", {"default": "adaptive", "multiselect": False, "options": ["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"]}], "duration": ["INT", {"default": 7, "min": 4, "max": 15, "step": 1, "display": "slider"}], "generate_audio": ["BOOLEAN", {"default": True}]}}}, {"key": "Seedance 2.0 Fast", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["480p", "720p"]}], "ratio": ["COMBO", {"default": "adaptive", "multiselect": False, "options": ["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"]}], "duration": ["INT", {"default": 7, "min": 4, "max": 15, "step": 1, "display": "slider"}], "generate_audio": ["BOOLEAN", {"default": True}]}}}, {"key": "Seedance 2.0 Mini", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["480p", "720p"]}], "ratio": ["COMBO", {"default": "adaptive", "multiselect": False, "options": ["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"]}], "duration": ["INT", {"default": 7, "min": 4, "max": 15, "step": 1, "display": "slider"}], "generate_audio": ["BOOLEAN", {"default": True}]}}}]}),
+    }
+
+    video: Output[Literal["VIDEO"]]
+
+    model: InputRef
+    seed: InputRef
+    watermark: InputRef
+    first_frame_asset_id: InputRef
+    last_frame_asset_id: InputRef
+
+    def __init__(
+        self,
+        *,
+        model: Literal["Seedance 2.5", "Seedance 2.0", "Seedance 2.0 Fast", "Seedance 2.0 Mini"] | DynamicOption = "Seedance 2.5",
+        seed: int | Output[Literal["INT"]] = 0,
+        watermark: bool | Output[Literal["BOOLEAN"]] = False,
+        first_frame: Output[Literal["IMAGE"]] | None = None,
+        last_frame: Output[Literal["IMAGE"]] | None = None,
+        first_frame_asset_id: str | Output[Literal["STRING"]] | None = None,
+        last_frame_asset_id: str | Output[Literal["STRING"]] | None = None,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "model": model,
+                "seed": seed,
+                "watermark": watermark,
+                "first_frame_asset_id": first_frame_asset_id,
+                "last_frame_asset_id": last_frame_asset_id,
+                "first_frame": first_frame,
+                "last_frame": last_frame,
+            },
+            title,
+            node_id,
+        )
+
+
+class ByteDance2ReferenceNode(SingleOutputNode[Literal["VIDEO"]]):
+    """ByteDance Seedance 2.5 Reference to Video (Legacy) (ByteDance2ReferenceNode)
+
+    Generate, edit, or extend video using Seedance 2.5 or 2.0 with reference images, videos, and audio. Supports multimodal reference, video editing, and video extension.
+
+    Category: partner/video/ByteDance
+    Deprecated.
+
+    Args:
+        model: Seedance 2.5 for the newest model, videos up to 30 seconds and mp4/mov output; Seedance 2.0 for maximum quality and 4k; Fast for speed optimization; Mini for the fastest, lowest-cost generation.
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
+        watermark: Whether to add a watermark to the video.
+
+    Outputs:
+        video (VIDEO)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "ByteDance2ReferenceNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "model", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+        ("seed", "seed", "INT", True, True, 0, 2147483647, None, None),
+        ("watermark", "watermark", "BOOLEAN", True, True, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "VIDEO"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "Seedance 2.5", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"default": "720p", "multiselect": False, "options": ["480p", "720p", "1080p"]}], "ratio": ["COMBO", {"default": "16:9", "multiselect": False, "options": ["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"]}], "duration": ["INT", {"default": 5, "min": 4, "max": 30, "step": 1, "display": "slider"}], "generate_audio": ["BOOLEAN", {"default": True}], "video_editing": ["BOOLEAN", {"default": False}], "output_format": ["COMBO", {"default": "mp4", "multiselect": False, "options": ["mp4"]}], "reference_images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10", "image_11", "image_12", "image_13", "image_14", "image_15", "image_16", "image_17", "image_18", "image_19", "image_20", "image_21", "image_22", "image_23", "image_24", "image_25", "image_26", "image_27", "image_28", "image_29", "image_30"], "min": 0}}], "reference_videos": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_video": ["VIDEO", {}]}}, "names": ["video_1", "video_2", "video_3", "video_4", "video_5", "video_6", "video_7", "video_8", "video_9", "video_10"], "min": 0}}], "reference_audios": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_audio": ["AUDIO", {}]}}, "names": ["audio_1", "audio_2", "audio_3", "audio_4", "audio_5", "audio_6", "audio_7", "audio_8", "audio_9", "audio_10"], "min": 0}}], "reference_assets": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_asset": ["STRING", {"forceInput": True}]}}, "names": ["asset_1", "asset_2", "asset_3", "asset_4", "asset_5", "asset_6", "asset_7", "asset_8", "asset_9", "asset_10", "asset_11", "asset_12", "asset_13", "asset_14", "asset_15", "asset_16", "asset_17", "asset_18", "asset_19", "asset_20", "asset_21", "asset_22", "asset_23", "asset_24", "asset_25", "asset_26", "asset_27", "asset_28", "asset_29", "asset_30"], "min": 0}}]}, "optional": {"auto_downscale": ["BOOLEAN", {"default": True}], "auto_upscale": ["BOOLEAN", {"default": False}]}}}, {"key": "Seedance 2.0", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["480p", "720p", "1080p", "4k"]}], "ratio": ["COMBO", {"default": "adaptive", "multiselect": False, "options": ["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"]}], "duration": ["INT", {"default": 7, "min": 4, "max": 15, "step": 1, "display": "slider"}], "generate_audio": ["BOOLEAN", {"default": True}], "reference_images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9"], "min": 0}}], "reference_videos": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_video": ["VIDEO", {}]}}, "names": ["video_1", "video_2", "video_3"], "min": 0}}], "reference_audios": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_audio": ["AUDIO", {}]}}, "names": ["audio_1", "audio_2", "audio_3"], "min": 0}}], "reference_assets": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_asset": ["STRING", {"forceInput": True}]}}, "names": ["asset_1", "asset_2", "asset_3", "asset_4", "asset_5", "asset_6", "asset_7", "asset_8", "asset_9"], "min": 0}}]}, "optional": {"auto_downscale": ["BOOLEAN", {"default": True}], "auto_upscale": ["BOOLEAN", {"default": False}]}}}, {"key": "Seedance 2.0 Fast", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["480p", "720p"]}], "ratio": ["COMBO", {"default": "adaptive", "multiselect": False, "options": ["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"]}], "duration": ["INT", {"default": 7, "min": 4, "max": 15, "step": 1, "display": "slider"}], "generate_audio": ["BOOLEAN", {"default": True}], "reference_images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9"], "min": 0}}], "reference_videos": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_video": ["VIDEO", {}]}}, "names": ["video_1", "video_2", "video_3"], "min": 0}}], "reference_audios": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_audio": ["AUDIO", {}]}}, "names": ["audio_1", "audio_2", "audio_3"], "min": 0}}], "reference_assets": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_asset": ["STRING", {"forceInput": True}]}}, "names": ["asset_1", "asset_2", "asset_3", "asset_4", "asset_5", "asset_6", "asset_7", "asset_8", "asset_9"], "min": 0}}]}, "optional": {"auto_downscale": ["BOOLEAN", {"default": True}], "auto_upscale": ["BOOLEAN", {"default": False}]}}}, {"key": "Seedance 2.0 Mini", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["480p", "720p"]}], "ratio": ["COMBO", {"default": "adaptive", "multiselect": False, "options": ["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"]}], "duration": ["INT", {"default": 7, "min": 4, "max": 15, "step": 1, "display": "slider"}], "generate_audio": ["BOOLEAN", {"default": True}], "reference_images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9"], "min": 0}}], "reference_videos": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_video": ["VIDEO", {}]}}, "names": ["video_1", "video_2", "video_3"], "min": 0}}], "reference_audios": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_audio": ["AUDIO", {}]}}, "names": ["audio_1", "audio_2", "audio_3"], "min": 0}}], "reference_assets": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_asset": ["STRING", {"forceInput": True}]}}, "names": ["asset_1", "asset_2", "asset_3", "asset_4", "asset_5", "asset_6", "asset_7", "asset_8", "asset_9"], "min": 0}}]}, "optional": {"auto_downscale": ["BOOLEAN", {"default": True}], "auto_upscale": ["BOOLEAN", {"default": False}]}}}]}),
+    }
+
+    video: Output[Literal["VIDEO"]]
+
+    model: InputRef
+    seed: InputRef
+    watermark: InputRef
+
+    def __init__(
+        self,
+        *,
+        model: Literal["Seedance 2.5", "Seedance 2.0", "Seedance 2.0 Fast", "Seedance 2.0 Mini"] | DynamicOption = "Seedance 2.5",
+        seed: int | Output[Literal["INT"]] = 0,
+        watermark: bool | Output[Literal["BOOLEAN"]] = False,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "model": model,
+                "seed": seed,
+                "watermark": watermark,
+            },
+            title,
+            node_id,
+        )
+
+
+class ByteDance2ReferenceNodeV2(SingleOutputNode[Literal["VIDEO"]]):
+    """ByteDance Seedance 2.5 Reference to Video (ByteDance2ReferenceNodeV2)
+
+    Generate, edit, or extend video using Seedance 2.5 or 2.0 with reference images, videos, and audio. Supports multimodal reference, video editing, and video extension.
+
+    Category: partner/video/ByteDance
+
+    Args:
+        model: Seedance 2.5 for the newest model, videos up to 30 seconds and mp4/mov output; Seedance 2.0 for maximum quality and 4k; Fast for speed optimization; Mini for the fastest, lowest-cost generation.
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
+        watermark: Whether to add a watermark to the video.
+
+    Outputs:
+        video (VIDEO)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "ByteDance2ReferenceNodeV2"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "model", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+        ("seed", "seed", "INT", True, True, 0, 2147483647, None, None),
+        ("watermark", "watermark", "BOOLEAN", True, True, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "VIDEO"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "Seedance 2.5", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"default": "720p", "multiselect": False, "options": ["480p", "720p", "1080p"]}], "ratio": ["COMBO", {"default": "16:9", "multiselect": False, "options": ["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"]}], "duration": ["INT", {"default": 5, "min": 4, "max": 30, "step": 1, "display": "slider"}], "generate_audio": ["BOOLEAN", {"default": True}], "task_type": ["COMBO", {"default": "auto", "multiselect": False, "options": ["auto", "reference", "edit", "extend"]}], "output_format": ["COMBO", {"default": "mp4", "multiselect": False, "options": ["mp4"]}], "reference_images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10", "image_11", "image_12", "image_13", "image_14", "image_15", "image_16", "image_17", "image_18", "image_19", "image_20", "image_21", "image_22", "image_23", "image_24", "image_25", "image_26", "image_27", "image_28", "image_29", "image_30"], "min": 0}}], "reference_videos": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_video": ["VIDEO", {}]}}, "names": ["video_1", "video_2", "video_3", "video_4", "video_5", "video_6", "video_7", "video_8", "video_9", "video_10"], "min": 0}}], "reference_audios": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_audio": ["AUDIO", {}]}}, "names": ["audio_1", "audio_2", "audio_3", "audio_4", "audio_5", "audio_6", "audio_7", "audio_8", "audio_9", "audio_10"], "min": 0}}], "reference_assets": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_asset": ["STRING", {"forceInput": True}]}}, "names": ["asset_1", "asset_2", "asset_3", "asset_4", "asset_5", "asset_6", "asset_7", "asset_8", "asset_9", "asset_10", "asset_11", "asset_12", "asset_13", "asset_14", "asset_15", "asset_16", "asset_17", "asset_18", "asset_19", "asset_20", "asset_21", "asset_22", "asset_23", "asset_24", "asset_25", "asset_26", "asset_27", "asset_28", "asset_29", "asset_30"], "min": 0}}]}, "optional": {"auto_downscale": ["BOOLEAN", {"default": True}], "auto_upscale": ["BOOLEAN", {"default": False}]}}}, {"key": "Seedance 2.0", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["480p", "720p", "1080p", "4k"]}], "ratio": ["COMBO", {"default": "adaptive", "multiselect": False, "options": ["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"]}], "duration": ["INT", {"default": 7, "min": 4, "max": 15, "step": 1, "display": "slider"}], "generate_audio": ["BOOLEAN", {"default": True}], "reference_images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9"], "min": 0}}], "reference_videos": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_video": ["VIDEO", {}]}}, "names": ["video_1", "video_2", "video_3"], "min": 0}}], "reference_audios": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_audio": ["AUDIO", {}]}}, "names": ["audio_1", "audio_2", "audio_3"], "min": 0}}], "reference_assets": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_asset": ["STRING", {"forceInput": True}]}}, "names": ["asset_1", "asset_2", "asset_3", "asset_4", "asset_5", "asset_6", "asset_7", "asset_8", "asset_9"], "min": 0}}]}, "optional": {"auto_downscale": ["BOOLEAN", {"default": True}], "auto_upscale": ["BOOLEAN", {"default": False}]}}}, {"key": "Seedance 2.0 Fast", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["480p", "720p"]}], "ratio": ["COMBO", {"default": "adaptive", "multiselect": False, "options": ["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"]}], "duration": ["INT", {"default": 7, "min": 4, "max": 15, "step": 1, "display": "slider"}], "generate_audio": ["BOOLEAN", {"default": True}], "reference_images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9"], "min": 0}}], "reference_videos": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_video": ["VIDEO", {}]}}, "names": ["video_1", "video_2", "video_3"], "min": 0}}], "reference_audios": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_audio": ["AUDIO", {}]}}, "names": ["audio_1", "audio_2", "audio_3"], "min": 0}}], "reference_assets": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_asset": ["STRING", {"forceInput": True}]}}, "names": ["asset_1", "asset_2", "asset_3", "asset_4", "asset_5", "asset_6", "asset_7", "asset_8", "asset_9"], "min": 0}}]}, "optional": {"auto_downscale": ["BOOLEAN", {"default": True}], "auto_upscale": ["BOOLEAN", {"default": False}]}}}, {"key": "Seedance 2.0 Mini", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["480p", "720p"]}], "ratio": ["COMBO", {"default": "adaptive", "multiselect": False, "options": ["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"]}], "duration": ["INT", {"default": 7, "min": 4, "max": 15, "step": 1, "display": "slider"}], "generate_audio": ["BOOLEAN", {"default": True}], "reference_images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9"], "min": 0}}], "reference_videos": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_video": ["VIDEO", {}]}}, "names": ["video_1", "video_2", "video_3"], "min": 0}}], "reference_audios": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_audio": ["AUDIO", {}]}}, "names": ["audio_1", "audio_2", "audio_3"], "min": 0}}], "reference_assets": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_asset": ["STRING", {"forceInput": True}]}}, "names": ["asset_1", "asset_2", "asset_3", "asset_4", "asset_5", "asset_6", "asset_7", "asset_8", "asset_9"], "min": 0}}]}, "optional": {"auto_downscale": ["BOOLEAN", {"default": True}], "auto_upscale": ["BOOLEAN", {"default": False}]}}}]}),
+    }
+
+    video: Output[Literal["VIDEO"]]
+
+    model: InputRef
+    seed: InputRef
+    watermark: InputRef
+
+    def __init__(
+        self,
+        *,
+        model: Literal["Seedance 2.5", "Seedance 2.0", "Seedance 2.0 Fast", "Seedance 2.0 Mini"] | DynamicOption = "Seedance 2.5",
+        seed: int | Output[Literal["INT"]] = 0,
+        watermark: bool | Output[Literal["BOOLEAN"]] = False,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "model": model,
+                "seed": seed,
+                "watermark": watermark,
+            },
+            title,
+            node_id,
+        )
+
+
+class ByteDance2TextToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
+    """ByteDance Seedance 2.5 Text to Video (ByteDance2TextToVideoNode)
+
+    Generate video using Seedance 2.5 or 2.0 models based on a text prompt.
+
+    Category: partner/video/ByteDance
+
+    Args:
+        model: Seedance 2.5 for the newest model, videos up to 30 seconds and mp4/mov output; Seedance 2.0 for maximum quality and 4k; Fast for speed optimization; Mini for the fastest, lowest-cost generation.
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
+        watermark: Whether to add a watermark to the video.
+
+    Outputs:
+        video (VIDEO)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "ByteDance2TextToVideoNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "model", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+        ("seed", "seed", "INT", True, True, 0, 2147483647, None, None),
+        ("watermark", "watermark", "BOOLEAN", True, True, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "VIDEO"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "Seedance 2.5", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"default": "720p", "multiselect": False, "options": ["480p", "720p", "1080p"]}], "ratio": ["COMBO", {"default": "16:9", "multiselect": False, "options": ["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"]}], "duration": ["INT", {"default": 5, "min": 4, "max": 30, "step": 1, "display": "slider"}], "generate_audio": ["BOOLEAN", {"default": True}], "output_format": ["COMBO", {"default": "mp4", "multiselect": False, "options": ["mp4"]}]}}}, {"key": "Seedance 2.0", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["480p", "720p", "1080p", "4k"]}], "ratio": ["COMBO", {"default": "16:9", "multiselect": False, "options": ["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"]}], "duration": ["INT", {"default": 7, "min": 4, "max": 15, "step": 1, "display": "slider"}], "generate_audio": ["BOOLEAN", {"default": True}]}}}, {"key": "Seedance 2.0 Fast", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["480p", "720p"]}], "ratio": ["COMBO", {"default": "16:9", "multiselect": False, "options": ["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"]}], "duration": ["INT", {"default": 7, "min": 4, "max": 15, "step": 1, "display": "slider"}], "generate_audio": ["BOOLEAN", {"default": True}]}}}, {"key": "Seedance 2.0 Mini", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["480p", "720p"]}], "ratio": ["COMBO", {"default": "16:9", "multiselect": False, "options": ["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"]}], "duration": ["INT", {"default": 7, "min": 4, "max": 15, "step": 1, "display": "slider"}], "generate_audio": ["BOOLEAN", {"default": True}]}}}]}),
+    }
+
+    video: Output[Literal["VIDEO"]]
+
+    model: InputRef
+    seed: InputRef
+    watermark: InputRef
+
+    def __init__(
+        self,
+        *,
+        model: Literal["Seedance 2.5", "Seedance 2.0", "Seedance 2.0 Fast", "Seedance 2.0 Mini"] | DynamicOption = "Seedance 2.5",
+        seed: int | Output[Literal["INT"]] = 0,
+        watermark: bool | Output[Literal["BOOLEAN"]] = False,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "model": model,
+                "seed": seed,
+                "watermark": watermark,
+            },
+            title,
+            node_id,
+        )
+
+
+class ByteDanceCreateImageAsset(Node):
+    """ByteDance Create Image Asset (ByteDanceCreateImageAsset)
+
+    Create a Seedance 2.0 personal image asset. Uploads the input image and registers it in the given asset group. If group_id is empty, runs a real-person H5 authentication flow to create a new group before adding the asset.
+
+    Category: partner/image/ByteDance
+
+    Args:
+        image: Image to register as a personal asset.
+        group_id: Reuse an existing Seedance asset group ID to skip repeated human verification for the same person. Leave empty to run real-person authentication in the browser and create a new group.
+
+    Outputs:
+        asset_id (STRING)
+        group_id (STRING)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "ByteDanceCreateImageAsset"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("image", "image", "IMAGE", True, False, None, None, None, None),
+        ("group_id", "group_id", "STRING", True, True, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("asset_id", "STRING", "asset_id"),
+        ("group_id", "STRING", "group_id"),
+    )
+
+    asset_id: Output[Literal["STRING"]]
+    group_id: Output[Literal["STRING"]]
+
+    def __init__(
+        self,
+        *,
+        image: Output[Literal["IMAGE"]],
+        group_id: str | Output[Literal["STRING"]] = "",
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "group_id": group_id,
+                "image": image,
+            },
+            title,
+            node_id,
+        )
+
+
+class ByteDanceCreateVideoAsset(Node):
+    """ByteDance Create Video Asset (ByteDanceCreateVideoAsset)
+
+    Create a Seedance 2.0 personal video asset. Uploads the input video and registers it in the given asset group. If group_id is empty, runs a real-person H5 authentication flow to create a new group before adding the asset.
+
+    Category: partner/video/ByteDance
+
+    Args:
+        video: Video to register as a personal asset.
+        group_id: Reuse an existing Seedance asset group ID to skip repeated human verification for the same person. Leave empty to run real-person authentication in the browser and create a new group.
+
+    Outputs:
+        asset_id (STRING)
+        group_id (STRING)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "ByteDanceCreateVideoAsset"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "video", "VIDEO", True, False, None, None, None, None),
+        ("group_id", "group_id", "STRING", True, True, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("asset_id", "STRING", "asset_id"),
+        ("group_id", "STRING", "group_id"),
+    )
+
+    asset_id: Output[Literal["STRING"]]
+    group_id: Output[Literal["STRING"]]
+
+    def __init__(
+        self,
+        *,
+        video: Output[Literal["VIDEO"]],
+        group_id: str | Output[Literal["STRING"]] = "",
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "group_id": group_id,
+                "video": video,
+            },
+            title,
+            node_id,
+        )
+
+_ByteDanceFirstLastFrameNode_model = Literal["seedance-1-5-pro-251215", "seedance-1-0-pro-250528", "seedance-1-0-lite-i2v-250428"]
 _ByteDanceFirstLastFrameNode_resolution = Literal["480p", "720p", "1080p"]
 _ByteDanceFirstLastFrameNode_aspect_ratio = Literal["adaptive", "16:9", "4:3", "1:1", "3:4", "9:16", "21:9"]
 
@@ -28,10 +398,10 @@ class ByteDanceFirstLastFrameNode(SingleOutputNode[Literal["VIDEO"]]):
 
     Generate video using prompt and first and last frames.
 
-    Category: api node/video/ByteDance
+    Category: partner/video/ByteDance
 
     Args:
-        model: Model name
+        model: COMBO
         prompt: The text prompt used to generate the video.
         first_frame: First frame to be used for the video.
         last_frame: Last frame to be used for the video.
@@ -41,6 +411,7 @@ class ByteDanceFirstLastFrameNode(SingleOutputNode[Literal["VIDEO"]]):
         seed: Seed to use for generation.
         camera_fixed: Specifies whether to fix the camera. The platform appends an instruction to fix the camera to your prompt, but does not guarantee the actual effect.
         watermark: Whether to add an "AI generated" watermark to the video.
+        generate_audio: This parameter is ignored for any model except seedance-1-5-pro.
 
     Outputs:
         video (VIDEO)
@@ -89,6 +460,7 @@ class ByteDanceFirstLastFrameNode(SingleOutputNode[Literal["VIDEO"]]):
         ("seed", "seed", "INT", False, True, 0, 2147483647, None, None),
         ("camera_fixed", "camera_fixed", "BOOLEAN", False, True, None, None, None, None),
         ("watermark", "watermark", "BOOLEAN", False, True, None, None, None, None),
+        ("generate_audio", "generate_audio", "BOOLEAN", False, True, None, None, None, None),
     )
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
@@ -104,6 +476,7 @@ class ByteDanceFirstLastFrameNode(SingleOutputNode[Literal["VIDEO"]]):
     seed: InputRef
     camera_fixed: InputRef
     watermark: InputRef
+    generate_audio: InputRef
 
     def __init__(
         self,
@@ -118,6 +491,7 @@ class ByteDanceFirstLastFrameNode(SingleOutputNode[Literal["VIDEO"]]):
         seed: int | Output[Literal["INT"]] | None = None,
         camera_fixed: bool | Output[Literal["BOOLEAN"]] | None = None,
         watermark: bool | Output[Literal["BOOLEAN"]] | None = None,
+        generate_audio: bool | Output[Literal["BOOLEAN"]] | None = None,
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:
@@ -131,77 +505,9 @@ class ByteDanceFirstLastFrameNode(SingleOutputNode[Literal["VIDEO"]]):
                 "seed": seed,
                 "camera_fixed": camera_fixed,
                 "watermark": watermark,
+                "generate_audio": generate_audio,
                 "first_frame": first_frame,
                 "last_frame": last_frame,
-            },
-            title,
-            node_id,
-        )
-
-_ByteDanceImageEditNode_model = Literal["seededit-3-0-i2i-250628"]
-
-
-class ByteDanceImageEditNode(SingleOutputNode[Literal["IMAGE"]]):
-    """ByteDance Image Edit (ByteDanceImageEditNode)
-
-    Edit images using ByteDance models via api based on prompt
-
-    Category: api node/image/ByteDance
-
-    Args:
-        model: Model name
-        image: The base image to edit
-        prompt: Instruction to edit image
-        seed: Seed to use for generation
-        guidance_scale: Higher value makes the image follow the prompt more closely
-        watermark: Whether to add an "AI generated" watermark to the image
-
-    Outputs:
-        image (IMAGE)
-    """
-
-    __slots__ = ()
-    class_type: ClassVar[str] = "ByteDanceImageEditNode"
-    _inputs_: ClassVar[tuple[Any, ...]] = (
-        ("model", "model", "COMBO", True, True, None, None, _ByteDanceImageEditNode_model, None),
-        ("image", "image", "IMAGE", True, False, None, None, None, None),
-        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
-        ("seed", "seed", "INT", False, True, 0, 2147483647, None, None),
-        ("guidance_scale", "guidance_scale", "FLOAT", False, True, 1.0, 10.0, None, None),
-        ("watermark", "watermark", "BOOLEAN", False, True, None, None, None, None),
-    )
-    _outputs_: ClassVar[tuple[Any, ...]] = (
-        ("image", "IMAGE", "IMAGE"),
-    )
-
-    image: Output[Literal["IMAGE"]]
-
-    model: InputRef
-    prompt: InputRef
-    seed: InputRef
-    guidance_scale: InputRef
-    watermark: InputRef
-
-    def __init__(
-        self,
-        *,
-        model: _ByteDanceImageEditNode_model | Output[Literal["COMBO"]] = "seededit-3-0-i2i-250628",
-        image: Output[Literal["IMAGE"]],
-        prompt: str | Output[Literal["STRING"]] = "",
-        seed: int | Output[Literal["INT"]] | None = None,
-        guidance_scale: float | Output[Literal["FLOAT"]] | None = None,
-        watermark: bool | Output[Literal["BOOLEAN"]] | None = None,
-        title: str | None = None,
-        node_id: str | None = None,
-    ) -> None:
-        self._init_node(
-            {
-                "model": model,
-                "prompt": prompt,
-                "seed": seed,
-                "guidance_scale": guidance_scale,
-                "watermark": watermark,
-                "image": image,
             },
             title,
             node_id,
@@ -227,10 +533,11 @@ class ByteDanceImageNode(SingleOutputNode[Literal["IMAGE"]]):
 
     Generate images using ByteDance models via api based on prompt
 
-    Category: api node/image/ByteDance
+    Category: partner/image/ByteDance
+    Deprecated.
 
     Args:
-        model: Model name
+        model: COMBO
         prompt: The text prompt used to generate the image
         size_preset: Pick a recommended size. Select Custom to use the width and height below
         width: Custom width for image. Value is working only if `size_preset` is set to `Custom`
@@ -309,7 +616,7 @@ class ByteDanceImageNode(SingleOutputNode[Literal["IMAGE"]]):
             node_id,
         )
 
-_ByteDanceImageReferenceNode_model = Literal["seedance-1-0-lite-i2v-250428"]
+_ByteDanceImageReferenceNode_model = Literal["seedance-1-0-pro-250528", "seedance-1-0-lite-i2v-250428"]
 _ByteDanceImageReferenceNode_resolution = Literal["480p", "720p"]
 _ByteDanceImageReferenceNode_aspect_ratio = Literal["adaptive", "16:9", "4:3", "1:1", "3:4", "9:16", "21:9"]
 
@@ -319,10 +626,10 @@ class ByteDanceImageReferenceNode(SingleOutputNode[Literal["VIDEO"]]):
 
     Generate video using prompt and reference images.
 
-    Category: api node/video/ByteDance
+    Category: partner/video/ByteDance
 
     Args:
-        model: Model name
+        model: COMBO
         prompt: The text prompt used to generate the video.
         images: One to four images.
         resolution: The resolution of the output video.
@@ -420,7 +727,12 @@ class ByteDanceImageReferenceNode(SingleOutputNode[Literal["VIDEO"]]):
             node_id,
         )
 
-_ByteDanceImageToVideoNode_model = Literal["seedance-1-0-pro-250528", "seedance-1-0-lite-i2v-250428"]
+_ByteDanceImageToVideoNode_model = Literal[
+    "seedance-1-5-pro-251215",
+    "seedance-1-0-pro-250528",
+    "seedance-1-0-lite-i2v-250428",
+    "seedance-1-0-pro-fast-251015",
+]
 _ByteDanceImageToVideoNode_resolution = Literal["480p", "720p", "1080p"]
 _ByteDanceImageToVideoNode_aspect_ratio = Literal["adaptive", "16:9", "4:3", "1:1", "3:4", "9:16", "21:9"]
 
@@ -430,10 +742,10 @@ class ByteDanceImageToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
 
     Generate video using ByteDance models via api based on image and prompt
 
-    Category: api node/video/ByteDance
+    Category: partner/video/ByteDance
 
     Args:
-        model: Model name
+        model: COMBO
         prompt: The text prompt used to generate the video.
         image: First frame to be used for the video.
         resolution: The resolution of the output video.
@@ -442,6 +754,7 @@ class ByteDanceImageToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
         seed: Seed to use for generation.
         camera_fixed: Specifies whether to fix the camera. The platform appends an instruction to fix the camera to your prompt, but does not guarantee the actual effect.
         watermark: Whether to add an "AI generated" watermark to the video.
+        generate_audio: This parameter is ignored for any model except seedance-1-5-pro.
 
     Outputs:
         video (VIDEO)
@@ -479,6 +792,7 @@ class ByteDanceImageToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
         ("seed", "seed", "INT", False, True, 0, 2147483647, None, None),
         ("camera_fixed", "camera_fixed", "BOOLEAN", False, True, None, None, None, None),
         ("watermark", "watermark", "BOOLEAN", False, True, None, None, None, None),
+        ("generate_audio", "generate_audio", "BOOLEAN", False, True, None, None, None, None),
     )
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
@@ -494,11 +808,12 @@ class ByteDanceImageToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     seed: InputRef
     camera_fixed: InputRef
     watermark: InputRef
+    generate_audio: InputRef
 
     def __init__(
         self,
         *,
-        model: _ByteDanceImageToVideoNode_model | Output[Literal["COMBO"]] = "seedance-1-0-pro-250528",
+        model: _ByteDanceImageToVideoNode_model | Output[Literal["COMBO"]] = "seedance-1-0-pro-fast-251015",
         prompt: str | Output[Literal["STRING"]],
         image: Output[Literal["IMAGE"]],
         resolution: _ByteDanceImageToVideoNode_resolution | Output[Literal["COMBO"]] = "480p",
@@ -507,6 +822,7 @@ class ByteDanceImageToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
         seed: int | Output[Literal["INT"]] | None = None,
         camera_fixed: bool | Output[Literal["BOOLEAN"]] | None = None,
         watermark: bool | Output[Literal["BOOLEAN"]] | None = None,
+        generate_audio: bool | Output[Literal["BOOLEAN"]] | None = None,
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:
@@ -520,13 +836,228 @@ class ByteDanceImageToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
                 "seed": seed,
                 "camera_fixed": camera_fixed,
                 "watermark": watermark,
+                "generate_audio": generate_audio,
                 "image": image,
             },
             title,
             node_id,
         )
 
-_ByteDanceSeedreamNode_model = Literal["seedream-4-0-250828"]
+_ByteDanceSeedAudio_sample_rate = Literal["8000", "16000", "24000", "32000", "44100", "48000"]
+_ByteDanceSeedAudio_model = Literal["seed-audio-1.0-multilingual", "seed-audio-1.0"]
+
+
+class ByteDanceSeedAudio(SingleOutputNode[Literal["AUDIO"]]):
+    """ByteDance Seed Audio 1.0 (ByteDanceSeedAudio)
+
+    Generate speech, music, sound effects and multi-speaker dialogue from a single prompt with ByteDance Seed Audio 1.0. Describe the voice(s), emotion, ambience, background music and sound effects in the prompt, and include the lines to speak. Optionally pick a built-in preset voice, clone voices from up to 3 reference clips (tagged @Audio1-3 in the prompt), or derive a voice from a character image. Up to 2 minutes of audio per run. The multilingual model supports 20 languages and timestamp-based timing control.
+
+    Category: partner/audio/ByteDance
+
+    Args:
+        text_prompt: Describe the voice(s), emotion, pacing, ambience, background music and sound effects, and include the lines to speak (name characters inline for dialogue). In 'audio reference' mode, refer to connected clips by order as @Audio1, @Audio2, @Audio3. With the multilingual model, a quoted line can start with a timestamp range that controls when and how long it is spoken, e.g. "[5.5s:8.0s] Wait for me!". Write the prompt in the same language as the lines to speak. Maximum 3000 characters.
+        reference_mode: How to condition the voice: 'text only' (describe everything in the prompt), 'audio reference' (clone up to 3 voices, tagged @Audio1-3), 'image reference' (derive a voice from one character image), or 'preset voice' (pick a built-in named voice that reads the prompt).
+        sample_rate: Output sample rate in Hz.
+        speech_rate: Speaking speed. 0 = normal, 100 = 2.0x, -50 = 0.5x.
+        loudness_rate: Loudness. 0 = normal, 100 = 2.0x, -50 = 0.5x.
+        pitch_rate: Pitch shift in semitones (-12 to 12).
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
+        model: seed-audio-1.0-multilingual: 20 languages (English, Chinese, Japanese, Korean, Mexican & Castilian Spanish, Indonesian, German, Brazilian Portuguese, French, Thai, Vietnamese, Malay, Filipino, Italian, Russian, Dutch, Polish, Turkish, Swedish) plus per-sentence timing control via "[5.5s:8.0s] ..." timestamps. seed-audio-1.0: English and Chinese only, no timing control.
+
+    Outputs:
+        audio (AUDIO)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "ByteDanceSeedAudio"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("text_prompt", "text_prompt", "STRING", True, True, None, None, None, None),
+        (
+            "reference_mode",
+            "reference_mode",
+            "COMFY_DYNAMICCOMBO_V3",
+            True,
+            False,
+            None,
+            None,
+            None,
+            None,
+        ),
+        (
+            "sample_rate",
+            "sample_rate",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _ByteDanceSeedAudio_sample_rate,
+            None,
+        ),
+        ("speech_rate", "speech_rate", "INT", True, True, -50, 100, None, None),
+        ("loudness_rate", "loudness_rate", "INT", True, True, -50, 100, None, None),
+        ("pitch_rate", "pitch_rate", "INT", True, True, -12, 12, None, None),
+        ("seed", "seed", "INT", True, True, 0, 2147483647, None, None),
+        ("model", "model", "COMBO", False, True, None, None, _ByteDanceSeedAudio_model, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("audio", "AUDIO", "AUDIO"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "reference_mode": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "text only", "inputs": {"required": {}}}, {"key": "audio reference", "inputs": {"required": {}, "optional": {"reference_audio_1": ["AUDIO", {}], "reference_audio_2": ["AUDIO", {}], "reference_audio_3": ["AUDIO", {}]}}}, {"key": "image reference", "inputs": {"required": {}, "optional": {"reference_image": ["IMAGE", {}]}}}, {"key": "preset voice", "inputs": {"required": {"preset_voice": ["COMBO", {"default": "Vivi (Female, multilingual)", "multiselect": False, "options": ["Vivi (Female, multilingual)", "Mindy (Female, multilingual)", "Stokie (Female, English)", "Dacey (Female, English)", "Tim (Male, English)", "Kian (Male, multilingual)", "Cedric (Male, multilingual)", "Sophie (Female, multilingual)", "Jean (Female, multilingual)", "Magnus (Male, multilingual)", "Mabel (Female, multilingual)", "Nadia (Female, multilingual)", "Opal (Female, multilingual)", "Pearl (Female, multilingual)", "Quentin (Male, multilingual)", "Vienna (Female, multilingual)", "Alina (Female, multilingual)", "Corinne (Female, multilingual)", "Esther (Female, multilingual)", "Freya (Female, multilingual)", "Gigi (Female, multilingual)", "Holly (Female, multilingual)", "Lyla (Female, multilingual)", "Daisy (Female, multilingual)", "Tracy (Female, multilingual)", "Jess (Male, multilingual)", "Pinky (Female, multilingual)", "Sweety (Female, multilingual)", "Sandy (Female, multilingual)", "Sven (Male, German)", "Minimi (Female, Japanese)", "Usseau (Male, French)", "Felipe (Male, Spanish)", "Han (Male, Indonesian)", "Martins (Male, Portuguese)", "Enzo (Male, Italian)", "Shane (Male, Korean)", "Felix (Male, Chinese)", "Celeste (Female, Chinese)", "Monkey King (Male, Chinese)"]}]}}}]}),
+    }
+
+    audio: Output[Literal["AUDIO"]]
+
+    text_prompt: InputRef
+    reference_mode: InputRef
+    sample_rate: InputRef
+    speech_rate: InputRef
+    loudness_rate: InputRef
+    pitch_rate: InputRef
+    seed: InputRef
+    model: InputRef
+
+    def __init__(
+        self,
+        *,
+        text_prompt: str | Output[Literal["STRING"]] = "",
+        reference_mode: Literal["text only", "audio reference", "image reference", "preset voice"] | DynamicOption = "text only",
+        sample_rate: _ByteDanceSeedAudio_sample_rate | Output[Literal["COMBO"]] = "24000",
+        speech_rate: int | Output[Literal["INT"]] = 0,
+        loudness_rate: int | Output[Literal["INT"]] = 0,
+        pitch_rate: int | Output[Literal["INT"]] = 0,
+        seed: int | Output[Literal["INT"]] = 42,
+        model: _ByteDanceSeedAudio_model | Output[Literal["COMBO"]] | None = None,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "text_prompt": text_prompt,
+                "reference_mode": reference_mode,
+                "sample_rate": sample_rate,
+                "speech_rate": speech_rate,
+                "loudness_rate": loudness_rate,
+                "pitch_rate": pitch_rate,
+                "seed": seed,
+                "model": model,
+            },
+            title,
+            node_id,
+        )
+
+_ByteDanceSeedreamLayerSeparationNode_size = Literal["auto", "1K", "1.5K", "2K"]
+_ByteDanceSeedreamLayerSeparationNode_prompt_optimization = Literal["standard", "fast"]
+
+
+class ByteDanceSeedreamLayerSeparationNode(Node):
+    """ByteDance Seedream 5.0 Pro Layer Separation (ByteDanceSeedreamLayerSeparationNode)
+
+    Decompose an image into a background plate plus up to 16 repositionable transparent layers, each with stacking order, bounding box, name and description.
+
+    Category: partner/image/ByteDance
+
+    Args:
+        image: The image to separate. Exactly one image, at least 512x512 pixels, aspect ratio between 1:16 and 16:1. Inputs larger than about 4MP are downscaled before upload.
+        prompt: How to separate the image. Leave empty to auto-detect and separate all major elements. Describe elements in natural language to control the separation, or target exact regions with <bbox>left top right bottom</bbox> tags (0-1000 per-mille coordinates).
+        size: Output resolution level. 'auto' follows the input image size (clamped to the 1K-2K range).
+        seed: Seed to use for generation.
+        prompt_optimization: Prompt-optimization mode: 'standard' gives higher quality, 'fast' shorter generation time.
+        watermark: Whether to add an "AI generated" watermark to the images.
+        crop_layers: Geometry of the layers/masks batch outputs (layer_stack is unaffected and always tight). Full canvas: each layer on a base-sized canvas at its bounding-box position - recompose directly with ImageCompositeMasked. Minimal size: each layer cropped to its bounding box (padded to the largest layer for batching) - much smaller tensors; rebuild placement with Layers From Bounding Boxes using the bboxes output.
+
+    Outputs:
+        base_image (IMAGE) - The base image (background plate) the layers stack onto.
+        base_mask (MASK) - Transparency of the base image (1 = transparent, LoadImage convention); currently always fully opaque.
+        layers (IMAGE) - Transparent layers ordered bottom to top. Full canvas mode: placed on a black base-sized canvas at their bounding-box position. Minimal size mode: cropped to their bounding box, anchored top-left, padded to the largest layer.
+        masks (MASK) - Per-layer transparency, index-aligned with the layers batch (1 = transparent, LoadImage convention). For ImageCompositeMasked-style compositing, add InvertMask first.
+        bboxes (BOUNDING_BOX) - One placement box per layer, index-aligned with the layers batch (feed both, plus masks, into Layers From Bounding Boxes to rebuild per-layer placement): {x, y, width, height, metadata: {name, desc, z_index, native_size, content_rect, flags}}. content_rect = [left, top, width, height] is the layer's content region within its own frame; it lands on the canvas at the box position plus that offset.
+        layer_stack (LAYERS) - Ready-to-edit layer document for Create Layered Image: the base plate plus each element as its own named, tight-cropped layer at its true position and stacking order. Connect directly, or extend with Add Layer.
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "ByteDanceSeedreamLayerSeparationNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("image", "image", "IMAGE", True, False, None, None, None, None),
+        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
+        (
+            "size",
+            "size",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _ByteDanceSeedreamLayerSeparationNode_size,
+            None,
+        ),
+        ("seed", "seed", "INT", True, True, 0, 2147483647, None, None),
+        (
+            "prompt_optimization",
+            "prompt_optimization",
+            "COMBO",
+            False,
+            True,
+            None,
+            None,
+            _ByteDanceSeedreamLayerSeparationNode_prompt_optimization,
+            None,
+        ),
+        ("watermark", "watermark", "BOOLEAN", False, True, None, None, None, None),
+        ("crop_layers", "crop_layers", "BOOLEAN", False, True, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("base_image", "IMAGE", "base_image"),
+        ("base_mask", "MASK", "base_mask"),
+        ("layers", "IMAGE", "layers"),
+        ("masks", "MASK", "masks"),
+        ("bboxes", "BOUNDING_BOX", "bboxes"),
+        ("layer_stack", "LAYERS", "layer_stack"),
+    )
+
+    base_image: Output[Literal["IMAGE"]]
+    base_mask: Output[Literal["MASK"]]
+    layers: Output[Literal["IMAGE"]]
+    masks: Output[Literal["MASK"]]
+    bboxes: Output[Literal["BOUNDING_BOX"]]
+    layer_stack: Output[Literal["LAYERS"]]
+
+    prompt: InputRef
+    size: InputRef
+    seed: InputRef
+    prompt_optimization: InputRef
+    watermark: InputRef
+    crop_layers: InputRef
+
+    def __init__(
+        self,
+        *,
+        image: Output[Literal["IMAGE"]],
+        prompt: str | Output[Literal["STRING"]] = "",
+        size: _ByteDanceSeedreamLayerSeparationNode_size | Output[Literal["COMBO"]] = "auto",
+        seed: int | Output[Literal["INT"]] = 0,
+        prompt_optimization: _ByteDanceSeedreamLayerSeparationNode_prompt_optimization | Output[Literal["COMBO"]] | None = None,
+        watermark: bool | Output[Literal["BOOLEAN"]] | None = None,
+        crop_layers: bool | Output[Literal["BOOLEAN"]] | None = None,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "prompt": prompt,
+                "size": size,
+                "seed": seed,
+                "prompt_optimization": prompt_optimization,
+                "watermark": watermark,
+                "crop_layers": crop_layers,
+                "image": image,
+            },
+            title,
+            node_id,
+        )
+
+_ByteDanceSeedreamNode_model = Literal["seedream 5.0 pro", "seedream 5.0 lite", "seedream-4-5-251128", "seedream-4-0-250828"]
 _ByteDanceSeedreamNode_size_preset = Literal[
     "2048x2048 (1:1)",
     "2304x1728 (4:3)",
@@ -536,6 +1067,7 @@ _ByteDanceSeedreamNode_size_preset = Literal[
     "2496x1664 (3:2)",
     "1664x2496 (2:3)",
     "3024x1296 (21:9)",
+    "3072x3072 (1:1)",
     "4096x4096 (1:1)",
     "Custom",
 ]
@@ -543,17 +1075,18 @@ _ByteDanceSeedreamNode_sequential_image_generation = Literal["disabled", "auto"]
 
 
 class ByteDanceSeedreamNode(SingleOutputNode[Literal["IMAGE"]]):
-    """ByteDance Seedream 4 (ByteDanceSeedreamNode)
+    """ByteDance Seedream 4.5 & 5.0 (ByteDanceSeedreamNode)
 
     Unified text-to-image generation and precise single-sentence editing at up to 4K resolution.
 
-    Category: api node/image/ByteDance
+    Category: partner/image/ByteDance
+    Deprecated.
 
     Args:
-        model: Model name
+        model: COMBO
         prompt: Text prompt for creating or editing an image.
         size_preset: Pick a recommended size. Select Custom to use the width and height below.
-        image: Input image(s) for image-to-image generation. List of 1-10 images for single or multi-reference generation.
+        image: Input image(s) for image-to-image generation. Reference image(s) for single or multi-reference generation.
         width: Custom width for image. Value is working only if `size_preset` is set to `Custom`
         height: Custom height for image. Value is working only if `size_preset` is set to `Custom`
         sequential_image_generation: Group image generation mode. 'disabled' generates a single image. 'auto' lets the model decide whether to generate multiple related images (e.g., story scenes, character variations).
@@ -583,8 +1116,8 @@ class ByteDanceSeedreamNode(SingleOutputNode[Literal["IMAGE"]]):
             None,
         ),
         ("image", "image", "IMAGE", False, False, None, None, None, None),
-        ("width", "width", "INT", False, True, 1024, 4096, None, None),
-        ("height", "height", "INT", False, True, 1024, 4096, None, None),
+        ("width", "width", "INT", False, True, 1024, 6240, None, None),
+        ("height", "height", "INT", False, True, 1024, 4992, None, None),
         (
             "sequential_image_generation",
             "sequential_image_generation",
@@ -621,7 +1154,7 @@ class ByteDanceSeedreamNode(SingleOutputNode[Literal["IMAGE"]]):
     def __init__(
         self,
         *,
-        model: _ByteDanceSeedreamNode_model | Output[Literal["COMBO"]] = "seedream-4-0-250828",
+        model: _ByteDanceSeedreamNode_model | Output[Literal["COMBO"]] = "seedream 5.0 pro",
         prompt: str | Output[Literal["STRING"]] = "",
         size_preset: _ByteDanceSeedreamNode_size_preset | Output[Literal["COMBO"]] = "2048x2048 (1:1)",
         image: Output[Literal["IMAGE"]] | None = None,
@@ -653,7 +1186,130 @@ class ByteDanceSeedreamNode(SingleOutputNode[Literal["IMAGE"]]):
             node_id,
         )
 
-_ByteDanceTextToVideoNode_model = Literal["seedance-1-0-pro-250528", "seedance-1-0-lite-t2v-250428"]
+
+class ByteDanceSeedreamNodeV2(SingleOutputNode[Literal["IMAGE"]]):
+    """ByteDance Seedream 4.5 & 5.0 (Legacy) (ByteDanceSeedreamNodeV2)
+
+    Unified text-to-image generation and precise single-sentence editing at up to 4K resolution.
+
+    Category: partner/image/ByteDance
+    Deprecated.
+
+    Args:
+        prompt: Text prompt for creating or editing an image.
+        model: COMFY_DYNAMICCOMBO_V3
+        seed: Seed to use for generation.
+        watermark: Whether to add an "AI generated" watermark to the image.
+        thinking: Enable the model's prompt-optimization reasoning ('thinking') for better adherence. Can substantially increase generation time — notably on Seedream 5.0 Pro. Can only be disabled for text-to-image (not when reference images are provided).
+
+    Outputs:
+        image (IMAGE)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "ByteDanceSeedreamNodeV2"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
+        ("model", "model", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+        ("seed", "seed", "INT", True, True, 0, 2147483647, None, None),
+        ("watermark", "watermark", "BOOLEAN", True, True, None, None, None, None),
+        ("thinking", "thinking", "BOOLEAN", False, True, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("image", "IMAGE", "IMAGE"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "seedream 5.0 pro", "inputs": {"required": {"size_preset": ["COMBO", {"multiselect": False, "options": ["(1K) 1024x1024 (1:1)", "(1K) 864x1152 (3:4)", "(1K) 1152x864 (4:3)", "(1K) 1312x736 (16:9)", "(1K) 736x1312 (9:16)", "(1K) 832x1248 (2:3)", "(1K) 1248x832 (3:2)", "(1K) 1568x672 (21:9)", "(2K) 2048x2048 (1:1)", "(2K) 1728x2304 (3:4)", "(2K) 2304x1728 (4:3)", "(2K) 1664x2496 (2:3)", "(2K) 2496x1664 (3:2)", "Custom"]}], "width": ["INT", {"default": 2048, "min": 1024, "max": 3136, "step": 2}], "height": ["INT", {"default": 2048, "min": 1024, "max": 2496, "step": 2}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10"], "min": 0}}]}}}, {"key": "seedream 5.0 lite", "inputs": {"required": {"size_preset": ["COMBO", {"multiselect": False, "options": ["(2K) 2048x2048 (1:1)", "(2K) 1728x2304 (3:4)", "(2K) 2304x1728 (4:3)", "(2K) 2848x1600 (16:9)", "(2K) 1600x2848 (9:16)", "(2K) 1664x2496 (2:3)", "(2K) 2496x1664 (3:2)", "(2K) 3136x1344 (21:9)", "(3K) 3072x3072 (1:1)", "(3K) 2592x3456 (3:4)", "(3K) 3456x2592 (4:3)", "(3K) 4096x2304 (16:9)", "(3K) 2304x4096 (9:16)", "(3K) 2496x3744 (2:3)", "(3K) 3744x2496 (3:2)", "(3K) 4704x2016 (21:9)", "(4K) 4096x4096 (1:1)", "(4K) 3520x4704 (3:4)", "(4K) 4704x3520 (4:3)", "(4K) 5504x3040 (16:9)", "(4K) 3040x5504 (9:16)", "(4K) 3328x4992 (2:3)", "(4K) 4992x3328 (3:2)", "(4K) 6240x2656 (21:9)", "Custom"]}], "width": ["INT", {"default": 2048, "min": 1024, "max": 6240, "step": 2}], "height": ["INT", {"default": 2048, "min": 1024, "max": 4992, "step": 2}], "max_images": ["INT", {"default": 1, "min": 1, "max": 14, "step": 1, "display": "number"}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10", "image_11", "image_12", "image_13", "image_14"], "min": 0}}], "fail_on_partial": ["BOOLEAN", {"default": False}]}}}, {"key": "seedream-4-5-251128", "inputs": {"required": {"size_preset": ["COMBO", {"multiselect": False, "options": ["(2K) 2048x2048 (1:1)", "(2K) 1728x2304 (3:4)", "(2K) 2304x1728 (4:3)", "(2K) 2848x1600 (16:9)", "(2K) 1600x2848 (9:16)", "(2K) 1664x2496 (2:3)", "(2K) 2496x1664 (3:2)", "(2K) 3136x1344 (21:9)", "(4K) 4096x4096 (1:1)", "(4K) 3520x4704 (3:4)", "(4K) 4704x3520 (4:3)", "(4K) 5504x3040 (16:9)", "(4K) 3040x5504 (9:16)", "(4K) 3328x4992 (2:3)", "(4K) 4992x3328 (3:2)", "(4K) 6240x2656 (21:9)", "Custom"]}], "width": ["INT", {"default": 2048, "min": 1024, "max": 6240, "step": 2}], "height": ["INT", {"default": 2048, "min": 1024, "max": 4992, "step": 2}], "max_images": ["INT", {"default": 1, "min": 1, "max": 10, "step": 1, "display": "number"}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10"], "min": 0}}], "fail_on_partial": ["BOOLEAN", {"default": False}]}}}, {"key": "seedream-4-0-250828", "inputs": {"required": {"size_preset": ["COMBO", {"multiselect": False, "options": ["(1K) 1024x1024 (1:1)", "(1K) 864x1152 (3:4)", "(1K) 1152x864 (4:3)", "(1K) 1312x736 (16:9)", "(1K) 736x1312 (9:16)", "(1K) 832x1248 (2:3)", "(1K) 1248x832 (3:2)", "(1K) 1568x672 (21:9)", "(2K) 2048x2048 (1:1)", "(2K) 1728x2304 (3:4)", "(2K) 2304x1728 (4:3)", "(2K) 2848x1600 (16:9)", "(2K) 1600x2848 (9:16)", "(2K) 1664x2496 (2:3)", "(2K) 2496x1664 (3:2)", "(2K) 3136x1344 (21:9)", "(4K) 4096x4096 (1:1)", "(4K) 3520x4704 (3:4)", "(4K) 4704x3520 (4:3)", "(4K) 5504x3040 (16:9)", "(4K) 3040x5504 (9:16)", "(4K) 3328x4992 (2:3)", "(4K) 4992x3328 (3:2)", "(4K) 6240x2656 (21:9)", "Custom"]}], "width": ["INT", {"default": 2048, "min": 1024, "max": 6240, "step": 2}], "height": ["INT", {"default": 2048, "min": 1024, "max": 4992, "step": 2}], "max_images": ["INT", {"default": 1, "min": 1, "max": 10, "step": 1, "display": "number"}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10"], "min": 0}}], "fail_on_partial": ["BOOLEAN", {"default": False}]}}}]}),
+    }
+
+    image: Output[Literal["IMAGE"]]
+
+    prompt: InputRef
+    model: InputRef
+    seed: InputRef
+    watermark: InputRef
+    thinking: InputRef
+
+    def __init__(
+        self,
+        *,
+        prompt: str | Output[Literal["STRING"]] = "",
+        model: Literal["seedream 5.0 pro", "seedream 5.0 lite", "seedream-4-5-251128", "seedream-4-0-250828"] | DynamicOption = "seedream 5.0 pro",
+        seed: int | Output[Literal["INT"]] = 0,
+        watermark: bool | Output[Literal["BOOLEAN"]] = False,
+        thinking: bool | Output[Literal["BOOLEAN"]] | None = None,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "prompt": prompt,
+                "model": model,
+                "seed": seed,
+                "watermark": watermark,
+                "thinking": thinking,
+            },
+            title,
+            node_id,
+        )
+
+
+class ByteDanceSeedreamNodeV3(SingleOutputNode[Literal["IMAGE"]]):
+    """ByteDance Seedream 4.5 & 5.0 (ByteDanceSeedreamNodeV3)
+
+    Unified text-to-image generation and precise single-sentence editing at up to 4K resolution.
+
+    Category: partner/image/ByteDance
+
+    Args:
+        prompt: Text prompt for creating or editing an image.
+        model: COMFY_DYNAMICCOMBO_V3
+
+    Outputs:
+        image (IMAGE)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "ByteDanceSeedreamNodeV3"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
+        ("model", "model", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("image", "IMAGE", "IMAGE"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "seedream 5.0 pro", "inputs": {"required": {"size_preset": ["COMBO", {"multiselect": False, "options": ["(1K) 1024x1024 (1:1)", "(1K) 864x1152 (3:4)", "(1K) 1152x864 (4:3)", "(1K) 1312x736 (16:9)", "(1K) 736x1312 (9:16)", "(1K) 832x1248 (2:3)", "(1K) 1248x832 (3:2)", "(1K) 1568x672 (21:9)", "(2K) 2048x2048 (1:1)", "(2K) 1728x2304 (3:4)", "(2K) 2304x1728 (4:3)", "(2K) 1664x2496 (2:3)", "(2K) 2496x1664 (3:2)", "Custom"]}], "width": ["INT", {"default": 2048, "min": 1024, "max": 3136, "step": 2}], "height": ["INT", {"default": 2048, "min": 1024, "max": 2496, "step": 2}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10"], "min": 0}}], "prompt_optimization": ["COMBO", {"default": "standard", "multiselect": False, "options": ["standard", "fast"]}], "seed": ["INT", {"default": 42, "min": 0, "max": 2147483647, "step": 1, "control_after_generate": True, "display": "number"}], "watermark": ["BOOLEAN", {"default": False}], "thinking": ["BOOLEAN", {"default": True}]}}}, {"key": "seedream 5.0 lite", "inputs": {"required": {"size_preset": ["COMBO", {"multiselect": False, "options": ["(2K) 2048x2048 (1:1)", "(2K) 1728x2304 (3:4)", "(2K) 2304x1728 (4:3)", "(2K) 2848x1600 (16:9)", "(2K) 1600x2848 (9:16)", "(2K) 1664x2496 (2:3)", "(2K) 2496x1664 (3:2)", "(2K) 3136x1344 (21:9)", "(3K) 3072x3072 (1:1)", "(3K) 2592x3456 (3:4)", "(3K) 3456x2592 (4:3)", "(3K) 4096x2304 (16:9)", "(3K) 2304x4096 (9:16)", "(3K) 2496x3744 (2:3)", "(3K) 3744x2496 (3:2)", "(3K) 4704x2016 (21:9)", "(4K) 4096x4096 (1:1)", "(4K) 3520x4704 (3:4)", "(4K) 4704x3520 (4:3)", "(4K) 5504x3040 (16:9)", "(4K) 3040x5504 (9:16)", "(4K) 3328x4992 (2:3)", "(4K) 4992x3328 (3:2)", "(4K) 6240x2656 (21:9)", "Custom"]}], "width": ["INT", {"default": 2048, "min": 1024, "max": 6240, "step": 2}], "height": ["INT", {"default": 2048, "min": 1024, "max": 4992, "step": 2}], "max_images": ["INT", {"default": 1, "min": 1, "max": 14, "step": 1, "display": "number"}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10", "image_11", "image_12", "image_13", "image_14"], "min": 0}}], "fail_on_partial": ["BOOLEAN", {"default": False}], "seed": ["INT", {"default": 42, "min": 0, "max": 2147483647, "step": 1, "control_after_generate": True, "display": "number"}], "watermark": ["BOOLEAN", {"default": False}], "thinking": ["BOOLEAN", {"default": True}]}}}, {"key": "seedream-4-5-251128", "inputs": {"required": {"size_preset": ["COMBO", {"multiselect": False, "options": ["(2K) 2048x2048 (1:1)", "(2K) 1728x2304 (3:4)", "(2K) 2304x1728 (4:3)", "(2K) 2848x1600 (16:9)", "(2K) 1600x2848 (9:16)", "(2K) 1664x2496 (2:3)", "(2K) 2496x1664 (3:2)", "(2K) 3136x1344 (21:9)", "(4K) 4096x4096 (1:1)", "(4K) 3520x4704 (3:4)", "(4K) 4704x3520 (4:3)", "(4K) 5504x3040 (16:9)", "(4K) 3040x5504 (9:16)", "(4K) 3328x4992 (2:3)", "(4K) 4992x3328 (3:2)", "(4K) 6240x2656 (21:9)", "Custom"]}], "width": ["INT", {"default": 2048, "min": 1024, "max": 6240, "step": 2}], "height": ["INT", {"default": 2048, "min": 1024, "max": 4992, "step": 2}], "max_images": ["INT", {"default": 1, "min": 1, "max": 10, "step": 1, "display": "number"}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10"], "min": 0}}], "fail_on_partial": ["BOOLEAN", {"default": False}], "seed": ["INT", {"default": 42, "min": 0, "max": 2147483647, "step": 1, "control_after_generate": True, "display": "number"}], "watermark": ["BOOLEAN", {"default": False}], "thinking": ["BOOLEAN", {"default": True}]}}}, {"key": "seedream-4-0-250828", "inputs": {"required": {"size_preset": ["COMBO", {"multiselect": False, "options": ["(1K) 1024x1024 (1:1)", "(1K) 864x1152 (3:4)", "(1K) 1152x864 (4:3)", "(1K) 1312x736 (16:9)", "(1K) 736x1312 (9:16)", "(1K) 832x1248 (2:3)", "(1K) 1248x832 (3:2)", "(1K) 1568x672 (21:9)", "(2K) 2048x2048 (1:1)", "(2K) 1728x2304 (3:4)", "(2K) 2304x1728 (4:3)", "(2K) 2848x1600 (16:9)", "(2K) 1600x2848 (9:16)", "(2K) 1664x2496 (2:3)", "(2K) 2496x1664 (3:2)", "(2K) 3136x1344 (21:9)", "(4K) 4096x4096 (1:1)", "(4K) 3520x4704 (3:4)", "(4K) 4704x3520 (4:3)", "(4K) 5504x3040 (16:9)", "(4K) 3040x5504 (9:16)", "(4K) 3328x4992 (2:3)", "(4K) 4992x3328 (3:2)", "(4K) 6240x2656 (21:9)", "Custom"]}], "width": ["INT", {"default": 2048, "min": 1024, "max": 6240, "step": 2}], "height": ["INT", {"default": 2048, "min": 1024, "max": 4992, "step": 2}], "max_images": ["INT", {"default": 1, "min": 1, "max": 10, "step": 1, "display": "number"}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10"], "min": 0}}], "fail_on_partial": ["BOOLEAN", {"default": False}], "seed": ["INT", {"default": 42, "min": 0, "max": 2147483647, "step": 1, "control_after_generate": True, "display": "number"}], "watermark": ["BOOLEAN", {"default": False}], "thinking": ["BOOLEAN", {"default": True}]}}}]}),
+    }
+
+    image: Output[Literal["IMAGE"]]
+
+    prompt: InputRef
+    model: InputRef
+
+    def __init__(
+        self,
+        *,
+        prompt: str | Output[Literal["STRING"]] = "",
+        model: Literal["seedream 5.0 pro", "seedream 5.0 lite", "seedream-4-5-251128", "seedream-4-0-250828"] | DynamicOption = "seedream 5.0 pro",
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "prompt": prompt,
+                "model": model,
+            },
+            title,
+            node_id,
+        )
+
+_ByteDanceTextToVideoNode_model = Literal[
+    "seedance-1-5-pro-251215",
+    "seedance-1-0-pro-250528",
+    "seedance-1-0-lite-t2v-250428",
+    "seedance-1-0-pro-fast-251015",
+]
 _ByteDanceTextToVideoNode_resolution = Literal["480p", "720p", "1080p"]
 _ByteDanceTextToVideoNode_aspect_ratio = Literal["16:9", "4:3", "1:1", "3:4", "9:16", "21:9"]
 
@@ -663,10 +1319,10 @@ class ByteDanceTextToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
 
     Generate video using ByteDance models via api based on prompt
 
-    Category: api node/video/ByteDance
+    Category: partner/video/ByteDance
 
     Args:
-        model: Model name
+        model: COMBO
         prompt: The text prompt used to generate the video.
         resolution: The resolution of the output video.
         aspect_ratio: The aspect ratio of the output video.
@@ -674,6 +1330,7 @@ class ByteDanceTextToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
         seed: Seed to use for generation.
         camera_fixed: Specifies whether to fix the camera. The platform appends an instruction to fix the camera to your prompt, but does not guarantee the actual effect.
         watermark: Whether to add an "AI generated" watermark to the video.
+        generate_audio: This parameter is ignored for any model except seedance-1-5-pro.
 
     Outputs:
         video (VIDEO)
@@ -710,6 +1367,7 @@ class ByteDanceTextToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
         ("seed", "seed", "INT", False, True, 0, 2147483647, None, None),
         ("camera_fixed", "camera_fixed", "BOOLEAN", False, True, None, None, None, None),
         ("watermark", "watermark", "BOOLEAN", False, True, None, None, None, None),
+        ("generate_audio", "generate_audio", "BOOLEAN", False, True, None, None, None, None),
     )
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
@@ -725,11 +1383,12 @@ class ByteDanceTextToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     seed: InputRef
     camera_fixed: InputRef
     watermark: InputRef
+    generate_audio: InputRef
 
     def __init__(
         self,
         *,
-        model: _ByteDanceTextToVideoNode_model | Output[Literal["COMBO"]] = "seedance-1-0-pro-250528",
+        model: _ByteDanceTextToVideoNode_model | Output[Literal["COMBO"]] = "seedance-1-0-pro-fast-251015",
         prompt: str | Output[Literal["STRING"]],
         resolution: _ByteDanceTextToVideoNode_resolution | Output[Literal["COMBO"]] = "480p",
         aspect_ratio: _ByteDanceTextToVideoNode_aspect_ratio | Output[Literal["COMBO"]] = "16:9",
@@ -737,6 +1396,7 @@ class ByteDanceTextToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
         seed: int | Output[Literal["INT"]] | None = None,
         camera_fixed: bool | Output[Literal["BOOLEAN"]] | None = None,
         watermark: bool | Output[Literal["BOOLEAN"]] | None = None,
+        generate_audio: bool | Output[Literal["BOOLEAN"]] | None = None,
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:
@@ -750,6 +1410,96 @@ class ByteDanceTextToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
                 "seed": seed,
                 "camera_fixed": camera_fixed,
                 "watermark": watermark,
+                "generate_audio": generate_audio,
+            },
+            title,
+            node_id,
+        )
+
+_ByteDanceVideoEnhanceNode_fps = Literal["source", "24", "25", "30", "48", "50", "60", "120"]
+_ByteDanceVideoEnhanceNode_bitrate_level = Literal["low", "medium", "high"]
+
+
+class ByteDanceVideoEnhanceNode(SingleOutputNode[Literal["VIDEO"]]):
+    """ByteDance vCube Video Enhance (ByteDanceVideoEnhanceNode)
+
+    Upscales and restores a video with ByteDance vCube: super-resolution up to 8K, compression artifact and noise removal, colour and sharpness enhancement, optional frame interpolation.
+
+    Category: partner/video/ByteDance
+
+    Args:
+        video: Video to enhance. The source resolution must be at most 2560x1440 (2K); the output size is set by the resolution input.
+        tool_version: 'standard' balances speed and quality with 10+ enhancement algorithms. 'professional' uses 30+ algorithms for cinema-grade restoration, takes about 3x longer and costs 10x more.
+        resolution: Output resolution. The short side is set to the chosen level and the long side follows the source aspect ratio. 'source' keeps the source size, 'custom' sets the short side in pixels. Sources wider or taller than about 2.2:1 are billed one resolution tier higher.
+        fps: Output frame rate. A higher rate than the source enables AI frame interpolation; a lower one drops frames. 'source' keeps the source rate, up to 120 fps. Rates above 30 fps cost 2x, above 60 fps 4x.
+        bitrate_level: Target bitrate of the delivered file, scaled to the output resolution and frame rate.
+
+    Outputs:
+        video (VIDEO)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "ByteDanceVideoEnhanceNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "video", "VIDEO", True, False, None, None, None, None),
+        (
+            "tool_version",
+            "tool_version",
+            "COMFY_DYNAMICCOMBO_V3",
+            True,
+            False,
+            None,
+            None,
+            None,
+            None,
+        ),
+        ("resolution", "resolution", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+        ("fps", "fps", "COMBO", True, True, None, None, _ByteDanceVideoEnhanceNode_fps, None),
+        (
+            "bitrate_level",
+            "bitrate_level",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _ByteDanceVideoEnhanceNode_bitrate_level,
+            None,
+        ),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "VIDEO"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "tool_version": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "standard", "inputs": {"required": {"scene": ["COMBO", {"default": "aigc", "multiselect": False, "options": ["aigc", "common", "ugc", "short_series", "old_film"]}], "enhance_style": ["COMBO", {"default": "hd", "multiselect": False, "options": ["hd", "natural"]}]}}}, {"key": "professional", "inputs": {"required": {"enhance_style": ["COMBO", {"default": "hd", "multiselect": False, "options": ["hd", "natural"]}]}}}]}),
+        "resolution": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "1080p", "inputs": {"required": {}}}, {"key": "720p", "inputs": {"required": {}}}, {"key": "2k", "inputs": {"required": {}}}, {"key": "4k", "inputs": {"required": {}}}, {"key": "8k", "inputs": {"required": {}}}, {"key": "source", "inputs": {"required": {}}}, {"key": "custom", "inputs": {"required": {"short_side": ["INT", {"default": 1080, "min": 128, "max": 4320}]}}}]}),
+    }
+
+    video: Output[Literal["VIDEO"]]
+
+    tool_version: InputRef
+    resolution: InputRef
+    fps: InputRef
+    bitrate_level: InputRef
+
+    def __init__(
+        self,
+        *,
+        video: Output[Literal["VIDEO"]],
+        tool_version: Literal["standard", "professional"] | DynamicOption = "standard",
+        resolution: Literal["1080p", "720p", "2k", "4k", "8k", "source", "custom"] | DynamicOption = "1080p",
+        fps: _ByteDanceVideoEnhanceNode_fps | Output[Literal["COMBO"]] = "source",
+        bitrate_level: _ByteDanceVideoEnhanceNode_bitrate_level | Output[Literal["COMBO"]] = "medium",
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "tool_version": tool_version,
+                "resolution": resolution,
+                "fps": fps,
+                "bitrate_level": bitrate_level,
+                "video": video,
             },
             title,
             node_id,

@@ -4,26 +4,152 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
-from cmfy_graph.graph import InputRef, Node, Output, SingleOutputNode
+from cmfy_graph.graph import DynamicOption, InputRef, Node, Output, SingleOutputNode
 
 __all__ = [
+    "GeminiImage2Node",
     "GeminiImageNode",
     "GeminiInputFiles",
+    "GeminiNanoBanana2",
+    "GeminiNanoBanana2V2",
     "GeminiNode",
+    "GeminiNodeV2",
+    "GeminiVideoOmni",
 ]
 
-_GeminiImageNode_model = Literal["gemini-2.5-flash-image-preview", "gemini-2.5-flash-image"]
+_GeminiImage2Node_model = Literal["gemini-3-pro-image-preview", "Nano Banana 2 (Gemini 3.1 Flash Image)"]
+_GeminiImage2Node_aspect_ratio = Literal["auto", "1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"]
+_GeminiImage2Node_resolution = Literal["1K", "2K", "4K"]
+_GeminiImage2Node_response_modalities = Literal["IMAGE+TEXT", "IMAGE"]
+
+
+class GeminiImage2Node(Node):
+    """Nano Banana Pro (Google Gemini Image) (GeminiImage2Node)
+
+    Generate or edit images synchronously via Google Vertex API.
+
+    Category: partner/image/Gemini
+
+    Args:
+        prompt: Text prompt describing the image to generate or the edits to apply. Include any constraints, styles, or details the model should follow.
+        model: COMBO
+        seed: When the seed is fixed to a specific value, the model makes a best effort to provide the same response for repeated requests. Deterministic output isn't guaranteed. Also, changing the model or parameter settings, such as the temperature, can cause variations in the response even when you use the same seed value. By default, a random seed value is used.
+        aspect_ratio: If set to 'auto', matches your input image's aspect ratio; if no image is provided, a 16:9 square is usually generated.
+        resolution: Target output resolution. For 2K/4K the native Gemini upscaler is used.
+        response_modalities: Choose 'IMAGE' for image-only output, or 'IMAGE+TEXT' to return both the generated image and a text response.
+        images: Optional reference image(s). To include multiple images, use the Batch Images node (up to 14).
+        files: Optional file(s) to use as context for the model. Accepts inputs from the Gemini Generate Content Input Files node.
+        system_prompt: Foundational instructions that dictate an AI's behavior.
+
+    Outputs:
+        image (IMAGE)
+        string (STRING)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "GeminiImage2Node"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
+        ("model", "model", "COMBO", True, True, None, None, _GeminiImage2Node_model, None),
+        ("seed", "seed", "INT", True, True, 0, 18446744073709551615, None, None),
+        (
+            "aspect_ratio",
+            "aspect_ratio",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _GeminiImage2Node_aspect_ratio,
+            None,
+        ),
+        (
+            "resolution",
+            "resolution",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _GeminiImage2Node_resolution,
+            None,
+        ),
+        (
+            "response_modalities",
+            "response_modalities",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _GeminiImage2Node_response_modalities,
+            None,
+        ),
+        ("images", "images", "IMAGE", False, False, None, None, None, None),
+        ("files", "files", "GEMINI_INPUT_FILES", False, False, None, None, None, None),
+        ("system_prompt", "system_prompt", "STRING", False, True, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("image", "IMAGE", "IMAGE"),
+        ("string", "STRING", "STRING"),
+    )
+
+    image: Output[Literal["IMAGE"]]
+    string: Output[Literal["STRING"]]
+
+    prompt: InputRef
+    model: InputRef
+    seed: InputRef
+    aspect_ratio: InputRef
+    resolution: InputRef
+    response_modalities: InputRef
+    system_prompt: InputRef
+
+    def __init__(
+        self,
+        *,
+        prompt: str | Output[Literal["STRING"]] = "",
+        model: _GeminiImage2Node_model | Output[Literal["COMBO"]] = "gemini-3-pro-image-preview",
+        seed: int | Output[Literal["INT"]] = 42,
+        aspect_ratio: _GeminiImage2Node_aspect_ratio | Output[Literal["COMBO"]] = "auto",
+        resolution: _GeminiImage2Node_resolution | Output[Literal["COMBO"]] = "1K",
+        response_modalities: _GeminiImage2Node_response_modalities | Output[Literal["COMBO"]] = "IMAGE+TEXT",
+        images: Output[Literal["IMAGE"]] | None = None,
+        files: Output[Literal["GEMINI_INPUT_FILES"]] | None = None,
+        system_prompt: str | Output[Literal["STRING"]] | None = None,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "prompt": prompt,
+                "model": model,
+                "seed": seed,
+                "aspect_ratio": aspect_ratio,
+                "resolution": resolution,
+                "response_modalities": response_modalities,
+                "system_prompt": system_prompt,
+                "images": images,
+                "files": files,
+            },
+            title,
+            node_id,
+        )
+
+_GeminiImageNode_model = Literal["gemini-2.5-flash-image"]
 _GeminiImageNode_aspect_ratio = Literal["auto", "1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"]
+_GeminiImageNode_response_modalities = Literal["IMAGE+TEXT", "IMAGE"]
 
 
 class GeminiImageNode(Node):
-    """Google Gemini Image (GeminiImageNode)
+    """Nano Banana (Google Gemini Image) (GeminiImageNode)
 
     Edit images synchronously via Google API.
 
-    Category: api node/image/Gemini
+    Category: partner/image/Gemini
 
     Args:
         prompt: Text prompt for generation
@@ -32,6 +158,8 @@ class GeminiImageNode(Node):
         images: Optional image(s) to use as context for the model. To include multiple images, you can use the Batch Images node.
         files: Optional file(s) to use as context for the model. Accepts inputs from the Gemini Generate Content Input Files node.
         aspect_ratio: Defaults to matching the output image size to that of your input image, or otherwise generates 1:1 squares.
+        response_modalities: Choose 'IMAGE' for image-only output, or 'IMAGE+TEXT' to return both the generated image and a text response.
+        system_prompt: Foundational instructions that dictate an AI's behavior.
 
     Outputs:
         image (IMAGE)
@@ -57,6 +185,18 @@ class GeminiImageNode(Node):
             _GeminiImageNode_aspect_ratio,
             None,
         ),
+        (
+            "response_modalities",
+            "response_modalities",
+            "COMBO",
+            False,
+            True,
+            None,
+            None,
+            _GeminiImageNode_response_modalities,
+            None,
+        ),
+        ("system_prompt", "system_prompt", "STRING", False, True, None, None, None, None),
     )
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("image", "IMAGE", "IMAGE"),
@@ -70,6 +210,8 @@ class GeminiImageNode(Node):
     model: InputRef
     seed: InputRef
     aspect_ratio: InputRef
+    response_modalities: InputRef
+    system_prompt: InputRef
 
     def __init__(
         self,
@@ -80,6 +222,8 @@ class GeminiImageNode(Node):
         images: Output[Literal["IMAGE"]] | None = None,
         files: Output[Literal["GEMINI_INPUT_FILES"]] | None = None,
         aspect_ratio: _GeminiImageNode_aspect_ratio | Output[Literal["COMBO"]] | None = None,
+        response_modalities: _GeminiImageNode_response_modalities | Output[Literal["COMBO"]] | None = None,
+        system_prompt: str | Output[Literal["STRING"]] | None = None,
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:
@@ -89,6 +233,8 @@ class GeminiImageNode(Node):
                 "model": model,
                 "seed": seed,
                 "aspect_ratio": aspect_ratio,
+                "response_modalities": response_modalities,
+                "system_prompt": system_prompt,
                 "images": images,
                 "files": files,
             },
@@ -102,7 +248,7 @@ class GeminiInputFiles(SingleOutputNode[Literal["GEMINI_INPUT_FILES"]]):
 
     Loads and prepares input files to include as inputs for Gemini LLM nodes. The files will be read by the Gemini model when generating a response. The contents of the text file count toward the token limit. 🛈 TIP: Can be chained together with other Gemini Input File nodes.
 
-    Category: api node/text/Gemini
+    Category: partner/text/Gemini
 
     Args:
         file: Input files to include as context for the model. Only accepts text (.txt) and PDF (.pdf) files for now.
@@ -153,11 +299,245 @@ class GeminiInputFiles(SingleOutputNode[Literal["GEMINI_INPUT_FILES"]]):
             node_id,
         )
 
+_GeminiNanoBanana2_model = Literal["Nano Banana 2 (Gemini 3.1 Flash Image)"]
+_GeminiNanoBanana2_aspect_ratio = Literal["auto", "1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9"]
+_GeminiNanoBanana2_resolution = Literal["1K", "2K", "4K"]
+_GeminiNanoBanana2_response_modalities = Literal["IMAGE", "IMAGE+TEXT"]
+_GeminiNanoBanana2_thinking_level = Literal["MINIMAL", "HIGH"]
+
+
+class GeminiNanoBanana2(Node):
+    """Nano Banana 2 (GeminiNanoBanana2)
+
+    Generate or edit images synchronously via Google Vertex API.
+
+    Category: partner/image/Gemini
+    Deprecated.
+
+    Args:
+        prompt: Text prompt describing the image to generate or the edits to apply. Include any constraints, styles, or details the model should follow.
+        model: COMBO
+        seed: When the seed is fixed to a specific value, the model makes a best effort to provide the same response for repeated requests. Deterministic output isn't guaranteed. Also, changing the model or parameter settings, such as the temperature, can cause variations in the response even when you use the same seed value. By default, a random seed value is used.
+        aspect_ratio: If set to 'auto', matches your input image's aspect ratio; if no image is provided, a 16:9 square is usually generated.
+        resolution: Target output resolution. For 2K/4K the native Gemini upscaler is used.
+        response_modalities: COMBO
+        thinking_level: COMBO
+        images: Optional reference image(s). To include multiple images, use the Batch Images node (up to 14).
+        files: Optional file(s) to use as context for the model. Accepts inputs from the Gemini Generate Content Input Files node.
+        system_prompt: Foundational instructions that dictate an AI's behavior.
+
+    Outputs:
+        image (IMAGE)
+        string (STRING)
+        thought_image (IMAGE) - First image from the model's thinking process. Only available with thinking_level HIGH and IMAGE+TEXT modality.
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "GeminiNanoBanana2"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
+        ("model", "model", "COMBO", True, True, None, None, _GeminiNanoBanana2_model, None),
+        ("seed", "seed", "INT", True, True, 0, 18446744073709551615, None, None),
+        (
+            "aspect_ratio",
+            "aspect_ratio",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _GeminiNanoBanana2_aspect_ratio,
+            None,
+        ),
+        (
+            "resolution",
+            "resolution",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _GeminiNanoBanana2_resolution,
+            None,
+        ),
+        (
+            "response_modalities",
+            "response_modalities",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _GeminiNanoBanana2_response_modalities,
+            None,
+        ),
+        (
+            "thinking_level",
+            "thinking_level",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _GeminiNanoBanana2_thinking_level,
+            None,
+        ),
+        ("images", "images", "IMAGE", False, False, None, None, None, None),
+        ("files", "files", "GEMINI_INPUT_FILES", False, False, None, None, None, None),
+        ("system_prompt", "system_prompt", "STRING", False, True, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("image", "IMAGE", "IMAGE"),
+        ("string", "STRING", "STRING"),
+        ("thought_image", "IMAGE", "thought_image"),
+    )
+
+    image: Output[Literal["IMAGE"]]
+    string: Output[Literal["STRING"]]
+    thought_image: Output[Literal["IMAGE"]]
+
+    prompt: InputRef
+    model: InputRef
+    seed: InputRef
+    aspect_ratio: InputRef
+    resolution: InputRef
+    response_modalities: InputRef
+    thinking_level: InputRef
+    system_prompt: InputRef
+
+    def __init__(
+        self,
+        *,
+        prompt: str | Output[Literal["STRING"]] = "",
+        model: _GeminiNanoBanana2_model | Output[Literal["COMBO"]] = "Nano Banana 2 (Gemini 3.1 Flash Image)",
+        seed: int | Output[Literal["INT"]] = 42,
+        aspect_ratio: _GeminiNanoBanana2_aspect_ratio | Output[Literal["COMBO"]] = "auto",
+        resolution: _GeminiNanoBanana2_resolution | Output[Literal["COMBO"]] = "1K",
+        response_modalities: _GeminiNanoBanana2_response_modalities | Output[Literal["COMBO"]] = "IMAGE",
+        thinking_level: _GeminiNanoBanana2_thinking_level | Output[Literal["COMBO"]] = "MINIMAL",
+        images: Output[Literal["IMAGE"]] | None = None,
+        files: Output[Literal["GEMINI_INPUT_FILES"]] | None = None,
+        system_prompt: str | Output[Literal["STRING"]] | None = None,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "prompt": prompt,
+                "model": model,
+                "seed": seed,
+                "aspect_ratio": aspect_ratio,
+                "resolution": resolution,
+                "response_modalities": response_modalities,
+                "thinking_level": thinking_level,
+                "system_prompt": system_prompt,
+                "images": images,
+                "files": files,
+            },
+            title,
+            node_id,
+        )
+
+_GeminiNanoBanana2V2_response_modalities = Literal["IMAGE", "IMAGE+TEXT"]
+
+
+class GeminiNanoBanana2V2(Node):
+    """Nano Banana 2 (GeminiNanoBanana2V2)
+
+    Generate or edit images synchronously via Google Vertex API.
+
+    Category: partner/image/Gemini
+
+    Args:
+        prompt: Text prompt describing the image to generate or the edits to apply. Include any constraints, styles, or details the model should follow.
+        model: COMFY_DYNAMICCOMBO_V3
+        seed: When the seed is fixed to a specific value, the model makes a best effort to provide the same response for repeated requests. Deterministic output isn't guaranteed. Also, changing the model or parameter settings, such as the temperature, can cause variations in the response even when you use the same seed value. By default, a random seed value is used.
+        response_modalities: COMBO
+        system_prompt: Foundational instructions that dictate an AI's behavior.
+        temperature: Controls randomness in generation. Lower is more focused/deterministic.
+        top_p: Nucleus sampling threshold. Lower is more focused, higher more diverse.
+
+    Outputs:
+        image (IMAGE)
+        string (STRING)
+        thought_image (IMAGE) - First image from the model's thinking process. Only available with thinking_level HIGH and IMAGE+TEXT modality.
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "GeminiNanoBanana2V2"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
+        ("model", "model", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+        ("seed", "seed", "INT", True, True, 0, 18446744073709551615, None, None),
+        (
+            "response_modalities",
+            "response_modalities",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _GeminiNanoBanana2V2_response_modalities,
+            None,
+        ),
+        ("system_prompt", "system_prompt", "STRING", False, True, None, None, None, None),
+        ("temperature", "temperature", "FLOAT", False, True, 0.0, 2.0, None, None),
+        ("top_p", "top_p", "FLOAT", False, True, 0.0, 1.0, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("image", "IMAGE", "IMAGE"),
+        ("string", "STRING", "STRING"),
+        ("thought_image", "IMAGE", "thought_image"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "Nano Banana 2 (Gemini 3.1 Flash Image)", "inputs": {"required": {"aspect_ratio": ["COMBO", {"default": "auto", "multiselect": False, "options": ["auto", "1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9", "1:4", "4:1", "8:1", "1:8"]}], "resolution": ["COMBO", {"multiselect": False, "options": ["1K", "2K", "4K"]}], "thinking_level": ["COMBO", {"multiselect": False, "options": ["MINIMAL", "HIGH"]}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10", "image_11", "image_12", "image_13", "image_14"], "min": 0}}]}, "optional": {"files": ["GEMINI_INPUT_FILES", {}]}}}, {"key": "Nano Banana 2 Lite", "inputs": {"required": {"aspect_ratio": ["COMBO", {"default": "auto", "multiselect": False, "options": ["auto", "1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9", "1:4", "4:1", "8:1", "1:8"]}], "resolution": ["COMBO", {"multiselect": False, "options": ["1K"]}], "thinking_level": ["COMBO", {"multiselect": False, "options": ["MINIMAL", "HIGH"]}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10", "image_11", "image_12", "image_13", "image_14"], "min": 0}}]}, "optional": {"files": ["GEMINI_INPUT_FILES", {}]}}}]}),
+    }
+
+    image: Output[Literal["IMAGE"]]
+    string: Output[Literal["STRING"]]
+    thought_image: Output[Literal["IMAGE"]]
+
+    prompt: InputRef
+    model: InputRef
+    seed: InputRef
+    response_modalities: InputRef
+    system_prompt: InputRef
+    temperature: InputRef
+    top_p: InputRef
+
+    def __init__(
+        self,
+        *,
+        prompt: str | Output[Literal["STRING"]] = "",
+        model: Literal["Nano Banana 2 (Gemini 3.1 Flash Image)", "Nano Banana 2 Lite"] | DynamicOption = "Nano Banana 2 (Gemini 3.1 Flash Image)",
+        seed: int | Output[Literal["INT"]] = 42,
+        response_modalities: _GeminiNanoBanana2V2_response_modalities | Output[Literal["COMBO"]] = "IMAGE",
+        system_prompt: str | Output[Literal["STRING"]] | None = None,
+        temperature: float | Output[Literal["FLOAT"]] | None = None,
+        top_p: float | Output[Literal["FLOAT"]] | None = None,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "prompt": prompt,
+                "model": model,
+                "seed": seed,
+                "response_modalities": response_modalities,
+                "system_prompt": system_prompt,
+                "temperature": temperature,
+                "top_p": top_p,
+            },
+            title,
+            node_id,
+        )
+
 _GeminiNode_model = Literal[
-    "gemini-2.5-pro-preview-05-06",
-    "gemini-2.5-flash-preview-04-17",
     "gemini-2.5-pro",
     "gemini-2.5-flash",
+    "gemini-3-pro-preview",
+    "gemini-3-1-pro",
+    "gemini-3-1-flash-lite",
 ]
 
 
@@ -166,7 +546,8 @@ class GeminiNode(SingleOutputNode[Literal["STRING"]]):
 
     Generate text responses with Google's Gemini AI model. You can provide multiple types of inputs (text, images, audio, video) as context for generating more relevant and meaningful responses.
 
-    Category: api node/text/Gemini
+    Category: partner/text/Gemini
+    Deprecated.
 
     Args:
         prompt: Text inputs to the model, used to generate a response. You can include detailed instructions, questions, or context for the model.
@@ -176,6 +557,7 @@ class GeminiNode(SingleOutputNode[Literal["STRING"]]):
         audio: Optional audio to use as context for the model.
         video: Optional video to use as context for the model.
         files: Optional file(s) to use as context for the model. Accepts inputs from the Gemini Generate Content Input Files node.
+        system_prompt: Foundational instructions that dictate an AI's behavior.
 
     Outputs:
         string (STRING)
@@ -191,6 +573,7 @@ class GeminiNode(SingleOutputNode[Literal["STRING"]]):
         ("audio", "audio", "AUDIO", False, False, None, None, None, None),
         ("video", "video", "VIDEO", False, False, None, None, None, None),
         ("files", "files", "GEMINI_INPUT_FILES", False, False, None, None, None, None),
+        ("system_prompt", "system_prompt", "STRING", False, True, None, None, None, None),
     )
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("string", "STRING", "STRING"),
@@ -201,17 +584,19 @@ class GeminiNode(SingleOutputNode[Literal["STRING"]]):
     prompt: InputRef
     model: InputRef
     seed: InputRef
+    system_prompt: InputRef
 
     def __init__(
         self,
         *,
         prompt: str | Output[Literal["STRING"]] = "",
-        model: _GeminiNode_model | Output[Literal["COMBO"]] = "gemini-2.5-pro",
+        model: _GeminiNode_model | Output[Literal["COMBO"]] = "gemini-3-1-pro",
         seed: int | Output[Literal["INT"]] = 42,
         images: Output[Literal["IMAGE"]] | None = None,
         audio: Output[Literal["AUDIO"]] | None = None,
         video: Output[Literal["VIDEO"]] | None = None,
         files: Output[Literal["GEMINI_INPUT_FILES"]] | None = None,
+        system_prompt: str | Output[Literal["STRING"]] | None = None,
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:
@@ -220,10 +605,126 @@ class GeminiNode(SingleOutputNode[Literal["STRING"]]):
                 "prompt": prompt,
                 "model": model,
                 "seed": seed,
+                "system_prompt": system_prompt,
                 "images": images,
                 "audio": audio,
                 "video": video,
                 "files": files,
+            },
+            title,
+            node_id,
+        )
+
+
+class GeminiNodeV2(SingleOutputNode[Literal["STRING"]]):
+    """Google Gemini (GeminiNodeV2)
+
+    Generate text responses with Google's Gemini models. Provide a text prompt and, optionally, one or more images, audio clips, videos, or files as multimodal context.
+
+    Category: partner/text/Gemini
+
+    Args:
+        prompt: Text input to the model. Include detailed instructions, questions, or context.
+        model: The Gemini model used to generate the response.
+        seed: Seed for sampling. Set to 0 for a random seed. Deterministic output isn't guaranteed.
+        system_prompt: Foundational instructions that dictate the model's behavior.
+
+    Outputs:
+        string (STRING)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "GeminiNodeV2"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
+        ("model", "model", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+        ("seed", "seed", "INT", True, True, 0, 2147483647, None, None),
+        ("system_prompt", "system_prompt", "STRING", False, True, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("string", "STRING", "STRING"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "Gemini 3.7 Flash", "inputs": {"required": {"images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10", "image_11", "image_12", "image_13", "image_14", "image_15", "image_16"], "min": 0}}], "audio": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"audio": ["AUDIO", {}]}}, "names": ["audio_1"], "min": 0}}], "video": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"video": ["VIDEO", {}]}}, "names": ["video_1"], "min": 0}}], "thinking_level": ["COMBO", {"default": "MEDIUM", "multiselect": False, "options": ["LOW", "MEDIUM", "HIGH"]}], "temperature": ["FLOAT", {"default": 1.0, "min": 0.0, "max": 2.0, "step": 0.01}], "top_p": ["FLOAT", {"default": 0.95, "min": 0.0, "max": 1.0, "step": 0.01}], "max_output_tokens": ["INT", {"default": 32768, "min": 16, "max": 65536}]}, "optional": {"files": ["GEMINI_INPUT_FILES", {}]}}}, {"key": "Gemini 3.5 Flash", "inputs": {"required": {"images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10", "image_11", "image_12", "image_13", "image_14", "image_15", "image_16"], "min": 0}}], "audio": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"audio": ["AUDIO", {}]}}, "names": ["audio_1"], "min": 0}}], "video": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"video": ["VIDEO", {}]}}, "names": ["video_1"], "min": 0}}], "thinking_level": ["COMBO", {"default": "MEDIUM", "multiselect": False, "options": ["MINIMAL", "LOW", "MEDIUM", "HIGH"]}], "temperature": ["FLOAT", {"default": 1.0, "min": 0.0, "max": 2.0, "step": 0.01}], "top_p": ["FLOAT", {"default": 0.95, "min": 0.0, "max": 1.0, "step": 0.01}], "max_output_tokens": ["INT", {"default": 32768, "min": 16, "max": 65536}]}, "optional": {"files": ["GEMINI_INPUT_FILES", {}]}}}, {"key": "Gemini 3.1 Pro", "inputs": {"required": {"images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10", "image_11", "image_12", "image_13", "image_14", "image_15", "image_16"], "min": 0}}], "audio": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"audio": ["AUDIO", {}]}}, "names": ["audio_1"], "min": 0}}], "video": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"video": ["VIDEO", {}]}}, "names": ["video_1"], "min": 0}}], "thinking_level": ["COMBO", {"default": "HIGH", "multiselect": False, "options": ["LOW", "HIGH"]}], "temperature": ["FLOAT", {"default": 1.0, "min": 0.0, "max": 2.0, "step": 0.01}], "top_p": ["FLOAT", {"default": 0.95, "min": 0.0, "max": 1.0, "step": 0.01}], "max_output_tokens": ["INT", {"default": 32768, "min": 16, "max": 65536}]}, "optional": {"files": ["GEMINI_INPUT_FILES", {}]}}}, {"key": "Gemini 3.1 Flash-Lite", "inputs": {"required": {"images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10", "image_11", "image_12", "image_13", "image_14", "image_15", "image_16"], "min": 0}}], "audio": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"audio": ["AUDIO", {}]}}, "names": ["audio_1"], "min": 0}}], "video": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"video": ["VIDEO", {}]}}, "names": ["video_1"], "min": 0}}], "thinking_level": ["COMBO", {"default": "LOW", "multiselect": False, "options": ["LOW", "HIGH"]}], "temperature": ["FLOAT", {"default": 1.0, "min": 0.0, "max": 2.0, "step": 0.01}], "top_p": ["FLOAT", {"default": 0.95, "min": 0.0, "max": 1.0, "step": 0.01}], "max_output_tokens": ["INT", {"default": 32768, "min": 16, "max": 65536}]}, "optional": {"files": ["GEMINI_INPUT_FILES", {}]}}}]}),
+    }
+
+    string: Output[Literal["STRING"]]
+
+    prompt: InputRef
+    model: InputRef
+    seed: InputRef
+    system_prompt: InputRef
+
+    def __init__(
+        self,
+        *,
+        prompt: str | Output[Literal["STRING"]] = "",
+        model: Literal["Gemini 3.7 Flash", "Gemini 3.5 Flash", "Gemini 3.1 Pro", "Gemini 3.1 Flash-Lite"] | DynamicOption = "Gemini 3.7 Flash",
+        seed: int | Output[Literal["INT"]] = 42,
+        system_prompt: str | Output[Literal["STRING"]] | None = None,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "prompt": prompt,
+                "model": model,
+                "seed": seed,
+                "system_prompt": system_prompt,
+            },
+            title,
+            node_id,
+        )
+
+
+class GeminiVideoOmni(Node):
+    """Google Gemini Omni (Video) (GeminiVideoOmni)
+
+    Generate a video with audio from a text prompt using Google's Gemini Omni Flash model. Optionally provide reference images and/or videos to guide or edit the result. Describe the desired length (3-10s) and aspect ratio (16:9 or 9:16) directly in the prompt.
+
+    Category: partner/video/Gemini
+
+    Args:
+        model: The Gemini video model used to generate the video.
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
+
+    Outputs:
+        video (VIDEO)
+        string (STRING)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "GeminiVideoOmni"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "model", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+        ("seed", "seed", "INT", True, True, 0, 2147483647, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "VIDEO"),
+        ("string", "STRING", "STRING"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "Omni Flash", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10", "image_11", "image_12", "image_13", "image_14"], "min": 0}}], "videos": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"video": ["VIDEO", {}]}}, "names": ["video_1", "video_2", "video_3"], "min": 0}}], "temperature": ["FLOAT", {"default": 1.0, "min": 0.0, "max": 2.0, "step": 0.01}], "top_p": ["FLOAT", {"default": 0.95, "min": 0.0, "max": 1.0, "step": 0.01}]}}}]}),
+    }
+
+    video: Output[Literal["VIDEO"]]
+    string: Output[Literal["STRING"]]
+
+    model: InputRef
+    seed: InputRef
+
+    def __init__(
+        self,
+        *,
+        model: Literal["Omni Flash"] | DynamicOption = "Omni Flash",
+        seed: int | Output[Literal["INT"]] = 42,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "model": model,
+                "seed": seed,
             },
             title,
             node_id,

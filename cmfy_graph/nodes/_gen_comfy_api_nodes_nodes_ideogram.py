@@ -9,290 +9,128 @@ from typing import Any, ClassVar, Literal
 from cmfy_graph.graph import InputRef, Node, Output, SingleOutputNode
 
 __all__ = [
-    "IdeogramV1",
-    "IdeogramV2",
+    "IdeogramPImage",
     "IdeogramV3",
+    "IdeogramV4",
 ]
 
-_IdeogramV1_aspect_ratio = Literal["1:1", "4:3", "3:4", "16:9", "9:16", "2:1", "1:2", "3:2", "2:3", "4:5", "5:4"]
-_IdeogramV1_magic_prompt_option = Literal["AUTO", "ON", "OFF"]
+_IdeogramPImage_quality = Literal["VERY_LOW", "LOW", "MEDIUM", "HIGH"]
+_IdeogramPImage_resolution = Literal["1K", "2K"]
+_IdeogramPImage_aspect_ratio = Literal[
+    "1:3",
+    "3:1",
+    "1:2",
+    "2:1",
+    "9:16",
+    "16:9",
+    "10:16",
+    "16:10",
+    "2:3",
+    "3:2",
+    "3:4",
+    "4:3",
+    "4:5",
+    "5:4",
+    "1:1",
+]
+_IdeogramPImage_prompt_upsampling = Literal["AUTO", "ON", "OFF"]
 
 
-class IdeogramV1(SingleOutputNode[Literal["IMAGE"]]):
-    """Ideogram V1 (IdeogramV1)
+class IdeogramPImage(Node):
+    """Ideogram & Pruna P-Image (IdeogramPImage)
 
-    Generates images using the Ideogram V1 model.
+    Generates images using P-Image, Ideogram's fast text-to-image model. Strong typography and photorealism; supports Ideogram 4.0 structured JSON captions for exact text, colors and layout.
 
-    Category: api node/image/Ideogram
+    Category: partner/image/Ideogram
 
     Args:
-        prompt: Prompt for the image generation
-        turbo: Whether to use turbo mode (faster generation, potentially lower quality)
+        prompt: Text prompt. Also accepts an Ideogram 4.0 structured JSON caption (exact colors as #RRGGBB hexes, exact text strings, bounding-box layout) — set prompt_upsampling to OFF to use it verbatim.
+        quality: Speed/price/quality tier. MEDIUM is the everyday default; HIGH for complex prompts, fine detail and difficult text; VERY_LOW/LOW for drafts at scale. Difficult text renders poorly below MEDIUM.
+        resolution: Output size class (exact pixels follow the aspect ratio, e.g. 16:9 gives 1280x720 at 1K and 2560x1440 at 2K). Prefer HIGH + 2K for crisp typography.
         aspect_ratio: The aspect ratio for image generation.
-        magic_prompt_option: Determine if MagicPrompt should be used in generation
-        seed: INT
-        negative_prompt: Description of what to exclude from the image
-        num_images: INT
+        prompt_upsampling: Expands short prompts into a detailed structured caption before generation (the rewritten prompt is returned as final_prompt). Set OFF when supplying your own JSON caption or exact wording.
+        seed: Seed for reproducible generation. With prompt_upsampling OFF, the same seed and settings return the same image; with ON/AUTO the prompt rewrite varies per run — reproduce a result by reusing its final_prompt output with prompt_upsampling OFF and the same seed.
 
     Outputs:
         image (IMAGE)
+        final_prompt (STRING) - The prompt the image was actually generated from (the rewritten structured caption when prompt_upsampling ran, else your prompt). Feed it back with prompt_upsampling OFF and the same seed to reproduce this image.
     """
 
     __slots__ = ()
-    class_type: ClassVar[str] = "IdeogramV1"
+    class_type: ClassVar[str] = "IdeogramPImage"
     _inputs_: ClassVar[tuple[Any, ...]] = (
         ("prompt", "prompt", "STRING", True, True, None, None, None, None),
-        ("turbo", "turbo", "BOOLEAN", True, True, None, None, None, None),
+        ("quality", "quality", "COMBO", True, True, None, None, _IdeogramPImage_quality, None),
         (
-            "aspect_ratio",
-            "aspect_ratio",
+            "resolution",
+            "resolution",
             "COMBO",
-            False,
+            True,
             True,
             None,
             None,
-            _IdeogramV1_aspect_ratio,
+            _IdeogramPImage_resolution,
             None,
         ),
         (
-            "magic_prompt_option",
-            "magic_prompt_option",
+            "aspect_ratio",
+            "aspect_ratio",
             "COMBO",
-            False,
+            True,
             True,
             None,
             None,
-            _IdeogramV1_magic_prompt_option,
+            _IdeogramPImage_aspect_ratio,
+            None,
+        ),
+        (
+            "prompt_upsampling",
+            "prompt_upsampling",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _IdeogramPImage_prompt_upsampling,
             None,
         ),
         ("seed", "seed", "INT", False, True, 0, 2147483647, None, None),
-        ("negative_prompt", "negative_prompt", "STRING", False, True, None, None, None, None),
-        ("num_images", "num_images", "INT", False, True, 1, 8, None, None),
     )
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("image", "IMAGE", "IMAGE"),
+        ("final_prompt", "STRING", "final_prompt"),
     )
 
     image: Output[Literal["IMAGE"]]
+    final_prompt: Output[Literal["STRING"]]
 
     prompt: InputRef
-    turbo: InputRef
-    aspect_ratio: InputRef
-    magic_prompt_option: InputRef
-    seed: InputRef
-    negative_prompt: InputRef
-    num_images: InputRef
-
-    def __init__(
-        self,
-        *,
-        prompt: str | Output[Literal["STRING"]] = "",
-        turbo: bool | Output[Literal["BOOLEAN"]] = False,
-        aspect_ratio: _IdeogramV1_aspect_ratio | Output[Literal["COMBO"]] | None = None,
-        magic_prompt_option: _IdeogramV1_magic_prompt_option | Output[Literal["COMBO"]] | None = None,
-        seed: int | Output[Literal["INT"]] | None = None,
-        negative_prompt: str | Output[Literal["STRING"]] | None = None,
-        num_images: int | Output[Literal["INT"]] | None = None,
-        title: str | None = None,
-        node_id: str | None = None,
-    ) -> None:
-        self._init_node(
-            {
-                "prompt": prompt,
-                "turbo": turbo,
-                "aspect_ratio": aspect_ratio,
-                "magic_prompt_option": magic_prompt_option,
-                "seed": seed,
-                "negative_prompt": negative_prompt,
-                "num_images": num_images,
-            },
-            title,
-            node_id,
-        )
-
-_IdeogramV2_aspect_ratio = Literal["1:1", "4:3", "3:4", "16:9", "9:16", "2:1", "1:2", "3:2", "2:3", "4:5", "5:4"]
-_IdeogramV2_resolution = Literal[
-    "Auto",
-    "512 x 1536",
-    "576 x 1408",
-    "576 x 1472",
-    "576 x 1536",
-    "640 x 1024",
-    "640 x 1344",
-    "640 x 1408",
-    "640 x 1472",
-    "640 x 1536",
-    "704 x 1152",
-    "704 x 1216",
-    "704 x 1280",
-    "704 x 1344",
-    "704 x 1408",
-    "704 x 1472",
-    "720 x 1280",
-    "736 x 1312",
-    "768 x 1024",
-    "768 x 1088",
-    "768 x 1152",
-    "768 x 1216",
-    "768 x 1232",
-    "768 x 1280",
-    "768 x 1344",
-    "832 x 960",
-    "832 x 1024",
-    "832 x 1088",
-    "832 x 1152",
-    "832 x 1216",
-    "832 x 1248",
-    "864 x 1152",
-    "896 x 960",
-    "896 x 1024",
-    "896 x 1088",
-    "896 x 1120",
-    "896 x 1152",
-    "960 x 832",
-    "960 x 896",
-    "960 x 1024",
-    "960 x 1088",
-    "1024 x 640",
-    "1024 x 768",
-    "1024 x 832",
-    "1024 x 896",
-    "1024 x 960",
-    "1024 x 1024",
-    "1088 x 768",
-    "1088 x 832",
-    "1088 x 896",
-    "1088 x 960",
-    "1120 x 896",
-    "1152 x 704",
-    "1152 x 768",
-    "1152 x 832",
-    "1152 x 864",
-    "1152 x 896",
-    "1216 x 704",
-    "1216 x 768",
-    "1216 x 832",
-    "1232 x 768",
-    "1248 x 832",
-    "1280 x 704",
-    "1280 x 720",
-    "1280 x 768",
-    "1280 x 800",
-    "1312 x 736",
-    "1344 x 640",
-    "1344 x 704",
-    "1344 x 768",
-    "1408 x 576",
-    "1408 x 640",
-    "1408 x 704",
-    "1472 x 576",
-    "1472 x 640",
-    "1472 x 704",
-    "1536 x 512",
-    "1536 x 576",
-    "1536 x 640",
-]
-_IdeogramV2_magic_prompt_option = Literal["AUTO", "ON", "OFF"]
-_IdeogramV2_style_type = Literal["AUTO", "GENERAL", "REALISTIC", "DESIGN", "RENDER_3D", "ANIME"]
-
-
-class IdeogramV2(SingleOutputNode[Literal["IMAGE"]]):
-    """Ideogram V2 (IdeogramV2)
-
-    Generates images using the Ideogram V2 model.
-
-    Category: api node/image/Ideogram
-
-    Args:
-        prompt: Prompt for the image generation
-        turbo: Whether to use turbo mode (faster generation, potentially lower quality)
-        aspect_ratio: The aspect ratio for image generation. Ignored if resolution is not set to AUTO.
-        resolution: The resolution for image generation. If not set to AUTO, this overrides the aspect_ratio setting.
-        magic_prompt_option: Determine if MagicPrompt should be used in generation
-        seed: INT
-        style_type: Style type for generation (V2 only)
-        negative_prompt: Description of what to exclude from the image
-        num_images: INT
-
-    Outputs:
-        image (IMAGE)
-    """
-
-    __slots__ = ()
-    class_type: ClassVar[str] = "IdeogramV2"
-    _inputs_: ClassVar[tuple[Any, ...]] = (
-        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
-        ("turbo", "turbo", "BOOLEAN", True, True, None, None, None, None),
-        (
-            "aspect_ratio",
-            "aspect_ratio",
-            "COMBO",
-            False,
-            True,
-            None,
-            None,
-            _IdeogramV2_aspect_ratio,
-            None,
-        ),
-        ("resolution", "resolution", "COMBO", False, True, None, None, _IdeogramV2_resolution, None),
-        (
-            "magic_prompt_option",
-            "magic_prompt_option",
-            "COMBO",
-            False,
-            True,
-            None,
-            None,
-            _IdeogramV2_magic_prompt_option,
-            None,
-        ),
-        ("seed", "seed", "INT", False, True, 0, 2147483647, None, None),
-        ("style_type", "style_type", "COMBO", False, True, None, None, _IdeogramV2_style_type, None),
-        ("negative_prompt", "negative_prompt", "STRING", False, True, None, None, None, None),
-        ("num_images", "num_images", "INT", False, True, 1, 8, None, None),
-    )
-    _outputs_: ClassVar[tuple[Any, ...]] = (
-        ("image", "IMAGE", "IMAGE"),
-    )
-
-    image: Output[Literal["IMAGE"]]
-
-    prompt: InputRef
-    turbo: InputRef
-    aspect_ratio: InputRef
+    quality: InputRef
     resolution: InputRef
-    magic_prompt_option: InputRef
+    aspect_ratio: InputRef
+    prompt_upsampling: InputRef
     seed: InputRef
-    style_type: InputRef
-    negative_prompt: InputRef
-    num_images: InputRef
 
     def __init__(
         self,
         *,
         prompt: str | Output[Literal["STRING"]] = "",
-        turbo: bool | Output[Literal["BOOLEAN"]] = False,
-        aspect_ratio: _IdeogramV2_aspect_ratio | Output[Literal["COMBO"]] | None = None,
-        resolution: _IdeogramV2_resolution | Output[Literal["COMBO"]] | None = None,
-        magic_prompt_option: _IdeogramV2_magic_prompt_option | Output[Literal["COMBO"]] | None = None,
+        quality: _IdeogramPImage_quality | Output[Literal["COMBO"]] = "MEDIUM",
+        resolution: _IdeogramPImage_resolution | Output[Literal["COMBO"]] = "1K",
+        aspect_ratio: _IdeogramPImage_aspect_ratio | Output[Literal["COMBO"]] = "1:1",
+        prompt_upsampling: _IdeogramPImage_prompt_upsampling | Output[Literal["COMBO"]] = "AUTO",
         seed: int | Output[Literal["INT"]] | None = None,
-        style_type: _IdeogramV2_style_type | Output[Literal["COMBO"]] | None = None,
-        negative_prompt: str | Output[Literal["STRING"]] | None = None,
-        num_images: int | Output[Literal["INT"]] | None = None,
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:
         self._init_node(
             {
                 "prompt": prompt,
-                "turbo": turbo,
-                "aspect_ratio": aspect_ratio,
+                "quality": quality,
                 "resolution": resolution,
-                "magic_prompt_option": magic_prompt_option,
+                "aspect_ratio": aspect_ratio,
+                "prompt_upsampling": prompt_upsampling,
                 "seed": seed,
-                "style_type": style_type,
-                "negative_prompt": negative_prompt,
-                "num_images": num_images,
             },
             title,
             node_id,
@@ -396,7 +234,7 @@ class IdeogramV3(SingleOutputNode[Literal["IMAGE"]]):
 
     Generates images using the Ideogram V3 model. Supports both regular image generation from text prompts and image editing with mask.
 
-    Category: api node/image/Ideogram
+    Category: partner/image/Ideogram
 
     Args:
         prompt: Prompt for the image generation or editing
@@ -504,6 +342,100 @@ class IdeogramV3(SingleOutputNode[Literal["IMAGE"]]):
                 "mask": mask,
                 "character_image": character_image,
                 "character_mask": character_mask,
+            },
+            title,
+            node_id,
+        )
+
+_IdeogramV4_resolution = Literal[
+    "Auto",
+    "2048x2048 (1:1)",
+    "1440x2880 (1:2)",
+    "2880x1440 (2:1)",
+    "1664x2496 (2:3)",
+    "2496x1664 (3:2)",
+    "1792x2240 (4:5)",
+    "2240x1792 (5:4)",
+    "1440x2560 (9:16)",
+    "2560x1440 (16:9)",
+    "1600x2560 (5:8)",
+    "2560x1600 (8:5)",
+    "1728x2304 (3:4)",
+    "2304x1728 (4:3)",
+    "1296x3168 (9:22)",
+    "3168x1296 (22:9)",
+    "1152x2944 (9:23)",
+    "2944x1152 (23:9)",
+    "1248x3328 (3:8)",
+    "3328x1248 (8:3)",
+    "1280x3072 (5:12)",
+    "3072x1280 (12:5)",
+]
+_IdeogramV4_rendering_speed = Literal["DEFAULT", "TURBO", "QUALITY"]
+
+
+class IdeogramV4(SingleOutputNode[Literal["IMAGE"]]):
+    """Ideogram V4 (IdeogramV4)
+
+    Generates images using the Ideogram 4.0 model from a text prompt.
+
+    Category: partner/image/Ideogram
+
+    Args:
+        prompt: Text prompt for the image generation.
+        resolution: COMBO
+        rendering_speed: Controls the trade-off between generation speed and quality.
+        seed: INT
+
+    Outputs:
+        image (IMAGE)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "IdeogramV4"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
+        ("resolution", "resolution", "COMBO", True, True, None, None, _IdeogramV4_resolution, None),
+        (
+            "rendering_speed",
+            "rendering_speed",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _IdeogramV4_rendering_speed,
+            None,
+        ),
+        ("seed", "seed", "INT", True, True, 0, 2147483647, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("image", "IMAGE", "IMAGE"),
+    )
+
+    image: Output[Literal["IMAGE"]]
+
+    prompt: InputRef
+    resolution: InputRef
+    rendering_speed: InputRef
+    seed: InputRef
+
+    def __init__(
+        self,
+        *,
+        prompt: str | Output[Literal["STRING"]] = "",
+        resolution: _IdeogramV4_resolution | Output[Literal["COMBO"]] = "Auto",
+        rendering_speed: _IdeogramV4_rendering_speed | Output[Literal["COMBO"]] = "DEFAULT",
+        seed: int | Output[Literal["INT"]] = 0,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "prompt": prompt,
+                "resolution": resolution,
+                "rendering_speed": rendering_speed,
+                "seed": seed,
             },
             title,
             node_id,

@@ -4,408 +4,180 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
-from cmfy_graph.graph import InputRef, Node, Output, SingleOutputNode
+from cmfy_graph.graph import DynamicOption, InputRef, Node, Output, SingleOutputNode
 
 __all__ = [
-    "KlingCameraControlI2VNode",
-    "KlingCameraControlT2VNode",
-    "KlingCameraControls",
-    "KlingDualCharacterVideoEffectNode",
+    "KlingAvatarNode",
+    "KlingFirstLastFrameNode",
     "KlingImage2VideoNode",
     "KlingImageGenerationNode",
+    "KlingImageToVideoWithAudio",
     "KlingLipSyncAudioToVideoNode",
     "KlingLipSyncTextToVideoNode",
-    "KlingSingleImageVideoEffectNode",
+    "KlingMotionControl",
+    "KlingOmniProEditVideoNode",
+    "KlingOmniProFirstLastFrameNode",
+    "KlingOmniProImageNode",
+    "KlingOmniProImageToVideoNode",
+    "KlingOmniProTextToVideoNode",
+    "KlingOmniProVideoToVideoNode",
     "KlingStartEndFrameNode",
     "KlingTextToVideoNode",
+    "KlingTextToVideoWithAudio",
     "KlingVideoExtendNode",
-    "KlingVirtualTryOnNode",
+    "KlingVideoNode",
 ]
 
-_KlingCameraControlI2VNode_aspect_ratio = Literal["16:9", "9:16", "1:1"]
+_KlingAvatarNode_mode = Literal["std", "pro"]
 
 
-class KlingCameraControlI2VNode(Node):
-    """Kling Image to Video (Camera Control) (KlingCameraControlI2VNode)
+class KlingAvatarNode(SingleOutputNode[Literal["VIDEO"]]):
+    """Kling Avatar 2.0 (KlingAvatarNode)
 
-    Transform still images into cinematic videos with professional camera movements that simulate real-world cinematography. Control virtual camera actions including zoom, rotation, pan, tilt, and first-person view, while maintaining focus on your original image.
+    Generate broadcast-style digital human videos from a single photo and an audio file.
 
-    Category: api node/video/Kling
-
-    Args:
-        start_frame: Reference Image - URL or Base64 encoded string, cannot exceed 10MB, resolution not less than 300*300px, aspect ratio between 1:2.5 ~ 2.5:1. Base64 should not include data:image prefix.
-        prompt: Positive text prompt
-        negative_prompt: Negative text prompt
-        cfg_scale: FLOAT
-        aspect_ratio: COMBO
-        camera_control: Can be created using the Kling Camera Controls node. Controls the camera movement and motion during the video generation.
-
-    Outputs:
-        video (VIDEO)
-        video_id (STRING)
-        duration (STRING)
-    """
-
-    __slots__ = ()
-    class_type: ClassVar[str] = "KlingCameraControlI2VNode"
-    _inputs_: ClassVar[tuple[Any, ...]] = (
-        ("start_frame", "start_frame", "IMAGE", True, False, None, None, None, None),
-        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
-        ("negative_prompt", "negative_prompt", "STRING", True, True, None, None, None, None),
-        ("cfg_scale", "cfg_scale", "FLOAT", True, True, 0.0, 1.0, None, None),
-        (
-            "aspect_ratio",
-            "aspect_ratio",
-            "COMBO",
-            True,
-            True,
-            None,
-            None,
-            _KlingCameraControlI2VNode_aspect_ratio,
-            None,
-        ),
-        ("camera_control", "camera_control", "CAMERA_CONTROL", True, False, None, None, None, None),
-    )
-    _outputs_: ClassVar[tuple[Any, ...]] = (
-        ("video", "VIDEO", "VIDEO"),
-        ("video_id", "STRING", "video_id"),
-        ("duration", "STRING", "duration"),
-    )
-
-    video: Output[Literal["VIDEO"]]
-    video_id: Output[Literal["STRING"]]
-    duration: Output[Literal["STRING"]]
-
-    prompt: InputRef
-    negative_prompt: InputRef
-    cfg_scale: InputRef
-    aspect_ratio: InputRef
-
-    def __init__(
-        self,
-        *,
-        start_frame: Output[Literal["IMAGE"]],
-        prompt: str | Output[Literal["STRING"]],
-        negative_prompt: str | Output[Literal["STRING"]],
-        cfg_scale: float | Output[Literal["FLOAT"]] = 0.75,
-        aspect_ratio: _KlingCameraControlI2VNode_aspect_ratio | Output[Literal["COMBO"]] = "16:9",
-        camera_control: Output[Literal["CAMERA_CONTROL"]],
-        title: str | None = None,
-        node_id: str | None = None,
-    ) -> None:
-        self._init_node(
-            {
-                "prompt": prompt,
-                "negative_prompt": negative_prompt,
-                "cfg_scale": cfg_scale,
-                "aspect_ratio": aspect_ratio,
-                "start_frame": start_frame,
-                "camera_control": camera_control,
-            },
-            title,
-            node_id,
-        )
-
-_KlingCameraControlT2VNode_aspect_ratio = Literal["16:9", "9:16", "1:1"]
-
-
-class KlingCameraControlT2VNode(Node):
-    """Kling Text to Video (Camera Control) (KlingCameraControlT2VNode)
-
-    Transform text into cinematic videos with professional camera movements that simulate real-world cinematography. Control virtual camera actions including zoom, rotation, pan, tilt, and first-person view, while maintaining focus on your original text.
-
-    Category: api node/video/Kling
+    Category: partner/video/Kling
 
     Args:
-        prompt: Positive text prompt
-        negative_prompt: Negative text prompt
-        cfg_scale: FLOAT
-        aspect_ratio: COMBO
-        camera_control: Can be created using the Kling Camera Controls node. Controls the camera movement and motion during the video generation.
-
-    Outputs:
-        video (VIDEO)
-        video_id (STRING)
-        duration (STRING)
-    """
-
-    __slots__ = ()
-    class_type: ClassVar[str] = "KlingCameraControlT2VNode"
-    _inputs_: ClassVar[tuple[Any, ...]] = (
-        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
-        ("negative_prompt", "negative_prompt", "STRING", True, True, None, None, None, None),
-        ("cfg_scale", "cfg_scale", "FLOAT", True, True, 0.0, 1.0, None, None),
-        (
-            "aspect_ratio",
-            "aspect_ratio",
-            "COMBO",
-            True,
-            True,
-            None,
-            None,
-            _KlingCameraControlT2VNode_aspect_ratio,
-            None,
-        ),
-        ("camera_control", "camera_control", "CAMERA_CONTROL", True, False, None, None, None, None),
-    )
-    _outputs_: ClassVar[tuple[Any, ...]] = (
-        ("video", "VIDEO", "VIDEO"),
-        ("video_id", "STRING", "video_id"),
-        ("duration", "STRING", "duration"),
-    )
-
-    video: Output[Literal["VIDEO"]]
-    video_id: Output[Literal["STRING"]]
-    duration: Output[Literal["STRING"]]
-
-    prompt: InputRef
-    negative_prompt: InputRef
-    cfg_scale: InputRef
-    aspect_ratio: InputRef
-
-    def __init__(
-        self,
-        *,
-        prompt: str | Output[Literal["STRING"]],
-        negative_prompt: str | Output[Literal["STRING"]],
-        cfg_scale: float | Output[Literal["FLOAT"]] = 0.75,
-        aspect_ratio: _KlingCameraControlT2VNode_aspect_ratio | Output[Literal["COMBO"]] = "16:9",
-        camera_control: Output[Literal["CAMERA_CONTROL"]],
-        title: str | None = None,
-        node_id: str | None = None,
-    ) -> None:
-        self._init_node(
-            {
-                "prompt": prompt,
-                "negative_prompt": negative_prompt,
-                "cfg_scale": cfg_scale,
-                "aspect_ratio": aspect_ratio,
-                "camera_control": camera_control,
-            },
-            title,
-            node_id,
-        )
-
-_KlingCameraControls_camera_control_type = Literal["simple", "down_back", "forward_up", "right_turn_forward", "left_turn_forward"]
-
-
-class KlingCameraControls(SingleOutputNode[Literal["CAMERA_CONTROL"]]):
-    """Kling Camera Controls (KlingCameraControls)
-
-    Allows specifying configuration options for Kling Camera Controls and motion control effects.
-
-    Category: api node/video/Kling
-
-    Args:
-        camera_control_type: COMBO
-        horizontal_movement: Controls camera's movement along horizontal axis (x-axis). Negative indicates left, positive indicates right
-        vertical_movement: Controls camera's movement along vertical axis (y-axis). Negative indicates downward, positive indicates upward.
-        pan: Controls camera's rotation in vertical plane (x-axis). Negative indicates downward rotation, positive indicates upward rotation.
-        tilt: Controls camera's rotation in horizontal plane (y-axis). Negative indicates left rotation, positive indicates right rotation.
-        roll: Controls camera's rolling amount (z-axis). Negative indicates counterclockwise, positive indicates clockwise.
-        zoom: Controls change in camera's focal length. Negative indicates narrower field of view, positive indicates wider field of view.
-
-    Outputs:
-        camera_control (CAMERA_CONTROL)
-    """
-
-    __slots__ = ()
-    class_type: ClassVar[str] = "KlingCameraControls"
-    _inputs_: ClassVar[tuple[Any, ...]] = (
-        (
-            "camera_control_type",
-            "camera_control_type",
-            "COMBO",
-            True,
-            True,
-            None,
-            None,
-            _KlingCameraControls_camera_control_type,
-            None,
-        ),
-        ("horizontal_movement", "horizontal_movement", "FLOAT", True, True, -10.0, 10.0, None, None),
-        ("vertical_movement", "vertical_movement", "FLOAT", True, True, -10.0, 10.0, None, None),
-        ("pan", "pan", "FLOAT", True, True, -10.0, 10.0, None, None),
-        ("tilt", "tilt", "FLOAT", True, True, -10.0, 10.0, None, None),
-        ("roll", "roll", "FLOAT", True, True, -10.0, 10.0, None, None),
-        ("zoom", "zoom", "FLOAT", True, True, -10.0, 10.0, None, None),
-    )
-    _outputs_: ClassVar[tuple[Any, ...]] = (
-        ("camera_control", "CAMERA_CONTROL", "camera_control"),
-    )
-
-    camera_control: Output[Literal["CAMERA_CONTROL"]]
-
-    camera_control_type: InputRef
-    horizontal_movement: InputRef
-    vertical_movement: InputRef
-    pan: InputRef
-    tilt: InputRef
-    roll: InputRef
-    zoom: InputRef
-
-    def __init__(
-        self,
-        *,
-        camera_control_type: _KlingCameraControls_camera_control_type | Output[Literal["COMBO"]] = "simple",
-        horizontal_movement: float | Output[Literal["FLOAT"]] = 0.0,
-        vertical_movement: float | Output[Literal["FLOAT"]] = 0.0,
-        pan: float | Output[Literal["FLOAT"]] = 0.5,
-        tilt: float | Output[Literal["FLOAT"]] = 0.0,
-        roll: float | Output[Literal["FLOAT"]] = 0.0,
-        zoom: float | Output[Literal["FLOAT"]] = 0.0,
-        title: str | None = None,
-        node_id: str | None = None,
-    ) -> None:
-        self._init_node(
-            {
-                "camera_control_type": camera_control_type,
-                "horizontal_movement": horizontal_movement,
-                "vertical_movement": vertical_movement,
-                "pan": pan,
-                "tilt": tilt,
-                "roll": roll,
-                "zoom": zoom,
-            },
-            title,
-            node_id,
-        )
-
-_KlingDualCharacterVideoEffectNode_effect_scene = Literal["hug", "kiss", "heart_gesture"]
-_KlingDualCharacterVideoEffectNode_model_name = Literal["kling-v1", "kling-v1-5", "kling-v1-6"]
-_KlingDualCharacterVideoEffectNode_mode = Literal["std", "pro"]
-_KlingDualCharacterVideoEffectNode_duration = Literal["5", "10"]
-
-
-class KlingDualCharacterVideoEffectNode(Node):
-    """Kling Dual Character Video Effects (KlingDualCharacterVideoEffectNode)
-
-    Achieve different special effects when generating a video based on the effect_scene. First image will be positioned on left side, second on right side of the composite.
-
-    Category: api node/video/Kling
-
-    Args:
-        image_left: Left side image
-        image_right: Right side image
-        effect_scene: COMBO
-        model_name: COMBO
+        image: Avatar reference image. Width and height must be at least 300px. Aspect ratio must be between 1:2.5 and 2.5:1.
+        sound_file: Audio input. Must be between 2 and 300 seconds in duration.
         mode: COMBO
-        duration: COMBO
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
+        prompt: Optional prompt to define avatar actions, emotions, and camera movements.
 
     Outputs:
         video (VIDEO)
-        duration (STRING)
     """
 
     __slots__ = ()
-    class_type: ClassVar[str] = "KlingDualCharacterVideoEffectNode"
+    class_type: ClassVar[str] = "KlingAvatarNode"
     _inputs_: ClassVar[tuple[Any, ...]] = (
-        ("image_left", "image_left", "IMAGE", True, False, None, None, None, None),
-        ("image_right", "image_right", "IMAGE", True, False, None, None, None, None),
-        (
-            "effect_scene",
-            "effect_scene",
-            "COMBO",
-            True,
-            True,
-            None,
-            None,
-            _KlingDualCharacterVideoEffectNode_effect_scene,
-            None,
-        ),
-        (
-            "model_name",
-            "model_name",
-            "COMBO",
-            True,
-            True,
-            None,
-            None,
-            _KlingDualCharacterVideoEffectNode_model_name,
-            None,
-        ),
-        (
-            "mode",
-            "mode",
-            "COMBO",
-            True,
-            True,
-            None,
-            None,
-            _KlingDualCharacterVideoEffectNode_mode,
-            None,
-        ),
-        (
-            "duration",
-            "duration",
-            "COMBO",
-            True,
-            True,
-            None,
-            None,
-            _KlingDualCharacterVideoEffectNode_duration,
-            None,
-        ),
+        ("image", "image", "IMAGE", True, False, None, None, None, None),
+        ("sound_file", "sound_file", "AUDIO", True, False, None, None, None, None),
+        ("mode", "mode", "COMBO", True, True, None, None, _KlingAvatarNode_mode, None),
+        ("seed", "seed", "INT", True, True, 0, 2147483647, None, None),
+        ("prompt", "prompt", "STRING", False, True, None, None, None, None),
     )
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
-        ("duration", "STRING", "duration"),
     )
 
     video: Output[Literal["VIDEO"]]
-    duration: Output[Literal["STRING"]]
 
-    effect_scene: InputRef
-    model_name: InputRef
     mode: InputRef
+    seed: InputRef
+    prompt: InputRef
 
     def __init__(
         self,
         *,
-        image_left: Output[Literal["IMAGE"]],
-        image_right: Output[Literal["IMAGE"]],
-        effect_scene: _KlingDualCharacterVideoEffectNode_effect_scene | Output[Literal["COMBO"]] = "hug",
-        model_name: _KlingDualCharacterVideoEffectNode_model_name | Output[Literal["COMBO"]] = "kling-v1",
-        mode: _KlingDualCharacterVideoEffectNode_mode | Output[Literal["COMBO"]] = "std",
-        duration: _KlingDualCharacterVideoEffectNode_duration | Output[Literal["COMBO"]] = "5",
+        image: Output[Literal["IMAGE"]],
+        sound_file: Output[Literal["AUDIO"]],
+        mode: _KlingAvatarNode_mode | Output[Literal["COMBO"]] = "std",
+        seed: int | Output[Literal["INT"]] = 0,
+        prompt: str | Output[Literal["STRING"]] | None = None,
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:
         self._init_node(
             {
-                "effect_scene": effect_scene,
-                "model_name": model_name,
                 "mode": mode,
-                "duration": duration,
-                "image_left": image_left,
-                "image_right": image_right,
+                "seed": seed,
+                "prompt": prompt,
+                "image": image,
+                "sound_file": sound_file,
             },
             title,
             node_id,
         )
 
-_KlingImage2VideoNode_model_name = Literal[
-    "kling-v1",
-    "kling-v1-5",
-    "kling-v1-6",
-    "kling-v2-master",
-    "kling-v2-1",
-    "kling-v2-1-master",
-    "kling-v2-5-turbo",
-]
-_KlingImage2VideoNode_mode = Literal["std", "pro"]
+
+class KlingFirstLastFrameNode(SingleOutputNode[Literal["VIDEO"]]):
+    """Kling 3.0 First-Last-Frame to Video (KlingFirstLastFrameNode)
+
+    Generate videos with Kling V3 using first and last frames.
+
+    Category: partner/video/Kling
+
+    Args:
+        prompt: STRING
+        duration: INT
+        first_frame: IMAGE
+        end_frame: IMAGE
+        generate_audio: BOOLEAN
+        model: Model and generation settings.
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
+
+    Outputs:
+        video (VIDEO)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "KlingFirstLastFrameNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
+        ("duration", "duration", "INT", True, True, 3, 15, None, None),
+        ("first_frame", "first_frame", "IMAGE", True, False, None, None, None, None),
+        ("end_frame", "end_frame", "IMAGE", True, False, None, None, None, None),
+        ("generate_audio", "generate_audio", "BOOLEAN", True, True, None, None, None, None),
+        ("model", "model", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+        ("seed", "seed", "INT", True, True, 0, 2147483647, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "VIDEO"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "kling-v3", "inputs": {"required": {"resolution": ["COMBO", {"default": "1080p", "multiselect": False, "options": ["4k", "1080p", "720p"]}]}}}]}),
+    }
+
+    video: Output[Literal["VIDEO"]]
+
+    prompt: InputRef
+    duration: InputRef
+    generate_audio: InputRef
+    model: InputRef
+    seed: InputRef
+
+    def __init__(
+        self,
+        *,
+        prompt: str | Output[Literal["STRING"]] = "",
+        duration: int | Output[Literal["INT"]] = 5,
+        first_frame: Output[Literal["IMAGE"]],
+        end_frame: Output[Literal["IMAGE"]],
+        generate_audio: bool | Output[Literal["BOOLEAN"]] = True,
+        model: Literal["kling-v3"] | DynamicOption = "kling-v3",
+        seed: int | Output[Literal["INT"]] = 0,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "prompt": prompt,
+                "duration": duration,
+                "generate_audio": generate_audio,
+                "model": model,
+                "seed": seed,
+                "first_frame": first_frame,
+                "end_frame": end_frame,
+            },
+            title,
+            node_id,
+        )
+
+_KlingImage2VideoNode_model_name = Literal["kling-v2-5-turbo"]
+_KlingImage2VideoNode_mode = Literal["pro"]
 _KlingImage2VideoNode_aspect_ratio = Literal["16:9", "9:16", "1:1"]
 _KlingImage2VideoNode_duration = Literal["5", "10"]
 
 
 class KlingImage2VideoNode(Node):
-    """Kling Image to Video (KlingImage2VideoNode)
+    """Kling Image(First Frame) to Video (KlingImage2VideoNode)
 
-    Kling Image to Video Node
-
-    Category: api node/video/Kling
+    Category: partner/video/Kling
 
     Args:
         start_frame: The reference image used to generate the video.
@@ -488,9 +260,9 @@ class KlingImage2VideoNode(Node):
         start_frame: Output[Literal["IMAGE"]],
         prompt: str | Output[Literal["STRING"]],
         negative_prompt: str | Output[Literal["STRING"]],
-        model_name: _KlingImage2VideoNode_model_name | Output[Literal["COMBO"]] = "kling-v2-master",
+        model_name: _KlingImage2VideoNode_model_name | Output[Literal["COMBO"]] = "kling-v2-5-turbo",
         cfg_scale: float | Output[Literal["FLOAT"]] = 0.8,
-        mode: _KlingImage2VideoNode_mode | Output[Literal["COMBO"]] = "std",
+        mode: _KlingImage2VideoNode_mode | Output[Literal["COMBO"]] = "pro",
         aspect_ratio: _KlingImage2VideoNode_aspect_ratio | Output[Literal["COMBO"]] = "16:9",
         duration: _KlingImage2VideoNode_duration | Output[Literal["COMBO"]] = "5",
         title: str | None = None,
@@ -512,16 +284,16 @@ class KlingImage2VideoNode(Node):
         )
 
 _KlingImageGenerationNode_image_type = Literal["subject", "face"]
-_KlingImageGenerationNode_model_name = Literal["kling-v1", "kling-v1-5", "kling-v2"]
+_KlingImageGenerationNode_model_name = Literal["kling-v3"]
 _KlingImageGenerationNode_aspect_ratio = Literal["16:9", "9:16", "1:1", "4:3", "3:4", "3:2", "2:3", "21:9"]
 
 
 class KlingImageGenerationNode(SingleOutputNode[Literal["IMAGE"]]):
-    """Kling Image Generation (KlingImageGenerationNode)
+    """Kling 3.0 Image (KlingImageGenerationNode)
 
     Kling Image Generation Node. Generate an image from a text prompt with an optional reference image.
 
-    Category: api node/image/Kling
+    Category: partner/image/Kling
 
     Args:
         prompt: Positive text prompt
@@ -533,6 +305,7 @@ class KlingImageGenerationNode(SingleOutputNode[Literal["IMAGE"]]):
         aspect_ratio: COMBO
         n: Number of generated images
         image: IMAGE
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
 
     Outputs:
         image (IMAGE)
@@ -580,6 +353,7 @@ class KlingImageGenerationNode(SingleOutputNode[Literal["IMAGE"]]):
         ),
         ("n", "n", "INT", True, True, 1, 9, None, None),
         ("image", "image", "IMAGE", False, False, None, None, None, None),
+        ("seed", "seed", "INT", False, True, 0, 2147483647, None, None),
     )
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("image", "IMAGE", "IMAGE"),
@@ -595,6 +369,7 @@ class KlingImageGenerationNode(SingleOutputNode[Literal["IMAGE"]]):
     model_name: InputRef
     aspect_ratio: InputRef
     n: InputRef
+    seed: InputRef
 
     def __init__(
         self,
@@ -604,10 +379,11 @@ class KlingImageGenerationNode(SingleOutputNode[Literal["IMAGE"]]):
         image_type: _KlingImageGenerationNode_image_type | Output[Literal["COMBO"]] = "subject",
         image_fidelity: float | Output[Literal["FLOAT"]] = 0.5,
         human_fidelity: float | Output[Literal["FLOAT"]] = 0.45,
-        model_name: _KlingImageGenerationNode_model_name | Output[Literal["COMBO"]] = "kling-v1",
+        model_name: _KlingImageGenerationNode_model_name | Output[Literal["COMBO"]] = "kling-v3",
         aspect_ratio: _KlingImageGenerationNode_aspect_ratio | Output[Literal["COMBO"]] = "16:9",
         n: int | Output[Literal["INT"]] = 1,
         image: Output[Literal["IMAGE"]] | None = None,
+        seed: int | Output[Literal["INT"]] | None = None,
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:
@@ -621,7 +397,97 @@ class KlingImageGenerationNode(SingleOutputNode[Literal["IMAGE"]]):
                 "model_name": model_name,
                 "aspect_ratio": aspect_ratio,
                 "n": n,
+                "seed": seed,
                 "image": image,
+            },
+            title,
+            node_id,
+        )
+
+_KlingImageToVideoWithAudio_model_name = Literal["kling-v2-6"]
+_KlingImageToVideoWithAudio_mode = Literal["pro"]
+_KlingImageToVideoWithAudio_duration = Literal[5, 10]
+
+
+class KlingImageToVideoWithAudio(SingleOutputNode[Literal["VIDEO"]]):
+    """Kling 2.6 Image(First Frame) to Video with Audio (KlingImageToVideoWithAudio)
+
+    Category: partner/video/Kling
+
+    Args:
+        model_name: COMBO
+        start_frame: IMAGE
+        prompt: Positive text prompt.
+        mode: COMBO
+        duration: COMBO
+        generate_audio: BOOLEAN
+
+    Outputs:
+        video (VIDEO)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "KlingImageToVideoWithAudio"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        (
+            "model_name",
+            "model_name",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _KlingImageToVideoWithAudio_model_name,
+            None,
+        ),
+        ("start_frame", "start_frame", "IMAGE", True, False, None, None, None, None),
+        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
+        ("mode", "mode", "COMBO", True, True, None, None, _KlingImageToVideoWithAudio_mode, None),
+        (
+            "duration",
+            "duration",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _KlingImageToVideoWithAudio_duration,
+            None,
+        ),
+        ("generate_audio", "generate_audio", "BOOLEAN", True, True, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "VIDEO"),
+    )
+
+    video: Output[Literal["VIDEO"]]
+
+    model_name: InputRef
+    prompt: InputRef
+    mode: InputRef
+    duration: InputRef
+    generate_audio: InputRef
+
+    def __init__(
+        self,
+        *,
+        model_name: _KlingImageToVideoWithAudio_model_name | Output[Literal["COMBO"]] = "kling-v2-6",
+        start_frame: Output[Literal["IMAGE"]],
+        prompt: str | Output[Literal["STRING"]],
+        mode: _KlingImageToVideoWithAudio_mode | Output[Literal["COMBO"]] = "pro",
+        duration: _KlingImageToVideoWithAudio_duration | Output[Literal["COMBO"]] = 5,
+        generate_audio: bool | Output[Literal["BOOLEAN"]] = True,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "model_name": model_name,
+                "prompt": prompt,
+                "mode": mode,
+                "duration": duration,
+                "generate_audio": generate_audio,
+                "start_frame": start_frame,
             },
             title,
             node_id,
@@ -635,7 +501,7 @@ class KlingLipSyncAudioToVideoNode(Node):
 
     Kling Lip Sync Audio to Video Node. Syncs mouth movements in a video file to the audio content of an audio file. When using, ensure that the audio contains clearly distinguishable vocals and that the video contains a distinct face. The audio file should not be larger than 5MB. The video file should not be larger than 100MB, should have height/width between 720px and 1920px, and should be between 2s and 10s in length.
 
-    Category: api node/video/Kling
+    Category: partner/video/Kling
 
     Args:
         video: VIDEO
@@ -766,7 +632,7 @@ class KlingLipSyncTextToVideoNode(Node):
 
     Kling Lip Sync Text to Video Node. Syncs mouth movements in a video file to a text prompt. The video file should not be larger than 100MB, should have height/width between 720px and 1920px, and should be between 2s and 10s in length.
 
-    Category: api node/video/Kling
+    Category: partner/video/Kling
 
     Args:
         video: VIDEO
@@ -833,113 +699,846 @@ class KlingLipSyncTextToVideoNode(Node):
             node_id,
         )
 
-_KlingSingleImageVideoEffectNode_effect_scene = Literal["bloombloom", "dizzydizzy", "fuzzyfuzzy", "squish", "expansion"]
-_KlingSingleImageVideoEffectNode_model_name = Literal["kling-v1-6"]
-_KlingSingleImageVideoEffectNode_duration = Literal["5", "10"]
+_KlingMotionControl_character_orientation = Literal["video", "image"]
+_KlingMotionControl_mode = Literal["pro", "std"]
+_KlingMotionControl_model = Literal["kling-v3", "kling-v2-6"]
 
 
-class KlingSingleImageVideoEffectNode(Node):
-    """Kling Video Effects (KlingSingleImageVideoEffectNode)
+class KlingMotionControl(SingleOutputNode[Literal["VIDEO"]]):
+    """Kling Motion Control (KlingMotionControl)
 
-    Achieve different special effects when generating a video based on the effect_scene.
-
-    Category: api node/video/Kling
+    Category: partner/video/Kling
 
     Args:
-        image: Reference Image. URL or Base64 encoded string (without data:image prefix). File size cannot exceed 10MB, resolution not less than 300*300px, aspect ratio between 1:2.5 ~ 2.5:1
-        effect_scene: COMBO
-        model_name: COMBO
-        duration: COMBO
+        prompt: STRING
+        reference_image: IMAGE
+        reference_video: Motion reference video used to drive movement/expression. Duration limits depend on character_orientation: - image: 3–10s (max 10s) - video: 3–30s (max 30s)
+        keep_original_sound: BOOLEAN
+        character_orientation: Controls where the character's facing/orientation comes from. video: movements, expressions, camera moves, and orientation follow the motion reference video (other details via prompt). image: movements and expressions still follow the motion reference video, but the character orientation matches the reference image (camera/other details via prompt).
+        mode: COMBO
+        model: COMBO
 
     Outputs:
         video (VIDEO)
-        video_id (STRING)
-        duration (STRING)
     """
 
     __slots__ = ()
-    class_type: ClassVar[str] = "KlingSingleImageVideoEffectNode"
+    class_type: ClassVar[str] = "KlingMotionControl"
     _inputs_: ClassVar[tuple[Any, ...]] = (
-        ("image", "image", "IMAGE", True, False, None, None, None, None),
+        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
+        ("reference_image", "reference_image", "IMAGE", True, False, None, None, None, None),
+        ("reference_video", "reference_video", "VIDEO", True, False, None, None, None, None),
         (
-            "effect_scene",
-            "effect_scene",
+            "keep_original_sound",
+            "keep_original_sound",
+            "BOOLEAN",
+            True,
+            True,
+            None,
+            None,
+            None,
+            None,
+        ),
+        (
+            "character_orientation",
+            "character_orientation",
             "COMBO",
             True,
             True,
             None,
             None,
-            _KlingSingleImageVideoEffectNode_effect_scene,
+            _KlingMotionControl_character_orientation,
             None,
         ),
-        (
-            "model_name",
-            "model_name",
-            "COMBO",
-            True,
-            True,
-            None,
-            None,
-            _KlingSingleImageVideoEffectNode_model_name,
-            None,
-        ),
-        (
-            "duration",
-            "duration",
-            "COMBO",
-            True,
-            True,
-            None,
-            None,
-            _KlingSingleImageVideoEffectNode_duration,
-            None,
-        ),
+        ("mode", "mode", "COMBO", True, True, None, None, _KlingMotionControl_mode, None),
+        ("model", "model", "COMBO", False, True, None, None, _KlingMotionControl_model, None),
     )
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
-        ("video_id", "STRING", "video_id"),
-        ("duration", "STRING", "duration"),
     )
 
     video: Output[Literal["VIDEO"]]
-    video_id: Output[Literal["STRING"]]
-    duration: Output[Literal["STRING"]]
 
-    effect_scene: InputRef
-    model_name: InputRef
+    prompt: InputRef
+    keep_original_sound: InputRef
+    character_orientation: InputRef
+    mode: InputRef
+    model: InputRef
 
     def __init__(
         self,
         *,
-        image: Output[Literal["IMAGE"]],
-        effect_scene: _KlingSingleImageVideoEffectNode_effect_scene | Output[Literal["COMBO"]] = "bloombloom",
-        model_name: _KlingSingleImageVideoEffectNode_model_name | Output[Literal["COMBO"]] = "kling-v1-6",
-        duration: _KlingSingleImageVideoEffectNode_duration | Output[Literal["COMBO"]] = "5",
+        prompt: str | Output[Literal["STRING"]],
+        reference_image: Output[Literal["IMAGE"]],
+        reference_video: Output[Literal["VIDEO"]],
+        keep_original_sound: bool | Output[Literal["BOOLEAN"]] = True,
+        character_orientation: _KlingMotionControl_character_orientation | Output[Literal["COMBO"]] = "video",
+        mode: _KlingMotionControl_mode | Output[Literal["COMBO"]] = "pro",
+        model: _KlingMotionControl_model | Output[Literal["COMBO"]] | None = None,
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:
         self._init_node(
             {
-                "effect_scene": effect_scene,
+                "prompt": prompt,
+                "keep_original_sound": keep_original_sound,
+                "character_orientation": character_orientation,
+                "mode": mode,
+                "model": model,
+                "reference_image": reference_image,
+                "reference_video": reference_video,
+            },
+            title,
+            node_id,
+        )
+
+_KlingOmniProEditVideoNode_model_name = Literal["kling-v3-omni", "kling-video-o1"]
+_KlingOmniProEditVideoNode_resolution = Literal["1080p", "720p"]
+
+
+class KlingOmniProEditVideoNode(SingleOutputNode[Literal["VIDEO"]]):
+    """Kling 3.0 Omni Edit Video (KlingOmniProEditVideoNode)
+
+    Edit an existing video with the latest model from Kling.
+
+    Category: partner/video/Kling
+
+    Args:
+        model_name: COMBO
+        prompt: A text prompt describing the video content. This can include both positive and negative descriptions.
+        video: Video for editing. The output video length will be the same.
+        keep_original_sound: BOOLEAN
+        reference_images: Up to 4 additional reference images.
+        resolution: COMBO
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
+
+    Outputs:
+        video (VIDEO)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "KlingOmniProEditVideoNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        (
+            "model_name",
+            "model_name",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _KlingOmniProEditVideoNode_model_name,
+            None,
+        ),
+        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
+        ("video", "video", "VIDEO", True, False, None, None, None, None),
+        (
+            "keep_original_sound",
+            "keep_original_sound",
+            "BOOLEAN",
+            True,
+            True,
+            None,
+            None,
+            None,
+            None,
+        ),
+        ("reference_images", "reference_images", "IMAGE", False, False, None, None, None, None),
+        (
+            "resolution",
+            "resolution",
+            "COMBO",
+            False,
+            True,
+            None,
+            None,
+            _KlingOmniProEditVideoNode_resolution,
+            None,
+        ),
+        ("seed", "seed", "INT", False, True, 0, 2147483647, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "VIDEO"),
+    )
+
+    video: Output[Literal["VIDEO"]]
+
+    model_name: InputRef
+    prompt: InputRef
+    keep_original_sound: InputRef
+    resolution: InputRef
+    seed: InputRef
+
+    def __init__(
+        self,
+        *,
+        model_name: _KlingOmniProEditVideoNode_model_name | Output[Literal["COMBO"]] = "kling-v3-omni",
+        prompt: str | Output[Literal["STRING"]],
+        video: Output[Literal["VIDEO"]],
+        keep_original_sound: bool | Output[Literal["BOOLEAN"]] = True,
+        reference_images: Output[Literal["IMAGE"]] | None = None,
+        resolution: _KlingOmniProEditVideoNode_resolution | Output[Literal["COMBO"]] | None = None,
+        seed: int | Output[Literal["INT"]] | None = None,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
                 "model_name": model_name,
+                "prompt": prompt,
+                "keep_original_sound": keep_original_sound,
+                "resolution": resolution,
+                "seed": seed,
+                "video": video,
+                "reference_images": reference_images,
+            },
+            title,
+            node_id,
+        )
+
+_KlingOmniProFirstLastFrameNode_model_name = Literal["kling-v3-omni", "kling-video-o1"]
+_KlingOmniProFirstLastFrameNode_resolution = Literal["4k", "1080p", "720p"]
+
+
+class KlingOmniProFirstLastFrameNode(SingleOutputNode[Literal["VIDEO"]]):
+    """Kling 3.0 Omni First-Last-Frame to Video (KlingOmniProFirstLastFrameNode)
+
+    Use a start frame, an optional end frame, or reference images with the latest Kling model.
+
+    Category: partner/video/Kling
+
+    Args:
+        model_name: COMBO
+        prompt: A text prompt describing the video content. This can include both positive and negative descriptions. Ignored when storyboards are enabled.
+        duration: INT
+        first_frame: IMAGE
+        end_frame: An optional end frame for the video. This cannot be used simultaneously with 'reference_images'. Does not work with storyboards.
+        reference_images: Up to 6 additional reference images.
+        resolution: COMBO
+        storyboards: Generate a series of video segments with individual prompts and durations. Only supported for kling-v3-omni.
+        generate_audio: Generate audio for the video. Only supported for kling-v3-omni.
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
+
+    Outputs:
+        video (VIDEO)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "KlingOmniProFirstLastFrameNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        (
+            "model_name",
+            "model_name",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _KlingOmniProFirstLastFrameNode_model_name,
+            None,
+        ),
+        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
+        ("duration", "duration", "INT", True, True, 3, 15, None, None),
+        ("first_frame", "first_frame", "IMAGE", True, False, None, None, None, None),
+        ("end_frame", "end_frame", "IMAGE", False, False, None, None, None, None),
+        ("reference_images", "reference_images", "IMAGE", False, False, None, None, None, None),
+        (
+            "resolution",
+            "resolution",
+            "COMBO",
+            False,
+            True,
+            None,
+            None,
+            _KlingOmniProFirstLastFrameNode_resolution,
+            None,
+        ),
+        (
+            "storyboards",
+            "storyboards",
+            "COMFY_DYNAMICCOMBO_V3",
+            False,
+            False,
+            None,
+            None,
+            None,
+            None,
+        ),
+        ("generate_audio", "generate_audio", "BOOLEAN", False, True, None, None, None, None),
+        ("seed", "seed", "INT", False, True, 0, 2147483647, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "VIDEO"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "storyboards": ("optional", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "disabled", "inputs": {"required": {}}}, {"key": "1 storyboard", "inputs": {"required": {"storyboard_1_prompt": ["STRING", {"default": ""}], "storyboard_1_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}]}}}, {"key": "2 storyboards", "inputs": {"required": {"storyboard_1_prompt": ["STRING", {"default": ""}], "storyboard_1_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_2_prompt": ["STRING", {"default": ""}], "storyboard_2_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}]}}}, {"key": "3 storyboards", "inputs": {"required": {"storyboard_1_prompt": ["STRING", {"default": ""}], "storyboard_1_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_2_prompt": ["STRING", {"default": ""}], "storyboard_2_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_3_prompt": ["STRING", {"default": ""}], "storyboard_3_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}]}}}, {"key": "4 storyboards", "inputs": {"required": {"storyboard_1_prompt": ["STRING", {"default": ""}], "storyboard_1_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_2_prompt": ["STRING", {"default": ""}], "storyboard_2_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_3_prompt": ["STRING", {"default": ""}], "storyboard_3_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_4_prompt": ["STRING", {"default": ""}], "storyboard_4_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}]}}}, {"key": "5 storyboards", "inputs": {"required": {"storyboard_1_prompt": ["STRING", {"default": ""}], "storyboard_1_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_2_prompt": ["STRING", {"default": ""}], "storyboard_2_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_3_prompt": ["STRING", {"default": ""}], "storyboard_3_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_4_prompt": ["STRING", {"default": ""}], "storyboard_4_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_5_prompt": ["STRING", {"default": ""}], "storyboard_5_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}]}}}, {"key": "6 storyboards", "inputs": {"required": {"storyboard_1_prompt": ["STRING", {"default": ""}], "storyboard_1_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_2_prompt": ["STRING", {"default": ""}], "storyboard_2_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_3_prompt": ["STRING", {"default": ""}], "storyboard_3_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_4_prompt": ["STRING", {"default": ""}], "storyboard_4_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_5_prompt": ["STRING", {"default": ""}], "storyboard_5_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_6_prompt": ["STRING", {"default": ""}], "storyboard_6_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}]}}}]}),
+    }
+
+    video: Output[Literal["VIDEO"]]
+
+    model_name: InputRef
+    prompt: InputRef
+    duration: InputRef
+    resolution: InputRef
+    storyboards: InputRef
+    generate_audio: InputRef
+    seed: InputRef
+
+    def __init__(
+        self,
+        *,
+        model_name: _KlingOmniProFirstLastFrameNode_model_name | Output[Literal["COMBO"]] = "kling-v3-omni",
+        prompt: str | Output[Literal["STRING"]],
+        duration: int | Output[Literal["INT"]] = 5,
+        first_frame: Output[Literal["IMAGE"]],
+        end_frame: Output[Literal["IMAGE"]] | None = None,
+        reference_images: Output[Literal["IMAGE"]] | None = None,
+        resolution: _KlingOmniProFirstLastFrameNode_resolution | Output[Literal["COMBO"]] | None = None,
+        storyboards: Literal[
+    "disabled",
+    "1 storyboard",
+    "2 storyboards",
+    "3 storyboards",
+    "4 storyboards",
+    "5 storyboards",
+    "6 storyboards",
+] | DynamicOption | None = None,
+        generate_audio: bool | Output[Literal["BOOLEAN"]] | None = None,
+        seed: int | Output[Literal["INT"]] | None = None,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "model_name": model_name,
+                "prompt": prompt,
                 "duration": duration,
-                "image": image,
+                "resolution": resolution,
+                "storyboards": storyboards,
+                "generate_audio": generate_audio,
+                "seed": seed,
+                "first_frame": first_frame,
+                "end_frame": end_frame,
+                "reference_images": reference_images,
+            },
+            title,
+            node_id,
+        )
+
+_KlingOmniProImageNode_model_name = Literal["kling-v3-omni", "kling-image-o1"]
+_KlingOmniProImageNode_resolution = Literal["1K", "2K", "4K"]
+_KlingOmniProImageNode_aspect_ratio = Literal["16:9", "9:16", "1:1", "4:3", "3:4", "3:2", "2:3", "21:9"]
+_KlingOmniProImageNode_series_amount = Literal["disabled", "2", "3", "4", "5", "6", "7", "8", "9"]
+
+
+class KlingOmniProImageNode(SingleOutputNode[Literal["IMAGE"]]):
+    """Kling 3.0 Omni Image (KlingOmniProImageNode)
+
+    Create or edit images with the latest model from Kling.
+
+    Category: partner/image/Kling
+
+    Args:
+        model_name: COMBO
+        prompt: A text prompt describing the image content. This can include both positive and negative descriptions.
+        resolution: COMBO
+        aspect_ratio: COMBO
+        series_amount: Generate a series of images. Not supported for kling-image-o1.
+        reference_images: Up to 10 additional reference images.
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
+
+    Outputs:
+        image (IMAGE)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "KlingOmniProImageNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        (
+            "model_name",
+            "model_name",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _KlingOmniProImageNode_model_name,
+            None,
+        ),
+        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
+        (
+            "resolution",
+            "resolution",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _KlingOmniProImageNode_resolution,
+            None,
+        ),
+        (
+            "aspect_ratio",
+            "aspect_ratio",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _KlingOmniProImageNode_aspect_ratio,
+            None,
+        ),
+        (
+            "series_amount",
+            "series_amount",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _KlingOmniProImageNode_series_amount,
+            None,
+        ),
+        ("reference_images", "reference_images", "IMAGE", False, False, None, None, None, None),
+        ("seed", "seed", "INT", False, True, 0, 2147483647, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("image", "IMAGE", "IMAGE"),
+    )
+
+    image: Output[Literal["IMAGE"]]
+
+    model_name: InputRef
+    prompt: InputRef
+    resolution: InputRef
+    aspect_ratio: InputRef
+    series_amount: InputRef
+    seed: InputRef
+
+    def __init__(
+        self,
+        *,
+        model_name: _KlingOmniProImageNode_model_name | Output[Literal["COMBO"]] = "kling-v3-omni",
+        prompt: str | Output[Literal["STRING"]],
+        resolution: _KlingOmniProImageNode_resolution | Output[Literal["COMBO"]] = "1K",
+        aspect_ratio: _KlingOmniProImageNode_aspect_ratio | Output[Literal["COMBO"]] = "16:9",
+        series_amount: _KlingOmniProImageNode_series_amount | Output[Literal["COMBO"]] = "disabled",
+        reference_images: Output[Literal["IMAGE"]] | None = None,
+        seed: int | Output[Literal["INT"]] | None = None,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "model_name": model_name,
+                "prompt": prompt,
+                "resolution": resolution,
+                "aspect_ratio": aspect_ratio,
+                "series_amount": series_amount,
+                "seed": seed,
+                "reference_images": reference_images,
+            },
+            title,
+            node_id,
+        )
+
+_KlingOmniProImageToVideoNode_model_name = Literal["kling-v3-omni", "kling-video-o1"]
+_KlingOmniProImageToVideoNode_aspect_ratio = Literal["16:9", "9:16", "1:1"]
+_KlingOmniProImageToVideoNode_resolution = Literal["4k", "1080p", "720p"]
+
+
+class KlingOmniProImageToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
+    """Kling 3.0 Omni Image to Video (KlingOmniProImageToVideoNode)
+
+    Use up to 7 reference images to generate a video with the latest Kling model.
+
+    Category: partner/video/Kling
+
+    Args:
+        model_name: COMBO
+        prompt: A text prompt describing the video content. This can include both positive and negative descriptions. Ignored when storyboards are enabled.
+        aspect_ratio: COMBO
+        duration: INT
+        reference_images: Up to 7 reference images.
+        resolution: COMBO
+        storyboards: Generate a series of video segments with individual prompts and durations. Only supported for kling-v3-omni.
+        generate_audio: Generate audio for the video. Only supported for kling-v3-omni.
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
+
+    Outputs:
+        video (VIDEO)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "KlingOmniProImageToVideoNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        (
+            "model_name",
+            "model_name",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _KlingOmniProImageToVideoNode_model_name,
+            None,
+        ),
+        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
+        (
+            "aspect_ratio",
+            "aspect_ratio",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _KlingOmniProImageToVideoNode_aspect_ratio,
+            None,
+        ),
+        ("duration", "duration", "INT", True, True, 3, 15, None, None),
+        ("reference_images", "reference_images", "IMAGE", True, False, None, None, None, None),
+        (
+            "resolution",
+            "resolution",
+            "COMBO",
+            False,
+            True,
+            None,
+            None,
+            _KlingOmniProImageToVideoNode_resolution,
+            None,
+        ),
+        (
+            "storyboards",
+            "storyboards",
+            "COMFY_DYNAMICCOMBO_V3",
+            False,
+            False,
+            None,
+            None,
+            None,
+            None,
+        ),
+        ("generate_audio", "generate_audio", "BOOLEAN", False, True, None, None, None, None),
+        ("seed", "seed", "INT", False, True, 0, 2147483647, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "VIDEO"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "storyboards": ("optional", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "disabled", "inputs": {"required": {}}}, {"key": "1 storyboard", "inputs": {"required": {"storyboard_1_prompt": ["STRING", {"default": ""}], "storyboard_1_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}]}}}, {"key": "2 storyboards", "inputs": {"required": {"storyboard_1_prompt": ["STRING", {"default": ""}], "storyboard_1_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_2_prompt": ["STRING", {"default": ""}], "storyboard_2_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}]}}}, {"key": "3 storyboards", "inputs": {"required": {"storyboard_1_prompt": ["STRING", {"default": ""}], "storyboard_1_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_2_prompt": ["STRING", {"default": ""}], "storyboard_2_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_3_prompt": ["STRING", {"default": ""}], "storyboard_3_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}]}}}, {"key": "4 storyboards", "inputs": {"required": {"storyboard_1_prompt": ["STRING", {"default": ""}], "storyboard_1_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_2_prompt": ["STRING", {"default": ""}], "storyboard_2_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_3_prompt": ["STRING", {"default": ""}], "storyboard_3_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_4_prompt": ["STRING", {"default": ""}], "storyboard_4_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}]}}}, {"key": "5 storyboards", "inputs": {"required": {"storyboard_1_prompt": ["STRING", {"default": ""}], "storyboard_1_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_2_prompt": ["STRING", {"default": ""}], "storyboard_2_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_3_prompt": ["STRING", {"default": ""}], "storyboard_3_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_4_prompt": ["STRING", {"default": ""}], "storyboard_4_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_5_prompt": ["STRING", {"default": ""}], "storyboard_5_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}]}}}, {"key": "6 storyboards", "inputs": {"required": {"storyboard_1_prompt": ["STRING", {"default": ""}], "storyboard_1_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_2_prompt": ["STRING", {"default": ""}], "storyboard_2_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_3_prompt": ["STRING", {"default": ""}], "storyboard_3_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_4_prompt": ["STRING", {"default": ""}], "storyboard_4_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_5_prompt": ["STRING", {"default": ""}], "storyboard_5_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_6_prompt": ["STRING", {"default": ""}], "storyboard_6_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}]}}}]}),
+    }
+
+    video: Output[Literal["VIDEO"]]
+
+    model_name: InputRef
+    prompt: InputRef
+    aspect_ratio: InputRef
+    duration: InputRef
+    resolution: InputRef
+    storyboards: InputRef
+    generate_audio: InputRef
+    seed: InputRef
+
+    def __init__(
+        self,
+        *,
+        model_name: _KlingOmniProImageToVideoNode_model_name | Output[Literal["COMBO"]] = "kling-v3-omni",
+        prompt: str | Output[Literal["STRING"]],
+        aspect_ratio: _KlingOmniProImageToVideoNode_aspect_ratio | Output[Literal["COMBO"]] = "16:9",
+        duration: int | Output[Literal["INT"]] = 5,
+        reference_images: Output[Literal["IMAGE"]],
+        resolution: _KlingOmniProImageToVideoNode_resolution | Output[Literal["COMBO"]] | None = None,
+        storyboards: Literal[
+    "disabled",
+    "1 storyboard",
+    "2 storyboards",
+    "3 storyboards",
+    "4 storyboards",
+    "5 storyboards",
+    "6 storyboards",
+] | DynamicOption | None = None,
+        generate_audio: bool | Output[Literal["BOOLEAN"]] | None = None,
+        seed: int | Output[Literal["INT"]] | None = None,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "model_name": model_name,
+                "prompt": prompt,
+                "aspect_ratio": aspect_ratio,
+                "duration": duration,
+                "resolution": resolution,
+                "storyboards": storyboards,
+                "generate_audio": generate_audio,
+                "seed": seed,
+                "reference_images": reference_images,
+            },
+            title,
+            node_id,
+        )
+
+_KlingOmniProTextToVideoNode_model_name = Literal["kling-v3-omni", "kling-video-o1"]
+_KlingOmniProTextToVideoNode_aspect_ratio = Literal["16:9", "9:16", "1:1"]
+_KlingOmniProTextToVideoNode_resolution = Literal["4k", "1080p", "720p"]
+
+
+class KlingOmniProTextToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
+    """Kling 3.0 Omni Text to Video (KlingOmniProTextToVideoNode)
+
+    Use text prompts to generate videos with the latest Kling model.
+
+    Category: partner/video/Kling
+
+    Args:
+        model_name: COMBO
+        prompt: A text prompt describing the video content. This can include both positive and negative descriptions. Ignored when storyboards are enabled.
+        aspect_ratio: COMBO
+        duration: INT
+        resolution: COMBO
+        storyboards: Generate a series of video segments with individual prompts and durations. Ignored for o1 model.
+        generate_audio: BOOLEAN
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
+
+    Outputs:
+        video (VIDEO)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "KlingOmniProTextToVideoNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        (
+            "model_name",
+            "model_name",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _KlingOmniProTextToVideoNode_model_name,
+            None,
+        ),
+        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
+        (
+            "aspect_ratio",
+            "aspect_ratio",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _KlingOmniProTextToVideoNode_aspect_ratio,
+            None,
+        ),
+        ("duration", "duration", "INT", True, True, 3, 15, None, None),
+        (
+            "resolution",
+            "resolution",
+            "COMBO",
+            False,
+            True,
+            None,
+            None,
+            _KlingOmniProTextToVideoNode_resolution,
+            None,
+        ),
+        (
+            "storyboards",
+            "storyboards",
+            "COMFY_DYNAMICCOMBO_V3",
+            False,
+            False,
+            None,
+            None,
+            None,
+            None,
+        ),
+        ("generate_audio", "generate_audio", "BOOLEAN", False, True, None, None, None, None),
+        ("seed", "seed", "INT", False, True, 0, 2147483647, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "VIDEO"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "storyboards": ("optional", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "disabled", "inputs": {"required": {}}}, {"key": "1 storyboard", "inputs": {"required": {"storyboard_1_prompt": ["STRING", {"default": ""}], "storyboard_1_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}]}}}, {"key": "2 storyboards", "inputs": {"required": {"storyboard_1_prompt": ["STRING", {"default": ""}], "storyboard_1_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_2_prompt": ["STRING", {"default": ""}], "storyboard_2_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}]}}}, {"key": "3 storyboards", "inputs": {"required": {"storyboard_1_prompt": ["STRING", {"default": ""}], "storyboard_1_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_2_prompt": ["STRING", {"default": ""}], "storyboard_2_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_3_prompt": ["STRING", {"default": ""}], "storyboard_3_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}]}}}, {"key": "4 storyboards", "inputs": {"required": {"storyboard_1_prompt": ["STRING", {"default": ""}], "storyboard_1_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_2_prompt": ["STRING", {"default": ""}], "storyboard_2_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_3_prompt": ["STRING", {"default": ""}], "storyboard_3_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_4_prompt": ["STRING", {"default": ""}], "storyboard_4_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}]}}}, {"key": "5 storyboards", "inputs": {"required": {"storyboard_1_prompt": ["STRING", {"default": ""}], "storyboard_1_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_2_prompt": ["STRING", {"default": ""}], "storyboard_2_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_3_prompt": ["STRING", {"default": ""}], "storyboard_3_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_4_prompt": ["STRING", {"default": ""}], "storyboard_4_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_5_prompt": ["STRING", {"default": ""}], "storyboard_5_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}]}}}, {"key": "6 storyboards", "inputs": {"required": {"storyboard_1_prompt": ["STRING", {"default": ""}], "storyboard_1_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_2_prompt": ["STRING", {"default": ""}], "storyboard_2_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_3_prompt": ["STRING", {"default": ""}], "storyboard_3_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_4_prompt": ["STRING", {"default": ""}], "storyboard_4_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_5_prompt": ["STRING", {"default": ""}], "storyboard_5_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_6_prompt": ["STRING", {"default": ""}], "storyboard_6_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}]}}}]}),
+    }
+
+    video: Output[Literal["VIDEO"]]
+
+    model_name: InputRef
+    prompt: InputRef
+    aspect_ratio: InputRef
+    duration: InputRef
+    resolution: InputRef
+    storyboards: InputRef
+    generate_audio: InputRef
+    seed: InputRef
+
+    def __init__(
+        self,
+        *,
+        model_name: _KlingOmniProTextToVideoNode_model_name | Output[Literal["COMBO"]] = "kling-v3-omni",
+        prompt: str | Output[Literal["STRING"]],
+        aspect_ratio: _KlingOmniProTextToVideoNode_aspect_ratio | Output[Literal["COMBO"]] = "16:9",
+        duration: int | Output[Literal["INT"]] = 5,
+        resolution: _KlingOmniProTextToVideoNode_resolution | Output[Literal["COMBO"]] | None = None,
+        storyboards: Literal[
+    "disabled",
+    "1 storyboard",
+    "2 storyboards",
+    "3 storyboards",
+    "4 storyboards",
+    "5 storyboards",
+    "6 storyboards",
+] | DynamicOption | None = None,
+        generate_audio: bool | Output[Literal["BOOLEAN"]] | None = None,
+        seed: int | Output[Literal["INT"]] | None = None,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "model_name": model_name,
+                "prompt": prompt,
+                "aspect_ratio": aspect_ratio,
+                "duration": duration,
+                "resolution": resolution,
+                "storyboards": storyboards,
+                "generate_audio": generate_audio,
+                "seed": seed,
+            },
+            title,
+            node_id,
+        )
+
+_KlingOmniProVideoToVideoNode_model_name = Literal["kling-v3-omni", "kling-video-o1"]
+_KlingOmniProVideoToVideoNode_aspect_ratio = Literal["16:9", "9:16", "1:1"]
+_KlingOmniProVideoToVideoNode_resolution = Literal["1080p", "720p"]
+
+
+class KlingOmniProVideoToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
+    """Kling 3.0 Omni Video to Video (KlingOmniProVideoToVideoNode)
+
+    Use a video and up to 4 reference images to generate a video with the latest Kling model.
+
+    Category: partner/video/Kling
+
+    Args:
+        model_name: COMBO
+        prompt: A text prompt describing the video content. This can include both positive and negative descriptions.
+        aspect_ratio: COMBO
+        duration: INT
+        reference_video: Video to use as a reference.
+        keep_original_sound: BOOLEAN
+        reference_images: Up to 4 additional reference images.
+        resolution: COMBO
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
+
+    Outputs:
+        video (VIDEO)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "KlingOmniProVideoToVideoNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        (
+            "model_name",
+            "model_name",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _KlingOmniProVideoToVideoNode_model_name,
+            None,
+        ),
+        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
+        (
+            "aspect_ratio",
+            "aspect_ratio",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _KlingOmniProVideoToVideoNode_aspect_ratio,
+            None,
+        ),
+        ("duration", "duration", "INT", True, True, 3, 10, None, None),
+        ("reference_video", "reference_video", "VIDEO", True, False, None, None, None, None),
+        (
+            "keep_original_sound",
+            "keep_original_sound",
+            "BOOLEAN",
+            True,
+            True,
+            None,
+            None,
+            None,
+            None,
+        ),
+        ("reference_images", "reference_images", "IMAGE", False, False, None, None, None, None),
+        (
+            "resolution",
+            "resolution",
+            "COMBO",
+            False,
+            True,
+            None,
+            None,
+            _KlingOmniProVideoToVideoNode_resolution,
+            None,
+        ),
+        ("seed", "seed", "INT", False, True, 0, 2147483647, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "VIDEO"),
+    )
+
+    video: Output[Literal["VIDEO"]]
+
+    model_name: InputRef
+    prompt: InputRef
+    aspect_ratio: InputRef
+    duration: InputRef
+    keep_original_sound: InputRef
+    resolution: InputRef
+    seed: InputRef
+
+    def __init__(
+        self,
+        *,
+        model_name: _KlingOmniProVideoToVideoNode_model_name | Output[Literal["COMBO"]] = "kling-v3-omni",
+        prompt: str | Output[Literal["STRING"]],
+        aspect_ratio: _KlingOmniProVideoToVideoNode_aspect_ratio | Output[Literal["COMBO"]] = "16:9",
+        duration: int | Output[Literal["INT"]] = 3,
+        reference_video: Output[Literal["VIDEO"]],
+        keep_original_sound: bool | Output[Literal["BOOLEAN"]] = True,
+        reference_images: Output[Literal["IMAGE"]] | None = None,
+        resolution: _KlingOmniProVideoToVideoNode_resolution | Output[Literal["COMBO"]] | None = None,
+        seed: int | Output[Literal["INT"]] | None = None,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "model_name": model_name,
+                "prompt": prompt,
+                "aspect_ratio": aspect_ratio,
+                "duration": duration,
+                "keep_original_sound": keep_original_sound,
+                "resolution": resolution,
+                "seed": seed,
+                "reference_video": reference_video,
+                "reference_images": reference_images,
             },
             title,
             node_id,
         )
 
 _KlingStartEndFrameNode_aspect_ratio = Literal["16:9", "9:16", "1:1"]
-_KlingStartEndFrameNode_mode = Literal[
-    "standard mode / 5s duration / kling-v1",
-    "pro mode / 5s duration / kling-v1",
-    "pro mode / 5s duration / kling-v1-5",
-    "pro mode / 10s duration / kling-v1-5",
-    "pro mode / 5s duration / kling-v1-6",
-    "pro mode / 10s duration / kling-v1-6",
-    "pro mode / 5s duration / kling-v2-1",
-    "pro mode / 10s duration / kling-v2-1",
-]
+_KlingStartEndFrameNode_mode = Literal["pro mode / 5s duration / kling-v2-5-turbo", "pro mode / 10s duration / kling-v2-5-turbo"]
 
 
 class KlingStartEndFrameNode(Node):
@@ -947,7 +1546,7 @@ class KlingStartEndFrameNode(Node):
 
     Generate a video sequence that transitions between your provided start and end images. The node creates all frames in between, producing a smooth transformation from the first frame to the last.
 
-    Category: api node/video/Kling
+    Category: partner/video/Kling
 
     Args:
         start_frame: Reference Image - URL or Base64 encoded string, cannot exceed 10MB, resolution not less than 300*300px, aspect ratio between 1:2.5 ~ 2.5:1. Base64 should not include data:image prefix.
@@ -1010,7 +1609,7 @@ class KlingStartEndFrameNode(Node):
         negative_prompt: str | Output[Literal["STRING"]],
         cfg_scale: float | Output[Literal["FLOAT"]] = 0.5,
         aspect_ratio: _KlingStartEndFrameNode_aspect_ratio | Output[Literal["COMBO"]] = "16:9",
-        mode: _KlingStartEndFrameNode_mode | Output[Literal["COMBO"]] = "pro mode / 5s duration / kling-v1-5",
+        mode: _KlingStartEndFrameNode_mode | Output[Literal["COMBO"]] = "pro mode / 5s duration / kling-v2-5-turbo",
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:
@@ -1029,22 +1628,7 @@ class KlingStartEndFrameNode(Node):
         )
 
 _KlingTextToVideoNode_aspect_ratio = Literal["16:9", "9:16", "1:1"]
-_KlingTextToVideoNode_mode = Literal[
-    "standard mode / 5s duration / kling-v1",
-    "standard mode / 10s duration / kling-v1",
-    "pro mode / 5s duration / kling-v1",
-    "pro mode / 10s duration / kling-v1",
-    "standard mode / 5s duration / kling-v1-6",
-    "standard mode / 10s duration / kling-v1-6",
-    "pro mode / 5s duration / kling-v2-master",
-    "pro mode / 10s duration / kling-v2-master",
-    "standard mode / 5s duration / kling-v2-master",
-    "standard mode / 10s duration / kling-v2-master",
-    "pro mode / 5s duration / kling-v2-1-master",
-    "pro mode / 10s duration / kling-v2-1-master",
-    "pro mode / 5s duration / kling-v2-5-turbo",
-    "pro mode / 10s duration / kling-v2-5-turbo",
-]
+_KlingTextToVideoNode_mode = Literal["pro mode / 5s duration / kling-v2-5-turbo", "pro mode / 10s duration / kling-v2-5-turbo"]
 
 
 class KlingTextToVideoNode(Node):
@@ -1052,7 +1636,7 @@ class KlingTextToVideoNode(Node):
 
     Kling Text to Video Node
 
-    Category: api node/video/Kling
+    Category: partner/video/Kling
 
     Args:
         prompt: Positive text prompt
@@ -1109,7 +1693,7 @@ class KlingTextToVideoNode(Node):
         negative_prompt: str | Output[Literal["STRING"]],
         cfg_scale: float | Output[Literal["FLOAT"]] = 1.0,
         aspect_ratio: _KlingTextToVideoNode_aspect_ratio | Output[Literal["COMBO"]] = "16:9",
-        mode: _KlingTextToVideoNode_mode | Output[Literal["COMBO"]] = "standard mode / 5s duration / kling-v1-6",
+        mode: _KlingTextToVideoNode_mode | Output[Literal["COMBO"]] = "pro mode / 5s duration / kling-v2-5-turbo",
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:
@@ -1125,13 +1709,114 @@ class KlingTextToVideoNode(Node):
             node_id,
         )
 
+_KlingTextToVideoWithAudio_model_name = Literal["kling-v2-6"]
+_KlingTextToVideoWithAudio_mode = Literal["pro"]
+_KlingTextToVideoWithAudio_aspect_ratio = Literal["16:9", "9:16", "1:1"]
+_KlingTextToVideoWithAudio_duration = Literal[5, 10]
+
+
+class KlingTextToVideoWithAudio(SingleOutputNode[Literal["VIDEO"]]):
+    """Kling 2.6 Text to Video with Audio (KlingTextToVideoWithAudio)
+
+    Category: partner/video/Kling
+
+    Args:
+        model_name: COMBO
+        prompt: Positive text prompt.
+        mode: COMBO
+        aspect_ratio: COMBO
+        duration: COMBO
+        generate_audio: BOOLEAN
+
+    Outputs:
+        video (VIDEO)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "KlingTextToVideoWithAudio"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        (
+            "model_name",
+            "model_name",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _KlingTextToVideoWithAudio_model_name,
+            None,
+        ),
+        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
+        ("mode", "mode", "COMBO", True, True, None, None, _KlingTextToVideoWithAudio_mode, None),
+        (
+            "aspect_ratio",
+            "aspect_ratio",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _KlingTextToVideoWithAudio_aspect_ratio,
+            None,
+        ),
+        (
+            "duration",
+            "duration",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _KlingTextToVideoWithAudio_duration,
+            None,
+        ),
+        ("generate_audio", "generate_audio", "BOOLEAN", True, True, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "VIDEO"),
+    )
+
+    video: Output[Literal["VIDEO"]]
+
+    model_name: InputRef
+    prompt: InputRef
+    mode: InputRef
+    aspect_ratio: InputRef
+    duration: InputRef
+    generate_audio: InputRef
+
+    def __init__(
+        self,
+        *,
+        model_name: _KlingTextToVideoWithAudio_model_name | Output[Literal["COMBO"]] = "kling-v2-6",
+        prompt: str | Output[Literal["STRING"]],
+        mode: _KlingTextToVideoWithAudio_mode | Output[Literal["COMBO"]] = "pro",
+        aspect_ratio: _KlingTextToVideoWithAudio_aspect_ratio | Output[Literal["COMBO"]] = "16:9",
+        duration: _KlingTextToVideoWithAudio_duration | Output[Literal["COMBO"]] = 5,
+        generate_audio: bool | Output[Literal["BOOLEAN"]] = True,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "model_name": model_name,
+                "prompt": prompt,
+                "mode": mode,
+                "aspect_ratio": aspect_ratio,
+                "duration": duration,
+                "generate_audio": generate_audio,
+            },
+            title,
+            node_id,
+        )
+
 
 class KlingVideoExtendNode(Node):
     """Kling Video Extend (KlingVideoExtendNode)
 
     Kling Video Extend Node. Extend videos made by other Kling nodes. The video_id is created by using other Kling Nodes.
 
-    Category: api node/video/Kling
+    Category: partner/video/Kling
 
     Args:
         prompt: Positive text prompt for guiding the video extension
@@ -1188,64 +1873,75 @@ class KlingVideoExtendNode(Node):
             node_id,
         )
 
-_KlingVirtualTryOnNode_model_name = Literal["kolors-virtual-try-on-v1", "kolors-virtual-try-on-v1-5"]
 
+class KlingVideoNode(SingleOutputNode[Literal["VIDEO"]]):
+    """Kling 3.0 Video (KlingVideoNode)
 
-class KlingVirtualTryOnNode(SingleOutputNode[Literal["IMAGE"]]):
-    """Kling Virtual Try On (KlingVirtualTryOnNode)
+    Generate videos with Kling V3. Supports text-to-video and image-to-video with optional storyboard multi-prompt and audio generation.
 
-    Kling Virtual Try On Node. Input a human image and a cloth image to try on the cloth on the human. You can merge multiple clothing item pictures into one image with a white background.
-
-    Category: api node/image/Kling
+    Category: partner/video/Kling
 
     Args:
-        human_image: IMAGE
-        cloth_image: IMAGE
-        model_name: COMBO
+        multi_shot: Generate a series of video segments with individual prompts and durations.
+        generate_audio: 'kling-3.0-turbo' always generates native audio, so the audio toggle is ignored.
+        model: Model and generation settings.
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
+        start_frame: Optional start frame image. When connected, switches to image-to-video mode.
 
     Outputs:
-        image (IMAGE)
+        video (VIDEO)
     """
 
     __slots__ = ()
-    class_type: ClassVar[str] = "KlingVirtualTryOnNode"
+    class_type: ClassVar[str] = "KlingVideoNode"
     _inputs_: ClassVar[tuple[Any, ...]] = (
-        ("human_image", "human_image", "IMAGE", True, False, None, None, None, None),
-        ("cloth_image", "cloth_image", "IMAGE", True, False, None, None, None, None),
-        (
-            "model_name",
-            "model_name",
-            "COMBO",
-            True,
-            True,
-            None,
-            None,
-            _KlingVirtualTryOnNode_model_name,
-            None,
-        ),
+        ("multi_shot", "multi_shot", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+        ("generate_audio", "generate_audio", "BOOLEAN", True, True, None, None, None, None),
+        ("model", "model", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+        ("seed", "seed", "INT", True, True, 0, 2147483647, None, None),
+        ("start_frame", "start_frame", "IMAGE", False, False, None, None, None, None),
     )
     _outputs_: ClassVar[tuple[Any, ...]] = (
-        ("image", "IMAGE", "IMAGE"),
+        ("video", "VIDEO", "VIDEO"),
     )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "multi_shot": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "disabled", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "negative_prompt": ["STRING", {"default": ""}], "duration": ["INT", {"default": 5, "min": 3, "max": 15, "display": "slider"}]}}}, {"key": "1 storyboard", "inputs": {"required": {"storyboard_1_prompt": ["STRING", {"default": ""}], "storyboard_1_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}]}}}, {"key": "2 storyboards", "inputs": {"required": {"storyboard_1_prompt": ["STRING", {"default": ""}], "storyboard_1_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_2_prompt": ["STRING", {"default": ""}], "storyboard_2_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}]}}}, {"key": "3 storyboards", "inputs": {"required": {"storyboard_1_prompt": ["STRING", {"default": ""}], "storyboard_1_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_2_prompt": ["STRING", {"default": ""}], "storyboard_2_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_3_prompt": ["STRING", {"default": ""}], "storyboard_3_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}]}}}, {"key": "4 storyboards", "inputs": {"required": {"storyboard_1_prompt": ["STRING", {"default": ""}], "storyboard_1_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_2_prompt": ["STRING", {"default": ""}], "storyboard_2_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_3_prompt": ["STRING", {"default": ""}], "storyboard_3_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_4_prompt": ["STRING", {"default": ""}], "storyboard_4_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}]}}}, {"key": "5 storyboards", "inputs": {"required": {"storyboard_1_prompt": ["STRING", {"default": ""}], "storyboard_1_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_2_prompt": ["STRING", {"default": ""}], "storyboard_2_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_3_prompt": ["STRING", {"default": ""}], "storyboard_3_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_4_prompt": ["STRING", {"default": ""}], "storyboard_4_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_5_prompt": ["STRING", {"default": ""}], "storyboard_5_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}]}}}, {"key": "6 storyboards", "inputs": {"required": {"storyboard_1_prompt": ["STRING", {"default": ""}], "storyboard_1_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_2_prompt": ["STRING", {"default": ""}], "storyboard_2_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_3_prompt": ["STRING", {"default": ""}], "storyboard_3_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_4_prompt": ["STRING", {"default": ""}], "storyboard_4_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_5_prompt": ["STRING", {"default": ""}], "storyboard_5_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_6_prompt": ["STRING", {"default": ""}], "storyboard_6_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}]}}}]}),
+        "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "kling-v3", "inputs": {"required": {"resolution": ["COMBO", {"default": "1080p", "multiselect": False, "options": ["4k", "1080p", "720p"]}], "aspect_ratio": ["COMBO", {"multiselect": False, "options": ["16:9", "9:16", "1:1"]}]}}}, {"key": "kling-3.0-turbo", "inputs": {"required": {"resolution": ["COMBO", {"default": "720p", "multiselect": False, "options": ["1080p", "720p"]}], "aspect_ratio": ["COMBO", {"multiselect": False, "options": ["16:9", "9:16", "1:1"]}]}}}]}),
+    }
 
-    image: Output[Literal["IMAGE"]]
+    video: Output[Literal["VIDEO"]]
 
-    model_name: InputRef
+    multi_shot: InputRef
+    generate_audio: InputRef
+    model: InputRef
+    seed: InputRef
 
     def __init__(
         self,
         *,
-        human_image: Output[Literal["IMAGE"]],
-        cloth_image: Output[Literal["IMAGE"]],
-        model_name: _KlingVirtualTryOnNode_model_name | Output[Literal["COMBO"]] = "kolors-virtual-try-on-v1",
+        multi_shot: Literal[
+    "disabled",
+    "1 storyboard",
+    "2 storyboards",
+    "3 storyboards",
+    "4 storyboards",
+    "5 storyboards",
+    "6 storyboards",
+] | DynamicOption = "disabled",
+        generate_audio: bool | Output[Literal["BOOLEAN"]] = True,
+        model: Literal["kling-v3", "kling-3.0-turbo"] | DynamicOption = "kling-v3",
+        seed: int | Output[Literal["INT"]] = 0,
+        start_frame: Output[Literal["IMAGE"]] | None = None,
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:
         self._init_node(
             {
-                "model_name": model_name,
-                "human_image": human_image,
-                "cloth_image": cloth_image,
+                "multi_shot": multi_shot,
+                "generate_audio": generate_audio,
+                "model": model,
+                "seed": seed,
+                "start_frame": start_frame,
             },
             title,
             node_id,

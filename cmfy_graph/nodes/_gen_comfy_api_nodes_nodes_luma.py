@@ -4,15 +4,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
-from cmfy_graph.graph import InputRef, Node, Output, SingleOutputNode
+from cmfy_graph.graph import DynamicOption, InputRef, Node, Output, SingleOutputNode
 
 __all__ = [
     "LumaConceptsNode",
+    "LumaImageEditNode2",
     "LumaImageModifyNode",
     "LumaImageNode",
+    "LumaImageNode2",
     "LumaImageToVideoNode",
+    "LumaRay32ExtendVideoNode",
+    "LumaRay32ImageToVideoNode",
+    "LumaRay32KeyframeNode",
+    "LumaRay32KeyframesToVideoNode",
+    "LumaRay32TextToVideoNode",
+    "LumaRay32VideoEditNode",
+    "LumaRay32VideoReframeNode",
     "LumaReferenceNode",
     "LumaVideoNode",
 ]
@@ -170,9 +180,9 @@ _LumaConceptsNode_concept4 = Literal[
 class LumaConceptsNode(SingleOutputNode[Literal["LUMA_CONCEPTS"]]):
     """Luma Concepts (LumaConceptsNode)
 
-    Holds one or more Camera Concepts for use with Luma Text to Video and Luma Image to Video nodes.
+    Camera Concepts for use with Luma Text to Video and Luma Image to Video nodes.
 
-    Category: api node/video/Luma
+    Category: partner/video/Luma
 
     Args:
         concept1: COMBO
@@ -228,6 +238,66 @@ class LumaConceptsNode(SingleOutputNode[Literal["LUMA_CONCEPTS"]]):
             node_id,
         )
 
+
+class LumaImageEditNode2(SingleOutputNode[Literal["IMAGE"]]):
+    """Luma UNI-1 Image Edit (LumaImageEditNode2)
+
+    Edit an existing image with a text prompt using the Luma UNI-1 model.
+
+    Category: partner/image/Luma
+
+    Args:
+        source: Source image to edit.
+        prompt: Description of the desired edit. 1–6000 characters.
+        model: Model to use for editing.
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
+
+    Outputs:
+        image (IMAGE)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "LumaImageEditNode2"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("source", "source", "IMAGE", True, False, None, None, None, None),
+        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
+        ("model", "model", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+        ("seed", "seed", "INT", True, True, 0, 2147483647, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("image", "IMAGE", "IMAGE"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "uni-1", "inputs": {"required": {"style": ["COMBO", {"default": "auto", "multiselect": False, "options": ["auto", "manga"]}], "web_search": ["BOOLEAN", {"default": False}]}, "optional": {"image_ref": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8"], "min": 0}}]}}}, {"key": "uni-1-max", "inputs": {"required": {"style": ["COMBO", {"default": "auto", "multiselect": False, "options": ["auto", "manga"]}], "web_search": ["BOOLEAN", {"default": False}]}, "optional": {"image_ref": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8"], "min": 0}}]}}}]}),
+    }
+
+    image: Output[Literal["IMAGE"]]
+
+    prompt: InputRef
+    model: InputRef
+    seed: InputRef
+
+    def __init__(
+        self,
+        *,
+        source: Output[Literal["IMAGE"]],
+        prompt: str | Output[Literal["STRING"]] = "",
+        model: Literal["uni-1", "uni-1-max"] | DynamicOption = "uni-1",
+        seed: int | Output[Literal["INT"]] = 0,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "prompt": prompt,
+                "model": model,
+                "seed": seed,
+                "source": source,
+            },
+            title,
+            node_id,
+        )
+
 _LumaImageModifyNode_model = Literal["photon-1", "photon-flash-1"]
 
 
@@ -236,7 +306,7 @@ class LumaImageModifyNode(SingleOutputNode[Literal["IMAGE"]]):
 
     Modifies images synchronously based on prompt and aspect ratio.
 
-    Category: api node/image/Luma
+    Category: partner/image/Luma
 
     Args:
         image: IMAGE
@@ -301,7 +371,7 @@ class LumaImageNode(SingleOutputNode[Literal["IMAGE"]]):
 
     Generates images synchronously based on prompt and aspect ratio.
 
-    Category: api node/image/Luma
+    Category: partner/image/Luma
 
     Args:
         prompt: Prompt for the image generation
@@ -380,6 +450,62 @@ class LumaImageNode(SingleOutputNode[Literal["IMAGE"]]):
             node_id,
         )
 
+
+class LumaImageNode2(SingleOutputNode[Literal["IMAGE"]]):
+    """Luma UNI-1 Image (LumaImageNode2)
+
+    Generate images from text using the Luma UNI-1 model.
+
+    Category: partner/image/Luma
+
+    Args:
+        prompt: Text description of the desired image. 1–6000 characters.
+        model: Model to use for generation.
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
+
+    Outputs:
+        image (IMAGE)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "LumaImageNode2"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
+        ("model", "model", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+        ("seed", "seed", "INT", True, True, 0, 2147483647, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("image", "IMAGE", "IMAGE"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "uni-1", "inputs": {"required": {"aspect_ratio": ["COMBO", {"default": "auto", "multiselect": False, "options": ["auto", "3:1", "2:1", "16:9", "3:2", "1:1", "2:3", "9:16", "1:2", "1:3"]}], "style": ["COMBO", {"default": "auto", "multiselect": False, "options": ["auto", "manga"]}], "web_search": ["BOOLEAN", {"default": False}]}, "optional": {"image_ref": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9"], "min": 0}}]}}}, {"key": "uni-1-max", "inputs": {"required": {"aspect_ratio": ["COMBO", {"default": "auto", "multiselect": False, "options": ["auto", "3:1", "2:1", "16:9", "3:2", "1:1", "2:3", "9:16", "1:2", "1:3"]}], "style": ["COMBO", {"default": "auto", "multiselect": False, "options": ["auto", "manga"]}], "web_search": ["BOOLEAN", {"default": False}]}, "optional": {"image_ref": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9"], "min": 0}}]}}}]}),
+    }
+
+    image: Output[Literal["IMAGE"]]
+
+    prompt: InputRef
+    model: InputRef
+    seed: InputRef
+
+    def __init__(
+        self,
+        *,
+        prompt: str | Output[Literal["STRING"]] = "",
+        model: Literal["uni-1", "uni-1-max"] | DynamicOption = "uni-1",
+        seed: int | Output[Literal["INT"]] = 0,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "prompt": prompt,
+                "model": model,
+                "seed": seed,
+            },
+            title,
+            node_id,
+        )
+
 _LumaImageToVideoNode_model = Literal["ray-2", "ray-flash-2", "ray-1-6"]
 _LumaImageToVideoNode_resolution = Literal["540p", "720p", "1080p", "4k"]
 _LumaImageToVideoNode_duration = Literal["5s", "9s"]
@@ -390,7 +516,7 @@ class LumaImageToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
 
     Generates videos synchronously based on prompt, input images, and output_size.
 
-    Category: api node/video/Luma
+    Category: partner/video/Luma
 
     Args:
         prompt: Prompt for the video generation
@@ -484,13 +610,619 @@ class LumaImageToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
             node_id,
         )
 
+_LumaRay32ExtendVideoNode_resolution = Literal["540p", "720p", "1080p"]
+
+
+class LumaRay32ExtendVideoNode(Node):
+    """Luma Ray 3.2 Extend Video (LumaRay32ExtendVideoNode)
+
+    Extend a previous Ray 3.2 generation forward (continue after it) or backward (lead-in before it). Connect the generation_id output of a prior Luma Ray 3.2 node. Extensions are always 5 seconds.
+
+    Category: partner/video/Luma
+
+    Args:
+        source_generation_id: generation_id of the prior Ray 3.2 video to extend. Connect the generation_id output of another Luma Ray 3.2 node.
+        direction: Forward continues after the prior clip; backward is prepended before it.
+        prompt: Text prompt for the new content.
+        resolution: COMBO
+        seed: Seed to determine if node should re-run; results are nondeterministic regardless of seed.
+
+    Outputs:
+        video (VIDEO)
+        generation_id (STRING)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "LumaRay32ExtendVideoNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        (
+            "source_generation_id",
+            "source_generation_id",
+            "STRING",
+            True,
+            True,
+            None,
+            None,
+            None,
+            None,
+        ),
+        ("direction", "direction", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
+        (
+            "resolution",
+            "resolution",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _LumaRay32ExtendVideoNode_resolution,
+            None,
+        ),
+        ("seed", "seed", "INT", True, True, 0, 18446744073709551615, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "VIDEO"),
+        ("generation_id", "STRING", "generation_id"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "direction": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "Forward (continue after)", "inputs": {"required": {"loop": ["BOOLEAN", {"default": False}]}}}, {"key": "Backward (lead-in before)", "inputs": {"required": {}}}]}),
+    }
+
+    video: Output[Literal["VIDEO"]]
+    generation_id: Output[Literal["STRING"]]
+
+    source_generation_id: InputRef
+    direction: InputRef
+    prompt: InputRef
+    resolution: InputRef
+    seed: InputRef
+
+    def __init__(
+        self,
+        *,
+        source_generation_id: str | Output[Literal["STRING"]] = "",
+        direction: Literal["Forward (continue after)", "Backward (lead-in before)"] | DynamicOption = "Forward (continue after)",
+        prompt: str | Output[Literal["STRING"]] = "",
+        resolution: _LumaRay32ExtendVideoNode_resolution | Output[Literal["COMBO"]] = "720p",
+        seed: int | Output[Literal["INT"]] = 0,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "source_generation_id": source_generation_id,
+                "direction": direction,
+                "prompt": prompt,
+                "resolution": resolution,
+                "seed": seed,
+            },
+            title,
+            node_id,
+        )
+
+_LumaRay32ImageToVideoNode_resolution = Literal["360p", "540p", "720p", "1080p"]
+
+
+class LumaRay32ImageToVideoNode(Node):
+    """Luma Ray 3.2 Image to Video (LumaRay32ImageToVideoNode)
+
+    Generate a video from a start and/or end frame using Luma's Ray 3.2 model. Image-anchored generations are always 5 seconds.
+
+    Category: partner/video/Luma
+
+    Args:
+        prompt: Text prompt for the video generation.
+        resolution: COMBO
+        loop: Make the video loop seamlessly. Not available when an end_frame is set.
+        seed: Seed to determine if node should re-run; results are nondeterministic regardless of seed.
+        start_frame: First frame of the generated video.
+        end_frame: Last frame of the generated video.
+
+    Outputs:
+        video (VIDEO)
+        generation_id (STRING)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "LumaRay32ImageToVideoNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
+        (
+            "resolution",
+            "resolution",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _LumaRay32ImageToVideoNode_resolution,
+            None,
+        ),
+        ("loop", "loop", "BOOLEAN", True, True, None, None, None, None),
+        ("seed", "seed", "INT", True, True, 0, 18446744073709551615, None, None),
+        ("start_frame", "start_frame", "IMAGE", False, False, None, None, None, None),
+        ("end_frame", "end_frame", "IMAGE", False, False, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "VIDEO"),
+        ("generation_id", "STRING", "generation_id"),
+    )
+
+    video: Output[Literal["VIDEO"]]
+    generation_id: Output[Literal["STRING"]]
+
+    prompt: InputRef
+    resolution: InputRef
+    loop: InputRef
+    seed: InputRef
+
+    def __init__(
+        self,
+        *,
+        prompt: str | Output[Literal["STRING"]] = "",
+        resolution: _LumaRay32ImageToVideoNode_resolution | Output[Literal["COMBO"]] = "720p",
+        loop: bool | Output[Literal["BOOLEAN"]] = False,
+        seed: int | Output[Literal["INT"]] = 0,
+        start_frame: Output[Literal["IMAGE"]] | None = None,
+        end_frame: Output[Literal["IMAGE"]] | None = None,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "prompt": prompt,
+                "resolution": resolution,
+                "loop": loop,
+                "seed": seed,
+                "start_frame": start_frame,
+                "end_frame": end_frame,
+            },
+            title,
+            node_id,
+        )
+
+
+class LumaRay32KeyframeNode(SingleOutputNode[Literal["LUMA_RAY32_KEYFRAME"]]):
+    """Luma Ray 3.2 Keyframe (LumaRay32KeyframeNode)
+
+    Anchor a guide image to a position on the Ray 3.2 output video timeline. Connect this to the 'keyframes' input of the Luma Ray 3.2 Keyframes to Video node; chain several together via the optional 'keyframes' input below.
+
+    Category: partner/video/Luma
+
+    Args:
+        image: Guide image to place at the chosen moment of the output video.
+        position: How to place this image on the output video's timeline.
+        keyframes: Optional earlier keyframes to chain with this one.
+
+    Outputs:
+        keyframes (LUMA_RAY32_KEYFRAME)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "LumaRay32KeyframeNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("image", "image", "IMAGE", True, False, None, None, None, None),
+        ("position", "position", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+        ("keyframes", "keyframes", "LUMA_RAY32_KEYFRAME", False, False, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("keyframes", "LUMA_RAY32_KEYFRAME", "keyframes"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "position": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "Fraction of duration (0.0-1.0)", "inputs": {"required": {"fraction": ["FLOAT", {"default": 0.0, "min": 0.0, "max": 1.0, "step": 0.01, "display": "number"}]}}}, {"key": "Absolute time (seconds)", "inputs": {"required": {"seconds": ["FLOAT", {"default": 0.0, "min": 0.0, "max": 10.0, "step": 0.1, "display": "number"}]}}}]}),
+    }
+
+    keyframes: Output[Literal["LUMA_RAY32_KEYFRAME"]]
+
+    position: InputRef
+
+    def __init__(
+        self,
+        *,
+        image: Output[Literal["IMAGE"]],
+        position: Literal["Fraction of duration (0.0-1.0)", "Absolute time (seconds)"] | DynamicOption = "Fraction of duration (0.0-1.0)",
+        keyframes: Output[Literal["LUMA_RAY32_KEYFRAME"]] | None = None,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "position": position,
+                "image": image,
+                "keyframes": keyframes,
+            },
+            title,
+            node_id,
+        )
+
+_LumaRay32KeyframesToVideoNode_resolution = Literal["360p", "540p", "720p", "1080p"]
+_LumaRay32KeyframesToVideoNode_duration = Literal["5s", "10s"]
+
+
+class LumaRay32KeyframesToVideoNode(Node):
+    """Luma Ray 3.2 Keyframes to Video (LumaRay32KeyframesToVideoNode)
+
+    Generate a video that interpolates through a sequence of guide images, each anchored to a position on the timeline, using Luma Ray 3.2. Build the sequence with Luma Ray 3.2 Keyframe nodes (at least 2).
+
+    Category: partner/video/Luma
+
+    Args:
+        prompt: Text prompt for the video generation.
+        resolution: COMBO
+        duration: COMBO
+        seed: Seed to determine if node should re-run; results are nondeterministic regardless of seed.
+        keyframes: Keyframe sequence from Luma Ray 3.2 Keyframe nodes (at least 2).
+
+    Outputs:
+        video (VIDEO)
+        generation_id (STRING)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "LumaRay32KeyframesToVideoNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
+        (
+            "resolution",
+            "resolution",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _LumaRay32KeyframesToVideoNode_resolution,
+            None,
+        ),
+        (
+            "duration",
+            "duration",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _LumaRay32KeyframesToVideoNode_duration,
+            None,
+        ),
+        ("seed", "seed", "INT", True, True, 0, 18446744073709551615, None, None),
+        ("keyframes", "keyframes", "LUMA_RAY32_KEYFRAME", True, False, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "VIDEO"),
+        ("generation_id", "STRING", "generation_id"),
+    )
+
+    video: Output[Literal["VIDEO"]]
+    generation_id: Output[Literal["STRING"]]
+
+    prompt: InputRef
+    resolution: InputRef
+    duration: InputRef
+    seed: InputRef
+
+    def __init__(
+        self,
+        *,
+        prompt: str | Output[Literal["STRING"]] = "",
+        resolution: _LumaRay32KeyframesToVideoNode_resolution | Output[Literal["COMBO"]] = "720p",
+        duration: _LumaRay32KeyframesToVideoNode_duration | Output[Literal["COMBO"]] = "5s",
+        seed: int | Output[Literal["INT"]] = 0,
+        keyframes: Output[Literal["LUMA_RAY32_KEYFRAME"]],
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "prompt": prompt,
+                "resolution": resolution,
+                "duration": duration,
+                "seed": seed,
+                "keyframes": keyframes,
+            },
+            title,
+            node_id,
+        )
+
+_LumaRay32TextToVideoNode_aspect_ratio = Literal["16:9", "9:16", "1:1", "4:3", "3:4", "21:9"]
+_LumaRay32TextToVideoNode_resolution = Literal["360p", "540p", "720p", "1080p"]
+_LumaRay32TextToVideoNode_duration = Literal["5s", "10s"]
+
+
+class LumaRay32TextToVideoNode(Node):
+    """Luma Ray 3.2 Text to Video (LumaRay32TextToVideoNode)
+
+    Generate a video from a text prompt using Luma's Ray 3.2 model.
+
+    Category: partner/video/Luma
+
+    Args:
+        prompt: Text prompt for the video generation.
+        aspect_ratio: COMBO
+        resolution: COMBO
+        duration: COMBO
+        loop: Make the video loop seamlessly. Only available with 5s duration.
+        seed: Seed to determine if node should re-run; results are nondeterministic regardless of seed.
+
+    Outputs:
+        video (VIDEO)
+        generation_id (STRING)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "LumaRay32TextToVideoNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
+        (
+            "aspect_ratio",
+            "aspect_ratio",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _LumaRay32TextToVideoNode_aspect_ratio,
+            None,
+        ),
+        (
+            "resolution",
+            "resolution",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _LumaRay32TextToVideoNode_resolution,
+            None,
+        ),
+        (
+            "duration",
+            "duration",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _LumaRay32TextToVideoNode_duration,
+            None,
+        ),
+        ("loop", "loop", "BOOLEAN", True, True, None, None, None, None),
+        ("seed", "seed", "INT", True, True, 0, 18446744073709551615, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "VIDEO"),
+        ("generation_id", "STRING", "generation_id"),
+    )
+
+    video: Output[Literal["VIDEO"]]
+    generation_id: Output[Literal["STRING"]]
+
+    prompt: InputRef
+    aspect_ratio: InputRef
+    resolution: InputRef
+    duration: InputRef
+    loop: InputRef
+    seed: InputRef
+
+    def __init__(
+        self,
+        *,
+        prompt: str | Output[Literal["STRING"]] = "",
+        aspect_ratio: _LumaRay32TextToVideoNode_aspect_ratio | Output[Literal["COMBO"]] = "16:9",
+        resolution: _LumaRay32TextToVideoNode_resolution | Output[Literal["COMBO"]] = "720p",
+        duration: _LumaRay32TextToVideoNode_duration | Output[Literal["COMBO"]] = "5s",
+        loop: bool | Output[Literal["BOOLEAN"]] = False,
+        seed: int | Output[Literal["INT"]] = 0,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "prompt": prompt,
+                "aspect_ratio": aspect_ratio,
+                "resolution": resolution,
+                "duration": duration,
+                "loop": loop,
+                "seed": seed,
+            },
+            title,
+            node_id,
+        )
+
+_LumaRay32VideoEditNode_resolution = Literal["360p", "540p", "720p", "1080p"]
+_LumaRay32VideoEditNode_strength = Literal[
+    "auto",
+    "adhere_1",
+    "adhere_2",
+    "adhere_3",
+    "flex_1",
+    "flex_2",
+    "flex_3",
+    "reimagine_1",
+    "reimagine_2",
+    "reimagine_3",
+]
+
+
+class LumaRay32VideoEditNode(Node):
+    """Luma Ray 3.2 Video Edit (LumaRay32VideoEditNode)
+
+    Re-render an existing video under a new prompt using Luma Ray 3.2 (restyle, relight, add or remove elements) while keeping the original motion. Source video up to 18 seconds; the edited video keeps the source's length.
+
+    Category: partner/video/Luma
+
+    Args:
+        video: Source video to edit. Up to 18 seconds.
+        prompt: Describes the desired edit.
+        resolution: COMBO
+        strength: How strongly to preserve vs. reimagine the source. 'auto' lets Ray 3.2 choose; adhere_* preserves the most, flex_* is balanced, reimagine_* changes the most.
+        seed: Seed to determine if node should re-run; results are nondeterministic regardless of seed.
+
+    Outputs:
+        video (VIDEO)
+        generation_id (STRING)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "LumaRay32VideoEditNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "video", "VIDEO", True, False, None, None, None, None),
+        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
+        (
+            "resolution",
+            "resolution",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _LumaRay32VideoEditNode_resolution,
+            None,
+        ),
+        (
+            "strength",
+            "strength",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _LumaRay32VideoEditNode_strength,
+            None,
+        ),
+        ("seed", "seed", "INT", True, True, 0, 18446744073709551615, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "VIDEO"),
+        ("generation_id", "STRING", "generation_id"),
+    )
+
+    video: Output[Literal["VIDEO"]]
+    generation_id: Output[Literal["STRING"]]
+
+    prompt: InputRef
+    resolution: InputRef
+    strength: InputRef
+    seed: InputRef
+
+    def __init__(
+        self,
+        *,
+        video: Output[Literal["VIDEO"]],
+        prompt: str | Output[Literal["STRING"]] = "",
+        resolution: _LumaRay32VideoEditNode_resolution | Output[Literal["COMBO"]] = "720p",
+        strength: _LumaRay32VideoEditNode_strength | Output[Literal["COMBO"]] = "auto",
+        seed: int | Output[Literal["INT"]] = 0,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "prompt": prompt,
+                "resolution": resolution,
+                "strength": strength,
+                "seed": seed,
+                "video": video,
+            },
+            title,
+            node_id,
+        )
+
+_LumaRay32VideoReframeNode_aspect_ratio = Literal["16:9", "9:16", "1:1", "4:3", "3:4", "21:9"]
+_LumaRay32VideoReframeNode_resolution = Literal["360p", "540p", "720p", "1080p"]
+
+
+class LumaRay32VideoReframeNode(Node):
+    """Luma Ray 3.2 Video Reframe (LumaRay32VideoReframeNode)
+
+    Change the aspect ratio of an existing video, using Luma Ray 3.2 to fill the newly exposed canvas areas. Source video up to 30 seconds. Billed per second of output.
+
+    Category: partner/video/Luma
+
+    Args:
+        video: Source video to reframe. Up to 30 seconds.
+        prompt: Describes how the newly exposed canvas areas should be filled.
+        aspect_ratio: COMBO
+        resolution: COMBO
+        seed: Seed to determine if node should re-run; results are nondeterministic regardless of seed.
+
+    Outputs:
+        video (VIDEO)
+        generation_id (STRING)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "LumaRay32VideoReframeNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "video", "VIDEO", True, False, None, None, None, None),
+        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
+        (
+            "aspect_ratio",
+            "aspect_ratio",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _LumaRay32VideoReframeNode_aspect_ratio,
+            None,
+        ),
+        (
+            "resolution",
+            "resolution",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _LumaRay32VideoReframeNode_resolution,
+            None,
+        ),
+        ("seed", "seed", "INT", True, True, 0, 18446744073709551615, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "VIDEO"),
+        ("generation_id", "STRING", "generation_id"),
+    )
+
+    video: Output[Literal["VIDEO"]]
+    generation_id: Output[Literal["STRING"]]
+
+    prompt: InputRef
+    aspect_ratio: InputRef
+    resolution: InputRef
+    seed: InputRef
+
+    def __init__(
+        self,
+        *,
+        video: Output[Literal["VIDEO"]],
+        prompt: str | Output[Literal["STRING"]] = "",
+        aspect_ratio: _LumaRay32VideoReframeNode_aspect_ratio | Output[Literal["COMBO"]] = "16:9",
+        resolution: _LumaRay32VideoReframeNode_resolution | Output[Literal["COMBO"]] = "720p",
+        seed: int | Output[Literal["INT"]] = 0,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "prompt": prompt,
+                "aspect_ratio": aspect_ratio,
+                "resolution": resolution,
+                "seed": seed,
+                "video": video,
+            },
+            title,
+            node_id,
+        )
+
 
 class LumaReferenceNode(SingleOutputNode[Literal["LUMA_REF"]]):
     """Luma Reference (LumaReferenceNode)
 
     Holds an image and weight for use with Luma Generate Image node.
 
-    Category: api node/image/Luma
+    Category: partner/image/Luma
 
     Args:
         image: Image to use as reference.
@@ -546,7 +1278,7 @@ class LumaVideoNode(SingleOutputNode[Literal["VIDEO"]]):
 
     Generates videos synchronously based on prompt and output_size.
 
-    Category: api node/video/Luma
+    Category: partner/video/Luma
 
     Args:
         prompt: Prompt for the video generation

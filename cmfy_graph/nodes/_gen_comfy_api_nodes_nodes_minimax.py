@@ -4,26 +4,325 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
-from cmfy_graph.graph import InputRef, Node, Output, SingleOutputNode
+from cmfy_graph.graph import DynamicOption, InputRef, Node, Output, SingleOutputNode
 
 __all__ = [
+    "MinimaxHailuo03ContextIRNode",
+    "MinimaxHailuo03FirstLastFrameNode",
+    "MinimaxHailuo03ReferenceNode",
+    "MinimaxHailuo03RegenerateNode",
+    "MinimaxHailuo03TextToVideoNode",
     "MinimaxHailuoVideoNode",
     "MinimaxImageToVideoNode",
     "MinimaxTextToVideoNode",
 ]
+
+
+class MinimaxHailuo03ContextIRNode(SingleOutputNode[Literal["STRING"]]):
+    """MiniMax H3 Context IR (Prompt Enhancer) (MinimaxHailuo03ContextIRNode)
+
+    Analyze text and media context with MiniMax H3 Context IR and produce an enhanced, structured video prompt. Feed the output into the prompt of a MiniMax H3 video node and attach the same media there in the same order, because the enhanced prompt refers to the attached media by position.
+
+    Category: partner/video/MiniMax
+
+    Args:
+        model: Model to use for prompt enhancement.
+        first_frame: First frame of the video you intend to generate. Cannot be combined with reference media.
+        last_frame: Last frame of the video you intend to generate. Cannot be combined with reference media.
+
+    Outputs:
+        string (STRING)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "MinimaxHailuo03ContextIRNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "model", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+        ("first_frame", "first_frame", "IMAGE", False, False, None, None, None, None),
+        ("last_frame", "last_frame", "IMAGE", False, False, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("string", "STRING", "STRING"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "MiniMax H3", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "duration": ["INT", {"default": 5, "min": 4, "max": 15, "step": 1, "display": "slider"}], "ratio": ["COMBO", {"default": "adaptive", "multiselect": False, "options": ["adaptive", "16:9", "4:3", "1:1", "3:4", "9:16", "21:9"]}], "reference_images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9"], "min": 0}}], "reference_videos": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_video": ["VIDEO", {}]}}, "names": ["video_1", "video_2", "video_3"], "min": 0}}], "reference_audios": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_audio": ["AUDIO", {}]}}, "names": ["audio_1", "audio_2", "audio_3"], "min": 0}}]}}}]}),
+    }
+
+    string: Output[Literal["STRING"]]
+
+    model: InputRef
+
+    def __init__(
+        self,
+        *,
+        model: Literal["MiniMax H3"] | DynamicOption = "MiniMax H3",
+        first_frame: Output[Literal["IMAGE"]] | None = None,
+        last_frame: Output[Literal["IMAGE"]] | None = None,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "model": model,
+                "first_frame": first_frame,
+                "last_frame": last_frame,
+            },
+            title,
+            node_id,
+        )
+
+
+class MinimaxHailuo03FirstLastFrameNode(SingleOutputNode[Literal["VIDEO"]]):
+    """MiniMax H3 First-Last-Frame to Video (MinimaxHailuo03FirstLastFrameNode)
+
+    Generate video from a first frame image and an optional last frame image using the MiniMax H3 model. The aspect ratio of the video follows the supplied images.
+
+    Category: partner/video/MiniMax
+
+    Args:
+        model: Model to use for video generation.
+        first_frame: First frame image for the video.
+        seed: Random seed. The same request with the same seed gives similar, but not guaranteed identical, results.
+        watermark: Whether to add an AIGC watermark to the video.
+        last_frame: Optional last frame image for the video.
+
+    Outputs:
+        video (VIDEO)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "MinimaxHailuo03FirstLastFrameNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "model", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+        ("first_frame", "first_frame", "IMAGE", True, False, None, None, None, None),
+        ("seed", "seed", "INT", True, True, 0, 4294967295, None, None),
+        ("watermark", "watermark", "BOOLEAN", True, True, None, None, None, None),
+        ("last_frame", "last_frame", "IMAGE", False, False, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "VIDEO"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "MiniMax H3", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["768P", "2K"]}], "duration": ["INT", {"default": 5, "min": 4, "max": 15, "step": 1, "display": "slider"}]}}}]}),
+    }
+
+    video: Output[Literal["VIDEO"]]
+
+    model: InputRef
+    seed: InputRef
+    watermark: InputRef
+
+    def __init__(
+        self,
+        *,
+        model: Literal["MiniMax H3"] | DynamicOption = "MiniMax H3",
+        first_frame: Output[Literal["IMAGE"]],
+        seed: int | Output[Literal["INT"]] = 42,
+        watermark: bool | Output[Literal["BOOLEAN"]] = False,
+        last_frame: Output[Literal["IMAGE"]] | None = None,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "model": model,
+                "seed": seed,
+                "watermark": watermark,
+                "first_frame": first_frame,
+                "last_frame": last_frame,
+            },
+            title,
+            node_id,
+        )
+
+
+class MinimaxHailuo03ReferenceNode(SingleOutputNode[Literal["VIDEO"]]):
+    """MiniMax H3 Reference to Video (MinimaxHailuo03ReferenceNode)
+
+    Generate video conditioned on reference images, videos, and audio using the MiniMax H3 model. Refer to the references in the prompt by their order: 'Image 1', 'Image 2', 'Video 1', 'Audio 1', and so on.
+
+    Category: partner/video/MiniMax
+
+    Args:
+        model: Model to use for video generation.
+        seed: Random seed. The same request with the same seed gives similar, but not guaranteed identical, results.
+        watermark: Whether to add an AIGC watermark to the video.
+
+    Outputs:
+        video (VIDEO)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "MinimaxHailuo03ReferenceNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "model", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+        ("seed", "seed", "INT", True, True, 0, 4294967295, None, None),
+        ("watermark", "watermark", "BOOLEAN", True, True, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "VIDEO"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "MiniMax H3", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["768P", "2K"]}], "ratio": ["COMBO", {"default": "adaptive", "multiselect": False, "options": ["adaptive", "16:9", "4:3", "1:1", "3:4", "9:16", "21:9"]}], "duration": ["INT", {"default": 5, "min": 4, "max": 15, "step": 1, "display": "slider"}], "reference_images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9"], "min": 0}}], "reference_videos": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_video": ["VIDEO", {}]}}, "names": ["video_1", "video_2", "video_3"], "min": 0}}], "reference_audios": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_audio": ["AUDIO", {}]}}, "names": ["audio_1", "audio_2", "audio_3"], "min": 0}}]}}}]}),
+    }
+
+    video: Output[Literal["VIDEO"]]
+
+    model: InputRef
+    seed: InputRef
+    watermark: InputRef
+
+    def __init__(
+        self,
+        *,
+        model: Literal["MiniMax H3"] | DynamicOption = "MiniMax H3",
+        seed: int | Output[Literal["INT"]] = 42,
+        watermark: bool | Output[Literal["BOOLEAN"]] = False,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "model": model,
+                "seed": seed,
+                "watermark": watermark,
+            },
+            title,
+            node_id,
+        )
+
+
+class MinimaxHailuo03RegenerateNode(SingleOutputNode[Literal["VIDEO"]]):
+    """MiniMax H3 Regenerate to 2K (MinimaxHailuo03RegenerateNode)
+
+    Re-render a MiniMax H3 768P output at 2K resolution. Connect the unmodified 768P video and the exact prompt used to generate it; if the original generation used first/last frames or reference media, attach the same inputs.
+
+    Category: partner/video/MiniMax
+
+    Args:
+        model: Model to use for video regeneration.
+        video: The MiniMax H3 768P output video to re-render. Connect the unmodified output of a MiniMax H3 video node (24 FPS, 4-15 seconds). 2K outputs cannot be used.
+        watermark: Whether to add an AIGC watermark to the video.
+        first_frame: First frame image from the original generation, if one was used.
+        last_frame: Last frame image from the original generation, if one was used.
+
+    Outputs:
+        video (VIDEO)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "MinimaxHailuo03RegenerateNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "model", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+        ("video", "video", "VIDEO", True, False, None, None, None, None),
+        ("watermark", "watermark", "BOOLEAN", True, True, None, None, None, None),
+        ("first_frame", "first_frame", "IMAGE", False, False, None, None, None, None),
+        ("last_frame", "last_frame", "IMAGE", False, False, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "VIDEO"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "MiniMax H3", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["2K"]}], "reference_images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9"], "min": 0}}], "reference_videos": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_video": ["VIDEO", {}]}}, "names": ["video_1", "video_2", "video_3"], "min": 0}}], "reference_audios": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_audio": ["AUDIO", {}]}}, "names": ["audio_1", "audio_2", "audio_3"], "min": 0}}]}}}]}),
+    }
+
+    video: Output[Literal["VIDEO"]]
+
+    model: InputRef
+    watermark: InputRef
+
+    def __init__(
+        self,
+        *,
+        model: Literal["MiniMax H3"] | DynamicOption = "MiniMax H3",
+        video: Output[Literal["VIDEO"]],
+        watermark: bool | Output[Literal["BOOLEAN"]] = False,
+        first_frame: Output[Literal["IMAGE"]] | None = None,
+        last_frame: Output[Literal["IMAGE"]] | None = None,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "model": model,
+                "watermark": watermark,
+                "video": video,
+                "first_frame": first_frame,
+                "last_frame": last_frame,
+            },
+            title,
+            node_id,
+        )
+
+
+class MinimaxHailuo03TextToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
+    """MiniMax H3 Text to Video (MinimaxHailuo03TextToVideoNode)
+
+    Generate video from a text prompt using the MiniMax H3 model.
+
+    Category: partner/video/MiniMax
+
+    Args:
+        model: Model to use for video generation.
+        seed: Random seed. The same request with the same seed gives similar, but not guaranteed identical, results.
+        watermark: Whether to add an AIGC watermark to the video.
+
+    Outputs:
+        video (VIDEO)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "MinimaxHailuo03TextToVideoNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "model", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+        ("seed", "seed", "INT", True, True, 0, 4294967295, None, None),
+        ("watermark", "watermark", "BOOLEAN", True, True, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "VIDEO"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "MiniMax H3", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["768P", "2K"]}], "ratio": ["COMBO", {"default": "16:9", "multiselect": False, "options": ["16:9", "4:3", "1:1", "3:4", "9:16", "21:9"]}], "duration": ["INT", {"default": 5, "min": 4, "max": 15, "step": 1, "display": "slider"}]}}}]}),
+    }
+
+    video: Output[Literal["VIDEO"]]
+
+    model: InputRef
+    seed: InputRef
+    watermark: InputRef
+
+    def __init__(
+        self,
+        *,
+        model: Literal["MiniMax H3"] | DynamicOption = "MiniMax H3",
+        seed: int | Output[Literal["INT"]] = 42,
+        watermark: bool | Output[Literal["BOOLEAN"]] = False,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "model": model,
+                "seed": seed,
+                "watermark": watermark,
+            },
+            title,
+            node_id,
+        )
 
 _MinimaxHailuoVideoNode_duration = Literal[6, 10]
 _MinimaxHailuoVideoNode_resolution = Literal["768P", "1080P"]
 
 
 class MinimaxHailuoVideoNode(SingleOutputNode[Literal["VIDEO"]]):
-    """MiniMax Hailuo Video (MinimaxHailuoVideoNode)
+    """MiniMax Hailuo 02 Video (MinimaxHailuoVideoNode)
 
-    Generates videos from prompt, with optional start frame using the new MiniMax Hailuo-02 model.
+    Generates videos from prompt, with optional start frame using the MiniMax Hailuo-02 model.
 
-    Category: api node/video/MiniMax
+    Category: partner/video/MiniMax
 
     Args:
         prompt_text: Text prompt to guide the video generation.
@@ -110,9 +409,9 @@ _MinimaxImageToVideoNode_model = Literal["I2V-01-Director", "I2V-01", "I2V-01-li
 class MinimaxImageToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     """MiniMax Image to Video (MinimaxImageToVideoNode)
 
-    Generates videos synchronously based on an image and prompt, and optional parameters using MiniMax's API.
+    Generates videos synchronously based on an image and prompt, and optional parameters.
 
-    Category: api node/video/MiniMax
+    Category: partner/video/MiniMax
 
     Args:
         image: Image to use as first frame of video generation
@@ -169,9 +468,9 @@ _MinimaxTextToVideoNode_model = Literal["T2V-01", "T2V-01-Director"]
 class MinimaxTextToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     """MiniMax Text to Video (MinimaxTextToVideoNode)
 
-    Generates videos synchronously based on a prompt, and optional parameters using MiniMax's API.
+    Generates videos synchronously based on a prompt, and optional parameters.
 
-    Category: api node/video/MiniMax
+    Category: partner/video/MiniMax
 
     Args:
         prompt_text: Text prompt to guide the video generation

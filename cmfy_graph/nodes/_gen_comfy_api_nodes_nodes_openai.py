@@ -4,9 +4,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
-from cmfy_graph.graph import InputRef, Node, Output, SingleOutputNode
+from cmfy_graph.graph import DynamicOption, InputRef, Node, Output, SingleOutputNode
 
 __all__ = [
     "OpenAIChatConfig",
@@ -14,6 +15,7 @@ __all__ = [
     "OpenAIDalle2",
     "OpenAIDalle3",
     "OpenAIGPTImage1",
+    "OpenAIGPTImageNodeV2",
     "OpenAIInputFiles",
 ]
 
@@ -25,7 +27,7 @@ class OpenAIChatConfig(SingleOutputNode[Literal["OPENAI_CHAT_CONFIG"]]):
 
     Allows specifying advanced configuration options for the OpenAI Chat Nodes.
 
-    Category: api node/text/OpenAI
+    Category: partner/text/OpenAI
 
     Args:
         truncation: The truncation strategy to use for the model response. auto: If the context of this response and previous ones exceeds the model's context window size, the model will truncate the response to fit the context window by dropping input items in the middle of the conversation.disabled: If a model response will exceed the context window size for a model, the request will fail with a 400 error
@@ -83,17 +85,21 @@ class OpenAIChatConfig(SingleOutputNode[Literal["OPENAI_CHAT_CONFIG"]]):
         )
 
 _OpenAIChatNode_model = Literal[
-    "o4-mini",
-    "o1",
-    "o3",
-    "o1-pro",
-    "gpt-4o",
-    "gpt-4.1",
-    "gpt-4.1-mini",
-    "gpt-4.1-nano",
+    "gpt-5.6-sol",
+    "gpt-5.6-terra",
+    "gpt-5.6-luna",
+    "gpt-5.5-pro",
+    "gpt-5.5",
     "gpt-5",
     "gpt-5-mini",
     "gpt-5-nano",
+    "gpt-4.1",
+    "gpt-4.1-mini",
+    "gpt-4.1-nano",
+    "o4-mini",
+    "o3",
+    "o1-pro",
+    "o1",
 ]
 
 
@@ -102,11 +108,11 @@ class OpenAIChatNode(SingleOutputNode[Literal["STRING"]]):
 
     Generate text responses from an OpenAI model.
 
-    Category: api node/text/OpenAI
+    Category: partner/text/OpenAI
 
     Args:
         prompt: Text inputs to the model, used to generate a response.
-        persist_context: Persist chat context between calls (multi-turn conversation)
+        persist_context: This parameter is deprecated and has no effect.
         model: The model used to generate the response
         images: Optional image(s) to use as context for the model. To include multiple images, you can use the Batch Images node.
         files: Optional file(s) to use as context for the model. Accepts inputs from the OpenAI Chat Input Files node.
@@ -150,8 +156,8 @@ class OpenAIChatNode(SingleOutputNode[Literal["STRING"]]):
         self,
         *,
         prompt: str | Output[Literal["STRING"]] = "",
-        persist_context: bool | Output[Literal["BOOLEAN"]] = True,
-        model: _OpenAIChatNode_model | Output[Literal["COMBO"]] = "o4-mini",
+        persist_context: bool | Output[Literal["BOOLEAN"]] = False,
+        model: _OpenAIChatNode_model | Output[Literal["COMBO"]] = "gpt-5.6-sol",
         images: Output[Literal["IMAGE"]] | None = None,
         files: Output[Literal["OPENAI_INPUT_FILES"]] | None = None,
         advanced_options: Output[Literal["OPENAI_CHAT_CONFIG"]] | None = None,
@@ -179,7 +185,7 @@ class OpenAIDalle2(SingleOutputNode[Literal["IMAGE"]]):
 
     Generates images synchronously via OpenAI's DALL·E 2 endpoint.
 
-    Category: api node/image/OpenAI
+    Category: partner/image/OpenAI
 
     Args:
         prompt: Text prompt for DALL·E
@@ -249,7 +255,7 @@ class OpenAIDalle3(SingleOutputNode[Literal["IMAGE"]]):
 
     Generates images synchronously via OpenAI's DALL·E 3 endpoint.
 
-    Category: api node/image/OpenAI
+    Category: partner/image/OpenAI
 
     Args:
         prompt: Text prompt for DALL·E
@@ -307,26 +313,42 @@ class OpenAIDalle3(SingleOutputNode[Literal["IMAGE"]]):
         )
 
 _OpenAIGPTImage1_quality = Literal["low", "medium", "high"]
-_OpenAIGPTImage1_background = Literal["opaque", "transparent"]
-_OpenAIGPTImage1_size = Literal["auto", "1024x1024", "1024x1536", "1536x1024"]
+_OpenAIGPTImage1_background = Literal["auto", "opaque", "transparent"]
+_OpenAIGPTImage1_size = Literal[
+    "auto",
+    "1024x1024",
+    "1024x1536",
+    "1536x1024",
+    "2048x2048",
+    "2048x1152",
+    "1152x2048",
+    "3840x2160",
+    "2160x3840",
+    "Custom",
+]
+_OpenAIGPTImage1_model = Literal["gpt-image-1", "gpt-image-1.5", "gpt-image-2"]
 
 
 class OpenAIGPTImage1(SingleOutputNode[Literal["IMAGE"]]):
-    """OpenAI GPT Image 1 (OpenAIGPTImage1)
+    """OpenAI GPT Image 2 (OpenAIGPTImage1)
 
-    Generates images synchronously via OpenAI's GPT Image 1 endpoint.
+    Generates images synchronously via OpenAI's GPT Image endpoint.
 
-    Category: api node/image/OpenAI
+    Category: partner/image/OpenAI
+    Deprecated.
 
     Args:
-        prompt: Text prompt for GPT Image 1
+        prompt: Text prompt for GPT Image
         seed: not implemented yet in backend
         quality: Image quality, affects cost and generation time.
         background: Return image with or without background
-        size: Image size
+        size: Image size. Select 'Custom' to use the custom width and height (GPT Image 2 only).
         n: How many images to generate
         image: Optional reference image for image editing.
         mask: Optional mask for inpainting (white areas will be replaced)
+        model: COMBO
+        custom_width: Used only when `size` is 'Custom'. Must be a multiple of 16 (GPT Image 2 only).
+        custom_height: Used only when `size` is 'Custom'. Must be a multiple of 16 (GPT Image 2 only).
 
     Outputs:
         image (IMAGE)
@@ -353,6 +375,9 @@ class OpenAIGPTImage1(SingleOutputNode[Literal["IMAGE"]]):
         ("n", "n", "INT", False, True, 1, 8, None, None),
         ("image", "image", "IMAGE", False, False, None, None, None, None),
         ("mask", "mask", "MASK", False, False, None, None, None, None),
+        ("model", "model", "COMBO", False, True, None, None, _OpenAIGPTImage1_model, None),
+        ("custom_width", "custom_width", "INT", False, True, 1024, 3840, None, None),
+        ("custom_height", "custom_height", "INT", False, True, 1024, 3840, None, None),
     )
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("image", "IMAGE", "IMAGE"),
@@ -366,6 +391,9 @@ class OpenAIGPTImage1(SingleOutputNode[Literal["IMAGE"]]):
     background: InputRef
     size: InputRef
     n: InputRef
+    model: InputRef
+    custom_width: InputRef
+    custom_height: InputRef
 
     def __init__(
         self,
@@ -378,6 +406,9 @@ class OpenAIGPTImage1(SingleOutputNode[Literal["IMAGE"]]):
         n: int | Output[Literal["INT"]] | None = None,
         image: Output[Literal["IMAGE"]] | None = None,
         mask: Output[Literal["MASK"]] | None = None,
+        model: _OpenAIGPTImage1_model | Output[Literal["COMBO"]] | None = None,
+        custom_width: int | Output[Literal["INT"]] | None = None,
+        custom_height: int | Output[Literal["INT"]] | None = None,
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:
@@ -389,8 +420,72 @@ class OpenAIGPTImage1(SingleOutputNode[Literal["IMAGE"]]):
                 "background": background,
                 "size": size,
                 "n": n,
+                "model": model,
+                "custom_width": custom_width,
+                "custom_height": custom_height,
                 "image": image,
                 "mask": mask,
+            },
+            title,
+            node_id,
+        )
+
+
+class OpenAIGPTImageNodeV2(SingleOutputNode[Literal["IMAGE"]]):
+    """OpenAI GPT Image 2 (OpenAIGPTImageNodeV2)
+
+    Generates images via OpenAI's GPT Image endpoint.
+
+    Category: partner/image/OpenAI
+
+    Args:
+        prompt: Text prompt for GPT Image
+        model: COMFY_DYNAMICCOMBO_V3
+        n: How many images to generate
+        seed: not implemented yet in backend
+
+    Outputs:
+        image (IMAGE)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "OpenAIGPTImageNodeV2"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
+        ("model", "model", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+        ("n", "n", "INT", True, True, 1, 8, None, None),
+        ("seed", "seed", "INT", True, True, 0, 2147483647, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("image", "IMAGE", "IMAGE"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "gpt-image-2", "inputs": {"required": {"size": ["COMBO", {"default": "auto", "multiselect": False, "options": ["auto", "1024x1024", "1024x1536", "1536x1024", "2048x2048", "2048x1152", "1152x2048", "3840x2160", "2160x3840", "Custom"]}], "custom_width": ["INT", {"default": 1024, "min": 1024, "max": 3840, "step": 16}], "custom_height": ["INT", {"default": 1024, "min": 1024, "max": 3840, "step": 16}], "background": ["COMBO", {"default": "auto", "multiselect": False, "options": ["auto", "opaque"]}], "quality": ["COMBO", {"default": "low", "multiselect": False, "options": ["low", "medium", "high"]}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10", "image_11", "image_12", "image_13", "image_14", "image_15", "image_16"], "min": 0}}]}, "optional": {"mask": ["MASK", {}]}}}, {"key": "gpt-image-1.5", "inputs": {"required": {"size": ["COMBO", {"default": "auto", "multiselect": False, "options": ["auto", "1024x1024", "1024x1536", "1536x1024"]}], "background": ["COMBO", {"default": "auto", "multiselect": False, "options": ["auto", "opaque", "transparent"]}], "quality": ["COMBO", {"default": "low", "multiselect": False, "options": ["low", "medium", "high"]}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10", "image_11", "image_12", "image_13", "image_14", "image_15", "image_16"], "min": 0}}]}, "optional": {"mask": ["MASK", {}]}}}, {"key": "gpt-image-1", "inputs": {"required": {"size": ["COMBO", {"default": "auto", "multiselect": False, "options": ["auto", "1024x1024", "1024x1536", "1536x1024"]}], "background": ["COMBO", {"default": "auto", "multiselect": False, "options": ["auto", "opaque", "transparent"]}], "quality": ["COMBO", {"default": "low", "multiselect": False, "options": ["low", "medium", "high"]}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10", "image_11", "image_12", "image_13", "image_14", "image_15", "image_16"], "min": 0}}]}, "optional": {"mask": ["MASK", {}]}}}]}),
+    }
+
+    image: Output[Literal["IMAGE"]]
+
+    prompt: InputRef
+    model: InputRef
+    n: InputRef
+    seed: InputRef
+
+    def __init__(
+        self,
+        *,
+        prompt: str | Output[Literal["STRING"]] = "",
+        model: Literal["gpt-image-2", "gpt-image-1.5", "gpt-image-1"] | DynamicOption = "gpt-image-2",
+        n: int | Output[Literal["INT"]] = 1,
+        seed: int | Output[Literal["INT"]] = 0,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "prompt": prompt,
+                "model": model,
+                "n": n,
+                "seed": seed,
             },
             title,
             node_id,
@@ -402,7 +497,7 @@ class OpenAIInputFiles(SingleOutputNode[Literal["OPENAI_INPUT_FILES"]]):
 
     Loads and prepares input files (text, pdf, etc.) to include as inputs for the OpenAI Chat Node. The files will be read by the OpenAI model when generating a response. 🛈 TIP: Can be chained together with other OpenAI Input File nodes.
 
-    Category: api node/text/OpenAI
+    Category: partner/text/OpenAI
 
     Args:
         file: Input files to include as context for the model. Only accepts text (.txt) and PDF (.pdf) files for now.

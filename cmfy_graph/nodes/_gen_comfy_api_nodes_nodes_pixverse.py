@@ -25,7 +25,7 @@ class PixverseImageToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
 
     Generates videos based on prompt and output_size.
 
-    Category: api node/video/PixVerse
+    Category: partner/video/PixVerse
 
     Args:
         image: IMAGE
@@ -141,7 +141,7 @@ _PixverseTemplateNode_template = Literal["Microwave", "Suit Swagger", "Anything,
 class PixverseTemplateNode(SingleOutputNode[Literal["PIXVERSE_TEMPLATE"]]):
     """PixVerse Template (PixverseTemplateNode)
 
-    Category: api node/video/PixVerse
+    Category: partner/video/PixVerse
 
     Args:
         template: COMBO
@@ -199,7 +199,7 @@ class PixverseTextToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
 
     Generates videos based on prompt and output_size.
 
-    Category: api node/video/PixVerse
+    Category: partner/video/PixVerse
 
     Args:
         prompt: Prompt for the video generation
@@ -330,7 +330,7 @@ class PixverseTransitionVideoNode(SingleOutputNode[Literal["VIDEO"]]):
 
     Generates videos based on prompt and output_size.
 
-    Category: api node/video/PixVerse
+    Category: partner/video/PixVerse
 
     Args:
         first_frame: IMAGE

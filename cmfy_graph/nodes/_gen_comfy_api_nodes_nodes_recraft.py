@@ -4,13 +4,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
-from cmfy_graph.graph import InputRef, Node, Output, SingleOutputNode
+from cmfy_graph.graph import DynamicOption, InputRef, Node, Output, SingleOutputNode
 
 __all__ = [
     "RecraftColorRGB",
     "RecraftControls",
+    "RecraftCreateStyleNode",
     "RecraftCreativeUpscaleNode",
     "RecraftCrispUpscaleNode",
     "RecraftImageInpaintingNode",
@@ -23,6 +25,8 @@ __all__ = [
     "RecraftStyleV3RealisticImage",
     "RecraftTextToImageNode",
     "RecraftTextToVectorNode",
+    "RecraftV4TextToImageNode",
+    "RecraftV4TextToVectorNode",
     "RecraftVectorizeImageNode",
 ]
 
@@ -32,7 +36,7 @@ class RecraftColorRGB(SingleOutputNode[Literal["RECRAFT_COLOR"]]):
 
     Create Recraft Color by choosing specific RGB values.
 
-    Category: api node/image/Recraft
+    Category: partner/image/Recraft
 
     Args:
         r: Red value of color.
@@ -89,7 +93,7 @@ class RecraftControls(SingleOutputNode[Literal["RECRAFT_CONTROLS"]]):
 
     Create Recraft Controls for customizing Recraft generation.
 
-    Category: api node/image/Recraft
+    Category: partner/image/Recraft
 
     Args:
         colors: RECRAFT_COLOR
@@ -138,6 +142,58 @@ class RecraftControls(SingleOutputNode[Literal["RECRAFT_CONTROLS"]]):
             node_id,
         )
 
+_RecraftCreateStyleNode_style = Literal["realistic_image", "digital_illustration"]
+
+
+class RecraftCreateStyleNode(SingleOutputNode[Literal["STRING"]]):
+    """Recraft Create Style (RecraftCreateStyleNode)
+
+    Create a custom style from reference images. Upload 1-5 images to use as style references. Total size of all images is limited to 5 MB.
+
+    Category: partner/image/Recraft
+
+    Args:
+        style: The base style of the generated images.
+        images: COMFY_AUTOGROW_V3
+
+    Outputs:
+        style_id (STRING)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "RecraftCreateStyleNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("style", "style", "COMBO", True, True, None, None, _RecraftCreateStyleNode_style, None),
+        ("images", "images", "COMFY_AUTOGROW_V3", True, False, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("style_id", "STRING", "style_id"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "images": ("required", "COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "prefix": "image", "min": 1, "max": 5}}),
+    }
+
+    style_id: Output[Literal["STRING"]]
+
+    style: InputRef
+
+    def __init__(
+        self,
+        *,
+        style: _RecraftCreateStyleNode_style | Output[Literal["COMBO"]] = "realistic_image",
+        images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]],
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "style": style,
+                "images": images,
+            },
+            title,
+            node_id,
+        )
+
 
 class RecraftCreativeUpscaleNode(SingleOutputNode[Literal["IMAGE"]]):
     """Recraft Creative Upscale Image (RecraftCreativeUpscaleNode)
@@ -145,7 +201,7 @@ class RecraftCreativeUpscaleNode(SingleOutputNode[Literal["IMAGE"]]):
     Upscale image synchronously.
     Enhances a given raster image using ‘creative upscale’ tool, boosting resolution with a focus on refining small details and faces.
 
-    Category: api node/image/Recraft
+    Category: partner/image/Recraft
 
     Args:
         image: IMAGE
@@ -187,7 +243,7 @@ class RecraftCrispUpscaleNode(SingleOutputNode[Literal["IMAGE"]]):
     Upscale image synchronously.
     Enhances a given raster image using ‘crisp upscale’ tool, increasing image resolution, making the image sharper and cleaner.
 
-    Category: api node/image/Recraft
+    Category: partner/image/Recraft
 
     Args:
         image: IMAGE
@@ -228,7 +284,7 @@ class RecraftImageInpaintingNode(SingleOutputNode[Literal["IMAGE"]]):
 
     Modify image based on prompt and mask.
 
-    Category: api node/image/Recraft
+    Category: partner/image/Recraft
 
     Args:
         image: IMAGE
@@ -293,11 +349,11 @@ class RecraftImageInpaintingNode(SingleOutputNode[Literal["IMAGE"]]):
 
 
 class RecraftImageToImageNode(SingleOutputNode[Literal["IMAGE"]]):
-    """Recraft Image to Image (RecraftImageToImageNode)
+    """Recraft V3 Image to Image (RecraftImageToImageNode)
 
     Modify image based on prompt and strength.
 
-    Category: api node/image/Recraft
+    Category: partner/image/Recraft
 
     Args:
         image: IMAGE
@@ -381,7 +437,7 @@ class RecraftRemoveBackgroundNode(Node):
 
     Remove background from image, and return processed image and mask.
 
-    Category: api node/image/Recraft
+    Category: partner/image/Recraft
 
     Args:
         image: IMAGE
@@ -425,7 +481,7 @@ class RecraftReplaceBackgroundNode(SingleOutputNode[Literal["IMAGE"]]):
 
     Replace background on image, based on provided prompt.
 
-    Category: api node/image/Recraft
+    Category: partner/image/Recraft
 
     Args:
         image: IMAGE
@@ -535,7 +591,7 @@ class RecraftStyleV3DigitalIllustration(SingleOutputNode[Literal["RECRAFT_V3_STY
 
     Select realistic_image style and optional substyle.
 
-    Category: api node/image/Recraft
+    Category: partner/image/Recraft
 
     Args:
         substyle: COMBO
@@ -586,9 +642,9 @@ class RecraftStyleV3DigitalIllustration(SingleOutputNode[Literal["RECRAFT_V3_STY
 class RecraftStyleV3InfiniteStyleLibrary(SingleOutputNode[Literal["RECRAFT_V3_STYLE"]]):
     """Recraft Style - Infinite Style Library (RecraftStyleV3InfiniteStyleLibrary)
 
-    Select style based on preexisting UUID from Recraft's Infinite Style Library.
+    Choose style based on preexisting UUID from Recraft's Infinite Style Library.
 
-    Category: api node/image/Recraft
+    Category: partner/image/Recraft
 
     Args:
         style_id: UUID of style from Infinite Style Library.
@@ -633,7 +689,7 @@ class RecraftStyleV3LogoRaster(SingleOutputNode[Literal["RECRAFT_V3_STYLE"]]):
 
     Select realistic_image style and optional substyle.
 
-    Category: api node/image/Recraft
+    Category: partner/image/Recraft
 
     Args:
         substyle: COMBO
@@ -709,7 +765,7 @@ class RecraftStyleV3RealisticImage(SingleOutputNode[Literal["RECRAFT_V3_STYLE"]]
 
     Select realistic_image style and optional substyle.
 
-    Category: api node/image/Recraft
+    Category: partner/image/Recraft
 
     Args:
         substyle: COMBO
@@ -776,11 +832,11 @@ _RecraftTextToImageNode_size = Literal[
 
 
 class RecraftTextToImageNode(SingleOutputNode[Literal["IMAGE"]]):
-    """Recraft Text to Image (RecraftTextToImageNode)
+    """Recraft V3 Text to Image (RecraftTextToImageNode)
 
     Generates images synchronously based on prompt and resolution.
 
-    Category: api node/image/Recraft
+    Category: partner/image/Recraft
 
     Args:
         prompt: Prompt for the image generation.
@@ -901,11 +957,11 @@ _RecraftTextToVectorNode_size = Literal[
 
 
 class RecraftTextToVectorNode(SingleOutputNode[Literal["SVG"]]):
-    """Recraft Text to Vector (RecraftTextToVectorNode)
+    """Recraft V3 Text to Vector (RecraftTextToVectorNode)
 
     Generates SVG synchronously based on prompt and resolution.
 
-    Category: api node/image/Recraft
+    Category: partner/image/Recraft
 
     Args:
         prompt: Prompt for the image generation.
@@ -991,12 +1047,186 @@ class RecraftTextToVectorNode(SingleOutputNode[Literal["SVG"]]):
         )
 
 
+class RecraftV4TextToImageNode(SingleOutputNode[Literal["IMAGE"]]):
+    """Recraft V4 Text to Image (RecraftV4TextToImageNode)
+
+    Generates images using Recraft V4 and V4.1 models.
+
+    Category: partner/image/Recraft
+
+    Args:
+        prompt: Prompt for the image generation. Maximum 10,000 characters.
+        negative_prompt: This input is ignored: negative prompt is not supported by Recraft V4 and V4.1 models.
+        model: The model to use for generation.
+        n: The number of images to generate.
+        seed: Seed to determine if node should re-run; actual results are nondeterministic regardless of seed.
+        recraft_controls: Optional additional controls over the generation via the Recraft Controls node.
+
+    Outputs:
+        image (IMAGE)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "RecraftV4TextToImageNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
+        ("negative_prompt", "negative_prompt", "STRING", True, True, None, None, None, None),
+        ("model", "model", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+        ("n", "n", "INT", True, True, 1, 6, None, None),
+        ("seed", "seed", "INT", True, True, 0, 18446744073709551615, None, None),
+        (
+            "recraft_controls",
+            "recraft_controls",
+            "RECRAFT_CONTROLS",
+            False,
+            False,
+            None,
+            None,
+            None,
+            None,
+        ),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("image", "IMAGE", "IMAGE"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "recraftv4_1", "inputs": {"required": {"size": ["COMBO", {"default": "1024x1024", "multiselect": False, "options": ["1024x1024", "1536x768", "768x1536", "1280x832", "832x1280", "1216x896", "896x1216", "1152x896", "896x1152", "832x1344", "1280x896", "896x1280", "1344x768", "768x1344"]}]}}}, {"key": "recraftv4_1_utility", "inputs": {"required": {"size": ["COMBO", {"default": "1024x1024", "multiselect": False, "options": ["1024x1024", "1536x768", "768x1536", "1280x832", "832x1280", "1216x896", "896x1216", "1152x896", "896x1152", "832x1344", "1280x896", "896x1280", "1344x768", "768x1344"]}]}}}, {"key": "recraftv4_1_pro", "inputs": {"required": {"size": ["COMBO", {"default": "2048x2048", "multiselect": False, "options": ["2048x2048", "3072x1536", "1536x3072", "2560x1664", "1664x2560", "2432x1792", "1792x2432", "2304x1792", "1792x2304", "1664x2688", "2560x1792", "1792x2560", "2688x1536", "1536x2688"]}]}}}, {"key": "recraftv4_1_utility_pro", "inputs": {"required": {"size": ["COMBO", {"default": "2048x2048", "multiselect": False, "options": ["2048x2048", "3072x1536", "1536x3072", "2560x1664", "1664x2560", "2432x1792", "1792x2432", "2304x1792", "1792x2304", "1664x2688", "2560x1792", "1792x2560", "2688x1536", "1536x2688"]}]}}}, {"key": "recraftv4", "inputs": {"required": {"size": ["COMBO", {"default": "1024x1024", "multiselect": False, "options": ["1024x1024", "1536x768", "768x1536", "1280x832", "832x1280", "1216x896", "896x1216", "1152x896", "896x1152", "832x1344", "1280x896", "896x1280", "1344x768", "768x1344"]}]}}}, {"key": "recraftv4_pro", "inputs": {"required": {"size": ["COMBO", {"default": "2048x2048", "multiselect": False, "options": ["2048x2048", "3072x1536", "1536x3072", "2560x1664", "1664x2560", "2432x1792", "1792x2432", "2304x1792", "1792x2304", "1664x2688", "2560x1792", "1792x2560", "2688x1536", "1536x2688"]}]}}}]}),
+    }
+
+    image: Output[Literal["IMAGE"]]
+
+    prompt: InputRef
+    negative_prompt: InputRef
+    model: InputRef
+    n: InputRef
+    seed: InputRef
+
+    def __init__(
+        self,
+        *,
+        prompt: str | Output[Literal["STRING"]],
+        negative_prompt: str | Output[Literal["STRING"]],
+        model: Literal[
+    "recraftv4_1",
+    "recraftv4_1_utility",
+    "recraftv4_1_pro",
+    "recraftv4_1_utility_pro",
+    "recraftv4",
+    "recraftv4_pro",
+] | DynamicOption = "recraftv4_1",
+        n: int | Output[Literal["INT"]] = 1,
+        seed: int | Output[Literal["INT"]] = 0,
+        recraft_controls: Output[Literal["RECRAFT_CONTROLS"]] | None = None,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "prompt": prompt,
+                "negative_prompt": negative_prompt,
+                "model": model,
+                "n": n,
+                "seed": seed,
+                "recraft_controls": recraft_controls,
+            },
+            title,
+            node_id,
+        )
+
+
+class RecraftV4TextToVectorNode(SingleOutputNode[Literal["SVG"]]):
+    """Recraft V4 Text to Vector (RecraftV4TextToVectorNode)
+
+    Generates SVG using Recraft V4 and V4.1 models.
+
+    Category: partner/image/Recraft
+
+    Args:
+        prompt: Prompt for the image generation. Maximum 10,000 characters.
+        negative_prompt: This input is ignored: negative prompt is not supported by Recraft V4 and V4.1 models.
+        model: The model to use for generation.
+        n: The number of images to generate.
+        seed: Seed to determine if node should re-run; actual results are nondeterministic regardless of seed.
+        recraft_controls: Optional additional controls over the generation via the Recraft Controls node.
+
+    Outputs:
+        svg (SVG)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "RecraftV4TextToVectorNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
+        ("negative_prompt", "negative_prompt", "STRING", True, True, None, None, None, None),
+        ("model", "model", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+        ("n", "n", "INT", True, True, 1, 6, None, None),
+        ("seed", "seed", "INT", True, True, 0, 18446744073709551615, None, None),
+        (
+            "recraft_controls",
+            "recraft_controls",
+            "RECRAFT_CONTROLS",
+            False,
+            False,
+            None,
+            None,
+            None,
+            None,
+        ),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("svg", "SVG", "SVG"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "recraftv4_1_vector", "inputs": {"required": {"size": ["COMBO", {"default": "1024x1024", "multiselect": False, "options": ["1024x1024", "1536x768", "768x1536", "1280x832", "832x1280", "1216x896", "896x1216", "1152x896", "896x1152", "832x1344", "1280x896", "896x1280", "1344x768", "768x1344"]}]}}}, {"key": "recraftv4_1_utility_vector", "inputs": {"required": {"size": ["COMBO", {"default": "1024x1024", "multiselect": False, "options": ["1024x1024", "1536x768", "768x1536", "1280x832", "832x1280", "1216x896", "896x1216", "1152x896", "896x1152", "832x1344", "1280x896", "896x1280", "1344x768", "768x1344"]}]}}}, {"key": "recraftv4_1_pro_vector", "inputs": {"required": {"size": ["COMBO", {"default": "2048x2048", "multiselect": False, "options": ["2048x2048", "3072x1536", "1536x3072", "2560x1664", "1664x2560", "2432x1792", "1792x2432", "2304x1792", "1792x2304", "1664x2688", "2560x1792", "1792x2560", "2688x1536", "1536x2688"]}]}}}, {"key": "recraftv4_1_utility_pro_vector", "inputs": {"required": {"size": ["COMBO", {"default": "2048x2048", "multiselect": False, "options": ["2048x2048", "3072x1536", "1536x3072", "2560x1664", "1664x2560", "2432x1792", "1792x2432", "2304x1792", "1792x2304", "1664x2688", "2560x1792", "1792x2560", "2688x1536", "1536x2688"]}]}}}, {"key": "recraftv4", "inputs": {"required": {"size": ["COMBO", {"default": "1024x1024", "multiselect": False, "options": ["1024x1024", "1536x768", "768x1536", "1280x832", "832x1280", "1216x896", "896x1216", "1152x896", "896x1152", "832x1344", "1280x896", "896x1280", "1344x768", "768x1344"]}]}}}, {"key": "recraftv4_pro", "inputs": {"required": {"size": ["COMBO", {"default": "2048x2048", "multiselect": False, "options": ["2048x2048", "3072x1536", "1536x3072", "2560x1664", "1664x2560", "2432x1792", "1792x2432", "2304x1792", "1792x2304", "1664x2688", "2560x1792", "1792x2560", "2688x1536", "1536x2688"]}]}}}]}),
+    }
+
+    svg: Output[Literal["SVG"]]
+
+    prompt: InputRef
+    negative_prompt: InputRef
+    model: InputRef
+    n: InputRef
+    seed: InputRef
+
+    def __init__(
+        self,
+        *,
+        prompt: str | Output[Literal["STRING"]],
+        negative_prompt: str | Output[Literal["STRING"]],
+        model: Literal[
+    "recraftv4_1_vector",
+    "recraftv4_1_utility_vector",
+    "recraftv4_1_pro_vector",
+    "recraftv4_1_utility_pro_vector",
+    "recraftv4",
+    "recraftv4_pro",
+] | DynamicOption = "recraftv4_1_vector",
+        n: int | Output[Literal["INT"]] = 1,
+        seed: int | Output[Literal["INT"]] = 0,
+        recraft_controls: Output[Literal["RECRAFT_CONTROLS"]] | None = None,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "prompt": prompt,
+                "negative_prompt": negative_prompt,
+                "model": model,
+                "n": n,
+                "seed": seed,
+                "recraft_controls": recraft_controls,
+            },
+            title,
+            node_id,
+        )
+
+
 class RecraftVectorizeImageNode(SingleOutputNode[Literal["SVG"]]):
     """Recraft Vectorize Image (RecraftVectorizeImageNode)
 
     Generates SVG synchronously from an input image.
 
-    Category: api node/image/Recraft
+    Category: partner/image/Recraft
 
     Args:
         image: IMAGE

@@ -4,13 +4,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
-from cmfy_graph.graph import InputRef, Node, Output, SingleOutputNode
+from cmfy_graph.graph import DynamicOption, InputRef, Node, Output, SingleOutputNode
 
 __all__ = [
     "Rodin3D_Detail",
     "Rodin3D_Gen2",
+    "Rodin3D_Gen25_Image",
+    "Rodin3D_Gen25_Text",
     "Rodin3D_Regular",
     "Rodin3D_Sketch",
     "Rodin3D_Smooth",
@@ -20,12 +23,12 @@ _Rodin3D_Detail_Material_Type = Literal["PBR", "Shaded"]
 _Rodin3D_Detail_Polygon_count = Literal["4K-Quad", "8K-Quad", "18K-Quad", "50K-Quad", "200K-Triangle"]
 
 
-class Rodin3D_Detail(SingleOutputNode[Literal["STRING"]]):
+class Rodin3D_Detail(Node):
     """Rodin 3D Generate - Detail Generate (Rodin3D_Detail)
 
     Generate 3D Assets using Rodin API
 
-    Category: api node/3d/Rodin
+    Category: partner/3d/Rodin
 
     Args:
         Images: IMAGE
@@ -35,6 +38,7 @@ class Rodin3D_Detail(SingleOutputNode[Literal["STRING"]]):
 
     Outputs:
         output_3_d_model_path (STRING)
+        glb (FILE_3D_GLB)
     """
 
     __slots__ = ()
@@ -67,9 +71,11 @@ class Rodin3D_Detail(SingleOutputNode[Literal["STRING"]]):
     )
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("output_3_d_model_path", "STRING", "3D Model Path"),
+        ("glb", "FILE_3D_GLB", "GLB"),
     )
 
     output_3_d_model_path: Output[Literal["STRING"]]
+    glb: Output[Literal["FILE_3D_GLB"]]
 
     Seed: InputRef
     Material_Type: InputRef
@@ -109,12 +115,12 @@ _Rodin3D_Gen2_Polygon_count = Literal[
 ]
 
 
-class Rodin3D_Gen2(SingleOutputNode[Literal["STRING"]]):
+class Rodin3D_Gen2(Node):
     """Rodin 3D Generate - Gen-2 Generate (Rodin3D_Gen2)
 
     Generate 3D Assets using Rodin API
 
-    Category: api node/3d/Rodin
+    Category: partner/3d/Rodin
 
     Args:
         Images: IMAGE
@@ -125,6 +131,7 @@ class Rodin3D_Gen2(SingleOutputNode[Literal["STRING"]]):
 
     Outputs:
         output_3_d_model_path (STRING)
+        glb (FILE_3D_GLB)
     """
 
     __slots__ = ()
@@ -158,9 +165,11 @@ class Rodin3D_Gen2(SingleOutputNode[Literal["STRING"]]):
     )
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("output_3_d_model_path", "STRING", "3D Model Path"),
+        ("glb", "FILE_3D_GLB", "GLB"),
     )
 
     output_3_d_model_path: Output[Literal["STRING"]]
+    glb: Output[Literal["FILE_3D_GLB"]]
 
     TAPose: InputRef
     Seed: InputRef
@@ -190,16 +199,311 @@ class Rodin3D_Gen2(SingleOutputNode[Literal["STRING"]]):
             node_id,
         )
 
+_Rodin3D_Gen25_Image_material = Literal["PBR", "Shaded", "All", "None"]
+_Rodin3D_Gen25_Image_geometry_file_format = Literal["glb", "fbx", "obj", "stl"]
+_Rodin3D_Gen25_Image_texture_mode = Literal["Default", "legacy", "extreme-low", "low", "medium", "high"]
+
+
+class Rodin3D_Gen25_Image(SingleOutputNode[Literal["FILE_3D"]]):
+    """Rodin 3D Gen-2.5 - Image to 3D (Rodin3D_Gen25_Image)
+
+    Generate a 3D model from 1-5 reference images via Rodin Gen-2.5. Pick a mode (Fast / Regular / Extreme-High) to tune quality vs. cost.
+
+    Category: partner/3d/Rodin
+
+    Args:
+        images: 1-5 images. The first image is used for materials when multi-view.
+        mode: Generation mode. Regular = balanced. Fast = 1K-20K faces for rapid prototyping. Extreme-High = 20K-2M faces with optional micro details.
+        material: COMBO
+        geometry_file_format: COMBO
+        texture_mode: Texture quality preset. 'Default' uses the server's default for the selected tier.
+        seed: INT
+        TAPose: T/A pose for human-like models.
+        hd_texture: High-quality texture enhancement.
+        texture_delight: Remove baked lighting from textures.
+        use_original_alpha: Preserve image transparency.
+        addon_highpack: HighPack addon: 4K textures and ~16x faces in Quad mode.
+        bbox_width: Bounding-box width (Y axis). Set to 0 with the others to skip bbox.
+        bbox_height: Bounding-box height (Z axis).
+        bbox_length: Bounding-box length (X axis).
+        height_cm: Approximate model height in centimeters (0 to skip).
+
+    Outputs:
+        model_file (FILE_3D)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "Rodin3D_Gen25_Image"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("images", "images", "COMFY_AUTOGROW_V3", True, False, None, None, None, None),
+        ("mode", "mode", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+        (
+            "material",
+            "material",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _Rodin3D_Gen25_Image_material,
+            None,
+        ),
+        (
+            "geometry_file_format",
+            "geometry_file_format",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _Rodin3D_Gen25_Image_geometry_file_format,
+            None,
+        ),
+        (
+            "texture_mode",
+            "texture_mode",
+            "COMBO",
+            False,
+            True,
+            None,
+            None,
+            _Rodin3D_Gen25_Image_texture_mode,
+            None,
+        ),
+        ("seed", "seed", "INT", False, True, 0, 65535, None, None),
+        ("TAPose", "TAPose", "BOOLEAN", False, True, None, None, None, None),
+        ("hd_texture", "hd_texture", "BOOLEAN", False, True, None, None, None, None),
+        ("texture_delight", "texture_delight", "BOOLEAN", False, True, None, None, None, None),
+        ("use_original_alpha", "use_original_alpha", "BOOLEAN", False, True, None, None, None, None),
+        ("addon_highpack", "addon_highpack", "BOOLEAN", False, True, None, None, None, None),
+        ("bbox_width", "bbox_width", "INT", False, True, 0, 300, None, None),
+        ("bbox_height", "bbox_height", "INT", False, True, 0, 300, None, None),
+        ("bbox_length", "bbox_length", "INT", False, True, 0, 300, None, None),
+        ("height_cm", "height_cm", "INT", False, True, 0, 10000, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("model_file", "FILE_3D", "model_file"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "images": ("required", "COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "prefix": "image", "min": 1, "max": 5}}),
+        "mode": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "Regular", "inputs": {"required": {"tier": ["COMBO", {"default": "Gen-2.5-High", "multiselect": False, "options": ["Gen-2.5-Low", "Gen-2.5-Medium", "Gen-2.5-High"]}], "polygon_count": ["COMBO", {"default": "Default", "multiselect": False, "options": ["Default", "4K-Quad", "8K-Quad", "18K-Quad", "50K-Quad", "2K-Triangle", "20K-Triangle", "150K-Triangle", "500K-Triangle", "1M-Triangle"]}], "creative": ["BOOLEAN", {"default": False}]}}}, {"key": "Fast", "inputs": {"required": {"tier": ["COMBO", {"default": "Gen-2.5-Low", "multiselect": False, "options": ["Gen-2.5-Extreme-Low", "Gen-2.5-Low", "Gen-2.5-Medium", "Gen-2.5-High"]}], "mesh_faces": ["INT", {"default": 20000, "min": 1000, "max": 20000, "display": "number"}]}}}, {"key": "Extreme-High", "inputs": {"required": {"mesh_mode": ["COMBO", {"default": "Raw", "multiselect": False, "options": ["Raw", "Quad"]}], "mesh_faces": ["INT", {"default": 1000000, "min": 20000, "max": 2000000, "display": "number"}], "is_micro": ["BOOLEAN", {"default": False}], "creative": ["BOOLEAN", {"default": False}]}}}]}),
+    }
+
+    model_file: Output[Literal["FILE_3D"]]
+
+    mode: InputRef
+    material: InputRef
+    geometry_file_format: InputRef
+    texture_mode: InputRef
+    seed: InputRef
+    TAPose: InputRef
+    hd_texture: InputRef
+    texture_delight: InputRef
+    use_original_alpha: InputRef
+    addon_highpack: InputRef
+    bbox_width: InputRef
+    bbox_height: InputRef
+    bbox_length: InputRef
+    height_cm: InputRef
+
+    def __init__(
+        self,
+        *,
+        images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]],
+        mode: Literal["Regular", "Fast", "Extreme-High"] | DynamicOption = "Regular",
+        material: _Rodin3D_Gen25_Image_material | Output[Literal["COMBO"]] = "Shaded",
+        geometry_file_format: _Rodin3D_Gen25_Image_geometry_file_format | Output[Literal["COMBO"]] = "glb",
+        texture_mode: _Rodin3D_Gen25_Image_texture_mode | Output[Literal["COMBO"]] | None = None,
+        seed: int | Output[Literal["INT"]] | None = None,
+        TAPose: bool | Output[Literal["BOOLEAN"]] | None = None,
+        hd_texture: bool | Output[Literal["BOOLEAN"]] | None = None,
+        texture_delight: bool | Output[Literal["BOOLEAN"]] | None = None,
+        use_original_alpha: bool | Output[Literal["BOOLEAN"]] | None = None,
+        addon_highpack: bool | Output[Literal["BOOLEAN"]] | None = None,
+        bbox_width: int | Output[Literal["INT"]] | None = None,
+        bbox_height: int | Output[Literal["INT"]] | None = None,
+        bbox_length: int | Output[Literal["INT"]] | None = None,
+        height_cm: int | Output[Literal["INT"]] | None = None,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "mode": mode,
+                "material": material,
+                "geometry_file_format": geometry_file_format,
+                "texture_mode": texture_mode,
+                "seed": seed,
+                "TAPose": TAPose,
+                "hd_texture": hd_texture,
+                "texture_delight": texture_delight,
+                "use_original_alpha": use_original_alpha,
+                "addon_highpack": addon_highpack,
+                "bbox_width": bbox_width,
+                "bbox_height": bbox_height,
+                "bbox_length": bbox_length,
+                "height_cm": height_cm,
+                "images": images,
+            },
+            title,
+            node_id,
+        )
+
+_Rodin3D_Gen25_Text_material = Literal["PBR", "Shaded", "All", "None"]
+_Rodin3D_Gen25_Text_geometry_file_format = Literal["glb", "fbx", "obj", "stl"]
+_Rodin3D_Gen25_Text_texture_mode = Literal["Default", "legacy", "extreme-low", "low", "medium", "high"]
+
+
+class Rodin3D_Gen25_Text(SingleOutputNode[Literal["FILE_3D"]]):
+    """Rodin 3D Gen-2.5 - Text to 3D (Rodin3D_Gen25_Text)
+
+    Generate a 3D model from a text prompt via Rodin Gen-2.5. Pick a mode (Fast / Regular / Extreme-High) to tune quality vs. cost.
+
+    Category: partner/3d/Rodin
+
+    Args:
+        prompt: Text prompt for the 3D model.
+        mode: Generation mode. Regular = balanced. Fast = 1K-20K faces for rapid prototyping. Extreme-High = 20K-2M faces with optional micro details.
+        material: COMBO
+        geometry_file_format: COMBO
+        texture_mode: Texture quality preset. 'Default' uses the server's default for the selected tier.
+        seed: INT
+        TAPose: T/A pose for human-like models.
+        hd_texture: High-quality texture enhancement.
+        texture_delight: Remove baked lighting from textures.
+        addon_highpack: HighPack addon: 4K textures and ~16x faces in Quad mode.
+        bbox_width: Bounding-box width (Y axis). Set to 0 with the others to skip bbox.
+        bbox_height: Bounding-box height (Z axis).
+        bbox_length: Bounding-box length (X axis).
+        height_cm: Approximate model height in centimeters (0 to skip).
+
+    Outputs:
+        model_file (FILE_3D)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "Rodin3D_Gen25_Text"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
+        ("mode", "mode", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+        (
+            "material",
+            "material",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _Rodin3D_Gen25_Text_material,
+            None,
+        ),
+        (
+            "geometry_file_format",
+            "geometry_file_format",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _Rodin3D_Gen25_Text_geometry_file_format,
+            None,
+        ),
+        (
+            "texture_mode",
+            "texture_mode",
+            "COMBO",
+            False,
+            True,
+            None,
+            None,
+            _Rodin3D_Gen25_Text_texture_mode,
+            None,
+        ),
+        ("seed", "seed", "INT", False, True, 0, 65535, None, None),
+        ("TAPose", "TAPose", "BOOLEAN", False, True, None, None, None, None),
+        ("hd_texture", "hd_texture", "BOOLEAN", False, True, None, None, None, None),
+        ("texture_delight", "texture_delight", "BOOLEAN", False, True, None, None, None, None),
+        ("addon_highpack", "addon_highpack", "BOOLEAN", False, True, None, None, None, None),
+        ("bbox_width", "bbox_width", "INT", False, True, 0, 300, None, None),
+        ("bbox_height", "bbox_height", "INT", False, True, 0, 300, None, None),
+        ("bbox_length", "bbox_length", "INT", False, True, 0, 300, None, None),
+        ("height_cm", "height_cm", "INT", False, True, 0, 10000, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("model_file", "FILE_3D", "model_file"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "mode": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "Regular", "inputs": {"required": {"tier": ["COMBO", {"default": "Gen-2.5-High", "multiselect": False, "options": ["Gen-2.5-Low", "Gen-2.5-Medium", "Gen-2.5-High"]}], "polygon_count": ["COMBO", {"default": "Default", "multiselect": False, "options": ["Default", "4K-Quad", "8K-Quad", "18K-Quad", "50K-Quad", "2K-Triangle", "20K-Triangle", "150K-Triangle", "500K-Triangle", "1M-Triangle"]}], "creative": ["BOOLEAN", {"default": False}]}}}, {"key": "Fast", "inputs": {"required": {"tier": ["COMBO", {"default": "Gen-2.5-Low", "multiselect": False, "options": ["Gen-2.5-Extreme-Low", "Gen-2.5-Low", "Gen-2.5-Medium", "Gen-2.5-High"]}], "mesh_faces": ["INT", {"default": 20000, "min": 1000, "max": 20000, "display": "number"}]}}}, {"key": "Extreme-High", "inputs": {"required": {"mesh_mode": ["COMBO", {"default": "Raw", "multiselect": False, "options": ["Raw", "Quad"]}], "mesh_faces": ["INT", {"default": 1000000, "min": 20000, "max": 2000000, "display": "number"}], "is_micro": ["BOOLEAN", {"default": False}], "creative": ["BOOLEAN", {"default": False}]}}}]}),
+    }
+
+    model_file: Output[Literal["FILE_3D"]]
+
+    prompt: InputRef
+    mode: InputRef
+    material: InputRef
+    geometry_file_format: InputRef
+    texture_mode: InputRef
+    seed: InputRef
+    TAPose: InputRef
+    hd_texture: InputRef
+    texture_delight: InputRef
+    addon_highpack: InputRef
+    bbox_width: InputRef
+    bbox_height: InputRef
+    bbox_length: InputRef
+    height_cm: InputRef
+
+    def __init__(
+        self,
+        *,
+        prompt: str | Output[Literal["STRING"]] = "",
+        mode: Literal["Regular", "Fast", "Extreme-High"] | DynamicOption = "Regular",
+        material: _Rodin3D_Gen25_Text_material | Output[Literal["COMBO"]] = "Shaded",
+        geometry_file_format: _Rodin3D_Gen25_Text_geometry_file_format | Output[Literal["COMBO"]] = "glb",
+        texture_mode: _Rodin3D_Gen25_Text_texture_mode | Output[Literal["COMBO"]] | None = None,
+        seed: int | Output[Literal["INT"]] | None = None,
+        TAPose: bool | Output[Literal["BOOLEAN"]] | None = None,
+        hd_texture: bool | Output[Literal["BOOLEAN"]] | None = None,
+        texture_delight: bool | Output[Literal["BOOLEAN"]] | None = None,
+        addon_highpack: bool | Output[Literal["BOOLEAN"]] | None = None,
+        bbox_width: int | Output[Literal["INT"]] | None = None,
+        bbox_height: int | Output[Literal["INT"]] | None = None,
+        bbox_length: int | Output[Literal["INT"]] | None = None,
+        height_cm: int | Output[Literal["INT"]] | None = None,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "prompt": prompt,
+                "mode": mode,
+                "material": material,
+                "geometry_file_format": geometry_file_format,
+                "texture_mode": texture_mode,
+                "seed": seed,
+                "TAPose": TAPose,
+                "hd_texture": hd_texture,
+                "texture_delight": texture_delight,
+                "addon_highpack": addon_highpack,
+                "bbox_width": bbox_width,
+                "bbox_height": bbox_height,
+                "bbox_length": bbox_length,
+                "height_cm": height_cm,
+            },
+            title,
+            node_id,
+        )
+
 _Rodin3D_Regular_Material_Type = Literal["PBR", "Shaded"]
 _Rodin3D_Regular_Polygon_count = Literal["4K-Quad", "8K-Quad", "18K-Quad", "50K-Quad", "200K-Triangle"]
 
 
-class Rodin3D_Regular(SingleOutputNode[Literal["STRING"]]):
+class Rodin3D_Regular(Node):
     """Rodin 3D Generate - Regular Generate (Rodin3D_Regular)
 
     Generate 3D Assets using Rodin API
 
-    Category: api node/3d/Rodin
+    Category: partner/3d/Rodin
 
     Args:
         Images: IMAGE
@@ -209,6 +513,7 @@ class Rodin3D_Regular(SingleOutputNode[Literal["STRING"]]):
 
     Outputs:
         output_3_d_model_path (STRING)
+        glb (FILE_3D_GLB)
     """
 
     __slots__ = ()
@@ -241,9 +546,11 @@ class Rodin3D_Regular(SingleOutputNode[Literal["STRING"]]):
     )
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("output_3_d_model_path", "STRING", "3D Model Path"),
+        ("glb", "FILE_3D_GLB", "GLB"),
     )
 
     output_3_d_model_path: Output[Literal["STRING"]]
+    glb: Output[Literal["FILE_3D_GLB"]]
 
     Seed: InputRef
     Material_Type: InputRef
@@ -271,12 +578,12 @@ class Rodin3D_Regular(SingleOutputNode[Literal["STRING"]]):
         )
 
 
-class Rodin3D_Sketch(SingleOutputNode[Literal["STRING"]]):
+class Rodin3D_Sketch(Node):
     """Rodin 3D Generate - Sketch Generate (Rodin3D_Sketch)
 
     Generate 3D Assets using Rodin API
 
-    Category: api node/3d/Rodin
+    Category: partner/3d/Rodin
 
     Args:
         Images: IMAGE
@@ -284,6 +591,7 @@ class Rodin3D_Sketch(SingleOutputNode[Literal["STRING"]]):
 
     Outputs:
         output_3_d_model_path (STRING)
+        glb (FILE_3D_GLB)
     """
 
     __slots__ = ()
@@ -294,9 +602,11 @@ class Rodin3D_Sketch(SingleOutputNode[Literal["STRING"]]):
     )
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("output_3_d_model_path", "STRING", "3D Model Path"),
+        ("glb", "FILE_3D_GLB", "GLB"),
     )
 
     output_3_d_model_path: Output[Literal["STRING"]]
+    glb: Output[Literal["FILE_3D_GLB"]]
 
     Seed: InputRef
 
@@ -321,12 +631,12 @@ _Rodin3D_Smooth_Material_Type = Literal["PBR", "Shaded"]
 _Rodin3D_Smooth_Polygon_count = Literal["4K-Quad", "8K-Quad", "18K-Quad", "50K-Quad", "200K-Triangle"]
 
 
-class Rodin3D_Smooth(SingleOutputNode[Literal["STRING"]]):
+class Rodin3D_Smooth(Node):
     """Rodin 3D Generate - Smooth Generate (Rodin3D_Smooth)
 
     Generate 3D Assets using Rodin API
 
-    Category: api node/3d/Rodin
+    Category: partner/3d/Rodin
 
     Args:
         Images: IMAGE
@@ -336,6 +646,7 @@ class Rodin3D_Smooth(SingleOutputNode[Literal["STRING"]]):
 
     Outputs:
         output_3_d_model_path (STRING)
+        glb (FILE_3D_GLB)
     """
 
     __slots__ = ()
@@ -368,9 +679,11 @@ class Rodin3D_Smooth(SingleOutputNode[Literal["STRING"]]):
     )
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("output_3_d_model_path", "STRING", "3D Model Path"),
+        ("glb", "FILE_3D_GLB", "GLB"),
     )
 
     output_3_d_model_path: Output[Literal["STRING"]]
+    glb: Output[Literal["FILE_3D_GLB"]]
 
     Seed: InputRef
     Material_Type: InputRef

@@ -4,16 +4,225 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
-from cmfy_graph.graph import InputRef, Node, Output, SingleOutputNode
+from cmfy_graph.graph import DynamicOption, InputRef, Node, Output, SingleOutputNode
 
 __all__ = [
+    "RunwayAleph2KeyframeNode",
+    "RunwayAleph2PromptImageNode",
+    "RunwayAleph2VideoToVideoNode",
     "RunwayFirstLastFrameNode",
     "RunwayImageToVideoNodeGen3a",
     "RunwayImageToVideoNodeGen4",
     "RunwayTextToImageNode",
 ]
+
+
+class RunwayAleph2KeyframeNode(SingleOutputNode[Literal["RUNWAY_ALEPH2_KEYFRAME"]]):
+    """Runway Aleph2 Keyframe (RunwayAleph2KeyframeNode)
+
+    Anchor a guidance image to a moment of the input (source) video, so Aleph2 steers the edit at that point of your footage. Connect this to the 'keyframes' input of the Runway Aleph2 Video to Video node; chain several together (up to 5) via the optional 'keyframes' input below.
+
+    Category: partner/video/Runway
+
+    Args:
+        image: The guidance image to apply at the chosen moment of the input video.
+        timing: How to place this image on the input video's timeline.
+        keyframes: Optional earlier keyframes to chain with this one.
+
+    Outputs:
+        keyframes (RUNWAY_ALEPH2_KEYFRAME)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "RunwayAleph2KeyframeNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("image", "image", "IMAGE", True, False, None, None, None, None),
+        ("timing", "timing", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+        ("keyframes", "keyframes", "RUNWAY_ALEPH2_KEYFRAME", False, False, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("keyframes", "RUNWAY_ALEPH2_KEYFRAME", "keyframes"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "timing": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "Absolute time (seconds)", "inputs": {"required": {"seconds": ["FLOAT", {"default": 0.0, "min": 0.0, "max": 30.0, "step": 0.1, "display": "number"}]}}}, {"key": "Fraction of duration (0.0-1.0)", "inputs": {"required": {"fraction": ["FLOAT", {"default": 0.0, "min": 0.0, "max": 1.0, "step": 0.01, "display": "number"}]}}}]}),
+    }
+
+    keyframes: Output[Literal["RUNWAY_ALEPH2_KEYFRAME"]]
+
+    timing: InputRef
+
+    def __init__(
+        self,
+        *,
+        image: Output[Literal["IMAGE"]],
+        timing: Literal["Absolute time (seconds)", "Fraction of duration (0.0-1.0)"] | DynamicOption = "Absolute time (seconds)",
+        keyframes: Output[Literal["RUNWAY_ALEPH2_KEYFRAME"]] | None = None,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "timing": timing,
+                "image": image,
+                "keyframes": keyframes,
+            },
+            title,
+            node_id,
+        )
+
+
+class RunwayAleph2PromptImageNode(SingleOutputNode[Literal["RUNWAY_ALEPH2_PROMPT_IMAGE"]]):
+    """Runway Aleph2 Prompt Image (RunwayAleph2PromptImageNode)
+
+    Anchor a guidance image to a moment of the output (result) video, to guide what the edited video looks like at that point. Connect this to the 'prompt_images' input of the Runway Aleph2 Video to Video node; chain several together (up to 5) via the optional 'prompt_images' input below.
+
+    Category: partner/video/Runway
+
+    Args:
+        image: The guidance image to place at the chosen moment of the output video.
+        position: How to place this image on the output video's timeline.
+        prompt_images: Optional earlier prompt images to chain with this one.
+
+    Outputs:
+        prompt_images (RUNWAY_ALEPH2_PROMPT_IMAGE)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "RunwayAleph2PromptImageNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("image", "image", "IMAGE", True, False, None, None, None, None),
+        ("position", "position", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+        (
+            "prompt_images",
+            "prompt_images",
+            "RUNWAY_ALEPH2_PROMPT_IMAGE",
+            False,
+            False,
+            None,
+            None,
+            None,
+            None,
+        ),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("prompt_images", "RUNWAY_ALEPH2_PROMPT_IMAGE", "prompt_images"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "position": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "Absolute time (seconds)", "inputs": {"required": {"seconds": ["FLOAT", {"default": 0.0, "min": 0.0, "max": 30.0, "step": 0.1, "display": "number"}]}}}, {"key": "Fraction of duration (0.0-1.0)", "inputs": {"required": {"fraction": ["FLOAT", {"default": 0.0, "min": 0.0, "max": 1.0, "step": 0.01, "display": "number"}]}}}]}),
+    }
+
+    prompt_images: Output[Literal["RUNWAY_ALEPH2_PROMPT_IMAGE"]]
+
+    position: InputRef
+
+    def __init__(
+        self,
+        *,
+        image: Output[Literal["IMAGE"]],
+        position: Literal["Absolute time (seconds)", "Fraction of duration (0.0-1.0)"] | DynamicOption = "Absolute time (seconds)",
+        prompt_images: Output[Literal["RUNWAY_ALEPH2_PROMPT_IMAGE"]] | None = None,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "position": position,
+                "image": image,
+                "prompt_images": prompt_images,
+            },
+            title,
+            node_id,
+        )
+
+_RunwayAleph2VideoToVideoNode_public_figure_threshold = Literal["auto", "low"]
+
+
+class RunwayAleph2VideoToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
+    """Runway Aleph2 Video to Video (RunwayAleph2VideoToVideoNode)
+
+    Edit a video with a text prompt using Runway's Aleph2 model. Aleph2 transforms your footage (restyle, relight, add or remove elements, change the viewpoint) while keeping the original motion and timing; the output resolution matches the input video, which must be 2-30 seconds at 30 fps or lower. Optionally steer the edit with either keyframes (anchored to the input video) or prompt images (anchored to the output video) - use one or the other, not both.
+
+    Category: partner/video/Runway
+
+    Args:
+        prompt: Describes what should appear in the output (1-1000 characters).
+        video: Input video to edit. Must be 2-30 seconds at 30 fps or lower.
+        seed: Random seed for generation
+        public_figure_threshold: Content moderation for recognizable public figures.
+        keyframes: Guidance images anchored to the input video, from Aleph2 Keyframe nodes (up to 5). Use keyframes or prompt images, not both.
+        prompt_images: Guidance images anchored to the output video, from Aleph2 Prompt Image nodes (up to 5). Use keyframes or prompt images, not both.
+
+    Outputs:
+        video (VIDEO)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "RunwayAleph2VideoToVideoNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
+        ("video", "video", "VIDEO", True, False, None, None, None, None),
+        ("seed", "seed", "INT", True, True, 0, 4294967295, None, None),
+        (
+            "public_figure_threshold",
+            "public_figure_threshold",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _RunwayAleph2VideoToVideoNode_public_figure_threshold,
+            None,
+        ),
+        ("keyframes", "keyframes", "RUNWAY_ALEPH2_KEYFRAME", False, False, None, None, None, None),
+        (
+            "prompt_images",
+            "prompt_images",
+            "RUNWAY_ALEPH2_PROMPT_IMAGE",
+            False,
+            False,
+            None,
+            None,
+            None,
+            None,
+        ),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "VIDEO"),
+    )
+
+    video: Output[Literal["VIDEO"]]
+
+    prompt: InputRef
+    seed: InputRef
+    public_figure_threshold: InputRef
+
+    def __init__(
+        self,
+        *,
+        prompt: str | Output[Literal["STRING"]] = "",
+        video: Output[Literal["VIDEO"]],
+        seed: int | Output[Literal["INT"]] = 0,
+        public_figure_threshold: _RunwayAleph2VideoToVideoNode_public_figure_threshold | Output[Literal["COMBO"]] = "low",
+        keyframes: Output[Literal["RUNWAY_ALEPH2_KEYFRAME"]] | None = None,
+        prompt_images: Output[Literal["RUNWAY_ALEPH2_PROMPT_IMAGE"]] | None = None,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "prompt": prompt,
+                "seed": seed,
+                "public_figure_threshold": public_figure_threshold,
+                "video": video,
+                "keyframes": keyframes,
+                "prompt_images": prompt_images,
+            },
+            title,
+            node_id,
+        )
 
 _RunwayFirstLastFrameNode_duration = Literal[5, 10]
 _RunwayFirstLastFrameNode_ratio = Literal["768:1280", "1280:768"]
@@ -24,7 +233,8 @@ class RunwayFirstLastFrameNode(SingleOutputNode[Literal["VIDEO"]]):
 
     Upload first and last keyframes, draft a prompt, and generate a video. More complex transitions, such as cases where the Last frame is completely different from the First frame, may benefit from the longer 10s duration. This would give the generation more time to smoothly transition between the two inputs. Before diving in, review these best practices to ensure that your input selections will set your generation up for success: https://help.runwayml.com/hc/en-us/articles/34170748696595-Creating-with-Keyframes-on-Gen-3.
 
-    Category: api node/video/Runway
+    Category: partner/video/Runway
+    Deprecated.
 
     Args:
         prompt: Text prompt for the generation
@@ -103,7 +313,8 @@ class RunwayImageToVideoNodeGen3a(SingleOutputNode[Literal["VIDEO"]]):
 
     Generate a video from a single starting frame using Gen3a Turbo model. Before diving in, review these best practices to ensure that your input selections will set your generation up for success: https://help.runwayml.com/hc/en-us/articles/33927968552339-Creating-with-Act-One-on-Gen-3-Alpha-and-Turbo.
 
-    Category: api node/video/Runway
+    Category: partner/video/Runway
+    Deprecated.
 
     Args:
         prompt: Text prompt for the generation
@@ -188,7 +399,7 @@ class RunwayImageToVideoNodeGen4(SingleOutputNode[Literal["VIDEO"]]):
 
     Generate a video from a single starting frame using Gen4 Turbo model. Before diving in, review these best practices to ensure that your input selections will set your generation up for success: https://help.runwayml.com/hc/en-us/articles/37327109429011-Creating-with-Gen-4-Video.
 
-    Category: api node/video/Runway
+    Category: partner/video/Runway
 
     Args:
         prompt: Text prompt for the generation
@@ -273,7 +484,7 @@ class RunwayTextToImageNode(SingleOutputNode[Literal["IMAGE"]]):
 
     Generate an image from a text prompt using Runway's Gen 4 model. You can also include reference image to guide the generation.
 
-    Category: api node/image/Runway
+    Category: partner/image/Runway
 
     Args:
         prompt: Text prompt for the generation

@@ -18,11 +18,13 @@ _OpenAIVideoSora2_duration = Literal[4, 8, 12]
 
 
 class OpenAIVideoSora2(SingleOutputNode[Literal["VIDEO"]]):
-    """OpenAI Sora - Video (OpenAIVideoSora2)
+    """OpenAI Sora - Video (DEPRECATED) (OpenAIVideoSora2)
 
     OpenAI video and audio generation.
 
-    Category: api node/video/Sora
+    DEPRECATION NOTICE: OpenAI will stop serving the Sora v2 API in September 2026. This node will be removed from ComfyUI at that time.
+
+    Category: partner/video/Sora
 
     Args:
         model: COMBO

@@ -4,14 +4,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
-from cmfy_graph.graph import InputRef, Node, Output, SingleOutputNode
+from cmfy_graph.graph import DynamicOption, InputRef, Node, Output, SingleOutputNode
 
 __all__ = [
     "TripoConversionNode",
     "TripoImageToModelNode",
+    "TripoImportModelNode",
     "TripoMultiviewToModelNode",
+    "TripoP1ImageToModelNode",
+    "TripoP1MultiviewToModelNode",
+    "TripoP1TextToModelNode",
     "TripoRefineNode",
     "TripoRetargetNode",
     "TripoRigNode",
@@ -21,12 +26,14 @@ __all__ = [
 
 _TripoConversionNode_format = Literal["GLTF", "USDZ", "FBX", "OBJ", "STL", "3MF"]
 _TripoConversionNode_texture_format = Literal["BMP", "DPX", "HDR", "JPEG", "OPEN_EXR", "PNG", "TARGA", "TIFF", "WEBP"]
+_TripoConversionNode_fbx_preset = Literal["blender", "mixamo", "3dsmax"]
+_TripoConversionNode_export_orientation = Literal["align_image", "default"]
 
 
 class TripoConversionNode(Node):
     """Tripo: Convert model (TripoConversionNode)
 
-    Category: api node/3d/Tripo
+    Category: partner/3d/Tripo
 
     Args:
         original_model_task_id: MODEL_TASK_ID,RIG_TASK_ID,RETARGET_TASK_ID
@@ -35,6 +42,19 @@ class TripoConversionNode(Node):
         face_limit: INT
         texture_size: INT
         texture_format: COMBO
+        force_symmetry: BOOLEAN
+        flatten_bottom: BOOLEAN
+        flatten_bottom_threshold: FLOAT
+        pivot_to_center_bottom: BOOLEAN
+        scale_factor: FLOAT
+        with_animation: BOOLEAN
+        pack_uv: BOOLEAN
+        bake: BOOLEAN
+        part_names: STRING
+        fbx_preset: COMBO
+        export_vertex_colors: BOOLEAN
+        export_orientation: COMBO
+        animate_in_place: BOOLEAN
     """
 
     __slots__ = ()
@@ -53,7 +73,7 @@ class TripoConversionNode(Node):
         ),
         ("format", "format", "COMBO", True, True, None, None, _TripoConversionNode_format, None),
         ("quad", "quad", "BOOLEAN", False, True, None, None, None, None),
-        ("face_limit", "face_limit", "INT", False, True, -1, 500000, None, None),
+        ("face_limit", "face_limit", "INT", False, True, -1, 2000000, None, None),
         ("texture_size", "texture_size", "INT", False, True, 128, 4096, None, None),
         (
             "texture_format",
@@ -66,6 +86,69 @@ class TripoConversionNode(Node):
             _TripoConversionNode_texture_format,
             None,
         ),
+        ("force_symmetry", "force_symmetry", "BOOLEAN", False, True, None, None, None, None),
+        ("flatten_bottom", "flatten_bottom", "BOOLEAN", False, True, None, None, None, None),
+        (
+            "flatten_bottom_threshold",
+            "flatten_bottom_threshold",
+            "FLOAT",
+            False,
+            True,
+            0.0,
+            1.0,
+            None,
+            None,
+        ),
+        (
+            "pivot_to_center_bottom",
+            "pivot_to_center_bottom",
+            "BOOLEAN",
+            False,
+            True,
+            None,
+            None,
+            None,
+            None,
+        ),
+        ("scale_factor", "scale_factor", "FLOAT", False, True, 0.0, None, None, None),
+        ("with_animation", "with_animation", "BOOLEAN", False, True, None, None, None, None),
+        ("pack_uv", "pack_uv", "BOOLEAN", False, True, None, None, None, None),
+        ("bake", "bake", "BOOLEAN", False, True, None, None, None, None),
+        ("part_names", "part_names", "STRING", False, True, None, None, None, None),
+        (
+            "fbx_preset",
+            "fbx_preset",
+            "COMBO",
+            False,
+            True,
+            None,
+            None,
+            _TripoConversionNode_fbx_preset,
+            None,
+        ),
+        (
+            "export_vertex_colors",
+            "export_vertex_colors",
+            "BOOLEAN",
+            False,
+            True,
+            None,
+            None,
+            None,
+            None,
+        ),
+        (
+            "export_orientation",
+            "export_orientation",
+            "COMBO",
+            False,
+            True,
+            None,
+            None,
+            _TripoConversionNode_export_orientation,
+            None,
+        ),
+        ("animate_in_place", "animate_in_place", "BOOLEAN", False, True, None, None, None, None),
     )
     _outputs_: ClassVar[tuple[Any, ...]] = ()
 
@@ -74,6 +157,19 @@ class TripoConversionNode(Node):
     face_limit: InputRef
     texture_size: InputRef
     texture_format: InputRef
+    force_symmetry: InputRef
+    flatten_bottom: InputRef
+    flatten_bottom_threshold: InputRef
+    pivot_to_center_bottom: InputRef
+    scale_factor: InputRef
+    with_animation: InputRef
+    pack_uv: InputRef
+    bake: InputRef
+    part_names: InputRef
+    fbx_preset: InputRef
+    export_vertex_colors: InputRef
+    export_orientation: InputRef
+    animate_in_place: InputRef
 
     def __init__(
         self,
@@ -84,6 +180,19 @@ class TripoConversionNode(Node):
         face_limit: int | Output[Literal["INT"]] | None = None,
         texture_size: int | Output[Literal["INT"]] | None = None,
         texture_format: _TripoConversionNode_texture_format | Output[Literal["COMBO"]] | None = None,
+        force_symmetry: bool | Output[Literal["BOOLEAN"]] | None = None,
+        flatten_bottom: bool | Output[Literal["BOOLEAN"]] | None = None,
+        flatten_bottom_threshold: float | Output[Literal["FLOAT"]] | None = None,
+        pivot_to_center_bottom: bool | Output[Literal["BOOLEAN"]] | None = None,
+        scale_factor: float | Output[Literal["FLOAT"]] | None = None,
+        with_animation: bool | Output[Literal["BOOLEAN"]] | None = None,
+        pack_uv: bool | Output[Literal["BOOLEAN"]] | None = None,
+        bake: bool | Output[Literal["BOOLEAN"]] | None = None,
+        part_names: str | Output[Literal["STRING"]] | None = None,
+        fbx_preset: _TripoConversionNode_fbx_preset | Output[Literal["COMBO"]] | None = None,
+        export_vertex_colors: bool | Output[Literal["BOOLEAN"]] | None = None,
+        export_orientation: _TripoConversionNode_export_orientation | Output[Literal["COMBO"]] | None = None,
+        animate_in_place: bool | Output[Literal["BOOLEAN"]] | None = None,
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:
@@ -94,13 +203,26 @@ class TripoConversionNode(Node):
                 "face_limit": face_limit,
                 "texture_size": texture_size,
                 "texture_format": texture_format,
+                "force_symmetry": force_symmetry,
+                "flatten_bottom": flatten_bottom,
+                "flatten_bottom_threshold": flatten_bottom_threshold,
+                "pivot_to_center_bottom": pivot_to_center_bottom,
+                "scale_factor": scale_factor,
+                "with_animation": with_animation,
+                "pack_uv": pack_uv,
+                "bake": bake,
+                "part_names": part_names,
+                "fbx_preset": fbx_preset,
+                "export_vertex_colors": export_vertex_colors,
+                "export_orientation": export_orientation,
+                "animate_in_place": animate_in_place,
                 "original_model_task_id": original_model_task_id,
             },
             title,
             node_id,
         )
 
-_TripoImageToModelNode_model_version = Literal["v2.5-20250123", "v2.0-20240919", "v1.4-20240625"]
+_TripoImageToModelNode_model_version = Literal["v3.1-20260211", "v3.0-20250812", "v2.5-20250123", "v2.0-20240919", "v1.4-20240625"]
 _TripoImageToModelNode_style = Literal[
     "person:person2cartoon",
     "animal:venom",
@@ -115,12 +237,13 @@ _TripoImageToModelNode_style = Literal[
 _TripoImageToModelNode_orientation = Literal["align_image", "default"]
 _TripoImageToModelNode_texture_quality = Literal["standard", "detailed"]
 _TripoImageToModelNode_texture_alignment = Literal["original_image", "geometry"]
+_TripoImageToModelNode_geometry_quality = Literal["standard", "detailed"]
 
 
 class TripoImageToModelNode(Node):
     """Tripo: Image to Model (TripoImageToModelNode)
 
-    Category: api node/3d/Tripo
+    Category: partner/3d/Tripo
 
     Args:
         image: IMAGE
@@ -135,10 +258,12 @@ class TripoImageToModelNode(Node):
         texture_alignment: COMBO
         face_limit: INT
         quad: BOOLEAN
+        geometry_quality: COMBO
 
     Outputs:
         model_file (STRING)
         model_task_id (MODEL_TASK_ID)
+        glb (FILE_3D_GLB)
     """
 
     __slots__ = ()
@@ -196,14 +321,27 @@ class TripoImageToModelNode(Node):
         ),
         ("face_limit", "face_limit", "INT", False, True, -1, 500000, None, None),
         ("quad", "quad", "BOOLEAN", False, True, None, None, None, None),
+        (
+            "geometry_quality",
+            "geometry_quality",
+            "COMBO",
+            False,
+            True,
+            None,
+            None,
+            _TripoImageToModelNode_geometry_quality,
+            None,
+        ),
     )
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("model_file", "STRING", "model_file"),
         ("model_task_id", "MODEL_TASK_ID", "model task_id"),
+        ("glb", "FILE_3D_GLB", "GLB"),
     )
 
     model_file: Output[Literal["STRING"]]
     model_task_id: Output[Literal["MODEL_TASK_ID"]]
+    glb: Output[Literal["FILE_3D_GLB"]]
 
     model_version: InputRef
     style: InputRef
@@ -216,6 +354,7 @@ class TripoImageToModelNode(Node):
     texture_alignment: InputRef
     face_limit: InputRef
     quad: InputRef
+    geometry_quality: InputRef
 
     def __init__(
         self,
@@ -232,6 +371,7 @@ class TripoImageToModelNode(Node):
         texture_alignment: _TripoImageToModelNode_texture_alignment | Output[Literal["COMBO"]] | None = None,
         face_limit: int | Output[Literal["INT"]] | None = None,
         quad: bool | Output[Literal["BOOLEAN"]] | None = None,
+        geometry_quality: _TripoImageToModelNode_geometry_quality | Output[Literal["COMBO"]] | None = None,
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:
@@ -248,22 +388,75 @@ class TripoImageToModelNode(Node):
                 "texture_alignment": texture_alignment,
                 "face_limit": face_limit,
                 "quad": quad,
+                "geometry_quality": geometry_quality,
                 "image": image,
             },
             title,
             node_id,
         )
 
-_TripoMultiviewToModelNode_model_version = Literal["v2.5-20250123", "v2.0-20240919", "v1.4-20240625"]
+
+class TripoImportModelNode(SingleOutputNode[Literal["MODEL_TASK_ID"]]):
+    """Tripo: Import Model (TripoImportModelNode)
+
+    Import an external 3D model (e.g. from Rodin, Hunyuan3D or a local file) into Tripo to use it with Tripo's post-processing nodes: Texture, Rig, Convert. GLB is recommended: textures survive import only when embedded in the file. Note that texturing an imported model requires a texture prompt.
+
+    Category: partner/3d/Tripo
+
+    Args:
+        model_3d: 3D model to import (GLB / FBX / OBJ / STL, up to 150 MB). OBJ and STL files carry no embedded textures.
+
+    Outputs:
+        model_task_id (MODEL_TASK_ID)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "TripoImportModelNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        (
+            "model_3d",
+            "model_3d",
+            "FILE_3D_GLB,FILE_3D_FBX,FILE_3D_OBJ,FILE_3D_STL,FILE_3D",
+            True,
+            False,
+            None,
+            None,
+            None,
+            None,
+        ),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("model_task_id", "MODEL_TASK_ID", "model task_id"),
+    )
+
+    model_task_id: Output[Literal["MODEL_TASK_ID"]]
+
+    def __init__(
+        self,
+        *,
+        model_3d: Output[Literal["FILE_3D", "FILE_3D_FBX", "FILE_3D_GLB", "FILE_3D_OBJ", "FILE_3D_STL"]],
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "model_3d": model_3d,
+            },
+            title,
+            node_id,
+        )
+
+_TripoMultiviewToModelNode_model_version = Literal["v3.1-20260211", "v3.0-20250812", "v2.5-20250123", "v2.0-20240919", "v1.4-20240625"]
 _TripoMultiviewToModelNode_orientation = Literal["align_image", "default"]
 _TripoMultiviewToModelNode_texture_quality = Literal["standard", "detailed"]
 _TripoMultiviewToModelNode_texture_alignment = Literal["original_image", "geometry"]
+_TripoMultiviewToModelNode_geometry_quality = Literal["standard", "detailed"]
 
 
 class TripoMultiviewToModelNode(Node):
     """Tripo: Multiview to Model (TripoMultiviewToModelNode)
 
-    Category: api node/3d/Tripo
+    Category: partner/3d/Tripo
 
     Args:
         image: IMAGE
@@ -279,11 +472,13 @@ class TripoMultiviewToModelNode(Node):
         texture_quality: COMBO
         texture_alignment: COMBO
         face_limit: INT
-        quad: BOOLEAN
+        quad: This parameter is deprecated and does nothing.
+        geometry_quality: COMBO
 
     Outputs:
         model_file (STRING)
         model_task_id (MODEL_TASK_ID)
+        glb (FILE_3D_GLB)
     """
 
     __slots__ = ()
@@ -343,14 +538,27 @@ class TripoMultiviewToModelNode(Node):
         ),
         ("face_limit", "face_limit", "INT", False, True, -1, 500000, None, None),
         ("quad", "quad", "BOOLEAN", False, True, None, None, None, None),
+        (
+            "geometry_quality",
+            "geometry_quality",
+            "COMBO",
+            False,
+            True,
+            None,
+            None,
+            _TripoMultiviewToModelNode_geometry_quality,
+            None,
+        ),
     )
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("model_file", "STRING", "model_file"),
         ("model_task_id", "MODEL_TASK_ID", "model task_id"),
+        ("glb", "FILE_3D_GLB", "GLB"),
     )
 
     model_file: Output[Literal["STRING"]]
     model_task_id: Output[Literal["MODEL_TASK_ID"]]
+    glb: Output[Literal["FILE_3D_GLB"]]
 
     model_version: InputRef
     orientation: InputRef
@@ -362,6 +570,7 @@ class TripoMultiviewToModelNode(Node):
     texture_alignment: InputRef
     face_limit: InputRef
     quad: InputRef
+    geometry_quality: InputRef
 
     def __init__(
         self,
@@ -380,6 +589,7 @@ class TripoMultiviewToModelNode(Node):
         texture_alignment: _TripoMultiviewToModelNode_texture_alignment | Output[Literal["COMBO"]] | None = None,
         face_limit: int | Output[Literal["INT"]] | None = None,
         quad: bool | Output[Literal["BOOLEAN"]] | None = None,
+        geometry_quality: _TripoMultiviewToModelNode_geometry_quality | Output[Literal["COMBO"]] | None = None,
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:
@@ -395,10 +605,292 @@ class TripoMultiviewToModelNode(Node):
                 "texture_alignment": texture_alignment,
                 "face_limit": face_limit,
                 "quad": quad,
+                "geometry_quality": geometry_quality,
                 "image": image,
                 "image_left": image_left,
                 "image_back": image_back,
                 "image_right": image_right,
+            },
+            title,
+            node_id,
+        )
+
+
+class TripoP1ImageToModelNode(Node):
+    """Tripo P1: Image to Model (TripoP1ImageToModelNode)
+
+    Tripo P1 image-to-3D. Optimized for low-poly, game-ready meshes.
+
+    Category: partner/3d/Tripo
+
+    Args:
+        image: IMAGE
+        output_mode: "Geometry only" returns an untextured mesh. "Textured" adds color/PBR maps.
+        enable_image_autofix: Pre-process the input image for better generation quality.
+        face_limit: Target face count, 48-20000. -1 lets Tripo pick adaptively.
+        model_seed: INT
+        auto_size: Scale the output to approximate real-world meters.
+        export_uv: UV unwrap during generation. Turn off for faster geometry-only runs.
+        compress_geometry: Apply geometry-based compression. Decompress before editing.
+
+    Outputs:
+        model_file (STRING)
+        model_task_id (MODEL_TASK_ID)
+        glb (FILE_3D_GLB)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "TripoP1ImageToModelNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("image", "image", "IMAGE", True, False, None, None, None, None),
+        ("output_mode", "output_mode", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+        (
+            "enable_image_autofix",
+            "enable_image_autofix",
+            "BOOLEAN",
+            False,
+            True,
+            None,
+            None,
+            None,
+            None,
+        ),
+        ("face_limit", "face_limit", "INT", False, True, -1, 20000, None, None),
+        ("model_seed", "model_seed", "INT", False, True, None, None, None, None),
+        ("auto_size", "auto_size", "BOOLEAN", False, True, None, None, None, None),
+        ("export_uv", "export_uv", "BOOLEAN", False, True, None, None, None, None),
+        ("compress_geometry", "compress_geometry", "BOOLEAN", False, True, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("model_file", "STRING", "model_file"),
+        ("model_task_id", "MODEL_TASK_ID", "model task_id"),
+        ("glb", "FILE_3D_GLB", "GLB"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "output_mode": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "Geometry only", "inputs": {"required": {}}}, {"key": "Textured", "inputs": {"required": {"pbr": ["BOOLEAN", {"default": True}], "texture_quality": ["COMBO", {"default": "standard", "multiselect": False, "options": ["standard", "detailed"]}], "texture_alignment": ["COMBO", {"default": "original_image", "multiselect": False, "options": ["original_image", "geometry"]}], "orientation": ["COMBO", {"default": "default", "multiselect": False, "options": ["default", "align_image"]}], "texture_seed": ["INT", {"default": 42}]}}}]}),
+    }
+
+    model_file: Output[Literal["STRING"]]
+    model_task_id: Output[Literal["MODEL_TASK_ID"]]
+    glb: Output[Literal["FILE_3D_GLB"]]
+
+    output_mode: InputRef
+    enable_image_autofix: InputRef
+    face_limit: InputRef
+    model_seed: InputRef
+    auto_size: InputRef
+    export_uv: InputRef
+    compress_geometry: InputRef
+
+    def __init__(
+        self,
+        *,
+        image: Output[Literal["IMAGE"]],
+        output_mode: Literal["Geometry only", "Textured"] | DynamicOption = "Geometry only",
+        enable_image_autofix: bool | Output[Literal["BOOLEAN"]] | None = None,
+        face_limit: int | Output[Literal["INT"]] | None = None,
+        model_seed: int | Output[Literal["INT"]] | None = None,
+        auto_size: bool | Output[Literal["BOOLEAN"]] | None = None,
+        export_uv: bool | Output[Literal["BOOLEAN"]] | None = None,
+        compress_geometry: bool | Output[Literal["BOOLEAN"]] | None = None,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "output_mode": output_mode,
+                "enable_image_autofix": enable_image_autofix,
+                "face_limit": face_limit,
+                "model_seed": model_seed,
+                "auto_size": auto_size,
+                "export_uv": export_uv,
+                "compress_geometry": compress_geometry,
+                "image": image,
+            },
+            title,
+            node_id,
+        )
+
+
+class TripoP1MultiviewToModelNode(Node):
+    """Tripo P1: Multiview to Model (TripoP1MultiviewToModelNode)
+
+    Tripo P1 multiview-to-3D from 2-4 reference images in [front, left, back, right] order. Front is required; any combination of the other three may be omitted.
+
+    Category: partner/3d/Tripo
+
+    Args:
+        image: Front view (0°). Required.
+        output_mode: "Geometry only" returns an untextured mesh. "Textured" adds color/PBR maps.
+        image_left: Left view (90°), i.e. the subject's left side.
+        image_back: Back view (180°).
+        image_right: Right view (270°), i.e. the subject's right side.
+        face_limit: Target face count, 48-20000. -1 lets Tripo pick adaptively.
+        model_seed: INT
+        auto_size: Scale the output to approximate real-world meters.
+        export_uv: UV unwrap during generation. Turn off for faster geometry-only runs.
+        compress_geometry: Apply geometry-based compression. Decompress before editing.
+
+    Outputs:
+        model_file (STRING)
+        model_task_id (MODEL_TASK_ID)
+        glb (FILE_3D_GLB)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "TripoP1MultiviewToModelNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("image", "image", "IMAGE", True, False, None, None, None, None),
+        ("output_mode", "output_mode", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+        ("image_left", "image_left", "IMAGE", False, False, None, None, None, None),
+        ("image_back", "image_back", "IMAGE", False, False, None, None, None, None),
+        ("image_right", "image_right", "IMAGE", False, False, None, None, None, None),
+        ("face_limit", "face_limit", "INT", False, True, -1, 20000, None, None),
+        ("model_seed", "model_seed", "INT", False, True, None, None, None, None),
+        ("auto_size", "auto_size", "BOOLEAN", False, True, None, None, None, None),
+        ("export_uv", "export_uv", "BOOLEAN", False, True, None, None, None, None),
+        ("compress_geometry", "compress_geometry", "BOOLEAN", False, True, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("model_file", "STRING", "model_file"),
+        ("model_task_id", "MODEL_TASK_ID", "model task_id"),
+        ("glb", "FILE_3D_GLB", "GLB"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "output_mode": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "Geometry only", "inputs": {"required": {}}}, {"key": "Textured", "inputs": {"required": {"pbr": ["BOOLEAN", {"default": True}], "texture_quality": ["COMBO", {"default": "standard", "multiselect": False, "options": ["standard", "detailed"]}], "texture_alignment": ["COMBO", {"default": "original_image", "multiselect": False, "options": ["original_image", "geometry"]}], "orientation": ["COMBO", {"default": "default", "multiselect": False, "options": ["default", "align_image"]}], "texture_seed": ["INT", {"default": 42}]}}}]}),
+    }
+
+    model_file: Output[Literal["STRING"]]
+    model_task_id: Output[Literal["MODEL_TASK_ID"]]
+    glb: Output[Literal["FILE_3D_GLB"]]
+
+    output_mode: InputRef
+    face_limit: InputRef
+    model_seed: InputRef
+    auto_size: InputRef
+    export_uv: InputRef
+    compress_geometry: InputRef
+
+    def __init__(
+        self,
+        *,
+        image: Output[Literal["IMAGE"]],
+        output_mode: Literal["Geometry only", "Textured"] | DynamicOption = "Geometry only",
+        image_left: Output[Literal["IMAGE"]] | None = None,
+        image_back: Output[Literal["IMAGE"]] | None = None,
+        image_right: Output[Literal["IMAGE"]] | None = None,
+        face_limit: int | Output[Literal["INT"]] | None = None,
+        model_seed: int | Output[Literal["INT"]] | None = None,
+        auto_size: bool | Output[Literal["BOOLEAN"]] | None = None,
+        export_uv: bool | Output[Literal["BOOLEAN"]] | None = None,
+        compress_geometry: bool | Output[Literal["BOOLEAN"]] | None = None,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "output_mode": output_mode,
+                "face_limit": face_limit,
+                "model_seed": model_seed,
+                "auto_size": auto_size,
+                "export_uv": export_uv,
+                "compress_geometry": compress_geometry,
+                "image": image,
+                "image_left": image_left,
+                "image_back": image_back,
+                "image_right": image_right,
+            },
+            title,
+            node_id,
+        )
+
+
+class TripoP1TextToModelNode(Node):
+    """Tripo P1: Text to Model (TripoP1TextToModelNode)
+
+    Tripo P1 text-to-3D. Optimized for low-poly, game-ready meshes with stable topology.
+
+    Category: partner/3d/Tripo
+
+    Args:
+        prompt: Up to 1024 characters.
+        output_mode: "Geometry only" returns an untextured mesh. "Textured" adds color/PBR maps.
+        negative_prompt: Up to 255 characters.
+        image_seed: INT
+        face_limit: Target face count, 48-20000. -1 lets Tripo pick adaptively.
+        model_seed: INT
+        auto_size: Scale the output to approximate real-world meters.
+        export_uv: UV unwrap during generation. Turn off for faster geometry-only runs.
+        compress_geometry: Apply geometry-based compression. Decompress before editing.
+
+    Outputs:
+        model_file (STRING)
+        model_task_id (MODEL_TASK_ID)
+        glb (FILE_3D_GLB)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "TripoP1TextToModelNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
+        ("output_mode", "output_mode", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+        ("negative_prompt", "negative_prompt", "STRING", False, True, None, None, None, None),
+        ("image_seed", "image_seed", "INT", False, True, None, None, None, None),
+        ("face_limit", "face_limit", "INT", False, True, -1, 20000, None, None),
+        ("model_seed", "model_seed", "INT", False, True, None, None, None, None),
+        ("auto_size", "auto_size", "BOOLEAN", False, True, None, None, None, None),
+        ("export_uv", "export_uv", "BOOLEAN", False, True, None, None, None, None),
+        ("compress_geometry", "compress_geometry", "BOOLEAN", False, True, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("model_file", "STRING", "model_file"),
+        ("model_task_id", "MODEL_TASK_ID", "model task_id"),
+        ("glb", "FILE_3D_GLB", "GLB"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "output_mode": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "Geometry only", "inputs": {"required": {}}}, {"key": "Textured", "inputs": {"required": {"pbr": ["BOOLEAN", {"default": True}], "texture_quality": ["COMBO", {"default": "standard", "multiselect": False, "options": ["standard", "detailed"]}], "texture_seed": ["INT", {"default": 42}]}}}]}),
+    }
+
+    model_file: Output[Literal["STRING"]]
+    model_task_id: Output[Literal["MODEL_TASK_ID"]]
+    glb: Output[Literal["FILE_3D_GLB"]]
+
+    prompt: InputRef
+    output_mode: InputRef
+    negative_prompt: InputRef
+    image_seed: InputRef
+    face_limit: InputRef
+    model_seed: InputRef
+    auto_size: InputRef
+    export_uv: InputRef
+    compress_geometry: InputRef
+
+    def __init__(
+        self,
+        *,
+        prompt: str | Output[Literal["STRING"]],
+        output_mode: Literal["Geometry only", "Textured"] | DynamicOption = "Geometry only",
+        negative_prompt: str | Output[Literal["STRING"]] | None = None,
+        image_seed: int | Output[Literal["INT"]] | None = None,
+        face_limit: int | Output[Literal["INT"]] | None = None,
+        model_seed: int | Output[Literal["INT"]] | None = None,
+        auto_size: bool | Output[Literal["BOOLEAN"]] | None = None,
+        export_uv: bool | Output[Literal["BOOLEAN"]] | None = None,
+        compress_geometry: bool | Output[Literal["BOOLEAN"]] | None = None,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "prompt": prompt,
+                "output_mode": output_mode,
+                "negative_prompt": negative_prompt,
+                "image_seed": image_seed,
+                "face_limit": face_limit,
+                "model_seed": model_seed,
+                "auto_size": auto_size,
+                "export_uv": export_uv,
+                "compress_geometry": compress_geometry,
             },
             title,
             node_id,
@@ -410,7 +902,7 @@ class TripoRefineNode(Node):
 
     Refine a draft model created by v1.4 Tripo models only.
 
-    Category: api node/3d/Tripo
+    Category: partner/3d/Tripo
 
     Args:
         model_task_id: Must be a v1.4 Tripo model
@@ -418,6 +910,7 @@ class TripoRefineNode(Node):
     Outputs:
         model_file (STRING)
         model_task_id (MODEL_TASK_ID)
+        glb (FILE_3D_GLB)
     """
 
     __slots__ = ()
@@ -428,10 +921,12 @@ class TripoRefineNode(Node):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("model_file", "STRING", "model_file"),
         ("model_task_id", "MODEL_TASK_ID", "model task_id"),
+        ("glb", "FILE_3D_GLB", "GLB"),
     )
 
     model_file: Output[Literal["STRING"]]
     model_task_id: Output[Literal["MODEL_TASK_ID"]]
+    glb: Output[Literal["FILE_3D_GLB"]]
 
     def __init__(
         self,
@@ -451,6 +946,8 @@ class TripoRefineNode(Node):
 _TripoRetargetNode_animation = Literal[
     "preset:idle",
     "preset:walk",
+    "preset:run",
+    "preset:dive",
     "preset:climb",
     "preset:jump",
     "preset:slash",
@@ -458,13 +955,18 @@ _TripoRetargetNode_animation = Literal[
     "preset:hurt",
     "preset:fall",
     "preset:turn",
+    "preset:quadruped:walk",
+    "preset:hexapod:walk",
+    "preset:octopod:walk",
+    "preset:serpentine:march",
+    "preset:aquatic:march",
 ]
 
 
 class TripoRetargetNode(Node):
     """Tripo: Retarget rigged model (TripoRetargetNode)
 
-    Category: api node/3d/Tripo
+    Category: partner/3d/Tripo
 
     Args:
         original_model_task_id: RIG_TASK_ID
@@ -473,6 +975,7 @@ class TripoRetargetNode(Node):
     Outputs:
         model_file (STRING)
         retarget_task_id (RETARGET_TASK_ID)
+        glb (FILE_3D_GLB)
     """
 
     __slots__ = ()
@@ -504,10 +1007,12 @@ class TripoRetargetNode(Node):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("model_file", "STRING", "model_file"),
         ("retarget_task_id", "RETARGET_TASK_ID", "retarget task_id"),
+        ("glb", "FILE_3D_GLB", "GLB"),
     )
 
     model_file: Output[Literal["STRING"]]
     retarget_task_id: Output[Literal["RETARGET_TASK_ID"]]
+    glb: Output[Literal["FILE_3D_GLB"]]
 
     animation: InputRef
 
@@ -532,7 +1037,7 @@ class TripoRetargetNode(Node):
 class TripoRigNode(Node):
     """Tripo: Rig model (TripoRigNode)
 
-    Category: api node/3d/Tripo
+    Category: partner/3d/Tripo
 
     Args:
         original_model_task_id: MODEL_TASK_ID
@@ -540,6 +1045,7 @@ class TripoRigNode(Node):
     Outputs:
         model_file (STRING)
         rig_task_id (RIG_TASK_ID)
+        glb (FILE_3D_GLB)
     """
 
     __slots__ = ()
@@ -560,10 +1066,12 @@ class TripoRigNode(Node):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("model_file", "STRING", "model_file"),
         ("rig_task_id", "RIG_TASK_ID", "rig task_id"),
+        ("glb", "FILE_3D_GLB", "GLB"),
     )
 
     model_file: Output[Literal["STRING"]]
     rig_task_id: Output[Literal["RIG_TASK_ID"]]
+    glb: Output[Literal["FILE_3D_GLB"]]
 
     def __init__(
         self,
@@ -580,7 +1088,7 @@ class TripoRigNode(Node):
             node_id,
         )
 
-_TripoTextToModelNode_model_version = Literal["v2.5-20250123", "v2.0-20240919", "v1.4-20240625"]
+_TripoTextToModelNode_model_version = Literal["v3.1-20260211", "v3.0-20250812", "v2.5-20250123", "v2.0-20240919", "v1.4-20240625"]
 _TripoTextToModelNode_style = Literal[
     "person:person2cartoon",
     "animal:venom",
@@ -593,12 +1101,13 @@ _TripoTextToModelNode_style = Literal[
     "None",
 ]
 _TripoTextToModelNode_texture_quality = Literal["standard", "detailed"]
+_TripoTextToModelNode_geometry_quality = Literal["standard", "detailed"]
 
 
 class TripoTextToModelNode(Node):
     """Tripo: Text to Model (TripoTextToModelNode)
 
-    Category: api node/3d/Tripo
+    Category: partner/3d/Tripo
 
     Args:
         prompt: STRING
@@ -613,10 +1122,12 @@ class TripoTextToModelNode(Node):
         texture_quality: COMBO
         face_limit: INT
         quad: BOOLEAN
+        geometry_quality: COMBO
 
     Outputs:
         model_file (STRING)
         model_task_id (MODEL_TASK_ID)
+        glb (FILE_3D_GLB)
     """
 
     __slots__ = ()
@@ -652,16 +1163,29 @@ class TripoTextToModelNode(Node):
             _TripoTextToModelNode_texture_quality,
             None,
         ),
-        ("face_limit", "face_limit", "INT", False, True, -1, 500000, None, None),
+        ("face_limit", "face_limit", "INT", False, True, -1, 2000000, None, None),
         ("quad", "quad", "BOOLEAN", False, True, None, None, None, None),
+        (
+            "geometry_quality",
+            "geometry_quality",
+            "COMBO",
+            False,
+            True,
+            None,
+            None,
+            _TripoTextToModelNode_geometry_quality,
+            None,
+        ),
     )
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("model_file", "STRING", "model_file"),
         ("model_task_id", "MODEL_TASK_ID", "model task_id"),
+        ("glb", "FILE_3D_GLB", "GLB"),
     )
 
     model_file: Output[Literal["STRING"]]
     model_task_id: Output[Literal["MODEL_TASK_ID"]]
+    glb: Output[Literal["FILE_3D_GLB"]]
 
     prompt: InputRef
     negative_prompt: InputRef
@@ -675,6 +1199,7 @@ class TripoTextToModelNode(Node):
     texture_quality: InputRef
     face_limit: InputRef
     quad: InputRef
+    geometry_quality: InputRef
 
     def __init__(
         self,
@@ -691,6 +1216,7 @@ class TripoTextToModelNode(Node):
         texture_quality: _TripoTextToModelNode_texture_quality | Output[Literal["COMBO"]] | None = None,
         face_limit: int | Output[Literal["INT"]] | None = None,
         quad: bool | Output[Literal["BOOLEAN"]] | None = None,
+        geometry_quality: _TripoTextToModelNode_geometry_quality | Output[Literal["COMBO"]] | None = None,
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:
@@ -708,6 +1234,7 @@ class TripoTextToModelNode(Node):
                 "texture_quality": texture_quality,
                 "face_limit": face_limit,
                 "quad": quad,
+                "geometry_quality": geometry_quality,
             },
             title,
             node_id,
@@ -720,7 +1247,7 @@ _TripoTextureNode_texture_alignment = Literal["original_image", "geometry"]
 class TripoTextureNode(Node):
     """Tripo: Texture model (TripoTextureNode)
 
-    Category: api node/3d/Tripo
+    Category: partner/3d/Tripo
 
     Args:
         model_task_id: MODEL_TASK_ID
@@ -729,10 +1256,12 @@ class TripoTextureNode(Node):
         texture_seed: INT
         texture_quality: COMBO
         texture_alignment: COMBO
+        texture_prompt: Optional text guidance for texturing. Required in practice for imported models (Tripo: Import Model), which carry no source image to infer colors from.
 
     Outputs:
         model_file (STRING)
         model_task_id (MODEL_TASK_ID)
+        glb (FILE_3D_GLB)
     """
 
     __slots__ = ()
@@ -764,20 +1293,24 @@ class TripoTextureNode(Node):
             _TripoTextureNode_texture_alignment,
             None,
         ),
+        ("texture_prompt", "texture_prompt", "STRING", False, True, None, None, None, None),
     )
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("model_file", "STRING", "model_file"),
         ("model_task_id", "MODEL_TASK_ID", "model task_id"),
+        ("glb", "FILE_3D_GLB", "GLB"),
     )
 
     model_file: Output[Literal["STRING"]]
     model_task_id: Output[Literal["MODEL_TASK_ID"]]
+    glb: Output[Literal["FILE_3D_GLB"]]
 
     texture: InputRef
     pbr: InputRef
     texture_seed: InputRef
     texture_quality: InputRef
     texture_alignment: InputRef
+    texture_prompt: InputRef
 
     def __init__(
         self,
@@ -788,6 +1321,7 @@ class TripoTextureNode(Node):
         texture_seed: int | Output[Literal["INT"]] | None = None,
         texture_quality: _TripoTextureNode_texture_quality | Output[Literal["COMBO"]] | None = None,
         texture_alignment: _TripoTextureNode_texture_alignment | Output[Literal["COMBO"]] | None = None,
+        texture_prompt: str | Output[Literal["STRING"]] | None = None,
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:
@@ -798,6 +1332,7 @@ class TripoTextureNode(Node):
                 "texture_seed": texture_seed,
                 "texture_quality": texture_quality,
                 "texture_alignment": texture_alignment,
+                "texture_prompt": texture_prompt,
                 "model_task_id": model_task_id,
             },
             title,

@@ -9,13 +9,131 @@ from typing import Any, ClassVar, Literal
 from cmfy_graph.graph import InputRef, Node, Output, SingleOutputNode
 
 __all__ = [
+    "Veo3FirstLastFrameNode",
     "Veo3VideoGenerationNode",
     "VeoVideoGenerationNode",
 ]
 
+_Veo3FirstLastFrameNode_resolution = Literal["720p", "1080p", "4k"]
+_Veo3FirstLastFrameNode_aspect_ratio = Literal["16:9", "9:16"]
+_Veo3FirstLastFrameNode_model = Literal["veo-3.1-generate", "veo-3.1-fast-generate", "veo-3.1-lite"]
+
+
+class Veo3FirstLastFrameNode(SingleOutputNode[Literal["VIDEO"]]):
+    """Google Veo 3 First-Last-Frame to Video (Veo3FirstLastFrameNode)
+
+    Generate video using prompt and first and last frames.
+
+    Category: partner/video/Veo
+
+    Args:
+        prompt: Text description of the video
+        negative_prompt: Negative text prompt to guide what to avoid in the video
+        resolution: COMBO
+        aspect_ratio: Aspect ratio of the output video
+        duration: Duration of the output video in seconds
+        seed: Seed for video generation
+        first_frame: Start frame
+        last_frame: End frame
+        model: COMBO
+        generate_audio: Generate audio for the video.
+
+    Outputs:
+        video (VIDEO)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "Veo3FirstLastFrameNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
+        ("negative_prompt", "negative_prompt", "STRING", True, True, None, None, None, None),
+        (
+            "resolution",
+            "resolution",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _Veo3FirstLastFrameNode_resolution,
+            None,
+        ),
+        (
+            "aspect_ratio",
+            "aspect_ratio",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _Veo3FirstLastFrameNode_aspect_ratio,
+            None,
+        ),
+        ("duration", "duration", "INT", True, True, 4, 8, None, None),
+        ("seed", "seed", "INT", True, True, 0, 4294967295, None, None),
+        ("first_frame", "first_frame", "IMAGE", True, False, None, None, None, None),
+        ("last_frame", "last_frame", "IMAGE", True, False, None, None, None, None),
+        ("model", "model", "COMBO", True, True, None, None, _Veo3FirstLastFrameNode_model, None),
+        ("generate_audio", "generate_audio", "BOOLEAN", True, True, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "VIDEO"),
+    )
+
+    video: Output[Literal["VIDEO"]]
+
+    prompt: InputRef
+    negative_prompt: InputRef
+    resolution: InputRef
+    aspect_ratio: InputRef
+    duration: InputRef
+    seed: InputRef
+    model: InputRef
+    generate_audio: InputRef
+
+    def __init__(
+        self,
+        *,
+        prompt: str | Output[Literal["STRING"]] = "",
+        negative_prompt: str | Output[Literal["STRING"]] = "",
+        resolution: _Veo3FirstLastFrameNode_resolution | Output[Literal["COMBO"]] = "720p",
+        aspect_ratio: _Veo3FirstLastFrameNode_aspect_ratio | Output[Literal["COMBO"]] = "16:9",
+        duration: int | Output[Literal["INT"]] = 8,
+        seed: int | Output[Literal["INT"]] = 0,
+        first_frame: Output[Literal["IMAGE"]],
+        last_frame: Output[Literal["IMAGE"]],
+        model: _Veo3FirstLastFrameNode_model | Output[Literal["COMBO"]] = "veo-3.1-generate",
+        generate_audio: bool | Output[Literal["BOOLEAN"]] = True,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "prompt": prompt,
+                "negative_prompt": negative_prompt,
+                "resolution": resolution,
+                "aspect_ratio": aspect_ratio,
+                "duration": duration,
+                "seed": seed,
+                "model": model,
+                "generate_audio": generate_audio,
+                "first_frame": first_frame,
+                "last_frame": last_frame,
+            },
+            title,
+            node_id,
+        )
+
 _Veo3VideoGenerationNode_aspect_ratio = Literal["16:9", "9:16"]
+_Veo3VideoGenerationNode_resolution = Literal["720p", "1080p", "4k"]
 _Veo3VideoGenerationNode_person_generation = Literal["ALLOW", "BLOCK"]
-_Veo3VideoGenerationNode_model = Literal["veo-3.0-generate-001", "veo-3.0-fast-generate-001"]
+_Veo3VideoGenerationNode_model = Literal[
+    "veo-3.1-generate",
+    "veo-3.1-fast-generate",
+    "veo-3.1-lite",
+    "veo-3.0-generate-001",
+    "veo-3.0-fast-generate-001",
+]
 
 
 class Veo3VideoGenerationNode(SingleOutputNode[Literal["VIDEO"]]):
@@ -23,14 +141,15 @@ class Veo3VideoGenerationNode(SingleOutputNode[Literal["VIDEO"]]):
 
     Generates videos from text prompts using Google's Veo 3 API
 
-    Category: api node/video/Veo
+    Category: partner/video/Veo
 
     Args:
         prompt: Text description of the video
         aspect_ratio: Aspect ratio of the output video
+        resolution: Output video resolution. 4K is not available for veo-3.1-lite and veo-3.0 models.
         negative_prompt: Negative text prompt to guide what to avoid in the video
-        duration_seconds: Duration of the output video in seconds (Veo 3 only supports 8 seconds)
-        enhance_prompt: Whether to enhance the prompt with AI assistance
+        duration_seconds: Duration of the output video in seconds
+        enhance_prompt: This parameter is deprecated and ignored.
         person_generation: Whether to allow generating people in the video
         seed: Seed for video generation (0 for random)
         image: Optional reference image to guide video generation
@@ -56,8 +175,19 @@ class Veo3VideoGenerationNode(SingleOutputNode[Literal["VIDEO"]]):
             _Veo3VideoGenerationNode_aspect_ratio,
             None,
         ),
+        (
+            "resolution",
+            "resolution",
+            "COMBO",
+            False,
+            True,
+            None,
+            None,
+            _Veo3VideoGenerationNode_resolution,
+            None,
+        ),
         ("negative_prompt", "negative_prompt", "STRING", False, True, None, None, None, None),
-        ("duration_seconds", "duration_seconds", "INT", False, True, 8, 8, None, None),
+        ("duration_seconds", "duration_seconds", "INT", False, True, 4, 8, None, None),
         ("enhance_prompt", "enhance_prompt", "BOOLEAN", False, True, None, None, None, None),
         (
             "person_generation",
@@ -83,6 +213,7 @@ class Veo3VideoGenerationNode(SingleOutputNode[Literal["VIDEO"]]):
 
     prompt: InputRef
     aspect_ratio: InputRef
+    resolution: InputRef
     negative_prompt: InputRef
     duration_seconds: InputRef
     enhance_prompt: InputRef
@@ -96,6 +227,7 @@ class Veo3VideoGenerationNode(SingleOutputNode[Literal["VIDEO"]]):
         *,
         prompt: str | Output[Literal["STRING"]] = "",
         aspect_ratio: _Veo3VideoGenerationNode_aspect_ratio | Output[Literal["COMBO"]] = "16:9",
+        resolution: _Veo3VideoGenerationNode_resolution | Output[Literal["COMBO"]] | None = None,
         negative_prompt: str | Output[Literal["STRING"]] | None = None,
         duration_seconds: int | Output[Literal["INT"]] | None = None,
         enhance_prompt: bool | Output[Literal["BOOLEAN"]] | None = None,
@@ -111,6 +243,7 @@ class Veo3VideoGenerationNode(SingleOutputNode[Literal["VIDEO"]]):
             {
                 "prompt": prompt,
                 "aspect_ratio": aspect_ratio,
+                "resolution": resolution,
                 "negative_prompt": negative_prompt,
                 "duration_seconds": duration_seconds,
                 "enhance_prompt": enhance_prompt,
@@ -134,7 +267,7 @@ class VeoVideoGenerationNode(SingleOutputNode[Literal["VIDEO"]]):
 
     Generates videos from text prompts using Google's Veo 2 API
 
-    Category: api node/video/Veo
+    Category: partner/video/Veo
 
     Args:
         prompt: Text description of the video

@@ -4,16 +4,683 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
-from cmfy_graph.graph import InputRef, Node, Output, SingleOutputNode
+from cmfy_graph.graph import DynamicOption, InputRef, Node, Output, SingleOutputNode
 
 __all__ = [
+    "Vidu2ImageToVideoNode",
+    "Vidu2ReferenceVideoNode",
+    "Vidu2StartEndToVideoNode",
+    "Vidu2TextToVideoNode",
+    "Vidu3ImageToVideoNode",
+    "Vidu3StartEndToVideoNode",
+    "Vidu3TextToVideoNode",
+    "ViduExtendVideoNode",
     "ViduImageToVideoNode",
+    "ViduMultiFrameVideoNode",
     "ViduReferenceVideoNode",
     "ViduStartEndToVideoNode",
     "ViduTextToVideoNode",
 ]
+
+_Vidu2ImageToVideoNode_model = Literal["viduq2-pro-fast", "viduq2-pro", "viduq2-turbo"]
+_Vidu2ImageToVideoNode_resolution = Literal["720p", "1080p"]
+_Vidu2ImageToVideoNode_movement_amplitude = Literal["auto", "small", "medium", "large"]
+
+
+class Vidu2ImageToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
+    """Vidu2 Image-to-Video Generation (Vidu2ImageToVideoNode)
+
+    Generate a video from an image and an optional prompt.
+
+    Category: partner/video/Vidu
+
+    Args:
+        model: COMBO
+        image: An image to be used as the start frame of the generated video.
+        prompt: An optional text prompt for video generation (max 2000 characters).
+        duration: INT
+        seed: INT
+        resolution: COMBO
+        movement_amplitude: The movement amplitude of objects in the frame.
+
+    Outputs:
+        video (VIDEO)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "Vidu2ImageToVideoNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "model", "COMBO", True, True, None, None, _Vidu2ImageToVideoNode_model, None),
+        ("image", "image", "IMAGE", True, False, None, None, None, None),
+        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
+        ("duration", "duration", "INT", True, True, 1, 10, None, None),
+        ("seed", "seed", "INT", True, True, 0, 2147483647, None, None),
+        (
+            "resolution",
+            "resolution",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _Vidu2ImageToVideoNode_resolution,
+            None,
+        ),
+        (
+            "movement_amplitude",
+            "movement_amplitude",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _Vidu2ImageToVideoNode_movement_amplitude,
+            None,
+        ),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "VIDEO"),
+    )
+
+    video: Output[Literal["VIDEO"]]
+
+    model: InputRef
+    prompt: InputRef
+    duration: InputRef
+    seed: InputRef
+    resolution: InputRef
+    movement_amplitude: InputRef
+
+    def __init__(
+        self,
+        *,
+        model: _Vidu2ImageToVideoNode_model | Output[Literal["COMBO"]] = "viduq2-pro-fast",
+        image: Output[Literal["IMAGE"]],
+        prompt: str | Output[Literal["STRING"]] = "",
+        duration: int | Output[Literal["INT"]] = 5,
+        seed: int | Output[Literal["INT"]] = 1,
+        resolution: _Vidu2ImageToVideoNode_resolution | Output[Literal["COMBO"]] = "720p",
+        movement_amplitude: _Vidu2ImageToVideoNode_movement_amplitude | Output[Literal["COMBO"]] = "auto",
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "model": model,
+                "prompt": prompt,
+                "duration": duration,
+                "seed": seed,
+                "resolution": resolution,
+                "movement_amplitude": movement_amplitude,
+                "image": image,
+            },
+            title,
+            node_id,
+        )
+
+_Vidu2ReferenceVideoNode_model = Literal["viduq2"]
+_Vidu2ReferenceVideoNode_aspect_ratio = Literal["16:9", "9:16", "4:3", "3:4", "1:1"]
+_Vidu2ReferenceVideoNode_resolution = Literal["720p", "1080p"]
+_Vidu2ReferenceVideoNode_movement_amplitude = Literal["auto", "small", "medium", "large"]
+
+
+class Vidu2ReferenceVideoNode(SingleOutputNode[Literal["VIDEO"]]):
+    """Vidu2 Reference-to-Video Generation (Vidu2ReferenceVideoNode)
+
+    Generate a video from multiple reference images and a prompt.
+
+    Category: partner/video/Vidu
+
+    Args:
+        model: COMBO
+        subjects: For each subject, provide up to 3 reference images (7 images total across all subjects). Reference them in prompts via @subject{subject_id}.
+        prompt: When enabled, the video will include generated speech and background music based on the prompt.
+        audio: When enabled video will contain generated speech and background music based on the prompt.
+        duration: INT
+        seed: INT
+        aspect_ratio: COMBO
+        resolution: COMBO
+        movement_amplitude: The movement amplitude of objects in the frame.
+
+    Outputs:
+        video (VIDEO)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "Vidu2ReferenceVideoNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "model", "COMBO", True, True, None, None, _Vidu2ReferenceVideoNode_model, None),
+        ("subjects", "subjects", "COMFY_AUTOGROW_V3", True, False, None, None, None, None),
+        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
+        ("audio", "audio", "BOOLEAN", True, True, None, None, None, None),
+        ("duration", "duration", "INT", True, True, 1, 10, None, None),
+        ("seed", "seed", "INT", True, True, 0, 2147483647, None, None),
+        (
+            "aspect_ratio",
+            "aspect_ratio",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _Vidu2ReferenceVideoNode_aspect_ratio,
+            None,
+        ),
+        (
+            "resolution",
+            "resolution",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _Vidu2ReferenceVideoNode_resolution,
+            None,
+        ),
+        (
+            "movement_amplitude",
+            "movement_amplitude",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _Vidu2ReferenceVideoNode_movement_amplitude,
+            None,
+        ),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "VIDEO"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "subjects": ("required", "COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_images": ["IMAGE", {}]}}, "names": ["subject1", "subject2", "subject3", "subject4", "subject5", "subject6", "subject7"], "min": 1}}),
+    }
+
+    video: Output[Literal["VIDEO"]]
+
+    model: InputRef
+    prompt: InputRef
+    audio: InputRef
+    duration: InputRef
+    seed: InputRef
+    aspect_ratio: InputRef
+    resolution: InputRef
+    movement_amplitude: InputRef
+
+    def __init__(
+        self,
+        *,
+        model: _Vidu2ReferenceVideoNode_model | Output[Literal["COMBO"]] = "viduq2",
+        subjects: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]],
+        prompt: str | Output[Literal["STRING"]],
+        audio: bool | Output[Literal["BOOLEAN"]] = False,
+        duration: int | Output[Literal["INT"]] = 5,
+        seed: int | Output[Literal["INT"]] = 1,
+        aspect_ratio: _Vidu2ReferenceVideoNode_aspect_ratio | Output[Literal["COMBO"]] = "16:9",
+        resolution: _Vidu2ReferenceVideoNode_resolution | Output[Literal["COMBO"]] = "720p",
+        movement_amplitude: _Vidu2ReferenceVideoNode_movement_amplitude | Output[Literal["COMBO"]] = "auto",
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "model": model,
+                "prompt": prompt,
+                "audio": audio,
+                "duration": duration,
+                "seed": seed,
+                "aspect_ratio": aspect_ratio,
+                "resolution": resolution,
+                "movement_amplitude": movement_amplitude,
+                "subjects": subjects,
+            },
+            title,
+            node_id,
+        )
+
+_Vidu2StartEndToVideoNode_model = Literal["viduq2-pro-fast", "viduq2-pro", "viduq2-turbo"]
+_Vidu2StartEndToVideoNode_resolution = Literal["720p", "1080p"]
+_Vidu2StartEndToVideoNode_movement_amplitude = Literal["auto", "small", "medium", "large"]
+
+
+class Vidu2StartEndToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
+    """Vidu2 Start/End Frame-to-Video Generation (Vidu2StartEndToVideoNode)
+
+    Generate a video from a start frame, an end frame, and a prompt.
+
+    Category: partner/video/Vidu
+
+    Args:
+        model: COMBO
+        first_frame: IMAGE
+        end_frame: IMAGE
+        prompt: Prompt description (max 2000 characters).
+        duration: INT
+        seed: INT
+        resolution: COMBO
+        movement_amplitude: The movement amplitude of objects in the frame.
+
+    Outputs:
+        video (VIDEO)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "Vidu2StartEndToVideoNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "model", "COMBO", True, True, None, None, _Vidu2StartEndToVideoNode_model, None),
+        ("first_frame", "first_frame", "IMAGE", True, False, None, None, None, None),
+        ("end_frame", "end_frame", "IMAGE", True, False, None, None, None, None),
+        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
+        ("duration", "duration", "INT", True, True, 2, 8, None, None),
+        ("seed", "seed", "INT", True, True, 0, 2147483647, None, None),
+        (
+            "resolution",
+            "resolution",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _Vidu2StartEndToVideoNode_resolution,
+            None,
+        ),
+        (
+            "movement_amplitude",
+            "movement_amplitude",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _Vidu2StartEndToVideoNode_movement_amplitude,
+            None,
+        ),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "VIDEO"),
+    )
+
+    video: Output[Literal["VIDEO"]]
+
+    model: InputRef
+    prompt: InputRef
+    duration: InputRef
+    seed: InputRef
+    resolution: InputRef
+    movement_amplitude: InputRef
+
+    def __init__(
+        self,
+        *,
+        model: _Vidu2StartEndToVideoNode_model | Output[Literal["COMBO"]] = "viduq2-pro-fast",
+        first_frame: Output[Literal["IMAGE"]],
+        end_frame: Output[Literal["IMAGE"]],
+        prompt: str | Output[Literal["STRING"]],
+        duration: int | Output[Literal["INT"]] = 5,
+        seed: int | Output[Literal["INT"]] = 1,
+        resolution: _Vidu2StartEndToVideoNode_resolution | Output[Literal["COMBO"]] = "720p",
+        movement_amplitude: _Vidu2StartEndToVideoNode_movement_amplitude | Output[Literal["COMBO"]] = "auto",
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "model": model,
+                "prompt": prompt,
+                "duration": duration,
+                "seed": seed,
+                "resolution": resolution,
+                "movement_amplitude": movement_amplitude,
+                "first_frame": first_frame,
+                "end_frame": end_frame,
+            },
+            title,
+            node_id,
+        )
+
+_Vidu2TextToVideoNode_model = Literal["viduq2"]
+_Vidu2TextToVideoNode_aspect_ratio = Literal["16:9", "9:16", "3:4", "4:3", "1:1"]
+_Vidu2TextToVideoNode_resolution = Literal["720p", "1080p"]
+
+
+class Vidu2TextToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
+    """Vidu2 Text-to-Video Generation (Vidu2TextToVideoNode)
+
+    Generate video from a text prompt
+
+    Category: partner/video/Vidu
+
+    Args:
+        model: COMBO
+        prompt: A textual description for video generation, with a maximum length of 2000 characters.
+        duration: INT
+        seed: INT
+        aspect_ratio: COMBO
+        resolution: COMBO
+        background_music: Whether to add background music to the generated video.
+
+    Outputs:
+        video (VIDEO)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "Vidu2TextToVideoNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "model", "COMBO", True, True, None, None, _Vidu2TextToVideoNode_model, None),
+        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
+        ("duration", "duration", "INT", True, True, 1, 10, None, None),
+        ("seed", "seed", "INT", True, True, 0, 2147483647, None, None),
+        (
+            "aspect_ratio",
+            "aspect_ratio",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _Vidu2TextToVideoNode_aspect_ratio,
+            None,
+        ),
+        (
+            "resolution",
+            "resolution",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _Vidu2TextToVideoNode_resolution,
+            None,
+        ),
+        ("background_music", "background_music", "BOOLEAN", True, True, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "VIDEO"),
+    )
+
+    video: Output[Literal["VIDEO"]]
+
+    model: InputRef
+    prompt: InputRef
+    duration: InputRef
+    seed: InputRef
+    aspect_ratio: InputRef
+    resolution: InputRef
+    background_music: InputRef
+
+    def __init__(
+        self,
+        *,
+        model: _Vidu2TextToVideoNode_model | Output[Literal["COMBO"]] = "viduq2",
+        prompt: str | Output[Literal["STRING"]],
+        duration: int | Output[Literal["INT"]] = 5,
+        seed: int | Output[Literal["INT"]] = 1,
+        aspect_ratio: _Vidu2TextToVideoNode_aspect_ratio | Output[Literal["COMBO"]] = "16:9",
+        resolution: _Vidu2TextToVideoNode_resolution | Output[Literal["COMBO"]] = "720p",
+        background_music: bool | Output[Literal["BOOLEAN"]] = False,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "model": model,
+                "prompt": prompt,
+                "duration": duration,
+                "seed": seed,
+                "aspect_ratio": aspect_ratio,
+                "resolution": resolution,
+                "background_music": background_music,
+            },
+            title,
+            node_id,
+        )
+
+
+class Vidu3ImageToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
+    """Vidu Q3 Image-to-Video Generation (Vidu3ImageToVideoNode)
+
+    Generate a video from an image and an optional prompt.
+
+    Category: partner/video/Vidu
+
+    Args:
+        model: Model to use for video generation.
+        image: An image to be used as the start frame of the generated video.
+        prompt: An optional text prompt for video generation (max 2000 characters).
+        seed: INT
+
+    Outputs:
+        video (VIDEO)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "Vidu3ImageToVideoNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "model", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+        ("image", "image", "IMAGE", True, False, None, None, None, None),
+        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
+        ("seed", "seed", "INT", True, True, 0, 2147483647, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "VIDEO"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "viduq3-pro", "inputs": {"required": {"resolution": ["COMBO", {"multiselect": False, "options": ["720p", "1080p", "2K"]}], "duration": ["INT", {"default": 5, "min": 1, "max": 16, "step": 1, "display": "slider"}], "audio": ["BOOLEAN", {"default": False}]}}}, {"key": "viduq3-turbo", "inputs": {"required": {"resolution": ["COMBO", {"multiselect": False, "options": ["720p", "1080p"]}], "duration": ["INT", {"default": 5, "min": 1, "max": 16, "step": 1, "display": "slider"}], "audio": ["BOOLEAN", {"default": False}]}}}]}),
+    }
+
+    video: Output[Literal["VIDEO"]]
+
+    model: InputRef
+    prompt: InputRef
+    seed: InputRef
+
+    def __init__(
+        self,
+        *,
+        model: Literal["viduq3-pro", "viduq3-turbo"] | DynamicOption = "viduq3-pro",
+        image: Output[Literal["IMAGE"]],
+        prompt: str | Output[Literal["STRING"]] = "",
+        seed: int | Output[Literal["INT"]] = 1,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "model": model,
+                "prompt": prompt,
+                "seed": seed,
+                "image": image,
+            },
+            title,
+            node_id,
+        )
+
+
+class Vidu3StartEndToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
+    """Vidu Q3 Start/End Frame-to-Video Generation (Vidu3StartEndToVideoNode)
+
+    Generate a video from a start frame, an end frame, and a prompt.
+
+    Category: partner/video/Vidu
+
+    Args:
+        model: Model to use for video generation.
+        first_frame: IMAGE
+        end_frame: IMAGE
+        prompt: Prompt description (max 2000 characters).
+        seed: INT
+
+    Outputs:
+        video (VIDEO)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "Vidu3StartEndToVideoNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "model", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+        ("first_frame", "first_frame", "IMAGE", True, False, None, None, None, None),
+        ("end_frame", "end_frame", "IMAGE", True, False, None, None, None, None),
+        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
+        ("seed", "seed", "INT", True, True, 0, 2147483647, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "VIDEO"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "viduq3-pro", "inputs": {"required": {"resolution": ["COMBO", {"multiselect": False, "options": ["720p", "1080p"]}], "duration": ["INT", {"default": 5, "min": 1, "max": 16, "step": 1, "display": "slider"}], "audio": ["BOOLEAN", {"default": False}]}}}, {"key": "viduq3-turbo", "inputs": {"required": {"resolution": ["COMBO", {"multiselect": False, "options": ["720p", "1080p"]}], "duration": ["INT", {"default": 5, "min": 1, "max": 16, "step": 1, "display": "slider"}], "audio": ["BOOLEAN", {"default": False}]}}}]}),
+    }
+
+    video: Output[Literal["VIDEO"]]
+
+    model: InputRef
+    prompt: InputRef
+    seed: InputRef
+
+    def __init__(
+        self,
+        *,
+        model: Literal["viduq3-pro", "viduq3-turbo"] | DynamicOption = "viduq3-pro",
+        first_frame: Output[Literal["IMAGE"]],
+        end_frame: Output[Literal["IMAGE"]],
+        prompt: str | Output[Literal["STRING"]],
+        seed: int | Output[Literal["INT"]] = 1,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "model": model,
+                "prompt": prompt,
+                "seed": seed,
+                "first_frame": first_frame,
+                "end_frame": end_frame,
+            },
+            title,
+            node_id,
+        )
+
+
+class Vidu3TextToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
+    """Vidu Q3 Text-to-Video Generation (Vidu3TextToVideoNode)
+
+    Generate video from a text prompt.
+
+    Category: partner/video/Vidu
+
+    Args:
+        model: Model to use for video generation.
+        prompt: A textual description for video generation, with a maximum length of 2000 characters.
+        seed: INT
+
+    Outputs:
+        video (VIDEO)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "Vidu3TextToVideoNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "model", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
+        ("seed", "seed", "INT", True, True, 0, 2147483647, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "VIDEO"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "viduq3-pro", "inputs": {"required": {"aspect_ratio": ["COMBO", {"multiselect": False, "options": ["16:9", "9:16", "3:4", "4:3", "1:1"]}], "resolution": ["COMBO", {"multiselect": False, "options": ["720p", "1080p"]}], "duration": ["INT", {"default": 5, "min": 1, "max": 16, "step": 1, "display": "slider"}], "audio": ["BOOLEAN", {"default": False}]}}}, {"key": "viduq3-turbo", "inputs": {"required": {"aspect_ratio": ["COMBO", {"multiselect": False, "options": ["16:9", "9:16", "3:4", "4:3", "1:1"]}], "resolution": ["COMBO", {"multiselect": False, "options": ["720p", "1080p"]}], "duration": ["INT", {"default": 5, "min": 1, "max": 16, "step": 1, "display": "slider"}], "audio": ["BOOLEAN", {"default": False}]}}}]}),
+    }
+
+    video: Output[Literal["VIDEO"]]
+
+    model: InputRef
+    prompt: InputRef
+    seed: InputRef
+
+    def __init__(
+        self,
+        *,
+        model: Literal["viduq3-pro", "viduq3-turbo"] | DynamicOption = "viduq3-pro",
+        prompt: str | Output[Literal["STRING"]],
+        seed: int | Output[Literal["INT"]] = 1,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "model": model,
+                "prompt": prompt,
+                "seed": seed,
+            },
+            title,
+            node_id,
+        )
+
+
+class ViduExtendVideoNode(SingleOutputNode[Literal["VIDEO"]]):
+    """Vidu Video Extension (ViduExtendVideoNode)
+
+    Extend an existing video by generating additional frames.
+
+    Category: partner/video/Vidu
+
+    Args:
+        model: Model to use for video extension.
+        video: The source video to extend.
+        prompt: An optional text prompt for the extended video (max 2000 characters).
+        seed: INT
+        end_frame: IMAGE
+
+    Outputs:
+        video (VIDEO)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "ViduExtendVideoNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "model", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+        ("video", "video", "VIDEO", True, False, None, None, None, None),
+        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
+        ("seed", "seed", "INT", True, True, 0, 2147483647, None, None),
+        ("end_frame", "end_frame", "IMAGE", False, False, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "VIDEO"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "viduq2-pro", "inputs": {"required": {"duration": ["INT", {"default": 4, "min": 1, "max": 7, "step": 1, "display": "slider"}], "resolution": ["COMBO", {"multiselect": False, "options": ["720p", "1080p"]}]}}}, {"key": "viduq2-turbo", "inputs": {"required": {"duration": ["INT", {"default": 4, "min": 1, "max": 7, "step": 1, "display": "slider"}], "resolution": ["COMBO", {"multiselect": False, "options": ["720p", "1080p"]}]}}}]}),
+    }
+
+    video: Output[Literal["VIDEO"]]
+
+    model: InputRef
+    prompt: InputRef
+    seed: InputRef
+
+    def __init__(
+        self,
+        *,
+        model: Literal["viduq2-pro", "viduq2-turbo"] | DynamicOption = "viduq2-pro",
+        video: Output[Literal["VIDEO"]],
+        prompt: str | Output[Literal["STRING"]] = "",
+        seed: int | Output[Literal["INT"]] = 1,
+        end_frame: Output[Literal["IMAGE"]] | None = None,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "model": model,
+                "prompt": prompt,
+                "seed": seed,
+                "video": video,
+                "end_frame": end_frame,
+            },
+            title,
+            node_id,
+        )
 
 _ViduImageToVideoNode_model = Literal["viduq1"]
 _ViduImageToVideoNode_resolution = Literal["1080p"]
@@ -25,7 +692,7 @@ class ViduImageToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
 
     Generate video from image and optional prompt
 
-    Category: api node/video/Vidu
+    Category: partner/video/Vidu
 
     Args:
         model: Model name
@@ -111,6 +778,84 @@ class ViduImageToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
             node_id,
         )
 
+_ViduMultiFrameVideoNode_model = Literal["viduq2-pro", "viduq2-turbo"]
+_ViduMultiFrameVideoNode_resolution = Literal["720p", "1080p"]
+
+
+class ViduMultiFrameVideoNode(SingleOutputNode[Literal["VIDEO"]]):
+    """Vidu Multi-Frame Video Generation (ViduMultiFrameVideoNode)
+
+    Generate a video with multiple keyframe transitions.
+
+    Category: partner/video/Vidu
+
+    Args:
+        model: COMBO
+        start_image: The starting frame image. Aspect ratio must be between 1:4 and 4:1.
+        seed: INT
+        resolution: COMBO
+        frames: Number of keyframe transitions (2-9).
+
+    Outputs:
+        video (VIDEO)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "ViduMultiFrameVideoNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "model", "COMBO", True, True, None, None, _ViduMultiFrameVideoNode_model, None),
+        ("start_image", "start_image", "IMAGE", True, False, None, None, None, None),
+        ("seed", "seed", "INT", True, True, 0, 2147483647, None, None),
+        (
+            "resolution",
+            "resolution",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _ViduMultiFrameVideoNode_resolution,
+            None,
+        ),
+        ("frames", "frames", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "VIDEO"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "frames": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "2", "inputs": {"required": {"prompt1": ["STRING", {"default": ""}], "end_image1": ["IMAGE", {}], "duration1": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt2": ["STRING", {"default": ""}], "end_image2": ["IMAGE", {}], "duration2": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}]}}}, {"key": "3", "inputs": {"required": {"prompt1": ["STRING", {"default": ""}], "end_image1": ["IMAGE", {}], "duration1": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt2": ["STRING", {"default": ""}], "end_image2": ["IMAGE", {}], "duration2": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt3": ["STRING", {"default": ""}], "end_image3": ["IMAGE", {}], "duration3": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}]}}}, {"key": "4", "inputs": {"required": {"prompt1": ["STRING", {"default": ""}], "end_image1": ["IMAGE", {}], "duration1": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt2": ["STRING", {"default": ""}], "end_image2": ["IMAGE", {}], "duration2": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt3": ["STRING", {"default": ""}], "end_image3": ["IMAGE", {}], "duration3": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt4": ["STRING", {"default": ""}], "end_image4": ["IMAGE", {}], "duration4": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}]}}}, {"key": "5", "inputs": {"required": {"prompt1": ["STRING", {"default": ""}], "end_image1": ["IMAGE", {}], "duration1": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt2": ["STRING", {"default": ""}], "end_image2": ["IMAGE", {}], "duration2": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt3": ["STRING", {"default": ""}], "end_image3": ["IMAGE", {}], "duration3": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt4": ["STRING", {"default": ""}], "end_image4": ["IMAGE", {}], "duration4": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt5": ["STRING", {"default": ""}], "end_image5": ["IMAGE", {}], "duration5": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}]}}}, {"key": "6", "inputs": {"required": {"prompt1": ["STRING", {"default": ""}], "end_image1": ["IMAGE", {}], "duration1": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt2": ["STRING", {"default": ""}], "end_image2": ["IMAGE", {}], "duration2": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt3": ["STRING", {"default": ""}], "end_image3": ["IMAGE", {}], "duration3": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt4": ["STRING", {"default": ""}], "end_image4": ["IMAGE", {}], "duration4": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt5": ["STRING", {"default": ""}], "end_image5": ["IMAGE", {}], "duration5": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt6": ["STRING", {"default": ""}], "end_image6": ["IMAGE", {}], "duration6": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}]}}}, {"key": "7", "inputs": {"required": {"prompt1": ["STRING", {"default": ""}], "end_image1": ["IMAGE", {}], "duration1": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt2": ["STRING", {"default": ""}], "end_image2": ["IMAGE", {}], "duration2": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt3": ["STRING", {"default": ""}], "end_image3": ["IMAGE", {}], "duration3": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt4": ["STRING", {"default": ""}], "end_image4": ["IMAGE", {}], "duration4": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt5": ["STRING", {"default": ""}], "end_image5": ["IMAGE", {}], "duration5": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt6": ["STRING", {"default": ""}], "end_image6": ["IMAGE", {}], "duration6": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt7": ["STRING", {"default": ""}], "end_image7": ["IMAGE", {}], "duration7": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}]}}}, {"key": "8", "inputs": {"required": {"prompt1": ["STRING", {"default": ""}], "end_image1": ["IMAGE", {}], "duration1": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt2": ["STRING", {"default": ""}], "end_image2": ["IMAGE", {}], "duration2": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt3": ["STRING", {"default": ""}], "end_image3": ["IMAGE", {}], "duration3": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt4": ["STRING", {"default": ""}], "end_image4": ["IMAGE", {}], "duration4": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt5": ["STRING", {"default": ""}], "end_image5": ["IMAGE", {}], "duration5": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt6": ["STRING", {"default": ""}], "end_image6": ["IMAGE", {}], "duration6": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt7": ["STRING", {"default": ""}], "end_image7": ["IMAGE", {}], "duration7": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt8": ["STRING", {"default": ""}], "end_image8": ["IMAGE", {}], "duration8": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}]}}}, {"key": "9", "inputs": {"required": {"prompt1": ["STRING", {"default": ""}], "end_image1": ["IMAGE", {}], "duration1": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt2": ["STRING", {"default": ""}], "end_image2": ["IMAGE", {}], "duration2": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt3": ["STRING", {"default": ""}], "end_image3": ["IMAGE", {}], "duration3": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt4": ["STRING", {"default": ""}], "end_image4": ["IMAGE", {}], "duration4": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt5": ["STRING", {"default": ""}], "end_image5": ["IMAGE", {}], "duration5": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt6": ["STRING", {"default": ""}], "end_image6": ["IMAGE", {}], "duration6": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt7": ["STRING", {"default": ""}], "end_image7": ["IMAGE", {}], "duration7": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt8": ["STRING", {"default": ""}], "end_image8": ["IMAGE", {}], "duration8": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt9": ["STRING", {"default": ""}], "end_image9": ["IMAGE", {}], "duration9": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}]}}}]}),
+    }
+
+    video: Output[Literal["VIDEO"]]
+
+    model: InputRef
+    seed: InputRef
+    resolution: InputRef
+    frames: InputRef
+
+    def __init__(
+        self,
+        *,
+        model: _ViduMultiFrameVideoNode_model | Output[Literal["COMBO"]] = "viduq2-pro",
+        start_image: Output[Literal["IMAGE"]],
+        seed: int | Output[Literal["INT"]] = 1,
+        resolution: _ViduMultiFrameVideoNode_resolution | Output[Literal["COMBO"]] = "720p",
+        frames: Literal["2", "3", "4", "5", "6", "7", "8", "9"] | DynamicOption = "2",
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "model": model,
+                "seed": seed,
+                "resolution": resolution,
+                "frames": frames,
+                "start_image": start_image,
+            },
+            title,
+            node_id,
+        )
+
 _ViduReferenceVideoNode_model = Literal["viduq1"]
 _ViduReferenceVideoNode_aspect_ratio = Literal["16:9", "9:16", "1:1"]
 _ViduReferenceVideoNode_resolution = Literal["1080p"]
@@ -120,9 +865,9 @@ _ViduReferenceVideoNode_movement_amplitude = Literal["auto", "small", "medium", 
 class ViduReferenceVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     """Vidu Reference To Video Generation (ViduReferenceVideoNode)
 
-    Generate video from multiple images and prompt
+    Generate video from multiple images and a prompt
 
-    Category: api node/video/Vidu
+    Category: partner/video/Vidu
 
     Args:
         model: Model name
@@ -233,7 +978,7 @@ class ViduStartEndToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
 
     Generate a video from start and end frames and a prompt
 
-    Category: api node/video/Vidu
+    Category: partner/video/Vidu
 
     Args:
         model: Model name
@@ -332,9 +1077,9 @@ _ViduTextToVideoNode_movement_amplitude = Literal["auto", "small", "medium", "la
 class ViduTextToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     """Vidu Text To Video Generation (ViduTextToVideoNode)
 
-    Generate video from text prompt
+    Generate video from a text prompt
 
-    Category: api node/video/Vidu
+    Category: partner/video/Vidu
 
     Args:
         model: Model name

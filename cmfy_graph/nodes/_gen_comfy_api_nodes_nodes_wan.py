@@ -4,16 +4,599 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
-from cmfy_graph.graph import InputRef, Node, Output, SingleOutputNode
+from cmfy_graph.graph import DynamicOption, InputRef, Node, Output, SingleOutputNode
 
 __all__ = [
+    "HappyHorseImageToVideoApi",
+    "HappyHorseReferenceVideoApi",
+    "HappyHorseTextToVideoApi",
+    "HappyHorseVideoEditApi",
+    "Wan2ImageToVideoApi",
+    "Wan2ReferenceVideoApi",
+    "Wan2TextToVideoApi",
+    "Wan2VideoContinuationApi",
+    "Wan2VideoEditApi",
     "WanImageToImageApi",
     "WanImageToVideoApi",
+    "WanReferenceVideoApi",
     "WanTextToImageApi",
     "WanTextToVideoApi",
 ]
+
+
+class HappyHorseImageToVideoApi(SingleOutputNode[Literal["VIDEO"]]):
+    """HappyHorse Image to Video (HappyHorseImageToVideoApi)
+
+    Generate a video from a first-frame image using the HappyHorse model.
+
+    Category: partner/video/Wan
+
+    Args:
+        model: COMFY_DYNAMICCOMBO_V3
+        first_frame: First frame image. The output aspect ratio is derived from this image.
+        seed: Seed to use for generation.
+        watermark: Whether to add an AI-generated watermark to the result.
+
+    Outputs:
+        video (VIDEO)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "HappyHorseImageToVideoApi"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "model", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+        ("first_frame", "first_frame", "IMAGE", True, False, None, None, None, None),
+        ("seed", "seed", "INT", True, True, 0, 2147483647, None, None),
+        ("watermark", "watermark", "BOOLEAN", True, True, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "VIDEO"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "happyhorse-1.1-i2v", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["720P", "1080P"]}], "duration": ["INT", {"default": 5, "min": 3, "max": 15, "step": 1, "display": "number"}]}}}, {"key": "happyhorse-1.0-i2v", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["720P", "1080P"]}], "duration": ["INT", {"default": 5, "min": 3, "max": 15, "step": 1, "display": "number"}]}}}]}),
+    }
+
+    video: Output[Literal["VIDEO"]]
+
+    model: InputRef
+    seed: InputRef
+    watermark: InputRef
+
+    def __init__(
+        self,
+        *,
+        model: Literal["happyhorse-1.1-i2v", "happyhorse-1.0-i2v"] | DynamicOption = "happyhorse-1.1-i2v",
+        first_frame: Output[Literal["IMAGE"]],
+        seed: int | Output[Literal["INT"]] = 0,
+        watermark: bool | Output[Literal["BOOLEAN"]] = False,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "model": model,
+                "seed": seed,
+                "watermark": watermark,
+                "first_frame": first_frame,
+            },
+            title,
+            node_id,
+        )
+
+
+class HappyHorseReferenceVideoApi(SingleOutputNode[Literal["VIDEO"]]):
+    """HappyHorse Reference to Video (HappyHorseReferenceVideoApi)
+
+    Generate a video featuring a person or object from reference materials with the HappyHorse model. Supports single-character performances and multi-character interactions.
+
+    Category: partner/video/Wan
+
+    Args:
+        model: COMFY_DYNAMICCOMBO_V3
+        seed: Seed to use for generation.
+        watermark: Whether to add an AI-generated watermark to the result.
+
+    Outputs:
+        video (VIDEO)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "HappyHorseReferenceVideoApi"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "model", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+        ("seed", "seed", "INT", True, True, 0, 2147483647, None, None),
+        ("watermark", "watermark", "BOOLEAN", True, True, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "VIDEO"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "happyhorse-1.1-r2v", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["720P", "1080P"]}], "ratio": ["COMBO", {"multiselect": False, "options": ["16:9", "9:16", "1:1", "4:3", "3:4", "21:9", "9:21", "5:4", "4:5"]}], "duration": ["INT", {"default": 5, "min": 3, "max": 15, "step": 1, "display": "number"}], "reference_images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_image": ["IMAGE", {}]}}, "names": ["image1", "image2", "image3", "image4", "image5", "image6", "image7", "image8", "image9"], "min": 1}}]}}}, {"key": "happyhorse-1.0-r2v", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["720P", "1080P"]}], "ratio": ["COMBO", {"multiselect": False, "options": ["16:9", "9:16", "1:1", "4:3", "3:4"]}], "duration": ["INT", {"default": 5, "min": 3, "max": 15, "step": 1, "display": "number"}], "reference_images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_image": ["IMAGE", {}]}}, "names": ["image1", "image2", "image3", "image4", "image5", "image6", "image7", "image8", "image9"], "min": 1}}]}}}]}),
+    }
+
+    video: Output[Literal["VIDEO"]]
+
+    model: InputRef
+    seed: InputRef
+    watermark: InputRef
+
+    def __init__(
+        self,
+        *,
+        model: Literal["happyhorse-1.1-r2v", "happyhorse-1.0-r2v"] | DynamicOption = "happyhorse-1.1-r2v",
+        seed: int | Output[Literal["INT"]] = 0,
+        watermark: bool | Output[Literal["BOOLEAN"]] = False,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "model": model,
+                "seed": seed,
+                "watermark": watermark,
+            },
+            title,
+            node_id,
+        )
+
+
+class HappyHorseTextToVideoApi(SingleOutputNode[Literal["VIDEO"]]):
+    """HappyHorse Text to Video (HappyHorseTextToVideoApi)
+
+    Generates a video based on a text prompt using the HappyHorse model.
+
+    Category: partner/video/Wan
+
+    Args:
+        model: COMFY_DYNAMICCOMBO_V3
+        seed: Seed to use for generation.
+        watermark: Whether to add an AI-generated watermark to the result.
+
+    Outputs:
+        video (VIDEO)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "HappyHorseTextToVideoApi"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "model", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+        ("seed", "seed", "INT", True, True, 0, 2147483647, None, None),
+        ("watermark", "watermark", "BOOLEAN", True, True, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "VIDEO"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "happyhorse-1.1-t2v", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["720P", "1080P"]}], "ratio": ["COMBO", {"multiselect": False, "options": ["16:9", "9:16", "1:1", "4:3", "3:4", "21:9", "9:21", "5:4", "4:5"]}], "duration": ["INT", {"default": 5, "min": 3, "max": 15, "step": 1, "display": "number"}]}}}, {"key": "happyhorse-1.0-t2v", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["720P", "1080P"]}], "ratio": ["COMBO", {"multiselect": False, "options": ["16:9", "9:16", "1:1", "4:3", "3:4"]}], "duration": ["INT", {"default": 5, "min": 3, "max": 15, "step": 1, "display": "number"}]}}}]}),
+    }
+
+    video: Output[Literal["VIDEO"]]
+
+    model: InputRef
+    seed: InputRef
+    watermark: InputRef
+
+    def __init__(
+        self,
+        *,
+        model: Literal["happyhorse-1.1-t2v", "happyhorse-1.0-t2v"] | DynamicOption = "happyhorse-1.1-t2v",
+        seed: int | Output[Literal["INT"]] = 0,
+        watermark: bool | Output[Literal["BOOLEAN"]] = False,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "model": model,
+                "seed": seed,
+                "watermark": watermark,
+            },
+            title,
+            node_id,
+        )
+
+
+class HappyHorseVideoEditApi(SingleOutputNode[Literal["VIDEO"]]):
+    """HappyHorse Video Edit (HappyHorseVideoEditApi)
+
+    Edit a video using text instructions or reference images with the HappyHorse model. Output duration is 3-15s and matches the input video; inputs longer than 15s are truncated.
+
+    Category: partner/video/Wan
+
+    Args:
+        model: COMFY_DYNAMICCOMBO_V3
+        video: The video to edit.
+        seed: Seed to use for generation.
+        watermark: Whether to add an AI-generated watermark to the result.
+
+    Outputs:
+        video (VIDEO)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "HappyHorseVideoEditApi"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "model", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+        ("video", "video", "VIDEO", True, False, None, None, None, None),
+        ("seed", "seed", "INT", True, True, 0, 2147483647, None, None),
+        ("watermark", "watermark", "BOOLEAN", True, True, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "VIDEO"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "happyhorse-1.0-video-edit", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["720P", "1080P"]}], "ratio": ["COMBO", {"multiselect": False, "options": ["16:9", "9:16", "1:1", "4:3", "3:4"]}], "reference_images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_image": ["IMAGE", {}]}}, "names": ["image1", "image2", "image3", "image4", "image5"], "min": 0}}]}}}]}),
+    }
+
+    video: Output[Literal["VIDEO"]]
+
+    model: InputRef
+    seed: InputRef
+    watermark: InputRef
+
+    def __init__(
+        self,
+        *,
+        model: Literal["happyhorse-1.0-video-edit"] | DynamicOption = "happyhorse-1.0-video-edit",
+        video: Output[Literal["VIDEO"]],
+        seed: int | Output[Literal["INT"]] = 0,
+        watermark: bool | Output[Literal["BOOLEAN"]] = False,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "model": model,
+                "seed": seed,
+                "watermark": watermark,
+                "video": video,
+            },
+            title,
+            node_id,
+        )
+
+
+class Wan2ImageToVideoApi(SingleOutputNode[Literal["VIDEO"]]):
+    """Wan 2.7 Image to Video (Wan2ImageToVideoApi)
+
+    Generate a video from a first-frame image, with optional last-frame image and audio.
+
+    Category: partner/video/Wan
+
+    Args:
+        model: COMFY_DYNAMICCOMBO_V3
+        first_frame: First frame image. The output aspect ratio is derived from this image.
+        seed: Seed to use for generation.
+        prompt_extend: Whether to enhance the prompt with AI assistance.
+        watermark: Whether to add an AI-generated watermark to the result.
+        last_frame: Last frame image. The model generates a video transitioning from first to last frame.
+        audio: Audio for driving video generation (e.g., lip sync, beat-matched motion). Duration: 2s-30s. If not provided, the model automatically generates matching background music or sound effects.
+
+    Outputs:
+        video (VIDEO)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "Wan2ImageToVideoApi"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "model", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+        ("first_frame", "first_frame", "IMAGE", True, False, None, None, None, None),
+        ("seed", "seed", "INT", True, True, 0, 2147483647, None, None),
+        ("prompt_extend", "prompt_extend", "BOOLEAN", True, True, None, None, None, None),
+        ("watermark", "watermark", "BOOLEAN", True, True, None, None, None, None),
+        ("last_frame", "last_frame", "IMAGE", False, False, None, None, None, None),
+        ("audio", "audio", "AUDIO", False, False, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "VIDEO"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "wan2.7-i2v", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "negative_prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["720P", "1080P"]}], "duration": ["INT", {"default": 5, "min": 2, "max": 15, "step": 1, "display": "number"}]}}}]}),
+    }
+
+    video: Output[Literal["VIDEO"]]
+
+    model: InputRef
+    seed: InputRef
+    prompt_extend: InputRef
+    watermark: InputRef
+
+    def __init__(
+        self,
+        *,
+        model: Literal["wan2.7-i2v"] | DynamicOption = "wan2.7-i2v",
+        first_frame: Output[Literal["IMAGE"]],
+        seed: int | Output[Literal["INT"]] = 0,
+        prompt_extend: bool | Output[Literal["BOOLEAN"]] = True,
+        watermark: bool | Output[Literal["BOOLEAN"]] = False,
+        last_frame: Output[Literal["IMAGE"]] | None = None,
+        audio: Output[Literal["AUDIO"]] | None = None,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "model": model,
+                "seed": seed,
+                "prompt_extend": prompt_extend,
+                "watermark": watermark,
+                "first_frame": first_frame,
+                "last_frame": last_frame,
+                "audio": audio,
+            },
+            title,
+            node_id,
+        )
+
+
+class Wan2ReferenceVideoApi(SingleOutputNode[Literal["VIDEO"]]):
+    """Wan 2.7 Reference to Video (Wan2ReferenceVideoApi)
+
+    Generate a video featuring a person or object from reference materials. Supports single-character performances and multi-character interactions.
+
+    Category: partner/video/Wan
+
+    Args:
+        model: COMFY_DYNAMICCOMBO_V3
+        seed: Seed to use for generation.
+        watermark: Whether to add an AI-generated watermark to the result.
+
+    Outputs:
+        video (VIDEO)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "Wan2ReferenceVideoApi"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "model", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+        ("seed", "seed", "INT", True, True, 0, 2147483647, None, None),
+        ("watermark", "watermark", "BOOLEAN", True, True, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "VIDEO"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "wan2.7-r2v", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "negative_prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["720P", "1080P"]}], "ratio": ["COMBO", {"multiselect": False, "options": ["16:9", "9:16", "1:1", "4:3", "3:4"]}], "duration": ["INT", {"default": 5, "min": 2, "max": 10, "step": 1, "display": "number"}], "reference_videos": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_video": ["VIDEO", {}]}}, "names": ["video1", "video2", "video3"], "min": 0}}], "reference_images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_image": ["IMAGE", {}]}}, "names": ["image1", "image2", "image3", "image4", "image5"], "min": 0}}]}}}]}),
+    }
+
+    video: Output[Literal["VIDEO"]]
+
+    model: InputRef
+    seed: InputRef
+    watermark: InputRef
+
+    def __init__(
+        self,
+        *,
+        model: Literal["wan2.7-r2v"] | DynamicOption = "wan2.7-r2v",
+        seed: int | Output[Literal["INT"]] = 0,
+        watermark: bool | Output[Literal["BOOLEAN"]] = False,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "model": model,
+                "seed": seed,
+                "watermark": watermark,
+            },
+            title,
+            node_id,
+        )
+
+
+class Wan2TextToVideoApi(SingleOutputNode[Literal["VIDEO"]]):
+    """Wan 2.7 Text to Video (Wan2TextToVideoApi)
+
+    Generates a video based on a text prompt using the Wan 2.7 model.
+
+    Category: partner/video/Wan
+
+    Args:
+        model: COMFY_DYNAMICCOMBO_V3
+        seed: Seed to use for generation.
+        prompt_extend: Whether to enhance the prompt with AI assistance.
+        watermark: Whether to add an AI-generated watermark to the result.
+        audio: Audio for driving video generation (e.g., lip sync, beat-matched motion). Duration: 3s-30s. If not provided, the model automatically generates matching background music or sound effects.
+
+    Outputs:
+        video (VIDEO)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "Wan2TextToVideoApi"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "model", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+        ("seed", "seed", "INT", True, True, 0, 2147483647, None, None),
+        ("prompt_extend", "prompt_extend", "BOOLEAN", True, True, None, None, None, None),
+        ("watermark", "watermark", "BOOLEAN", True, True, None, None, None, None),
+        ("audio", "audio", "AUDIO", False, False, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "VIDEO"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "wan2.7-t2v", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "negative_prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["720P", "1080P"]}], "ratio": ["COMBO", {"multiselect": False, "options": ["16:9", "9:16", "1:1", "4:3", "3:4"]}], "duration": ["INT", {"default": 5, "min": 2, "max": 15, "step": 1, "display": "number"}]}}}]}),
+    }
+
+    video: Output[Literal["VIDEO"]]
+
+    model: InputRef
+    seed: InputRef
+    prompt_extend: InputRef
+    watermark: InputRef
+
+    def __init__(
+        self,
+        *,
+        model: Literal["wan2.7-t2v"] | DynamicOption = "wan2.7-t2v",
+        seed: int | Output[Literal["INT"]] = 0,
+        prompt_extend: bool | Output[Literal["BOOLEAN"]] = True,
+        watermark: bool | Output[Literal["BOOLEAN"]] = False,
+        audio: Output[Literal["AUDIO"]] | None = None,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "model": model,
+                "seed": seed,
+                "prompt_extend": prompt_extend,
+                "watermark": watermark,
+                "audio": audio,
+            },
+            title,
+            node_id,
+        )
+
+
+class Wan2VideoContinuationApi(SingleOutputNode[Literal["VIDEO"]]):
+    """Wan 2.7 Video Continuation (Wan2VideoContinuationApi)
+
+    Continue a video from where it left off, with optional last-frame control.
+
+    Category: partner/video/Wan
+
+    Args:
+        model: COMFY_DYNAMICCOMBO_V3
+        first_clip: Input video to continue from. Duration: 2s-10s. The output aspect ratio is derived from this video.
+        seed: Seed to use for generation.
+        prompt_extend: Whether to enhance the prompt with AI assistance.
+        watermark: Whether to add an AI-generated watermark to the result.
+        last_frame: Last frame image. The continuation will transition towards this frame.
+
+    Outputs:
+        video (VIDEO)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "Wan2VideoContinuationApi"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "model", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+        ("first_clip", "first_clip", "VIDEO", True, False, None, None, None, None),
+        ("seed", "seed", "INT", True, True, 0, 2147483647, None, None),
+        ("prompt_extend", "prompt_extend", "BOOLEAN", True, True, None, None, None, None),
+        ("watermark", "watermark", "BOOLEAN", True, True, None, None, None, None),
+        ("last_frame", "last_frame", "IMAGE", False, False, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "VIDEO"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "wan2.7-i2v", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "negative_prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["720P", "1080P"]}], "duration": ["INT", {"default": 5, "min": 2, "max": 15, "step": 1, "display": "number"}]}}}]}),
+    }
+
+    video: Output[Literal["VIDEO"]]
+
+    model: InputRef
+    seed: InputRef
+    prompt_extend: InputRef
+    watermark: InputRef
+
+    def __init__(
+        self,
+        *,
+        model: Literal["wan2.7-i2v"] | DynamicOption = "wan2.7-i2v",
+        first_clip: Output[Literal["VIDEO"]],
+        seed: int | Output[Literal["INT"]] = 0,
+        prompt_extend: bool | Output[Literal["BOOLEAN"]] = True,
+        watermark: bool | Output[Literal["BOOLEAN"]] = False,
+        last_frame: Output[Literal["IMAGE"]] | None = None,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "model": model,
+                "seed": seed,
+                "prompt_extend": prompt_extend,
+                "watermark": watermark,
+                "first_clip": first_clip,
+                "last_frame": last_frame,
+            },
+            title,
+            node_id,
+        )
+
+_Wan2VideoEditApi_audio_setting = Literal["auto", "origin"]
+
+
+class Wan2VideoEditApi(SingleOutputNode[Literal["VIDEO"]]):
+    """Wan 2.7 Video Edit (Wan2VideoEditApi)
+
+    Edit a video using text instructions, reference images, or style transfer.
+
+    Category: partner/video/Wan
+
+    Args:
+        model: COMFY_DYNAMICCOMBO_V3
+        video: The video to edit.
+        seed: Seed to use for generation.
+        audio_setting: 'auto': model decides whether to regenerate audio based on the prompt. 'origin': preserve the original audio from the input video.
+        watermark: Whether to add an AI-generated watermark to the result.
+
+    Outputs:
+        video (VIDEO)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "Wan2VideoEditApi"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "model", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+        ("video", "video", "VIDEO", True, False, None, None, None, None),
+        ("seed", "seed", "INT", True, True, 0, 2147483647, None, None),
+        (
+            "audio_setting",
+            "audio_setting",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _Wan2VideoEditApi_audio_setting,
+            None,
+        ),
+        ("watermark", "watermark", "BOOLEAN", True, True, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "VIDEO"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "wan2.7-videoedit", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["720P", "1080P"]}], "ratio": ["COMBO", {"multiselect": False, "options": ["16:9", "9:16", "1:1", "4:3", "3:4"]}], "duration": ["COMBO", {"default": "auto", "multiselect": False, "options": ["auto", "2", "3", "4", "5", "6", "7", "8", "9", "10"]}], "reference_images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_image": ["IMAGE", {}]}}, "names": ["image1", "image2", "image3", "image4"], "min": 0}}]}}}]}),
+    }
+
+    video: Output[Literal["VIDEO"]]
+
+    model: InputRef
+    seed: InputRef
+    audio_setting: InputRef
+    watermark: InputRef
+
+    def __init__(
+        self,
+        *,
+        model: Literal["wan2.7-videoedit"] | DynamicOption = "wan2.7-videoedit",
+        video: Output[Literal["VIDEO"]],
+        seed: int | Output[Literal["INT"]] = 0,
+        audio_setting: _Wan2VideoEditApi_audio_setting | Output[Literal["COMBO"]] = "auto",
+        watermark: bool | Output[Literal["BOOLEAN"]] = False,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "model": model,
+                "seed": seed,
+                "audio_setting": audio_setting,
+                "watermark": watermark,
+                "video": video,
+            },
+            title,
+            node_id,
+        )
 
 _WanImageToImageApi_model = Literal["wan2.5-i2i-preview"]
 
@@ -21,17 +604,17 @@ _WanImageToImageApi_model = Literal["wan2.5-i2i-preview"]
 class WanImageToImageApi(SingleOutputNode[Literal["IMAGE"]]):
     """Wan Image to Image (WanImageToImageApi)
 
-    Generates an image from one or two input images and a text prompt. The output image is currently fixed at 1.6 MP; its aspect ratio matches the input image(s).
+    Generates an image from one or two input images and a text prompt. The output image is currently fixed at 1.6 MP, and its aspect ratio matches the input image(s).
 
-    Category: api node/image/Wan
+    Category: partner/image/Wan
 
     Args:
         model: Model to use.
-        image: Single-image editing or multi-image fusion, maximum 2 images.
-        prompt: Prompt used to describe the elements and visual features, supports English/Chinese.
-        negative_prompt: Negative text prompt to guide what to avoid.
+        image: Single-image editing or multi-image fusion. Maximum 2 images.
+        prompt: Prompt describing the elements and visual features. Supports English and Chinese.
+        negative_prompt: Negative prompt describing what to avoid.
         seed: Seed to use for generation.
-        watermark: Whether to add an "AI generated" watermark to the result.
+        watermark: Whether to add an AI-generated watermark to the result.
 
     Outputs:
         image (IMAGE)
@@ -84,29 +667,31 @@ class WanImageToImageApi(SingleOutputNode[Literal["IMAGE"]]):
             node_id,
         )
 
-_WanImageToVideoApi_model = Literal["wan2.5-i2v-preview"]
+_WanImageToVideoApi_model = Literal["wan2.5-i2v-preview", "wan2.6-i2v"]
 _WanImageToVideoApi_resolution = Literal["480P", "720P", "1080P"]
+_WanImageToVideoApi_shot_type = Literal["single", "multi"]
 
 
 class WanImageToVideoApi(SingleOutputNode[Literal["VIDEO"]]):
     """Wan Image to Video (WanImageToVideoApi)
 
-    Generates video based on the first frame and text prompt.
+    Generates a video from the first frame and a text prompt.
 
-    Category: api node/video/Wan
+    Category: partner/video/Wan
 
     Args:
         model: Model to use.
         image: IMAGE
-        prompt: Prompt used to describe the elements and visual features, supports English/Chinese.
-        negative_prompt: Negative text prompt to guide what to avoid.
+        prompt: Prompt describing the elements and visual features. Supports English and Chinese.
+        negative_prompt: Negative prompt describing what to avoid.
         resolution: COMBO
-        duration: Available durations: 5 and 10 seconds
-        audio: Audio must contain a clear, loud voice, without extraneous noise, background music.
+        duration: Duration 15 available only for WAN2.6 model.
+        audio: Audio must contain a clear, loud voice, without extraneous noise or background music.
         seed: Seed to use for generation.
-        generate_audio: If there is no audio input, generate audio automatically.
+        generate_audio: If no audio input is provided, generate audio automatically.
         prompt_extend: Whether to enhance the prompt with AI assistance.
-        watermark: Whether to add an "AI generated" watermark to the result.
+        watermark: Whether to add an AI-generated watermark to the result.
+        shot_type: Specifies the shot type for the generated video, that is, whether the video is a single continuous shot or multiple shots with cuts. This parameter takes effect only when prompt_extend is True.
 
     Outputs:
         video (VIDEO)
@@ -130,12 +715,23 @@ class WanImageToVideoApi(SingleOutputNode[Literal["VIDEO"]]):
             _WanImageToVideoApi_resolution,
             None,
         ),
-        ("duration", "duration", "INT", False, True, 5, 10, None, None),
+        ("duration", "duration", "INT", False, True, 5, 15, None, None),
         ("audio", "audio", "AUDIO", False, False, None, None, None, None),
         ("seed", "seed", "INT", False, True, 0, 2147483647, None, None),
         ("generate_audio", "generate_audio", "BOOLEAN", False, True, None, None, None, None),
         ("prompt_extend", "prompt_extend", "BOOLEAN", False, True, None, None, None, None),
         ("watermark", "watermark", "BOOLEAN", False, True, None, None, None, None),
+        (
+            "shot_type",
+            "shot_type",
+            "COMBO",
+            False,
+            True,
+            None,
+            None,
+            _WanImageToVideoApi_shot_type,
+            None,
+        ),
     )
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
@@ -152,11 +748,12 @@ class WanImageToVideoApi(SingleOutputNode[Literal["VIDEO"]]):
     generate_audio: InputRef
     prompt_extend: InputRef
     watermark: InputRef
+    shot_type: InputRef
 
     def __init__(
         self,
         *,
-        model: _WanImageToVideoApi_model | Output[Literal["COMBO"]] = "wan2.5-i2v-preview",
+        model: _WanImageToVideoApi_model | Output[Literal["COMBO"]] = "wan2.6-i2v",
         image: Output[Literal["IMAGE"]],
         prompt: str | Output[Literal["STRING"]] = "",
         negative_prompt: str | Output[Literal["STRING"]] | None = None,
@@ -167,6 +764,7 @@ class WanImageToVideoApi(SingleOutputNode[Literal["VIDEO"]]):
         generate_audio: bool | Output[Literal["BOOLEAN"]] | None = None,
         prompt_extend: bool | Output[Literal["BOOLEAN"]] | None = None,
         watermark: bool | Output[Literal["BOOLEAN"]] | None = None,
+        shot_type: _WanImageToVideoApi_shot_type | Output[Literal["COMBO"]] | None = None,
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:
@@ -181,8 +779,129 @@ class WanImageToVideoApi(SingleOutputNode[Literal["VIDEO"]]):
                 "generate_audio": generate_audio,
                 "prompt_extend": prompt_extend,
                 "watermark": watermark,
+                "shot_type": shot_type,
                 "image": image,
                 "audio": audio,
+            },
+            title,
+            node_id,
+        )
+
+_WanReferenceVideoApi_model = Literal["wan2.6-r2v"]
+_WanReferenceVideoApi_size = Literal[
+    "720p: 1:1 (960x960)",
+    "720p: 16:9 (1280x720)",
+    "720p: 9:16 (720x1280)",
+    "720p: 4:3 (1088x832)",
+    "720p: 3:4 (832x1088)",
+    "1080p: 1:1 (1440x1440)",
+    "1080p: 16:9 (1920x1080)",
+    "1080p: 9:16 (1080x1920)",
+    "1080p: 4:3 (1632x1248)",
+    "1080p: 3:4 (1248x1632)",
+]
+_WanReferenceVideoApi_shot_type = Literal["single", "multi"]
+
+
+class WanReferenceVideoApi(SingleOutputNode[Literal["VIDEO"]]):
+    """Wan Reference to Video (WanReferenceVideoApi)
+
+    Use the character and voice from input videos, combined with a prompt, to generate a new video that maintains character consistency.
+
+    Category: partner/video/Wan
+
+    Args:
+        model: COMBO
+        prompt: Prompt describing the elements and visual features. Supports English and Chinese. Use identifiers such as `character1` and `character2` to refer to the reference characters.
+        negative_prompt: Negative prompt describing what to avoid.
+        reference_videos: COMFY_AUTOGROW_V3
+        size: COMBO
+        duration: INT
+        seed: INT
+        shot_type: Specifies the shot type for the generated video, that is, whether the video is a single continuous shot or multiple shots with cuts.
+        watermark: Whether to add an AI-generated watermark to the result.
+
+    Outputs:
+        video (VIDEO)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "WanReferenceVideoApi"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "model", "COMBO", True, True, None, None, _WanReferenceVideoApi_model, None),
+        ("prompt", "prompt", "STRING", True, True, None, None, None, None),
+        ("negative_prompt", "negative_prompt", "STRING", True, True, None, None, None, None),
+        (
+            "reference_videos",
+            "reference_videos",
+            "COMFY_AUTOGROW_V3",
+            True,
+            False,
+            None,
+            None,
+            None,
+            None,
+        ),
+        ("size", "size", "COMBO", True, True, None, None, _WanReferenceVideoApi_size, None),
+        ("duration", "duration", "INT", True, True, 5, 10, None, None),
+        ("seed", "seed", "INT", True, True, 0, 2147483647, None, None),
+        (
+            "shot_type",
+            "shot_type",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _WanReferenceVideoApi_shot_type,
+            None,
+        ),
+        ("watermark", "watermark", "BOOLEAN", True, True, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "VIDEO"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "reference_videos": ("required", "COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_video": ["VIDEO", {}]}}, "names": ["character1", "character2", "character3"], "min": 1}}),
+    }
+
+    video: Output[Literal["VIDEO"]]
+
+    model: InputRef
+    prompt: InputRef
+    negative_prompt: InputRef
+    size: InputRef
+    duration: InputRef
+    seed: InputRef
+    shot_type: InputRef
+    watermark: InputRef
+
+    def __init__(
+        self,
+        *,
+        model: _WanReferenceVideoApi_model | Output[Literal["COMBO"]] = "wan2.6-r2v",
+        prompt: str | Output[Literal["STRING"]] = "",
+        negative_prompt: str | Output[Literal["STRING"]] = "",
+        reference_videos: Sequence[Output[Literal["VIDEO"]]] | Mapping[str, Output[Literal["VIDEO"]]],
+        size: _WanReferenceVideoApi_size | Output[Literal["COMBO"]] = "720p: 1:1 (960x960)",
+        duration: int | Output[Literal["INT"]] = 5,
+        seed: int | Output[Literal["INT"]] = 0,
+        shot_type: _WanReferenceVideoApi_shot_type | Output[Literal["COMBO"]] = "single",
+        watermark: bool | Output[Literal["BOOLEAN"]] = False,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "model": model,
+                "prompt": prompt,
+                "negative_prompt": negative_prompt,
+                "size": size,
+                "duration": duration,
+                "seed": seed,
+                "shot_type": shot_type,
+                "watermark": watermark,
+                "reference_videos": reference_videos,
             },
             title,
             node_id,
@@ -194,19 +913,19 @@ _WanTextToImageApi_model = Literal["wan2.5-t2i-preview"]
 class WanTextToImageApi(SingleOutputNode[Literal["IMAGE"]]):
     """Wan Text to Image (WanTextToImageApi)
 
-    Generates image based on text prompt.
+    Generates an image based on a text prompt.
 
-    Category: api node/image/Wan
+    Category: partner/image/Wan
 
     Args:
         model: Model to use.
-        prompt: Prompt used to describe the elements and visual features, supports English/Chinese.
-        negative_prompt: Negative text prompt to guide what to avoid.
+        prompt: Prompt describing the elements and visual features. Supports English and Chinese.
+        negative_prompt: Negative prompt describing what to avoid.
         width: INT
         height: INT
         seed: Seed to use for generation.
         prompt_extend: Whether to enhance the prompt with AI assistance.
-        watermark: Whether to add an "AI generated" watermark to the result.
+        watermark: Whether to add an AI-generated watermark to the result.
 
     Outputs:
         image (IMAGE)
@@ -268,7 +987,7 @@ class WanTextToImageApi(SingleOutputNode[Literal["IMAGE"]]):
             node_id,
         )
 
-_WanTextToVideoApi_model = Literal["wan2.5-t2v-preview"]
+_WanTextToVideoApi_model = Literal["wan2.5-t2v-preview", "wan2.6-t2v"]
 _WanTextToVideoApi_size = Literal[
     "480p: 1:1 (624x624)",
     "480p: 16:9 (832x480)",
@@ -284,26 +1003,28 @@ _WanTextToVideoApi_size = Literal[
     "1080p: 4:3 (1632x1248)",
     "1080p: 3:4 (1248x1632)",
 ]
+_WanTextToVideoApi_shot_type = Literal["single", "multi"]
 
 
 class WanTextToVideoApi(SingleOutputNode[Literal["VIDEO"]]):
     """Wan Text to Video (WanTextToVideoApi)
 
-    Generates video based on text prompt.
+    Generates a video based on a text prompt.
 
-    Category: api node/video/Wan
+    Category: partner/video/Wan
 
     Args:
         model: Model to use.
-        prompt: Prompt used to describe the elements and visual features, supports English/Chinese.
-        negative_prompt: Negative text prompt to guide what to avoid.
+        prompt: Prompt describing the elements and visual features. Supports English and Chinese.
+        negative_prompt: Negative prompt describing what to avoid.
         size: COMBO
-        duration: Available durations: 5 and 10 seconds
-        audio: Audio must contain a clear, loud voice, without extraneous noise, background music.
+        duration: A 15-second duration is available only for the Wan 2.6 model.
+        audio: Audio must contain a clear, loud voice, without extraneous noise or background music.
         seed: Seed to use for generation.
-        generate_audio: If there is no audio input, generate audio automatically.
+        generate_audio: If no audio input is provided, generate audio automatically.
         prompt_extend: Whether to enhance the prompt with AI assistance.
-        watermark: Whether to add an "AI generated" watermark to the result.
+        watermark: Whether to add an AI-generated watermark to the result.
+        shot_type: Specifies the shot type for the generated video, that is, whether the video is a single continuous shot or multiple shots with cuts. This parameter takes effect only when prompt_extend is True.
 
     Outputs:
         video (VIDEO)
@@ -316,12 +1037,23 @@ class WanTextToVideoApi(SingleOutputNode[Literal["VIDEO"]]):
         ("prompt", "prompt", "STRING", True, True, None, None, None, None),
         ("negative_prompt", "negative_prompt", "STRING", False, True, None, None, None, None),
         ("size", "size", "COMBO", False, True, None, None, _WanTextToVideoApi_size, None),
-        ("duration", "duration", "INT", False, True, 5, 10, None, None),
+        ("duration", "duration", "INT", False, True, 5, 15, None, None),
         ("audio", "audio", "AUDIO", False, False, None, None, None, None),
         ("seed", "seed", "INT", False, True, 0, 2147483647, None, None),
         ("generate_audio", "generate_audio", "BOOLEAN", False, True, None, None, None, None),
         ("prompt_extend", "prompt_extend", "BOOLEAN", False, True, None, None, None, None),
         ("watermark", "watermark", "BOOLEAN", False, True, None, None, None, None),
+        (
+            "shot_type",
+            "shot_type",
+            "COMBO",
+            False,
+            True,
+            None,
+            None,
+            _WanTextToVideoApi_shot_type,
+            None,
+        ),
     )
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
@@ -338,11 +1070,12 @@ class WanTextToVideoApi(SingleOutputNode[Literal["VIDEO"]]):
     generate_audio: InputRef
     prompt_extend: InputRef
     watermark: InputRef
+    shot_type: InputRef
 
     def __init__(
         self,
         *,
-        model: _WanTextToVideoApi_model | Output[Literal["COMBO"]] = "wan2.5-t2v-preview",
+        model: _WanTextToVideoApi_model | Output[Literal["COMBO"]] = "wan2.6-t2v",
         prompt: str | Output[Literal["STRING"]] = "",
         negative_prompt: str | Output[Literal["STRING"]] | None = None,
         size: _WanTextToVideoApi_size | Output[Literal["COMBO"]] | None = None,
@@ -352,6 +1085,7 @@ class WanTextToVideoApi(SingleOutputNode[Literal["VIDEO"]]):
         generate_audio: bool | Output[Literal["BOOLEAN"]] | None = None,
         prompt_extend: bool | Output[Literal["BOOLEAN"]] | None = None,
         watermark: bool | Output[Literal["BOOLEAN"]] | None = None,
+        shot_type: _WanTextToVideoApi_shot_type | Output[Literal["COMBO"]] | None = None,
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:
@@ -366,6 +1100,7 @@ class WanTextToVideoApi(SingleOutputNode[Literal["VIDEO"]]):
                 "generate_audio": generate_audio,
                 "prompt_extend": prompt_extend,
                 "watermark": watermark,
+                "shot_type": shot_type,
                 "audio": audio,
             },
             title,

@@ -9,15 +9,64 @@ from typing import Any, ClassVar, Literal
 from cmfy_graph.graph import InputRef, Node, Output, SingleOutputNode
 
 __all__ = [
+    "EmptyAceStep15LatentAudio",
     "EmptyAceStepLatentAudio",
+    "ReferenceTimbreAudio",
     "TextEncodeAceStepAudio",
+    "TextEncodeAceStepAudio15",
 ]
 
 
-class EmptyAceStepLatentAudio(SingleOutputNode[Literal["LATENT"]]):
-    """EmptyAceStepLatentAudio
+class EmptyAceStep15LatentAudio(SingleOutputNode[Literal["LATENT"]]):
+    """Empty Ace Step 1.5 Latent Audio (EmptyAceStep1.5LatentAudio)
 
-    Category: latent/audio
+    Category: model/latent/ace
+
+    Args:
+        seconds: FLOAT
+        batch_size: The number of latent images in the batch.
+
+    Outputs:
+        latent (LATENT)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "EmptyAceStep1.5LatentAudio"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("seconds", "seconds", "FLOAT", True, True, 1.0, 1000.0, None, None),
+        ("batch_size", "batch_size", "INT", True, True, 1, 4096, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("latent", "LATENT", "LATENT"),
+    )
+
+    latent: Output[Literal["LATENT"]]
+
+    seconds: InputRef
+    batch_size: InputRef
+
+    def __init__(
+        self,
+        *,
+        seconds: float | Output[Literal["FLOAT"]] = 120.0,
+        batch_size: int | Output[Literal["INT"]] = 1,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "seconds": seconds,
+                "batch_size": batch_size,
+            },
+            title,
+            node_id,
+        )
+
+
+class EmptyAceStepLatentAudio(SingleOutputNode[Literal["LATENT"]]):
+    """Empty Ace Step 1.0 Latent Audio (EmptyAceStepLatentAudio)
+
+    Category: model/latent/ace
 
     Args:
         seconds: FLOAT
@@ -60,10 +109,55 @@ class EmptyAceStepLatentAudio(SingleOutputNode[Literal["LATENT"]]):
         )
 
 
+class ReferenceTimbreAudio(SingleOutputNode[Literal["CONDITIONING"]]):
+    """Set Reference Audio (ReferenceTimbreAudio)
+
+    This node sets the reference audio for ace step 1.5
+
+    Category: model/conditioning
+
+    Args:
+        conditioning: CONDITIONING
+        latent: LATENT
+
+    Outputs:
+        conditioning (CONDITIONING)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "ReferenceTimbreAudio"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("conditioning", "conditioning", "CONDITIONING", True, False, None, None, None, None),
+        ("latent", "latent", "LATENT", False, False, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("conditioning", "CONDITIONING", "CONDITIONING"),
+    )
+
+    conditioning: Output[Literal["CONDITIONING"]]
+
+    def __init__(
+        self,
+        *,
+        conditioning: Output[Literal["CONDITIONING"]],
+        latent: Output[Literal["LATENT"]] | None = None,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "conditioning": conditioning,
+                "latent": latent,
+            },
+            title,
+            node_id,
+        )
+
+
 class TextEncodeAceStepAudio(SingleOutputNode[Literal["CONDITIONING"]]):
     """TextEncodeAceStepAudio
 
-    Category: conditioning
+    Category: model/conditioning/ace
 
     Args:
         clip: CLIP
@@ -108,6 +202,247 @@ class TextEncodeAceStepAudio(SingleOutputNode[Literal["CONDITIONING"]]):
                 "tags": tags,
                 "lyrics": lyrics,
                 "lyrics_strength": lyrics_strength,
+                "clip": clip,
+            },
+            title,
+            node_id,
+        )
+
+_TextEncodeAceStepAudio15_timesignature = Literal["2", "3", "4", "6"]
+_TextEncodeAceStepAudio15_language = Literal[
+    "ar",
+    "az",
+    "bg",
+    "bn",
+    "ca",
+    "cs",
+    "da",
+    "de",
+    "el",
+    "en",
+    "es",
+    "fa",
+    "fi",
+    "fr",
+    "he",
+    "hi",
+    "hr",
+    "ht",
+    "hu",
+    "id",
+    "is",
+    "it",
+    "ja",
+    "ko",
+    "la",
+    "lt",
+    "ms",
+    "ne",
+    "nl",
+    "no",
+    "pa",
+    "pl",
+    "pt",
+    "ro",
+    "ru",
+    "sa",
+    "sk",
+    "sr",
+    "sv",
+    "sw",
+    "ta",
+    "te",
+    "th",
+    "tl",
+    "tr",
+    "uk",
+    "ur",
+    "vi",
+    "yue",
+    "zh",
+    "unknown",
+]
+_TextEncodeAceStepAudio15_keyscale = Literal[
+    "C major",
+    "C# major",
+    "Db major",
+    "D major",
+    "D# major",
+    "Eb major",
+    "E major",
+    "F major",
+    "F# major",
+    "Gb major",
+    "G major",
+    "G# major",
+    "Ab major",
+    "A major",
+    "A# major",
+    "Bb major",
+    "B major",
+    "C minor",
+    "C# minor",
+    "Db minor",
+    "D minor",
+    "D# minor",
+    "Eb minor",
+    "E minor",
+    "F minor",
+    "F# minor",
+    "Gb minor",
+    "G minor",
+    "G# minor",
+    "Ab minor",
+    "A minor",
+    "A# minor",
+    "Bb minor",
+    "B minor",
+]
+
+
+class TextEncodeAceStepAudio15(SingleOutputNode[Literal["CONDITIONING"]]):
+    """TextEncodeAceStepAudio1.5
+
+    Category: model/conditioning/ace
+
+    Args:
+        clip: CLIP
+        tags: STRING
+        lyrics: STRING
+        seed: INT
+        bpm: INT
+        duration: FLOAT
+        timesignature: COMBO
+        language: COMBO
+        keyscale: COMBO
+        generate_audio_codes: Enable the LLM that generates audio codes. This can be slow but will increase the quality of the generated audio. Turn this off if you are giving the model an audio reference.
+        cfg_scale: FLOAT
+        temperature: FLOAT
+        top_p: FLOAT
+        top_k: INT
+        min_p: FLOAT
+
+    Outputs:
+        conditioning (CONDITIONING)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "TextEncodeAceStepAudio1.5"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("clip", "clip", "CLIP", True, False, None, None, None, None),
+        ("tags", "tags", "STRING", True, True, None, None, None, None),
+        ("lyrics", "lyrics", "STRING", True, True, None, None, None, None),
+        ("seed", "seed", "INT", True, True, 0, 18446744073709551615, None, None),
+        ("bpm", "bpm", "INT", True, True, 10, 300, None, None),
+        ("duration", "duration", "FLOAT", True, True, 0.0, 2000.0, None, None),
+        (
+            "timesignature",
+            "timesignature",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _TextEncodeAceStepAudio15_timesignature,
+            None,
+        ),
+        (
+            "language",
+            "language",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _TextEncodeAceStepAudio15_language,
+            None,
+        ),
+        (
+            "keyscale",
+            "keyscale",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _TextEncodeAceStepAudio15_keyscale,
+            None,
+        ),
+        (
+            "generate_audio_codes",
+            "generate_audio_codes",
+            "BOOLEAN",
+            True,
+            True,
+            None,
+            None,
+            None,
+            None,
+        ),
+        ("cfg_scale", "cfg_scale", "FLOAT", True, True, 0.0, 100.0, None, None),
+        ("temperature", "temperature", "FLOAT", True, True, 0.0, 2.0, None, None),
+        ("top_p", "top_p", "FLOAT", True, True, 0.0, 2000.0, None, None),
+        ("top_k", "top_k", "INT", True, True, 0, 100, None, None),
+        ("min_p", "min_p", "FLOAT", True, True, 0.0, 1.0, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("conditioning", "CONDITIONING", "CONDITIONING"),
+    )
+
+    conditioning: Output[Literal["CONDITIONING"]]
+
+    tags: InputRef
+    lyrics: InputRef
+    seed: InputRef
+    bpm: InputRef
+    duration: InputRef
+    timesignature: InputRef
+    language: InputRef
+    keyscale: InputRef
+    generate_audio_codes: InputRef
+    cfg_scale: InputRef
+    temperature: InputRef
+    top_p: InputRef
+    top_k: InputRef
+    min_p: InputRef
+
+    def __init__(
+        self,
+        *,
+        clip: Output[Literal["CLIP"]],
+        tags: str | Output[Literal["STRING"]],
+        lyrics: str | Output[Literal["STRING"]],
+        seed: int | Output[Literal["INT"]] = 0,
+        bpm: int | Output[Literal["INT"]] = 120,
+        duration: float | Output[Literal["FLOAT"]] = 120.0,
+        timesignature: _TextEncodeAceStepAudio15_timesignature | Output[Literal["COMBO"]] = "2",
+        language: _TextEncodeAceStepAudio15_language | Output[Literal["COMBO"]] = "en",
+        keyscale: _TextEncodeAceStepAudio15_keyscale | Output[Literal["COMBO"]] = "C major",
+        generate_audio_codes: bool | Output[Literal["BOOLEAN"]] = True,
+        cfg_scale: float | Output[Literal["FLOAT"]] = 2.0,
+        temperature: float | Output[Literal["FLOAT"]] = 0.85,
+        top_p: float | Output[Literal["FLOAT"]] = 0.9,
+        top_k: int | Output[Literal["INT"]] = 0,
+        min_p: float | Output[Literal["FLOAT"]] = 0.0,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "tags": tags,
+                "lyrics": lyrics,
+                "seed": seed,
+                "bpm": bpm,
+                "duration": duration,
+                "timesignature": timesignature,
+                "language": language,
+                "keyscale": keyscale,
+                "generate_audio_codes": generate_audio_codes,
+                "cfg_scale": cfg_scale,
+                "temperature": temperature,
+                "top_p": top_p,
+                "top_k": top_k,
+                "min_p": min_p,
                 "clip": clip,
             },
             title,

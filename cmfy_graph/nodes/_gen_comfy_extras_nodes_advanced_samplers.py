@@ -10,6 +10,7 @@ from cmfy_graph.graph import InputRef, Node, Output, SingleOutputNode
 
 __all__ = [
     "SamplerEulerCFGpp",
+    "SamplerLCM",
     "SamplerLCMUpscale",
 ]
 
@@ -19,7 +20,7 @@ _SamplerEulerCFGpp_version = Literal["regular", "alternative"]
 class SamplerEulerCFGpp(SingleOutputNode[Literal["SAMPLER"]]):
     """SamplerEulerCFG++ (SamplerEulerCFGpp)
 
-    Category: _for_testing
+    Category: experimental
 
     Args:
         version: COMBO
@@ -56,13 +57,66 @@ class SamplerEulerCFGpp(SingleOutputNode[Literal["SAMPLER"]]):
             node_id,
         )
 
+
+class SamplerLCM(SingleOutputNode[Literal["SAMPLER"]]):
+    """SamplerLCM
+
+    LCM sampler with tunable per-step noise. s_noise is a multiplier on the model's training noise scale
+
+    Category: model/sampling/samplers
+
+    Args:
+        s_noise: Per-step noise multiplier at the first step (1.0 = match training).
+        s_noise_end: Per-step noise multiplier at the last step. Set equal to s_noise for a constant schedule.
+        noise_clip_std: Clamp per-step noise to +/- N*std. 0 disables.
+
+    Outputs:
+        sampler (SAMPLER)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "SamplerLCM"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("s_noise", "s_noise", "FLOAT", True, True, 0.0, 64.0, None, None),
+        ("s_noise_end", "s_noise_end", "FLOAT", True, True, 0.0, 64.0, None, None),
+        ("noise_clip_std", "noise_clip_std", "FLOAT", True, True, 0.0, 10.0, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("sampler", "SAMPLER", "SAMPLER"),
+    )
+
+    sampler: Output[Literal["SAMPLER"]]
+
+    s_noise: InputRef
+    s_noise_end: InputRef
+    noise_clip_std: InputRef
+
+    def __init__(
+        self,
+        *,
+        s_noise: float | Output[Literal["FLOAT"]] = 1.0,
+        s_noise_end: float | Output[Literal["FLOAT"]] = 1.0,
+        noise_clip_std: float | Output[Literal["FLOAT"]] = 0.0,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "s_noise": s_noise,
+                "s_noise_end": s_noise_end,
+                "noise_clip_std": noise_clip_std,
+            },
+            title,
+            node_id,
+        )
+
 _SamplerLCMUpscale_upscale_method = Literal["bislerp", "nearest-exact", "bilinear", "area", "bicubic"]
 
 
 class SamplerLCMUpscale(SingleOutputNode[Literal["SAMPLER"]]):
     """SamplerLCMUpscale
 
-    Category: sampling/custom_sampling/samplers
+    Category: model/sampling/samplers
 
     Args:
         scale_ratio: FLOAT

@@ -18,7 +18,7 @@ _AlignYourStepsScheduler_model_type = Literal["SD1", "SDXL", "SVD"]
 class AlignYourStepsScheduler(SingleOutputNode[Literal["SIGMAS"]]):
     """AlignYourStepsScheduler
 
-    Category: sampling/custom_sampling/schedulers
+    Category: model/sampling/schedulers
 
     Args:
         model_type: COMBO

@@ -16,7 +16,7 @@ __all__ = [
 class APG(SingleOutputNode[Literal["MODEL"]]):
     """Adaptive Projected Guidance (APG)
 
-    Category: sampling/custom_sampling
+    Category: model/sampling/custom
 
     Args:
         model: MODEL

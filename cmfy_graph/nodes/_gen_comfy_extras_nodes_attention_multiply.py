@@ -19,7 +19,7 @@ __all__ = [
 class CLIPAttentionMultiply(SingleOutputNode[Literal["CLIP"]]):
     """CLIPAttentionMultiply
 
-    Category: _for_testing/attention_experiments
+    Category: experimental/attention_experiments
 
     Args:
         clip: CLIP
@@ -79,7 +79,7 @@ class CLIPAttentionMultiply(SingleOutputNode[Literal["CLIP"]]):
 class UNetCrossAttentionMultiply(SingleOutputNode[Literal["MODEL"]]):
     """UNetCrossAttentionMultiply
 
-    Category: _for_testing/attention_experiments
+    Category: experimental/attention_experiments
 
     Args:
         model: MODEL
@@ -139,7 +139,7 @@ class UNetCrossAttentionMultiply(SingleOutputNode[Literal["MODEL"]]):
 class UNetSelfAttentionMultiply(SingleOutputNode[Literal["MODEL"]]):
     """UNetSelfAttentionMultiply
 
-    Category: _for_testing/attention_experiments
+    Category: experimental/attention_experiments
 
     Args:
         model: MODEL
@@ -199,7 +199,7 @@ class UNetSelfAttentionMultiply(SingleOutputNode[Literal["MODEL"]]):
 class UNetTemporalAttentionMultiply(SingleOutputNode[Literal["MODEL"]]):
     """UNetTemporalAttentionMultiply
 
-    Category: _for_testing/attention_experiments
+    Category: experimental/attention_experiments
 
     Args:
         model: MODEL

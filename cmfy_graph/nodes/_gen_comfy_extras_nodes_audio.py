@@ -4,32 +4,39 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
-from cmfy_graph.graph import InputRef, Node, Output, SingleOutputNode
+from cmfy_graph.graph import DynamicOption, InputRef, Node, Output, SingleOutputNode
 
 __all__ = [
     "AudioAdjustVolume",
     "AudioConcat",
+    "AudioEqualizer3Band",
     "AudioMerge",
     "ConditioningStableAudio",
     "EmptyAudio",
     "EmptyLatentAudio",
+    "JoinAudioChannels",
     "LoadAudio",
     "PreviewAudio",
     "RecordAudio",
     "SaveAudio",
+    "SaveAudioAdvanced",
     "SaveAudioMP3",
     "SaveAudioOpus",
     "SplitAudioChannels",
     "TrimAudioDuration",
     "VAEDecodeAudio",
+    "VAEDecodeAudioTiled",
     "VAEEncodeAudio",
 ]
 
 
 class AudioAdjustVolume(SingleOutputNode[Literal["AUDIO"]]):
-    """Audio Adjust Volume (AudioAdjustVolume)
+    """Adjust Audio Volume (AudioAdjustVolume)
+
+    Adjust the volume of the audio by a specified amount in decibels (dB).
 
     Category: audio
 
@@ -59,7 +66,7 @@ class AudioAdjustVolume(SingleOutputNode[Literal["AUDIO"]]):
         self,
         *,
         audio: Output[Literal["AUDIO"]],
-        volume: int | Output[Literal["INT"]],
+        volume: int | Output[Literal["INT"]] = 1,
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:
@@ -76,7 +83,7 @@ _AudioConcat_direction = Literal["after", "before"]
 
 
 class AudioConcat(SingleOutputNode[Literal["AUDIO"]]):
-    """Audio Concat (AudioConcat)
+    """Concatenate Audio (AudioConcat)
 
     Concatenates the audio1 to audio2 in the specified direction.
 
@@ -125,11 +132,86 @@ class AudioConcat(SingleOutputNode[Literal["AUDIO"]]):
             node_id,
         )
 
+
+class AudioEqualizer3Band(SingleOutputNode[Literal["AUDIO"]]):
+    """Audio Equalizer (3-Band) (AudioEqualizer3Band)
+
+    Category: audio
+
+    Args:
+        audio: AUDIO
+        low_gain_dB: Gain for Low frequencies (Bass)
+        low_freq: Cutoff frequency for Low shelf
+        mid_gain_dB: Gain for Mid frequencies
+        mid_freq: Center frequency for Mids
+        mid_q: Q factor (bandwidth) for Mids
+        high_gain_dB: Gain for High frequencies (Treble)
+        high_freq: Cutoff frequency for High shelf
+
+    Outputs:
+        audio (AUDIO)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "AudioEqualizer3Band"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("audio", "audio", "AUDIO", True, False, None, None, None, None),
+        ("low_gain_dB", "low_gain_dB", "FLOAT", True, True, -24.0, 24.0, None, None),
+        ("low_freq", "low_freq", "INT", True, True, 20, 500, None, None),
+        ("mid_gain_dB", "mid_gain_dB", "FLOAT", True, True, -24.0, 24.0, None, None),
+        ("mid_freq", "mid_freq", "INT", True, True, 200, 4000, None, None),
+        ("mid_q", "mid_q", "FLOAT", True, True, 0.1, 10.0, None, None),
+        ("high_gain_dB", "high_gain_dB", "FLOAT", True, True, -24.0, 24.0, None, None),
+        ("high_freq", "high_freq", "INT", True, True, 1000, 15000, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("audio", "AUDIO", "AUDIO"),
+    )
+
+    audio: Output[Literal["AUDIO"]]
+
+    low_gain_dB: InputRef
+    low_freq: InputRef
+    mid_gain_dB: InputRef
+    mid_freq: InputRef
+    mid_q: InputRef
+    high_gain_dB: InputRef
+    high_freq: InputRef
+
+    def __init__(
+        self,
+        *,
+        audio: Output[Literal["AUDIO"]],
+        low_gain_dB: float | Output[Literal["FLOAT"]] = 0.0,
+        low_freq: int | Output[Literal["INT"]] = 100,
+        mid_gain_dB: float | Output[Literal["FLOAT"]] = 0.0,
+        mid_freq: int | Output[Literal["INT"]] = 1000,
+        mid_q: float | Output[Literal["FLOAT"]] = 0.707,
+        high_gain_dB: float | Output[Literal["FLOAT"]] = 0.0,
+        high_freq: int | Output[Literal["INT"]] = 5000,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "low_gain_dB": low_gain_dB,
+                "low_freq": low_freq,
+                "mid_gain_dB": mid_gain_dB,
+                "mid_freq": mid_freq,
+                "mid_q": mid_q,
+                "high_gain_dB": high_gain_dB,
+                "high_freq": high_freq,
+                "audio": audio,
+            },
+            title,
+            node_id,
+        )
+
 _AudioMerge_merge_method = Literal["add", "mean", "subtract", "multiply"]
 
 
 class AudioMerge(SingleOutputNode[Literal["AUDIO"]]):
-    """Audio Merge (AudioMerge)
+    """Merge Audio (AudioMerge)
 
     Combine two audio tracks by overlaying their waveforms.
 
@@ -192,7 +274,7 @@ class AudioMerge(SingleOutputNode[Literal["AUDIO"]]):
 class ConditioningStableAudio(Node):
     """ConditioningStableAudio
 
-    Category: conditioning
+    Category: model/conditioning/stable audio
 
     Args:
         positive: CONDITIONING
@@ -264,7 +346,7 @@ class EmptyAudio(SingleOutputNode[Literal["AUDIO"]]):
     class_type: ClassVar[str] = "EmptyAudio"
     _inputs_: ClassVar[tuple[Any, ...]] = (
         ("duration", "duration", "FLOAT", True, True, 0.0, 18446744073709551615, None, None),
-        ("sample_rate", "sample_rate", "INT", True, True, None, None, None, None),
+        ("sample_rate", "sample_rate", "INT", True, True, 1, 192000, None, None),
         ("channels", "channels", "INT", True, True, 1, 2, None, None),
     )
     _outputs_: ClassVar[tuple[Any, ...]] = (
@@ -300,7 +382,7 @@ class EmptyAudio(SingleOutputNode[Literal["AUDIO"]]):
 class EmptyLatentAudio(SingleOutputNode[Literal["LATENT"]]):
     """Empty Latent Audio (EmptyLatentAudio)
 
-    Category: latent/audio
+    Category: model/latent
 
     Args:
         seconds: FLOAT
@@ -337,6 +419,51 @@ class EmptyLatentAudio(SingleOutputNode[Literal["LATENT"]]):
             {
                 "seconds": seconds,
                 "batch_size": batch_size,
+            },
+            title,
+            node_id,
+        )
+
+
+class JoinAudioChannels(SingleOutputNode[Literal["AUDIO"]]):
+    """Join Audio Channels (JoinAudioChannels)
+
+    Joins left and right mono audio channels into a stereo audio.
+
+    Category: audio
+
+    Args:
+        audio_left: AUDIO
+        audio_right: AUDIO
+
+    Outputs:
+        audio (AUDIO)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "JoinAudioChannels"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("audio_left", "audio_left", "AUDIO", True, False, None, None, None, None),
+        ("audio_right", "audio_right", "AUDIO", True, False, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("audio", "AUDIO", "audio"),
+    )
+
+    audio: Output[Literal["AUDIO"]]
+
+    def __init__(
+        self,
+        *,
+        audio_left: Output[Literal["AUDIO"]],
+        audio_right: Output[Literal["AUDIO"]],
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "audio_left": audio_left,
+                "audio_right": audio_right,
             },
             title,
             node_id,
@@ -382,13 +509,18 @@ class LoadAudio(SingleOutputNode[Literal["AUDIO"]]):
         )
 
 
-class PreviewAudio(Node):
+class PreviewAudio(SingleOutputNode[Literal["AUDIO"]]):
     """Preview Audio (PreviewAudio)
+
+    Preview the audio without saving it to the ComfyUI output directory.
 
     Category: audio
 
     Args:
         audio: AUDIO
+
+    Outputs:
+        audio (AUDIO)
     """
 
     __slots__ = ()
@@ -396,7 +528,11 @@ class PreviewAudio(Node):
     _inputs_: ClassVar[tuple[Any, ...]] = (
         ("audio", "audio", "AUDIO", True, False, None, None, None, None),
     )
-    _outputs_: ClassVar[tuple[Any, ...]] = ()
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("audio", "AUDIO", "audio"),
+    )
+
+    audio: Output[Literal["AUDIO"]]
 
     def __init__(
         self,
@@ -453,14 +589,18 @@ class RecordAudio(SingleOutputNode[Literal["AUDIO"]]):
         )
 
 
-class SaveAudio(Node):
-    """Save Audio (FLAC) (SaveAudio)
+class SaveAudio(SingleOutputNode[Literal["AUDIO"]]):
+    """Save Audio (FLAC) (DEPRECATED) (SaveAudio)
 
     Category: audio
+    Deprecated.
 
     Args:
         audio: AUDIO
         filename_prefix: STRING
+
+    Outputs:
+        audio (AUDIO)
     """
 
     __slots__ = ()
@@ -469,7 +609,11 @@ class SaveAudio(Node):
         ("audio", "audio", "AUDIO", True, False, None, None, None, None),
         ("filename_prefix", "filename_prefix", "STRING", True, True, None, None, None, None),
     )
-    _outputs_: ClassVar[tuple[Any, ...]] = ()
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("audio", "AUDIO", "audio"),
+    )
+
+    audio: Output[Literal["AUDIO"]]
 
     filename_prefix: InputRef
 
@@ -490,18 +634,77 @@ class SaveAudio(Node):
             node_id,
         )
 
+
+class SaveAudioAdvanced(SingleOutputNode[Literal["AUDIO"]]):
+    """Save Audio (Advanced) (SaveAudioAdvanced)
+
+    Saves the input audio to your ComfyUI output directory.
+
+    Category: audio
+
+    Args:
+        audio: The audio to save.
+        filename_prefix: The prefix for the file to save. May include formatting tokens such as %date:yyyy-MM-dd%.
+        format: The file format in which to save the audio.
+
+    Outputs:
+        audio (AUDIO)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "SaveAudioAdvanced"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("audio", "audio", "AUDIO", True, False, None, None, None, None),
+        ("filename_prefix", "filename_prefix", "STRING", True, True, None, None, None, None),
+        ("format", "format", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("audio", "AUDIO", "audio"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "format": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "flac", "inputs": {"required": {}}}, {"key": "mp3", "inputs": {"required": {"quality": ["COMBO", {"default": "V0", "multiselect": False, "options": ["V0", "128k", "320k"]}]}}}, {"key": "opus", "inputs": {"required": {"quality": ["COMBO", {"default": "128k", "multiselect": False, "options": ["64k", "96k", "128k", "192k", "320k"]}]}}}]}),
+    }
+
+    audio: Output[Literal["AUDIO"]]
+
+    filename_prefix: InputRef
+    format: InputRef
+
+    def __init__(
+        self,
+        *,
+        audio: Output[Literal["AUDIO"]],
+        filename_prefix: str | Output[Literal["STRING"]] = "audio/ComfyUI",
+        format: Literal["flac", "mp3", "opus"] | DynamicOption = "flac",
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "filename_prefix": filename_prefix,
+                "format": format,
+                "audio": audio,
+            },
+            title,
+            node_id,
+        )
+
 _SaveAudioMP3_quality = Literal["V0", "128k", "320k"]
 
 
-class SaveAudioMP3(Node):
-    """Save Audio (MP3) (SaveAudioMP3)
+class SaveAudioMP3(SingleOutputNode[Literal["AUDIO"]]):
+    """Save Audio (MP3) (DEPRECATED) (SaveAudioMP3)
 
     Category: audio
+    Deprecated.
 
     Args:
         audio: AUDIO
         filename_prefix: STRING
         quality: COMBO
+
+    Outputs:
+        audio (AUDIO)
     """
 
     __slots__ = ()
@@ -511,7 +714,11 @@ class SaveAudioMP3(Node):
         ("filename_prefix", "filename_prefix", "STRING", True, True, None, None, None, None),
         ("quality", "quality", "COMBO", True, True, None, None, _SaveAudioMP3_quality, None),
     )
-    _outputs_: ClassVar[tuple[Any, ...]] = ()
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("audio", "AUDIO", "audio"),
+    )
+
+    audio: Output[Literal["AUDIO"]]
 
     filename_prefix: InputRef
     quality: InputRef
@@ -538,15 +745,19 @@ class SaveAudioMP3(Node):
 _SaveAudioOpus_quality = Literal["64k", "96k", "128k", "192k", "320k"]
 
 
-class SaveAudioOpus(Node):
-    """Save Audio (Opus) (SaveAudioOpus)
+class SaveAudioOpus(SingleOutputNode[Literal["AUDIO"]]):
+    """Save Audio (Opus) (DEPRECATED) (SaveAudioOpus)
 
     Category: audio
+    Deprecated.
 
     Args:
         audio: AUDIO
         filename_prefix: STRING
         quality: COMBO
+
+    Outputs:
+        audio (AUDIO)
     """
 
     __slots__ = ()
@@ -556,7 +767,11 @@ class SaveAudioOpus(Node):
         ("filename_prefix", "filename_prefix", "STRING", True, True, None, None, None, None),
         ("quality", "quality", "COMBO", True, True, None, None, _SaveAudioOpus_quality, None),
     )
-    _outputs_: ClassVar[tuple[Any, ...]] = ()
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("audio", "AUDIO", "audio"),
+    )
+
+    audio: Output[Literal["AUDIO"]]
 
     filename_prefix: InputRef
     quality: InputRef
@@ -690,7 +905,7 @@ class TrimAudioDuration(SingleOutputNode[Literal["AUDIO"]]):
 class VAEDecodeAudio(SingleOutputNode[Literal["AUDIO"]]):
     """VAE Decode Audio (VAEDecodeAudio)
 
-    Category: latent/audio
+    Category: model/latent
 
     Args:
         samples: LATENT
@@ -730,10 +945,64 @@ class VAEDecodeAudio(SingleOutputNode[Literal["AUDIO"]]):
         )
 
 
+class VAEDecodeAudioTiled(SingleOutputNode[Literal["AUDIO"]]):
+    """VAE Decode Audio (Tiled) (VAEDecodeAudioTiled)
+
+    Category: model/latent
+
+    Args:
+        samples: LATENT
+        vae: VAE
+        tile_size: INT
+        overlap: INT
+
+    Outputs:
+        audio (AUDIO)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "VAEDecodeAudioTiled"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("samples", "samples", "LATENT", True, False, None, None, None, None),
+        ("vae", "vae", "VAE", True, False, None, None, None, None),
+        ("tile_size", "tile_size", "INT", True, True, 32, 8192, None, None),
+        ("overlap", "overlap", "INT", True, True, 0, 1024, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("audio", "AUDIO", "AUDIO"),
+    )
+
+    audio: Output[Literal["AUDIO"]]
+
+    tile_size: InputRef
+    overlap: InputRef
+
+    def __init__(
+        self,
+        *,
+        samples: Output[Literal["LATENT"]],
+        vae: Output[Literal["VAE"]],
+        tile_size: int | Output[Literal["INT"]] = 512,
+        overlap: int | Output[Literal["INT"]] = 64,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "tile_size": tile_size,
+                "overlap": overlap,
+                "samples": samples,
+                "vae": vae,
+            },
+            title,
+            node_id,
+        )
+
+
 class VAEEncodeAudio(SingleOutputNode[Literal["LATENT"]]):
     """VAE Encode Audio (VAEEncodeAudio)
 
-    Category: latent/audio
+    Category: model/latent
 
     Args:
         audio: AUDIO

@@ -17,7 +17,7 @@ __all__ = [
 class AudioEncoderEncode(SingleOutputNode[Literal["AUDIO_ENCODER_OUTPUT"]]):
     """AudioEncoderEncode
 
-    Category: conditioning
+    Category: model/conditioning
 
     Args:
         audio_encoder: AUDIO_ENCODER
@@ -58,9 +58,9 @@ class AudioEncoderEncode(SingleOutputNode[Literal["AUDIO_ENCODER_OUTPUT"]]):
 
 
 class AudioEncoderLoader(SingleOutputNode[Literal["AUDIO_ENCODER"]]):
-    """AudioEncoderLoader
+    """Load Audio Encoder (AudioEncoderLoader)
 
-    Category: loaders
+    Category: model/loaders
 
     Args:
         audio_encoder_name: COMBO
@@ -72,7 +72,7 @@ class AudioEncoderLoader(SingleOutputNode[Literal["AUDIO_ENCODER"]]):
     __slots__ = ()
     class_type: ClassVar[str] = "AudioEncoderLoader"
     _inputs_: ClassVar[tuple[Any, ...]] = (
-        ("audio_encoder_name", "audio_encoder_name", "COMBO", True, True, None, None, None, None),
+        ("audio_encoder_name", "audio_encoder_name", "COMBO", True, True, None, None, None, "model"),
     )
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("audio_encoder", "AUDIO_ENCODER", "AUDIO_ENCODER"),

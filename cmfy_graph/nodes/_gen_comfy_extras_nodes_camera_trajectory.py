@@ -28,7 +28,7 @@ _WanCameraEmbedding_camera_pose = Literal[
 class WanCameraEmbedding(Node):
     """WanCameraEmbedding
 
-    Category: camera
+    Category: model/conditioning/wan/camera
 
     Args:
         camera_pose: COMBO

@@ -14,9 +14,9 @@ __all__ = [
 
 
 class Canny(SingleOutputNode[Literal["IMAGE"]]):
-    """Canny
+    """Detect Edges (Canny) (Canny)
 
-    Category: image/preprocessors
+    Category: image/filters
 
     Args:
         image: IMAGE

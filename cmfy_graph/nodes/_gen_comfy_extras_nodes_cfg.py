@@ -22,6 +22,7 @@ class CFGNorm(SingleOutputNode[Literal["MODEL"]]):
     Args:
         model: MODEL
         strength: FLOAT
+        pre_cfg: If true, rescale the combined noise BEFORE the sampler's CFG combine, without clamping (can amplify). Matches the norm-scaled CFG used by models like Lens. Default false keeps the original post-CFG x0-space attenuate-only behavior.
 
     Outputs:
         patched_model (MODEL)
@@ -32,6 +33,7 @@ class CFGNorm(SingleOutputNode[Literal["MODEL"]]):
     _inputs_: ClassVar[tuple[Any, ...]] = (
         ("model", "model", "MODEL", True, False, None, None, None, None),
         ("strength", "strength", "FLOAT", True, True, 0.0, 100.0, None, None),
+        ("pre_cfg", "pre_cfg", "BOOLEAN", False, True, None, None, None, None),
     )
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("patched_model", "MODEL", "patched_model"),
@@ -40,18 +42,21 @@ class CFGNorm(SingleOutputNode[Literal["MODEL"]]):
     patched_model: Output[Literal["MODEL"]]
 
     strength: InputRef
+    pre_cfg: InputRef
 
     def __init__(
         self,
         *,
         model: Output[Literal["MODEL"]],
         strength: float | Output[Literal["FLOAT"]] = 1.0,
+        pre_cfg: bool | Output[Literal["BOOLEAN"]] | None = None,
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:
         self._init_node(
             {
                 "strength": strength,
+                "pre_cfg": pre_cfg,
                 "model": model,
             },
             title,

@@ -19,7 +19,7 @@ class ChromaRadianceOptions(SingleOutputNode[Literal["MODEL"]]):
 
     Allows setting advanced options for the Chroma Radiance model.
 
-    Category: model_patches/chroma_radiance
+    Category: model/patch/chroma radiance
 
     Args:
         model: MODEL
@@ -27,6 +27,7 @@ class ChromaRadianceOptions(SingleOutputNode[Literal["MODEL"]]):
         start_sigma: First sigma that these options will be in effect.
         end_sigma: Last sigma that these options will be in effect.
         nerf_tile_size: Allows overriding the default NeRF tile size. -1 means use the default (32). 0 means use non-tiling mode (may require a lot of VRAM).
+        force_sequential_txt_ids: Force usage of sequential text token IDs instead of zeroes. Should be used for checkpoints from 2026-05-22 to 2026-06-01 that are trained in this way but do not contain the __sequential__ key in the state dict.
 
     Outputs:
         model (MODEL)
@@ -40,6 +41,17 @@ class ChromaRadianceOptions(SingleOutputNode[Literal["MODEL"]]):
         ("start_sigma", "start_sigma", "FLOAT", True, True, 0.0, 1.0, None, None),
         ("end_sigma", "end_sigma", "FLOAT", True, True, 0.0, 1.0, None, None),
         ("nerf_tile_size", "nerf_tile_size", "INT", True, True, -1, None, None, None),
+        (
+            "force_sequential_txt_ids",
+            "force_sequential_txt_ids",
+            "BOOLEAN",
+            True,
+            True,
+            None,
+            None,
+            None,
+            None,
+        ),
     )
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("model", "MODEL", "MODEL"),
@@ -51,6 +63,7 @@ class ChromaRadianceOptions(SingleOutputNode[Literal["MODEL"]]):
     start_sigma: InputRef
     end_sigma: InputRef
     nerf_tile_size: InputRef
+    force_sequential_txt_ids: InputRef
 
     def __init__(
         self,
@@ -60,6 +73,7 @@ class ChromaRadianceOptions(SingleOutputNode[Literal["MODEL"]]):
         start_sigma: float | Output[Literal["FLOAT"]] = 1.0,
         end_sigma: float | Output[Literal["FLOAT"]] = 0.0,
         nerf_tile_size: int | Output[Literal["INT"]] = -1,
+        force_sequential_txt_ids: bool | Output[Literal["BOOLEAN"]] = False,
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:
@@ -69,6 +83,7 @@ class ChromaRadianceOptions(SingleOutputNode[Literal["MODEL"]]):
                 "start_sigma": start_sigma,
                 "end_sigma": end_sigma,
                 "nerf_tile_size": nerf_tile_size,
+                "force_sequential_txt_ids": force_sequential_txt_ids,
                 "model": model,
             },
             title,
@@ -79,7 +94,7 @@ class ChromaRadianceOptions(SingleOutputNode[Literal["MODEL"]]):
 class EmptyChromaRadianceLatentImage(SingleOutputNode[Literal["LATENT"]]):
     """EmptyChromaRadianceLatentImage
 
-    Category: latent/chroma_radiance
+    Category: model/latent/chroma radiance
 
     Args:
         width: INT

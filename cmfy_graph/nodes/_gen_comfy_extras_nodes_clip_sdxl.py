@@ -15,9 +15,9 @@ __all__ = [
 
 
 class CLIPTextEncodeSDXL(SingleOutputNode[Literal["CONDITIONING"]]):
-    """CLIPTextEncodeSDXL
+    """CLIP Text Encode (SDXL) (CLIPTextEncodeSDXL)
 
-    Category: advanced/conditioning
+    Category: model/conditioning/stable diffusion
 
     Args:
         clip: CLIP
@@ -95,9 +95,9 @@ class CLIPTextEncodeSDXL(SingleOutputNode[Literal["CONDITIONING"]]):
 
 
 class CLIPTextEncodeSDXLRefiner(SingleOutputNode[Literal["CONDITIONING"]]):
-    """CLIPTextEncodeSDXLRefiner
+    """CLIP Text Encode (SDXL Refiner) (CLIPTextEncodeSDXLRefiner)
 
-    Category: advanced/conditioning
+    Category: model/conditioning/stable diffusion
 
     Args:
         ascore: FLOAT

@@ -18,7 +18,7 @@ __all__ = [
 class JoinImageWithAlpha(SingleOutputNode[Literal["IMAGE"]]):
     """Join Image with Alpha (JoinImageWithAlpha)
 
-    Category: mask/compositing
+    Category: image/compositing
 
     Args:
         image: IMAGE
@@ -82,7 +82,7 @@ _PorterDuffImageComposite_mode = Literal[
 class PorterDuffImageComposite(Node):
     """Porter-Duff Image Composite (PorterDuffImageComposite)
 
-    Category: mask/compositing
+    Category: image/compositing
 
     Args:
         source: IMAGE
@@ -142,7 +142,7 @@ class PorterDuffImageComposite(Node):
 class SplitImageWithAlpha(Node):
     """Split Image with Alpha (SplitImageWithAlpha)
 
-    Category: mask/compositing
+    Category: image/compositing
 
     Args:
         image: IMAGE

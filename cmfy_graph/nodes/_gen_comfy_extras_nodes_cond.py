@@ -15,9 +15,9 @@ __all__ = [
 
 
 class CLIPTextEncodeControlnet(SingleOutputNode[Literal["CONDITIONING"]]):
-    """CLIPTextEncodeControlnet
+    """CLIP Text Encode (Controlnet) (CLIPTextEncodeControlnet)
 
-    Category: _for_testing/conditioning
+    Category: model/conditioning
 
     Args:
         clip: CLIP
@@ -64,9 +64,9 @@ class CLIPTextEncodeControlnet(SingleOutputNode[Literal["CONDITIONING"]]):
 
 
 class T5TokenizerOptions(SingleOutputNode[Literal["CLIP"]]):
-    """T5TokenizerOptions
+    """T5 Tokenizer Options (T5TokenizerOptions)
 
-    Category: _for_testing/conditioning
+    Category: model/conditioning
 
     Args:
         clip: CLIP

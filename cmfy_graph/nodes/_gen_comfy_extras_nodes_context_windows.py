@@ -10,6 +10,7 @@ from cmfy_graph.graph import InputRef, Node, Output, SingleOutputNode
 
 __all__ = [
     "ContextWindowsManual",
+    "LTXVContextWindows",
     "WanContextWindowsManual",
 ]
 
@@ -22,17 +23,22 @@ class ContextWindowsManual(SingleOutputNode[Literal["MODEL"]]):
 
     Manually set context windows.
 
-    Category: context
+    Category: model/patch
 
     Args:
         model: The model to apply context windows to during sampling.
         context_length: The length of the context window.
         context_overlap: The overlap of the context window.
-        context_schedule: The stride of the context window.
+        context_schedule: Step-dependent scheduling algorithm for context windows.
         context_stride: The stride of the context window; only applicable to uniform schedules.
         closed_loop: Whether to close the context window loop; only applicable to looped schedules.
         fuse_method: The method to use to fuse the context windows.
         dim: The dimension to apply the context windows to.
+        freenoise: Whether to apply FreeNoise noise shuffling, improves window blending.
+        cond_retain_index_list: List of latent indices to retain in the conditioning tensors for each window. For concat-style I2V models (e.g. Wan I2V, HunyuanVideo I2V, Cosmos I2V, SVD) the encoded start image lives in the c_concat conditioning channels; setting this to '0' will retain that start image content at sub-pos 0 of every window.
+        split_conds_to_windows: Whether to split multiple conditionings (created by ConditionCombine) to each window based on region index.
+        latent_retain_index_list: List of latent indices to retain in the noise latent itself for each window. Use for workflows where reference content (e.g. a start image) lives directly in the noise latent rather than in separate conditioning channels (e.g. inplace-style I2V like LTXV, AnimateDiff). Independent of cond_retain_index_list.
+        causal_window_fix: Whether to add a causal fix frame to non-0-indexed context windows.
 
     Outputs:
         model (MODEL) - The model with context windows applied during sampling.
@@ -69,6 +75,41 @@ class ContextWindowsManual(SingleOutputNode[Literal["MODEL"]]):
             None,
         ),
         ("dim", "dim", "INT", True, True, 0, 5, None, None),
+        ("freenoise", "freenoise", "BOOLEAN", True, True, None, None, None, None),
+        (
+            "cond_retain_index_list",
+            "cond_retain_index_list",
+            "STRING",
+            True,
+            True,
+            None,
+            None,
+            None,
+            None,
+        ),
+        (
+            "split_conds_to_windows",
+            "split_conds_to_windows",
+            "BOOLEAN",
+            True,
+            True,
+            None,
+            None,
+            None,
+            None,
+        ),
+        (
+            "latent_retain_index_list",
+            "latent_retain_index_list",
+            "STRING",
+            True,
+            True,
+            None,
+            None,
+            None,
+            None,
+        ),
+        ("causal_window_fix", "causal_window_fix", "BOOLEAN", True, True, None, None, None, None),
     )
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("model", "MODEL", "MODEL"),
@@ -83,6 +124,11 @@ class ContextWindowsManual(SingleOutputNode[Literal["MODEL"]]):
     closed_loop: InputRef
     fuse_method: InputRef
     dim: InputRef
+    freenoise: InputRef
+    cond_retain_index_list: InputRef
+    split_conds_to_windows: InputRef
+    latent_retain_index_list: InputRef
+    causal_window_fix: InputRef
 
     def __init__(
         self,
@@ -95,6 +141,11 @@ class ContextWindowsManual(SingleOutputNode[Literal["MODEL"]]):
         closed_loop: bool | Output[Literal["BOOLEAN"]] = False,
         fuse_method: _ContextWindowsManual_fuse_method | Output[Literal["COMBO"]] = "pyramid",
         dim: int | Output[Literal["INT"]] = 0,
+        freenoise: bool | Output[Literal["BOOLEAN"]] = False,
+        cond_retain_index_list: str | Output[Literal["STRING"]] = "",
+        split_conds_to_windows: bool | Output[Literal["BOOLEAN"]] = False,
+        latent_retain_index_list: str | Output[Literal["STRING"]] = "",
+        causal_window_fix: bool | Output[Literal["BOOLEAN"]] = True,
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:
@@ -107,6 +158,131 @@ class ContextWindowsManual(SingleOutputNode[Literal["MODEL"]]):
                 "closed_loop": closed_loop,
                 "fuse_method": fuse_method,
                 "dim": dim,
+                "freenoise": freenoise,
+                "cond_retain_index_list": cond_retain_index_list,
+                "split_conds_to_windows": split_conds_to_windows,
+                "latent_retain_index_list": latent_retain_index_list,
+                "causal_window_fix": causal_window_fix,
+                "model": model,
+            },
+            title,
+            node_id,
+        )
+
+_LTXVContextWindows_context_schedule = Literal["standard_static", "standard_uniform", "looped_uniform", "batched"]
+_LTXVContextWindows_fuse_method = Literal["pyramid", "relative", "flat", "overlap-linear"]
+
+
+class LTXVContextWindows(SingleOutputNode[Literal["MODEL"]]):
+    """LTXV Context Windows (LTXVContextWindows)
+
+    Set context windows for LTXV-like models.
+
+    Category: model/patch
+
+    Args:
+        model: The model to apply context windows to during sampling.
+        context_length: The length of the context window in real frames. Must be 8*n + 1.
+        context_overlap: The overlap of the context window in real frames.
+        context_schedule: Step-dependent scheduling algorithm for context windows.
+        context_stride: The stride of the context window; only applicable to uniform schedules.
+        closed_loop: Whether to close the context window loop; only applicable to looped schedules.
+        fuse_method: The method to use to fuse the context windows.
+        freenoise: Whether to apply FreeNoise noise shuffling, improves window blending.
+        retain_first_frame: Retain the first latent frame in every context window (may help retain initial reference).
+        split_conds_to_windows: Whether to split multiple conditionings (created by ConditionCombine) to each window based on region index.
+
+    Outputs:
+        model (MODEL) - The model with context windows applied during sampling.
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "LTXVContextWindows"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "model", "MODEL", True, False, None, None, None, None),
+        ("context_length", "context_length", "INT", True, True, 1, 16384, None, None),
+        ("context_overlap", "context_overlap", "INT", True, True, 0, None, None, None),
+        (
+            "context_schedule",
+            "context_schedule",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _LTXVContextWindows_context_schedule,
+            None,
+        ),
+        ("context_stride", "context_stride", "INT", True, True, 1, None, None, None),
+        ("closed_loop", "closed_loop", "BOOLEAN", True, True, None, None, None, None),
+        (
+            "fuse_method",
+            "fuse_method",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _LTXVContextWindows_fuse_method,
+            None,
+        ),
+        ("freenoise", "freenoise", "BOOLEAN", True, True, None, None, None, None),
+        ("retain_first_frame", "retain_first_frame", "BOOLEAN", True, True, None, None, None, None),
+        (
+            "split_conds_to_windows",
+            "split_conds_to_windows",
+            "BOOLEAN",
+            True,
+            True,
+            None,
+            None,
+            None,
+            None,
+        ),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "MODEL", "MODEL"),
+    )
+
+    model: Output[Literal["MODEL"]]
+
+    context_length: InputRef
+    context_overlap: InputRef
+    context_schedule: InputRef
+    context_stride: InputRef
+    closed_loop: InputRef
+    fuse_method: InputRef
+    freenoise: InputRef
+    retain_first_frame: InputRef
+    split_conds_to_windows: InputRef
+
+    def __init__(
+        self,
+        *,
+        model: Output[Literal["MODEL"]],
+        context_length: int | Output[Literal["INT"]] = 145,
+        context_overlap: int | Output[Literal["INT"]] = 40,
+        context_schedule: _LTXVContextWindows_context_schedule | Output[Literal["COMBO"]] = "standard_uniform",
+        context_stride: int | Output[Literal["INT"]] = 1,
+        closed_loop: bool | Output[Literal["BOOLEAN"]] = False,
+        fuse_method: _LTXVContextWindows_fuse_method | Output[Literal["COMBO"]] = "pyramid",
+        freenoise: bool | Output[Literal["BOOLEAN"]] = True,
+        retain_first_frame: bool | Output[Literal["BOOLEAN"]] = False,
+        split_conds_to_windows: bool | Output[Literal["BOOLEAN"]] = False,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "context_length": context_length,
+                "context_overlap": context_overlap,
+                "context_schedule": context_schedule,
+                "context_stride": context_stride,
+                "closed_loop": closed_loop,
+                "fuse_method": fuse_method,
+                "freenoise": freenoise,
+                "retain_first_frame": retain_first_frame,
+                "split_conds_to_windows": split_conds_to_windows,
                 "model": model,
             },
             title,
@@ -118,20 +294,23 @@ _WanContextWindowsManual_fuse_method = Literal["pyramid", "relative", "flat", "o
 
 
 class WanContextWindowsManual(SingleOutputNode[Literal["MODEL"]]):
-    """WAN Context Windows (Manual) (WanContextWindowsManual)
+    """Wan Context Windows (WanContextWindowsManual)
 
-    Manually set context windows for WAN-like models (dim=2).
+    Set context windows for Wan-like models.
 
-    Category: context
+    Category: model/patch/wan
 
     Args:
         model: The model to apply context windows to during sampling.
-        context_length: The length of the context window.
-        context_overlap: The overlap of the context window.
-        context_schedule: The stride of the context window.
+        context_length: The length of the context window in real frames. Must be 4*n + 1.
+        context_overlap: The overlap of the context window in real frames.
+        context_schedule: Step-dependent scheduling algorithm for context windows.
         context_stride: The stride of the context window; only applicable to uniform schedules.
         closed_loop: Whether to close the context window loop; only applicable to looped schedules.
         fuse_method: The method to use to fuse the context windows.
+        freenoise: Whether to apply FreeNoise noise shuffling, improves window blending.
+        retain_first_frame: Retain the first I2V frame in every context window (may help retain initial reference).
+        split_conds_to_windows: Whether to split multiple conditionings (created by ConditionCombine) to each window based on region index.
 
     Outputs:
         model (MODEL) - The model with context windows applied during sampling.
@@ -167,6 +346,19 @@ class WanContextWindowsManual(SingleOutputNode[Literal["MODEL"]]):
             _WanContextWindowsManual_fuse_method,
             None,
         ),
+        ("freenoise", "freenoise", "BOOLEAN", True, True, None, None, None, None),
+        ("retain_first_frame", "retain_first_frame", "BOOLEAN", True, True, None, None, None, None),
+        (
+            "split_conds_to_windows",
+            "split_conds_to_windows",
+            "BOOLEAN",
+            True,
+            True,
+            None,
+            None,
+            None,
+            None,
+        ),
     )
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("model", "MODEL", "MODEL"),
@@ -180,6 +372,9 @@ class WanContextWindowsManual(SingleOutputNode[Literal["MODEL"]]):
     context_stride: InputRef
     closed_loop: InputRef
     fuse_method: InputRef
+    freenoise: InputRef
+    retain_first_frame: InputRef
+    split_conds_to_windows: InputRef
 
     def __init__(
         self,
@@ -187,10 +382,13 @@ class WanContextWindowsManual(SingleOutputNode[Literal["MODEL"]]):
         model: Output[Literal["MODEL"]],
         context_length: int | Output[Literal["INT"]] = 81,
         context_overlap: int | Output[Literal["INT"]] = 30,
-        context_schedule: _WanContextWindowsManual_context_schedule | Output[Literal["COMBO"]] = "standard_static",
+        context_schedule: _WanContextWindowsManual_context_schedule | Output[Literal["COMBO"]] = "standard_uniform",
         context_stride: int | Output[Literal["INT"]] = 1,
         closed_loop: bool | Output[Literal["BOOLEAN"]] = False,
         fuse_method: _WanContextWindowsManual_fuse_method | Output[Literal["COMBO"]] = "pyramid",
+        freenoise: bool | Output[Literal["BOOLEAN"]] = True,
+        retain_first_frame: bool | Output[Literal["BOOLEAN"]] = False,
+        split_conds_to_windows: bool | Output[Literal["BOOLEAN"]] = False,
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:
@@ -202,6 +400,9 @@ class WanContextWindowsManual(SingleOutputNode[Literal["MODEL"]]):
                 "context_stride": context_stride,
                 "closed_loop": closed_loop,
                 "fuse_method": fuse_method,
+                "freenoise": freenoise,
+                "retain_first_frame": retain_first_frame,
+                "split_conds_to_windows": split_conds_to_windows,
                 "model": model,
             },
             title,

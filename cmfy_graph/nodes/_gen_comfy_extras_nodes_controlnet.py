@@ -15,9 +15,9 @@ __all__ = [
 
 
 class ControlNetInpaintingAliMamaApply(Node):
-    """ControlNetInpaintingAliMamaApply
+    """Apply ControlNet Inpainting (AliMama) (ControlNetInpaintingAliMamaApply)
 
-    Category: conditioning/controlnet
+    Category: model/conditioning/controlnet
 
     Args:
         positive: CONDITIONING
@@ -105,9 +105,9 @@ _SetUnionControlNetType_type = Literal[
 
 
 class SetUnionControlNetType(SingleOutputNode[Literal["CONTROL_NET"]]):
-    """SetUnionControlNetType
+    """Set Union ControlNet Type (SetUnionControlNetType)
 
-    Category: conditioning/controlnet
+    Category: model/conditioning/controlnet
 
     Args:
         control_net: CONTROL_NET

@@ -18,7 +18,7 @@ __all__ = [
 class CosmosImageToVideoLatent(SingleOutputNode[Literal["LATENT"]]):
     """CosmosImageToVideoLatent
 
-    Category: conditioning/inpaint
+    Category: model/conditioning/cosmos
 
     Args:
         vae: VAE
@@ -86,7 +86,7 @@ class CosmosImageToVideoLatent(SingleOutputNode[Literal["LATENT"]]):
 class CosmosPredict2ImageToVideoLatent(SingleOutputNode[Literal["LATENT"]]):
     """CosmosPredict2ImageToVideoLatent
 
-    Category: conditioning/inpaint
+    Category: model/conditioning/cosmos
 
     Args:
         vae: VAE
@@ -154,7 +154,7 @@ class CosmosPredict2ImageToVideoLatent(SingleOutputNode[Literal["LATENT"]]):
 class EmptyCosmosLatentVideo(SingleOutputNode[Literal["LATENT"]]):
     """EmptyCosmosLatentVideo
 
-    Category: latent/video
+    Category: model/latent/cosmos
 
     Args:
         width: INT

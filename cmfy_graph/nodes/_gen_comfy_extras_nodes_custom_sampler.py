@@ -14,14 +14,17 @@ __all__ = [
     "BasicScheduler",
     "BetaSamplingScheduler",
     "CFGGuider",
+    "CFGOverride",
     "DisableNoise",
     "DualCFGGuider",
+    "DualModelGuider",
     "ExponentialScheduler",
     "ExtendIntermediateSigmas",
     "FlipSigmas",
     "KSamplerSelect",
     "KarrasScheduler",
     "LaplaceScheduler",
+    "ManualSigmas",
     "PolyexponentialScheduler",
     "RandomNoise",
     "SDTurboScheduler",
@@ -37,6 +40,7 @@ __all__ = [
     "SamplerEulerAncestralCFGPP",
     "SamplerLMS",
     "SamplerSASolver",
+    "SamplerSEEDS2",
     "SamplingPercentToSigma",
     "SetFirstSigma",
     "SplitSigmas",
@@ -48,7 +52,7 @@ __all__ = [
 class AddNoise(SingleOutputNode[Literal["LATENT"]]):
     """AddNoise
 
-    Category: _for_testing/custom_sampling/noise
+    Category: model/sampling/noise
 
     Args:
         model: MODEL
@@ -97,9 +101,9 @@ class AddNoise(SingleOutputNode[Literal["LATENT"]]):
 
 
 class BasicGuider(SingleOutputNode[Literal["GUIDER"]]):
-    """BasicGuider
+    """Basic Guider (BasicGuider)
 
-    Category: sampling/custom_sampling/guiders
+    Category: model/sampling/guiders
 
     Args:
         model: MODEL
@@ -154,7 +158,7 @@ _BasicScheduler_scheduler = Literal[
 class BasicScheduler(SingleOutputNode[Literal["SIGMAS"]]):
     """BasicScheduler
 
-    Category: sampling/custom_sampling/schedulers
+    Category: model/sampling/schedulers
 
     Args:
         model: MODEL
@@ -209,7 +213,7 @@ class BasicScheduler(SingleOutputNode[Literal["SIGMAS"]]):
 class BetaSamplingScheduler(SingleOutputNode[Literal["SIGMAS"]]):
     """BetaSamplingScheduler
 
-    Category: sampling/custom_sampling/schedulers
+    Category: model/sampling/schedulers
 
     Args:
         model: MODEL
@@ -262,9 +266,9 @@ class BetaSamplingScheduler(SingleOutputNode[Literal["SIGMAS"]]):
 
 
 class CFGGuider(SingleOutputNode[Literal["GUIDER"]]):
-    """CFGGuider
+    """CFG Guider (CFGGuider)
 
-    Category: sampling/custom_sampling/guiders
+    Category: model/sampling/guiders
 
     Args:
         model: MODEL
@@ -314,10 +318,67 @@ class CFGGuider(SingleOutputNode[Literal["GUIDER"]]):
         )
 
 
+class CFGOverride(SingleOutputNode[Literal["MODEL"]]):
+    """CFG Override (CFGOverride)
+
+    Override cfg to a fixed value over a [start, end] percent (sigma) range. With multiple overrides, the one nearest the sampler wins on overlap.
+
+    Category: model/sampling/guiders
+
+    Args:
+        model: MODEL
+        cfg: FLOAT
+        start_percent: FLOAT
+        end_percent: FLOAT
+
+    Outputs:
+        model (MODEL)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "CFGOverride"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "model", "MODEL", True, False, None, None, None, None),
+        ("cfg", "cfg", "FLOAT", True, True, 0.0, 100.0, None, None),
+        ("start_percent", "start_percent", "FLOAT", True, True, 0.0, 1.0, None, None),
+        ("end_percent", "end_percent", "FLOAT", True, True, 0.0, 1.0, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "MODEL", "MODEL"),
+    )
+
+    model: Output[Literal["MODEL"]]
+
+    cfg: InputRef
+    start_percent: InputRef
+    end_percent: InputRef
+
+    def __init__(
+        self,
+        *,
+        model: Output[Literal["MODEL"]],
+        cfg: float | Output[Literal["FLOAT"]] = 1.0,
+        start_percent: float | Output[Literal["FLOAT"]] = 0.0,
+        end_percent: float | Output[Literal["FLOAT"]] = 1.0,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "cfg": cfg,
+                "start_percent": start_percent,
+                "end_percent": end_percent,
+                "model": model,
+            },
+            title,
+            node_id,
+        )
+
+
 class DisableNoise(SingleOutputNode[Literal["NOISE"]]):
     """DisableNoise
 
-    Category: sampling/custom_sampling/noise
+    Category: model/sampling/noise
 
     Outputs:
         noise (NOISE)
@@ -344,9 +405,9 @@ _DualCFGGuider_style = Literal["regular", "nested"]
 
 
 class DualCFGGuider(SingleOutputNode[Literal["GUIDER"]]):
-    """DualCFGGuider
+    """Dual CFG Guider (DualCFGGuider)
 
-    Category: sampling/custom_sampling/guiders
+    Category: model/sampling/guiders
 
     Args:
         model: MODEL
@@ -410,10 +471,67 @@ class DualCFGGuider(SingleOutputNode[Literal["GUIDER"]]):
         )
 
 
+class DualModelGuider(SingleOutputNode[Literal["GUIDER"]]):
+    """Dual Model CFG Guider (DualModelGuider)
+
+    Category: model/sampling/guiders
+
+    Args:
+        model: Model used for the positive (conditional) pass.
+        positive: CONDITIONING
+        cfg: FLOAT
+        model_negative: Model used for the negative (unconditional) pass. Use the same model for ordinary CFG.
+        negative: Negative conditioning run on the negative model. Leave unconnected for a text-free (image-only) unconditional pass.
+
+    Outputs:
+        guider (GUIDER)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "DualModelGuider"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "model", "MODEL", True, False, None, None, None, None),
+        ("positive", "positive", "CONDITIONING", True, False, None, None, None, None),
+        ("cfg", "cfg", "FLOAT", True, True, 0.0, 100.0, None, None),
+        ("model_negative", "model_negative", "MODEL", False, False, None, None, None, None),
+        ("negative", "negative", "CONDITIONING", False, False, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("guider", "GUIDER", "GUIDER"),
+    )
+
+    guider: Output[Literal["GUIDER"]]
+
+    cfg: InputRef
+
+    def __init__(
+        self,
+        *,
+        model: Output[Literal["MODEL"]],
+        positive: Output[Literal["CONDITIONING"]],
+        cfg: float | Output[Literal["FLOAT"]] = 4.0,
+        model_negative: Output[Literal["MODEL"]] | None = None,
+        negative: Output[Literal["CONDITIONING"]] | None = None,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "cfg": cfg,
+                "model": model,
+                "positive": positive,
+                "model_negative": model_negative,
+                "negative": negative,
+            },
+            title,
+            node_id,
+        )
+
+
 class ExponentialScheduler(SingleOutputNode[Literal["SIGMAS"]]):
     """ExponentialScheduler
 
-    Category: sampling/custom_sampling/schedulers
+    Category: model/sampling/schedulers
 
     Args:
         steps: INT
@@ -466,7 +584,7 @@ _ExtendIntermediateSigmas_spacing = Literal["linear", "cosine", "sine"]
 class ExtendIntermediateSigmas(SingleOutputNode[Literal["SIGMAS"]]):
     """ExtendIntermediateSigmas
 
-    Category: sampling/custom_sampling/sigmas
+    Category: model/sampling/sigmas
 
     Args:
         sigmas: SIGMAS
@@ -536,7 +654,7 @@ class ExtendIntermediateSigmas(SingleOutputNode[Literal["SIGMAS"]]):
 class FlipSigmas(SingleOutputNode[Literal["SIGMAS"]]):
     """FlipSigmas
 
-    Category: sampling/custom_sampling/sigmas
+    Category: model/sampling/sigmas
 
     Args:
         sigmas: SIGMAS
@@ -578,6 +696,8 @@ _KSamplerSelect_sampler_name = Literal[
     "euler_ancestral_cfg_pp",
     "heun",
     "heunpp2",
+    "exp_heun_2_x0",
+    "exp_heun_2_x0_sde",
     "dpm_2",
     "dpm_2_ancestral",
     "lms",
@@ -620,7 +740,7 @@ _KSamplerSelect_sampler_name = Literal[
 class KSamplerSelect(SingleOutputNode[Literal["SAMPLER"]]):
     """KSamplerSelect
 
-    Category: sampling/custom_sampling/samplers
+    Category: model/sampling/samplers
 
     Args:
         sampler_name: COMBO
@@ -671,7 +791,7 @@ class KSamplerSelect(SingleOutputNode[Literal["SAMPLER"]]):
 class KarrasScheduler(SingleOutputNode[Literal["SIGMAS"]]):
     """KarrasScheduler
 
-    Category: sampling/custom_sampling/schedulers
+    Category: model/sampling/schedulers
 
     Args:
         steps: INT
@@ -727,7 +847,7 @@ class KarrasScheduler(SingleOutputNode[Literal["SIGMAS"]]):
 class LaplaceScheduler(SingleOutputNode[Literal["SIGMAS"]]):
     """LaplaceScheduler
 
-    Category: sampling/custom_sampling/schedulers
+    Category: model/sampling/schedulers
 
     Args:
         steps: INT
@@ -785,10 +905,49 @@ class LaplaceScheduler(SingleOutputNode[Literal["SIGMAS"]]):
         )
 
 
+class ManualSigmas(SingleOutputNode[Literal["SIGMAS"]]):
+    """ManualSigmas
+
+    Category: model/sampling/sigmas
+
+    Args:
+        sigmas: STRING
+
+    Outputs:
+        sigmas (SIGMAS)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "ManualSigmas"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("sigmas", "sigmas", "STRING", True, True, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("sigmas", "SIGMAS", "SIGMAS"),
+    )
+
+    sigmas: Output[Literal["SIGMAS"]]
+
+    def __init__(
+        self,
+        *,
+        sigmas: str | Output[Literal["STRING"]] = "1, 0.5",
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "sigmas": sigmas,
+            },
+            title,
+            node_id,
+        )
+
+
 class PolyexponentialScheduler(SingleOutputNode[Literal["SIGMAS"]]):
     """PolyexponentialScheduler
 
-    Category: sampling/custom_sampling/schedulers
+    Category: model/sampling/schedulers
 
     Args:
         steps: INT
@@ -844,7 +1003,7 @@ class PolyexponentialScheduler(SingleOutputNode[Literal["SIGMAS"]]):
 class RandomNoise(SingleOutputNode[Literal["NOISE"]]):
     """RandomNoise
 
-    Category: sampling/custom_sampling/noise
+    Category: model/sampling/noise
 
     Args:
         noise_seed: INT
@@ -885,7 +1044,7 @@ class RandomNoise(SingleOutputNode[Literal["NOISE"]]):
 class SDTurboScheduler(SingleOutputNode[Literal["SIGMAS"]]):
     """SDTurboScheduler
 
-    Category: sampling/custom_sampling/schedulers
+    Category: model/sampling/schedulers
 
     Args:
         model: MODEL
@@ -935,7 +1094,7 @@ class SDTurboScheduler(SingleOutputNode[Literal["SIGMAS"]]):
 class SamplerCustom(Node):
     """SamplerCustom
 
-    Category: sampling/custom_sampling
+    Category: model/sampling/custom
 
     Args:
         model: MODEL
@@ -1013,7 +1172,7 @@ class SamplerCustom(Node):
 class SamplerCustomAdvanced(Node):
     """SamplerCustomAdvanced
 
-    Category: sampling/custom_sampling
+    Category: model/sampling/custom
 
     Args:
         noise: NOISE
@@ -1071,7 +1230,7 @@ class SamplerCustomAdvanced(Node):
 class SamplerDPMAdaptative(SingleOutputNode[Literal["SAMPLER"]]):
     """SamplerDPMAdaptative
 
-    Category: sampling/custom_sampling/samplers
+    Category: model/sampling/samplers
 
     Args:
         order: INT
@@ -1160,7 +1319,7 @@ _SamplerDPMPP_2M_SDE_noise_device = Literal["gpu", "cpu"]
 class SamplerDPMPP_2M_SDE(SingleOutputNode[Literal["SAMPLER"]]):
     """SamplerDPMPP_2M_SDE
 
-    Category: sampling/custom_sampling/samplers
+    Category: model/sampling/samplers
 
     Args:
         solver_type: COMBO
@@ -1236,7 +1395,7 @@ class SamplerDPMPP_2M_SDE(SingleOutputNode[Literal["SAMPLER"]]):
 class SamplerDPMPP_2S_Ancestral(SingleOutputNode[Literal["SAMPLER"]]):
     """SamplerDPMPP_2S_Ancestral
 
-    Category: sampling/custom_sampling/samplers
+    Category: model/sampling/samplers
 
     Args:
         eta: FLOAT
@@ -1284,7 +1443,7 @@ _SamplerDPMPP_3M_SDE_noise_device = Literal["gpu", "cpu"]
 class SamplerDPMPP_3M_SDE(SingleOutputNode[Literal["SAMPLER"]]):
     """SamplerDPMPP_3M_SDE
 
-    Category: sampling/custom_sampling/samplers
+    Category: model/sampling/samplers
 
     Args:
         eta: FLOAT
@@ -1347,7 +1506,7 @@ _SamplerDPMPP_SDE_noise_device = Literal["gpu", "cpu"]
 class SamplerDPMPP_SDE(SingleOutputNode[Literal["SAMPLER"]]):
     """SamplerDPMPP_SDE
 
-    Category: sampling/custom_sampling/samplers
+    Category: model/sampling/samplers
 
     Args:
         eta: FLOAT
@@ -1415,12 +1574,12 @@ _SamplerER_SDE_solver_type = Literal["ER-SDE", "Reverse-time SDE", "ODE"]
 class SamplerER_SDE(SingleOutputNode[Literal["SAMPLER"]]):
     """SamplerER_SDE
 
-    Category: sampling/custom_sampling/samplers
+    Category: model/sampling/samplers
 
     Args:
         solver_type: COMBO
         max_stage: INT
-        eta: Stochastic strength of reverse-time SDE. When eta=0, it reduces to deterministic ODE. This setting doesn't apply to ER-SDE solver type.
+        eta: Stochastic strength of SDEs. When eta=0, they reduce to deterministic ODE. Large eta may cause invalid outputs. If this occurs, try decreasing this value.
         s_noise: FLOAT
 
     Outputs:
@@ -1442,7 +1601,7 @@ class SamplerER_SDE(SingleOutputNode[Literal["SAMPLER"]]):
             None,
         ),
         ("max_stage", "max_stage", "INT", True, True, 1, 3, None, None),
-        ("eta", "eta", "FLOAT", True, True, 0.0, 100.0, None, None),
+        ("eta", "eta", "FLOAT", True, True, 0.0, 10.0, None, None),
         ("s_noise", "s_noise", "FLOAT", True, True, 0.0, 100.0, None, None),
     )
     _outputs_: ClassVar[tuple[Any, ...]] = (
@@ -1481,7 +1640,7 @@ class SamplerER_SDE(SingleOutputNode[Literal["SAMPLER"]]):
 class SamplerEulerAncestral(SingleOutputNode[Literal["SAMPLER"]]):
     """SamplerEulerAncestral
 
-    Category: sampling/custom_sampling/samplers
+    Category: model/sampling/samplers
 
     Args:
         eta: FLOAT
@@ -1527,7 +1686,7 @@ class SamplerEulerAncestral(SingleOutputNode[Literal["SAMPLER"]]):
 class SamplerEulerAncestralCFGPP(SingleOutputNode[Literal["SAMPLER"]]):
     """SamplerEulerAncestralCFG++ (SamplerEulerAncestralCFGPP)
 
-    Category: sampling/custom_sampling/samplers
+    Category: model/sampling/samplers
 
     Args:
         eta: FLOAT
@@ -1573,7 +1732,7 @@ class SamplerEulerAncestralCFGPP(SingleOutputNode[Literal["SAMPLER"]]):
 class SamplerLMS(SingleOutputNode[Literal["SAMPLER"]]):
     """SamplerLMS
 
-    Category: sampling/custom_sampling/samplers
+    Category: model/sampling/samplers
 
     Args:
         order: INT
@@ -1614,7 +1773,7 @@ class SamplerLMS(SingleOutputNode[Literal["SAMPLER"]]):
 class SamplerSASolver(SingleOutputNode[Literal["SAMPLER"]]):
     """SamplerSASolver
 
-    Category: sampling/custom_sampling/samplers
+    Category: model/sampling/samplers
 
     Args:
         model: MODEL
@@ -1690,11 +1849,90 @@ class SamplerSASolver(SingleOutputNode[Literal["SAMPLER"]]):
             node_id,
         )
 
+_SamplerSEEDS2_solver_type = Literal["phi_1", "phi_2"]
+
+
+class SamplerSEEDS2(SingleOutputNode[Literal["SAMPLER"]]):
+    """SamplerSEEDS2
+
+    This sampler node can represent multiple samplers:
+
+    seeds_2
+    - default setting
+
+    exp_heun_2_x0
+    - solver_type=phi_2, r=1.0, eta=0.0
+
+    exp_heun_2_x0_sde
+    - solver_type=phi_2, r=1.0, eta=1.0, s_noise=1.0
+
+    Category: model/sampling/samplers
+
+    Args:
+        solver_type: COMBO
+        eta: Stochastic strength
+        s_noise: SDE noise multiplier
+        r: Relative step size for the intermediate stage (c2 node)
+
+    Outputs:
+        sampler (SAMPLER)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "SamplerSEEDS2"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        (
+            "solver_type",
+            "solver_type",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _SamplerSEEDS2_solver_type,
+            None,
+        ),
+        ("eta", "eta", "FLOAT", True, True, 0.0, 100.0, None, None),
+        ("s_noise", "s_noise", "FLOAT", True, True, 0.0, 100.0, None, None),
+        ("r", "r", "FLOAT", True, True, 0.01, 1.0, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("sampler", "SAMPLER", "SAMPLER"),
+    )
+
+    sampler: Output[Literal["SAMPLER"]]
+
+    solver_type: InputRef
+    eta: InputRef
+    s_noise: InputRef
+    r: InputRef
+
+    def __init__(
+        self,
+        *,
+        solver_type: _SamplerSEEDS2_solver_type | Output[Literal["COMBO"]] = "phi_1",
+        eta: float | Output[Literal["FLOAT"]] = 1.0,
+        s_noise: float | Output[Literal["FLOAT"]] = 1.0,
+        r: float | Output[Literal["FLOAT"]] = 0.5,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "solver_type": solver_type,
+                "eta": eta,
+                "s_noise": s_noise,
+                "r": r,
+            },
+            title,
+            node_id,
+        )
+
 
 class SamplingPercentToSigma(SingleOutputNode[Literal["FLOAT"]]):
     """SamplingPercentToSigma
 
-    Category: sampling/custom_sampling/sigmas
+    Category: model/sampling/sigmas
 
     Args:
         model: MODEL
@@ -1754,7 +1992,7 @@ class SamplingPercentToSigma(SingleOutputNode[Literal["FLOAT"]]):
 class SetFirstSigma(SingleOutputNode[Literal["SIGMAS"]]):
     """SetFirstSigma
 
-    Category: sampling/custom_sampling/sigmas
+    Category: model/sampling/sigmas
 
     Args:
         sigmas: SIGMAS
@@ -1799,7 +2037,7 @@ class SetFirstSigma(SingleOutputNode[Literal["SIGMAS"]]):
 class SplitSigmas(Node):
     """SplitSigmas
 
-    Category: sampling/custom_sampling/sigmas
+    Category: model/sampling/sigmas
 
     Args:
         sigmas: SIGMAS
@@ -1847,7 +2085,7 @@ class SplitSigmas(Node):
 class SplitSigmasDenoise(Node):
     """SplitSigmasDenoise
 
-    Category: sampling/custom_sampling/sigmas
+    Category: model/sampling/sigmas
 
     Args:
         sigmas: SIGMAS
@@ -1895,7 +2133,7 @@ class SplitSigmasDenoise(Node):
 class VPScheduler(SingleOutputNode[Literal["SIGMAS"]]):
     """VPScheduler
 
-    Category: sampling/custom_sampling/schedulers
+    Category: model/sampling/schedulers
 
     Args:
         steps: INT

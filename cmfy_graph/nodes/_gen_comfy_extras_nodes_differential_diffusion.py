@@ -16,7 +16,7 @@ __all__ = [
 class DifferentialDiffusion(SingleOutputNode[Literal["MODEL"]]):
     """Differential Diffusion (DifferentialDiffusion)
 
-    Category: _for_testing
+    Category: experimental
 
     Args:
         model: MODEL

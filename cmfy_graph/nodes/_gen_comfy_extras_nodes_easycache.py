@@ -19,7 +19,7 @@ class EasyCache(SingleOutputNode[Literal["MODEL"]]):
 
     Native EasyCache implementation.
 
-    Category: advanced/debug/model
+    Category: advanced/debug
 
     Args:
         model: The model to add EasyCache to.
@@ -81,7 +81,7 @@ class LazyCache(SingleOutputNode[Literal["MODEL"]]):
 
     A homebrew version of EasyCache - even 'easier' version of EasyCache to implement. Overall works worse than EasyCache, but better in some rare cases AND universal compatibility with everything in ComfyUI.
 
-    Category: advanced/debug/model
+    Category: advanced/debug
 
     Args:
         model: The model to add LazyCache to.

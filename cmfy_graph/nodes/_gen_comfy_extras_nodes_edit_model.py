@@ -14,11 +14,11 @@ __all__ = [
 
 
 class ReferenceLatent(SingleOutputNode[Literal["CONDITIONING"]]):
-    """ReferenceLatent
+    """Set Reference Latent (ReferenceLatent)
 
     This node sets the guiding latent for an edit model. If the model supports it you can chain multiple to set multiple reference images.
 
-    Category: advanced/conditioning/edit_models
+    Category: model/conditioning
 
     Args:
         conditioning: CONDITIONING

@@ -10,13 +10,14 @@ from cmfy_graph.graph import InputRef, Node, Output, SingleOutputNode
 
 __all__ = [
     "EpsilonScaling",
+    "TemporalScoreRescaling",
 ]
 
 
 class EpsilonScaling(SingleOutputNode[Literal["MODEL"]]):
     """Epsilon Scaling
 
-    Category: model_patches/unet
+    Category: model/patch/unet
 
     Args:
         model: MODEL
@@ -51,6 +52,61 @@ class EpsilonScaling(SingleOutputNode[Literal["MODEL"]]):
         self._init_node(
             {
                 "scaling_factor": scaling_factor,
+                "model": model,
+            },
+            title,
+            node_id,
+        )
+
+
+class TemporalScoreRescaling(SingleOutputNode[Literal["MODEL"]]):
+    """TSR - Temporal Score Rescaling (TemporalScoreRescaling)
+
+    [Post-CFG Function]
+    TSR - Temporal Score Rescaling (2510.01184)
+
+    Rescaling the model's score or noise to steer the sampling diversity.
+
+    Category: model/patch/unet
+
+    Args:
+        model: MODEL
+        tsr_k: Controls the rescaling strength. Lower k produces more detailed results; higher k produces smoother results in image generation. Setting k = 1 disables rescaling.
+        tsr_sigma: Controls how early rescaling takes effect. Larger values take effect earlier.
+
+    Outputs:
+        patched_model (MODEL)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "TemporalScoreRescaling"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "model", "MODEL", True, False, None, None, None, None),
+        ("tsr_k", "tsr_k", "FLOAT", True, True, 0.01, 100.0, None, None),
+        ("tsr_sigma", "tsr_sigma", "FLOAT", True, True, 0.01, 100.0, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("patched_model", "MODEL", "patched_model"),
+    )
+
+    patched_model: Output[Literal["MODEL"]]
+
+    tsr_k: InputRef
+    tsr_sigma: InputRef
+
+    def __init__(
+        self,
+        *,
+        model: Output[Literal["MODEL"]],
+        tsr_k: float | Output[Literal["FLOAT"]] = 0.95,
+        tsr_sigma: float | Output[Literal["FLOAT"]] = 1.0,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "tsr_k": tsr_k,
+                "tsr_sigma": tsr_sigma,
                 "model": model,
             },
             title,

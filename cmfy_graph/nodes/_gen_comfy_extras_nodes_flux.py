@@ -10,8 +10,11 @@ from cmfy_graph.graph import InputRef, Node, Output, SingleOutputNode
 
 __all__ = [
     "CLIPTextEncodeFlux",
+    "EmptyFlux2LatentImage",
+    "Flux2Scheduler",
     "FluxDisableGuidance",
     "FluxGuidance",
+    "FluxKVCache",
     "FluxKontextImageScale",
     "FluxKontextMultiReferenceLatentMethod",
 ]
@@ -20,7 +23,7 @@ __all__ = [
 class CLIPTextEncodeFlux(SingleOutputNode[Literal["CONDITIONING"]]):
     """CLIPTextEncodeFlux
 
-    Category: advanced/conditioning/flux
+    Category: model/conditioning/flux
 
     Args:
         clip: CLIP
@@ -72,12 +75,114 @@ class CLIPTextEncodeFlux(SingleOutputNode[Literal["CONDITIONING"]]):
         )
 
 
+class EmptyFlux2LatentImage(SingleOutputNode[Literal["LATENT"]]):
+    """Empty Flux 2 Latent (EmptyFlux2LatentImage)
+
+    Category: model/latent/flux
+
+    Args:
+        width: INT
+        height: INT
+        batch_size: INT
+
+    Outputs:
+        latent (LATENT)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "EmptyFlux2LatentImage"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("width", "width", "INT", True, True, 16, 16384, None, None),
+        ("height", "height", "INT", True, True, 16, 16384, None, None),
+        ("batch_size", "batch_size", "INT", True, True, 1, 4096, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("latent", "LATENT", "LATENT"),
+    )
+
+    latent: Output[Literal["LATENT"]]
+
+    width: InputRef
+    height: InputRef
+    batch_size: InputRef
+
+    def __init__(
+        self,
+        *,
+        width: int | Output[Literal["INT"]] = 1024,
+        height: int | Output[Literal["INT"]] = 1024,
+        batch_size: int | Output[Literal["INT"]] = 1,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "width": width,
+                "height": height,
+                "batch_size": batch_size,
+            },
+            title,
+            node_id,
+        )
+
+
+class Flux2Scheduler(SingleOutputNode[Literal["SIGMAS"]]):
+    """Flux2Scheduler
+
+    Category: model/sampling/schedulers
+
+    Args:
+        steps: INT
+        width: INT
+        height: INT
+
+    Outputs:
+        sigmas (SIGMAS)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "Flux2Scheduler"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("steps", "steps", "INT", True, True, 1, 4096, None, None),
+        ("width", "width", "INT", True, True, 16, 16384, None, None),
+        ("height", "height", "INT", True, True, 16, 16384, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("sigmas", "SIGMAS", "SIGMAS"),
+    )
+
+    sigmas: Output[Literal["SIGMAS"]]
+
+    steps: InputRef
+    width: InputRef
+    height: InputRef
+
+    def __init__(
+        self,
+        *,
+        steps: int | Output[Literal["INT"]] = 20,
+        width: int | Output[Literal["INT"]] = 1024,
+        height: int | Output[Literal["INT"]] = 1024,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "steps": steps,
+                "width": width,
+                "height": height,
+            },
+            title,
+            node_id,
+        )
+
+
 class FluxDisableGuidance(SingleOutputNode[Literal["CONDITIONING"]]):
     """FluxDisableGuidance
 
     This node completely disables the guidance embed on Flux and Flux like models
 
-    Category: advanced/conditioning/flux
+    Category: model/conditioning/flux
 
     Args:
         conditioning: CONDITIONING
@@ -116,7 +221,7 @@ class FluxDisableGuidance(SingleOutputNode[Literal["CONDITIONING"]]):
 class FluxGuidance(SingleOutputNode[Literal["CONDITIONING"]]):
     """FluxGuidance
 
-    Category: advanced/conditioning/flux
+    Category: model/conditioning/flux
 
     Args:
         conditioning: CONDITIONING
@@ -158,12 +263,53 @@ class FluxGuidance(SingleOutputNode[Literal["CONDITIONING"]]):
         )
 
 
+class FluxKVCache(SingleOutputNode[Literal["MODEL"]]):
+    """Flux KV Cache (FluxKVCache)
+
+    Enables KV Cache optimization for reference images on Flux family models.
+
+    Category: experimental
+
+    Args:
+        model: The model to use KV Cache on.
+
+    Outputs:
+        model (MODEL) - The patched model with KV Cache enabled.
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "FluxKVCache"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "model", "MODEL", True, False, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "MODEL", "MODEL"),
+    )
+
+    model: Output[Literal["MODEL"]]
+
+    def __init__(
+        self,
+        *,
+        model: Output[Literal["MODEL"]],
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "model": model,
+            },
+            title,
+            node_id,
+        )
+
+
 class FluxKontextImageScale(SingleOutputNode[Literal["IMAGE"]]):
     """FluxKontextImageScale
 
     This node resizes the image to one that is more optimal for flux kontext.
 
-    Category: advanced/conditioning/flux
+    Category: model/conditioning/flux
 
     Args:
         image: IMAGE
@@ -198,13 +344,13 @@ class FluxKontextImageScale(SingleOutputNode[Literal["IMAGE"]]):
             node_id,
         )
 
-_FluxKontextMultiReferenceLatentMethod_reference_latents_method = Literal["offset", "index", "uxo/uno"]
+_FluxKontextMultiReferenceLatentMethod_reference_latents_method = Literal["offset", "index", "uxo/uno", "index_timestep_zero"]
 
 
 class FluxKontextMultiReferenceLatentMethod(SingleOutputNode[Literal["CONDITIONING"]]):
-    """FluxKontextMultiReferenceLatentMethod
+    """Edit Model Reference Method (FluxKontextMultiReferenceLatentMethod)
 
-    Category: advanced/conditioning/flux
+    Category: model/conditioning/flux
 
     Args:
         conditioning: CONDITIONING

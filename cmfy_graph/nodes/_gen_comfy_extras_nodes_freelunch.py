@@ -17,7 +17,7 @@ __all__ = [
 class FreeU(SingleOutputNode[Literal["MODEL"]]):
     """FreeU
 
-    Category: model_patches/unet
+    Category: model/patch/unet
 
     Args:
         model: MODEL
@@ -77,7 +77,7 @@ class FreeU(SingleOutputNode[Literal["MODEL"]]):
 class FreeU_V2(SingleOutputNode[Literal["MODEL"]]):
     """FreeU_V2
 
-    Category: model_patches/unet
+    Category: model/patch/unet
 
     Args:
         model: MODEL

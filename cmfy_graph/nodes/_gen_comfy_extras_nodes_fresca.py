@@ -18,7 +18,7 @@ class FreSca(SingleOutputNode[Literal["MODEL"]]):
 
     Applies frequency-dependent scaling to the guidance
 
-    Category: _for_testing
+    Category: experimental
 
     Args:
         model: MODEL

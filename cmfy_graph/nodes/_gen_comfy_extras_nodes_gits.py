@@ -16,7 +16,7 @@ __all__ = [
 class GITSScheduler(SingleOutputNode[Literal["SIGMAS"]]):
     """GITSScheduler
 
-    Category: sampling/custom_sampling/schedulers
+    Category: model/sampling/schedulers
 
     Args:
         coeff: FLOAT

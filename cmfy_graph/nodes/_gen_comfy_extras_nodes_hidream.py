@@ -15,9 +15,9 @@ __all__ = [
 
 
 class CLIPTextEncodeHiDream(SingleOutputNode[Literal["CONDITIONING"]]):
-    """CLIPTextEncodeHiDream
+    """CLIP Text Encode (HiDream) (CLIPTextEncodeHiDream)
 
-    Category: advanced/conditioning
+    Category: model/conditioning/hidream
 
     Args:
         clip: CLIP
@@ -75,13 +75,12 @@ class CLIPTextEncodeHiDream(SingleOutputNode[Literal["CONDITIONING"]]):
 
 
 class QuadrupleCLIPLoader(SingleOutputNode[Literal["CLIP"]]):
-    """QuadrupleCLIPLoader
+    """Load CLIP (Quadruple) (QuadrupleCLIPLoader)
 
-    [Recipes]
-
+    Recipes:
     hidream: long clip-l, long clip-g, t5xxl, llama_8b_3.1_instruct
 
-    Category: advanced/loaders
+    Category: model/loaders
 
     Args:
         clip_name1: COMBO

@@ -12,16 +12,21 @@ __all__ = [
     "CLIPTextEncodeHunyuanDiT",
     "EmptyHunyuanImageLatent",
     "EmptyHunyuanLatentVideo",
+    "EmptyHunyuanVideo15Latent",
     "HunyuanImageToVideo",
     "HunyuanRefinerLatent",
+    "HunyuanVideo15ImageToVideo",
+    "HunyuanVideo15LatentUpscaleWithModel",
+    "HunyuanVideo15SuperResolution",
+    "LatentUpscaleModelLoader",
     "TextEncodeHunyuanVideo_ImageToVideo",
 ]
 
 
 class CLIPTextEncodeHunyuanDiT(SingleOutputNode[Literal["CONDITIONING"]]):
-    """CLIPTextEncodeHunyuanDiT
+    """CLIP Text Encode (Hunyuan Image) (CLIPTextEncodeHunyuanDiT)
 
-    Category: advanced/conditioning
+    Category: model/conditioning/hunyuan image
 
     Args:
         clip: CLIP
@@ -71,7 +76,7 @@ class CLIPTextEncodeHunyuanDiT(SingleOutputNode[Literal["CONDITIONING"]]):
 class EmptyHunyuanImageLatent(SingleOutputNode[Literal["LATENT"]]):
     """EmptyHunyuanImageLatent
 
-    Category: latent
+    Category: model/latent/hunyuan image
 
     Args:
         width: INT
@@ -120,9 +125,9 @@ class EmptyHunyuanImageLatent(SingleOutputNode[Literal["LATENT"]]):
 
 
 class EmptyHunyuanLatentVideo(SingleOutputNode[Literal["LATENT"]]):
-    """EmptyHunyuanLatentVideo
+    """Empty HunyuanVideo 1.0 Latent (EmptyHunyuanLatentVideo)
 
-    Category: latent/video
+    Category: model/latent/hunyuan video
 
     Args:
         width: INT
@@ -174,13 +179,69 @@ class EmptyHunyuanLatentVideo(SingleOutputNode[Literal["LATENT"]]):
             node_id,
         )
 
+
+class EmptyHunyuanVideo15Latent(SingleOutputNode[Literal["LATENT"]]):
+    """Empty HunyuanVideo 1.5 Latent (EmptyHunyuanVideo15Latent)
+
+    Category: model/latent/hunyuan video
+
+    Args:
+        width: INT
+        height: INT
+        length: INT
+        batch_size: INT
+
+    Outputs:
+        latent (LATENT)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "EmptyHunyuanVideo15Latent"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("width", "width", "INT", True, True, 16, 16384, None, None),
+        ("height", "height", "INT", True, True, 16, 16384, None, None),
+        ("length", "length", "INT", True, True, 1, 16384, None, None),
+        ("batch_size", "batch_size", "INT", True, True, 1, 4096, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("latent", "LATENT", "LATENT"),
+    )
+
+    latent: Output[Literal["LATENT"]]
+
+    width: InputRef
+    height: InputRef
+    length: InputRef
+    batch_size: InputRef
+
+    def __init__(
+        self,
+        *,
+        width: int | Output[Literal["INT"]] = 848,
+        height: int | Output[Literal["INT"]] = 480,
+        length: int | Output[Literal["INT"]] = 25,
+        batch_size: int | Output[Literal["INT"]] = 1,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "width": width,
+                "height": height,
+                "length": length,
+                "batch_size": batch_size,
+            },
+            title,
+            node_id,
+        )
+
 _HunyuanImageToVideo_guidance_type = Literal["v1 (concat)", "v2 (replace)", "custom"]
 
 
 class HunyuanImageToVideo(Node):
     """HunyuanImageToVideo
 
-    Category: conditioning/video_models
+    Category: model/conditioning/hunyuan video
 
     Args:
         positive: CONDITIONING
@@ -264,9 +325,9 @@ class HunyuanImageToVideo(Node):
 
 
 class HunyuanRefinerLatent(Node):
-    """HunyuanRefinerLatent
+    """Hunyuan Latent Refiner (HunyuanRefinerLatent)
 
-    Category: sd
+    Category: model/conditioning/hunyuan video
 
     Args:
         positive: CONDITIONING
@@ -322,10 +383,311 @@ class HunyuanRefinerLatent(Node):
         )
 
 
+class HunyuanVideo15ImageToVideo(Node):
+    """HunyuanVideo15ImageToVideo
+
+    Category: model/conditioning/hunyuan video
+
+    Args:
+        positive: CONDITIONING
+        negative: CONDITIONING
+        vae: VAE
+        width: INT
+        height: INT
+        length: INT
+        batch_size: INT
+        start_image: IMAGE
+        clip_vision_output: CLIP_VISION_OUTPUT
+
+    Outputs:
+        positive (CONDITIONING)
+        negative (CONDITIONING)
+        latent (LATENT)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "HunyuanVideo15ImageToVideo"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("positive", "positive", "CONDITIONING", True, False, None, None, None, None),
+        ("negative", "negative", "CONDITIONING", True, False, None, None, None, None),
+        ("vae", "vae", "VAE", True, False, None, None, None, None),
+        ("width", "width", "INT", True, True, 16, 16384, None, None),
+        ("height", "height", "INT", True, True, 16, 16384, None, None),
+        ("length", "length", "INT", True, True, 1, 16384, None, None),
+        ("batch_size", "batch_size", "INT", True, True, 1, 4096, None, None),
+        ("start_image", "start_image", "IMAGE", False, False, None, None, None, None),
+        (
+            "clip_vision_output",
+            "clip_vision_output",
+            "CLIP_VISION_OUTPUT",
+            False,
+            False,
+            None,
+            None,
+            None,
+            None,
+        ),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("positive", "CONDITIONING", "positive"),
+        ("negative", "CONDITIONING", "negative"),
+        ("latent", "LATENT", "latent"),
+    )
+
+    positive: Output[Literal["CONDITIONING"]]
+    negative: Output[Literal["CONDITIONING"]]
+    latent: Output[Literal["LATENT"]]
+
+    width: InputRef
+    height: InputRef
+    length: InputRef
+    batch_size: InputRef
+
+    def __init__(
+        self,
+        *,
+        positive: Output[Literal["CONDITIONING"]],
+        negative: Output[Literal["CONDITIONING"]],
+        vae: Output[Literal["VAE"]],
+        width: int | Output[Literal["INT"]] = 848,
+        height: int | Output[Literal["INT"]] = 480,
+        length: int | Output[Literal["INT"]] = 33,
+        batch_size: int | Output[Literal["INT"]] = 1,
+        start_image: Output[Literal["IMAGE"]] | None = None,
+        clip_vision_output: Output[Literal["CLIP_VISION_OUTPUT"]] | None = None,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "width": width,
+                "height": height,
+                "length": length,
+                "batch_size": batch_size,
+                "positive": positive,
+                "negative": negative,
+                "vae": vae,
+                "start_image": start_image,
+                "clip_vision_output": clip_vision_output,
+            },
+            title,
+            node_id,
+        )
+
+_HunyuanVideo15LatentUpscaleWithModel_upscale_method = Literal["nearest-exact", "bilinear", "area", "bicubic", "bislerp"]
+_HunyuanVideo15LatentUpscaleWithModel_crop = Literal["disabled", "center"]
+
+
+class HunyuanVideo15LatentUpscaleWithModel(SingleOutputNode[Literal["LATENT"]]):
+    """Hunyuan Video 15 Latent Upscale With Model (HunyuanVideo15LatentUpscaleWithModel)
+
+    Category: model/latent/hunyhuan video
+
+    Args:
+        model: LATENT_UPSCALE_MODEL
+        samples: LATENT
+        upscale_method: COMBO
+        width: INT
+        height: INT
+        crop: COMBO
+
+    Outputs:
+        latent (LATENT)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "HunyuanVideo15LatentUpscaleWithModel"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "model", "LATENT_UPSCALE_MODEL", True, False, None, None, None, None),
+        ("samples", "samples", "LATENT", True, False, None, None, None, None),
+        (
+            "upscale_method",
+            "upscale_method",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _HunyuanVideo15LatentUpscaleWithModel_upscale_method,
+            None,
+        ),
+        ("width", "width", "INT", True, True, 0, 16384, None, None),
+        ("height", "height", "INT", True, True, 0, 16384, None, None),
+        (
+            "crop",
+            "crop",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _HunyuanVideo15LatentUpscaleWithModel_crop,
+            None,
+        ),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("latent", "LATENT", "LATENT"),
+    )
+
+    latent: Output[Literal["LATENT"]]
+
+    upscale_method: InputRef
+    width: InputRef
+    height: InputRef
+    crop: InputRef
+
+    def __init__(
+        self,
+        *,
+        model: Output[Literal["LATENT_UPSCALE_MODEL"]],
+        samples: Output[Literal["LATENT"]],
+        upscale_method: _HunyuanVideo15LatentUpscaleWithModel_upscale_method | Output[Literal["COMBO"]] = "bilinear",
+        width: int | Output[Literal["INT"]] = 1280,
+        height: int | Output[Literal["INT"]] = 720,
+        crop: _HunyuanVideo15LatentUpscaleWithModel_crop | Output[Literal["COMBO"]] = "disabled",
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "upscale_method": upscale_method,
+                "width": width,
+                "height": height,
+                "crop": crop,
+                "model": model,
+                "samples": samples,
+            },
+            title,
+            node_id,
+        )
+
+
+class HunyuanVideo15SuperResolution(Node):
+    """Hunyuan Video 1.5 Super Resolution (HunyuanVideo15SuperResolution)
+
+    Category: model/conditioning/hunyuan video
+
+    Args:
+        positive: CONDITIONING
+        negative: CONDITIONING
+        latent: LATENT
+        noise_augmentation: FLOAT
+        vae: VAE
+        start_image: IMAGE
+        clip_vision_output: CLIP_VISION_OUTPUT
+
+    Outputs:
+        positive (CONDITIONING)
+        negative (CONDITIONING)
+        latent (LATENT)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "HunyuanVideo15SuperResolution"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("positive", "positive", "CONDITIONING", True, False, None, None, None, None),
+        ("negative", "negative", "CONDITIONING", True, False, None, None, None, None),
+        ("latent", "latent", "LATENT", True, False, None, None, None, None),
+        ("noise_augmentation", "noise_augmentation", "FLOAT", True, True, 0.0, 1.0, None, None),
+        ("vae", "vae", "VAE", False, False, None, None, None, None),
+        ("start_image", "start_image", "IMAGE", False, False, None, None, None, None),
+        (
+            "clip_vision_output",
+            "clip_vision_output",
+            "CLIP_VISION_OUTPUT",
+            False,
+            False,
+            None,
+            None,
+            None,
+            None,
+        ),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("positive", "CONDITIONING", "positive"),
+        ("negative", "CONDITIONING", "negative"),
+        ("latent", "LATENT", "latent"),
+    )
+
+    positive: Output[Literal["CONDITIONING"]]
+    negative: Output[Literal["CONDITIONING"]]
+    latent: Output[Literal["LATENT"]]
+
+    noise_augmentation: InputRef
+
+    def __init__(
+        self,
+        *,
+        positive: Output[Literal["CONDITIONING"]],
+        negative: Output[Literal["CONDITIONING"]],
+        latent: Output[Literal["LATENT"]],
+        noise_augmentation: float | Output[Literal["FLOAT"]] = 0.7,
+        vae: Output[Literal["VAE"]] | None = None,
+        start_image: Output[Literal["IMAGE"]] | None = None,
+        clip_vision_output: Output[Literal["CLIP_VISION_OUTPUT"]] | None = None,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "noise_augmentation": noise_augmentation,
+                "positive": positive,
+                "negative": negative,
+                "latent": latent,
+                "vae": vae,
+                "start_image": start_image,
+                "clip_vision_output": clip_vision_output,
+            },
+            title,
+            node_id,
+        )
+
+
+class LatentUpscaleModelLoader(SingleOutputNode[Literal["LATENT_UPSCALE_MODEL"]]):
+    """Load Latent Upscale Model (LatentUpscaleModelLoader)
+
+    Category: model/loaders
+
+    Args:
+        model_name: COMBO
+
+    Outputs:
+        latent_upscale_model (LATENT_UPSCALE_MODEL)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "LatentUpscaleModelLoader"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("model_name", "model_name", "COMBO", True, True, None, None, None, "model"),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("latent_upscale_model", "LATENT_UPSCALE_MODEL", "LATENT_UPSCALE_MODEL"),
+    )
+
+    latent_upscale_model: Output[Literal["LATENT_UPSCALE_MODEL"]]
+
+    model_name: InputRef
+
+    def __init__(
+        self,
+        *,
+        model_name: str | Output[Literal["COMBO"]],
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "model_name": model_name,
+            },
+            title,
+            node_id,
+        )
+
+
 class TextEncodeHunyuanVideo_ImageToVideo(SingleOutputNode[Literal["CONDITIONING"]]):
     """TextEncodeHunyuanVideo_ImageToVideo
 
-    Category: advanced/conditioning
+    Category: model/conditioning/hunyuan video
 
     Args:
         clip: CLIP

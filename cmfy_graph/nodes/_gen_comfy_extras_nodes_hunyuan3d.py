@@ -12,7 +12,6 @@ __all__ = [
     "EmptyLatentHunyuan3Dv2",
     "Hunyuan3Dv2Conditioning",
     "Hunyuan3Dv2ConditioningMultiView",
-    "SaveGLB",
     "VAEDecodeHunyuan3D",
     "VoxelToMesh",
     "VoxelToMeshBasic",
@@ -22,7 +21,7 @@ __all__ = [
 class EmptyLatentHunyuan3Dv2(SingleOutputNode[Literal["LATENT"]]):
     """EmptyLatentHunyuan3Dv2
 
-    Category: latent/3d
+    Category: model/latent/hunyuan 3d
 
     Args:
         resolution: INT
@@ -68,7 +67,7 @@ class EmptyLatentHunyuan3Dv2(SingleOutputNode[Literal["LATENT"]]):
 class Hunyuan3Dv2Conditioning(Node):
     """Hunyuan3Dv2Conditioning
 
-    Category: conditioning/video_models
+    Category: model/conditioning/hunyuan 3d
 
     Args:
         clip_vision_output: CLIP_VISION_OUTPUT
@@ -120,7 +119,7 @@ class Hunyuan3Dv2Conditioning(Node):
 class Hunyuan3Dv2ConditioningMultiView(Node):
     """Hunyuan3Dv2ConditioningMultiView
 
-    Category: conditioning/video_models
+    Category: model/conditioning/hunyuan 3d
 
     Args:
         front: CLIP_VISION_OUTPUT
@@ -171,48 +170,10 @@ class Hunyuan3Dv2ConditioningMultiView(Node):
         )
 
 
-class SaveGLB(Node):
-    """SaveGLB
-
-    Category: 3d
-
-    Args:
-        mesh: MESH
-        filename_prefix: STRING
-    """
-
-    __slots__ = ()
-    class_type: ClassVar[str] = "SaveGLB"
-    _inputs_: ClassVar[tuple[Any, ...]] = (
-        ("mesh", "mesh", "MESH", True, False, None, None, None, None),
-        ("filename_prefix", "filename_prefix", "STRING", True, True, None, None, None, None),
-    )
-    _outputs_: ClassVar[tuple[Any, ...]] = ()
-
-    filename_prefix: InputRef
-
-    def __init__(
-        self,
-        *,
-        mesh: Output[Literal["MESH"]],
-        filename_prefix: str | Output[Literal["STRING"]] = "mesh/ComfyUI",
-        title: str | None = None,
-        node_id: str | None = None,
-    ) -> None:
-        self._init_node(
-            {
-                "filename_prefix": filename_prefix,
-                "mesh": mesh,
-            },
-            title,
-            node_id,
-        )
-
-
 class VAEDecodeHunyuan3D(SingleOutputNode[Literal["VOXEL"]]):
     """VAEDecodeHunyuan3D
 
-    Category: latent/3d
+    Category: model/latent/hunyuan 3d
 
     Args:
         samples: LATENT
@@ -266,7 +227,9 @@ _VoxelToMesh_algorithm = Literal["surface net", "basic"]
 
 
 class VoxelToMesh(SingleOutputNode[Literal["MESH"]]):
-    """VoxelToMesh
+    """Voxel to Mesh (VoxelToMesh)
+
+    Converts a voxel grid to a mesh.
 
     Category: 3d
 
@@ -316,9 +279,12 @@ class VoxelToMesh(SingleOutputNode[Literal["MESH"]]):
 
 
 class VoxelToMeshBasic(SingleOutputNode[Literal["MESH"]]):
-    """VoxelToMeshBasic
+    """Voxel to Mesh (Basic) (DEPRECATED) (VoxelToMeshBasic)
+
+    Converts a voxel grid to a mesh.
 
     Category: 3d
+    Deprecated.
 
     Args:
         voxel: VOXEL

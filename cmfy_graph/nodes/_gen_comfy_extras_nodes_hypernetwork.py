@@ -14,9 +14,9 @@ __all__ = [
 
 
 class HypernetworkLoader(SingleOutputNode[Literal["MODEL"]]):
-    """HypernetworkLoader
+    """Load Hypernetwork (HypernetworkLoader)
 
-    Category: loaders
+    Category: model/loaders
 
     Args:
         model: MODEL

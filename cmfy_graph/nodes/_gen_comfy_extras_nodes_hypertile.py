@@ -16,7 +16,7 @@ __all__ = [
 class HyperTile(SingleOutputNode[Literal["MODEL"]]):
     """HyperTile
 
-    Category: model_patches/unet
+    Category: model/patch/unet
 
     Args:
         model: MODEL

@@ -4,24 +4,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
-from cmfy_graph.graph import InputRef, Node, Output, SingleOutputNode
+from cmfy_graph.graph import DynamicOption, InputRef, Node, Output, SingleOutputNode
 
 __all__ = [
     "GetImageSize",
     "ImageAddNoise",
     "ImageCrop",
+    "ImageCropToMask",
+    "ImageCropV2",
     "ImageFlip",
     "ImageFromBatch",
+    "ImageMergeTileList",
     "ImageRotate",
     "ImageScaleToMaxDimension",
     "ImageStitch",
+    "PrimitiveBoundingBox",
     "RepeatImageBatch",
     "ResizeAndPadImage",
     "SaveAnimatedPNG",
     "SaveAnimatedWEBP",
+    "SaveImageAdvanced",
     "SaveSVGNode",
+    "SplitImageToTileList",
 ]
 
 
@@ -73,9 +80,9 @@ class GetImageSize(Node):
 
 
 class ImageAddNoise(SingleOutputNode[Literal["IMAGE"]]):
-    """ImageAddNoise
+    """Add Noise to Image (ImageAddNoise)
 
-    Category: image
+    Category: image/filters
 
     Args:
         image: IMAGE
@@ -123,9 +130,10 @@ class ImageAddNoise(SingleOutputNode[Literal["IMAGE"]]):
 
 
 class ImageCrop(SingleOutputNode[Literal["IMAGE"]]):
-    """Image Crop (ImageCrop)
+    """Crop Image (DEPRECATED) (ImageCrop)
 
     Category: image/transform
+    Deprecated.
 
     Args:
         image: IMAGE
@@ -181,11 +189,127 @@ class ImageCrop(SingleOutputNode[Literal["IMAGE"]]):
             node_id,
         )
 
+
+class ImageCropToMask(SingleOutputNode[Literal["IMAGE"]]):
+    """Crop Image to Mask (ImageCropToMask)
+
+    Category: image/transform
+
+    Args:
+        images: IMAGE
+        masks: MASK
+        width: Output width in pixels.
+        height: Output height in pixels.
+        pad_factor: Extra margin around the mask bounding box as a multiplier.
+        grow_mask: Grow or shrink the mask by this many pixels before cropping.
+        background: Background color behind the masked subject.
+
+    Outputs:
+        images (IMAGE)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "ImageCropToMask"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("images", "images", "IMAGE", True, False, None, None, None, None),
+        ("masks", "masks", "MASK", True, False, None, None, None, None),
+        ("width", "width", "INT", True, True, 64, 4096, None, None),
+        ("height", "height", "INT", True, True, 64, 4096, None, None),
+        ("pad_factor", "pad_factor", "FLOAT", True, True, 1.0, 2.0, None, None),
+        ("grow_mask", "grow_mask", "INT", True, True, -32, 32, None, None),
+        ("background", "background", "COLOR", True, True, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("images", "IMAGE", "images"),
+    )
+
+    images: Output[Literal["IMAGE"]]
+
+    width: InputRef
+    height: InputRef
+    pad_factor: InputRef
+    grow_mask: InputRef
+    background: InputRef
+
+    def __init__(
+        self,
+        *,
+        images: Output[Literal["IMAGE"]],
+        masks: Output[Literal["MASK"]],
+        width: int | Output[Literal["INT"]] = 1024,
+        height: int | Output[Literal["INT"]] = 1024,
+        pad_factor: float | Output[Literal["FLOAT"]] = 1.0,
+        grow_mask: int | Output[Literal["INT"]] = 0,
+        background: Any | Output[Literal["COLOR"]] = "#000000",
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "width": width,
+                "height": height,
+                "pad_factor": pad_factor,
+                "grow_mask": grow_mask,
+                "background": background,
+                "images": images,
+                "masks": masks,
+            },
+            title,
+            node_id,
+        )
+
+
+class ImageCropV2(SingleOutputNode[Literal["IMAGE"]]):
+    """Crop Image (ImageCropV2)
+
+    Crop an image to the specified dimensions.
+
+    Category: image/transform
+
+    Args:
+        image: IMAGE
+        crop_region: BOUNDING_BOX
+
+    Outputs:
+        image (IMAGE)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "ImageCropV2"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("image", "image", "IMAGE", True, False, None, None, None, None),
+        ("crop_region", "crop_region", "BOUNDING_BOX", True, True, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("image", "IMAGE", "IMAGE"),
+    )
+
+    image: Output[Literal["IMAGE"]]
+
+    crop_region: InputRef
+
+    def __init__(
+        self,
+        *,
+        image: Output[Literal["IMAGE"]],
+        crop_region: Any | Output[Literal["BOUNDING_BOX"]],
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "crop_region": crop_region,
+                "image": image,
+            },
+            title,
+            node_id,
+        )
+
 _ImageFlip_flip_method = Literal["x-axis: vertically", "y-axis: horizontally"]
 
 
 class ImageFlip(SingleOutputNode[Literal["IMAGE"]]):
-    """ImageFlip
+    """Flip Image (ImageFlip)
 
     Category: image/transform
 
@@ -240,7 +364,7 @@ class ImageFlip(SingleOutputNode[Literal["IMAGE"]]):
 
 
 class ImageFromBatch(SingleOutputNode[Literal["IMAGE"]]):
-    """ImageFromBatch
+    """Get Image from Batch (ImageFromBatch)
 
     Category: image/batch
 
@@ -257,7 +381,7 @@ class ImageFromBatch(SingleOutputNode[Literal["IMAGE"]]):
     class_type: ClassVar[str] = "ImageFromBatch"
     _inputs_: ClassVar[tuple[Any, ...]] = (
         ("image", "image", "IMAGE", True, False, None, None, None, None),
-        ("batch_index", "batch_index", "INT", True, True, 0, 4095, None, None),
+        ("batch_index", "batch_index", "INT", True, True, -16384, 16384, None, None),
         ("length", "length", "INT", True, True, 1, 4096, None, None),
     )
     _outputs_: ClassVar[tuple[Any, ...]] = (
@@ -288,11 +412,66 @@ class ImageFromBatch(SingleOutputNode[Literal["IMAGE"]]):
             node_id,
         )
 
+
+class ImageMergeTileList(SingleOutputNode[Literal["IMAGE"]]):
+    """Merge List of Tiles to Image (ImageMergeTileList)
+
+    Category: image/batch
+
+    Args:
+        image_list: IMAGE
+        final_width: INT
+        final_height: INT
+        overlap: INT
+
+    Outputs:
+        image (IMAGE)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "ImageMergeTileList"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("image_list", "image_list", "IMAGE", True, False, None, None, None, None),
+        ("final_width", "final_width", "INT", True, True, 64, 32768, None, None),
+        ("final_height", "final_height", "INT", True, True, 64, 32768, None, None),
+        ("overlap", "overlap", "INT", True, True, 0, 4096, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("image", "IMAGE", "IMAGE"),
+    )
+
+    image: Output[Literal["IMAGE"]]
+
+    final_width: InputRef
+    final_height: InputRef
+    overlap: InputRef
+
+    def __init__(
+        self,
+        *,
+        image_list: Output[Literal["IMAGE"]],
+        final_width: int | Output[Literal["INT"]] = 1024,
+        final_height: int | Output[Literal["INT"]] = 1024,
+        overlap: int | Output[Literal["INT"]] = 128,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "final_width": final_width,
+                "final_height": final_height,
+                "overlap": overlap,
+                "image_list": image_list,
+            },
+            title,
+            node_id,
+        )
+
 _ImageRotate_rotation = Literal["none", "90 degrees", "180 degrees", "270 degrees"]
 
 
 class ImageRotate(SingleOutputNode[Literal["IMAGE"]]):
-    """ImageRotate
+    """Rotate Image (ImageRotate)
 
     Category: image/transform
 
@@ -339,7 +518,7 @@ _ImageScaleToMaxDimension_upscale_method = Literal["area", "lanczos", "bilinear"
 
 
 class ImageScaleToMaxDimension(SingleOutputNode[Literal["IMAGE"]]):
-    """ImageScaleToMaxDimension
+    """Scale Image to Max Dimension (ImageScaleToMaxDimension)
 
     Category: image/upscaling
 
@@ -402,7 +581,7 @@ _ImageStitch_spacing_color = Literal["white", "black", "red", "green", "blue"]
 
 
 class ImageStitch(SingleOutputNode[Literal["IMAGE"]]):
-    """Image Stitch (ImageStitch)
+    """Stitch Images (ImageStitch)
 
     Stitches image2 to image1 in the specified direction.
     If image2 is not provided, returns image1 unchanged.
@@ -479,8 +658,64 @@ class ImageStitch(SingleOutputNode[Literal["IMAGE"]]):
         )
 
 
+class PrimitiveBoundingBox(SingleOutputNode[Literal["BOUNDING_BOX"]]):
+    """Bounding Box (PrimitiveBoundingBox)
+
+    Category: utilities/primitive
+
+    Args:
+        x: INT
+        y: INT
+        width: INT
+        height: INT
+
+    Outputs:
+        bounding_box (BOUNDING_BOX)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "PrimitiveBoundingBox"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("x", "x", "INT", True, True, 0, 16384, None, None),
+        ("y", "y", "INT", True, True, 0, 16384, None, None),
+        ("width", "width", "INT", True, True, 1, 16384, None, None),
+        ("height", "height", "INT", True, True, 1, 16384, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("bounding_box", "BOUNDING_BOX", "BOUNDING_BOX"),
+    )
+
+    bounding_box: Output[Literal["BOUNDING_BOX"]]
+
+    x: InputRef
+    y: InputRef
+    width: InputRef
+    height: InputRef
+
+    def __init__(
+        self,
+        *,
+        x: int | Output[Literal["INT"]] = 0,
+        y: int | Output[Literal["INT"]] = 0,
+        width: int | Output[Literal["INT"]] = 512,
+        height: int | Output[Literal["INT"]] = 512,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "x": x,
+                "y": y,
+                "width": width,
+                "height": height,
+            },
+            title,
+            node_id,
+        )
+
+
 class RepeatImageBatch(SingleOutputNode[Literal["IMAGE"]]):
-    """RepeatImageBatch
+    """Repeat Image Batch (RepeatImageBatch)
 
     Category: image/batch
 
@@ -528,7 +763,7 @@ _ResizeAndPadImage_interpolation = Literal["area", "bicubic", "nearest-exact", "
 
 
 class ResizeAndPadImage(SingleOutputNode[Literal["IMAGE"]]):
-    """ResizeAndPadImage
+    """Resize And Pad Image (ResizeAndPadImage)
 
     Category: image/transform
 
@@ -607,16 +842,19 @@ class ResizeAndPadImage(SingleOutputNode[Literal["IMAGE"]]):
         )
 
 
-class SaveAnimatedPNG(Node):
-    """SaveAnimatedPNG
+class SaveAnimatedPNG(SingleOutputNode[Literal["IMAGE"]]):
+    """Save Animated PNG (SaveAnimatedPNG)
 
-    Category: image/animation
+    Category: image
 
     Args:
         images: IMAGE
         filename_prefix: STRING
         fps: FLOAT
         compress_level: INT
+
+    Outputs:
+        images (IMAGE)
     """
 
     __slots__ = ()
@@ -627,7 +865,11 @@ class SaveAnimatedPNG(Node):
         ("fps", "fps", "FLOAT", True, True, 0.01, 1000.0, None, None),
         ("compress_level", "compress_level", "INT", True, True, 0, 9, None, None),
     )
-    _outputs_: ClassVar[tuple[Any, ...]] = ()
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("images", "IMAGE", "images"),
+    )
+
+    images: Output[Literal["IMAGE"]]
 
     filename_prefix: InputRef
     fps: InputRef
@@ -657,10 +899,10 @@ class SaveAnimatedPNG(Node):
 _SaveAnimatedWEBP_method = Literal["default", "fastest", "slowest"]
 
 
-class SaveAnimatedWEBP(Node):
-    """SaveAnimatedWEBP
+class SaveAnimatedWEBP(SingleOutputNode[Literal["IMAGE"]]):
+    """Save Animated WEBP (SaveAnimatedWEBP)
 
-    Category: image/animation
+    Category: image
 
     Args:
         images: IMAGE
@@ -669,6 +911,9 @@ class SaveAnimatedWEBP(Node):
         lossless: BOOLEAN
         quality: INT
         method: COMBO
+
+    Outputs:
+        images (IMAGE)
     """
 
     __slots__ = ()
@@ -681,7 +926,11 @@ class SaveAnimatedWEBP(Node):
         ("quality", "quality", "INT", True, True, 0, 100, None, None),
         ("method", "method", "COMBO", True, True, None, None, _SaveAnimatedWEBP_method, None),
     )
-    _outputs_: ClassVar[tuple[Any, ...]] = ()
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("images", "IMAGE", "images"),
+    )
+
+    images: Output[Literal["IMAGE"]]
 
     filename_prefix: InputRef
     fps: InputRef
@@ -715,16 +964,74 @@ class SaveAnimatedWEBP(Node):
         )
 
 
-class SaveSVGNode(Node):
-    """SaveSVGNode
+class SaveImageAdvanced(SingleOutputNode[Literal["IMAGE"]]):
+    """Save Image (Advanced) (SaveImageAdvanced)
+
+    Saves the input images to your ComfyUI output directory.
+
+    Category: image
+
+    Args:
+        images: The images to save.
+        filename_prefix: The prefix for the file to save. May include formatting tokens such as %date:yyyy-MM-dd% or %Empty Latent Image.width%.
+        format: The file format in which to save the image.
+
+    Outputs:
+        images (IMAGE)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "SaveImageAdvanced"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("images", "images", "IMAGE", True, False, None, None, None, None),
+        ("filename_prefix", "filename_prefix", "STRING", True, True, None, None, None, None),
+        ("format", "format", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("images", "IMAGE", "images"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "format": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "png", "inputs": {"required": {"bit_depth": ["COMBO", {"default": "8-bit", "multiselect": False, "options": ["8-bit", "16-bit"]}], "input_color_space": ["COMBO", {"default": "sRGB", "multiselect": False, "options": ["sRGB"]}]}}}, {"key": "exr", "inputs": {"required": {"bit_depth": ["COMBO", {"default": "32-bit float", "multiselect": False, "options": ["32-bit float"]}], "input_color_space": ["COMBO", {"default": "sRGB", "multiselect": False, "options": ["sRGB", "HDR", "linear"]}]}}}]}),
+    }
+
+    images: Output[Literal["IMAGE"]]
+
+    filename_prefix: InputRef
+    format: InputRef
+
+    def __init__(
+        self,
+        *,
+        images: Output[Literal["IMAGE"]],
+        filename_prefix: str | Output[Literal["STRING"]] = "ComfyUI",
+        format: Literal["png", "exr"] | DynamicOption = "png",
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "filename_prefix": filename_prefix,
+                "format": format,
+                "images": images,
+            },
+            title,
+            node_id,
+        )
+
+
+class SaveSVGNode(SingleOutputNode[Literal["SVG"]]):
+    """Save SVG (SaveSVGNode)
 
     Save SVG files on disk.
 
-    Category: image/save
+    Category: image
 
     Args:
         svg: SVG
         filename_prefix: The prefix for the file to save. This may include formatting information such as %date:yyyy-MM-dd% or %Empty Latent Image.width% to include values from nodes.
+
+    Outputs:
+        svg (SVG)
     """
 
     __slots__ = ()
@@ -733,7 +1040,11 @@ class SaveSVGNode(Node):
         ("svg", "svg", "SVG", True, False, None, None, None, None),
         ("filename_prefix", "filename_prefix", "STRING", True, True, None, None, None, None),
     )
-    _outputs_: ClassVar[tuple[Any, ...]] = ()
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("svg", "SVG", "svg"),
+    )
+
+    svg: Output[Literal["SVG"]]
 
     filename_prefix: InputRef
 
@@ -749,6 +1060,63 @@ class SaveSVGNode(Node):
             {
                 "filename_prefix": filename_prefix,
                 "svg": svg,
+            },
+            title,
+            node_id,
+        )
+
+
+class SplitImageToTileList(SingleOutputNode[Literal["IMAGE"]]):
+    """Split Image into List of Tiles (SplitImageToTileList)
+
+    Splits an image into a batched list of tiles with a specified overlap.
+
+    Category: image/batch
+
+    Args:
+        image: IMAGE
+        tile_width: INT
+        tile_height: INT
+        overlap: INT
+
+    Outputs:
+        image (IMAGE)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "SplitImageToTileList"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("image", "image", "IMAGE", True, False, None, None, None, None),
+        ("tile_width", "tile_width", "INT", True, True, 64, 16384, None, None),
+        ("tile_height", "tile_height", "INT", True, True, 64, 16384, None, None),
+        ("overlap", "overlap", "INT", True, True, 0, 4096, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("image", "IMAGE", "IMAGE"),
+    )
+
+    image: Output[Literal["IMAGE"]]
+
+    tile_width: InputRef
+    tile_height: InputRef
+    overlap: InputRef
+
+    def __init__(
+        self,
+        *,
+        image: Output[Literal["IMAGE"]],
+        tile_width: int | Output[Literal["INT"]] = 1024,
+        tile_height: int | Output[Literal["INT"]] = 1024,
+        overlap: int | Output[Literal["INT"]] = 128,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "tile_width": tile_width,
+                "tile_height": tile_height,
+                "overlap": overlap,
+                "image": image,
             },
             title,
             node_id,

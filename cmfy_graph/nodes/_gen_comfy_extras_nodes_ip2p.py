@@ -16,7 +16,7 @@ __all__ = [
 class InstructPixToPixConditioning(Node):
     """InstructPixToPixConditioning
 
-    Category: conditioning/instructpix2pix
+    Category: model/conditioning/instructpix2pix
 
     Args:
         positive: CONDITIONING

@@ -16,18 +16,20 @@ __all__ = [
     "LatentBatchSeedBehavior",
     "LatentConcat",
     "LatentCut",
+    "LatentCutToBatch",
     "LatentInterpolate",
     "LatentMultiply",
     "LatentOperationSharpen",
     "LatentOperationTonemapReinhard",
     "LatentSubtract",
+    "ReplaceVideoLatentFrames",
 ]
 
 
 class LatentAdd(SingleOutputNode[Literal["LATENT"]]):
     """LatentAdd
 
-    Category: latent/advanced
+    Category: model/latent/advanced
 
     Args:
         samples1: LATENT
@@ -70,7 +72,7 @@ class LatentAdd(SingleOutputNode[Literal["LATENT"]]):
 class LatentApplyOperation(SingleOutputNode[Literal["LATENT"]]):
     """LatentApplyOperation
 
-    Category: latent/advanced/operations
+    Category: model/latent/advanced/operations
 
     Args:
         samples: LATENT
@@ -113,7 +115,7 @@ class LatentApplyOperation(SingleOutputNode[Literal["LATENT"]]):
 class LatentApplyOperationCFG(SingleOutputNode[Literal["MODEL"]]):
     """LatentApplyOperationCFG
 
-    Category: latent/advanced/operations
+    Category: model/latent/advanced/operations
 
     Args:
         model: MODEL
@@ -154,9 +156,10 @@ class LatentApplyOperationCFG(SingleOutputNode[Literal["MODEL"]]):
 
 
 class LatentBatch(SingleOutputNode[Literal["LATENT"]]):
-    """LatentBatch
+    """Batch Latents (DEPRECATED) (LatentBatch)
 
-    Category: latent/batch
+    Category: model/latent/batch
+    Deprecated.
 
     Args:
         samples1: LATENT
@@ -201,7 +204,7 @@ _LatentBatchSeedBehavior_seed_behavior = Literal["random", "fixed"]
 class LatentBatchSeedBehavior(SingleOutputNode[Literal["LATENT"]]):
     """LatentBatchSeedBehavior
 
-    Category: latent/advanced
+    Category: model/latent/advanced
 
     Args:
         samples: LATENT
@@ -258,7 +261,7 @@ _LatentConcat_dim = Literal["x", "-x", "y", "-y", "t", "-t"]
 class LatentConcat(SingleOutputNode[Literal["LATENT"]]):
     """LatentConcat
 
-    Category: latent/advanced
+    Category: model/latent/advanced
 
     Args:
         samples1: LATENT
@@ -309,7 +312,7 @@ _LatentCut_dim = Literal["x", "y", "t"]
 class LatentCut(SingleOutputNode[Literal["LATENT"]]):
     """LatentCut
 
-    Category: latent/advanced
+    Category: model/latent/advanced
 
     Args:
         samples: LATENT
@@ -359,11 +362,63 @@ class LatentCut(SingleOutputNode[Literal["LATENT"]]):
             node_id,
         )
 
+_LatentCutToBatch_dim = Literal["t", "x", "y"]
+
+
+class LatentCutToBatch(SingleOutputNode[Literal["LATENT"]]):
+    """LatentCutToBatch
+
+    Category: model/latent/advanced
+
+    Args:
+        samples: LATENT
+        dim: COMBO
+        slice_size: INT
+
+    Outputs:
+        latent (LATENT)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "LatentCutToBatch"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("samples", "samples", "LATENT", True, False, None, None, None, None),
+        ("dim", "dim", "COMBO", True, True, None, None, _LatentCutToBatch_dim, None),
+        ("slice_size", "slice_size", "INT", True, True, 1, 16384, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("latent", "LATENT", "LATENT"),
+    )
+
+    latent: Output[Literal["LATENT"]]
+
+    dim: InputRef
+    slice_size: InputRef
+
+    def __init__(
+        self,
+        *,
+        samples: Output[Literal["LATENT"]],
+        dim: _LatentCutToBatch_dim | Output[Literal["COMBO"]] = "t",
+        slice_size: int | Output[Literal["INT"]] = 1,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "dim": dim,
+                "slice_size": slice_size,
+                "samples": samples,
+            },
+            title,
+            node_id,
+        )
+
 
 class LatentInterpolate(SingleOutputNode[Literal["LATENT"]]):
     """LatentInterpolate
 
-    Category: latent/advanced
+    Category: model/latent/advanced
 
     Args:
         samples1: LATENT
@@ -412,7 +467,7 @@ class LatentInterpolate(SingleOutputNode[Literal["LATENT"]]):
 class LatentMultiply(SingleOutputNode[Literal["LATENT"]]):
     """LatentMultiply
 
-    Category: latent/advanced
+    Category: model/latent/advanced
 
     Args:
         samples: LATENT
@@ -457,7 +512,7 @@ class LatentMultiply(SingleOutputNode[Literal["LATENT"]]):
 class LatentOperationSharpen(SingleOutputNode[Literal["LATENT_OPERATION"]]):
     """LatentOperationSharpen
 
-    Category: latent/advanced/operations
+    Category: model/latent/advanced/operations
 
     Args:
         sharpen_radius: INT
@@ -508,7 +563,7 @@ class LatentOperationSharpen(SingleOutputNode[Literal["LATENT_OPERATION"]]):
 class LatentOperationTonemapReinhard(SingleOutputNode[Literal["LATENT_OPERATION"]]):
     """LatentOperationTonemapReinhard
 
-    Category: latent/advanced/operations
+    Category: model/latent/advanced/operations
 
     Args:
         multiplier: FLOAT
@@ -549,7 +604,7 @@ class LatentOperationTonemapReinhard(SingleOutputNode[Literal["LATENT_OPERATION"
 class LatentSubtract(SingleOutputNode[Literal["LATENT"]]):
     """LatentSubtract
 
-    Category: latent/advanced
+    Category: model/latent/advanced
 
     Args:
         samples1: LATENT
@@ -583,6 +638,53 @@ class LatentSubtract(SingleOutputNode[Literal["LATENT"]]):
             {
                 "samples1": samples1,
                 "samples2": samples2,
+            },
+            title,
+            node_id,
+        )
+
+
+class ReplaceVideoLatentFrames(SingleOutputNode[Literal["LATENT"]]):
+    """Replace Video Latent Frames (ReplaceVideoLatentFrames)
+
+    Category: model/latent/batch
+
+    Args:
+        destination: The destination latent where frames will be replaced.
+        index: The starting latent frame index in the destination latent where the source latent frames will be placed. Negative values count from the end.
+        source: The source latent providing frames to insert into the destination latent. If not provided, the destination latent is returned unchanged.
+
+    Outputs:
+        latent (LATENT)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "ReplaceVideoLatentFrames"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("destination", "destination", "LATENT", True, False, None, None, None, None),
+        ("index", "index", "INT", True, True, -16384, 16384, None, None),
+        ("source", "source", "LATENT", False, False, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("latent", "LATENT", "LATENT"),
+    )
+
+    latent: Output[Literal["LATENT"]]
+
+    def __init__(
+        self,
+        *,
+        destination: Output[Literal["LATENT"]],
+        index: int | Output[Literal["INT"]] = 0,
+        source: Output[Literal["LATENT"]] | None = None,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "index": index,
+                "destination": destination,
+                "source": source,
             },
             title,
             node_id,

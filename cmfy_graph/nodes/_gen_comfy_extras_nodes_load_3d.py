@@ -10,14 +10,16 @@ from cmfy_graph.graph import InputRef, Node, Output, SingleOutputNode
 
 __all__ = [
     "Load3D",
-    "Load3DAnimation",
+    "Load3DAdvanced",
     "Preview3D",
-    "Preview3DAnimation",
+    "Preview3DAdvanced",
+    "PreviewGaussianSplat",
+    "PreviewPointCloud",
 ]
 
 
 class Load3D(Node):
-    """Load 3D (Load3D)
+    """Load 3D & Animation (Load3D)
 
     Category: 3d
 
@@ -32,9 +34,10 @@ class Load3D(Node):
         mask (MASK)
         mesh_path (STRING)
         normal (IMAGE)
-        lineart (IMAGE)
         camera_info (LOAD3D_CAMERA)
         recording_video (VIDEO)
+        model_3d (FILE_3D)
+        model_3d_info (LOAD3D_MODEL_INFO)
     """
 
     __slots__ = ()
@@ -50,18 +53,20 @@ class Load3D(Node):
         ("mask", "MASK", "mask"),
         ("mesh_path", "STRING", "mesh_path"),
         ("normal", "IMAGE", "normal"),
-        ("lineart", "IMAGE", "lineart"),
         ("camera_info", "LOAD3D_CAMERA", "camera_info"),
         ("recording_video", "VIDEO", "recording_video"),
+        ("model_3d", "FILE_3D", "model_3d"),
+        ("model_3d_info", "LOAD3D_MODEL_INFO", "model_3d_info"),
     )
 
     image: Output[Literal["IMAGE"]]
     mask: Output[Literal["MASK"]]
     mesh_path: Output[Literal["STRING"]]
     normal: Output[Literal["IMAGE"]]
-    lineart: Output[Literal["IMAGE"]]
     camera_info: Output[Literal["LOAD3D_CAMERA"]]
     recording_video: Output[Literal["VIDEO"]]
+    model_3d: Output[Literal["FILE_3D"]]
+    model_3d_info: Output[Literal["LOAD3D_MODEL_INFO"]]
 
     model_file: InputRef
     width: InputRef
@@ -89,59 +94,54 @@ class Load3D(Node):
         )
 
 
-class Load3DAnimation(Node):
-    """Load 3D - Animation (Load3DAnimation)
+class Load3DAdvanced(Node):
+    """Load 3D (Advanced) (Load3DAdvanced)
 
     Category: 3d
 
     Args:
         model_file: COMBO
-        image: LOAD_3D_ANIMATION
+        viewport_state: LOAD_3D
         width: INT
         height: INT
 
     Outputs:
-        image (IMAGE)
-        mask (MASK)
-        mesh_path (STRING)
-        normal (IMAGE)
+        model_3d (FILE_3D)
+        model_3d_info (LOAD3D_MODEL_INFO)
         camera_info (LOAD3D_CAMERA)
-        recording_video (VIDEO)
+        width (INT)
+        height (INT)
     """
 
     __slots__ = ()
-    class_type: ClassVar[str] = "Load3DAnimation"
+    class_type: ClassVar[str] = "Load3DAdvanced"
     _inputs_: ClassVar[tuple[Any, ...]] = (
         ("model_file", "model_file", "COMBO", True, True, None, None, None, "input"),
-        ("image", "image", "LOAD_3D_ANIMATION", True, False, None, None, None, None),
+        ("viewport_state", "viewport_state", "LOAD_3D", True, False, None, None, None, None),
         ("width", "width", "INT", True, True, 1, 4096, None, None),
         ("height", "height", "INT", True, True, 1, 4096, None, None),
     )
     _outputs_: ClassVar[tuple[Any, ...]] = (
-        ("image", "IMAGE", "image"),
-        ("mask", "MASK", "mask"),
-        ("mesh_path", "STRING", "mesh_path"),
-        ("normal", "IMAGE", "normal"),
+        ("model_3d", "FILE_3D", "model_3d"),
+        ("model_3d_info", "LOAD3D_MODEL_INFO", "model_3d_info"),
         ("camera_info", "LOAD3D_CAMERA", "camera_info"),
-        ("recording_video", "VIDEO", "recording_video"),
+        ("width", "INT", "width"),
+        ("height", "INT", "height"),
     )
 
-    image: Output[Literal["IMAGE"]]
-    mask: Output[Literal["MASK"]]
-    mesh_path: Output[Literal["STRING"]]
-    normal: Output[Literal["IMAGE"]]
+    model_3d: Output[Literal["FILE_3D"]]
+    model_3d_info: Output[Literal["LOAD3D_MODEL_INFO"]]
     camera_info: Output[Literal["LOAD3D_CAMERA"]]
-    recording_video: Output[Literal["VIDEO"]]
+    width: Output[Literal["INT"]]
+    height: Output[Literal["INT"]]
 
     model_file: InputRef
-    width: InputRef
-    height: InputRef
 
     def __init__(
         self,
         *,
         model_file: str | Output[Literal["COMBO"]],
-        image: Output[Literal["LOAD_3D_ANIMATION"]],
+        viewport_state: Output[Literal["LOAD_3D"]],
         width: int | Output[Literal["INT"]] = 1024,
         height: int | Output[Literal["INT"]] = 1024,
         title: str | None = None,
@@ -152,7 +152,7 @@ class Load3DAnimation(Node):
                 "model_file": model_file,
                 "width": width,
                 "height": height,
-                "image": image,
+                "viewport_state": viewport_state,
             },
             title,
             node_id,
@@ -160,20 +160,34 @@ class Load3DAnimation(Node):
 
 
 class Preview3D(Node):
-    """Preview 3D (Preview3D)
+    """Preview 3D & Animation (Preview3D)
+
+    Preview a 3D model file without saving it to the ComfyUI output directory.
 
     Category: 3d
 
     Args:
-        model_file: STRING
+        model_file: 3D model file or path string
         camera_info: LOAD3D_CAMERA
+        bg_image: IMAGE
     """
 
     __slots__ = ()
     class_type: ClassVar[str] = "Preview3D"
     _inputs_: ClassVar[tuple[Any, ...]] = (
-        ("model_file", "model_file", "STRING", True, True, None, None, None, None),
+        (
+            "model_file",
+            "model_file",
+            "STRING,FILE_3D_GLB,FILE_3D_GLTF,FILE_3D_FBX,FILE_3D_OBJ,FILE_3D_STL,FILE_3D_USDZ,FILE_3D",
+            True,
+            True,
+            None,
+            None,
+            None,
+            None,
+        ),
         ("camera_info", "camera_info", "LOAD3D_CAMERA", False, False, None, None, None, None),
+        ("bg_image", "bg_image", "IMAGE", False, False, None, None, None, None),
     )
     _outputs_: ClassVar[tuple[Any, ...]] = ()
 
@@ -182,8 +196,9 @@ class Preview3D(Node):
     def __init__(
         self,
         *,
-        model_file: str | Output[Literal["STRING"]] = "",
+        model_file: Any | Output[Literal["FILE_3D", "FILE_3D_FBX", "FILE_3D_GLB", "FILE_3D_GLTF", "FILE_3D_OBJ", "FILE_3D_STL", "FILE_3D_USDZ", "STRING"]] = "",
         camera_info: Output[Literal["LOAD3D_CAMERA"]] | None = None,
+        bg_image: Output[Literal["IMAGE"]] | None = None,
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:
@@ -191,43 +206,285 @@ class Preview3D(Node):
             {
                 "model_file": model_file,
                 "camera_info": camera_info,
+                "bg_image": bg_image,
             },
             title,
             node_id,
         )
 
 
-class Preview3DAnimation(Node):
-    """Preview 3D - Animation (Preview3DAnimation)
+class Preview3DAdvanced(Node):
+    """Preview 3D (Advanced) (Preview3DAdvanced)
+
+    Preview a 3D model file without saving it to the ComfyUI output directory.
 
     Category: 3d
 
     Args:
-        model_file: STRING
+        model_3d: 3D model file from an upstream 3D node.
+        viewport_state: LOAD_3D
+        width: INT
+        height: INT
+        model_3d_info: LOAD3D_MODEL_INFO
         camera_info: LOAD3D_CAMERA
+
+    Outputs:
+        model_3d (FILE_3D)
+        model_3d_info (LOAD3D_MODEL_INFO)
+        camera_info (LOAD3D_CAMERA)
+        width (INT)
+        height (INT)
     """
 
     __slots__ = ()
-    class_type: ClassVar[str] = "Preview3DAnimation"
+    class_type: ClassVar[str] = "Preview3DAdvanced"
     _inputs_: ClassVar[tuple[Any, ...]] = (
-        ("model_file", "model_file", "STRING", True, True, None, None, None, None),
+        (
+            "model_3d",
+            "model_3d",
+            "FILE_3D_GLB,FILE_3D_GLTF,FILE_3D_FBX,FILE_3D_OBJ,FILE_3D_STL,FILE_3D_USDZ,FILE_3D",
+            True,
+            False,
+            None,
+            None,
+            None,
+            None,
+        ),
+        ("viewport_state", "viewport_state", "LOAD_3D", True, False, None, None, None, None),
+        ("width", "width", "INT", True, True, 1, 4096, None, None),
+        ("height", "height", "INT", True, True, 1, 4096, None, None),
+        (
+            "model_3d_info",
+            "model_3d_info",
+            "LOAD3D_MODEL_INFO",
+            False,
+            False,
+            None,
+            None,
+            None,
+            None,
+        ),
         ("camera_info", "camera_info", "LOAD3D_CAMERA", False, False, None, None, None, None),
     )
-    _outputs_: ClassVar[tuple[Any, ...]] = ()
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("model_3d", "FILE_3D", "model_3d"),
+        ("model_3d_info", "LOAD3D_MODEL_INFO", "model_3d_info"),
+        ("camera_info", "LOAD3D_CAMERA", "camera_info"),
+        ("width", "INT", "width"),
+        ("height", "INT", "height"),
+    )
 
-    model_file: InputRef
+    model_3d: Output[Literal["FILE_3D"]]
+    model_3d_info: Output[Literal["LOAD3D_MODEL_INFO"]]
+    camera_info: Output[Literal["LOAD3D_CAMERA"]]
+    width: Output[Literal["INT"]]
+    height: Output[Literal["INT"]]
 
     def __init__(
         self,
         *,
-        model_file: str | Output[Literal["STRING"]] = "",
+        model_3d: Output[Literal["FILE_3D", "FILE_3D_FBX", "FILE_3D_GLB", "FILE_3D_GLTF", "FILE_3D_OBJ", "FILE_3D_STL", "FILE_3D_USDZ"]],
+        viewport_state: Output[Literal["LOAD_3D"]],
+        width: int | Output[Literal["INT"]] = 1024,
+        height: int | Output[Literal["INT"]] = 1024,
+        model_3d_info: Output[Literal["LOAD3D_MODEL_INFO"]] | None = None,
         camera_info: Output[Literal["LOAD3D_CAMERA"]] | None = None,
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:
         self._init_node(
             {
-                "model_file": model_file,
+                "width": width,
+                "height": height,
+                "model_3d": model_3d,
+                "viewport_state": viewport_state,
+                "model_3d_info": model_3d_info,
+                "camera_info": camera_info,
+            },
+            title,
+            node_id,
+        )
+
+
+class PreviewGaussianSplat(Node):
+    """Preview Splat (PreviewGaussianSplat)
+
+    Preview a gaussian splat 3D file without saving it to the ComfyUI output directory.
+
+    Category: 3d
+
+    Args:
+        model_3d: A gaussian splat 3D file.
+        viewport_state: LOAD_3D
+        width: INT
+        height: INT
+        model_3d_info: LOAD3D_MODEL_INFO
+        camera_info: LOAD3D_CAMERA
+
+    Outputs:
+        model_3d (FILE_3D_SPLAT_ANY)
+        model_3d_info (LOAD3D_MODEL_INFO)
+        camera_info (LOAD3D_CAMERA)
+        width (INT)
+        height (INT)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "PreviewGaussianSplat"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        (
+            "model_3d",
+            "model_3d",
+            "FILE_3D_SPLAT_ANY,FILE_3D_PLY,FILE_3D_SPLAT,FILE_3D_SPZ,FILE_3D_KSPLAT",
+            True,
+            False,
+            None,
+            None,
+            None,
+            None,
+        ),
+        ("viewport_state", "viewport_state", "LOAD_3D", True, False, None, None, None, None),
+        ("width", "width", "INT", True, True, 1, 4096, None, None),
+        ("height", "height", "INT", True, True, 1, 4096, None, None),
+        (
+            "model_3d_info",
+            "model_3d_info",
+            "LOAD3D_MODEL_INFO",
+            False,
+            False,
+            None,
+            None,
+            None,
+            None,
+        ),
+        ("camera_info", "camera_info", "LOAD3D_CAMERA", False, False, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("model_3d", "FILE_3D_SPLAT_ANY", "model_3d"),
+        ("model_3d_info", "LOAD3D_MODEL_INFO", "model_3d_info"),
+        ("camera_info", "LOAD3D_CAMERA", "camera_info"),
+        ("width", "INT", "width"),
+        ("height", "INT", "height"),
+    )
+
+    model_3d: Output[Literal["FILE_3D_SPLAT_ANY"]]
+    model_3d_info: Output[Literal["LOAD3D_MODEL_INFO"]]
+    camera_info: Output[Literal["LOAD3D_CAMERA"]]
+    width: Output[Literal["INT"]]
+    height: Output[Literal["INT"]]
+
+    def __init__(
+        self,
+        *,
+        model_3d: Output[Literal["FILE_3D_KSPLAT", "FILE_3D_PLY", "FILE_3D_SPLAT", "FILE_3D_SPLAT_ANY", "FILE_3D_SPZ"]],
+        viewport_state: Output[Literal["LOAD_3D"]],
+        width: int | Output[Literal["INT"]] = 1024,
+        height: int | Output[Literal["INT"]] = 1024,
+        model_3d_info: Output[Literal["LOAD3D_MODEL_INFO"]] | None = None,
+        camera_info: Output[Literal["LOAD3D_CAMERA"]] | None = None,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "width": width,
+                "height": height,
+                "model_3d": model_3d,
+                "viewport_state": viewport_state,
+                "model_3d_info": model_3d_info,
+                "camera_info": camera_info,
+            },
+            title,
+            node_id,
+        )
+
+
+class PreviewPointCloud(Node):
+    """Preview Point Cloud (PreviewPointCloud)
+
+    Preview a point cloud 3D file without saving it to the ComfyUI output directory.
+
+    Category: 3d
+
+    Args:
+        model_3d: Point cloud file (.ply)
+        viewport_state: LOAD_3D
+        width: INT
+        height: INT
+        model_3d_info: LOAD3D_MODEL_INFO
+        camera_info: LOAD3D_CAMERA
+
+    Outputs:
+        model_3d (FILE_3D_POINT_CLOUD_ANY)
+        model_3d_info (LOAD3D_MODEL_INFO)
+        camera_info (LOAD3D_CAMERA)
+        width (INT)
+        height (INT)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "PreviewPointCloud"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        (
+            "model_3d",
+            "model_3d",
+            "FILE_3D_POINT_CLOUD_ANY,FILE_3D_PLY",
+            True,
+            False,
+            None,
+            None,
+            None,
+            None,
+        ),
+        ("viewport_state", "viewport_state", "LOAD_3D", True, False, None, None, None, None),
+        ("width", "width", "INT", True, True, 1, 4096, None, None),
+        ("height", "height", "INT", True, True, 1, 4096, None, None),
+        (
+            "model_3d_info",
+            "model_3d_info",
+            "LOAD3D_MODEL_INFO",
+            False,
+            False,
+            None,
+            None,
+            None,
+            None,
+        ),
+        ("camera_info", "camera_info", "LOAD3D_CAMERA", False, False, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("model_3d", "FILE_3D_POINT_CLOUD_ANY", "model_3d"),
+        ("model_3d_info", "LOAD3D_MODEL_INFO", "model_3d_info"),
+        ("camera_info", "LOAD3D_CAMERA", "camera_info"),
+        ("width", "INT", "width"),
+        ("height", "INT", "height"),
+    )
+
+    model_3d: Output[Literal["FILE_3D_POINT_CLOUD_ANY"]]
+    model_3d_info: Output[Literal["LOAD3D_MODEL_INFO"]]
+    camera_info: Output[Literal["LOAD3D_CAMERA"]]
+    width: Output[Literal["INT"]]
+    height: Output[Literal["INT"]]
+
+    def __init__(
+        self,
+        *,
+        model_3d: Output[Literal["FILE_3D_PLY", "FILE_3D_POINT_CLOUD_ANY"]],
+        viewport_state: Output[Literal["LOAD_3D"]],
+        width: int | Output[Literal["INT"]] = 1024,
+        height: int | Output[Literal["INT"]] = 1024,
+        model_3d_info: Output[Literal["LOAD3D_MODEL_INFO"]] | None = None,
+        camera_info: Output[Literal["LOAD3D_CAMERA"]] | None = None,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "width": width,
+                "height": height,
+                "model_3d": model_3d,
+                "viewport_state": viewport_state,
+                "model_3d_info": model_3d_info,
                 "camera_info": camera_info,
             },
             title,

@@ -18,7 +18,7 @@ _LoraSave_lora_type = Literal["standard", "full_diff"]
 class LoraSave(Node):
     """Extract and Save Lora (LoraSave)
 
-    Category: _for_testing
+    Category: experimental
 
     Args:
         filename_prefix: STRING

@@ -16,7 +16,7 @@ __all__ = [
 class LotusConditioning(SingleOutputNode[Literal["CONDITIONING"]]):
     """LotusConditioning
 
-    Category: conditioning/lotus
+    Category: model/conditioning/lotus
 
     Outputs:
         conditioning (CONDITIONING)

@@ -10,12 +10,21 @@ from cmfy_graph.graph import InputRef, Node, Output, SingleOutputNode
 
 __all__ = [
     "EmptyLTXVLatentVideo",
+    "GetICLoRAParameters",
     "LTXVAddGuide",
+    "LTXVConcatAVLatent",
     "LTXVConditioning",
     "LTXVCropGuides",
+    "LTXVDualCFGGuider",
+    "LTXVDurationPredictor",
     "LTXVImgToVideo",
+    "LTXVImgToVideoInplace",
+    "LTXVModalityGuidance",
     "LTXVPreprocess",
+    "LTXVReferenceAudio",
     "LTXVScheduler",
+    "LTXVSeparateAVLatent",
+    "LTXVSpatioTemporalGuidance",
     "ModelSamplingLTXV",
 ]
 
@@ -23,7 +32,7 @@ __all__ = [
 class EmptyLTXVLatentVideo(SingleOutputNode[Literal["LATENT"]]):
     """EmptyLTXVLatentVideo
 
-    Category: latent/video/ltxv
+    Category: model/latent/ltxv
 
     Args:
         width: INT
@@ -76,10 +85,51 @@ class EmptyLTXVLatentVideo(SingleOutputNode[Literal["LATENT"]]):
         )
 
 
+class GetICLoRAParameters(SingleOutputNode[Literal["IC_LORA_PARAMETERS"]]):
+    """Get IC-LoRA Parameters (GetICLoRAParameters)
+
+    Extracts IC-LoRA parameters from the safetensors metadata of a LoRA-loaded model and outputs them for LTXVAddGuide (eg. reference_downscale_factor).
+
+    Category: model/conditioning/ltxv
+
+    Args:
+        iclora_model: Direct output from a LoRA Loader for the specific IC-LoRA from which to extract the metadata.
+
+    Outputs:
+        iclora_parameters (IC_LORA_PARAMETERS) - IC-LoRA parameters extracted from the LoRA metadata (eg. reference_downscale_factor). Connect to LTXVAddGuide if the LoRA requires special handling of the guides.
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "GetICLoRAParameters"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("iclora_model", "iclora_model", "MODEL", True, False, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("iclora_parameters", "IC_LORA_PARAMETERS", "iclora_parameters"),
+    )
+
+    iclora_parameters: Output[Literal["IC_LORA_PARAMETERS"]]
+
+    def __init__(
+        self,
+        *,
+        iclora_model: Output[Literal["MODEL"]],
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "iclora_model": iclora_model,
+            },
+            title,
+            node_id,
+        )
+
+
 class LTXVAddGuide(Node):
     """LTXVAddGuide
 
-    Category: conditioning/video_models
+    Category: model/conditioning/ltxv
 
     Args:
         positive: CONDITIONING
@@ -89,6 +139,8 @@ class LTXVAddGuide(Node):
         image: Image or video to condition the latent video on. Must be 8*n + 1 frames. If the video is not 8*n + 1 frames, it will be cropped to the nearest 8*n + 1 frames.
         frame_idx: Frame index to start the conditioning at. For single-frame images or videos with 1-8 frames, any frame_idx value is acceptable. For videos with 9+ frames, frame_idx must be divisible by 8, otherwise it will be rounded down to the nearest multiple of 8. Negative values are counted from the end of the video.
         strength: FLOAT
+        attention_mask: Optional pixel-space spatial mask. Controls per-region conditioning influence via self-attention, multiplied by strength.
+        iclora_parameters: Optional IC-LoRA parameters from a Get IC-LoRA Parameters node. Used for adjusting guide processing as required by certain IC-LoRAs (eg. those with a reference_downscale_factor > 1). When chained, each LTXVAddGuide uses only the parameters connected to it.
 
     Outputs:
         positive (CONDITIONING)
@@ -105,7 +157,19 @@ class LTXVAddGuide(Node):
         ("latent", "latent", "LATENT", True, False, None, None, None, None),
         ("image", "image", "IMAGE", True, False, None, None, None, None),
         ("frame_idx", "frame_idx", "INT", True, True, -9999, 9999, None, None),
-        ("strength", "strength", "FLOAT", True, True, 0.0, 1.0, None, None),
+        ("strength", "strength", "FLOAT", True, True, 0.0, 10.0, None, None),
+        ("attention_mask", "attention_mask", "MASK", False, False, None, None, None, None),
+        (
+            "iclora_parameters",
+            "iclora_parameters",
+            "IC_LORA_PARAMETERS",
+            False,
+            False,
+            None,
+            None,
+            None,
+            None,
+        ),
     )
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("positive", "CONDITIONING", "positive"),
@@ -130,6 +194,8 @@ class LTXVAddGuide(Node):
         image: Output[Literal["IMAGE"]],
         frame_idx: int | Output[Literal["INT"]] = 0,
         strength: float | Output[Literal["FLOAT"]] = 1.0,
+        attention_mask: Output[Literal["MASK"]] | None = None,
+        iclora_parameters: Output[Literal["IC_LORA_PARAMETERS"]] | None = None,
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:
@@ -142,6 +208,53 @@ class LTXVAddGuide(Node):
                 "vae": vae,
                 "latent": latent,
                 "image": image,
+                "attention_mask": attention_mask,
+                "iclora_parameters": iclora_parameters,
+            },
+            title,
+            node_id,
+        )
+
+
+class LTXVConcatAVLatent(SingleOutputNode[Literal["LATENT"]]):
+    """Concat AV Latent (LTXVConcatAVLatent)
+
+    Merge a video latent and an audio latent into a joint AV latent (any AV model, e.g. LTXV or MiniMax H3).
+
+    Category: model/latent/ltxv
+
+    Args:
+        video_latent: LATENT
+        audio_latent: LATENT
+
+    Outputs:
+        latent (LATENT)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "LTXVConcatAVLatent"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("video_latent", "video_latent", "LATENT", True, False, None, None, None, None),
+        ("audio_latent", "audio_latent", "LATENT", True, False, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("latent", "LATENT", "latent"),
+    )
+
+    latent: Output[Literal["LATENT"]]
+
+    def __init__(
+        self,
+        *,
+        video_latent: Output[Literal["LATENT"]],
+        audio_latent: Output[Literal["LATENT"]],
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "video_latent": video_latent,
+                "audio_latent": audio_latent,
             },
             title,
             node_id,
@@ -151,7 +264,7 @@ class LTXVAddGuide(Node):
 class LTXVConditioning(Node):
     """LTXVConditioning
 
-    Category: conditioning/video_models
+    Category: model/conditioning/ltxv
 
     Args:
         positive: CONDITIONING
@@ -203,7 +316,7 @@ class LTXVConditioning(Node):
 class LTXVCropGuides(Node):
     """LTXVCropGuides
 
-    Category: conditioning/video_models
+    Category: model/conditioning/ltxv
 
     Args:
         positive: CONDITIONING
@@ -253,10 +366,138 @@ class LTXVCropGuides(Node):
         )
 
 
+class LTXVDualCFGGuider(SingleOutputNode[Literal["GUIDER"]]):
+    """LTXV Dual CFG Guider (LTXVDualCFGGuider)
+
+    Separate CFG scales for the video and audio modalities of a packed LTXV-AV latent.
+
+    Category: model/sampling/guiders
+
+    Args:
+        model: MODEL
+        positive: CONDITIONING
+        negative: CONDITIONING
+        video_cfg: FLOAT
+        audio_cfg: FLOAT
+
+    Outputs:
+        guider (GUIDER)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "LTXVDualCFGGuider"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "model", "MODEL", True, False, None, None, None, None),
+        ("positive", "positive", "CONDITIONING", True, False, None, None, None, None),
+        ("negative", "negative", "CONDITIONING", True, False, None, None, None, None),
+        ("video_cfg", "video_cfg", "FLOAT", True, True, 0.0, 100.0, None, None),
+        ("audio_cfg", "audio_cfg", "FLOAT", True, True, 0.0, 100.0, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("guider", "GUIDER", "GUIDER"),
+    )
+
+    guider: Output[Literal["GUIDER"]]
+
+    video_cfg: InputRef
+    audio_cfg: InputRef
+
+    def __init__(
+        self,
+        *,
+        model: Output[Literal["MODEL"]],
+        positive: Output[Literal["CONDITIONING"]],
+        negative: Output[Literal["CONDITIONING"]],
+        video_cfg: float | Output[Literal["FLOAT"]] = 3.0,
+        audio_cfg: float | Output[Literal["FLOAT"]] = 7.0,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "video_cfg": video_cfg,
+                "audio_cfg": audio_cfg,
+                "model": model,
+                "positive": positive,
+                "negative": negative,
+            },
+            title,
+            node_id,
+        )
+
+
+class LTXVDurationPredictor(Node):
+    """LTXV Duration Predictor (LTXVDurationPredictor)
+
+    Predicts the natural shot duration for a prompt using the LTX 2.4 duration head (loaded with ModelPatchLoader), and snaps it to the VAE's 8k+1 frame grid.
+
+    Category: conditioning/video_models
+
+    Args:
+        model: MODEL
+        positive: CONDITIONING
+        duration_head: LTX 2.4 duration head loaded with ModelPatchLoader.
+        frame_rate: FLOAT
+        min_seconds: FLOAT
+        max_seconds: FLOAT
+
+    Outputs:
+        num_frames (INT)
+        seconds (FLOAT) - Raw (unclamped) predicted duration.
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "LTXVDurationPredictor"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "model", "MODEL", True, False, None, None, None, None),
+        ("positive", "positive", "CONDITIONING", True, False, None, None, None, None),
+        ("duration_head", "duration_head", "MODEL_PATCH", True, False, None, None, None, None),
+        ("frame_rate", "frame_rate", "FLOAT", True, True, 1.0, 120.0, None, None),
+        ("min_seconds", "min_seconds", "FLOAT", True, True, 0.5, 120.0, None, None),
+        ("max_seconds", "max_seconds", "FLOAT", True, True, 0.5, 120.0, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("num_frames", "INT", "num_frames"),
+        ("seconds", "FLOAT", "seconds"),
+    )
+
+    num_frames: Output[Literal["INT"]]
+    seconds: Output[Literal["FLOAT"]]
+
+    frame_rate: InputRef
+    min_seconds: InputRef
+    max_seconds: InputRef
+
+    def __init__(
+        self,
+        *,
+        model: Output[Literal["MODEL"]],
+        positive: Output[Literal["CONDITIONING"]],
+        duration_head: Output[Literal["MODEL_PATCH"]],
+        frame_rate: float | Output[Literal["FLOAT"]] = 24.0,
+        min_seconds: float | Output[Literal["FLOAT"]] = 1.0,
+        max_seconds: float | Output[Literal["FLOAT"]] = 20.0,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "frame_rate": frame_rate,
+                "min_seconds": min_seconds,
+                "max_seconds": max_seconds,
+                "model": model,
+                "positive": positive,
+                "duration_head": duration_head,
+            },
+            title,
+            node_id,
+        )
+
+
 class LTXVImgToVideo(Node):
     """LTXVImgToVideo
 
-    Category: conditioning/video_models
+    Category: model/conditioning/ltxv
 
     Args:
         positive: CONDITIONING
@@ -336,10 +577,125 @@ class LTXVImgToVideo(Node):
         )
 
 
-class LTXVPreprocess(SingleOutputNode[Literal["IMAGE"]]):
-    """LTXVPreprocess
+class LTXVImgToVideoInplace(SingleOutputNode[Literal["LATENT"]]):
+    """LTXVImgToVideoInplace
 
-    Category: image
+    Category: model/conditioning/ltxv
+
+    Args:
+        vae: VAE
+        image: IMAGE
+        latent: LATENT
+        strength: FLOAT
+        bypass: Bypass the conditioning.
+
+    Outputs:
+        latent (LATENT)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "LTXVImgToVideoInplace"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("vae", "vae", "VAE", True, False, None, None, None, None),
+        ("image", "image", "IMAGE", True, False, None, None, None, None),
+        ("latent", "latent", "LATENT", True, False, None, None, None, None),
+        ("strength", "strength", "FLOAT", True, True, 0.0, 1.0, None, None),
+        ("bypass", "bypass", "BOOLEAN", True, True, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("latent", "LATENT", "latent"),
+    )
+
+    latent: Output[Literal["LATENT"]]
+
+    strength: InputRef
+    bypass: InputRef
+
+    def __init__(
+        self,
+        *,
+        vae: Output[Literal["VAE"]],
+        image: Output[Literal["IMAGE"]],
+        latent: Output[Literal["LATENT"]],
+        strength: float | Output[Literal["FLOAT"]] = 1.0,
+        bypass: bool | Output[Literal["BOOLEAN"]] = False,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "strength": strength,
+                "bypass": bypass,
+                "vae": vae,
+                "image": image,
+                "latent": latent,
+            },
+            title,
+            node_id,
+        )
+
+
+class LTXVModalityGuidance(SingleOutputNode[Literal["MODEL"]]):
+    """LTXV Modality Guidance (A/V coupling) (LTXVModalityGuidance)
+
+    Cross-modal (audio-video) guidance for LTXV-AV. Runs one extra forward pass per step with the a2v/v2a cross-attention severed, then pushes the result toward the coupled prediction - strengthening audio-visual sync (e.g. lip-sync). Reference default modality_scale is 3.0. Stacks with the dual-CFG guider and STG. Set to 1.0 to disable (no extra pass).
+
+    Category: advanced/guidance
+
+    Args:
+        model: MODEL
+        modality_scale: FLOAT
+        start_percent: FLOAT
+        end_percent: FLOAT
+
+    Outputs:
+        model (MODEL)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "LTXVModalityGuidance"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "model", "MODEL", True, False, None, None, None, None),
+        ("modality_scale", "modality_scale", "FLOAT", True, True, 1.0, 100.0, None, None),
+        ("start_percent", "start_percent", "FLOAT", True, True, 0.0, 1.0, None, None),
+        ("end_percent", "end_percent", "FLOAT", True, True, 0.0, 1.0, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "MODEL", "MODEL"),
+    )
+
+    model: Output[Literal["MODEL"]]
+
+    modality_scale: InputRef
+    start_percent: InputRef
+    end_percent: InputRef
+
+    def __init__(
+        self,
+        *,
+        model: Output[Literal["MODEL"]],
+        modality_scale: float | Output[Literal["FLOAT"]] = 3.0,
+        start_percent: float | Output[Literal["FLOAT"]] = 0.0,
+        end_percent: float | Output[Literal["FLOAT"]] = 1.0,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "modality_scale": modality_scale,
+                "start_percent": start_percent,
+                "end_percent": end_percent,
+                "model": model,
+            },
+            title,
+            node_id,
+        )
+
+
+class LTXVPreprocess(SingleOutputNode[Literal["IMAGE"]]):
+    """LTXV Preprocess (LTXVPreprocess)
+
+    Category: video/preprocessors
 
     Args:
         image: IMAGE
@@ -381,10 +737,99 @@ class LTXVPreprocess(SingleOutputNode[Literal["IMAGE"]]):
         )
 
 
+class LTXVReferenceAudio(Node):
+    """LTXV Reference Audio (ID-LoRA) (LTXVReferenceAudio)
+
+    Set reference audio for ID-LoRA speaker identity transfer. Encodes a reference audio clip into the conditioning and optionally patches the model with identity guidance (extra forward pass without reference, amplifying the speaker identity effect).
+
+    Category: model/conditioning/ltxv
+
+    Args:
+        model: MODEL
+        positive: CONDITIONING
+        negative: CONDITIONING
+        reference_audio: Reference audio clip whose speaker identity to transfer. ~5 seconds recommended (training duration). Shorter or longer clips may degrade voice identity transfer.
+        audio_vae: LTXV Audio VAE for encoding.
+        identity_guidance_scale: Strength of identity guidance. Runs an extra forward pass without reference each step to amplify speaker identity. Set to 0 to disable (no extra pass).
+        start_percent: Start of the sigma range where identity guidance is active.
+        end_percent: End of the sigma range where identity guidance is active.
+
+    Outputs:
+        model (MODEL)
+        positive (CONDITIONING)
+        negative (CONDITIONING)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "LTXVReferenceAudio"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "model", "MODEL", True, False, None, None, None, None),
+        ("positive", "positive", "CONDITIONING", True, False, None, None, None, None),
+        ("negative", "negative", "CONDITIONING", True, False, None, None, None, None),
+        ("reference_audio", "reference_audio", "AUDIO", True, False, None, None, None, None),
+        ("audio_vae", "audio_vae", "VAE", True, False, None, None, None, None),
+        (
+            "identity_guidance_scale",
+            "identity_guidance_scale",
+            "FLOAT",
+            True,
+            True,
+            0.0,
+            100.0,
+            None,
+            None,
+        ),
+        ("start_percent", "start_percent", "FLOAT", True, True, 0.0, 1.0, None, None),
+        ("end_percent", "end_percent", "FLOAT", True, True, 0.0, 1.0, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "MODEL", "MODEL"),
+        ("positive", "CONDITIONING", "positive"),
+        ("negative", "CONDITIONING", "negative"),
+    )
+
+    model: Output[Literal["MODEL"]]
+    positive: Output[Literal["CONDITIONING"]]
+    negative: Output[Literal["CONDITIONING"]]
+
+    identity_guidance_scale: InputRef
+    start_percent: InputRef
+    end_percent: InputRef
+
+    def __init__(
+        self,
+        *,
+        model: Output[Literal["MODEL"]],
+        positive: Output[Literal["CONDITIONING"]],
+        negative: Output[Literal["CONDITIONING"]],
+        reference_audio: Output[Literal["AUDIO"]],
+        audio_vae: Output[Literal["VAE"]],
+        identity_guidance_scale: float | Output[Literal["FLOAT"]] = 3.0,
+        start_percent: float | Output[Literal["FLOAT"]] = 0.0,
+        end_percent: float | Output[Literal["FLOAT"]] = 1.0,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "identity_guidance_scale": identity_guidance_scale,
+                "start_percent": start_percent,
+                "end_percent": end_percent,
+                "model": model,
+                "positive": positive,
+                "negative": negative,
+                "reference_audio": reference_audio,
+                "audio_vae": audio_vae,
+            },
+            title,
+            node_id,
+        )
+
+
 class LTXVScheduler(SingleOutputNode[Literal["SIGMAS"]]):
     """LTXVScheduler
 
-    Category: sampling/custom_sampling/schedulers
+    Category: model/sampling/schedulers
 
     Args:
         steps: INT
@@ -446,10 +891,116 @@ class LTXVScheduler(SingleOutputNode[Literal["SIGMAS"]]):
         )
 
 
+class LTXVSeparateAVLatent(Node):
+    """Separate AV Latent (LTXVSeparateAVLatent)
+
+    Split a joint AV latent into its video and audio latents (any AV model, e.g. LTXV or MiniMax H3).
+
+    Category: model/latent/ltxv
+
+    Args:
+        av_latent: LATENT
+
+    Outputs:
+        video_latent (LATENT)
+        audio_latent (LATENT)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "LTXVSeparateAVLatent"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("av_latent", "av_latent", "LATENT", True, False, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video_latent", "LATENT", "video_latent"),
+        ("audio_latent", "LATENT", "audio_latent"),
+    )
+
+    video_latent: Output[Literal["LATENT"]]
+    audio_latent: Output[Literal["LATENT"]]
+
+    def __init__(
+        self,
+        *,
+        av_latent: Output[Literal["LATENT"]],
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "av_latent": av_latent,
+            },
+            title,
+            node_id,
+        )
+
+
+class LTXVSpatioTemporalGuidance(SingleOutputNode[Literal["MODEL"]]):
+    """LTXV Spatio-Temporal Guidance (STG) (LTXVSpatioTemporalGuidance)
+
+    Runs one extra pass per step with the self-attention of the selected blocks degraded to a value-passthrough, then guides away from it - improving spatial detail and motion coherence.
+
+    Category: advanced/guidance
+
+    Args:
+        model: MODEL
+        scale: FLOAT
+        blocks: Comma-separated transformer block indices to perturb.
+        start_percent: FLOAT
+        end_percent: FLOAT
+
+    Outputs:
+        model (MODEL)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "LTXVSpatioTemporalGuidance"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "model", "MODEL", True, False, None, None, None, None),
+        ("scale", "scale", "FLOAT", True, True, 0.0, 100.0, None, None),
+        ("blocks", "blocks", "STRING", True, True, None, None, None, None),
+        ("start_percent", "start_percent", "FLOAT", True, True, 0.0, 1.0, None, None),
+        ("end_percent", "end_percent", "FLOAT", True, True, 0.0, 1.0, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "MODEL", "MODEL"),
+    )
+
+    model: Output[Literal["MODEL"]]
+
+    scale: InputRef
+    blocks: InputRef
+    start_percent: InputRef
+    end_percent: InputRef
+
+    def __init__(
+        self,
+        *,
+        model: Output[Literal["MODEL"]],
+        scale: float | Output[Literal["FLOAT"]] = 1.0,
+        blocks: str | Output[Literal["STRING"]] = "29",
+        start_percent: float | Output[Literal["FLOAT"]] = 0.0,
+        end_percent: float | Output[Literal["FLOAT"]] = 1.0,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "scale": scale,
+                "blocks": blocks,
+                "start_percent": start_percent,
+                "end_percent": end_percent,
+                "model": model,
+            },
+            title,
+            node_id,
+        )
+
+
 class ModelSamplingLTXV(SingleOutputNode[Literal["MODEL"]]):
     """ModelSamplingLTXV
 
-    Category: advanced/model
+    Category: model/patch/ltxv
 
     Args:
         model: MODEL

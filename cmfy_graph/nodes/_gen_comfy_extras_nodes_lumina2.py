@@ -17,11 +17,11 @@ _CLIPTextEncodeLumina2_system_prompt = Literal["superior", "alignment"]
 
 
 class CLIPTextEncodeLumina2(SingleOutputNode[Literal["CONDITIONING"]]):
-    """CLIP Text Encode for Lumina2 (CLIPTextEncodeLumina2)
+    """CLIP Text Encode (Lumina 2) (CLIPTextEncodeLumina2)
 
     Encodes a system prompt and a user prompt using a CLIP model into an embedding that can be used to guide the diffusion model towards generating specific images.
 
-    Category: conditioning
+    Category: model/conditioning/lumina
 
     Args:
         system_prompt: Lumina2 provide two types of system prompts:Superior: You are an assistant designed to generate superior images with the superior degree of image-text alignment based on textual prompts or user prompts. Alignment: You are an assistant designed to generate high-quality images with the highest degree of image-text alignment based on textual prompts.
@@ -81,7 +81,7 @@ class CLIPTextEncodeLumina2(SingleOutputNode[Literal["CONDITIONING"]]):
 class RenormCFG(SingleOutputNode[Literal["MODEL"]]):
     """RenormCFG
 
-    Category: advanced/model
+    Category: model/patch
 
     Args:
         model: MODEL

@@ -14,11 +14,11 @@ __all__ = [
 
 
 class Mahiro(SingleOutputNode[Literal["MODEL"]]):
-    """Mahiro is so cute that she deserves a better guidance function!! (。・ω・。) (Mahiro)
+    """Positive-Biased Guidance (Mahiro)
 
     Modify the guidance to scale more on the 'direction' of the positive prompt rather than the difference between the negative prompt.
 
-    Category: _for_testing
+    Category: experimental
 
     Args:
         model: MODEL

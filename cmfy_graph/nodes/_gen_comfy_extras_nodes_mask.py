@@ -26,9 +26,9 @@ __all__ = [
 
 
 class CropMask(SingleOutputNode[Literal["MASK"]]):
-    """CropMask
+    """Crop Mask (CropMask)
 
-    Category: mask
+    Category: image/mask
 
     Args:
         mask: MASK
@@ -86,9 +86,9 @@ class CropMask(SingleOutputNode[Literal["MASK"]]):
 
 
 class FeatherMask(SingleOutputNode[Literal["MASK"]]):
-    """FeatherMask
+    """Feather Mask (FeatherMask)
 
-    Category: mask
+    Category: image/mask
 
     Args:
         mask: MASK
@@ -146,9 +146,9 @@ class FeatherMask(SingleOutputNode[Literal["MASK"]]):
 
 
 class GrowMask(SingleOutputNode[Literal["MASK"]]):
-    """GrowMask
+    """Grow Mask (GrowMask)
 
-    Category: mask
+    Category: image/mask
 
     Args:
         mask: MASK
@@ -196,9 +196,9 @@ class GrowMask(SingleOutputNode[Literal["MASK"]]):
 
 
 class ImageColorToMask(SingleOutputNode[Literal["MASK"]]):
-    """ImageColorToMask
+    """Convert Image Color to Mask (ImageColorToMask)
 
-    Category: mask
+    Category: image/mask
 
     Args:
         image: IMAGE
@@ -241,9 +241,9 @@ class ImageColorToMask(SingleOutputNode[Literal["MASK"]]):
 
 
 class ImageCompositeMasked(SingleOutputNode[Literal["IMAGE"]]):
-    """ImageCompositeMasked
+    """Image Composite Masked (ImageCompositeMasked)
 
-    Category: image
+    Category: image/compositing
 
     Args:
         destination: IMAGE
@@ -308,7 +308,7 @@ _ImageToMask_channel = Literal["red", "green", "blue", "alpha"]
 class ImageToMask(SingleOutputNode[Literal["MASK"]]):
     """Convert Image to Mask (ImageToMask)
 
-    Category: mask
+    Category: image/mask
 
     Args:
         image: IMAGE
@@ -351,9 +351,9 @@ class ImageToMask(SingleOutputNode[Literal["MASK"]]):
 
 
 class InvertMask(SingleOutputNode[Literal["MASK"]]):
-    """InvertMask
+    """Invert Mask (InvertMask)
 
-    Category: mask
+    Category: image/mask
 
     Args:
         mask: MASK
@@ -390,9 +390,9 @@ class InvertMask(SingleOutputNode[Literal["MASK"]]):
 
 
 class LatentCompositeMasked(SingleOutputNode[Literal["LATENT"]]):
-    """LatentCompositeMasked
+    """Latent Composite Masked (LatentCompositeMasked)
 
-    Category: latent
+    Category: model/latent
 
     Args:
         destination: LATENT
@@ -455,9 +455,9 @@ _MaskComposite_operation = Literal["multiply", "add", "subtract", "and", "or", "
 
 
 class MaskComposite(SingleOutputNode[Literal["MASK"]]):
-    """MaskComposite
+    """Combine Masks (MaskComposite)
 
-    Category: mask
+    Category: image/mask
 
     Args:
         destination: MASK
@@ -513,15 +513,18 @@ class MaskComposite(SingleOutputNode[Literal["MASK"]]):
         )
 
 
-class MaskPreview(Node):
-    """MaskPreview
+class MaskPreview(SingleOutputNode[Literal["MASK"]]):
+    """Preview Mask (MaskPreview)
 
-    Saves the input images to your ComfyUI output directory.
+    Preview the masks without saving them to the ComfyUI output directory.
 
-    Category: mask
+    Category: image/mask
 
     Args:
         mask: MASK
+
+    Outputs:
+        mask (MASK)
     """
 
     __slots__ = ()
@@ -529,7 +532,11 @@ class MaskPreview(Node):
     _inputs_: ClassVar[tuple[Any, ...]] = (
         ("mask", "mask", "MASK", True, False, None, None, None, None),
     )
-    _outputs_: ClassVar[tuple[Any, ...]] = ()
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("mask", "MASK", "mask"),
+    )
+
+    mask: Output[Literal["MASK"]]
 
     def __init__(
         self,
@@ -550,7 +557,7 @@ class MaskPreview(Node):
 class MaskToImage(SingleOutputNode[Literal["IMAGE"]]):
     """Convert Mask to Image (MaskToImage)
 
-    Category: mask
+    Category: image/mask
 
     Args:
         mask: MASK
@@ -587,9 +594,9 @@ class MaskToImage(SingleOutputNode[Literal["IMAGE"]]):
 
 
 class SolidMask(SingleOutputNode[Literal["MASK"]]):
-    """SolidMask
+    """Create Solid Mask (SolidMask)
 
-    Category: mask
+    Category: image/mask
 
     Args:
         value: FLOAT
@@ -638,9 +645,9 @@ class SolidMask(SingleOutputNode[Literal["MASK"]]):
 
 
 class ThresholdMask(SingleOutputNode[Literal["MASK"]]):
-    """ThresholdMask
+    """Threshold Mask (ThresholdMask)
 
-    Category: mask
+    Category: image/mask
 
     Args:
         mask: MASK

@@ -16,7 +16,7 @@ __all__ = [
 class EmptyMochiLatentVideo(SingleOutputNode[Literal["LATENT"]]):
     """EmptyMochiLatentVideo
 
-    Category: latent/video
+    Category: model/latent/mochi
 
     Args:
         width: INT

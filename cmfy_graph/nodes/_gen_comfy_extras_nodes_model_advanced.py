@@ -9,7 +9,9 @@ from typing import Any, ClassVar, Literal
 from cmfy_graph.graph import InputRef, Node, Output, SingleOutputNode
 
 __all__ = [
+    "ModelAttentionBackend",
     "ModelComputeDtype",
+    "ModelNoiseScale",
     "ModelSamplingAuraFlow",
     "ModelSamplingContinuousEDM",
     "ModelSamplingContinuousV",
@@ -20,13 +22,70 @@ __all__ = [
     "RescaleCFG",
 ]
 
+_ModelAttentionBackend_attention = Literal["pytorch attention"]
+
+
+class ModelAttentionBackend(SingleOutputNode[Literal["MODEL"]]):
+    """ModelAttentionBackend
+
+    Category: model/patch
+
+    Args:
+        model: MODEL
+        attention: COMBO
+
+    Outputs:
+        model (MODEL)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "ModelAttentionBackend"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "model", "MODEL", True, False, None, None, None, None),
+        (
+            "attention",
+            "attention",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _ModelAttentionBackend_attention,
+            None,
+        ),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "MODEL", "MODEL"),
+    )
+
+    model: Output[Literal["MODEL"]]
+
+    attention: InputRef
+
+    def __init__(
+        self,
+        *,
+        model: Output[Literal["MODEL"]],
+        attention: _ModelAttentionBackend_attention | Output[Literal["COMBO"]] = "pytorch attention",
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "attention": attention,
+                "model": model,
+            },
+            title,
+            node_id,
+        )
+
 _ModelComputeDtype_dtype = Literal["default", "fp32", "fp16", "bf16"]
 
 
 class ModelComputeDtype(SingleOutputNode[Literal["MODEL"]]):
     """ModelComputeDtype
 
-    Category: advanced/debug/model
+    Category: advanced/debug
 
     Args:
         model: MODEL
@@ -68,10 +127,55 @@ class ModelComputeDtype(SingleOutputNode[Literal["MODEL"]]):
         )
 
 
+class ModelNoiseScale(SingleOutputNode[Literal["MODEL"]]):
+    """ModelNoiseScale
+
+    Category: model/patch
+
+    Args:
+        model: MODEL
+        noise_scale: Absolute training noise scale. For example HiDream-O1 base: 8.0, dev: 7.5.
+
+    Outputs:
+        model (MODEL)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "ModelNoiseScale"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "model", "MODEL", True, False, None, None, None, None),
+        ("noise_scale", "noise_scale", "FLOAT", True, True, 0.0, 64.0, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "MODEL", "MODEL"),
+    )
+
+    model: Output[Literal["MODEL"]]
+
+    noise_scale: InputRef
+
+    def __init__(
+        self,
+        *,
+        model: Output[Literal["MODEL"]],
+        noise_scale: float | Output[Literal["FLOAT"]] = 1.0,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "noise_scale": noise_scale,
+                "model": model,
+            },
+            title,
+            node_id,
+        )
+
+
 class ModelSamplingAuraFlow(SingleOutputNode[Literal["MODEL"]]):
     """ModelSamplingAuraFlow
 
-    Category: advanced/model
+    Category: model/patch
 
     Args:
         model: MODEL
@@ -118,7 +222,7 @@ _ModelSamplingContinuousEDM_sampling = Literal["v_prediction", "edm", "edm_playg
 class ModelSamplingContinuousEDM(SingleOutputNode[Literal["MODEL"]]):
     """ModelSamplingContinuousEDM
 
-    Category: advanced/model
+    Category: model/patch
 
     Args:
         model: MODEL
@@ -185,7 +289,7 @@ _ModelSamplingContinuousV_sampling = Literal["v_prediction"]
 class ModelSamplingContinuousV(SingleOutputNode[Literal["MODEL"]]):
     """ModelSamplingContinuousV
 
-    Category: advanced/model
+    Category: model/patch
 
     Args:
         model: MODEL
@@ -246,13 +350,13 @@ class ModelSamplingContinuousV(SingleOutputNode[Literal["MODEL"]]):
             node_id,
         )
 
-_ModelSamplingDiscrete_sampling = Literal["eps", "v_prediction", "lcm", "x0", "img_to_img"]
+_ModelSamplingDiscrete_sampling = Literal["eps", "v_prediction", "lcm", "x0", "img_to_img", "img_to_img_flow"]
 
 
 class ModelSamplingDiscrete(SingleOutputNode[Literal["MODEL"]]):
     """ModelSamplingDiscrete
 
-    Category: advanced/model
+    Category: model/patch
 
     Args:
         model: MODEL
@@ -312,7 +416,7 @@ class ModelSamplingDiscrete(SingleOutputNode[Literal["MODEL"]]):
 class ModelSamplingFlux(SingleOutputNode[Literal["MODEL"]]):
     """ModelSamplingFlux
 
-    Category: advanced/model
+    Category: model/patch/flux
 
     Args:
         model: MODEL
@@ -372,7 +476,7 @@ class ModelSamplingFlux(SingleOutputNode[Literal["MODEL"]]):
 class ModelSamplingSD3(SingleOutputNode[Literal["MODEL"]]):
     """ModelSamplingSD3
 
-    Category: advanced/model
+    Category: model/patch/stable diffusion
 
     Args:
         model: MODEL
@@ -417,7 +521,7 @@ class ModelSamplingSD3(SingleOutputNode[Literal["MODEL"]]):
 class ModelSamplingStableCascade(SingleOutputNode[Literal["MODEL"]]):
     """ModelSamplingStableCascade
 
-    Category: advanced/model
+    Category: model/patch/stable cascade
 
     Args:
         model: MODEL
@@ -462,7 +566,7 @@ class ModelSamplingStableCascade(SingleOutputNode[Literal["MODEL"]]):
 class RescaleCFG(SingleOutputNode[Literal["MODEL"]]):
     """RescaleCFG
 
-    Category: advanced/model
+    Category: model/patch
 
     Args:
         model: MODEL

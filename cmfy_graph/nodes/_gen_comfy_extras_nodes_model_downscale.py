@@ -19,7 +19,7 @@ _PatchModelAddDownscale_upscale_method = Literal["bicubic", "nearest-exact", "bi
 class PatchModelAddDownscale(SingleOutputNode[Literal["MODEL"]]):
     """PatchModelAddDownscale (Kohya Deep Shrink) (PatchModelAddDownscale)
 
-    Category: model_patches/unet
+    Category: model/patch/unet
 
     Args:
         model: MODEL

@@ -26,7 +26,7 @@ __all__ = [
 class CLIPMergeAdd(SingleOutputNode[Literal["CLIP"]]):
     """CLIPMergeAdd
 
-    Category: advanced/model_merging
+    Category: model/merging
 
     Args:
         clip1: CLIP
@@ -69,7 +69,7 @@ class CLIPMergeAdd(SingleOutputNode[Literal["CLIP"]]):
 class CLIPMergeSimple(SingleOutputNode[Literal["CLIP"]]):
     """CLIPMergeSimple
 
-    Category: advanced/model_merging
+    Category: model/merging
 
     Args:
         clip1: CLIP
@@ -118,7 +118,7 @@ class CLIPMergeSimple(SingleOutputNode[Literal["CLIP"]]):
 class CLIPMergeSubtract(SingleOutputNode[Literal["CLIP"]]):
     """CLIPMergeSubtract
 
-    Category: advanced/model_merging
+    Category: model/merging
 
     Args:
         clip1: CLIP
@@ -167,7 +167,7 @@ class CLIPMergeSubtract(SingleOutputNode[Literal["CLIP"]]):
 class CLIPSave(Node):
     """CLIPSave
 
-    Category: advanced/model_merging
+    Category: model/merging
 
     Args:
         clip: CLIP
@@ -205,7 +205,7 @@ class CLIPSave(Node):
 class CheckpointSave(Node):
     """Save Checkpoint (CheckpointSave)
 
-    Category: advanced/model_merging
+    Category: model/merging
 
     Args:
         model: MODEL
@@ -251,7 +251,7 @@ class CheckpointSave(Node):
 class ModelMergeAdd(SingleOutputNode[Literal["MODEL"]]):
     """ModelMergeAdd
 
-    Category: advanced/model_merging
+    Category: model/merging
 
     Args:
         model1: MODEL
@@ -294,7 +294,7 @@ class ModelMergeAdd(SingleOutputNode[Literal["MODEL"]]):
 class ModelMergeBlocks(SingleOutputNode[Literal["MODEL"]]):
     """ModelMergeBlocks
 
-    Category: advanced/model_merging
+    Category: model/merging
 
     Args:
         model1: MODEL
@@ -352,7 +352,7 @@ class ModelMergeBlocks(SingleOutputNode[Literal["MODEL"]]):
 class ModelMergeSimple(SingleOutputNode[Literal["MODEL"]]):
     """ModelMergeSimple
 
-    Category: advanced/model_merging
+    Category: model/merging
 
     Args:
         model1: MODEL
@@ -401,7 +401,7 @@ class ModelMergeSimple(SingleOutputNode[Literal["MODEL"]]):
 class ModelMergeSubtract(SingleOutputNode[Literal["MODEL"]]):
     """ModelMergeSubtract
 
-    Category: advanced/model_merging
+    Category: model/merging
 
     Args:
         model1: MODEL
@@ -450,7 +450,7 @@ class ModelMergeSubtract(SingleOutputNode[Literal["MODEL"]]):
 class ModelSave(Node):
     """ModelSave
 
-    Category: advanced/model_merging
+    Category: model/merging
 
     Args:
         model: MODEL
@@ -488,7 +488,7 @@ class ModelSave(Node):
 class VAESave(Node):
     """VAESave
 
-    Category: advanced/model_merging
+    Category: model/merging
 
     Args:
         vae: VAE

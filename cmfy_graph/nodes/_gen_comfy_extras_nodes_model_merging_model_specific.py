@@ -15,6 +15,7 @@ __all__ = [
     "ModelMergeCosmosPredict2_14B",
     "ModelMergeCosmosPredict2_2B",
     "ModelMergeFlux1",
+    "ModelMergeKrea2",
     "ModelMergeLTXV",
     "ModelMergeMochiPreview",
     "ModelMergeQwenImage",
@@ -30,7 +31,7 @@ __all__ = [
 class ModelMergeAuraflow(SingleOutputNode[Literal["MODEL"]]):
     """ModelMergeAuraflow
 
-    Category: advanced/model_merging/model_specific
+    Category: model/merging/model specific
 
     Args:
         model1: MODEL
@@ -289,7 +290,7 @@ class ModelMergeAuraflow(SingleOutputNode[Literal["MODEL"]]):
 class ModelMergeCosmos14B(SingleOutputNode[Literal["MODEL"]]):
     """ModelMergeCosmos14B
 
-    Category: advanced/model_merging/model_specific
+    Category: model/merging/model specific
 
     Args:
         model1: MODEL
@@ -543,7 +544,7 @@ class ModelMergeCosmos14B(SingleOutputNode[Literal["MODEL"]]):
 class ModelMergeCosmos7B(SingleOutputNode[Literal["MODEL"]]):
     """ModelMergeCosmos7B
 
-    Category: advanced/model_merging/model_specific
+    Category: model/merging/model specific
 
     Args:
         model1: MODEL
@@ -757,7 +758,7 @@ class ModelMergeCosmos7B(SingleOutputNode[Literal["MODEL"]]):
 class ModelMergeCosmosPredict2_14B(SingleOutputNode[Literal["MODEL"]]):
     """ModelMergeCosmosPredict2_14B
 
-    Category: advanced/model_merging/model_specific
+    Category: model/merging/model specific
 
     Args:
         model1: MODEL
@@ -1006,7 +1007,7 @@ class ModelMergeCosmosPredict2_14B(SingleOutputNode[Literal["MODEL"]]):
 class ModelMergeCosmosPredict2_2B(SingleOutputNode[Literal["MODEL"]]):
     """ModelMergeCosmosPredict2_2B
 
-    Category: advanced/model_merging/model_specific
+    Category: model/merging/model specific
 
     Args:
         model1: MODEL
@@ -1215,7 +1216,7 @@ class ModelMergeCosmosPredict2_2B(SingleOutputNode[Literal["MODEL"]]):
 class ModelMergeFlux1(SingleOutputNode[Literal["MODEL"]]):
     """ModelMergeFlux1
 
-    Category: advanced/model_merging/model_specific
+    Category: model/merging/model specific
 
     Args:
         model1: MODEL
@@ -1571,10 +1572,284 @@ class ModelMergeFlux1(SingleOutputNode[Literal["MODEL"]]):
         )
 
 
+class ModelMergeKrea2(SingleOutputNode[Literal["MODEL"]]):
+    """ModelMergeKrea2
+
+    Category: model/merging/model specific
+
+    Args:
+        model1: MODEL
+        model2: MODEL
+        first ('first.'): FLOAT
+        tmlp ('tmlp.'): FLOAT
+        txtmlp ('txtmlp.'): FLOAT
+        tproj ('tproj.'): FLOAT
+        txtfusion_layerwise_blocks_0 ('txtfusion.layerwise_blocks.0.'): FLOAT
+        txtfusion_layerwise_blocks_1 ('txtfusion.layerwise_blocks.1.'): FLOAT
+        txtfusion_projector ('txtfusion.projector.'): FLOAT
+        txtfusion_refiner_blocks_0 ('txtfusion.refiner_blocks.0.'): FLOAT
+        txtfusion_refiner_blocks_1 ('txtfusion.refiner_blocks.1.'): FLOAT
+        blocks_0 ('blocks.0.'): FLOAT
+        blocks_1 ('blocks.1.'): FLOAT
+        blocks_2 ('blocks.2.'): FLOAT
+        blocks_3 ('blocks.3.'): FLOAT
+        blocks_4 ('blocks.4.'): FLOAT
+        blocks_5 ('blocks.5.'): FLOAT
+        blocks_6 ('blocks.6.'): FLOAT
+        blocks_7 ('blocks.7.'): FLOAT
+        blocks_8 ('blocks.8.'): FLOAT
+        blocks_9 ('blocks.9.'): FLOAT
+        blocks_10 ('blocks.10.'): FLOAT
+        blocks_11 ('blocks.11.'): FLOAT
+        blocks_12 ('blocks.12.'): FLOAT
+        blocks_13 ('blocks.13.'): FLOAT
+        blocks_14 ('blocks.14.'): FLOAT
+        blocks_15 ('blocks.15.'): FLOAT
+        blocks_16 ('blocks.16.'): FLOAT
+        blocks_17 ('blocks.17.'): FLOAT
+        blocks_18 ('blocks.18.'): FLOAT
+        blocks_19 ('blocks.19.'): FLOAT
+        blocks_20 ('blocks.20.'): FLOAT
+        blocks_21 ('blocks.21.'): FLOAT
+        blocks_22 ('blocks.22.'): FLOAT
+        blocks_23 ('blocks.23.'): FLOAT
+        blocks_24 ('blocks.24.'): FLOAT
+        blocks_25 ('blocks.25.'): FLOAT
+        blocks_26 ('blocks.26.'): FLOAT
+        blocks_27 ('blocks.27.'): FLOAT
+        last ('last.'): FLOAT
+
+    Outputs:
+        model (MODEL)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "ModelMergeKrea2"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("model1", "model1", "MODEL", True, False, None, None, None, None),
+        ("model2", "model2", "MODEL", True, False, None, None, None, None),
+        ("first.", "first", "FLOAT", True, True, 0.0, 1.0, None, None),
+        ("tmlp.", "tmlp", "FLOAT", True, True, 0.0, 1.0, None, None),
+        ("txtmlp.", "txtmlp", "FLOAT", True, True, 0.0, 1.0, None, None),
+        ("tproj.", "tproj", "FLOAT", True, True, 0.0, 1.0, None, None),
+        (
+            "txtfusion.layerwise_blocks.0.",
+            "txtfusion_layerwise_blocks_0",
+            "FLOAT",
+            True,
+            True,
+            0.0,
+            1.0,
+            None,
+            None,
+        ),
+        (
+            "txtfusion.layerwise_blocks.1.",
+            "txtfusion_layerwise_blocks_1",
+            "FLOAT",
+            True,
+            True,
+            0.0,
+            1.0,
+            None,
+            None,
+        ),
+        ("txtfusion.projector.", "txtfusion_projector", "FLOAT", True, True, 0.0, 1.0, None, None),
+        (
+            "txtfusion.refiner_blocks.0.",
+            "txtfusion_refiner_blocks_0",
+            "FLOAT",
+            True,
+            True,
+            0.0,
+            1.0,
+            None,
+            None,
+        ),
+        (
+            "txtfusion.refiner_blocks.1.",
+            "txtfusion_refiner_blocks_1",
+            "FLOAT",
+            True,
+            True,
+            0.0,
+            1.0,
+            None,
+            None,
+        ),
+        ("blocks.0.", "blocks_0", "FLOAT", True, True, 0.0, 1.0, None, None),
+        ("blocks.1.", "blocks_1", "FLOAT", True, True, 0.0, 1.0, None, None),
+        ("blocks.2.", "blocks_2", "FLOAT", True, True, 0.0, 1.0, None, None),
+        ("blocks.3.", "blocks_3", "FLOAT", True, True, 0.0, 1.0, None, None),
+        ("blocks.4.", "blocks_4", "FLOAT", True, True, 0.0, 1.0, None, None),
+        ("blocks.5.", "blocks_5", "FLOAT", True, True, 0.0, 1.0, None, None),
+        ("blocks.6.", "blocks_6", "FLOAT", True, True, 0.0, 1.0, None, None),
+        ("blocks.7.", "blocks_7", "FLOAT", True, True, 0.0, 1.0, None, None),
+        ("blocks.8.", "blocks_8", "FLOAT", True, True, 0.0, 1.0, None, None),
+        ("blocks.9.", "blocks_9", "FLOAT", True, True, 0.0, 1.0, None, None),
+        ("blocks.10.", "blocks_10", "FLOAT", True, True, 0.0, 1.0, None, None),
+        ("blocks.11.", "blocks_11", "FLOAT", True, True, 0.0, 1.0, None, None),
+        ("blocks.12.", "blocks_12", "FLOAT", True, True, 0.0, 1.0, None, None),
+        ("blocks.13.", "blocks_13", "FLOAT", True, True, 0.0, 1.0, None, None),
+        ("blocks.14.", "blocks_14", "FLOAT", True, True, 0.0, 1.0, None, None),
+        ("blocks.15.", "blocks_15", "FLOAT", True, True, 0.0, 1.0, None, None),
+        ("blocks.16.", "blocks_16", "FLOAT", True, True, 0.0, 1.0, None, None),
+        ("blocks.17.", "blocks_17", "FLOAT", True, True, 0.0, 1.0, None, None),
+        ("blocks.18.", "blocks_18", "FLOAT", True, True, 0.0, 1.0, None, None),
+        ("blocks.19.", "blocks_19", "FLOAT", True, True, 0.0, 1.0, None, None),
+        ("blocks.20.", "blocks_20", "FLOAT", True, True, 0.0, 1.0, None, None),
+        ("blocks.21.", "blocks_21", "FLOAT", True, True, 0.0, 1.0, None, None),
+        ("blocks.22.", "blocks_22", "FLOAT", True, True, 0.0, 1.0, None, None),
+        ("blocks.23.", "blocks_23", "FLOAT", True, True, 0.0, 1.0, None, None),
+        ("blocks.24.", "blocks_24", "FLOAT", True, True, 0.0, 1.0, None, None),
+        ("blocks.25.", "blocks_25", "FLOAT", True, True, 0.0, 1.0, None, None),
+        ("blocks.26.", "blocks_26", "FLOAT", True, True, 0.0, 1.0, None, None),
+        ("blocks.27.", "blocks_27", "FLOAT", True, True, 0.0, 1.0, None, None),
+        ("last.", "last", "FLOAT", True, True, 0.0, 1.0, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "MODEL", "MODEL"),
+    )
+
+    model: Output[Literal["MODEL"]]
+
+    first: InputRef
+    tmlp: InputRef
+    txtmlp: InputRef
+    tproj: InputRef
+    txtfusion_layerwise_blocks_0: InputRef
+    txtfusion_layerwise_blocks_1: InputRef
+    txtfusion_projector: InputRef
+    txtfusion_refiner_blocks_0: InputRef
+    txtfusion_refiner_blocks_1: InputRef
+    blocks_0: InputRef
+    blocks_1: InputRef
+    blocks_2: InputRef
+    blocks_3: InputRef
+    blocks_4: InputRef
+    blocks_5: InputRef
+    blocks_6: InputRef
+    blocks_7: InputRef
+    blocks_8: InputRef
+    blocks_9: InputRef
+    blocks_10: InputRef
+    blocks_11: InputRef
+    blocks_12: InputRef
+    blocks_13: InputRef
+    blocks_14: InputRef
+    blocks_15: InputRef
+    blocks_16: InputRef
+    blocks_17: InputRef
+    blocks_18: InputRef
+    blocks_19: InputRef
+    blocks_20: InputRef
+    blocks_21: InputRef
+    blocks_22: InputRef
+    blocks_23: InputRef
+    blocks_24: InputRef
+    blocks_25: InputRef
+    blocks_26: InputRef
+    blocks_27: InputRef
+    last: InputRef
+
+    def __init__(
+        self,
+        *,
+        model1: Output[Literal["MODEL"]],
+        model2: Output[Literal["MODEL"]],
+        first: float | Output[Literal["FLOAT"]] = 1.0,
+        tmlp: float | Output[Literal["FLOAT"]] = 1.0,
+        txtmlp: float | Output[Literal["FLOAT"]] = 1.0,
+        tproj: float | Output[Literal["FLOAT"]] = 1.0,
+        txtfusion_layerwise_blocks_0: float | Output[Literal["FLOAT"]] = 1.0,
+        txtfusion_layerwise_blocks_1: float | Output[Literal["FLOAT"]] = 1.0,
+        txtfusion_projector: float | Output[Literal["FLOAT"]] = 1.0,
+        txtfusion_refiner_blocks_0: float | Output[Literal["FLOAT"]] = 1.0,
+        txtfusion_refiner_blocks_1: float | Output[Literal["FLOAT"]] = 1.0,
+        blocks_0: float | Output[Literal["FLOAT"]] = 1.0,
+        blocks_1: float | Output[Literal["FLOAT"]] = 1.0,
+        blocks_2: float | Output[Literal["FLOAT"]] = 1.0,
+        blocks_3: float | Output[Literal["FLOAT"]] = 1.0,
+        blocks_4: float | Output[Literal["FLOAT"]] = 1.0,
+        blocks_5: float | Output[Literal["FLOAT"]] = 1.0,
+        blocks_6: float | Output[Literal["FLOAT"]] = 1.0,
+        blocks_7: float | Output[Literal["FLOAT"]] = 1.0,
+        blocks_8: float | Output[Literal["FLOAT"]] = 1.0,
+        blocks_9: float | Output[Literal["FLOAT"]] = 1.0,
+        blocks_10: float | Output[Literal["FLOAT"]] = 1.0,
+        blocks_11: float | Output[Literal["FLOAT"]] = 1.0,
+        blocks_12: float | Output[Literal["FLOAT"]] = 1.0,
+        blocks_13: float | Output[Literal["FLOAT"]] = 1.0,
+        blocks_14: float | Output[Literal["FLOAT"]] = 1.0,
+        blocks_15: float | Output[Literal["FLOAT"]] = 1.0,
+        blocks_16: float | Output[Literal["FLOAT"]] = 1.0,
+        blocks_17: float | Output[Literal["FLOAT"]] = 1.0,
+        blocks_18: float | Output[Literal["FLOAT"]] = 1.0,
+        blocks_19: float | Output[Literal["FLOAT"]] = 1.0,
+        blocks_20: float | Output[Literal["FLOAT"]] = 1.0,
+        blocks_21: float | Output[Literal["FLOAT"]] = 1.0,
+        blocks_22: float | Output[Literal["FLOAT"]] = 1.0,
+        blocks_23: float | Output[Literal["FLOAT"]] = 1.0,
+        blocks_24: float | Output[Literal["FLOAT"]] = 1.0,
+        blocks_25: float | Output[Literal["FLOAT"]] = 1.0,
+        blocks_26: float | Output[Literal["FLOAT"]] = 1.0,
+        blocks_27: float | Output[Literal["FLOAT"]] = 1.0,
+        last: float | Output[Literal["FLOAT"]] = 1.0,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "first.": first,
+                "tmlp.": tmlp,
+                "txtmlp.": txtmlp,
+                "tproj.": tproj,
+                "txtfusion.layerwise_blocks.0.": txtfusion_layerwise_blocks_0,
+                "txtfusion.layerwise_blocks.1.": txtfusion_layerwise_blocks_1,
+                "txtfusion.projector.": txtfusion_projector,
+                "txtfusion.refiner_blocks.0.": txtfusion_refiner_blocks_0,
+                "txtfusion.refiner_blocks.1.": txtfusion_refiner_blocks_1,
+                "blocks.0.": blocks_0,
+                "blocks.1.": blocks_1,
+                "blocks.2.": blocks_2,
+                "blocks.3.": blocks_3,
+                "blocks.4.": blocks_4,
+                "blocks.5.": blocks_5,
+                "blocks.6.": blocks_6,
+                "blocks.7.": blocks_7,
+                "blocks.8.": blocks_8,
+                "blocks.9.": blocks_9,
+                "blocks.10.": blocks_10,
+                "blocks.11.": blocks_11,
+                "blocks.12.": blocks_12,
+                "blocks.13.": blocks_13,
+                "blocks.14.": blocks_14,
+                "blocks.15.": blocks_15,
+                "blocks.16.": blocks_16,
+                "blocks.17.": blocks_17,
+                "blocks.18.": blocks_18,
+                "blocks.19.": blocks_19,
+                "blocks.20.": blocks_20,
+                "blocks.21.": blocks_21,
+                "blocks.22.": blocks_22,
+                "blocks.23.": blocks_23,
+                "blocks.24.": blocks_24,
+                "blocks.25.": blocks_25,
+                "blocks.26.": blocks_26,
+                "blocks.27.": blocks_27,
+                "last.": last,
+                "model1": model1,
+                "model2": model2,
+            },
+            title,
+            node_id,
+        )
+
+
 class ModelMergeLTXV(SingleOutputNode[Literal["MODEL"]]):
     """ModelMergeLTXV
 
-    Category: advanced/model_merging/model_specific
+    Category: model/merging/model specific
 
     Args:
         model1: MODEL
@@ -1963,7 +2238,7 @@ class ModelMergeLTXV(SingleOutputNode[Literal["MODEL"]]):
 class ModelMergeMochiPreview(SingleOutputNode[Literal["MODEL"]]):
     """ModelMergeMochiPreview
 
-    Category: advanced/model_merging/model_specific
+    Category: model/merging/model specific
 
     Args:
         model1: MODEL
@@ -2272,7 +2547,7 @@ class ModelMergeMochiPreview(SingleOutputNode[Literal["MODEL"]]):
 class ModelMergeQwenImage(SingleOutputNode[Literal["MODEL"]]):
     """ModelMergeQwenImage
 
-    Category: advanced/model_merging/model_specific
+    Category: model/merging/model specific
 
     Args:
         model1: MODEL
@@ -3146,7 +3421,7 @@ class ModelMergeQwenImage(SingleOutputNode[Literal["MODEL"]]):
 class ModelMergeSD1(SingleOutputNode[Literal["MODEL"]]):
     """ModelMergeSD1
 
-    Category: advanced/model_merging/model_specific
+    Category: model/merging/model specific
 
     Args:
         model1: MODEL
@@ -3340,7 +3615,7 @@ class ModelMergeSD1(SingleOutputNode[Literal["MODEL"]]):
 class ModelMergeSD2(SingleOutputNode[Literal["MODEL"]]):
     """ModelMergeSD2
 
-    Category: advanced/model_merging/model_specific
+    Category: model/merging/model specific
 
     Args:
         model1: MODEL
@@ -3534,7 +3809,7 @@ class ModelMergeSD2(SingleOutputNode[Literal["MODEL"]]):
 class ModelMergeSD35_Large(SingleOutputNode[Literal["MODEL"]]):
     """ModelMergeSD35_Large
 
-    Category: advanced/model_merging/model_specific
+    Category: model/merging/model specific
 
     Args:
         model1: MODEL
@@ -3798,7 +4073,7 @@ class ModelMergeSD35_Large(SingleOutputNode[Literal["MODEL"]]):
 class ModelMergeSD3_2B(SingleOutputNode[Literal["MODEL"]]):
     """ModelMergeSD3_2B
 
-    Category: advanced/model_merging/model_specific
+    Category: model/merging/model specific
 
     Args:
         model1: MODEL
@@ -3992,7 +4267,7 @@ class ModelMergeSD3_2B(SingleOutputNode[Literal["MODEL"]]):
 class ModelMergeSDXL(SingleOutputNode[Literal["MODEL"]]):
     """ModelMergeSDXL
 
-    Category: advanced/model_merging/model_specific
+    Category: model/merging/model specific
 
     Args:
         model1: MODEL
@@ -4158,7 +4433,7 @@ class ModelMergeWAN2_1(SingleOutputNode[Literal["MODEL"]]):
 
     1.3B model has 30 blocks, 14B model has 40 blocks. Image to video model has the extra img_emb.
 
-    Category: advanced/model_merging/model_specific
+    Category: model/merging/model specific
 
     Args:
         model1: MODEL

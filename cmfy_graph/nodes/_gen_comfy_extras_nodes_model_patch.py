@@ -9,16 +9,87 @@ from typing import Any, ClassVar, Literal
 from cmfy_graph.graph import InputRef, Node, Output, SingleOutputNode
 
 __all__ = [
+    "AnimaLLLiteApply",
     "ModelPatchLoader",
     "QwenImageDiffsynthControlnet",
+    "SUPIRApply",
     "USOStyleReference",
+    "WanUni3CControlnetApply",
+    "ZImageFunControlnet",
 ]
 
 
-class ModelPatchLoader(SingleOutputNode[Literal["MODEL_PATCH"]]):
-    """ModelPatchLoader
+class AnimaLLLiteApply(SingleOutputNode[Literal["MODEL"]]):
+    """Apply Anima LLLite (AnimaLLLiteApply)
 
-    Category: advanced/loaders
+    Category: model_patches/anima
+
+    Args:
+        model: MODEL
+        model_patch: MODEL_PATCH
+        image: IMAGE
+        strength: FLOAT
+        start_percent: FLOAT
+        end_percent: FLOAT
+        mask: MASK
+
+    Outputs:
+        model (MODEL)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "AnimaLLLiteApply"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "model", "MODEL", True, False, None, None, None, None),
+        ("model_patch", "model_patch", "MODEL_PATCH", True, False, None, None, None, None),
+        ("image", "image", "IMAGE", True, False, None, None, None, None),
+        ("strength", "strength", "FLOAT", True, True, -10.0, 10.0, None, None),
+        ("start_percent", "start_percent", "FLOAT", True, True, 0.0, 1.0, None, None),
+        ("end_percent", "end_percent", "FLOAT", True, True, 0.0, 1.0, None, None),
+        ("mask", "mask", "MASK", False, False, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "MODEL", "MODEL"),
+    )
+
+    model: Output[Literal["MODEL"]]
+
+    strength: InputRef
+    start_percent: InputRef
+    end_percent: InputRef
+
+    def __init__(
+        self,
+        *,
+        model: Output[Literal["MODEL"]],
+        model_patch: Output[Literal["MODEL_PATCH"]],
+        image: Output[Literal["IMAGE"]],
+        strength: float | Output[Literal["FLOAT"]] = 1.0,
+        start_percent: float | Output[Literal["FLOAT"]] = 0.0,
+        end_percent: float | Output[Literal["FLOAT"]] = 1.0,
+        mask: Output[Literal["MASK"]] | None = None,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "strength": strength,
+                "start_percent": start_percent,
+                "end_percent": end_percent,
+                "model": model,
+                "model_patch": model_patch,
+                "image": image,
+                "mask": mask,
+            },
+            title,
+            node_id,
+        )
+
+
+class ModelPatchLoader(SingleOutputNode[Literal["MODEL_PATCH"]]):
+    """Load Model Patch (ModelPatchLoader)
+
+    Category: model/loaders
 
     Args:
         name: COMBO
@@ -55,9 +126,9 @@ class ModelPatchLoader(SingleOutputNode[Literal["MODEL_PATCH"]]):
 
 
 class QwenImageDiffsynthControlnet(SingleOutputNode[Literal["MODEL"]]):
-    """QwenImageDiffsynthControlnet
+    """Apply Qwen Image DiffSynth ControlNet (QwenImageDiffsynthControlnet)
 
-    Category: advanced/loaders/qwen
+    Category: model/patch/qwen
 
     Args:
         model: MODEL
@@ -115,10 +186,82 @@ class QwenImageDiffsynthControlnet(SingleOutputNode[Literal["MODEL"]]):
         )
 
 
-class USOStyleReference(SingleOutputNode[Literal["MODEL"]]):
-    """USOStyleReference
+class SUPIRApply(SingleOutputNode[Literal["MODEL"]]):
+    """SUPIRApply
 
-    Category: advanced/model_patches/flux
+    Category: model/patch/supir
+
+    Args:
+        model: MODEL
+        model_patch: MODEL_PATCH
+        vae: VAE
+        image: IMAGE
+        strength_start: Control strength at the start of sampling (high sigma).
+        strength_end: Control strength at the end of sampling (low sigma). Linearly interpolated from start.
+        restore_cfg: Pulls denoised output toward the input latent. Higher = stronger fidelity to input. 0 to disable.
+        restore_cfg_s_tmin: Sigma threshold below which restore_cfg is disabled.
+
+    Outputs:
+        model (MODEL)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "SUPIRApply"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "model", "MODEL", True, False, None, None, None, None),
+        ("model_patch", "model_patch", "MODEL_PATCH", True, False, None, None, None, None),
+        ("vae", "vae", "VAE", True, False, None, None, None, None),
+        ("image", "image", "IMAGE", True, False, None, None, None, None),
+        ("strength_start", "strength_start", "FLOAT", True, True, 0.0, 10.0, None, None),
+        ("strength_end", "strength_end", "FLOAT", True, True, 0.0, 10.0, None, None),
+        ("restore_cfg", "restore_cfg", "FLOAT", True, True, 0.0, 20.0, None, None),
+        ("restore_cfg_s_tmin", "restore_cfg_s_tmin", "FLOAT", True, True, 0.0, 1.0, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "MODEL", "MODEL"),
+    )
+
+    model: Output[Literal["MODEL"]]
+
+    strength_start: InputRef
+    strength_end: InputRef
+    restore_cfg: InputRef
+    restore_cfg_s_tmin: InputRef
+
+    def __init__(
+        self,
+        *,
+        model: Output[Literal["MODEL"]],
+        model_patch: Output[Literal["MODEL_PATCH"]],
+        vae: Output[Literal["VAE"]],
+        image: Output[Literal["IMAGE"]],
+        strength_start: float | Output[Literal["FLOAT"]] = 1.0,
+        strength_end: float | Output[Literal["FLOAT"]] = 1.0,
+        restore_cfg: float | Output[Literal["FLOAT"]] = 4.0,
+        restore_cfg_s_tmin: float | Output[Literal["FLOAT"]] = 0.05,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "strength_start": strength_start,
+                "strength_end": strength_end,
+                "restore_cfg": restore_cfg,
+                "restore_cfg_s_tmin": restore_cfg_s_tmin,
+                "model": model,
+                "model_patch": model_patch,
+                "vae": vae,
+                "image": image,
+            },
+            title,
+            node_id,
+        )
+
+
+class USOStyleReference(SingleOutputNode[Literal["MODEL"]]):
+    """Apply USO Style Reference (USOStyleReference)
+
+    Category: model/patch/flux
 
     Args:
         model: MODEL
@@ -166,6 +309,138 @@ class USOStyleReference(SingleOutputNode[Literal["MODEL"]]):
                 "model": model,
                 "model_patch": model_patch,
                 "clip_vision_output": clip_vision_output,
+            },
+            title,
+            node_id,
+        )
+
+
+class WanUni3CControlnetApply(SingleOutputNode[Literal["MODEL"]]):
+    """Apply Wan Uni3C ControlNet (WanUni3CControlnetApply)
+
+    Category: model/patch/wan
+
+    Args:
+        model: MODEL
+        model_patch: MODEL_PATCH
+        vae: VAE
+        render_video: The guidance video rendered from the camera trajectory, most commonly warped point cloud renders of the input image.
+        strength: FLOAT
+        start_percent: FLOAT
+        end_percent: FLOAT
+
+    Outputs:
+        model (MODEL)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "WanUni3CControlnetApply"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "model", "MODEL", True, False, None, None, None, None),
+        ("model_patch", "model_patch", "MODEL_PATCH", True, False, None, None, None, None),
+        ("vae", "vae", "VAE", True, False, None, None, None, None),
+        ("render_video", "render_video", "IMAGE", True, False, None, None, None, None),
+        ("strength", "strength", "FLOAT", True, True, -10.0, 10.0, None, None),
+        ("start_percent", "start_percent", "FLOAT", True, True, 0.0, 1.0, None, None),
+        ("end_percent", "end_percent", "FLOAT", True, True, 0.0, 1.0, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "MODEL", "MODEL"),
+    )
+
+    model: Output[Literal["MODEL"]]
+
+    strength: InputRef
+    start_percent: InputRef
+    end_percent: InputRef
+
+    def __init__(
+        self,
+        *,
+        model: Output[Literal["MODEL"]],
+        model_patch: Output[Literal["MODEL_PATCH"]],
+        vae: Output[Literal["VAE"]],
+        render_video: Output[Literal["IMAGE"]],
+        strength: float | Output[Literal["FLOAT"]] = 1.0,
+        start_percent: float | Output[Literal["FLOAT"]] = 0.0,
+        end_percent: float | Output[Literal["FLOAT"]] = 1.0,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "strength": strength,
+                "start_percent": start_percent,
+                "end_percent": end_percent,
+                "model": model,
+                "model_patch": model_patch,
+                "vae": vae,
+                "render_video": render_video,
+            },
+            title,
+            node_id,
+        )
+
+
+class ZImageFunControlnet(SingleOutputNode[Literal["MODEL"]]):
+    """Apply Z-Image Fun ControlNet (ZImageFunControlnet)
+
+    Category: model/patch/z-image
+
+    Args:
+        model: MODEL
+        model_patch: MODEL_PATCH
+        vae: VAE
+        strength: FLOAT
+        image: IMAGE
+        inpaint_image: IMAGE
+        mask: MASK
+
+    Outputs:
+        model (MODEL)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "ZImageFunControlnet"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "model", "MODEL", True, False, None, None, None, None),
+        ("model_patch", "model_patch", "MODEL_PATCH", True, False, None, None, None, None),
+        ("vae", "vae", "VAE", True, False, None, None, None, None),
+        ("strength", "strength", "FLOAT", True, True, -10.0, 10.0, None, None),
+        ("image", "image", "IMAGE", False, False, None, None, None, None),
+        ("inpaint_image", "inpaint_image", "IMAGE", False, False, None, None, None, None),
+        ("mask", "mask", "MASK", False, False, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "MODEL", "MODEL"),
+    )
+
+    model: Output[Literal["MODEL"]]
+
+    strength: InputRef
+
+    def __init__(
+        self,
+        *,
+        model: Output[Literal["MODEL"]],
+        model_patch: Output[Literal["MODEL_PATCH"]],
+        vae: Output[Literal["VAE"]],
+        strength: float | Output[Literal["FLOAT"]] = 1.0,
+        image: Output[Literal["IMAGE"]] | None = None,
+        inpaint_image: Output[Literal["IMAGE"]] | None = None,
+        mask: Output[Literal["MASK"]] | None = None,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "strength": strength,
+                "model": model,
+                "model_patch": model_patch,
+                "vae": vae,
+                "image": image,
+                "inpaint_image": inpaint_image,
+                "mask": mask,
             },
             title,
             node_id,

@@ -16,9 +16,9 @@ __all__ = [
 
 
 class ImageRGBToYUV(Node):
-    """ImageRGBToYUV
+    """Image RGB to YUV (ImageRGBToYUV)
 
-    Category: image/batch
+    Category: image/color
 
     Args:
         image: IMAGE
@@ -61,9 +61,9 @@ class ImageRGBToYUV(Node):
 
 
 class ImageYUVToRGB(SingleOutputNode[Literal["IMAGE"]]):
-    """ImageYUVToRGB
+    """Image YUV to RGB (ImageYUVToRGB)
 
-    Category: image/batch
+    Category: image/color
 
     Args:
         Y: IMAGE
@@ -110,9 +110,9 @@ _Morphology_operation = Literal["erode", "dilate", "open", "close", "gradient", 
 
 
 class Morphology(SingleOutputNode[Literal["IMAGE"]]):
-    """ImageMorphology (Morphology)
+    """Apply Morphology (Morphology)
 
-    Category: image/postprocessing
+    Category: image/filters
 
     Args:
         image: IMAGE

@@ -18,7 +18,7 @@ _OptimalStepsScheduler_model_type = Literal["FLUX", "Wan", "Chroma"]
 class OptimalStepsScheduler(SingleOutputNode[Literal["SIGMAS"]]):
     """OptimalStepsScheduler
 
-    Category: sampling/custom_sampling/schedulers
+    Category: model/sampling/schedulers
 
     Args:
         model_type: COMBO

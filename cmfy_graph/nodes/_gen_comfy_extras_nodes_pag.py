@@ -16,7 +16,7 @@ __all__ = [
 class PerturbedAttentionGuidance(SingleOutputNode[Literal["MODEL"]]):
     """PerturbedAttentionGuidance
 
-    Category: model_patches/unet
+    Category: model/patch/unet
 
     Args:
         model: MODEL

@@ -15,9 +15,9 @@ __all__ = [
 
 
 class PerpNeg(SingleOutputNode[Literal["MODEL"]]):
-    """Perp-Neg (DEPRECATED by PerpNegGuider) (PerpNeg)
+    """Perp-Neg (DEPRECATED by Perp-Neg Guider) (PerpNeg)
 
-    Category: _for_testing
+    Category: experimental
     Deprecated.
 
     Args:
@@ -75,9 +75,9 @@ class PerpNeg(SingleOutputNode[Literal["MODEL"]]):
 
 
 class PerpNegGuider(SingleOutputNode[Literal["GUIDER"]]):
-    """PerpNegGuider
+    """Perp-Neg Guider (PerpNegGuider)
 
-    Category: _for_testing
+    Category: experimental
 
     Args:
         model: MODEL

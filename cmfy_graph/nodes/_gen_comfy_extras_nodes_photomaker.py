@@ -15,9 +15,9 @@ __all__ = [
 
 
 class PhotoMakerEncode(SingleOutputNode[Literal["CONDITIONING"]]):
-    """PhotoMakerEncode
+    """PhotoMaker Encode (PhotoMakerEncode)
 
-    Category: _for_testing/photomaker
+    Category: model/conditioning/photomaker
 
     Args:
         photomaker: PHOTOMAKER
@@ -68,9 +68,9 @@ class PhotoMakerEncode(SingleOutputNode[Literal["CONDITIONING"]]):
 
 
 class PhotoMakerLoader(SingleOutputNode[Literal["PHOTOMAKER"]]):
-    """PhotoMakerLoader
+    """Load PhotoMaker Model (PhotoMakerLoader)
 
-    Category: _for_testing/photomaker
+    Category: model/loaders
 
     Args:
         photomaker_model_name: COMBO

@@ -14,11 +14,11 @@ __all__ = [
 
 
 class CLIPTextEncodePixArtAlpha(SingleOutputNode[Literal["CONDITIONING"]]):
-    """CLIPTextEncodePixArtAlpha
+    """CLIP Text Encode (PixArt Alpha) (CLIPTextEncodePixArtAlpha)
 
     Encodes text and sets the resolution conditioning for PixArt Alpha. Does not apply to PixArt Sigma.
 
-    Category: advanced/conditioning
+    Category: model/conditioning/pixart
 
     Args:
         width: INT

@@ -4,25 +4,233 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
-from cmfy_graph.graph import InputRef, Node, Output, SingleOutputNode
+from cmfy_graph.graph import DynamicOption, InputRef, Node, Output, SingleOutputNode
 
 __all__ = [
+    "BatchImagesNode",
+    "BatchLatentsNode",
+    "BatchMasksNode",
+    "ColorTransfer",
     "ImageBlend",
     "ImageBlur",
     "ImageQuantize",
     "ImageScaleToTotalPixels",
     "ImageSharpen",
+    "ResizeImageMaskNode",
 ]
+
+
+class BatchImagesNode(SingleOutputNode[Literal["IMAGE"]]):
+    """Batch Images (BatchImagesNode)
+
+    Category: image/batch
+
+    Args:
+        images: COMFY_AUTOGROW_V3
+
+    Outputs:
+        image (IMAGE)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "BatchImagesNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("images", "images", "COMFY_AUTOGROW_V3", True, False, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("image", "IMAGE", "IMAGE"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "images": ("required", "COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "prefix": "image", "min": 1, "max": 50}}),
+    }
+
+    image: Output[Literal["IMAGE"]]
+
+    def __init__(
+        self,
+        *,
+        images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]],
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "images": images,
+            },
+            title,
+            node_id,
+        )
+
+
+class BatchLatentsNode(SingleOutputNode[Literal["LATENT"]]):
+    """Batch Latents (BatchLatentsNode)
+
+    Category: model/latent/batch
+
+    Args:
+        latents: COMFY_AUTOGROW_V3
+
+    Outputs:
+        latent (LATENT)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "BatchLatentsNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("latents", "latents", "COMFY_AUTOGROW_V3", True, False, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("latent", "LATENT", "LATENT"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "latents": ("required", "COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"latent": ["LATENT", {}]}}, "prefix": "latent", "min": 1, "max": 50}}),
+    }
+
+    latent: Output[Literal["LATENT"]]
+
+    def __init__(
+        self,
+        *,
+        latents: Sequence[Output[Literal["LATENT"]]] | Mapping[str, Output[Literal["LATENT"]]],
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "latents": latents,
+            },
+            title,
+            node_id,
+        )
+
+
+class BatchMasksNode(SingleOutputNode[Literal["MASK"]]):
+    """Batch Masks (BatchMasksNode)
+
+    Category: image/mask
+
+    Args:
+        masks: COMFY_AUTOGROW_V3
+
+    Outputs:
+        mask (MASK)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "BatchMasksNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("masks", "masks", "COMFY_AUTOGROW_V3", True, False, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("mask", "MASK", "MASK"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "masks": ("required", "COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"mask": ["MASK", {}]}}, "prefix": "mask", "min": 1, "max": 50}}),
+    }
+
+    mask: Output[Literal["MASK"]]
+
+    def __init__(
+        self,
+        *,
+        masks: Sequence[Output[Literal["MASK"]]] | Mapping[str, Output[Literal["MASK"]]],
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "masks": masks,
+            },
+            title,
+            node_id,
+        )
+
+_ColorTransfer_method = Literal["reinhard_lab", "mkl_lab", "histogram"]
+
+
+class ColorTransfer(SingleOutputNode[Literal["IMAGE"]]):
+    """Transfer Color (ColorTransfer)
+
+    Match the colors of one image to another using various algorithms.
+
+    Category: image/filters
+
+    Args:
+        image_target: Image(s) to apply the color transform to.
+        image_ref: Reference image(s) to match colors to.
+        method: COMBO
+        source_stats: per_frame: each frame matched to image_ref individually. uniform: pool stats across all source frames as baseline, match to image_ref. target_frame: use one chosen frame as the baseline for the transform to image_ref, applied uniformly to all frames (preserves relative differences)
+        strength: FLOAT
+
+    Outputs:
+        image (IMAGE)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "ColorTransfer"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("image_target", "image_target", "IMAGE", True, False, None, None, None, None),
+        ("image_ref", "image_ref", "IMAGE", True, False, None, None, None, None),
+        ("method", "method", "COMBO", True, True, None, None, _ColorTransfer_method, None),
+        (
+            "source_stats",
+            "source_stats",
+            "COMFY_DYNAMICCOMBO_V3",
+            True,
+            False,
+            None,
+            None,
+            None,
+            None,
+        ),
+        ("strength", "strength", "FLOAT", True, True, 0.0, 10.0, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("image", "IMAGE", "image"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "source_stats": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "per_frame", "inputs": {"required": {}}}, {"key": "uniform", "inputs": {"required": {}}}, {"key": "target_frame", "inputs": {"required": {"target_index": ["INT", {"default": 0, "min": 0, "max": 10000}]}}}]}),
+    }
+
+    image: Output[Literal["IMAGE"]]
+
+    method: InputRef
+    source_stats: InputRef
+    strength: InputRef
+
+    def __init__(
+        self,
+        *,
+        image_target: Output[Literal["IMAGE"]],
+        image_ref: Output[Literal["IMAGE"]],
+        method: _ColorTransfer_method | Output[Literal["COMBO"]] = "reinhard_lab",
+        source_stats: Literal["per_frame", "uniform", "target_frame"] | DynamicOption = "per_frame",
+        strength: float | Output[Literal["FLOAT"]] = 1.0,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "method": method,
+                "source_stats": source_stats,
+                "strength": strength,
+                "image_target": image_target,
+                "image_ref": image_ref,
+            },
+            title,
+            node_id,
+        )
 
 _ImageBlend_blend_mode = Literal["normal", "multiply", "screen", "overlay", "soft_light", "difference"]
 
 
 class ImageBlend(SingleOutputNode[Literal["IMAGE"]]):
-    """ImageBlend
+    """Blend Images (ImageBlend)
 
-    Category: image/postprocessing
+    Category: image/filters
 
     Args:
         image1: IMAGE
@@ -74,9 +282,9 @@ class ImageBlend(SingleOutputNode[Literal["IMAGE"]]):
 
 
 class ImageBlur(SingleOutputNode[Literal["IMAGE"]]):
-    """ImageBlur
+    """Blur Image (ImageBlur)
 
-    Category: image/postprocessing
+    Category: image/filters
 
     Args:
         image: IMAGE
@@ -126,9 +334,9 @@ _ImageQuantize_dither = Literal["none", "floyd-steinberg", "bayer-2", "bayer-4",
 
 
 class ImageQuantize(SingleOutputNode[Literal["IMAGE"]]):
-    """ImageQuantize
+    """Quantize Image (ImageQuantize)
 
-    Category: image/postprocessing
+    Category: image/filters
 
     Args:
         image: IMAGE
@@ -178,7 +386,7 @@ _ImageScaleToTotalPixels_upscale_method = Literal["nearest-exact", "bilinear", "
 
 
 class ImageScaleToTotalPixels(SingleOutputNode[Literal["IMAGE"]]):
-    """ImageScaleToTotalPixels
+    """Scale Image to Total Pixels (ImageScaleToTotalPixels)
 
     Category: image/upscaling
 
@@ -186,6 +394,7 @@ class ImageScaleToTotalPixels(SingleOutputNode[Literal["IMAGE"]]):
         image: IMAGE
         upscale_method: COMBO
         megapixels: FLOAT
+        resolution_steps: INT
 
     Outputs:
         image (IMAGE)
@@ -207,6 +416,7 @@ class ImageScaleToTotalPixels(SingleOutputNode[Literal["IMAGE"]]):
             None,
         ),
         ("megapixels", "megapixels", "FLOAT", True, True, 0.01, 16.0, None, None),
+        ("resolution_steps", "resolution_steps", "INT", True, True, 1, 256, None, None),
     )
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("image", "IMAGE", "IMAGE"),
@@ -216,6 +426,7 @@ class ImageScaleToTotalPixels(SingleOutputNode[Literal["IMAGE"]]):
 
     upscale_method: InputRef
     megapixels: InputRef
+    resolution_steps: InputRef
 
     def __init__(
         self,
@@ -223,6 +434,7 @@ class ImageScaleToTotalPixels(SingleOutputNode[Literal["IMAGE"]]):
         image: Output[Literal["IMAGE"]],
         upscale_method: _ImageScaleToTotalPixels_upscale_method | Output[Literal["COMBO"]] = "nearest-exact",
         megapixels: float | Output[Literal["FLOAT"]] = 1.0,
+        resolution_steps: int | Output[Literal["INT"]] = 1,
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:
@@ -230,6 +442,7 @@ class ImageScaleToTotalPixels(SingleOutputNode[Literal["IMAGE"]]):
             {
                 "upscale_method": upscale_method,
                 "megapixels": megapixels,
+                "resolution_steps": resolution_steps,
                 "image": image,
             },
             title,
@@ -238,9 +451,9 @@ class ImageScaleToTotalPixels(SingleOutputNode[Literal["IMAGE"]]):
 
 
 class ImageSharpen(SingleOutputNode[Literal["IMAGE"]]):
-    """ImageSharpen
+    """Sharpen Image (ImageSharpen)
 
-    Category: image/postprocessing
+    Category: image/filters
 
     Args:
         image: IMAGE
@@ -286,6 +499,85 @@ class ImageSharpen(SingleOutputNode[Literal["IMAGE"]]):
                 "sigma": sigma,
                 "alpha": alpha,
                 "image": image,
+            },
+            title,
+            node_id,
+        )
+
+_ResizeImageMaskNode_scale_method = Literal["nearest-exact", "bilinear", "area", "bicubic", "lanczos"]
+
+
+class ResizeImageMaskNode(SingleOutputNode[Any]):
+    """Resize Image/Mask (ResizeImageMaskNode)
+
+    Resize an image or mask using various scaling methods.
+
+    Category: image/transform
+
+    Args:
+        input: COMFY_MATCHTYPE_V3
+        resize_type: Select how to resize: by exact dimensions, scale factor, matching another image, etc.
+        scale_method: Interpolation algorithm. 'area' is best for downscaling, 'lanczos' for upscaling, 'nearest-exact' for pixel art.
+
+    Outputs:
+        resized (COMFY_MATCHTYPE_V3)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "ResizeImageMaskNode"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("input", "input", "COMFY_MATCHTYPE_V3", True, False, None, None, None, None),
+        ("resize_type", "resize_type", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+        (
+            "scale_method",
+            "scale_method",
+            "COMBO",
+            True,
+            True,
+            None,
+            None,
+            _ResizeImageMaskNode_scale_method,
+            None,
+        ),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("resized", "COMFY_MATCHTYPE_V3", "resized"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "input": ("required", "COMFY_MATCHTYPE_V3", {"template": {"template_id": "input_type", "allowed_types": "IMAGE,MASK"}}),
+        "resize_type": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "scale dimensions", "inputs": {"required": {"width": ["INT", {"default": 512, "min": 0, "max": 16384, "step": 1}], "height": ["INT", {"default": 512, "min": 0, "max": 16384, "step": 1}], "crop": ["COMBO", {"default": "center", "multiselect": False, "options": ["disabled", "center"]}]}}}, {"key": "scale by multiplier", "inputs": {"required": {"multiplier": ["FLOAT", {"default": 1.0, "min": 0.01, "max": 8.0, "step": 0.01}]}}}, {"key": "scale longer dimension", "inputs": {"required": {"longer_size": ["INT", {"default": 512, "min": 0, "max": 16384, "step": 1}]}}}, {"key": "scale shorter dimension", "inputs": {"required": {"shorter_size": ["INT", {"default": 512, "min": 0, "max": 16384, "step": 1}]}}}, {"key": "scale width", "inputs": {"required": {"width": ["INT", {"default": 512, "min": 0, "max": 16384, "step": 1}]}}}, {"key": "scale height", "inputs": {"required": {"height": ["INT", {"default": 512, "min": 0, "max": 16384, "step": 1}]}}}, {"key": "scale total pixels", "inputs": {"required": {"megapixels": ["FLOAT", {"default": 1.0, "min": 0.01, "max": 16.0, "step": 0.01}]}}}, {"key": "match size", "inputs": {"required": {"match": ["IMAGE,MASK", {}], "crop": ["COMBO", {"default": "center", "multiselect": False, "options": ["disabled", "center"]}]}}}, {"key": "scale to multiple", "inputs": {"required": {"multiple": ["INT", {"default": 8, "min": 1, "max": 16384, "step": 1}]}}}]}),
+    }
+    _output_matchtypes_: ClassVar[tuple[str | None, ...]] = ("input_type",)
+
+    resized: Output[Any]
+
+    resize_type: InputRef
+    scale_method: InputRef
+
+    def __init__(
+        self,
+        *,
+        input: Output[Literal["IMAGE", "MASK"]],
+        resize_type: Literal[
+    "scale dimensions",
+    "scale by multiplier",
+    "scale longer dimension",
+    "scale shorter dimension",
+    "scale width",
+    "scale height",
+    "scale total pixels",
+    "match size",
+    "scale to multiple",
+] | DynamicOption = "scale dimensions",
+        scale_method: _ResizeImageMaskNode_scale_method | Output[Literal["COMBO"]] = "area",
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "resize_type": resize_type,
+                "scale_method": scale_method,
+                "input": input,
             },
             title,
             node_id,

@@ -13,13 +13,18 @@ __all__ = [
 ]
 
 
-class PreviewAny(Node):
-    """Preview Any (PreviewAny)
+class PreviewAny(SingleOutputNode[Literal["STRING"]]):
+    """Preview as Text (PreviewAny)
 
-    Category: utils
+    Preview any input value as text.
+
+    Category: utilities
 
     Args:
         source: *
+
+    Outputs:
+        string (STRING)
     """
 
     __slots__ = ()
@@ -27,7 +32,11 @@ class PreviewAny(Node):
     _inputs_: ClassVar[tuple[Any, ...]] = (
         ("source", "source", "*", True, False, None, None, None, None),
     )
-    _outputs_: ClassVar[tuple[Any, ...]] = ()
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("string", "STRING", "STRING"),
+    )
+
+    string: Output[Literal["STRING"]]
 
     def __init__(
         self,

@@ -20,7 +20,7 @@ __all__ = [
 class PrimitiveBoolean(SingleOutputNode[Literal["BOOLEAN"]]):
     """Boolean (PrimitiveBoolean)
 
-    Category: utils/primitive
+    Category: utilities/primitive
 
     Args:
         value: BOOLEAN
@@ -61,7 +61,7 @@ class PrimitiveBoolean(SingleOutputNode[Literal["BOOLEAN"]]):
 class PrimitiveFloat(SingleOutputNode[Literal["FLOAT"]]):
     """Float (PrimitiveFloat)
 
-    Category: utils/primitive
+    Category: utilities/primitive
 
     Args:
         value: FLOAT
@@ -112,7 +112,7 @@ class PrimitiveFloat(SingleOutputNode[Literal["FLOAT"]]):
 class PrimitiveInt(SingleOutputNode[Literal["INT"]]):
     """Int (PrimitiveInt)
 
-    Category: utils/primitive
+    Category: utilities/primitive
 
     Args:
         value: INT
@@ -151,9 +151,9 @@ class PrimitiveInt(SingleOutputNode[Literal["INT"]]):
 
 
 class PrimitiveString(SingleOutputNode[Literal["STRING"]]):
-    """String (PrimitiveString)
+    """Text (PrimitiveString)
 
-    Category: utils/primitive
+    Category: utilities/primitive
 
     Args:
         value: STRING
@@ -192,9 +192,9 @@ class PrimitiveString(SingleOutputNode[Literal["STRING"]]):
 
 
 class PrimitiveStringMultiline(SingleOutputNode[Literal["STRING"]]):
-    """String (Multiline) (PrimitiveStringMultiline)
+    """Text (Multiline) (PrimitiveStringMultiline)
 
-    Category: utils/primitive
+    Category: utilities/primitive
 
     Args:
         value: STRING

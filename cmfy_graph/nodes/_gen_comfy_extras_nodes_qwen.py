@@ -9,15 +9,72 @@ from typing import Any, ClassVar, Literal
 from cmfy_graph.graph import InputRef, Node, Output, SingleOutputNode
 
 __all__ = [
+    "EmptyQwenImageLayeredLatentImage",
     "TextEncodeQwenImageEdit",
     "TextEncodeQwenImageEditPlus",
 ]
 
 
+class EmptyQwenImageLayeredLatentImage(SingleOutputNode[Literal["LATENT"]]):
+    """Empty Qwen Image Layered Latent (EmptyQwenImageLayeredLatentImage)
+
+    Category: model/latent/qwen
+
+    Args:
+        width: INT
+        height: INT
+        layers: INT
+        batch_size: INT
+
+    Outputs:
+        latent (LATENT)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "EmptyQwenImageLayeredLatentImage"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("width", "width", "INT", True, True, 16, 16384, None, None),
+        ("height", "height", "INT", True, True, 16, 16384, None, None),
+        ("layers", "layers", "INT", True, True, 0, 16384, None, None),
+        ("batch_size", "batch_size", "INT", True, True, 1, 4096, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("latent", "LATENT", "LATENT"),
+    )
+
+    latent: Output[Literal["LATENT"]]
+
+    width: InputRef
+    height: InputRef
+    layers: InputRef
+    batch_size: InputRef
+
+    def __init__(
+        self,
+        *,
+        width: int | Output[Literal["INT"]] = 640,
+        height: int | Output[Literal["INT"]] = 640,
+        layers: int | Output[Literal["INT"]] = 3,
+        batch_size: int | Output[Literal["INT"]] = 1,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "width": width,
+                "height": height,
+                "layers": layers,
+                "batch_size": batch_size,
+            },
+            title,
+            node_id,
+        )
+
+
 class TextEncodeQwenImageEdit(SingleOutputNode[Literal["CONDITIONING"]]):
     """TextEncodeQwenImageEdit
 
-    Category: advanced/conditioning
+    Category: model/conditioning/qwen image
 
     Args:
         clip: CLIP
@@ -70,7 +127,7 @@ class TextEncodeQwenImageEdit(SingleOutputNode[Literal["CONDITIONING"]]):
 class TextEncodeQwenImageEditPlus(SingleOutputNode[Literal["CONDITIONING"]]):
     """TextEncodeQwenImageEditPlus
 
-    Category: advanced/conditioning
+    Category: model/conditioning/qwen image
 
     Args:
         clip: CLIP

@@ -62,7 +62,7 @@ class RebatchImages(SingleOutputNode[Literal["IMAGE"]]):
 class RebatchLatents(SingleOutputNode[Literal["LATENT"]]):
     """Rebatch Latents (RebatchLatents)
 
-    Category: latent/batch
+    Category: model/latent/batch
 
     Args:
         latents: LATENT

@@ -16,7 +16,7 @@ __all__ = [
 class SelfAttentionGuidance(SingleOutputNode[Literal["MODEL"]]):
     """Self-Attention Guidance (SelfAttentionGuidance)
 
-    Category: _for_testing
+    Category: experimental
 
     Args:
         model: MODEL

@@ -20,9 +20,9 @@ _CLIPTextEncodeSD3_empty_padding = Literal["none", "empty_prompt"]
 
 
 class CLIPTextEncodeSD3(SingleOutputNode[Literal["CONDITIONING"]]):
-    """CLIPTextEncodeSD3
+    """CLIP Text Encode (SD3) (CLIPTextEncodeSD3)
 
-    Category: advanced/conditioning
+    Category: model/conditioning/stable diffusion
 
     Args:
         clip: CLIP
@@ -92,7 +92,7 @@ class CLIPTextEncodeSD3(SingleOutputNode[Literal["CONDITIONING"]]):
 class ControlNetApplySD3(Node):
     """Apply Controlnet with VAE (ControlNetApplySD3)
 
-    Category: conditioning/controlnet
+    Category: model/conditioning/controlnet
     Deprecated.
 
     Args:
@@ -167,7 +167,7 @@ class ControlNetApplySD3(Node):
 class EmptySD3LatentImage(SingleOutputNode[Literal["LATENT"]]):
     """EmptySD3LatentImage
 
-    Category: latent/sd3
+    Category: model/latent/stable diffusion
 
     Args:
         width: INT
@@ -278,13 +278,12 @@ class SkipLayerGuidanceSD3(SingleOutputNode[Literal["MODEL"]]):
 
 
 class TripleCLIPLoader(SingleOutputNode[Literal["CLIP"]]):
-    """TripleCLIPLoader
+    """Load CLIP (Triple) (TripleCLIPLoader)
 
-    [Recipes]
-
+    Recipes:
     sd3: clip-l, clip-g, t5
 
-    Category: advanced/loaders
+    Category: model/loaders
 
     Args:
         clip_name1: COMBO

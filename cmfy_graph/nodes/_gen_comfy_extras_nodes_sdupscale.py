@@ -16,7 +16,7 @@ __all__ = [
 class SD_4XUpscale_Conditioning(Node):
     """SD_4XUpscale_Conditioning
 
-    Category: conditioning/upscale_diffusion
+    Category: model/conditioning/stable diffusion upscaler
 
     Args:
         images: IMAGE

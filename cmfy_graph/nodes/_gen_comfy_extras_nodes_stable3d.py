@@ -18,7 +18,7 @@ __all__ = [
 class SV3D_Conditioning(Node):
     """SV3D_Conditioning
 
-    Category: conditioning/3d_models
+    Category: model/conditioning/stable video 3d
 
     Args:
         clip_vision: CLIP_VISION
@@ -92,7 +92,7 @@ class SV3D_Conditioning(Node):
 class StableZero123_Conditioning(Node):
     """StableZero123_Conditioning
 
-    Category: conditioning/3d_models
+    Category: model/conditioning/stable zero123
 
     Args:
         clip_vision: CLIP_VISION
@@ -171,7 +171,7 @@ class StableZero123_Conditioning(Node):
 class StableZero123_Conditioning_Batched(Node):
     """StableZero123_Conditioning_Batched
 
-    Category: conditioning/3d_models
+    Category: model/conditioning/stable zero123
 
     Args:
         clip_vision: CLIP_VISION

@@ -19,7 +19,7 @@ __all__ = [
 class StableCascade_EmptyLatentImage(Node):
     """StableCascade_EmptyLatentImage
 
-    Category: latent/stable_cascade
+    Category: model/latent/stable cascade
 
     Args:
         width: INT
@@ -78,7 +78,7 @@ class StableCascade_EmptyLatentImage(Node):
 class StableCascade_StageB_Conditioning(SingleOutputNode[Literal["CONDITIONING"]]):
     """StableCascade_StageB_Conditioning
 
-    Category: conditioning/stable_cascade
+    Category: model/conditioning/stable cascade
 
     Args:
         conditioning: CONDITIONING
@@ -121,7 +121,7 @@ class StableCascade_StageB_Conditioning(SingleOutputNode[Literal["CONDITIONING"]
 class StableCascade_StageC_VAEEncode(Node):
     """StableCascade_StageC_VAEEncode
 
-    Category: latent/stable_cascade
+    Category: model/latent/stable cascade
 
     Args:
         image: IMAGE
@@ -173,7 +173,7 @@ class StableCascade_StageC_VAEEncode(Node):
 class StableCascade_SuperResolutionControlnet(Node):
     """StableCascade_SuperResolutionControlnet
 
-    Category: _for_testing/stable_cascade
+    Category: experimental/stable cascade
 
     Args:
         image: IMAGE

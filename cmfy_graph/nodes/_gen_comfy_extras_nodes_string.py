@@ -4,18 +4,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
-from cmfy_graph.graph import InputRef, Node, Output, SingleOutputNode
+from cmfy_graph.graph import DynamicOption, InputRef, Node, Output, SingleOutputNode
 
 __all__ = [
     "CaseConverter",
+    "ConvertArrayToString",
+    "ConvertDictionaryToString",
+    "JsonExtractString",
     "RegexExtract",
     "RegexMatch",
     "RegexReplace",
     "StringCompare",
     "StringConcatenate",
     "StringContains",
+    "StringFormat",
     "StringLength",
     "StringReplace",
     "StringSubstring",
@@ -26,9 +31,9 @@ _CaseConverter_mode = Literal["UPPERCASE", "lowercase", "Capitalize", "Title Cas
 
 
 class CaseConverter(SingleOutputNode[Literal["STRING"]]):
-    """Case Converter (CaseConverter)
+    """Convert Text Case (CaseConverter)
 
-    Category: utils/string
+    Category: text
 
     Args:
         string: STRING
@@ -69,13 +74,149 @@ class CaseConverter(SingleOutputNode[Literal["STRING"]]):
             node_id,
         )
 
+
+class ConvertArrayToString(SingleOutputNode[Literal["STRING"]]):
+    """Convert Array to String (ConvertArrayToString)
+
+    Category: text
+
+    Args:
+        array: ARRAY
+        indent: Spaces per indent level. 0 produces compact single-line string.
+
+    Outputs:
+        string (STRING)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "ConvertArrayToString"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("array", "array", "ARRAY", True, False, None, None, None, None),
+        ("indent", "indent", "INT", True, True, 0, 8, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("string", "STRING", "STRING"),
+    )
+
+    string: Output[Literal["STRING"]]
+
+    indent: InputRef
+
+    def __init__(
+        self,
+        *,
+        array: Output[Literal["ARRAY"]],
+        indent: int | Output[Literal["INT"]] = 2,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "indent": indent,
+                "array": array,
+            },
+            title,
+            node_id,
+        )
+
+
+class ConvertDictionaryToString(SingleOutputNode[Literal["STRING"]]):
+    """Convert Dictionary to String (ConvertDictionaryToString)
+
+    Category: text
+
+    Args:
+        dictionary: DICT
+        indent: Spaces per indent level. 0 produces compact single-line string.
+
+    Outputs:
+        string (STRING)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "ConvertDictionaryToString"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("dictionary", "dictionary", "DICT", True, False, None, None, None, None),
+        ("indent", "indent", "INT", True, True, 0, 8, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("string", "STRING", "STRING"),
+    )
+
+    string: Output[Literal["STRING"]]
+
+    indent: InputRef
+
+    def __init__(
+        self,
+        *,
+        dictionary: Output[Literal["DICT"]],
+        indent: int | Output[Literal["INT"]] = 2,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "indent": indent,
+                "dictionary": dictionary,
+            },
+            title,
+            node_id,
+        )
+
+
+class JsonExtractString(SingleOutputNode[Literal["STRING"]]):
+    """Extract Text from JSON (JsonExtractString)
+
+    Category: text
+
+    Args:
+        json_string: STRING
+        key: STRING
+
+    Outputs:
+        string (STRING)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "JsonExtractString"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("json_string", "json_string", "STRING", True, True, None, None, None, None),
+        ("key", "key", "STRING", True, True, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("string", "STRING", "STRING"),
+    )
+
+    string: Output[Literal["STRING"]]
+
+    json_string: InputRef
+    key: InputRef
+
+    def __init__(
+        self,
+        *,
+        json_string: str | Output[Literal["STRING"]],
+        key: str | Output[Literal["STRING"]],
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "json_string": json_string,
+                "key": key,
+            },
+            title,
+            node_id,
+        )
+
 _RegexExtract_mode = Literal["First Match", "All Matches", "First Group", "All Groups"]
 
 
 class RegexExtract(SingleOutputNode[Literal["STRING"]]):
-    """Regex Extract (RegexExtract)
+    """Extract Text (RegexExtract)
 
-    Category: utils/string
+    Category: text
 
     Args:
         string: STRING
@@ -143,9 +284,9 @@ class RegexExtract(SingleOutputNode[Literal["STRING"]]):
 
 
 class RegexMatch(SingleOutputNode[Literal["BOOLEAN"]]):
-    """Regex Match (RegexMatch)
+    """Match Text (RegexMatch)
 
-    Category: utils/string
+    Category: text
 
     Args:
         string: STRING
@@ -204,11 +345,11 @@ class RegexMatch(SingleOutputNode[Literal["BOOLEAN"]]):
 
 
 class RegexReplace(SingleOutputNode[Literal["STRING"]]):
-    """Regex Replace (RegexReplace)
+    """Replace Text (Regex) (RegexReplace)
 
     Find and replace text using regex patterns.
 
-    Category: utils/string
+    Category: text
 
     Args:
         string: STRING
@@ -278,9 +419,9 @@ _StringCompare_mode = Literal["Starts With", "Ends With", "Equal"]
 
 
 class StringCompare(SingleOutputNode[Literal["BOOLEAN"]]):
-    """Compare (StringCompare)
+    """Compare Text (StringCompare)
 
-    Category: utils/string
+    Category: text
 
     Args:
         string_a: STRING
@@ -334,9 +475,9 @@ class StringCompare(SingleOutputNode[Literal["BOOLEAN"]]):
 
 
 class StringConcatenate(SingleOutputNode[Literal["STRING"]]):
-    """Concatenate (StringConcatenate)
+    """Concatenate Text (StringConcatenate)
 
-    Category: utils/string
+    Category: text
 
     Args:
         string_a: STRING
@@ -385,9 +526,9 @@ class StringConcatenate(SingleOutputNode[Literal["STRING"]]):
 
 
 class StringContains(SingleOutputNode[Literal["BOOLEAN"]]):
-    """Contains (StringContains)
+    """Contains Text (StringContains)
 
-    Category: utils/string
+    Category: text
 
     Args:
         string: STRING
@@ -435,10 +576,60 @@ class StringContains(SingleOutputNode[Literal["BOOLEAN"]]):
         )
 
 
-class StringLength(SingleOutputNode[Literal["INT"]]):
-    """Length (StringLength)
+class StringFormat(SingleOutputNode[Literal["STRING"]]):
+    """Format Text (StringFormat)
 
-    Category: utils/string
+    Same as Python's string format method. Supports all of Python's format options and features.
+
+    Category: text
+
+    Args:
+        values: COMFY_AUTOGROW_V3
+        f_string: STRING
+
+    Outputs:
+        string (STRING)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "StringFormat"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("values", "values", "COMFY_AUTOGROW_V3", True, False, None, None, None, None),
+        ("f_string", "f_string", "STRING", True, True, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("string", "STRING", "STRING"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "values": ("required", "COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"value": ["*", {}]}}, "names": ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q", "r", "s", "t", "u", "v", "w", "x", "y", "z"], "min": 0}}),
+    }
+
+    string: Output[Literal["STRING"]]
+
+    f_string: InputRef
+
+    def __init__(
+        self,
+        *,
+        values: Sequence[Any] | Mapping[str, Any] | None = None,
+        f_string: str | Output[Literal["STRING"]] = "{a}",
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "f_string": f_string,
+                "values": values,
+            },
+            title,
+            node_id,
+        )
+
+
+class StringLength(SingleOutputNode[Literal["INT"]]):
+    """Text Length (StringLength)
+
+    Category: text
 
     Args:
         string: STRING
@@ -477,9 +668,9 @@ class StringLength(SingleOutputNode[Literal["INT"]]):
 
 
 class StringReplace(SingleOutputNode[Literal["STRING"]]):
-    """Replace (StringReplace)
+    """Replace Text (StringReplace)
 
-    Category: utils/string
+    Category: text
 
     Args:
         string: STRING
@@ -529,7 +720,7 @@ class StringReplace(SingleOutputNode[Literal["STRING"]]):
 class StringSubstring(SingleOutputNode[Literal["STRING"]]):
     """Substring (StringSubstring)
 
-    Category: utils/string
+    Category: text
 
     Args:
         string: STRING
@@ -579,9 +770,9 @@ _StringTrim_mode = Literal["Both", "Left", "Right"]
 
 
 class StringTrim(SingleOutputNode[Literal["STRING"]]):
-    """Trim (StringTrim)
+    """Trim Text (StringTrim)
 
-    Category: utils/string
+    Category: text
 
     Args:
         string: STRING

@@ -16,7 +16,7 @@ __all__ = [
 class TomePatchModel(SingleOutputNode[Literal["MODEL"]]):
     """TomePatchModel
 
-    Category: model_patches/unet
+    Category: model/patch/unet
 
     Args:
         model: MODEL

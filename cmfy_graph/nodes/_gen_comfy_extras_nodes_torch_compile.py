@@ -18,7 +18,7 @@ _TorchCompileModel_backend = Literal["inductor", "cudagraphs"]
 class TorchCompileModel(SingleOutputNode[Literal["MODEL"]]):
     """TorchCompileModel
 
-    Category: _for_testing
+    Category: experimental
 
     Args:
         model: MODEL

@@ -9,185 +9,23 @@ from typing import Any, ClassVar, Literal
 from cmfy_graph.graph import InputRef, Node, Output, SingleOutputNode
 
 __all__ = [
-    "LoadImageSetFromFolderNode",
-    "LoadImageTextSetFromFolderNode",
     "LoraModelLoader",
     "LossGraphNode",
-    "SaveLoRANode",
+    "SaveLoRA",
     "TrainLoraNode",
 ]
-
-_LoadImageSetFromFolderNode_folder = Literal["3d", "clipspace", "pasted"]
-_LoadImageSetFromFolderNode_resize_method = Literal["None", "Stretch", "Crop", "Pad"]
-
-
-class LoadImageSetFromFolderNode(SingleOutputNode[Literal["IMAGE"]]):
-    """Load Image Dataset from Folder (LoadImageSetFromFolderNode)
-
-    Loads a batch of images from a directory for training.
-
-    Category: loaders
-
-    Args:
-        folder: The folder to load images from.
-        resize_method: COMBO
-
-    Outputs:
-        image (IMAGE)
-    """
-
-    __slots__ = ()
-    class_type: ClassVar[str] = "LoadImageSetFromFolderNode"
-    _inputs_: ClassVar[tuple[Any, ...]] = (
-        (
-            "folder",
-            "folder",
-            "COMBO",
-            True,
-            True,
-            None,
-            None,
-            _LoadImageSetFromFolderNode_folder,
-            None,
-        ),
-        (
-            "resize_method",
-            "resize_method",
-            "COMBO",
-            False,
-            True,
-            None,
-            None,
-            _LoadImageSetFromFolderNode_resize_method,
-            None,
-        ),
-    )
-    _outputs_: ClassVar[tuple[Any, ...]] = (
-        ("image", "IMAGE", "IMAGE"),
-    )
-
-    image: Output[Literal["IMAGE"]]
-
-    folder: InputRef
-    resize_method: InputRef
-
-    def __init__(
-        self,
-        *,
-        folder: _LoadImageSetFromFolderNode_folder | Output[Literal["COMBO"]] = "3d",
-        resize_method: _LoadImageSetFromFolderNode_resize_method | Output[Literal["COMBO"]] | None = None,
-        title: str | None = None,
-        node_id: str | None = None,
-    ) -> None:
-        self._init_node(
-            {
-                "folder": folder,
-                "resize_method": resize_method,
-            },
-            title,
-            node_id,
-        )
-
-_LoadImageTextSetFromFolderNode_folder = Literal["3d", "clipspace", "pasted"]
-_LoadImageTextSetFromFolderNode_resize_method = Literal["None", "Stretch", "Crop", "Pad"]
-
-
-class LoadImageTextSetFromFolderNode(Node):
-    """Load Image and Text Dataset from Folder (LoadImageTextSetFromFolderNode)
-
-    Loads a batch of images and caption from a directory for training.
-
-    Category: loaders
-
-    Args:
-        folder: The folder to load images from.
-        clip: The CLIP model used for encoding the text.
-        resize_method: COMBO
-        width: The width to resize the images to. -1 means use the original width.
-        height: The height to resize the images to. -1 means use the original height.
-
-    Outputs:
-        image (IMAGE)
-        conditioning (CONDITIONING)
-    """
-
-    __slots__ = ()
-    class_type: ClassVar[str] = "LoadImageTextSetFromFolderNode"
-    _inputs_: ClassVar[tuple[Any, ...]] = (
-        (
-            "folder",
-            "folder",
-            "COMBO",
-            True,
-            True,
-            None,
-            None,
-            _LoadImageTextSetFromFolderNode_folder,
-            None,
-        ),
-        ("clip", "clip", "CLIP", True, False, None, None, None, None),
-        (
-            "resize_method",
-            "resize_method",
-            "COMBO",
-            False,
-            True,
-            None,
-            None,
-            _LoadImageTextSetFromFolderNode_resize_method,
-            None,
-        ),
-        ("width", "width", "INT", False, True, -1, 10000, None, None),
-        ("height", "height", "INT", False, True, -1, 10000, None, None),
-    )
-    _outputs_: ClassVar[tuple[Any, ...]] = (
-        ("image", "IMAGE", "IMAGE"),
-        ("conditioning", "CONDITIONING", "CONDITIONING"),
-    )
-
-    image: Output[Literal["IMAGE"]]
-    conditioning: Output[Literal["CONDITIONING"]]
-
-    folder: InputRef
-    resize_method: InputRef
-    width: InputRef
-    height: InputRef
-
-    def __init__(
-        self,
-        *,
-        folder: _LoadImageTextSetFromFolderNode_folder | Output[Literal["COMBO"]] = "3d",
-        clip: Output[Literal["CLIP"]],
-        resize_method: _LoadImageTextSetFromFolderNode_resize_method | Output[Literal["COMBO"]] | None = None,
-        width: int | Output[Literal["INT"]] | None = None,
-        height: int | Output[Literal["INT"]] | None = None,
-        title: str | None = None,
-        node_id: str | None = None,
-    ) -> None:
-        self._init_node(
-            {
-                "folder": folder,
-                "resize_method": resize_method,
-                "width": width,
-                "height": height,
-                "clip": clip,
-            },
-            title,
-            node_id,
-        )
 
 
 class LoraModelLoader(SingleOutputNode[Literal["MODEL"]]):
     """Load LoRA Model (LoraModelLoader)
 
-    Load Trained LoRA weights from Train LoRA node.
-
-    Category: loaders
+    Category: model/loaders
 
     Args:
         model: The diffusion model the LoRA will be applied to.
         lora: The LoRA model to apply to the diffusion model.
         strength_model: How strongly to modify the diffusion model. This value can be negative.
+        bypass: When enabled, applies LoRA in bypass mode without modifying base model weights. Useful for training and when model weights are offloaded.
 
     Outputs:
         model (MODEL) - The modified diffusion model.
@@ -199,14 +37,16 @@ class LoraModelLoader(SingleOutputNode[Literal["MODEL"]]):
         ("model", "model", "MODEL", True, False, None, None, None, None),
         ("lora", "lora", "LORA_MODEL", True, False, None, None, None, None),
         ("strength_model", "strength_model", "FLOAT", True, True, -100.0, 100.0, None, None),
+        ("bypass", "bypass", "BOOLEAN", True, True, None, None, None, None),
     )
     _outputs_: ClassVar[tuple[Any, ...]] = (
-        ("model", "MODEL", "MODEL"),
+        ("model", "MODEL", "model"),
     )
 
     model: Output[Literal["MODEL"]]
 
     strength_model: InputRef
+    bypass: InputRef
 
     def __init__(
         self,
@@ -214,12 +54,14 @@ class LoraModelLoader(SingleOutputNode[Literal["MODEL"]]):
         model: Output[Literal["MODEL"]],
         lora: Output[Literal["LORA_MODEL"]],
         strength_model: float | Output[Literal["FLOAT"]] = 1.0,
+        bypass: bool | Output[Literal["BOOLEAN"]] = False,
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:
         self._init_node(
             {
                 "strength_model": strength_model,
+                "bypass": bypass,
                 "model": model,
                 "lora": lora,
             },
@@ -231,13 +73,11 @@ class LoraModelLoader(SingleOutputNode[Literal["MODEL"]]):
 class LossGraphNode(Node):
     """Plot Loss Graph (LossGraphNode)
 
-    Plots the loss graph and saves it to the output directory.
-
-    Category: training
+    Category: model/training
 
     Args:
-        loss: LOSS_MAP
-        filename_prefix: STRING
+        loss: Loss map from training node.
+        filename_prefix: Prefix for the saved loss graph image.
     """
 
     __slots__ = ()
@@ -268,27 +108,28 @@ class LossGraphNode(Node):
         )
 
 
-class SaveLoRANode(Node):
-    """Save LoRA Weights (SaveLoRANode)
+class SaveLoRA(Node):
+    """Save LoRA Weights (SaveLoRA)
 
-    Category: loaders
+    Category: model/merging
 
     Args:
         lora: The LoRA model to save. Do not use the model with LoRA layers.
         prefix: The prefix to use for the saved LoRA file.
-        steps: Optional: The number of steps to LoRA has been trained for, used to name the saved file.
+        steps: Optional: The number of steps the LoRA has been trained for, used to name the saved file.
     """
 
     __slots__ = ()
-    class_type: ClassVar[str] = "SaveLoRANode"
+    class_type: ClassVar[str] = "SaveLoRA"
     _inputs_: ClassVar[tuple[Any, ...]] = (
         ("lora", "lora", "LORA_MODEL", True, False, None, None, None, None),
         ("prefix", "prefix", "STRING", True, True, None, None, None, None),
-        ("steps", "steps", "INT", False, False, None, None, None, None),
+        ("steps", "steps", "INT", False, True, None, None, None, None),
     )
     _outputs_: ClassVar[tuple[Any, ...]] = ()
 
     prefix: InputRef
+    steps: InputRef
 
     def __init__(
         self,
@@ -302,8 +143,8 @@ class SaveLoRANode(Node):
         self._init_node(
             {
                 "prefix": prefix,
-                "lora": lora,
                 "steps": steps,
+                "lora": lora,
             },
             title,
             node_id,
@@ -311,7 +152,7 @@ class SaveLoRANode(Node):
 
 _TrainLoraNode_optimizer = Literal["AdamW", "Adam", "SGD", "RMSprop"]
 _TrainLoraNode_loss_function = Literal["MSE", "L1", "Huber", "SmoothL1"]
-_TrainLoraNode_training_dtype = Literal["bf16", "fp32"]
+_TrainLoraNode_training_dtype = Literal["bf16", "fp32", "none"]
 _TrainLoraNode_lora_dtype = Literal["bf16", "fp32"]
 _TrainLoraNode_algorithm = Literal["LoRA", "LoHa", "LoKr", "OFT"]
 
@@ -319,7 +160,7 @@ _TrainLoraNode_algorithm = Literal["LoRA", "LoHa", "LoKr", "OFT"]
 class TrainLoraNode(Node):
     """Train LoRA (TrainLoraNode)
 
-    Category: training
+    Category: model/training
 
     Args:
         model: The model to train the LoRA on.
@@ -333,17 +174,21 @@ class TrainLoraNode(Node):
         optimizer: The optimizer to use for training.
         loss_function: The loss function to use for training.
         seed: The seed to use for training (used in generator for LoRA weight initialization and noise sampling)
-        training_dtype: The dtype to use for training.
+        training_dtype: The dtype to use for training. 'none' preserves the model's native compute dtype instead of overriding it. For fp16 models, GradScaler is automatically enabled.
         lora_dtype: The dtype to use for lora.
+        quantized_backward: When using training_dtype 'none' and training on quantized model, doing backward with quantized matmul when enabled.
         algorithm: The algorithm to use for training.
         gradient_checkpointing: Use gradient checkpointing for training.
+        checkpoint_depth: Depth level for gradient checkpointing.
+        offloading: Offload model weights to CPU during training to save GPU memory.
         existing_lora: The existing LoRA to append to. Set to None for new LoRA.
+        bucket_mode: Enable resolution bucket mode. When enabled, expects pre-bucketed latents from ResolutionBucket node.
+        bypass_mode: Enable bypass mode for training. When enabled, adapters are applied via forward hooks instead of weight modification. Useful for quantized models where weights cannot be directly modified.
 
     Outputs:
-        model_with_lora (MODEL)
-        lora (LORA_MODEL)
-        loss (LOSS_MAP)
-        steps (INT)
+        lora (LORA_MODEL) - LoRA weights
+        loss_map (LOSS_MAP) - Loss history
+        steps (INT) - Total training steps
     """
 
     __slots__ = ()
@@ -402,6 +247,7 @@ class TrainLoraNode(Node):
             _TrainLoraNode_lora_dtype,
             None,
         ),
+        ("quantized_backward", "quantized_backward", "BOOLEAN", True, True, None, None, None, None),
         ("algorithm", "algorithm", "COMBO", True, True, None, None, _TrainLoraNode_algorithm, None),
         (
             "gradient_checkpointing",
@@ -414,18 +260,20 @@ class TrainLoraNode(Node):
             None,
             None,
         ),
+        ("checkpoint_depth", "checkpoint_depth", "INT", True, True, 1, 5, None, None),
+        ("offloading", "offloading", "BOOLEAN", True, True, None, None, None, None),
         ("existing_lora", "existing_lora", "COMBO", True, True, None, None, None, "model"),
+        ("bucket_mode", "bucket_mode", "BOOLEAN", True, True, None, None, None, None),
+        ("bypass_mode", "bypass_mode", "BOOLEAN", True, True, None, None, None, None),
     )
     _outputs_: ClassVar[tuple[Any, ...]] = (
-        ("model_with_lora", "MODEL", "model_with_lora"),
         ("lora", "LORA_MODEL", "lora"),
-        ("loss", "LOSS_MAP", "loss"),
+        ("loss_map", "LOSS_MAP", "loss_map"),
         ("steps", "INT", "steps"),
     )
 
-    model_with_lora: Output[Literal["MODEL"]]
     lora: Output[Literal["LORA_MODEL"]]
-    loss: Output[Literal["LOSS_MAP"]]
+    loss_map: Output[Literal["LOSS_MAP"]]
     steps: Output[Literal["INT"]]
 
     batch_size: InputRef
@@ -437,9 +285,14 @@ class TrainLoraNode(Node):
     seed: InputRef
     training_dtype: InputRef
     lora_dtype: InputRef
+    quantized_backward: InputRef
     algorithm: InputRef
     gradient_checkpointing: InputRef
+    checkpoint_depth: InputRef
+    offloading: InputRef
     existing_lora: InputRef
+    bucket_mode: InputRef
+    bypass_mode: InputRef
 
     def __init__(
         self,
@@ -457,9 +310,14 @@ class TrainLoraNode(Node):
         seed: int | Output[Literal["INT"]] = 0,
         training_dtype: _TrainLoraNode_training_dtype | Output[Literal["COMBO"]] = "bf16",
         lora_dtype: _TrainLoraNode_lora_dtype | Output[Literal["COMBO"]] = "bf16",
+        quantized_backward: bool | Output[Literal["BOOLEAN"]] = False,
         algorithm: _TrainLoraNode_algorithm | Output[Literal["COMBO"]] = "LoRA",
         gradient_checkpointing: bool | Output[Literal["BOOLEAN"]] = True,
+        checkpoint_depth: int | Output[Literal["INT"]] = 1,
+        offloading: bool | Output[Literal["BOOLEAN"]] = False,
         existing_lora: str | Output[Literal["COMBO"]],
+        bucket_mode: bool | Output[Literal["BOOLEAN"]] = False,
+        bypass_mode: bool | Output[Literal["BOOLEAN"]] = False,
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:
@@ -475,9 +333,14 @@ class TrainLoraNode(Node):
                 "seed": seed,
                 "training_dtype": training_dtype,
                 "lora_dtype": lora_dtype,
+                "quantized_backward": quantized_backward,
                 "algorithm": algorithm,
                 "gradient_checkpointing": gradient_checkpointing,
+                "checkpoint_depth": checkpoint_depth,
+                "offloading": offloading,
                 "existing_lora": existing_lora,
+                "bucket_mode": bucket_mode,
+                "bypass_mode": bypass_mode,
                 "model": model,
                 "latents": latents,
                 "positive": positive,

@@ -60,7 +60,7 @@ class ImageUpscaleWithModel(SingleOutputNode[Literal["IMAGE"]]):
 class UpscaleModelLoader(SingleOutputNode[Literal["UPSCALE_MODEL"]]):
     """Load Upscale Model (UpscaleModelLoader)
 
-    Category: loaders
+    Category: model/loaders
 
     Args:
         model_name: COMBO

@@ -4,9 +4,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
-from cmfy_graph.graph import InputRef, Node, Output, SingleOutputNode
+from cmfy_graph.graph import DynamicOption, InputRef, Node, Output, SingleOutputNode
 
 __all__ = [
     "CreateVideo",
@@ -14,6 +15,7 @@ __all__ = [
     "LoadVideo",
     "SaveVideo",
     "SaveWEBM",
+    "VideoSlice",
 ]
 
 
@@ -22,12 +24,13 @@ class CreateVideo(SingleOutputNode[Literal["VIDEO"]]):
 
     Create a video from images.
 
-    Category: image/video
+    Category: video
 
     Args:
         images: The images to create a video from.
         fps: FLOAT
         audio: The audio to add to the video.
+        bit_depth: Bit depth of the created video. 10-bit keeps smoother gradients with less banding, but some players and downstream nodes may not support it.
 
     Outputs:
         video (VIDEO)
@@ -39,6 +42,7 @@ class CreateVideo(SingleOutputNode[Literal["VIDEO"]]):
         ("images", "images", "IMAGE", True, False, None, None, None, None),
         ("fps", "fps", "FLOAT", True, True, 1.0, 120.0, None, None),
         ("audio", "audio", "AUDIO", False, False, None, None, None, None),
+        ("bit_depth", "bit_depth", "INT", False, True, 8, 10, None, None),
     )
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
@@ -47,6 +51,7 @@ class CreateVideo(SingleOutputNode[Literal["VIDEO"]]):
     video: Output[Literal["VIDEO"]]
 
     fps: InputRef
+    bit_depth: InputRef
 
     def __init__(
         self,
@@ -54,12 +59,14 @@ class CreateVideo(SingleOutputNode[Literal["VIDEO"]]):
         images: Output[Literal["IMAGE"]],
         fps: float | Output[Literal["FLOAT"]] = 30.0,
         audio: Output[Literal["AUDIO"]] | None = None,
+        bit_depth: int | Output[Literal["INT"]] | None = None,
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:
         self._init_node(
             {
                 "fps": fps,
+                "bit_depth": bit_depth,
                 "images": images,
                 "audio": audio,
             },
@@ -71,9 +78,9 @@ class CreateVideo(SingleOutputNode[Literal["VIDEO"]]):
 class GetVideoComponents(Node):
     """Get Video Components (GetVideoComponents)
 
-    Extracts all components from a video: frames, audio, and framerate.
+    Extracts video frames, audio, frame rate, bit depth, and color space.
 
-    Category: image/video
+    Category: video
 
     Args:
         video: The video to extract components from.
@@ -82,6 +89,8 @@ class GetVideoComponents(Node):
         images (IMAGE)
         audio (AUDIO)
         fps (FLOAT)
+        bit_depth (INT)
+        color_space (COMBO)
     """
 
     __slots__ = ()
@@ -93,11 +102,15 @@ class GetVideoComponents(Node):
         ("images", "IMAGE", "images"),
         ("audio", "AUDIO", "audio"),
         ("fps", "FLOAT", "fps"),
+        ("bit_depth", "INT", "bit_depth"),
+        ("color_space", "COMBO", "color_space"),
     )
 
     images: Output[Literal["IMAGE"]]
     audio: Output[Literal["AUDIO"]]
     fps: Output[Literal["FLOAT"]]
+    bit_depth: Output[Literal["INT"]]
+    color_space: Output[Literal["COMBO"]]
 
     def __init__(
         self,
@@ -118,7 +131,7 @@ class GetVideoComponents(Node):
 class LoadVideo(SingleOutputNode[Literal["VIDEO"]]):
     """Load Video (LoadVideo)
 
-    Category: image/video
+    Category: video
 
     Args:
         file: COMBO
@@ -155,22 +168,22 @@ class LoadVideo(SingleOutputNode[Literal["VIDEO"]]):
             node_id,
         )
 
-_SaveVideo_format = Literal["auto", "mp4"]
-_SaveVideo_codec = Literal["auto", "h264"]
 
-
-class SaveVideo(Node):
+class SaveVideo(SingleOutputNode[Literal["VIDEO"]]):
     """Save Video (SaveVideo)
 
-    Saves the input images to your ComfyUI output directory.
+    Saves the input videos to your ComfyUI output directory.
 
-    Category: image/video
+    Category: video
 
     Args:
         video: The video to save.
         filename_prefix: The prefix for the file to save. This may include formatting information such as %date:yyyy-MM-dd% or %Empty Latent Image.width% to include values from nodes.
-        format: The format to save the video as.
-        codec: The codec to use for the video.
+        format: The output container. Auto preserves the source container when possible; MP4, MKV, and WebM select a specific container.
+        codec: The output video codec. Auto preserves a compatible source stream. H.264 and AV1 re-encoding support SDR, HDR (HLG), and HDR PQ.
+
+    Outputs:
+        video (VIDEO) - The input video, unchanged.
     """
 
     __slots__ = ()
@@ -178,10 +191,18 @@ class SaveVideo(Node):
     _inputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "video", "VIDEO", True, False, None, None, None, None),
         ("filename_prefix", "filename_prefix", "STRING", True, True, None, None, None, None),
-        ("format", "format", "COMBO", True, True, None, None, _SaveVideo_format, None),
-        ("codec", "codec", "COMBO", True, True, None, None, _SaveVideo_codec, None),
+        ("format", "format", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+        ("codec", "codec", "COMFY_DYNAMICCOMBO_V3", False, False, None, None, None, None),
     )
-    _outputs_: ClassVar[tuple[Any, ...]] = ()
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "video"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "format": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "auto", "inputs": {"required": {"codec": ["COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "auto", "inputs": {"required": {}}}, {"key": "h264", "inputs": {"required": {}, "optional": {"encoding": ["COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "auto", "inputs": {"required": {}}}, {"key": "re-encode", "inputs": {"required": {"crf": ["FLOAT", {"default": 23.0, "min": 0.0, "max": 51.0, "step": 1.0}], "color_space": ["COMBO", {"default": "auto", "multiselect": False, "options": ["auto", "sRGB", "HDR", "HDR PQ"]}]}}}]}]}}}, {"key": "av1", "inputs": {"required": {}, "optional": {"encoding": ["COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "auto", "inputs": {"required": {}}}, {"key": "re-encode", "inputs": {"required": {"crf": ["FLOAT", {"default": 30.0, "min": 0.0, "max": 63.0, "step": 1.0}], "color_space": ["COMBO", {"default": "auto", "multiselect": False, "options": ["auto", "sRGB", "HDR", "HDR PQ"]}]}}}]}]}}}]}]}}}, {"key": "mp4", "inputs": {"required": {"codec": ["COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "auto", "inputs": {"required": {}}}, {"key": "h264", "inputs": {"required": {}, "optional": {"encoding": ["COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "auto", "inputs": {"required": {}}}, {"key": "re-encode", "inputs": {"required": {"crf": ["FLOAT", {"default": 23.0, "min": 0.0, "max": 51.0, "step": 1.0}], "color_space": ["COMBO", {"default": "auto", "multiselect": False, "options": ["auto", "sRGB", "HDR", "HDR PQ"]}]}}}]}]}}}, {"key": "av1", "inputs": {"required": {}, "optional": {"encoding": ["COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "auto", "inputs": {"required": {}}}, {"key": "re-encode", "inputs": {"required": {"crf": ["FLOAT", {"default": 30.0, "min": 0.0, "max": 63.0, "step": 1.0}], "color_space": ["COMBO", {"default": "auto", "multiselect": False, "options": ["auto", "sRGB", "HDR", "HDR PQ"]}]}}}]}]}}}]}]}}}, {"key": "mkv", "inputs": {"required": {"codec": ["COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "auto", "inputs": {"required": {}}}, {"key": "h264", "inputs": {"required": {}, "optional": {"encoding": ["COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "auto", "inputs": {"required": {}}}, {"key": "re-encode", "inputs": {"required": {"crf": ["FLOAT", {"default": 23.0, "min": 0.0, "max": 51.0, "step": 1.0}], "color_space": ["COMBO", {"default": "auto", "multiselect": False, "options": ["auto", "sRGB", "HDR", "HDR PQ"]}]}}}]}]}}}, {"key": "av1", "inputs": {"required": {}, "optional": {"encoding": ["COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "auto", "inputs": {"required": {}}}, {"key": "re-encode", "inputs": {"required": {"crf": ["FLOAT", {"default": 30.0, "min": 0.0, "max": 63.0, "step": 1.0}], "color_space": ["COMBO", {"default": "auto", "multiselect": False, "options": ["auto", "sRGB", "HDR", "HDR PQ"]}]}}}]}]}}}]}]}}}, {"key": "webm", "inputs": {"required": {"codec": ["COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "auto", "inputs": {"required": {}}}, {"key": "av1", "inputs": {"required": {}, "optional": {"encoding": ["COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "auto", "inputs": {"required": {}}}, {"key": "re-encode", "inputs": {"required": {"crf": ["FLOAT", {"default": 30.0, "min": 0.0, "max": 63.0, "step": 1.0}], "color_space": ["COMBO", {"default": "auto", "multiselect": False, "options": ["auto", "sRGB", "HDR", "HDR PQ"]}]}}}]}]}}}]}]}}}]}),
+        "codec": ("optional", "COMFY_DYNAMICCOMBO_V3", {"hidden": True, "options": [{"key": "auto", "inputs": {"required": {}}}, {"key": "h264", "inputs": {"required": {}, "optional": {"encoding": ["COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "auto", "inputs": {"required": {}}}, {"key": "re-encode", "inputs": {"required": {"crf": ["FLOAT", {"default": 23.0, "min": 0.0, "max": 51.0, "step": 1.0}], "color_space": ["COMBO", {"default": "auto", "multiselect": False, "options": ["auto", "sRGB", "HDR", "HDR PQ"]}]}}}]}]}}}, {"key": "av1", "inputs": {"required": {}, "optional": {"encoding": ["COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "auto", "inputs": {"required": {}}}, {"key": "re-encode", "inputs": {"required": {"crf": ["FLOAT", {"default": 30.0, "min": 0.0, "max": 63.0, "step": 1.0}], "color_space": ["COMBO", {"default": "auto", "multiselect": False, "options": ["auto", "sRGB", "HDR", "HDR PQ"]}]}}}]}]}}}]}),
+    }
+
+    video: Output[Literal["VIDEO"]]
 
     filename_prefix: InputRef
     format: InputRef
@@ -192,8 +213,8 @@ class SaveVideo(Node):
         *,
         video: Output[Literal["VIDEO"]],
         filename_prefix: str | Output[Literal["STRING"]] = "video/ComfyUI",
-        format: _SaveVideo_format | Output[Literal["COMBO"]] = "auto",
-        codec: _SaveVideo_codec | Output[Literal["COMBO"]] = "auto",
+        format: Literal["auto", "mp4", "mkv", "webm"] | DynamicOption = "auto",
+        codec: Literal["auto", "h264", "av1"] | DynamicOption | None = None,
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:
@@ -211,17 +232,20 @@ class SaveVideo(Node):
 _SaveWEBM_codec = Literal["vp9", "av1"]
 
 
-class SaveWEBM(Node):
-    """SaveWEBM
+class SaveWEBM(SingleOutputNode[Literal["IMAGE"]]):
+    """Save WEBM (SaveWEBM)
 
-    Category: image/video
+    Category: video
 
     Args:
-        images: IMAGE
+        images: RGBA images are saved with their alpha channel as transparency (vp9 codec only).
         filename_prefix: STRING
         codec: COMBO
         fps: FLOAT
         crf: Higher crf means lower quality with a smaller file size, lower crf means higher quality higher filesize.
+
+    Outputs:
+        images (IMAGE)
     """
 
     __slots__ = ()
@@ -233,7 +257,11 @@ class SaveWEBM(Node):
         ("fps", "fps", "FLOAT", True, True, 0.01, 1000.0, None, None),
         ("crf", "crf", "FLOAT", True, True, 0, 63.0, None, None),
     )
-    _outputs_: ClassVar[tuple[Any, ...]] = ()
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("images", "IMAGE", "images"),
+    )
+
+    images: Output[Literal["IMAGE"]]
 
     filename_prefix: InputRef
     codec: InputRef
@@ -258,6 +286,61 @@ class SaveWEBM(Node):
                 "fps": fps,
                 "crf": crf,
                 "images": images,
+            },
+            title,
+            node_id,
+        )
+
+
+class VideoSlice(SingleOutputNode[Literal["VIDEO"]]):
+    """Trim Video (Video Slice)
+
+    Category: video
+
+    Args:
+        video: VIDEO
+        start_time: Start time in seconds
+        duration: Duration in seconds, or 0 for unlimited duration
+        strict_duration: If True, when the specified duration is not possible, an error will be raised.
+
+    Outputs:
+        video (VIDEO)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "Video Slice"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "video", "VIDEO", True, False, None, None, None, None),
+        ("start_time", "start_time", "FLOAT", True, True, -100000.0, 100000.0, None, None),
+        ("duration", "duration", "FLOAT", True, True, 0.0, None, None, None),
+        ("strict_duration", "strict_duration", "BOOLEAN", True, True, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("video", "VIDEO", "VIDEO"),
+    )
+
+    video: Output[Literal["VIDEO"]]
+
+    start_time: InputRef
+    duration: InputRef
+    strict_duration: InputRef
+
+    def __init__(
+        self,
+        *,
+        video: Output[Literal["VIDEO"]],
+        start_time: float | Output[Literal["FLOAT"]] = 0.0,
+        duration: float | Output[Literal["FLOAT"]] = 0.0,
+        strict_duration: bool | Output[Literal["BOOLEAN"]] = False,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "start_time": start_time,
+                "duration": duration,
+                "strict_duration": strict_duration,
+                "video": video,
             },
             title,
             node_id,

@@ -19,9 +19,9 @@ __all__ = [
 
 
 class ConditioningSetAreaPercentageVideo(SingleOutputNode[Literal["CONDITIONING"]]):
-    """ConditioningSetAreaPercentageVideo
+    """Conditioning (Set Area with Percentage for Video) (ConditioningSetAreaPercentageVideo)
 
-    Category: conditioning
+    Category: model/conditioning/transform
 
     Args:
         conditioning: CONDITIONING
@@ -94,9 +94,9 @@ class ConditioningSetAreaPercentageVideo(SingleOutputNode[Literal["CONDITIONING"
 
 
 class ImageOnlyCheckpointLoader(Node):
-    """Image Only Checkpoint Loader (img2vid model) (ImageOnlyCheckpointLoader)
+    """Load Checkpoint Image Only (img2vid model) (ImageOnlyCheckpointLoader)
 
-    Category: loaders/video_models
+    Category: model/loaders
 
     Args:
         ckpt_name: COMBO
@@ -143,7 +143,7 @@ class ImageOnlyCheckpointLoader(Node):
 class ImageOnlyCheckpointSave(Node):
     """ImageOnlyCheckpointSave
 
-    Category: advanced/model_merging
+    Category: model/merging
 
     Args:
         model: MODEL
@@ -189,7 +189,7 @@ class ImageOnlyCheckpointSave(Node):
 class SVD_img2vid_Conditioning(Node):
     """SVD_img2vid_Conditioning
 
-    Category: conditioning/video_models
+    Category: model/conditioning/stable video
 
     Args:
         clip_vision: CLIP_VISION
@@ -271,9 +271,9 @@ class SVD_img2vid_Conditioning(Node):
 
 
 class VideoLinearCFGGuidance(SingleOutputNode[Literal["MODEL"]]):
-    """VideoLinearCFGGuidance
+    """Video Linear CFG Guidance (VideoLinearCFGGuidance)
 
-    Category: sampling/video_models
+    Category: model/sampling/guiders
 
     Args:
         model: MODEL
@@ -316,9 +316,9 @@ class VideoLinearCFGGuidance(SingleOutputNode[Literal["MODEL"]]):
 
 
 class VideoTriangleCFGGuidance(SingleOutputNode[Literal["MODEL"]]):
-    """VideoTriangleCFGGuidance
+    """Video Triangle CFG Guidance (VideoTriangleCFGGuidance)
 
-    Category: sampling/video_models
+    Category: model/sampling/guiders
 
     Args:
         model: MODEL

@@ -4,14 +4,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
-from cmfy_graph.graph import InputRef, Node, Output, SingleOutputNode
+from cmfy_graph.graph import DynamicOption, InputRef, Node, Output, SingleOutputNode
 
 __all__ = [
     "TrimVideoLatent",
     "Wan22FunControlToVideo",
     "Wan22ImageToVideoLatent",
+    "WanAnimate2Cache",
+    "WanAnimate2ToVideo",
     "WanAnimateToVideo",
     "WanCameraImageToVideo",
     "WanFirstLastFrameToVideo",
@@ -19,6 +22,7 @@ __all__ = [
     "WanFunInpaintToVideo",
     "WanHuMoImageToVideo",
     "WanImageToVideo",
+    "WanInfiniteTalkToVideo",
     "WanPhantomSubjectToVideo",
     "WanSoundImageToVideo",
     "WanSoundImageToVideoExtend",
@@ -28,9 +32,9 @@ __all__ = [
 
 
 class TrimVideoLatent(SingleOutputNode[Literal["LATENT"]]):
-    """TrimVideoLatent
+    """Trim Video Latent (TrimVideoLatent)
 
-    Category: latent/video
+    Category: model/latent
 
     Args:
         samples: LATENT
@@ -75,7 +79,7 @@ class TrimVideoLatent(SingleOutputNode[Literal["LATENT"]]):
 class Wan22FunControlToVideo(Node):
     """Wan22FunControlToVideo
 
-    Category: conditioning/video_models
+    Category: model/conditioning/wan/fun control
 
     Args:
         positive: CONDITIONING
@@ -157,7 +161,7 @@ class Wan22FunControlToVideo(Node):
 class Wan22ImageToVideoLatent(SingleOutputNode[Literal["LATENT"]]):
     """Wan22ImageToVideoLatent
 
-    Category: conditioning/inpaint
+    Category: model/conditioning/wan
 
     Args:
         vae: VAE
@@ -217,11 +221,229 @@ class Wan22ImageToVideoLatent(SingleOutputNode[Literal["LATENT"]]):
             node_id,
         )
 
+_WanAnimate2Cache_device = Literal["cpu", "gpu"]
+_WanAnimate2Cache_dtype = Literal["default", "int8", "int4"]
+
+
+class WanAnimate2Cache(SingleOutputNode[Literal["MODEL"]]):
+    """WanAnimate2Cache
+
+    Caches the pose-video's per-block activations so it runs once instead of on every sampling step. Roughly halves generation time Tradeoff is ~12.5 GB of system RAM at 480x832/81 frames in bf16 (scales with resolution and length). With context windows each window is cached separately, so RAM scales with the window count; use the static_standard schedule, as uniform schedules shift the windows every step and nothing ever recurs to hit the cache.
+
+    Category: model/conditioning/wan/animate
+
+    Args:
+        model: MODEL
+        device: Where to keep the cache. cpu (RAM) is the safe choice, the cache will not fit in VRAM alongside the model at typical sizes. gpu (VRAM) can be faster if it fits.
+        dtype: Storage precision. default stores the activations in the model's compute dtype. int8 halves the cache, int4 quarters it, convrot is used to retain accuracy.
+
+    Outputs:
+        model (MODEL)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "WanAnimate2Cache"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "model", "MODEL", True, False, None, None, None, None),
+        ("device", "device", "COMBO", True, True, None, None, _WanAnimate2Cache_device, None),
+        ("dtype", "dtype", "COMBO", True, True, None, None, _WanAnimate2Cache_dtype, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "MODEL", "MODEL"),
+    )
+
+    model: Output[Literal["MODEL"]]
+
+    device: InputRef
+    dtype: InputRef
+
+    def __init__(
+        self,
+        *,
+        model: Output[Literal["MODEL"]],
+        device: _WanAnimate2Cache_device | Output[Literal["COMBO"]] = "cpu",
+        dtype: _WanAnimate2Cache_dtype | Output[Literal["COMBO"]] = "default",
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "device": device,
+                "dtype": dtype,
+                "model": model,
+            },
+            title,
+            node_id,
+        )
+
+
+class WanAnimate2ToVideo(Node):
+    """WanAnimate2ToVideo
+
+    Animate a character in a reference image using a video, effectively replicating the facial animation, body motion and hands gesture from the video.
+
+    Category: model/conditioning/wan/animate
+
+    Args:
+        positive: CONDITIONING
+        negative: CONDITIONING
+        vae: VAE
+        width: Output video width in pixels.
+        height: Output video height in pixels.
+        length: Number of frames to generate.
+        batch_size: Number of videos to generate simultaneously.
+        video_frame_offset: Frames to seek into the pose video. Connect to the video_frame_offset output of the previous node when extending.
+        pose_strength: Scales the pose video's influence on the motion. 1.0 is the trained behavior; below weakens adherence, above amplifies. 0.0 mutes it but does not fully remove it.
+        pose_start_percent: Sampling percent at which the pose influence starts. Outside the window the pose branch is skipped entirely, which also speeds those steps up.
+        pose_end_percent: Sampling percent at which the pose influence ends. Motion is mostly established early, so e.g. 0.7 can loosen fine detail while keeping the choreography.
+        reference_image_strength: Scales how strongly generated frames attend to the reference image's latent frame. Below 1.0 loosens identity/appearance adherence (e.g. to let the prompt restyle), above tightens it against drift.
+        reference_image: The character to animate.
+        pose_video: The video whose motion is transferred to the reference character.
+        clip_vision_output: CLIP vision of the reference image.
+        positive_pose: Prompt for the pose-video branch, describing the motion rather than the character. Defaults to positive. Used for both the cond and uncond passes.
+        clip_vision_output_pose: CLIP vision of the pose video's first frame. Defaults to clip_vision_output.
+        continue_motion: Previous motion sequence to continue from for temporal consistency.
+
+    Outputs:
+        positive (CONDITIONING)
+        negative (CONDITIONING)
+        latent (LATENT)
+        trim_latent (INT) - Number of latent frames that should be trimmed before decoding.
+        trim_image (INT) - Number of overlapping image frames when extending a video.
+        video_frame_offset (INT) - Frames to seek into the pose video.
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "WanAnimate2ToVideo"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("positive", "positive", "CONDITIONING", True, False, None, None, None, None),
+        ("negative", "negative", "CONDITIONING", True, False, None, None, None, None),
+        ("vae", "vae", "VAE", True, False, None, None, None, None),
+        ("width", "width", "INT", True, True, 16, 16384, None, None),
+        ("height", "height", "INT", True, True, 16, 16384, None, None),
+        ("length", "length", "INT", True, True, 1, 16384, None, None),
+        ("batch_size", "batch_size", "INT", True, True, 1, 4096, None, None),
+        ("video_frame_offset", "video_frame_offset", "INT", True, True, 0, 16384, None, None),
+        ("pose_strength", "pose_strength", "FLOAT", True, True, 0.0, 10.0, None, None),
+        ("pose_start_percent", "pose_start_percent", "FLOAT", True, True, 0.0, 1.0, None, None),
+        ("pose_end_percent", "pose_end_percent", "FLOAT", True, True, 0.0, 1.0, None, None),
+        (
+            "reference_image_strength",
+            "reference_image_strength",
+            "FLOAT",
+            True,
+            True,
+            0.0,
+            10.0,
+            None,
+            None,
+        ),
+        ("reference_image", "reference_image", "IMAGE", False, False, None, None, None, None),
+        ("pose_video", "pose_video", "IMAGE", False, False, None, None, None, None),
+        (
+            "clip_vision_output",
+            "clip_vision_output",
+            "CLIP_VISION_OUTPUT",
+            False,
+            False,
+            None,
+            None,
+            None,
+            None,
+        ),
+        ("positive_pose", "positive_pose", "CONDITIONING", False, False, None, None, None, None),
+        (
+            "clip_vision_output_pose",
+            "clip_vision_output_pose",
+            "CLIP_VISION_OUTPUT",
+            False,
+            False,
+            None,
+            None,
+            None,
+            None,
+        ),
+        ("continue_motion", "continue_motion", "IMAGE", False, False, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("positive", "CONDITIONING", "positive"),
+        ("negative", "CONDITIONING", "negative"),
+        ("latent", "LATENT", "latent"),
+        ("trim_latent", "INT", "trim_latent"),
+        ("trim_image", "INT", "trim_image"),
+        ("video_frame_offset", "INT", "video_frame_offset"),
+    )
+
+    positive: Output[Literal["CONDITIONING"]]
+    negative: Output[Literal["CONDITIONING"]]
+    latent: Output[Literal["LATENT"]]
+    trim_latent: Output[Literal["INT"]]
+    trim_image: Output[Literal["INT"]]
+    video_frame_offset: Output[Literal["INT"]]
+
+    width: InputRef
+    height: InputRef
+    length: InputRef
+    batch_size: InputRef
+    pose_strength: InputRef
+    pose_start_percent: InputRef
+    pose_end_percent: InputRef
+    reference_image_strength: InputRef
+
+    def __init__(
+        self,
+        *,
+        positive: Output[Literal["CONDITIONING"]],
+        negative: Output[Literal["CONDITIONING"]],
+        vae: Output[Literal["VAE"]],
+        width: int | Output[Literal["INT"]] = 832,
+        height: int | Output[Literal["INT"]] = 480,
+        length: int | Output[Literal["INT"]] = 81,
+        batch_size: int | Output[Literal["INT"]] = 1,
+        video_frame_offset: int | Output[Literal["INT"]] = 0,
+        pose_strength: float | Output[Literal["FLOAT"]] = 1.0,
+        pose_start_percent: float | Output[Literal["FLOAT"]] = 0.0,
+        pose_end_percent: float | Output[Literal["FLOAT"]] = 1.0,
+        reference_image_strength: float | Output[Literal["FLOAT"]] = 1.0,
+        reference_image: Output[Literal["IMAGE"]] | None = None,
+        pose_video: Output[Literal["IMAGE"]] | None = None,
+        clip_vision_output: Output[Literal["CLIP_VISION_OUTPUT"]] | None = None,
+        positive_pose: Output[Literal["CONDITIONING"]] | None = None,
+        clip_vision_output_pose: Output[Literal["CLIP_VISION_OUTPUT"]] | None = None,
+        continue_motion: Output[Literal["IMAGE"]] | None = None,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "width": width,
+                "height": height,
+                "length": length,
+                "batch_size": batch_size,
+                "video_frame_offset": video_frame_offset,
+                "pose_strength": pose_strength,
+                "pose_start_percent": pose_start_percent,
+                "pose_end_percent": pose_end_percent,
+                "reference_image_strength": reference_image_strength,
+                "positive": positive,
+                "negative": negative,
+                "vae": vae,
+                "reference_image": reference_image,
+                "pose_video": pose_video,
+                "clip_vision_output": clip_vision_output,
+                "positive_pose": positive_pose,
+                "clip_vision_output_pose": clip_vision_output_pose,
+                "continue_motion": continue_motion,
+            },
+            title,
+            node_id,
+        )
+
 
 class WanAnimateToVideo(Node):
     """WanAnimateToVideo
 
-    Category: conditioning/video_models
+    Category: model/conditioning/wan/animate
 
     Args:
         positive: CONDITIONING
@@ -361,7 +583,7 @@ class WanAnimateToVideo(Node):
 class WanCameraImageToVideo(Node):
     """WanCameraImageToVideo
 
-    Category: conditioning/video_models
+    Category: model/conditioning/wan/camera
 
     Args:
         positive: CONDITIONING
@@ -467,7 +689,7 @@ class WanCameraImageToVideo(Node):
 class WanFirstLastFrameToVideo(Node):
     """WanFirstLastFrameToVideo
 
-    Category: conditioning/video_models
+    Category: model/conditioning/wan
 
     Args:
         positive: CONDITIONING
@@ -577,7 +799,7 @@ class WanFirstLastFrameToVideo(Node):
 class WanFunControlToVideo(Node):
     """WanFunControlToVideo
 
-    Category: conditioning/video_models
+    Category: model/conditioning/wan/fun control
 
     Args:
         positive: CONDITIONING
@@ -673,7 +895,7 @@ class WanFunControlToVideo(Node):
 class WanFunInpaintToVideo(Node):
     """WanFunInpaintToVideo
 
-    Category: conditioning/video_models
+    Category: model/conditioning/wan/fun inpaint
 
     Args:
         positive: CONDITIONING
@@ -769,7 +991,7 @@ class WanFunInpaintToVideo(Node):
 class WanHuMoImageToVideo(Node):
     """WanHuMoImageToVideo
 
-    Category: conditioning/video_models
+    Category: model/conditioning/wan/humo
 
     Args:
         positive: CONDITIONING
@@ -861,7 +1083,7 @@ class WanHuMoImageToVideo(Node):
 class WanImageToVideo(Node):
     """WanImageToVideo
 
-    Category: conditioning/video_models
+    Category: model/conditioning/wan
 
     Args:
         positive: CONDITIONING
@@ -950,10 +1172,147 @@ class WanImageToVideo(Node):
         )
 
 
+class WanInfiniteTalkToVideo(Node):
+    """WanInfiniteTalkToVideo
+
+    Category: model/conditioning/wan/infinite talk
+
+    Args:
+        mode: COMFY_DYNAMICCOMBO_V3
+        model: MODEL
+        model_patch: MODEL_PATCH
+        positive: CONDITIONING
+        negative: CONDITIONING
+        vae: VAE
+        width: INT
+        height: INT
+        length: INT
+        audio_encoder_output_1: AUDIO_ENCODER_OUTPUT
+        motion_frame_count: Number of previous frames to use as motion context.
+        audio_scale: FLOAT
+        clip_vision_output: CLIP_VISION_OUTPUT
+        start_image: IMAGE
+        previous_frames: IMAGE
+
+    Outputs:
+        model (MODEL)
+        positive (CONDITIONING)
+        negative (CONDITIONING)
+        latent (LATENT)
+        trim_image (INT)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "WanInfiniteTalkToVideo"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("mode", "mode", "COMFY_DYNAMICCOMBO_V3", True, False, None, None, None, None),
+        ("model", "model", "MODEL", True, False, None, None, None, None),
+        ("model_patch", "model_patch", "MODEL_PATCH", True, False, None, None, None, None),
+        ("positive", "positive", "CONDITIONING", True, False, None, None, None, None),
+        ("negative", "negative", "CONDITIONING", True, False, None, None, None, None),
+        ("vae", "vae", "VAE", True, False, None, None, None, None),
+        ("width", "width", "INT", True, True, 16, 16384, None, None),
+        ("height", "height", "INT", True, True, 16, 16384, None, None),
+        ("length", "length", "INT", True, True, 1, 16384, None, None),
+        (
+            "audio_encoder_output_1",
+            "audio_encoder_output_1",
+            "AUDIO_ENCODER_OUTPUT",
+            True,
+            False,
+            None,
+            None,
+            None,
+            None,
+        ),
+        ("motion_frame_count", "motion_frame_count", "INT", True, True, 1, 33, None, None),
+        ("audio_scale", "audio_scale", "FLOAT", True, True, -10.0, 10.0, None, None),
+        (
+            "clip_vision_output",
+            "clip_vision_output",
+            "CLIP_VISION_OUTPUT",
+            False,
+            False,
+            None,
+            None,
+            None,
+            None,
+        ),
+        ("start_image", "start_image", "IMAGE", False, False, None, None, None, None),
+        ("previous_frames", "previous_frames", "IMAGE", False, False, None, None, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("model", "MODEL", "model"),
+        ("positive", "CONDITIONING", "positive"),
+        ("negative", "CONDITIONING", "negative"),
+        ("latent", "LATENT", "latent"),
+        ("trim_image", "INT", "trim_image"),
+    )
+    _dynamic_: ClassVar[dict[str, Any]] = {
+        "mode": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "single_speaker", "inputs": {"required": {}}}, {"key": "two_speakers", "inputs": {"required": {}, "optional": {"audio_encoder_output_2": ["AUDIO_ENCODER_OUTPUT", {}], "mask_1": ["MASK", {}], "mask_2": ["MASK", {}]}}}]}),
+    }
+
+    model: Output[Literal["MODEL"]]
+    positive: Output[Literal["CONDITIONING"]]
+    negative: Output[Literal["CONDITIONING"]]
+    latent: Output[Literal["LATENT"]]
+    trim_image: Output[Literal["INT"]]
+
+    mode: InputRef
+    width: InputRef
+    height: InputRef
+    length: InputRef
+    motion_frame_count: InputRef
+    audio_scale: InputRef
+
+    def __init__(
+        self,
+        *,
+        mode: Literal["single_speaker", "two_speakers"] | DynamicOption = "single_speaker",
+        model: Output[Literal["MODEL"]],
+        model_patch: Output[Literal["MODEL_PATCH"]],
+        positive: Output[Literal["CONDITIONING"]],
+        negative: Output[Literal["CONDITIONING"]],
+        vae: Output[Literal["VAE"]],
+        width: int | Output[Literal["INT"]] = 832,
+        height: int | Output[Literal["INT"]] = 480,
+        length: int | Output[Literal["INT"]] = 81,
+        audio_encoder_output_1: Output[Literal["AUDIO_ENCODER_OUTPUT"]],
+        motion_frame_count: int | Output[Literal["INT"]] = 9,
+        audio_scale: float | Output[Literal["FLOAT"]] = 1.0,
+        clip_vision_output: Output[Literal["CLIP_VISION_OUTPUT"]] | None = None,
+        start_image: Output[Literal["IMAGE"]] | None = None,
+        previous_frames: Output[Literal["IMAGE"]] | None = None,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "mode": mode,
+                "width": width,
+                "height": height,
+                "length": length,
+                "motion_frame_count": motion_frame_count,
+                "audio_scale": audio_scale,
+                "model": model,
+                "model_patch": model_patch,
+                "positive": positive,
+                "negative": negative,
+                "vae": vae,
+                "audio_encoder_output_1": audio_encoder_output_1,
+                "clip_vision_output": clip_vision_output,
+                "start_image": start_image,
+                "previous_frames": previous_frames,
+            },
+            title,
+            node_id,
+        )
+
+
 class WanPhantomSubjectToVideo(Node):
     """WanPhantomSubjectToVideo
 
-    Category: conditioning/video_models
+    Category: model/conditioning/wan/phantom subject
 
     Args:
         positive: CONDITIONING
@@ -1034,7 +1393,7 @@ class WanPhantomSubjectToVideo(Node):
 class WanSoundImageToVideo(Node):
     """WanSoundImageToVideo
 
-    Category: conditioning/video_models
+    Category: model/conditioning/wan/sound
 
     Args:
         positive: CONDITIONING
@@ -1134,7 +1493,7 @@ class WanSoundImageToVideo(Node):
 class WanSoundImageToVideoExtend(Node):
     """WanSoundImageToVideoExtend
 
-    Category: conditioning/video_models
+    Category: model/conditioning/wan/sound
 
     Args:
         positive: CONDITIONING
@@ -1219,7 +1578,7 @@ class WanSoundImageToVideoExtend(Node):
 class WanTrackToVideo(Node):
     """WanTrackToVideo
 
-    Category: conditioning/video_models
+    Category: model/conditioning/wan/move
 
     Args:
         positive: CONDITIONING
@@ -1326,7 +1685,7 @@ class WanTrackToVideo(Node):
 class WanVaceToVideo(Node):
     """WanVaceToVideo
 
-    Category: conditioning/video_models
+    Category: model/conditioning/wan/vace
 
     Args:
         positive: CONDITIONING

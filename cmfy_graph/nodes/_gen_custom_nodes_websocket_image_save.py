@@ -14,9 +14,9 @@ __all__ = [
 
 
 class SaveImageWebsocket(Node):
-    """SaveImageWebsocket
+    """Save Image (Websocket) (SaveImageWebsocket)
 
-    Category: api/image
+    Category: image
 
     Args:
         images: IMAGE

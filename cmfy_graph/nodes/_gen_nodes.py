@@ -19,6 +19,7 @@ __all__ = [
     "ConditioningAverage",
     "ConditioningCombine",
     "ConditioningConcat",
+    "ConditioningMultiply",
     "ConditioningSetArea",
     "ConditioningSetAreaPercentage",
     "ConditioningSetAreaStrength",
@@ -92,6 +93,18 @@ _CLIPLoader_type = Literal[
     "omnigen2",
     "qwen_image",
     "hunyuan_image",
+    "flux2",
+    "ovis",
+    "longcat_image",
+    "cogvideox",
+    "lens",
+    "pixeldit",
+    "ideogram4",
+    "boogu",
+    "krea2",
+    "joyimage",
+    "mage",
+    "minimax",
 ]
 _CLIPLoader_device = Literal["default", "cpu"]
 
@@ -99,20 +112,24 @@ _CLIPLoader_device = Literal["default", "cpu"]
 class CLIPLoader(SingleOutputNode[Literal["CLIP"]]):
     """Load CLIP (CLIPLoader)
 
-    [Recipes]
-
-    stable_diffusion: clip-l
-    stable_cascade: clip-g
-    sd3: t5 xxl/ clip-g / clip-l
-    stable_audio: t5 base
+    Recipes:
+    sd: clip-l
+    stable cascade: clip-g
+    sd3: t5 xxl / clip-g / clip-l
+    stable audio: t5 base
     mochi: t5 xxl
+    cogvideox: t5 xxl (226-token padding)
     cosmos: old t5 xxl
     lumina2: gemma 2 2B
     wan: umt5 xxl
-     hidream: llama-3.1 (Recommend) or t5
+    hidream: llama-3.1 (Recommend) or t5
     omnigen2: qwen vl 2.5 3B
+    joyimage: qwen3-vl 8B
+    lens: gpt-oss-20b
+    pixeldit: gemma 2 2B elm
+    minimax: MiniMax H3 Qwen3-VL or Music3 Qwen/RVQ
 
-    Category: advanced/loaders
+    Category: model/loaders
 
     Args:
         clip_name: COMBO
@@ -162,7 +179,7 @@ class CLIPLoader(SingleOutputNode[Literal["CLIP"]]):
 class CLIPSetLastLayer(SingleOutputNode[Literal["CLIP"]]):
     """CLIP Set Last Layer (CLIPSetLastLayer)
 
-    Category: conditioning
+    Category: model/conditioning
 
     Args:
         clip: CLIP
@@ -209,7 +226,7 @@ class CLIPTextEncode(SingleOutputNode[Literal["CONDITIONING"]]):
 
     Encodes a text prompt using a CLIP model into an embedding that can be used to guide the diffusion model towards generating specific images.
 
-    Category: conditioning
+    Category: model/conditioning
 
     Args:
         text: The text to be encoded.
@@ -256,7 +273,7 @@ _CLIPVisionEncode_crop = Literal["center", "none"]
 class CLIPVisionEncode(SingleOutputNode[Literal["CLIP_VISION_OUTPUT"]]):
     """CLIP Vision Encode (CLIPVisionEncode)
 
-    Category: conditioning
+    Category: model/conditioning
 
     Args:
         clip_vision: CLIP_VISION
@@ -305,7 +322,7 @@ class CLIPVisionEncode(SingleOutputNode[Literal["CLIP_VISION_OUTPUT"]]):
 class CLIPVisionLoader(SingleOutputNode[Literal["CLIP_VISION"]]):
     """Load CLIP Vision (CLIPVisionLoader)
 
-    Category: loaders
+    Category: model/loaders
 
     Args:
         clip_name: COMBO
@@ -346,7 +363,7 @@ class CLIPVisionLoader(SingleOutputNode[Literal["CLIP_VISION"]]):
 class CheckpointLoader(Node):
     """Load Checkpoint With Config (DEPRECATED) (CheckpointLoader)
 
-    Category: advanced/loaders
+    Category: model/loaders
     Deprecated.
 
     Args:
@@ -401,7 +418,7 @@ class CheckpointLoaderSimple(Node):
 
     Loads a diffusion model checkpoint, diffusion models are used to denoise latents.
 
-    Category: loaders
+    Category: model/loaders
 
     Args:
         ckpt_name: The name of the checkpoint (model) to load.
@@ -446,9 +463,9 @@ class CheckpointLoaderSimple(Node):
 
 
 class ConditioningAverage(SingleOutputNode[Literal["CONDITIONING"]]):
-    """ConditioningAverage
+    """Conditioning (Average) (ConditioningAverage)
 
-    Category: conditioning
+    Category: model/conditioning/transform
 
     Args:
         conditioning_to: CONDITIONING
@@ -517,7 +534,7 @@ class ConditioningAverage(SingleOutputNode[Literal["CONDITIONING"]]):
 class ConditioningCombine(SingleOutputNode[Literal["CONDITIONING"]]):
     """Conditioning (Combine) (ConditioningCombine)
 
-    Category: conditioning
+    Category: model/conditioning/transform
 
     Args:
         conditioning_1: CONDITIONING
@@ -560,7 +577,7 @@ class ConditioningCombine(SingleOutputNode[Literal["CONDITIONING"]]):
 class ConditioningConcat(SingleOutputNode[Literal["CONDITIONING"]]):
     """Conditioning (Concat) (ConditioningConcat)
 
-    Category: conditioning
+    Category: model/conditioning/transform
 
     Args:
         conditioning_to: CONDITIONING
@@ -610,10 +627,55 @@ class ConditioningConcat(SingleOutputNode[Literal["CONDITIONING"]]):
         )
 
 
+class ConditioningMultiply(SingleOutputNode[Literal["CONDITIONING"]]):
+    """Conditioning (Multiply) (ConditioningMultiply)
+
+    Category: model/conditioning/transform
+
+    Args:
+        conditioning: CONDITIONING
+        multiplier: FLOAT
+
+    Outputs:
+        conditioning (CONDITIONING)
+    """
+
+    __slots__ = ()
+    class_type: ClassVar[str] = "ConditioningMultiply"
+    _inputs_: ClassVar[tuple[Any, ...]] = (
+        ("conditioning", "conditioning", "CONDITIONING", True, False, None, None, None, None),
+        ("multiplier", "multiplier", "FLOAT", True, True, -100.0, 100.0, None, None),
+    )
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("conditioning", "CONDITIONING", "CONDITIONING"),
+    )
+
+    conditioning: Output[Literal["CONDITIONING"]]
+
+    multiplier: InputRef
+
+    def __init__(
+        self,
+        *,
+        conditioning: Output[Literal["CONDITIONING"]],
+        multiplier: float | Output[Literal["FLOAT"]] = 1.0,
+        title: str | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self._init_node(
+            {
+                "multiplier": multiplier,
+                "conditioning": conditioning,
+            },
+            title,
+            node_id,
+        )
+
+
 class ConditioningSetArea(SingleOutputNode[Literal["CONDITIONING"]]):
     """Conditioning (Set Area) (ConditioningSetArea)
 
-    Category: conditioning
+    Category: model/conditioning/transform
 
     Args:
         conditioning: CONDITIONING
@@ -678,7 +740,7 @@ class ConditioningSetArea(SingleOutputNode[Literal["CONDITIONING"]]):
 class ConditioningSetAreaPercentage(SingleOutputNode[Literal["CONDITIONING"]]):
     """Conditioning (Set Area with Percentage) (ConditioningSetAreaPercentage)
 
-    Category: conditioning
+    Category: model/conditioning/transform
 
     Args:
         conditioning: CONDITIONING
@@ -741,9 +803,9 @@ class ConditioningSetAreaPercentage(SingleOutputNode[Literal["CONDITIONING"]]):
 
 
 class ConditioningSetAreaStrength(SingleOutputNode[Literal["CONDITIONING"]]):
-    """ConditioningSetAreaStrength
+    """Conditioning (Set Area Strength) (ConditioningSetAreaStrength)
 
-    Category: conditioning
+    Category: model/conditioning/transform
 
     Args:
         conditioning: CONDITIONING
@@ -790,7 +852,7 @@ _ConditioningSetMask_set_cond_area = Literal["default", "mask bounds"]
 class ConditioningSetMask(SingleOutputNode[Literal["CONDITIONING"]]):
     """Conditioning (Set Mask) (ConditioningSetMask)
 
-    Category: conditioning
+    Category: model/conditioning/transform
 
     Args:
         conditioning: CONDITIONING
@@ -854,7 +916,7 @@ class ConditioningSetMask(SingleOutputNode[Literal["CONDITIONING"]]):
 class ConditioningSetTimestepRange(SingleOutputNode[Literal["CONDITIONING"]]):
     """ConditioningSetTimestepRange
 
-    Category: advanced/conditioning
+    Category: model/conditioning/transform
 
     Args:
         conditioning: CONDITIONING
@@ -902,9 +964,9 @@ class ConditioningSetTimestepRange(SingleOutputNode[Literal["CONDITIONING"]]):
 
 
 class ConditioningZeroOut(SingleOutputNode[Literal["CONDITIONING"]]):
-    """ConditioningZeroOut
+    """Conditioning Zero Out (ConditioningZeroOut)
 
-    Category: advanced/conditioning
+    Category: model/conditioning/transform
 
     Args:
         conditioning: CONDITIONING
@@ -941,9 +1003,9 @@ class ConditioningZeroOut(SingleOutputNode[Literal["CONDITIONING"]]):
 
 
 class ControlNetApply(SingleOutputNode[Literal["CONDITIONING"]]):
-    """Apply ControlNet (OLD) (ControlNetApply)
+    """Apply ControlNet (DEPRECATED) (ControlNetApply)
 
-    Category: conditioning/controlnet
+    Category: model/conditioning/controlnet
     Deprecated.
 
     Args:
@@ -997,7 +1059,7 @@ class ControlNetApply(SingleOutputNode[Literal["CONDITIONING"]]):
 class ControlNetApplyAdvanced(Node):
     """Apply ControlNet (ControlNetApplyAdvanced)
 
-    Category: conditioning/controlnet
+    Category: model/conditioning/controlnet
 
     Args:
         positive: CONDITIONING
@@ -1071,7 +1133,7 @@ class ControlNetApplyAdvanced(Node):
 class ControlNetLoader(SingleOutputNode[Literal["CONTROL_NET"]]):
     """Load ControlNet Model (ControlNetLoader)
 
-    Category: loaders
+    Category: model/loaders
 
     Args:
         control_net_name: COMBO
@@ -1112,7 +1174,7 @@ class ControlNetLoader(SingleOutputNode[Literal["CONTROL_NET"]]):
 class DiffControlNetLoader(SingleOutputNode[Literal["CONTROL_NET"]]):
     """Load ControlNet Model (diff) (DiffControlNetLoader)
 
-    Category: loaders
+    Category: model/loaders
 
     Args:
         model: MODEL
@@ -1155,9 +1217,10 @@ class DiffControlNetLoader(SingleOutputNode[Literal["CONTROL_NET"]]):
 
 
 class DiffusersLoader(Node):
-    """DiffusersLoader
+    """Load Diffusers Model (DEPRECATED) (DiffusersLoader)
 
-    Category: advanced/loaders/deprecated
+    Category: model/loaders
+    Deprecated.
 
     Args:
         model_path: COMBO
@@ -1200,22 +1263,35 @@ class DiffusersLoader(Node):
             node_id,
         )
 
-_DualCLIPLoader_type = Literal["sdxl", "sd3", "flux", "hunyuan_video", "hidream", "hunyuan_image"]
+_DualCLIPLoader_type = Literal[
+    "sdxl",
+    "sd3",
+    "flux",
+    "hunyuan_video",
+    "hidream",
+    "hunyuan_image",
+    "hunyuan_video_15",
+    "kandinsky5",
+    "kandinsky5_image",
+    "ltxv",
+    "newbie",
+    "ace",
+]
 _DualCLIPLoader_device = Literal["default", "cpu"]
 
 
 class DualCLIPLoader(SingleOutputNode[Literal["CLIP"]]):
-    """DualCLIPLoader
+    """Load CLIP (Dual) (DualCLIPLoader)
 
-    [Recipes]
-
+    Recipes:
     sdxl: clip-l, clip-g
     sd3: clip-l, clip-g / clip-l, t5 / clip-g, t5
     flux: clip-l, t5
     hidream: at least one of t5 or llama, recommended t5 and llama
     hunyuan_image: qwen2.5vl 7b and byt5 small
+    newbie: gemma-3-4b-it, jina clip v2
 
-    Category: advanced/loaders
+    Category: model/loaders
 
     Args:
         clip_name1: COMBO
@@ -1268,7 +1344,7 @@ class DualCLIPLoader(SingleOutputNode[Literal["CLIP"]]):
 
 
 class EmptyImage(SingleOutputNode[Literal["IMAGE"]]):
-    """EmptyImage
+    """Empty Image (EmptyImage)
 
     Category: image
 
@@ -1328,7 +1404,7 @@ class EmptyLatentImage(SingleOutputNode[Literal["LATENT"]]):
 
     Create a new batch of empty latent images to be denoised via sampling.
 
-    Category: latent
+    Category: model/latent
 
     Args:
         width: The width of the latent images in pixels.
@@ -1377,9 +1453,9 @@ class EmptyLatentImage(SingleOutputNode[Literal["LATENT"]]):
 
 
 class GLIGENLoader(SingleOutputNode[Literal["GLIGEN"]]):
-    """GLIGENLoader
+    """Load GLIGEN Model (GLIGENLoader)
 
-    Category: loaders
+    Category: model/loaders
 
     Args:
         gligen_name: COMBO
@@ -1418,9 +1494,9 @@ class GLIGENLoader(SingleOutputNode[Literal["GLIGEN"]]):
 
 
 class GLIGENTextBoxApply(SingleOutputNode[Literal["CONDITIONING"]]):
-    """GLIGENTextBoxApply
+    """Apply GLIGEN Text Box (GLIGENTextBoxApply)
 
-    Category: conditioning/gligen
+    Category: model/conditioning/gligen
 
     Args:
         conditioning_to: CONDITIONING
@@ -1501,9 +1577,10 @@ class GLIGENTextBoxApply(SingleOutputNode[Literal["CONDITIONING"]]):
 
 
 class ImageBatch(SingleOutputNode[Literal["IMAGE"]]):
-    """Batch Images (ImageBatch)
+    """Batch Images (DEPRECATED) (ImageBatch)
 
-    Category: image
+    Category: image/batch
+    Deprecated.
 
     Args:
         image1: IMAGE
@@ -1544,9 +1621,9 @@ class ImageBatch(SingleOutputNode[Literal["IMAGE"]]):
 
 
 class ImageInvert(SingleOutputNode[Literal["IMAGE"]]):
-    """Invert Image (ImageInvert)
+    """Invert Image Colors (ImageInvert)
 
-    Category: image
+    Category: image/color
 
     Args:
         image: IMAGE
@@ -1585,7 +1662,7 @@ class ImageInvert(SingleOutputNode[Literal["IMAGE"]]):
 class ImagePadForOutpaint(Node):
     """Pad Image for Outpainting (ImagePadForOutpaint)
 
-    Category: image
+    Category: image/transform
 
     Args:
         image: IMAGE
@@ -1788,7 +1865,7 @@ class ImageScaleBy(SingleOutputNode[Literal["IMAGE"]]):
 class InpaintModelConditioning(Node):
     """InpaintModelConditioning
 
-    Category: conditioning/inpaint
+    Category: model/conditioning
 
     Args:
         positive: CONDITIONING
@@ -1858,6 +1935,8 @@ _KSampler_sampler_name = Literal[
     "euler_ancestral_cfg_pp",
     "heun",
     "heunpp2",
+    "exp_heun_2_x0",
+    "exp_heun_2_x0_sde",
     "dpm_2",
     "dpm_2_ancestral",
     "lms",
@@ -1913,7 +1992,7 @@ class KSampler(SingleOutputNode[Literal["LATENT"]]):
 
     Uses the provided model, positive and negative conditioning to denoise the latent image.
 
-    Category: sampling
+    Category: model/sampling
 
     Args:
         model: The model used for denoising the input latent.
@@ -2009,6 +2088,8 @@ _KSamplerAdvanced_sampler_name = Literal[
     "euler_ancestral_cfg_pp",
     "heun",
     "heunpp2",
+    "exp_heun_2_x0",
+    "exp_heun_2_x0_sde",
     "dpm_2",
     "dpm_2_ancestral",
     "lms",
@@ -2063,7 +2144,7 @@ _KSamplerAdvanced_return_with_leftover_noise = Literal["disable", "enable"]
 class KSamplerAdvanced(SingleOutputNode[Literal["LATENT"]]):
     """KSampler (Advanced) (KSamplerAdvanced)
 
-    Category: sampling
+    Category: model/sampling
 
     Args:
         model: MODEL
@@ -2200,7 +2281,7 @@ class KSamplerAdvanced(SingleOutputNode[Literal["LATENT"]]):
 class LatentBlend(SingleOutputNode[Literal["LATENT"]]):
     """Latent Blend (LatentBlend)
 
-    Category: _for_testing
+    Category: experimental
 
     Args:
         samples1: LATENT
@@ -2249,7 +2330,7 @@ class LatentBlend(SingleOutputNode[Literal["LATENT"]]):
 class LatentComposite(SingleOutputNode[Literal["LATENT"]]):
     """Latent Composite (LatentComposite)
 
-    Category: latent
+    Category: model/latent
 
     Args:
         samples_to: LATENT
@@ -2308,7 +2389,7 @@ class LatentComposite(SingleOutputNode[Literal["LATENT"]]):
 class LatentCrop(SingleOutputNode[Literal["LATENT"]]):
     """Crop Latent (LatentCrop)
 
-    Category: latent/transform
+    Category: model/latent/transform
 
     Args:
         samples: LATENT
@@ -2370,7 +2451,7 @@ _LatentFlip_flip_method = Literal["x-axis: vertically", "y-axis: horizontally"]
 class LatentFlip(SingleOutputNode[Literal["LATENT"]]):
     """Flip Latent (LatentFlip)
 
-    Category: latent/transform
+    Category: model/latent/transform
 
     Args:
         samples: LATENT
@@ -2423,9 +2504,9 @@ class LatentFlip(SingleOutputNode[Literal["LATENT"]]):
 
 
 class LatentFromBatch(SingleOutputNode[Literal["LATENT"]]):
-    """Latent From Batch (LatentFromBatch)
+    """Get Latent From Batch (LatentFromBatch)
 
-    Category: latent/batch
+    Category: model/latent/batch
 
     Args:
         samples: LATENT
@@ -2440,7 +2521,7 @@ class LatentFromBatch(SingleOutputNode[Literal["LATENT"]]):
     class_type: ClassVar[str] = "LatentFromBatch"
     _inputs_: ClassVar[tuple[Any, ...]] = (
         ("samples", "samples", "LATENT", True, False, None, None, None, None),
-        ("batch_index", "batch_index", "INT", True, True, 0, 63, None, None),
+        ("batch_index", "batch_index", "INT", True, True, -16384, 16384, None, None),
         ("length", "length", "INT", True, True, 1, 64, None, None),
     )
     _outputs_: ClassVar[tuple[Any, ...]] = (
@@ -2477,7 +2558,7 @@ _LatentRotate_rotation = Literal["none", "90 degrees", "180 degrees", "270 degre
 class LatentRotate(SingleOutputNode[Literal["LATENT"]]):
     """Rotate Latent (LatentRotate)
 
-    Category: latent/transform
+    Category: model/latent/transform
 
     Args:
         samples: LATENT
@@ -2525,7 +2606,7 @@ _LatentUpscale_crop = Literal["disabled", "center"]
 class LatentUpscale(SingleOutputNode[Literal["LATENT"]]):
     """Upscale Latent (LatentUpscale)
 
-    Category: latent
+    Category: model/latent
 
     Args:
         samples: LATENT
@@ -2597,7 +2678,7 @@ _LatentUpscaleBy_upscale_method = Literal["nearest-exact", "bilinear", "area", "
 class LatentUpscaleBy(SingleOutputNode[Literal["LATENT"]]):
     """Upscale Latent By (LatentUpscaleBy)
 
-    Category: latent
+    Category: model/latent
 
     Args:
         samples: LATENT
@@ -2701,7 +2782,7 @@ _LoadImageMask_channel = Literal["alpha", "red", "green", "blue"]
 class LoadImageMask(SingleOutputNode[Literal["MASK"]]):
     """Load Image (as Mask) (LoadImageMask)
 
-    Category: mask
+    Category: image
 
     Args:
         image: COMBO
@@ -2789,9 +2870,9 @@ class LoadImageOutput(Node):
 
 
 class LoadLatent(SingleOutputNode[Literal["LATENT"]]):
-    """LoadLatent
+    """Load Latent (LoadLatent)
 
-    Category: _for_testing
+    Category: model/latent
 
     Args:
         latent: COMBO
@@ -2828,11 +2909,11 @@ class LoadLatent(SingleOutputNode[Literal["LATENT"]]):
 
 
 class LoraLoader(Node):
-    """Load LoRA (LoraLoader)
+    """Load LoRA (Model and CLIP) (LoraLoader)
 
-    LoRAs are used to modify diffusion and CLIP models, altering the way in which latents are denoised such as applying styles. Multiple LoRA nodes can be linked together.
+    This LoRA loader is used to modify both diffusion and CLIP models, altering the way in which latents are denoised such as applying styles. Multiple LoRA nodes can be linked together.
 
-    Category: loaders
+    Category: model/loaders
 
     Args:
         model: The diffusion model the LoRA will be applied to.
@@ -2892,11 +2973,11 @@ class LoraLoader(Node):
 
 
 class LoraLoaderModelOnly(SingleOutputNode[Literal["MODEL"]]):
-    """LoraLoaderModelOnly
+    """Load LoRA (LoraLoaderModelOnly)
 
-    LoRAs are used to modify diffusion and CLIP models, altering the way in which latents are denoised such as applying styles. Multiple LoRA nodes can be linked together.
+    This LoRAs loader is used to modify the diffusion model, altering the way in which latents are denoised such as applying styles. Multiple LoRA nodes can be linked together.
 
-    Category: loaders
+    Category: model/loaders
 
     Args:
         model: MODEL
@@ -2943,15 +3024,18 @@ class LoraLoaderModelOnly(SingleOutputNode[Literal["MODEL"]]):
         )
 
 
-class PreviewImage(Node):
+class PreviewImage(SingleOutputNode[Literal["IMAGE"]]):
     """Preview Image (PreviewImage)
 
-    Saves the input images to your ComfyUI output directory.
+    Preview the images without saving them to the ComfyUI output directory.
 
     Category: image
 
     Args:
         images: IMAGE
+
+    Outputs:
+        images (IMAGE)
     """
 
     __slots__ = ()
@@ -2959,7 +3043,11 @@ class PreviewImage(Node):
     _inputs_: ClassVar[tuple[Any, ...]] = (
         ("images", "images", "IMAGE", True, False, None, None, None, None),
     )
-    _outputs_: ClassVar[tuple[Any, ...]] = ()
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("images", "IMAGE", "images"),
+    )
+
+    images: Output[Literal["IMAGE"]]
 
     def __init__(
         self,
@@ -2980,7 +3068,7 @@ class PreviewImage(Node):
 class RepeatLatentBatch(SingleOutputNode[Literal["LATENT"]]):
     """Repeat Latent Batch (RepeatLatentBatch)
 
-    Category: latent/batch
+    Category: model/latent/batch
 
     Args:
         samples: LATENT
@@ -3022,7 +3110,7 @@ class RepeatLatentBatch(SingleOutputNode[Literal["LATENT"]]):
         )
 
 
-class SaveImage(Node):
+class SaveImage(SingleOutputNode[Literal["IMAGE"]]):
     """Save Image (SaveImage)
 
     Saves the input images to your ComfyUI output directory.
@@ -3032,6 +3120,9 @@ class SaveImage(Node):
     Args:
         images: The images to save.
         filename_prefix: The prefix for the file to save. This may include formatting information such as %date:yyyy-MM-dd% or %Empty Latent Image.width% to include values from nodes.
+
+    Outputs:
+        images (IMAGE)
     """
 
     __slots__ = ()
@@ -3040,7 +3131,11 @@ class SaveImage(Node):
         ("images", "images", "IMAGE", True, False, None, None, None, None),
         ("filename_prefix", "filename_prefix", "STRING", True, True, None, None, None, None),
     )
-    _outputs_: ClassVar[tuple[Any, ...]] = ()
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("images", "IMAGE", "images"),
+    )
+
+    images: Output[Literal["IMAGE"]]
 
     filename_prefix: InputRef
 
@@ -3062,14 +3157,17 @@ class SaveImage(Node):
         )
 
 
-class SaveLatent(Node):
-    """SaveLatent
+class SaveLatent(SingleOutputNode[Literal["LATENT"]]):
+    """Save Latent (SaveLatent)
 
-    Category: _for_testing
+    Category: model/latent
 
     Args:
         samples: LATENT
         filename_prefix: STRING
+
+    Outputs:
+        samples (LATENT)
     """
 
     __slots__ = ()
@@ -3078,7 +3176,11 @@ class SaveLatent(Node):
         ("samples", "samples", "LATENT", True, False, None, None, None, None),
         ("filename_prefix", "filename_prefix", "STRING", True, True, None, None, None, None),
     )
-    _outputs_: ClassVar[tuple[Any, ...]] = ()
+    _outputs_: ClassVar[tuple[Any, ...]] = (
+        ("samples", "LATENT", "samples"),
+    )
+
+    samples: Output[Literal["LATENT"]]
 
     filename_prefix: InputRef
 
@@ -3103,7 +3205,7 @@ class SaveLatent(Node):
 class SetLatentNoiseMask(SingleOutputNode[Literal["LATENT"]]):
     """Set Latent Noise Mask (SetLatentNoiseMask)
 
-    Category: latent/inpaint
+    Category: model/latent
 
     Args:
         samples: LATENT
@@ -3148,7 +3250,7 @@ _StyleModelApply_strength_type = Literal["multiply", "attn_bias"]
 class StyleModelApply(SingleOutputNode[Literal["CONDITIONING"]]):
     """Apply Style Model (StyleModelApply)
 
-    Category: conditioning/style_model
+    Category: model/conditioning
 
     Args:
         conditioning: CONDITIONING
@@ -3226,7 +3328,7 @@ class StyleModelApply(SingleOutputNode[Literal["CONDITIONING"]]):
 class StyleModelLoader(SingleOutputNode[Literal["STYLE_MODEL"]]):
     """Load Style Model (StyleModelLoader)
 
-    Category: loaders
+    Category: model/loaders
 
     Args:
         style_model_name: COMBO
@@ -3269,7 +3371,7 @@ _UNETLoader_weight_dtype = Literal["default", "fp8_e4m3fn", "fp8_e4m3fn_fast", "
 class UNETLoader(SingleOutputNode[Literal["MODEL"]]):
     """Load Diffusion Model (UNETLoader)
 
-    Category: advanced/loaders
+    Category: model/loaders
 
     Args:
         unet_name: COMBO
@@ -3327,7 +3429,7 @@ class VAEDecode(SingleOutputNode[Literal["IMAGE"]]):
 
     Decodes latent images back into pixel space images.
 
-    Category: latent
+    Category: model/latent
 
     Args:
         samples: The latent to be decoded.
@@ -3370,7 +3472,7 @@ class VAEDecode(SingleOutputNode[Literal["IMAGE"]]):
 class VAEDecodeTiled(SingleOutputNode[Literal["IMAGE"]]):
     """VAE Decode (Tiled) (VAEDecodeTiled)
 
-    Category: _for_testing
+    Category: model/latent
 
     Args:
         samples: LATENT
@@ -3434,7 +3536,7 @@ class VAEDecodeTiled(SingleOutputNode[Literal["IMAGE"]]):
 class VAEEncode(SingleOutputNode[Literal["LATENT"]]):
     """VAE Encode (VAEEncode)
 
-    Category: latent
+    Category: model/latent
 
     Args:
         pixels: IMAGE
@@ -3477,7 +3579,7 @@ class VAEEncode(SingleOutputNode[Literal["LATENT"]]):
 class VAEEncodeForInpaint(SingleOutputNode[Literal["LATENT"]]):
     """VAE Encode (for Inpainting) (VAEEncodeForInpaint)
 
-    Category: latent/inpaint
+    Category: model/latent
 
     Args:
         pixels: IMAGE
@@ -3530,7 +3632,7 @@ class VAEEncodeForInpaint(SingleOutputNode[Literal["LATENT"]]):
 class VAEEncodeTiled(SingleOutputNode[Literal["LATENT"]]):
     """VAE Encode (Tiled) (VAEEncodeTiled)
 
-    Category: _for_testing
+    Category: model/latent
 
     Args:
         pixels: IMAGE
@@ -3594,7 +3696,7 @@ class VAEEncodeTiled(SingleOutputNode[Literal["LATENT"]]):
 class VAELoader(SingleOutputNode[Literal["VAE"]]):
     """Load VAE (VAELoader)
 
-    Category: loaders
+    Category: model/loaders
 
     Args:
         vae_name: COMBO
@@ -3633,9 +3735,9 @@ class VAELoader(SingleOutputNode[Literal["VAE"]]):
 
 
 class unCLIPCheckpointLoader(Node):
-    """unCLIPCheckpointLoader
+    """Load unCLIP Checkpoint (unCLIPCheckpointLoader)
 
-    Category: loaders
+    Category: model/loaders
 
     Args:
         ckpt_name: COMBO
@@ -3685,7 +3787,7 @@ class unCLIPCheckpointLoader(Node):
 class unCLIPConditioning(SingleOutputNode[Literal["CONDITIONING"]]):
     """unCLIPConditioning
 
-    Category: conditioning
+    Category: model/conditioning
 
     Args:
         conditioning: CONDITIONING
