@@ -359,6 +359,67 @@ def test_named_values_win_and_older_named_forms_fall_back(recent):
     }
 
 
+def _one_node_wf(node):
+    base = {
+        "mode": 0,
+        "pos": [0, 0],
+        "size": [1, 1],
+        "flags": {},
+        "order": 0,
+        "properties": {},
+        "inputs": [],
+    }
+    return {
+        "last_node_id": 9,
+        "last_link_id": 0,
+        "nodes": [{**base, **node}],
+        "links": [],
+        "version": 0.4,
+    }
+
+
+def test_an_unknown_option_does_not_shift_the_widgets_after_it(latest):
+    """A template newer than the spec saves an option the spec lacks: its sub-widget values
+    cannot be named, but the widgets after them are read from the end, not shifted."""
+    wf = _one_node_wf(
+        {
+            "id": 9,
+            "type": "MinimaxHailuo03TextToVideoNode",
+            "widgets_values": [
+                "MiniMax H3 Max",
+                "a cat",
+                "2K",
+                "16:9",
+                6,
+                "x",
+                123,
+                "randomize",
+                True,
+            ],
+        }
+    )
+    w: list[str] = []
+    ins = ui_to_api(wf, latest, warnings=w)["9"]["inputs"]
+    assert ins == {"model": "MiniMax H3 Max", "seed": 123, "watermark": True}
+    assert any("'model'" in m and "5 widget values" in m for m in w), w
+    # a known option that gained a widget since the spec: the tail is aligned the same way
+    wf["nodes"][0]["widgets_values"] = [
+        "MiniMax H3",
+        "a cat",
+        "2K",
+        "16:9",
+        6,
+        "new",
+        7,
+        "fixed",
+        False,
+    ]
+    w = []
+    ins = ui_to_api(wf, latest, warnings=w)["9"]["inputs"]
+    assert ins["model.duration"] == 6 and ins["seed"] == 7 and ins["watermark"] is False
+    assert any("1 more widget value" in m for m in w), w
+
+
 @needs_templates
 def test_templates_keep_every_named_value(recent):
     """Over all official templates: no value the editor saved by name for an input of the
@@ -400,33 +461,81 @@ def test_templates_keep_every_named_value(recent):
     assert not bad, bad[:10]
 
 
-# known spec drift: these templates name classes, options or values newer than the recent
-# spec's server (see the issue note); everything else must lint without errors
+# What the linter still reports on the templates (beyond missing model/input files and classes
+# absent from the spec), by (code, class, input), each explained in the issue-10 note:
+# - the template's node is newer than the spec's server: a model, option or value the server
+#   does not offer yet, an input that changed type, an output that did not exist;
 _NEWER_THAN_SPEC = {
-    "value_not_in_list",
-    "dynamic_option_unknown",
-    "invalid_input_type",
-    "link_output_out_of_range",
-    "unknown_class_type",
-    "invalid_prompt",
-    "custom_validation_failed",
-    "required_input_missing",
+    ("dynamic_option_unknown", ct, "model")
+    for ct in (
+        "ByteDance2FirstLastFrameNode",
+        "ByteDance2ReferenceNodeV2",
+        "ByteDance2TextToVideoNode",
+        "ByteDanceSeedreamNodeV3",
+        "ClaudeNode",
+        "ElevenLabsTextToSpeech",
+        "FishAudioTextToSpeech",
+        "GeminiNanoBanana2V2",
+        "MinimaxHailuo03FirstLastFrameNode",
+        "MinimaxHailuo03ReferenceNode",
+        "MinimaxHailuo03TextToVideoNode",
+        "OpenAIGPTImageNodeV2",
+        "RecraftV4TextToImageNode",
+    )
+} | {
+    ("dynamic_option_unknown", "RemeshMesh", "sign_mode"),
+    ("value_not_in_list", "ByteDanceSeedreamNodeV3", "model.size_preset"),
+    ("value_not_in_list", "CLIPLoader", "type"),
+    ("value_not_in_list", "ElevenLabsTextToDialogue", "model"),
+    ("value_not_in_list", "GrokVideoNode", "model"),
+    ("value_not_in_list", "MeshyImageToModelNode", "model"),
+    ("value_not_in_list", "MeshyMultiImageToModelNode", "model"),
+    ("value_not_in_list", "MeshyTextToModelNode", "model"),
+    ("value_not_in_list", "OpenAIChatNode", "model"),
+    ("invalid_input_type", "CreateVideo", "bit_depth"),
+    ("link_output_out_of_range", "SaveGLB", "mesh"),
+    ("link_output_out_of_range", "SaveText", "text"),
+}
+# - a choice that depends on the server's installation (optional attention backends);
+# - real defects of the templates: a scheduler of a custom node pack (beta57), a subgraph
+#   output whose link id does not exist in the definition (video_ltx2_i2v_lora).
+_EXPLAINED = _NEWER_THAN_SPEC | {
+    ("value_not_in_list", "ModelAttentionBackend", "attention"),
+    ("value_not_in_list", "KSampler", "scheduler"),
+    ("required_input_missing", "SaveVideo", "video"),
 }
 
 
+def _file_or_class_finding(f, spec) -> bool:
+    if f.code in ("unknown_class_type", "invalid_prompt"):
+        return True
+    ns = spec.get(f.class_type) if f.class_type else None
+    inp = ns.inputs.get(f.input_name) if ns is not None and f.input_name else None
+    return (
+        f.code in ("value_not_in_list", "custom_validation_failed")
+        and inp is not None
+        and inp.file_kind is not None
+    )
+
+
 @needs_templates
-def test_templates_lint_without_false_findings(recent):
-    errors: dict[str, list[str]] = {}
+def test_templates_lint_without_false_findings(latest):
+    unexplained: list[str] = []
+    files_with_errors = set()
     for path in _templates():
         wf = json.loads(path.read_text(encoding="utf-8"))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            prompt = ui_to_api(wf, recent, warnings=[])
-        for f in validate_prompt(prompt, recent).findings:
-            if f.is_error and f.code not in _NEWER_THAN_SPEC:
-                errors.setdefault(path.name, []).append(str(f))
+            prompt = ui_to_api(wf, latest, warnings=[])
+        for f in validate_prompt(prompt, latest).findings:
+            if not f.is_error or _file_or_class_finding(f, latest):
+                continue
+            files_with_errors.add(path.name)
+            if (f.code, f.class_type, f.input_name) not in _EXPLAINED:
+                unexplained.append(f"{path.name}: {f}")
     # no MatchType, autogrow or dynamic-combo false alarms (801 + 230 before this work)
-    assert not errors, dict(list(errors.items())[:5])
+    assert not unexplained, unexplained[:10]
+    assert len(files_with_errors) <= 68
 
 
 # -- DSL and codegen -------------------------------------------------------------------------

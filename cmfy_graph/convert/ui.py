@@ -376,17 +376,26 @@ def _positional_lookup(seq: list[Any]) -> Any:
     return look
 
 
-def _dynamic_layout(layout: list[WidgetSlot], value_at: Any) -> list[WidgetSlot]:
+def _dynamic_layout(
+    layout: list[WidgetSlot], value_at: Any, gap: int = 0, unknown: list[str] | None = None
+) -> list[WidgetSlot]:
     """``layout`` with the widgets of each DynamicCombo's selected option spliced in right
     after the combo, recursively (the editor's ``dynamicWidgets``). ``value_at(index, slot)``
-    gives the saved value of the widget at that index of the expanded layout."""
+    gives the saved value of the widget at that index of the expanded layout.
+
+    A saved option the spec does not know (a node newer than the spec) has sub-widgets we
+    cannot name: ``gap`` placeholder slots (never sent) stand for them after the first such
+    combo, and its name is appended to ``unknown``."""
     out: list[WidgetSlot] = []
+    state = [gap, unknown if unknown is not None else []]
     for slot in layout:
-        _append_dynamic(out, slot, value_at)
+        _append_dynamic(out, slot, value_at, state)
     return out
 
 
-def _append_dynamic(out: list[WidgetSlot], slot: WidgetSlot, value_at: Any) -> None:
+def _append_dynamic(
+    out: list[WidgetSlot], slot: WidgetSlot, value_at: Any, state: list[Any]
+) -> None:
     from ..spec import DynamicComboSpec
 
     out.append(slot)
@@ -398,6 +407,11 @@ def _append_dynamic(out: list[WidgetSlot], slot: WidgetSlot, value_at: Any) -> N
         v = _default_value(inp, "value")
     opt = inp.dynamic.option(v) if isinstance(v, str) else None
     if opt is None:
+        if not state[1]:
+            out.extend(
+                WidgetSlot(f"{slot.name}.?", False, None, "unknown") for _ in range(state[0])
+            )
+        state[1].append(slot.name)
         return
     for sub_name, sub in opt.inputs.items():
         wtype = _widget_type_of(sub)
@@ -405,7 +419,7 @@ def _append_dynamic(out: list[WidgetSlot], slot: WidgetSlot, value_at: Any) -> N
             continue
         name = f"{slot.name}.{sub_name}"
         child = WidgetSlot(name, True, _renamed_input(sub, name))
-        _append_dynamic(out, child, value_at)
+        _append_dynamic(out, child, value_at, state)
         # a sub-widget gets value controls only when its spec asks: the editor's rule for
         # inputs named seed / noise_seed sees the dotted name
         cag = sub.options.get("control_after_generate")
@@ -1267,7 +1281,7 @@ class _Converter:
         else:
             seq = wv if isinstance(wv, list) else []
             if dynamic:
-                layout = _dynamic_layout(layout, _positional_lookup(seq))
+                layout = self._positional_dynamic_layout(dto, layout, seq, quiet)
             migrated = _migrate_widgets_values(ns, layout, seq)
             if migrated is not None:
                 seq = migrated  # a pre-1.16 file with dummy values for forceInput inputs
@@ -1334,6 +1348,55 @@ class _Converter:
                 ):
                     values[slot.name] = process_dynamic_prompt(values[slot.name], self.rng)
         return values
+
+    def _positional_dynamic_layout(
+        self, dto: _Dto, layout: list[WidgetSlot], seq: list[Any], quiet: bool
+    ) -> list[WidgetSlot]:
+        """The expanded layout of positional values. Where a saved option is unknown to the
+        spec, the widgets after it are aligned on the end of the saved values, so that they
+        are not shifted; the unknown option's own values cannot be named and are left out."""
+        unknown: list[str] = []
+        out = _dynamic_layout(layout, _positional_lookup(seq), 0, unknown)
+        if len(out) >= len(seq):
+            return out
+        if not unknown:
+            return self._drifted_option_layout(dto, out, seq, quiet)
+        for gap in range(1, min(64, len(seq) - len(out)) + 1):
+            cand = _dynamic_layout(layout, _positional_lookup(seq), gap, [])
+            if len(cand) == len(seq):
+                if not quiet:
+                    self.warn(
+                        f"{self.where(dto)}: the saved option of {unknown[0]!r} is not in the "
+                        f"spec; its {gap} widget value{'s' if gap != 1 else ''} cannot be "
+                        "named and are left out"
+                    )
+                return cand
+        return out
+
+    def _drifted_option_layout(
+        self, dto: _Dto, out: list[WidgetSlot], seq: list[Any], quiet: bool
+    ) -> list[WidgetSlot]:
+        """More values than the layout with known options: the node's option gained widgets
+        since the spec. The widgets after the last option's sub-widgets are aligned on the
+        end of the saved values; the extra values cannot be named and are left out."""
+        from ..spec import DynamicComboSpec
+
+        last = max((i for i, sl in enumerate(out) if "." in sl.name and sl.input), default=-1)
+        if last < 0 or any(
+            sl.input is not None and isinstance(sl.input.dynamic, DynamicComboSpec)
+            for sl in out[last + 1 :]
+        ):
+            return out
+        extra = len(seq) - len(out)
+        owner = out[last].name.split(".", 1)[0]
+        if not quiet:
+            self.warn(
+                f"{self.where(dto)}: {extra} more widget value{'s' if extra != 1 else ''} than "
+                f"the spec's option of {owner!r} has; the node may be newer than the spec; "
+                "they are left out"
+            )
+        pad = [WidgetSlot(f"{owner}.?", False, None, "unknown") for _ in range(extra)]
+        return [*out[: last + 1], *pad, *out[last + 1 :]]
 
     @staticmethod
     def _unknown_option_values(
@@ -1472,6 +1535,11 @@ class _Converter:
         def_outs = self.defs[dto.type].get("outputs") if dto.sub is not None else None
         if ns is not None and 0 <= slot < len(ns.outputs):
             out_type = ns.outputs[slot].type
+            if out_type == "COMFY_MATCHTYPE_V3":
+                # narrowed by the editor (applyMatchType) to what is connected: saved, else *
+                saved = outs[slot] if 0 <= slot < len(outs) else None
+                out_type = saved.get("type") if isinstance(saved, dict) else None
+                out_type = out_type if isinstance(out_type, str) and out_type else "*"
         elif isinstance(def_outs, list) and 0 <= slot < len(def_outs):
             o = def_outs[slot]  # an instance's outputs are its definition's
             out_type = o.get("type") if isinstance(o, dict) else None
