@@ -15,6 +15,7 @@ __all__ = [
     "__version__",
     "Workflow",
     "DynamicOption",
+    "JSON_NULL",
     "Node",
     "Output",
     "node",
@@ -30,11 +31,11 @@ from .errors import CmfyGraphError
 from .spec import InputSpec, NodeSpec, Spec, core_spec, load_spec
 
 if TYPE_CHECKING:
-    from .graph import DynamicOption, Node, Output, Workflow, node
+    from .graph import JSON_NULL, DynamicOption, Node, Output, Workflow, node
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("Workflow", "DynamicOption", "Node", "Output", "node"):
+    if name in ("Workflow", "DynamicOption", "JSON_NULL", "Node", "Output", "node"):
         from . import graph
 
         return getattr(graph, name)

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from .spec import NodeSpec, Spec
 
 __all__ = [
+    "JSON_NULL",
     "DynamicOption",
     "Workflow",
     "Node",
@@ -61,6 +62,21 @@ T_co = TypeVar("T_co", covariant=True)
 _current: ContextVar[Workflow | None] = ContextVar("cmfy_graph_workflow", default=None)
 
 _PRIMITIVE = frozenset({"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"})
+
+
+class _JsonNull:
+    """The type of :data:`JSON_NULL`."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "JSON_NULL"
+
+
+#: An input value that is sent as JSON ``null`` (``None`` means "not given" in the DSL), for
+#: ``set_input(name, JSON_NULL, raw=True)`` and ``node(...)``: what the editor sends for a
+#: widget that holds no value.
+JSON_NULL = _JsonNull()
 
 
 def current_workflow() -> Workflow | None:
@@ -399,6 +415,8 @@ class Node:
         if raw:
             if value is None:
                 self._inputs.pop(name, None)
+            elif value is JSON_NULL:
+                self._inputs[name] = None
             else:
                 self._inputs[name] = (
                     value.node.output(value.index) if isinstance(value, Node) else value
@@ -508,7 +526,9 @@ class RawNode(Node):
         self._inputs = {}
         self._wire = None
         for k, v in (inputs or {}).items():
-            if v is not None:
+            if v is JSON_NULL:
+                self._inputs[k] = None
+            elif v is not None:
                 self._inputs[k] = _raw_value(self, k, v)
         self.title = title
         self.meta = None

@@ -461,6 +461,27 @@ def test_templates_keep_every_named_value(recent):
     assert not bad, bad[:10]
 
 
+@needs_templates
+def test_templates_round_trip_through_python(latest):
+    """convert --to python, then compile, gives back the same prompt for every template;
+    dynamic inputs are written in their typed forms."""
+    from cmfy_graph.convert.python import prompt_to_python as to_python
+
+    n_option = n_list = 0
+    for path in _templates():
+        wf = json.loads(path.read_text(encoding="utf-8"))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            prompt = ui_to_api(wf, latest, warnings=[])
+            src = to_python(prompt, latest, warnings=[])
+        ns: dict = {}
+        exec(compile(src, path.name, "exec"), ns)
+        assert ns["wf"].to_prompt() == prompt, path.name
+        n_option += src.count("DynamicOption(")
+        n_list += src.count("images=[")
+    assert n_option > 300 and n_list > 30
+
+
 # What the linter still reports on the templates (beyond missing model/input files and classes
 # absent from the spec), by (code, class, input), each explained in the issue-10 note:
 # - the template's node is newer than the spec's server: a model, option or value the server
@@ -578,8 +599,10 @@ def test_dsl_compiles_exactly_the_editor_keys(dyn_nodes, recent):
     assert sw.type == "IMAGE" and big.type == "IMAGE"
     r = validate_prompt(p, recent)
     assert not [f for f in r.errors if f.code != "custom_validation_failed"], r.findings
-    # API -> Python -> API gives the same prompt back
+    # API -> Python -> API gives the same prompt back, with the typed forms
     src = prompt_to_python(p, recent, warnings=[])
+    assert "images=[load_image.image, load_image_2.image]" in src
+    assert 'DynamicOption("scale longer dimension", longer_size=2048)' in src
     ns: dict = {}
     exec(compile(src, "<converted>", "exec"), ns)
     assert ns["wf"].to_prompt() == p

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConversionError
-from ..graph import is_link
+from ..graph import JSON_NULL, is_link
 
 if TYPE_CHECKING:
     from ..spec import Spec
@@ -272,14 +272,31 @@ def prompt_to_python(
             # an input the class does not declare (the editor's ``audioUI``, a variadic node's
             # extra links) is set after construction with ``set_input(..., raw=True)``
             declared = {m[0] for m in cls._inputs_}
+            dyn_args: dict[str, tuple[Any, str]] = {}
+            for wire in cls.__dict__.get("_dynamic_") or {}:
+                got_arg = _dynamic_arg(cls, wire, raw_inputs, links, consts)
+                if got_arg is not None:
+                    dyn_args[wire] = (got_arg[0], got_arg[1])
+                    declared |= got_arg[2]
             extras = {
-                k: raw_inputs[k] for k in raw_inputs if k not in declared and k not in deferred
+                k: raw_inputs[k]
+                for k in raw_inputs
+                if (k not in declared or raw_inputs[k] is None) and k not in deferred
             }
             defaults = cls.__init__.__kwdefaults__ or {}
             kwargs: dict[str, Any] = {}
             for m in cls._inputs_:
                 wire, py = m[0], m[1]
-                if wire in links:
+                if wire in extras:
+                    kwargs[py] = None  # sent as null: set after construction
+                    if py not in defaults or defaults[py] is not None:
+                        args.append(f"{py}=None")
+                elif wire in dyn_args:
+                    kwargs[py], text = dyn_args[wire]
+                    if py in defaults and text == _literal(defaults[py]):
+                        continue
+                    args.append(f"{py}={text}")
+                elif wire in links:
                     text, handle = links[wire]
                     kwargs[py] = handle
                     args.append(f"{py}={text}")
@@ -303,6 +320,8 @@ def prompt_to_python(
                 with scratch:
                     s_node = cls(**kwargs, node_id=nid)
                     for k, x in extras.items():
+                        if x is None:
+                            x = JSON_NULL
                         s_node.set_input(k, links[k][1] if k in links else x, raw=True)
                     for k, x in deferred.items():
                         if not (is_link(x) and x[0] in prompt and (nid, k) in back):
@@ -336,8 +355,8 @@ def prompt_to_python(
                     raw_kwargs[k] = handle
                 elif k in consts:
                     u = _unwrap(consts[k])
-                    kw_items.append((k, _literal(u)))
-                    raw_kwargs[k] = u
+                    kw_items.append((k, "JSON_NULL" if u is None else _literal(u)))
+                    raw_kwargs[k] = JSON_NULL if u is None else u
             plain = all(
                 k.isidentifier()
                 and not keyword.iskeyword(k)
@@ -370,6 +389,8 @@ def prompt_to_python(
         if typed_ok:
             for k in extras:
                 text = links[k][0] if k in links else _literal(raw_inputs[k])
+                if raw_inputs[k] is None:
+                    text = "JSON_NULL"
                 lines.append(f"    {v}.set_input({_literal(k)}, {text}, raw=True)")
         for k, val in deferred.items():
             if is_link(val) and val[0] in prompt and (nid, k) in back:
@@ -399,9 +420,14 @@ def prompt_to_python(
                 f"node {nid}: input {k!r} = {val!r} links to an output that does not exist; left out"
             )
 
-    head = [f'"""{_doc_name(name)}"""', "", "from cmfy_graph import Workflow"]
+    top = ["Workflow"]
+    if any("DynamicOption(" in ln for ln in lines):
+        top.insert(0, "DynamicOption")
     if need_raw:
-        head[-1] = "from cmfy_graph import Workflow, node"
+        top.append("node")
+    if any("JSON_NULL" in ln for ln in lines):
+        top.append("JSON_NULL")
+    head = [f'"""{_doc_name(name)}"""', "", "from cmfy_graph import " + ", ".join(top)]
     if imports:
         names_ = sorted(imports)
         line = "from cmfy_graph.nodes import " + ", ".join(names_)
@@ -416,6 +442,97 @@ def prompt_to_python(
         lines.append("    pass")
     tail = ["", 'if __name__ == "__main__":', "    print(wf.to_json())", ""]
     return "\n".join(head + body + lines + tail)
+
+
+def _dynamic_arg(
+    cls: Any,
+    wire: str,
+    raw: Mapping[str, Any],
+    links: Mapping[str, tuple[str, Any]],
+    consts: Mapping[str, Any],
+) -> tuple[Any, str, set[str]] | None:
+    """The Python value, its source text and the prompt keys it stands for, of a V3 dynamic
+    input of a generated class (an Autogrow as a list or mapping, a DynamicCombo as its key or
+    a ``DynamicOption``); ``None`` when the prompt does not hold it in a form we write."""
+    from ..graph import _dynamic_spec
+
+    return _dyn_value(_dynamic_spec(cls, wire), wire, raw, links, consts)
+
+
+def _dyn_value(
+    ispec: Any,
+    wire: str,
+    raw: Mapping[str, Any],
+    links: Mapping[str, tuple[str, Any]],
+    consts: Mapping[str, Any],
+) -> tuple[Any, str, set[str]] | None:
+    from ..graph import DynamicOption, _editor_default
+    from ..spec import AutogrowSpec, DynamicComboSpec
+
+    def one(key: str) -> tuple[Any, str] | None:
+        if key in links:
+            text, handle = links[key]
+            return handle, text
+        if key in consts:
+            u = _unwrap(consts[key])
+            return u, _literal(u)
+        return None
+
+    dyn = ispec.dynamic
+    if isinstance(dyn, AutogrowSpec):
+        slots = [(n, one(f"{wire}.{n}")) for n in dyn.names]
+        present = [(n, x) for n, x in slots if x is not None]
+        if not present:
+            return None
+        used = {f"{wire}.{n}" for n, _ in present}
+        if [n for n, _ in present] == list(dyn.names[: len(present)]):
+            return (
+                [x[0] for _, x in present],
+                "[" + ", ".join(x[1] for _, x in present) + "]",
+                used,
+            )
+        return (
+            {n: x[0] for n, x in present},
+            "{" + ", ".join(f"{_literal(n)}: {x[1]}" for n, x in present) + "}",
+            used,
+        )
+    if isinstance(dyn, DynamicComboSpec):
+        key = consts.get(wire)
+        opt = dyn.option(key) if isinstance(key, str) else None
+        if opt is None:
+            return None
+        used = {wire}
+        values: dict[str, Any] = {}
+        shown: list[tuple[str, str]] = []  # (sub-input, source) of the non-default values
+        for sub_name, sub in opt.inputs.items():
+            sub_wire = f"{wire}.{sub_name}"
+            if sub.dynamic is not None:
+                got = _dyn_value(sub, sub_wire, raw, links, consts)
+                if got is None:
+                    if any(k.startswith(sub_wire) for k in raw):
+                        return None
+                    continue
+                values[sub_name] = got[0]
+                shown.append((sub_name, got[1]))
+                used |= got[2]
+                continue
+            x = one(sub_wire)
+            if x is None:
+                if _editor_default(sub) is not None:
+                    return None  # the DSL would fill in the default the prompt leaves out
+                continue
+            used.add(sub_wire)
+            values[sub_name] = x[0]
+            if sub_wire in links or x[0] != _editor_default(sub):
+                shown.append((sub_name, x[1]))
+        if not shown:
+            return key, _literal(key), used
+        if all(n.isidentifier() and not keyword.iskeyword(n) for n, _ in shown):
+            args = ", ".join(f"{n}={t}" for n, t in shown)
+        else:
+            args = "{" + ", ".join(f"{_literal(n)}: {t}" for n, t in shown) + "}"
+        return DynamicOption(key, values), f"DynamicOption({_literal(key)}, {args})", used
+    return None
 
 
 def _doc_name(name: str | None) -> str:
