@@ -498,7 +498,9 @@ def _dyn_value(
         )
     if isinstance(dyn, DynamicComboSpec):
         key = consts.get(wire)
-        opt = dyn.option(key) if isinstance(key, str) else None
+        if not isinstance(key, str):
+            return None
+        opt = dyn.option(key)
         if opt is None:
             return None
         used = {wire}
