@@ -574,6 +574,7 @@ class RawNode(Node):
 
 def node(
     class_type: str,
+    values: Mapping[str, Any] | None = None,
     /,
     *,
     title: str | None = None,
@@ -585,9 +586,11 @@ def node(
 
     ``outputs`` optionally declares the output types (``["IMAGE", "MASK"]``) so that handles
     are typed; without it, use indexes: ``n[0]``. Input names that are not Python identifiers
-    can be passed with ``**{"my input": 3}``.
+    (``"images.image0"``) go in the ``values`` mapping: ``node("X", {"my input": 3})``.
     """
-    return RawNode(class_type, inputs, title=title, node_id=node_id, outputs=outputs)
+    return RawNode(
+        class_type, {**(values or {}), **inputs}, title=title, node_id=node_id, outputs=outputs
+    )
 
 
 def _output_meta(names: list[str], types: list[Any]) -> tuple[_OutputMeta, ...]:
@@ -731,7 +734,9 @@ class DynamicOption:
 
     def __init__(self, key: str, values: Mapping[str, Any] | None = None, /, **kw: Any) -> None:
         self.key = key
-        self.values: dict[str, Any] = {**(values or {}), **kw}
+        self.values: dict[str, Any] = {
+            k: v for k, v in {**(values or {}), **kw}.items() if v is not None
+        }
 
     def __repr__(self) -> str:
         args = "".join(f", {k}={v!r}" for k, v in self.values.items())

@@ -83,6 +83,29 @@ class ParamModel:
 
 
 @attrs.define
+class OptionModel:
+    """One option of a DynamicCombo input: a class whose keyword arguments are the inputs the
+    option brings (``ResizeImageMaskNode.ResizeType.ScaleLongerDimension(longer_size=2048)``)."""
+
+    name: str
+    key_lit: str
+    base: str  # the private per-input base class (what the input's annotation names)
+    doc: str
+    params: list[ParamModel]
+    namespaces: list[NamespaceModel]
+
+
+@attrs.define
+class NamespaceModel:
+    """The options of one DynamicCombo input, as a class holding one class per option."""
+
+    name: str
+    wire: str
+    doc: str
+    options: list[OptionModel]
+
+
+@attrs.define
 class ClassModel:
     """One generated node class."""
 
@@ -96,6 +119,8 @@ class ClassModel:
     input_attrs: list[str]
     aliases: list[tuple[str, str]]  # (alias name, Literal source)
     output_matchtypes: str | None = None  # source of _output_matchtypes_, when any
+    namespaces: list[NamespaceModel] = attrs.field(factory=list)
+    option_bases: list[tuple[str, str]] = attrs.field(factory=list)  # (name, docstring)
 
     @property
     def dynamic_params(self) -> list[ParamModel]:
@@ -206,8 +231,9 @@ def _prune(raw: Any) -> Any:
     return raw
 
 
-def _dynamic_annotation(inp: InputSpec) -> tuple[str, str | None]:
-    """(annotation, default source) of a V3 dynamic input's keyword argument."""
+def _dynamic_annotation(inp: InputSpec, option_base: str | None = None) -> tuple[str, str | None]:
+    """(annotation, default source) of a V3 dynamic input's keyword argument; a DynamicCombo
+    takes its option keys or an instance of ``option_base`` (the base of its option classes)."""
     dyn = inp.dynamic
     if isinstance(dyn, AutogrowSpec):
         item = _param_annotation(dyn.template)
@@ -217,7 +243,7 @@ def _dynamic_annotation(inp: InputSpec) -> tuple[str, str | None]:
     if isinstance(dyn, DynamicComboSpec):
         keys = tuple(k for k in dyn.keys if isinstance(k, str))
         lit = _choices_literal(keys) or "str"
-        ann = f"{lit} | DynamicOption"
+        ann = f"{lit} | {option_base}" if option_base else f"{lit} | DynamicOption"
         if not inp.required:
             return ann + " | None", "None"
         d = inp.default if inp.default in keys else (keys[0] if keys else None)
@@ -249,12 +275,18 @@ def _param_annotation(inp: InputSpec) -> str:
     return _out_type_literal(t)
 
 
-def _param(inp: InputSpec, py: str, cls: str, aliases: list[tuple[str, str]]) -> ParamModel:
+def _param(
+    inp: InputSpec,
+    py: str,
+    cls: str,
+    aliases: list[tuple[str, str]],
+    option_base: str | None = None,
+) -> ParamModel:
     t = inp.type
     widget = inp.is_widget
     choices_src = "None"
     if inp.dynamic is not None:
-        ann, dflt = _dynamic_annotation(inp)
+        ann, dflt = _dynamic_annotation(inp, option_base)
         items = [literal(inp.name), literal(py), literal(t), str(inp.required), "False"]
         items += ["None", "None", "None", "None"]
         return ParamModel(
@@ -315,6 +347,82 @@ def _param(inp: InputSpec, py: str, cls: str, aliases: list[tuple[str, str]]) ->
     )
 
 
+def _camel(key: Any) -> str:
+    words = [w for w in re.split(r"[^0-9A-Za-z]+", str(key)) if w]
+    return "".join(w[0].upper() + w[1:] for w in words) or "Option"
+
+
+def _sub_param(inp: InputSpec, py: str, option_base: str | None) -> ParamModel:
+    """A keyword argument of an option class: every sub-input is optional there (left out,
+    it takes the editor's default when it has a widget)."""
+    if inp.dynamic is not None:
+        ann, _ = _dynamic_annotation(inp, option_base)
+    else:
+        ann = _param_annotation(inp)
+    if not ann.endswith("| None"):
+        ann += " | None"
+    return ParamModel(py=py, wire=inp.name, annotation=ann, default="None", widget=False, meta="")
+
+
+def _namespace(
+    inp: InputSpec,
+    owner: str,
+    base_prefix: str,
+    bases: list[tuple[str, str]],
+    mod_names: Namer,
+    taken: Namer,
+) -> tuple[NamespaceModel, str]:
+    """The namespace class of a DynamicCombo input and its option classes (recursively), and
+    the name of the private base class of its options (appended to ``bases``)."""
+    dyn = inp.dynamic
+    assert isinstance(dyn, DynamicComboSpec)
+    base = mod_names(f"_{base_prefix}_{identifier(inp.name, fallback='option')}")
+    bases.append((base, docstring(f"An option of input {inp.name!r} of {owner}.")))
+    ns_name = taken(class_name(_camel(inp.name), reserved=_ANNOTATION_NAMES))
+    onamer = Namer({"key", "values", "_by_key_"} | set(_ANNOTATION_NAMES))
+    options = []
+    for opt in dyn.options:
+        oname = onamer(class_name(_camel(opt.key), reserved=_ANNOTATION_NAMES))
+        pnamer = Namer(_PARAM_RESERVED | {"self", "key", "values"})
+        inner_taken = Namer({oname, "key", "values"})
+        params: list[ParamModel] = []
+        namespaces: list[NamespaceModel] = []
+        for sub in opt.inputs.values():
+            py = pnamer(identifier(sub.name, fallback="input", reserved=_PARAM_RESERVED))
+            sub_base = None
+            if isinstance(sub.dynamic, DynamicComboSpec):
+                child, sub_base = _namespace(
+                    sub,
+                    f"{owner}.{ns_name}.{oname}",
+                    f"{base[1:]}_{_camel(opt.key)}",
+                    bases,
+                    mod_names,
+                    inner_taken,
+                )
+                namespaces.append(child)
+            params.append(_sub_param(sub, py, sub_base))
+        options.append(
+            OptionModel(
+                name=oname,
+                key_lit=literal(opt.key),
+                base=base,
+                doc=docstring(f"Option {opt.key!r} of input {inp.name!r}."),
+                params=params,
+                namespaces=namespaces,
+            )
+        )
+    model = NamespaceModel(
+        name=ns_name,
+        wire=inp.name,
+        doc=docstring(
+            f"The options of input {inp.name!r}: one class each, taking the inputs the option "
+            "brings."
+        ),
+        options=options,
+    )
+    return model, base
+
+
 def _class_doc(
     ns: NodeSpec, params: list[ParamModel], outputs: list[tuple[str, Any, str, str | None]]
 ) -> str:
@@ -353,9 +461,17 @@ def _build_class(ns: NodeSpec, name: str) -> ClassModel:
     pnamer = Namer(_PARAM_RESERVED)
     params: list[ParamModel] = []
     aliases: list[tuple[str, str]] = []
+    namespaces: list[NamespaceModel] = []
+    bases: list[tuple[str, str]] = []
+    mod_names = Namer()
+    taken = Namer(_NODE_ATTRS | _ANNOTATION_NAMES | {o.name for o in ns.outputs})
     for inp in ns.inputs.values():
         py = pnamer(identifier(inp.name, fallback="input", reserved=_PARAM_RESERVED))
-        params.append(_param(inp, py, name, aliases))
+        option_base = None
+        if isinstance(inp.dynamic, DynamicComboSpec):
+            model, option_base = _namespace(inp, name, name, bases, mod_names, taken)
+            namespaces.append(model)
+        params.append(_param(inp, py, name, aliases, option_base))
     widgets = [p for p in params if p.widget]
     sockets = [p for p in params if not p.widget]
     attrs_ = output_attribute_names(o.name for o in ns.outputs)
@@ -399,6 +515,8 @@ def _build_class(ns: NodeSpec, name: str) -> ClassModel:
         input_attrs=input_attrs,
         aliases=aliases,
         output_matchtypes=literal(tuple(mts)) if any(mts) else None,
+        namespaces=namespaces,
+        option_bases=bases,
     )
 
 

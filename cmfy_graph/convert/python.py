@@ -367,7 +367,7 @@ def prompt_to_python(
             if plain:
                 args += [f"{k}={t}" for k, t in kw_items]
             elif kw_items:
-                args.append("**{" + ", ".join(f"{_literal(k)}: {t}" for k, t in kw_items) + "}")
+                args.append("{" + ", ".join(f"{_literal(k)}: {t}" for k, t in kw_items) + "}")
             if title is not None:
                 args.append(f"title={_literal(title)}")
             if explicit_id:
@@ -456,7 +456,7 @@ def _dynamic_arg(
     a ``DynamicOption``); ``None`` when the prompt does not hold it in a form we write."""
     from ..graph import _dynamic_spec
 
-    return _dyn_value(_dynamic_spec(cls, wire), wire, raw, links, consts)
+    return _dyn_value(_dynamic_spec(cls, wire), wire, raw, links, consts, cls)
 
 
 def _dyn_value(
@@ -465,7 +465,10 @@ def _dyn_value(
     raw: Mapping[str, Any],
     links: Mapping[str, tuple[str, Any]],
     consts: Mapping[str, Any],
+    owner: Any = None,
 ) -> tuple[Any, str, set[str]] | None:
+    """See :func:`_dynamic_arg`; ``owner`` is the generated class (node or option class)
+    whose ``_options_`` holds the option classes of this input."""
     from ..graph import DynamicOption, _editor_default
     from ..spec import AutogrowSpec, DynamicComboSpec
 
@@ -506,10 +509,12 @@ def _dyn_value(
         used = {wire}
         values: dict[str, Any] = {}
         shown: list[tuple[str, str]] = []  # (sub-input, source) of the non-default values
+        namespace = (getattr(owner, "_options_", None) or {}).get(ispec.name.rsplit(".", 1)[-1])
+        opt_cls = (getattr(namespace, "_by_key_", None) or {}).get(key)
         for sub_name, sub in opt.inputs.items():
             sub_wire = f"{wire}.{sub_name}"
             if sub.dynamic is not None:
-                got = _dyn_value(sub, sub_wire, raw, links, consts)
+                got = _dyn_value(sub, sub_wire, raw, links, consts, opt_cls)
                 if got is None:
                     if any(k.startswith(sub_wire) for k in raw):
                         return None
@@ -529,6 +534,11 @@ def _dyn_value(
                 shown.append((sub_name, x[1]))
         if not shown:
             return key, _literal(key), used
+        py = getattr(opt_cls, "_py_", None)
+        if opt_cls is not None and py is not None and all(n in py for n in values):
+            # the generated option class: typed, one keyword per input the option brings
+            text = f"{opt_cls.__qualname__}({', '.join(f'{py[n]}={t}' for n, t in shown)})"
+            return opt_cls(**{py[n]: v for n, v in values.items()}), text, used
         if all(n.isidentifier() and not keyword.iskeyword(n) for n, _ in shown):
             args = ", ".join(f"{n}={t}" for n, t in shown)
         else:

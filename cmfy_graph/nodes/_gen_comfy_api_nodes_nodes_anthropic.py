@@ -14,6 +14,12 @@ __all__ = [
 ]
 
 
+class _ClaudeNode_model(DynamicOption):
+    """An option of input 'model' of ClaudeNode."""
+
+    __slots__ = ()
+
+
 class ClaudeNode(SingleOutputNode[Literal["STRING"]]):
     """Anthropic Claude (ClaudeNode)
 
@@ -49,6 +55,171 @@ class ClaudeNode(SingleOutputNode[Literal["STRING"]]):
         "images": ("required", "COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10", "image_11", "image_12", "image_13", "image_14", "image_15", "image_16", "image_17", "image_18", "image_19", "image_20"], "min": 0}}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class Opus5(_ClaudeNode_model):
+            """Option 'Opus 5' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"max_tokens": "max_tokens", "reasoning_effort": "reasoning_effort"}
+
+            def __init__(
+                self,
+                *,
+                max_tokens: int | Output[Literal["INT"]] | None = None,
+                reasoning_effort: Literal["low", "medium", "high"] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Opus 5",
+                    {"max_tokens": max_tokens, "reasoning_effort": reasoning_effort},
+                )
+
+        class Opus48(_ClaudeNode_model):
+            """Option 'Opus 4.8' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"max_tokens": "max_tokens", "reasoning_effort": "reasoning_effort"}
+
+            def __init__(
+                self,
+                *,
+                max_tokens: int | Output[Literal["INT"]] | None = None,
+                reasoning_effort: Literal["off", "low", "medium", "high"] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Opus 4.8",
+                    {"max_tokens": max_tokens, "reasoning_effort": reasoning_effort},
+                )
+
+        class Fable5(_ClaudeNode_model):
+            """Option 'Fable 5' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"max_tokens": "max_tokens", "reasoning_effort": "reasoning_effort"}
+
+            def __init__(
+                self,
+                *,
+                max_tokens: int | Output[Literal["INT"]] | None = None,
+                reasoning_effort: Literal["low", "medium", "high"] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Fable 5",
+                    {"max_tokens": max_tokens, "reasoning_effort": reasoning_effort},
+                )
+
+        class Sonnet5(_ClaudeNode_model):
+            """Option 'Sonnet 5' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"max_tokens": "max_tokens", "reasoning_effort": "reasoning_effort"}
+
+            def __init__(
+                self,
+                *,
+                max_tokens: int | Output[Literal["INT"]] | None = None,
+                reasoning_effort: Literal["off", "low", "medium", "high"] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Sonnet 5",
+                    {"max_tokens": max_tokens, "reasoning_effort": reasoning_effort},
+                )
+
+        class Opus47(_ClaudeNode_model):
+            """Option 'Opus 4.7' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"max_tokens": "max_tokens", "temperature": "temperature", "reasoning_effort": "reasoning_effort"}
+
+            def __init__(
+                self,
+                *,
+                max_tokens: int | Output[Literal["INT"]] | None = None,
+                temperature: float | Output[Literal["FLOAT"]] | None = None,
+                reasoning_effort: Literal["off", "low", "medium", "high"] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Opus 4.7",
+                    {"max_tokens": max_tokens, "temperature": temperature, "reasoning_effort": reasoning_effort},
+                )
+
+        class Opus46(_ClaudeNode_model):
+            """Option 'Opus 4.6' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"max_tokens": "max_tokens", "temperature": "temperature", "reasoning_effort": "reasoning_effort"}
+
+            def __init__(
+                self,
+                *,
+                max_tokens: int | Output[Literal["INT"]] | None = None,
+                temperature: float | Output[Literal["FLOAT"]] | None = None,
+                reasoning_effort: Literal["off", "low", "medium", "high"] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Opus 4.6",
+                    {"max_tokens": max_tokens, "temperature": temperature, "reasoning_effort": reasoning_effort},
+                )
+
+        class Sonnet46(_ClaudeNode_model):
+            """Option 'Sonnet 4.6' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"max_tokens": "max_tokens", "temperature": "temperature", "reasoning_effort": "reasoning_effort"}
+
+            def __init__(
+                self,
+                *,
+                max_tokens: int | Output[Literal["INT"]] | None = None,
+                temperature: float | Output[Literal["FLOAT"]] | None = None,
+                reasoning_effort: Literal["off", "low", "medium", "high"] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Sonnet 4.6",
+                    {"max_tokens": max_tokens, "temperature": temperature, "reasoning_effort": reasoning_effort},
+                )
+
+        class Sonnet45(_ClaudeNode_model):
+            """Option 'Sonnet 4.5' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"max_tokens": "max_tokens", "temperature": "temperature", "reasoning_effort": "reasoning_effort"}
+
+            def __init__(
+                self,
+                *,
+                max_tokens: int | Output[Literal["INT"]] | None = None,
+                temperature: float | Output[Literal["FLOAT"]] | None = None,
+                reasoning_effort: Literal["off", "low", "medium", "high"] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Sonnet 4.5",
+                    {"max_tokens": max_tokens, "temperature": temperature, "reasoning_effort": reasoning_effort},
+                )
+
+        class Haiku45(_ClaudeNode_model):
+            """Option 'Haiku 4.5' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"max_tokens": "max_tokens", "temperature": "temperature"}
+
+            def __init__(
+                self,
+                *,
+                max_tokens: int | Output[Literal["INT"]] | None = None,
+                temperature: float | Output[Literal["FLOAT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Haiku 4.5",
+                    {"max_tokens": max_tokens, "temperature": temperature},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"Opus 5": Opus5, "Opus 4.8": Opus48, "Fable 5": Fable5, "Sonnet 5": Sonnet5, "Opus 4.7": Opus47, "Opus 4.6": Opus46, "Sonnet 4.6": Sonnet46, "Sonnet 4.5": Sonnet45, "Haiku 4.5": Haiku45}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     string: Output[Literal["STRING"]]
 
     prompt: InputRef
@@ -70,7 +241,7 @@ class ClaudeNode(SingleOutputNode[Literal["STRING"]]):
     "Sonnet 4.6",
     "Sonnet 4.5",
     "Haiku 4.5",
-] | DynamicOption = "Opus 5",
+] | _ClaudeNode_model = "Opus 5",
         seed: int | Output[Literal["INT"]] = 0,
         images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
         system_prompt: str | Output[Literal["STRING"]] | None = None,

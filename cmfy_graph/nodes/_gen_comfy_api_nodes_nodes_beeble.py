@@ -17,6 +17,12 @@ __all__ = [
 _BeebleSwitchXImageEdit_max_resolution = Literal["1080p", "720p"]
 
 
+class _BeebleSwitchXImageEdit_alpha_mode(DynamicOption):
+    """An option of input 'alpha_mode' of BeebleSwitchXImageEdit."""
+
+    __slots__ = ()
+
+
 class BeebleSwitchXImageEdit(Node):
     """Beeble SwitchX Image Edit (BeebleSwitchXImageEdit)
 
@@ -65,6 +71,64 @@ class BeebleSwitchXImageEdit(Node):
         "alpha_mode": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "auto", "inputs": {"required": {}}}, {"key": "fill", "inputs": {"required": {}}}, {"key": "select", "inputs": {"required": {"alpha_keyframe": ["MASK", {}]}}}, {"key": "custom", "inputs": {"required": {"alpha_mask": ["MASK", {}]}}}]}),
     }
 
+    class AlphaMode:
+        """The options of input 'alpha_mode': one class each, taking the inputs the option brings."""
+
+        class Auto(_BeebleSwitchXImageEdit_alpha_mode):
+            """Option 'auto' of input 'alpha_mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("auto")
+
+        class Fill(_BeebleSwitchXImageEdit_alpha_mode):
+            """Option 'fill' of input 'alpha_mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("fill")
+
+        class Select(_BeebleSwitchXImageEdit_alpha_mode):
+            """Option 'select' of input 'alpha_mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"alpha_keyframe": "alpha_keyframe"}
+
+            def __init__(
+                self,
+                *,
+                alpha_keyframe: Output[Literal["MASK"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "select",
+                    {"alpha_keyframe": alpha_keyframe},
+                )
+
+        class Custom(_BeebleSwitchXImageEdit_alpha_mode):
+            """Option 'custom' of input 'alpha_mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"alpha_mask": "alpha_mask"}
+
+            def __init__(
+                self,
+                *,
+                alpha_mask: Output[Literal["MASK"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "custom",
+                    {"alpha_mask": alpha_mask},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"auto": Auto, "fill": Fill, "select": Select, "custom": Custom}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"alpha_mode": AlphaMode}
+
     image: Output[Literal["IMAGE"]]
     alpha: Output[Literal["MASK"]]
 
@@ -78,7 +142,7 @@ class BeebleSwitchXImageEdit(Node):
         *,
         image: Output[Literal["IMAGE"]],
         prompt: str | Output[Literal["STRING"]] = "",
-        alpha_mode: Literal["auto", "fill", "select", "custom"] | DynamicOption = "auto",
+        alpha_mode: Literal["auto", "fill", "select", "custom"] | _BeebleSwitchXImageEdit_alpha_mode = "auto",
         max_resolution: _BeebleSwitchXImageEdit_max_resolution | Output[Literal["COMBO"]] = "1080p",
         seed: int | Output[Literal["INT"]] = 0,
         reference_image: Output[Literal["IMAGE"]] | None = None,
@@ -99,6 +163,12 @@ class BeebleSwitchXImageEdit(Node):
         )
 
 _BeebleSwitchXVideoEdit_max_resolution = Literal["1080p", "720p"]
+
+
+class _BeebleSwitchXVideoEdit_alpha_mode(DynamicOption):
+    """An option of input 'alpha_mode' of BeebleSwitchXVideoEdit."""
+
+    __slots__ = ()
 
 
 class BeebleSwitchXVideoEdit(Node):
@@ -149,6 +219,64 @@ class BeebleSwitchXVideoEdit(Node):
         "alpha_mode": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "auto", "inputs": {"required": {}}}, {"key": "fill", "inputs": {"required": {}}}, {"key": "select", "inputs": {"required": {"alpha_keyframe": ["MASK", {}]}}}, {"key": "custom", "inputs": {"required": {"alpha_mask": ["MASK", {}]}}}]}),
     }
 
+    class AlphaMode:
+        """The options of input 'alpha_mode': one class each, taking the inputs the option brings."""
+
+        class Auto(_BeebleSwitchXVideoEdit_alpha_mode):
+            """Option 'auto' of input 'alpha_mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("auto")
+
+        class Fill(_BeebleSwitchXVideoEdit_alpha_mode):
+            """Option 'fill' of input 'alpha_mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("fill")
+
+        class Select(_BeebleSwitchXVideoEdit_alpha_mode):
+            """Option 'select' of input 'alpha_mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"alpha_keyframe": "alpha_keyframe"}
+
+            def __init__(
+                self,
+                *,
+                alpha_keyframe: Output[Literal["MASK"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "select",
+                    {"alpha_keyframe": alpha_keyframe},
+                )
+
+        class Custom(_BeebleSwitchXVideoEdit_alpha_mode):
+            """Option 'custom' of input 'alpha_mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"alpha_mask": "alpha_mask"}
+
+            def __init__(
+                self,
+                *,
+                alpha_mask: Output[Literal["MASK"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "custom",
+                    {"alpha_mask": alpha_mask},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"auto": Auto, "fill": Fill, "select": Select, "custom": Custom}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"alpha_mode": AlphaMode}
+
     video: Output[Literal["VIDEO"]]
     alpha: Output[Literal["VIDEO"]]
 
@@ -162,7 +290,7 @@ class BeebleSwitchXVideoEdit(Node):
         *,
         video: Output[Literal["VIDEO"]],
         prompt: str | Output[Literal["STRING"]] = "",
-        alpha_mode: Literal["auto", "fill", "select", "custom"] | DynamicOption = "auto",
+        alpha_mode: Literal["auto", "fill", "select", "custom"] | _BeebleSwitchXVideoEdit_alpha_mode = "auto",
         max_resolution: _BeebleSwitchXVideoEdit_max_resolution | Output[Literal["COMBO"]] = "1080p",
         seed: int | Output[Literal["INT"]] = 0,
         reference_image: Output[Literal["IMAGE"]] | None = None,

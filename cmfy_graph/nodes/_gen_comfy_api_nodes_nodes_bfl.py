@@ -27,6 +27,12 @@ __all__ = [
 ]
 
 
+class _Flux2ImageNode_model(DynamicOption):
+    """An option of input 'model' of Flux2ImageNode."""
+
+    __slots__ = ()
+
+
 class Flux2ImageNode(SingleOutputNode[Literal["IMAGE"]]):
     """Flux.2 Image (Flux2ImageNode)
 
@@ -57,6 +63,50 @@ class Flux2ImageNode(SingleOutputNode[Literal["IMAGE"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "Flux.2 [pro]", "inputs": {"required": {"width": ["INT", {"default": 1024, "min": 256, "max": 2048, "step": 32}], "height": ["INT", {"default": 768, "min": 256, "max": 2048, "step": 32}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8"], "min": 0}}]}}}, {"key": "Flux.2 [max]", "inputs": {"required": {"width": ["INT", {"default": 1024, "min": 256, "max": 2048, "step": 32}], "height": ["INT", {"default": 768, "min": 256, "max": 2048, "step": 32}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8"], "min": 0}}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class Flux2Pro(_Flux2ImageNode_model):
+            """Option 'Flux.2 [pro]' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"width": "width", "height": "height", "images": "images"}
+
+            def __init__(
+                self,
+                *,
+                width: int | Output[Literal["INT"]] | None = None,
+                height: int | Output[Literal["INT"]] | None = None,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Flux.2 [pro]",
+                    {"width": width, "height": height, "images": images},
+                )
+
+        class Flux2Max(_Flux2ImageNode_model):
+            """Option 'Flux.2 [max]' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"width": "width", "height": "height", "images": "images"}
+
+            def __init__(
+                self,
+                *,
+                width: int | Output[Literal["INT"]] | None = None,
+                height: int | Output[Literal["INT"]] | None = None,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Flux.2 [max]",
+                    {"width": width, "height": height, "images": images},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"Flux.2 [pro]": Flux2Pro, "Flux.2 [max]": Flux2Max}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     image: Output[Literal["IMAGE"]]
 
     prompt: InputRef
@@ -67,7 +117,7 @@ class Flux2ImageNode(SingleOutputNode[Literal["IMAGE"]]):
         self,
         *,
         prompt: str | Output[Literal["STRING"]] = "",
-        model: Literal["Flux.2 [pro]", "Flux.2 [max]"] | DynamicOption = "Flux.2 [pro]",
+        model: Literal["Flux.2 [pro]", "Flux.2 [max]"] | _Flux2ImageNode_model = "Flux.2 [pro]",
         seed: int | Output[Literal["INT"]] = 0,
         title: str | None = None,
         node_id: str | None = None,
@@ -241,6 +291,12 @@ _Flux3ImageToVideoNode_duration = Literal[
 _Flux3ImageToVideoNode_resolution = Literal["720p", "1080p"]
 
 
+class _Flux3ImageToVideoNode_placement(DynamicOption):
+    """An option of input 'placement' of Flux3ImageToVideoNode."""
+
+    __slots__ = ()
+
+
 class Flux3ImageToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     """Flux 3 Image to Video (Flux3ImageToVideoNode)
 
@@ -314,6 +370,39 @@ class Flux3ImageToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
         "placement": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "spread across the clip", "inputs": {"required": {}}}, {"key": "at times", "inputs": {"required": {"times": ["STRING", {"default": "0"}]}}}]}),
     }
 
+    class Placement:
+        """The options of input 'placement': one class each, taking the inputs the option brings."""
+
+        class SpreadAcrossTheClip(_Flux3ImageToVideoNode_placement):
+            """Option 'spread across the clip' of input 'placement'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("spread across the clip")
+
+        class AtTimes(_Flux3ImageToVideoNode_placement):
+            """Option 'at times' of input 'placement'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"times": "times"}
+
+            def __init__(
+                self,
+                *,
+                times: str | Output[Literal["STRING"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "at times",
+                    {"times": times},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"spread across the clip": SpreadAcrossTheClip, "at times": AtTimes}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"placement": Placement}
+
     video: Output[Literal["VIDEO"]]
 
     prompt: InputRef
@@ -330,7 +419,7 @@ class Flux3ImageToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
         *,
         prompt: str | Output[Literal["STRING"]] = "",
         keyframes: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]],
-        placement: Literal["spread across the clip", "at times"] | DynamicOption = "spread across the clip",
+        placement: Literal["spread across the clip", "at times"] | _Flux3ImageToVideoNode_placement = "spread across the clip",
         aspect_ratio: _Flux3ImageToVideoNode_aspect_ratio | Output[Literal["COMBO"]] = "auto",
         duration: _Flux3ImageToVideoNode_duration | Output[Literal["COMBO"]] = "auto",
         resolution: _Flux3ImageToVideoNode_resolution | Output[Literal["COMBO"]] = "720p",

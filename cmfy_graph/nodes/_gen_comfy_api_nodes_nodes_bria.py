@@ -25,6 +25,12 @@ __all__ = [
 _BriaEraser_mask_type = Literal["manual", "automatic"]
 
 
+class _BriaEraser_moderation(DynamicOption):
+    """An option of input 'moderation' of BriaEraser."""
+
+    __slots__ = ()
+
+
 class BriaEraser(SingleOutputNode[Literal["IMAGE"]]):
     """Bria Eraser (BriaEraser)
 
@@ -57,6 +63,40 @@ class BriaEraser(SingleOutputNode[Literal["IMAGE"]]):
         "moderation": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "false", "inputs": {"required": {}}}, {"key": "true", "inputs": {"required": {"visual_input_moderation": ["BOOLEAN", {"default": False}], "visual_output_moderation": ["BOOLEAN", {"default": False}]}}}]}),
     }
 
+    class Moderation:
+        """The options of input 'moderation': one class each, taking the inputs the option brings."""
+
+        class False_(_BriaEraser_moderation):
+            """Option 'false' of input 'moderation'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("false")
+
+        class True_(_BriaEraser_moderation):
+            """Option 'true' of input 'moderation'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"visual_input_moderation": "visual_input_moderation", "visual_output_moderation": "visual_output_moderation"}
+
+            def __init__(
+                self,
+                *,
+                visual_input_moderation: bool | Output[Literal["BOOLEAN"]] | None = None,
+                visual_output_moderation: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "true",
+                    {"visual_input_moderation": visual_input_moderation, "visual_output_moderation": visual_output_moderation},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"false": False_, "true": True_}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"moderation": Moderation}
+
     image: Output[Literal["IMAGE"]]
 
     mask_type: InputRef
@@ -68,7 +108,7 @@ class BriaEraser(SingleOutputNode[Literal["IMAGE"]]):
         image: Output[Literal["IMAGE"]],
         mask: Output[Literal["MASK"]],
         mask_type: _BriaEraser_mask_type | Output[Literal["COMBO"]] = "manual",
-        moderation: Literal["false", "true"] | DynamicOption = "false",
+        moderation: Literal["false", "true"] | _BriaEraser_moderation = "false",
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:
@@ -82,6 +122,18 @@ class BriaEraser(SingleOutputNode[Literal["IMAGE"]]):
             title,
             node_id,
         )
+
+
+class _BriaExpandImage_expand_mode(DynamicOption):
+    """An option of input 'expand_mode' of BriaExpandImage."""
+
+    __slots__ = ()
+
+
+class _BriaExpandImage_moderation(DynamicOption):
+    """An option of input 'moderation' of BriaExpandImage."""
+
+    __slots__ = ()
 
 
 class BriaExpandImage(Node):
@@ -123,6 +175,166 @@ class BriaExpandImage(Node):
         "moderation": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "false", "inputs": {"required": {}}}, {"key": "true", "inputs": {"required": {"prompt_content_moderation": ["BOOLEAN", {"default": False}], "visual_input_moderation": ["BOOLEAN", {"default": False}], "visual_output_moderation": ["BOOLEAN", {"default": False}]}}}]}),
     }
 
+    class ExpandMode:
+        """The options of input 'expand_mode': one class each, taking the inputs the option brings."""
+
+        class Node_11(_BriaExpandImage_expand_mode):
+            """Option '1:1' of input 'expand_mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("1:1")
+
+        class Node_23(_BriaExpandImage_expand_mode):
+            """Option '2:3' of input 'expand_mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("2:3")
+
+        class Node_32(_BriaExpandImage_expand_mode):
+            """Option '3:2' of input 'expand_mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("3:2")
+
+        class Node_34(_BriaExpandImage_expand_mode):
+            """Option '3:4' of input 'expand_mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("3:4")
+
+        class Node_43(_BriaExpandImage_expand_mode):
+            """Option '4:3' of input 'expand_mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("4:3")
+
+        class Node_45(_BriaExpandImage_expand_mode):
+            """Option '4:5' of input 'expand_mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("4:5")
+
+        class Node_54(_BriaExpandImage_expand_mode):
+            """Option '5:4' of input 'expand_mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("5:4")
+
+        class Node_916(_BriaExpandImage_expand_mode):
+            """Option '9:16' of input 'expand_mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("9:16")
+
+        class Node_169(_BriaExpandImage_expand_mode):
+            """Option '16:9' of input 'expand_mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("16:9")
+
+        class CustomRatio(_BriaExpandImage_expand_mode):
+            """Option 'custom_ratio' of input 'expand_mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"ratio_width": "ratio_width", "ratio_height": "ratio_height"}
+
+            def __init__(
+                self,
+                *,
+                ratio_width: int | Output[Literal["INT"]] | None = None,
+                ratio_height: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "custom_ratio",
+                    {"ratio_width": ratio_width, "ratio_height": ratio_height},
+                )
+
+        class Manual(_BriaExpandImage_expand_mode):
+            """Option 'manual' of input 'expand_mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"canvas_width": "canvas_width", "canvas_height": "canvas_height", "image_width": "image_width", "image_height": "image_height", "image_x": "image_x", "image_y": "image_y"}
+
+            def __init__(
+                self,
+                *,
+                canvas_width: int | Output[Literal["INT"]] | None = None,
+                canvas_height: int | Output[Literal["INT"]] | None = None,
+                image_width: int | Output[Literal["INT"]] | None = None,
+                image_height: int | Output[Literal["INT"]] | None = None,
+                image_x: int | Output[Literal["INT"]] | None = None,
+                image_y: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "manual",
+                    {"canvas_width": canvas_width, "canvas_height": canvas_height, "image_width": image_width, "image_height": image_height, "image_x": image_x, "image_y": image_y},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"1:1": Node_11, "2:3": Node_23, "3:2": Node_32, "3:4": Node_34, "4:3": Node_43, "4:5": Node_45, "5:4": Node_54, "9:16": Node_916, "16:9": Node_169, "custom_ratio": CustomRatio, "manual": Manual}
+
+
+    class Moderation:
+        """The options of input 'moderation': one class each, taking the inputs the option brings."""
+
+        class False_(_BriaExpandImage_moderation):
+            """Option 'false' of input 'moderation'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("false")
+
+        class True_(_BriaExpandImage_moderation):
+            """Option 'true' of input 'moderation'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt_content_moderation": "prompt_content_moderation", "visual_input_moderation": "visual_input_moderation", "visual_output_moderation": "visual_output_moderation"}
+
+            def __init__(
+                self,
+                *,
+                prompt_content_moderation: bool | Output[Literal["BOOLEAN"]] | None = None,
+                visual_input_moderation: bool | Output[Literal["BOOLEAN"]] | None = None,
+                visual_output_moderation: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "true",
+                    {"prompt_content_moderation": prompt_content_moderation, "visual_input_moderation": visual_input_moderation, "visual_output_moderation": visual_output_moderation},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"false": False_, "true": True_}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"expand_mode": ExpandMode, "moderation": Moderation}
+
     image: Output[Literal["IMAGE"]]
     prompt: Output[Literal["STRING"]]
 
@@ -135,11 +347,11 @@ class BriaExpandImage(Node):
         self,
         *,
         image: Output[Literal["IMAGE"]],
-        expand_mode: Literal["1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "custom_ratio", "manual"] | DynamicOption = "1:1",
+        expand_mode: Literal["1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "custom_ratio", "manual"] | _BriaExpandImage_expand_mode = "1:1",
         prompt: str | Output[Literal["STRING"]] = "",
         negative_prompt: str | Output[Literal["STRING"]] = "",
         seed: int | Output[Literal["INT"]] = 42,
-        moderation: Literal["false", "true"] | DynamicOption = "false",
+        moderation: Literal["false", "true"] | _BriaExpandImage_moderation = "false",
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:
@@ -155,6 +367,12 @@ class BriaExpandImage(Node):
             title,
             node_id,
         )
+
+
+class _BriaGenFill_moderation(DynamicOption):
+    """An option of input 'moderation' of BriaGenFill."""
+
+    __slots__ = ()
 
 
 class BriaGenFill(SingleOutputNode[Literal["IMAGE"]]):
@@ -195,6 +413,41 @@ class BriaGenFill(SingleOutputNode[Literal["IMAGE"]]):
         "moderation": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "false", "inputs": {"required": {}}}, {"key": "true", "inputs": {"required": {"prompt_content_moderation": ["BOOLEAN", {"default": False}], "visual_input_moderation": ["BOOLEAN", {"default": False}], "visual_output_moderation": ["BOOLEAN", {"default": False}]}}}]}),
     }
 
+    class Moderation:
+        """The options of input 'moderation': one class each, taking the inputs the option brings."""
+
+        class False_(_BriaGenFill_moderation):
+            """Option 'false' of input 'moderation'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("false")
+
+        class True_(_BriaGenFill_moderation):
+            """Option 'true' of input 'moderation'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt_content_moderation": "prompt_content_moderation", "visual_input_moderation": "visual_input_moderation", "visual_output_moderation": "visual_output_moderation"}
+
+            def __init__(
+                self,
+                *,
+                prompt_content_moderation: bool | Output[Literal["BOOLEAN"]] | None = None,
+                visual_input_moderation: bool | Output[Literal["BOOLEAN"]] | None = None,
+                visual_output_moderation: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "true",
+                    {"prompt_content_moderation": prompt_content_moderation, "visual_input_moderation": visual_input_moderation, "visual_output_moderation": visual_output_moderation},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"false": False_, "true": True_}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"moderation": Moderation}
+
     image: Output[Literal["IMAGE"]]
 
     prompt: InputRef
@@ -212,7 +465,7 @@ class BriaGenFill(SingleOutputNode[Literal["IMAGE"]]):
         negative_prompt: str | Output[Literal["STRING"]] = "",
         refine_prompt: bool | Output[Literal["BOOLEAN"]] = True,
         seed: int | Output[Literal["INT"]] = 42,
-        moderation: Literal["false", "true"] | DynamicOption = "false",
+        moderation: Literal["false", "true"] | _BriaGenFill_moderation = "false",
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:
@@ -231,6 +484,12 @@ class BriaGenFill(SingleOutputNode[Literal["IMAGE"]]):
         )
 
 _BriaImageEditNode_model = Literal["FIBO"]
+
+
+class _BriaImageEditNode_moderation(DynamicOption):
+    """An option of input 'moderation' of BriaImageEditNode."""
+
+    __slots__ = ()
 
 
 class BriaImageEditNode(Node):
@@ -279,6 +538,41 @@ class BriaImageEditNode(Node):
         "moderation": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "false", "inputs": {"required": {}}}, {"key": "true", "inputs": {"required": {"prompt_content_moderation": ["BOOLEAN", {"default": False}], "visual_input_moderation": ["BOOLEAN", {"default": False}], "visual_output_moderation": ["BOOLEAN", {"default": True}]}}}]}),
     }
 
+    class Moderation:
+        """The options of input 'moderation': one class each, taking the inputs the option brings."""
+
+        class False_(_BriaImageEditNode_moderation):
+            """Option 'false' of input 'moderation'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("false")
+
+        class True_(_BriaImageEditNode_moderation):
+            """Option 'true' of input 'moderation'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt_content_moderation": "prompt_content_moderation", "visual_input_moderation": "visual_input_moderation", "visual_output_moderation": "visual_output_moderation"}
+
+            def __init__(
+                self,
+                *,
+                prompt_content_moderation: bool | Output[Literal["BOOLEAN"]] | None = None,
+                visual_input_moderation: bool | Output[Literal["BOOLEAN"]] | None = None,
+                visual_output_moderation: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "true",
+                    {"prompt_content_moderation": prompt_content_moderation, "visual_input_moderation": visual_input_moderation, "visual_output_moderation": visual_output_moderation},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"false": False_, "true": True_}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"moderation": Moderation}
+
     image: Output[Literal["IMAGE"]]
     structured_prompt: Output[Literal["STRING"]]
 
@@ -301,7 +595,7 @@ class BriaImageEditNode(Node):
         seed: int | Output[Literal["INT"]] = 1,
         guidance_scale: float | Output[Literal["FLOAT"]] = 3,
         steps: int | Output[Literal["INT"]] = 50,
-        moderation: Literal["false", "true"] | DynamicOption = "false",
+        moderation: Literal["false", "true"] | _BriaImageEditNode_moderation = "false",
         mask: Output[Literal["MASK"]] | None = None,
         title: str | None = None,
         node_id: str | None = None,
@@ -324,6 +618,12 @@ class BriaImageEditNode(Node):
         )
 
 _BriaIncreaseResolution_desired_increase = Literal["2", "4"]
+
+
+class _BriaIncreaseResolution_moderation(DynamicOption):
+    """An option of input 'moderation' of BriaIncreaseResolution."""
+
+    __slots__ = ()
 
 
 class BriaIncreaseResolution(SingleOutputNode[Literal["IMAGE"]]):
@@ -368,6 +668,40 @@ class BriaIncreaseResolution(SingleOutputNode[Literal["IMAGE"]]):
         "moderation": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "false", "inputs": {"required": {}}}, {"key": "true", "inputs": {"required": {"visual_input_moderation": ["BOOLEAN", {"default": False}], "visual_output_moderation": ["BOOLEAN", {"default": False}]}}}]}),
     }
 
+    class Moderation:
+        """The options of input 'moderation': one class each, taking the inputs the option brings."""
+
+        class False_(_BriaIncreaseResolution_moderation):
+            """Option 'false' of input 'moderation'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("false")
+
+        class True_(_BriaIncreaseResolution_moderation):
+            """Option 'true' of input 'moderation'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"visual_input_moderation": "visual_input_moderation", "visual_output_moderation": "visual_output_moderation"}
+
+            def __init__(
+                self,
+                *,
+                visual_input_moderation: bool | Output[Literal["BOOLEAN"]] | None = None,
+                visual_output_moderation: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "true",
+                    {"visual_input_moderation": visual_input_moderation, "visual_output_moderation": visual_output_moderation},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"false": False_, "true": True_}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"moderation": Moderation}
+
     image: Output[Literal["IMAGE"]]
 
     desired_increase: InputRef
@@ -380,7 +714,7 @@ class BriaIncreaseResolution(SingleOutputNode[Literal["IMAGE"]]):
         image: Output[Literal["IMAGE"]],
         desired_increase: _BriaIncreaseResolution_desired_increase | Output[Literal["COMBO"]] = "2",
         auto_downscale: bool | Output[Literal["BOOLEAN"]] = False,
-        moderation: Literal["false", "true"] | DynamicOption = "false",
+        moderation: Literal["false", "true"] | _BriaIncreaseResolution_moderation = "false",
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:
@@ -394,6 +728,12 @@ class BriaIncreaseResolution(SingleOutputNode[Literal["IMAGE"]]):
             title,
             node_id,
         )
+
+
+class _BriaRemoveImageBackground_moderation(DynamicOption):
+    """An option of input 'moderation' of BriaRemoveImageBackground."""
+
+    __slots__ = ()
 
 
 class BriaRemoveImageBackground(SingleOutputNode[Literal["IMAGE"]]):
@@ -426,6 +766,40 @@ class BriaRemoveImageBackground(SingleOutputNode[Literal["IMAGE"]]):
         "moderation": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "false", "inputs": {"required": {}}}, {"key": "true", "inputs": {"required": {"visual_input_moderation": ["BOOLEAN", {"default": False}], "visual_output_moderation": ["BOOLEAN", {"default": True}]}}}]}),
     }
 
+    class Moderation:
+        """The options of input 'moderation': one class each, taking the inputs the option brings."""
+
+        class False_(_BriaRemoveImageBackground_moderation):
+            """Option 'false' of input 'moderation'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("false")
+
+        class True_(_BriaRemoveImageBackground_moderation):
+            """Option 'true' of input 'moderation'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"visual_input_moderation": "visual_input_moderation", "visual_output_moderation": "visual_output_moderation"}
+
+            def __init__(
+                self,
+                *,
+                visual_input_moderation: bool | Output[Literal["BOOLEAN"]] | None = None,
+                visual_output_moderation: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "true",
+                    {"visual_input_moderation": visual_input_moderation, "visual_output_moderation": visual_output_moderation},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"false": False_, "true": True_}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"moderation": Moderation}
+
     image: Output[Literal["IMAGE"]]
 
     moderation: InputRef
@@ -435,7 +809,7 @@ class BriaRemoveImageBackground(SingleOutputNode[Literal["IMAGE"]]):
         self,
         *,
         image: Output[Literal["IMAGE"]],
-        moderation: Literal["false", "true"] | DynamicOption = "false",
+        moderation: Literal["false", "true"] | _BriaRemoveImageBackground_moderation = "false",
         seed: int | Output[Literal["INT"]] = 0,
         title: str | None = None,
         node_id: str | None = None,

@@ -30,6 +30,12 @@ __all__ = [
 ]
 
 
+class _ByteDance2FirstLastFrameNode_model(DynamicOption):
+    """An option of input 'model' of ByteDance2FirstLastFrameNode."""
+
+    __slots__ = ()
+
+
 class ByteDance2FirstLastFrameNode(SingleOutputNode[Literal["VIDEO"]]):
     """ByteDance Seedance 2.5 First-Last-Frame to Video (ByteDance2FirstLastFrameNode)
 
@@ -88,6 +94,94 @@ class ByteDance2FirstLastFrameNode(SingleOutputNode[Literal["VIDEO"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "Seedance 2.5", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"default": "720p", "multiselect": False, "options": ["480p", "720p", "1080p"]}], "duration": ["INT", {"default": 5, "min": 4, "max": 30, "step": 1, "display": "slider"}], "generate_audio": ["BOOLEAN", {"default": True}], "output_format": ["COMBO", {"default": "mp4", "multiselect": False, "options": ["mp4"]}]}}}, {"key": "Seedance 2.0", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["480p", "720p", "1080p", "4k"]}], "ratio": ["COMBO", {"default": "adaptive", "multiselect": False, "options": ["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"]}], "duration": ["INT", {"default": 7, "min": 4, "max": 15, "step": 1, "display": "slider"}], "generate_audio": ["BOOLEAN", {"default": True}]}}}, {"key": "Seedance 2.0 Fast", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["480p", "720p"]}], "ratio": ["COMBO", {"default": "adaptive", "multiselect": False, "options": ["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"]}], "duration": ["INT", {"default": 7, "min": 4, "max": 15, "step": 1, "display": "slider"}], "generate_audio": ["BOOLEAN", {"default": True}]}}}, {"key": "Seedance 2.0 Mini", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["480p", "720p"]}], "ratio": ["COMBO", {"default": "adaptive", "multiselect": False, "options": ["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"]}], "duration": ["INT", {"default": 7, "min": 4, "max": 15, "step": 1, "display": "slider"}], "generate_audio": ["BOOLEAN", {"default": True}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class Seedance25(_ByteDance2FirstLastFrameNode_model):
+            """Option 'Seedance 2.5' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt": "prompt", "resolution": "resolution", "duration": "duration", "generate_audio": "generate_audio", "output_format": "output_format"}
+
+            def __init__(
+                self,
+                *,
+                prompt: str | Output[Literal["STRING"]] | None = None,
+                resolution: Literal["480p", "720p", "1080p"] | Output[Literal["COMBO"]] | None = None,
+                duration: int | Output[Literal["INT"]] | None = None,
+                generate_audio: bool | Output[Literal["BOOLEAN"]] | None = None,
+                output_format: Literal["mp4"] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Seedance 2.5",
+                    {"prompt": prompt, "resolution": resolution, "duration": duration, "generate_audio": generate_audio, "output_format": output_format},
+                )
+
+        class Seedance20(_ByteDance2FirstLastFrameNode_model):
+            """Option 'Seedance 2.0' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt": "prompt", "resolution": "resolution", "ratio": "ratio", "duration": "duration", "generate_audio": "generate_audio"}
+
+            def __init__(
+                self,
+                *,
+                prompt: str | Output[Literal["STRING"]] | None = None,
+                resolution: Literal["480p", "720p", "1080p", "4k"] | Output[Literal["COMBO"]] | None = None,
+                ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"] | Output[Literal["COMBO"]] | None = None,
+                duration: int | Output[Literal["INT"]] | None = None,
+                generate_audio: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Seedance 2.0",
+                    {"prompt": prompt, "resolution": resolution, "ratio": ratio, "duration": duration, "generate_audio": generate_audio},
+                )
+
+        class Seedance20Fast(_ByteDance2FirstLastFrameNode_model):
+            """Option 'Seedance 2.0 Fast' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt": "prompt", "resolution": "resolution", "ratio": "ratio", "duration": "duration", "generate_audio": "generate_audio"}
+
+            def __init__(
+                self,
+                *,
+                prompt: str | Output[Literal["STRING"]] | None = None,
+                resolution: Literal["480p", "720p"] | Output[Literal["COMBO"]] | None = None,
+                ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"] | Output[Literal["COMBO"]] | None = None,
+                duration: int | Output[Literal["INT"]] | None = None,
+                generate_audio: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Seedance 2.0 Fast",
+                    {"prompt": prompt, "resolution": resolution, "ratio": ratio, "duration": duration, "generate_audio": generate_audio},
+                )
+
+        class Seedance20Mini(_ByteDance2FirstLastFrameNode_model):
+            """Option 'Seedance 2.0 Mini' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt": "prompt", "resolution": "resolution", "ratio": "ratio", "duration": "duration", "generate_audio": "generate_audio"}
+
+            def __init__(
+                self,
+                *,
+                prompt: str | Output[Literal["STRING"]] | None = None,
+                resolution: Literal["480p", "720p"] | Output[Literal["COMBO"]] | None = None,
+                ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"] | Output[Literal["COMBO"]] | None = None,
+                duration: int | Output[Literal["INT"]] | None = None,
+                generate_audio: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Seedance 2.0 Mini",
+                    {"prompt": prompt, "resolution": resolution, "ratio": ratio, "duration": duration, "generate_audio": generate_audio},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"Seedance 2.5": Seedance25, "Seedance 2.0": Seedance20, "Seedance 2.0 Fast": Seedance20Fast, "Seedance 2.0 Mini": Seedance20Mini}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     video: Output[Literal["VIDEO"]]
 
     model: InputRef
@@ -99,7 +193,7 @@ class ByteDance2FirstLastFrameNode(SingleOutputNode[Literal["VIDEO"]]):
     def __init__(
         self,
         *,
-        model: Literal["Seedance 2.5", "Seedance 2.0", "Seedance 2.0 Fast", "Seedance 2.0 Mini"] | DynamicOption = "Seedance 2.5",
+        model: Literal["Seedance 2.5", "Seedance 2.0", "Seedance 2.0 Fast", "Seedance 2.0 Mini"] | _ByteDance2FirstLastFrameNode_model = "Seedance 2.5",
         seed: int | Output[Literal["INT"]] = 0,
         watermark: bool | Output[Literal["BOOLEAN"]] = False,
         first_frame: Output[Literal["IMAGE"]] | None = None,
@@ -122,6 +216,12 @@ class ByteDance2FirstLastFrameNode(SingleOutputNode[Literal["VIDEO"]]):
             title,
             node_id,
         )
+
+
+class _ByteDance2ReferenceNode_model(DynamicOption):
+    """An option of input 'model' of ByteDance2ReferenceNode."""
+
+    __slots__ = ()
 
 
 class ByteDance2ReferenceNode(SingleOutputNode[Literal["VIDEO"]]):
@@ -155,6 +255,120 @@ class ByteDance2ReferenceNode(SingleOutputNode[Literal["VIDEO"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "Seedance 2.5", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"default": "720p", "multiselect": False, "options": ["480p", "720p", "1080p"]}], "ratio": ["COMBO", {"default": "16:9", "multiselect": False, "options": ["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"]}], "duration": ["INT", {"default": 5, "min": 4, "max": 30, "step": 1, "display": "slider"}], "generate_audio": ["BOOLEAN", {"default": True}], "video_editing": ["BOOLEAN", {"default": False}], "output_format": ["COMBO", {"default": "mp4", "multiselect": False, "options": ["mp4"]}], "reference_images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10", "image_11", "image_12", "image_13", "image_14", "image_15", "image_16", "image_17", "image_18", "image_19", "image_20", "image_21", "image_22", "image_23", "image_24", "image_25", "image_26", "image_27", "image_28", "image_29", "image_30"], "min": 0}}], "reference_videos": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_video": ["VIDEO", {}]}}, "names": ["video_1", "video_2", "video_3", "video_4", "video_5", "video_6", "video_7", "video_8", "video_9", "video_10"], "min": 0}}], "reference_audios": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_audio": ["AUDIO", {}]}}, "names": ["audio_1", "audio_2", "audio_3", "audio_4", "audio_5", "audio_6", "audio_7", "audio_8", "audio_9", "audio_10"], "min": 0}}], "reference_assets": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_asset": ["STRING", {"forceInput": True}]}}, "names": ["asset_1", "asset_2", "asset_3", "asset_4", "asset_5", "asset_6", "asset_7", "asset_8", "asset_9", "asset_10", "asset_11", "asset_12", "asset_13", "asset_14", "asset_15", "asset_16", "asset_17", "asset_18", "asset_19", "asset_20", "asset_21", "asset_22", "asset_23", "asset_24", "asset_25", "asset_26", "asset_27", "asset_28", "asset_29", "asset_30"], "min": 0}}]}, "optional": {"auto_downscale": ["BOOLEAN", {"default": True}], "auto_upscale": ["BOOLEAN", {"default": False}]}}}, {"key": "Seedance 2.0", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["480p", "720p", "1080p", "4k"]}], "ratio": ["COMBO", {"default": "adaptive", "multiselect": False, "options": ["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"]}], "duration": ["INT", {"default": 7, "min": 4, "max": 15, "step": 1, "display": "slider"}], "generate_audio": ["BOOLEAN", {"default": True}], "reference_images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9"], "min": 0}}], "reference_videos": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_video": ["VIDEO", {}]}}, "names": ["video_1", "video_2", "video_3"], "min": 0}}], "reference_audios": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_audio": ["AUDIO", {}]}}, "names": ["audio_1", "audio_2", "audio_3"], "min": 0}}], "reference_assets": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_asset": ["STRING", {"forceInput": True}]}}, "names": ["asset_1", "asset_2", "asset_3", "asset_4", "asset_5", "asset_6", "asset_7", "asset_8", "asset_9"], "min": 0}}]}, "optional": {"auto_downscale": ["BOOLEAN", {"default": True}], "auto_upscale": ["BOOLEAN", {"default": False}]}}}, {"key": "Seedance 2.0 Fast", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["480p", "720p"]}], "ratio": ["COMBO", {"default": "adaptive", "multiselect": False, "options": ["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"]}], "duration": ["INT", {"default": 7, "min": 4, "max": 15, "step": 1, "display": "slider"}], "generate_audio": ["BOOLEAN", {"default": True}], "reference_images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9"], "min": 0}}], "reference_videos": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_video": ["VIDEO", {}]}}, "names": ["video_1", "video_2", "video_3"], "min": 0}}], "reference_audios": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_audio": ["AUDIO", {}]}}, "names": ["audio_1", "audio_2", "audio_3"], "min": 0}}], "reference_assets": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_asset": ["STRING", {"forceInput": True}]}}, "names": ["asset_1", "asset_2", "asset_3", "asset_4", "asset_5", "asset_6", "asset_7", "asset_8", "asset_9"], "min": 0}}]}, "optional": {"auto_downscale": ["BOOLEAN", {"default": True}], "auto_upscale": ["BOOLEAN", {"default": False}]}}}, {"key": "Seedance 2.0 Mini", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["480p", "720p"]}], "ratio": ["COMBO", {"default": "adaptive", "multiselect": False, "options": ["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"]}], "duration": ["INT", {"default": 7, "min": 4, "max": 15, "step": 1, "display": "slider"}], "generate_audio": ["BOOLEAN", {"default": True}], "reference_images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9"], "min": 0}}], "reference_videos": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_video": ["VIDEO", {}]}}, "names": ["video_1", "video_2", "video_3"], "min": 0}}], "reference_audios": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_audio": ["AUDIO", {}]}}, "names": ["audio_1", "audio_2", "audio_3"], "min": 0}}], "reference_assets": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_asset": ["STRING", {"forceInput": True}]}}, "names": ["asset_1", "asset_2", "asset_3", "asset_4", "asset_5", "asset_6", "asset_7", "asset_8", "asset_9"], "min": 0}}]}, "optional": {"auto_downscale": ["BOOLEAN", {"default": True}], "auto_upscale": ["BOOLEAN", {"default": False}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class Seedance25(_ByteDance2ReferenceNode_model):
+            """Option 'Seedance 2.5' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt": "prompt", "resolution": "resolution", "ratio": "ratio", "duration": "duration", "generate_audio": "generate_audio", "video_editing": "video_editing", "output_format": "output_format", "reference_images": "reference_images", "reference_videos": "reference_videos", "reference_audios": "reference_audios", "reference_assets": "reference_assets", "auto_downscale": "auto_downscale", "auto_upscale": "auto_upscale"}
+
+            def __init__(
+                self,
+                *,
+                prompt: str | Output[Literal["STRING"]] | None = None,
+                resolution: Literal["480p", "720p", "1080p"] | Output[Literal["COMBO"]] | None = None,
+                ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"] | Output[Literal["COMBO"]] | None = None,
+                duration: int | Output[Literal["INT"]] | None = None,
+                generate_audio: bool | Output[Literal["BOOLEAN"]] | None = None,
+                video_editing: bool | Output[Literal["BOOLEAN"]] | None = None,
+                output_format: Literal["mp4"] | Output[Literal["COMBO"]] | None = None,
+                reference_images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+                reference_videos: Sequence[Output[Literal["VIDEO"]]] | Mapping[str, Output[Literal["VIDEO"]]] | None = None,
+                reference_audios: Sequence[Output[Literal["AUDIO"]]] | Mapping[str, Output[Literal["AUDIO"]]] | None = None,
+                reference_assets: Sequence[str | Output[Literal["STRING"]]] | Mapping[str, str | Output[Literal["STRING"]]] | None = None,
+                auto_downscale: bool | Output[Literal["BOOLEAN"]] | None = None,
+                auto_upscale: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Seedance 2.5",
+                    {"prompt": prompt, "resolution": resolution, "ratio": ratio, "duration": duration, "generate_audio": generate_audio, "video_editing": video_editing, "output_format": output_format, "reference_images": reference_images, "reference_videos": reference_videos, "reference_audios": reference_audios, "reference_assets": reference_assets, "auto_downscale": auto_downscale, "auto_upscale": auto_upscale},
+                )
+
+        class Seedance20(_ByteDance2ReferenceNode_model):
+            """Option 'Seedance 2.0' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt": "prompt", "resolution": "resolution", "ratio": "ratio", "duration": "duration", "generate_audio": "generate_audio", "reference_images": "reference_images", "reference_videos": "reference_videos", "reference_audios": "reference_audios", "reference_assets": "reference_assets", "auto_downscale": "auto_downscale", "auto_upscale": "auto_upscale"}
+
+            def __init__(
+                self,
+                *,
+                prompt: str | Output[Literal["STRING"]] | None = None,
+                resolution: Literal["480p", "720p", "1080p", "4k"] | Output[Literal["COMBO"]] | None = None,
+                ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"] | Output[Literal["COMBO"]] | None = None,
+                duration: int | Output[Literal["INT"]] | None = None,
+                generate_audio: bool | Output[Literal["BOOLEAN"]] | None = None,
+                reference_images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+                reference_videos: Sequence[Output[Literal["VIDEO"]]] | Mapping[str, Output[Literal["VIDEO"]]] | None = None,
+                reference_audios: Sequence[Output[Literal["AUDIO"]]] | Mapping[str, Output[Literal["AUDIO"]]] | None = None,
+                reference_assets: Sequence[str | Output[Literal["STRING"]]] | Mapping[str, str | Output[Literal["STRING"]]] | None = None,
+                auto_downscale: bool | Output[Literal["BOOLEAN"]] | None = None,
+                auto_upscale: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Seedance 2.0",
+                    {"prompt": prompt, "resolution": resolution, "ratio": ratio, "duration": duration, "generate_audio": generate_audio, "reference_images": reference_images, "reference_videos": reference_videos, "reference_audios": reference_audios, "reference_assets": reference_assets, "auto_downscale": auto_downscale, "auto_upscale": auto_upscale},
+                )
+
+        class Seedance20Fast(_ByteDance2ReferenceNode_model):
+            """Option 'Seedance 2.0 Fast' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt": "prompt", "resolution": "resolution", "ratio": "ratio", "duration": "duration", "generate_audio": "generate_audio", "reference_images": "reference_images", "reference_videos": "reference_videos", "reference_audios": "reference_audios", "reference_assets": "reference_assets", "auto_downscale": "auto_downscale", "auto_upscale": "auto_upscale"}
+
+            def __init__(
+                self,
+                *,
+                prompt: str | Output[Literal["STRING"]] | None = None,
+                resolution: Literal["480p", "720p"] | Output[Literal["COMBO"]] | None = None,
+                ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"] | Output[Literal["COMBO"]] | None = None,
+                duration: int | Output[Literal["INT"]] | None = None,
+                generate_audio: bool | Output[Literal["BOOLEAN"]] | None = None,
+                reference_images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+                reference_videos: Sequence[Output[Literal["VIDEO"]]] | Mapping[str, Output[Literal["VIDEO"]]] | None = None,
+                reference_audios: Sequence[Output[Literal["AUDIO"]]] | Mapping[str, Output[Literal["AUDIO"]]] | None = None,
+                reference_assets: Sequence[str | Output[Literal["STRING"]]] | Mapping[str, str | Output[Literal["STRING"]]] | None = None,
+                auto_downscale: bool | Output[Literal["BOOLEAN"]] | None = None,
+                auto_upscale: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Seedance 2.0 Fast",
+                    {"prompt": prompt, "resolution": resolution, "ratio": ratio, "duration": duration, "generate_audio": generate_audio, "reference_images": reference_images, "reference_videos": reference_videos, "reference_audios": reference_audios, "reference_assets": reference_assets, "auto_downscale": auto_downscale, "auto_upscale": auto_upscale},
+                )
+
+        class Seedance20Mini(_ByteDance2ReferenceNode_model):
+            """Option 'Seedance 2.0 Mini' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt": "prompt", "resolution": "resolution", "ratio": "ratio", "duration": "duration", "generate_audio": "generate_audio", "reference_images": "reference_images", "reference_videos": "reference_videos", "reference_audios": "reference_audios", "reference_assets": "reference_assets", "auto_downscale": "auto_downscale", "auto_upscale": "auto_upscale"}
+
+            def __init__(
+                self,
+                *,
+                prompt: str | Output[Literal["STRING"]] | None = None,
+                resolution: Literal["480p", "720p"] | Output[Literal["COMBO"]] | None = None,
+                ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"] | Output[Literal["COMBO"]] | None = None,
+                duration: int | Output[Literal["INT"]] | None = None,
+                generate_audio: bool | Output[Literal["BOOLEAN"]] | None = None,
+                reference_images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+                reference_videos: Sequence[Output[Literal["VIDEO"]]] | Mapping[str, Output[Literal["VIDEO"]]] | None = None,
+                reference_audios: Sequence[Output[Literal["AUDIO"]]] | Mapping[str, Output[Literal["AUDIO"]]] | None = None,
+                reference_assets: Sequence[str | Output[Literal["STRING"]]] | Mapping[str, str | Output[Literal["STRING"]]] | None = None,
+                auto_downscale: bool | Output[Literal["BOOLEAN"]] | None = None,
+                auto_upscale: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Seedance 2.0 Mini",
+                    {"prompt": prompt, "resolution": resolution, "ratio": ratio, "duration": duration, "generate_audio": generate_audio, "reference_images": reference_images, "reference_videos": reference_videos, "reference_audios": reference_audios, "reference_assets": reference_assets, "auto_downscale": auto_downscale, "auto_upscale": auto_upscale},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"Seedance 2.5": Seedance25, "Seedance 2.0": Seedance20, "Seedance 2.0 Fast": Seedance20Fast, "Seedance 2.0 Mini": Seedance20Mini}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     video: Output[Literal["VIDEO"]]
 
     model: InputRef
@@ -164,7 +378,7 @@ class ByteDance2ReferenceNode(SingleOutputNode[Literal["VIDEO"]]):
     def __init__(
         self,
         *,
-        model: Literal["Seedance 2.5", "Seedance 2.0", "Seedance 2.0 Fast", "Seedance 2.0 Mini"] | DynamicOption = "Seedance 2.5",
+        model: Literal["Seedance 2.5", "Seedance 2.0", "Seedance 2.0 Fast", "Seedance 2.0 Mini"] | _ByteDance2ReferenceNode_model = "Seedance 2.5",
         seed: int | Output[Literal["INT"]] = 0,
         watermark: bool | Output[Literal["BOOLEAN"]] = False,
         title: str | None = None,
@@ -179,6 +393,12 @@ class ByteDance2ReferenceNode(SingleOutputNode[Literal["VIDEO"]]):
             title,
             node_id,
         )
+
+
+class _ByteDance2ReferenceNodeV2_model(DynamicOption):
+    """An option of input 'model' of ByteDance2ReferenceNodeV2."""
+
+    __slots__ = ()
 
 
 class ByteDance2ReferenceNodeV2(SingleOutputNode[Literal["VIDEO"]]):
@@ -211,6 +431,120 @@ class ByteDance2ReferenceNodeV2(SingleOutputNode[Literal["VIDEO"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "Seedance 2.5", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"default": "720p", "multiselect": False, "options": ["480p", "720p", "1080p"]}], "ratio": ["COMBO", {"default": "16:9", "multiselect": False, "options": ["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"]}], "duration": ["INT", {"default": 5, "min": 4, "max": 30, "step": 1, "display": "slider"}], "generate_audio": ["BOOLEAN", {"default": True}], "task_type": ["COMBO", {"default": "auto", "multiselect": False, "options": ["auto", "reference", "edit", "extend"]}], "output_format": ["COMBO", {"default": "mp4", "multiselect": False, "options": ["mp4"]}], "reference_images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10", "image_11", "image_12", "image_13", "image_14", "image_15", "image_16", "image_17", "image_18", "image_19", "image_20", "image_21", "image_22", "image_23", "image_24", "image_25", "image_26", "image_27", "image_28", "image_29", "image_30"], "min": 0}}], "reference_videos": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_video": ["VIDEO", {}]}}, "names": ["video_1", "video_2", "video_3", "video_4", "video_5", "video_6", "video_7", "video_8", "video_9", "video_10"], "min": 0}}], "reference_audios": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_audio": ["AUDIO", {}]}}, "names": ["audio_1", "audio_2", "audio_3", "audio_4", "audio_5", "audio_6", "audio_7", "audio_8", "audio_9", "audio_10"], "min": 0}}], "reference_assets": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_asset": ["STRING", {"forceInput": True}]}}, "names": ["asset_1", "asset_2", "asset_3", "asset_4", "asset_5", "asset_6", "asset_7", "asset_8", "asset_9", "asset_10", "asset_11", "asset_12", "asset_13", "asset_14", "asset_15", "asset_16", "asset_17", "asset_18", "asset_19", "asset_20", "asset_21", "asset_22", "asset_23", "asset_24", "asset_25", "asset_26", "asset_27", "asset_28", "asset_29", "asset_30"], "min": 0}}]}, "optional": {"auto_downscale": ["BOOLEAN", {"default": True}], "auto_upscale": ["BOOLEAN", {"default": False}]}}}, {"key": "Seedance 2.0", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["480p", "720p", "1080p", "4k"]}], "ratio": ["COMBO", {"default": "adaptive", "multiselect": False, "options": ["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"]}], "duration": ["INT", {"default": 7, "min": 4, "max": 15, "step": 1, "display": "slider"}], "generate_audio": ["BOOLEAN", {"default": True}], "reference_images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9"], "min": 0}}], "reference_videos": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_video": ["VIDEO", {}]}}, "names": ["video_1", "video_2", "video_3"], "min": 0}}], "reference_audios": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_audio": ["AUDIO", {}]}}, "names": ["audio_1", "audio_2", "audio_3"], "min": 0}}], "reference_assets": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_asset": ["STRING", {"forceInput": True}]}}, "names": ["asset_1", "asset_2", "asset_3", "asset_4", "asset_5", "asset_6", "asset_7", "asset_8", "asset_9"], "min": 0}}]}, "optional": {"auto_downscale": ["BOOLEAN", {"default": True}], "auto_upscale": ["BOOLEAN", {"default": False}]}}}, {"key": "Seedance 2.0 Fast", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["480p", "720p"]}], "ratio": ["COMBO", {"default": "adaptive", "multiselect": False, "options": ["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"]}], "duration": ["INT", {"default": 7, "min": 4, "max": 15, "step": 1, "display": "slider"}], "generate_audio": ["BOOLEAN", {"default": True}], "reference_images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9"], "min": 0}}], "reference_videos": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_video": ["VIDEO", {}]}}, "names": ["video_1", "video_2", "video_3"], "min": 0}}], "reference_audios": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_audio": ["AUDIO", {}]}}, "names": ["audio_1", "audio_2", "audio_3"], "min": 0}}], "reference_assets": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_asset": ["STRING", {"forceInput": True}]}}, "names": ["asset_1", "asset_2", "asset_3", "asset_4", "asset_5", "asset_6", "asset_7", "asset_8", "asset_9"], "min": 0}}]}, "optional": {"auto_downscale": ["BOOLEAN", {"default": True}], "auto_upscale": ["BOOLEAN", {"default": False}]}}}, {"key": "Seedance 2.0 Mini", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["480p", "720p"]}], "ratio": ["COMBO", {"default": "adaptive", "multiselect": False, "options": ["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"]}], "duration": ["INT", {"default": 7, "min": 4, "max": 15, "step": 1, "display": "slider"}], "generate_audio": ["BOOLEAN", {"default": True}], "reference_images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9"], "min": 0}}], "reference_videos": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_video": ["VIDEO", {}]}}, "names": ["video_1", "video_2", "video_3"], "min": 0}}], "reference_audios": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_audio": ["AUDIO", {}]}}, "names": ["audio_1", "audio_2", "audio_3"], "min": 0}}], "reference_assets": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_asset": ["STRING", {"forceInput": True}]}}, "names": ["asset_1", "asset_2", "asset_3", "asset_4", "asset_5", "asset_6", "asset_7", "asset_8", "asset_9"], "min": 0}}]}, "optional": {"auto_downscale": ["BOOLEAN", {"default": True}], "auto_upscale": ["BOOLEAN", {"default": False}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class Seedance25(_ByteDance2ReferenceNodeV2_model):
+            """Option 'Seedance 2.5' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt": "prompt", "resolution": "resolution", "ratio": "ratio", "duration": "duration", "generate_audio": "generate_audio", "task_type": "task_type", "output_format": "output_format", "reference_images": "reference_images", "reference_videos": "reference_videos", "reference_audios": "reference_audios", "reference_assets": "reference_assets", "auto_downscale": "auto_downscale", "auto_upscale": "auto_upscale"}
+
+            def __init__(
+                self,
+                *,
+                prompt: str | Output[Literal["STRING"]] | None = None,
+                resolution: Literal["480p", "720p", "1080p"] | Output[Literal["COMBO"]] | None = None,
+                ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"] | Output[Literal["COMBO"]] | None = None,
+                duration: int | Output[Literal["INT"]] | None = None,
+                generate_audio: bool | Output[Literal["BOOLEAN"]] | None = None,
+                task_type: Literal["auto", "reference", "edit", "extend"] | Output[Literal["COMBO"]] | None = None,
+                output_format: Literal["mp4"] | Output[Literal["COMBO"]] | None = None,
+                reference_images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+                reference_videos: Sequence[Output[Literal["VIDEO"]]] | Mapping[str, Output[Literal["VIDEO"]]] | None = None,
+                reference_audios: Sequence[Output[Literal["AUDIO"]]] | Mapping[str, Output[Literal["AUDIO"]]] | None = None,
+                reference_assets: Sequence[str | Output[Literal["STRING"]]] | Mapping[str, str | Output[Literal["STRING"]]] | None = None,
+                auto_downscale: bool | Output[Literal["BOOLEAN"]] | None = None,
+                auto_upscale: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Seedance 2.5",
+                    {"prompt": prompt, "resolution": resolution, "ratio": ratio, "duration": duration, "generate_audio": generate_audio, "task_type": task_type, "output_format": output_format, "reference_images": reference_images, "reference_videos": reference_videos, "reference_audios": reference_audios, "reference_assets": reference_assets, "auto_downscale": auto_downscale, "auto_upscale": auto_upscale},
+                )
+
+        class Seedance20(_ByteDance2ReferenceNodeV2_model):
+            """Option 'Seedance 2.0' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt": "prompt", "resolution": "resolution", "ratio": "ratio", "duration": "duration", "generate_audio": "generate_audio", "reference_images": "reference_images", "reference_videos": "reference_videos", "reference_audios": "reference_audios", "reference_assets": "reference_assets", "auto_downscale": "auto_downscale", "auto_upscale": "auto_upscale"}
+
+            def __init__(
+                self,
+                *,
+                prompt: str | Output[Literal["STRING"]] | None = None,
+                resolution: Literal["480p", "720p", "1080p", "4k"] | Output[Literal["COMBO"]] | None = None,
+                ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"] | Output[Literal["COMBO"]] | None = None,
+                duration: int | Output[Literal["INT"]] | None = None,
+                generate_audio: bool | Output[Literal["BOOLEAN"]] | None = None,
+                reference_images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+                reference_videos: Sequence[Output[Literal["VIDEO"]]] | Mapping[str, Output[Literal["VIDEO"]]] | None = None,
+                reference_audios: Sequence[Output[Literal["AUDIO"]]] | Mapping[str, Output[Literal["AUDIO"]]] | None = None,
+                reference_assets: Sequence[str | Output[Literal["STRING"]]] | Mapping[str, str | Output[Literal["STRING"]]] | None = None,
+                auto_downscale: bool | Output[Literal["BOOLEAN"]] | None = None,
+                auto_upscale: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Seedance 2.0",
+                    {"prompt": prompt, "resolution": resolution, "ratio": ratio, "duration": duration, "generate_audio": generate_audio, "reference_images": reference_images, "reference_videos": reference_videos, "reference_audios": reference_audios, "reference_assets": reference_assets, "auto_downscale": auto_downscale, "auto_upscale": auto_upscale},
+                )
+
+        class Seedance20Fast(_ByteDance2ReferenceNodeV2_model):
+            """Option 'Seedance 2.0 Fast' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt": "prompt", "resolution": "resolution", "ratio": "ratio", "duration": "duration", "generate_audio": "generate_audio", "reference_images": "reference_images", "reference_videos": "reference_videos", "reference_audios": "reference_audios", "reference_assets": "reference_assets", "auto_downscale": "auto_downscale", "auto_upscale": "auto_upscale"}
+
+            def __init__(
+                self,
+                *,
+                prompt: str | Output[Literal["STRING"]] | None = None,
+                resolution: Literal["480p", "720p"] | Output[Literal["COMBO"]] | None = None,
+                ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"] | Output[Literal["COMBO"]] | None = None,
+                duration: int | Output[Literal["INT"]] | None = None,
+                generate_audio: bool | Output[Literal["BOOLEAN"]] | None = None,
+                reference_images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+                reference_videos: Sequence[Output[Literal["VIDEO"]]] | Mapping[str, Output[Literal["VIDEO"]]] | None = None,
+                reference_audios: Sequence[Output[Literal["AUDIO"]]] | Mapping[str, Output[Literal["AUDIO"]]] | None = None,
+                reference_assets: Sequence[str | Output[Literal["STRING"]]] | Mapping[str, str | Output[Literal["STRING"]]] | None = None,
+                auto_downscale: bool | Output[Literal["BOOLEAN"]] | None = None,
+                auto_upscale: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Seedance 2.0 Fast",
+                    {"prompt": prompt, "resolution": resolution, "ratio": ratio, "duration": duration, "generate_audio": generate_audio, "reference_images": reference_images, "reference_videos": reference_videos, "reference_audios": reference_audios, "reference_assets": reference_assets, "auto_downscale": auto_downscale, "auto_upscale": auto_upscale},
+                )
+
+        class Seedance20Mini(_ByteDance2ReferenceNodeV2_model):
+            """Option 'Seedance 2.0 Mini' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt": "prompt", "resolution": "resolution", "ratio": "ratio", "duration": "duration", "generate_audio": "generate_audio", "reference_images": "reference_images", "reference_videos": "reference_videos", "reference_audios": "reference_audios", "reference_assets": "reference_assets", "auto_downscale": "auto_downscale", "auto_upscale": "auto_upscale"}
+
+            def __init__(
+                self,
+                *,
+                prompt: str | Output[Literal["STRING"]] | None = None,
+                resolution: Literal["480p", "720p"] | Output[Literal["COMBO"]] | None = None,
+                ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"] | Output[Literal["COMBO"]] | None = None,
+                duration: int | Output[Literal["INT"]] | None = None,
+                generate_audio: bool | Output[Literal["BOOLEAN"]] | None = None,
+                reference_images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+                reference_videos: Sequence[Output[Literal["VIDEO"]]] | Mapping[str, Output[Literal["VIDEO"]]] | None = None,
+                reference_audios: Sequence[Output[Literal["AUDIO"]]] | Mapping[str, Output[Literal["AUDIO"]]] | None = None,
+                reference_assets: Sequence[str | Output[Literal["STRING"]]] | Mapping[str, str | Output[Literal["STRING"]]] | None = None,
+                auto_downscale: bool | Output[Literal["BOOLEAN"]] | None = None,
+                auto_upscale: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Seedance 2.0 Mini",
+                    {"prompt": prompt, "resolution": resolution, "ratio": ratio, "duration": duration, "generate_audio": generate_audio, "reference_images": reference_images, "reference_videos": reference_videos, "reference_audios": reference_audios, "reference_assets": reference_assets, "auto_downscale": auto_downscale, "auto_upscale": auto_upscale},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"Seedance 2.5": Seedance25, "Seedance 2.0": Seedance20, "Seedance 2.0 Fast": Seedance20Fast, "Seedance 2.0 Mini": Seedance20Mini}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     video: Output[Literal["VIDEO"]]
 
     model: InputRef
@@ -220,7 +554,7 @@ class ByteDance2ReferenceNodeV2(SingleOutputNode[Literal["VIDEO"]]):
     def __init__(
         self,
         *,
-        model: Literal["Seedance 2.5", "Seedance 2.0", "Seedance 2.0 Fast", "Seedance 2.0 Mini"] | DynamicOption = "Seedance 2.5",
+        model: Literal["Seedance 2.5", "Seedance 2.0", "Seedance 2.0 Fast", "Seedance 2.0 Mini"] | _ByteDance2ReferenceNodeV2_model = "Seedance 2.5",
         seed: int | Output[Literal["INT"]] = 0,
         watermark: bool | Output[Literal["BOOLEAN"]] = False,
         title: str | None = None,
@@ -235,6 +569,12 @@ class ByteDance2ReferenceNodeV2(SingleOutputNode[Literal["VIDEO"]]):
             title,
             node_id,
         )
+
+
+class _ByteDance2TextToVideoNode_model(DynamicOption):
+    """An option of input 'model' of ByteDance2TextToVideoNode."""
+
+    __slots__ = ()
 
 
 class ByteDance2TextToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
@@ -267,6 +607,95 @@ class ByteDance2TextToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "Seedance 2.5", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"default": "720p", "multiselect": False, "options": ["480p", "720p", "1080p"]}], "ratio": ["COMBO", {"default": "16:9", "multiselect": False, "options": ["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"]}], "duration": ["INT", {"default": 5, "min": 4, "max": 30, "step": 1, "display": "slider"}], "generate_audio": ["BOOLEAN", {"default": True}], "output_format": ["COMBO", {"default": "mp4", "multiselect": False, "options": ["mp4"]}]}}}, {"key": "Seedance 2.0", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["480p", "720p", "1080p", "4k"]}], "ratio": ["COMBO", {"default": "16:9", "multiselect": False, "options": ["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"]}], "duration": ["INT", {"default": 7, "min": 4, "max": 15, "step": 1, "display": "slider"}], "generate_audio": ["BOOLEAN", {"default": True}]}}}, {"key": "Seedance 2.0 Fast", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["480p", "720p"]}], "ratio": ["COMBO", {"default": "16:9", "multiselect": False, "options": ["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"]}], "duration": ["INT", {"default": 7, "min": 4, "max": 15, "step": 1, "display": "slider"}], "generate_audio": ["BOOLEAN", {"default": True}]}}}, {"key": "Seedance 2.0 Mini", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["480p", "720p"]}], "ratio": ["COMBO", {"default": "16:9", "multiselect": False, "options": ["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"]}], "duration": ["INT", {"default": 7, "min": 4, "max": 15, "step": 1, "display": "slider"}], "generate_audio": ["BOOLEAN", {"default": True}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class Seedance25(_ByteDance2TextToVideoNode_model):
+            """Option 'Seedance 2.5' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt": "prompt", "resolution": "resolution", "ratio": "ratio", "duration": "duration", "generate_audio": "generate_audio", "output_format": "output_format"}
+
+            def __init__(
+                self,
+                *,
+                prompt: str | Output[Literal["STRING"]] | None = None,
+                resolution: Literal["480p", "720p", "1080p"] | Output[Literal["COMBO"]] | None = None,
+                ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"] | Output[Literal["COMBO"]] | None = None,
+                duration: int | Output[Literal["INT"]] | None = None,
+                generate_audio: bool | Output[Literal["BOOLEAN"]] | None = None,
+                output_format: Literal["mp4"] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Seedance 2.5",
+                    {"prompt": prompt, "resolution": resolution, "ratio": ratio, "duration": duration, "generate_audio": generate_audio, "output_format": output_format},
+                )
+
+        class Seedance20(_ByteDance2TextToVideoNode_model):
+            """Option 'Seedance 2.0' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt": "prompt", "resolution": "resolution", "ratio": "ratio", "duration": "duration", "generate_audio": "generate_audio"}
+
+            def __init__(
+                self,
+                *,
+                prompt: str | Output[Literal["STRING"]] | None = None,
+                resolution: Literal["480p", "720p", "1080p", "4k"] | Output[Literal["COMBO"]] | None = None,
+                ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"] | Output[Literal["COMBO"]] | None = None,
+                duration: int | Output[Literal["INT"]] | None = None,
+                generate_audio: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Seedance 2.0",
+                    {"prompt": prompt, "resolution": resolution, "ratio": ratio, "duration": duration, "generate_audio": generate_audio},
+                )
+
+        class Seedance20Fast(_ByteDance2TextToVideoNode_model):
+            """Option 'Seedance 2.0 Fast' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt": "prompt", "resolution": "resolution", "ratio": "ratio", "duration": "duration", "generate_audio": "generate_audio"}
+
+            def __init__(
+                self,
+                *,
+                prompt: str | Output[Literal["STRING"]] | None = None,
+                resolution: Literal["480p", "720p"] | Output[Literal["COMBO"]] | None = None,
+                ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"] | Output[Literal["COMBO"]] | None = None,
+                duration: int | Output[Literal["INT"]] | None = None,
+                generate_audio: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Seedance 2.0 Fast",
+                    {"prompt": prompt, "resolution": resolution, "ratio": ratio, "duration": duration, "generate_audio": generate_audio},
+                )
+
+        class Seedance20Mini(_ByteDance2TextToVideoNode_model):
+            """Option 'Seedance 2.0 Mini' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt": "prompt", "resolution": "resolution", "ratio": "ratio", "duration": "duration", "generate_audio": "generate_audio"}
+
+            def __init__(
+                self,
+                *,
+                prompt: str | Output[Literal["STRING"]] | None = None,
+                resolution: Literal["480p", "720p"] | Output[Literal["COMBO"]] | None = None,
+                ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16", "21:9", "adaptive"] | Output[Literal["COMBO"]] | None = None,
+                duration: int | Output[Literal["INT"]] | None = None,
+                generate_audio: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Seedance 2.0 Mini",
+                    {"prompt": prompt, "resolution": resolution, "ratio": ratio, "duration": duration, "generate_audio": generate_audio},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"Seedance 2.5": Seedance25, "Seedance 2.0": Seedance20, "Seedance 2.0 Fast": Seedance20Fast, "Seedance 2.0 Mini": Seedance20Mini}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     video: Output[Literal["VIDEO"]]
 
     model: InputRef
@@ -276,7 +705,7 @@ class ByteDance2TextToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     def __init__(
         self,
         *,
-        model: Literal["Seedance 2.5", "Seedance 2.0", "Seedance 2.0 Fast", "Seedance 2.0 Mini"] | DynamicOption = "Seedance 2.5",
+        model: Literal["Seedance 2.5", "Seedance 2.0", "Seedance 2.0 Fast", "Seedance 2.0 Mini"] | _ByteDance2TextToVideoNode_model = "Seedance 2.5",
         seed: int | Output[Literal["INT"]] = 0,
         watermark: bool | Output[Literal["BOOLEAN"]] = False,
         title: str | None = None,
@@ -847,6 +1276,12 @@ _ByteDanceSeedAudio_sample_rate = Literal["8000", "16000", "24000", "32000", "44
 _ByteDanceSeedAudio_model = Literal["seed-audio-1.0-multilingual", "seed-audio-1.0"]
 
 
+class _ByteDanceSeedAudio_reference_mode(DynamicOption):
+    """An option of input 'reference_mode' of ByteDanceSeedAudio."""
+
+    __slots__ = ()
+
+
 class ByteDanceSeedAudio(SingleOutputNode[Literal["AUDIO"]]):
     """ByteDance Seed Audio 1.0 (ByteDanceSeedAudio)
 
@@ -907,6 +1342,114 @@ class ByteDanceSeedAudio(SingleOutputNode[Literal["AUDIO"]]):
         "reference_mode": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "text only", "inputs": {"required": {}}}, {"key": "audio reference", "inputs": {"required": {}, "optional": {"reference_audio_1": ["AUDIO", {}], "reference_audio_2": ["AUDIO", {}], "reference_audio_3": ["AUDIO", {}]}}}, {"key": "image reference", "inputs": {"required": {}, "optional": {"reference_image": ["IMAGE", {}]}}}, {"key": "preset voice", "inputs": {"required": {"preset_voice": ["COMBO", {"default": "Vivi (Female, multilingual)", "multiselect": False, "options": ["Vivi (Female, multilingual)", "Mindy (Female, multilingual)", "Stokie (Female, English)", "Dacey (Female, English)", "Tim (Male, English)", "Kian (Male, multilingual)", "Cedric (Male, multilingual)", "Sophie (Female, multilingual)", "Jean (Female, multilingual)", "Magnus (Male, multilingual)", "Mabel (Female, multilingual)", "Nadia (Female, multilingual)", "Opal (Female, multilingual)", "Pearl (Female, multilingual)", "Quentin (Male, multilingual)", "Vienna (Female, multilingual)", "Alina (Female, multilingual)", "Corinne (Female, multilingual)", "Esther (Female, multilingual)", "Freya (Female, multilingual)", "Gigi (Female, multilingual)", "Holly (Female, multilingual)", "Lyla (Female, multilingual)", "Daisy (Female, multilingual)", "Tracy (Female, multilingual)", "Jess (Male, multilingual)", "Pinky (Female, multilingual)", "Sweety (Female, multilingual)", "Sandy (Female, multilingual)", "Sven (Male, German)", "Minimi (Female, Japanese)", "Usseau (Male, French)", "Felipe (Male, Spanish)", "Han (Male, Indonesian)", "Martins (Male, Portuguese)", "Enzo (Male, Italian)", "Shane (Male, Korean)", "Felix (Male, Chinese)", "Celeste (Female, Chinese)", "Monkey King (Male, Chinese)"]}]}}}]}),
     }
 
+    class ReferenceMode:
+        """The options of input 'reference_mode': one class each, taking the inputs the option brings."""
+
+        class TextOnly(_ByteDanceSeedAudio_reference_mode):
+            """Option 'text only' of input 'reference_mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("text only")
+
+        class AudioReference(_ByteDanceSeedAudio_reference_mode):
+            """Option 'audio reference' of input 'reference_mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"reference_audio_1": "reference_audio_1", "reference_audio_2": "reference_audio_2", "reference_audio_3": "reference_audio_3"}
+
+            def __init__(
+                self,
+                *,
+                reference_audio_1: Output[Literal["AUDIO"]] | None = None,
+                reference_audio_2: Output[Literal["AUDIO"]] | None = None,
+                reference_audio_3: Output[Literal["AUDIO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "audio reference",
+                    {"reference_audio_1": reference_audio_1, "reference_audio_2": reference_audio_2, "reference_audio_3": reference_audio_3},
+                )
+
+        class ImageReference(_ByteDanceSeedAudio_reference_mode):
+            """Option 'image reference' of input 'reference_mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"reference_image": "reference_image"}
+
+            def __init__(
+                self,
+                *,
+                reference_image: Output[Literal["IMAGE"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "image reference",
+                    {"reference_image": reference_image},
+                )
+
+        class PresetVoice(_ByteDanceSeedAudio_reference_mode):
+            """Option 'preset voice' of input 'reference_mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"preset_voice": "preset_voice"}
+
+            def __init__(
+                self,
+                *,
+                preset_voice: Literal[
+    "Vivi (Female, multilingual)",
+    "Mindy (Female, multilingual)",
+    "Stokie (Female, English)",
+    "Dacey (Female, English)",
+    "Tim (Male, English)",
+    "Kian (Male, multilingual)",
+    "Cedric (Male, multilingual)",
+    "Sophie (Female, multilingual)",
+    "Jean (Female, multilingual)",
+    "Magnus (Male, multilingual)",
+    "Mabel (Female, multilingual)",
+    "Nadia (Female, multilingual)",
+    "Opal (Female, multilingual)",
+    "Pearl (Female, multilingual)",
+    "Quentin (Male, multilingual)",
+    "Vienna (Female, multilingual)",
+    "Alina (Female, multilingual)",
+    "Corinne (Female, multilingual)",
+    "Esther (Female, multilingual)",
+    "Freya (Female, multilingual)",
+    "Gigi (Female, multilingual)",
+    "Holly (Female, multilingual)",
+    "Lyla (Female, multilingual)",
+    "Daisy (Female, multilingual)",
+    "Tracy (Female, multilingual)",
+    "Jess (Male, multilingual)",
+    "Pinky (Female, multilingual)",
+    "Sweety (Female, multilingual)",
+    "Sandy (Female, multilingual)",
+    "Sven (Male, German)",
+    "Minimi (Female, Japanese)",
+    "Usseau (Male, French)",
+    "Felipe (Male, Spanish)",
+    "Han (Male, Indonesian)",
+    "Martins (Male, Portuguese)",
+    "Enzo (Male, Italian)",
+    "Shane (Male, Korean)",
+    "Felix (Male, Chinese)",
+    "Celeste (Female, Chinese)",
+    "Monkey King (Male, Chinese)",
+] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "preset voice",
+                    {"preset_voice": preset_voice},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"text only": TextOnly, "audio reference": AudioReference, "image reference": ImageReference, "preset voice": PresetVoice}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"reference_mode": ReferenceMode}
+
     audio: Output[Literal["AUDIO"]]
 
     text_prompt: InputRef
@@ -922,7 +1465,7 @@ class ByteDanceSeedAudio(SingleOutputNode[Literal["AUDIO"]]):
         self,
         *,
         text_prompt: str | Output[Literal["STRING"]] = "",
-        reference_mode: Literal["text only", "audio reference", "image reference", "preset voice"] | DynamicOption = "text only",
+        reference_mode: Literal["text only", "audio reference", "image reference", "preset voice"] | _ByteDanceSeedAudio_reference_mode = "text only",
         sample_rate: _ByteDanceSeedAudio_sample_rate | Output[Literal["COMBO"]] = "24000",
         speech_rate: int | Output[Literal["INT"]] = 0,
         loudness_rate: int | Output[Literal["INT"]] = 0,
@@ -1187,6 +1730,12 @@ class ByteDanceSeedreamNode(SingleOutputNode[Literal["IMAGE"]]):
         )
 
 
+class _ByteDanceSeedreamNodeV2_model(DynamicOption):
+    """An option of input 'model' of ByteDanceSeedreamNodeV2."""
+
+    __slots__ = ()
+
+
 class ByteDanceSeedreamNodeV2(SingleOutputNode[Literal["IMAGE"]]):
     """ByteDance Seedream 4.5 & 5.0 (Legacy) (ByteDanceSeedreamNodeV2)
 
@@ -1222,6 +1771,181 @@ class ByteDanceSeedreamNodeV2(SingleOutputNode[Literal["IMAGE"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "seedream 5.0 pro", "inputs": {"required": {"size_preset": ["COMBO", {"multiselect": False, "options": ["(1K) 1024x1024 (1:1)", "(1K) 864x1152 (3:4)", "(1K) 1152x864 (4:3)", "(1K) 1312x736 (16:9)", "(1K) 736x1312 (9:16)", "(1K) 832x1248 (2:3)", "(1K) 1248x832 (3:2)", "(1K) 1568x672 (21:9)", "(2K) 2048x2048 (1:1)", "(2K) 1728x2304 (3:4)", "(2K) 2304x1728 (4:3)", "(2K) 1664x2496 (2:3)", "(2K) 2496x1664 (3:2)", "Custom"]}], "width": ["INT", {"default": 2048, "min": 1024, "max": 3136, "step": 2}], "height": ["INT", {"default": 2048, "min": 1024, "max": 2496, "step": 2}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10"], "min": 0}}]}}}, {"key": "seedream 5.0 lite", "inputs": {"required": {"size_preset": ["COMBO", {"multiselect": False, "options": ["(2K) 2048x2048 (1:1)", "(2K) 1728x2304 (3:4)", "(2K) 2304x1728 (4:3)", "(2K) 2848x1600 (16:9)", "(2K) 1600x2848 (9:16)", "(2K) 1664x2496 (2:3)", "(2K) 2496x1664 (3:2)", "(2K) 3136x1344 (21:9)", "(3K) 3072x3072 (1:1)", "(3K) 2592x3456 (3:4)", "(3K) 3456x2592 (4:3)", "(3K) 4096x2304 (16:9)", "(3K) 2304x4096 (9:16)", "(3K) 2496x3744 (2:3)", "(3K) 3744x2496 (3:2)", "(3K) 4704x2016 (21:9)", "(4K) 4096x4096 (1:1)", "(4K) 3520x4704 (3:4)", "(4K) 4704x3520 (4:3)", "(4K) 5504x3040 (16:9)", "(4K) 3040x5504 (9:16)", "(4K) 3328x4992 (2:3)", "(4K) 4992x3328 (3:2)", "(4K) 6240x2656 (21:9)", "Custom"]}], "width": ["INT", {"default": 2048, "min": 1024, "max": 6240, "step": 2}], "height": ["INT", {"default": 2048, "min": 1024, "max": 4992, "step": 2}], "max_images": ["INT", {"default": 1, "min": 1, "max": 14, "step": 1, "display": "number"}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10", "image_11", "image_12", "image_13", "image_14"], "min": 0}}], "fail_on_partial": ["BOOLEAN", {"default": False}]}}}, {"key": "seedream-4-5-251128", "inputs": {"required": {"size_preset": ["COMBO", {"multiselect": False, "options": ["(2K) 2048x2048 (1:1)", "(2K) 1728x2304 (3:4)", "(2K) 2304x1728 (4:3)", "(2K) 2848x1600 (16:9)", "(2K) 1600x2848 (9:16)", "(2K) 1664x2496 (2:3)", "(2K) 2496x1664 (3:2)", "(2K) 3136x1344 (21:9)", "(4K) 4096x4096 (1:1)", "(4K) 3520x4704 (3:4)", "(4K) 4704x3520 (4:3)", "(4K) 5504x3040 (16:9)", "(4K) 3040x5504 (9:16)", "(4K) 3328x4992 (2:3)", "(4K) 4992x3328 (3:2)", "(4K) 6240x2656 (21:9)", "Custom"]}], "width": ["INT", {"default": 2048, "min": 1024, "max": 6240, "step": 2}], "height": ["INT", {"default": 2048, "min": 1024, "max": 4992, "step": 2}], "max_images": ["INT", {"default": 1, "min": 1, "max": 10, "step": 1, "display": "number"}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10"], "min": 0}}], "fail_on_partial": ["BOOLEAN", {"default": False}]}}}, {"key": "seedream-4-0-250828", "inputs": {"required": {"size_preset": ["COMBO", {"multiselect": False, "options": ["(1K) 1024x1024 (1:1)", "(1K) 864x1152 (3:4)", "(1K) 1152x864 (4:3)", "(1K) 1312x736 (16:9)", "(1K) 736x1312 (9:16)", "(1K) 832x1248 (2:3)", "(1K) 1248x832 (3:2)", "(1K) 1568x672 (21:9)", "(2K) 2048x2048 (1:1)", "(2K) 1728x2304 (3:4)", "(2K) 2304x1728 (4:3)", "(2K) 2848x1600 (16:9)", "(2K) 1600x2848 (9:16)", "(2K) 1664x2496 (2:3)", "(2K) 2496x1664 (3:2)", "(2K) 3136x1344 (21:9)", "(4K) 4096x4096 (1:1)", "(4K) 3520x4704 (3:4)", "(4K) 4704x3520 (4:3)", "(4K) 5504x3040 (16:9)", "(4K) 3040x5504 (9:16)", "(4K) 3328x4992 (2:3)", "(4K) 4992x3328 (3:2)", "(4K) 6240x2656 (21:9)", "Custom"]}], "width": ["INT", {"default": 2048, "min": 1024, "max": 6240, "step": 2}], "height": ["INT", {"default": 2048, "min": 1024, "max": 4992, "step": 2}], "max_images": ["INT", {"default": 1, "min": 1, "max": 10, "step": 1, "display": "number"}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10"], "min": 0}}], "fail_on_partial": ["BOOLEAN", {"default": False}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class Seedream50Pro(_ByteDanceSeedreamNodeV2_model):
+            """Option 'seedream 5.0 pro' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"size_preset": "size_preset", "width": "width", "height": "height", "images": "images"}
+
+            def __init__(
+                self,
+                *,
+                size_preset: Literal[
+    "(1K) 1024x1024 (1:1)",
+    "(1K) 864x1152 (3:4)",
+    "(1K) 1152x864 (4:3)",
+    "(1K) 1312x736 (16:9)",
+    "(1K) 736x1312 (9:16)",
+    "(1K) 832x1248 (2:3)",
+    "(1K) 1248x832 (3:2)",
+    "(1K) 1568x672 (21:9)",
+    "(2K) 2048x2048 (1:1)",
+    "(2K) 1728x2304 (3:4)",
+    "(2K) 2304x1728 (4:3)",
+    "(2K) 1664x2496 (2:3)",
+    "(2K) 2496x1664 (3:2)",
+    "Custom",
+] | Output[Literal["COMBO"]] | None = None,
+                width: int | Output[Literal["INT"]] | None = None,
+                height: int | Output[Literal["INT"]] | None = None,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "seedream 5.0 pro",
+                    {"size_preset": size_preset, "width": width, "height": height, "images": images},
+                )
+
+        class Seedream50Lite(_ByteDanceSeedreamNodeV2_model):
+            """Option 'seedream 5.0 lite' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"size_preset": "size_preset", "width": "width", "height": "height", "max_images": "max_images", "images": "images", "fail_on_partial": "fail_on_partial"}
+
+            def __init__(
+                self,
+                *,
+                size_preset: Literal[
+    "(2K) 2048x2048 (1:1)",
+    "(2K) 1728x2304 (3:4)",
+    "(2K) 2304x1728 (4:3)",
+    "(2K) 2848x1600 (16:9)",
+    "(2K) 1600x2848 (9:16)",
+    "(2K) 1664x2496 (2:3)",
+    "(2K) 2496x1664 (3:2)",
+    "(2K) 3136x1344 (21:9)",
+    "(3K) 3072x3072 (1:1)",
+    "(3K) 2592x3456 (3:4)",
+    "(3K) 3456x2592 (4:3)",
+    "(3K) 4096x2304 (16:9)",
+    "(3K) 2304x4096 (9:16)",
+    "(3K) 2496x3744 (2:3)",
+    "(3K) 3744x2496 (3:2)",
+    "(3K) 4704x2016 (21:9)",
+    "(4K) 4096x4096 (1:1)",
+    "(4K) 3520x4704 (3:4)",
+    "(4K) 4704x3520 (4:3)",
+    "(4K) 5504x3040 (16:9)",
+    "(4K) 3040x5504 (9:16)",
+    "(4K) 3328x4992 (2:3)",
+    "(4K) 4992x3328 (3:2)",
+    "(4K) 6240x2656 (21:9)",
+    "Custom",
+] | Output[Literal["COMBO"]] | None = None,
+                width: int | Output[Literal["INT"]] | None = None,
+                height: int | Output[Literal["INT"]] | None = None,
+                max_images: int | Output[Literal["INT"]] | None = None,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+                fail_on_partial: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "seedream 5.0 lite",
+                    {"size_preset": size_preset, "width": width, "height": height, "max_images": max_images, "images": images, "fail_on_partial": fail_on_partial},
+                )
+
+        class Seedream45251128(_ByteDanceSeedreamNodeV2_model):
+            """Option 'seedream-4-5-251128' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"size_preset": "size_preset", "width": "width", "height": "height", "max_images": "max_images", "images": "images", "fail_on_partial": "fail_on_partial"}
+
+            def __init__(
+                self,
+                *,
+                size_preset: Literal[
+    "(2K) 2048x2048 (1:1)",
+    "(2K) 1728x2304 (3:4)",
+    "(2K) 2304x1728 (4:3)",
+    "(2K) 2848x1600 (16:9)",
+    "(2K) 1600x2848 (9:16)",
+    "(2K) 1664x2496 (2:3)",
+    "(2K) 2496x1664 (3:2)",
+    "(2K) 3136x1344 (21:9)",
+    "(4K) 4096x4096 (1:1)",
+    "(4K) 3520x4704 (3:4)",
+    "(4K) 4704x3520 (4:3)",
+    "(4K) 5504x3040 (16:9)",
+    "(4K) 3040x5504 (9:16)",
+    "(4K) 3328x4992 (2:3)",
+    "(4K) 4992x3328 (3:2)",
+    "(4K) 6240x2656 (21:9)",
+    "Custom",
+] | Output[Literal["COMBO"]] | None = None,
+                width: int | Output[Literal["INT"]] | None = None,
+                height: int | Output[Literal["INT"]] | None = None,
+                max_images: int | Output[Literal["INT"]] | None = None,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+                fail_on_partial: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "seedream-4-5-251128",
+                    {"size_preset": size_preset, "width": width, "height": height, "max_images": max_images, "images": images, "fail_on_partial": fail_on_partial},
+                )
+
+        class Seedream40250828(_ByteDanceSeedreamNodeV2_model):
+            """Option 'seedream-4-0-250828' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"size_preset": "size_preset", "width": "width", "height": "height", "max_images": "max_images", "images": "images", "fail_on_partial": "fail_on_partial"}
+
+            def __init__(
+                self,
+                *,
+                size_preset: Literal[
+    "(1K) 1024x1024 (1:1)",
+    "(1K) 864x1152 (3:4)",
+    "(1K) 1152x864 (4:3)",
+    "(1K) 1312x736 (16:9)",
+    "(1K) 736x1312 (9:16)",
+    "(1K) 832x1248 (2:3)",
+    "(1K) 1248x832 (3:2)",
+    "(1K) 1568x672 (21:9)",
+    "(2K) 2048x2048 (1:1)",
+    "(2K) 1728x2304 (3:4)",
+    "(2K) 2304x1728 (4:3)",
+    "(2K) 2848x1600 (16:9)",
+    "(2K) 1600x2848 (9:16)",
+    "(2K) 1664x2496 (2:3)",
+    "(2K) 2496x1664 (3:2)",
+    "(2K) 3136x1344 (21:9)",
+    "(4K) 4096x4096 (1:1)",
+    "(4K) 3520x4704 (3:4)",
+    "(4K) 4704x3520 (4:3)",
+    "(4K) 5504x3040 (16:9)",
+    "(4K) 3040x5504 (9:16)",
+    "(4K) 3328x4992 (2:3)",
+    "(4K) 4992x3328 (3:2)",
+    "(4K) 6240x2656 (21:9)",
+    "Custom",
+] | Output[Literal["COMBO"]] | None = None,
+                width: int | Output[Literal["INT"]] | None = None,
+                height: int | Output[Literal["INT"]] | None = None,
+                max_images: int | Output[Literal["INT"]] | None = None,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+                fail_on_partial: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "seedream-4-0-250828",
+                    {"size_preset": size_preset, "width": width, "height": height, "max_images": max_images, "images": images, "fail_on_partial": fail_on_partial},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"seedream 5.0 pro": Seedream50Pro, "seedream 5.0 lite": Seedream50Lite, "seedream-4-5-251128": Seedream45251128, "seedream-4-0-250828": Seedream40250828}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     image: Output[Literal["IMAGE"]]
 
     prompt: InputRef
@@ -1234,7 +1958,7 @@ class ByteDanceSeedreamNodeV2(SingleOutputNode[Literal["IMAGE"]]):
         self,
         *,
         prompt: str | Output[Literal["STRING"]] = "",
-        model: Literal["seedream 5.0 pro", "seedream 5.0 lite", "seedream-4-5-251128", "seedream-4-0-250828"] | DynamicOption = "seedream 5.0 pro",
+        model: Literal["seedream 5.0 pro", "seedream 5.0 lite", "seedream-4-5-251128", "seedream-4-0-250828"] | _ByteDanceSeedreamNodeV2_model = "seedream 5.0 pro",
         seed: int | Output[Literal["INT"]] = 0,
         watermark: bool | Output[Literal["BOOLEAN"]] = False,
         thinking: bool | Output[Literal["BOOLEAN"]] | None = None,
@@ -1252,6 +1976,12 @@ class ByteDanceSeedreamNodeV2(SingleOutputNode[Literal["IMAGE"]]):
             title,
             node_id,
         )
+
+
+class _ByteDanceSeedreamNodeV3_model(DynamicOption):
+    """An option of input 'model' of ByteDanceSeedreamNodeV3."""
+
+    __slots__ = ()
 
 
 class ByteDanceSeedreamNodeV3(SingleOutputNode[Literal["IMAGE"]]):
@@ -1282,6 +2012,194 @@ class ByteDanceSeedreamNodeV3(SingleOutputNode[Literal["IMAGE"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "seedream 5.0 pro", "inputs": {"required": {"size_preset": ["COMBO", {"multiselect": False, "options": ["(1K) 1024x1024 (1:1)", "(1K) 864x1152 (3:4)", "(1K) 1152x864 (4:3)", "(1K) 1312x736 (16:9)", "(1K) 736x1312 (9:16)", "(1K) 832x1248 (2:3)", "(1K) 1248x832 (3:2)", "(1K) 1568x672 (21:9)", "(2K) 2048x2048 (1:1)", "(2K) 1728x2304 (3:4)", "(2K) 2304x1728 (4:3)", "(2K) 1664x2496 (2:3)", "(2K) 2496x1664 (3:2)", "Custom"]}], "width": ["INT", {"default": 2048, "min": 1024, "max": 3136, "step": 2}], "height": ["INT", {"default": 2048, "min": 1024, "max": 2496, "step": 2}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10"], "min": 0}}], "prompt_optimization": ["COMBO", {"default": "standard", "multiselect": False, "options": ["standard", "fast"]}], "seed": ["INT", {"default": 42, "min": 0, "max": 2147483647, "step": 1, "control_after_generate": True, "display": "number"}], "watermark": ["BOOLEAN", {"default": False}], "thinking": ["BOOLEAN", {"default": True}]}}}, {"key": "seedream 5.0 lite", "inputs": {"required": {"size_preset": ["COMBO", {"multiselect": False, "options": ["(2K) 2048x2048 (1:1)", "(2K) 1728x2304 (3:4)", "(2K) 2304x1728 (4:3)", "(2K) 2848x1600 (16:9)", "(2K) 1600x2848 (9:16)", "(2K) 1664x2496 (2:3)", "(2K) 2496x1664 (3:2)", "(2K) 3136x1344 (21:9)", "(3K) 3072x3072 (1:1)", "(3K) 2592x3456 (3:4)", "(3K) 3456x2592 (4:3)", "(3K) 4096x2304 (16:9)", "(3K) 2304x4096 (9:16)", "(3K) 2496x3744 (2:3)", "(3K) 3744x2496 (3:2)", "(3K) 4704x2016 (21:9)", "(4K) 4096x4096 (1:1)", "(4K) 3520x4704 (3:4)", "(4K) 4704x3520 (4:3)", "(4K) 5504x3040 (16:9)", "(4K) 3040x5504 (9:16)", "(4K) 3328x4992 (2:3)", "(4K) 4992x3328 (3:2)", "(4K) 6240x2656 (21:9)", "Custom"]}], "width": ["INT", {"default": 2048, "min": 1024, "max": 6240, "step": 2}], "height": ["INT", {"default": 2048, "min": 1024, "max": 4992, "step": 2}], "max_images": ["INT", {"default": 1, "min": 1, "max": 14, "step": 1, "display": "number"}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10", "image_11", "image_12", "image_13", "image_14"], "min": 0}}], "fail_on_partial": ["BOOLEAN", {"default": False}], "seed": ["INT", {"default": 42, "min": 0, "max": 2147483647, "step": 1, "control_after_generate": True, "display": "number"}], "watermark": ["BOOLEAN", {"default": False}], "thinking": ["BOOLEAN", {"default": True}]}}}, {"key": "seedream-4-5-251128", "inputs": {"required": {"size_preset": ["COMBO", {"multiselect": False, "options": ["(2K) 2048x2048 (1:1)", "(2K) 1728x2304 (3:4)", "(2K) 2304x1728 (4:3)", "(2K) 2848x1600 (16:9)", "(2K) 1600x2848 (9:16)", "(2K) 1664x2496 (2:3)", "(2K) 2496x1664 (3:2)", "(2K) 3136x1344 (21:9)", "(4K) 4096x4096 (1:1)", "(4K) 3520x4704 (3:4)", "(4K) 4704x3520 (4:3)", "(4K) 5504x3040 (16:9)", "(4K) 3040x5504 (9:16)", "(4K) 3328x4992 (2:3)", "(4K) 4992x3328 (3:2)", "(4K) 6240x2656 (21:9)", "Custom"]}], "width": ["INT", {"default": 2048, "min": 1024, "max": 6240, "step": 2}], "height": ["INT", {"default": 2048, "min": 1024, "max": 4992, "step": 2}], "max_images": ["INT", {"default": 1, "min": 1, "max": 10, "step": 1, "display": "number"}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10"], "min": 0}}], "fail_on_partial": ["BOOLEAN", {"default": False}], "seed": ["INT", {"default": 42, "min": 0, "max": 2147483647, "step": 1, "control_after_generate": True, "display": "number"}], "watermark": ["BOOLEAN", {"default": False}], "thinking": ["BOOLEAN", {"default": True}]}}}, {"key": "seedream-4-0-250828", "inputs": {"required": {"size_preset": ["COMBO", {"multiselect": False, "options": ["(1K) 1024x1024 (1:1)", "(1K) 864x1152 (3:4)", "(1K) 1152x864 (4:3)", "(1K) 1312x736 (16:9)", "(1K) 736x1312 (9:16)", "(1K) 832x1248 (2:3)", "(1K) 1248x832 (3:2)", "(1K) 1568x672 (21:9)", "(2K) 2048x2048 (1:1)", "(2K) 1728x2304 (3:4)", "(2K) 2304x1728 (4:3)", "(2K) 2848x1600 (16:9)", "(2K) 1600x2848 (9:16)", "(2K) 1664x2496 (2:3)", "(2K) 2496x1664 (3:2)", "(2K) 3136x1344 (21:9)", "(4K) 4096x4096 (1:1)", "(4K) 3520x4704 (3:4)", "(4K) 4704x3520 (4:3)", "(4K) 5504x3040 (16:9)", "(4K) 3040x5504 (9:16)", "(4K) 3328x4992 (2:3)", "(4K) 4992x3328 (3:2)", "(4K) 6240x2656 (21:9)", "Custom"]}], "width": ["INT", {"default": 2048, "min": 1024, "max": 6240, "step": 2}], "height": ["INT", {"default": 2048, "min": 1024, "max": 4992, "step": 2}], "max_images": ["INT", {"default": 1, "min": 1, "max": 10, "step": 1, "display": "number"}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10"], "min": 0}}], "fail_on_partial": ["BOOLEAN", {"default": False}], "seed": ["INT", {"default": 42, "min": 0, "max": 2147483647, "step": 1, "control_after_generate": True, "display": "number"}], "watermark": ["BOOLEAN", {"default": False}], "thinking": ["BOOLEAN", {"default": True}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class Seedream50Pro(_ByteDanceSeedreamNodeV3_model):
+            """Option 'seedream 5.0 pro' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"size_preset": "size_preset", "width": "width", "height": "height", "images": "images", "prompt_optimization": "prompt_optimization", "seed": "seed", "watermark": "watermark", "thinking": "thinking"}
+
+            def __init__(
+                self,
+                *,
+                size_preset: Literal[
+    "(1K) 1024x1024 (1:1)",
+    "(1K) 864x1152 (3:4)",
+    "(1K) 1152x864 (4:3)",
+    "(1K) 1312x736 (16:9)",
+    "(1K) 736x1312 (9:16)",
+    "(1K) 832x1248 (2:3)",
+    "(1K) 1248x832 (3:2)",
+    "(1K) 1568x672 (21:9)",
+    "(2K) 2048x2048 (1:1)",
+    "(2K) 1728x2304 (3:4)",
+    "(2K) 2304x1728 (4:3)",
+    "(2K) 1664x2496 (2:3)",
+    "(2K) 2496x1664 (3:2)",
+    "Custom",
+] | Output[Literal["COMBO"]] | None = None,
+                width: int | Output[Literal["INT"]] | None = None,
+                height: int | Output[Literal["INT"]] | None = None,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+                prompt_optimization: Literal["standard", "fast"] | Output[Literal["COMBO"]] | None = None,
+                seed: int | Output[Literal["INT"]] | None = None,
+                watermark: bool | Output[Literal["BOOLEAN"]] | None = None,
+                thinking: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "seedream 5.0 pro",
+                    {"size_preset": size_preset, "width": width, "height": height, "images": images, "prompt_optimization": prompt_optimization, "seed": seed, "watermark": watermark, "thinking": thinking},
+                )
+
+        class Seedream50Lite(_ByteDanceSeedreamNodeV3_model):
+            """Option 'seedream 5.0 lite' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"size_preset": "size_preset", "width": "width", "height": "height", "max_images": "max_images", "images": "images", "fail_on_partial": "fail_on_partial", "seed": "seed", "watermark": "watermark", "thinking": "thinking"}
+
+            def __init__(
+                self,
+                *,
+                size_preset: Literal[
+    "(2K) 2048x2048 (1:1)",
+    "(2K) 1728x2304 (3:4)",
+    "(2K) 2304x1728 (4:3)",
+    "(2K) 2848x1600 (16:9)",
+    "(2K) 1600x2848 (9:16)",
+    "(2K) 1664x2496 (2:3)",
+    "(2K) 2496x1664 (3:2)",
+    "(2K) 3136x1344 (21:9)",
+    "(3K) 3072x3072 (1:1)",
+    "(3K) 2592x3456 (3:4)",
+    "(3K) 3456x2592 (4:3)",
+    "(3K) 4096x2304 (16:9)",
+    "(3K) 2304x4096 (9:16)",
+    "(3K) 2496x3744 (2:3)",
+    "(3K) 3744x2496 (3:2)",
+    "(3K) 4704x2016 (21:9)",
+    "(4K) 4096x4096 (1:1)",
+    "(4K) 3520x4704 (3:4)",
+    "(4K) 4704x3520 (4:3)",
+    "(4K) 5504x3040 (16:9)",
+    "(4K) 3040x5504 (9:16)",
+    "(4K) 3328x4992 (2:3)",
+    "(4K) 4992x3328 (3:2)",
+    "(4K) 6240x2656 (21:9)",
+    "Custom",
+] | Output[Literal["COMBO"]] | None = None,
+                width: int | Output[Literal["INT"]] | None = None,
+                height: int | Output[Literal["INT"]] | None = None,
+                max_images: int | Output[Literal["INT"]] | None = None,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+                fail_on_partial: bool | Output[Literal["BOOLEAN"]] | None = None,
+                seed: int | Output[Literal["INT"]] | None = None,
+                watermark: bool | Output[Literal["BOOLEAN"]] | None = None,
+                thinking: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "seedream 5.0 lite",
+                    {"size_preset": size_preset, "width": width, "height": height, "max_images": max_images, "images": images, "fail_on_partial": fail_on_partial, "seed": seed, "watermark": watermark, "thinking": thinking},
+                )
+
+        class Seedream45251128(_ByteDanceSeedreamNodeV3_model):
+            """Option 'seedream-4-5-251128' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"size_preset": "size_preset", "width": "width", "height": "height", "max_images": "max_images", "images": "images", "fail_on_partial": "fail_on_partial", "seed": "seed", "watermark": "watermark", "thinking": "thinking"}
+
+            def __init__(
+                self,
+                *,
+                size_preset: Literal[
+    "(2K) 2048x2048 (1:1)",
+    "(2K) 1728x2304 (3:4)",
+    "(2K) 2304x1728 (4:3)",
+    "(2K) 2848x1600 (16:9)",
+    "(2K) 1600x2848 (9:16)",
+    "(2K) 1664x2496 (2:3)",
+    "(2K) 2496x1664 (3:2)",
+    "(2K) 3136x1344 (21:9)",
+    "(4K) 4096x4096 (1:1)",
+    "(4K) 3520x4704 (3:4)",
+    "(4K) 4704x3520 (4:3)",
+    "(4K) 5504x3040 (16:9)",
+    "(4K) 3040x5504 (9:16)",
+    "(4K) 3328x4992 (2:3)",
+    "(4K) 4992x3328 (3:2)",
+    "(4K) 6240x2656 (21:9)",
+    "Custom",
+] | Output[Literal["COMBO"]] | None = None,
+                width: int | Output[Literal["INT"]] | None = None,
+                height: int | Output[Literal["INT"]] | None = None,
+                max_images: int | Output[Literal["INT"]] | None = None,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+                fail_on_partial: bool | Output[Literal["BOOLEAN"]] | None = None,
+                seed: int | Output[Literal["INT"]] | None = None,
+                watermark: bool | Output[Literal["BOOLEAN"]] | None = None,
+                thinking: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "seedream-4-5-251128",
+                    {"size_preset": size_preset, "width": width, "height": height, "max_images": max_images, "images": images, "fail_on_partial": fail_on_partial, "seed": seed, "watermark": watermark, "thinking": thinking},
+                )
+
+        class Seedream40250828(_ByteDanceSeedreamNodeV3_model):
+            """Option 'seedream-4-0-250828' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"size_preset": "size_preset", "width": "width", "height": "height", "max_images": "max_images", "images": "images", "fail_on_partial": "fail_on_partial", "seed": "seed", "watermark": "watermark", "thinking": "thinking"}
+
+            def __init__(
+                self,
+                *,
+                size_preset: Literal[
+    "(1K) 1024x1024 (1:1)",
+    "(1K) 864x1152 (3:4)",
+    "(1K) 1152x864 (4:3)",
+    "(1K) 1312x736 (16:9)",
+    "(1K) 736x1312 (9:16)",
+    "(1K) 832x1248 (2:3)",
+    "(1K) 1248x832 (3:2)",
+    "(1K) 1568x672 (21:9)",
+    "(2K) 2048x2048 (1:1)",
+    "(2K) 1728x2304 (3:4)",
+    "(2K) 2304x1728 (4:3)",
+    "(2K) 2848x1600 (16:9)",
+    "(2K) 1600x2848 (9:16)",
+    "(2K) 1664x2496 (2:3)",
+    "(2K) 2496x1664 (3:2)",
+    "(2K) 3136x1344 (21:9)",
+    "(4K) 4096x4096 (1:1)",
+    "(4K) 3520x4704 (3:4)",
+    "(4K) 4704x3520 (4:3)",
+    "(4K) 5504x3040 (16:9)",
+    "(4K) 3040x5504 (9:16)",
+    "(4K) 3328x4992 (2:3)",
+    "(4K) 4992x3328 (3:2)",
+    "(4K) 6240x2656 (21:9)",
+    "Custom",
+] | Output[Literal["COMBO"]] | None = None,
+                width: int | Output[Literal["INT"]] | None = None,
+                height: int | Output[Literal["INT"]] | None = None,
+                max_images: int | Output[Literal["INT"]] | None = None,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+                fail_on_partial: bool | Output[Literal["BOOLEAN"]] | None = None,
+                seed: int | Output[Literal["INT"]] | None = None,
+                watermark: bool | Output[Literal["BOOLEAN"]] | None = None,
+                thinking: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "seedream-4-0-250828",
+                    {"size_preset": size_preset, "width": width, "height": height, "max_images": max_images, "images": images, "fail_on_partial": fail_on_partial, "seed": seed, "watermark": watermark, "thinking": thinking},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"seedream 5.0 pro": Seedream50Pro, "seedream 5.0 lite": Seedream50Lite, "seedream-4-5-251128": Seedream45251128, "seedream-4-0-250828": Seedream40250828}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     image: Output[Literal["IMAGE"]]
 
     prompt: InputRef
@@ -1291,7 +2209,7 @@ class ByteDanceSeedreamNodeV3(SingleOutputNode[Literal["IMAGE"]]):
         self,
         *,
         prompt: str | Output[Literal["STRING"]] = "",
-        model: Literal["seedream 5.0 pro", "seedream 5.0 lite", "seedream-4-5-251128", "seedream-4-0-250828"] | DynamicOption = "seedream 5.0 pro",
+        model: Literal["seedream 5.0 pro", "seedream 5.0 lite", "seedream-4-5-251128", "seedream-4-0-250828"] | _ByteDanceSeedreamNodeV3_model = "seedream 5.0 pro",
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:
@@ -1420,6 +2338,18 @@ _ByteDanceVideoEnhanceNode_fps = Literal["source", "24", "25", "30", "48", "50",
 _ByteDanceVideoEnhanceNode_bitrate_level = Literal["low", "medium", "high"]
 
 
+class _ByteDanceVideoEnhanceNode_tool_version(DynamicOption):
+    """An option of input 'tool_version' of ByteDanceVideoEnhanceNode."""
+
+    __slots__ = ()
+
+
+class _ByteDanceVideoEnhanceNode_resolution(DynamicOption):
+    """An option of input 'resolution' of ByteDanceVideoEnhanceNode."""
+
+    __slots__ = ()
+
+
 class ByteDanceVideoEnhanceNode(SingleOutputNode[Literal["VIDEO"]]):
     """ByteDance vCube Video Enhance (ByteDanceVideoEnhanceNode)
 
@@ -1475,6 +2405,123 @@ class ByteDanceVideoEnhanceNode(SingleOutputNode[Literal["VIDEO"]]):
         "resolution": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "1080p", "inputs": {"required": {}}}, {"key": "720p", "inputs": {"required": {}}}, {"key": "2k", "inputs": {"required": {}}}, {"key": "4k", "inputs": {"required": {}}}, {"key": "8k", "inputs": {"required": {}}}, {"key": "source", "inputs": {"required": {}}}, {"key": "custom", "inputs": {"required": {"short_side": ["INT", {"default": 1080, "min": 128, "max": 4320}]}}}]}),
     }
 
+    class ToolVersion:
+        """The options of input 'tool_version': one class each, taking the inputs the option brings."""
+
+        class Standard(_ByteDanceVideoEnhanceNode_tool_version):
+            """Option 'standard' of input 'tool_version'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"scene": "scene", "enhance_style": "enhance_style"}
+
+            def __init__(
+                self,
+                *,
+                scene: Literal["aigc", "common", "ugc", "short_series", "old_film"] | Output[Literal["COMBO"]] | None = None,
+                enhance_style: Literal["hd", "natural"] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "standard",
+                    {"scene": scene, "enhance_style": enhance_style},
+                )
+
+        class Professional(_ByteDanceVideoEnhanceNode_tool_version):
+            """Option 'professional' of input 'tool_version'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"enhance_style": "enhance_style"}
+
+            def __init__(
+                self,
+                *,
+                enhance_style: Literal["hd", "natural"] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "professional",
+                    {"enhance_style": enhance_style},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"standard": Standard, "professional": Professional}
+
+
+    class Resolution:
+        """The options of input 'resolution': one class each, taking the inputs the option brings."""
+
+        class Node_1080p(_ByteDanceVideoEnhanceNode_resolution):
+            """Option '1080p' of input 'resolution'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("1080p")
+
+        class Node_720p(_ByteDanceVideoEnhanceNode_resolution):
+            """Option '720p' of input 'resolution'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("720p")
+
+        class Node_2k(_ByteDanceVideoEnhanceNode_resolution):
+            """Option '2k' of input 'resolution'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("2k")
+
+        class Node_4k(_ByteDanceVideoEnhanceNode_resolution):
+            """Option '4k' of input 'resolution'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("4k")
+
+        class Node_8k(_ByteDanceVideoEnhanceNode_resolution):
+            """Option '8k' of input 'resolution'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("8k")
+
+        class Source(_ByteDanceVideoEnhanceNode_resolution):
+            """Option 'source' of input 'resolution'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("source")
+
+        class Custom(_ByteDanceVideoEnhanceNode_resolution):
+            """Option 'custom' of input 'resolution'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"short_side": "short_side"}
+
+            def __init__(
+                self,
+                *,
+                short_side: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "custom",
+                    {"short_side": short_side},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"1080p": Node_1080p, "720p": Node_720p, "2k": Node_2k, "4k": Node_4k, "8k": Node_8k, "source": Source, "custom": Custom}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"tool_version": ToolVersion, "resolution": Resolution}
+
     video: Output[Literal["VIDEO"]]
 
     tool_version: InputRef
@@ -1486,8 +2533,8 @@ class ByteDanceVideoEnhanceNode(SingleOutputNode[Literal["VIDEO"]]):
         self,
         *,
         video: Output[Literal["VIDEO"]],
-        tool_version: Literal["standard", "professional"] | DynamicOption = "standard",
-        resolution: Literal["1080p", "720p", "2k", "4k", "8k", "source", "custom"] | DynamicOption = "1080p",
+        tool_version: Literal["standard", "professional"] | _ByteDanceVideoEnhanceNode_tool_version = "standard",
+        resolution: Literal["1080p", "720p", "2k", "4k", "8k", "source", "custom"] | _ByteDanceVideoEnhanceNode_resolution = "1080p",
         fps: _ByteDanceVideoEnhanceNode_fps | Output[Literal["COMBO"]] = "source",
         bitrate_level: _ByteDanceVideoEnhanceNode_bitrate_level | Output[Literal["COMBO"]] = "medium",
         title: str | None = None,

@@ -14,6 +14,12 @@ __all__ = [
 ]
 
 
+class _ByteDanceSeedNode_model(DynamicOption):
+    """An option of input 'model' of ByteDanceSeedNode."""
+
+    __slots__ = ()
+
+
 class ByteDanceSeedNode(SingleOutputNode[Literal["STRING"]]):
     """ByteDance Seed (ByteDanceSeedNode)
 
@@ -46,6 +52,68 @@ class ByteDanceSeedNode(SingleOutputNode[Literal["STRING"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "Seed 2.0 Pro", "inputs": {"required": {"images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10", "image_11", "image_12", "image_13", "image_14", "image_15", "image_16", "image_17", "image_18", "image_19", "image_20"], "min": 0}}], "videos": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"video": ["VIDEO", {}]}}, "names": ["video_1", "video_2", "video_3", "video_4"], "min": 0}}], "temperature": ["FLOAT", {"default": 1.0, "min": 0.0, "max": 2.0, "step": 0.01}]}}}, {"key": "Seed 2.0 Lite", "inputs": {"required": {"images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10", "image_11", "image_12", "image_13", "image_14", "image_15", "image_16", "image_17", "image_18", "image_19", "image_20"], "min": 0}}], "videos": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"video": ["VIDEO", {}]}}, "names": ["video_1", "video_2", "video_3", "video_4"], "min": 0}}], "temperature": ["FLOAT", {"default": 1.0, "min": 0.0, "max": 2.0, "step": 0.01}]}}}, {"key": "Seed 2.0 Mini", "inputs": {"required": {"images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10", "image_11", "image_12", "image_13", "image_14", "image_15", "image_16", "image_17", "image_18", "image_19", "image_20"], "min": 0}}], "videos": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"video": ["VIDEO", {}]}}, "names": ["video_1", "video_2", "video_3", "video_4"], "min": 0}}], "temperature": ["FLOAT", {"default": 1.0, "min": 0.0, "max": 2.0, "step": 0.01}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class Seed20Pro(_ByteDanceSeedNode_model):
+            """Option 'Seed 2.0 Pro' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"images": "images", "videos": "videos", "temperature": "temperature"}
+
+            def __init__(
+                self,
+                *,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+                videos: Sequence[Output[Literal["VIDEO"]]] | Mapping[str, Output[Literal["VIDEO"]]] | None = None,
+                temperature: float | Output[Literal["FLOAT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Seed 2.0 Pro",
+                    {"images": images, "videos": videos, "temperature": temperature},
+                )
+
+        class Seed20Lite(_ByteDanceSeedNode_model):
+            """Option 'Seed 2.0 Lite' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"images": "images", "videos": "videos", "temperature": "temperature"}
+
+            def __init__(
+                self,
+                *,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+                videos: Sequence[Output[Literal["VIDEO"]]] | Mapping[str, Output[Literal["VIDEO"]]] | None = None,
+                temperature: float | Output[Literal["FLOAT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Seed 2.0 Lite",
+                    {"images": images, "videos": videos, "temperature": temperature},
+                )
+
+        class Seed20Mini(_ByteDanceSeedNode_model):
+            """Option 'Seed 2.0 Mini' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"images": "images", "videos": "videos", "temperature": "temperature"}
+
+            def __init__(
+                self,
+                *,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+                videos: Sequence[Output[Literal["VIDEO"]]] | Mapping[str, Output[Literal["VIDEO"]]] | None = None,
+                temperature: float | Output[Literal["FLOAT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Seed 2.0 Mini",
+                    {"images": images, "videos": videos, "temperature": temperature},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"Seed 2.0 Pro": Seed20Pro, "Seed 2.0 Lite": Seed20Lite, "Seed 2.0 Mini": Seed20Mini}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     string: Output[Literal["STRING"]]
 
     prompt: InputRef
@@ -57,7 +125,7 @@ class ByteDanceSeedNode(SingleOutputNode[Literal["STRING"]]):
         self,
         *,
         prompt: str | Output[Literal["STRING"]] = "",
-        model: Literal["Seed 2.0 Pro", "Seed 2.0 Lite", "Seed 2.0 Mini"] | DynamicOption = "Seed 2.0 Pro",
+        model: Literal["Seed 2.0 Pro", "Seed 2.0 Lite", "Seed 2.0 Mini"] | _ByteDanceSeedNode_model = "Seed 2.0 Pro",
         seed: int | Output[Literal["INT"]] = 0,
         system_prompt: str | Output[Literal["STRING"]] | None = None,
         title: str | None = None,

@@ -124,6 +124,12 @@ class ElevenLabsInstantVoiceClone(SingleOutputNode[Literal["ELEVENLABS_VOICE"]])
 _ElevenLabsSpeechToSpeech_output_format = Literal["mp3_44100_192", "opus_48000_192"]
 
 
+class _ElevenLabsSpeechToSpeech_model(DynamicOption):
+    """An option of input 'model' of ElevenLabsSpeechToSpeech."""
+
+    __slots__ = ()
+
+
 class ElevenLabsSpeechToSpeech(SingleOutputNode[Literal["AUDIO"]]):
     """ElevenLabs Speech to Speech (ElevenLabsSpeechToSpeech)
 
@@ -182,6 +188,52 @@ class ElevenLabsSpeechToSpeech(SingleOutputNode[Literal["AUDIO"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "eleven_multilingual_sts_v2", "inputs": {"required": {"speed": ["FLOAT", {"default": 1.0, "min": 0.7, "max": 1.3, "step": 0.01, "display": "slider"}], "similarity_boost": ["FLOAT", {"default": 0.75, "min": 0.0, "max": 1.0, "step": 0.01, "display": "slider"}], "use_speaker_boost": ["BOOLEAN", {"default": False}], "style": ["FLOAT", {"default": 0.0, "min": 0.0, "max": 0.2, "step": 0.01, "display": "slider"}]}}}, {"key": "eleven_english_sts_v2", "inputs": {"required": {"speed": ["FLOAT", {"default": 1.0, "min": 0.7, "max": 1.3, "step": 0.01, "display": "slider"}], "similarity_boost": ["FLOAT", {"default": 0.75, "min": 0.0, "max": 1.0, "step": 0.01, "display": "slider"}], "use_speaker_boost": ["BOOLEAN", {"default": False}], "style": ["FLOAT", {"default": 0.0, "min": 0.0, "max": 0.2, "step": 0.01, "display": "slider"}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class ElevenMultilingualStsV2(_ElevenLabsSpeechToSpeech_model):
+            """Option 'eleven_multilingual_sts_v2' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"speed": "speed", "similarity_boost": "similarity_boost", "use_speaker_boost": "use_speaker_boost", "style": "style"}
+
+            def __init__(
+                self,
+                *,
+                speed: float | Output[Literal["FLOAT"]] | None = None,
+                similarity_boost: float | Output[Literal["FLOAT"]] | None = None,
+                use_speaker_boost: bool | Output[Literal["BOOLEAN"]] | None = None,
+                style: float | Output[Literal["FLOAT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "eleven_multilingual_sts_v2",
+                    {"speed": speed, "similarity_boost": similarity_boost, "use_speaker_boost": use_speaker_boost, "style": style},
+                )
+
+        class ElevenEnglishStsV2(_ElevenLabsSpeechToSpeech_model):
+            """Option 'eleven_english_sts_v2' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"speed": "speed", "similarity_boost": "similarity_boost", "use_speaker_boost": "use_speaker_boost", "style": "style"}
+
+            def __init__(
+                self,
+                *,
+                speed: float | Output[Literal["FLOAT"]] | None = None,
+                similarity_boost: float | Output[Literal["FLOAT"]] | None = None,
+                use_speaker_boost: bool | Output[Literal["BOOLEAN"]] | None = None,
+                style: float | Output[Literal["FLOAT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "eleven_english_sts_v2",
+                    {"speed": speed, "similarity_boost": similarity_boost, "use_speaker_boost": use_speaker_boost, "style": style},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"eleven_multilingual_sts_v2": ElevenMultilingualStsV2, "eleven_english_sts_v2": ElevenEnglishStsV2}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     audio: Output[Literal["AUDIO"]]
 
     stability: InputRef
@@ -196,7 +248,7 @@ class ElevenLabsSpeechToSpeech(SingleOutputNode[Literal["AUDIO"]]):
         voice: Output[Literal["ELEVENLABS_VOICE"]],
         audio: Output[Literal["AUDIO"]],
         stability: float | Output[Literal["FLOAT"]] = 0.5,
-        model: Literal["eleven_multilingual_sts_v2", "eleven_english_sts_v2"] | DynamicOption = "eleven_multilingual_sts_v2",
+        model: Literal["eleven_multilingual_sts_v2", "eleven_english_sts_v2"] | _ElevenLabsSpeechToSpeech_model = "eleven_multilingual_sts_v2",
         output_format: _ElevenLabsSpeechToSpeech_output_format | Output[Literal["COMBO"]] = "mp3_44100_192",
         seed: int | Output[Literal["INT"]] = 0,
         remove_background_noise: bool | Output[Literal["BOOLEAN"]] = False,
@@ -216,6 +268,12 @@ class ElevenLabsSpeechToSpeech(SingleOutputNode[Literal["AUDIO"]]):
             title,
             node_id,
         )
+
+
+class _ElevenLabsSpeechToText_model(DynamicOption):
+    """An option of input 'model' of ElevenLabsSpeechToText."""
+
+    __slots__ = ()
 
 
 class ElevenLabsSpeechToText(Node):
@@ -256,6 +314,34 @@ class ElevenLabsSpeechToText(Node):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "scribe_v2", "inputs": {"required": {"tag_audio_events": ["BOOLEAN", {"default": False}], "diarize": ["BOOLEAN", {"default": False}], "diarization_threshold": ["FLOAT", {"default": 0.22, "min": 0.1, "max": 0.4, "step": 0.01, "display": "slider"}], "temperature": ["FLOAT", {"default": 0.0, "min": 0.0, "max": 2.0, "step": 0.01, "display": "slider"}], "timestamps_granularity": ["COMBO", {"default": "word", "multiselect": False, "options": ["word", "character", "none"]}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class ScribeV2(_ElevenLabsSpeechToText_model):
+            """Option 'scribe_v2' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"tag_audio_events": "tag_audio_events", "diarize": "diarize", "diarization_threshold": "diarization_threshold", "temperature": "temperature", "timestamps_granularity": "timestamps_granularity"}
+
+            def __init__(
+                self,
+                *,
+                tag_audio_events: bool | Output[Literal["BOOLEAN"]] | None = None,
+                diarize: bool | Output[Literal["BOOLEAN"]] | None = None,
+                diarization_threshold: float | Output[Literal["FLOAT"]] | None = None,
+                temperature: float | Output[Literal["FLOAT"]] | None = None,
+                timestamps_granularity: Literal["word", "character", "none"] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "scribe_v2",
+                    {"tag_audio_events": tag_audio_events, "diarize": diarize, "diarization_threshold": diarization_threshold, "temperature": temperature, "timestamps_granularity": timestamps_granularity},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"scribe_v2": ScribeV2}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     text: Output[Literal["STRING"]]
     language_code: Output[Literal["STRING"]]
     words_json: Output[Literal["STRING"]]
@@ -268,7 +354,7 @@ class ElevenLabsSpeechToText(Node):
         self,
         *,
         audio: Output[Literal["AUDIO"]],
-        model: Literal["scribe_v2"] | DynamicOption = "scribe_v2",
+        model: Literal["scribe_v2"] | _ElevenLabsSpeechToText_model = "scribe_v2",
         language_code: str | Output[Literal["STRING"]] = "",
         num_speakers: int | Output[Literal["INT"]] = 0,
         seed: int | Output[Literal["INT"]] = 1,
@@ -290,6 +376,12 @@ class ElevenLabsSpeechToText(Node):
 _ElevenLabsTextToDialogue_apply_text_normalization = Literal["auto", "on", "off"]
 _ElevenLabsTextToDialogue_model = Literal["eleven_v3"]
 _ElevenLabsTextToDialogue_output_format = Literal["mp3_44100_192", "opus_48000_192"]
+
+
+class _ElevenLabsTextToDialogue_inputs(DynamicOption):
+    """An option of input 'inputs' of ElevenLabsTextToDialogue."""
+
+    __slots__ = ()
 
 
 class ElevenLabsTextToDialogue(SingleOutputNode[Literal["AUDIO"]]):
@@ -350,6 +442,274 @@ class ElevenLabsTextToDialogue(SingleOutputNode[Literal["AUDIO"]]):
         "inputs": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "1", "inputs": {"required": {"text1": ["STRING", {"default": ""}], "voice1": ["ELEVENLABS_VOICE", {}]}}}, {"key": "2", "inputs": {"required": {"text1": ["STRING", {"default": ""}], "voice1": ["ELEVENLABS_VOICE", {}], "text2": ["STRING", {"default": ""}], "voice2": ["ELEVENLABS_VOICE", {}]}}}, {"key": "3", "inputs": {"required": {"text1": ["STRING", {"default": ""}], "voice1": ["ELEVENLABS_VOICE", {}], "text2": ["STRING", {"default": ""}], "voice2": ["ELEVENLABS_VOICE", {}], "text3": ["STRING", {"default": ""}], "voice3": ["ELEVENLABS_VOICE", {}]}}}, {"key": "4", "inputs": {"required": {"text1": ["STRING", {"default": ""}], "voice1": ["ELEVENLABS_VOICE", {}], "text2": ["STRING", {"default": ""}], "voice2": ["ELEVENLABS_VOICE", {}], "text3": ["STRING", {"default": ""}], "voice3": ["ELEVENLABS_VOICE", {}], "text4": ["STRING", {"default": ""}], "voice4": ["ELEVENLABS_VOICE", {}]}}}, {"key": "5", "inputs": {"required": {"text1": ["STRING", {"default": ""}], "voice1": ["ELEVENLABS_VOICE", {}], "text2": ["STRING", {"default": ""}], "voice2": ["ELEVENLABS_VOICE", {}], "text3": ["STRING", {"default": ""}], "voice3": ["ELEVENLABS_VOICE", {}], "text4": ["STRING", {"default": ""}], "voice4": ["ELEVENLABS_VOICE", {}], "text5": ["STRING", {"default": ""}], "voice5": ["ELEVENLABS_VOICE", {}]}}}, {"key": "6", "inputs": {"required": {"text1": ["STRING", {"default": ""}], "voice1": ["ELEVENLABS_VOICE", {}], "text2": ["STRING", {"default": ""}], "voice2": ["ELEVENLABS_VOICE", {}], "text3": ["STRING", {"default": ""}], "voice3": ["ELEVENLABS_VOICE", {}], "text4": ["STRING", {"default": ""}], "voice4": ["ELEVENLABS_VOICE", {}], "text5": ["STRING", {"default": ""}], "voice5": ["ELEVENLABS_VOICE", {}], "text6": ["STRING", {"default": ""}], "voice6": ["ELEVENLABS_VOICE", {}]}}}, {"key": "7", "inputs": {"required": {"text1": ["STRING", {"default": ""}], "voice1": ["ELEVENLABS_VOICE", {}], "text2": ["STRING", {"default": ""}], "voice2": ["ELEVENLABS_VOICE", {}], "text3": ["STRING", {"default": ""}], "voice3": ["ELEVENLABS_VOICE", {}], "text4": ["STRING", {"default": ""}], "voice4": ["ELEVENLABS_VOICE", {}], "text5": ["STRING", {"default": ""}], "voice5": ["ELEVENLABS_VOICE", {}], "text6": ["STRING", {"default": ""}], "voice6": ["ELEVENLABS_VOICE", {}], "text7": ["STRING", {"default": ""}], "voice7": ["ELEVENLABS_VOICE", {}]}}}, {"key": "8", "inputs": {"required": {"text1": ["STRING", {"default": ""}], "voice1": ["ELEVENLABS_VOICE", {}], "text2": ["STRING", {"default": ""}], "voice2": ["ELEVENLABS_VOICE", {}], "text3": ["STRING", {"default": ""}], "voice3": ["ELEVENLABS_VOICE", {}], "text4": ["STRING", {"default": ""}], "voice4": ["ELEVENLABS_VOICE", {}], "text5": ["STRING", {"default": ""}], "voice5": ["ELEVENLABS_VOICE", {}], "text6": ["STRING", {"default": ""}], "voice6": ["ELEVENLABS_VOICE", {}], "text7": ["STRING", {"default": ""}], "voice7": ["ELEVENLABS_VOICE", {}], "text8": ["STRING", {"default": ""}], "voice8": ["ELEVENLABS_VOICE", {}]}}}, {"key": "9", "inputs": {"required": {"text1": ["STRING", {"default": ""}], "voice1": ["ELEVENLABS_VOICE", {}], "text2": ["STRING", {"default": ""}], "voice2": ["ELEVENLABS_VOICE", {}], "text3": ["STRING", {"default": ""}], "voice3": ["ELEVENLABS_VOICE", {}], "text4": ["STRING", {"default": ""}], "voice4": ["ELEVENLABS_VOICE", {}], "text5": ["STRING", {"default": ""}], "voice5": ["ELEVENLABS_VOICE", {}], "text6": ["STRING", {"default": ""}], "voice6": ["ELEVENLABS_VOICE", {}], "text7": ["STRING", {"default": ""}], "voice7": ["ELEVENLABS_VOICE", {}], "text8": ["STRING", {"default": ""}], "voice8": ["ELEVENLABS_VOICE", {}], "text9": ["STRING", {"default": ""}], "voice9": ["ELEVENLABS_VOICE", {}]}}}, {"key": "10", "inputs": {"required": {"text1": ["STRING", {"default": ""}], "voice1": ["ELEVENLABS_VOICE", {}], "text2": ["STRING", {"default": ""}], "voice2": ["ELEVENLABS_VOICE", {}], "text3": ["STRING", {"default": ""}], "voice3": ["ELEVENLABS_VOICE", {}], "text4": ["STRING", {"default": ""}], "voice4": ["ELEVENLABS_VOICE", {}], "text5": ["STRING", {"default": ""}], "voice5": ["ELEVENLABS_VOICE", {}], "text6": ["STRING", {"default": ""}], "voice6": ["ELEVENLABS_VOICE", {}], "text7": ["STRING", {"default": ""}], "voice7": ["ELEVENLABS_VOICE", {}], "text8": ["STRING", {"default": ""}], "voice8": ["ELEVENLABS_VOICE", {}], "text9": ["STRING", {"default": ""}], "voice9": ["ELEVENLABS_VOICE", {}], "text10": ["STRING", {"default": ""}], "voice10": ["ELEVENLABS_VOICE", {}]}}}]}),
     }
 
+    class Inputs:
+        """The options of input 'inputs': one class each, taking the inputs the option brings."""
+
+        class Node_1(_ElevenLabsTextToDialogue_inputs):
+            """Option '1' of input 'inputs'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"text1": "text1", "voice1": "voice1"}
+
+            def __init__(
+                self,
+                *,
+                text1: str | Output[Literal["STRING"]] | None = None,
+                voice1: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "1",
+                    {"text1": text1, "voice1": voice1},
+                )
+
+        class Node_2(_ElevenLabsTextToDialogue_inputs):
+            """Option '2' of input 'inputs'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"text1": "text1", "voice1": "voice1", "text2": "text2", "voice2": "voice2"}
+
+            def __init__(
+                self,
+                *,
+                text1: str | Output[Literal["STRING"]] | None = None,
+                voice1: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+                text2: str | Output[Literal["STRING"]] | None = None,
+                voice2: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "2",
+                    {"text1": text1, "voice1": voice1, "text2": text2, "voice2": voice2},
+                )
+
+        class Node_3(_ElevenLabsTextToDialogue_inputs):
+            """Option '3' of input 'inputs'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"text1": "text1", "voice1": "voice1", "text2": "text2", "voice2": "voice2", "text3": "text3", "voice3": "voice3"}
+
+            def __init__(
+                self,
+                *,
+                text1: str | Output[Literal["STRING"]] | None = None,
+                voice1: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+                text2: str | Output[Literal["STRING"]] | None = None,
+                voice2: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+                text3: str | Output[Literal["STRING"]] | None = None,
+                voice3: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "3",
+                    {"text1": text1, "voice1": voice1, "text2": text2, "voice2": voice2, "text3": text3, "voice3": voice3},
+                )
+
+        class Node_4(_ElevenLabsTextToDialogue_inputs):
+            """Option '4' of input 'inputs'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"text1": "text1", "voice1": "voice1", "text2": "text2", "voice2": "voice2", "text3": "text3", "voice3": "voice3", "text4": "text4", "voice4": "voice4"}
+
+            def __init__(
+                self,
+                *,
+                text1: str | Output[Literal["STRING"]] | None = None,
+                voice1: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+                text2: str | Output[Literal["STRING"]] | None = None,
+                voice2: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+                text3: str | Output[Literal["STRING"]] | None = None,
+                voice3: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+                text4: str | Output[Literal["STRING"]] | None = None,
+                voice4: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "4",
+                    {"text1": text1, "voice1": voice1, "text2": text2, "voice2": voice2, "text3": text3, "voice3": voice3, "text4": text4, "voice4": voice4},
+                )
+
+        class Node_5(_ElevenLabsTextToDialogue_inputs):
+            """Option '5' of input 'inputs'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"text1": "text1", "voice1": "voice1", "text2": "text2", "voice2": "voice2", "text3": "text3", "voice3": "voice3", "text4": "text4", "voice4": "voice4", "text5": "text5", "voice5": "voice5"}
+
+            def __init__(
+                self,
+                *,
+                text1: str | Output[Literal["STRING"]] | None = None,
+                voice1: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+                text2: str | Output[Literal["STRING"]] | None = None,
+                voice2: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+                text3: str | Output[Literal["STRING"]] | None = None,
+                voice3: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+                text4: str | Output[Literal["STRING"]] | None = None,
+                voice4: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+                text5: str | Output[Literal["STRING"]] | None = None,
+                voice5: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "5",
+                    {"text1": text1, "voice1": voice1, "text2": text2, "voice2": voice2, "text3": text3, "voice3": voice3, "text4": text4, "voice4": voice4, "text5": text5, "voice5": voice5},
+                )
+
+        class Node_6(_ElevenLabsTextToDialogue_inputs):
+            """Option '6' of input 'inputs'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"text1": "text1", "voice1": "voice1", "text2": "text2", "voice2": "voice2", "text3": "text3", "voice3": "voice3", "text4": "text4", "voice4": "voice4", "text5": "text5", "voice5": "voice5", "text6": "text6", "voice6": "voice6"}
+
+            def __init__(
+                self,
+                *,
+                text1: str | Output[Literal["STRING"]] | None = None,
+                voice1: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+                text2: str | Output[Literal["STRING"]] | None = None,
+                voice2: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+                text3: str | Output[Literal["STRING"]] | None = None,
+                voice3: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+                text4: str | Output[Literal["STRING"]] | None = None,
+                voice4: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+                text5: str | Output[Literal["STRING"]] | None = None,
+                voice5: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+                text6: str | Output[Literal["STRING"]] | None = None,
+                voice6: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "6",
+                    {"text1": text1, "voice1": voice1, "text2": text2, "voice2": voice2, "text3": text3, "voice3": voice3, "text4": text4, "voice4": voice4, "text5": text5, "voice5": voice5, "text6": text6, "voice6": voice6},
+                )
+
+        class Node_7(_ElevenLabsTextToDialogue_inputs):
+            """Option '7' of input 'inputs'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"text1": "text1", "voice1": "voice1", "text2": "text2", "voice2": "voice2", "text3": "text3", "voice3": "voice3", "text4": "text4", "voice4": "voice4", "text5": "text5", "voice5": "voice5", "text6": "text6", "voice6": "voice6", "text7": "text7", "voice7": "voice7"}
+
+            def __init__(
+                self,
+                *,
+                text1: str | Output[Literal["STRING"]] | None = None,
+                voice1: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+                text2: str | Output[Literal["STRING"]] | None = None,
+                voice2: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+                text3: str | Output[Literal["STRING"]] | None = None,
+                voice3: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+                text4: str | Output[Literal["STRING"]] | None = None,
+                voice4: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+                text5: str | Output[Literal["STRING"]] | None = None,
+                voice5: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+                text6: str | Output[Literal["STRING"]] | None = None,
+                voice6: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+                text7: str | Output[Literal["STRING"]] | None = None,
+                voice7: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "7",
+                    {"text1": text1, "voice1": voice1, "text2": text2, "voice2": voice2, "text3": text3, "voice3": voice3, "text4": text4, "voice4": voice4, "text5": text5, "voice5": voice5, "text6": text6, "voice6": voice6, "text7": text7, "voice7": voice7},
+                )
+
+        class Node_8(_ElevenLabsTextToDialogue_inputs):
+            """Option '8' of input 'inputs'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"text1": "text1", "voice1": "voice1", "text2": "text2", "voice2": "voice2", "text3": "text3", "voice3": "voice3", "text4": "text4", "voice4": "voice4", "text5": "text5", "voice5": "voice5", "text6": "text6", "voice6": "voice6", "text7": "text7", "voice7": "voice7", "text8": "text8", "voice8": "voice8"}
+
+            def __init__(
+                self,
+                *,
+                text1: str | Output[Literal["STRING"]] | None = None,
+                voice1: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+                text2: str | Output[Literal["STRING"]] | None = None,
+                voice2: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+                text3: str | Output[Literal["STRING"]] | None = None,
+                voice3: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+                text4: str | Output[Literal["STRING"]] | None = None,
+                voice4: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+                text5: str | Output[Literal["STRING"]] | None = None,
+                voice5: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+                text6: str | Output[Literal["STRING"]] | None = None,
+                voice6: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+                text7: str | Output[Literal["STRING"]] | None = None,
+                voice7: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+                text8: str | Output[Literal["STRING"]] | None = None,
+                voice8: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "8",
+                    {"text1": text1, "voice1": voice1, "text2": text2, "voice2": voice2, "text3": text3, "voice3": voice3, "text4": text4, "voice4": voice4, "text5": text5, "voice5": voice5, "text6": text6, "voice6": voice6, "text7": text7, "voice7": voice7, "text8": text8, "voice8": voice8},
+                )
+
+        class Node_9(_ElevenLabsTextToDialogue_inputs):
+            """Option '9' of input 'inputs'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"text1": "text1", "voice1": "voice1", "text2": "text2", "voice2": "voice2", "text3": "text3", "voice3": "voice3", "text4": "text4", "voice4": "voice4", "text5": "text5", "voice5": "voice5", "text6": "text6", "voice6": "voice6", "text7": "text7", "voice7": "voice7", "text8": "text8", "voice8": "voice8", "text9": "text9", "voice9": "voice9"}
+
+            def __init__(
+                self,
+                *,
+                text1: str | Output[Literal["STRING"]] | None = None,
+                voice1: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+                text2: str | Output[Literal["STRING"]] | None = None,
+                voice2: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+                text3: str | Output[Literal["STRING"]] | None = None,
+                voice3: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+                text4: str | Output[Literal["STRING"]] | None = None,
+                voice4: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+                text5: str | Output[Literal["STRING"]] | None = None,
+                voice5: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+                text6: str | Output[Literal["STRING"]] | None = None,
+                voice6: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+                text7: str | Output[Literal["STRING"]] | None = None,
+                voice7: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+                text8: str | Output[Literal["STRING"]] | None = None,
+                voice8: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+                text9: str | Output[Literal["STRING"]] | None = None,
+                voice9: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "9",
+                    {"text1": text1, "voice1": voice1, "text2": text2, "voice2": voice2, "text3": text3, "voice3": voice3, "text4": text4, "voice4": voice4, "text5": text5, "voice5": voice5, "text6": text6, "voice6": voice6, "text7": text7, "voice7": voice7, "text8": text8, "voice8": voice8, "text9": text9, "voice9": voice9},
+                )
+
+        class Node_10(_ElevenLabsTextToDialogue_inputs):
+            """Option '10' of input 'inputs'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"text1": "text1", "voice1": "voice1", "text2": "text2", "voice2": "voice2", "text3": "text3", "voice3": "voice3", "text4": "text4", "voice4": "voice4", "text5": "text5", "voice5": "voice5", "text6": "text6", "voice6": "voice6", "text7": "text7", "voice7": "voice7", "text8": "text8", "voice8": "voice8", "text9": "text9", "voice9": "voice9", "text10": "text10", "voice10": "voice10"}
+
+            def __init__(
+                self,
+                *,
+                text1: str | Output[Literal["STRING"]] | None = None,
+                voice1: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+                text2: str | Output[Literal["STRING"]] | None = None,
+                voice2: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+                text3: str | Output[Literal["STRING"]] | None = None,
+                voice3: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+                text4: str | Output[Literal["STRING"]] | None = None,
+                voice4: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+                text5: str | Output[Literal["STRING"]] | None = None,
+                voice5: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+                text6: str | Output[Literal["STRING"]] | None = None,
+                voice6: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+                text7: str | Output[Literal["STRING"]] | None = None,
+                voice7: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+                text8: str | Output[Literal["STRING"]] | None = None,
+                voice8: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+                text9: str | Output[Literal["STRING"]] | None = None,
+                voice9: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+                text10: str | Output[Literal["STRING"]] | None = None,
+                voice10: Output[Literal["ELEVENLABS_VOICE"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "10",
+                    {"text1": text1, "voice1": voice1, "text2": text2, "voice2": voice2, "text3": text3, "voice3": voice3, "text4": text4, "voice4": voice4, "text5": text5, "voice5": voice5, "text6": text6, "voice6": voice6, "text7": text7, "voice7": voice7, "text8": text8, "voice8": voice8, "text9": text9, "voice9": voice9, "text10": text10, "voice10": voice10},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"1": Node_1, "2": Node_2, "3": Node_3, "4": Node_4, "5": Node_5, "6": Node_6, "7": Node_7, "8": Node_8, "9": Node_9, "10": Node_10}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"inputs": Inputs}
+
     audio: Output[Literal["AUDIO"]]
 
     stability: InputRef
@@ -365,7 +725,7 @@ class ElevenLabsTextToDialogue(SingleOutputNode[Literal["AUDIO"]]):
         stability: float | Output[Literal["FLOAT"]] = 0.5,
         apply_text_normalization: _ElevenLabsTextToDialogue_apply_text_normalization | Output[Literal["COMBO"]] = "auto",
         model: _ElevenLabsTextToDialogue_model | Output[Literal["COMBO"]] = "eleven_v3",
-        inputs: Literal["1", "2", "3", "4", "5", "6", "7", "8", "9", "10"] | DynamicOption = "1",
+        inputs: Literal["1", "2", "3", "4", "5", "6", "7", "8", "9", "10"] | _ElevenLabsTextToDialogue_inputs = "1",
         language_code: str | Output[Literal["STRING"]] = "",
         seed: int | Output[Literal["INT"]] = 1,
         output_format: _ElevenLabsTextToDialogue_output_format | Output[Literal["COMBO"]] = "mp3_44100_192",
@@ -387,6 +747,12 @@ class ElevenLabsTextToDialogue(SingleOutputNode[Literal["AUDIO"]]):
         )
 
 _ElevenLabsTextToSoundEffects_output_format = Literal["mp3_44100_192", "opus_48000_192"]
+
+
+class _ElevenLabsTextToSoundEffects_model(DynamicOption):
+    """An option of input 'model' of ElevenLabsTextToSoundEffects."""
+
+    __slots__ = ()
 
 
 class ElevenLabsTextToSoundEffects(SingleOutputNode[Literal["AUDIO"]]):
@@ -429,6 +795,32 @@ class ElevenLabsTextToSoundEffects(SingleOutputNode[Literal["AUDIO"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "eleven_sfx_v2", "inputs": {"required": {"duration": ["FLOAT", {"default": 5.0, "min": 0.5, "max": 30.0, "step": 0.1, "display": "slider"}], "loop": ["BOOLEAN", {"default": False}], "prompt_influence": ["FLOAT", {"default": 0.3, "min": 0.0, "max": 1.0, "step": 0.01, "display": "slider"}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class ElevenSfxV2(_ElevenLabsTextToSoundEffects_model):
+            """Option 'eleven_sfx_v2' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"duration": "duration", "loop": "loop", "prompt_influence": "prompt_influence"}
+
+            def __init__(
+                self,
+                *,
+                duration: float | Output[Literal["FLOAT"]] | None = None,
+                loop: bool | Output[Literal["BOOLEAN"]] | None = None,
+                prompt_influence: float | Output[Literal["FLOAT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "eleven_sfx_v2",
+                    {"duration": duration, "loop": loop, "prompt_influence": prompt_influence},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"eleven_sfx_v2": ElevenSfxV2}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     audio: Output[Literal["AUDIO"]]
 
     text: InputRef
@@ -439,7 +831,7 @@ class ElevenLabsTextToSoundEffects(SingleOutputNode[Literal["AUDIO"]]):
         self,
         *,
         text: str | Output[Literal["STRING"]] = "",
-        model: Literal["eleven_sfx_v2"] | DynamicOption = "eleven_sfx_v2",
+        model: Literal["eleven_sfx_v2"] | _ElevenLabsTextToSoundEffects_model = "eleven_sfx_v2",
         output_format: _ElevenLabsTextToSoundEffects_output_format | Output[Literal["COMBO"]] = "mp3_44100_192",
         title: str | None = None,
         node_id: str | None = None,
@@ -456,6 +848,12 @@ class ElevenLabsTextToSoundEffects(SingleOutputNode[Literal["AUDIO"]]):
 
 _ElevenLabsTextToSpeech_apply_text_normalization = Literal["auto", "on", "off"]
 _ElevenLabsTextToSpeech_output_format = Literal["mp3_44100_192", "opus_48000_192"]
+
+
+class _ElevenLabsTextToSpeech_model(DynamicOption):
+    """An option of input 'model' of ElevenLabsTextToSpeech."""
+
+    __slots__ = ()
 
 
 class ElevenLabsTextToSpeech(SingleOutputNode[Literal["AUDIO"]]):
@@ -518,6 +916,50 @@ class ElevenLabsTextToSpeech(SingleOutputNode[Literal["AUDIO"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "eleven_multilingual_v2", "inputs": {"required": {"speed": ["FLOAT", {"default": 1.0, "min": 0.7, "max": 1.3, "step": 0.01, "display": "slider"}], "similarity_boost": ["FLOAT", {"default": 0.75, "min": 0.0, "max": 1.0, "step": 0.01, "display": "slider"}], "use_speaker_boost": ["BOOLEAN", {"default": False}], "style": ["FLOAT", {"default": 0.0, "min": 0.0, "max": 0.2, "step": 0.01, "display": "slider"}]}}}, {"key": "eleven_v3", "inputs": {"required": {"speed": ["FLOAT", {"default": 1.0, "min": 0.7, "max": 1.3, "step": 0.01, "display": "slider"}], "similarity_boost": ["FLOAT", {"default": 0.75, "min": 0.0, "max": 1.0, "step": 0.01, "display": "slider"}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class ElevenMultilingualV2(_ElevenLabsTextToSpeech_model):
+            """Option 'eleven_multilingual_v2' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"speed": "speed", "similarity_boost": "similarity_boost", "use_speaker_boost": "use_speaker_boost", "style": "style"}
+
+            def __init__(
+                self,
+                *,
+                speed: float | Output[Literal["FLOAT"]] | None = None,
+                similarity_boost: float | Output[Literal["FLOAT"]] | None = None,
+                use_speaker_boost: bool | Output[Literal["BOOLEAN"]] | None = None,
+                style: float | Output[Literal["FLOAT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "eleven_multilingual_v2",
+                    {"speed": speed, "similarity_boost": similarity_boost, "use_speaker_boost": use_speaker_boost, "style": style},
+                )
+
+        class ElevenV3(_ElevenLabsTextToSpeech_model):
+            """Option 'eleven_v3' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"speed": "speed", "similarity_boost": "similarity_boost"}
+
+            def __init__(
+                self,
+                *,
+                speed: float | Output[Literal["FLOAT"]] | None = None,
+                similarity_boost: float | Output[Literal["FLOAT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "eleven_v3",
+                    {"speed": speed, "similarity_boost": similarity_boost},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"eleven_multilingual_v2": ElevenMultilingualV2, "eleven_v3": ElevenV3}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     audio: Output[Literal["AUDIO"]]
 
     text: InputRef
@@ -535,7 +977,7 @@ class ElevenLabsTextToSpeech(SingleOutputNode[Literal["AUDIO"]]):
         text: str | Output[Literal["STRING"]] = "",
         stability: float | Output[Literal["FLOAT"]] = 0.5,
         apply_text_normalization: _ElevenLabsTextToSpeech_apply_text_normalization | Output[Literal["COMBO"]] = "auto",
-        model: Literal["eleven_multilingual_v2", "eleven_v3"] | DynamicOption = "eleven_multilingual_v2",
+        model: Literal["eleven_multilingual_v2", "eleven_v3"] | _ElevenLabsTextToSpeech_model = "eleven_multilingual_v2",
         language_code: str | Output[Literal["STRING"]] = "",
         seed: int | Output[Literal["INT"]] = 1,
         output_format: _ElevenLabsTextToSpeech_output_format | Output[Literal["COMBO"]] = "mp3_44100_192",

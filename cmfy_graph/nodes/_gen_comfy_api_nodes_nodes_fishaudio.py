@@ -135,6 +135,12 @@ class FishAudioSpeechToText(Node):
         )
 
 
+class _FishAudioTextToSpeech_model(DynamicOption):
+    """An option of input 'model' of FishAudioTextToSpeech."""
+
+    __slots__ = ()
+
+
 class FishAudioTextToSpeech(SingleOutputNode[Literal["AUDIO"]]):
     """Fish Audio Text to Speech (FishAudioTextToSpeech)
 
@@ -165,6 +171,56 @@ class FishAudioTextToSpeech(SingleOutputNode[Literal["AUDIO"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "s2.1-pro", "inputs": {"required": {"voices": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"voice": ["FISHAUDIO_VOICE", {}]}}, "prefix": "voice", "min": 0, "max": 5}}], "temperature": ["FLOAT", {"default": 0.7, "min": 0.0, "max": 1.0, "step": 0.01, "display": "slider"}], "top_p": ["FLOAT", {"default": 0.7, "min": 0.01, "max": 1.0, "step": 0.01, "display": "slider"}], "speed": ["FLOAT", {"default": 1.0, "min": 0.5, "max": 2.0, "step": 0.01, "display": "slider"}], "volume": ["FLOAT", {"default": 0.0, "min": -10.0, "max": 10.0, "step": 0.5, "display": "slider"}], "normalize": ["BOOLEAN", {"default": True}]}}}, {"key": "s1", "inputs": {"required": {"temperature": ["FLOAT", {"default": 0.7, "min": 0.0, "max": 1.0, "step": 0.01, "display": "slider"}], "top_p": ["FLOAT", {"default": 0.7, "min": 0.01, "max": 1.0, "step": 0.01, "display": "slider"}], "speed": ["FLOAT", {"default": 1.0, "min": 0.5, "max": 2.0, "step": 0.01, "display": "slider"}], "volume": ["FLOAT", {"default": 0.0, "min": -10.0, "max": 10.0, "step": 0.5, "display": "slider"}], "normalize": ["BOOLEAN", {"default": True}]}, "optional": {"voice": ["FISHAUDIO_VOICE", {}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class S21Pro(_FishAudioTextToSpeech_model):
+            """Option 's2.1-pro' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"voices": "voices", "temperature": "temperature", "top_p": "top_p", "speed": "speed", "volume": "volume", "normalize": "normalize"}
+
+            def __init__(
+                self,
+                *,
+                voices: Sequence[Output[Literal["FISHAUDIO_VOICE"]]] | Mapping[str, Output[Literal["FISHAUDIO_VOICE"]]] | None = None,
+                temperature: float | Output[Literal["FLOAT"]] | None = None,
+                top_p: float | Output[Literal["FLOAT"]] | None = None,
+                speed: float | Output[Literal["FLOAT"]] | None = None,
+                volume: float | Output[Literal["FLOAT"]] | None = None,
+                normalize: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "s2.1-pro",
+                    {"voices": voices, "temperature": temperature, "top_p": top_p, "speed": speed, "volume": volume, "normalize": normalize},
+                )
+
+        class S1(_FishAudioTextToSpeech_model):
+            """Option 's1' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"temperature": "temperature", "top_p": "top_p", "speed": "speed", "volume": "volume", "normalize": "normalize", "voice": "voice"}
+
+            def __init__(
+                self,
+                *,
+                temperature: float | Output[Literal["FLOAT"]] | None = None,
+                top_p: float | Output[Literal["FLOAT"]] | None = None,
+                speed: float | Output[Literal["FLOAT"]] | None = None,
+                volume: float | Output[Literal["FLOAT"]] | None = None,
+                normalize: bool | Output[Literal["BOOLEAN"]] | None = None,
+                voice: Output[Literal["FISHAUDIO_VOICE"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "s1",
+                    {"temperature": temperature, "top_p": top_p, "speed": speed, "volume": volume, "normalize": normalize, "voice": voice},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"s2.1-pro": S21Pro, "s1": S1}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     audio: Output[Literal["AUDIO"]]
 
     text: InputRef
@@ -175,7 +231,7 @@ class FishAudioTextToSpeech(SingleOutputNode[Literal["AUDIO"]]):
         self,
         *,
         text: str | Output[Literal["STRING"]] = "",
-        model: Literal["s2.1-pro", "s1"] | DynamicOption = "s2.1-pro",
+        model: Literal["s2.1-pro", "s1"] | _FishAudioTextToSpeech_model = "s2.1-pro",
         seed: int | Output[Literal["INT"]] = 42,
         title: str | None = None,
         node_id: str | None = None,
@@ -189,6 +245,12 @@ class FishAudioTextToSpeech(SingleOutputNode[Literal["AUDIO"]]):
             title,
             node_id,
         )
+
+
+class _FishAudioVoiceSelector_voice(DynamicOption):
+    """An option of input 'voice' of FishAudioVoiceSelector."""
+
+    __slots__ = ()
 
 
 class FishAudioVoiceSelector(SingleOutputNode[Literal["FISHAUDIO_VOICE"]]):
@@ -217,6 +279,183 @@ class FishAudioVoiceSelector(SingleOutputNode[Literal["FISHAUDIO_VOICE"]]):
         "voice": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "Energetic Male (en)", "inputs": {"required": {}}}, {"key": "Friendly Women (en)", "inputs": {"required": {}}}, {"key": "Sarah (en)", "inputs": {"required": {}}}, {"key": "Verity (en)", "inputs": {"required": {}}}, {"key": "Polo (en)", "inputs": {"required": {}}}, {"key": "Adrian (en)", "inputs": {"required": {}}}, {"key": "E-girl (en)", "inputs": {"required": {}}}, {"key": "Narrator (en)", "inputs": {"required": {}}}, {"key": "Warm Conversational Voice (en)", "inputs": {"required": {}}}, {"key": "Warm Storyteller (en)", "inputs": {"required": {}}}, {"key": "Dramatic Character Male (en)", "inputs": {"required": {}}}, {"key": "News Narrator (zh)", "inputs": {"required": {}}}, {"key": "Lively Female (zh)", "inputs": {"required": {}}}, {"key": "Gentle Female (zh)", "inputs": {"required": {}}}, {"key": "Energetic Female (ja)", "inputs": {"required": {}}}, {"key": "Calm Female (ja)", "inputs": {"required": {}}}, {"key": "Calm Male (ja)", "inputs": {"required": {}}}, {"key": "custom", "inputs": {"required": {"voice_id": ["STRING", {"default": ""}]}}}]}),
     }
 
+    class Voice:
+        """The options of input 'voice': one class each, taking the inputs the option brings."""
+
+        class EnergeticMaleEn(_FishAudioVoiceSelector_voice):
+            """Option 'Energetic Male (en)' of input 'voice'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("Energetic Male (en)")
+
+        class FriendlyWomenEn(_FishAudioVoiceSelector_voice):
+            """Option 'Friendly Women (en)' of input 'voice'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("Friendly Women (en)")
+
+        class SarahEn(_FishAudioVoiceSelector_voice):
+            """Option 'Sarah (en)' of input 'voice'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("Sarah (en)")
+
+        class VerityEn(_FishAudioVoiceSelector_voice):
+            """Option 'Verity (en)' of input 'voice'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("Verity (en)")
+
+        class PoloEn(_FishAudioVoiceSelector_voice):
+            """Option 'Polo (en)' of input 'voice'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("Polo (en)")
+
+        class AdrianEn(_FishAudioVoiceSelector_voice):
+            """Option 'Adrian (en)' of input 'voice'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("Adrian (en)")
+
+        class EGirlEn(_FishAudioVoiceSelector_voice):
+            """Option 'E-girl (en)' of input 'voice'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("E-girl (en)")
+
+        class NarratorEn(_FishAudioVoiceSelector_voice):
+            """Option 'Narrator (en)' of input 'voice'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("Narrator (en)")
+
+        class WarmConversationalVoiceEn(_FishAudioVoiceSelector_voice):
+            """Option 'Warm Conversational Voice (en)' of input 'voice'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("Warm Conversational Voice (en)")
+
+        class WarmStorytellerEn(_FishAudioVoiceSelector_voice):
+            """Option 'Warm Storyteller (en)' of input 'voice'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("Warm Storyteller (en)")
+
+        class DramaticCharacterMaleEn(_FishAudioVoiceSelector_voice):
+            """Option 'Dramatic Character Male (en)' of input 'voice'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("Dramatic Character Male (en)")
+
+        class NewsNarratorZh(_FishAudioVoiceSelector_voice):
+            """Option 'News Narrator (zh)' of input 'voice'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("News Narrator (zh)")
+
+        class LivelyFemaleZh(_FishAudioVoiceSelector_voice):
+            """Option 'Lively Female (zh)' of input 'voice'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("Lively Female (zh)")
+
+        class GentleFemaleZh(_FishAudioVoiceSelector_voice):
+            """Option 'Gentle Female (zh)' of input 'voice'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("Gentle Female (zh)")
+
+        class EnergeticFemaleJa(_FishAudioVoiceSelector_voice):
+            """Option 'Energetic Female (ja)' of input 'voice'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("Energetic Female (ja)")
+
+        class CalmFemaleJa(_FishAudioVoiceSelector_voice):
+            """Option 'Calm Female (ja)' of input 'voice'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("Calm Female (ja)")
+
+        class CalmMaleJa(_FishAudioVoiceSelector_voice):
+            """Option 'Calm Male (ja)' of input 'voice'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("Calm Male (ja)")
+
+        class Custom(_FishAudioVoiceSelector_voice):
+            """Option 'custom' of input 'voice'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"voice_id": "voice_id"}
+
+            def __init__(
+                self,
+                *,
+                voice_id: str | Output[Literal["STRING"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "custom",
+                    {"voice_id": voice_id},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"Energetic Male (en)": EnergeticMaleEn, "Friendly Women (en)": FriendlyWomenEn, "Sarah (en)": SarahEn, "Verity (en)": VerityEn, "Polo (en)": PoloEn, "Adrian (en)": AdrianEn, "E-girl (en)": EGirlEn, "Narrator (en)": NarratorEn, "Warm Conversational Voice (en)": WarmConversationalVoiceEn, "Warm Storyteller (en)": WarmStorytellerEn, "Dramatic Character Male (en)": DramaticCharacterMaleEn, "News Narrator (zh)": NewsNarratorZh, "Lively Female (zh)": LivelyFemaleZh, "Gentle Female (zh)": GentleFemaleZh, "Energetic Female (ja)": EnergeticFemaleJa, "Calm Female (ja)": CalmFemaleJa, "Calm Male (ja)": CalmMaleJa, "custom": Custom}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"voice": Voice}
+
     voice: Output[Literal["FISHAUDIO_VOICE"]]
 
     def __init__(
@@ -241,7 +480,7 @@ class FishAudioVoiceSelector(SingleOutputNode[Literal["FISHAUDIO_VOICE"]]):
     "Calm Female (ja)",
     "Calm Male (ja)",
     "custom",
-] | DynamicOption = "Energetic Male (en)",
+] | _FishAudioVoiceSelector_voice = "Energetic Male (en)",
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:

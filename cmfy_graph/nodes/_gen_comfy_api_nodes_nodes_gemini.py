@@ -441,6 +441,12 @@ class GeminiNanoBanana2(Node):
 _GeminiNanoBanana2V2_response_modalities = Literal["IMAGE", "IMAGE+TEXT"]
 
 
+class _GeminiNanoBanana2V2_model(DynamicOption):
+    """An option of input 'model' of GeminiNanoBanana2V2."""
+
+    __slots__ = ()
+
+
 class GeminiNanoBanana2V2(Node):
     """Nano Banana 2 (GeminiNanoBanana2V2)
 
@@ -493,6 +499,86 @@ class GeminiNanoBanana2V2(Node):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "Nano Banana 2 (Gemini 3.1 Flash Image)", "inputs": {"required": {"aspect_ratio": ["COMBO", {"default": "auto", "multiselect": False, "options": ["auto", "1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9", "1:4", "4:1", "8:1", "1:8"]}], "resolution": ["COMBO", {"multiselect": False, "options": ["1K", "2K", "4K"]}], "thinking_level": ["COMBO", {"multiselect": False, "options": ["MINIMAL", "HIGH"]}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10", "image_11", "image_12", "image_13", "image_14"], "min": 0}}]}, "optional": {"files": ["GEMINI_INPUT_FILES", {}]}}}, {"key": "Nano Banana 2 Lite", "inputs": {"required": {"aspect_ratio": ["COMBO", {"default": "auto", "multiselect": False, "options": ["auto", "1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9", "1:4", "4:1", "8:1", "1:8"]}], "resolution": ["COMBO", {"multiselect": False, "options": ["1K"]}], "thinking_level": ["COMBO", {"multiselect": False, "options": ["MINIMAL", "HIGH"]}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10", "image_11", "image_12", "image_13", "image_14"], "min": 0}}]}, "optional": {"files": ["GEMINI_INPUT_FILES", {}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class NanoBanana2Gemini31FlashImage(_GeminiNanoBanana2V2_model):
+            """Option 'Nano Banana 2 (Gemini 3.1 Flash Image)' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"aspect_ratio": "aspect_ratio", "resolution": "resolution", "thinking_level": "thinking_level", "images": "images", "files": "files"}
+
+            def __init__(
+                self,
+                *,
+                aspect_ratio: Literal[
+    "auto",
+    "1:1",
+    "2:3",
+    "3:2",
+    "3:4",
+    "4:3",
+    "4:5",
+    "5:4",
+    "9:16",
+    "16:9",
+    "21:9",
+    "1:4",
+    "4:1",
+    "8:1",
+    "1:8",
+] | Output[Literal["COMBO"]] | None = None,
+                resolution: Literal["1K", "2K", "4K"] | Output[Literal["COMBO"]] | None = None,
+                thinking_level: Literal["MINIMAL", "HIGH"] | Output[Literal["COMBO"]] | None = None,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+                files: Output[Literal["GEMINI_INPUT_FILES"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Nano Banana 2 (Gemini 3.1 Flash Image)",
+                    {"aspect_ratio": aspect_ratio, "resolution": resolution, "thinking_level": thinking_level, "images": images, "files": files},
+                )
+
+        class NanoBanana2Lite(_GeminiNanoBanana2V2_model):
+            """Option 'Nano Banana 2 Lite' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"aspect_ratio": "aspect_ratio", "resolution": "resolution", "thinking_level": "thinking_level", "images": "images", "files": "files"}
+
+            def __init__(
+                self,
+                *,
+                aspect_ratio: Literal[
+    "auto",
+    "1:1",
+    "2:3",
+    "3:2",
+    "3:4",
+    "4:3",
+    "4:5",
+    "5:4",
+    "9:16",
+    "16:9",
+    "21:9",
+    "1:4",
+    "4:1",
+    "8:1",
+    "1:8",
+] | Output[Literal["COMBO"]] | None = None,
+                resolution: Literal["1K"] | Output[Literal["COMBO"]] | None = None,
+                thinking_level: Literal["MINIMAL", "HIGH"] | Output[Literal["COMBO"]] | None = None,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+                files: Output[Literal["GEMINI_INPUT_FILES"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Nano Banana 2 Lite",
+                    {"aspect_ratio": aspect_ratio, "resolution": resolution, "thinking_level": thinking_level, "images": images, "files": files},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"Nano Banana 2 (Gemini 3.1 Flash Image)": NanoBanana2Gemini31FlashImage, "Nano Banana 2 Lite": NanoBanana2Lite}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     image: Output[Literal["IMAGE"]]
     string: Output[Literal["STRING"]]
     thought_image: Output[Literal["IMAGE"]]
@@ -509,7 +595,7 @@ class GeminiNanoBanana2V2(Node):
         self,
         *,
         prompt: str | Output[Literal["STRING"]] = "",
-        model: Literal["Nano Banana 2 (Gemini 3.1 Flash Image)", "Nano Banana 2 Lite"] | DynamicOption = "Nano Banana 2 (Gemini 3.1 Flash Image)",
+        model: Literal["Nano Banana 2 (Gemini 3.1 Flash Image)", "Nano Banana 2 Lite"] | _GeminiNanoBanana2V2_model = "Nano Banana 2 (Gemini 3.1 Flash Image)",
         seed: int | Output[Literal["INT"]] = 42,
         response_modalities: _GeminiNanoBanana2V2_response_modalities | Output[Literal["COMBO"]] = "IMAGE",
         system_prompt: str | Output[Literal["STRING"]] | None = None,
@@ -616,6 +702,12 @@ class GeminiNode(SingleOutputNode[Literal["STRING"]]):
         )
 
 
+class _GeminiNodeV2_model(DynamicOption):
+    """An option of input 'model' of GeminiNodeV2."""
+
+    __slots__ = ()
+
+
 class GeminiNodeV2(SingleOutputNode[Literal["STRING"]]):
     """Google Gemini (GeminiNodeV2)
 
@@ -648,6 +740,106 @@ class GeminiNodeV2(SingleOutputNode[Literal["STRING"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "Gemini 3.7 Flash", "inputs": {"required": {"images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10", "image_11", "image_12", "image_13", "image_14", "image_15", "image_16"], "min": 0}}], "audio": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"audio": ["AUDIO", {}]}}, "names": ["audio_1"], "min": 0}}], "video": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"video": ["VIDEO", {}]}}, "names": ["video_1"], "min": 0}}], "thinking_level": ["COMBO", {"default": "MEDIUM", "multiselect": False, "options": ["LOW", "MEDIUM", "HIGH"]}], "temperature": ["FLOAT", {"default": 1.0, "min": 0.0, "max": 2.0, "step": 0.01}], "top_p": ["FLOAT", {"default": 0.95, "min": 0.0, "max": 1.0, "step": 0.01}], "max_output_tokens": ["INT", {"default": 32768, "min": 16, "max": 65536}]}, "optional": {"files": ["GEMINI_INPUT_FILES", {}]}}}, {"key": "Gemini 3.5 Flash", "inputs": {"required": {"images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10", "image_11", "image_12", "image_13", "image_14", "image_15", "image_16"], "min": 0}}], "audio": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"audio": ["AUDIO", {}]}}, "names": ["audio_1"], "min": 0}}], "video": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"video": ["VIDEO", {}]}}, "names": ["video_1"], "min": 0}}], "thinking_level": ["COMBO", {"default": "MEDIUM", "multiselect": False, "options": ["MINIMAL", "LOW", "MEDIUM", "HIGH"]}], "temperature": ["FLOAT", {"default": 1.0, "min": 0.0, "max": 2.0, "step": 0.01}], "top_p": ["FLOAT", {"default": 0.95, "min": 0.0, "max": 1.0, "step": 0.01}], "max_output_tokens": ["INT", {"default": 32768, "min": 16, "max": 65536}]}, "optional": {"files": ["GEMINI_INPUT_FILES", {}]}}}, {"key": "Gemini 3.1 Pro", "inputs": {"required": {"images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10", "image_11", "image_12", "image_13", "image_14", "image_15", "image_16"], "min": 0}}], "audio": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"audio": ["AUDIO", {}]}}, "names": ["audio_1"], "min": 0}}], "video": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"video": ["VIDEO", {}]}}, "names": ["video_1"], "min": 0}}], "thinking_level": ["COMBO", {"default": "HIGH", "multiselect": False, "options": ["LOW", "HIGH"]}], "temperature": ["FLOAT", {"default": 1.0, "min": 0.0, "max": 2.0, "step": 0.01}], "top_p": ["FLOAT", {"default": 0.95, "min": 0.0, "max": 1.0, "step": 0.01}], "max_output_tokens": ["INT", {"default": 32768, "min": 16, "max": 65536}]}, "optional": {"files": ["GEMINI_INPUT_FILES", {}]}}}, {"key": "Gemini 3.1 Flash-Lite", "inputs": {"required": {"images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10", "image_11", "image_12", "image_13", "image_14", "image_15", "image_16"], "min": 0}}], "audio": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"audio": ["AUDIO", {}]}}, "names": ["audio_1"], "min": 0}}], "video": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"video": ["VIDEO", {}]}}, "names": ["video_1"], "min": 0}}], "thinking_level": ["COMBO", {"default": "LOW", "multiselect": False, "options": ["LOW", "HIGH"]}], "temperature": ["FLOAT", {"default": 1.0, "min": 0.0, "max": 2.0, "step": 0.01}], "top_p": ["FLOAT", {"default": 0.95, "min": 0.0, "max": 1.0, "step": 0.01}], "max_output_tokens": ["INT", {"default": 32768, "min": 16, "max": 65536}]}, "optional": {"files": ["GEMINI_INPUT_FILES", {}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class Gemini37Flash(_GeminiNodeV2_model):
+            """Option 'Gemini 3.7 Flash' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"images": "images", "audio": "audio", "video": "video", "thinking_level": "thinking_level", "temperature": "temperature", "top_p": "top_p", "max_output_tokens": "max_output_tokens", "files": "files"}
+
+            def __init__(
+                self,
+                *,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+                audio: Sequence[Output[Literal["AUDIO"]]] | Mapping[str, Output[Literal["AUDIO"]]] | None = None,
+                video: Sequence[Output[Literal["VIDEO"]]] | Mapping[str, Output[Literal["VIDEO"]]] | None = None,
+                thinking_level: Literal["LOW", "MEDIUM", "HIGH"] | Output[Literal["COMBO"]] | None = None,
+                temperature: float | Output[Literal["FLOAT"]] | None = None,
+                top_p: float | Output[Literal["FLOAT"]] | None = None,
+                max_output_tokens: int | Output[Literal["INT"]] | None = None,
+                files: Output[Literal["GEMINI_INPUT_FILES"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Gemini 3.7 Flash",
+                    {"images": images, "audio": audio, "video": video, "thinking_level": thinking_level, "temperature": temperature, "top_p": top_p, "max_output_tokens": max_output_tokens, "files": files},
+                )
+
+        class Gemini35Flash(_GeminiNodeV2_model):
+            """Option 'Gemini 3.5 Flash' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"images": "images", "audio": "audio", "video": "video", "thinking_level": "thinking_level", "temperature": "temperature", "top_p": "top_p", "max_output_tokens": "max_output_tokens", "files": "files"}
+
+            def __init__(
+                self,
+                *,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+                audio: Sequence[Output[Literal["AUDIO"]]] | Mapping[str, Output[Literal["AUDIO"]]] | None = None,
+                video: Sequence[Output[Literal["VIDEO"]]] | Mapping[str, Output[Literal["VIDEO"]]] | None = None,
+                thinking_level: Literal["MINIMAL", "LOW", "MEDIUM", "HIGH"] | Output[Literal["COMBO"]] | None = None,
+                temperature: float | Output[Literal["FLOAT"]] | None = None,
+                top_p: float | Output[Literal["FLOAT"]] | None = None,
+                max_output_tokens: int | Output[Literal["INT"]] | None = None,
+                files: Output[Literal["GEMINI_INPUT_FILES"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Gemini 3.5 Flash",
+                    {"images": images, "audio": audio, "video": video, "thinking_level": thinking_level, "temperature": temperature, "top_p": top_p, "max_output_tokens": max_output_tokens, "files": files},
+                )
+
+        class Gemini31Pro(_GeminiNodeV2_model):
+            """Option 'Gemini 3.1 Pro' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"images": "images", "audio": "audio", "video": "video", "thinking_level": "thinking_level", "temperature": "temperature", "top_p": "top_p", "max_output_tokens": "max_output_tokens", "files": "files"}
+
+            def __init__(
+                self,
+                *,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+                audio: Sequence[Output[Literal["AUDIO"]]] | Mapping[str, Output[Literal["AUDIO"]]] | None = None,
+                video: Sequence[Output[Literal["VIDEO"]]] | Mapping[str, Output[Literal["VIDEO"]]] | None = None,
+                thinking_level: Literal["LOW", "HIGH"] | Output[Literal["COMBO"]] | None = None,
+                temperature: float | Output[Literal["FLOAT"]] | None = None,
+                top_p: float | Output[Literal["FLOAT"]] | None = None,
+                max_output_tokens: int | Output[Literal["INT"]] | None = None,
+                files: Output[Literal["GEMINI_INPUT_FILES"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Gemini 3.1 Pro",
+                    {"images": images, "audio": audio, "video": video, "thinking_level": thinking_level, "temperature": temperature, "top_p": top_p, "max_output_tokens": max_output_tokens, "files": files},
+                )
+
+        class Gemini31FlashLite(_GeminiNodeV2_model):
+            """Option 'Gemini 3.1 Flash-Lite' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"images": "images", "audio": "audio", "video": "video", "thinking_level": "thinking_level", "temperature": "temperature", "top_p": "top_p", "max_output_tokens": "max_output_tokens", "files": "files"}
+
+            def __init__(
+                self,
+                *,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+                audio: Sequence[Output[Literal["AUDIO"]]] | Mapping[str, Output[Literal["AUDIO"]]] | None = None,
+                video: Sequence[Output[Literal["VIDEO"]]] | Mapping[str, Output[Literal["VIDEO"]]] | None = None,
+                thinking_level: Literal["LOW", "HIGH"] | Output[Literal["COMBO"]] | None = None,
+                temperature: float | Output[Literal["FLOAT"]] | None = None,
+                top_p: float | Output[Literal["FLOAT"]] | None = None,
+                max_output_tokens: int | Output[Literal["INT"]] | None = None,
+                files: Output[Literal["GEMINI_INPUT_FILES"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Gemini 3.1 Flash-Lite",
+                    {"images": images, "audio": audio, "video": video, "thinking_level": thinking_level, "temperature": temperature, "top_p": top_p, "max_output_tokens": max_output_tokens, "files": files},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"Gemini 3.7 Flash": Gemini37Flash, "Gemini 3.5 Flash": Gemini35Flash, "Gemini 3.1 Pro": Gemini31Pro, "Gemini 3.1 Flash-Lite": Gemini31FlashLite}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     string: Output[Literal["STRING"]]
 
     prompt: InputRef
@@ -659,7 +851,7 @@ class GeminiNodeV2(SingleOutputNode[Literal["STRING"]]):
         self,
         *,
         prompt: str | Output[Literal["STRING"]] = "",
-        model: Literal["Gemini 3.7 Flash", "Gemini 3.5 Flash", "Gemini 3.1 Pro", "Gemini 3.1 Flash-Lite"] | DynamicOption = "Gemini 3.7 Flash",
+        model: Literal["Gemini 3.7 Flash", "Gemini 3.5 Flash", "Gemini 3.1 Pro", "Gemini 3.1 Flash-Lite"] | _GeminiNodeV2_model = "Gemini 3.7 Flash",
         seed: int | Output[Literal["INT"]] = 42,
         system_prompt: str | Output[Literal["STRING"]] | None = None,
         title: str | None = None,
@@ -675,6 +867,12 @@ class GeminiNodeV2(SingleOutputNode[Literal["STRING"]]):
             title,
             node_id,
         )
+
+
+class _GeminiVideoOmni_model(DynamicOption):
+    """An option of input 'model' of GeminiVideoOmni."""
+
+    __slots__ = ()
 
 
 class GeminiVideoOmni(Node):
@@ -707,6 +905,34 @@ class GeminiVideoOmni(Node):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "Omni Flash", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10", "image_11", "image_12", "image_13", "image_14"], "min": 0}}], "videos": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"video": ["VIDEO", {}]}}, "names": ["video_1", "video_2", "video_3"], "min": 0}}], "temperature": ["FLOAT", {"default": 1.0, "min": 0.0, "max": 2.0, "step": 0.01}], "top_p": ["FLOAT", {"default": 0.95, "min": 0.0, "max": 1.0, "step": 0.01}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class OmniFlash(_GeminiVideoOmni_model):
+            """Option 'Omni Flash' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt": "prompt", "images": "images", "videos": "videos", "temperature": "temperature", "top_p": "top_p"}
+
+            def __init__(
+                self,
+                *,
+                prompt: str | Output[Literal["STRING"]] | None = None,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+                videos: Sequence[Output[Literal["VIDEO"]]] | Mapping[str, Output[Literal["VIDEO"]]] | None = None,
+                temperature: float | Output[Literal["FLOAT"]] | None = None,
+                top_p: float | Output[Literal["FLOAT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Omni Flash",
+                    {"prompt": prompt, "images": images, "videos": videos, "temperature": temperature, "top_p": top_p},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"Omni Flash": OmniFlash}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     video: Output[Literal["VIDEO"]]
     string: Output[Literal["STRING"]]
 
@@ -716,7 +942,7 @@ class GeminiVideoOmni(Node):
     def __init__(
         self,
         *,
-        model: Literal["Omni Flash"] | DynamicOption = "Omni Flash",
+        model: Literal["Omni Flash"] | _GeminiVideoOmni_model = "Omni Flash",
         seed: int | Output[Literal["INT"]] = 42,
         title: str | None = None,
         node_id: str | None = None,

@@ -132,6 +132,12 @@ class GrokImageEditNode(SingleOutputNode[Literal["IMAGE"]]):
         )
 
 
+class _GrokImageEditNodeV2_model(DynamicOption):
+    """An option of input 'model' of GrokImageEditNodeV2."""
+
+    __slots__ = ()
+
+
 class GrokImageEditNodeV2(SingleOutputNode[Literal["IMAGE"]]):
     """Grok Image Edit (GrokImageEditNodeV2)
 
@@ -162,6 +168,135 @@ class GrokImageEditNodeV2(SingleOutputNode[Literal["IMAGE"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "grok-imagine-image-2.0", "inputs": {"required": {"images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3"], "min": 1}}], "resolution": ["COMBO", {"multiselect": False, "options": ["1K", "2K"]}], "number_of_images": ["INT", {"default": 1, "min": 1, "max": 10, "step": 1, "display": "number"}], "quality": ["COMBO", {"multiselect": False, "options": ["medium", "low"]}], "aspect_ratio": ["COMBO", {"multiselect": False, "options": ["auto", "1:1", "2:3", "3:2", "3:4", "4:3", "9:16", "16:9", "9:19.5", "19.5:9", "9:20", "20:9", "1:2", "2:1"]}]}}}, {"key": "grok-imagine-image-quality", "inputs": {"required": {"images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3"], "min": 1}}], "resolution": ["COMBO", {"multiselect": False, "options": ["1K", "2K"]}], "number_of_images": ["INT", {"default": 1, "min": 1, "max": 10, "step": 1, "display": "number"}], "aspect_ratio": ["COMBO", {"multiselect": False, "options": ["auto", "1:1", "2:3", "3:2", "3:4", "4:3", "9:16", "16:9", "9:19.5", "19.5:9", "9:20", "20:9", "1:2", "2:1"]}]}}}, {"key": "grok-imagine-image-pro", "inputs": {"required": {"images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1"], "min": 1}}], "resolution": ["COMBO", {"multiselect": False, "options": ["1K", "2K"]}], "number_of_images": ["INT", {"default": 1, "min": 1, "max": 10, "step": 1, "display": "number"}]}}}, {"key": "grok-imagine-image", "inputs": {"required": {"images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3"], "min": 1}}], "resolution": ["COMBO", {"multiselect": False, "options": ["1K", "2K"]}], "number_of_images": ["INT", {"default": 1, "min": 1, "max": 10, "step": 1, "display": "number"}], "aspect_ratio": ["COMBO", {"multiselect": False, "options": ["auto", "1:1", "2:3", "3:2", "3:4", "4:3", "9:16", "16:9", "9:19.5", "19.5:9", "9:20", "20:9", "1:2", "2:1"]}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class GrokImagineImage20(_GrokImageEditNodeV2_model):
+            """Option 'grok-imagine-image-2.0' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"images": "images", "resolution": "resolution", "number_of_images": "number_of_images", "quality": "quality", "aspect_ratio": "aspect_ratio"}
+
+            def __init__(
+                self,
+                *,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+                resolution: Literal["1K", "2K"] | Output[Literal["COMBO"]] | None = None,
+                number_of_images: int | Output[Literal["INT"]] | None = None,
+                quality: Literal["medium", "low"] | Output[Literal["COMBO"]] | None = None,
+                aspect_ratio: Literal[
+    "auto",
+    "1:1",
+    "2:3",
+    "3:2",
+    "3:4",
+    "4:3",
+    "9:16",
+    "16:9",
+    "9:19.5",
+    "19.5:9",
+    "9:20",
+    "20:9",
+    "1:2",
+    "2:1",
+] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "grok-imagine-image-2.0",
+                    {"images": images, "resolution": resolution, "number_of_images": number_of_images, "quality": quality, "aspect_ratio": aspect_ratio},
+                )
+
+        class GrokImagineImageQuality(_GrokImageEditNodeV2_model):
+            """Option 'grok-imagine-image-quality' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"images": "images", "resolution": "resolution", "number_of_images": "number_of_images", "aspect_ratio": "aspect_ratio"}
+
+            def __init__(
+                self,
+                *,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+                resolution: Literal["1K", "2K"] | Output[Literal["COMBO"]] | None = None,
+                number_of_images: int | Output[Literal["INT"]] | None = None,
+                aspect_ratio: Literal[
+    "auto",
+    "1:1",
+    "2:3",
+    "3:2",
+    "3:4",
+    "4:3",
+    "9:16",
+    "16:9",
+    "9:19.5",
+    "19.5:9",
+    "9:20",
+    "20:9",
+    "1:2",
+    "2:1",
+] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "grok-imagine-image-quality",
+                    {"images": images, "resolution": resolution, "number_of_images": number_of_images, "aspect_ratio": aspect_ratio},
+                )
+
+        class GrokImagineImagePro(_GrokImageEditNodeV2_model):
+            """Option 'grok-imagine-image-pro' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"images": "images", "resolution": "resolution", "number_of_images": "number_of_images"}
+
+            def __init__(
+                self,
+                *,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+                resolution: Literal["1K", "2K"] | Output[Literal["COMBO"]] | None = None,
+                number_of_images: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "grok-imagine-image-pro",
+                    {"images": images, "resolution": resolution, "number_of_images": number_of_images},
+                )
+
+        class GrokImagineImage(_GrokImageEditNodeV2_model):
+            """Option 'grok-imagine-image' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"images": "images", "resolution": "resolution", "number_of_images": "number_of_images", "aspect_ratio": "aspect_ratio"}
+
+            def __init__(
+                self,
+                *,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+                resolution: Literal["1K", "2K"] | Output[Literal["COMBO"]] | None = None,
+                number_of_images: int | Output[Literal["INT"]] | None = None,
+                aspect_ratio: Literal[
+    "auto",
+    "1:1",
+    "2:3",
+    "3:2",
+    "3:4",
+    "4:3",
+    "9:16",
+    "16:9",
+    "9:19.5",
+    "19.5:9",
+    "9:20",
+    "20:9",
+    "1:2",
+    "2:1",
+] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "grok-imagine-image",
+                    {"images": images, "resolution": resolution, "number_of_images": number_of_images, "aspect_ratio": aspect_ratio},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"grok-imagine-image-2.0": GrokImagineImage20, "grok-imagine-image-quality": GrokImagineImageQuality, "grok-imagine-image-pro": GrokImagineImagePro, "grok-imagine-image": GrokImagineImage}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     image: Output[Literal["IMAGE"]]
 
     prompt: InputRef
@@ -177,7 +312,7 @@ class GrokImageEditNodeV2(SingleOutputNode[Literal["IMAGE"]]):
     "grok-imagine-image-quality",
     "grok-imagine-image-pro",
     "grok-imagine-image",
-] | DynamicOption = "grok-imagine-image-2.0",
+] | _GrokImageEditNodeV2_model = "grok-imagine-image-2.0",
         seed: int | Output[Literal["INT"]] = 0,
         title: str | None = None,
         node_id: str | None = None,
@@ -369,6 +504,12 @@ class GrokVideoEditNode(SingleOutputNode[Literal["VIDEO"]]):
         )
 
 
+class _GrokVideoExtendNode_model(DynamicOption):
+    """An option of input 'model' of GrokVideoExtendNode."""
+
+    __slots__ = ()
+
+
 class GrokVideoExtendNode(SingleOutputNode[Literal["VIDEO"]]):
     """Grok Video Extend (GrokVideoExtendNode)
 
@@ -401,6 +542,30 @@ class GrokVideoExtendNode(SingleOutputNode[Literal["VIDEO"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "grok-imagine-video", "inputs": {"required": {"duration": ["INT", {"default": 8, "min": 2, "max": 10, "step": 1, "display": "slider"}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class GrokImagineVideo(_GrokVideoExtendNode_model):
+            """Option 'grok-imagine-video' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"duration": "duration"}
+
+            def __init__(
+                self,
+                *,
+                duration: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "grok-imagine-video",
+                    {"duration": duration},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"grok-imagine-video": GrokImagineVideo}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     video: Output[Literal["VIDEO"]]
 
     prompt: InputRef
@@ -412,7 +577,7 @@ class GrokVideoExtendNode(SingleOutputNode[Literal["VIDEO"]]):
         *,
         prompt: str | Output[Literal["STRING"]],
         video: Output[Literal["VIDEO"]],
-        model: Literal["grok-imagine-video"] | DynamicOption = "grok-imagine-video",
+        model: Literal["grok-imagine-video"] | _GrokVideoExtendNode_model = "grok-imagine-video",
         seed: int | Output[Literal["INT"]] = 0,
         title: str | None = None,
         node_id: str | None = None,
@@ -525,6 +690,12 @@ class GrokVideoNode(SingleOutputNode[Literal["VIDEO"]]):
         )
 
 
+class _GrokVideoReferenceNode_model(DynamicOption):
+    """An option of input 'model' of GrokVideoReferenceNode."""
+
+    __slots__ = ()
+
+
 class GrokVideoReferenceNode(SingleOutputNode[Literal["VIDEO"]]):
     """Grok Reference-to-Video (GrokVideoReferenceNode)
 
@@ -555,6 +726,139 @@ class GrokVideoReferenceNode(SingleOutputNode[Literal["VIDEO"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "grok-imagine-video-1.5", "inputs": {"required": {"reference_images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["reference_1", "reference_2", "reference_3", "reference_4", "reference_5", "reference_6", "reference_7"], "min": 1}}], "voice_1": ["COMBO", {"multiselect": False, "options": ["none", "ara", "eve", "leo", "rex", "sal", "carina", "zagan", "helix", "orion", "luna", "iris", "altair", "zenith", "perseus", "helios", "lux", "kepler", "rigel", "cosmo", "celeste", "ursa", "sirius", "lumen", "castor", "naksh", "atlas"]}], "voice_2": ["COMBO", {"multiselect": False, "options": ["none", "ara", "eve", "leo", "rex", "sal", "carina", "zagan", "helix", "orion", "luna", "iris", "altair", "zenith", "perseus", "helios", "lux", "kepler", "rigel", "cosmo", "celeste", "ursa", "sirius", "lumen", "castor", "naksh", "atlas"]}], "voice_3": ["COMBO", {"multiselect": False, "options": ["none", "ara", "eve", "leo", "rex", "sal", "carina", "zagan", "helix", "orion", "luna", "iris", "altair", "zenith", "perseus", "helios", "lux", "kepler", "rigel", "cosmo", "celeste", "ursa", "sirius", "lumen", "castor", "naksh", "atlas"]}], "resolution": ["COMBO", {"multiselect": False, "options": ["480p", "720p"]}], "aspect_ratio": ["COMBO", {"multiselect": False, "options": ["16:9", "4:3", "3:2", "1:1", "2:3", "3:4", "9:16"]}], "duration": ["INT", {"default": 6, "min": 1, "max": 15, "step": 1, "display": "slider"}]}}}, {"key": "grok-imagine-video", "inputs": {"required": {"reference_images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "prefix": "reference_", "min": 1, "max": 7}}], "resolution": ["COMBO", {"multiselect": False, "options": ["480p", "720p"]}], "aspect_ratio": ["COMBO", {"multiselect": False, "options": ["16:9", "4:3", "3:2", "1:1", "2:3", "3:4", "9:16"]}], "duration": ["INT", {"default": 6, "min": 2, "max": 10, "step": 1, "display": "slider"}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class GrokImagineVideo15(_GrokVideoReferenceNode_model):
+            """Option 'grok-imagine-video-1.5' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"reference_images": "reference_images", "voice_1": "voice_1", "voice_2": "voice_2", "voice_3": "voice_3", "resolution": "resolution", "aspect_ratio": "aspect_ratio", "duration": "duration"}
+
+            def __init__(
+                self,
+                *,
+                reference_images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+                voice_1: Literal[
+    "none",
+    "ara",
+    "eve",
+    "leo",
+    "rex",
+    "sal",
+    "carina",
+    "zagan",
+    "helix",
+    "orion",
+    "luna",
+    "iris",
+    "altair",
+    "zenith",
+    "perseus",
+    "helios",
+    "lux",
+    "kepler",
+    "rigel",
+    "cosmo",
+    "celeste",
+    "ursa",
+    "sirius",
+    "lumen",
+    "castor",
+    "naksh",
+    "atlas",
+] | Output[Literal["COMBO"]] | None = None,
+                voice_2: Literal[
+    "none",
+    "ara",
+    "eve",
+    "leo",
+    "rex",
+    "sal",
+    "carina",
+    "zagan",
+    "helix",
+    "orion",
+    "luna",
+    "iris",
+    "altair",
+    "zenith",
+    "perseus",
+    "helios",
+    "lux",
+    "kepler",
+    "rigel",
+    "cosmo",
+    "celeste",
+    "ursa",
+    "sirius",
+    "lumen",
+    "castor",
+    "naksh",
+    "atlas",
+] | Output[Literal["COMBO"]] | None = None,
+                voice_3: Literal[
+    "none",
+    "ara",
+    "eve",
+    "leo",
+    "rex",
+    "sal",
+    "carina",
+    "zagan",
+    "helix",
+    "orion",
+    "luna",
+    "iris",
+    "altair",
+    "zenith",
+    "perseus",
+    "helios",
+    "lux",
+    "kepler",
+    "rigel",
+    "cosmo",
+    "celeste",
+    "ursa",
+    "sirius",
+    "lumen",
+    "castor",
+    "naksh",
+    "atlas",
+] | Output[Literal["COMBO"]] | None = None,
+                resolution: Literal["480p", "720p"] | Output[Literal["COMBO"]] | None = None,
+                aspect_ratio: Literal["16:9", "4:3", "3:2", "1:1", "2:3", "3:4", "9:16"] | Output[Literal["COMBO"]] | None = None,
+                duration: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "grok-imagine-video-1.5",
+                    {"reference_images": reference_images, "voice_1": voice_1, "voice_2": voice_2, "voice_3": voice_3, "resolution": resolution, "aspect_ratio": aspect_ratio, "duration": duration},
+                )
+
+        class GrokImagineVideo(_GrokVideoReferenceNode_model):
+            """Option 'grok-imagine-video' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"reference_images": "reference_images", "resolution": "resolution", "aspect_ratio": "aspect_ratio", "duration": "duration"}
+
+            def __init__(
+                self,
+                *,
+                reference_images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+                resolution: Literal["480p", "720p"] | Output[Literal["COMBO"]] | None = None,
+                aspect_ratio: Literal["16:9", "4:3", "3:2", "1:1", "2:3", "3:4", "9:16"] | Output[Literal["COMBO"]] | None = None,
+                duration: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "grok-imagine-video",
+                    {"reference_images": reference_images, "resolution": resolution, "aspect_ratio": aspect_ratio, "duration": duration},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"grok-imagine-video-1.5": GrokImagineVideo15, "grok-imagine-video": GrokImagineVideo}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     video: Output[Literal["VIDEO"]]
 
     prompt: InputRef
@@ -565,7 +869,7 @@ class GrokVideoReferenceNode(SingleOutputNode[Literal["VIDEO"]]):
         self,
         *,
         prompt: str | Output[Literal["STRING"]],
-        model: Literal["grok-imagine-video-1.5", "grok-imagine-video"] | DynamicOption = "grok-imagine-video-1.5",
+        model: Literal["grok-imagine-video-1.5", "grok-imagine-video"] | _GrokVideoReferenceNode_model = "grok-imagine-video-1.5",
         seed: int | Output[Literal["INT"]] = 0,
         title: str | None = None,
         node_id: str | None = None,

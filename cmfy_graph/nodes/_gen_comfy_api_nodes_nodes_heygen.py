@@ -21,6 +21,18 @@ _HeyGenAvatarVideoNode_resolution = Literal["720p", "1080p"]
 _HeyGenAvatarVideoNode_aspect_ratio = Literal["auto", "16:9", "9:16", "1:1", "4:5", "5:4"]
 
 
+class _HeyGenAvatarVideoNode_engine(DynamicOption):
+    """An option of input 'engine' of HeyGenAvatarVideoNode."""
+
+    __slots__ = ()
+
+
+class _HeyGenAvatarVideoNode_speech(DynamicOption):
+    """An option of input 'speech' of HeyGenAvatarVideoNode."""
+
+    __slots__ = ()
+
+
 class HeyGenAvatarVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     """HeyGen Avatar Video (HeyGenAvatarVideoNode)
 
@@ -80,6 +92,293 @@ class HeyGenAvatarVideoNode(SingleOutputNode[Literal["VIDEO"]]):
         "speech": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "script", "inputs": {"required": {"text": ["STRING", {"default": ""}], "voice": ["COMBO", {"multiselect": False, "options": ["(avatar's default voice)", "Cassidy (English, female)", "Hope (English, female)", "Archer (English, male)", "Brittney (English, female)", "Mark (English, male)", "Andrew (English, male)", "Spuds Oxley (English, male)", "Patrick (English, male)", "David Castlemore (English, male)", "Michael C (English, male)", "Adam Stone (English, male)", "Alex (English, male)", "Monika Sogam (English, female)", "Jessica Anne Bogart (English, female)", "John Doe (English, male)", "Ivy (English, female)", "Chill Brian (English, male)", "Allison (English, female)", "Mia Starset (Norwegian, female)", "William Shanks (Spanish, male)", "Zain (English, female)", "Jora Slobod (Romanian, male)", "Narrator Mateo - Excited 🤩 (Spanish, male)", "Aria (English, female)", "Caryns (English, female)", "Klara (English, female)", "Son Tran (Vietnamese, male)", "Bold Kasia - Excited 🤩 (Polish, female)", "Marc Aurèle (French, male)", "Shaun (English, male)", "Senthil (English, male)", "Cody (English, male)", "Saffron (English, female)", "Blanka - Lifelike (English, female)", "Rami (English, male)", "Rhodes (English, female)", "Michelle - Voice 1 (English, female)", "Tuba (, female)", "Autumn - UGC 3 (English, female)", "Reassuring Rupert (English, male)"]}]}, "optional": {"custom_voice_id": ["STRING", {"default": ""}], "voice_speed": ["FLOAT", {"default": 1.0, "min": 0.5, "max": 1.5, "step": 0.05}]}}}, {"key": "audio", "inputs": {"required": {"audio": ["AUDIO", {}]}}}]}),
     }
 
+    class Engine:
+        """The options of input 'engine': one class each, taking the inputs the option brings."""
+
+        class Auto(_HeyGenAvatarVideoNode_engine):
+            """Option 'auto' of input 'engine'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"avatar": "avatar"}
+
+            def __init__(
+                self,
+                *,
+                avatar: Literal[
+    "Annie Lounge Standing Side",
+    "Yara Modern Lecture Hall",
+    "Brandon Business Sitting Front",
+    "Caroline Business Sitting Side",
+    "Ursula Lawyer Angle 4",
+    "Sofia Corporate Presenter 01 Angle 3",
+    "Seoyeon Health Nutrition Coach Angle 3",
+    "Sanne Fitness Coach Angle 4",
+    "Sander",
+    "Rupert Personal Development Coach Angle 4",
+    "Olivier Professor Angle 2",
+    "Obi Health Nutrition Coach Angle 5",
+    "Matilda Modern Office Setting",
+    "Mateo Traditional Law Office",
+    "Marlon Inviting Armchair Setting",
+    "Margaret Professor Angle 1",
+    "Marek Therapy Coach Angle 3",
+    "Maeve Warm, Professional Setting",
+    "Lorenzo Professor Angle 5",
+    "Luca",
+    "Bruce",
+    "Nico",
+    "Lisa",
+    "Sophie",
+    "Aiko",
+    "Rebecca (portrait)",
+    "Daphne in Grey blazer (portrait)",
+    "Bryce in Black t-shirt",
+    "Diora in White shirt",
+    "Freja in White blazer",
+    "Albert in Blue blazer",
+    "Emery in Red blazer",
+    "Minho in Blue shirt",
+    "Aditya in Brown blazer",
+    "Nadim in Blue blazer",
+    "Iker in Black blazer",
+    "Nour in Black blazer",
+    "Saskia in Blue blazer",
+    "Lucien in Blue blazer",
+    "Esmond in Blue suit",
+    "Jinwoo in Blue suit",
+    "Annelore in Red sweater (portrait)",
+    "Bastien in Blue shirt",
+    "Zosia in Khaki blazer",
+    "Tahlia in Dark blue suit",
+] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "auto",
+                    {"avatar": avatar},
+                )
+
+        class AvatarIv(_HeyGenAvatarVideoNode_engine):
+            """Option 'avatar_iv' of input 'engine'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"avatar": "avatar"}
+
+            def __init__(
+                self,
+                *,
+                avatar: Literal[
+    "Annie Lounge Standing Side",
+    "Yara Modern Lecture Hall",
+    "Brandon Business Sitting Front",
+    "Caroline Business Sitting Side",
+    "Ursula Lawyer Angle 4",
+    "Sofia Corporate Presenter 01 Angle 3",
+    "Seoyeon Health Nutrition Coach Angle 3",
+    "Sanne Fitness Coach Angle 4",
+    "Sander",
+    "Rupert Personal Development Coach Angle 4",
+    "Olivier Professor Angle 2",
+    "Obi Health Nutrition Coach Angle 5",
+    "Matilda Modern Office Setting",
+    "Mateo Traditional Law Office",
+    "Marlon Inviting Armchair Setting",
+    "Margaret Professor Angle 1",
+    "Marek Therapy Coach Angle 3",
+    "Maeve Warm, Professional Setting",
+    "Lorenzo Professor Angle 5",
+] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "avatar_iv",
+                    {"avatar": avatar},
+                )
+
+        class AvatarIii(_HeyGenAvatarVideoNode_engine):
+            """Option 'avatar_iii' of input 'engine'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"avatar": "avatar"}
+
+            def __init__(
+                self,
+                *,
+                avatar: Literal[
+    "Annie Lounge Standing Side",
+    "Yara Modern Lecture Hall",
+    "Brandon Business Sitting Front",
+    "Caroline Business Sitting Side",
+    "Ursula Lawyer Angle 4",
+    "Sofia Corporate Presenter 01 Angle 3",
+    "Seoyeon Health Nutrition Coach Angle 3",
+    "Sanne Fitness Coach Angle 4",
+    "Sander",
+    "Rupert Personal Development Coach Angle 4",
+    "Olivier Professor Angle 2",
+    "Obi Health Nutrition Coach Angle 5",
+    "Matilda Modern Office Setting",
+    "Mateo Traditional Law Office",
+    "Marlon Inviting Armchair Setting",
+    "Margaret Professor Angle 1",
+    "Marek Therapy Coach Angle 3",
+    "Maeve Warm, Professional Setting",
+    "Lorenzo Professor Angle 5",
+    "Luca",
+    "Bruce",
+    "Nico",
+    "Lisa",
+    "Sophie",
+    "Aiko",
+    "Rebecca (portrait)",
+    "Daphne in Grey blazer (portrait)",
+    "Bryce in Black t-shirt",
+    "Diora in White shirt",
+    "Freja in White blazer",
+    "Albert in Blue blazer",
+    "Emery in Red blazer",
+    "Minho in Blue shirt",
+    "Aditya in Brown blazer",
+    "Nadim in Blue blazer",
+    "Iker in Black blazer",
+    "Nour in Black blazer",
+    "Saskia in Blue blazer",
+    "Lucien in Blue blazer",
+    "Esmond in Blue suit",
+    "Jinwoo in Blue suit",
+    "Annelore in Red sweater (portrait)",
+    "Bastien in Blue shirt",
+    "Zosia in Khaki blazer",
+    "Tahlia in Dark blue suit",
+] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "avatar_iii",
+                    {"avatar": avatar},
+                )
+
+        class AvatarV(_HeyGenAvatarVideoNode_engine):
+            """Option 'avatar_v' of input 'engine'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"avatar": "avatar"}
+
+            def __init__(
+                self,
+                *,
+                avatar: Literal[
+    "Annie Lounge Standing Side",
+    "Yara Modern Lecture Hall",
+    "Brandon Business Sitting Front",
+    "Caroline Business Sitting Side",
+    "Ursula Lawyer Angle 4",
+    "Sofia Corporate Presenter 01 Angle 3",
+    "Seoyeon Health Nutrition Coach Angle 3",
+    "Sanne Fitness Coach Angle 4",
+    "Sander",
+    "Rupert Personal Development Coach Angle 4",
+    "Olivier Professor Angle 2",
+    "Obi Health Nutrition Coach Angle 5",
+    "Matilda Modern Office Setting",
+    "Mateo Traditional Law Office",
+    "Marlon Inviting Armchair Setting",
+    "Margaret Professor Angle 1",
+    "Marek Therapy Coach Angle 3",
+    "Maeve Warm, Professional Setting",
+    "Lorenzo Professor Angle 5",
+] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "avatar_v",
+                    {"avatar": avatar},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"auto": Auto, "avatar_iv": AvatarIv, "avatar_iii": AvatarIii, "avatar_v": AvatarV}
+
+
+    class Speech:
+        """The options of input 'speech': one class each, taking the inputs the option brings."""
+
+        class Script(_HeyGenAvatarVideoNode_speech):
+            """Option 'script' of input 'speech'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"text": "text", "voice": "voice", "custom_voice_id": "custom_voice_id", "voice_speed": "voice_speed"}
+
+            def __init__(
+                self,
+                *,
+                text: str | Output[Literal["STRING"]] | None = None,
+                voice: Literal[
+    "(avatar's default voice)",
+    "Cassidy (English, female)",
+    "Hope (English, female)",
+    "Archer (English, male)",
+    "Brittney (English, female)",
+    "Mark (English, male)",
+    "Andrew (English, male)",
+    "Spuds Oxley (English, male)",
+    "Patrick (English, male)",
+    "David Castlemore (English, male)",
+    "Michael C (English, male)",
+    "Adam Stone (English, male)",
+    "Alex (English, male)",
+    "Monika Sogam (English, female)",
+    "Jessica Anne Bogart (English, female)",
+    "John Doe (English, male)",
+    "Ivy (English, female)",
+    "Chill Brian (English, male)",
+    "Allison (English, female)",
+    "Mia Starset (Norwegian, female)",
+    "William Shanks (Spanish, male)",
+    "Zain (English, female)",
+    "Jora Slobod (Romanian, male)",
+    "Narrator Mateo - Excited 🤩 (Spanish, male)",
+    "Aria (English, female)",
+    "Caryns (English, female)",
+    "Klara (English, female)",
+    "Son Tran (Vietnamese, male)",
+    "Bold Kasia - Excited 🤩 (Polish, female)",
+    "Marc Aurèle (French, male)",
+    "Shaun (English, male)",
+    "Senthil (English, male)",
+    "Cody (English, male)",
+    "Saffron (English, female)",
+    "Blanka - Lifelike (English, female)",
+    "Rami (English, male)",
+    "Rhodes (English, female)",
+    "Michelle - Voice 1 (English, female)",
+    "Tuba (, female)",
+    "Autumn - UGC 3 (English, female)",
+    "Reassuring Rupert (English, male)",
+] | Output[Literal["COMBO"]] | None = None,
+                custom_voice_id: str | Output[Literal["STRING"]] | None = None,
+                voice_speed: float | Output[Literal["FLOAT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "script",
+                    {"text": text, "voice": voice, "custom_voice_id": custom_voice_id, "voice_speed": voice_speed},
+                )
+
+        class Audio(_HeyGenAvatarVideoNode_speech):
+            """Option 'audio' of input 'speech'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"audio": "audio"}
+
+            def __init__(
+                self,
+                *,
+                audio: Output[Literal["AUDIO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "audio",
+                    {"audio": audio},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"script": Script, "audio": Audio}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"engine": Engine, "speech": Speech}
+
     video: Output[Literal["VIDEO"]]
 
     engine: InputRef
@@ -93,8 +392,8 @@ class HeyGenAvatarVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     def __init__(
         self,
         *,
-        engine: Literal["auto", "avatar_iv", "avatar_iii", "avatar_v"] | DynamicOption = "auto",
-        speech: Literal["script", "audio"] | DynamicOption = "script",
+        engine: Literal["auto", "avatar_iv", "avatar_iii", "avatar_v"] | _HeyGenAvatarVideoNode_engine = "auto",
+        speech: Literal["script", "audio"] | _HeyGenAvatarVideoNode_speech = "script",
         custom_avatar_id: str | Output[Literal["STRING"]] | None = None,
         resolution: _HeyGenAvatarVideoNode_resolution | Output[Literal["COMBO"]] | None = None,
         aspect_ratio: _HeyGenAvatarVideoNode_aspect_ratio | Output[Literal["COMBO"]] | None = None,
@@ -116,6 +415,12 @@ class HeyGenAvatarVideoNode(SingleOutputNode[Literal["VIDEO"]]):
             title,
             node_id,
         )
+
+
+class _HeyGenCreateAvatarNode_source(DynamicOption):
+    """An option of input 'source' of HeyGenCreateAvatarNode."""
+
+    __slots__ = ()
 
 
 class HeyGenCreateAvatarNode(Node):
@@ -146,6 +451,47 @@ class HeyGenCreateAvatarNode(Node):
         "source": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "prompt", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "reference_images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"ref_image": ["IMAGE", {}]}}, "names": ["ref_image_1", "ref_image_2", "ref_image_3"], "min": 0}}]}}}, {"key": "photo", "inputs": {"required": {"identity_photo": ["IMAGE", {}]}}}]}),
     }
 
+    class Source:
+        """The options of input 'source': one class each, taking the inputs the option brings."""
+
+        class Prompt(_HeyGenCreateAvatarNode_source):
+            """Option 'prompt' of input 'source'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt": "prompt", "reference_images": "reference_images"}
+
+            def __init__(
+                self,
+                *,
+                prompt: str | Output[Literal["STRING"]] | None = None,
+                reference_images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "prompt",
+                    {"prompt": prompt, "reference_images": reference_images},
+                )
+
+        class Photo(_HeyGenCreateAvatarNode_source):
+            """Option 'photo' of input 'source'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"identity_photo": "identity_photo"}
+
+            def __init__(
+                self,
+                *,
+                identity_photo: Output[Literal["IMAGE"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "photo",
+                    {"identity_photo": identity_photo},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"prompt": Prompt, "photo": Photo}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"source": Source}
+
     avatar_id: Output[Literal["STRING"]]
     preview: Output[Literal["IMAGE"]]
 
@@ -154,7 +500,7 @@ class HeyGenCreateAvatarNode(Node):
     def __init__(
         self,
         *,
-        source: Literal["prompt", "photo"] | DynamicOption = "prompt",
+        source: Literal["prompt", "photo"] | _HeyGenCreateAvatarNode_source = "prompt",
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:
@@ -169,6 +515,12 @@ class HeyGenCreateAvatarNode(Node):
 _HeyGenTalkingPhotoNode_resolution = Literal["720p", "1080p"]
 _HeyGenTalkingPhotoNode_aspect_ratio = Literal["auto", "16:9", "9:16", "1:1", "4:5", "5:4"]
 _HeyGenTalkingPhotoNode_expressiveness = Literal["low", "medium", "high"]
+
+
+class _HeyGenTalkingPhotoNode_speech(DynamicOption):
+    """An option of input 'speech' of HeyGenTalkingPhotoNode."""
+
+    __slots__ = ()
 
 
 class HeyGenTalkingPhotoNode(SingleOutputNode[Literal["VIDEO"]]):
@@ -237,6 +589,90 @@ class HeyGenTalkingPhotoNode(SingleOutputNode[Literal["VIDEO"]]):
         "speech": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "script", "inputs": {"required": {"text": ["STRING", {"default": ""}], "voice": ["COMBO", {"multiselect": False, "options": ["Cassidy (English, female)", "Hope (English, female)", "Archer (English, male)", "Brittney (English, female)", "Mark (English, male)", "Andrew (English, male)", "Spuds Oxley (English, male)", "Patrick (English, male)", "David Castlemore (English, male)", "Michael C (English, male)", "Adam Stone (English, male)", "Alex (English, male)", "Monika Sogam (English, female)", "Jessica Anne Bogart (English, female)", "John Doe (English, male)", "Ivy (English, female)", "Chill Brian (English, male)", "Allison (English, female)", "Mia Starset (Norwegian, female)", "William Shanks (Spanish, male)", "Zain (English, female)", "Jora Slobod (Romanian, male)", "Narrator Mateo - Excited 🤩 (Spanish, male)", "Aria (English, female)", "Caryns (English, female)", "Klara (English, female)", "Son Tran (Vietnamese, male)", "Bold Kasia - Excited 🤩 (Polish, female)", "Marc Aurèle (French, male)", "Shaun (English, male)", "Senthil (English, male)", "Cody (English, male)", "Saffron (English, female)", "Blanka - Lifelike (English, female)", "Rami (English, male)", "Rhodes (English, female)", "Michelle - Voice 1 (English, female)", "Tuba (, female)", "Autumn - UGC 3 (English, female)", "Reassuring Rupert (English, male)"]}]}, "optional": {"custom_voice_id": ["STRING", {"default": ""}], "voice_speed": ["FLOAT", {"default": 1.0, "min": 0.5, "max": 1.5, "step": 0.05}]}}}, {"key": "audio", "inputs": {"required": {"audio": ["AUDIO", {}]}}}]}),
     }
 
+    class Speech:
+        """The options of input 'speech': one class each, taking the inputs the option brings."""
+
+        class Script(_HeyGenTalkingPhotoNode_speech):
+            """Option 'script' of input 'speech'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"text": "text", "voice": "voice", "custom_voice_id": "custom_voice_id", "voice_speed": "voice_speed"}
+
+            def __init__(
+                self,
+                *,
+                text: str | Output[Literal["STRING"]] | None = None,
+                voice: Literal[
+    "Cassidy (English, female)",
+    "Hope (English, female)",
+    "Archer (English, male)",
+    "Brittney (English, female)",
+    "Mark (English, male)",
+    "Andrew (English, male)",
+    "Spuds Oxley (English, male)",
+    "Patrick (English, male)",
+    "David Castlemore (English, male)",
+    "Michael C (English, male)",
+    "Adam Stone (English, male)",
+    "Alex (English, male)",
+    "Monika Sogam (English, female)",
+    "Jessica Anne Bogart (English, female)",
+    "John Doe (English, male)",
+    "Ivy (English, female)",
+    "Chill Brian (English, male)",
+    "Allison (English, female)",
+    "Mia Starset (Norwegian, female)",
+    "William Shanks (Spanish, male)",
+    "Zain (English, female)",
+    "Jora Slobod (Romanian, male)",
+    "Narrator Mateo - Excited 🤩 (Spanish, male)",
+    "Aria (English, female)",
+    "Caryns (English, female)",
+    "Klara (English, female)",
+    "Son Tran (Vietnamese, male)",
+    "Bold Kasia - Excited 🤩 (Polish, female)",
+    "Marc Aurèle (French, male)",
+    "Shaun (English, male)",
+    "Senthil (English, male)",
+    "Cody (English, male)",
+    "Saffron (English, female)",
+    "Blanka - Lifelike (English, female)",
+    "Rami (English, male)",
+    "Rhodes (English, female)",
+    "Michelle - Voice 1 (English, female)",
+    "Tuba (, female)",
+    "Autumn - UGC 3 (English, female)",
+    "Reassuring Rupert (English, male)",
+] | Output[Literal["COMBO"]] | None = None,
+                custom_voice_id: str | Output[Literal["STRING"]] | None = None,
+                voice_speed: float | Output[Literal["FLOAT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "script",
+                    {"text": text, "voice": voice, "custom_voice_id": custom_voice_id, "voice_speed": voice_speed},
+                )
+
+        class Audio(_HeyGenTalkingPhotoNode_speech):
+            """Option 'audio' of input 'speech'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"audio": "audio"}
+
+            def __init__(
+                self,
+                *,
+                audio: Output[Literal["AUDIO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "audio",
+                    {"audio": audio},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"script": Script, "audio": Audio}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"speech": Speech}
+
     video: Output[Literal["VIDEO"]]
 
     speech: InputRef
@@ -249,7 +685,7 @@ class HeyGenTalkingPhotoNode(SingleOutputNode[Literal["VIDEO"]]):
         self,
         *,
         image: Output[Literal["IMAGE"]],
-        speech: Literal["script", "audio"] | DynamicOption = "script",
+        speech: Literal["script", "audio"] | _HeyGenTalkingPhotoNode_speech = "script",
         resolution: _HeyGenTalkingPhotoNode_resolution | Output[Literal["COMBO"]] | None = None,
         aspect_ratio: _HeyGenTalkingPhotoNode_aspect_ratio | Output[Literal["COMBO"]] | None = None,
         expressiveness: _HeyGenTalkingPhotoNode_expressiveness | Output[Literal["COMBO"]] | None = None,

@@ -85,6 +85,12 @@ class HitPawGeneralImageEnhance(SingleOutputNode[Literal["IMAGE"]]):
         )
 
 
+class _HitPawVideoEnhance_model(DynamicOption):
+    """An option of input 'model' of HitPawVideoEnhance."""
+
+    __slots__ = ()
+
+
 class HitPawVideoEnhance(SingleOutputNode[Literal["VIDEO"]]):
     """HitPaw Video Enhance (HitPawVideoEnhance)
 
@@ -113,6 +119,126 @@ class HitPawVideoEnhance(SingleOutputNode[Literal["VIDEO"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "Portrait Restore Model (1x)", "inputs": {"required": {"resolution": ["COMBO", {"multiselect": False, "options": ["original", "720p", "1080p", "2K/QHD", "4K/UHD", "8K"]}]}}}, {"key": "Portrait Restore Model (2x)", "inputs": {"required": {"resolution": ["COMBO", {"multiselect": False, "options": ["original", "720p", "1080p", "2K/QHD", "4K/UHD", "8K"]}]}}}, {"key": "General Restore Model (1x)", "inputs": {"required": {"resolution": ["COMBO", {"multiselect": False, "options": ["original", "720p", "1080p", "2K/QHD", "4K/UHD", "8K"]}]}}}, {"key": "General Restore Model (2x)", "inputs": {"required": {"resolution": ["COMBO", {"multiselect": False, "options": ["original", "720p", "1080p", "2K/QHD", "4K/UHD", "8K"]}]}}}, {"key": "General Restore Model (4x)", "inputs": {"required": {"resolution": ["COMBO", {"multiselect": False, "options": ["original", "720p", "1080p", "2K/QHD", "4K/UHD", "8K"]}]}}}, {"key": "Ultra HD Model (2x)", "inputs": {"required": {"resolution": ["COMBO", {"multiselect": False, "options": ["original", "720p", "1080p", "2K/QHD", "4K/UHD", "8K"]}]}}}, {"key": "Generative Model (1x)", "inputs": {"required": {"resolution": ["COMBO", {"multiselect": False, "options": ["original", "720p", "1080p", "2K/QHD", "4K/UHD"]}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class PortraitRestoreModel1x(_HitPawVideoEnhance_model):
+            """Option 'Portrait Restore Model (1x)' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"resolution": "resolution"}
+
+            def __init__(
+                self,
+                *,
+                resolution: Literal["original", "720p", "1080p", "2K/QHD", "4K/UHD", "8K"] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Portrait Restore Model (1x)",
+                    {"resolution": resolution},
+                )
+
+        class PortraitRestoreModel2x(_HitPawVideoEnhance_model):
+            """Option 'Portrait Restore Model (2x)' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"resolution": "resolution"}
+
+            def __init__(
+                self,
+                *,
+                resolution: Literal["original", "720p", "1080p", "2K/QHD", "4K/UHD", "8K"] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Portrait Restore Model (2x)",
+                    {"resolution": resolution},
+                )
+
+        class GeneralRestoreModel1x(_HitPawVideoEnhance_model):
+            """Option 'General Restore Model (1x)' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"resolution": "resolution"}
+
+            def __init__(
+                self,
+                *,
+                resolution: Literal["original", "720p", "1080p", "2K/QHD", "4K/UHD", "8K"] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "General Restore Model (1x)",
+                    {"resolution": resolution},
+                )
+
+        class GeneralRestoreModel2x(_HitPawVideoEnhance_model):
+            """Option 'General Restore Model (2x)' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"resolution": "resolution"}
+
+            def __init__(
+                self,
+                *,
+                resolution: Literal["original", "720p", "1080p", "2K/QHD", "4K/UHD", "8K"] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "General Restore Model (2x)",
+                    {"resolution": resolution},
+                )
+
+        class GeneralRestoreModel4x(_HitPawVideoEnhance_model):
+            """Option 'General Restore Model (4x)' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"resolution": "resolution"}
+
+            def __init__(
+                self,
+                *,
+                resolution: Literal["original", "720p", "1080p", "2K/QHD", "4K/UHD", "8K"] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "General Restore Model (4x)",
+                    {"resolution": resolution},
+                )
+
+        class UltraHDModel2x(_HitPawVideoEnhance_model):
+            """Option 'Ultra HD Model (2x)' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"resolution": "resolution"}
+
+            def __init__(
+                self,
+                *,
+                resolution: Literal["original", "720p", "1080p", "2K/QHD", "4K/UHD", "8K"] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Ultra HD Model (2x)",
+                    {"resolution": resolution},
+                )
+
+        class GenerativeModel1x(_HitPawVideoEnhance_model):
+            """Option 'Generative Model (1x)' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"resolution": "resolution"}
+
+            def __init__(
+                self,
+                *,
+                resolution: Literal["original", "720p", "1080p", "2K/QHD", "4K/UHD"] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Generative Model (1x)",
+                    {"resolution": resolution},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"Portrait Restore Model (1x)": PortraitRestoreModel1x, "Portrait Restore Model (2x)": PortraitRestoreModel2x, "General Restore Model (1x)": GeneralRestoreModel1x, "General Restore Model (2x)": GeneralRestoreModel2x, "General Restore Model (4x)": GeneralRestoreModel4x, "Ultra HD Model (2x)": UltraHDModel2x, "Generative Model (1x)": GenerativeModel1x}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     video: Output[Literal["VIDEO"]]
 
     model: InputRef
@@ -128,7 +254,7 @@ class HitPawVideoEnhance(SingleOutputNode[Literal["VIDEO"]]):
     "General Restore Model (4x)",
     "Ultra HD Model (2x)",
     "Generative Model (1x)",
-] | DynamicOption = "Portrait Restore Model (1x)",
+] | _HitPawVideoEnhance_model = "Portrait Restore Model (1x)",
         video: Output[Literal["VIDEO"]],
         title: str | None = None,
         node_id: str | None = None,

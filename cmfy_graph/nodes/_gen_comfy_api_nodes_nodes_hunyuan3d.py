@@ -126,6 +126,12 @@ class Tencent3DTextureEditNode(Node):
 _TencentImageToModelNode_model = Literal["3.0", "3.1"]
 
 
+class _TencentImageToModelNode_generate_type(DynamicOption):
+    """An option of input 'generate_type' of TencentImageToModelNode."""
+
+    __slots__ = ()
+
+
 class TencentImageToModelNode(Node):
     """Hunyuan3D: Image(s) to Model (TencentImageToModelNode)
 
@@ -186,6 +192,56 @@ class TencentImageToModelNode(Node):
         "generate_type": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "Normal", "inputs": {"required": {"pbr": ["BOOLEAN", {"default": False}]}}}, {"key": "LowPoly", "inputs": {"required": {"polygon_type": ["COMBO", {"multiselect": False, "options": ["triangle", "quadrilateral"]}], "pbr": ["BOOLEAN", {"default": False}]}}}, {"key": "Geometry", "inputs": {"required": {}}}]}),
     }
 
+    class GenerateType:
+        """The options of input 'generate_type': one class each, taking the inputs the option brings."""
+
+        class Normal(_TencentImageToModelNode_generate_type):
+            """Option 'Normal' of input 'generate_type'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"pbr": "pbr"}
+
+            def __init__(
+                self,
+                *,
+                pbr: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Normal",
+                    {"pbr": pbr},
+                )
+
+        class LowPoly(_TencentImageToModelNode_generate_type):
+            """Option 'LowPoly' of input 'generate_type'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"polygon_type": "polygon_type", "pbr": "pbr"}
+
+            def __init__(
+                self,
+                *,
+                polygon_type: Literal["triangle", "quadrilateral"] | Output[Literal["COMBO"]] | None = None,
+                pbr: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "LowPoly",
+                    {"polygon_type": polygon_type, "pbr": pbr},
+                )
+
+        class Geometry(_TencentImageToModelNode_generate_type):
+            """Option 'Geometry' of input 'generate_type'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("Geometry")
+
+        _by_key_: ClassVar[dict[str, Any]] = {"Normal": Normal, "LowPoly": LowPoly, "Geometry": Geometry}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"generate_type": GenerateType}
+
     model_file: Output[Literal["STRING"]]
     glb: Output[Literal["FILE_3D_GLB"]]
     obj: Output[Literal["FILE_3D_OBJ"]]
@@ -205,7 +261,7 @@ class TencentImageToModelNode(Node):
         model: _TencentImageToModelNode_model | Output[Literal["COMBO"]] = "3.0",
         image: Output[Literal["IMAGE"]],
         face_count: int | Output[Literal["INT"]] = 500000,
-        generate_type: Literal["Normal", "LowPoly", "Geometry"] | DynamicOption = "Normal",
+        generate_type: Literal["Normal", "LowPoly", "Geometry"] | _TencentImageToModelNode_generate_type = "Normal",
         seed: int | Output[Literal["INT"]] = 0,
         image_left: Output[Literal["IMAGE"]] | None = None,
         image_right: Output[Literal["IMAGE"]] | None = None,
@@ -384,6 +440,12 @@ class TencentSmartTopologyNode(SingleOutputNode[Literal["FILE_3D_OBJ"]]):
 _TencentTextToModelNode_model = Literal["3.0", "3.1"]
 
 
+class _TencentTextToModelNode_generate_type(DynamicOption):
+    """An option of input 'generate_type' of TencentTextToModelNode."""
+
+    __slots__ = ()
+
+
 class TencentTextToModelNode(Node):
     """Hunyuan3D: Text to Model (TencentTextToModelNode)
 
@@ -432,6 +494,56 @@ class TencentTextToModelNode(Node):
         "generate_type": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "Normal", "inputs": {"required": {"pbr": ["BOOLEAN", {"default": False}]}}}, {"key": "LowPoly", "inputs": {"required": {"polygon_type": ["COMBO", {"multiselect": False, "options": ["triangle", "quadrilateral"]}], "pbr": ["BOOLEAN", {"default": False}]}}}, {"key": "Geometry", "inputs": {"required": {}}}]}),
     }
 
+    class GenerateType:
+        """The options of input 'generate_type': one class each, taking the inputs the option brings."""
+
+        class Normal(_TencentTextToModelNode_generate_type):
+            """Option 'Normal' of input 'generate_type'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"pbr": "pbr"}
+
+            def __init__(
+                self,
+                *,
+                pbr: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Normal",
+                    {"pbr": pbr},
+                )
+
+        class LowPoly(_TencentTextToModelNode_generate_type):
+            """Option 'LowPoly' of input 'generate_type'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"polygon_type": "polygon_type", "pbr": "pbr"}
+
+            def __init__(
+                self,
+                *,
+                polygon_type: Literal["triangle", "quadrilateral"] | Output[Literal["COMBO"]] | None = None,
+                pbr: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "LowPoly",
+                    {"polygon_type": polygon_type, "pbr": pbr},
+                )
+
+        class Geometry(_TencentTextToModelNode_generate_type):
+            """Option 'Geometry' of input 'generate_type'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("Geometry")
+
+        _by_key_: ClassVar[dict[str, Any]] = {"Normal": Normal, "LowPoly": LowPoly, "Geometry": Geometry}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"generate_type": GenerateType}
+
     model_file: Output[Literal["STRING"]]
     glb: Output[Literal["FILE_3D_GLB"]]
     obj: Output[Literal["FILE_3D_OBJ"]]
@@ -449,7 +561,7 @@ class TencentTextToModelNode(Node):
         model: _TencentTextToModelNode_model | Output[Literal["COMBO"]] = "3.0",
         prompt: str | Output[Literal["STRING"]] = "",
         face_count: int | Output[Literal["INT"]] = 500000,
-        generate_type: Literal["Normal", "LowPoly", "Geometry"] | DynamicOption = "Normal",
+        generate_type: Literal["Normal", "LowPoly", "Geometry"] | _TencentTextToModelNode_generate_type = "Normal",
         seed: int | Output[Literal["INT"]] = 0,
         title: str | None = None,
         node_id: str | None = None,

@@ -95,6 +95,12 @@ class KlingAvatarNode(SingleOutputNode[Literal["VIDEO"]]):
         )
 
 
+class _KlingFirstLastFrameNode_model(DynamicOption):
+    """An option of input 'model' of KlingFirstLastFrameNode."""
+
+    __slots__ = ()
+
+
 class KlingFirstLastFrameNode(SingleOutputNode[Literal["VIDEO"]]):
     """Kling 3.0 First-Last-Frame to Video (KlingFirstLastFrameNode)
 
@@ -133,6 +139,30 @@ class KlingFirstLastFrameNode(SingleOutputNode[Literal["VIDEO"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "kling-v3", "inputs": {"required": {"resolution": ["COMBO", {"default": "1080p", "multiselect": False, "options": ["4k", "1080p", "720p"]}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class KlingV3(_KlingFirstLastFrameNode_model):
+            """Option 'kling-v3' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"resolution": "resolution"}
+
+            def __init__(
+                self,
+                *,
+                resolution: Literal["4k", "1080p", "720p"] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "kling-v3",
+                    {"resolution": resolution},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"kling-v3": KlingV3}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     video: Output[Literal["VIDEO"]]
 
     prompt: InputRef
@@ -149,7 +179,7 @@ class KlingFirstLastFrameNode(SingleOutputNode[Literal["VIDEO"]]):
         first_frame: Output[Literal["IMAGE"]],
         end_frame: Output[Literal["IMAGE"]],
         generate_audio: bool | Output[Literal["BOOLEAN"]] = True,
-        model: Literal["kling-v3"] | DynamicOption = "kling-v3",
+        model: Literal["kling-v3"] | _KlingFirstLastFrameNode_model = "kling-v3",
         seed: int | Output[Literal["INT"]] = 0,
         title: str | None = None,
         node_id: str | None = None,
@@ -900,6 +930,12 @@ _KlingOmniProFirstLastFrameNode_model_name = Literal["kling-v3-omni", "kling-vid
 _KlingOmniProFirstLastFrameNode_resolution = Literal["4k", "1080p", "720p"]
 
 
+class _KlingOmniProFirstLastFrameNode_storyboards(DynamicOption):
+    """An option of input 'storyboards' of KlingOmniProFirstLastFrameNode."""
+
+    __slots__ = ()
+
+
 class KlingOmniProFirstLastFrameNode(SingleOutputNode[Literal["VIDEO"]]):
     """Kling 3.0 Omni First-Last-Frame to Video (KlingOmniProFirstLastFrameNode)
 
@@ -974,6 +1010,155 @@ class KlingOmniProFirstLastFrameNode(SingleOutputNode[Literal["VIDEO"]]):
         "storyboards": ("optional", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "disabled", "inputs": {"required": {}}}, {"key": "1 storyboard", "inputs": {"required": {"storyboard_1_prompt": ["STRING", {"default": ""}], "storyboard_1_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}]}}}, {"key": "2 storyboards", "inputs": {"required": {"storyboard_1_prompt": ["STRING", {"default": ""}], "storyboard_1_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_2_prompt": ["STRING", {"default": ""}], "storyboard_2_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}]}}}, {"key": "3 storyboards", "inputs": {"required": {"storyboard_1_prompt": ["STRING", {"default": ""}], "storyboard_1_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_2_prompt": ["STRING", {"default": ""}], "storyboard_2_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_3_prompt": ["STRING", {"default": ""}], "storyboard_3_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}]}}}, {"key": "4 storyboards", "inputs": {"required": {"storyboard_1_prompt": ["STRING", {"default": ""}], "storyboard_1_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_2_prompt": ["STRING", {"default": ""}], "storyboard_2_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_3_prompt": ["STRING", {"default": ""}], "storyboard_3_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_4_prompt": ["STRING", {"default": ""}], "storyboard_4_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}]}}}, {"key": "5 storyboards", "inputs": {"required": {"storyboard_1_prompt": ["STRING", {"default": ""}], "storyboard_1_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_2_prompt": ["STRING", {"default": ""}], "storyboard_2_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_3_prompt": ["STRING", {"default": ""}], "storyboard_3_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_4_prompt": ["STRING", {"default": ""}], "storyboard_4_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_5_prompt": ["STRING", {"default": ""}], "storyboard_5_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}]}}}, {"key": "6 storyboards", "inputs": {"required": {"storyboard_1_prompt": ["STRING", {"default": ""}], "storyboard_1_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_2_prompt": ["STRING", {"default": ""}], "storyboard_2_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_3_prompt": ["STRING", {"default": ""}], "storyboard_3_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_4_prompt": ["STRING", {"default": ""}], "storyboard_4_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_5_prompt": ["STRING", {"default": ""}], "storyboard_5_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_6_prompt": ["STRING", {"default": ""}], "storyboard_6_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}]}}}]}),
     }
 
+    class Storyboards:
+        """The options of input 'storyboards': one class each, taking the inputs the option brings."""
+
+        class Disabled(_KlingOmniProFirstLastFrameNode_storyboards):
+            """Option 'disabled' of input 'storyboards'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("disabled")
+
+        class Node_1Storyboard(_KlingOmniProFirstLastFrameNode_storyboards):
+            """Option '1 storyboard' of input 'storyboards'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"storyboard_1_prompt": "storyboard_1_prompt", "storyboard_1_duration": "storyboard_1_duration"}
+
+            def __init__(
+                self,
+                *,
+                storyboard_1_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_1_duration: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "1 storyboard",
+                    {"storyboard_1_prompt": storyboard_1_prompt, "storyboard_1_duration": storyboard_1_duration},
+                )
+
+        class Node_2Storyboards(_KlingOmniProFirstLastFrameNode_storyboards):
+            """Option '2 storyboards' of input 'storyboards'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"storyboard_1_prompt": "storyboard_1_prompt", "storyboard_1_duration": "storyboard_1_duration", "storyboard_2_prompt": "storyboard_2_prompt", "storyboard_2_duration": "storyboard_2_duration"}
+
+            def __init__(
+                self,
+                *,
+                storyboard_1_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_1_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_2_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_2_duration: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "2 storyboards",
+                    {"storyboard_1_prompt": storyboard_1_prompt, "storyboard_1_duration": storyboard_1_duration, "storyboard_2_prompt": storyboard_2_prompt, "storyboard_2_duration": storyboard_2_duration},
+                )
+
+        class Node_3Storyboards(_KlingOmniProFirstLastFrameNode_storyboards):
+            """Option '3 storyboards' of input 'storyboards'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"storyboard_1_prompt": "storyboard_1_prompt", "storyboard_1_duration": "storyboard_1_duration", "storyboard_2_prompt": "storyboard_2_prompt", "storyboard_2_duration": "storyboard_2_duration", "storyboard_3_prompt": "storyboard_3_prompt", "storyboard_3_duration": "storyboard_3_duration"}
+
+            def __init__(
+                self,
+                *,
+                storyboard_1_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_1_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_2_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_2_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_3_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_3_duration: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "3 storyboards",
+                    {"storyboard_1_prompt": storyboard_1_prompt, "storyboard_1_duration": storyboard_1_duration, "storyboard_2_prompt": storyboard_2_prompt, "storyboard_2_duration": storyboard_2_duration, "storyboard_3_prompt": storyboard_3_prompt, "storyboard_3_duration": storyboard_3_duration},
+                )
+
+        class Node_4Storyboards(_KlingOmniProFirstLastFrameNode_storyboards):
+            """Option '4 storyboards' of input 'storyboards'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"storyboard_1_prompt": "storyboard_1_prompt", "storyboard_1_duration": "storyboard_1_duration", "storyboard_2_prompt": "storyboard_2_prompt", "storyboard_2_duration": "storyboard_2_duration", "storyboard_3_prompt": "storyboard_3_prompt", "storyboard_3_duration": "storyboard_3_duration", "storyboard_4_prompt": "storyboard_4_prompt", "storyboard_4_duration": "storyboard_4_duration"}
+
+            def __init__(
+                self,
+                *,
+                storyboard_1_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_1_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_2_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_2_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_3_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_3_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_4_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_4_duration: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "4 storyboards",
+                    {"storyboard_1_prompt": storyboard_1_prompt, "storyboard_1_duration": storyboard_1_duration, "storyboard_2_prompt": storyboard_2_prompt, "storyboard_2_duration": storyboard_2_duration, "storyboard_3_prompt": storyboard_3_prompt, "storyboard_3_duration": storyboard_3_duration, "storyboard_4_prompt": storyboard_4_prompt, "storyboard_4_duration": storyboard_4_duration},
+                )
+
+        class Node_5Storyboards(_KlingOmniProFirstLastFrameNode_storyboards):
+            """Option '5 storyboards' of input 'storyboards'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"storyboard_1_prompt": "storyboard_1_prompt", "storyboard_1_duration": "storyboard_1_duration", "storyboard_2_prompt": "storyboard_2_prompt", "storyboard_2_duration": "storyboard_2_duration", "storyboard_3_prompt": "storyboard_3_prompt", "storyboard_3_duration": "storyboard_3_duration", "storyboard_4_prompt": "storyboard_4_prompt", "storyboard_4_duration": "storyboard_4_duration", "storyboard_5_prompt": "storyboard_5_prompt", "storyboard_5_duration": "storyboard_5_duration"}
+
+            def __init__(
+                self,
+                *,
+                storyboard_1_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_1_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_2_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_2_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_3_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_3_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_4_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_4_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_5_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_5_duration: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "5 storyboards",
+                    {"storyboard_1_prompt": storyboard_1_prompt, "storyboard_1_duration": storyboard_1_duration, "storyboard_2_prompt": storyboard_2_prompt, "storyboard_2_duration": storyboard_2_duration, "storyboard_3_prompt": storyboard_3_prompt, "storyboard_3_duration": storyboard_3_duration, "storyboard_4_prompt": storyboard_4_prompt, "storyboard_4_duration": storyboard_4_duration, "storyboard_5_prompt": storyboard_5_prompt, "storyboard_5_duration": storyboard_5_duration},
+                )
+
+        class Node_6Storyboards(_KlingOmniProFirstLastFrameNode_storyboards):
+            """Option '6 storyboards' of input 'storyboards'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"storyboard_1_prompt": "storyboard_1_prompt", "storyboard_1_duration": "storyboard_1_duration", "storyboard_2_prompt": "storyboard_2_prompt", "storyboard_2_duration": "storyboard_2_duration", "storyboard_3_prompt": "storyboard_3_prompt", "storyboard_3_duration": "storyboard_3_duration", "storyboard_4_prompt": "storyboard_4_prompt", "storyboard_4_duration": "storyboard_4_duration", "storyboard_5_prompt": "storyboard_5_prompt", "storyboard_5_duration": "storyboard_5_duration", "storyboard_6_prompt": "storyboard_6_prompt", "storyboard_6_duration": "storyboard_6_duration"}
+
+            def __init__(
+                self,
+                *,
+                storyboard_1_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_1_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_2_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_2_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_3_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_3_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_4_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_4_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_5_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_5_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_6_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_6_duration: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "6 storyboards",
+                    {"storyboard_1_prompt": storyboard_1_prompt, "storyboard_1_duration": storyboard_1_duration, "storyboard_2_prompt": storyboard_2_prompt, "storyboard_2_duration": storyboard_2_duration, "storyboard_3_prompt": storyboard_3_prompt, "storyboard_3_duration": storyboard_3_duration, "storyboard_4_prompt": storyboard_4_prompt, "storyboard_4_duration": storyboard_4_duration, "storyboard_5_prompt": storyboard_5_prompt, "storyboard_5_duration": storyboard_5_duration, "storyboard_6_prompt": storyboard_6_prompt, "storyboard_6_duration": storyboard_6_duration},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"disabled": Disabled, "1 storyboard": Node_1Storyboard, "2 storyboards": Node_2Storyboards, "3 storyboards": Node_3Storyboards, "4 storyboards": Node_4Storyboards, "5 storyboards": Node_5Storyboards, "6 storyboards": Node_6Storyboards}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"storyboards": Storyboards}
+
     video: Output[Literal["VIDEO"]]
 
     model_name: InputRef
@@ -1002,7 +1187,7 @@ class KlingOmniProFirstLastFrameNode(SingleOutputNode[Literal["VIDEO"]]):
     "4 storyboards",
     "5 storyboards",
     "6 storyboards",
-] | DynamicOption | None = None,
+] | _KlingOmniProFirstLastFrameNode_storyboards | None = None,
         generate_audio: bool | Output[Literal["BOOLEAN"]] | None = None,
         seed: int | Output[Literal["INT"]] | None = None,
         title: str | None = None,
@@ -1147,6 +1332,12 @@ _KlingOmniProImageToVideoNode_aspect_ratio = Literal["16:9", "9:16", "1:1"]
 _KlingOmniProImageToVideoNode_resolution = Literal["4k", "1080p", "720p"]
 
 
+class _KlingOmniProImageToVideoNode_storyboards(DynamicOption):
+    """An option of input 'storyboards' of KlingOmniProImageToVideoNode."""
+
+    __slots__ = ()
+
+
 class KlingOmniProImageToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     """Kling 3.0 Omni Image to Video (KlingOmniProImageToVideoNode)
 
@@ -1229,6 +1420,155 @@ class KlingOmniProImageToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
         "storyboards": ("optional", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "disabled", "inputs": {"required": {}}}, {"key": "1 storyboard", "inputs": {"required": {"storyboard_1_prompt": ["STRING", {"default": ""}], "storyboard_1_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}]}}}, {"key": "2 storyboards", "inputs": {"required": {"storyboard_1_prompt": ["STRING", {"default": ""}], "storyboard_1_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_2_prompt": ["STRING", {"default": ""}], "storyboard_2_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}]}}}, {"key": "3 storyboards", "inputs": {"required": {"storyboard_1_prompt": ["STRING", {"default": ""}], "storyboard_1_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_2_prompt": ["STRING", {"default": ""}], "storyboard_2_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_3_prompt": ["STRING", {"default": ""}], "storyboard_3_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}]}}}, {"key": "4 storyboards", "inputs": {"required": {"storyboard_1_prompt": ["STRING", {"default": ""}], "storyboard_1_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_2_prompt": ["STRING", {"default": ""}], "storyboard_2_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_3_prompt": ["STRING", {"default": ""}], "storyboard_3_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_4_prompt": ["STRING", {"default": ""}], "storyboard_4_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}]}}}, {"key": "5 storyboards", "inputs": {"required": {"storyboard_1_prompt": ["STRING", {"default": ""}], "storyboard_1_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_2_prompt": ["STRING", {"default": ""}], "storyboard_2_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_3_prompt": ["STRING", {"default": ""}], "storyboard_3_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_4_prompt": ["STRING", {"default": ""}], "storyboard_4_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_5_prompt": ["STRING", {"default": ""}], "storyboard_5_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}]}}}, {"key": "6 storyboards", "inputs": {"required": {"storyboard_1_prompt": ["STRING", {"default": ""}], "storyboard_1_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_2_prompt": ["STRING", {"default": ""}], "storyboard_2_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_3_prompt": ["STRING", {"default": ""}], "storyboard_3_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_4_prompt": ["STRING", {"default": ""}], "storyboard_4_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_5_prompt": ["STRING", {"default": ""}], "storyboard_5_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_6_prompt": ["STRING", {"default": ""}], "storyboard_6_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}]}}}]}),
     }
 
+    class Storyboards:
+        """The options of input 'storyboards': one class each, taking the inputs the option brings."""
+
+        class Disabled(_KlingOmniProImageToVideoNode_storyboards):
+            """Option 'disabled' of input 'storyboards'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("disabled")
+
+        class Node_1Storyboard(_KlingOmniProImageToVideoNode_storyboards):
+            """Option '1 storyboard' of input 'storyboards'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"storyboard_1_prompt": "storyboard_1_prompt", "storyboard_1_duration": "storyboard_1_duration"}
+
+            def __init__(
+                self,
+                *,
+                storyboard_1_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_1_duration: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "1 storyboard",
+                    {"storyboard_1_prompt": storyboard_1_prompt, "storyboard_1_duration": storyboard_1_duration},
+                )
+
+        class Node_2Storyboards(_KlingOmniProImageToVideoNode_storyboards):
+            """Option '2 storyboards' of input 'storyboards'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"storyboard_1_prompt": "storyboard_1_prompt", "storyboard_1_duration": "storyboard_1_duration", "storyboard_2_prompt": "storyboard_2_prompt", "storyboard_2_duration": "storyboard_2_duration"}
+
+            def __init__(
+                self,
+                *,
+                storyboard_1_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_1_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_2_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_2_duration: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "2 storyboards",
+                    {"storyboard_1_prompt": storyboard_1_prompt, "storyboard_1_duration": storyboard_1_duration, "storyboard_2_prompt": storyboard_2_prompt, "storyboard_2_duration": storyboard_2_duration},
+                )
+
+        class Node_3Storyboards(_KlingOmniProImageToVideoNode_storyboards):
+            """Option '3 storyboards' of input 'storyboards'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"storyboard_1_prompt": "storyboard_1_prompt", "storyboard_1_duration": "storyboard_1_duration", "storyboard_2_prompt": "storyboard_2_prompt", "storyboard_2_duration": "storyboard_2_duration", "storyboard_3_prompt": "storyboard_3_prompt", "storyboard_3_duration": "storyboard_3_duration"}
+
+            def __init__(
+                self,
+                *,
+                storyboard_1_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_1_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_2_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_2_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_3_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_3_duration: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "3 storyboards",
+                    {"storyboard_1_prompt": storyboard_1_prompt, "storyboard_1_duration": storyboard_1_duration, "storyboard_2_prompt": storyboard_2_prompt, "storyboard_2_duration": storyboard_2_duration, "storyboard_3_prompt": storyboard_3_prompt, "storyboard_3_duration": storyboard_3_duration},
+                )
+
+        class Node_4Storyboards(_KlingOmniProImageToVideoNode_storyboards):
+            """Option '4 storyboards' of input 'storyboards'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"storyboard_1_prompt": "storyboard_1_prompt", "storyboard_1_duration": "storyboard_1_duration", "storyboard_2_prompt": "storyboard_2_prompt", "storyboard_2_duration": "storyboard_2_duration", "storyboard_3_prompt": "storyboard_3_prompt", "storyboard_3_duration": "storyboard_3_duration", "storyboard_4_prompt": "storyboard_4_prompt", "storyboard_4_duration": "storyboard_4_duration"}
+
+            def __init__(
+                self,
+                *,
+                storyboard_1_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_1_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_2_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_2_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_3_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_3_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_4_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_4_duration: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "4 storyboards",
+                    {"storyboard_1_prompt": storyboard_1_prompt, "storyboard_1_duration": storyboard_1_duration, "storyboard_2_prompt": storyboard_2_prompt, "storyboard_2_duration": storyboard_2_duration, "storyboard_3_prompt": storyboard_3_prompt, "storyboard_3_duration": storyboard_3_duration, "storyboard_4_prompt": storyboard_4_prompt, "storyboard_4_duration": storyboard_4_duration},
+                )
+
+        class Node_5Storyboards(_KlingOmniProImageToVideoNode_storyboards):
+            """Option '5 storyboards' of input 'storyboards'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"storyboard_1_prompt": "storyboard_1_prompt", "storyboard_1_duration": "storyboard_1_duration", "storyboard_2_prompt": "storyboard_2_prompt", "storyboard_2_duration": "storyboard_2_duration", "storyboard_3_prompt": "storyboard_3_prompt", "storyboard_3_duration": "storyboard_3_duration", "storyboard_4_prompt": "storyboard_4_prompt", "storyboard_4_duration": "storyboard_4_duration", "storyboard_5_prompt": "storyboard_5_prompt", "storyboard_5_duration": "storyboard_5_duration"}
+
+            def __init__(
+                self,
+                *,
+                storyboard_1_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_1_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_2_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_2_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_3_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_3_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_4_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_4_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_5_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_5_duration: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "5 storyboards",
+                    {"storyboard_1_prompt": storyboard_1_prompt, "storyboard_1_duration": storyboard_1_duration, "storyboard_2_prompt": storyboard_2_prompt, "storyboard_2_duration": storyboard_2_duration, "storyboard_3_prompt": storyboard_3_prompt, "storyboard_3_duration": storyboard_3_duration, "storyboard_4_prompt": storyboard_4_prompt, "storyboard_4_duration": storyboard_4_duration, "storyboard_5_prompt": storyboard_5_prompt, "storyboard_5_duration": storyboard_5_duration},
+                )
+
+        class Node_6Storyboards(_KlingOmniProImageToVideoNode_storyboards):
+            """Option '6 storyboards' of input 'storyboards'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"storyboard_1_prompt": "storyboard_1_prompt", "storyboard_1_duration": "storyboard_1_duration", "storyboard_2_prompt": "storyboard_2_prompt", "storyboard_2_duration": "storyboard_2_duration", "storyboard_3_prompt": "storyboard_3_prompt", "storyboard_3_duration": "storyboard_3_duration", "storyboard_4_prompt": "storyboard_4_prompt", "storyboard_4_duration": "storyboard_4_duration", "storyboard_5_prompt": "storyboard_5_prompt", "storyboard_5_duration": "storyboard_5_duration", "storyboard_6_prompt": "storyboard_6_prompt", "storyboard_6_duration": "storyboard_6_duration"}
+
+            def __init__(
+                self,
+                *,
+                storyboard_1_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_1_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_2_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_2_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_3_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_3_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_4_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_4_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_5_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_5_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_6_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_6_duration: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "6 storyboards",
+                    {"storyboard_1_prompt": storyboard_1_prompt, "storyboard_1_duration": storyboard_1_duration, "storyboard_2_prompt": storyboard_2_prompt, "storyboard_2_duration": storyboard_2_duration, "storyboard_3_prompt": storyboard_3_prompt, "storyboard_3_duration": storyboard_3_duration, "storyboard_4_prompt": storyboard_4_prompt, "storyboard_4_duration": storyboard_4_duration, "storyboard_5_prompt": storyboard_5_prompt, "storyboard_5_duration": storyboard_5_duration, "storyboard_6_prompt": storyboard_6_prompt, "storyboard_6_duration": storyboard_6_duration},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"disabled": Disabled, "1 storyboard": Node_1Storyboard, "2 storyboards": Node_2Storyboards, "3 storyboards": Node_3Storyboards, "4 storyboards": Node_4Storyboards, "5 storyboards": Node_5Storyboards, "6 storyboards": Node_6Storyboards}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"storyboards": Storyboards}
+
     video: Output[Literal["VIDEO"]]
 
     model_name: InputRef
@@ -1257,7 +1597,7 @@ class KlingOmniProImageToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     "4 storyboards",
     "5 storyboards",
     "6 storyboards",
-] | DynamicOption | None = None,
+] | _KlingOmniProImageToVideoNode_storyboards | None = None,
         generate_audio: bool | Output[Literal["BOOLEAN"]] | None = None,
         seed: int | Output[Literal["INT"]] | None = None,
         title: str | None = None,
@@ -1282,6 +1622,12 @@ class KlingOmniProImageToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
 _KlingOmniProTextToVideoNode_model_name = Literal["kling-v3-omni", "kling-video-o1"]
 _KlingOmniProTextToVideoNode_aspect_ratio = Literal["16:9", "9:16", "1:1"]
 _KlingOmniProTextToVideoNode_resolution = Literal["4k", "1080p", "720p"]
+
+
+class _KlingOmniProTextToVideoNode_storyboards(DynamicOption):
+    """An option of input 'storyboards' of KlingOmniProTextToVideoNode."""
+
+    __slots__ = ()
 
 
 class KlingOmniProTextToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
@@ -1364,6 +1710,155 @@ class KlingOmniProTextToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
         "storyboards": ("optional", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "disabled", "inputs": {"required": {}}}, {"key": "1 storyboard", "inputs": {"required": {"storyboard_1_prompt": ["STRING", {"default": ""}], "storyboard_1_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}]}}}, {"key": "2 storyboards", "inputs": {"required": {"storyboard_1_prompt": ["STRING", {"default": ""}], "storyboard_1_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_2_prompt": ["STRING", {"default": ""}], "storyboard_2_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}]}}}, {"key": "3 storyboards", "inputs": {"required": {"storyboard_1_prompt": ["STRING", {"default": ""}], "storyboard_1_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_2_prompt": ["STRING", {"default": ""}], "storyboard_2_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_3_prompt": ["STRING", {"default": ""}], "storyboard_3_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}]}}}, {"key": "4 storyboards", "inputs": {"required": {"storyboard_1_prompt": ["STRING", {"default": ""}], "storyboard_1_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_2_prompt": ["STRING", {"default": ""}], "storyboard_2_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_3_prompt": ["STRING", {"default": ""}], "storyboard_3_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_4_prompt": ["STRING", {"default": ""}], "storyboard_4_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}]}}}, {"key": "5 storyboards", "inputs": {"required": {"storyboard_1_prompt": ["STRING", {"default": ""}], "storyboard_1_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_2_prompt": ["STRING", {"default": ""}], "storyboard_2_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_3_prompt": ["STRING", {"default": ""}], "storyboard_3_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_4_prompt": ["STRING", {"default": ""}], "storyboard_4_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_5_prompt": ["STRING", {"default": ""}], "storyboard_5_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}]}}}, {"key": "6 storyboards", "inputs": {"required": {"storyboard_1_prompt": ["STRING", {"default": ""}], "storyboard_1_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_2_prompt": ["STRING", {"default": ""}], "storyboard_2_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_3_prompt": ["STRING", {"default": ""}], "storyboard_3_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_4_prompt": ["STRING", {"default": ""}], "storyboard_4_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_5_prompt": ["STRING", {"default": ""}], "storyboard_5_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}], "storyboard_6_prompt": ["STRING", {"default": ""}], "storyboard_6_duration": ["INT", {"default": 4, "min": 1, "max": 15, "display": "slider"}]}}}]}),
     }
 
+    class Storyboards:
+        """The options of input 'storyboards': one class each, taking the inputs the option brings."""
+
+        class Disabled(_KlingOmniProTextToVideoNode_storyboards):
+            """Option 'disabled' of input 'storyboards'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("disabled")
+
+        class Node_1Storyboard(_KlingOmniProTextToVideoNode_storyboards):
+            """Option '1 storyboard' of input 'storyboards'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"storyboard_1_prompt": "storyboard_1_prompt", "storyboard_1_duration": "storyboard_1_duration"}
+
+            def __init__(
+                self,
+                *,
+                storyboard_1_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_1_duration: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "1 storyboard",
+                    {"storyboard_1_prompt": storyboard_1_prompt, "storyboard_1_duration": storyboard_1_duration},
+                )
+
+        class Node_2Storyboards(_KlingOmniProTextToVideoNode_storyboards):
+            """Option '2 storyboards' of input 'storyboards'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"storyboard_1_prompt": "storyboard_1_prompt", "storyboard_1_duration": "storyboard_1_duration", "storyboard_2_prompt": "storyboard_2_prompt", "storyboard_2_duration": "storyboard_2_duration"}
+
+            def __init__(
+                self,
+                *,
+                storyboard_1_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_1_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_2_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_2_duration: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "2 storyboards",
+                    {"storyboard_1_prompt": storyboard_1_prompt, "storyboard_1_duration": storyboard_1_duration, "storyboard_2_prompt": storyboard_2_prompt, "storyboard_2_duration": storyboard_2_duration},
+                )
+
+        class Node_3Storyboards(_KlingOmniProTextToVideoNode_storyboards):
+            """Option '3 storyboards' of input 'storyboards'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"storyboard_1_prompt": "storyboard_1_prompt", "storyboard_1_duration": "storyboard_1_duration", "storyboard_2_prompt": "storyboard_2_prompt", "storyboard_2_duration": "storyboard_2_duration", "storyboard_3_prompt": "storyboard_3_prompt", "storyboard_3_duration": "storyboard_3_duration"}
+
+            def __init__(
+                self,
+                *,
+                storyboard_1_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_1_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_2_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_2_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_3_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_3_duration: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "3 storyboards",
+                    {"storyboard_1_prompt": storyboard_1_prompt, "storyboard_1_duration": storyboard_1_duration, "storyboard_2_prompt": storyboard_2_prompt, "storyboard_2_duration": storyboard_2_duration, "storyboard_3_prompt": storyboard_3_prompt, "storyboard_3_duration": storyboard_3_duration},
+                )
+
+        class Node_4Storyboards(_KlingOmniProTextToVideoNode_storyboards):
+            """Option '4 storyboards' of input 'storyboards'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"storyboard_1_prompt": "storyboard_1_prompt", "storyboard_1_duration": "storyboard_1_duration", "storyboard_2_prompt": "storyboard_2_prompt", "storyboard_2_duration": "storyboard_2_duration", "storyboard_3_prompt": "storyboard_3_prompt", "storyboard_3_duration": "storyboard_3_duration", "storyboard_4_prompt": "storyboard_4_prompt", "storyboard_4_duration": "storyboard_4_duration"}
+
+            def __init__(
+                self,
+                *,
+                storyboard_1_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_1_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_2_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_2_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_3_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_3_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_4_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_4_duration: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "4 storyboards",
+                    {"storyboard_1_prompt": storyboard_1_prompt, "storyboard_1_duration": storyboard_1_duration, "storyboard_2_prompt": storyboard_2_prompt, "storyboard_2_duration": storyboard_2_duration, "storyboard_3_prompt": storyboard_3_prompt, "storyboard_3_duration": storyboard_3_duration, "storyboard_4_prompt": storyboard_4_prompt, "storyboard_4_duration": storyboard_4_duration},
+                )
+
+        class Node_5Storyboards(_KlingOmniProTextToVideoNode_storyboards):
+            """Option '5 storyboards' of input 'storyboards'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"storyboard_1_prompt": "storyboard_1_prompt", "storyboard_1_duration": "storyboard_1_duration", "storyboard_2_prompt": "storyboard_2_prompt", "storyboard_2_duration": "storyboard_2_duration", "storyboard_3_prompt": "storyboard_3_prompt", "storyboard_3_duration": "storyboard_3_duration", "storyboard_4_prompt": "storyboard_4_prompt", "storyboard_4_duration": "storyboard_4_duration", "storyboard_5_prompt": "storyboard_5_prompt", "storyboard_5_duration": "storyboard_5_duration"}
+
+            def __init__(
+                self,
+                *,
+                storyboard_1_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_1_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_2_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_2_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_3_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_3_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_4_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_4_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_5_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_5_duration: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "5 storyboards",
+                    {"storyboard_1_prompt": storyboard_1_prompt, "storyboard_1_duration": storyboard_1_duration, "storyboard_2_prompt": storyboard_2_prompt, "storyboard_2_duration": storyboard_2_duration, "storyboard_3_prompt": storyboard_3_prompt, "storyboard_3_duration": storyboard_3_duration, "storyboard_4_prompt": storyboard_4_prompt, "storyboard_4_duration": storyboard_4_duration, "storyboard_5_prompt": storyboard_5_prompt, "storyboard_5_duration": storyboard_5_duration},
+                )
+
+        class Node_6Storyboards(_KlingOmniProTextToVideoNode_storyboards):
+            """Option '6 storyboards' of input 'storyboards'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"storyboard_1_prompt": "storyboard_1_prompt", "storyboard_1_duration": "storyboard_1_duration", "storyboard_2_prompt": "storyboard_2_prompt", "storyboard_2_duration": "storyboard_2_duration", "storyboard_3_prompt": "storyboard_3_prompt", "storyboard_3_duration": "storyboard_3_duration", "storyboard_4_prompt": "storyboard_4_prompt", "storyboard_4_duration": "storyboard_4_duration", "storyboard_5_prompt": "storyboard_5_prompt", "storyboard_5_duration": "storyboard_5_duration", "storyboard_6_prompt": "storyboard_6_prompt", "storyboard_6_duration": "storyboard_6_duration"}
+
+            def __init__(
+                self,
+                *,
+                storyboard_1_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_1_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_2_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_2_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_3_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_3_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_4_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_4_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_5_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_5_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_6_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_6_duration: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "6 storyboards",
+                    {"storyboard_1_prompt": storyboard_1_prompt, "storyboard_1_duration": storyboard_1_duration, "storyboard_2_prompt": storyboard_2_prompt, "storyboard_2_duration": storyboard_2_duration, "storyboard_3_prompt": storyboard_3_prompt, "storyboard_3_duration": storyboard_3_duration, "storyboard_4_prompt": storyboard_4_prompt, "storyboard_4_duration": storyboard_4_duration, "storyboard_5_prompt": storyboard_5_prompt, "storyboard_5_duration": storyboard_5_duration, "storyboard_6_prompt": storyboard_6_prompt, "storyboard_6_duration": storyboard_6_duration},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"disabled": Disabled, "1 storyboard": Node_1Storyboard, "2 storyboards": Node_2Storyboards, "3 storyboards": Node_3Storyboards, "4 storyboards": Node_4Storyboards, "5 storyboards": Node_5Storyboards, "6 storyboards": Node_6Storyboards}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"storyboards": Storyboards}
+
     video: Output[Literal["VIDEO"]]
 
     model_name: InputRef
@@ -1391,7 +1886,7 @@ class KlingOmniProTextToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     "4 storyboards",
     "5 storyboards",
     "6 storyboards",
-] | DynamicOption | None = None,
+] | _KlingOmniProTextToVideoNode_storyboards | None = None,
         generate_audio: bool | Output[Literal["BOOLEAN"]] | None = None,
         seed: int | Output[Literal["INT"]] | None = None,
         title: str | None = None,
@@ -1874,6 +2369,18 @@ class KlingVideoExtendNode(Node):
         )
 
 
+class _KlingVideoNode_multi_shot(DynamicOption):
+    """An option of input 'multi_shot' of KlingVideoNode."""
+
+    __slots__ = ()
+
+
+class _KlingVideoNode_model(DynamicOption):
+    """An option of input 'model' of KlingVideoNode."""
+
+    __slots__ = ()
+
+
 class KlingVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     """Kling 3.0 Video (KlingVideoNode)
 
@@ -1909,6 +2416,204 @@ class KlingVideoNode(SingleOutputNode[Literal["VIDEO"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "kling-v3", "inputs": {"required": {"resolution": ["COMBO", {"default": "1080p", "multiselect": False, "options": ["4k", "1080p", "720p"]}], "aspect_ratio": ["COMBO", {"multiselect": False, "options": ["16:9", "9:16", "1:1"]}]}}}, {"key": "kling-3.0-turbo", "inputs": {"required": {"resolution": ["COMBO", {"default": "720p", "multiselect": False, "options": ["1080p", "720p"]}], "aspect_ratio": ["COMBO", {"multiselect": False, "options": ["16:9", "9:16", "1:1"]}]}}}]}),
     }
 
+    class MultiShot:
+        """The options of input 'multi_shot': one class each, taking the inputs the option brings."""
+
+        class Disabled(_KlingVideoNode_multi_shot):
+            """Option 'disabled' of input 'multi_shot'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt": "prompt", "negative_prompt": "negative_prompt", "duration": "duration"}
+
+            def __init__(
+                self,
+                *,
+                prompt: str | Output[Literal["STRING"]] | None = None,
+                negative_prompt: str | Output[Literal["STRING"]] | None = None,
+                duration: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "disabled",
+                    {"prompt": prompt, "negative_prompt": negative_prompt, "duration": duration},
+                )
+
+        class Node_1Storyboard(_KlingVideoNode_multi_shot):
+            """Option '1 storyboard' of input 'multi_shot'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"storyboard_1_prompt": "storyboard_1_prompt", "storyboard_1_duration": "storyboard_1_duration"}
+
+            def __init__(
+                self,
+                *,
+                storyboard_1_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_1_duration: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "1 storyboard",
+                    {"storyboard_1_prompt": storyboard_1_prompt, "storyboard_1_duration": storyboard_1_duration},
+                )
+
+        class Node_2Storyboards(_KlingVideoNode_multi_shot):
+            """Option '2 storyboards' of input 'multi_shot'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"storyboard_1_prompt": "storyboard_1_prompt", "storyboard_1_duration": "storyboard_1_duration", "storyboard_2_prompt": "storyboard_2_prompt", "storyboard_2_duration": "storyboard_2_duration"}
+
+            def __init__(
+                self,
+                *,
+                storyboard_1_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_1_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_2_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_2_duration: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "2 storyboards",
+                    {"storyboard_1_prompt": storyboard_1_prompt, "storyboard_1_duration": storyboard_1_duration, "storyboard_2_prompt": storyboard_2_prompt, "storyboard_2_duration": storyboard_2_duration},
+                )
+
+        class Node_3Storyboards(_KlingVideoNode_multi_shot):
+            """Option '3 storyboards' of input 'multi_shot'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"storyboard_1_prompt": "storyboard_1_prompt", "storyboard_1_duration": "storyboard_1_duration", "storyboard_2_prompt": "storyboard_2_prompt", "storyboard_2_duration": "storyboard_2_duration", "storyboard_3_prompt": "storyboard_3_prompt", "storyboard_3_duration": "storyboard_3_duration"}
+
+            def __init__(
+                self,
+                *,
+                storyboard_1_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_1_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_2_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_2_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_3_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_3_duration: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "3 storyboards",
+                    {"storyboard_1_prompt": storyboard_1_prompt, "storyboard_1_duration": storyboard_1_duration, "storyboard_2_prompt": storyboard_2_prompt, "storyboard_2_duration": storyboard_2_duration, "storyboard_3_prompt": storyboard_3_prompt, "storyboard_3_duration": storyboard_3_duration},
+                )
+
+        class Node_4Storyboards(_KlingVideoNode_multi_shot):
+            """Option '4 storyboards' of input 'multi_shot'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"storyboard_1_prompt": "storyboard_1_prompt", "storyboard_1_duration": "storyboard_1_duration", "storyboard_2_prompt": "storyboard_2_prompt", "storyboard_2_duration": "storyboard_2_duration", "storyboard_3_prompt": "storyboard_3_prompt", "storyboard_3_duration": "storyboard_3_duration", "storyboard_4_prompt": "storyboard_4_prompt", "storyboard_4_duration": "storyboard_4_duration"}
+
+            def __init__(
+                self,
+                *,
+                storyboard_1_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_1_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_2_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_2_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_3_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_3_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_4_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_4_duration: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "4 storyboards",
+                    {"storyboard_1_prompt": storyboard_1_prompt, "storyboard_1_duration": storyboard_1_duration, "storyboard_2_prompt": storyboard_2_prompt, "storyboard_2_duration": storyboard_2_duration, "storyboard_3_prompt": storyboard_3_prompt, "storyboard_3_duration": storyboard_3_duration, "storyboard_4_prompt": storyboard_4_prompt, "storyboard_4_duration": storyboard_4_duration},
+                )
+
+        class Node_5Storyboards(_KlingVideoNode_multi_shot):
+            """Option '5 storyboards' of input 'multi_shot'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"storyboard_1_prompt": "storyboard_1_prompt", "storyboard_1_duration": "storyboard_1_duration", "storyboard_2_prompt": "storyboard_2_prompt", "storyboard_2_duration": "storyboard_2_duration", "storyboard_3_prompt": "storyboard_3_prompt", "storyboard_3_duration": "storyboard_3_duration", "storyboard_4_prompt": "storyboard_4_prompt", "storyboard_4_duration": "storyboard_4_duration", "storyboard_5_prompt": "storyboard_5_prompt", "storyboard_5_duration": "storyboard_5_duration"}
+
+            def __init__(
+                self,
+                *,
+                storyboard_1_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_1_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_2_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_2_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_3_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_3_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_4_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_4_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_5_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_5_duration: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "5 storyboards",
+                    {"storyboard_1_prompt": storyboard_1_prompt, "storyboard_1_duration": storyboard_1_duration, "storyboard_2_prompt": storyboard_2_prompt, "storyboard_2_duration": storyboard_2_duration, "storyboard_3_prompt": storyboard_3_prompt, "storyboard_3_duration": storyboard_3_duration, "storyboard_4_prompt": storyboard_4_prompt, "storyboard_4_duration": storyboard_4_duration, "storyboard_5_prompt": storyboard_5_prompt, "storyboard_5_duration": storyboard_5_duration},
+                )
+
+        class Node_6Storyboards(_KlingVideoNode_multi_shot):
+            """Option '6 storyboards' of input 'multi_shot'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"storyboard_1_prompt": "storyboard_1_prompt", "storyboard_1_duration": "storyboard_1_duration", "storyboard_2_prompt": "storyboard_2_prompt", "storyboard_2_duration": "storyboard_2_duration", "storyboard_3_prompt": "storyboard_3_prompt", "storyboard_3_duration": "storyboard_3_duration", "storyboard_4_prompt": "storyboard_4_prompt", "storyboard_4_duration": "storyboard_4_duration", "storyboard_5_prompt": "storyboard_5_prompt", "storyboard_5_duration": "storyboard_5_duration", "storyboard_6_prompt": "storyboard_6_prompt", "storyboard_6_duration": "storyboard_6_duration"}
+
+            def __init__(
+                self,
+                *,
+                storyboard_1_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_1_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_2_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_2_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_3_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_3_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_4_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_4_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_5_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_5_duration: int | Output[Literal["INT"]] | None = None,
+                storyboard_6_prompt: str | Output[Literal["STRING"]] | None = None,
+                storyboard_6_duration: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "6 storyboards",
+                    {"storyboard_1_prompt": storyboard_1_prompt, "storyboard_1_duration": storyboard_1_duration, "storyboard_2_prompt": storyboard_2_prompt, "storyboard_2_duration": storyboard_2_duration, "storyboard_3_prompt": storyboard_3_prompt, "storyboard_3_duration": storyboard_3_duration, "storyboard_4_prompt": storyboard_4_prompt, "storyboard_4_duration": storyboard_4_duration, "storyboard_5_prompt": storyboard_5_prompt, "storyboard_5_duration": storyboard_5_duration, "storyboard_6_prompt": storyboard_6_prompt, "storyboard_6_duration": storyboard_6_duration},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"disabled": Disabled, "1 storyboard": Node_1Storyboard, "2 storyboards": Node_2Storyboards, "3 storyboards": Node_3Storyboards, "4 storyboards": Node_4Storyboards, "5 storyboards": Node_5Storyboards, "6 storyboards": Node_6Storyboards}
+
+
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class KlingV3(_KlingVideoNode_model):
+            """Option 'kling-v3' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"resolution": "resolution", "aspect_ratio": "aspect_ratio"}
+
+            def __init__(
+                self,
+                *,
+                resolution: Literal["4k", "1080p", "720p"] | Output[Literal["COMBO"]] | None = None,
+                aspect_ratio: Literal["16:9", "9:16", "1:1"] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "kling-v3",
+                    {"resolution": resolution, "aspect_ratio": aspect_ratio},
+                )
+
+        class Kling30Turbo(_KlingVideoNode_model):
+            """Option 'kling-3.0-turbo' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"resolution": "resolution", "aspect_ratio": "aspect_ratio"}
+
+            def __init__(
+                self,
+                *,
+                resolution: Literal["1080p", "720p"] | Output[Literal["COMBO"]] | None = None,
+                aspect_ratio: Literal["16:9", "9:16", "1:1"] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "kling-3.0-turbo",
+                    {"resolution": resolution, "aspect_ratio": aspect_ratio},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"kling-v3": KlingV3, "kling-3.0-turbo": Kling30Turbo}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"multi_shot": MultiShot, "model": Model}
+
     video: Output[Literal["VIDEO"]]
 
     multi_shot: InputRef
@@ -1927,9 +2632,9 @@ class KlingVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     "4 storyboards",
     "5 storyboards",
     "6 storyboards",
-] | DynamicOption = "disabled",
+] | _KlingVideoNode_multi_shot = "disabled",
         generate_audio: bool | Output[Literal["BOOLEAN"]] = True,
-        model: Literal["kling-v3", "kling-3.0-turbo"] | DynamicOption = "kling-v3",
+        model: Literal["kling-v3", "kling-3.0-turbo"] | _KlingVideoNode_model = "kling-v3",
         seed: int | Output[Literal["INT"]] = 0,
         start_frame: Output[Literal["IMAGE"]] | None = None,
         title: str | None = None,

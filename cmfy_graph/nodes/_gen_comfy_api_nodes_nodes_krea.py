@@ -15,6 +15,12 @@ __all__ = [
 ]
 
 
+class _Krea2ImageNode_model(DynamicOption):
+    """An option of input 'model' of Krea2ImageNode."""
+
+    __slots__ = ()
+
+
 class Krea2ImageNode(SingleOutputNode[Literal["IMAGE"]]):
     """Krea 2 Image (Krea2ImageNode)
 
@@ -45,6 +51,77 @@ class Krea2ImageNode(SingleOutputNode[Literal["IMAGE"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "Krea 2 Medium", "inputs": {"required": {"aspect_ratio": ["COMBO", {"multiselect": False, "options": ["1:1", "4:3", "3:2", "16:9", "2.35:1", "4:5", "2:3", "9:16"]}], "resolution": ["COMBO", {"multiselect": False, "options": ["1K"]}], "creativity": ["COMBO", {"default": "medium", "multiselect": False, "options": ["raw", "low", "medium", "high"]}]}, "optional": {"moodboard_id": ["STRING", {"default": ""}], "moodboard_strength": ["FLOAT", {"default": 0.35, "min": -0.5, "max": 1.5, "step": 0.05}], "style_reference": ["KREA_STYLE_REF", {}]}}}, {"key": "Krea 2 Medium Turbo", "inputs": {"required": {"aspect_ratio": ["COMBO", {"multiselect": False, "options": ["1:1", "4:3", "3:2", "16:9", "2.35:1", "4:5", "2:3", "9:16"]}], "resolution": ["COMBO", {"multiselect": False, "options": ["1K"]}], "creativity": ["COMBO", {"default": "medium", "multiselect": False, "options": ["raw", "low", "medium", "high"]}]}, "optional": {"moodboard_id": ["STRING", {"default": ""}], "moodboard_strength": ["FLOAT", {"default": 0.35, "min": -0.5, "max": 1.5, "step": 0.05}], "style_reference": ["KREA_STYLE_REF", {}]}}}, {"key": "Krea 2 Large", "inputs": {"required": {"aspect_ratio": ["COMBO", {"multiselect": False, "options": ["1:1", "4:3", "3:2", "16:9", "2.35:1", "4:5", "2:3", "9:16"]}], "resolution": ["COMBO", {"multiselect": False, "options": ["1K"]}], "creativity": ["COMBO", {"default": "medium", "multiselect": False, "options": ["raw", "low", "medium", "high"]}]}, "optional": {"moodboard_id": ["STRING", {"default": ""}], "moodboard_strength": ["FLOAT", {"default": 0.35, "min": -0.5, "max": 1.5, "step": 0.05}], "style_reference": ["KREA_STYLE_REF", {}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class Krea2Medium(_Krea2ImageNode_model):
+            """Option 'Krea 2 Medium' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"aspect_ratio": "aspect_ratio", "resolution": "resolution", "creativity": "creativity", "moodboard_id": "moodboard_id", "moodboard_strength": "moodboard_strength", "style_reference": "style_reference"}
+
+            def __init__(
+                self,
+                *,
+                aspect_ratio: Literal["1:1", "4:3", "3:2", "16:9", "2.35:1", "4:5", "2:3", "9:16"] | Output[Literal["COMBO"]] | None = None,
+                resolution: Literal["1K"] | Output[Literal["COMBO"]] | None = None,
+                creativity: Literal["raw", "low", "medium", "high"] | Output[Literal["COMBO"]] | None = None,
+                moodboard_id: str | Output[Literal["STRING"]] | None = None,
+                moodboard_strength: float | Output[Literal["FLOAT"]] | None = None,
+                style_reference: Output[Literal["KREA_STYLE_REF"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Krea 2 Medium",
+                    {"aspect_ratio": aspect_ratio, "resolution": resolution, "creativity": creativity, "moodboard_id": moodboard_id, "moodboard_strength": moodboard_strength, "style_reference": style_reference},
+                )
+
+        class Krea2MediumTurbo(_Krea2ImageNode_model):
+            """Option 'Krea 2 Medium Turbo' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"aspect_ratio": "aspect_ratio", "resolution": "resolution", "creativity": "creativity", "moodboard_id": "moodboard_id", "moodboard_strength": "moodboard_strength", "style_reference": "style_reference"}
+
+            def __init__(
+                self,
+                *,
+                aspect_ratio: Literal["1:1", "4:3", "3:2", "16:9", "2.35:1", "4:5", "2:3", "9:16"] | Output[Literal["COMBO"]] | None = None,
+                resolution: Literal["1K"] | Output[Literal["COMBO"]] | None = None,
+                creativity: Literal["raw", "low", "medium", "high"] | Output[Literal["COMBO"]] | None = None,
+                moodboard_id: str | Output[Literal["STRING"]] | None = None,
+                moodboard_strength: float | Output[Literal["FLOAT"]] | None = None,
+                style_reference: Output[Literal["KREA_STYLE_REF"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Krea 2 Medium Turbo",
+                    {"aspect_ratio": aspect_ratio, "resolution": resolution, "creativity": creativity, "moodboard_id": moodboard_id, "moodboard_strength": moodboard_strength, "style_reference": style_reference},
+                )
+
+        class Krea2Large(_Krea2ImageNode_model):
+            """Option 'Krea 2 Large' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"aspect_ratio": "aspect_ratio", "resolution": "resolution", "creativity": "creativity", "moodboard_id": "moodboard_id", "moodboard_strength": "moodboard_strength", "style_reference": "style_reference"}
+
+            def __init__(
+                self,
+                *,
+                aspect_ratio: Literal["1:1", "4:3", "3:2", "16:9", "2.35:1", "4:5", "2:3", "9:16"] | Output[Literal["COMBO"]] | None = None,
+                resolution: Literal["1K"] | Output[Literal["COMBO"]] | None = None,
+                creativity: Literal["raw", "low", "medium", "high"] | Output[Literal["COMBO"]] | None = None,
+                moodboard_id: str | Output[Literal["STRING"]] | None = None,
+                moodboard_strength: float | Output[Literal["FLOAT"]] | None = None,
+                style_reference: Output[Literal["KREA_STYLE_REF"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Krea 2 Large",
+                    {"aspect_ratio": aspect_ratio, "resolution": resolution, "creativity": creativity, "moodboard_id": moodboard_id, "moodboard_strength": moodboard_strength, "style_reference": style_reference},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"Krea 2 Medium": Krea2Medium, "Krea 2 Medium Turbo": Krea2MediumTurbo, "Krea 2 Large": Krea2Large}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     image: Output[Literal["IMAGE"]]
 
     prompt: InputRef
@@ -55,7 +132,7 @@ class Krea2ImageNode(SingleOutputNode[Literal["IMAGE"]]):
         self,
         *,
         prompt: str | Output[Literal["STRING"]] = "",
-        model: Literal["Krea 2 Medium", "Krea 2 Medium Turbo", "Krea 2 Large"] | DynamicOption = "Krea 2 Medium",
+        model: Literal["Krea 2 Medium", "Krea 2 Medium Turbo", "Krea 2 Large"] | _Krea2ImageNode_model = "Krea 2 Medium",
         seed: int | Output[Literal["INT"]] = 0,
         title: str | None = None,
         node_id: str | None = None,

@@ -18,6 +18,12 @@ __all__ = [
 ]
 
 
+class _LtxApi25AudioToVideo_model(DynamicOption):
+    """An option of input 'model' of LtxApi25AudioToVideo."""
+
+    __slots__ = ()
+
+
 class LtxApi25AudioToVideo(SingleOutputNode[Literal["VIDEO"]]):
     """LTX 2.5 Audio To Video (LtxApi25AudioToVideo)
 
@@ -52,6 +58,46 @@ class LtxApi25AudioToVideo(SingleOutputNode[Literal["VIDEO"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "LTX-2.5 (Fast)", "inputs": {"required": {"resolution": ["COMBO", {"multiselect": False, "options": ["1920x1080", "1080x1920"]}]}}}, {"key": "LTX-2.5 (Pro)", "inputs": {"required": {"resolution": ["COMBO", {"multiselect": False, "options": ["1920x1080", "1080x1920"]}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class LTX25Fast(_LtxApi25AudioToVideo_model):
+            """Option 'LTX-2.5 (Fast)' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"resolution": "resolution"}
+
+            def __init__(
+                self,
+                *,
+                resolution: Literal["1920x1080", "1080x1920"] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "LTX-2.5 (Fast)",
+                    {"resolution": resolution},
+                )
+
+        class LTX25Pro(_LtxApi25AudioToVideo_model):
+            """Option 'LTX-2.5 (Pro)' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"resolution": "resolution"}
+
+            def __init__(
+                self,
+                *,
+                resolution: Literal["1920x1080", "1080x1920"] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "LTX-2.5 (Pro)",
+                    {"resolution": resolution},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"LTX-2.5 (Fast)": LTX25Fast, "LTX-2.5 (Pro)": LTX25Pro}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     video: Output[Literal["VIDEO"]]
 
     model: InputRef
@@ -62,7 +108,7 @@ class LtxApi25AudioToVideo(SingleOutputNode[Literal["VIDEO"]]):
         self,
         *,
         audio: Output[Literal["AUDIO"]],
-        model: Literal["LTX-2.5 (Fast)", "LTX-2.5 (Pro)"] | DynamicOption = "LTX-2.5 (Fast)",
+        model: Literal["LTX-2.5 (Fast)", "LTX-2.5 (Pro)"] | _LtxApi25AudioToVideo_model = "LTX-2.5 (Fast)",
         prompt: str | Output[Literal["STRING"]] = "",
         seed: int | Output[Literal["INT"]] = 42,
         image: Output[Literal["IMAGE"]] | None = None,
@@ -80,6 +126,12 @@ class LtxApi25AudioToVideo(SingleOutputNode[Literal["VIDEO"]]):
             title,
             node_id,
         )
+
+
+class _LtxApi25ImageToVideo_model(DynamicOption):
+    """An option of input 'model' of LtxApi25ImageToVideo."""
+
+    __slots__ = ()
 
 
 class LtxApi25ImageToVideo(SingleOutputNode[Literal["VIDEO"]]):
@@ -116,6 +168,61 @@ class LtxApi25ImageToVideo(SingleOutputNode[Literal["VIDEO"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "LTX-2.5 (Fast)", "inputs": {"required": {"duration": ["COMBO", {"default": "8", "multiselect": False, "options": ["2", "3", "4", "5", "6", "8", "10", "12", "14", "16", "18", "20"]}], "resolution": ["COMBO", {"default": "1920x1080", "multiselect": False, "options": ["1280x720", "720x1280", "1920x1080", "1080x1920", "2560x1440", "1440x2560", "3840x2160", "2160x3840"]}], "fps": ["COMBO", {"default": "25", "multiselect": False, "options": ["24", "25", "48", "50"]}], "generate_audio": ["BOOLEAN", {"default": True}]}}}, {"key": "LTX-2.5 (Pro)", "inputs": {"required": {"duration": ["COMBO", {"default": "8", "multiselect": False, "options": ["2", "3", "4", "5", "6", "8", "10"]}], "resolution": ["COMBO", {"default": "1920x1080", "multiselect": False, "options": ["1280x720", "720x1280", "1920x1080", "1080x1920"]}], "fps": ["COMBO", {"default": "25", "multiselect": False, "options": ["24", "25", "50"]}], "generate_audio": ["BOOLEAN", {"default": True}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class LTX25Fast(_LtxApi25ImageToVideo_model):
+            """Option 'LTX-2.5 (Fast)' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"duration": "duration", "resolution": "resolution", "fps": "fps", "generate_audio": "generate_audio"}
+
+            def __init__(
+                self,
+                *,
+                duration: Literal["2", "3", "4", "5", "6", "8", "10", "12", "14", "16", "18", "20"] | Output[Literal["COMBO"]] | None = None,
+                resolution: Literal[
+    "1280x720",
+    "720x1280",
+    "1920x1080",
+    "1080x1920",
+    "2560x1440",
+    "1440x2560",
+    "3840x2160",
+    "2160x3840",
+] | Output[Literal["COMBO"]] | None = None,
+                fps: Literal["24", "25", "48", "50"] | Output[Literal["COMBO"]] | None = None,
+                generate_audio: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "LTX-2.5 (Fast)",
+                    {"duration": duration, "resolution": resolution, "fps": fps, "generate_audio": generate_audio},
+                )
+
+        class LTX25Pro(_LtxApi25ImageToVideo_model):
+            """Option 'LTX-2.5 (Pro)' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"duration": "duration", "resolution": "resolution", "fps": "fps", "generate_audio": "generate_audio"}
+
+            def __init__(
+                self,
+                *,
+                duration: Literal["2", "3", "4", "5", "6", "8", "10"] | Output[Literal["COMBO"]] | None = None,
+                resolution: Literal["1280x720", "720x1280", "1920x1080", "1080x1920"] | Output[Literal["COMBO"]] | None = None,
+                fps: Literal["24", "25", "50"] | Output[Literal["COMBO"]] | None = None,
+                generate_audio: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "LTX-2.5 (Pro)",
+                    {"duration": duration, "resolution": resolution, "fps": fps, "generate_audio": generate_audio},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"LTX-2.5 (Fast)": LTX25Fast, "LTX-2.5 (Pro)": LTX25Pro}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     video: Output[Literal["VIDEO"]]
 
     model: InputRef
@@ -126,7 +233,7 @@ class LtxApi25ImageToVideo(SingleOutputNode[Literal["VIDEO"]]):
         self,
         *,
         image: Output[Literal["IMAGE"]],
-        model: Literal["LTX-2.5 (Fast)", "LTX-2.5 (Pro)"] | DynamicOption = "LTX-2.5 (Fast)",
+        model: Literal["LTX-2.5 (Fast)", "LTX-2.5 (Pro)"] | _LtxApi25ImageToVideo_model = "LTX-2.5 (Fast)",
         prompt: str | Output[Literal["STRING"]] = "",
         seed: int | Output[Literal["INT"]] = 42,
         last_frame: Output[Literal["IMAGE"]] | None = None,
@@ -144,6 +251,12 @@ class LtxApi25ImageToVideo(SingleOutputNode[Literal["VIDEO"]]):
             title,
             node_id,
         )
+
+
+class _LtxApi25TextToVideo_model(DynamicOption):
+    """An option of input 'model' of LtxApi25TextToVideo."""
+
+    __slots__ = ()
 
 
 class LtxApi25TextToVideo(SingleOutputNode[Literal["VIDEO"]]):
@@ -176,6 +289,61 @@ class LtxApi25TextToVideo(SingleOutputNode[Literal["VIDEO"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "LTX-2.5 (Fast)", "inputs": {"required": {"duration": ["COMBO", {"default": "8", "multiselect": False, "options": ["2", "3", "4", "5", "6", "8", "10", "12", "14", "16", "18", "20"]}], "resolution": ["COMBO", {"default": "1920x1080", "multiselect": False, "options": ["1280x720", "720x1280", "1920x1080", "1080x1920", "2560x1440", "1440x2560", "3840x2160", "2160x3840"]}], "fps": ["COMBO", {"default": "25", "multiselect": False, "options": ["24", "25", "48", "50"]}], "generate_audio": ["BOOLEAN", {"default": True}]}}}, {"key": "LTX-2.5 (Pro)", "inputs": {"required": {"duration": ["COMBO", {"default": "8", "multiselect": False, "options": ["2", "3", "4", "5", "6", "8", "10"]}], "resolution": ["COMBO", {"default": "1920x1080", "multiselect": False, "options": ["1280x720", "720x1280", "1920x1080", "1080x1920"]}], "fps": ["COMBO", {"default": "25", "multiselect": False, "options": ["24", "25", "50"]}], "generate_audio": ["BOOLEAN", {"default": True}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class LTX25Fast(_LtxApi25TextToVideo_model):
+            """Option 'LTX-2.5 (Fast)' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"duration": "duration", "resolution": "resolution", "fps": "fps", "generate_audio": "generate_audio"}
+
+            def __init__(
+                self,
+                *,
+                duration: Literal["2", "3", "4", "5", "6", "8", "10", "12", "14", "16", "18", "20"] | Output[Literal["COMBO"]] | None = None,
+                resolution: Literal[
+    "1280x720",
+    "720x1280",
+    "1920x1080",
+    "1080x1920",
+    "2560x1440",
+    "1440x2560",
+    "3840x2160",
+    "2160x3840",
+] | Output[Literal["COMBO"]] | None = None,
+                fps: Literal["24", "25", "48", "50"] | Output[Literal["COMBO"]] | None = None,
+                generate_audio: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "LTX-2.5 (Fast)",
+                    {"duration": duration, "resolution": resolution, "fps": fps, "generate_audio": generate_audio},
+                )
+
+        class LTX25Pro(_LtxApi25TextToVideo_model):
+            """Option 'LTX-2.5 (Pro)' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"duration": "duration", "resolution": "resolution", "fps": "fps", "generate_audio": "generate_audio"}
+
+            def __init__(
+                self,
+                *,
+                duration: Literal["2", "3", "4", "5", "6", "8", "10"] | Output[Literal["COMBO"]] | None = None,
+                resolution: Literal["1280x720", "720x1280", "1920x1080", "1080x1920"] | Output[Literal["COMBO"]] | None = None,
+                fps: Literal["24", "25", "50"] | Output[Literal["COMBO"]] | None = None,
+                generate_audio: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "LTX-2.5 (Pro)",
+                    {"duration": duration, "resolution": resolution, "fps": fps, "generate_audio": generate_audio},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"LTX-2.5 (Fast)": LTX25Fast, "LTX-2.5 (Pro)": LTX25Pro}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     video: Output[Literal["VIDEO"]]
 
     model: InputRef
@@ -185,7 +353,7 @@ class LtxApi25TextToVideo(SingleOutputNode[Literal["VIDEO"]]):
     def __init__(
         self,
         *,
-        model: Literal["LTX-2.5 (Fast)", "LTX-2.5 (Pro)"] | DynamicOption = "LTX-2.5 (Fast)",
+        model: Literal["LTX-2.5 (Fast)", "LTX-2.5 (Pro)"] | _LtxApi25TextToVideo_model = "LTX-2.5 (Fast)",
         prompt: str | Output[Literal["STRING"]] = "",
         seed: int | Output[Literal["INT"]] = 42,
         title: str | None = None,

@@ -239,6 +239,12 @@ class LumaConceptsNode(SingleOutputNode[Literal["LUMA_CONCEPTS"]]):
         )
 
 
+class _LumaImageEditNode2_model(DynamicOption):
+    """An option of input 'model' of LumaImageEditNode2."""
+
+    __slots__ = ()
+
+
 class LumaImageEditNode2(SingleOutputNode[Literal["IMAGE"]]):
     """Luma UNI-1 Image Edit (LumaImageEditNode2)
 
@@ -271,6 +277,50 @@ class LumaImageEditNode2(SingleOutputNode[Literal["IMAGE"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "uni-1", "inputs": {"required": {"style": ["COMBO", {"default": "auto", "multiselect": False, "options": ["auto", "manga"]}], "web_search": ["BOOLEAN", {"default": False}]}, "optional": {"image_ref": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8"], "min": 0}}]}}}, {"key": "uni-1-max", "inputs": {"required": {"style": ["COMBO", {"default": "auto", "multiselect": False, "options": ["auto", "manga"]}], "web_search": ["BOOLEAN", {"default": False}]}, "optional": {"image_ref": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8"], "min": 0}}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class Uni1(_LumaImageEditNode2_model):
+            """Option 'uni-1' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"style": "style", "web_search": "web_search", "image_ref": "image_ref"}
+
+            def __init__(
+                self,
+                *,
+                style: Literal["auto", "manga"] | Output[Literal["COMBO"]] | None = None,
+                web_search: bool | Output[Literal["BOOLEAN"]] | None = None,
+                image_ref: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "uni-1",
+                    {"style": style, "web_search": web_search, "image_ref": image_ref},
+                )
+
+        class Uni1Max(_LumaImageEditNode2_model):
+            """Option 'uni-1-max' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"style": "style", "web_search": "web_search", "image_ref": "image_ref"}
+
+            def __init__(
+                self,
+                *,
+                style: Literal["auto", "manga"] | Output[Literal["COMBO"]] | None = None,
+                web_search: bool | Output[Literal["BOOLEAN"]] | None = None,
+                image_ref: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "uni-1-max",
+                    {"style": style, "web_search": web_search, "image_ref": image_ref},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"uni-1": Uni1, "uni-1-max": Uni1Max}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     image: Output[Literal["IMAGE"]]
 
     prompt: InputRef
@@ -282,7 +332,7 @@ class LumaImageEditNode2(SingleOutputNode[Literal["IMAGE"]]):
         *,
         source: Output[Literal["IMAGE"]],
         prompt: str | Output[Literal["STRING"]] = "",
-        model: Literal["uni-1", "uni-1-max"] | DynamicOption = "uni-1",
+        model: Literal["uni-1", "uni-1-max"] | _LumaImageEditNode2_model = "uni-1",
         seed: int | Output[Literal["INT"]] = 0,
         title: str | None = None,
         node_id: str | None = None,
@@ -451,6 +501,12 @@ class LumaImageNode(SingleOutputNode[Literal["IMAGE"]]):
         )
 
 
+class _LumaImageNode2_model(DynamicOption):
+    """An option of input 'model' of LumaImageNode2."""
+
+    __slots__ = ()
+
+
 class LumaImageNode2(SingleOutputNode[Literal["IMAGE"]]):
     """Luma UNI-1 Image (LumaImageNode2)
 
@@ -481,6 +537,52 @@ class LumaImageNode2(SingleOutputNode[Literal["IMAGE"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "uni-1", "inputs": {"required": {"aspect_ratio": ["COMBO", {"default": "auto", "multiselect": False, "options": ["auto", "3:1", "2:1", "16:9", "3:2", "1:1", "2:3", "9:16", "1:2", "1:3"]}], "style": ["COMBO", {"default": "auto", "multiselect": False, "options": ["auto", "manga"]}], "web_search": ["BOOLEAN", {"default": False}]}, "optional": {"image_ref": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9"], "min": 0}}]}}}, {"key": "uni-1-max", "inputs": {"required": {"aspect_ratio": ["COMBO", {"default": "auto", "multiselect": False, "options": ["auto", "3:1", "2:1", "16:9", "3:2", "1:1", "2:3", "9:16", "1:2", "1:3"]}], "style": ["COMBO", {"default": "auto", "multiselect": False, "options": ["auto", "manga"]}], "web_search": ["BOOLEAN", {"default": False}]}, "optional": {"image_ref": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9"], "min": 0}}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class Uni1(_LumaImageNode2_model):
+            """Option 'uni-1' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"aspect_ratio": "aspect_ratio", "style": "style", "web_search": "web_search", "image_ref": "image_ref"}
+
+            def __init__(
+                self,
+                *,
+                aspect_ratio: Literal["auto", "3:1", "2:1", "16:9", "3:2", "1:1", "2:3", "9:16", "1:2", "1:3"] | Output[Literal["COMBO"]] | None = None,
+                style: Literal["auto", "manga"] | Output[Literal["COMBO"]] | None = None,
+                web_search: bool | Output[Literal["BOOLEAN"]] | None = None,
+                image_ref: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "uni-1",
+                    {"aspect_ratio": aspect_ratio, "style": style, "web_search": web_search, "image_ref": image_ref},
+                )
+
+        class Uni1Max(_LumaImageNode2_model):
+            """Option 'uni-1-max' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"aspect_ratio": "aspect_ratio", "style": "style", "web_search": "web_search", "image_ref": "image_ref"}
+
+            def __init__(
+                self,
+                *,
+                aspect_ratio: Literal["auto", "3:1", "2:1", "16:9", "3:2", "1:1", "2:3", "9:16", "1:2", "1:3"] | Output[Literal["COMBO"]] | None = None,
+                style: Literal["auto", "manga"] | Output[Literal["COMBO"]] | None = None,
+                web_search: bool | Output[Literal["BOOLEAN"]] | None = None,
+                image_ref: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "uni-1-max",
+                    {"aspect_ratio": aspect_ratio, "style": style, "web_search": web_search, "image_ref": image_ref},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"uni-1": Uni1, "uni-1-max": Uni1Max}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     image: Output[Literal["IMAGE"]]
 
     prompt: InputRef
@@ -491,7 +593,7 @@ class LumaImageNode2(SingleOutputNode[Literal["IMAGE"]]):
         self,
         *,
         prompt: str | Output[Literal["STRING"]] = "",
-        model: Literal["uni-1", "uni-1-max"] | DynamicOption = "uni-1",
+        model: Literal["uni-1", "uni-1-max"] | _LumaImageNode2_model = "uni-1",
         seed: int | Output[Literal["INT"]] = 0,
         title: str | None = None,
         node_id: str | None = None,
@@ -613,6 +715,12 @@ class LumaImageToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
 _LumaRay32ExtendVideoNode_resolution = Literal["540p", "720p", "1080p"]
 
 
+class _LumaRay32ExtendVideoNode_direction(DynamicOption):
+    """An option of input 'direction' of LumaRay32ExtendVideoNode."""
+
+    __slots__ = ()
+
+
 class LumaRay32ExtendVideoNode(Node):
     """Luma Ray 3.2 Extend Video (LumaRay32ExtendVideoNode)
 
@@ -669,6 +777,39 @@ class LumaRay32ExtendVideoNode(Node):
         "direction": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "Forward (continue after)", "inputs": {"required": {"loop": ["BOOLEAN", {"default": False}]}}}, {"key": "Backward (lead-in before)", "inputs": {"required": {}}}]}),
     }
 
+    class Direction:
+        """The options of input 'direction': one class each, taking the inputs the option brings."""
+
+        class ForwardContinueAfter(_LumaRay32ExtendVideoNode_direction):
+            """Option 'Forward (continue after)' of input 'direction'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"loop": "loop"}
+
+            def __init__(
+                self,
+                *,
+                loop: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Forward (continue after)",
+                    {"loop": loop},
+                )
+
+        class BackwardLeadInBefore(_LumaRay32ExtendVideoNode_direction):
+            """Option 'Backward (lead-in before)' of input 'direction'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("Backward (lead-in before)")
+
+        _by_key_: ClassVar[dict[str, Any]] = {"Forward (continue after)": ForwardContinueAfter, "Backward (lead-in before)": BackwardLeadInBefore}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"direction": Direction}
+
     video: Output[Literal["VIDEO"]]
     generation_id: Output[Literal["STRING"]]
 
@@ -682,7 +823,7 @@ class LumaRay32ExtendVideoNode(Node):
         self,
         *,
         source_generation_id: str | Output[Literal["STRING"]] = "",
-        direction: Literal["Forward (continue after)", "Backward (lead-in before)"] | DynamicOption = "Forward (continue after)",
+        direction: Literal["Forward (continue after)", "Backward (lead-in before)"] | _LumaRay32ExtendVideoNode_direction = "Forward (continue after)",
         prompt: str | Output[Literal["STRING"]] = "",
         resolution: _LumaRay32ExtendVideoNode_resolution | Output[Literal["COMBO"]] = "720p",
         seed: int | Output[Literal["INT"]] = 0,
@@ -783,6 +924,12 @@ class LumaRay32ImageToVideoNode(Node):
         )
 
 
+class _LumaRay32KeyframeNode_position(DynamicOption):
+    """An option of input 'position' of LumaRay32KeyframeNode."""
+
+    __slots__ = ()
+
+
 class LumaRay32KeyframeNode(SingleOutputNode[Literal["LUMA_RAY32_KEYFRAME"]]):
     """Luma Ray 3.2 Keyframe (LumaRay32KeyframeNode)
 
@@ -813,6 +960,46 @@ class LumaRay32KeyframeNode(SingleOutputNode[Literal["LUMA_RAY32_KEYFRAME"]]):
         "position": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "Fraction of duration (0.0-1.0)", "inputs": {"required": {"fraction": ["FLOAT", {"default": 0.0, "min": 0.0, "max": 1.0, "step": 0.01, "display": "number"}]}}}, {"key": "Absolute time (seconds)", "inputs": {"required": {"seconds": ["FLOAT", {"default": 0.0, "min": 0.0, "max": 10.0, "step": 0.1, "display": "number"}]}}}]}),
     }
 
+    class Position:
+        """The options of input 'position': one class each, taking the inputs the option brings."""
+
+        class FractionOfDuration0010(_LumaRay32KeyframeNode_position):
+            """Option 'Fraction of duration (0.0-1.0)' of input 'position'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"fraction": "fraction"}
+
+            def __init__(
+                self,
+                *,
+                fraction: float | Output[Literal["FLOAT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Fraction of duration (0.0-1.0)",
+                    {"fraction": fraction},
+                )
+
+        class AbsoluteTimeSeconds(_LumaRay32KeyframeNode_position):
+            """Option 'Absolute time (seconds)' of input 'position'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"seconds": "seconds"}
+
+            def __init__(
+                self,
+                *,
+                seconds: float | Output[Literal["FLOAT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Absolute time (seconds)",
+                    {"seconds": seconds},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"Fraction of duration (0.0-1.0)": FractionOfDuration0010, "Absolute time (seconds)": AbsoluteTimeSeconds}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"position": Position}
+
     keyframes: Output[Literal["LUMA_RAY32_KEYFRAME"]]
 
     position: InputRef
@@ -821,7 +1008,7 @@ class LumaRay32KeyframeNode(SingleOutputNode[Literal["LUMA_RAY32_KEYFRAME"]]):
         self,
         *,
         image: Output[Literal["IMAGE"]],
-        position: Literal["Fraction of duration (0.0-1.0)", "Absolute time (seconds)"] | DynamicOption = "Fraction of duration (0.0-1.0)",
+        position: Literal["Fraction of duration (0.0-1.0)", "Absolute time (seconds)"] | _LumaRay32KeyframeNode_position = "Fraction of duration (0.0-1.0)",
         keyframes: Output[Literal["LUMA_RAY32_KEYFRAME"]] | None = None,
         title: str | None = None,
         node_id: str | None = None,

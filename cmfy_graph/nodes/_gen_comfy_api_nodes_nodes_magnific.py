@@ -28,6 +28,12 @@ _MagnificImageRelightNode_style = Literal[
 ]
 
 
+class _MagnificImageRelightNode_advanced_settings(DynamicOption):
+    """An option of input 'advanced_settings' of MagnificImageRelightNode."""
+
+    __slots__ = ()
+
+
 class MagnificImageRelightNode(SingleOutputNode[Literal["IMAGE"]]):
     """Magnific Image Relight (MagnificImageRelightNode)
 
@@ -100,6 +106,70 @@ class MagnificImageRelightNode(SingleOutputNode[Literal["IMAGE"]]):
         "advanced_settings": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "disabled", "inputs": {"required": {}}}, {"key": "enabled", "inputs": {"required": {"whites": ["INT", {"default": 50, "min": 0, "max": 100, "display": "slider"}], "blacks": ["INT", {"default": 50, "min": 0, "max": 100, "display": "slider"}], "brightness": ["INT", {"default": 50, "min": 0, "max": 100, "display": "slider"}], "contrast": ["INT", {"default": 50, "min": 0, "max": 100, "display": "slider"}], "saturation": ["INT", {"default": 50, "min": 0, "max": 100, "display": "slider"}], "engine": ["COMBO", {"multiselect": False, "options": ["automatic", "balanced", "cool", "real", "illusio", "fairy", "colorful_anime", "hard_transform", "softy"]}], "transfer_light_a": ["COMBO", {"multiselect": False, "options": ["automatic", "low", "medium", "normal", "high", "high_on_faces"]}], "transfer_light_b": ["COMBO", {"multiselect": False, "options": ["automatic", "composition", "straight", "smooth_in", "smooth_out", "smooth_both", "reverse_both", "soft_in", "soft_out", "soft_mid", "style_shift", "strong_shift"]}], "fixed_generation": ["BOOLEAN", {"default": True}]}}}]}),
     }
 
+    class AdvancedSettings:
+        """The options of input 'advanced_settings': one class each, taking the inputs the option brings."""
+
+        class Disabled(_MagnificImageRelightNode_advanced_settings):
+            """Option 'disabled' of input 'advanced_settings'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("disabled")
+
+        class Enabled(_MagnificImageRelightNode_advanced_settings):
+            """Option 'enabled' of input 'advanced_settings'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"whites": "whites", "blacks": "blacks", "brightness": "brightness", "contrast": "contrast", "saturation": "saturation", "engine": "engine", "transfer_light_a": "transfer_light_a", "transfer_light_b": "transfer_light_b", "fixed_generation": "fixed_generation"}
+
+            def __init__(
+                self,
+                *,
+                whites: int | Output[Literal["INT"]] | None = None,
+                blacks: int | Output[Literal["INT"]] | None = None,
+                brightness: int | Output[Literal["INT"]] | None = None,
+                contrast: int | Output[Literal["INT"]] | None = None,
+                saturation: int | Output[Literal["INT"]] | None = None,
+                engine: Literal[
+    "automatic",
+    "balanced",
+    "cool",
+    "real",
+    "illusio",
+    "fairy",
+    "colorful_anime",
+    "hard_transform",
+    "softy",
+] | Output[Literal["COMBO"]] | None = None,
+                transfer_light_a: Literal["automatic", "low", "medium", "normal", "high", "high_on_faces"] | Output[Literal["COMBO"]] | None = None,
+                transfer_light_b: Literal[
+    "automatic",
+    "composition",
+    "straight",
+    "smooth_in",
+    "smooth_out",
+    "smooth_both",
+    "reverse_both",
+    "soft_in",
+    "soft_out",
+    "soft_mid",
+    "style_shift",
+    "strong_shift",
+] | Output[Literal["COMBO"]] | None = None,
+                fixed_generation: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "enabled",
+                    {"whites": whites, "blacks": blacks, "brightness": brightness, "contrast": contrast, "saturation": saturation, "engine": engine, "transfer_light_a": transfer_light_a, "transfer_light_b": transfer_light_b, "fixed_generation": fixed_generation},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"disabled": Disabled, "enabled": Enabled}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"advanced_settings": AdvancedSettings}
+
     image: Output[Literal["IMAGE"]]
 
     prompt: InputRef
@@ -120,7 +190,7 @@ class MagnificImageRelightNode(SingleOutputNode[Literal["IMAGE"]]):
         interpolate_from_original: bool | Output[Literal["BOOLEAN"]] = False,
         change_background: bool | Output[Literal["BOOLEAN"]] = True,
         preserve_details: bool | Output[Literal["BOOLEAN"]] = True,
-        advanced_settings: Literal["disabled", "enabled"] | DynamicOption = "disabled",
+        advanced_settings: Literal["disabled", "enabled"] | _MagnificImageRelightNode_advanced_settings = "disabled",
         reference_image: Output[Literal["IMAGE"]] | None = None,
         title: str | None = None,
         node_id: str | None = None,
@@ -140,6 +210,12 @@ class MagnificImageRelightNode(SingleOutputNode[Literal["IMAGE"]]):
             title,
             node_id,
         )
+
+
+class _MagnificImageSkinEnhancerNode_mode(DynamicOption):
+    """An option of input 'mode' of MagnificImageSkinEnhancerNode."""
+
+    __slots__ = ()
 
 
 class MagnificImageSkinEnhancerNode(SingleOutputNode[Literal["IMAGE"]]):
@@ -174,6 +250,55 @@ class MagnificImageSkinEnhancerNode(SingleOutputNode[Literal["IMAGE"]]):
         "mode": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "creative", "inputs": {"required": {}}}, {"key": "faithful", "inputs": {"required": {"skin_detail": ["INT", {"default": 80, "min": 0, "max": 100, "display": "slider"}]}}}, {"key": "flexible", "inputs": {"required": {"optimized_for": ["COMBO", {"multiselect": False, "options": ["enhance_skin", "improve_lighting", "enhance_everything", "transform_to_real", "no_make_up"]}]}}}]}),
     }
 
+    class Mode:
+        """The options of input 'mode': one class each, taking the inputs the option brings."""
+
+        class Creative(_MagnificImageSkinEnhancerNode_mode):
+            """Option 'creative' of input 'mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("creative")
+
+        class Faithful(_MagnificImageSkinEnhancerNode_mode):
+            """Option 'faithful' of input 'mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"skin_detail": "skin_detail"}
+
+            def __init__(
+                self,
+                *,
+                skin_detail: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "faithful",
+                    {"skin_detail": skin_detail},
+                )
+
+        class Flexible(_MagnificImageSkinEnhancerNode_mode):
+            """Option 'flexible' of input 'mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"optimized_for": "optimized_for"}
+
+            def __init__(
+                self,
+                *,
+                optimized_for: Literal["enhance_skin", "improve_lighting", "enhance_everything", "transform_to_real", "no_make_up"] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "flexible",
+                    {"optimized_for": optimized_for},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"creative": Creative, "faithful": Faithful, "flexible": Flexible}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"mode": Mode}
+
     image: Output[Literal["IMAGE"]]
 
     sharpen: InputRef
@@ -186,7 +311,7 @@ class MagnificImageSkinEnhancerNode(SingleOutputNode[Literal["IMAGE"]]):
         image: Output[Literal["IMAGE"]],
         sharpen: int | Output[Literal["INT"]] = 0,
         smart_grain: int | Output[Literal["INT"]] = 2,
-        mode: Literal["creative", "faithful", "flexible"] | DynamicOption = "creative",
+        mode: Literal["creative", "faithful", "flexible"] | _MagnificImageSkinEnhancerNode_mode = "creative",
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:
@@ -213,6 +338,12 @@ _MagnificImageStyleTransferNode_engine = Literal[
     "super_real",
     "softy",
 ]
+
+
+class _MagnificImageStyleTransferNode_portrait_mode(DynamicOption):
+    """An option of input 'portrait_mode' of MagnificImageStyleTransferNode."""
+
+    __slots__ = ()
 
 
 class MagnificImageStyleTransferNode(SingleOutputNode[Literal["IMAGE"]]):
@@ -287,6 +418,40 @@ class MagnificImageStyleTransferNode(SingleOutputNode[Literal["IMAGE"]]):
         "portrait_mode": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "disabled", "inputs": {"required": {}}}, {"key": "enabled", "inputs": {"required": {"portrait_style": ["COMBO", {"multiselect": False, "options": ["standard", "pop", "super_pop"]}], "portrait_beautifier": ["COMBO", {"multiselect": False, "options": ["none", "beautify_face", "beautify_face_max"]}]}}}]}),
     }
 
+    class PortraitMode:
+        """The options of input 'portrait_mode': one class each, taking the inputs the option brings."""
+
+        class Disabled(_MagnificImageStyleTransferNode_portrait_mode):
+            """Option 'disabled' of input 'portrait_mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("disabled")
+
+        class Enabled(_MagnificImageStyleTransferNode_portrait_mode):
+            """Option 'enabled' of input 'portrait_mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"portrait_style": "portrait_style", "portrait_beautifier": "portrait_beautifier"}
+
+            def __init__(
+                self,
+                *,
+                portrait_style: Literal["standard", "pop", "super_pop"] | Output[Literal["COMBO"]] | None = None,
+                portrait_beautifier: Literal["none", "beautify_face", "beautify_face_max"] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "enabled",
+                    {"portrait_style": portrait_style, "portrait_beautifier": portrait_beautifier},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"disabled": Disabled, "enabled": Enabled}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"portrait_mode": PortraitMode}
+
     image: Output[Literal["IMAGE"]]
 
     prompt: InputRef
@@ -307,7 +472,7 @@ class MagnificImageStyleTransferNode(SingleOutputNode[Literal["IMAGE"]]):
         structure_strength: int | Output[Literal["INT"]] = 50,
         flavor: _MagnificImageStyleTransferNode_flavor | Output[Literal["COMBO"]] = "faithful",
         engine: _MagnificImageStyleTransferNode_engine | Output[Literal["COMBO"]] = "balanced",
-        portrait_mode: Literal["disabled", "enabled"] | DynamicOption = "disabled",
+        portrait_mode: Literal["disabled", "enabled"] | _MagnificImageStyleTransferNode_portrait_mode = "disabled",
         fixed_generation: bool | Output[Literal["BOOLEAN"]] = True,
         title: str | None = None,
         node_id: str | None = None,

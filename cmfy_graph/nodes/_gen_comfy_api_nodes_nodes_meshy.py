@@ -77,6 +77,18 @@ _MeshyImageToModelNode_symmetry_mode = Literal["auto", "on", "off"]
 _MeshyImageToModelNode_pose_mode = Literal["", "A-pose", "T-pose"]
 
 
+class _MeshyImageToModelNode_should_remesh(DynamicOption):
+    """An option of input 'should_remesh' of MeshyImageToModelNode."""
+
+    __slots__ = ()
+
+
+class _MeshyImageToModelNode_should_texture(DynamicOption):
+    """An option of input 'should_texture' of MeshyImageToModelNode."""
+
+    __slots__ = ()
+
+
 class MeshyImageToModelNode(Node):
     """Meshy: Image to Model (MeshyImageToModelNode)
 
@@ -160,6 +172,73 @@ class MeshyImageToModelNode(Node):
         "should_texture": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "true", "inputs": {"required": {"enable_pbr": ["BOOLEAN", {"default": False}], "texture_prompt": ["STRING", {"default": ""}]}, "optional": {"texture_image": ["IMAGE", {}]}}}, {"key": "false", "inputs": {"required": {}}}]}),
     }
 
+    class ShouldRemesh:
+        """The options of input 'should_remesh': one class each, taking the inputs the option brings."""
+
+        class True_(_MeshyImageToModelNode_should_remesh):
+            """Option 'true' of input 'should_remesh'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"topology": "topology", "target_polycount": "target_polycount"}
+
+            def __init__(
+                self,
+                *,
+                topology: Literal["triangle", "quad"] | Output[Literal["COMBO"]] | None = None,
+                target_polycount: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "true",
+                    {"topology": topology, "target_polycount": target_polycount},
+                )
+
+        class False_(_MeshyImageToModelNode_should_remesh):
+            """Option 'false' of input 'should_remesh'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("false")
+
+        _by_key_: ClassVar[dict[str, Any]] = {"true": True_, "false": False_}
+
+
+    class ShouldTexture:
+        """The options of input 'should_texture': one class each, taking the inputs the option brings."""
+
+        class True_(_MeshyImageToModelNode_should_texture):
+            """Option 'true' of input 'should_texture'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"enable_pbr": "enable_pbr", "texture_prompt": "texture_prompt", "texture_image": "texture_image"}
+
+            def __init__(
+                self,
+                *,
+                enable_pbr: bool | Output[Literal["BOOLEAN"]] | None = None,
+                texture_prompt: str | Output[Literal["STRING"]] | None = None,
+                texture_image: Output[Literal["IMAGE"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "true",
+                    {"enable_pbr": enable_pbr, "texture_prompt": texture_prompt, "texture_image": texture_image},
+                )
+
+        class False_(_MeshyImageToModelNode_should_texture):
+            """Option 'false' of input 'should_texture'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("false")
+
+        _by_key_: ClassVar[dict[str, Any]] = {"true": True_, "false": False_}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"should_remesh": ShouldRemesh, "should_texture": ShouldTexture}
+
     model_file: Output[Literal["STRING"]]
     meshy_task_id: Output[Literal["MESHY_TASK_ID"]]
     glb: Output[Literal["FILE_3D_GLB"]]
@@ -177,9 +256,9 @@ class MeshyImageToModelNode(Node):
         *,
         model: _MeshyImageToModelNode_model | Output[Literal["COMBO"]] = "latest",
         image: Output[Literal["IMAGE"]],
-        should_remesh: Literal["true", "false"] | DynamicOption = "true",
+        should_remesh: Literal["true", "false"] | _MeshyImageToModelNode_should_remesh = "true",
         symmetry_mode: _MeshyImageToModelNode_symmetry_mode | Output[Literal["COMBO"]] = "auto",
-        should_texture: Literal["true", "false"] | DynamicOption = "true",
+        should_texture: Literal["true", "false"] | _MeshyImageToModelNode_should_texture = "true",
         pose_mode: _MeshyImageToModelNode_pose_mode | Output[Literal["COMBO"]] = "",
         seed: int | Output[Literal["INT"]] = 0,
         title: str | None = None,
@@ -202,6 +281,18 @@ class MeshyImageToModelNode(Node):
 _MeshyMultiImageToModelNode_model = Literal["latest"]
 _MeshyMultiImageToModelNode_symmetry_mode = Literal["auto", "on", "off"]
 _MeshyMultiImageToModelNode_pose_mode = Literal["", "A-pose", "T-pose"]
+
+
+class _MeshyMultiImageToModelNode_should_remesh(DynamicOption):
+    """An option of input 'should_remesh' of MeshyMultiImageToModelNode."""
+
+    __slots__ = ()
+
+
+class _MeshyMultiImageToModelNode_should_texture(DynamicOption):
+    """An option of input 'should_texture' of MeshyMultiImageToModelNode."""
+
+    __slots__ = ()
 
 
 class MeshyMultiImageToModelNode(Node):
@@ -288,6 +379,73 @@ class MeshyMultiImageToModelNode(Node):
         "should_texture": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "true", "inputs": {"required": {"enable_pbr": ["BOOLEAN", {"default": False}], "texture_prompt": ["STRING", {"default": ""}]}, "optional": {"texture_image": ["IMAGE", {}]}}}, {"key": "false", "inputs": {"required": {}}}]}),
     }
 
+    class ShouldRemesh:
+        """The options of input 'should_remesh': one class each, taking the inputs the option brings."""
+
+        class True_(_MeshyMultiImageToModelNode_should_remesh):
+            """Option 'true' of input 'should_remesh'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"topology": "topology", "target_polycount": "target_polycount"}
+
+            def __init__(
+                self,
+                *,
+                topology: Literal["triangle", "quad"] | Output[Literal["COMBO"]] | None = None,
+                target_polycount: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "true",
+                    {"topology": topology, "target_polycount": target_polycount},
+                )
+
+        class False_(_MeshyMultiImageToModelNode_should_remesh):
+            """Option 'false' of input 'should_remesh'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("false")
+
+        _by_key_: ClassVar[dict[str, Any]] = {"true": True_, "false": False_}
+
+
+    class ShouldTexture:
+        """The options of input 'should_texture': one class each, taking the inputs the option brings."""
+
+        class True_(_MeshyMultiImageToModelNode_should_texture):
+            """Option 'true' of input 'should_texture'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"enable_pbr": "enable_pbr", "texture_prompt": "texture_prompt", "texture_image": "texture_image"}
+
+            def __init__(
+                self,
+                *,
+                enable_pbr: bool | Output[Literal["BOOLEAN"]] | None = None,
+                texture_prompt: str | Output[Literal["STRING"]] | None = None,
+                texture_image: Output[Literal["IMAGE"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "true",
+                    {"enable_pbr": enable_pbr, "texture_prompt": texture_prompt, "texture_image": texture_image},
+                )
+
+        class False_(_MeshyMultiImageToModelNode_should_texture):
+            """Option 'false' of input 'should_texture'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("false")
+
+        _by_key_: ClassVar[dict[str, Any]] = {"true": True_, "false": False_}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"should_remesh": ShouldRemesh, "should_texture": ShouldTexture}
+
     model_file: Output[Literal["STRING"]]
     meshy_task_id: Output[Literal["MESHY_TASK_ID"]]
     glb: Output[Literal["FILE_3D_GLB"]]
@@ -305,9 +463,9 @@ class MeshyMultiImageToModelNode(Node):
         *,
         model: _MeshyMultiImageToModelNode_model | Output[Literal["COMBO"]] = "latest",
         images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]],
-        should_remesh: Literal["true", "false"] | DynamicOption = "true",
+        should_remesh: Literal["true", "false"] | _MeshyMultiImageToModelNode_should_remesh = "true",
         symmetry_mode: _MeshyMultiImageToModelNode_symmetry_mode | Output[Literal["COMBO"]] = "auto",
-        should_texture: Literal["true", "false"] | DynamicOption = "true",
+        should_texture: Literal["true", "false"] | _MeshyMultiImageToModelNode_should_texture = "true",
         pose_mode: _MeshyMultiImageToModelNode_pose_mode | Output[Literal["COMBO"]] = "",
         seed: int | Output[Literal["INT"]] = 0,
         title: str | None = None,
@@ -465,6 +623,12 @@ _MeshyTextToModelNode_symmetry_mode = Literal["auto", "on", "off"]
 _MeshyTextToModelNode_pose_mode = Literal["", "A-pose", "T-pose"]
 
 
+class _MeshyTextToModelNode_should_remesh(DynamicOption):
+    """An option of input 'should_remesh' of MeshyTextToModelNode."""
+
+    __slots__ = ()
+
+
 class MeshyTextToModelNode(Node):
     """Meshy: Text to Model (MeshyTextToModelNode)
 
@@ -537,6 +701,40 @@ class MeshyTextToModelNode(Node):
         "should_remesh": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "true", "inputs": {"required": {"topology": ["COMBO", {"multiselect": False, "options": ["triangle", "quad"]}], "target_polycount": ["INT", {"default": 300000, "min": 100, "max": 300000, "display": "number"}]}}}, {"key": "false", "inputs": {"required": {}}}]}),
     }
 
+    class ShouldRemesh:
+        """The options of input 'should_remesh': one class each, taking the inputs the option brings."""
+
+        class True_(_MeshyTextToModelNode_should_remesh):
+            """Option 'true' of input 'should_remesh'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"topology": "topology", "target_polycount": "target_polycount"}
+
+            def __init__(
+                self,
+                *,
+                topology: Literal["triangle", "quad"] | Output[Literal["COMBO"]] | None = None,
+                target_polycount: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "true",
+                    {"topology": topology, "target_polycount": target_polycount},
+                )
+
+        class False_(_MeshyTextToModelNode_should_remesh):
+            """Option 'false' of input 'should_remesh'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("false")
+
+        _by_key_: ClassVar[dict[str, Any]] = {"true": True_, "false": False_}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"should_remesh": ShouldRemesh}
+
     model_file: Output[Literal["STRING"]]
     meshy_task_id: Output[Literal["MESHY_TASK_ID"]]
     glb: Output[Literal["FILE_3D_GLB"]]
@@ -556,7 +754,7 @@ class MeshyTextToModelNode(Node):
         model: _MeshyTextToModelNode_model | Output[Literal["COMBO"]] = "latest",
         prompt: str | Output[Literal["STRING"]] = "",
         style: _MeshyTextToModelNode_style | Output[Literal["COMBO"]] = "realistic",
-        should_remesh: Literal["true", "false"] | DynamicOption = "true",
+        should_remesh: Literal["true", "false"] | _MeshyTextToModelNode_should_remesh = "true",
         symmetry_mode: _MeshyTextToModelNode_symmetry_mode | Output[Literal["COMBO"]] = "auto",
         pose_mode: _MeshyTextToModelNode_pose_mode | Output[Literal["COMBO"]] = "",
         seed: int | Output[Literal["INT"]] = 0,

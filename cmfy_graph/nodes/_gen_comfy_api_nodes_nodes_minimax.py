@@ -21,6 +21,12 @@ __all__ = [
 ]
 
 
+class _MinimaxHailuo03ContextIRNode_model(DynamicOption):
+    """An option of input 'model' of MinimaxHailuo03ContextIRNode."""
+
+    __slots__ = ()
+
+
 class MinimaxHailuo03ContextIRNode(SingleOutputNode[Literal["STRING"]]):
     """MiniMax H3 Context IR (Prompt Enhancer) (MinimaxHailuo03ContextIRNode)
 
@@ -51,6 +57,35 @@ class MinimaxHailuo03ContextIRNode(SingleOutputNode[Literal["STRING"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "MiniMax H3", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "duration": ["INT", {"default": 5, "min": 4, "max": 15, "step": 1, "display": "slider"}], "ratio": ["COMBO", {"default": "adaptive", "multiselect": False, "options": ["adaptive", "16:9", "4:3", "1:1", "3:4", "9:16", "21:9"]}], "reference_images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9"], "min": 0}}], "reference_videos": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_video": ["VIDEO", {}]}}, "names": ["video_1", "video_2", "video_3"], "min": 0}}], "reference_audios": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_audio": ["AUDIO", {}]}}, "names": ["audio_1", "audio_2", "audio_3"], "min": 0}}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class MiniMaxH3(_MinimaxHailuo03ContextIRNode_model):
+            """Option 'MiniMax H3' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt": "prompt", "duration": "duration", "ratio": "ratio", "reference_images": "reference_images", "reference_videos": "reference_videos", "reference_audios": "reference_audios"}
+
+            def __init__(
+                self,
+                *,
+                prompt: str | Output[Literal["STRING"]] | None = None,
+                duration: int | Output[Literal["INT"]] | None = None,
+                ratio: Literal["adaptive", "16:9", "4:3", "1:1", "3:4", "9:16", "21:9"] | Output[Literal["COMBO"]] | None = None,
+                reference_images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+                reference_videos: Sequence[Output[Literal["VIDEO"]]] | Mapping[str, Output[Literal["VIDEO"]]] | None = None,
+                reference_audios: Sequence[Output[Literal["AUDIO"]]] | Mapping[str, Output[Literal["AUDIO"]]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "MiniMax H3",
+                    {"prompt": prompt, "duration": duration, "ratio": ratio, "reference_images": reference_images, "reference_videos": reference_videos, "reference_audios": reference_audios},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"MiniMax H3": MiniMaxH3}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     string: Output[Literal["STRING"]]
 
     model: InputRef
@@ -58,7 +93,7 @@ class MinimaxHailuo03ContextIRNode(SingleOutputNode[Literal["STRING"]]):
     def __init__(
         self,
         *,
-        model: Literal["MiniMax H3"] | DynamicOption = "MiniMax H3",
+        model: Literal["MiniMax H3"] | _MinimaxHailuo03ContextIRNode_model = "MiniMax H3",
         first_frame: Output[Literal["IMAGE"]] | None = None,
         last_frame: Output[Literal["IMAGE"]] | None = None,
         title: str | None = None,
@@ -73,6 +108,12 @@ class MinimaxHailuo03ContextIRNode(SingleOutputNode[Literal["STRING"]]):
             title,
             node_id,
         )
+
+
+class _MinimaxHailuo03FirstLastFrameNode_model(DynamicOption):
+    """An option of input 'model' of MinimaxHailuo03FirstLastFrameNode."""
+
+    __slots__ = ()
 
 
 class MinimaxHailuo03FirstLastFrameNode(SingleOutputNode[Literal["VIDEO"]]):
@@ -109,6 +150,32 @@ class MinimaxHailuo03FirstLastFrameNode(SingleOutputNode[Literal["VIDEO"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "MiniMax H3", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["768P", "2K"]}], "duration": ["INT", {"default": 5, "min": 4, "max": 15, "step": 1, "display": "slider"}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class MiniMaxH3(_MinimaxHailuo03FirstLastFrameNode_model):
+            """Option 'MiniMax H3' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt": "prompt", "resolution": "resolution", "duration": "duration"}
+
+            def __init__(
+                self,
+                *,
+                prompt: str | Output[Literal["STRING"]] | None = None,
+                resolution: Literal["768P", "2K"] | Output[Literal["COMBO"]] | None = None,
+                duration: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "MiniMax H3",
+                    {"prompt": prompt, "resolution": resolution, "duration": duration},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"MiniMax H3": MiniMaxH3}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     video: Output[Literal["VIDEO"]]
 
     model: InputRef
@@ -118,7 +185,7 @@ class MinimaxHailuo03FirstLastFrameNode(SingleOutputNode[Literal["VIDEO"]]):
     def __init__(
         self,
         *,
-        model: Literal["MiniMax H3"] | DynamicOption = "MiniMax H3",
+        model: Literal["MiniMax H3"] | _MinimaxHailuo03FirstLastFrameNode_model = "MiniMax H3",
         first_frame: Output[Literal["IMAGE"]],
         seed: int | Output[Literal["INT"]] = 42,
         watermark: bool | Output[Literal["BOOLEAN"]] = False,
@@ -137,6 +204,12 @@ class MinimaxHailuo03FirstLastFrameNode(SingleOutputNode[Literal["VIDEO"]]):
             title,
             node_id,
         )
+
+
+class _MinimaxHailuo03ReferenceNode_model(DynamicOption):
+    """An option of input 'model' of MinimaxHailuo03ReferenceNode."""
+
+    __slots__ = ()
 
 
 class MinimaxHailuo03ReferenceNode(SingleOutputNode[Literal["VIDEO"]]):
@@ -169,6 +242,36 @@ class MinimaxHailuo03ReferenceNode(SingleOutputNode[Literal["VIDEO"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "MiniMax H3", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["768P", "2K"]}], "ratio": ["COMBO", {"default": "adaptive", "multiselect": False, "options": ["adaptive", "16:9", "4:3", "1:1", "3:4", "9:16", "21:9"]}], "duration": ["INT", {"default": 5, "min": 4, "max": 15, "step": 1, "display": "slider"}], "reference_images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9"], "min": 0}}], "reference_videos": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_video": ["VIDEO", {}]}}, "names": ["video_1", "video_2", "video_3"], "min": 0}}], "reference_audios": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_audio": ["AUDIO", {}]}}, "names": ["audio_1", "audio_2", "audio_3"], "min": 0}}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class MiniMaxH3(_MinimaxHailuo03ReferenceNode_model):
+            """Option 'MiniMax H3' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt": "prompt", "resolution": "resolution", "ratio": "ratio", "duration": "duration", "reference_images": "reference_images", "reference_videos": "reference_videos", "reference_audios": "reference_audios"}
+
+            def __init__(
+                self,
+                *,
+                prompt: str | Output[Literal["STRING"]] | None = None,
+                resolution: Literal["768P", "2K"] | Output[Literal["COMBO"]] | None = None,
+                ratio: Literal["adaptive", "16:9", "4:3", "1:1", "3:4", "9:16", "21:9"] | Output[Literal["COMBO"]] | None = None,
+                duration: int | Output[Literal["INT"]] | None = None,
+                reference_images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+                reference_videos: Sequence[Output[Literal["VIDEO"]]] | Mapping[str, Output[Literal["VIDEO"]]] | None = None,
+                reference_audios: Sequence[Output[Literal["AUDIO"]]] | Mapping[str, Output[Literal["AUDIO"]]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "MiniMax H3",
+                    {"prompt": prompt, "resolution": resolution, "ratio": ratio, "duration": duration, "reference_images": reference_images, "reference_videos": reference_videos, "reference_audios": reference_audios},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"MiniMax H3": MiniMaxH3}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     video: Output[Literal["VIDEO"]]
 
     model: InputRef
@@ -178,7 +281,7 @@ class MinimaxHailuo03ReferenceNode(SingleOutputNode[Literal["VIDEO"]]):
     def __init__(
         self,
         *,
-        model: Literal["MiniMax H3"] | DynamicOption = "MiniMax H3",
+        model: Literal["MiniMax H3"] | _MinimaxHailuo03ReferenceNode_model = "MiniMax H3",
         seed: int | Output[Literal["INT"]] = 42,
         watermark: bool | Output[Literal["BOOLEAN"]] = False,
         title: str | None = None,
@@ -193,6 +296,12 @@ class MinimaxHailuo03ReferenceNode(SingleOutputNode[Literal["VIDEO"]]):
             title,
             node_id,
         )
+
+
+class _MinimaxHailuo03RegenerateNode_model(DynamicOption):
+    """An option of input 'model' of MinimaxHailuo03RegenerateNode."""
+
+    __slots__ = ()
 
 
 class MinimaxHailuo03RegenerateNode(SingleOutputNode[Literal["VIDEO"]]):
@@ -229,6 +338,34 @@ class MinimaxHailuo03RegenerateNode(SingleOutputNode[Literal["VIDEO"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "MiniMax H3", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["2K"]}], "reference_images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9"], "min": 0}}], "reference_videos": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_video": ["VIDEO", {}]}}, "names": ["video_1", "video_2", "video_3"], "min": 0}}], "reference_audios": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_audio": ["AUDIO", {}]}}, "names": ["audio_1", "audio_2", "audio_3"], "min": 0}}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class MiniMaxH3(_MinimaxHailuo03RegenerateNode_model):
+            """Option 'MiniMax H3' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt": "prompt", "resolution": "resolution", "reference_images": "reference_images", "reference_videos": "reference_videos", "reference_audios": "reference_audios"}
+
+            def __init__(
+                self,
+                *,
+                prompt: str | Output[Literal["STRING"]] | None = None,
+                resolution: Literal["2K"] | Output[Literal["COMBO"]] | None = None,
+                reference_images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+                reference_videos: Sequence[Output[Literal["VIDEO"]]] | Mapping[str, Output[Literal["VIDEO"]]] | None = None,
+                reference_audios: Sequence[Output[Literal["AUDIO"]]] | Mapping[str, Output[Literal["AUDIO"]]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "MiniMax H3",
+                    {"prompt": prompt, "resolution": resolution, "reference_images": reference_images, "reference_videos": reference_videos, "reference_audios": reference_audios},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"MiniMax H3": MiniMaxH3}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     video: Output[Literal["VIDEO"]]
 
     model: InputRef
@@ -237,7 +374,7 @@ class MinimaxHailuo03RegenerateNode(SingleOutputNode[Literal["VIDEO"]]):
     def __init__(
         self,
         *,
-        model: Literal["MiniMax H3"] | DynamicOption = "MiniMax H3",
+        model: Literal["MiniMax H3"] | _MinimaxHailuo03RegenerateNode_model = "MiniMax H3",
         video: Output[Literal["VIDEO"]],
         watermark: bool | Output[Literal["BOOLEAN"]] = False,
         first_frame: Output[Literal["IMAGE"]] | None = None,
@@ -256,6 +393,12 @@ class MinimaxHailuo03RegenerateNode(SingleOutputNode[Literal["VIDEO"]]):
             title,
             node_id,
         )
+
+
+class _MinimaxHailuo03TextToVideoNode_model(DynamicOption):
+    """An option of input 'model' of MinimaxHailuo03TextToVideoNode."""
+
+    __slots__ = ()
 
 
 class MinimaxHailuo03TextToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
@@ -288,6 +431,33 @@ class MinimaxHailuo03TextToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "MiniMax H3", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["768P", "2K"]}], "ratio": ["COMBO", {"default": "16:9", "multiselect": False, "options": ["16:9", "4:3", "1:1", "3:4", "9:16", "21:9"]}], "duration": ["INT", {"default": 5, "min": 4, "max": 15, "step": 1, "display": "slider"}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class MiniMaxH3(_MinimaxHailuo03TextToVideoNode_model):
+            """Option 'MiniMax H3' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt": "prompt", "resolution": "resolution", "ratio": "ratio", "duration": "duration"}
+
+            def __init__(
+                self,
+                *,
+                prompt: str | Output[Literal["STRING"]] | None = None,
+                resolution: Literal["768P", "2K"] | Output[Literal["COMBO"]] | None = None,
+                ratio: Literal["16:9", "4:3", "1:1", "3:4", "9:16", "21:9"] | Output[Literal["COMBO"]] | None = None,
+                duration: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "MiniMax H3",
+                    {"prompt": prompt, "resolution": resolution, "ratio": ratio, "duration": duration},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"MiniMax H3": MiniMaxH3}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     video: Output[Literal["VIDEO"]]
 
     model: InputRef
@@ -297,7 +467,7 @@ class MinimaxHailuo03TextToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     def __init__(
         self,
         *,
-        model: Literal["MiniMax H3"] | DynamicOption = "MiniMax H3",
+        model: Literal["MiniMax H3"] | _MinimaxHailuo03TextToVideoNode_model = "MiniMax H3",
         seed: int | Output[Literal["INT"]] = 42,
         watermark: bool | Output[Literal["BOOLEAN"]] = False,
         title: str | None = None,

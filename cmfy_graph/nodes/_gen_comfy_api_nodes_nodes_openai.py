@@ -431,6 +431,12 @@ class OpenAIGPTImage1(SingleOutputNode[Literal["IMAGE"]]):
         )
 
 
+class _OpenAIGPTImageNodeV2_model(DynamicOption):
+    """An option of input 'model' of OpenAIGPTImageNodeV2."""
+
+    __slots__ = ()
+
+
 class OpenAIGPTImageNodeV2(SingleOutputNode[Literal["IMAGE"]]):
     """OpenAI GPT Image 2 (OpenAIGPTImageNodeV2)
 
@@ -463,6 +469,87 @@ class OpenAIGPTImageNodeV2(SingleOutputNode[Literal["IMAGE"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "gpt-image-2", "inputs": {"required": {"size": ["COMBO", {"default": "auto", "multiselect": False, "options": ["auto", "1024x1024", "1024x1536", "1536x1024", "2048x2048", "2048x1152", "1152x2048", "3840x2160", "2160x3840", "Custom"]}], "custom_width": ["INT", {"default": 1024, "min": 1024, "max": 3840, "step": 16}], "custom_height": ["INT", {"default": 1024, "min": 1024, "max": 3840, "step": 16}], "background": ["COMBO", {"default": "auto", "multiselect": False, "options": ["auto", "opaque"]}], "quality": ["COMBO", {"default": "low", "multiselect": False, "options": ["low", "medium", "high"]}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10", "image_11", "image_12", "image_13", "image_14", "image_15", "image_16"], "min": 0}}]}, "optional": {"mask": ["MASK", {}]}}}, {"key": "gpt-image-1.5", "inputs": {"required": {"size": ["COMBO", {"default": "auto", "multiselect": False, "options": ["auto", "1024x1024", "1024x1536", "1536x1024"]}], "background": ["COMBO", {"default": "auto", "multiselect": False, "options": ["auto", "opaque", "transparent"]}], "quality": ["COMBO", {"default": "low", "multiselect": False, "options": ["low", "medium", "high"]}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10", "image_11", "image_12", "image_13", "image_14", "image_15", "image_16"], "min": 0}}]}, "optional": {"mask": ["MASK", {}]}}}, {"key": "gpt-image-1", "inputs": {"required": {"size": ["COMBO", {"default": "auto", "multiselect": False, "options": ["auto", "1024x1024", "1024x1536", "1536x1024"]}], "background": ["COMBO", {"default": "auto", "multiselect": False, "options": ["auto", "opaque", "transparent"]}], "quality": ["COMBO", {"default": "low", "multiselect": False, "options": ["low", "medium", "high"]}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10", "image_11", "image_12", "image_13", "image_14", "image_15", "image_16"], "min": 0}}]}, "optional": {"mask": ["MASK", {}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class GptImage2(_OpenAIGPTImageNodeV2_model):
+            """Option 'gpt-image-2' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"size": "size", "custom_width": "custom_width", "custom_height": "custom_height", "background": "background", "quality": "quality", "images": "images", "mask": "mask"}
+
+            def __init__(
+                self,
+                *,
+                size: Literal[
+    "auto",
+    "1024x1024",
+    "1024x1536",
+    "1536x1024",
+    "2048x2048",
+    "2048x1152",
+    "1152x2048",
+    "3840x2160",
+    "2160x3840",
+    "Custom",
+] | Output[Literal["COMBO"]] | None = None,
+                custom_width: int | Output[Literal["INT"]] | None = None,
+                custom_height: int | Output[Literal["INT"]] | None = None,
+                background: Literal["auto", "opaque"] | Output[Literal["COMBO"]] | None = None,
+                quality: Literal["low", "medium", "high"] | Output[Literal["COMBO"]] | None = None,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+                mask: Output[Literal["MASK"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "gpt-image-2",
+                    {"size": size, "custom_width": custom_width, "custom_height": custom_height, "background": background, "quality": quality, "images": images, "mask": mask},
+                )
+
+        class GptImage15(_OpenAIGPTImageNodeV2_model):
+            """Option 'gpt-image-1.5' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"size": "size", "background": "background", "quality": "quality", "images": "images", "mask": "mask"}
+
+            def __init__(
+                self,
+                *,
+                size: Literal["auto", "1024x1024", "1024x1536", "1536x1024"] | Output[Literal["COMBO"]] | None = None,
+                background: Literal["auto", "opaque", "transparent"] | Output[Literal["COMBO"]] | None = None,
+                quality: Literal["low", "medium", "high"] | Output[Literal["COMBO"]] | None = None,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+                mask: Output[Literal["MASK"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "gpt-image-1.5",
+                    {"size": size, "background": background, "quality": quality, "images": images, "mask": mask},
+                )
+
+        class GptImage1(_OpenAIGPTImageNodeV2_model):
+            """Option 'gpt-image-1' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"size": "size", "background": "background", "quality": "quality", "images": "images", "mask": "mask"}
+
+            def __init__(
+                self,
+                *,
+                size: Literal["auto", "1024x1024", "1024x1536", "1536x1024"] | Output[Literal["COMBO"]] | None = None,
+                background: Literal["auto", "opaque", "transparent"] | Output[Literal["COMBO"]] | None = None,
+                quality: Literal["low", "medium", "high"] | Output[Literal["COMBO"]] | None = None,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+                mask: Output[Literal["MASK"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "gpt-image-1",
+                    {"size": size, "background": background, "quality": quality, "images": images, "mask": mask},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"gpt-image-2": GptImage2, "gpt-image-1.5": GptImage15, "gpt-image-1": GptImage1}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     image: Output[Literal["IMAGE"]]
 
     prompt: InputRef
@@ -474,7 +561,7 @@ class OpenAIGPTImageNodeV2(SingleOutputNode[Literal["IMAGE"]]):
         self,
         *,
         prompt: str | Output[Literal["STRING"]] = "",
-        model: Literal["gpt-image-2", "gpt-image-1.5", "gpt-image-1"] | DynamicOption = "gpt-image-2",
+        model: Literal["gpt-image-2", "gpt-image-1.5", "gpt-image-1"] | _OpenAIGPTImageNodeV2_model = "gpt-image-2",
         n: int | Output[Literal["INT"]] = 1,
         seed: int | Output[Literal["INT"]] = 0,
         title: str | None = None,

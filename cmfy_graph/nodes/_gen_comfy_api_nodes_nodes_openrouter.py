@@ -14,6 +14,12 @@ __all__ = [
 ]
 
 
+class _OpenRouterLLMNode_model(DynamicOption):
+    """An option of input 'model' of OpenRouterLLMNode."""
+
+    __slots__ = ()
+
+
 class OpenRouterLLMNode(SingleOutputNode[Literal["STRING"]]):
     """OpenRouter LLM (OpenRouterLLMNode)
 
@@ -45,6 +51,586 @@ class OpenRouterLLMNode(SingleOutputNode[Literal["STRING"]]):
     _dynamic_: ClassVar[dict[str, Any]] = {
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "anthropic/claude-opus-5", "inputs": {"required": {"reasoning_effort": ["COMBO", {"default": "off", "multiselect": False, "options": ["off", "low", "medium", "high"]}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10", "image_11", "image_12", "image_13", "image_14", "image_15", "image_16", "image_17", "image_18", "image_19", "image_20"], "min": 0}}]}}}, {"key": "anthropic/claude-opus-4.8", "inputs": {"required": {"reasoning_effort": ["COMBO", {"default": "off", "multiselect": False, "options": ["off", "low", "medium", "high"]}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10", "image_11", "image_12", "image_13", "image_14", "image_15", "image_16", "image_17", "image_18", "image_19", "image_20"], "min": 0}}]}}}, {"key": "anthropic/claude-opus-4.7", "inputs": {"required": {"reasoning_effort": ["COMBO", {"default": "off", "multiselect": False, "options": ["off", "low", "medium", "high"]}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10", "image_11", "image_12", "image_13", "image_14", "image_15", "image_16", "image_17", "image_18", "image_19", "image_20"], "min": 0}}]}}}, {"key": "anthropic/claude-fable-5", "inputs": {"required": {"reasoning_effort": ["COMBO", {"default": "off", "multiselect": False, "options": ["off", "low", "medium", "high"]}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10", "image_11", "image_12", "image_13", "image_14", "image_15", "image_16", "image_17", "image_18", "image_19", "image_20"], "min": 0}}]}}}, {"key": "anthropic/claude-sonnet-5", "inputs": {"required": {"reasoning_effort": ["COMBO", {"default": "off", "multiselect": False, "options": ["off", "low", "medium", "high"]}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10", "image_11", "image_12", "image_13", "image_14", "image_15", "image_16", "image_17", "image_18", "image_19", "image_20"], "min": 0}}]}}}, {"key": "anthropic/claude-haiku-4.5", "inputs": {"required": {"reasoning_effort": ["COMBO", {"default": "off", "multiselect": False, "options": ["off", "low", "medium", "high"]}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10", "image_11", "image_12", "image_13", "image_14", "image_15", "image_16", "image_17", "image_18", "image_19", "image_20"], "min": 0}}]}}}, {"key": "openai/gpt-5.6-sol-pro", "inputs": {"required": {"reasoning_effort": ["COMBO", {"default": "off", "multiselect": False, "options": ["off", "low", "medium", "high"]}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10", "image_11", "image_12", "image_13", "image_14", "image_15", "image_16", "image_17", "image_18", "image_19", "image_20"], "min": 0}}]}}}, {"key": "openai/gpt-5.6-sol", "inputs": {"required": {"reasoning_effort": ["COMBO", {"default": "off", "multiselect": False, "options": ["off", "low", "medium", "high"]}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10", "image_11", "image_12", "image_13", "image_14", "image_15", "image_16", "image_17", "image_18", "image_19", "image_20"], "min": 0}}]}}}, {"key": "openai/gpt-5.6-terra-pro", "inputs": {"required": {"reasoning_effort": ["COMBO", {"default": "off", "multiselect": False, "options": ["off", "low", "medium", "high"]}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10", "image_11", "image_12", "image_13", "image_14", "image_15", "image_16", "image_17", "image_18", "image_19", "image_20"], "min": 0}}]}}}, {"key": "openai/gpt-5.6-terra", "inputs": {"required": {"reasoning_effort": ["COMBO", {"default": "off", "multiselect": False, "options": ["off", "low", "medium", "high"]}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10", "image_11", "image_12", "image_13", "image_14", "image_15", "image_16", "image_17", "image_18", "image_19", "image_20"], "min": 0}}]}}}, {"key": "openai/gpt-5.6-luna-pro", "inputs": {"required": {"reasoning_effort": ["COMBO", {"default": "off", "multiselect": False, "options": ["off", "low", "medium", "high"]}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10", "image_11", "image_12", "image_13", "image_14", "image_15", "image_16", "image_17", "image_18", "image_19", "image_20"], "min": 0}}]}}}, {"key": "openai/gpt-5.6-luna", "inputs": {"required": {"reasoning_effort": ["COMBO", {"default": "off", "multiselect": False, "options": ["off", "low", "medium", "high"]}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10", "image_11", "image_12", "image_13", "image_14", "image_15", "image_16", "image_17", "image_18", "image_19", "image_20"], "min": 0}}]}}}, {"key": "openai/gpt-5.5-pro", "inputs": {"required": {"reasoning_effort": ["COMBO", {"default": "off", "multiselect": False, "options": ["off", "low", "medium", "high"]}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10", "image_11", "image_12", "image_13", "image_14", "image_15", "image_16", "image_17", "image_18", "image_19", "image_20"], "min": 0}}]}}}, {"key": "openai/gpt-5.5", "inputs": {"required": {"reasoning_effort": ["COMBO", {"default": "off", "multiselect": False, "options": ["off", "low", "medium", "high"]}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10", "image_11", "image_12", "image_13", "image_14", "image_15", "image_16", "image_17", "image_18", "image_19", "image_20"], "min": 0}}]}}}, {"key": "google/gemini-3.5-flash", "inputs": {"required": {"reasoning_effort": ["COMBO", {"default": "off", "multiselect": False, "options": ["off", "low", "medium", "high"]}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10", "image_11", "image_12", "image_13", "image_14", "image_15", "image_16", "image_17", "image_18", "image_19", "image_20"], "min": 0}}], "videos": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"video": ["VIDEO", {}]}}, "names": ["video_1", "video_2", "video_3", "video_4"], "min": 0}}]}}}, {"key": "x-ai/grok-4.5", "inputs": {"required": {"reasoning_effort": ["COMBO", {"default": "off", "multiselect": False, "options": ["off", "low", "medium", "high"]}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10", "image_11", "image_12", "image_13", "image_14", "image_15", "image_16", "image_17", "image_18", "image_19", "image_20"], "min": 0}}]}}}, {"key": "x-ai/grok-4.20", "inputs": {"required": {"reasoning_effort": ["COMBO", {"default": "off", "multiselect": False, "options": ["off", "low", "medium", "high"]}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10", "image_11", "image_12", "image_13", "image_14", "image_15", "image_16", "image_17", "image_18", "image_19", "image_20"], "min": 0}}]}}}, {"key": "x-ai/grok-4.3", "inputs": {"required": {"reasoning_effort": ["COMBO", {"default": "off", "multiselect": False, "options": ["off", "low", "medium", "high"]}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10", "image_11", "image_12", "image_13", "image_14", "image_15", "image_16", "image_17", "image_18", "image_19", "image_20"], "min": 0}}]}}}, {"key": "deepseek/deepseek-v4-pro", "inputs": {"required": {"reasoning_effort": ["COMBO", {"default": "off", "multiselect": False, "options": ["off", "low", "medium", "high"]}]}}}, {"key": "deepseek/deepseek-v4-flash", "inputs": {"required": {"reasoning_effort": ["COMBO", {"default": "off", "multiselect": False, "options": ["off", "low", "medium", "high"]}]}}}, {"key": "deepseek/deepseek-v3.2", "inputs": {"required": {"reasoning_effort": ["COMBO", {"default": "off", "multiselect": False, "options": ["off", "low", "medium", "high"]}]}}}, {"key": "qwen/qwen3.6-max-preview", "inputs": {"required": {"reasoning_effort": ["COMBO", {"default": "off", "multiselect": False, "options": ["off", "low", "medium", "high"]}]}}}, {"key": "qwen/qwen3.6-plus", "inputs": {"required": {"reasoning_effort": ["COMBO", {"default": "off", "multiselect": False, "options": ["off", "low", "medium", "high"]}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10"], "min": 0}}], "videos": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"video": ["VIDEO", {}]}}, "names": ["video_1", "video_2", "video_3", "video_4"], "min": 0}}]}}}, {"key": "qwen/qwen3.6-flash", "inputs": {"required": {"reasoning_effort": ["COMBO", {"default": "off", "multiselect": False, "options": ["off", "low", "medium", "high"]}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10"], "min": 0}}], "videos": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"video": ["VIDEO", {}]}}, "names": ["video_1", "video_2", "video_3", "video_4"], "min": 0}}]}}}, {"key": "mistralai/mistral-large-2512", "inputs": {"required": {"images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8"], "min": 0}}]}}}, {"key": "mistralai/mistral-medium-3-5", "inputs": {"required": {"reasoning_effort": ["COMBO", {"default": "off", "multiselect": False, "options": ["off", "low", "medium", "high"]}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8"], "min": 0}}]}}}, {"key": "z-ai/glm-4.6", "inputs": {"required": {"reasoning_effort": ["COMBO", {"default": "off", "multiselect": False, "options": ["off", "low", "medium", "high"]}]}}}, {"key": "z-ai/glm-5", "inputs": {"required": {"reasoning_effort": ["COMBO", {"default": "off", "multiselect": False, "options": ["off", "low", "medium", "high"]}]}}}, {"key": "moonshotai/kimi-k3", "inputs": {"required": {"reasoning_effort": ["COMBO", {"default": "off", "multiselect": False, "options": ["off", "low", "medium", "high"]}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10"], "min": 0}}]}}}, {"key": "moonshotai/kimi-k2.6", "inputs": {"required": {"reasoning_effort": ["COMBO", {"default": "off", "multiselect": False, "options": ["off", "low", "medium", "high"]}], "images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "names": ["image_1", "image_2", "image_3", "image_4", "image_5", "image_6", "image_7", "image_8", "image_9", "image_10"], "min": 0}}]}}}, {"key": "moonshotai/kimi-k2-thinking", "inputs": {"required": {"reasoning_effort": ["COMBO", {"default": "off", "multiselect": False, "options": ["off", "low", "medium", "high"]}]}}}, {"key": "perplexity/sonar-pro", "inputs": {"required": {"search_context_size": ["COMBO", {"default": "medium", "multiselect": False, "options": ["low", "medium", "high"]}]}}}, {"key": "perplexity/sonar-reasoning-pro", "inputs": {"required": {"search_context_size": ["COMBO", {"default": "medium", "multiselect": False, "options": ["low", "medium", "high"]}], "reasoning_effort": ["COMBO", {"default": "off", "multiselect": False, "options": ["off", "low", "medium", "high"]}]}}}, {"key": "perplexity/sonar-deep-research", "inputs": {"required": {"search_context_size": ["COMBO", {"default": "medium", "multiselect": False, "options": ["low", "medium", "high"]}], "reasoning_effort": ["COMBO", {"default": "off", "multiselect": False, "options": ["off", "low", "medium", "high"]}]}}}]}),
     }
+
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class AnthropicClaudeOpus5(_OpenRouterLLMNode_model):
+            """Option 'anthropic/claude-opus-5' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"reasoning_effort": "reasoning_effort", "images": "images"}
+
+            def __init__(
+                self,
+                *,
+                reasoning_effort: Literal["off", "low", "medium", "high"] | Output[Literal["COMBO"]] | None = None,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "anthropic/claude-opus-5",
+                    {"reasoning_effort": reasoning_effort, "images": images},
+                )
+
+        class AnthropicClaudeOpus48(_OpenRouterLLMNode_model):
+            """Option 'anthropic/claude-opus-4.8' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"reasoning_effort": "reasoning_effort", "images": "images"}
+
+            def __init__(
+                self,
+                *,
+                reasoning_effort: Literal["off", "low", "medium", "high"] | Output[Literal["COMBO"]] | None = None,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "anthropic/claude-opus-4.8",
+                    {"reasoning_effort": reasoning_effort, "images": images},
+                )
+
+        class AnthropicClaudeOpus47(_OpenRouterLLMNode_model):
+            """Option 'anthropic/claude-opus-4.7' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"reasoning_effort": "reasoning_effort", "images": "images"}
+
+            def __init__(
+                self,
+                *,
+                reasoning_effort: Literal["off", "low", "medium", "high"] | Output[Literal["COMBO"]] | None = None,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "anthropic/claude-opus-4.7",
+                    {"reasoning_effort": reasoning_effort, "images": images},
+                )
+
+        class AnthropicClaudeFable5(_OpenRouterLLMNode_model):
+            """Option 'anthropic/claude-fable-5' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"reasoning_effort": "reasoning_effort", "images": "images"}
+
+            def __init__(
+                self,
+                *,
+                reasoning_effort: Literal["off", "low", "medium", "high"] | Output[Literal["COMBO"]] | None = None,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "anthropic/claude-fable-5",
+                    {"reasoning_effort": reasoning_effort, "images": images},
+                )
+
+        class AnthropicClaudeSonnet5(_OpenRouterLLMNode_model):
+            """Option 'anthropic/claude-sonnet-5' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"reasoning_effort": "reasoning_effort", "images": "images"}
+
+            def __init__(
+                self,
+                *,
+                reasoning_effort: Literal["off", "low", "medium", "high"] | Output[Literal["COMBO"]] | None = None,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "anthropic/claude-sonnet-5",
+                    {"reasoning_effort": reasoning_effort, "images": images},
+                )
+
+        class AnthropicClaudeHaiku45(_OpenRouterLLMNode_model):
+            """Option 'anthropic/claude-haiku-4.5' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"reasoning_effort": "reasoning_effort", "images": "images"}
+
+            def __init__(
+                self,
+                *,
+                reasoning_effort: Literal["off", "low", "medium", "high"] | Output[Literal["COMBO"]] | None = None,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "anthropic/claude-haiku-4.5",
+                    {"reasoning_effort": reasoning_effort, "images": images},
+                )
+
+        class OpenaiGpt56SolPro(_OpenRouterLLMNode_model):
+            """Option 'openai/gpt-5.6-sol-pro' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"reasoning_effort": "reasoning_effort", "images": "images"}
+
+            def __init__(
+                self,
+                *,
+                reasoning_effort: Literal["off", "low", "medium", "high"] | Output[Literal["COMBO"]] | None = None,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "openai/gpt-5.6-sol-pro",
+                    {"reasoning_effort": reasoning_effort, "images": images},
+                )
+
+        class OpenaiGpt56Sol(_OpenRouterLLMNode_model):
+            """Option 'openai/gpt-5.6-sol' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"reasoning_effort": "reasoning_effort", "images": "images"}
+
+            def __init__(
+                self,
+                *,
+                reasoning_effort: Literal["off", "low", "medium", "high"] | Output[Literal["COMBO"]] | None = None,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "openai/gpt-5.6-sol",
+                    {"reasoning_effort": reasoning_effort, "images": images},
+                )
+
+        class OpenaiGpt56TerraPro(_OpenRouterLLMNode_model):
+            """Option 'openai/gpt-5.6-terra-pro' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"reasoning_effort": "reasoning_effort", "images": "images"}
+
+            def __init__(
+                self,
+                *,
+                reasoning_effort: Literal["off", "low", "medium", "high"] | Output[Literal["COMBO"]] | None = None,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "openai/gpt-5.6-terra-pro",
+                    {"reasoning_effort": reasoning_effort, "images": images},
+                )
+
+        class OpenaiGpt56Terra(_OpenRouterLLMNode_model):
+            """Option 'openai/gpt-5.6-terra' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"reasoning_effort": "reasoning_effort", "images": "images"}
+
+            def __init__(
+                self,
+                *,
+                reasoning_effort: Literal["off", "low", "medium", "high"] | Output[Literal["COMBO"]] | None = None,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "openai/gpt-5.6-terra",
+                    {"reasoning_effort": reasoning_effort, "images": images},
+                )
+
+        class OpenaiGpt56LunaPro(_OpenRouterLLMNode_model):
+            """Option 'openai/gpt-5.6-luna-pro' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"reasoning_effort": "reasoning_effort", "images": "images"}
+
+            def __init__(
+                self,
+                *,
+                reasoning_effort: Literal["off", "low", "medium", "high"] | Output[Literal["COMBO"]] | None = None,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "openai/gpt-5.6-luna-pro",
+                    {"reasoning_effort": reasoning_effort, "images": images},
+                )
+
+        class OpenaiGpt56Luna(_OpenRouterLLMNode_model):
+            """Option 'openai/gpt-5.6-luna' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"reasoning_effort": "reasoning_effort", "images": "images"}
+
+            def __init__(
+                self,
+                *,
+                reasoning_effort: Literal["off", "low", "medium", "high"] | Output[Literal["COMBO"]] | None = None,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "openai/gpt-5.6-luna",
+                    {"reasoning_effort": reasoning_effort, "images": images},
+                )
+
+        class OpenaiGpt55Pro(_OpenRouterLLMNode_model):
+            """Option 'openai/gpt-5.5-pro' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"reasoning_effort": "reasoning_effort", "images": "images"}
+
+            def __init__(
+                self,
+                *,
+                reasoning_effort: Literal["off", "low", "medium", "high"] | Output[Literal["COMBO"]] | None = None,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "openai/gpt-5.5-pro",
+                    {"reasoning_effort": reasoning_effort, "images": images},
+                )
+
+        class OpenaiGpt55(_OpenRouterLLMNode_model):
+            """Option 'openai/gpt-5.5' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"reasoning_effort": "reasoning_effort", "images": "images"}
+
+            def __init__(
+                self,
+                *,
+                reasoning_effort: Literal["off", "low", "medium", "high"] | Output[Literal["COMBO"]] | None = None,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "openai/gpt-5.5",
+                    {"reasoning_effort": reasoning_effort, "images": images},
+                )
+
+        class GoogleGemini35Flash(_OpenRouterLLMNode_model):
+            """Option 'google/gemini-3.5-flash' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"reasoning_effort": "reasoning_effort", "images": "images", "videos": "videos"}
+
+            def __init__(
+                self,
+                *,
+                reasoning_effort: Literal["off", "low", "medium", "high"] | Output[Literal["COMBO"]] | None = None,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+                videos: Sequence[Output[Literal["VIDEO"]]] | Mapping[str, Output[Literal["VIDEO"]]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "google/gemini-3.5-flash",
+                    {"reasoning_effort": reasoning_effort, "images": images, "videos": videos},
+                )
+
+        class XAiGrok45(_OpenRouterLLMNode_model):
+            """Option 'x-ai/grok-4.5' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"reasoning_effort": "reasoning_effort", "images": "images"}
+
+            def __init__(
+                self,
+                *,
+                reasoning_effort: Literal["off", "low", "medium", "high"] | Output[Literal["COMBO"]] | None = None,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "x-ai/grok-4.5",
+                    {"reasoning_effort": reasoning_effort, "images": images},
+                )
+
+        class XAiGrok420(_OpenRouterLLMNode_model):
+            """Option 'x-ai/grok-4.20' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"reasoning_effort": "reasoning_effort", "images": "images"}
+
+            def __init__(
+                self,
+                *,
+                reasoning_effort: Literal["off", "low", "medium", "high"] | Output[Literal["COMBO"]] | None = None,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "x-ai/grok-4.20",
+                    {"reasoning_effort": reasoning_effort, "images": images},
+                )
+
+        class XAiGrok43(_OpenRouterLLMNode_model):
+            """Option 'x-ai/grok-4.3' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"reasoning_effort": "reasoning_effort", "images": "images"}
+
+            def __init__(
+                self,
+                *,
+                reasoning_effort: Literal["off", "low", "medium", "high"] | Output[Literal["COMBO"]] | None = None,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "x-ai/grok-4.3",
+                    {"reasoning_effort": reasoning_effort, "images": images},
+                )
+
+        class DeepseekDeepseekV4Pro(_OpenRouterLLMNode_model):
+            """Option 'deepseek/deepseek-v4-pro' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"reasoning_effort": "reasoning_effort"}
+
+            def __init__(
+                self,
+                *,
+                reasoning_effort: Literal["off", "low", "medium", "high"] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "deepseek/deepseek-v4-pro",
+                    {"reasoning_effort": reasoning_effort},
+                )
+
+        class DeepseekDeepseekV4Flash(_OpenRouterLLMNode_model):
+            """Option 'deepseek/deepseek-v4-flash' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"reasoning_effort": "reasoning_effort"}
+
+            def __init__(
+                self,
+                *,
+                reasoning_effort: Literal["off", "low", "medium", "high"] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "deepseek/deepseek-v4-flash",
+                    {"reasoning_effort": reasoning_effort},
+                )
+
+        class DeepseekDeepseekV32(_OpenRouterLLMNode_model):
+            """Option 'deepseek/deepseek-v3.2' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"reasoning_effort": "reasoning_effort"}
+
+            def __init__(
+                self,
+                *,
+                reasoning_effort: Literal["off", "low", "medium", "high"] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "deepseek/deepseek-v3.2",
+                    {"reasoning_effort": reasoning_effort},
+                )
+
+        class QwenQwen36MaxPreview(_OpenRouterLLMNode_model):
+            """Option 'qwen/qwen3.6-max-preview' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"reasoning_effort": "reasoning_effort"}
+
+            def __init__(
+                self,
+                *,
+                reasoning_effort: Literal["off", "low", "medium", "high"] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "qwen/qwen3.6-max-preview",
+                    {"reasoning_effort": reasoning_effort},
+                )
+
+        class QwenQwen36Plus(_OpenRouterLLMNode_model):
+            """Option 'qwen/qwen3.6-plus' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"reasoning_effort": "reasoning_effort", "images": "images", "videos": "videos"}
+
+            def __init__(
+                self,
+                *,
+                reasoning_effort: Literal["off", "low", "medium", "high"] | Output[Literal["COMBO"]] | None = None,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+                videos: Sequence[Output[Literal["VIDEO"]]] | Mapping[str, Output[Literal["VIDEO"]]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "qwen/qwen3.6-plus",
+                    {"reasoning_effort": reasoning_effort, "images": images, "videos": videos},
+                )
+
+        class QwenQwen36Flash(_OpenRouterLLMNode_model):
+            """Option 'qwen/qwen3.6-flash' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"reasoning_effort": "reasoning_effort", "images": "images", "videos": "videos"}
+
+            def __init__(
+                self,
+                *,
+                reasoning_effort: Literal["off", "low", "medium", "high"] | Output[Literal["COMBO"]] | None = None,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+                videos: Sequence[Output[Literal["VIDEO"]]] | Mapping[str, Output[Literal["VIDEO"]]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "qwen/qwen3.6-flash",
+                    {"reasoning_effort": reasoning_effort, "images": images, "videos": videos},
+                )
+
+        class MistralaiMistralLarge2512(_OpenRouterLLMNode_model):
+            """Option 'mistralai/mistral-large-2512' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"images": "images"}
+
+            def __init__(
+                self,
+                *,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "mistralai/mistral-large-2512",
+                    {"images": images},
+                )
+
+        class MistralaiMistralMedium35(_OpenRouterLLMNode_model):
+            """Option 'mistralai/mistral-medium-3-5' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"reasoning_effort": "reasoning_effort", "images": "images"}
+
+            def __init__(
+                self,
+                *,
+                reasoning_effort: Literal["off", "low", "medium", "high"] | Output[Literal["COMBO"]] | None = None,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "mistralai/mistral-medium-3-5",
+                    {"reasoning_effort": reasoning_effort, "images": images},
+                )
+
+        class ZAiGlm46(_OpenRouterLLMNode_model):
+            """Option 'z-ai/glm-4.6' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"reasoning_effort": "reasoning_effort"}
+
+            def __init__(
+                self,
+                *,
+                reasoning_effort: Literal["off", "low", "medium", "high"] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "z-ai/glm-4.6",
+                    {"reasoning_effort": reasoning_effort},
+                )
+
+        class ZAiGlm5(_OpenRouterLLMNode_model):
+            """Option 'z-ai/glm-5' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"reasoning_effort": "reasoning_effort"}
+
+            def __init__(
+                self,
+                *,
+                reasoning_effort: Literal["off", "low", "medium", "high"] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "z-ai/glm-5",
+                    {"reasoning_effort": reasoning_effort},
+                )
+
+        class MoonshotaiKimiK3(_OpenRouterLLMNode_model):
+            """Option 'moonshotai/kimi-k3' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"reasoning_effort": "reasoning_effort", "images": "images"}
+
+            def __init__(
+                self,
+                *,
+                reasoning_effort: Literal["off", "low", "medium", "high"] | Output[Literal["COMBO"]] | None = None,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "moonshotai/kimi-k3",
+                    {"reasoning_effort": reasoning_effort, "images": images},
+                )
+
+        class MoonshotaiKimiK26(_OpenRouterLLMNode_model):
+            """Option 'moonshotai/kimi-k2.6' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"reasoning_effort": "reasoning_effort", "images": "images"}
+
+            def __init__(
+                self,
+                *,
+                reasoning_effort: Literal["off", "low", "medium", "high"] | Output[Literal["COMBO"]] | None = None,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "moonshotai/kimi-k2.6",
+                    {"reasoning_effort": reasoning_effort, "images": images},
+                )
+
+        class MoonshotaiKimiK2Thinking(_OpenRouterLLMNode_model):
+            """Option 'moonshotai/kimi-k2-thinking' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"reasoning_effort": "reasoning_effort"}
+
+            def __init__(
+                self,
+                *,
+                reasoning_effort: Literal["off", "low", "medium", "high"] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "moonshotai/kimi-k2-thinking",
+                    {"reasoning_effort": reasoning_effort},
+                )
+
+        class PerplexitySonarPro(_OpenRouterLLMNode_model):
+            """Option 'perplexity/sonar-pro' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"search_context_size": "search_context_size"}
+
+            def __init__(
+                self,
+                *,
+                search_context_size: Literal["low", "medium", "high"] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "perplexity/sonar-pro",
+                    {"search_context_size": search_context_size},
+                )
+
+        class PerplexitySonarReasoningPro(_OpenRouterLLMNode_model):
+            """Option 'perplexity/sonar-reasoning-pro' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"search_context_size": "search_context_size", "reasoning_effort": "reasoning_effort"}
+
+            def __init__(
+                self,
+                *,
+                search_context_size: Literal["low", "medium", "high"] | Output[Literal["COMBO"]] | None = None,
+                reasoning_effort: Literal["off", "low", "medium", "high"] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "perplexity/sonar-reasoning-pro",
+                    {"search_context_size": search_context_size, "reasoning_effort": reasoning_effort},
+                )
+
+        class PerplexitySonarDeepResearch(_OpenRouterLLMNode_model):
+            """Option 'perplexity/sonar-deep-research' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"search_context_size": "search_context_size", "reasoning_effort": "reasoning_effort"}
+
+            def __init__(
+                self,
+                *,
+                search_context_size: Literal["low", "medium", "high"] | Output[Literal["COMBO"]] | None = None,
+                reasoning_effort: Literal["off", "low", "medium", "high"] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "perplexity/sonar-deep-research",
+                    {"search_context_size": search_context_size, "reasoning_effort": reasoning_effort},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"anthropic/claude-opus-5": AnthropicClaudeOpus5, "anthropic/claude-opus-4.8": AnthropicClaudeOpus48, "anthropic/claude-opus-4.7": AnthropicClaudeOpus47, "anthropic/claude-fable-5": AnthropicClaudeFable5, "anthropic/claude-sonnet-5": AnthropicClaudeSonnet5, "anthropic/claude-haiku-4.5": AnthropicClaudeHaiku45, "openai/gpt-5.6-sol-pro": OpenaiGpt56SolPro, "openai/gpt-5.6-sol": OpenaiGpt56Sol, "openai/gpt-5.6-terra-pro": OpenaiGpt56TerraPro, "openai/gpt-5.6-terra": OpenaiGpt56Terra, "openai/gpt-5.6-luna-pro": OpenaiGpt56LunaPro, "openai/gpt-5.6-luna": OpenaiGpt56Luna, "openai/gpt-5.5-pro": OpenaiGpt55Pro, "openai/gpt-5.5": OpenaiGpt55, "google/gemini-3.5-flash": GoogleGemini35Flash, "x-ai/grok-4.5": XAiGrok45, "x-ai/grok-4.20": XAiGrok420, "x-ai/grok-4.3": XAiGrok43, "deepseek/deepseek-v4-pro": DeepseekDeepseekV4Pro, "deepseek/deepseek-v4-flash": DeepseekDeepseekV4Flash, "deepseek/deepseek-v3.2": DeepseekDeepseekV32, "qwen/qwen3.6-max-preview": QwenQwen36MaxPreview, "qwen/qwen3.6-plus": QwenQwen36Plus, "qwen/qwen3.6-flash": QwenQwen36Flash, "mistralai/mistral-large-2512": MistralaiMistralLarge2512, "mistralai/mistral-medium-3-5": MistralaiMistralMedium35, "z-ai/glm-4.6": ZAiGlm46, "z-ai/glm-5": ZAiGlm5, "moonshotai/kimi-k3": MoonshotaiKimiK3, "moonshotai/kimi-k2.6": MoonshotaiKimiK26, "moonshotai/kimi-k2-thinking": MoonshotaiKimiK2Thinking, "perplexity/sonar-pro": PerplexitySonarPro, "perplexity/sonar-reasoning-pro": PerplexitySonarReasoningPro, "perplexity/sonar-deep-research": PerplexitySonarDeepResearch}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
 
     string: Output[Literal["STRING"]]
 
@@ -92,7 +678,7 @@ class OpenRouterLLMNode(SingleOutputNode[Literal["STRING"]]):
     "perplexity/sonar-pro",
     "perplexity/sonar-reasoning-pro",
     "perplexity/sonar-deep-research",
-] | DynamicOption = "anthropic/claude-opus-5",
+] | _OpenRouterLLMNode_model = "anthropic/claude-opus-5",
         seed: int | Output[Literal["INT"]] = 0,
         system_prompt: str | Output[Literal["STRING"]] | None = None,
         title: str | None = None,

@@ -15,6 +15,12 @@ __all__ = [
 ]
 
 
+class _QuiverImageToSVGNode_model(DynamicOption):
+    """An option of input 'model' of QuiverImageToSVGNode."""
+
+    __slots__ = ()
+
+
 class QuiverImageToSVGNode(SingleOutputNode[Literal["SVG"]]):
     """Quiver Image to SVG (QuiverImageToSVGNode)
 
@@ -47,6 +53,71 @@ class QuiverImageToSVGNode(SingleOutputNode[Literal["SVG"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "arrow-1.1", "inputs": {"required": {"target_size": ["INT", {"default": 1024, "min": 128, "max": 4096}], "temperature": ["FLOAT", {"default": 1.0, "min": 0.0, "max": 2.0, "step": 0.1, "display": "slider"}], "top_p": ["FLOAT", {"default": 1.0, "min": 0.05, "max": 1.0, "step": 0.05, "display": "slider"}], "presence_penalty": ["FLOAT", {"default": 0.0, "min": -2.0, "max": 2.0, "step": 0.1, "display": "slider"}]}}}, {"key": "arrow-1.1-max", "inputs": {"required": {"target_size": ["INT", {"default": 1024, "min": 128, "max": 4096}], "temperature": ["FLOAT", {"default": 1.0, "min": 0.0, "max": 2.0, "step": 0.1, "display": "slider"}], "top_p": ["FLOAT", {"default": 1.0, "min": 0.05, "max": 1.0, "step": 0.05, "display": "slider"}], "presence_penalty": ["FLOAT", {"default": 0.0, "min": -2.0, "max": 2.0, "step": 0.1, "display": "slider"}]}}}, {"key": "arrow-preview", "inputs": {"required": {"target_size": ["INT", {"default": 1024, "min": 128, "max": 4096}], "temperature": ["FLOAT", {"default": 1.0, "min": 0.0, "max": 2.0, "step": 0.1, "display": "slider"}], "top_p": ["FLOAT", {"default": 1.0, "min": 0.05, "max": 1.0, "step": 0.05, "display": "slider"}], "presence_penalty": ["FLOAT", {"default": 0.0, "min": -2.0, "max": 2.0, "step": 0.1, "display": "slider"}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class Arrow11(_QuiverImageToSVGNode_model):
+            """Option 'arrow-1.1' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"target_size": "target_size", "temperature": "temperature", "top_p": "top_p", "presence_penalty": "presence_penalty"}
+
+            def __init__(
+                self,
+                *,
+                target_size: int | Output[Literal["INT"]] | None = None,
+                temperature: float | Output[Literal["FLOAT"]] | None = None,
+                top_p: float | Output[Literal["FLOAT"]] | None = None,
+                presence_penalty: float | Output[Literal["FLOAT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "arrow-1.1",
+                    {"target_size": target_size, "temperature": temperature, "top_p": top_p, "presence_penalty": presence_penalty},
+                )
+
+        class Arrow11Max(_QuiverImageToSVGNode_model):
+            """Option 'arrow-1.1-max' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"target_size": "target_size", "temperature": "temperature", "top_p": "top_p", "presence_penalty": "presence_penalty"}
+
+            def __init__(
+                self,
+                *,
+                target_size: int | Output[Literal["INT"]] | None = None,
+                temperature: float | Output[Literal["FLOAT"]] | None = None,
+                top_p: float | Output[Literal["FLOAT"]] | None = None,
+                presence_penalty: float | Output[Literal["FLOAT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "arrow-1.1-max",
+                    {"target_size": target_size, "temperature": temperature, "top_p": top_p, "presence_penalty": presence_penalty},
+                )
+
+        class ArrowPreview(_QuiverImageToSVGNode_model):
+            """Option 'arrow-preview' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"target_size": "target_size", "temperature": "temperature", "top_p": "top_p", "presence_penalty": "presence_penalty"}
+
+            def __init__(
+                self,
+                *,
+                target_size: int | Output[Literal["INT"]] | None = None,
+                temperature: float | Output[Literal["FLOAT"]] | None = None,
+                top_p: float | Output[Literal["FLOAT"]] | None = None,
+                presence_penalty: float | Output[Literal["FLOAT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "arrow-preview",
+                    {"target_size": target_size, "temperature": temperature, "top_p": top_p, "presence_penalty": presence_penalty},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"arrow-1.1": Arrow11, "arrow-1.1-max": Arrow11Max, "arrow-preview": ArrowPreview}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     svg: Output[Literal["SVG"]]
 
     auto_crop: InputRef
@@ -58,7 +129,7 @@ class QuiverImageToSVGNode(SingleOutputNode[Literal["SVG"]]):
         *,
         image: Output[Literal["IMAGE"]],
         auto_crop: bool | Output[Literal["BOOLEAN"]] = False,
-        model: Literal["arrow-1.1", "arrow-1.1-max", "arrow-preview"] | DynamicOption = "arrow-1.1",
+        model: Literal["arrow-1.1", "arrow-1.1-max", "arrow-preview"] | _QuiverImageToSVGNode_model = "arrow-1.1",
         seed: int | Output[Literal["INT"]] = 0,
         title: str | None = None,
         node_id: str | None = None,
@@ -73,6 +144,12 @@ class QuiverImageToSVGNode(SingleOutputNode[Literal["SVG"]]):
             title,
             node_id,
         )
+
+
+class _QuiverTextToSVGNode_model(DynamicOption):
+    """An option of input 'model' of QuiverTextToSVGNode."""
+
+    __slots__ = ()
 
 
 class QuiverTextToSVGNode(SingleOutputNode[Literal["SVG"]]):
@@ -120,6 +197,68 @@ class QuiverTextToSVGNode(SingleOutputNode[Literal["SVG"]]):
         "reference_images": ("optional", "COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "prefix": "ref_", "min": 0, "max": 4}}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class Arrow11(_QuiverTextToSVGNode_model):
+            """Option 'arrow-1.1' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"temperature": "temperature", "top_p": "top_p", "presence_penalty": "presence_penalty"}
+
+            def __init__(
+                self,
+                *,
+                temperature: float | Output[Literal["FLOAT"]] | None = None,
+                top_p: float | Output[Literal["FLOAT"]] | None = None,
+                presence_penalty: float | Output[Literal["FLOAT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "arrow-1.1",
+                    {"temperature": temperature, "top_p": top_p, "presence_penalty": presence_penalty},
+                )
+
+        class Arrow11Max(_QuiverTextToSVGNode_model):
+            """Option 'arrow-1.1-max' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"temperature": "temperature", "top_p": "top_p", "presence_penalty": "presence_penalty"}
+
+            def __init__(
+                self,
+                *,
+                temperature: float | Output[Literal["FLOAT"]] | None = None,
+                top_p: float | Output[Literal["FLOAT"]] | None = None,
+                presence_penalty: float | Output[Literal["FLOAT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "arrow-1.1-max",
+                    {"temperature": temperature, "top_p": top_p, "presence_penalty": presence_penalty},
+                )
+
+        class ArrowPreview(_QuiverTextToSVGNode_model):
+            """Option 'arrow-preview' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"temperature": "temperature", "top_p": "top_p", "presence_penalty": "presence_penalty"}
+
+            def __init__(
+                self,
+                *,
+                temperature: float | Output[Literal["FLOAT"]] | None = None,
+                top_p: float | Output[Literal["FLOAT"]] | None = None,
+                presence_penalty: float | Output[Literal["FLOAT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "arrow-preview",
+                    {"temperature": temperature, "top_p": top_p, "presence_penalty": presence_penalty},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"arrow-1.1": Arrow11, "arrow-1.1-max": Arrow11Max, "arrow-preview": ArrowPreview}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     svg: Output[Literal["SVG"]]
 
     prompt: InputRef
@@ -131,7 +270,7 @@ class QuiverTextToSVGNode(SingleOutputNode[Literal["SVG"]]):
         self,
         *,
         prompt: str | Output[Literal["STRING"]] = "",
-        model: Literal["arrow-1.1", "arrow-1.1-max", "arrow-preview"] | DynamicOption = "arrow-1.1",
+        model: Literal["arrow-1.1", "arrow-1.1-max", "arrow-preview"] | _QuiverTextToSVGNode_model = "arrow-1.1",
         seed: int | Output[Literal["INT"]] = 0,
         instructions: str | Output[Literal["STRING"]] | None = None,
         reference_images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,

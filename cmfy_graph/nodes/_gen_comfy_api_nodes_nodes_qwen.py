@@ -15,6 +15,18 @@ __all__ = [
 ]
 
 
+class _QwenImageEditApi_model(DynamicOption):
+    """An option of input 'model' of QwenImageEditApi."""
+
+    __slots__ = ()
+
+
+class _QwenImageEditApi_size(DynamicOption):
+    """An option of input 'size' of QwenImageEditApi."""
+
+    __slots__ = ()
+
+
 class QwenImageEditApi(SingleOutputNode[Literal["IMAGE"]]):
     """Qwen Image 3 Edit (QwenImageEditApi)
 
@@ -52,6 +64,91 @@ class QwenImageEditApi(SingleOutputNode[Literal["IMAGE"]]):
         "size": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "match input", "inputs": {"required": {}}}, {"key": "auto", "inputs": {"required": {}}}, {"key": "custom", "inputs": {"required": {"width": ["INT", {"default": 1024, "min": 256, "max": 2560, "step": 16}], "height": ["INT", {"default": 1024, "min": 256, "max": 2560, "step": 16}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class QwenImage30Pro(_QwenImageEditApi_model):
+            """Option 'qwen-image-3.0-pro' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"images": "images", "prompt": "prompt", "negative_prompt": "negative_prompt"}
+
+            def __init__(
+                self,
+                *,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+                prompt: str | Output[Literal["STRING"]] | None = None,
+                negative_prompt: str | Output[Literal["STRING"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "qwen-image-3.0-pro",
+                    {"images": images, "prompt": prompt, "negative_prompt": negative_prompt},
+                )
+
+        class QwenImage30(_QwenImageEditApi_model):
+            """Option 'qwen-image-3.0' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"images": "images", "prompt": "prompt", "negative_prompt": "negative_prompt"}
+
+            def __init__(
+                self,
+                *,
+                images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+                prompt: str | Output[Literal["STRING"]] | None = None,
+                negative_prompt: str | Output[Literal["STRING"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "qwen-image-3.0",
+                    {"images": images, "prompt": prompt, "negative_prompt": negative_prompt},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"qwen-image-3.0-pro": QwenImage30Pro, "qwen-image-3.0": QwenImage30}
+
+
+    class Size:
+        """The options of input 'size': one class each, taking the inputs the option brings."""
+
+        class MatchInput(_QwenImageEditApi_size):
+            """Option 'match input' of input 'size'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("match input")
+
+        class Auto(_QwenImageEditApi_size):
+            """Option 'auto' of input 'size'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("auto")
+
+        class Custom(_QwenImageEditApi_size):
+            """Option 'custom' of input 'size'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"width": "width", "height": "height"}
+
+            def __init__(
+                self,
+                *,
+                width: int | Output[Literal["INT"]] | None = None,
+                height: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "custom",
+                    {"width": width, "height": height},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"match input": MatchInput, "auto": Auto, "custom": Custom}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model, "size": Size}
+
     image: Output[Literal["IMAGE"]]
 
     model: InputRef
@@ -64,8 +161,8 @@ class QwenImageEditApi(SingleOutputNode[Literal["IMAGE"]]):
     def __init__(
         self,
         *,
-        model: Literal["qwen-image-3.0-pro", "qwen-image-3.0"] | DynamicOption = "qwen-image-3.0-pro",
-        size: Literal["match input", "auto", "custom"] | DynamicOption = "match input",
+        model: Literal["qwen-image-3.0-pro", "qwen-image-3.0"] | _QwenImageEditApi_model = "qwen-image-3.0-pro",
+        size: Literal["match input", "auto", "custom"] | _QwenImageEditApi_size = "match input",
         n: int | Output[Literal["INT"]] = 1,
         seed: int | Output[Literal["INT"]] = 42,
         prompt_extend: bool | Output[Literal["BOOLEAN"]] = True,
@@ -85,6 +182,12 @@ class QwenImageEditApi(SingleOutputNode[Literal["IMAGE"]]):
             title,
             node_id,
         )
+
+
+class _QwenImageTextToImageApi_model(DynamicOption):
+    """An option of input 'model' of QwenImageTextToImageApi."""
+
+    __slots__ = ()
 
 
 class QwenImageTextToImageApi(SingleOutputNode[Literal["IMAGE"]]):
@@ -121,6 +224,52 @@ class QwenImageTextToImageApi(SingleOutputNode[Literal["IMAGE"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "qwen-image-3.0-pro", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "negative_prompt": ["STRING", {"default": ""}], "width": ["INT", {"default": 1024, "min": 256, "max": 2560, "step": 16}], "height": ["INT", {"default": 1024, "min": 256, "max": 2560, "step": 16}]}}}, {"key": "qwen-image-3.0", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "negative_prompt": ["STRING", {"default": ""}], "width": ["INT", {"default": 1024, "min": 256, "max": 2560, "step": 16}], "height": ["INT", {"default": 1024, "min": 256, "max": 2560, "step": 16}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class QwenImage30Pro(_QwenImageTextToImageApi_model):
+            """Option 'qwen-image-3.0-pro' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt": "prompt", "negative_prompt": "negative_prompt", "width": "width", "height": "height"}
+
+            def __init__(
+                self,
+                *,
+                prompt: str | Output[Literal["STRING"]] | None = None,
+                negative_prompt: str | Output[Literal["STRING"]] | None = None,
+                width: int | Output[Literal["INT"]] | None = None,
+                height: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "qwen-image-3.0-pro",
+                    {"prompt": prompt, "negative_prompt": negative_prompt, "width": width, "height": height},
+                )
+
+        class QwenImage30(_QwenImageTextToImageApi_model):
+            """Option 'qwen-image-3.0' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt": "prompt", "negative_prompt": "negative_prompt", "width": "width", "height": "height"}
+
+            def __init__(
+                self,
+                *,
+                prompt: str | Output[Literal["STRING"]] | None = None,
+                negative_prompt: str | Output[Literal["STRING"]] | None = None,
+                width: int | Output[Literal["INT"]] | None = None,
+                height: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "qwen-image-3.0",
+                    {"prompt": prompt, "negative_prompt": negative_prompt, "width": width, "height": height},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"qwen-image-3.0-pro": QwenImage30Pro, "qwen-image-3.0": QwenImage30}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     image: Output[Literal["IMAGE"]]
 
     model: InputRef
@@ -132,7 +281,7 @@ class QwenImageTextToImageApi(SingleOutputNode[Literal["IMAGE"]]):
     def __init__(
         self,
         *,
-        model: Literal["qwen-image-3.0-pro", "qwen-image-3.0"] | DynamicOption = "qwen-image-3.0-pro",
+        model: Literal["qwen-image-3.0-pro", "qwen-image-3.0"] | _QwenImageTextToImageApi_model = "qwen-image-3.0-pro",
         n: int | Output[Literal["INT"]] = 1,
         seed: int | Output[Literal["INT"]] = 42,
         prompt_extend: bool | Output[Literal["BOOLEAN"]] = True,

@@ -1047,6 +1047,12 @@ class RecraftTextToVectorNode(SingleOutputNode[Literal["SVG"]]):
         )
 
 
+class _RecraftV4TextToImageNode_model(DynamicOption):
+    """An option of input 'model' of RecraftV4TextToImageNode."""
+
+    __slots__ = ()
+
+
 class RecraftV4TextToImageNode(SingleOutputNode[Literal["IMAGE"]]):
     """Recraft V4 Text to Image (RecraftV4TextToImageNode)
 
@@ -1093,6 +1099,200 @@ class RecraftV4TextToImageNode(SingleOutputNode[Literal["IMAGE"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "recraftv4_1", "inputs": {"required": {"size": ["COMBO", {"default": "1024x1024", "multiselect": False, "options": ["1024x1024", "1536x768", "768x1536", "1280x832", "832x1280", "1216x896", "896x1216", "1152x896", "896x1152", "832x1344", "1280x896", "896x1280", "1344x768", "768x1344"]}]}}}, {"key": "recraftv4_1_utility", "inputs": {"required": {"size": ["COMBO", {"default": "1024x1024", "multiselect": False, "options": ["1024x1024", "1536x768", "768x1536", "1280x832", "832x1280", "1216x896", "896x1216", "1152x896", "896x1152", "832x1344", "1280x896", "896x1280", "1344x768", "768x1344"]}]}}}, {"key": "recraftv4_1_pro", "inputs": {"required": {"size": ["COMBO", {"default": "2048x2048", "multiselect": False, "options": ["2048x2048", "3072x1536", "1536x3072", "2560x1664", "1664x2560", "2432x1792", "1792x2432", "2304x1792", "1792x2304", "1664x2688", "2560x1792", "1792x2560", "2688x1536", "1536x2688"]}]}}}, {"key": "recraftv4_1_utility_pro", "inputs": {"required": {"size": ["COMBO", {"default": "2048x2048", "multiselect": False, "options": ["2048x2048", "3072x1536", "1536x3072", "2560x1664", "1664x2560", "2432x1792", "1792x2432", "2304x1792", "1792x2304", "1664x2688", "2560x1792", "1792x2560", "2688x1536", "1536x2688"]}]}}}, {"key": "recraftv4", "inputs": {"required": {"size": ["COMBO", {"default": "1024x1024", "multiselect": False, "options": ["1024x1024", "1536x768", "768x1536", "1280x832", "832x1280", "1216x896", "896x1216", "1152x896", "896x1152", "832x1344", "1280x896", "896x1280", "1344x768", "768x1344"]}]}}}, {"key": "recraftv4_pro", "inputs": {"required": {"size": ["COMBO", {"default": "2048x2048", "multiselect": False, "options": ["2048x2048", "3072x1536", "1536x3072", "2560x1664", "1664x2560", "2432x1792", "1792x2432", "2304x1792", "1792x2304", "1664x2688", "2560x1792", "1792x2560", "2688x1536", "1536x2688"]}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class Recraftv41(_RecraftV4TextToImageNode_model):
+            """Option 'recraftv4_1' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"size": "size"}
+
+            def __init__(
+                self,
+                *,
+                size: Literal[
+    "1024x1024",
+    "1536x768",
+    "768x1536",
+    "1280x832",
+    "832x1280",
+    "1216x896",
+    "896x1216",
+    "1152x896",
+    "896x1152",
+    "832x1344",
+    "1280x896",
+    "896x1280",
+    "1344x768",
+    "768x1344",
+] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "recraftv4_1",
+                    {"size": size},
+                )
+
+        class Recraftv41Utility(_RecraftV4TextToImageNode_model):
+            """Option 'recraftv4_1_utility' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"size": "size"}
+
+            def __init__(
+                self,
+                *,
+                size: Literal[
+    "1024x1024",
+    "1536x768",
+    "768x1536",
+    "1280x832",
+    "832x1280",
+    "1216x896",
+    "896x1216",
+    "1152x896",
+    "896x1152",
+    "832x1344",
+    "1280x896",
+    "896x1280",
+    "1344x768",
+    "768x1344",
+] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "recraftv4_1_utility",
+                    {"size": size},
+                )
+
+        class Recraftv41Pro(_RecraftV4TextToImageNode_model):
+            """Option 'recraftv4_1_pro' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"size": "size"}
+
+            def __init__(
+                self,
+                *,
+                size: Literal[
+    "2048x2048",
+    "3072x1536",
+    "1536x3072",
+    "2560x1664",
+    "1664x2560",
+    "2432x1792",
+    "1792x2432",
+    "2304x1792",
+    "1792x2304",
+    "1664x2688",
+    "2560x1792",
+    "1792x2560",
+    "2688x1536",
+    "1536x2688",
+] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "recraftv4_1_pro",
+                    {"size": size},
+                )
+
+        class Recraftv41UtilityPro(_RecraftV4TextToImageNode_model):
+            """Option 'recraftv4_1_utility_pro' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"size": "size"}
+
+            def __init__(
+                self,
+                *,
+                size: Literal[
+    "2048x2048",
+    "3072x1536",
+    "1536x3072",
+    "2560x1664",
+    "1664x2560",
+    "2432x1792",
+    "1792x2432",
+    "2304x1792",
+    "1792x2304",
+    "1664x2688",
+    "2560x1792",
+    "1792x2560",
+    "2688x1536",
+    "1536x2688",
+] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "recraftv4_1_utility_pro",
+                    {"size": size},
+                )
+
+        class Recraftv4(_RecraftV4TextToImageNode_model):
+            """Option 'recraftv4' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"size": "size"}
+
+            def __init__(
+                self,
+                *,
+                size: Literal[
+    "1024x1024",
+    "1536x768",
+    "768x1536",
+    "1280x832",
+    "832x1280",
+    "1216x896",
+    "896x1216",
+    "1152x896",
+    "896x1152",
+    "832x1344",
+    "1280x896",
+    "896x1280",
+    "1344x768",
+    "768x1344",
+] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "recraftv4",
+                    {"size": size},
+                )
+
+        class Recraftv4Pro(_RecraftV4TextToImageNode_model):
+            """Option 'recraftv4_pro' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"size": "size"}
+
+            def __init__(
+                self,
+                *,
+                size: Literal[
+    "2048x2048",
+    "3072x1536",
+    "1536x3072",
+    "2560x1664",
+    "1664x2560",
+    "2432x1792",
+    "1792x2432",
+    "2304x1792",
+    "1792x2304",
+    "1664x2688",
+    "2560x1792",
+    "1792x2560",
+    "2688x1536",
+    "1536x2688",
+] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "recraftv4_pro",
+                    {"size": size},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"recraftv4_1": Recraftv41, "recraftv4_1_utility": Recraftv41Utility, "recraftv4_1_pro": Recraftv41Pro, "recraftv4_1_utility_pro": Recraftv41UtilityPro, "recraftv4": Recraftv4, "recraftv4_pro": Recraftv4Pro}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     image: Output[Literal["IMAGE"]]
 
     prompt: InputRef
@@ -1113,7 +1313,7 @@ class RecraftV4TextToImageNode(SingleOutputNode[Literal["IMAGE"]]):
     "recraftv4_1_utility_pro",
     "recraftv4",
     "recraftv4_pro",
-] | DynamicOption = "recraftv4_1",
+] | _RecraftV4TextToImageNode_model = "recraftv4_1",
         n: int | Output[Literal["INT"]] = 1,
         seed: int | Output[Literal["INT"]] = 0,
         recraft_controls: Output[Literal["RECRAFT_CONTROLS"]] | None = None,
@@ -1132,6 +1332,12 @@ class RecraftV4TextToImageNode(SingleOutputNode[Literal["IMAGE"]]):
             title,
             node_id,
         )
+
+
+class _RecraftV4TextToVectorNode_model(DynamicOption):
+    """An option of input 'model' of RecraftV4TextToVectorNode."""
+
+    __slots__ = ()
 
 
 class RecraftV4TextToVectorNode(SingleOutputNode[Literal["SVG"]]):
@@ -1180,6 +1386,200 @@ class RecraftV4TextToVectorNode(SingleOutputNode[Literal["SVG"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "recraftv4_1_vector", "inputs": {"required": {"size": ["COMBO", {"default": "1024x1024", "multiselect": False, "options": ["1024x1024", "1536x768", "768x1536", "1280x832", "832x1280", "1216x896", "896x1216", "1152x896", "896x1152", "832x1344", "1280x896", "896x1280", "1344x768", "768x1344"]}]}}}, {"key": "recraftv4_1_utility_vector", "inputs": {"required": {"size": ["COMBO", {"default": "1024x1024", "multiselect": False, "options": ["1024x1024", "1536x768", "768x1536", "1280x832", "832x1280", "1216x896", "896x1216", "1152x896", "896x1152", "832x1344", "1280x896", "896x1280", "1344x768", "768x1344"]}]}}}, {"key": "recraftv4_1_pro_vector", "inputs": {"required": {"size": ["COMBO", {"default": "2048x2048", "multiselect": False, "options": ["2048x2048", "3072x1536", "1536x3072", "2560x1664", "1664x2560", "2432x1792", "1792x2432", "2304x1792", "1792x2304", "1664x2688", "2560x1792", "1792x2560", "2688x1536", "1536x2688"]}]}}}, {"key": "recraftv4_1_utility_pro_vector", "inputs": {"required": {"size": ["COMBO", {"default": "2048x2048", "multiselect": False, "options": ["2048x2048", "3072x1536", "1536x3072", "2560x1664", "1664x2560", "2432x1792", "1792x2432", "2304x1792", "1792x2304", "1664x2688", "2560x1792", "1792x2560", "2688x1536", "1536x2688"]}]}}}, {"key": "recraftv4", "inputs": {"required": {"size": ["COMBO", {"default": "1024x1024", "multiselect": False, "options": ["1024x1024", "1536x768", "768x1536", "1280x832", "832x1280", "1216x896", "896x1216", "1152x896", "896x1152", "832x1344", "1280x896", "896x1280", "1344x768", "768x1344"]}]}}}, {"key": "recraftv4_pro", "inputs": {"required": {"size": ["COMBO", {"default": "2048x2048", "multiselect": False, "options": ["2048x2048", "3072x1536", "1536x3072", "2560x1664", "1664x2560", "2432x1792", "1792x2432", "2304x1792", "1792x2304", "1664x2688", "2560x1792", "1792x2560", "2688x1536", "1536x2688"]}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class Recraftv41Vector(_RecraftV4TextToVectorNode_model):
+            """Option 'recraftv4_1_vector' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"size": "size"}
+
+            def __init__(
+                self,
+                *,
+                size: Literal[
+    "1024x1024",
+    "1536x768",
+    "768x1536",
+    "1280x832",
+    "832x1280",
+    "1216x896",
+    "896x1216",
+    "1152x896",
+    "896x1152",
+    "832x1344",
+    "1280x896",
+    "896x1280",
+    "1344x768",
+    "768x1344",
+] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "recraftv4_1_vector",
+                    {"size": size},
+                )
+
+        class Recraftv41UtilityVector(_RecraftV4TextToVectorNode_model):
+            """Option 'recraftv4_1_utility_vector' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"size": "size"}
+
+            def __init__(
+                self,
+                *,
+                size: Literal[
+    "1024x1024",
+    "1536x768",
+    "768x1536",
+    "1280x832",
+    "832x1280",
+    "1216x896",
+    "896x1216",
+    "1152x896",
+    "896x1152",
+    "832x1344",
+    "1280x896",
+    "896x1280",
+    "1344x768",
+    "768x1344",
+] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "recraftv4_1_utility_vector",
+                    {"size": size},
+                )
+
+        class Recraftv41ProVector(_RecraftV4TextToVectorNode_model):
+            """Option 'recraftv4_1_pro_vector' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"size": "size"}
+
+            def __init__(
+                self,
+                *,
+                size: Literal[
+    "2048x2048",
+    "3072x1536",
+    "1536x3072",
+    "2560x1664",
+    "1664x2560",
+    "2432x1792",
+    "1792x2432",
+    "2304x1792",
+    "1792x2304",
+    "1664x2688",
+    "2560x1792",
+    "1792x2560",
+    "2688x1536",
+    "1536x2688",
+] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "recraftv4_1_pro_vector",
+                    {"size": size},
+                )
+
+        class Recraftv41UtilityProVector(_RecraftV4TextToVectorNode_model):
+            """Option 'recraftv4_1_utility_pro_vector' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"size": "size"}
+
+            def __init__(
+                self,
+                *,
+                size: Literal[
+    "2048x2048",
+    "3072x1536",
+    "1536x3072",
+    "2560x1664",
+    "1664x2560",
+    "2432x1792",
+    "1792x2432",
+    "2304x1792",
+    "1792x2304",
+    "1664x2688",
+    "2560x1792",
+    "1792x2560",
+    "2688x1536",
+    "1536x2688",
+] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "recraftv4_1_utility_pro_vector",
+                    {"size": size},
+                )
+
+        class Recraftv4(_RecraftV4TextToVectorNode_model):
+            """Option 'recraftv4' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"size": "size"}
+
+            def __init__(
+                self,
+                *,
+                size: Literal[
+    "1024x1024",
+    "1536x768",
+    "768x1536",
+    "1280x832",
+    "832x1280",
+    "1216x896",
+    "896x1216",
+    "1152x896",
+    "896x1152",
+    "832x1344",
+    "1280x896",
+    "896x1280",
+    "1344x768",
+    "768x1344",
+] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "recraftv4",
+                    {"size": size},
+                )
+
+        class Recraftv4Pro(_RecraftV4TextToVectorNode_model):
+            """Option 'recraftv4_pro' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"size": "size"}
+
+            def __init__(
+                self,
+                *,
+                size: Literal[
+    "2048x2048",
+    "3072x1536",
+    "1536x3072",
+    "2560x1664",
+    "1664x2560",
+    "2432x1792",
+    "1792x2432",
+    "2304x1792",
+    "1792x2304",
+    "1664x2688",
+    "2560x1792",
+    "1792x2560",
+    "2688x1536",
+    "1536x2688",
+] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "recraftv4_pro",
+                    {"size": size},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"recraftv4_1_vector": Recraftv41Vector, "recraftv4_1_utility_vector": Recraftv41UtilityVector, "recraftv4_1_pro_vector": Recraftv41ProVector, "recraftv4_1_utility_pro_vector": Recraftv41UtilityProVector, "recraftv4": Recraftv4, "recraftv4_pro": Recraftv4Pro}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     svg: Output[Literal["SVG"]]
 
     prompt: InputRef
@@ -1200,7 +1600,7 @@ class RecraftV4TextToVectorNode(SingleOutputNode[Literal["SVG"]]):
     "recraftv4_1_utility_pro_vector",
     "recraftv4",
     "recraftv4_pro",
-] | DynamicOption = "recraftv4_1_vector",
+] | _RecraftV4TextToVectorNode_model = "recraftv4_1_vector",
         n: int | Output[Literal["INT"]] = 1,
         seed: int | Output[Literal["INT"]] = 0,
         recraft_controls: Output[Literal["RECRAFT_CONTROLS"]] | None = None,

@@ -16,6 +16,18 @@ __all__ = [
 ]
 
 
+class _ReveImageCreateNode_model(DynamicOption):
+    """An option of input 'model' of ReveImageCreateNode."""
+
+    __slots__ = ()
+
+
+class _ReveImageCreateNode_upscale(DynamicOption):
+    """An option of input 'upscale' of ReveImageCreateNode."""
+
+    __slots__ = ()
+
+
 class ReveImageCreateNode(SingleOutputNode[Literal["IMAGE"]]):
     """Reve Image Create (ReveImageCreateNode)
 
@@ -52,6 +64,62 @@ class ReveImageCreateNode(SingleOutputNode[Literal["IMAGE"]]):
         "upscale": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "disabled", "inputs": {"required": {}}}, {"key": "enabled", "inputs": {"required": {"upscale_factor": ["INT", {"default": 2, "min": 2, "max": 4, "step": 1}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class ReveCreate20250915(_ReveImageCreateNode_model):
+            """Option 'reve-create@20250915' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"aspect_ratio": "aspect_ratio", "test_time_scaling": "test_time_scaling"}
+
+            def __init__(
+                self,
+                *,
+                aspect_ratio: Literal["3:2", "16:9", "9:16", "2:3", "4:3", "3:4", "1:1"] | Output[Literal["COMBO"]] | None = None,
+                test_time_scaling: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "reve-create@20250915",
+                    {"aspect_ratio": aspect_ratio, "test_time_scaling": test_time_scaling},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"reve-create@20250915": ReveCreate20250915}
+
+
+    class Upscale:
+        """The options of input 'upscale': one class each, taking the inputs the option brings."""
+
+        class Disabled(_ReveImageCreateNode_upscale):
+            """Option 'disabled' of input 'upscale'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("disabled")
+
+        class Enabled(_ReveImageCreateNode_upscale):
+            """Option 'enabled' of input 'upscale'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"upscale_factor": "upscale_factor"}
+
+            def __init__(
+                self,
+                *,
+                upscale_factor: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "enabled",
+                    {"upscale_factor": upscale_factor},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"disabled": Disabled, "enabled": Enabled}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model, "upscale": Upscale}
+
     image: Output[Literal["IMAGE"]]
 
     prompt: InputRef
@@ -64,8 +132,8 @@ class ReveImageCreateNode(SingleOutputNode[Literal["IMAGE"]]):
         self,
         *,
         prompt: str | Output[Literal["STRING"]] = "",
-        model: Literal["reve-create@20250915"] | DynamicOption = "reve-create@20250915",
-        upscale: Literal["disabled", "enabled"] | DynamicOption = "disabled",
+        model: Literal["reve-create@20250915"] | _ReveImageCreateNode_model = "reve-create@20250915",
+        upscale: Literal["disabled", "enabled"] | _ReveImageCreateNode_upscale = "disabled",
         remove_background: bool | Output[Literal["BOOLEAN"]] = False,
         seed: int | Output[Literal["INT"]] = 0,
         title: str | None = None,
@@ -82,6 +150,18 @@ class ReveImageCreateNode(SingleOutputNode[Literal["IMAGE"]]):
             title,
             node_id,
         )
+
+
+class _ReveImageEditNode_model(DynamicOption):
+    """An option of input 'model' of ReveImageEditNode."""
+
+    __slots__ = ()
+
+
+class _ReveImageEditNode_upscale(DynamicOption):
+    """An option of input 'upscale' of ReveImageEditNode."""
+
+    __slots__ = ()
 
 
 class ReveImageEditNode(SingleOutputNode[Literal["IMAGE"]]):
@@ -122,6 +202,79 @@ class ReveImageEditNode(SingleOutputNode[Literal["IMAGE"]]):
         "upscale": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "disabled", "inputs": {"required": {}}}, {"key": "enabled", "inputs": {"required": {"upscale_factor": ["INT", {"default": 2, "min": 2, "max": 4, "step": 1}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class ReveEdit20250915(_ReveImageEditNode_model):
+            """Option 'reve-edit@20250915' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"aspect_ratio": "aspect_ratio", "test_time_scaling": "test_time_scaling"}
+
+            def __init__(
+                self,
+                *,
+                aspect_ratio: Literal["auto", "16:9", "9:16", "3:2", "2:3", "4:3", "3:4", "1:1"] | Output[Literal["COMBO"]] | None = None,
+                test_time_scaling: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "reve-edit@20250915",
+                    {"aspect_ratio": aspect_ratio, "test_time_scaling": test_time_scaling},
+                )
+
+        class ReveEditFast20251030(_ReveImageEditNode_model):
+            """Option 'reve-edit-fast@20251030' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"aspect_ratio": "aspect_ratio", "test_time_scaling": "test_time_scaling"}
+
+            def __init__(
+                self,
+                *,
+                aspect_ratio: Literal["auto", "16:9", "9:16", "3:2", "2:3", "4:3", "3:4", "1:1"] | Output[Literal["COMBO"]] | None = None,
+                test_time_scaling: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "reve-edit-fast@20251030",
+                    {"aspect_ratio": aspect_ratio, "test_time_scaling": test_time_scaling},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"reve-edit@20250915": ReveEdit20250915, "reve-edit-fast@20251030": ReveEditFast20251030}
+
+
+    class Upscale:
+        """The options of input 'upscale': one class each, taking the inputs the option brings."""
+
+        class Disabled(_ReveImageEditNode_upscale):
+            """Option 'disabled' of input 'upscale'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("disabled")
+
+        class Enabled(_ReveImageEditNode_upscale):
+            """Option 'enabled' of input 'upscale'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"upscale_factor": "upscale_factor"}
+
+            def __init__(
+                self,
+                *,
+                upscale_factor: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "enabled",
+                    {"upscale_factor": upscale_factor},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"disabled": Disabled, "enabled": Enabled}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model, "upscale": Upscale}
+
     image: Output[Literal["IMAGE"]]
 
     edit_instruction: InputRef
@@ -135,8 +288,8 @@ class ReveImageEditNode(SingleOutputNode[Literal["IMAGE"]]):
         *,
         image: Output[Literal["IMAGE"]],
         edit_instruction: str | Output[Literal["STRING"]] = "",
-        model: Literal["reve-edit@20250915", "reve-edit-fast@20251030"] | DynamicOption = "reve-edit@20250915",
-        upscale: Literal["disabled", "enabled"] | DynamicOption = "disabled",
+        model: Literal["reve-edit@20250915", "reve-edit-fast@20251030"] | _ReveImageEditNode_model = "reve-edit@20250915",
+        upscale: Literal["disabled", "enabled"] | _ReveImageEditNode_upscale = "disabled",
         remove_background: bool | Output[Literal["BOOLEAN"]] = False,
         seed: int | Output[Literal["INT"]] = 0,
         title: str | None = None,
@@ -154,6 +307,18 @@ class ReveImageEditNode(SingleOutputNode[Literal["IMAGE"]]):
             title,
             node_id,
         )
+
+
+class _ReveImageRemixNode_model(DynamicOption):
+    """An option of input 'model' of ReveImageRemixNode."""
+
+    __slots__ = ()
+
+
+class _ReveImageRemixNode_upscale(DynamicOption):
+    """An option of input 'upscale' of ReveImageRemixNode."""
+
+    __slots__ = ()
 
 
 class ReveImageRemixNode(SingleOutputNode[Literal["IMAGE"]]):
@@ -205,6 +370,79 @@ class ReveImageRemixNode(SingleOutputNode[Literal["IMAGE"]]):
         "upscale": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "disabled", "inputs": {"required": {}}}, {"key": "enabled", "inputs": {"required": {"upscale_factor": ["INT", {"default": 2, "min": 2, "max": 4, "step": 1}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class ReveRemix20250915(_ReveImageRemixNode_model):
+            """Option 'reve-remix@20250915' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"aspect_ratio": "aspect_ratio", "test_time_scaling": "test_time_scaling"}
+
+            def __init__(
+                self,
+                *,
+                aspect_ratio: Literal["auto", "16:9", "9:16", "3:2", "2:3", "4:3", "3:4", "1:1"] | Output[Literal["COMBO"]] | None = None,
+                test_time_scaling: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "reve-remix@20250915",
+                    {"aspect_ratio": aspect_ratio, "test_time_scaling": test_time_scaling},
+                )
+
+        class ReveRemixFast20251030(_ReveImageRemixNode_model):
+            """Option 'reve-remix-fast@20251030' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"aspect_ratio": "aspect_ratio", "test_time_scaling": "test_time_scaling"}
+
+            def __init__(
+                self,
+                *,
+                aspect_ratio: Literal["auto", "16:9", "9:16", "3:2", "2:3", "4:3", "3:4", "1:1"] | Output[Literal["COMBO"]] | None = None,
+                test_time_scaling: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "reve-remix-fast@20251030",
+                    {"aspect_ratio": aspect_ratio, "test_time_scaling": test_time_scaling},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"reve-remix@20250915": ReveRemix20250915, "reve-remix-fast@20251030": ReveRemixFast20251030}
+
+
+    class Upscale:
+        """The options of input 'upscale': one class each, taking the inputs the option brings."""
+
+        class Disabled(_ReveImageRemixNode_upscale):
+            """Option 'disabled' of input 'upscale'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("disabled")
+
+        class Enabled(_ReveImageRemixNode_upscale):
+            """Option 'enabled' of input 'upscale'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"upscale_factor": "upscale_factor"}
+
+            def __init__(
+                self,
+                *,
+                upscale_factor: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "enabled",
+                    {"upscale_factor": upscale_factor},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"disabled": Disabled, "enabled": Enabled}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model, "upscale": Upscale}
+
     image: Output[Literal["IMAGE"]]
 
     prompt: InputRef
@@ -218,8 +456,8 @@ class ReveImageRemixNode(SingleOutputNode[Literal["IMAGE"]]):
         *,
         reference_images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]],
         prompt: str | Output[Literal["STRING"]] = "",
-        model: Literal["reve-remix@20250915", "reve-remix-fast@20251030"] | DynamicOption = "reve-remix@20250915",
-        upscale: Literal["disabled", "enabled"] | DynamicOption = "disabled",
+        model: Literal["reve-remix@20250915", "reve-remix-fast@20251030"] | _ReveImageRemixNode_model = "reve-remix@20250915",
+        upscale: Literal["disabled", "enabled"] | _ReveImageRemixNode_upscale = "disabled",
         remove_background: bool | Output[Literal["BOOLEAN"]] = False,
         seed: int | Output[Literal["INT"]] = 0,
         title: str | None = None,

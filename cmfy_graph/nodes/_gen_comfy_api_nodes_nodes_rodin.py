@@ -204,6 +204,12 @@ _Rodin3D_Gen25_Image_geometry_file_format = Literal["glb", "fbx", "obj", "stl"]
 _Rodin3D_Gen25_Image_texture_mode = Literal["Default", "legacy", "extreme-low", "low", "medium", "high"]
 
 
+class _Rodin3D_Gen25_Image_mode(DynamicOption):
+    """An option of input 'mode' of Rodin3D_Gen25_Image."""
+
+    __slots__ = ()
+
+
 class Rodin3D_Gen25_Image(SingleOutputNode[Literal["FILE_3D"]]):
     """Rodin 3D Gen-2.5 - Image to 3D (Rodin3D_Gen25_Image)
 
@@ -289,6 +295,79 @@ class Rodin3D_Gen25_Image(SingleOutputNode[Literal["FILE_3D"]]):
         "mode": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "Regular", "inputs": {"required": {"tier": ["COMBO", {"default": "Gen-2.5-High", "multiselect": False, "options": ["Gen-2.5-Low", "Gen-2.5-Medium", "Gen-2.5-High"]}], "polygon_count": ["COMBO", {"default": "Default", "multiselect": False, "options": ["Default", "4K-Quad", "8K-Quad", "18K-Quad", "50K-Quad", "2K-Triangle", "20K-Triangle", "150K-Triangle", "500K-Triangle", "1M-Triangle"]}], "creative": ["BOOLEAN", {"default": False}]}}}, {"key": "Fast", "inputs": {"required": {"tier": ["COMBO", {"default": "Gen-2.5-Low", "multiselect": False, "options": ["Gen-2.5-Extreme-Low", "Gen-2.5-Low", "Gen-2.5-Medium", "Gen-2.5-High"]}], "mesh_faces": ["INT", {"default": 20000, "min": 1000, "max": 20000, "display": "number"}]}}}, {"key": "Extreme-High", "inputs": {"required": {"mesh_mode": ["COMBO", {"default": "Raw", "multiselect": False, "options": ["Raw", "Quad"]}], "mesh_faces": ["INT", {"default": 1000000, "min": 20000, "max": 2000000, "display": "number"}], "is_micro": ["BOOLEAN", {"default": False}], "creative": ["BOOLEAN", {"default": False}]}}}]}),
     }
 
+    class Mode:
+        """The options of input 'mode': one class each, taking the inputs the option brings."""
+
+        class Regular(_Rodin3D_Gen25_Image_mode):
+            """Option 'Regular' of input 'mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"tier": "tier", "polygon_count": "polygon_count", "creative": "creative"}
+
+            def __init__(
+                self,
+                *,
+                tier: Literal["Gen-2.5-Low", "Gen-2.5-Medium", "Gen-2.5-High"] | Output[Literal["COMBO"]] | None = None,
+                polygon_count: Literal[
+    "Default",
+    "4K-Quad",
+    "8K-Quad",
+    "18K-Quad",
+    "50K-Quad",
+    "2K-Triangle",
+    "20K-Triangle",
+    "150K-Triangle",
+    "500K-Triangle",
+    "1M-Triangle",
+] | Output[Literal["COMBO"]] | None = None,
+                creative: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Regular",
+                    {"tier": tier, "polygon_count": polygon_count, "creative": creative},
+                )
+
+        class Fast(_Rodin3D_Gen25_Image_mode):
+            """Option 'Fast' of input 'mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"tier": "tier", "mesh_faces": "mesh_faces"}
+
+            def __init__(
+                self,
+                *,
+                tier: Literal["Gen-2.5-Extreme-Low", "Gen-2.5-Low", "Gen-2.5-Medium", "Gen-2.5-High"] | Output[Literal["COMBO"]] | None = None,
+                mesh_faces: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Fast",
+                    {"tier": tier, "mesh_faces": mesh_faces},
+                )
+
+        class ExtremeHigh(_Rodin3D_Gen25_Image_mode):
+            """Option 'Extreme-High' of input 'mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"mesh_mode": "mesh_mode", "mesh_faces": "mesh_faces", "is_micro": "is_micro", "creative": "creative"}
+
+            def __init__(
+                self,
+                *,
+                mesh_mode: Literal["Raw", "Quad"] | Output[Literal["COMBO"]] | None = None,
+                mesh_faces: int | Output[Literal["INT"]] | None = None,
+                is_micro: bool | Output[Literal["BOOLEAN"]] | None = None,
+                creative: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Extreme-High",
+                    {"mesh_mode": mesh_mode, "mesh_faces": mesh_faces, "is_micro": is_micro, "creative": creative},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"Regular": Regular, "Fast": Fast, "Extreme-High": ExtremeHigh}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"mode": Mode}
+
     model_file: Output[Literal["FILE_3D"]]
 
     mode: InputRef
@@ -310,7 +389,7 @@ class Rodin3D_Gen25_Image(SingleOutputNode[Literal["FILE_3D"]]):
         self,
         *,
         images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]],
-        mode: Literal["Regular", "Fast", "Extreme-High"] | DynamicOption = "Regular",
+        mode: Literal["Regular", "Fast", "Extreme-High"] | _Rodin3D_Gen25_Image_mode = "Regular",
         material: _Rodin3D_Gen25_Image_material | Output[Literal["COMBO"]] = "Shaded",
         geometry_file_format: _Rodin3D_Gen25_Image_geometry_file_format | Output[Literal["COMBO"]] = "glb",
         texture_mode: _Rodin3D_Gen25_Image_texture_mode | Output[Literal["COMBO"]] | None = None,
@@ -352,6 +431,12 @@ class Rodin3D_Gen25_Image(SingleOutputNode[Literal["FILE_3D"]]):
 _Rodin3D_Gen25_Text_material = Literal["PBR", "Shaded", "All", "None"]
 _Rodin3D_Gen25_Text_geometry_file_format = Literal["glb", "fbx", "obj", "stl"]
 _Rodin3D_Gen25_Text_texture_mode = Literal["Default", "legacy", "extreme-low", "low", "medium", "high"]
+
+
+class _Rodin3D_Gen25_Text_mode(DynamicOption):
+    """An option of input 'mode' of Rodin3D_Gen25_Text."""
+
+    __slots__ = ()
 
 
 class Rodin3D_Gen25_Text(SingleOutputNode[Literal["FILE_3D"]]):
@@ -436,6 +521,79 @@ class Rodin3D_Gen25_Text(SingleOutputNode[Literal["FILE_3D"]]):
         "mode": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "Regular", "inputs": {"required": {"tier": ["COMBO", {"default": "Gen-2.5-High", "multiselect": False, "options": ["Gen-2.5-Low", "Gen-2.5-Medium", "Gen-2.5-High"]}], "polygon_count": ["COMBO", {"default": "Default", "multiselect": False, "options": ["Default", "4K-Quad", "8K-Quad", "18K-Quad", "50K-Quad", "2K-Triangle", "20K-Triangle", "150K-Triangle", "500K-Triangle", "1M-Triangle"]}], "creative": ["BOOLEAN", {"default": False}]}}}, {"key": "Fast", "inputs": {"required": {"tier": ["COMBO", {"default": "Gen-2.5-Low", "multiselect": False, "options": ["Gen-2.5-Extreme-Low", "Gen-2.5-Low", "Gen-2.5-Medium", "Gen-2.5-High"]}], "mesh_faces": ["INT", {"default": 20000, "min": 1000, "max": 20000, "display": "number"}]}}}, {"key": "Extreme-High", "inputs": {"required": {"mesh_mode": ["COMBO", {"default": "Raw", "multiselect": False, "options": ["Raw", "Quad"]}], "mesh_faces": ["INT", {"default": 1000000, "min": 20000, "max": 2000000, "display": "number"}], "is_micro": ["BOOLEAN", {"default": False}], "creative": ["BOOLEAN", {"default": False}]}}}]}),
     }
 
+    class Mode:
+        """The options of input 'mode': one class each, taking the inputs the option brings."""
+
+        class Regular(_Rodin3D_Gen25_Text_mode):
+            """Option 'Regular' of input 'mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"tier": "tier", "polygon_count": "polygon_count", "creative": "creative"}
+
+            def __init__(
+                self,
+                *,
+                tier: Literal["Gen-2.5-Low", "Gen-2.5-Medium", "Gen-2.5-High"] | Output[Literal["COMBO"]] | None = None,
+                polygon_count: Literal[
+    "Default",
+    "4K-Quad",
+    "8K-Quad",
+    "18K-Quad",
+    "50K-Quad",
+    "2K-Triangle",
+    "20K-Triangle",
+    "150K-Triangle",
+    "500K-Triangle",
+    "1M-Triangle",
+] | Output[Literal["COMBO"]] | None = None,
+                creative: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Regular",
+                    {"tier": tier, "polygon_count": polygon_count, "creative": creative},
+                )
+
+        class Fast(_Rodin3D_Gen25_Text_mode):
+            """Option 'Fast' of input 'mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"tier": "tier", "mesh_faces": "mesh_faces"}
+
+            def __init__(
+                self,
+                *,
+                tier: Literal["Gen-2.5-Extreme-Low", "Gen-2.5-Low", "Gen-2.5-Medium", "Gen-2.5-High"] | Output[Literal["COMBO"]] | None = None,
+                mesh_faces: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Fast",
+                    {"tier": tier, "mesh_faces": mesh_faces},
+                )
+
+        class ExtremeHigh(_Rodin3D_Gen25_Text_mode):
+            """Option 'Extreme-High' of input 'mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"mesh_mode": "mesh_mode", "mesh_faces": "mesh_faces", "is_micro": "is_micro", "creative": "creative"}
+
+            def __init__(
+                self,
+                *,
+                mesh_mode: Literal["Raw", "Quad"] | Output[Literal["COMBO"]] | None = None,
+                mesh_faces: int | Output[Literal["INT"]] | None = None,
+                is_micro: bool | Output[Literal["BOOLEAN"]] | None = None,
+                creative: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Extreme-High",
+                    {"mesh_mode": mesh_mode, "mesh_faces": mesh_faces, "is_micro": is_micro, "creative": creative},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"Regular": Regular, "Fast": Fast, "Extreme-High": ExtremeHigh}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"mode": Mode}
+
     model_file: Output[Literal["FILE_3D"]]
 
     prompt: InputRef
@@ -457,7 +615,7 @@ class Rodin3D_Gen25_Text(SingleOutputNode[Literal["FILE_3D"]]):
         self,
         *,
         prompt: str | Output[Literal["STRING"]] = "",
-        mode: Literal["Regular", "Fast", "Extreme-High"] | DynamicOption = "Regular",
+        mode: Literal["Regular", "Fast", "Extreme-High"] | _Rodin3D_Gen25_Text_mode = "Regular",
         material: _Rodin3D_Gen25_Text_material | Output[Literal["COMBO"]] = "Shaded",
         geometry_file_format: _Rodin3D_Gen25_Text_geometry_file_format | Output[Literal["COMBO"]] = "glb",
         texture_mode: _Rodin3D_Gen25_Text_texture_mode | Output[Literal["COMBO"]] | None = None,

@@ -20,6 +20,12 @@ __all__ = [
 ]
 
 
+class _RunwayAleph2KeyframeNode_timing(DynamicOption):
+    """An option of input 'timing' of RunwayAleph2KeyframeNode."""
+
+    __slots__ = ()
+
+
 class RunwayAleph2KeyframeNode(SingleOutputNode[Literal["RUNWAY_ALEPH2_KEYFRAME"]]):
     """Runway Aleph2 Keyframe (RunwayAleph2KeyframeNode)
 
@@ -50,6 +56,46 @@ class RunwayAleph2KeyframeNode(SingleOutputNode[Literal["RUNWAY_ALEPH2_KEYFRAME"
         "timing": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "Absolute time (seconds)", "inputs": {"required": {"seconds": ["FLOAT", {"default": 0.0, "min": 0.0, "max": 30.0, "step": 0.1, "display": "number"}]}}}, {"key": "Fraction of duration (0.0-1.0)", "inputs": {"required": {"fraction": ["FLOAT", {"default": 0.0, "min": 0.0, "max": 1.0, "step": 0.01, "display": "number"}]}}}]}),
     }
 
+    class Timing:
+        """The options of input 'timing': one class each, taking the inputs the option brings."""
+
+        class AbsoluteTimeSeconds(_RunwayAleph2KeyframeNode_timing):
+            """Option 'Absolute time (seconds)' of input 'timing'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"seconds": "seconds"}
+
+            def __init__(
+                self,
+                *,
+                seconds: float | Output[Literal["FLOAT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Absolute time (seconds)",
+                    {"seconds": seconds},
+                )
+
+        class FractionOfDuration0010(_RunwayAleph2KeyframeNode_timing):
+            """Option 'Fraction of duration (0.0-1.0)' of input 'timing'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"fraction": "fraction"}
+
+            def __init__(
+                self,
+                *,
+                fraction: float | Output[Literal["FLOAT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Fraction of duration (0.0-1.0)",
+                    {"fraction": fraction},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"Absolute time (seconds)": AbsoluteTimeSeconds, "Fraction of duration (0.0-1.0)": FractionOfDuration0010}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"timing": Timing}
+
     keyframes: Output[Literal["RUNWAY_ALEPH2_KEYFRAME"]]
 
     timing: InputRef
@@ -58,7 +104,7 @@ class RunwayAleph2KeyframeNode(SingleOutputNode[Literal["RUNWAY_ALEPH2_KEYFRAME"
         self,
         *,
         image: Output[Literal["IMAGE"]],
-        timing: Literal["Absolute time (seconds)", "Fraction of duration (0.0-1.0)"] | DynamicOption = "Absolute time (seconds)",
+        timing: Literal["Absolute time (seconds)", "Fraction of duration (0.0-1.0)"] | _RunwayAleph2KeyframeNode_timing = "Absolute time (seconds)",
         keyframes: Output[Literal["RUNWAY_ALEPH2_KEYFRAME"]] | None = None,
         title: str | None = None,
         node_id: str | None = None,
@@ -72,6 +118,12 @@ class RunwayAleph2KeyframeNode(SingleOutputNode[Literal["RUNWAY_ALEPH2_KEYFRAME"
             title,
             node_id,
         )
+
+
+class _RunwayAleph2PromptImageNode_position(DynamicOption):
+    """An option of input 'position' of RunwayAleph2PromptImageNode."""
+
+    __slots__ = ()
 
 
 class RunwayAleph2PromptImageNode(SingleOutputNode[Literal["RUNWAY_ALEPH2_PROMPT_IMAGE"]]):
@@ -114,6 +166,46 @@ class RunwayAleph2PromptImageNode(SingleOutputNode[Literal["RUNWAY_ALEPH2_PROMPT
         "position": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "Absolute time (seconds)", "inputs": {"required": {"seconds": ["FLOAT", {"default": 0.0, "min": 0.0, "max": 30.0, "step": 0.1, "display": "number"}]}}}, {"key": "Fraction of duration (0.0-1.0)", "inputs": {"required": {"fraction": ["FLOAT", {"default": 0.0, "min": 0.0, "max": 1.0, "step": 0.01, "display": "number"}]}}}]}),
     }
 
+    class Position:
+        """The options of input 'position': one class each, taking the inputs the option brings."""
+
+        class AbsoluteTimeSeconds(_RunwayAleph2PromptImageNode_position):
+            """Option 'Absolute time (seconds)' of input 'position'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"seconds": "seconds"}
+
+            def __init__(
+                self,
+                *,
+                seconds: float | Output[Literal["FLOAT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Absolute time (seconds)",
+                    {"seconds": seconds},
+                )
+
+        class FractionOfDuration0010(_RunwayAleph2PromptImageNode_position):
+            """Option 'Fraction of duration (0.0-1.0)' of input 'position'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"fraction": "fraction"}
+
+            def __init__(
+                self,
+                *,
+                fraction: float | Output[Literal["FLOAT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Fraction of duration (0.0-1.0)",
+                    {"fraction": fraction},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"Absolute time (seconds)": AbsoluteTimeSeconds, "Fraction of duration (0.0-1.0)": FractionOfDuration0010}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"position": Position}
+
     prompt_images: Output[Literal["RUNWAY_ALEPH2_PROMPT_IMAGE"]]
 
     position: InputRef
@@ -122,7 +214,7 @@ class RunwayAleph2PromptImageNode(SingleOutputNode[Literal["RUNWAY_ALEPH2_PROMPT
         self,
         *,
         image: Output[Literal["IMAGE"]],
-        position: Literal["Absolute time (seconds)", "Fraction of duration (0.0-1.0)"] | DynamicOption = "Absolute time (seconds)",
+        position: Literal["Absolute time (seconds)", "Fraction of duration (0.0-1.0)"] | _RunwayAleph2PromptImageNode_position = "Absolute time (seconds)",
         prompt_images: Output[Literal["RUNWAY_ALEPH2_PROMPT_IMAGE"]] | None = None,
         title: str | None = None,
         node_id: str | None = None,

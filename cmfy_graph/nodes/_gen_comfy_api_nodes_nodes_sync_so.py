@@ -15,6 +15,12 @@ __all__ = [
 ]
 
 
+class _SyncLipSyncNode_model(DynamicOption):
+    """An option of input 'model' of SyncLipSyncNode."""
+
+    __slots__ = ()
+
+
 class SyncLipSyncNode(SingleOutputNode[Literal["VIDEO"]]):
     """sync.so Lip Sync (SyncLipSyncNode)
 
@@ -47,6 +53,34 @@ class SyncLipSyncNode(SingleOutputNode[Literal["VIDEO"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "sync-3", "inputs": {"required": {"sync_mode": ["COMBO", {"default": "bounce", "multiselect": False, "options": ["bounce", "cut_off", "loop", "silence", "remap"]}], "speaker_selection": ["COMBO", {"default": "default", "multiselect": False, "options": ["default", "auto-detect", "coordinates"]}], "speaker_frame": ["INT", {"default": 0, "min": 0, "max": 1000000}], "speaker_x": ["INT", {"default": 0, "min": 0, "max": 4096}], "speaker_y": ["INT", {"default": 0, "min": 0, "max": 4096}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class Sync3(_SyncLipSyncNode_model):
+            """Option 'sync-3' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"sync_mode": "sync_mode", "speaker_selection": "speaker_selection", "speaker_frame": "speaker_frame", "speaker_x": "speaker_x", "speaker_y": "speaker_y"}
+
+            def __init__(
+                self,
+                *,
+                sync_mode: Literal["bounce", "cut_off", "loop", "silence", "remap"] | Output[Literal["COMBO"]] | None = None,
+                speaker_selection: Literal["default", "auto-detect", "coordinates"] | Output[Literal["COMBO"]] | None = None,
+                speaker_frame: int | Output[Literal["INT"]] | None = None,
+                speaker_x: int | Output[Literal["INT"]] | None = None,
+                speaker_y: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "sync-3",
+                    {"sync_mode": sync_mode, "speaker_selection": speaker_selection, "speaker_frame": speaker_frame, "speaker_x": speaker_x, "speaker_y": speaker_y},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"sync-3": Sync3}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     video: Output[Literal["VIDEO"]]
 
     seed: InputRef
@@ -58,7 +92,7 @@ class SyncLipSyncNode(SingleOutputNode[Literal["VIDEO"]]):
         video: Output[Literal["VIDEO"]],
         audio: Output[Literal["AUDIO"]],
         seed: int | Output[Literal["INT"]] = 42,
-        model: Literal["sync-3"] | DynamicOption = "sync-3",
+        model: Literal["sync-3"] | _SyncLipSyncNode_model = "sync-3",
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:
@@ -72,6 +106,12 @@ class SyncLipSyncNode(SingleOutputNode[Literal["VIDEO"]]):
             title,
             node_id,
         )
+
+
+class _SyncTalkingImageNode_model(DynamicOption):
+    """An option of input 'model' of SyncTalkingImageNode."""
+
+    __slots__ = ()
 
 
 class SyncTalkingImageNode(SingleOutputNode[Literal["VIDEO"]]):
@@ -108,6 +148,33 @@ class SyncTalkingImageNode(SingleOutputNode[Literal["VIDEO"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "sync-3", "inputs": {"required": {"speaker_selection": ["COMBO", {"default": "default", "multiselect": False, "options": ["default", "coordinates"]}], "speaker_x": ["INT", {"default": 0, "min": 0, "max": 4096}], "speaker_y": ["INT", {"default": 0, "min": 0, "max": 4096}], "auto_downscale": ["BOOLEAN", {"default": True}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class Sync3(_SyncTalkingImageNode_model):
+            """Option 'sync-3' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"speaker_selection": "speaker_selection", "speaker_x": "speaker_x", "speaker_y": "speaker_y", "auto_downscale": "auto_downscale"}
+
+            def __init__(
+                self,
+                *,
+                speaker_selection: Literal["default", "coordinates"] | Output[Literal["COMBO"]] | None = None,
+                speaker_x: int | Output[Literal["INT"]] | None = None,
+                speaker_y: int | Output[Literal["INT"]] | None = None,
+                auto_downscale: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "sync-3",
+                    {"speaker_selection": speaker_selection, "speaker_x": speaker_x, "speaker_y": speaker_y, "auto_downscale": auto_downscale},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"sync-3": Sync3}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     video: Output[Literal["VIDEO"]]
 
     prompt: InputRef
@@ -121,7 +188,7 @@ class SyncTalkingImageNode(SingleOutputNode[Literal["VIDEO"]]):
         audio: Output[Literal["AUDIO"]],
         prompt: str | Output[Literal["STRING"]] = "",
         seed: int | Output[Literal["INT"]] = 0,
-        model: Literal["sync-3"] | DynamicOption = "sync-3",
+        model: Literal["sync-3"] | _SyncTalkingImageNode_model = "sync-3",
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:

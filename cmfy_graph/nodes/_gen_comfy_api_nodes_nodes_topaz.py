@@ -153,6 +153,12 @@ class TopazImageEnhance(SingleOutputNode[Literal["IMAGE"]]):
         )
 
 
+class _TopazImageEnhanceV2_model(DynamicOption):
+    """An option of input 'model' of TopazImageEnhanceV2."""
+
+    __slots__ = ()
+
+
 class TopazImageEnhanceV2(SingleOutputNode[Literal["IMAGE"]]):
     """Topaz Image Enhance (TopazImageEnhanceV2)
 
@@ -185,6 +191,83 @@ class TopazImageEnhanceV2(SingleOutputNode[Literal["IMAGE"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "Reimagine", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "creativity": ["INT", {"default": 3, "min": 1, "max": 9, "step": 1, "display": "slider"}], "subject_detection": ["COMBO", {"multiselect": False, "options": ["All", "Foreground", "Background"]}], "face_enhancement": ["BOOLEAN", {"default": True}], "face_enhancement_creativity": ["FLOAT", {"default": 0.0, "min": 0.0, "max": 1.0, "step": 0.01, "display": "number"}], "face_enhancement_strength": ["FLOAT", {"default": 1.0, "min": 0.0, "max": 1.0, "step": 0.01, "display": "number"}], "face_preservation": ["BOOLEAN", {"default": True}], "color_preservation": ["BOOLEAN", {"default": True}], "crop_to_fill": ["BOOLEAN", {"default": False}]}}}, {"key": "Bloom 2", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "creativity": ["INT", {"default": 3, "min": 1, "max": 9, "step": 1, "display": "slider"}], "seed": ["INT", {"default": 2, "min": 1, "max": 2000, "control_after_generate": True}], "color_preservation": ["BOOLEAN", {"default": True}], "grain": ["BOOLEAN", {"default": False}], "grain_model": ["COMBO", {"multiselect": False, "options": ["silver", "gaussian", "grey"]}], "grain_strength": ["FLOAT", {"default": 0.5, "min": 0.0, "max": 1.0, "step": 0.01, "display": "number"}], "grain_size": ["FLOAT", {"default": 1.0, "min": 1.0, "max": 5.0, "step": 0.1, "display": "number"}], "grain_density": ["FLOAT", {"default": 0.5, "min": 0.0, "max": 1.0, "step": 0.01, "display": "number"}]}}}, {"key": "Wonder 3.5", "inputs": {"required": {"enhancement_strength": ["COMBO", {"default": "high", "multiselect": False, "options": ["low", "medium", "high"]}], "grain": ["BOOLEAN", {"default": False}], "grain_model": ["COMBO", {"multiselect": False, "options": ["silver", "gaussian", "grey"]}], "grain_strength": ["FLOAT", {"default": 0.5, "min": 0.0, "max": 1.0, "step": 0.01, "display": "number"}], "grain_size": ["FLOAT", {"default": 1.0, "min": 1.0, "max": 5.0, "step": 0.1, "display": "number"}], "grain_density": ["FLOAT", {"default": 0.5, "min": 0.0, "max": 1.0, "step": 0.01, "display": "number"}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class Reimagine(_TopazImageEnhanceV2_model):
+            """Option 'Reimagine' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt": "prompt", "creativity": "creativity", "subject_detection": "subject_detection", "face_enhancement": "face_enhancement", "face_enhancement_creativity": "face_enhancement_creativity", "face_enhancement_strength": "face_enhancement_strength", "face_preservation": "face_preservation", "color_preservation": "color_preservation", "crop_to_fill": "crop_to_fill"}
+
+            def __init__(
+                self,
+                *,
+                prompt: str | Output[Literal["STRING"]] | None = None,
+                creativity: int | Output[Literal["INT"]] | None = None,
+                subject_detection: Literal["All", "Foreground", "Background"] | Output[Literal["COMBO"]] | None = None,
+                face_enhancement: bool | Output[Literal["BOOLEAN"]] | None = None,
+                face_enhancement_creativity: float | Output[Literal["FLOAT"]] | None = None,
+                face_enhancement_strength: float | Output[Literal["FLOAT"]] | None = None,
+                face_preservation: bool | Output[Literal["BOOLEAN"]] | None = None,
+                color_preservation: bool | Output[Literal["BOOLEAN"]] | None = None,
+                crop_to_fill: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Reimagine",
+                    {"prompt": prompt, "creativity": creativity, "subject_detection": subject_detection, "face_enhancement": face_enhancement, "face_enhancement_creativity": face_enhancement_creativity, "face_enhancement_strength": face_enhancement_strength, "face_preservation": face_preservation, "color_preservation": color_preservation, "crop_to_fill": crop_to_fill},
+                )
+
+        class Bloom2(_TopazImageEnhanceV2_model):
+            """Option 'Bloom 2' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt": "prompt", "creativity": "creativity", "seed": "seed", "color_preservation": "color_preservation", "grain": "grain", "grain_model": "grain_model", "grain_strength": "grain_strength", "grain_size": "grain_size", "grain_density": "grain_density"}
+
+            def __init__(
+                self,
+                *,
+                prompt: str | Output[Literal["STRING"]] | None = None,
+                creativity: int | Output[Literal["INT"]] | None = None,
+                seed: int | Output[Literal["INT"]] | None = None,
+                color_preservation: bool | Output[Literal["BOOLEAN"]] | None = None,
+                grain: bool | Output[Literal["BOOLEAN"]] | None = None,
+                grain_model: Literal["silver", "gaussian", "grey"] | Output[Literal["COMBO"]] | None = None,
+                grain_strength: float | Output[Literal["FLOAT"]] | None = None,
+                grain_size: float | Output[Literal["FLOAT"]] | None = None,
+                grain_density: float | Output[Literal["FLOAT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Bloom 2",
+                    {"prompt": prompt, "creativity": creativity, "seed": seed, "color_preservation": color_preservation, "grain": grain, "grain_model": grain_model, "grain_strength": grain_strength, "grain_size": grain_size, "grain_density": grain_density},
+                )
+
+        class Wonder35(_TopazImageEnhanceV2_model):
+            """Option 'Wonder 3.5' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"enhancement_strength": "enhancement_strength", "grain": "grain", "grain_model": "grain_model", "grain_strength": "grain_strength", "grain_size": "grain_size", "grain_density": "grain_density"}
+
+            def __init__(
+                self,
+                *,
+                enhancement_strength: Literal["low", "medium", "high"] | Output[Literal["COMBO"]] | None = None,
+                grain: bool | Output[Literal["BOOLEAN"]] | None = None,
+                grain_model: Literal["silver", "gaussian", "grey"] | Output[Literal["COMBO"]] | None = None,
+                grain_strength: float | Output[Literal["FLOAT"]] | None = None,
+                grain_size: float | Output[Literal["FLOAT"]] | None = None,
+                grain_density: float | Output[Literal["FLOAT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Wonder 3.5",
+                    {"enhancement_strength": enhancement_strength, "grain": grain, "grain_model": grain_model, "grain_strength": grain_strength, "grain_size": grain_size, "grain_density": grain_density},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"Reimagine": Reimagine, "Bloom 2": Bloom2, "Wonder 3.5": Wonder35}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     image: Output[Literal["IMAGE"]]
 
     model: InputRef
@@ -195,7 +278,7 @@ class TopazImageEnhanceV2(SingleOutputNode[Literal["IMAGE"]]):
         self,
         *,
         image: Output[Literal["IMAGE"]],
-        model: Literal["Reimagine", "Bloom 2", "Wonder 3.5"] | DynamicOption = "Reimagine",
+        model: Literal["Reimagine", "Bloom 2", "Wonder 3.5"] | _TopazImageEnhanceV2_model = "Reimagine",
         output_width: int | Output[Literal["INT"]] | None = None,
         output_height: int | Output[Literal["INT"]] | None = None,
         title: str | None = None,
@@ -409,6 +492,18 @@ class TopazVideoEnhance(SingleOutputNode[Literal["VIDEO"]]):
 _TopazVideoEnhanceV2_dynamic_compression_level = Literal["Low", "Mid", "High"]
 
 
+class _TopazVideoEnhanceV2_upscaler_model(DynamicOption):
+    """An option of input 'upscaler_model' of TopazVideoEnhanceV2."""
+
+    __slots__ = ()
+
+
+class _TopazVideoEnhanceV2_interpolation_model(DynamicOption):
+    """An option of input 'interpolation_model' of TopazVideoEnhanceV2."""
+
+    __slots__ = ()
+
+
 class TopazVideoEnhanceV2(SingleOutputNode[Literal["VIDEO"]]):
     """Topaz Video Enhance (TopazVideoEnhanceV2)
 
@@ -472,6 +567,126 @@ class TopazVideoEnhanceV2(SingleOutputNode[Literal["VIDEO"]]):
         "interpolation_model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "Disabled", "inputs": {"required": {}}}, {"key": "apo-8", "inputs": {"required": {"interpolation_frame_rate": ["INT", {"default": 60, "min": 15, "max": 240, "display": "number"}], "interpolation_slowmo": ["INT", {"default": 1, "min": 1, "max": 16, "display": "number"}], "interpolation_duplicate": ["BOOLEAN", {"default": False}], "interpolation_duplicate_threshold": ["FLOAT", {"default": 0.01, "min": 0.001, "max": 0.1, "step": 0.001, "display": "number"}]}}}]}),
     }
 
+    class UpscalerModel:
+        """The options of input 'upscaler_model': one class each, taking the inputs the option brings."""
+
+        class Astra2(_TopazVideoEnhanceV2_upscaler_model):
+            """Option 'Astra 2' of input 'upscaler_model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"upscaler_resolution": "upscaler_resolution", "creativity": "creativity", "prompt": "prompt", "sharp": "sharp", "realism": "realism"}
+
+            def __init__(
+                self,
+                *,
+                upscaler_resolution: Literal["FullHD (1080p)", "4K (2160p)"] | Output[Literal["COMBO"]] | None = None,
+                creativity: float | Output[Literal["FLOAT"]] | None = None,
+                prompt: str | Output[Literal["STRING"]] | None = None,
+                sharp: float | Output[Literal["FLOAT"]] | None = None,
+                realism: float | Output[Literal["FLOAT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Astra 2",
+                    {"upscaler_resolution": upscaler_resolution, "creativity": creativity, "prompt": prompt, "sharp": sharp, "realism": realism},
+                )
+
+        class StarlightAstraFast(_TopazVideoEnhanceV2_upscaler_model):
+            """Option 'Starlight (Astra) Fast' of input 'upscaler_model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"upscaler_resolution": "upscaler_resolution"}
+
+            def __init__(
+                self,
+                *,
+                upscaler_resolution: Literal["FullHD (1080p)", "4K (2160p)"] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Starlight (Astra) Fast",
+                    {"upscaler_resolution": upscaler_resolution},
+                )
+
+        class StarlightAstraCreative(_TopazVideoEnhanceV2_upscaler_model):
+            """Option 'Starlight (Astra) Creative' of input 'upscaler_model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"upscaler_resolution": "upscaler_resolution", "creativity": "creativity"}
+
+            def __init__(
+                self,
+                *,
+                upscaler_resolution: Literal["FullHD (1080p)", "4K (2160p)"] | Output[Literal["COMBO"]] | None = None,
+                creativity: Literal["low", "middle", "high"] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Starlight (Astra) Creative",
+                    {"upscaler_resolution": upscaler_resolution, "creativity": creativity},
+                )
+
+        class StarlightPrecise25(_TopazVideoEnhanceV2_upscaler_model):
+            """Option 'Starlight Precise 2.5' of input 'upscaler_model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"upscaler_resolution": "upscaler_resolution"}
+
+            def __init__(
+                self,
+                *,
+                upscaler_resolution: Literal["FullHD (1080p)", "4K (2160p)"] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Starlight Precise 2.5",
+                    {"upscaler_resolution": upscaler_resolution},
+                )
+
+        class Disabled(_TopazVideoEnhanceV2_upscaler_model):
+            """Option 'Disabled' of input 'upscaler_model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("Disabled")
+
+        _by_key_: ClassVar[dict[str, Any]] = {"Astra 2": Astra2, "Starlight (Astra) Fast": StarlightAstraFast, "Starlight (Astra) Creative": StarlightAstraCreative, "Starlight Precise 2.5": StarlightPrecise25, "Disabled": Disabled}
+
+
+    class InterpolationModel:
+        """The options of input 'interpolation_model': one class each, taking the inputs the option brings."""
+
+        class Disabled(_TopazVideoEnhanceV2_interpolation_model):
+            """Option 'Disabled' of input 'interpolation_model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("Disabled")
+
+        class Apo8(_TopazVideoEnhanceV2_interpolation_model):
+            """Option 'apo-8' of input 'interpolation_model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"interpolation_frame_rate": "interpolation_frame_rate", "interpolation_slowmo": "interpolation_slowmo", "interpolation_duplicate": "interpolation_duplicate", "interpolation_duplicate_threshold": "interpolation_duplicate_threshold"}
+
+            def __init__(
+                self,
+                *,
+                interpolation_frame_rate: int | Output[Literal["INT"]] | None = None,
+                interpolation_slowmo: int | Output[Literal["INT"]] | None = None,
+                interpolation_duplicate: bool | Output[Literal["BOOLEAN"]] | None = None,
+                interpolation_duplicate_threshold: float | Output[Literal["FLOAT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "apo-8",
+                    {"interpolation_frame_rate": interpolation_frame_rate, "interpolation_slowmo": interpolation_slowmo, "interpolation_duplicate": interpolation_duplicate, "interpolation_duplicate_threshold": interpolation_duplicate_threshold},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"Disabled": Disabled, "apo-8": Apo8}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"upscaler_model": UpscalerModel, "interpolation_model": InterpolationModel}
+
     video: Output[Literal["VIDEO"]]
 
     upscaler_model: InputRef
@@ -488,8 +703,8 @@ class TopazVideoEnhanceV2(SingleOutputNode[Literal["VIDEO"]]):
     "Starlight (Astra) Creative",
     "Starlight Precise 2.5",
     "Disabled",
-] | DynamicOption = "Astra 2",
-        interpolation_model: Literal["Disabled", "apo-8"] | DynamicOption = "Disabled",
+] | _TopazVideoEnhanceV2_upscaler_model = "Astra 2",
+        interpolation_model: Literal["Disabled", "apo-8"] | _TopazVideoEnhanceV2_interpolation_model = "Disabled",
         dynamic_compression_level: _TopazVideoEnhanceV2_dynamic_compression_level | Output[Literal["COMBO"]] | None = None,
         title: str | None = None,
         node_id: str | None = None,

@@ -616,6 +616,12 @@ class TripoMultiviewToModelNode(Node):
         )
 
 
+class _TripoP1ImageToModelNode_output_mode(DynamicOption):
+    """An option of input 'output_mode' of TripoP1ImageToModelNode."""
+
+    __slots__ = ()
+
+
 class TripoP1ImageToModelNode(Node):
     """Tripo P1: Image to Model (TripoP1ImageToModelNode)
 
@@ -670,6 +676,43 @@ class TripoP1ImageToModelNode(Node):
         "output_mode": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "Geometry only", "inputs": {"required": {}}}, {"key": "Textured", "inputs": {"required": {"pbr": ["BOOLEAN", {"default": True}], "texture_quality": ["COMBO", {"default": "standard", "multiselect": False, "options": ["standard", "detailed"]}], "texture_alignment": ["COMBO", {"default": "original_image", "multiselect": False, "options": ["original_image", "geometry"]}], "orientation": ["COMBO", {"default": "default", "multiselect": False, "options": ["default", "align_image"]}], "texture_seed": ["INT", {"default": 42}]}}}]}),
     }
 
+    class OutputMode:
+        """The options of input 'output_mode': one class each, taking the inputs the option brings."""
+
+        class GeometryOnly(_TripoP1ImageToModelNode_output_mode):
+            """Option 'Geometry only' of input 'output_mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("Geometry only")
+
+        class Textured(_TripoP1ImageToModelNode_output_mode):
+            """Option 'Textured' of input 'output_mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"pbr": "pbr", "texture_quality": "texture_quality", "texture_alignment": "texture_alignment", "orientation": "orientation", "texture_seed": "texture_seed"}
+
+            def __init__(
+                self,
+                *,
+                pbr: bool | Output[Literal["BOOLEAN"]] | None = None,
+                texture_quality: Literal["standard", "detailed"] | Output[Literal["COMBO"]] | None = None,
+                texture_alignment: Literal["original_image", "geometry"] | Output[Literal["COMBO"]] | None = None,
+                orientation: Literal["default", "align_image"] | Output[Literal["COMBO"]] | None = None,
+                texture_seed: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Textured",
+                    {"pbr": pbr, "texture_quality": texture_quality, "texture_alignment": texture_alignment, "orientation": orientation, "texture_seed": texture_seed},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"Geometry only": GeometryOnly, "Textured": Textured}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"output_mode": OutputMode}
+
     model_file: Output[Literal["STRING"]]
     model_task_id: Output[Literal["MODEL_TASK_ID"]]
     glb: Output[Literal["FILE_3D_GLB"]]
@@ -686,7 +729,7 @@ class TripoP1ImageToModelNode(Node):
         self,
         *,
         image: Output[Literal["IMAGE"]],
-        output_mode: Literal["Geometry only", "Textured"] | DynamicOption = "Geometry only",
+        output_mode: Literal["Geometry only", "Textured"] | _TripoP1ImageToModelNode_output_mode = "Geometry only",
         enable_image_autofix: bool | Output[Literal["BOOLEAN"]] | None = None,
         face_limit: int | Output[Literal["INT"]] | None = None,
         model_seed: int | Output[Literal["INT"]] | None = None,
@@ -710,6 +753,12 @@ class TripoP1ImageToModelNode(Node):
             title,
             node_id,
         )
+
+
+class _TripoP1MultiviewToModelNode_output_mode(DynamicOption):
+    """An option of input 'output_mode' of TripoP1MultiviewToModelNode."""
+
+    __slots__ = ()
 
 
 class TripoP1MultiviewToModelNode(Node):
@@ -760,6 +809,43 @@ class TripoP1MultiviewToModelNode(Node):
         "output_mode": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "Geometry only", "inputs": {"required": {}}}, {"key": "Textured", "inputs": {"required": {"pbr": ["BOOLEAN", {"default": True}], "texture_quality": ["COMBO", {"default": "standard", "multiselect": False, "options": ["standard", "detailed"]}], "texture_alignment": ["COMBO", {"default": "original_image", "multiselect": False, "options": ["original_image", "geometry"]}], "orientation": ["COMBO", {"default": "default", "multiselect": False, "options": ["default", "align_image"]}], "texture_seed": ["INT", {"default": 42}]}}}]}),
     }
 
+    class OutputMode:
+        """The options of input 'output_mode': one class each, taking the inputs the option brings."""
+
+        class GeometryOnly(_TripoP1MultiviewToModelNode_output_mode):
+            """Option 'Geometry only' of input 'output_mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("Geometry only")
+
+        class Textured(_TripoP1MultiviewToModelNode_output_mode):
+            """Option 'Textured' of input 'output_mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"pbr": "pbr", "texture_quality": "texture_quality", "texture_alignment": "texture_alignment", "orientation": "orientation", "texture_seed": "texture_seed"}
+
+            def __init__(
+                self,
+                *,
+                pbr: bool | Output[Literal["BOOLEAN"]] | None = None,
+                texture_quality: Literal["standard", "detailed"] | Output[Literal["COMBO"]] | None = None,
+                texture_alignment: Literal["original_image", "geometry"] | Output[Literal["COMBO"]] | None = None,
+                orientation: Literal["default", "align_image"] | Output[Literal["COMBO"]] | None = None,
+                texture_seed: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Textured",
+                    {"pbr": pbr, "texture_quality": texture_quality, "texture_alignment": texture_alignment, "orientation": orientation, "texture_seed": texture_seed},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"Geometry only": GeometryOnly, "Textured": Textured}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"output_mode": OutputMode}
+
     model_file: Output[Literal["STRING"]]
     model_task_id: Output[Literal["MODEL_TASK_ID"]]
     glb: Output[Literal["FILE_3D_GLB"]]
@@ -775,7 +861,7 @@ class TripoP1MultiviewToModelNode(Node):
         self,
         *,
         image: Output[Literal["IMAGE"]],
-        output_mode: Literal["Geometry only", "Textured"] | DynamicOption = "Geometry only",
+        output_mode: Literal["Geometry only", "Textured"] | _TripoP1MultiviewToModelNode_output_mode = "Geometry only",
         image_left: Output[Literal["IMAGE"]] | None = None,
         image_back: Output[Literal["IMAGE"]] | None = None,
         image_right: Output[Literal["IMAGE"]] | None = None,
@@ -803,6 +889,12 @@ class TripoP1MultiviewToModelNode(Node):
             title,
             node_id,
         )
+
+
+class _TripoP1TextToModelNode_output_mode(DynamicOption):
+    """An option of input 'output_mode' of TripoP1TextToModelNode."""
+
+    __slots__ = ()
 
 
 class TripoP1TextToModelNode(Node):
@@ -851,6 +943,41 @@ class TripoP1TextToModelNode(Node):
         "output_mode": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "Geometry only", "inputs": {"required": {}}}, {"key": "Textured", "inputs": {"required": {"pbr": ["BOOLEAN", {"default": True}], "texture_quality": ["COMBO", {"default": "standard", "multiselect": False, "options": ["standard", "detailed"]}], "texture_seed": ["INT", {"default": 42}]}}}]}),
     }
 
+    class OutputMode:
+        """The options of input 'output_mode': one class each, taking the inputs the option brings."""
+
+        class GeometryOnly(_TripoP1TextToModelNode_output_mode):
+            """Option 'Geometry only' of input 'output_mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("Geometry only")
+
+        class Textured(_TripoP1TextToModelNode_output_mode):
+            """Option 'Textured' of input 'output_mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"pbr": "pbr", "texture_quality": "texture_quality", "texture_seed": "texture_seed"}
+
+            def __init__(
+                self,
+                *,
+                pbr: bool | Output[Literal["BOOLEAN"]] | None = None,
+                texture_quality: Literal["standard", "detailed"] | Output[Literal["COMBO"]] | None = None,
+                texture_seed: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "Textured",
+                    {"pbr": pbr, "texture_quality": texture_quality, "texture_seed": texture_seed},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"Geometry only": GeometryOnly, "Textured": Textured}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"output_mode": OutputMode}
+
     model_file: Output[Literal["STRING"]]
     model_task_id: Output[Literal["MODEL_TASK_ID"]]
     glb: Output[Literal["FILE_3D_GLB"]]
@@ -869,7 +996,7 @@ class TripoP1TextToModelNode(Node):
         self,
         *,
         prompt: str | Output[Literal["STRING"]],
-        output_mode: Literal["Geometry only", "Textured"] | DynamicOption = "Geometry only",
+        output_mode: Literal["Geometry only", "Textured"] | _TripoP1TextToModelNode_output_mode = "Geometry only",
         negative_prompt: str | Output[Literal["STRING"]] | None = None,
         image_seed: int | Output[Literal["INT"]] | None = None,
         face_limit: int | Output[Literal["INT"]] | None = None,

@@ -439,6 +439,12 @@ class Vidu2TextToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
         )
 
 
+class _Vidu3ImageToVideoNode_model(DynamicOption):
+    """An option of input 'model' of Vidu3ImageToVideoNode."""
+
+    __slots__ = ()
+
+
 class Vidu3ImageToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     """Vidu Q3 Image-to-Video Generation (Vidu3ImageToVideoNode)
 
@@ -471,6 +477,50 @@ class Vidu3ImageToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "viduq3-pro", "inputs": {"required": {"resolution": ["COMBO", {"multiselect": False, "options": ["720p", "1080p", "2K"]}], "duration": ["INT", {"default": 5, "min": 1, "max": 16, "step": 1, "display": "slider"}], "audio": ["BOOLEAN", {"default": False}]}}}, {"key": "viduq3-turbo", "inputs": {"required": {"resolution": ["COMBO", {"multiselect": False, "options": ["720p", "1080p"]}], "duration": ["INT", {"default": 5, "min": 1, "max": 16, "step": 1, "display": "slider"}], "audio": ["BOOLEAN", {"default": False}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class Viduq3Pro(_Vidu3ImageToVideoNode_model):
+            """Option 'viduq3-pro' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"resolution": "resolution", "duration": "duration", "audio": "audio"}
+
+            def __init__(
+                self,
+                *,
+                resolution: Literal["720p", "1080p", "2K"] | Output[Literal["COMBO"]] | None = None,
+                duration: int | Output[Literal["INT"]] | None = None,
+                audio: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "viduq3-pro",
+                    {"resolution": resolution, "duration": duration, "audio": audio},
+                )
+
+        class Viduq3Turbo(_Vidu3ImageToVideoNode_model):
+            """Option 'viduq3-turbo' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"resolution": "resolution", "duration": "duration", "audio": "audio"}
+
+            def __init__(
+                self,
+                *,
+                resolution: Literal["720p", "1080p"] | Output[Literal["COMBO"]] | None = None,
+                duration: int | Output[Literal["INT"]] | None = None,
+                audio: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "viduq3-turbo",
+                    {"resolution": resolution, "duration": duration, "audio": audio},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"viduq3-pro": Viduq3Pro, "viduq3-turbo": Viduq3Turbo}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     video: Output[Literal["VIDEO"]]
 
     model: InputRef
@@ -480,7 +530,7 @@ class Vidu3ImageToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     def __init__(
         self,
         *,
-        model: Literal["viduq3-pro", "viduq3-turbo"] | DynamicOption = "viduq3-pro",
+        model: Literal["viduq3-pro", "viduq3-turbo"] | _Vidu3ImageToVideoNode_model = "viduq3-pro",
         image: Output[Literal["IMAGE"]],
         prompt: str | Output[Literal["STRING"]] = "",
         seed: int | Output[Literal["INT"]] = 1,
@@ -497,6 +547,12 @@ class Vidu3ImageToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
             title,
             node_id,
         )
+
+
+class _Vidu3StartEndToVideoNode_model(DynamicOption):
+    """An option of input 'model' of Vidu3StartEndToVideoNode."""
+
+    __slots__ = ()
 
 
 class Vidu3StartEndToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
@@ -533,6 +589,50 @@ class Vidu3StartEndToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "viduq3-pro", "inputs": {"required": {"resolution": ["COMBO", {"multiselect": False, "options": ["720p", "1080p"]}], "duration": ["INT", {"default": 5, "min": 1, "max": 16, "step": 1, "display": "slider"}], "audio": ["BOOLEAN", {"default": False}]}}}, {"key": "viduq3-turbo", "inputs": {"required": {"resolution": ["COMBO", {"multiselect": False, "options": ["720p", "1080p"]}], "duration": ["INT", {"default": 5, "min": 1, "max": 16, "step": 1, "display": "slider"}], "audio": ["BOOLEAN", {"default": False}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class Viduq3Pro(_Vidu3StartEndToVideoNode_model):
+            """Option 'viduq3-pro' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"resolution": "resolution", "duration": "duration", "audio": "audio"}
+
+            def __init__(
+                self,
+                *,
+                resolution: Literal["720p", "1080p"] | Output[Literal["COMBO"]] | None = None,
+                duration: int | Output[Literal["INT"]] | None = None,
+                audio: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "viduq3-pro",
+                    {"resolution": resolution, "duration": duration, "audio": audio},
+                )
+
+        class Viduq3Turbo(_Vidu3StartEndToVideoNode_model):
+            """Option 'viduq3-turbo' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"resolution": "resolution", "duration": "duration", "audio": "audio"}
+
+            def __init__(
+                self,
+                *,
+                resolution: Literal["720p", "1080p"] | Output[Literal["COMBO"]] | None = None,
+                duration: int | Output[Literal["INT"]] | None = None,
+                audio: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "viduq3-turbo",
+                    {"resolution": resolution, "duration": duration, "audio": audio},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"viduq3-pro": Viduq3Pro, "viduq3-turbo": Viduq3Turbo}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     video: Output[Literal["VIDEO"]]
 
     model: InputRef
@@ -542,7 +642,7 @@ class Vidu3StartEndToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     def __init__(
         self,
         *,
-        model: Literal["viduq3-pro", "viduq3-turbo"] | DynamicOption = "viduq3-pro",
+        model: Literal["viduq3-pro", "viduq3-turbo"] | _Vidu3StartEndToVideoNode_model = "viduq3-pro",
         first_frame: Output[Literal["IMAGE"]],
         end_frame: Output[Literal["IMAGE"]],
         prompt: str | Output[Literal["STRING"]],
@@ -561,6 +661,12 @@ class Vidu3StartEndToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
             title,
             node_id,
         )
+
+
+class _Vidu3TextToVideoNode_model(DynamicOption):
+    """An option of input 'model' of Vidu3TextToVideoNode."""
+
+    __slots__ = ()
 
 
 class Vidu3TextToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
@@ -593,6 +699,52 @@ class Vidu3TextToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "viduq3-pro", "inputs": {"required": {"aspect_ratio": ["COMBO", {"multiselect": False, "options": ["16:9", "9:16", "3:4", "4:3", "1:1"]}], "resolution": ["COMBO", {"multiselect": False, "options": ["720p", "1080p"]}], "duration": ["INT", {"default": 5, "min": 1, "max": 16, "step": 1, "display": "slider"}], "audio": ["BOOLEAN", {"default": False}]}}}, {"key": "viduq3-turbo", "inputs": {"required": {"aspect_ratio": ["COMBO", {"multiselect": False, "options": ["16:9", "9:16", "3:4", "4:3", "1:1"]}], "resolution": ["COMBO", {"multiselect": False, "options": ["720p", "1080p"]}], "duration": ["INT", {"default": 5, "min": 1, "max": 16, "step": 1, "display": "slider"}], "audio": ["BOOLEAN", {"default": False}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class Viduq3Pro(_Vidu3TextToVideoNode_model):
+            """Option 'viduq3-pro' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"aspect_ratio": "aspect_ratio", "resolution": "resolution", "duration": "duration", "audio": "audio"}
+
+            def __init__(
+                self,
+                *,
+                aspect_ratio: Literal["16:9", "9:16", "3:4", "4:3", "1:1"] | Output[Literal["COMBO"]] | None = None,
+                resolution: Literal["720p", "1080p"] | Output[Literal["COMBO"]] | None = None,
+                duration: int | Output[Literal["INT"]] | None = None,
+                audio: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "viduq3-pro",
+                    {"aspect_ratio": aspect_ratio, "resolution": resolution, "duration": duration, "audio": audio},
+                )
+
+        class Viduq3Turbo(_Vidu3TextToVideoNode_model):
+            """Option 'viduq3-turbo' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"aspect_ratio": "aspect_ratio", "resolution": "resolution", "duration": "duration", "audio": "audio"}
+
+            def __init__(
+                self,
+                *,
+                aspect_ratio: Literal["16:9", "9:16", "3:4", "4:3", "1:1"] | Output[Literal["COMBO"]] | None = None,
+                resolution: Literal["720p", "1080p"] | Output[Literal["COMBO"]] | None = None,
+                duration: int | Output[Literal["INT"]] | None = None,
+                audio: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "viduq3-turbo",
+                    {"aspect_ratio": aspect_ratio, "resolution": resolution, "duration": duration, "audio": audio},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"viduq3-pro": Viduq3Pro, "viduq3-turbo": Viduq3Turbo}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     video: Output[Literal["VIDEO"]]
 
     model: InputRef
@@ -602,7 +754,7 @@ class Vidu3TextToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     def __init__(
         self,
         *,
-        model: Literal["viduq3-pro", "viduq3-turbo"] | DynamicOption = "viduq3-pro",
+        model: Literal["viduq3-pro", "viduq3-turbo"] | _Vidu3TextToVideoNode_model = "viduq3-pro",
         prompt: str | Output[Literal["STRING"]],
         seed: int | Output[Literal["INT"]] = 1,
         title: str | None = None,
@@ -617,6 +769,12 @@ class Vidu3TextToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
             title,
             node_id,
         )
+
+
+class _ViduExtendVideoNode_model(DynamicOption):
+    """An option of input 'model' of ViduExtendVideoNode."""
+
+    __slots__ = ()
 
 
 class ViduExtendVideoNode(SingleOutputNode[Literal["VIDEO"]]):
@@ -653,6 +811,48 @@ class ViduExtendVideoNode(SingleOutputNode[Literal["VIDEO"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "viduq2-pro", "inputs": {"required": {"duration": ["INT", {"default": 4, "min": 1, "max": 7, "step": 1, "display": "slider"}], "resolution": ["COMBO", {"multiselect": False, "options": ["720p", "1080p"]}]}}}, {"key": "viduq2-turbo", "inputs": {"required": {"duration": ["INT", {"default": 4, "min": 1, "max": 7, "step": 1, "display": "slider"}], "resolution": ["COMBO", {"multiselect": False, "options": ["720p", "1080p"]}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class Viduq2Pro(_ViduExtendVideoNode_model):
+            """Option 'viduq2-pro' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"duration": "duration", "resolution": "resolution"}
+
+            def __init__(
+                self,
+                *,
+                duration: int | Output[Literal["INT"]] | None = None,
+                resolution: Literal["720p", "1080p"] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "viduq2-pro",
+                    {"duration": duration, "resolution": resolution},
+                )
+
+        class Viduq2Turbo(_ViduExtendVideoNode_model):
+            """Option 'viduq2-turbo' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"duration": "duration", "resolution": "resolution"}
+
+            def __init__(
+                self,
+                *,
+                duration: int | Output[Literal["INT"]] | None = None,
+                resolution: Literal["720p", "1080p"] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "viduq2-turbo",
+                    {"duration": duration, "resolution": resolution},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"viduq2-pro": Viduq2Pro, "viduq2-turbo": Viduq2Turbo}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     video: Output[Literal["VIDEO"]]
 
     model: InputRef
@@ -662,7 +862,7 @@ class ViduExtendVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     def __init__(
         self,
         *,
-        model: Literal["viduq2-pro", "viduq2-turbo"] | DynamicOption = "viduq2-pro",
+        model: Literal["viduq2-pro", "viduq2-turbo"] | _ViduExtendVideoNode_model = "viduq2-pro",
         video: Output[Literal["VIDEO"]],
         prompt: str | Output[Literal["STRING"]] = "",
         seed: int | Output[Literal["INT"]] = 1,
@@ -782,6 +982,12 @@ _ViduMultiFrameVideoNode_model = Literal["viduq2-pro", "viduq2-turbo"]
 _ViduMultiFrameVideoNode_resolution = Literal["720p", "1080p"]
 
 
+class _ViduMultiFrameVideoNode_frames(DynamicOption):
+    """An option of input 'frames' of ViduMultiFrameVideoNode."""
+
+    __slots__ = ()
+
+
 class ViduMultiFrameVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     """Vidu Multi-Frame Video Generation (ViduMultiFrameVideoNode)
 
@@ -826,6 +1032,266 @@ class ViduMultiFrameVideoNode(SingleOutputNode[Literal["VIDEO"]]):
         "frames": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "2", "inputs": {"required": {"prompt1": ["STRING", {"default": ""}], "end_image1": ["IMAGE", {}], "duration1": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt2": ["STRING", {"default": ""}], "end_image2": ["IMAGE", {}], "duration2": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}]}}}, {"key": "3", "inputs": {"required": {"prompt1": ["STRING", {"default": ""}], "end_image1": ["IMAGE", {}], "duration1": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt2": ["STRING", {"default": ""}], "end_image2": ["IMAGE", {}], "duration2": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt3": ["STRING", {"default": ""}], "end_image3": ["IMAGE", {}], "duration3": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}]}}}, {"key": "4", "inputs": {"required": {"prompt1": ["STRING", {"default": ""}], "end_image1": ["IMAGE", {}], "duration1": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt2": ["STRING", {"default": ""}], "end_image2": ["IMAGE", {}], "duration2": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt3": ["STRING", {"default": ""}], "end_image3": ["IMAGE", {}], "duration3": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt4": ["STRING", {"default": ""}], "end_image4": ["IMAGE", {}], "duration4": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}]}}}, {"key": "5", "inputs": {"required": {"prompt1": ["STRING", {"default": ""}], "end_image1": ["IMAGE", {}], "duration1": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt2": ["STRING", {"default": ""}], "end_image2": ["IMAGE", {}], "duration2": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt3": ["STRING", {"default": ""}], "end_image3": ["IMAGE", {}], "duration3": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt4": ["STRING", {"default": ""}], "end_image4": ["IMAGE", {}], "duration4": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt5": ["STRING", {"default": ""}], "end_image5": ["IMAGE", {}], "duration5": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}]}}}, {"key": "6", "inputs": {"required": {"prompt1": ["STRING", {"default": ""}], "end_image1": ["IMAGE", {}], "duration1": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt2": ["STRING", {"default": ""}], "end_image2": ["IMAGE", {}], "duration2": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt3": ["STRING", {"default": ""}], "end_image3": ["IMAGE", {}], "duration3": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt4": ["STRING", {"default": ""}], "end_image4": ["IMAGE", {}], "duration4": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt5": ["STRING", {"default": ""}], "end_image5": ["IMAGE", {}], "duration5": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt6": ["STRING", {"default": ""}], "end_image6": ["IMAGE", {}], "duration6": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}]}}}, {"key": "7", "inputs": {"required": {"prompt1": ["STRING", {"default": ""}], "end_image1": ["IMAGE", {}], "duration1": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt2": ["STRING", {"default": ""}], "end_image2": ["IMAGE", {}], "duration2": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt3": ["STRING", {"default": ""}], "end_image3": ["IMAGE", {}], "duration3": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt4": ["STRING", {"default": ""}], "end_image4": ["IMAGE", {}], "duration4": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt5": ["STRING", {"default": ""}], "end_image5": ["IMAGE", {}], "duration5": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt6": ["STRING", {"default": ""}], "end_image6": ["IMAGE", {}], "duration6": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt7": ["STRING", {"default": ""}], "end_image7": ["IMAGE", {}], "duration7": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}]}}}, {"key": "8", "inputs": {"required": {"prompt1": ["STRING", {"default": ""}], "end_image1": ["IMAGE", {}], "duration1": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt2": ["STRING", {"default": ""}], "end_image2": ["IMAGE", {}], "duration2": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt3": ["STRING", {"default": ""}], "end_image3": ["IMAGE", {}], "duration3": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt4": ["STRING", {"default": ""}], "end_image4": ["IMAGE", {}], "duration4": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt5": ["STRING", {"default": ""}], "end_image5": ["IMAGE", {}], "duration5": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt6": ["STRING", {"default": ""}], "end_image6": ["IMAGE", {}], "duration6": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt7": ["STRING", {"default": ""}], "end_image7": ["IMAGE", {}], "duration7": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt8": ["STRING", {"default": ""}], "end_image8": ["IMAGE", {}], "duration8": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}]}}}, {"key": "9", "inputs": {"required": {"prompt1": ["STRING", {"default": ""}], "end_image1": ["IMAGE", {}], "duration1": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt2": ["STRING", {"default": ""}], "end_image2": ["IMAGE", {}], "duration2": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt3": ["STRING", {"default": ""}], "end_image3": ["IMAGE", {}], "duration3": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt4": ["STRING", {"default": ""}], "end_image4": ["IMAGE", {}], "duration4": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt5": ["STRING", {"default": ""}], "end_image5": ["IMAGE", {}], "duration5": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt6": ["STRING", {"default": ""}], "end_image6": ["IMAGE", {}], "duration6": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt7": ["STRING", {"default": ""}], "end_image7": ["IMAGE", {}], "duration7": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt8": ["STRING", {"default": ""}], "end_image8": ["IMAGE", {}], "duration8": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}], "prompt9": ["STRING", {"default": ""}], "end_image9": ["IMAGE", {}], "duration9": ["INT", {"default": 4, "min": 2, "max": 7, "step": 1, "display": "slider"}]}}}]}),
     }
 
+    class Frames:
+        """The options of input 'frames': one class each, taking the inputs the option brings."""
+
+        class Node_2(_ViduMultiFrameVideoNode_frames):
+            """Option '2' of input 'frames'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt1": "prompt1", "end_image1": "end_image1", "duration1": "duration1", "prompt2": "prompt2", "end_image2": "end_image2", "duration2": "duration2"}
+
+            def __init__(
+                self,
+                *,
+                prompt1: str | Output[Literal["STRING"]] | None = None,
+                end_image1: Output[Literal["IMAGE"]] | None = None,
+                duration1: int | Output[Literal["INT"]] | None = None,
+                prompt2: str | Output[Literal["STRING"]] | None = None,
+                end_image2: Output[Literal["IMAGE"]] | None = None,
+                duration2: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "2",
+                    {"prompt1": prompt1, "end_image1": end_image1, "duration1": duration1, "prompt2": prompt2, "end_image2": end_image2, "duration2": duration2},
+                )
+
+        class Node_3(_ViduMultiFrameVideoNode_frames):
+            """Option '3' of input 'frames'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt1": "prompt1", "end_image1": "end_image1", "duration1": "duration1", "prompt2": "prompt2", "end_image2": "end_image2", "duration2": "duration2", "prompt3": "prompt3", "end_image3": "end_image3", "duration3": "duration3"}
+
+            def __init__(
+                self,
+                *,
+                prompt1: str | Output[Literal["STRING"]] | None = None,
+                end_image1: Output[Literal["IMAGE"]] | None = None,
+                duration1: int | Output[Literal["INT"]] | None = None,
+                prompt2: str | Output[Literal["STRING"]] | None = None,
+                end_image2: Output[Literal["IMAGE"]] | None = None,
+                duration2: int | Output[Literal["INT"]] | None = None,
+                prompt3: str | Output[Literal["STRING"]] | None = None,
+                end_image3: Output[Literal["IMAGE"]] | None = None,
+                duration3: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "3",
+                    {"prompt1": prompt1, "end_image1": end_image1, "duration1": duration1, "prompt2": prompt2, "end_image2": end_image2, "duration2": duration2, "prompt3": prompt3, "end_image3": end_image3, "duration3": duration3},
+                )
+
+        class Node_4(_ViduMultiFrameVideoNode_frames):
+            """Option '4' of input 'frames'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt1": "prompt1", "end_image1": "end_image1", "duration1": "duration1", "prompt2": "prompt2", "end_image2": "end_image2", "duration2": "duration2", "prompt3": "prompt3", "end_image3": "end_image3", "duration3": "duration3", "prompt4": "prompt4", "end_image4": "end_image4", "duration4": "duration4"}
+
+            def __init__(
+                self,
+                *,
+                prompt1: str | Output[Literal["STRING"]] | None = None,
+                end_image1: Output[Literal["IMAGE"]] | None = None,
+                duration1: int | Output[Literal["INT"]] | None = None,
+                prompt2: str | Output[Literal["STRING"]] | None = None,
+                end_image2: Output[Literal["IMAGE"]] | None = None,
+                duration2: int | Output[Literal["INT"]] | None = None,
+                prompt3: str | Output[Literal["STRING"]] | None = None,
+                end_image3: Output[Literal["IMAGE"]] | None = None,
+                duration3: int | Output[Literal["INT"]] | None = None,
+                prompt4: str | Output[Literal["STRING"]] | None = None,
+                end_image4: Output[Literal["IMAGE"]] | None = None,
+                duration4: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "4",
+                    {"prompt1": prompt1, "end_image1": end_image1, "duration1": duration1, "prompt2": prompt2, "end_image2": end_image2, "duration2": duration2, "prompt3": prompt3, "end_image3": end_image3, "duration3": duration3, "prompt4": prompt4, "end_image4": end_image4, "duration4": duration4},
+                )
+
+        class Node_5(_ViduMultiFrameVideoNode_frames):
+            """Option '5' of input 'frames'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt1": "prompt1", "end_image1": "end_image1", "duration1": "duration1", "prompt2": "prompt2", "end_image2": "end_image2", "duration2": "duration2", "prompt3": "prompt3", "end_image3": "end_image3", "duration3": "duration3", "prompt4": "prompt4", "end_image4": "end_image4", "duration4": "duration4", "prompt5": "prompt5", "end_image5": "end_image5", "duration5": "duration5"}
+
+            def __init__(
+                self,
+                *,
+                prompt1: str | Output[Literal["STRING"]] | None = None,
+                end_image1: Output[Literal["IMAGE"]] | None = None,
+                duration1: int | Output[Literal["INT"]] | None = None,
+                prompt2: str | Output[Literal["STRING"]] | None = None,
+                end_image2: Output[Literal["IMAGE"]] | None = None,
+                duration2: int | Output[Literal["INT"]] | None = None,
+                prompt3: str | Output[Literal["STRING"]] | None = None,
+                end_image3: Output[Literal["IMAGE"]] | None = None,
+                duration3: int | Output[Literal["INT"]] | None = None,
+                prompt4: str | Output[Literal["STRING"]] | None = None,
+                end_image4: Output[Literal["IMAGE"]] | None = None,
+                duration4: int | Output[Literal["INT"]] | None = None,
+                prompt5: str | Output[Literal["STRING"]] | None = None,
+                end_image5: Output[Literal["IMAGE"]] | None = None,
+                duration5: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "5",
+                    {"prompt1": prompt1, "end_image1": end_image1, "duration1": duration1, "prompt2": prompt2, "end_image2": end_image2, "duration2": duration2, "prompt3": prompt3, "end_image3": end_image3, "duration3": duration3, "prompt4": prompt4, "end_image4": end_image4, "duration4": duration4, "prompt5": prompt5, "end_image5": end_image5, "duration5": duration5},
+                )
+
+        class Node_6(_ViduMultiFrameVideoNode_frames):
+            """Option '6' of input 'frames'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt1": "prompt1", "end_image1": "end_image1", "duration1": "duration1", "prompt2": "prompt2", "end_image2": "end_image2", "duration2": "duration2", "prompt3": "prompt3", "end_image3": "end_image3", "duration3": "duration3", "prompt4": "prompt4", "end_image4": "end_image4", "duration4": "duration4", "prompt5": "prompt5", "end_image5": "end_image5", "duration5": "duration5", "prompt6": "prompt6", "end_image6": "end_image6", "duration6": "duration6"}
+
+            def __init__(
+                self,
+                *,
+                prompt1: str | Output[Literal["STRING"]] | None = None,
+                end_image1: Output[Literal["IMAGE"]] | None = None,
+                duration1: int | Output[Literal["INT"]] | None = None,
+                prompt2: str | Output[Literal["STRING"]] | None = None,
+                end_image2: Output[Literal["IMAGE"]] | None = None,
+                duration2: int | Output[Literal["INT"]] | None = None,
+                prompt3: str | Output[Literal["STRING"]] | None = None,
+                end_image3: Output[Literal["IMAGE"]] | None = None,
+                duration3: int | Output[Literal["INT"]] | None = None,
+                prompt4: str | Output[Literal["STRING"]] | None = None,
+                end_image4: Output[Literal["IMAGE"]] | None = None,
+                duration4: int | Output[Literal["INT"]] | None = None,
+                prompt5: str | Output[Literal["STRING"]] | None = None,
+                end_image5: Output[Literal["IMAGE"]] | None = None,
+                duration5: int | Output[Literal["INT"]] | None = None,
+                prompt6: str | Output[Literal["STRING"]] | None = None,
+                end_image6: Output[Literal["IMAGE"]] | None = None,
+                duration6: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "6",
+                    {"prompt1": prompt1, "end_image1": end_image1, "duration1": duration1, "prompt2": prompt2, "end_image2": end_image2, "duration2": duration2, "prompt3": prompt3, "end_image3": end_image3, "duration3": duration3, "prompt4": prompt4, "end_image4": end_image4, "duration4": duration4, "prompt5": prompt5, "end_image5": end_image5, "duration5": duration5, "prompt6": prompt6, "end_image6": end_image6, "duration6": duration6},
+                )
+
+        class Node_7(_ViduMultiFrameVideoNode_frames):
+            """Option '7' of input 'frames'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt1": "prompt1", "end_image1": "end_image1", "duration1": "duration1", "prompt2": "prompt2", "end_image2": "end_image2", "duration2": "duration2", "prompt3": "prompt3", "end_image3": "end_image3", "duration3": "duration3", "prompt4": "prompt4", "end_image4": "end_image4", "duration4": "duration4", "prompt5": "prompt5", "end_image5": "end_image5", "duration5": "duration5", "prompt6": "prompt6", "end_image6": "end_image6", "duration6": "duration6", "prompt7": "prompt7", "end_image7": "end_image7", "duration7": "duration7"}
+
+            def __init__(
+                self,
+                *,
+                prompt1: str | Output[Literal["STRING"]] | None = None,
+                end_image1: Output[Literal["IMAGE"]] | None = None,
+                duration1: int | Output[Literal["INT"]] | None = None,
+                prompt2: str | Output[Literal["STRING"]] | None = None,
+                end_image2: Output[Literal["IMAGE"]] | None = None,
+                duration2: int | Output[Literal["INT"]] | None = None,
+                prompt3: str | Output[Literal["STRING"]] | None = None,
+                end_image3: Output[Literal["IMAGE"]] | None = None,
+                duration3: int | Output[Literal["INT"]] | None = None,
+                prompt4: str | Output[Literal["STRING"]] | None = None,
+                end_image4: Output[Literal["IMAGE"]] | None = None,
+                duration4: int | Output[Literal["INT"]] | None = None,
+                prompt5: str | Output[Literal["STRING"]] | None = None,
+                end_image5: Output[Literal["IMAGE"]] | None = None,
+                duration5: int | Output[Literal["INT"]] | None = None,
+                prompt6: str | Output[Literal["STRING"]] | None = None,
+                end_image6: Output[Literal["IMAGE"]] | None = None,
+                duration6: int | Output[Literal["INT"]] | None = None,
+                prompt7: str | Output[Literal["STRING"]] | None = None,
+                end_image7: Output[Literal["IMAGE"]] | None = None,
+                duration7: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "7",
+                    {"prompt1": prompt1, "end_image1": end_image1, "duration1": duration1, "prompt2": prompt2, "end_image2": end_image2, "duration2": duration2, "prompt3": prompt3, "end_image3": end_image3, "duration3": duration3, "prompt4": prompt4, "end_image4": end_image4, "duration4": duration4, "prompt5": prompt5, "end_image5": end_image5, "duration5": duration5, "prompt6": prompt6, "end_image6": end_image6, "duration6": duration6, "prompt7": prompt7, "end_image7": end_image7, "duration7": duration7},
+                )
+
+        class Node_8(_ViduMultiFrameVideoNode_frames):
+            """Option '8' of input 'frames'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt1": "prompt1", "end_image1": "end_image1", "duration1": "duration1", "prompt2": "prompt2", "end_image2": "end_image2", "duration2": "duration2", "prompt3": "prompt3", "end_image3": "end_image3", "duration3": "duration3", "prompt4": "prompt4", "end_image4": "end_image4", "duration4": "duration4", "prompt5": "prompt5", "end_image5": "end_image5", "duration5": "duration5", "prompt6": "prompt6", "end_image6": "end_image6", "duration6": "duration6", "prompt7": "prompt7", "end_image7": "end_image7", "duration7": "duration7", "prompt8": "prompt8", "end_image8": "end_image8", "duration8": "duration8"}
+
+            def __init__(
+                self,
+                *,
+                prompt1: str | Output[Literal["STRING"]] | None = None,
+                end_image1: Output[Literal["IMAGE"]] | None = None,
+                duration1: int | Output[Literal["INT"]] | None = None,
+                prompt2: str | Output[Literal["STRING"]] | None = None,
+                end_image2: Output[Literal["IMAGE"]] | None = None,
+                duration2: int | Output[Literal["INT"]] | None = None,
+                prompt3: str | Output[Literal["STRING"]] | None = None,
+                end_image3: Output[Literal["IMAGE"]] | None = None,
+                duration3: int | Output[Literal["INT"]] | None = None,
+                prompt4: str | Output[Literal["STRING"]] | None = None,
+                end_image4: Output[Literal["IMAGE"]] | None = None,
+                duration4: int | Output[Literal["INT"]] | None = None,
+                prompt5: str | Output[Literal["STRING"]] | None = None,
+                end_image5: Output[Literal["IMAGE"]] | None = None,
+                duration5: int | Output[Literal["INT"]] | None = None,
+                prompt6: str | Output[Literal["STRING"]] | None = None,
+                end_image6: Output[Literal["IMAGE"]] | None = None,
+                duration6: int | Output[Literal["INT"]] | None = None,
+                prompt7: str | Output[Literal["STRING"]] | None = None,
+                end_image7: Output[Literal["IMAGE"]] | None = None,
+                duration7: int | Output[Literal["INT"]] | None = None,
+                prompt8: str | Output[Literal["STRING"]] | None = None,
+                end_image8: Output[Literal["IMAGE"]] | None = None,
+                duration8: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "8",
+                    {"prompt1": prompt1, "end_image1": end_image1, "duration1": duration1, "prompt2": prompt2, "end_image2": end_image2, "duration2": duration2, "prompt3": prompt3, "end_image3": end_image3, "duration3": duration3, "prompt4": prompt4, "end_image4": end_image4, "duration4": duration4, "prompt5": prompt5, "end_image5": end_image5, "duration5": duration5, "prompt6": prompt6, "end_image6": end_image6, "duration6": duration6, "prompt7": prompt7, "end_image7": end_image7, "duration7": duration7, "prompt8": prompt8, "end_image8": end_image8, "duration8": duration8},
+                )
+
+        class Node_9(_ViduMultiFrameVideoNode_frames):
+            """Option '9' of input 'frames'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt1": "prompt1", "end_image1": "end_image1", "duration1": "duration1", "prompt2": "prompt2", "end_image2": "end_image2", "duration2": "duration2", "prompt3": "prompt3", "end_image3": "end_image3", "duration3": "duration3", "prompt4": "prompt4", "end_image4": "end_image4", "duration4": "duration4", "prompt5": "prompt5", "end_image5": "end_image5", "duration5": "duration5", "prompt6": "prompt6", "end_image6": "end_image6", "duration6": "duration6", "prompt7": "prompt7", "end_image7": "end_image7", "duration7": "duration7", "prompt8": "prompt8", "end_image8": "end_image8", "duration8": "duration8", "prompt9": "prompt9", "end_image9": "end_image9", "duration9": "duration9"}
+
+            def __init__(
+                self,
+                *,
+                prompt1: str | Output[Literal["STRING"]] | None = None,
+                end_image1: Output[Literal["IMAGE"]] | None = None,
+                duration1: int | Output[Literal["INT"]] | None = None,
+                prompt2: str | Output[Literal["STRING"]] | None = None,
+                end_image2: Output[Literal["IMAGE"]] | None = None,
+                duration2: int | Output[Literal["INT"]] | None = None,
+                prompt3: str | Output[Literal["STRING"]] | None = None,
+                end_image3: Output[Literal["IMAGE"]] | None = None,
+                duration3: int | Output[Literal["INT"]] | None = None,
+                prompt4: str | Output[Literal["STRING"]] | None = None,
+                end_image4: Output[Literal["IMAGE"]] | None = None,
+                duration4: int | Output[Literal["INT"]] | None = None,
+                prompt5: str | Output[Literal["STRING"]] | None = None,
+                end_image5: Output[Literal["IMAGE"]] | None = None,
+                duration5: int | Output[Literal["INT"]] | None = None,
+                prompt6: str | Output[Literal["STRING"]] | None = None,
+                end_image6: Output[Literal["IMAGE"]] | None = None,
+                duration6: int | Output[Literal["INT"]] | None = None,
+                prompt7: str | Output[Literal["STRING"]] | None = None,
+                end_image7: Output[Literal["IMAGE"]] | None = None,
+                duration7: int | Output[Literal["INT"]] | None = None,
+                prompt8: str | Output[Literal["STRING"]] | None = None,
+                end_image8: Output[Literal["IMAGE"]] | None = None,
+                duration8: int | Output[Literal["INT"]] | None = None,
+                prompt9: str | Output[Literal["STRING"]] | None = None,
+                end_image9: Output[Literal["IMAGE"]] | None = None,
+                duration9: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "9",
+                    {"prompt1": prompt1, "end_image1": end_image1, "duration1": duration1, "prompt2": prompt2, "end_image2": end_image2, "duration2": duration2, "prompt3": prompt3, "end_image3": end_image3, "duration3": duration3, "prompt4": prompt4, "end_image4": end_image4, "duration4": duration4, "prompt5": prompt5, "end_image5": end_image5, "duration5": duration5, "prompt6": prompt6, "end_image6": end_image6, "duration6": duration6, "prompt7": prompt7, "end_image7": end_image7, "duration7": duration7, "prompt8": prompt8, "end_image8": end_image8, "duration8": duration8, "prompt9": prompt9, "end_image9": end_image9, "duration9": duration9},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"2": Node_2, "3": Node_3, "4": Node_4, "5": Node_5, "6": Node_6, "7": Node_7, "8": Node_8, "9": Node_9}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"frames": Frames}
+
     video: Output[Literal["VIDEO"]]
 
     model: InputRef
@@ -840,7 +1306,7 @@ class ViduMultiFrameVideoNode(SingleOutputNode[Literal["VIDEO"]]):
         start_image: Output[Literal["IMAGE"]],
         seed: int | Output[Literal["INT"]] = 1,
         resolution: _ViduMultiFrameVideoNode_resolution | Output[Literal["COMBO"]] = "720p",
-        frames: Literal["2", "3", "4", "5", "6", "7", "8", "9"] | DynamicOption = "2",
+        frames: Literal["2", "3", "4", "5", "6", "7", "8", "9"] | _ViduMultiFrameVideoNode_frames = "2",
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:

@@ -27,6 +27,12 @@ __all__ = [
 ]
 
 
+class _HappyHorseImageToVideoApi_model(DynamicOption):
+    """An option of input 'model' of HappyHorseImageToVideoApi."""
+
+    __slots__ = ()
+
+
 class HappyHorseImageToVideoApi(SingleOutputNode[Literal["VIDEO"]]):
     """HappyHorse Image to Video (HappyHorseImageToVideoApi)
 
@@ -59,6 +65,50 @@ class HappyHorseImageToVideoApi(SingleOutputNode[Literal["VIDEO"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "happyhorse-1.1-i2v", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["720P", "1080P"]}], "duration": ["INT", {"default": 5, "min": 3, "max": 15, "step": 1, "display": "number"}]}}}, {"key": "happyhorse-1.0-i2v", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["720P", "1080P"]}], "duration": ["INT", {"default": 5, "min": 3, "max": 15, "step": 1, "display": "number"}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class Happyhorse11I2v(_HappyHorseImageToVideoApi_model):
+            """Option 'happyhorse-1.1-i2v' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt": "prompt", "resolution": "resolution", "duration": "duration"}
+
+            def __init__(
+                self,
+                *,
+                prompt: str | Output[Literal["STRING"]] | None = None,
+                resolution: Literal["720P", "1080P"] | Output[Literal["COMBO"]] | None = None,
+                duration: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "happyhorse-1.1-i2v",
+                    {"prompt": prompt, "resolution": resolution, "duration": duration},
+                )
+
+        class Happyhorse10I2v(_HappyHorseImageToVideoApi_model):
+            """Option 'happyhorse-1.0-i2v' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt": "prompt", "resolution": "resolution", "duration": "duration"}
+
+            def __init__(
+                self,
+                *,
+                prompt: str | Output[Literal["STRING"]] | None = None,
+                resolution: Literal["720P", "1080P"] | Output[Literal["COMBO"]] | None = None,
+                duration: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "happyhorse-1.0-i2v",
+                    {"prompt": prompt, "resolution": resolution, "duration": duration},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"happyhorse-1.1-i2v": Happyhorse11I2v, "happyhorse-1.0-i2v": Happyhorse10I2v}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     video: Output[Literal["VIDEO"]]
 
     model: InputRef
@@ -68,7 +118,7 @@ class HappyHorseImageToVideoApi(SingleOutputNode[Literal["VIDEO"]]):
     def __init__(
         self,
         *,
-        model: Literal["happyhorse-1.1-i2v", "happyhorse-1.0-i2v"] | DynamicOption = "happyhorse-1.1-i2v",
+        model: Literal["happyhorse-1.1-i2v", "happyhorse-1.0-i2v"] | _HappyHorseImageToVideoApi_model = "happyhorse-1.1-i2v",
         first_frame: Output[Literal["IMAGE"]],
         seed: int | Output[Literal["INT"]] = 0,
         watermark: bool | Output[Literal["BOOLEAN"]] = False,
@@ -85,6 +135,12 @@ class HappyHorseImageToVideoApi(SingleOutputNode[Literal["VIDEO"]]):
             title,
             node_id,
         )
+
+
+class _HappyHorseReferenceVideoApi_model(DynamicOption):
+    """An option of input 'model' of HappyHorseReferenceVideoApi."""
+
+    __slots__ = ()
 
 
 class HappyHorseReferenceVideoApi(SingleOutputNode[Literal["VIDEO"]]):
@@ -117,6 +173,54 @@ class HappyHorseReferenceVideoApi(SingleOutputNode[Literal["VIDEO"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "happyhorse-1.1-r2v", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["720P", "1080P"]}], "ratio": ["COMBO", {"multiselect": False, "options": ["16:9", "9:16", "1:1", "4:3", "3:4", "21:9", "9:21", "5:4", "4:5"]}], "duration": ["INT", {"default": 5, "min": 3, "max": 15, "step": 1, "display": "number"}], "reference_images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_image": ["IMAGE", {}]}}, "names": ["image1", "image2", "image3", "image4", "image5", "image6", "image7", "image8", "image9"], "min": 1}}]}}}, {"key": "happyhorse-1.0-r2v", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["720P", "1080P"]}], "ratio": ["COMBO", {"multiselect": False, "options": ["16:9", "9:16", "1:1", "4:3", "3:4"]}], "duration": ["INT", {"default": 5, "min": 3, "max": 15, "step": 1, "display": "number"}], "reference_images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_image": ["IMAGE", {}]}}, "names": ["image1", "image2", "image3", "image4", "image5", "image6", "image7", "image8", "image9"], "min": 1}}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class Happyhorse11R2v(_HappyHorseReferenceVideoApi_model):
+            """Option 'happyhorse-1.1-r2v' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt": "prompt", "resolution": "resolution", "ratio": "ratio", "duration": "duration", "reference_images": "reference_images"}
+
+            def __init__(
+                self,
+                *,
+                prompt: str | Output[Literal["STRING"]] | None = None,
+                resolution: Literal["720P", "1080P"] | Output[Literal["COMBO"]] | None = None,
+                ratio: Literal["16:9", "9:16", "1:1", "4:3", "3:4", "21:9", "9:21", "5:4", "4:5"] | Output[Literal["COMBO"]] | None = None,
+                duration: int | Output[Literal["INT"]] | None = None,
+                reference_images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "happyhorse-1.1-r2v",
+                    {"prompt": prompt, "resolution": resolution, "ratio": ratio, "duration": duration, "reference_images": reference_images},
+                )
+
+        class Happyhorse10R2v(_HappyHorseReferenceVideoApi_model):
+            """Option 'happyhorse-1.0-r2v' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt": "prompt", "resolution": "resolution", "ratio": "ratio", "duration": "duration", "reference_images": "reference_images"}
+
+            def __init__(
+                self,
+                *,
+                prompt: str | Output[Literal["STRING"]] | None = None,
+                resolution: Literal["720P", "1080P"] | Output[Literal["COMBO"]] | None = None,
+                ratio: Literal["16:9", "9:16", "1:1", "4:3", "3:4"] | Output[Literal["COMBO"]] | None = None,
+                duration: int | Output[Literal["INT"]] | None = None,
+                reference_images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "happyhorse-1.0-r2v",
+                    {"prompt": prompt, "resolution": resolution, "ratio": ratio, "duration": duration, "reference_images": reference_images},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"happyhorse-1.1-r2v": Happyhorse11R2v, "happyhorse-1.0-r2v": Happyhorse10R2v}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     video: Output[Literal["VIDEO"]]
 
     model: InputRef
@@ -126,7 +230,7 @@ class HappyHorseReferenceVideoApi(SingleOutputNode[Literal["VIDEO"]]):
     def __init__(
         self,
         *,
-        model: Literal["happyhorse-1.1-r2v", "happyhorse-1.0-r2v"] | DynamicOption = "happyhorse-1.1-r2v",
+        model: Literal["happyhorse-1.1-r2v", "happyhorse-1.0-r2v"] | _HappyHorseReferenceVideoApi_model = "happyhorse-1.1-r2v",
         seed: int | Output[Literal["INT"]] = 0,
         watermark: bool | Output[Literal["BOOLEAN"]] = False,
         title: str | None = None,
@@ -141,6 +245,12 @@ class HappyHorseReferenceVideoApi(SingleOutputNode[Literal["VIDEO"]]):
             title,
             node_id,
         )
+
+
+class _HappyHorseTextToVideoApi_model(DynamicOption):
+    """An option of input 'model' of HappyHorseTextToVideoApi."""
+
+    __slots__ = ()
 
 
 class HappyHorseTextToVideoApi(SingleOutputNode[Literal["VIDEO"]]):
@@ -173,6 +283,52 @@ class HappyHorseTextToVideoApi(SingleOutputNode[Literal["VIDEO"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "happyhorse-1.1-t2v", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["720P", "1080P"]}], "ratio": ["COMBO", {"multiselect": False, "options": ["16:9", "9:16", "1:1", "4:3", "3:4", "21:9", "9:21", "5:4", "4:5"]}], "duration": ["INT", {"default": 5, "min": 3, "max": 15, "step": 1, "display": "number"}]}}}, {"key": "happyhorse-1.0-t2v", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["720P", "1080P"]}], "ratio": ["COMBO", {"multiselect": False, "options": ["16:9", "9:16", "1:1", "4:3", "3:4"]}], "duration": ["INT", {"default": 5, "min": 3, "max": 15, "step": 1, "display": "number"}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class Happyhorse11T2v(_HappyHorseTextToVideoApi_model):
+            """Option 'happyhorse-1.1-t2v' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt": "prompt", "resolution": "resolution", "ratio": "ratio", "duration": "duration"}
+
+            def __init__(
+                self,
+                *,
+                prompt: str | Output[Literal["STRING"]] | None = None,
+                resolution: Literal["720P", "1080P"] | Output[Literal["COMBO"]] | None = None,
+                ratio: Literal["16:9", "9:16", "1:1", "4:3", "3:4", "21:9", "9:21", "5:4", "4:5"] | Output[Literal["COMBO"]] | None = None,
+                duration: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "happyhorse-1.1-t2v",
+                    {"prompt": prompt, "resolution": resolution, "ratio": ratio, "duration": duration},
+                )
+
+        class Happyhorse10T2v(_HappyHorseTextToVideoApi_model):
+            """Option 'happyhorse-1.0-t2v' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt": "prompt", "resolution": "resolution", "ratio": "ratio", "duration": "duration"}
+
+            def __init__(
+                self,
+                *,
+                prompt: str | Output[Literal["STRING"]] | None = None,
+                resolution: Literal["720P", "1080P"] | Output[Literal["COMBO"]] | None = None,
+                ratio: Literal["16:9", "9:16", "1:1", "4:3", "3:4"] | Output[Literal["COMBO"]] | None = None,
+                duration: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "happyhorse-1.0-t2v",
+                    {"prompt": prompt, "resolution": resolution, "ratio": ratio, "duration": duration},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"happyhorse-1.1-t2v": Happyhorse11T2v, "happyhorse-1.0-t2v": Happyhorse10T2v}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     video: Output[Literal["VIDEO"]]
 
     model: InputRef
@@ -182,7 +338,7 @@ class HappyHorseTextToVideoApi(SingleOutputNode[Literal["VIDEO"]]):
     def __init__(
         self,
         *,
-        model: Literal["happyhorse-1.1-t2v", "happyhorse-1.0-t2v"] | DynamicOption = "happyhorse-1.1-t2v",
+        model: Literal["happyhorse-1.1-t2v", "happyhorse-1.0-t2v"] | _HappyHorseTextToVideoApi_model = "happyhorse-1.1-t2v",
         seed: int | Output[Literal["INT"]] = 0,
         watermark: bool | Output[Literal["BOOLEAN"]] = False,
         title: str | None = None,
@@ -197,6 +353,12 @@ class HappyHorseTextToVideoApi(SingleOutputNode[Literal["VIDEO"]]):
             title,
             node_id,
         )
+
+
+class _HappyHorseVideoEditApi_model(DynamicOption):
+    """An option of input 'model' of HappyHorseVideoEditApi."""
+
+    __slots__ = ()
 
 
 class HappyHorseVideoEditApi(SingleOutputNode[Literal["VIDEO"]]):
@@ -231,6 +393,33 @@ class HappyHorseVideoEditApi(SingleOutputNode[Literal["VIDEO"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "happyhorse-1.0-video-edit", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["720P", "1080P"]}], "ratio": ["COMBO", {"multiselect": False, "options": ["16:9", "9:16", "1:1", "4:3", "3:4"]}], "reference_images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_image": ["IMAGE", {}]}}, "names": ["image1", "image2", "image3", "image4", "image5"], "min": 0}}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class Happyhorse10VideoEdit(_HappyHorseVideoEditApi_model):
+            """Option 'happyhorse-1.0-video-edit' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt": "prompt", "resolution": "resolution", "ratio": "ratio", "reference_images": "reference_images"}
+
+            def __init__(
+                self,
+                *,
+                prompt: str | Output[Literal["STRING"]] | None = None,
+                resolution: Literal["720P", "1080P"] | Output[Literal["COMBO"]] | None = None,
+                ratio: Literal["16:9", "9:16", "1:1", "4:3", "3:4"] | Output[Literal["COMBO"]] | None = None,
+                reference_images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "happyhorse-1.0-video-edit",
+                    {"prompt": prompt, "resolution": resolution, "ratio": ratio, "reference_images": reference_images},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"happyhorse-1.0-video-edit": Happyhorse10VideoEdit}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     video: Output[Literal["VIDEO"]]
 
     model: InputRef
@@ -240,7 +429,7 @@ class HappyHorseVideoEditApi(SingleOutputNode[Literal["VIDEO"]]):
     def __init__(
         self,
         *,
-        model: Literal["happyhorse-1.0-video-edit"] | DynamicOption = "happyhorse-1.0-video-edit",
+        model: Literal["happyhorse-1.0-video-edit"] | _HappyHorseVideoEditApi_model = "happyhorse-1.0-video-edit",
         video: Output[Literal["VIDEO"]],
         seed: int | Output[Literal["INT"]] = 0,
         watermark: bool | Output[Literal["BOOLEAN"]] = False,
@@ -257,6 +446,12 @@ class HappyHorseVideoEditApi(SingleOutputNode[Literal["VIDEO"]]):
             title,
             node_id,
         )
+
+
+class _Wan2ImageToVideoApi_model(DynamicOption):
+    """An option of input 'model' of Wan2ImageToVideoApi."""
+
+    __slots__ = ()
 
 
 class Wan2ImageToVideoApi(SingleOutputNode[Literal["VIDEO"]]):
@@ -297,6 +492,33 @@ class Wan2ImageToVideoApi(SingleOutputNode[Literal["VIDEO"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "wan2.7-i2v", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "negative_prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["720P", "1080P"]}], "duration": ["INT", {"default": 5, "min": 2, "max": 15, "step": 1, "display": "number"}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class Wan27I2v(_Wan2ImageToVideoApi_model):
+            """Option 'wan2.7-i2v' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt": "prompt", "negative_prompt": "negative_prompt", "resolution": "resolution", "duration": "duration"}
+
+            def __init__(
+                self,
+                *,
+                prompt: str | Output[Literal["STRING"]] | None = None,
+                negative_prompt: str | Output[Literal["STRING"]] | None = None,
+                resolution: Literal["720P", "1080P"] | Output[Literal["COMBO"]] | None = None,
+                duration: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "wan2.7-i2v",
+                    {"prompt": prompt, "negative_prompt": negative_prompt, "resolution": resolution, "duration": duration},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"wan2.7-i2v": Wan27I2v}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     video: Output[Literal["VIDEO"]]
 
     model: InputRef
@@ -307,7 +529,7 @@ class Wan2ImageToVideoApi(SingleOutputNode[Literal["VIDEO"]]):
     def __init__(
         self,
         *,
-        model: Literal["wan2.7-i2v"] | DynamicOption = "wan2.7-i2v",
+        model: Literal["wan2.7-i2v"] | _Wan2ImageToVideoApi_model = "wan2.7-i2v",
         first_frame: Output[Literal["IMAGE"]],
         seed: int | Output[Literal["INT"]] = 0,
         prompt_extend: bool | Output[Literal["BOOLEAN"]] = True,
@@ -330,6 +552,12 @@ class Wan2ImageToVideoApi(SingleOutputNode[Literal["VIDEO"]]):
             title,
             node_id,
         )
+
+
+class _Wan2ReferenceVideoApi_model(DynamicOption):
+    """An option of input 'model' of Wan2ReferenceVideoApi."""
+
+    __slots__ = ()
 
 
 class Wan2ReferenceVideoApi(SingleOutputNode[Literal["VIDEO"]]):
@@ -362,6 +590,36 @@ class Wan2ReferenceVideoApi(SingleOutputNode[Literal["VIDEO"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "wan2.7-r2v", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "negative_prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["720P", "1080P"]}], "ratio": ["COMBO", {"multiselect": False, "options": ["16:9", "9:16", "1:1", "4:3", "3:4"]}], "duration": ["INT", {"default": 5, "min": 2, "max": 10, "step": 1, "display": "number"}], "reference_videos": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_video": ["VIDEO", {}]}}, "names": ["video1", "video2", "video3"], "min": 0}}], "reference_images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_image": ["IMAGE", {}]}}, "names": ["image1", "image2", "image3", "image4", "image5"], "min": 0}}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class Wan27R2v(_Wan2ReferenceVideoApi_model):
+            """Option 'wan2.7-r2v' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt": "prompt", "negative_prompt": "negative_prompt", "resolution": "resolution", "ratio": "ratio", "duration": "duration", "reference_videos": "reference_videos", "reference_images": "reference_images"}
+
+            def __init__(
+                self,
+                *,
+                prompt: str | Output[Literal["STRING"]] | None = None,
+                negative_prompt: str | Output[Literal["STRING"]] | None = None,
+                resolution: Literal["720P", "1080P"] | Output[Literal["COMBO"]] | None = None,
+                ratio: Literal["16:9", "9:16", "1:1", "4:3", "3:4"] | Output[Literal["COMBO"]] | None = None,
+                duration: int | Output[Literal["INT"]] | None = None,
+                reference_videos: Sequence[Output[Literal["VIDEO"]]] | Mapping[str, Output[Literal["VIDEO"]]] | None = None,
+                reference_images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "wan2.7-r2v",
+                    {"prompt": prompt, "negative_prompt": negative_prompt, "resolution": resolution, "ratio": ratio, "duration": duration, "reference_videos": reference_videos, "reference_images": reference_images},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"wan2.7-r2v": Wan27R2v}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     video: Output[Literal["VIDEO"]]
 
     model: InputRef
@@ -371,7 +629,7 @@ class Wan2ReferenceVideoApi(SingleOutputNode[Literal["VIDEO"]]):
     def __init__(
         self,
         *,
-        model: Literal["wan2.7-r2v"] | DynamicOption = "wan2.7-r2v",
+        model: Literal["wan2.7-r2v"] | _Wan2ReferenceVideoApi_model = "wan2.7-r2v",
         seed: int | Output[Literal["INT"]] = 0,
         watermark: bool | Output[Literal["BOOLEAN"]] = False,
         title: str | None = None,
@@ -386,6 +644,12 @@ class Wan2ReferenceVideoApi(SingleOutputNode[Literal["VIDEO"]]):
             title,
             node_id,
         )
+
+
+class _Wan2TextToVideoApi_model(DynamicOption):
+    """An option of input 'model' of Wan2TextToVideoApi."""
+
+    __slots__ = ()
 
 
 class Wan2TextToVideoApi(SingleOutputNode[Literal["VIDEO"]]):
@@ -422,6 +686,34 @@ class Wan2TextToVideoApi(SingleOutputNode[Literal["VIDEO"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "wan2.7-t2v", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "negative_prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["720P", "1080P"]}], "ratio": ["COMBO", {"multiselect": False, "options": ["16:9", "9:16", "1:1", "4:3", "3:4"]}], "duration": ["INT", {"default": 5, "min": 2, "max": 15, "step": 1, "display": "number"}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class Wan27T2v(_Wan2TextToVideoApi_model):
+            """Option 'wan2.7-t2v' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt": "prompt", "negative_prompt": "negative_prompt", "resolution": "resolution", "ratio": "ratio", "duration": "duration"}
+
+            def __init__(
+                self,
+                *,
+                prompt: str | Output[Literal["STRING"]] | None = None,
+                negative_prompt: str | Output[Literal["STRING"]] | None = None,
+                resolution: Literal["720P", "1080P"] | Output[Literal["COMBO"]] | None = None,
+                ratio: Literal["16:9", "9:16", "1:1", "4:3", "3:4"] | Output[Literal["COMBO"]] | None = None,
+                duration: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "wan2.7-t2v",
+                    {"prompt": prompt, "negative_prompt": negative_prompt, "resolution": resolution, "ratio": ratio, "duration": duration},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"wan2.7-t2v": Wan27T2v}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     video: Output[Literal["VIDEO"]]
 
     model: InputRef
@@ -432,7 +724,7 @@ class Wan2TextToVideoApi(SingleOutputNode[Literal["VIDEO"]]):
     def __init__(
         self,
         *,
-        model: Literal["wan2.7-t2v"] | DynamicOption = "wan2.7-t2v",
+        model: Literal["wan2.7-t2v"] | _Wan2TextToVideoApi_model = "wan2.7-t2v",
         seed: int | Output[Literal["INT"]] = 0,
         prompt_extend: bool | Output[Literal["BOOLEAN"]] = True,
         watermark: bool | Output[Literal["BOOLEAN"]] = False,
@@ -451,6 +743,12 @@ class Wan2TextToVideoApi(SingleOutputNode[Literal["VIDEO"]]):
             title,
             node_id,
         )
+
+
+class _Wan2VideoContinuationApi_model(DynamicOption):
+    """An option of input 'model' of Wan2VideoContinuationApi."""
+
+    __slots__ = ()
 
 
 class Wan2VideoContinuationApi(SingleOutputNode[Literal["VIDEO"]]):
@@ -489,6 +787,33 @@ class Wan2VideoContinuationApi(SingleOutputNode[Literal["VIDEO"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "wan2.7-i2v", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "negative_prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["720P", "1080P"]}], "duration": ["INT", {"default": 5, "min": 2, "max": 15, "step": 1, "display": "number"}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class Wan27I2v(_Wan2VideoContinuationApi_model):
+            """Option 'wan2.7-i2v' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt": "prompt", "negative_prompt": "negative_prompt", "resolution": "resolution", "duration": "duration"}
+
+            def __init__(
+                self,
+                *,
+                prompt: str | Output[Literal["STRING"]] | None = None,
+                negative_prompt: str | Output[Literal["STRING"]] | None = None,
+                resolution: Literal["720P", "1080P"] | Output[Literal["COMBO"]] | None = None,
+                duration: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "wan2.7-i2v",
+                    {"prompt": prompt, "negative_prompt": negative_prompt, "resolution": resolution, "duration": duration},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"wan2.7-i2v": Wan27I2v}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     video: Output[Literal["VIDEO"]]
 
     model: InputRef
@@ -499,7 +824,7 @@ class Wan2VideoContinuationApi(SingleOutputNode[Literal["VIDEO"]]):
     def __init__(
         self,
         *,
-        model: Literal["wan2.7-i2v"] | DynamicOption = "wan2.7-i2v",
+        model: Literal["wan2.7-i2v"] | _Wan2VideoContinuationApi_model = "wan2.7-i2v",
         first_clip: Output[Literal["VIDEO"]],
         seed: int | Output[Literal["INT"]] = 0,
         prompt_extend: bool | Output[Literal["BOOLEAN"]] = True,
@@ -522,6 +847,12 @@ class Wan2VideoContinuationApi(SingleOutputNode[Literal["VIDEO"]]):
         )
 
 _Wan2VideoEditApi_audio_setting = Literal["auto", "origin"]
+
+
+class _Wan2VideoEditApi_model(DynamicOption):
+    """An option of input 'model' of Wan2VideoEditApi."""
+
+    __slots__ = ()
 
 
 class Wan2VideoEditApi(SingleOutputNode[Literal["VIDEO"]]):
@@ -568,6 +899,34 @@ class Wan2VideoEditApi(SingleOutputNode[Literal["VIDEO"]]):
         "model": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "wan2.7-videoedit", "inputs": {"required": {"prompt": ["STRING", {"default": ""}], "resolution": ["COMBO", {"multiselect": False, "options": ["720P", "1080P"]}], "ratio": ["COMBO", {"multiselect": False, "options": ["16:9", "9:16", "1:1", "4:3", "3:4"]}], "duration": ["COMBO", {"default": "auto", "multiselect": False, "options": ["auto", "2", "3", "4", "5", "6", "7", "8", "9", "10"]}], "reference_images": ["COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_image": ["IMAGE", {}]}}, "names": ["image1", "image2", "image3", "image4"], "min": 0}}]}}}]}),
     }
 
+    class Model:
+        """The options of input 'model': one class each, taking the inputs the option brings."""
+
+        class Wan27Videoedit(_Wan2VideoEditApi_model):
+            """Option 'wan2.7-videoedit' of input 'model'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"prompt": "prompt", "resolution": "resolution", "ratio": "ratio", "duration": "duration", "reference_images": "reference_images"}
+
+            def __init__(
+                self,
+                *,
+                prompt: str | Output[Literal["STRING"]] | None = None,
+                resolution: Literal["720P", "1080P"] | Output[Literal["COMBO"]] | None = None,
+                ratio: Literal["16:9", "9:16", "1:1", "4:3", "3:4"] | Output[Literal["COMBO"]] | None = None,
+                duration: Literal["auto", "2", "3", "4", "5", "6", "7", "8", "9", "10"] | Output[Literal["COMBO"]] | None = None,
+                reference_images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "wan2.7-videoedit",
+                    {"prompt": prompt, "resolution": resolution, "ratio": ratio, "duration": duration, "reference_images": reference_images},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"wan2.7-videoedit": Wan27Videoedit}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"model": Model}
+
     video: Output[Literal["VIDEO"]]
 
     model: InputRef
@@ -578,7 +937,7 @@ class Wan2VideoEditApi(SingleOutputNode[Literal["VIDEO"]]):
     def __init__(
         self,
         *,
-        model: Literal["wan2.7-videoedit"] | DynamicOption = "wan2.7-videoedit",
+        model: Literal["wan2.7-videoedit"] | _Wan2VideoEditApi_model = "wan2.7-videoedit",
         video: Output[Literal["VIDEO"]],
         seed: int | Output[Literal["INT"]] = 0,
         audio_setting: _Wan2VideoEditApi_audio_setting | Output[Literal["COMBO"]] = "auto",

@@ -635,6 +635,12 @@ class SaveAudio(SingleOutputNode[Literal["AUDIO"]]):
         )
 
 
+class _SaveAudioAdvanced_format(DynamicOption):
+    """An option of input 'format' of SaveAudioAdvanced."""
+
+    __slots__ = ()
+
+
 class SaveAudioAdvanced(SingleOutputNode[Literal["AUDIO"]]):
     """Save Audio (Advanced) (SaveAudioAdvanced)
 
@@ -665,6 +671,55 @@ class SaveAudioAdvanced(SingleOutputNode[Literal["AUDIO"]]):
         "format": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "flac", "inputs": {"required": {}}}, {"key": "mp3", "inputs": {"required": {"quality": ["COMBO", {"default": "V0", "multiselect": False, "options": ["V0", "128k", "320k"]}]}}}, {"key": "opus", "inputs": {"required": {"quality": ["COMBO", {"default": "128k", "multiselect": False, "options": ["64k", "96k", "128k", "192k", "320k"]}]}}}]}),
     }
 
+    class Format:
+        """The options of input 'format': one class each, taking the inputs the option brings."""
+
+        class Flac(_SaveAudioAdvanced_format):
+            """Option 'flac' of input 'format'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("flac")
+
+        class Mp3(_SaveAudioAdvanced_format):
+            """Option 'mp3' of input 'format'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"quality": "quality"}
+
+            def __init__(
+                self,
+                *,
+                quality: Literal["V0", "128k", "320k"] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "mp3",
+                    {"quality": quality},
+                )
+
+        class Opus(_SaveAudioAdvanced_format):
+            """Option 'opus' of input 'format'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"quality": "quality"}
+
+            def __init__(
+                self,
+                *,
+                quality: Literal["64k", "96k", "128k", "192k", "320k"] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "opus",
+                    {"quality": quality},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"flac": Flac, "mp3": Mp3, "opus": Opus}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"format": Format}
+
     audio: Output[Literal["AUDIO"]]
 
     filename_prefix: InputRef
@@ -675,7 +730,7 @@ class SaveAudioAdvanced(SingleOutputNode[Literal["AUDIO"]]):
         *,
         audio: Output[Literal["AUDIO"]],
         filename_prefix: str | Output[Literal["STRING"]] = "audio/ComfyUI",
-        format: Literal["flac", "mp3", "opus"] | DynamicOption = "flac",
+        format: Literal["flac", "mp3", "opus"] | _SaveAudioAdvanced_format = "flac",
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:

@@ -101,6 +101,12 @@ class DA3GeometryToMesh(SingleOutputNode[Literal["MESH"]]):
 _DA3Inference_resize_method = Literal["upper_bound_resize", "lower_bound_resize"]
 
 
+class _DA3Inference_mode(DynamicOption):
+    """An option of input 'mode' of DA3Inference."""
+
+    __slots__ = ()
+
+
 class DA3Inference(SingleOutputNode[Literal["DA3_GEOMETRY"]]):
     """Run Depth Anything 3 (DA3Inference)
 
@@ -145,6 +151,40 @@ class DA3Inference(SingleOutputNode[Literal["DA3_GEOMETRY"]]):
         "mode": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "mono", "inputs": {"required": {}}}, {"key": "multiview", "inputs": {"required": {"ref_view_strategy": ["COMBO", {"default": "saddle_balanced", "multiselect": False, "options": ["saddle_balanced", "saddle_sim_range", "first", "middle"]}], "pose_method": ["COMBO", {"default": "cam_dec", "multiselect": False, "options": ["cam_dec", "ray_pose"]}]}}}]}),
     }
 
+    class Mode:
+        """The options of input 'mode': one class each, taking the inputs the option brings."""
+
+        class Mono(_DA3Inference_mode):
+            """Option 'mono' of input 'mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("mono")
+
+        class Multiview(_DA3Inference_mode):
+            """Option 'multiview' of input 'mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"ref_view_strategy": "ref_view_strategy", "pose_method": "pose_method"}
+
+            def __init__(
+                self,
+                *,
+                ref_view_strategy: Literal["saddle_balanced", "saddle_sim_range", "first", "middle"] | Output[Literal["COMBO"]] | None = None,
+                pose_method: Literal["cam_dec", "ray_pose"] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "multiview",
+                    {"ref_view_strategy": ref_view_strategy, "pose_method": pose_method},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"mono": Mono, "multiview": Multiview}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"mode": Mode}
+
     da3_geometry: Output[Literal["DA3_GEOMETRY"]]
 
     resolution: InputRef
@@ -158,7 +198,7 @@ class DA3Inference(SingleOutputNode[Literal["DA3_GEOMETRY"]]):
         image: Output[Literal["IMAGE"]],
         resolution: int | Output[Literal["INT"]] = 504,
         resize_method: _DA3Inference_resize_method | Output[Literal["COMBO"]] = "upper_bound_resize",
-        mode: Literal["mono", "multiview"] | DynamicOption = "mono",
+        mode: Literal["mono", "multiview"] | _DA3Inference_mode = "mono",
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:
@@ -173,6 +213,12 @@ class DA3Inference(SingleOutputNode[Literal["DA3_GEOMETRY"]]):
             title,
             node_id,
         )
+
+
+class _DA3Render_output(DynamicOption):
+    """An option of input 'output' of DA3Render."""
+
+    __slots__ = ()
 
 
 class DA3Render(SingleOutputNode[Literal["IMAGE"]]):
@@ -203,13 +249,87 @@ class DA3Render(SingleOutputNode[Literal["IMAGE"]]):
         "output": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "depth", "inputs": {"required": {"normalization": ["COMBO", {"default": "v2_style", "multiselect": False, "options": ["v2_style", "min_max", "raw"]}], "apply_sky_clip": ["BOOLEAN", {"default": False}]}}}, {"key": "depth_colored", "inputs": {"required": {"normalization": ["COMBO", {"default": "v2_style", "multiselect": False, "options": ["v2_style", "min_max", "raw"]}], "apply_sky_clip": ["BOOLEAN", {"default": False}]}}}, {"key": "sky_mask", "inputs": {"required": {"colored": ["BOOLEAN", {"default": False}]}}}, {"key": "confidence", "inputs": {"required": {"colored": ["BOOLEAN", {"default": False}]}}}]}),
     }
 
+    class Output_:
+        """The options of input 'output': one class each, taking the inputs the option brings."""
+
+        class Depth(_DA3Render_output):
+            """Option 'depth' of input 'output'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"normalization": "normalization", "apply_sky_clip": "apply_sky_clip"}
+
+            def __init__(
+                self,
+                *,
+                normalization: Literal["v2_style", "min_max", "raw"] | Output[Literal["COMBO"]] | None = None,
+                apply_sky_clip: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "depth",
+                    {"normalization": normalization, "apply_sky_clip": apply_sky_clip},
+                )
+
+        class DepthColored(_DA3Render_output):
+            """Option 'depth_colored' of input 'output'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"normalization": "normalization", "apply_sky_clip": "apply_sky_clip"}
+
+            def __init__(
+                self,
+                *,
+                normalization: Literal["v2_style", "min_max", "raw"] | Output[Literal["COMBO"]] | None = None,
+                apply_sky_clip: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "depth_colored",
+                    {"normalization": normalization, "apply_sky_clip": apply_sky_clip},
+                )
+
+        class SkyMask(_DA3Render_output):
+            """Option 'sky_mask' of input 'output'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"colored": "colored"}
+
+            def __init__(
+                self,
+                *,
+                colored: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "sky_mask",
+                    {"colored": colored},
+                )
+
+        class Confidence(_DA3Render_output):
+            """Option 'confidence' of input 'output'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"colored": "colored"}
+
+            def __init__(
+                self,
+                *,
+                colored: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "confidence",
+                    {"colored": colored},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"depth": Depth, "depth_colored": DepthColored, "sky_mask": SkyMask, "confidence": Confidence}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"output": Output_}
+
     image: Output[Literal["IMAGE"]]
 
     def __init__(
         self,
         *,
         da3_geometry: Output[Literal["DA3_GEOMETRY"]],
-        output: Literal["depth", "depth_colored", "sky_mask", "confidence"] | DynamicOption = "depth",
+        output: Literal["depth", "depth_colored", "sky_mask", "confidence"] | _DA3Render_output = "depth",
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:

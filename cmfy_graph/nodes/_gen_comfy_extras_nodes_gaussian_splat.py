@@ -23,6 +23,12 @@ __all__ = [
 _CreateCameraInfo_camera_type = Literal["perspective", "orthographic"]
 
 
+class _CreateCameraInfo_mode(DynamicOption):
+    """An option of input 'mode' of CreateCameraInfo."""
+
+    __slots__ = ()
+
+
 class CreateCameraInfo(SingleOutputNode[Literal["LOAD3D_CAMERA"]]):
     """Create Camera Info (CreateCameraInfo)
 
@@ -73,6 +79,72 @@ class CreateCameraInfo(SingleOutputNode[Literal["LOAD3D_CAMERA"]]):
         "mode": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "orbit", "inputs": {"required": {"yaw": ["FLOAT", {"default": 35.0, "min": -360.0, "max": 360.0, "step": 1.0}], "pitch": ["FLOAT", {"default": 30.0, "min": -89.0, "max": 89.0, "step": 1.0}], "distance": ["FLOAT", {"default": 4.0, "min": 0.01, "max": 1000.0, "step": 0.01}]}}}, {"key": "look_at", "inputs": {"required": {"position_x": ["FLOAT", {"default": 4.0, "min": -1000.0, "max": 1000.0, "step": 0.01}], "position_y": ["FLOAT", {"default": 4.0, "min": -1000.0, "max": 1000.0, "step": 0.01}], "position_z": ["FLOAT", {"default": 4.0, "min": -1000.0, "max": 1000.0, "step": 0.01}]}}}, {"key": "quaternion", "inputs": {"required": {"position_x": ["FLOAT", {"default": 4.0, "min": -1000.0, "max": 1000.0, "step": 0.01}], "position_y": ["FLOAT", {"default": 4.0, "min": -1000.0, "max": 1000.0, "step": 0.01}], "position_z": ["FLOAT", {"default": 4.0, "min": -1000.0, "max": 1000.0, "step": 0.01}], "quat_x": ["FLOAT", {"default": 0.0, "min": -1.0, "max": 1.0, "step": 0.001}], "quat_y": ["FLOAT", {"default": 0.0, "min": -1.0, "max": 1.0, "step": 0.001}], "quat_z": ["FLOAT", {"default": 0.0, "min": -1.0, "max": 1.0, "step": 0.001}], "quat_w": ["FLOAT", {"default": 1.0, "min": -1.0, "max": 1.0, "step": 0.001}]}}}]}),
     }
 
+    class Mode:
+        """The options of input 'mode': one class each, taking the inputs the option brings."""
+
+        class Orbit(_CreateCameraInfo_mode):
+            """Option 'orbit' of input 'mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"yaw": "yaw", "pitch": "pitch", "distance": "distance"}
+
+            def __init__(
+                self,
+                *,
+                yaw: float | Output[Literal["FLOAT"]] | None = None,
+                pitch: float | Output[Literal["FLOAT"]] | None = None,
+                distance: float | Output[Literal["FLOAT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "orbit",
+                    {"yaw": yaw, "pitch": pitch, "distance": distance},
+                )
+
+        class LookAt(_CreateCameraInfo_mode):
+            """Option 'look_at' of input 'mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"position_x": "position_x", "position_y": "position_y", "position_z": "position_z"}
+
+            def __init__(
+                self,
+                *,
+                position_x: float | Output[Literal["FLOAT"]] | None = None,
+                position_y: float | Output[Literal["FLOAT"]] | None = None,
+                position_z: float | Output[Literal["FLOAT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "look_at",
+                    {"position_x": position_x, "position_y": position_y, "position_z": position_z},
+                )
+
+        class Quaternion(_CreateCameraInfo_mode):
+            """Option 'quaternion' of input 'mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"position_x": "position_x", "position_y": "position_y", "position_z": "position_z", "quat_x": "quat_x", "quat_y": "quat_y", "quat_z": "quat_z", "quat_w": "quat_w"}
+
+            def __init__(
+                self,
+                *,
+                position_x: float | Output[Literal["FLOAT"]] | None = None,
+                position_y: float | Output[Literal["FLOAT"]] | None = None,
+                position_z: float | Output[Literal["FLOAT"]] | None = None,
+                quat_x: float | Output[Literal["FLOAT"]] | None = None,
+                quat_y: float | Output[Literal["FLOAT"]] | None = None,
+                quat_z: float | Output[Literal["FLOAT"]] | None = None,
+                quat_w: float | Output[Literal["FLOAT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "quaternion",
+                    {"position_x": position_x, "position_y": position_y, "position_z": position_z, "quat_x": quat_x, "quat_y": quat_y, "quat_z": quat_z, "quat_w": quat_w},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"orbit": Orbit, "look_at": LookAt, "quaternion": Quaternion}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"mode": Mode}
+
     camera_info: Output[Literal["LOAD3D_CAMERA"]]
 
     mode: InputRef
@@ -87,7 +159,7 @@ class CreateCameraInfo(SingleOutputNode[Literal["LOAD3D_CAMERA"]]):
     def __init__(
         self,
         *,
-        mode: Literal["orbit", "look_at", "quaternion"] | DynamicOption = "orbit",
+        mode: Literal["orbit", "look_at", "quaternion"] | _CreateCameraInfo_mode = "orbit",
         target_x: float | Output[Literal["FLOAT"]] = 0.0,
         target_y: float | Output[Literal["FLOAT"]] = 0.0,
         target_z: float | Output[Literal["FLOAT"]] = 0.0,

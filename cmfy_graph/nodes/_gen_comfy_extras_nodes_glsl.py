@@ -14,6 +14,12 @@ __all__ = [
 ]
 
 
+class _GLSLShader_size_mode(DynamicOption):
+    """An option of input 'size_mode' of GLSLShader."""
+
+    __slots__ = ()
+
+
 class GLSLShader(Node):
     """GLSL Shader (GLSLShader)
 
@@ -63,6 +69,40 @@ class GLSLShader(Node):
         "curves": ("required", "COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"curve": ["CURVE", {"default": {"points": [[0.0, 0.0], [1.0, 1.0]], "interpolation": "monotone_cubic"}, "socketless": True, "forceInput": True}]}}, "prefix": "u_curve", "min": 0, "max": 4}}),
     }
 
+    class SizeMode:
+        """The options of input 'size_mode': one class each, taking the inputs the option brings."""
+
+        class FromInput(_GLSLShader_size_mode):
+            """Option 'from_input' of input 'size_mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("from_input")
+
+        class Custom(_GLSLShader_size_mode):
+            """Option 'custom' of input 'size_mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"width": "width", "height": "height"}
+
+            def __init__(
+                self,
+                *,
+                width: int | Output[Literal["INT"]] | None = None,
+                height: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "custom",
+                    {"width": width, "height": height},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"from_input": FromInput, "custom": Custom}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"size_mode": SizeMode}
+
     image0: Output[Literal["IMAGE"]]
     image1: Output[Literal["IMAGE"]]
     image2: Output[Literal["IMAGE"]]
@@ -75,7 +115,7 @@ class GLSLShader(Node):
         self,
         *,
         fragment_shader: str | Output[Literal["STRING"]] = "#version 300 es\nprecision highp float;\n\nuniform sampler2D u_image0;\nuniform vec2 u_resolution;\n\nin vec2 v_texCoord;\nlayout(location = 0) out vec4 fragColor0;\n\nvoid main() {\n    fragColor0 = texture(u_image0, v_texCoord);\n}\n",
-        size_mode: Literal["from_input", "custom"] | DynamicOption = "from_input",
+        size_mode: Literal["from_input", "custom"] | _GLSLShader_size_mode = "from_input",
         images: Sequence[Output[Literal["IMAGE"]]] | Mapping[str, Output[Literal["IMAGE"]]],
         floats: Sequence[float | Output[Literal["FLOAT"]]] | Mapping[str, float | Output[Literal["FLOAT"]]] | None = None,
         ints: Sequence[int | Output[Literal["INT"]]] | Mapping[str, int | Output[Literal["INT"]]] | None = None,

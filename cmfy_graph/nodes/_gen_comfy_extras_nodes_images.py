@@ -964,6 +964,12 @@ class SaveAnimatedWEBP(SingleOutputNode[Literal["IMAGE"]]):
         )
 
 
+class _SaveImageAdvanced_format(DynamicOption):
+    """An option of input 'format' of SaveImageAdvanced."""
+
+    __slots__ = ()
+
+
 class SaveImageAdvanced(SingleOutputNode[Literal["IMAGE"]]):
     """Save Image (Advanced) (SaveImageAdvanced)
 
@@ -994,6 +1000,48 @@ class SaveImageAdvanced(SingleOutputNode[Literal["IMAGE"]]):
         "format": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "png", "inputs": {"required": {"bit_depth": ["COMBO", {"default": "8-bit", "multiselect": False, "options": ["8-bit", "16-bit"]}], "input_color_space": ["COMBO", {"default": "sRGB", "multiselect": False, "options": ["sRGB"]}]}}}, {"key": "exr", "inputs": {"required": {"bit_depth": ["COMBO", {"default": "32-bit float", "multiselect": False, "options": ["32-bit float"]}], "input_color_space": ["COMBO", {"default": "sRGB", "multiselect": False, "options": ["sRGB", "HDR", "linear"]}]}}}]}),
     }
 
+    class Format:
+        """The options of input 'format': one class each, taking the inputs the option brings."""
+
+        class Png(_SaveImageAdvanced_format):
+            """Option 'png' of input 'format'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"bit_depth": "bit_depth", "input_color_space": "input_color_space"}
+
+            def __init__(
+                self,
+                *,
+                bit_depth: Literal["8-bit", "16-bit"] | Output[Literal["COMBO"]] | None = None,
+                input_color_space: Literal["sRGB"] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "png",
+                    {"bit_depth": bit_depth, "input_color_space": input_color_space},
+                )
+
+        class Exr(_SaveImageAdvanced_format):
+            """Option 'exr' of input 'format'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"bit_depth": "bit_depth", "input_color_space": "input_color_space"}
+
+            def __init__(
+                self,
+                *,
+                bit_depth: Literal["32-bit float"] | Output[Literal["COMBO"]] | None = None,
+                input_color_space: Literal["sRGB", "HDR", "linear"] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "exr",
+                    {"bit_depth": bit_depth, "input_color_space": input_color_space},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"png": Png, "exr": Exr}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"format": Format}
+
     images: Output[Literal["IMAGE"]]
 
     filename_prefix: InputRef
@@ -1004,7 +1052,7 @@ class SaveImageAdvanced(SingleOutputNode[Literal["IMAGE"]]):
         *,
         images: Output[Literal["IMAGE"]],
         filename_prefix: str | Output[Literal["STRING"]] = "ComfyUI",
-        format: Literal["png", "exr"] | DynamicOption = "png",
+        format: Literal["png", "exr"] | _SaveImageAdvanced_format = "png",
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:

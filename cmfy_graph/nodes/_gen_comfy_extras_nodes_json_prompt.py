@@ -14,6 +14,12 @@ __all__ = [
 ]
 
 
+class _BuildJsonPromptIdeogram_style(DynamicOption):
+    """An option of input 'style' of BuildJsonPromptIdeogram."""
+
+    __slots__ = ()
+
+
 class BuildJsonPromptIdeogram(SingleOutputNode[Literal["DICT"]]):
     """Build JSON Prompt (Ideogram) (BuildJsonPromptIdeogram)
 
@@ -64,6 +70,55 @@ class BuildJsonPromptIdeogram(SingleOutputNode[Literal["DICT"]]):
         "style": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "none", "inputs": {"required": {}}}, {"key": "photo", "inputs": {"required": {"photo": ["STRING", {"default": ""}]}}}, {"key": "art_style", "inputs": {"required": {"art_style": ["STRING", {"default": ""}]}}}]}),
     }
 
+    class Style:
+        """The options of input 'style': one class each, taking the inputs the option brings."""
+
+        class None_(_BuildJsonPromptIdeogram_style):
+            """Option 'none' of input 'style'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("none")
+
+        class Photo(_BuildJsonPromptIdeogram_style):
+            """Option 'photo' of input 'style'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"photo": "photo"}
+
+            def __init__(
+                self,
+                *,
+                photo: str | Output[Literal["STRING"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "photo",
+                    {"photo": photo},
+                )
+
+        class ArtStyle(_BuildJsonPromptIdeogram_style):
+            """Option 'art_style' of input 'style'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"art_style": "art_style"}
+
+            def __init__(
+                self,
+                *,
+                art_style: str | Output[Literal["STRING"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "art_style",
+                    {"art_style": art_style},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"none": None_, "photo": Photo, "art_style": ArtStyle}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"style": Style}
+
     prompt: Output[Literal["DICT"]]
 
     high_level_description: InputRef
@@ -80,7 +135,7 @@ class BuildJsonPromptIdeogram(SingleOutputNode[Literal["DICT"]]):
         element: Output[Literal["ARRAY"]],
         high_level_description: str | Output[Literal["STRING"]] = "",
         background: str | Output[Literal["STRING"]] = "",
-        style: Literal["none", "photo", "art_style"] | DynamicOption = "none",
+        style: Literal["none", "photo", "art_style"] | _BuildJsonPromptIdeogram_style = "none",
         aesthetics: str | Output[Literal["STRING"]] = "",
         lighting: str | Output[Literal["STRING"]] = "",
         medium: str | Output[Literal["STRING"]] = "",

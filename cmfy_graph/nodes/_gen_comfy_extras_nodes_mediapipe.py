@@ -160,6 +160,12 @@ class MediaPipeFaceLandmarker(Node):
         )
 
 
+class _MediaPipeFaceMask_regions(DynamicOption):
+    """An option of input 'regions' of MediaPipeFaceMask."""
+
+    __slots__ = ()
+
+
 class MediaPipeFaceMask(SingleOutputNode[Literal["MASK"]]):
     """Draw Face Mask (MediaPipe) (MediaPipeFaceMask)
 
@@ -188,6 +194,43 @@ class MediaPipeFaceMask(SingleOutputNode[Literal["MASK"]]):
         "regions": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "all", "inputs": {"required": {}}}, {"key": "custom", "inputs": {"required": {"face_oval": ["BOOLEAN", {"default": True}], "lips": ["BOOLEAN", {"default": False}], "left_eye": ["BOOLEAN", {"default": False}], "right_eye": ["BOOLEAN", {"default": False}], "irises": ["BOOLEAN", {"default": False}]}}}]}),
     }
 
+    class Regions:
+        """The options of input 'regions': one class each, taking the inputs the option brings."""
+
+        class All(_MediaPipeFaceMask_regions):
+            """Option 'all' of input 'regions'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("all")
+
+        class Custom(_MediaPipeFaceMask_regions):
+            """Option 'custom' of input 'regions'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"face_oval": "face_oval", "lips": "lips", "left_eye": "left_eye", "right_eye": "right_eye", "irises": "irises"}
+
+            def __init__(
+                self,
+                *,
+                face_oval: bool | Output[Literal["BOOLEAN"]] | None = None,
+                lips: bool | Output[Literal["BOOLEAN"]] | None = None,
+                left_eye: bool | Output[Literal["BOOLEAN"]] | None = None,
+                right_eye: bool | Output[Literal["BOOLEAN"]] | None = None,
+                irises: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "custom",
+                    {"face_oval": face_oval, "lips": lips, "left_eye": left_eye, "right_eye": right_eye, "irises": irises},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"all": All, "custom": Custom}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"regions": Regions}
+
     mask: Output[Literal["MASK"]]
 
     regions: InputRef
@@ -196,7 +239,7 @@ class MediaPipeFaceMask(SingleOutputNode[Literal["MASK"]]):
         self,
         *,
         face_landmarks: Output[Literal["FACE_LANDMARKS"]],
-        regions: Literal["all", "custom"] | DynamicOption = "all",
+        regions: Literal["all", "custom"] | _MediaPipeFaceMask_regions = "all",
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:
@@ -208,6 +251,12 @@ class MediaPipeFaceMask(SingleOutputNode[Literal["MASK"]]):
             title,
             node_id,
         )
+
+
+class _MediaPipeFaceMeshVisualize_connections(DynamicOption):
+    """An option of input 'connections' of MediaPipeFaceMeshVisualize."""
+
+    __slots__ = ()
 
 
 class MediaPipeFaceMeshVisualize(SingleOutputNode[Literal["IMAGE"]]):
@@ -246,6 +295,56 @@ class MediaPipeFaceMeshVisualize(SingleOutputNode[Literal["IMAGE"]]):
         "connections": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "all", "inputs": {"required": {}}}, {"key": "fill", "inputs": {"required": {}}}, {"key": "custom", "inputs": {"required": {"face_oval": ["BOOLEAN", {"default": True}], "lips": ["BOOLEAN", {"default": True}], "left_eye": ["BOOLEAN", {"default": True}], "right_eye": ["BOOLEAN", {"default": True}], "left_eyebrow": ["BOOLEAN", {"default": True}], "right_eyebrow": ["BOOLEAN", {"default": True}], "irises": ["BOOLEAN", {"default": True}], "nose": ["BOOLEAN", {"default": True}], "tesselation": ["BOOLEAN", {"default": False}]}}}]}),
     }
 
+    class Connections:
+        """The options of input 'connections': one class each, taking the inputs the option brings."""
+
+        class All(_MediaPipeFaceMeshVisualize_connections):
+            """Option 'all' of input 'connections'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("all")
+
+        class Fill(_MediaPipeFaceMeshVisualize_connections):
+            """Option 'fill' of input 'connections'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("fill")
+
+        class Custom(_MediaPipeFaceMeshVisualize_connections):
+            """Option 'custom' of input 'connections'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"face_oval": "face_oval", "lips": "lips", "left_eye": "left_eye", "right_eye": "right_eye", "left_eyebrow": "left_eyebrow", "right_eyebrow": "right_eyebrow", "irises": "irises", "nose": "nose", "tesselation": "tesselation"}
+
+            def __init__(
+                self,
+                *,
+                face_oval: bool | Output[Literal["BOOLEAN"]] | None = None,
+                lips: bool | Output[Literal["BOOLEAN"]] | None = None,
+                left_eye: bool | Output[Literal["BOOLEAN"]] | None = None,
+                right_eye: bool | Output[Literal["BOOLEAN"]] | None = None,
+                left_eyebrow: bool | Output[Literal["BOOLEAN"]] | None = None,
+                right_eyebrow: bool | Output[Literal["BOOLEAN"]] | None = None,
+                irises: bool | Output[Literal["BOOLEAN"]] | None = None,
+                nose: bool | Output[Literal["BOOLEAN"]] | None = None,
+                tesselation: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "custom",
+                    {"face_oval": face_oval, "lips": lips, "left_eye": left_eye, "right_eye": right_eye, "left_eyebrow": left_eyebrow, "right_eyebrow": right_eyebrow, "irises": irises, "nose": nose, "tesselation": tesselation},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"all": All, "fill": Fill, "custom": Custom}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"connections": Connections}
+
     image: Output[Literal["IMAGE"]]
 
     connections: InputRef
@@ -257,7 +356,7 @@ class MediaPipeFaceMeshVisualize(SingleOutputNode[Literal["IMAGE"]]):
         self,
         *,
         face_landmarks: Output[Literal["FACE_LANDMARKS"]],
-        connections: Literal["all", "fill", "custom"] | DynamicOption = "all",
+        connections: Literal["all", "fill", "custom"] | _MediaPipeFaceMeshVisualize_connections = "all",
         color: Any | Output[Literal["COLOR"]] = "#00ff00",
         thickness: int | Output[Literal["INT"]] = 1,
         point_size: int | Output[Literal["INT"]] = 2,

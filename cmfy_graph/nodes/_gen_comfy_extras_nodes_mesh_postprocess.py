@@ -281,6 +281,12 @@ class BakeTextureFromVoxel(Node):
         )
 
 
+class _DecimateMesh_placement_mode(DynamicOption):
+    """An option of input 'placement_mode' of DecimateMesh."""
+
+    __slots__ = ()
+
+
 class DecimateMesh(SingleOutputNode[Literal["MESH"]]):
     """Decimate Mesh (DecimateMesh)
 
@@ -321,6 +327,42 @@ class DecimateMesh(SingleOutputNode[Literal["MESH"]]):
         "placement_mode": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "midpoint", "inputs": {"required": {}}}, {"key": "qem", "inputs": {"required": {"line_quadric_weight": ["FLOAT", {"default": 0.0, "min": 0.0, "max": 100.0, "step": 0.1}], "feature_edge_quadric_weight": ["FLOAT", {"default": 0.0, "min": 0.0, "max": 1000.0, "step": 1.0}], "feature_edge_min_dihedral_deg": ["FLOAT", {"default": 30.0, "min": 0.0, "max": 180.0, "step": 1.0}], "clamp_v_to_edge": ["BOOLEAN", {"default": True}]}}}]}),
     }
 
+    class PlacementMode:
+        """The options of input 'placement_mode': one class each, taking the inputs the option brings."""
+
+        class Midpoint(_DecimateMesh_placement_mode):
+            """Option 'midpoint' of input 'placement_mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("midpoint")
+
+        class Qem(_DecimateMesh_placement_mode):
+            """Option 'qem' of input 'placement_mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"line_quadric_weight": "line_quadric_weight", "feature_edge_quadric_weight": "feature_edge_quadric_weight", "feature_edge_min_dihedral_deg": "feature_edge_min_dihedral_deg", "clamp_v_to_edge": "clamp_v_to_edge"}
+
+            def __init__(
+                self,
+                *,
+                line_quadric_weight: float | Output[Literal["FLOAT"]] | None = None,
+                feature_edge_quadric_weight: float | Output[Literal["FLOAT"]] | None = None,
+                feature_edge_min_dihedral_deg: float | Output[Literal["FLOAT"]] | None = None,
+                clamp_v_to_edge: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "qem",
+                    {"line_quadric_weight": line_quadric_weight, "feature_edge_quadric_weight": feature_edge_quadric_weight, "feature_edge_min_dihedral_deg": feature_edge_min_dihedral_deg, "clamp_v_to_edge": clamp_v_to_edge},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"midpoint": Midpoint, "qem": Qem}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"placement_mode": PlacementMode}
+
     mesh: Output[Literal["MESH"]]
 
     target_face_count: InputRef
@@ -331,7 +373,7 @@ class DecimateMesh(SingleOutputNode[Literal["MESH"]]):
         *,
         mesh: Output[Literal["MESH"]],
         target_face_count: int | Output[Literal["INT"]] = 200000,
-        placement_mode: Literal["midpoint", "qem"] | DynamicOption = "midpoint",
+        placement_mode: Literal["midpoint", "qem"] | _DecimateMesh_placement_mode = "midpoint",
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:
@@ -553,6 +595,12 @@ class PaintMesh(SingleOutputNode[Literal["MESH"]]):
         )
 
 
+class _RemeshMesh_sign_mode(DynamicOption):
+    """An option of input 'sign_mode' of RemeshMesh."""
+
+    __slots__ = ()
+
+
 class RemeshMesh(SingleOutputNode[Literal["MESH"]]):
     """Remesh Mesh (Narrow-Band DC) (RemeshMesh)
 
@@ -615,6 +663,49 @@ class RemeshMesh(SingleOutputNode[Literal["MESH"]]):
         "sign_mode": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "udf", "inputs": {"required": {"qef": ["BOOLEAN", {"default": False}], "drop_inverted_components": ["BOOLEAN", {"default": False}], "drop_enclosed_components": ["BOOLEAN", {"default": False}]}}}, {"key": "sdf", "inputs": {"required": {"qef": ["BOOLEAN", {"default": True}], "manifold": ["BOOLEAN", {"default": False}]}}}]}),
     }
 
+    class SignMode:
+        """The options of input 'sign_mode': one class each, taking the inputs the option brings."""
+
+        class Udf(_RemeshMesh_sign_mode):
+            """Option 'udf' of input 'sign_mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"qef": "qef", "drop_inverted_components": "drop_inverted_components", "drop_enclosed_components": "drop_enclosed_components"}
+
+            def __init__(
+                self,
+                *,
+                qef: bool | Output[Literal["BOOLEAN"]] | None = None,
+                drop_inverted_components: bool | Output[Literal["BOOLEAN"]] | None = None,
+                drop_enclosed_components: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "udf",
+                    {"qef": qef, "drop_inverted_components": drop_inverted_components, "drop_enclosed_components": drop_enclosed_components},
+                )
+
+        class Sdf(_RemeshMesh_sign_mode):
+            """Option 'sdf' of input 'sign_mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"qef": "qef", "manifold": "manifold"}
+
+            def __init__(
+                self,
+                *,
+                qef: bool | Output[Literal["BOOLEAN"]] | None = None,
+                manifold: bool | Output[Literal["BOOLEAN"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "sdf",
+                    {"qef": qef, "manifold": manifold},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"udf": Udf, "sdf": Sdf}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"sign_mode": SignMode}
+
     mesh: Output[Literal["MESH"]]
 
     resolution: InputRef
@@ -631,7 +722,7 @@ class RemeshMesh(SingleOutputNode[Literal["MESH"]]):
         *,
         mesh: Output[Literal["MESH"]],
         resolution: int | Output[Literal["INT"]] = 512,
-        sign_mode: Literal["udf", "sdf"] | DynamicOption = "udf",
+        sign_mode: Literal["udf", "sdf"] | _RemeshMesh_sign_mode = "udf",
         band: float | Output[Literal["FLOAT"]] = 1.0,
         project_back: float | Output[Literal["FLOAT"]] = 0.0,
         fix_poles: bool | Output[Literal["BOOLEAN"]] = False,

@@ -151,6 +151,12 @@ class BatchMasksNode(SingleOutputNode[Literal["MASK"]]):
 _ColorTransfer_method = Literal["reinhard_lab", "mkl_lab", "histogram"]
 
 
+class _ColorTransfer_source_stats(DynamicOption):
+    """An option of input 'source_stats' of ColorTransfer."""
+
+    __slots__ = ()
+
+
 class ColorTransfer(SingleOutputNode[Literal["IMAGE"]]):
     """Transfer Color (ColorTransfer)
 
@@ -195,6 +201,48 @@ class ColorTransfer(SingleOutputNode[Literal["IMAGE"]]):
         "source_stats": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "per_frame", "inputs": {"required": {}}}, {"key": "uniform", "inputs": {"required": {}}}, {"key": "target_frame", "inputs": {"required": {"target_index": ["INT", {"default": 0, "min": 0, "max": 10000}]}}}]}),
     }
 
+    class SourceStats:
+        """The options of input 'source_stats': one class each, taking the inputs the option brings."""
+
+        class PerFrame(_ColorTransfer_source_stats):
+            """Option 'per_frame' of input 'source_stats'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("per_frame")
+
+        class Uniform(_ColorTransfer_source_stats):
+            """Option 'uniform' of input 'source_stats'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("uniform")
+
+        class TargetFrame(_ColorTransfer_source_stats):
+            """Option 'target_frame' of input 'source_stats'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"target_index": "target_index"}
+
+            def __init__(
+                self,
+                *,
+                target_index: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "target_frame",
+                    {"target_index": target_index},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"per_frame": PerFrame, "uniform": Uniform, "target_frame": TargetFrame}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"source_stats": SourceStats}
+
     image: Output[Literal["IMAGE"]]
 
     method: InputRef
@@ -207,7 +255,7 @@ class ColorTransfer(SingleOutputNode[Literal["IMAGE"]]):
         image_target: Output[Literal["IMAGE"]],
         image_ref: Output[Literal["IMAGE"]],
         method: _ColorTransfer_method | Output[Literal["COMBO"]] = "reinhard_lab",
-        source_stats: Literal["per_frame", "uniform", "target_frame"] | DynamicOption = "per_frame",
+        source_stats: Literal["per_frame", "uniform", "target_frame"] | _ColorTransfer_source_stats = "per_frame",
         strength: float | Output[Literal["FLOAT"]] = 1.0,
         title: str | None = None,
         node_id: str | None = None,
@@ -507,6 +555,12 @@ class ImageSharpen(SingleOutputNode[Literal["IMAGE"]]):
 _ResizeImageMaskNode_scale_method = Literal["nearest-exact", "bilinear", "area", "bicubic", "lanczos"]
 
 
+class _ResizeImageMaskNode_resize_type(DynamicOption):
+    """An option of input 'resize_type' of ResizeImageMaskNode."""
+
+    __slots__ = ()
+
+
 class ResizeImageMaskNode(SingleOutputNode[Any]):
     """Resize Image/Mask (ResizeImageMaskNode)
 
@@ -549,6 +603,161 @@ class ResizeImageMaskNode(SingleOutputNode[Any]):
     }
     _output_matchtypes_: ClassVar[tuple[str | None, ...]] = ("input_type",)
 
+    class ResizeType:
+        """The options of input 'resize_type': one class each, taking the inputs the option brings."""
+
+        class ScaleDimensions(_ResizeImageMaskNode_resize_type):
+            """Option 'scale dimensions' of input 'resize_type'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"width": "width", "height": "height", "crop": "crop"}
+
+            def __init__(
+                self,
+                *,
+                width: int | Output[Literal["INT"]] | None = None,
+                height: int | Output[Literal["INT"]] | None = None,
+                crop: Literal["disabled", "center"] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "scale dimensions",
+                    {"width": width, "height": height, "crop": crop},
+                )
+
+        class ScaleByMultiplier(_ResizeImageMaskNode_resize_type):
+            """Option 'scale by multiplier' of input 'resize_type'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"multiplier": "multiplier"}
+
+            def __init__(
+                self,
+                *,
+                multiplier: float | Output[Literal["FLOAT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "scale by multiplier",
+                    {"multiplier": multiplier},
+                )
+
+        class ScaleLongerDimension(_ResizeImageMaskNode_resize_type):
+            """Option 'scale longer dimension' of input 'resize_type'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"longer_size": "longer_size"}
+
+            def __init__(
+                self,
+                *,
+                longer_size: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "scale longer dimension",
+                    {"longer_size": longer_size},
+                )
+
+        class ScaleShorterDimension(_ResizeImageMaskNode_resize_type):
+            """Option 'scale shorter dimension' of input 'resize_type'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"shorter_size": "shorter_size"}
+
+            def __init__(
+                self,
+                *,
+                shorter_size: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "scale shorter dimension",
+                    {"shorter_size": shorter_size},
+                )
+
+        class ScaleWidth(_ResizeImageMaskNode_resize_type):
+            """Option 'scale width' of input 'resize_type'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"width": "width"}
+
+            def __init__(
+                self,
+                *,
+                width: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "scale width",
+                    {"width": width},
+                )
+
+        class ScaleHeight(_ResizeImageMaskNode_resize_type):
+            """Option 'scale height' of input 'resize_type'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"height": "height"}
+
+            def __init__(
+                self,
+                *,
+                height: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "scale height",
+                    {"height": height},
+                )
+
+        class ScaleTotalPixels(_ResizeImageMaskNode_resize_type):
+            """Option 'scale total pixels' of input 'resize_type'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"megapixels": "megapixels"}
+
+            def __init__(
+                self,
+                *,
+                megapixels: float | Output[Literal["FLOAT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "scale total pixels",
+                    {"megapixels": megapixels},
+                )
+
+        class MatchSize(_ResizeImageMaskNode_resize_type):
+            """Option 'match size' of input 'resize_type'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"match": "match_", "crop": "crop"}
+
+            def __init__(
+                self,
+                *,
+                match_: Output[Literal["IMAGE", "MASK"]] | None = None,
+                crop: Literal["disabled", "center"] | Output[Literal["COMBO"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "match size",
+                    {"match": match_, "crop": crop},
+                )
+
+        class ScaleToMultiple(_ResizeImageMaskNode_resize_type):
+            """Option 'scale to multiple' of input 'resize_type'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"multiple": "multiple"}
+
+            def __init__(
+                self,
+                *,
+                multiple: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "scale to multiple",
+                    {"multiple": multiple},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"scale dimensions": ScaleDimensions, "scale by multiplier": ScaleByMultiplier, "scale longer dimension": ScaleLongerDimension, "scale shorter dimension": ScaleShorterDimension, "scale width": ScaleWidth, "scale height": ScaleHeight, "scale total pixels": ScaleTotalPixels, "match size": MatchSize, "scale to multiple": ScaleToMultiple}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"resize_type": ResizeType}
+
     resized: Output[Any]
 
     resize_type: InputRef
@@ -568,7 +777,7 @@ class ResizeImageMaskNode(SingleOutputNode[Any]):
     "scale total pixels",
     "match size",
     "scale to multiple",
-] | DynamicOption = "scale dimensions",
+] | _ResizeImageMaskNode_resize_type = "scale dimensions",
         scale_method: _ResizeImageMaskNode_scale_method | Output[Literal["COMBO"]] = "area",
         title: str | None = None,
         node_id: str | None = None,

@@ -148,6 +148,12 @@ class MeshToFile3D(SingleOutputNode[Literal["FILE_3D_GLB"]]):
         )
 
 
+class _RotateMesh_mode(DynamicOption):
+    """An option of input 'mode' of RotateMesh."""
+
+    __slots__ = ()
+
+
 class RotateMesh(SingleOutputNode[Literal["MESH"]]):
     """Rotate Mesh (RotateMesh)
 
@@ -176,6 +182,51 @@ class RotateMesh(SingleOutputNode[Literal["MESH"]]):
         "mode": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "euler_xyz", "inputs": {"required": {"angle_x": ["FLOAT", {"default": 0.0, "min": -360.0, "max": 360.0, "step": 0.1}], "angle_y": ["FLOAT", {"default": 0.0, "min": -360.0, "max": 360.0, "step": 0.1}], "angle_z": ["FLOAT", {"default": 0.0, "min": -360.0, "max": 360.0, "step": 0.1}]}}}, {"key": "quaternion", "inputs": {"required": {"qw": ["FLOAT", {"default": 1.0, "min": -1.0, "max": 1.0, "step": 0.001}], "qx": ["FLOAT", {"default": 0.0, "min": -1.0, "max": 1.0, "step": 0.001}], "qy": ["FLOAT", {"default": 0.0, "min": -1.0, "max": 1.0, "step": 0.001}], "qz": ["FLOAT", {"default": 0.0, "min": -1.0, "max": 1.0, "step": 0.001}]}}}]}),
     }
 
+    class Mode:
+        """The options of input 'mode': one class each, taking the inputs the option brings."""
+
+        class EulerXyz(_RotateMesh_mode):
+            """Option 'euler_xyz' of input 'mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"angle_x": "angle_x", "angle_y": "angle_y", "angle_z": "angle_z"}
+
+            def __init__(
+                self,
+                *,
+                angle_x: float | Output[Literal["FLOAT"]] | None = None,
+                angle_y: float | Output[Literal["FLOAT"]] | None = None,
+                angle_z: float | Output[Literal["FLOAT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "euler_xyz",
+                    {"angle_x": angle_x, "angle_y": angle_y, "angle_z": angle_z},
+                )
+
+        class Quaternion(_RotateMesh_mode):
+            """Option 'quaternion' of input 'mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"qw": "qw", "qx": "qx", "qy": "qy", "qz": "qz"}
+
+            def __init__(
+                self,
+                *,
+                qw: float | Output[Literal["FLOAT"]] | None = None,
+                qx: float | Output[Literal["FLOAT"]] | None = None,
+                qy: float | Output[Literal["FLOAT"]] | None = None,
+                qz: float | Output[Literal["FLOAT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "quaternion",
+                    {"qw": qw, "qx": qx, "qy": qy, "qz": qz},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"euler_xyz": EulerXyz, "quaternion": Quaternion}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"mode": Mode}
+
     mesh: Output[Literal["MESH"]]
 
     mode: InputRef
@@ -184,7 +235,7 @@ class RotateMesh(SingleOutputNode[Literal["MESH"]]):
         self,
         *,
         mesh: Output[Literal["MESH"]],
-        mode: Literal["euler_xyz", "quaternion"] | DynamicOption = "euler_xyz",
+        mode: Literal["euler_xyz", "quaternion"] | _RotateMesh_mode = "euler_xyz",
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:

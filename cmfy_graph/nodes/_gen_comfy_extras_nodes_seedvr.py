@@ -180,6 +180,12 @@ class SeedVR2Preprocess(SingleOutputNode[Literal["IMAGE"]]):
         )
 
 
+class _SeedVR2TemporalChunk_chunking_mode(DynamicOption):
+    """An option of input 'chunking_mode' of SeedVR2TemporalChunk."""
+
+    __slots__ = ()
+
+
 class SeedVR2TemporalChunk(Node):
     """Split SeedVR2 Latent (SeedVR2TemporalChunk)
 
@@ -222,6 +228,39 @@ class SeedVR2TemporalChunk(Node):
         "chunking_mode": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "auto", "inputs": {"required": {}}}, {"key": "manual", "inputs": {"required": {"frames_per_chunk": ["INT", {"default": 21, "min": 1, "max": 16384, "step": 4}]}}}]}),
     }
 
+    class ChunkingMode:
+        """The options of input 'chunking_mode': one class each, taking the inputs the option brings."""
+
+        class Auto(_SeedVR2TemporalChunk_chunking_mode):
+            """Option 'auto' of input 'chunking_mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("auto")
+
+        class Manual(_SeedVR2TemporalChunk_chunking_mode):
+            """Option 'manual' of input 'chunking_mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"frames_per_chunk": "frames_per_chunk"}
+
+            def __init__(
+                self,
+                *,
+                frames_per_chunk: int | Output[Literal["INT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "manual",
+                    {"frames_per_chunk": frames_per_chunk},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"auto": Auto, "manual": Manual}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"chunking_mode": ChunkingMode}
+
     latents: Output[Literal["LATENT"]]
     temporal_overlap: Output[Literal["INT"]]
 
@@ -232,7 +271,7 @@ class SeedVR2TemporalChunk(Node):
         *,
         latent: Output[Literal["LATENT"]],
         temporal_overlap: int | Output[Literal["INT"]] = 0,
-        chunking_mode: Literal["auto", "manual"] | DynamicOption = "auto",
+        chunking_mode: Literal["auto", "manual"] | _SeedVR2TemporalChunk_chunking_mode = "auto",
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:

@@ -15,6 +15,12 @@ __all__ = [
 ]
 
 
+class _TextGenerate_sampling_mode(DynamicOption):
+    """An option of input 'sampling_mode' of TextGenerate."""
+
+    __slots__ = ()
+
+
 class TextGenerate(SingleOutputNode[Literal["STRING"]]):
     """Generate Text (TextGenerate)
 
@@ -75,6 +81,45 @@ class TextGenerate(SingleOutputNode[Literal["STRING"]]):
         "sampling_mode": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "on", "inputs": {"required": {"temperature": ["FLOAT", {"default": 0.7, "min": 0.01, "max": 2.0, "step": 1e-06}], "top_k": ["INT", {"default": 64, "min": 0, "max": 1000}], "top_p": ["FLOAT", {"default": 0.95, "min": 0.0, "max": 1.0, "step": 0.01}], "min_p": ["FLOAT", {"default": 0.05, "min": 0.0, "max": 1.0, "step": 0.01}], "repetition_penalty": ["FLOAT", {"default": 1.05, "min": 0.0, "max": 5.0, "step": 0.01}], "seed": ["INT", {"default": 0, "min": 0, "max": 18446744073709551615}]}, "optional": {"presence_penalty": ["FLOAT", {"default": 0.0, "min": 0.0, "max": 5.0, "step": 0.01}]}}}, {"key": "off", "inputs": {"required": {}}}]}),
     }
 
+    class SamplingMode:
+        """The options of input 'sampling_mode': one class each, taking the inputs the option brings."""
+
+        class On(_TextGenerate_sampling_mode):
+            """Option 'on' of input 'sampling_mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"temperature": "temperature", "top_k": "top_k", "top_p": "top_p", "min_p": "min_p", "repetition_penalty": "repetition_penalty", "seed": "seed", "presence_penalty": "presence_penalty"}
+
+            def __init__(
+                self,
+                *,
+                temperature: float | Output[Literal["FLOAT"]] | None = None,
+                top_k: int | Output[Literal["INT"]] | None = None,
+                top_p: float | Output[Literal["FLOAT"]] | None = None,
+                min_p: float | Output[Literal["FLOAT"]] | None = None,
+                repetition_penalty: float | Output[Literal["FLOAT"]] | None = None,
+                seed: int | Output[Literal["INT"]] | None = None,
+                presence_penalty: float | Output[Literal["FLOAT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "on",
+                    {"temperature": temperature, "top_k": top_k, "top_p": top_p, "min_p": min_p, "repetition_penalty": repetition_penalty, "seed": seed, "presence_penalty": presence_penalty},
+                )
+
+        class Off(_TextGenerate_sampling_mode):
+            """Option 'off' of input 'sampling_mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("off")
+
+        _by_key_: ClassVar[dict[str, Any]] = {"on": On, "off": Off}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"sampling_mode": SamplingMode}
+
     generated_text: Output[Literal["STRING"]]
 
     prompt: InputRef
@@ -89,7 +134,7 @@ class TextGenerate(SingleOutputNode[Literal["STRING"]]):
         clip: Output[Literal["CLIP"]],
         prompt: str | Output[Literal["STRING"]] = "",
         max_length: int | Output[Literal["INT"]] = 512,
-        sampling_mode: Literal["on", "off"] | DynamicOption = "on",
+        sampling_mode: Literal["on", "off"] | _TextGenerate_sampling_mode = "on",
         image: Output[Literal["IMAGE"]] | None = None,
         video: Output[Literal["IMAGE"]] | None = None,
         audio: Output[Literal["AUDIO"]] | None = None,
@@ -113,6 +158,12 @@ class TextGenerate(SingleOutputNode[Literal["STRING"]]):
             title,
             node_id,
         )
+
+
+class _TextGenerateLTX2Prompt_sampling_mode(DynamicOption):
+    """An option of input 'sampling_mode' of TextGenerateLTX2Prompt."""
+
+    __slots__ = ()
 
 
 class TextGenerateLTX2Prompt(SingleOutputNode[Literal["STRING"]]):
@@ -175,6 +226,45 @@ class TextGenerateLTX2Prompt(SingleOutputNode[Literal["STRING"]]):
         "sampling_mode": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "on", "inputs": {"required": {"temperature": ["FLOAT", {"default": 0.7, "min": 0.01, "max": 2.0, "step": 1e-06}], "top_k": ["INT", {"default": 64, "min": 0, "max": 1000}], "top_p": ["FLOAT", {"default": 0.95, "min": 0.0, "max": 1.0, "step": 0.01}], "min_p": ["FLOAT", {"default": 0.05, "min": 0.0, "max": 1.0, "step": 0.01}], "repetition_penalty": ["FLOAT", {"default": 1.05, "min": 0.0, "max": 5.0, "step": 0.01}], "seed": ["INT", {"default": 0, "min": 0, "max": 18446744073709551615}]}, "optional": {"presence_penalty": ["FLOAT", {"default": 0.0, "min": 0.0, "max": 5.0, "step": 0.01}]}}}, {"key": "off", "inputs": {"required": {}}}]}),
     }
 
+    class SamplingMode:
+        """The options of input 'sampling_mode': one class each, taking the inputs the option brings."""
+
+        class On(_TextGenerateLTX2Prompt_sampling_mode):
+            """Option 'on' of input 'sampling_mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"temperature": "temperature", "top_k": "top_k", "top_p": "top_p", "min_p": "min_p", "repetition_penalty": "repetition_penalty", "seed": "seed", "presence_penalty": "presence_penalty"}
+
+            def __init__(
+                self,
+                *,
+                temperature: float | Output[Literal["FLOAT"]] | None = None,
+                top_k: int | Output[Literal["INT"]] | None = None,
+                top_p: float | Output[Literal["FLOAT"]] | None = None,
+                min_p: float | Output[Literal["FLOAT"]] | None = None,
+                repetition_penalty: float | Output[Literal["FLOAT"]] | None = None,
+                seed: int | Output[Literal["INT"]] | None = None,
+                presence_penalty: float | Output[Literal["FLOAT"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "on",
+                    {"temperature": temperature, "top_k": top_k, "top_p": top_p, "min_p": min_p, "repetition_penalty": repetition_penalty, "seed": seed, "presence_penalty": presence_penalty},
+                )
+
+        class Off(_TextGenerateLTX2Prompt_sampling_mode):
+            """Option 'off' of input 'sampling_mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("off")
+
+        _by_key_: ClassVar[dict[str, Any]] = {"on": On, "off": Off}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"sampling_mode": SamplingMode}
+
     generated_text: Output[Literal["STRING"]]
 
     prompt: InputRef
@@ -189,7 +279,7 @@ class TextGenerateLTX2Prompt(SingleOutputNode[Literal["STRING"]]):
         clip: Output[Literal["CLIP"]],
         prompt: str | Output[Literal["STRING"]] = "",
         max_length: int | Output[Literal["INT"]] = 512,
-        sampling_mode: Literal["on", "off"] | DynamicOption = "on",
+        sampling_mode: Literal["on", "off"] | _TextGenerateLTX2Prompt_sampling_mode = "on",
         image: Output[Literal["IMAGE"]] | None = None,
         video: Output[Literal["IMAGE"]] | None = None,
         audio: Output[Literal["AUDIO"]] | None = None,

@@ -169,6 +169,96 @@ class LoadVideo(SingleOutputNode[Literal["VIDEO"]]):
         )
 
 
+class _SaveVideo_format(DynamicOption):
+    """An option of input 'format' of SaveVideo."""
+
+    __slots__ = ()
+
+
+class _SaveVideo_format_Auto_codec(DynamicOption):
+    """An option of input 'codec' of SaveVideo.Format.Auto."""
+
+    __slots__ = ()
+
+
+class _SaveVideo_format_Auto_codec_H264_encoding(DynamicOption):
+    """An option of input 'encoding' of SaveVideo.Format.Auto.Codec.H264."""
+
+    __slots__ = ()
+
+
+class _SaveVideo_format_Auto_codec_Av1_encoding(DynamicOption):
+    """An option of input 'encoding' of SaveVideo.Format.Auto.Codec.Av1."""
+
+    __slots__ = ()
+
+
+class _SaveVideo_format_Mp4_codec(DynamicOption):
+    """An option of input 'codec' of SaveVideo.Format.Mp4."""
+
+    __slots__ = ()
+
+
+class _SaveVideo_format_Mp4_codec_H264_encoding(DynamicOption):
+    """An option of input 'encoding' of SaveVideo.Format.Mp4.Codec.H264."""
+
+    __slots__ = ()
+
+
+class _SaveVideo_format_Mp4_codec_Av1_encoding(DynamicOption):
+    """An option of input 'encoding' of SaveVideo.Format.Mp4.Codec.Av1."""
+
+    __slots__ = ()
+
+
+class _SaveVideo_format_Mkv_codec(DynamicOption):
+    """An option of input 'codec' of SaveVideo.Format.Mkv."""
+
+    __slots__ = ()
+
+
+class _SaveVideo_format_Mkv_codec_H264_encoding(DynamicOption):
+    """An option of input 'encoding' of SaveVideo.Format.Mkv.Codec.H264."""
+
+    __slots__ = ()
+
+
+class _SaveVideo_format_Mkv_codec_Av1_encoding(DynamicOption):
+    """An option of input 'encoding' of SaveVideo.Format.Mkv.Codec.Av1."""
+
+    __slots__ = ()
+
+
+class _SaveVideo_format_Webm_codec(DynamicOption):
+    """An option of input 'codec' of SaveVideo.Format.Webm."""
+
+    __slots__ = ()
+
+
+class _SaveVideo_format_Webm_codec_Av1_encoding(DynamicOption):
+    """An option of input 'encoding' of SaveVideo.Format.Webm.Codec.Av1."""
+
+    __slots__ = ()
+
+
+class _SaveVideo_codec(DynamicOption):
+    """An option of input 'codec' of SaveVideo."""
+
+    __slots__ = ()
+
+
+class _SaveVideo_codec_H264_encoding(DynamicOption):
+    """An option of input 'encoding' of SaveVideo.Codec.H264."""
+
+    __slots__ = ()
+
+
+class _SaveVideo_codec_Av1_encoding(DynamicOption):
+    """An option of input 'encoding' of SaveVideo.Codec.Av1."""
+
+    __slots__ = ()
+
+
 class SaveVideo(SingleOutputNode[Literal["VIDEO"]]):
     """Save Video (SaveVideo)
 
@@ -202,6 +292,598 @@ class SaveVideo(SingleOutputNode[Literal["VIDEO"]]):
         "codec": ("optional", "COMFY_DYNAMICCOMBO_V3", {"hidden": True, "options": [{"key": "auto", "inputs": {"required": {}}}, {"key": "h264", "inputs": {"required": {}, "optional": {"encoding": ["COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "auto", "inputs": {"required": {}}}, {"key": "re-encode", "inputs": {"required": {"crf": ["FLOAT", {"default": 23.0, "min": 0.0, "max": 51.0, "step": 1.0}], "color_space": ["COMBO", {"default": "auto", "multiselect": False, "options": ["auto", "sRGB", "HDR", "HDR PQ"]}]}}}]}]}}}, {"key": "av1", "inputs": {"required": {}, "optional": {"encoding": ["COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "auto", "inputs": {"required": {}}}, {"key": "re-encode", "inputs": {"required": {"crf": ["FLOAT", {"default": 30.0, "min": 0.0, "max": 63.0, "step": 1.0}], "color_space": ["COMBO", {"default": "auto", "multiselect": False, "options": ["auto", "sRGB", "HDR", "HDR PQ"]}]}}}]}]}}}]}),
     }
 
+    class Format:
+        """The options of input 'format': one class each, taking the inputs the option brings."""
+
+        class Auto(_SaveVideo_format):
+            """Option 'auto' of input 'format'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"codec": "codec"}
+
+            class Codec:
+                """The options of input 'codec': one class each, taking the inputs the option brings."""
+
+                class Auto(_SaveVideo_format_Auto_codec):
+                    """Option 'auto' of input 'codec'."""
+
+                    __slots__ = ()
+                    _py_: ClassVar[dict[str, str]] = {}
+
+                    def __init__(self) -> None:
+                        super().__init__("auto")
+
+                class H264(_SaveVideo_format_Auto_codec):
+                    """Option 'h264' of input 'codec'."""
+
+                    __slots__ = ()
+                    _py_: ClassVar[dict[str, str]] = {"encoding": "encoding"}
+
+                    class Encoding:
+                        """The options of input 'encoding': one class each, taking the inputs the option brings."""
+
+                        class Auto(_SaveVideo_format_Auto_codec_H264_encoding):
+                            """Option 'auto' of input 'encoding'."""
+
+                            __slots__ = ()
+                            _py_: ClassVar[dict[str, str]] = {}
+
+                            def __init__(self) -> None:
+                                super().__init__("auto")
+
+                        class ReEncode(_SaveVideo_format_Auto_codec_H264_encoding):
+                            """Option 're-encode' of input 'encoding'."""
+
+                            __slots__ = ()
+                            _py_: ClassVar[dict[str, str]] = {"crf": "crf", "color_space": "color_space"}
+
+                            def __init__(
+                                self,
+                                *,
+                                crf: float | Output[Literal["FLOAT"]] | None = None,
+                                color_space: Literal["auto", "sRGB", "HDR", "HDR PQ"] | Output[Literal["COMBO"]] | None = None,
+                            ) -> None:
+                                super().__init__(
+                                    "re-encode",
+                                    {"crf": crf, "color_space": color_space},
+                                )
+
+                        _by_key_: ClassVar[dict[str, Any]] = {"auto": Auto, "re-encode": ReEncode}
+
+                    _options_: ClassVar[dict[str, Any]] = {"encoding": Encoding}
+
+                    def __init__(
+                        self,
+                        *,
+                        encoding: Literal["auto", "re-encode"] | _SaveVideo_format_Auto_codec_H264_encoding | None = None,
+                    ) -> None:
+                        super().__init__(
+                            "h264",
+                            {"encoding": encoding},
+                        )
+
+                class Av1(_SaveVideo_format_Auto_codec):
+                    """Option 'av1' of input 'codec'."""
+
+                    __slots__ = ()
+                    _py_: ClassVar[dict[str, str]] = {"encoding": "encoding"}
+
+                    class Encoding:
+                        """The options of input 'encoding': one class each, taking the inputs the option brings."""
+
+                        class Auto(_SaveVideo_format_Auto_codec_Av1_encoding):
+                            """Option 'auto' of input 'encoding'."""
+
+                            __slots__ = ()
+                            _py_: ClassVar[dict[str, str]] = {}
+
+                            def __init__(self) -> None:
+                                super().__init__("auto")
+
+                        class ReEncode(_SaveVideo_format_Auto_codec_Av1_encoding):
+                            """Option 're-encode' of input 'encoding'."""
+
+                            __slots__ = ()
+                            _py_: ClassVar[dict[str, str]] = {"crf": "crf", "color_space": "color_space"}
+
+                            def __init__(
+                                self,
+                                *,
+                                crf: float | Output[Literal["FLOAT"]] | None = None,
+                                color_space: Literal["auto", "sRGB", "HDR", "HDR PQ"] | Output[Literal["COMBO"]] | None = None,
+                            ) -> None:
+                                super().__init__(
+                                    "re-encode",
+                                    {"crf": crf, "color_space": color_space},
+                                )
+
+                        _by_key_: ClassVar[dict[str, Any]] = {"auto": Auto, "re-encode": ReEncode}
+
+                    _options_: ClassVar[dict[str, Any]] = {"encoding": Encoding}
+
+                    def __init__(
+                        self,
+                        *,
+                        encoding: Literal["auto", "re-encode"] | _SaveVideo_format_Auto_codec_Av1_encoding | None = None,
+                    ) -> None:
+                        super().__init__(
+                            "av1",
+                            {"encoding": encoding},
+                        )
+
+                _by_key_: ClassVar[dict[str, Any]] = {"auto": Auto, "h264": H264, "av1": Av1}
+
+            _options_: ClassVar[dict[str, Any]] = {"codec": Codec}
+
+            def __init__(
+                self,
+                *,
+                codec: Literal["auto", "h264", "av1"] | _SaveVideo_format_Auto_codec | None = None,
+            ) -> None:
+                super().__init__(
+                    "auto",
+                    {"codec": codec},
+                )
+
+        class Mp4(_SaveVideo_format):
+            """Option 'mp4' of input 'format'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"codec": "codec"}
+
+            class Codec:
+                """The options of input 'codec': one class each, taking the inputs the option brings."""
+
+                class Auto(_SaveVideo_format_Mp4_codec):
+                    """Option 'auto' of input 'codec'."""
+
+                    __slots__ = ()
+                    _py_: ClassVar[dict[str, str]] = {}
+
+                    def __init__(self) -> None:
+                        super().__init__("auto")
+
+                class H264(_SaveVideo_format_Mp4_codec):
+                    """Option 'h264' of input 'codec'."""
+
+                    __slots__ = ()
+                    _py_: ClassVar[dict[str, str]] = {"encoding": "encoding"}
+
+                    class Encoding:
+                        """The options of input 'encoding': one class each, taking the inputs the option brings."""
+
+                        class Auto(_SaveVideo_format_Mp4_codec_H264_encoding):
+                            """Option 'auto' of input 'encoding'."""
+
+                            __slots__ = ()
+                            _py_: ClassVar[dict[str, str]] = {}
+
+                            def __init__(self) -> None:
+                                super().__init__("auto")
+
+                        class ReEncode(_SaveVideo_format_Mp4_codec_H264_encoding):
+                            """Option 're-encode' of input 'encoding'."""
+
+                            __slots__ = ()
+                            _py_: ClassVar[dict[str, str]] = {"crf": "crf", "color_space": "color_space"}
+
+                            def __init__(
+                                self,
+                                *,
+                                crf: float | Output[Literal["FLOAT"]] | None = None,
+                                color_space: Literal["auto", "sRGB", "HDR", "HDR PQ"] | Output[Literal["COMBO"]] | None = None,
+                            ) -> None:
+                                super().__init__(
+                                    "re-encode",
+                                    {"crf": crf, "color_space": color_space},
+                                )
+
+                        _by_key_: ClassVar[dict[str, Any]] = {"auto": Auto, "re-encode": ReEncode}
+
+                    _options_: ClassVar[dict[str, Any]] = {"encoding": Encoding}
+
+                    def __init__(
+                        self,
+                        *,
+                        encoding: Literal["auto", "re-encode"] | _SaveVideo_format_Mp4_codec_H264_encoding | None = None,
+                    ) -> None:
+                        super().__init__(
+                            "h264",
+                            {"encoding": encoding},
+                        )
+
+                class Av1(_SaveVideo_format_Mp4_codec):
+                    """Option 'av1' of input 'codec'."""
+
+                    __slots__ = ()
+                    _py_: ClassVar[dict[str, str]] = {"encoding": "encoding"}
+
+                    class Encoding:
+                        """The options of input 'encoding': one class each, taking the inputs the option brings."""
+
+                        class Auto(_SaveVideo_format_Mp4_codec_Av1_encoding):
+                            """Option 'auto' of input 'encoding'."""
+
+                            __slots__ = ()
+                            _py_: ClassVar[dict[str, str]] = {}
+
+                            def __init__(self) -> None:
+                                super().__init__("auto")
+
+                        class ReEncode(_SaveVideo_format_Mp4_codec_Av1_encoding):
+                            """Option 're-encode' of input 'encoding'."""
+
+                            __slots__ = ()
+                            _py_: ClassVar[dict[str, str]] = {"crf": "crf", "color_space": "color_space"}
+
+                            def __init__(
+                                self,
+                                *,
+                                crf: float | Output[Literal["FLOAT"]] | None = None,
+                                color_space: Literal["auto", "sRGB", "HDR", "HDR PQ"] | Output[Literal["COMBO"]] | None = None,
+                            ) -> None:
+                                super().__init__(
+                                    "re-encode",
+                                    {"crf": crf, "color_space": color_space},
+                                )
+
+                        _by_key_: ClassVar[dict[str, Any]] = {"auto": Auto, "re-encode": ReEncode}
+
+                    _options_: ClassVar[dict[str, Any]] = {"encoding": Encoding}
+
+                    def __init__(
+                        self,
+                        *,
+                        encoding: Literal["auto", "re-encode"] | _SaveVideo_format_Mp4_codec_Av1_encoding | None = None,
+                    ) -> None:
+                        super().__init__(
+                            "av1",
+                            {"encoding": encoding},
+                        )
+
+                _by_key_: ClassVar[dict[str, Any]] = {"auto": Auto, "h264": H264, "av1": Av1}
+
+            _options_: ClassVar[dict[str, Any]] = {"codec": Codec}
+
+            def __init__(
+                self,
+                *,
+                codec: Literal["auto", "h264", "av1"] | _SaveVideo_format_Mp4_codec | None = None,
+            ) -> None:
+                super().__init__(
+                    "mp4",
+                    {"codec": codec},
+                )
+
+        class Mkv(_SaveVideo_format):
+            """Option 'mkv' of input 'format'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"codec": "codec"}
+
+            class Codec:
+                """The options of input 'codec': one class each, taking the inputs the option brings."""
+
+                class Auto(_SaveVideo_format_Mkv_codec):
+                    """Option 'auto' of input 'codec'."""
+
+                    __slots__ = ()
+                    _py_: ClassVar[dict[str, str]] = {}
+
+                    def __init__(self) -> None:
+                        super().__init__("auto")
+
+                class H264(_SaveVideo_format_Mkv_codec):
+                    """Option 'h264' of input 'codec'."""
+
+                    __slots__ = ()
+                    _py_: ClassVar[dict[str, str]] = {"encoding": "encoding"}
+
+                    class Encoding:
+                        """The options of input 'encoding': one class each, taking the inputs the option brings."""
+
+                        class Auto(_SaveVideo_format_Mkv_codec_H264_encoding):
+                            """Option 'auto' of input 'encoding'."""
+
+                            __slots__ = ()
+                            _py_: ClassVar[dict[str, str]] = {}
+
+                            def __init__(self) -> None:
+                                super().__init__("auto")
+
+                        class ReEncode(_SaveVideo_format_Mkv_codec_H264_encoding):
+                            """Option 're-encode' of input 'encoding'."""
+
+                            __slots__ = ()
+                            _py_: ClassVar[dict[str, str]] = {"crf": "crf", "color_space": "color_space"}
+
+                            def __init__(
+                                self,
+                                *,
+                                crf: float | Output[Literal["FLOAT"]] | None = None,
+                                color_space: Literal["auto", "sRGB", "HDR", "HDR PQ"] | Output[Literal["COMBO"]] | None = None,
+                            ) -> None:
+                                super().__init__(
+                                    "re-encode",
+                                    {"crf": crf, "color_space": color_space},
+                                )
+
+                        _by_key_: ClassVar[dict[str, Any]] = {"auto": Auto, "re-encode": ReEncode}
+
+                    _options_: ClassVar[dict[str, Any]] = {"encoding": Encoding}
+
+                    def __init__(
+                        self,
+                        *,
+                        encoding: Literal["auto", "re-encode"] | _SaveVideo_format_Mkv_codec_H264_encoding | None = None,
+                    ) -> None:
+                        super().__init__(
+                            "h264",
+                            {"encoding": encoding},
+                        )
+
+                class Av1(_SaveVideo_format_Mkv_codec):
+                    """Option 'av1' of input 'codec'."""
+
+                    __slots__ = ()
+                    _py_: ClassVar[dict[str, str]] = {"encoding": "encoding"}
+
+                    class Encoding:
+                        """The options of input 'encoding': one class each, taking the inputs the option brings."""
+
+                        class Auto(_SaveVideo_format_Mkv_codec_Av1_encoding):
+                            """Option 'auto' of input 'encoding'."""
+
+                            __slots__ = ()
+                            _py_: ClassVar[dict[str, str]] = {}
+
+                            def __init__(self) -> None:
+                                super().__init__("auto")
+
+                        class ReEncode(_SaveVideo_format_Mkv_codec_Av1_encoding):
+                            """Option 're-encode' of input 'encoding'."""
+
+                            __slots__ = ()
+                            _py_: ClassVar[dict[str, str]] = {"crf": "crf", "color_space": "color_space"}
+
+                            def __init__(
+                                self,
+                                *,
+                                crf: float | Output[Literal["FLOAT"]] | None = None,
+                                color_space: Literal["auto", "sRGB", "HDR", "HDR PQ"] | Output[Literal["COMBO"]] | None = None,
+                            ) -> None:
+                                super().__init__(
+                                    "re-encode",
+                                    {"crf": crf, "color_space": color_space},
+                                )
+
+                        _by_key_: ClassVar[dict[str, Any]] = {"auto": Auto, "re-encode": ReEncode}
+
+                    _options_: ClassVar[dict[str, Any]] = {"encoding": Encoding}
+
+                    def __init__(
+                        self,
+                        *,
+                        encoding: Literal["auto", "re-encode"] | _SaveVideo_format_Mkv_codec_Av1_encoding | None = None,
+                    ) -> None:
+                        super().__init__(
+                            "av1",
+                            {"encoding": encoding},
+                        )
+
+                _by_key_: ClassVar[dict[str, Any]] = {"auto": Auto, "h264": H264, "av1": Av1}
+
+            _options_: ClassVar[dict[str, Any]] = {"codec": Codec}
+
+            def __init__(
+                self,
+                *,
+                codec: Literal["auto", "h264", "av1"] | _SaveVideo_format_Mkv_codec | None = None,
+            ) -> None:
+                super().__init__(
+                    "mkv",
+                    {"codec": codec},
+                )
+
+        class Webm(_SaveVideo_format):
+            """Option 'webm' of input 'format'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"codec": "codec"}
+
+            class Codec:
+                """The options of input 'codec': one class each, taking the inputs the option brings."""
+
+                class Auto(_SaveVideo_format_Webm_codec):
+                    """Option 'auto' of input 'codec'."""
+
+                    __slots__ = ()
+                    _py_: ClassVar[dict[str, str]] = {}
+
+                    def __init__(self) -> None:
+                        super().__init__("auto")
+
+                class Av1(_SaveVideo_format_Webm_codec):
+                    """Option 'av1' of input 'codec'."""
+
+                    __slots__ = ()
+                    _py_: ClassVar[dict[str, str]] = {"encoding": "encoding"}
+
+                    class Encoding:
+                        """The options of input 'encoding': one class each, taking the inputs the option brings."""
+
+                        class Auto(_SaveVideo_format_Webm_codec_Av1_encoding):
+                            """Option 'auto' of input 'encoding'."""
+
+                            __slots__ = ()
+                            _py_: ClassVar[dict[str, str]] = {}
+
+                            def __init__(self) -> None:
+                                super().__init__("auto")
+
+                        class ReEncode(_SaveVideo_format_Webm_codec_Av1_encoding):
+                            """Option 're-encode' of input 'encoding'."""
+
+                            __slots__ = ()
+                            _py_: ClassVar[dict[str, str]] = {"crf": "crf", "color_space": "color_space"}
+
+                            def __init__(
+                                self,
+                                *,
+                                crf: float | Output[Literal["FLOAT"]] | None = None,
+                                color_space: Literal["auto", "sRGB", "HDR", "HDR PQ"] | Output[Literal["COMBO"]] | None = None,
+                            ) -> None:
+                                super().__init__(
+                                    "re-encode",
+                                    {"crf": crf, "color_space": color_space},
+                                )
+
+                        _by_key_: ClassVar[dict[str, Any]] = {"auto": Auto, "re-encode": ReEncode}
+
+                    _options_: ClassVar[dict[str, Any]] = {"encoding": Encoding}
+
+                    def __init__(
+                        self,
+                        *,
+                        encoding: Literal["auto", "re-encode"] | _SaveVideo_format_Webm_codec_Av1_encoding | None = None,
+                    ) -> None:
+                        super().__init__(
+                            "av1",
+                            {"encoding": encoding},
+                        )
+
+                _by_key_: ClassVar[dict[str, Any]] = {"auto": Auto, "av1": Av1}
+
+            _options_: ClassVar[dict[str, Any]] = {"codec": Codec}
+
+            def __init__(
+                self,
+                *,
+                codec: Literal["auto", "av1"] | _SaveVideo_format_Webm_codec | None = None,
+            ) -> None:
+                super().__init__(
+                    "webm",
+                    {"codec": codec},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"auto": Auto, "mp4": Mp4, "mkv": Mkv, "webm": Webm}
+
+
+    class Codec:
+        """The options of input 'codec': one class each, taking the inputs the option brings."""
+
+        class Auto(_SaveVideo_codec):
+            """Option 'auto' of input 'codec'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("auto")
+
+        class H264(_SaveVideo_codec):
+            """Option 'h264' of input 'codec'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"encoding": "encoding"}
+
+            class Encoding:
+                """The options of input 'encoding': one class each, taking the inputs the option brings."""
+
+                class Auto(_SaveVideo_codec_H264_encoding):
+                    """Option 'auto' of input 'encoding'."""
+
+                    __slots__ = ()
+                    _py_: ClassVar[dict[str, str]] = {}
+
+                    def __init__(self) -> None:
+                        super().__init__("auto")
+
+                class ReEncode(_SaveVideo_codec_H264_encoding):
+                    """Option 're-encode' of input 'encoding'."""
+
+                    __slots__ = ()
+                    _py_: ClassVar[dict[str, str]] = {"crf": "crf", "color_space": "color_space"}
+
+                    def __init__(
+                        self,
+                        *,
+                        crf: float | Output[Literal["FLOAT"]] | None = None,
+                        color_space: Literal["auto", "sRGB", "HDR", "HDR PQ"] | Output[Literal["COMBO"]] | None = None,
+                    ) -> None:
+                        super().__init__(
+                            "re-encode",
+                            {"crf": crf, "color_space": color_space},
+                        )
+
+                _by_key_: ClassVar[dict[str, Any]] = {"auto": Auto, "re-encode": ReEncode}
+
+            _options_: ClassVar[dict[str, Any]] = {"encoding": Encoding}
+
+            def __init__(
+                self,
+                *,
+                encoding: Literal["auto", "re-encode"] | _SaveVideo_codec_H264_encoding | None = None,
+            ) -> None:
+                super().__init__(
+                    "h264",
+                    {"encoding": encoding},
+                )
+
+        class Av1(_SaveVideo_codec):
+            """Option 'av1' of input 'codec'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"encoding": "encoding"}
+
+            class Encoding:
+                """The options of input 'encoding': one class each, taking the inputs the option brings."""
+
+                class Auto(_SaveVideo_codec_Av1_encoding):
+                    """Option 'auto' of input 'encoding'."""
+
+                    __slots__ = ()
+                    _py_: ClassVar[dict[str, str]] = {}
+
+                    def __init__(self) -> None:
+                        super().__init__("auto")
+
+                class ReEncode(_SaveVideo_codec_Av1_encoding):
+                    """Option 're-encode' of input 'encoding'."""
+
+                    __slots__ = ()
+                    _py_: ClassVar[dict[str, str]] = {"crf": "crf", "color_space": "color_space"}
+
+                    def __init__(
+                        self,
+                        *,
+                        crf: float | Output[Literal["FLOAT"]] | None = None,
+                        color_space: Literal["auto", "sRGB", "HDR", "HDR PQ"] | Output[Literal["COMBO"]] | None = None,
+                    ) -> None:
+                        super().__init__(
+                            "re-encode",
+                            {"crf": crf, "color_space": color_space},
+                        )
+
+                _by_key_: ClassVar[dict[str, Any]] = {"auto": Auto, "re-encode": ReEncode}
+
+            _options_: ClassVar[dict[str, Any]] = {"encoding": Encoding}
+
+            def __init__(
+                self,
+                *,
+                encoding: Literal["auto", "re-encode"] | _SaveVideo_codec_Av1_encoding | None = None,
+            ) -> None:
+                super().__init__(
+                    "av1",
+                    {"encoding": encoding},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"auto": Auto, "h264": H264, "av1": Av1}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"format": Format, "codec": Codec}
+
     video: Output[Literal["VIDEO"]]
 
     filename_prefix: InputRef
@@ -213,8 +895,8 @@ class SaveVideo(SingleOutputNode[Literal["VIDEO"]]):
         *,
         video: Output[Literal["VIDEO"]],
         filename_prefix: str | Output[Literal["STRING"]] = "video/ComfyUI",
-        format: Literal["auto", "mp4", "mkv", "webm"] | DynamicOption = "auto",
-        codec: Literal["auto", "h264", "av1"] | DynamicOption | None = None,
+        format: Literal["auto", "mp4", "mkv", "webm"] | _SaveVideo_format = "auto",
+        codec: Literal["auto", "h264", "av1"] | _SaveVideo_codec | None = None,
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:

@@ -1172,6 +1172,12 @@ class WanImageToVideo(Node):
         )
 
 
+class _WanInfiniteTalkToVideo_mode(DynamicOption):
+    """An option of input 'mode' of WanInfiniteTalkToVideo."""
+
+    __slots__ = ()
+
+
 class WanInfiniteTalkToVideo(Node):
     """WanInfiniteTalkToVideo
 
@@ -1252,6 +1258,41 @@ class WanInfiniteTalkToVideo(Node):
         "mode": ("required", "COMFY_DYNAMICCOMBO_V3", {"options": [{"key": "single_speaker", "inputs": {"required": {}}}, {"key": "two_speakers", "inputs": {"required": {}, "optional": {"audio_encoder_output_2": ["AUDIO_ENCODER_OUTPUT", {}], "mask_1": ["MASK", {}], "mask_2": ["MASK", {}]}}}]}),
     }
 
+    class Mode:
+        """The options of input 'mode': one class each, taking the inputs the option brings."""
+
+        class SingleSpeaker(_WanInfiniteTalkToVideo_mode):
+            """Option 'single_speaker' of input 'mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {}
+
+            def __init__(self) -> None:
+                super().__init__("single_speaker")
+
+        class TwoSpeakers(_WanInfiniteTalkToVideo_mode):
+            """Option 'two_speakers' of input 'mode'."""
+
+            __slots__ = ()
+            _py_: ClassVar[dict[str, str]] = {"audio_encoder_output_2": "audio_encoder_output_2", "mask_1": "mask_1", "mask_2": "mask_2"}
+
+            def __init__(
+                self,
+                *,
+                audio_encoder_output_2: Output[Literal["AUDIO_ENCODER_OUTPUT"]] | None = None,
+                mask_1: Output[Literal["MASK"]] | None = None,
+                mask_2: Output[Literal["MASK"]] | None = None,
+            ) -> None:
+                super().__init__(
+                    "two_speakers",
+                    {"audio_encoder_output_2": audio_encoder_output_2, "mask_1": mask_1, "mask_2": mask_2},
+                )
+
+        _by_key_: ClassVar[dict[str, Any]] = {"single_speaker": SingleSpeaker, "two_speakers": TwoSpeakers}
+
+
+    _options_: ClassVar[dict[str, Any]] = {"mode": Mode}
+
     model: Output[Literal["MODEL"]]
     positive: Output[Literal["CONDITIONING"]]
     negative: Output[Literal["CONDITIONING"]]
@@ -1268,7 +1309,7 @@ class WanInfiniteTalkToVideo(Node):
     def __init__(
         self,
         *,
-        mode: Literal["single_speaker", "two_speakers"] | DynamicOption = "single_speaker",
+        mode: Literal["single_speaker", "two_speakers"] | _WanInfiniteTalkToVideo_mode = "single_speaker",
         model: Output[Literal["MODEL"]],
         model_patch: Output[Literal["MODEL_PATCH"]],
         positive: Output[Literal["CONDITIONING"]],
