@@ -18,7 +18,7 @@ import math
 import os
 import re
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +121,8 @@ class ClassModel:
     output_matchtypes: str | None = None  # source of _output_matchtypes_, when any
     namespaces: list[NamespaceModel] = attrs.field(factory=list)
     option_bases: list[tuple[str, str]] = attrs.field(factory=list)  # (name, docstring)
+    #: (name, TypeVar source, used by an input) of the MatchType templates
+    typevars: list[tuple[str, str, bool]] = attrs.field(factory=list)
 
     @property
     def dynamic_params(self) -> list[ParamModel]:
@@ -140,6 +142,11 @@ class ModuleModel:
     def uses_dynamic(self) -> bool:
         """True when a class of the module has a V3 dynamic input."""
         return any(c.dynamic_params for c in self.classes)
+
+    @property
+    def uses_typevars(self) -> bool:
+        """True when a class of the module is generic in a MatchType template."""
+        return any(c.typevars for c in self.classes)
 
 
 @attrs.define
@@ -281,12 +288,19 @@ def _param(
     cls: str,
     aliases: list[tuple[str, str]],
     option_base: str | None = None,
+    typevars: Mapping[str, tuple[str, str, bool]] | None = None,
 ) -> ParamModel:
     t = inp.type
     widget = inp.is_widget
     choices_src = "None"
     if inp.dynamic is not None:
         ann, dflt = _dynamic_annotation(inp, option_base)
+        tv = (typevars or {}).get(getattr(inp.dynamic, "template_id", ""))
+        if isinstance(inp.dynamic, MatchTypeSpec) and tv is not None:
+            ann = f"Output[{tv[0]}]"
+            if inp.dynamic.allowed_types is None:
+                ann += " | str | int | float | bool"  # any type: a constant too
+            ann += " | None" if dflt == "None" else ""
         items = [literal(inp.name), literal(py), literal(t), str(inp.required), "False"]
         items += ["None", "None", "None", "None"]
         return ParamModel(
@@ -345,6 +359,29 @@ def _param(
     return ParamModel(
         py=py, wire=inp.name, annotation=ann, default=default, widget=widget, meta=meta
     )
+
+
+def _matchtype_vars(ns: NodeSpec, cls: str) -> dict[str, tuple[str, str, bool]]:
+    """template id -> (TypeVar name, its source, used by an input) for a node's MatchType
+    inputs and outputs: the output's static type follows what is plugged into the inputs of
+    its template (bound to the allowed types when the spec lists them)."""
+    allowed: dict[str, frozenset[str] | None] = {}
+    used: set[str] = set()
+    for inp in ns.inputs.values():
+        if isinstance(inp.dynamic, MatchTypeSpec):
+            tid = inp.dynamic.template_id
+            used.add(tid)
+            prev = allowed.get(tid)
+            allowed[tid] = inp.dynamic.allowed_types if tid not in allowed else prev
+    namer = Namer()
+    out = {}
+    for tid, types in allowed.items():
+        name = namer(f"_{cls}_{identifier(tid, fallback='T')}")
+        bound = ""
+        if types:
+            bound = ", bound=Literal[" + ", ".join(literal(x) for x in sorted(types)) + "]"
+        out[tid] = (name, f"{name} = TypeVar({literal(name)}{bound})", True)
+    return out
 
 
 def _camel(key: Any) -> str:
@@ -463,6 +500,7 @@ def _build_class(ns: NodeSpec, name: str) -> ClassModel:
     aliases: list[tuple[str, str]] = []
     namespaces: list[NamespaceModel] = []
     bases: list[tuple[str, str]] = []
+    typevars = _matchtype_vars(ns, name)
     mod_names = Namer()
     taken = Namer(_NODE_ATTRS | _ANNOTATION_NAMES | {o.name for o in ns.outputs})
     for inp in ns.inputs.values():
@@ -471,15 +509,16 @@ def _build_class(ns: NodeSpec, name: str) -> ClassModel:
         if isinstance(inp.dynamic, DynamicComboSpec):
             model, option_base = _namespace(inp, name, name, bases, mod_names, taken)
             namespaces.append(model)
-        params.append(_param(inp, py, name, aliases, option_base))
+        params.append(_param(inp, py, name, aliases, option_base, typevars))
     widgets = [p for p in params if p.widget]
     sockets = [p for p in params if not p.widget]
     attrs_ = output_attribute_names(o.name for o in ns.outputs)
     outs = [(a, o.type, o.name, o.tooltip) for a, o in zip(attrs_, ns.outputs, strict=False)]
+    out_tvs = [typevars[o.matchtype][0] if o.matchtype in typevars else None for o in ns.outputs]
     outputs = [
         (
             attr,
-            _out_type_literal(t),
+            f"Output[{out_tvs[i]}]" if out_tvs[i] else _out_type_literal(t),
             wrap(
                 "(",
                 [literal(attr), literal(t if isinstance(t, str) else "COMBO"), literal(nm)],
@@ -487,7 +526,7 @@ def _build_class(ns: NodeSpec, name: str) -> ClassModel:
                 8,
             ),
         )
-        for attr, t, nm, _tip in outs
+        for i, (attr, t, nm, _tip) in enumerate(outs)
     ]
     out_attrs = {o[0] for o in outputs}
     input_attrs = [
@@ -499,10 +538,15 @@ def _build_class(ns: NodeSpec, name: str) -> ClassModel:
         and p.py not in _ANNOTATION_NAMES
         and not p.py.startswith("_")
     ]
+    class_vars = list(dict.fromkeys(tv for tv in out_tvs if tv))
     if len(ns.outputs) == 1:
-        base = "SingleOutputNode[" + _out_type_literal(ns.outputs[0].type)[7:-1] + "]"
+        base = "SingleOutputNode[" + outputs[0][1][7:-1] + "]"
+        extra = [v for v in class_vars if v != outputs[0][1][7:-1]]
     else:
         base = "Node"
+        extra = class_vars
+    if extra:
+        base += f", Generic[{', '.join(extra)}]"
     mts = [o.matchtype for o in ns.outputs]
     return ClassModel(
         name=name,
@@ -517,6 +561,7 @@ def _build_class(ns: NodeSpec, name: str) -> ClassModel:
         output_matchtypes=literal(tuple(mts)) if any(mts) else None,
         namespaces=namespaces,
         option_bases=bases,
+        typevars=[tv for tv in typevars.values() if tv[0] in class_vars or tv[2]],
     )
 
 

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from cmfy_graph.graph import DynamicOption, InputRef, Node, Output, SingleOutputNode
 
@@ -146,8 +146,10 @@ class ComfyOrNode(SingleOutputNode[Literal["BOOLEAN"]]):
             node_id,
         )
 
+_ComfySwitchNode_switch = TypeVar("_ComfySwitchNode_switch")
 
-class ComfySwitchNode(SingleOutputNode[Any]):
+
+class ComfySwitchNode(SingleOutputNode[_ComfySwitchNode_switch]):
     """If/Else Switch (ComfySwitchNode)
 
     Category: utilities/logic
@@ -177,7 +179,7 @@ class ComfySwitchNode(SingleOutputNode[Any]):
     }
     _output_matchtypes_: ClassVar[tuple[str | None, ...]] = ("switch",)
 
-    output_: Output[Any]
+    output_: Output[_ComfySwitchNode_switch]
 
     switch: InputRef
 
@@ -185,8 +187,8 @@ class ComfySwitchNode(SingleOutputNode[Any]):
         self,
         *,
         switch: bool | Output[Literal["BOOLEAN"]],
-        on_false: Any,
-        on_true: Any,
+        on_false: Output[_ComfySwitchNode_switch] | str | int | float | bool,
+        on_true: Output[_ComfySwitchNode_switch] | str | int | float | bool,
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from cmfy_graph.graph import DynamicOption, InputRef, Node, Output, SingleOutputNode
 
@@ -553,6 +553,7 @@ class ImageSharpen(SingleOutputNode[Literal["IMAGE"]]):
         )
 
 _ResizeImageMaskNode_scale_method = Literal["nearest-exact", "bilinear", "area", "bicubic", "lanczos"]
+_ResizeImageMaskNode_input_type = TypeVar("_ResizeImageMaskNode_input_type", bound=Literal["IMAGE", "MASK"])
 
 
 class _ResizeImageMaskNode_resize_type(DynamicOption):
@@ -561,7 +562,7 @@ class _ResizeImageMaskNode_resize_type(DynamicOption):
     __slots__ = ()
 
 
-class ResizeImageMaskNode(SingleOutputNode[Any]):
+class ResizeImageMaskNode(SingleOutputNode[_ResizeImageMaskNode_input_type]):
     """Resize Image/Mask (ResizeImageMaskNode)
 
     Resize an image or mask using various scaling methods.
@@ -758,7 +759,7 @@ class ResizeImageMaskNode(SingleOutputNode[Any]):
 
     _options_: ClassVar[dict[str, Any]] = {"resize_type": ResizeType}
 
-    resized: Output[Any]
+    resized: Output[_ResizeImageMaskNode_input_type]
 
     resize_type: InputRef
     scale_method: InputRef
@@ -766,7 +767,7 @@ class ResizeImageMaskNode(SingleOutputNode[Any]):
     def __init__(
         self,
         *,
-        input: Output[Literal["IMAGE", "MASK"]],
+        input: Output[_ResizeImageMaskNode_input_type],
         resize_type: Literal[
     "scale dimensions",
     "scale by multiplier",
