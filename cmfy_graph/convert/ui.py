@@ -43,6 +43,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConversionError
+from ..spec import WIDGET_TYPES
 
 if TYPE_CHECKING:
     from ..spec import InputSpec, NodeSpec, Spec
@@ -194,12 +195,28 @@ def _control_count(inp: InputSpec, wtype: str) -> int:
     return 0
 
 
+_WIDGET_TYPE_CACHE: dict[tuple[int, bool], tuple[InputSpec, str | None]] = {}
+
+
 def _widget_type_of(inp: InputSpec, include_forced: bool = False) -> str | None:
+    """The widget the editor draws for ``inp`` (``include_forced``: also for a ``forceInput``
+    input, as editors before 1.16 did), or ``None`` for a pure socket. Memoised: records are
+    immutable."""
+    key = (id(inp), include_forced)
+    hit = _WIDGET_TYPE_CACHE.get(key)
+    if hit is not None and hit[0] is inp:
+        return hit[1]
+    if len(_WIDGET_TYPE_CACHE) > 100_000:
+        _WIDGET_TYPE_CACHE.clear()
+    wt = _compute_widget_type(inp, include_forced)
+    _WIDGET_TYPE_CACHE[key] = (inp, wt)
+    return wt
+
+
+def _compute_widget_type(inp: InputSpec, include_forced: bool) -> str | None:
     if inp.force_input and not include_forced:
         return None
     wt = inp.options.get("widgetType")
-    from ..spec import WIDGET_TYPES
-
     if isinstance(wt, str) and (wt in WIDGET_TYPES or wt in _EXTRA_WIDGET_TYPES):
         return wt
     if inp.type in WIDGET_TYPES or inp.type in _EXTRA_WIDGET_TYPES:
@@ -709,6 +726,8 @@ class _Converter:
         self.spec = spec
         self.sink = sink
         self.rng = random.Random(dynamic_prompts_seed) if dynamic_prompts_seed is not None else None
+        #: id(saved node) -> (node, its saved input slots), parsed once
+        self._saved_inputs: dict[int, tuple[Mapping[str, Any], list[_Input]]] = {}
         self.workflow = workflow
         self.root = _Graph(workflow, "workflow")
         self.defs: dict[str, Mapping[str, Any]] = {}
@@ -927,9 +946,12 @@ class _Converter:
     ) -> bool:
         return self._promotion_link(sub, sin, index, depth) is not None
 
-    @staticmethod
-    def _input_for_link(node: Mapping[str, Any], lk: _Link) -> _Input | None:
-        ins = _inputs_of(node)
+    def _input_for_link(self, node: Mapping[str, Any], lk: _Link) -> _Input | None:
+        key = id(node)
+        hit = self._saved_inputs.get(key)
+        if hit is None or hit[0] is not node:
+            hit = self._saved_inputs[key] = (node, _inputs_of(node))
+        ins = hit[1]
         for i in ins:
             if i.link == lk.id:
                 return i
