@@ -29,7 +29,7 @@ import typing
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, NamedTuple, TypeVar
 
 from .errors import (
     NoActiveWorkflowError,
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from .spec import NodeSpec, Spec
 
 __all__ = [
+    "InputDecl",
     "JSON_NULL",
     "DynamicOption",
     "Workflow",
@@ -229,9 +230,29 @@ class InputRef:
 # ---------------------------------------------------------------------------------------------
 # nodes
 
-# one input of a generated class: (wire name, python name, type, required, widget,
-#                                  min, max, choices, file_kind)
-_InputMeta = tuple[str, str, Any, bool, bool, Any, Any, Any, Any]
+
+class InputDecl(NamedTuple):
+    """One input of a generated node class, as its ``_inputs_`` declares it::
+
+        InputDecl("seed", type="INT", required=True, widget=True, min=0, max=2**64 - 1)
+
+    ``wire`` is the name in the prompt; ``py`` the keyword argument's name when it differs;
+    ``choices`` a tuple (or the ``Literal`` alias) of a COMBO's choices; ``file_kind`` is
+    ``"model"`` or ``"input"`` for inputs naming files of the installation.
+    """
+
+    wire: str
+    py: str = ""
+    type: Any = None
+    required: bool = False
+    widget: bool = False
+    min: Any = None
+    max: Any = None
+    choices: Any = None
+    file_kind: str | None = None
+
+
+_InputMeta = InputDecl
 # one output: (python name, type, wire name)
 _OutputMeta = tuple[str, Any, str]
 
@@ -300,9 +321,13 @@ class Node:
     def _index_inputs(cls) -> dict[str, _InputMeta]:
         metas = []
         for m in cls._inputs_:
-            ch = m[7]
+            if not isinstance(m, InputDecl):  # a positional tuple (classes before 0.2)
+                m = InputDecl(*m)
+            if not m.py:
+                m = m._replace(py=m.wire)
+            ch = m.choices
             if ch is not None and not isinstance(ch, tuple):  # a Literal alias of the choices
-                m = (*m[:7], typing.get_args(ch), m[8])
+                m = m._replace(choices=typing.get_args(ch))
             metas.append(m)
         cls._inputs_ = tuple(metas)
         cls._by_wire_ = {m[0]: m for m in cls._inputs_}
@@ -311,6 +336,13 @@ class Node:
         return cls._by_wire_
 
     # -- outputs ------------------------------------------------------------------------------
+
+    @classmethod
+    def input_decls(cls) -> tuple[InputDecl, ...]:
+        """The class's inputs, in the editor's order (``py`` and ``choices`` filled in)."""
+        if cls._by_wire_ is None or "_by_wire_" not in cls.__dict__:
+            cls._index_inputs()
+        return cls._inputs_
 
     @property
     def outputs(self) -> tuple[Output[Any], ...]:
@@ -775,7 +807,7 @@ def _dynamic_spec(cls: type, wire: str) -> Any:
 def _meta_of(ispec: Any, wire: str) -> _InputMeta:
     """The 9-field input metadata of a spec record (what generated classes carry)."""
     choices = ispec.choices if ispec.type == "COMBO" and not ispec.file_kind else None
-    return (
+    return InputDecl(
         wire,
         wire,
         ispec.type,

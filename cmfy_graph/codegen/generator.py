@@ -301,15 +301,13 @@ def _param(
             if inp.dynamic.allowed_types is None:
                 ann += " | str | int | float | bool"  # any type: a constant too
             ann += " | None" if dflt == "None" else ""
-        items = [literal(inp.name), literal(py), literal(t), str(inp.required), "False"]
-        items += ["None", "None", "None", "None"]
         return ParamModel(
             py=py,
             wire=inp.name,
             annotation=ann,
             default=dflt,
             widget=isinstance(inp.dynamic, DynamicComboSpec),
-            meta=wrap("(", items, ")", 8),
+            meta=_decl(inp.name, py, literal(t), inp.required, False),
             dynamic=literal((inp.section, t, _prune(inp.options))),
         )
     if t == "COMBO":
@@ -343,22 +341,50 @@ def _param(
         default = literal(inp.default)
     elif t == "COMBO" and inp.file_kind is None and inp.choices and _value_ok(inp, inp.choices[0]):
         default = literal(inp.choices[0])  # the editor's default: the first choice
-    meta_t = literal(t) if isinstance(t, str) else "None"
-    items = [
-        literal(inp.name),
-        literal(py),
-        meta_t,
-        str(inp.required),
-        str(widget),
-        _bound(inp.min),
-        _bound(inp.max),
-        choices_src,
-        literal(inp.file_kind) if inp.file_kind else "None",
-    ]
-    meta = wrap("(", items, ")", 8)
+    meta = _decl(
+        inp.name,
+        py,
+        literal(t) if isinstance(t, str) else "None",
+        inp.required,
+        widget,
+        min_=_bound(inp.min),
+        max_=_bound(inp.max),
+        choices=choices_src,
+        file_kind=literal(inp.file_kind) if inp.file_kind else "None",
+    )
     return ParamModel(
         py=py, wire=inp.name, annotation=ann, default=default, widget=widget, meta=meta
     )
+
+
+def _decl(
+    wire: str,
+    py: str,
+    type_src: str,
+    required: bool,
+    widget: bool,
+    *,
+    min_: str = "None",
+    max_: str = "None",
+    choices: str = "None",
+    file_kind: str = "None",
+) -> str:
+    """The source of an ``InputDecl``: the wire name, then only the fields that are not their
+    defaults, by keyword."""
+    items = [literal(wire)]
+    if py != wire:
+        items.append(f"py={literal(py)}")
+    fields = [
+        ("type", type_src, "None"),
+        ("required", str(required), "False"),
+        ("widget", str(widget), "False"),
+        ("min", min_, "None"),
+        ("max", max_, "None"),
+        ("choices", choices, "None"),
+        ("file_kind", file_kind, "None"),
+    ]
+    items += [f"{k}={v}" for k, v, default in fields if v != default]
+    return wrap("InputDecl(", items, ")", 8)
 
 
 def _matchtype_vars(ns: NodeSpec, cls: str) -> dict[str, tuple[str, str, bool]]:

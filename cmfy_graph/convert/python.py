@@ -271,7 +271,8 @@ def prompt_to_python(
         if cls is not None and not closes_cycle:
             # an input the class does not declare (the editor's ``audioUI``, a variadic node's
             # extra links) is set after construction with ``set_input(..., raw=True)``
-            declared = {m[0] for m in cls._inputs_}
+            decls = cls.input_decls()
+            declared = {m.wire for m in decls}
             dyn_args: dict[str, tuple[Any, str]] = {}
             for wire in cls.__dict__.get("_dynamic_") or {}:
                 got_arg = _dynamic_arg(cls, wire, raw_inputs, links, consts)
@@ -285,8 +286,8 @@ def prompt_to_python(
             }
             defaults = cls.__init__.__kwdefaults__ or {}
             kwargs: dict[str, Any] = {}
-            for m in cls._inputs_:
-                wire, py = m[0], m[1]
+            for m in decls:
+                wire, py = m.wire, m.py
                 if wire in extras:
                     kwargs[py] = None  # sent as null: set after construction
                     if py not in defaults or defaults[py] is not None:
