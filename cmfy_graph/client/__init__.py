@@ -34,10 +34,11 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
-    from ._base import Job, JobError, RateLimits, RetryPolicy
+    from ._base import RateLimits, RetryPolicy
     from .cloud import AsyncClient, Client
     from .comfyui import AsyncComfyUIPool, ComfyUIClient, ComfyUIPool
     from .emulator import Emulator, EmulatorConfig, FaultRule
+    from .jobs import Job, JobError
     from .webhooks import SeenJobs, aparse_webhook, check_webhook_url, parse_webhook
 
 __all__ = [
@@ -75,8 +76,8 @@ __all__ = [
 ]
 
 _LAZY = {
-    "Job": "_base",
-    "JobError": "_base",
+    "Job": "jobs",
+    "JobError": "jobs",
     "RateLimits": "_base",
     "RetryPolicy": "_base",
     "Client": "cloud",

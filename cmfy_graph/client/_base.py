@@ -15,13 +15,11 @@ import email.utils
 import ipaddress
 import json
 import logging
-import math
 import os
 import random
 import re
 import time
 from collections.abc import Generator, Mapping
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 from urllib.parse import parse_qs, quote, urlsplit
@@ -38,7 +36,6 @@ from .errors import (
     AuthenticationError,
     ConfigurationError,
     InvalidWorkflowError,
-    JobFailedError,
     JobNotReadyError,
     NotFoundError,
     PermissionDeniedError,
@@ -48,6 +45,7 @@ from .errors import (
     UnexpectedResponseError,
     WaitTimeout,
 )
+from .jobs import FINAL_STATUSES, Job, JobError, opt_int, parse_job
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -75,7 +73,6 @@ DEFAULT_BASE_URL = "https://api.cmfy.cloud"
 KEY_PREFIXES = ("sk_live_", "sk_test_")
 KEY_LENGTH = 51  # the 8-character prefix and 43 random characters
 JOB_STATUSES = ("queued", "running", "completed", "failed")
-FINAL_STATUSES = frozenset({"completed", "failed"})
 USER_AGENT = "cmfy-graph/0.1"
 
 T = TypeVar("T")
@@ -186,143 +183,24 @@ def same_origin(url: str, base_url: str) -> bool:
 # records
 
 
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        dt = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+def check_webhook_url(url: str, *, allow_private: bool = False) -> str:
+    """Return ``url`` unchanged when cmfy.cloud can deliver to it, else raise
+    :class:`~cmfy_graph.client.errors.ConfigurationError`.
 
-
-def _opt_int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and math.isfinite(value):
-        return int(value)
-    if isinstance(value, str):
-        try:
-            return int(value.strip())
-        except ValueError:
-            return None
-    return None
-
-
-@attrs.frozen
-class JobError:
-    """The ``error`` of a failed job: ``code`` (``execution_...``; the full list is unknown)."""
-
-    code: str
-    message: str
-
-
-@attrs.frozen
-class Job:
-    """A job as the service last described it.
-
-    ``status`` is ``queued``, ``running``, ``completed`` or ``failed`` (an unknown string is
-    kept as given). ``outputs`` lists the output image URLs. ``raw`` is the JSON object as
-    received (not compared: two jobs are equal when their parsed fields are). ``server`` is
-    the base URL of the self-hosted ComfyUI server that holds the job (None for cmfy.cloud).
-    Jobs are hashable.
+    The rules are the service's (shared with the linter, :func:`cmfy_graph.validate.check_webhook_url`):
+    HTTPS, and not localhost or a private address. With ``allow_private=True`` (for tests
+    against the emulator) plain HTTP and loopback or private hosts are accepted. Host names
+    are not resolved here.
     """
+    from ..validate import check_webhook_url as shared_check
 
-    job_id: str
-    status: str
-    queue_position: int | None = None
-    estimated_wait_seconds: float | None = None
-    created_at: datetime | None = None
-    started_at: datetime | None = None
-    completed_at: datetime | None = None
-    execution_time_ms: int | None = None
-    outputs: tuple[str, ...] = ()
-    error: JobError | None = None
-    raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
-    server: str | None = attrs.field(default=None, repr=False)
-
-    @property
-    def done(self) -> bool:
-        """True once the job is ``completed`` or ``failed``."""
-        return self.status in FINAL_STATUSES
-
-    @property
-    def failed(self) -> bool:
-        """True when the job ended with status ``failed``."""
-        return self.status == "failed"
-
-    @property
-    def completed(self) -> bool:
-        """True when the job ended with status ``completed``."""
-        return self.status == "completed"
-
-    def raise_for_failure(self) -> Job:
-        """Raise :class:`JobFailedError` when the job failed; else return the job."""
-        if self.status == "failed":
-            err = self.error or JobError("execution_failed", "the job failed")
-            raise JobFailedError(
-                f"job {self.job_id} failed: {err.message}", code=err.code, job=self
-            )
-        return self
-
-    def to_dict(self) -> dict[str, Any]:
-        """The job as a JSON-ready dict (the service's own JSON when there is one)."""
-        if self.raw:
-            return dict(self.raw)
-        out: dict[str, Any] = {"job_id": self.job_id, "status": self.status}
-        if self.outputs:
-            out["outputs"] = {"images": list(self.outputs)}
-        if self.error:
-            out["error"] = {"code": self.error.code, "message": self.error.message}
-        return out
-
-
-def parse_job(data: Any, *, server: str | None = None) -> Job:
-    """Build a :class:`Job` from the JSON of ``POST /v1/jobs`` (202), ``GET /v1/jobs/{id}`` or a
-    webhook body. Raises :class:`UnexpectedResponseError` when ``job_id``/``status`` are missing.
-    """
-    if not isinstance(data, Mapping):
-        raise UnexpectedResponseError("job JSON is not an object")
-    job_id = data.get("job_id")
-    status = data.get("status")
-    if not isinstance(job_id, str) or not job_id:
-        raise UnexpectedResponseError("job JSON has no 'job_id'")
-    if not isinstance(status, str) or not status:
-        raise UnexpectedResponseError(f"job {job_id} JSON has no 'status'")
-    outputs_raw = data.get("outputs")
-    images: list[str] = []
-    if isinstance(outputs_raw, Mapping):
-        imgs = outputs_raw.get("images")
-        if isinstance(imgs, list):
-            images = [u for u in imgs if isinstance(u, str)]
-    err = data.get("error")
-    job_error = None
-    if isinstance(err, Mapping):
-        job_error = JobError(
-            str(err.get("code") or "execution_failed"), str(err.get("message", ""))
-        )
-    wait = data.get("estimated_wait_seconds")
-    return Job(
-        job_id=job_id,
-        status=status,
-        queue_position=_opt_int(data.get("queue_position")),
-        estimated_wait_seconds=float(wait)
-        if isinstance(wait, (int, float)) and not isinstance(wait, bool)
-        else None,
-        created_at=_parse_time(data.get("created_at")),
-        started_at=_parse_time(data.get("started_at")),
-        completed_at=_parse_time(data.get("completed_at")),
-        execution_time_ms=_opt_int(data.get("execution_time_ms")),
-        outputs=tuple(images),
-        error=job_error,
-        raw=dict(data),
-        server=server,
-    )
+    findings = shared_check(url, allow_insecure=allow_private)
+    if findings:
+        text = "; ".join(f.message for f in findings)
+        if not allow_private and any(f.code != "webhook_invalid" for f in findings):
+            text += " (for local tests against the emulator pass allow_private_webhooks=True)"
+        raise ConfigurationError(text, code="invalid_webhook_url")
+    return url
 
 
 @attrs.frozen
@@ -354,7 +232,7 @@ class RateLimits:
     def from_headers(cls, headers: Mapping[str, str]) -> RateLimits:
         """Read the seven documented headers (case-insensitive); unparsable values become None."""
         lower = {k.lower(): v for k, v in headers.items()}
-        return cls(**{field: _opt_int(lower.get(h)) for field, h in cls.HEADERS.items()})
+        return cls(**{field: opt_int(lower.get(h)) for field, h in cls.HEADERS.items()})
 
     @property
     def seen(self) -> bool:
@@ -848,8 +726,6 @@ class BaseClient:
             check_prompt_shape(prompt)
         body: dict[str, Any] = {"prompt": prompt}
         if hook is not None:
-            from .webhooks import check_webhook_url
-
             body["webhook_url"] = check_webhook_url(hook, allow_private=self.allow_private_webhooks)
         return body
 

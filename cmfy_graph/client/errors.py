@@ -31,12 +31,21 @@ server's error envelope and from our own text, and the request object is not kep
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ..errors import CmfyGraphError
 
-if TYPE_CHECKING:
-    from ._base import Job
+
+class JobLike(Protocol):
+    """What the ``.job`` of an error is: a :class:`~cmfy_graph.client.Job` (typed by its shape
+    here, so that this module, the root of the client's hierarchy, imports no other)."""
+
+    @property
+    def job_id(self) -> str: ...
+
+    @property
+    def status(self) -> str: ...
+
 
 __all__ = [
     "ApiError",
@@ -213,7 +222,7 @@ class WaitTimeout(ApiError):
 
     default_code = "wait_timeout"
 
-    def __init__(self, message: str, *, job: Job | None = None, **kwargs: Any) -> None:
+    def __init__(self, message: str, *, job: JobLike | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.job = job
 
@@ -223,7 +232,7 @@ class JobNotReadyError(ApiError):
 
     default_code = "job_not_ready"
 
-    def __init__(self, message: str, *, job: Job | None = None, **kwargs: Any) -> None:
+    def __init__(self, message: str, *, job: JobLike | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.job = job
 
@@ -234,6 +243,6 @@ class JobFailedError(ApiError):
     exit_code = 1
     default_code = "execution_failed"
 
-    def __init__(self, message: str, *, job: Job | None = None, **kwargs: Any) -> None:
+    def __init__(self, message: str, *, job: JobLike | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.job = job

@@ -15,33 +15,14 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ._base import Job, parse_job
-from .errors import ConfigurationError, UnexpectedResponseError
+from ._base import check_webhook_url
+from .errors import UnexpectedResponseError
+from .jobs import Job, parse_job
 
 if TYPE_CHECKING:
     from .cloud import AsyncClient, Client
 
 __all__ = ["check_webhook_url", "parse_webhook", "aparse_webhook", "SeenJobs"]
-
-
-def check_webhook_url(url: str, *, allow_private: bool = False) -> str:
-    """Return ``url`` unchanged when cmfy.cloud can deliver to it, else raise
-    :class:`~cmfy_graph.client.errors.ConfigurationError`.
-
-    The rules are the service's (shared with the linter, :func:`cmfy_graph.validate.check_webhook_url`):
-    HTTPS, and not localhost or a private address. With ``allow_private=True`` (for tests
-    against the emulator) plain HTTP and loopback or private hosts are accepted. Host names
-    are not resolved here.
-    """
-    from ..validate import check_webhook_url as shared_check
-
-    findings = shared_check(url, allow_insecure=allow_private)
-    if findings:
-        text = "; ".join(f.message for f in findings)
-        if not allow_private and any(f.code != "webhook_invalid" for f in findings):
-            text += " (for local tests against the emulator pass allow_private_webhooks=True)"
-        raise ConfigurationError(text, code="invalid_webhook_url")
-    return url
 
 
 class SeenJobs:
