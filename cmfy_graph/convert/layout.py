@@ -303,7 +303,7 @@ def _widget_type(slot: Any) -> str:
 
 
 def _placeholder(slot: Any) -> Any:
-    from .ui import _default_value
+    from .ui.widgets import _default_value
 
     return _default_value(slot.input, slot.kind)
 

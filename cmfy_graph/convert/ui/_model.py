@@ -1,0 +1,402 @@
+"""The records of a UI workflow as the converter reads it (links, graphs, saved input slots,
+execution records) and the editor facts it relies on (virtual node types, renames, save nodes).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ...spec import NodeSpec
+
+
+#: Node types the editor defines in JavaScript and never sends to the server.
+VIRTUAL_NODE_TYPES = frozenset({"Reroute", "PrimitiveNode", "Note", "MarkdownNote"})
+
+# Frontend-only nodes of popular custom node packs, treated as virtual when the spec does not
+# list them: KJNodes' SetNode/GetNode (a GetNode yields what the SetNode of the same name is
+# fed), rgthree's reroute (passes its input through) and display-only helpers.
+_PACK_VIRTUAL = frozenset(
+    {
+        "SetNode",
+        "GetNode",
+        "Reroute (rgthree)",
+        "Fast Groups Muter (rgthree)",
+        "Fast Groups Bypasser (rgthree)",
+        "Fast Muter (rgthree)",
+        "Fast Bypasser (rgthree)",
+        "Bookmark (rgthree)",
+        "Label (rgthree)",
+    }
+)
+
+# Node types the editor renames while loading a workflow (``loadGraphData``), before the
+# nodes are created, in the root graph and in subgraph definitions alike.
+_LOAD_RENAMES = {
+    "T2IAdapterLoader": "ControlNetLoader",
+    "ConditioningAverage ": "ConditioningAverage",
+    "SDV_img2vid_Conditioning": "SVD_img2vid_Conditioning",
+}
+
+# Nodes whose ``filename_prefix`` the editor passes through ``applyTextReplacements``
+# (``saveImageExtraOutput.ts``).
+_SAVE_NODES = frozenset(
+    {
+        "SaveImage",
+        "SaveAnimatedWEBP",
+        "SaveWEBM",
+        "SaveAudio",
+        "SaveGLB",
+        "SaveAnimatedPNG",
+        "CLIPSave",
+        "VAESave",
+        "ModelSave",
+        "LoraSave",
+        "SaveLatent",
+    }
+)
+_REPLACE_RE = re.compile(r"%([^%]+)%")
+_FILENAME_BAD = re.compile(r'[/?<>\\:*|"\x00-\x1f\x7f]')
+
+SUBGRAPH_INPUT_ID = "-10"
+SUBGRAPH_OUTPUT_ID = "-20"
+
+MODE_NEVER = 2
+MODE_BYPASS = 4
+
+# Input types the editor draws a widget for at 1.27.10, beyond ``spec.WIDGET_TYPES``
+# (frontend extensions: 3D viewers, webcam capture, audio recording).
+_EXTRA_WIDGET_TYPES = frozenset({"LOAD_3D", "LOAD_3D_ANIMATION", "WEBCAM", "AUDIO_RECORD"})
+
+_UPLOAD_IMAGE_OPTIONS = ("image_upload", "video_upload", "animated_image_upload")
+
+# Nodes given an audio player widget ``audioUI`` by the editor's audio extension. It is not
+# saved in ``widgets_values`` (a hole) but is sent, as ``""``.
+_AUDIO_UI_NODES = frozenset(
+    {"LoadAudio", "SaveAudio", "PreviewAudio", "SaveAudioMP3", "SaveAudioOpus"}
+)
+
+# Widgets other frontend extensions append: (name, kind). "extra": saved and sent (default
+# ``""``); "fixed": not saved, sent as ``""``.
+_LOAD_3D_NODES = frozenset({"Load3D", "Load3DAnimation", "Load3DAdvanced"})
+_LOAD_3D_BUTTONS = ("upload3dmodel", "uploadExtraResources", "clear")
+
+_EXTENSION_WIDGETS: dict[str, tuple[tuple[str, str], ...]] = {
+    "Preview3D": (("image", "extra"),),
+    "Preview3DAnimation": (("image", "extra"),),
+    "SaveGLB": (("image", "extra"),),
+    "PreviewAny": (("preview", "fixed"),),
+}
+
+# Display names the editor shows (from its bundled English node names) for core nodes whose
+# ``/object_info`` entry has ``display_name: null`` (V3 nodes whose names were kept only in
+# ComfyUI's ``nodes.py`` ``NODE_DISPLAY_NAME_MAPPINGS``).
+_FRONTEND_DISPLAY_NAMES = {
+    "ImageBlend": "Image Blend",
+    "ImageBlur": "Image Blur",
+    "ImageQuantize": "Image Quantize",
+    "ImageSharpen": "Image Sharpen",
+    "ImageScaleToTotalPixels": "Scale Image to Total Pixels",
+    "ImageCrop": "Image Crop",
+    "ImageStitch": "Image Stitch",
+    "GetImageSize": "Get Image Size",
+}
+
+
+class ConversionWarning(UserWarning):
+    """Something in a UI workflow could not be converted exactly; the message names the node."""
+
+
+# ---------------------------------------------------------------------------------------------
+# dynamic prompts
+
+
+_COMMENT_RE = re.compile(r"//[^\n]*|/\*[\s\S]*?\*/")
+
+
+def process_dynamic_prompt(text: str, rng: random.Random) -> str:
+    """Apply the editor's dynamic-prompt processing to ``text``: strip ``//`` and ``/* */``
+    comments and resolve every ``{a|b|c}`` group (innermost first) with ``rng``. ``\\{``,
+    ``\\|`` and ``\\}`` are literal characters."""
+    text = _COMMENT_RE.sub("", text)
+    out: list[str] = []
+    i = 0
+    n = len(text)
+
+    def parse(depth: int) -> list[str]:
+        # returns the options of the current group (or the whole text at depth 0)
+        nonlocal i
+        options: list[str] = []
+        cur: list[str] = []
+        while i < n:
+            c = text[i]
+            if c == "\\" and i + 1 < n and text[i + 1] in "{|}":
+                cur.append(text[i + 1])
+                i += 2
+                continue
+            if c == "{":
+                i += 1
+                opts = parse(depth + 1)
+                cur.append(rng.choice(opts) if opts else "")
+                continue
+            if c == "}" and depth > 0:
+                i += 1
+                options.append("".join(cur))
+                return options
+            if c == "|" and depth > 0:
+                options.append("".join(cur))
+                cur = []
+                i += 1
+                continue
+            cur.append(c)
+            i += 1
+        if depth > 0:  # unclosed group: keep the text as written
+            return ["{" + "|".join([*options, "".join(cur)])]
+        options.append("".join(cur))
+        return options
+
+    out = parse(0)
+    return out[0] if out else ""
+
+
+# ---------------------------------------------------------------------------------------------
+# graph model
+
+
+def is_ui_workflow(data: Any) -> bool:
+    """True when ``data`` looks like an editor-saved workflow (``nodes`` list + ``links``)."""
+    return (
+        isinstance(data, Mapping)
+        and isinstance(data.get("nodes"), list)
+        and ("links" in data or "version" in data or "last_node_id" in data)
+    )
+
+
+def _key(x: Any) -> str:
+    if isinstance(x, bool):
+        return str(int(x))
+    if isinstance(x, float) and x.is_integer():
+        return str(int(x))
+    return str(x)
+
+
+def _slot(x: Any) -> int | None:
+    if isinstance(x, bool):
+        return int(x)
+    if isinstance(x, int):
+        return x
+    if isinstance(x, float) and x.is_integer():
+        return int(x)
+    if isinstance(x, str):
+        try:
+            return int(x.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _type_str(t: Any) -> str:
+    if isinstance(t, list):
+        return ",".join(str(x) for x in t)
+    if t is None or t == 0:
+        return ""
+    return str(t)
+
+
+class _Link:
+    __slots__ = ("id", "origin_id", "origin_slot", "target_id", "target_slot", "type")
+
+    def __init__(
+        self, id: str, origin_id: str, origin_slot: int, target_id: str, target_slot: int, type: Any
+    ) -> None:
+        self.id = id
+        self.origin_id = origin_id
+        self.origin_slot = origin_slot
+        self.target_id = target_id
+        self.target_slot = target_slot
+        self.type = type
+
+
+class _Graph:
+    """One graph level: the root workflow or a subgraph definition."""
+
+    __slots__ = ("nodes", "order", "links", "definition", "name")
+
+    def __init__(self, data: Mapping[str, Any], name: str, definition: Any = None) -> None:
+        self.name = name
+        self.definition = definition
+        self.nodes: dict[str, dict[str, Any]] = {}
+        self.order: list[str] = []
+        for n in data.get("nodes") or []:
+            if not isinstance(n, dict) or "id" not in n:
+                continue
+            k = _key(n["id"])
+            if k in self.nodes:
+                continue
+            self.nodes[k] = n
+            self.order.append(k)
+        self.links: dict[str, _Link] = {}
+        links = data.get("links") or []
+        if isinstance(links, dict):  # some writers key links by id
+            links = list(links.values())
+        for ln in links:
+            lk = _parse_link(ln)
+            if lk is not None:
+                self.links[lk.id] = lk
+
+
+def _parse_link(ln: Any) -> _Link | None:
+    if isinstance(ln, list) and len(ln) >= 5:
+        lid, oid, oslot, tid, tslot = ln[:5]
+        typ = ln[5] if len(ln) > 5 else None
+    elif isinstance(ln, dict) and "id" in ln:
+        lid, oid, oslot, tid, tslot = (
+            ln.get("id"),
+            ln.get("origin_id"),
+            ln.get("origin_slot"),
+            ln.get("target_id"),
+            ln.get("target_slot"),
+        )
+        typ = ln.get("type")
+    else:
+        return None
+    os_ = _slot(oslot)
+    ts_ = _slot(tslot)
+    if lid is None or oid is None or os_ is None:
+        return None
+    return _Link(_key(lid), _key(oid), os_, _key(tid), ts_ if ts_ is not None else -1, typ)
+
+
+class _Input:
+    __slots__ = ("name", "link", "type", "widget")
+
+    def __init__(self, name: str, link: str | None, type: Any, widget: str | None) -> None:
+        self.name = name
+        self.link = link
+        self.type = type
+        self.widget = widget
+
+
+def _inputs_of(node: Mapping[str, Any]) -> list[_Input]:
+    out: list[_Input] = []
+    for inp in node.get("inputs") or []:
+        if not isinstance(inp, dict):
+            continue
+        name = inp.get("name")
+        if not isinstance(name, str):
+            continue
+        link = inp.get("link")
+        w = inp.get("widget")
+        wname = w.get("name") if isinstance(w, dict) and isinstance(w.get("name"), str) else None
+        out.append(_Input(name, None if link is None else _key(link), inp.get("type"), wname))
+    return out
+
+
+class _Dto:
+    """An executable node: one node of one graph level, reached through a path of instances."""
+
+    __slots__ = (
+        "id",
+        "node",
+        "graph",
+        "instance",
+        "inputs",
+        "mode",
+        "type",
+        "sub",
+        "sub_inputs",
+        "promoted",
+        "path",
+        "live",
+    )
+
+    def __init__(
+        self,
+        node: dict[str, Any],
+        graph: _Graph,
+        path: tuple[str, ...],
+        instance: _Dto | None,
+    ) -> None:
+        self.node = node
+        self.graph = graph
+        self.path = path
+        self.id = ":".join((*path, _key(node["id"])))
+        self.instance = instance
+        self.inputs = _inputs_of(node)
+        m = node.get("mode", 0)
+        self.mode = m if isinstance(m, int) else 0
+        t = node.get("type")
+        # the editor renames a few old node types before creating the nodes (app.ts)
+        self.type = _LOAD_RENAMES.get(t, t) if isinstance(t, str) else ""
+        self.sub: _Graph | None = None
+        # for instances: the live inputs (one per definition input) and promoted widget values
+        self.sub_inputs: list[_Input] = []
+        self.promoted: dict[int, Any] = {}
+        # the inputs as the editor holds them once loaded (see _Converter.live_inputs)
+        self.live: list[_Input] | None = None
+
+
+def display_name(ns: NodeSpec) -> str:
+    """The title the editor gives a new node of this spec."""
+    raw = ns.raw.get("display_name") if isinstance(ns.raw, Mapping) else None
+    if isinstance(raw, str) and raw:
+        return raw
+    return _FRONTEND_DISPLAY_NAMES.get(ns.class_type, ns.class_type)
+
+
+class _Widget:
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+class _Missing:
+    __slots__ = ()
+
+
+_MISSING: Any = _Missing()
+
+
+def _js_string(v: Any) -> str:
+    """``String(v)`` as JavaScript writes it, for the values widgets hold."""
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        if v != v:
+            return "NaN"
+        if v in (float("inf"), float("-inf")):
+            return "Infinity" if v > 0 else "-Infinity"
+        if v.is_integer() and abs(v) < 1e21:
+            return str(int(v))
+        r = repr(v)
+        if "e" in r:
+            mant, exp = r.split("e")
+            return f"{mant}e{'+' if not exp.startswith('-') else '-'}{exp.lstrip('+-').lstrip('0')}"
+        return r
+    if isinstance(v, list):
+        return ",".join("" if x is None else _js_string(x) for x in v)
+    if isinstance(v, dict):
+        return "[object Object]"
+    return str(v)
+
+
+def _wrap(v: Any) -> Any:
+    return {"__value__": v} if isinstance(v, list) else v
+
+
+def _valid_connection(a: str, b: str) -> bool:
+    """LiteGraph's ``isValidConnection``: ``""``/``"*"`` are wildcards, case-insensitive,
+    comma-separated alternatives."""
+    if a in ("", "*") or b in ("", "*") or a == b:
+        return True
+    la, lb = a.lower(), b.lower()
+    if "," not in la and "," not in lb:
+        return la == lb
+    sa, sb = la.split(","), lb.split(",")
+    return any(x == y or x in ("", "*") or y in ("", "*") for x in sa for y in sb)

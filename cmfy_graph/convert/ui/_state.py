@@ -1,0 +1,99 @@
+"""The converter's state (the workflow, the spec, the flattened nodes, the warnings) that every
+part reads and writes.
+"""
+
+from __future__ import annotations
+
+import random
+import warnings as _warnings
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ...spec import NodeSpec, Spec
+
+from ._model import ConversionWarning, _Dto, _Graph, _Input, _Link, _Widget
+
+
+class _State:
+    """The converter's state; the parts of the conversion are mixins over it."""
+
+    def __init__(
+        self,
+        workflow: Mapping[str, Any],
+        spec: Spec,
+        dynamic_prompts_seed: int | None,
+        sink: list[str] | None,
+    ) -> None:
+        self.spec = spec
+        self.sink = sink
+        self.rng = random.Random(dynamic_prompts_seed) if dynamic_prompts_seed is not None else None
+        #: id(saved node) -> (node, its saved input slots), parsed once
+        self._saved_inputs: dict[int, tuple[Mapping[str, Any], list[_Input]]] = {}
+        self.workflow = workflow
+        self.root = _Graph(workflow, "workflow")
+        self.defs: dict[str, Mapping[str, Any]] = {}
+        self._collect_defs(workflow)
+        self.def_graphs: dict[str, _Graph] = {}
+        self.dtos: dict[str, _Dto] = {}
+        # (id(graph), node key) -> {widget name: value} written by PrimitiveNodes
+        self.overrides: dict[tuple[int, str], dict[str, Any]] = {}
+        # (id(graph), node key) -> {widget name: value} written by subgraph instances into the
+        # inner widgets bound to their promoted widgets when the editor serialises the graph
+        self.synced: dict[tuple[int, str], dict[str, Any]] = {}
+        # (id(graph), node key) -> the first executable record of that node
+        self.first_dto: dict[tuple[int, str], _Dto] = {}
+        self.warned: set[str] = set()
+
+    # -- reporting
+
+    def warn(self, msg: str) -> None:
+        if msg in self.warned:
+            return
+        self.warned.add(msg)
+        if self.sink is not None:
+            self.sink.append(msg)
+        else:
+            _warnings.warn(msg, ConversionWarning, stacklevel=4)
+
+    def where(self, dto: _Dto) -> str:
+        title = dto.node.get("title")
+        t = f" {title!r}" if isinstance(title, str) and title else ""
+        return f"node {dto.id} ({dto.type}{t})"
+
+    if TYPE_CHECKING:  # implemented by the rule families (mixins)
+
+        def _collect_defs(self, data: Mapping[str, Any]) -> None: ...
+
+        def _inner_widget_value(self, inst: _Dto, idx: int) -> Any: ...
+
+        def _input_for_link(self, node: Mapping[str, Any], lk: _Link) -> _Input | None: ...
+
+        def _resolve_subgraph_output(
+            self, dto: _Dto, slot: int, type_: Any, visited: set[str]
+        ) -> tuple[str, int] | _Widget | None: ...
+
+        def _setter_for(self, getter: _Dto) -> _Dto | None: ...
+
+        @staticmethod
+        def is_group_node(dto: _Dto) -> bool: ...
+
+        def is_virtual(self, dto: _Dto) -> bool: ...
+
+        def live_input_for_link(self, dto: _Dto, lk: _Link) -> _Input | None: ...
+
+        def live_inputs(self, dto: _Dto) -> list[_Input]: ...
+
+        def resolve_input(
+            self, dto: _Dto, inp: _Input, visited: set[str], type_: Any = None
+        ) -> tuple[str, int] | _Widget | None: ...
+
+        def resolve_output(
+            self, dto: _Dto, slot: int, type_: Any, visited: set[str]
+        ) -> tuple[str, int] | _Widget | None: ...
+
+        def text_replacements(self, value: str, where: _Dto) -> str: ...
+
+        def widget_values(
+            self, dto: _Dto, ns: NodeSpec, quiet: bool = False, at_load: bool = False
+        ) -> dict[str, Any]: ...

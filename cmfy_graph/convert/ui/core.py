@@ -1,0 +1,184 @@
+"""The conversion itself (``graphToPrompt``): emission of every non-virtual, active node with its
+widget values and resolved links, titles, filename replacements, the final pruning.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ...errors import ConversionError
+
+if TYPE_CHECKING:
+    from ...spec import Spec
+
+from ._model import (
+    _FILENAME_BAD,
+    _MISSING,
+    _REPLACE_RE,
+    _SAVE_NODES,
+    MODE_BYPASS,
+    MODE_NEVER,
+    _Dto,
+    _js_string,
+    _Widget,
+    _wrap,
+    display_name,
+    is_ui_workflow,
+)
+from .bypass import BypassAndMute
+from .links import LinkResolution
+from .subgraphs import Subgraphs
+from .widgets import Widgets
+
+
+class _Converter(LinkResolution, BypassAndMute, Subgraphs, Widgets):
+    """One conversion of one workflow (the editor's ``graphToPrompt``)."""
+
+    # -- titles and text replacements
+
+    def title(self, dto: _Dto) -> str:
+        """The node's title in the editor: its saved title, else (also when empty) the title
+        of its class (``LGraphNode.configure``)."""
+        title = dto.node.get("title")
+        if isinstance(title, str) and title:
+            return title
+        ns = self.spec.get(dto.type)
+        return display_name(ns) if ns is not None else dto.type
+
+    def text_replacements(self, value: str, where: _Dto) -> str:
+        """The editor's ``applyTextReplacements``: ``%Node.widget%`` becomes the widget's value
+        (the node found by its ``Node name for S&R`` property, else by its title; characters
+        not allowed in file names become ``_``). ``%date:...%`` depends on the clock and is
+        left as written (with a warning)."""
+        nodes: list[_Dto] | None = None
+
+        def sub(m: re.Match[str]) -> str:
+            nonlocal nodes
+            text = m.group(1)
+            parts = text.split(".")
+            if len(parts) != 2:
+                if parts[0].startswith("date:"):
+                    self.warn(
+                        f"{self.where(where)}: {m.group(0)} is replaced by the editor with the "
+                        "date and time of queueing; left as written"
+                    )
+                return m.group(0)
+            if nodes is None:
+                nodes = self._all_nodes()
+            found = [d for d in nodes if self._sr_name(d) == parts[0]]
+            if not found:
+                found = [d for d in nodes if self.title(d) == parts[0]]
+            if not found:
+                return m.group(0)
+            d = found[0]
+            vals: Mapping[str, Any] = {}
+            if d.sub is not None:
+                vals = {d.sub_inputs[j].name: v for j, v in d.promoted.items()}
+            elif not self.is_virtual(d) and d.type in self.spec:
+                vals = self.widget_values(d, self.spec[d.type], quiet=True)
+            if parts[1] not in vals or vals[parts[1]] is _MISSING:
+                return m.group(0)
+            return _FILENAME_BAD.sub("_", _js_string(vals[parts[1]]))
+
+        return _REPLACE_RE.sub(sub, value)
+
+    def _sr_name(self, dto: _Dto) -> Any:
+        """The ``Node name for S&R`` property: saved, else the node's type for a node type
+        from the spec other than the save nodes (``saveImageExtraOutput.ts``)."""
+        props = dto.node.get("properties")
+        if isinstance(props, dict) and "Node name for S&R" in props:
+            return props["Node name for S&R"]
+        if dto.type in self.spec and dto.type not in _SAVE_NODES and not self.is_virtual(dto):
+            return dto.type
+        return None
+
+    # -- main
+
+    def run(self) -> dict[str, Any]:
+        order = self.flatten()
+        self.apply_primitives(order)
+        self.compute_sync()
+        output: dict[str, Any] = {}
+        for dto in order:
+            if dto.sub is not None or self.is_virtual(dto):
+                if self.is_group_node(dto):
+                    self.warn(
+                        f"{self.where(dto)}: legacy group nodes are not supported; it and "
+                        "its inner nodes are left out"
+                    )
+                continue
+            if dto.mode in (MODE_NEVER, MODE_BYPASS):
+                continue
+            ns = self.spec.get(dto.type)
+            inputs: dict[str, Any] = {}
+            if ns is None:
+                if dto.type in self.defs:
+                    continue  # a subgraph that could not be expanded (warned)
+                self.warn(
+                    f"{self.where(dto)}: node type {dto.type!r} is not in the spec; "
+                    "its widget values cannot be named, only its links are converted"
+                )
+                named = dto.node.get("widgets_values_named")
+                if isinstance(named, dict):
+                    for k, v in named.items():
+                        inputs[k] = _wrap(v)
+            else:
+                for k, v in self.widget_values(dto, ns).items():
+                    inputs[k] = _wrap(v)
+                fp = inputs.get("filename_prefix")
+                if dto.type in _SAVE_NODES and isinstance(fp, str) and "%" in fp:
+                    # the widget's serializeValue; a value resolved through a subgraph input
+                    # below replaces it unprocessed, as in the editor
+                    inputs["filename_prefix"] = self.text_replacements(fp, dto)
+            for inp in self.live_inputs(dto):
+                if inp.link is None:
+                    continue
+                r = self.resolve_input(dto, inp, set())
+                if r is None:
+                    continue
+                if isinstance(r, _Widget):
+                    inputs[inp.name] = _wrap(r.value)
+                    continue
+                inputs[inp.name] = [r[0], r[1]]
+            output[dto.id] = {
+                "inputs": inputs,
+                "class_type": dto.type,
+                "_meta": {"title": self.title(dto)},
+            }
+        for entry in output.values():
+            ins = entry["inputs"]
+            for name in [
+                k
+                for k, v in ins.items()
+                if isinstance(v, list) and len(v) == 2 and v[0] not in output
+            ]:
+                del ins[name]
+        return output
+
+
+def ui_to_api(
+    workflow: Mapping[str, Any],
+    spec: Spec | None = None,
+    *,
+    dynamic_prompts_seed: int | None = None,
+    warnings: list[str] | None = None,
+) -> dict[str, Any]:
+    """Convert an editor-saved UI workflow to the API prompt the editor would send.
+
+    ``spec`` is the node spec of the server the workflow is meant for (default: the bundled
+    core spec). ``dynamic_prompts_seed`` turns on the editor's dynamic-prompt processing of
+    ``dynamicPrompts`` text widgets (comments stripped, ``{a|b}`` chosen with a random
+    generator seeded with it); it is off by default because the editor's choice is random.
+    Problems that cannot be resolved exactly are appended to ``warnings`` when given, else
+    issued as :class:`ConversionWarning`. Raises :class:`~cmfy_graph.errors.ConversionError`
+    when ``workflow`` is not a UI workflow.
+    """
+    if not is_ui_workflow(workflow):
+        raise ConversionError("not a UI workflow: expected an object with 'nodes' and 'links'")
+    if spec is None:
+        from ...spec import core_spec
+
+        spec = core_spec()
+    return _Converter(workflow, spec, dynamic_prompts_seed, warnings).run()

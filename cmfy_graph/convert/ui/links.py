@@ -1,0 +1,254 @@
+"""Links and reroutes: the input slots as the editor rebuilds them on load, link resolution through
+reroutes and virtual nodes, PrimitiveNode value propagation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    pass
+
+from ._model import (
+    _MISSING,
+    _PACK_VIRTUAL,
+    SUBGRAPH_INPUT_ID,
+    VIRTUAL_NODE_TYPES,
+    _Dto,
+    _Input,
+    _inputs_of,
+    _key,
+    _Link,
+    _Widget,
+)
+from ._state import _State
+from .widgets import _layouts, _live_type, _widget_type_of
+
+
+class LinkResolution(_State):
+    """Links and reroutes."""
+
+    # -- live inputs
+
+    def live_inputs(self, dto: _Dto) -> list[_Input]:
+        """The input slots of ``dto`` as the editor holds them after loading.
+
+        For a node type in the spec the editor rebuilds the slots from the node definition
+        (``ComfyNode.configure``): first a socket for every input without a widget (or with
+        ``forceInput``), then one socket per widget, in the editor's input order, each with the
+        definition's type and widget flag and the saved link of the same name; saved inputs the
+        definition does not know are kept after them. Unlinked widget sockets that a
+        compressed file left out are therefore back in place, which matters for the bypass
+        slot choice. Other nodes keep their saved inputs; subgraph instances their live ones.
+        """
+        if dto.live is not None:
+            return dto.live
+        live = dto.inputs
+        if dto.sub is not None:
+            live = dto.sub_inputs
+        elif not self.is_virtual(dto) and dto.type in self.spec:
+            ns = self.spec[dto.type]
+            saved = {i.name: i for i in dto.inputs}  # the last one of a name wins (a Map)
+            sockets: list[_Input] = []
+            widgets: list[_Input] = []
+            for spec_in in ns.inputs.values():
+                s = saved.get(spec_in.name)
+                link = s.link if s is not None else None
+                if _widget_type_of(spec_in) is None:
+                    sockets.append(_Input(spec_in.name, link, _live_type(spec_in, s), None))
+                else:
+                    widgets.append(_Input(spec_in.name, link, spec_in.type, spec_in.name))
+            for slot in _layouts(ns)[0]:  # inputs injected by the upload / audio extensions
+                if slot.kind in ("upload", "fixed") and slot.input is None:
+                    if slot.name in ns.inputs or slot.name not in ("upload", "audioUI"):
+                        continue
+                    s = saved.get(slot.name)
+                    typ = "AUDIO_UI" if slot.name == "audioUI" else "IMAGEUPLOAD"
+                    if slot.name == "upload" and any(
+                        x.input is not None and x.input.options.get("audio_upload")
+                        for x in _layouts(ns)[0]
+                    ):
+                        typ = "AUDIOUPLOAD"
+                    widgets.append(
+                        _Input(slot.name, s.link if s is not None else None, typ, slot.name)
+                    )
+            defined = {i.name for i in sockets} | {i.name for i in widgets}
+            live = [*sockets, *widgets, *(i for i in dto.inputs if i.name not in defined)]
+        dto.live = live
+        return live
+
+    def live_input_for_link(self, dto: _Dto, lk: _Link) -> _Input | None:
+        """The live input of ``dto`` that link ``lk`` enters (found by link id, then by the
+        saved target slot), or None."""
+        saved = self._input_for_link(dto.node, lk)
+        if saved is None:
+            return None
+        for i in self.live_inputs(dto):
+            if i.name == saved.name:
+                return i
+        return saved
+
+    def _input_for_link(self, node: Mapping[str, Any], lk: _Link) -> _Input | None:
+        key = id(node)
+        hit = self._saved_inputs.get(key)
+        if hit is None or hit[0] is not node:
+            hit = self._saved_inputs[key] = (node, _inputs_of(node))
+        ins = hit[1]
+        for i in ins:
+            if i.link == lk.id:
+                return i
+        if 0 <= lk.target_slot < len(ins):
+            return ins[lk.target_slot]
+        return None
+
+    # -- link resolution
+
+    def resolve_input(
+        self, dto: _Dto, inp: _Input, visited: set[str], type_: Any = None
+    ) -> tuple[str, int] | _Widget | None:
+        uid = f"{id(dto.graph)}:{dto.node.get('id')}[I]{inp.name}"
+        if uid in visited:
+            self.warn(f"{self.where(dto)}: circular link resolution through input {inp.name!r}")
+            return None
+        visited.add(uid)
+        if inp.link is None:
+            return None
+        lk = dto.graph.links.get(inp.link)
+        if lk is None:
+            self.warn(
+                f"{self.where(dto)}: input {inp.name!r} refers to link {inp.link}, "
+                f"which is not in the {dto.graph.name}; treated as unconnected"
+            )
+            return None
+        inst = dto.instance
+        if inst is not None and lk.origin_id == SUBGRAPH_INPUT_ID:
+            idx = lk.origin_slot
+            if not 0 <= idx < len(inst.sub_inputs):
+                self.warn(f"{self.where(dto)}: link {lk.id} uses subgraph input {idx}, absent")
+                return None
+            outer = inst.sub_inputs[idx]
+            if outer.link is None:
+                if idx in inst.promoted:
+                    ov = self.overrides.get((id(inst.graph), _key(inst.node["id"])))
+                    if ov and outer.name in ov:
+                        return _Widget(ov[outer.name])
+                    v = inst.promoted[idx]
+                    if v is _MISSING:
+                        v = self._inner_widget_value(inst, idx)
+                        if v is _MISSING:
+                            return None
+                    return _Widget(v)
+                return None
+            # when this resolves to nothing (a PrimitiveNode, a bypass without a match), the
+            # inner widget keeps the value the instances synced into it (see compute_sync)
+            return self.resolve_input(inst, outer, visited)
+        origin = self.dtos.get(":".join((*dto.path, lk.origin_id)))
+        if origin is None:
+            self.warn(
+                f"{self.where(dto)}: input {inp.name!r} is linked from node {lk.origin_id}, "
+                f"which is not in the {dto.graph.name}; treated as unconnected"
+            )
+            return None
+        return self.resolve_output(
+            origin, lk.origin_slot, type_ if type_ is not None else inp.type, visited
+        )
+
+    def is_virtual(self, dto: _Dto) -> bool:
+        """Nodes the editor never sends (they only route links or values)."""
+        t = dto.type
+        return t in VIRTUAL_NODE_TYPES or (
+            t not in self.spec and (t in _PACK_VIRTUAL or self.is_group_node(dto))
+        )
+
+    @staticmethod
+    def is_group_node(dto: _Dto) -> bool:
+        return dto.type.startswith(("workflow>", "workflow/"))
+
+    def _setter_for(self, getter: _Dto) -> _Dto | None:
+        wv = getter.node.get("widgets_values")
+        name = wv[0] if isinstance(wv, list) and wv else None
+        if name is None:
+            return None
+        for key in getter.graph.order:
+            n = getter.graph.nodes[key]
+            v = n.get("widgets_values")
+            if n.get("type") == "SetNode" and isinstance(v, list) and v and v[0] == name:
+                return self.dtos.get(":".join((*getter.path, key)))
+        self.warn(f"{self.where(getter)}: no SetNode named {name!r}")
+        return None
+
+    # -- primitive nodes
+
+    def apply_primitives(self, order: list[_Dto]) -> None:
+        done: set[tuple[int, str]] = set()
+        for dto in order:
+            if dto.type != "PrimitiveNode":
+                continue
+            gk = (id(dto.graph), _key(dto.node["id"]))
+            if gk in done:  # definitions are shared by every instance
+                continue
+            done.add(gk)
+            outs = dto.node.get("outputs") or []
+            if not outs or not isinstance(outs[0], dict):
+                continue
+            links = outs[0].get("links") or []
+            if not links:
+                continue
+            wv = dto.node.get("widgets_values")
+            if not isinstance(wv, list) or not wv:
+                self.warn(f"{self.where(dto)}: PrimitiveNode has no value; its targets keep theirs")
+                continue
+            value = wv[0]
+            props = dto.node.get("properties")
+            if isinstance(props, dict) and props.get("Run widget replace on values"):
+                if value and isinstance(value, str):
+                    value = self.text_replacements(value, dto)
+            for lid in links:
+                found = self._primitive_target(dto, _key(lid))
+                if found is None:
+                    continue
+                tdto, wname = found
+                key = (id(tdto.graph), _key(tdto.node["id"]))
+                self.overrides.setdefault(key, {})[wname] = value
+
+    def _primitive_target(self, prim: _Dto, lid: str) -> tuple[_Dto, str] | None:
+        """The node and widget a PrimitiveNode's output link writes to (``applyToGraph``).
+
+        The editor looks the link id up in the *root* graph's links (``app.graph.links``),
+        then takes the node of that link's target id in the primitive's own graph and its
+        input at that link's target slot, and writes to the widget the input is bound to.
+        Inside a subgraph the root rarely has a link of that id: the editor then fails to
+        export at all; we warn and follow the link of the primitive's own graph instead.
+        """
+        lk = self.root.links.get(lid)
+        by_slot = True
+        if prim.graph is not self.root:
+            if lk is None:
+                self.warn(
+                    f"{self.where(prim)}: a PrimitiveNode inside a subgraph: the editor looks "
+                    f"its link {lid} up in the root graph, which has none, and fails to export; "
+                    "its value is applied to its own target here"
+                )
+                lk = prim.graph.links.get(lid)
+                by_slot = False
+        if lk is None:
+            return None
+        tdto = self.dtos.get(":".join((*prim.path, lk.target_id)))
+        if tdto is None:
+            return None
+        if by_slot and prim.graph is not self.root:
+            live = self.live_inputs(tdto)
+            inp = live[lk.target_slot] if 0 <= lk.target_slot < len(live) else None
+        else:
+            inp = self.live_input_for_link(tdto, lk)
+        if inp is None:
+            return None
+        if tdto.sub is not None:  # an instance: its promoted widget of that input
+            for j, li in enumerate(tdto.sub_inputs):
+                if li.name == inp.name:
+                    return (tdto, inp.name) if j in tdto.promoted else None
+            return None
+        if self.is_virtual(tdto) or tdto.type not in self.spec or not inp.widget:
+            return None  # no widget to write to (a Reroute, a missing node, a plain socket)
+        return tdto, inp.widget

@@ -1,0 +1,558 @@
+"""Widgets: the widget layout the editor builds from the spec (control widgets, upload buttons,
+DynamicCombo sub-widgets), reading ``widgets_values`` (positional or named) into values by input
+name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ...spec import WIDGET_TYPES
+
+if TYPE_CHECKING:
+    from ...spec import InputSpec, NodeSpec
+
+from ._model import (
+    _AUDIO_UI_NODES,
+    _EXTENSION_WIDGETS,
+    _EXTRA_WIDGET_TYPES,
+    _LOAD_3D_BUTTONS,
+    _LOAD_3D_NODES,
+    _UPLOAD_IMAGE_OPTIONS,
+    _Dto,
+    _Input,
+    _key,
+    process_dynamic_prompt,
+)
+from ._state import _State
+
+
+class WidgetSlot:
+    """One widget of a node in the editor, in widget order.
+
+    ``serialize`` is False for widgets the editor keeps in ``widgets_values`` but never sends
+    (``control_after_generate``, ``control_filter_list``, the upload button).
+    """
+
+    __slots__ = ("name", "serialize", "input", "kind")
+
+    def __init__(
+        self, name: str, serialize: bool, input: InputSpec | None = None, kind: str = "value"
+    ) -> None:
+        self.name = name
+        self.serialize = serialize
+        self.input = input
+        self.kind = kind
+
+    def __repr__(self) -> str:
+        flag = "" if self.serialize else ", serialize=False"
+        return f"WidgetSlot({self.name!r}{flag})"
+
+
+# ---------------------------------------------------------------------------------------------
+# widget layout
+
+
+def _control_count(inp: InputSpec, wtype: str) -> int:
+    """How many value-control widgets the editor adds after the widget of ``inp``."""
+    cag = inp.options.get("control_after_generate")
+    if wtype == "INT":
+        if cag is None:
+            return 1 if inp.name in ("seed", "noise_seed") else 0
+        return 1 if cag else 0
+    if wtype == "FLOAT":
+        return 1 if cag else 0
+    if wtype == "COMBO":
+        return 2 if cag else 0
+    return 0
+
+
+_WIDGET_TYPE_CACHE: dict[tuple[int, bool], tuple[InputSpec, str | None]] = {}
+
+
+def _widget_type_of(inp: InputSpec, include_forced: bool = False) -> str | None:
+    """The widget the editor draws for ``inp`` (``include_forced``: also for a ``forceInput``
+    input, as editors before 1.16 did), or ``None`` for a pure socket. Memoised: records are
+    immutable."""
+    key = (id(inp), include_forced)
+    hit = _WIDGET_TYPE_CACHE.get(key)
+    if hit is not None and hit[0] is inp:
+        return hit[1]
+    if len(_WIDGET_TYPE_CACHE) > 100_000:
+        _WIDGET_TYPE_CACHE.clear()
+    wt = _compute_widget_type(inp, include_forced)
+    _WIDGET_TYPE_CACHE[key] = (inp, wt)
+    return wt
+
+
+def _compute_widget_type(inp: InputSpec, include_forced: bool) -> str | None:
+    if inp.force_input and not include_forced:
+        return None
+    wt = inp.options.get("widgetType")
+    if isinstance(wt, str) and (wt in WIDGET_TYPES or wt in _EXTRA_WIDGET_TYPES):
+        return wt
+    if inp.type in WIDGET_TYPES or inp.type in _EXTRA_WIDGET_TYPES:
+        return inp.type
+    return inp.widget_type if not inp.force_input else None
+
+
+def _build_layout(
+    ns: NodeSpec, include_forced: bool = False, remote: bool = False
+) -> list[WidgetSlot]:
+    slots: list[WidgetSlot] = []
+    image_upload = False
+    audio_upload = False
+    for inp in ns.inputs.values():
+        wtype = _widget_type_of(inp, include_forced)
+        if wtype is None:
+            continue
+        slots.append(WidgetSlot(inp.name, True, inp))
+        rem = inp.options.get("remote") if wtype == "COMBO" else None
+        if remote and isinstance(rem, Mapping):
+            # useRemoteWidget: an "Auto-refresh after generation" toggle (saved, not sent),
+            # then with refresh_button a "refresh" button, which has a name and no
+            # serialize:false, so graphToPrompt sends it
+            slots.append(WidgetSlot(_AUTO_REFRESH, False, None, "toggle"))
+            if rem.get("refresh_button"):
+                slots.append(WidgetSlot("refresh", True, None, "button"))
+        if ns.class_type in _LOAD_3D_NODES and wtype == "COMBO" and inp.options.get("file_upload"):
+            # the 3D loader's buttons (saved by their names, never sent), editor >= 1.39
+            slots.extend(WidgetSlot(b, False, None, "button") for b in _LOAD_3D_BUTTONS)
+        n = _control_count(inp, wtype)
+        if n:
+            slots.append(WidgetSlot("control_after_generate", False, inp, "control"))
+        if n == 2:
+            slots.append(WidgetSlot("control_filter_list", False, inp, "filter"))
+        if wtype == "COMBO" and inp.section == "required":
+            # uploadImage.ts / uploadAudio.ts inject their spec only for a required input
+            # whose option is exactly true (for audio: the input named "audio")
+            if any(inp.options.get(k) is True for k in _UPLOAD_IMAGE_OPTIONS):
+                image_upload = True
+            if inp.name == "audio" and inp.options.get("audio_upload") is True:
+                audio_upload = True
+    # Frontend extensions inject extra specs at the end (not in input_order).
+    if ns.class_type in _AUDIO_UI_NODES:
+        slots.append(WidgetSlot("audioUI", True, None, "fixed"))
+    if audio_upload:
+        slots.append(WidgetSlot("upload", False, None, "upload"))
+    elif image_upload:
+        slots.append(WidgetSlot("upload", False, None, "upload"))
+    for name, kind in _EXTENSION_WIDGETS.get(ns.class_type, ()):
+        slots.append(WidgetSlot(name, True, None, kind))
+    return slots
+
+
+_LAYOUT_CACHE: dict[int, tuple[Any, list[WidgetSlot], list[WidgetSlot] | None]] = {}
+
+
+_FULL_LAYOUT_CACHE: dict[int, tuple[Any, list[WidgetSlot]]] = {}
+_AUTO_REFRESH = "Auto-refresh after generation"
+
+
+def _full_layout(ns: NodeSpec) -> list[WidgetSlot]:
+    """The widgets as :func:`widget_layout`, plus those the remote-combo widget adds (its
+    auto-refresh toggle and refresh button), which this converter reads and sends but the
+    API -> UI layout does not write."""
+    hit = _FULL_LAYOUT_CACHE.get(id(ns))
+    if hit is not None and hit[0] is ns:
+        return hit[1]
+    cur = _layouts(ns)[0]
+    if any(isinstance(i.options.get("remote"), Mapping) for i in ns.inputs.values()):
+        cur = _build_layout(ns, remote=True)
+    _FULL_LAYOUT_CACHE[id(ns)] = (ns, cur)
+    return cur
+
+
+def widget_layout(ns: NodeSpec) -> list[WidgetSlot]:
+    """The widgets the editor creates for a node of this spec, in ``widgets_values`` order."""
+    return _layouts(ns)[0]
+
+
+def _layouts(ns: NodeSpec) -> tuple[list[WidgetSlot], list[WidgetSlot] | None]:
+    """(current layout, legacy layout with ``forceInput`` widgets or None when identical)."""
+    key = id(ns)
+    hit = _LAYOUT_CACHE.get(key)
+    if hit is not None and hit[0] is ns:
+        return hit[1], hit[2]
+    cur = _build_layout(ns)
+    legacy: list[WidgetSlot] | None = None
+    if any(i.force_input for i in ns.inputs.values()):
+        alt = _build_layout(ns, include_forced=True)
+        if len(alt) != len(cur):
+            legacy = alt
+    _LAYOUT_CACHE[key] = (ns, cur, legacy)
+    return cur, legacy
+
+
+def _migrate_widgets_values(
+    ns: NodeSpec, layout: list[WidgetSlot], seq: list[Any]
+) -> list[Any] | None:
+    """The editor's ``migrateWidgetsValues`` (run by ``ComfyNode.configure``), or None when it
+    leaves the values alone.
+
+    It takes the spec's inputs in object order (required, then optional) that are a widget of
+    the node or ``forceInput``, counts two values for each with ``control_after_generate`` or
+    named ``seed`` / ``noise_seed`` and one for the others; when that count equals the number
+    of saved values it drops ``seq[i]`` for every such input ``i`` that is ``forceInput``
+    (pairing inputs with values by index, control values notwithstanding).
+    """
+    if not seq or not any(i.force_input for i in ns.inputs.values()):
+        return None
+    raw = ns.raw.get("input") if isinstance(ns.raw, Mapping) else None
+    # the node definition's inputs in object order: required (with the specs the upload and
+    # audio extensions inject at its end), then optional
+    injected = [s.name for s in layout if s.input is None and s.name in ("audioUI", "upload")]
+    order: list[str] = []
+    for section in ("required", "optional"):
+        sec = raw.get(section) if isinstance(raw, Mapping) else None
+        if isinstance(sec, Mapping):
+            order.extend(k for k in sec if k not in order)
+        if section == "required":
+            order.extend(k for k in injected if k not in order)
+    order.extend(k for k in ns.inputs if k not in order)
+    names = {s.name for s in layout}
+    # (forceInput, values counted) of the inputs that are a widget or forceInput
+    orig: list[tuple[bool, int]] = []
+    for k in order:
+        i = ns.inputs.get(k)
+        if i is None:
+            if k in injected:
+                orig.append((False, 1))
+            continue
+        if k in names or i.force_input:
+            two = i.options.get("control_after_generate") or i.name in ("seed", "noise_seed")
+            orig.append((i.force_input, 2 if two else 1))
+    if sum(n for _, n in orig) != len(seq):
+        return None
+    return [v for k, v in enumerate(seq) if not (k < len(orig) and orig[k][0])]
+
+
+def _default_value(inp: InputSpec | None, kind: str) -> Any:
+    """The value a freshly created widget holds (frontend constructors)."""
+    if kind in ("fixed", "extra"):
+        return ""
+    if kind == "toggle":
+        return False
+    if kind == "button":
+        return "refresh"
+    if inp is None:
+        return None
+    wt = _widget_type_of(inp, include_forced=True) or inp.type
+    d = inp.options.get("default")
+    if wt == "INT" or wt == "FLOAT":
+        return 0 if d is None else d
+    if wt == "STRING":
+        return "" if d is None else d
+    if wt == "BOOLEAN":
+        return False if d is None else d
+    if wt == "COMBO":
+        if d:
+            return d
+        return inp.choices[0] if inp.choices else None
+    if wt == "COMFY_DYNAMICCOMBO_V3" and d is None:
+        keys = getattr(inp.dynamic, "keys", ())
+        return keys[0] if keys else None
+    return d
+
+
+_MISSING_VALUE = object()
+
+
+def _positional_lookup(seq: list[Any]) -> Any:
+    def look(i: int, slot: WidgetSlot) -> Any:
+        return seq[i] if i < len(seq) else _MISSING_VALUE
+
+    return look
+
+
+def _dynamic_layout(
+    layout: list[WidgetSlot], value_at: Any, gap: int = 0, unknown: list[str] | None = None
+) -> list[WidgetSlot]:
+    """``layout`` with the widgets of each DynamicCombo's selected option spliced in right
+    after the combo, recursively (the editor's ``dynamicWidgets``). ``value_at(index, slot)``
+    gives the saved value of the widget at that index of the expanded layout.
+
+    A saved option the spec does not know (a node newer than the spec) has sub-widgets we
+    cannot name: ``gap`` placeholder slots (never sent) stand for them after the first such
+    combo, and its name is appended to ``unknown``."""
+    out: list[WidgetSlot] = []
+    state = [gap, unknown if unknown is not None else []]
+    for slot in layout:
+        _append_dynamic(out, slot, value_at, state)
+    return out
+
+
+def _append_dynamic(
+    out: list[WidgetSlot], slot: WidgetSlot, value_at: Any, state: list[Any]
+) -> None:
+    from ...spec import DynamicComboSpec
+
+    out.append(slot)
+    inp = slot.input
+    if inp is None or slot.kind != "value" or not isinstance(inp.dynamic, DynamicComboSpec):
+        return
+    v = value_at(len(out) - 1, slot)
+    if v is _MISSING_VALUE:
+        v = _default_value(inp, "value")
+    opt = inp.dynamic.option(v) if isinstance(v, str) else None
+    if opt is None:
+        if not state[1]:
+            out.extend(
+                WidgetSlot(f"{slot.name}.?", False, None, "unknown") for _ in range(state[0])
+            )
+        state[1].append(slot.name)
+        return
+    for sub_name, sub in opt.inputs.items():
+        wtype = _widget_type_of(sub)
+        if wtype is None:
+            continue
+        name = f"{slot.name}.{sub_name}"
+        child = WidgetSlot(name, True, _renamed_input(sub, name))
+        _append_dynamic(out, child, value_at, state)
+        # a sub-widget gets value controls only when its spec asks: the editor's rule for
+        # inputs named seed / noise_seed sees the dotted name
+        cag = sub.options.get("control_after_generate")
+        if cag and wtype in ("INT", "FLOAT"):
+            out.append(WidgetSlot("control_after_generate", False, child.input, "control"))
+        elif cag and wtype == "COMBO":
+            out.append(WidgetSlot("control_after_generate", False, child.input, "control"))
+            out.append(WidgetSlot("control_filter_list", False, child.input, "filter"))
+
+
+def _renamed_input(sub: InputSpec, name: str) -> InputSpec:
+    from ...dynamic import _renamed
+
+    return _renamed(sub, name, sub.section)
+
+
+_POSSIBLE: dict[int, tuple[NodeSpec, dict[str, InputSpec]]] = {}
+
+
+def _input_spec(ns: NodeSpec, name: str) -> InputSpec | None:
+    """The input of that name, a dotted dynamic sub-input (``resize_type.width``) included."""
+    i = ns.inputs.get(name)
+    if i is not None or "." not in name:
+        return i
+    hit = _POSSIBLE.get(id(ns))
+    if hit is None or hit[0] is not ns:
+        from ...dynamic import possible_inputs
+
+        hit = _POSSIBLE[id(ns)] = (ns, possible_inputs(ns))
+    return hit[1].get(name)
+
+
+def _live_type(spec_in: InputSpec, saved: _Input | None) -> Any:
+    """The type of an input socket in the editor: the spec's, except for a MatchType socket,
+    which the editor narrows (``applyMatchType``) to what is connected or allowed."""
+    from ...spec import MatchTypeSpec
+
+    dyn = spec_in.dynamic
+    if not isinstance(dyn, MatchTypeSpec):
+        return spec_in.type
+    if saved is not None and isinstance(saved.type, str) and saved.type:
+        return saved.type
+    return ",".join(sorted(dyn.allowed_types)) if dyn.allowed_types else "*"
+
+
+def _fits(inp: InputSpec | None, v: Any) -> bool:
+    """Whether a saved widget value is plausible for the widget of ``inp``."""
+    if inp is None or v is None:
+        return True
+    wt = _widget_type_of(inp, include_forced=True)
+    if wt == "INT" or wt == "FLOAT":
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+    if wt == "BOOLEAN":
+        return isinstance(v, bool)
+    if wt == "STRING":
+        return isinstance(v, str)
+    if wt == "COMBO" and inp.choices and inp.file_kind is None:
+        return v in inp.choices
+    return True
+
+
+class Widgets(_State):
+    """Widgets."""
+
+    # -- widgets
+
+    def widget_values(
+        self, dto: _Dto, ns: NodeSpec, quiet: bool = False, at_load: bool = False
+    ) -> dict[str, Any]:
+        """The values of ``dto``'s widgets by name: as loaded when ``at_load``, else as sent
+        (after the PrimitiveNodes' and the subgraph instances' writes)."""
+        node = dto.node
+        layout = _full_layout(ns)
+        named = node.get("widgets_values_named")
+        wv = node.get("widgets_values")
+        values: dict[str, Any] = {}
+        by_name: Mapping[str, Any] | None = None
+        if isinstance(named, dict):
+            by_name = named
+        elif isinstance(wv, dict):
+            by_name = wv
+        dynamic = ns.has_dynamic_inputs
+        if by_name is not None:
+            positional: dict[str, Any] = {}
+            if dynamic:
+                if isinstance(wv, list):
+                    # a value the named form lacks (saved under an older schema of the node)
+                    # is read where the positional form has it, when that form fits the spec
+                    pos_layout = _dynamic_layout(_full_layout(ns), _positional_lookup(wv))
+                    if len(pos_layout) == len(wv):
+                        positional = {sl.name: wv[i] for i, sl in enumerate(pos_layout)}
+                names = by_name
+                layout = _dynamic_layout(
+                    layout,
+                    lambda i, s: names.get(s.name, positional.get(s.name, _MISSING_VALUE)),
+                )
+            for slot in layout:
+                if not slot.serialize:
+                    continue
+                if slot.kind == "fixed":
+                    values[slot.name] = ""
+                elif slot.name in by_name:
+                    values[slot.name] = by_name[slot.name]
+                elif slot.name in positional:
+                    values[slot.name] = positional[slot.name]
+                else:
+                    values[slot.name] = _default_value(slot.input, slot.kind)
+            if dynamic:
+                self._unknown_option_values(ns, values, by_name)
+        else:
+            seq = wv if isinstance(wv, list) else []
+            if dynamic:
+                layout = self._positional_dynamic_layout(dto, layout, seq, quiet)
+            migrated = _migrate_widgets_values(ns, layout, seq)
+            if migrated is not None:
+                seq = migrated  # a pre-1.16 file with dummy values for forceInput inputs
+            elif quiet:
+                pass
+            elif seq and len(seq) > len(layout):
+                self.warn(
+                    f"{self.where(dto)}: {len(seq)} widget values saved but the spec gives "
+                    f"{len(layout)} widgets ({', '.join(s.name for s in layout) or 'none'}); "
+                    "the node may have changed since the workflow was saved, extra values ignored"
+                )
+            elif isinstance(wv, list) and len(seq) < len(layout):
+                missing = [s.name for s in layout[len(seq) :] if s.serialize]
+                if missing and any(s.kind == "value" for s in layout[len(seq) :]):
+                    self.warn(
+                        f"{self.where(dto)}: {len(seq)} widget values saved but the spec gives "
+                        f"{len(layout)} widgets; using defaults for {', '.join(missing)}"
+                    )
+            for i, slot in enumerate(layout):
+                if not slot.serialize:
+                    continue
+                if slot.kind == "fixed":
+                    values[slot.name] = ""
+                elif i < len(seq):
+                    values[slot.name] = seq[i]
+                else:
+                    values[slot.name] = _default_value(slot.input, slot.kind)
+        if not quiet:
+            bad = [
+                f"{slot.name}={values[slot.name]!r}"
+                for slot in layout
+                if slot.kind == "value"
+                and slot.name in values
+                and not _fits(slot.input, values[slot.name])
+            ]
+            if bad:
+                self.warn(
+                    f"{self.where(dto)}: widget values do not fit the spec "
+                    f"({', '.join(bad[:4])}{', ...' if len(bad) > 4 else ''}); the node may have "
+                    "changed since the workflow was saved; values are mapped as the editor maps them"
+                )
+        if not dto.path and dto.type in ("KSampler", "KSamplerAdvanced"):
+            # a load-time patch of the editor (loadGraphData), root graph only
+            sn = values.get("sampler_name")
+            if isinstance(sn, str) and sn.startswith("sample_"):
+                values["sampler_name"] = sn[7:]
+        for writes in (
+            ()
+            if at_load
+            else (
+                self.overrides.get((id(dto.graph), _key(node["id"]))),
+                self.synced.get((id(dto.graph), _key(node["id"]))),
+            )
+        ):
+            for k, v in (writes or {}).items():
+                if k in values:
+                    values[k] = v
+        if self.rng is not None and not quiet:
+            for slot in layout:
+                if (
+                    slot.input is not None
+                    and slot.input.options.get("dynamicPrompts")
+                    and isinstance(values.get(slot.name), str)
+                ):
+                    values[slot.name] = process_dynamic_prompt(values[slot.name], self.rng)
+        return values
+
+    def _positional_dynamic_layout(
+        self, dto: _Dto, layout: list[WidgetSlot], seq: list[Any], quiet: bool
+    ) -> list[WidgetSlot]:
+        """The expanded layout of positional values. Where a saved option is unknown to the
+        spec, the widgets after it are aligned on the end of the saved values, so that they
+        are not shifted; the unknown option's own values cannot be named and are left out."""
+        unknown: list[str] = []
+        out = _dynamic_layout(layout, _positional_lookup(seq), 0, unknown)
+        if len(out) >= len(seq):
+            return out
+        if not unknown:
+            return self._drifted_option_layout(dto, out, seq, quiet)
+        for gap in range(1, min(64, len(seq) - len(out)) + 1):
+            cand = _dynamic_layout(layout, _positional_lookup(seq), gap, [])
+            if len(cand) == len(seq):
+                if not quiet:
+                    self.warn(
+                        f"{self.where(dto)}: the saved option of {unknown[0]!r} is not in the "
+                        f"spec; its {gap} widget value{'s' if gap != 1 else ''} cannot be "
+                        "named and are left out"
+                    )
+                return cand
+        return out
+
+    def _drifted_option_layout(
+        self, dto: _Dto, out: list[WidgetSlot], seq: list[Any], quiet: bool
+    ) -> list[WidgetSlot]:
+        """More values than the layout with known options: the node's option gained widgets
+        since the spec. The widgets after the last option's sub-widgets are aligned on the
+        end of the saved values; the extra values cannot be named and are left out."""
+        from ...spec import DynamicComboSpec
+
+        last = max((i for i, sl in enumerate(out) if "." in sl.name and sl.input), default=-1)
+        if last < 0 or any(
+            sl.input is not None and isinstance(sl.input.dynamic, DynamicComboSpec)
+            for sl in out[last + 1 :]
+        ):
+            return out
+        extra = len(seq) - len(out)
+        owner = out[last].name.split(".", 1)[0]
+        if not quiet:
+            self.warn(
+                f"{self.where(dto)}: {extra} more widget value{'s' if extra != 1 else ''} than "
+                f"the spec's option of {owner!r} has; the node may be newer than the spec; "
+                "they are left out"
+            )
+        pad = [WidgetSlot(f"{owner}.?", False, None, "unknown") for _ in range(extra)]
+        return [*out[: last + 1], *pad, *out[last + 1 :]]
+
+    @staticmethod
+    def _unknown_option_values(
+        ns: NodeSpec, values: dict[str, Any], by_name: Mapping[str, Any]
+    ) -> None:
+        """Named values under a dynamic combo whose saved option the spec does not know
+        (a node newer or older than the spec) are kept as saved, not dropped."""
+        from ...spec import DynamicComboSpec
+
+        for name, inp in ns.inputs.items():
+            if not isinstance(inp.dynamic, DynamicComboSpec):
+                continue
+            if inp.dynamic.option(values.get(name)) is not None:
+                continue
+            prefix = name + "."
+            for k, v in by_name.items():
+                if isinstance(k, str) and k.startswith(prefix) and k not in values:
+                    values[k] = v
