@@ -61,7 +61,7 @@ class _State:
         t = f" {title!r}" if isinstance(title, str) and title else ""
         return f"node {dto.id} ({dto.type}{t})"
 
-    if TYPE_CHECKING:  # implemented by the rule families (mixins)
+    if TYPE_CHECKING:  # implemented by the parts of the conversion (mixins)
 
         def _collect_defs(self, data: Mapping[str, Any]) -> None: ...
 

@@ -1,0 +1,391 @@
+"""Scheduling: bounded concurrency, pacing from the rate-limit headers, the three 429s, one task
+per variant (submit, wait, download), progress.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..journal import JOURNAL_NAME, AsyncJournal, Journal, JournalState, VariantState, now
+from ..sweep import Sweep, Variant
+from ._state import _Fatal, _Gate
+from .backends import _CAPACITY_CODES, Backend, BackendError, JobOutcome, Submission, _public_url
+from .results import OUTPUTS_DIR, SweepReport, write_results
+from .resume import _ResumeFromJournal
+
+
+class SweepRunner(_ResumeFromJournal):
+    """Runs one sweep into one directory (see the module docstring).
+
+    ``concurrency``: jobs in flight at most (default: from the backend's limits, else 4).
+    ``retry_failed``: submit again the variants whose job failed in an earlier run.
+    ``max_attempts``: submissions per variant and run before giving up on transient errors.
+    ``progress``: show a tqdm bar on stderr (done / running / queued / failed, rate, ETA).
+    """
+
+    async def _pace(self) -> None:
+        """Honour a rate-limit pause and a spent request window before submitting."""
+        while True:
+            wait = self._pause_until - time.monotonic()
+            lim = self.backend.limits()
+            if lim.remaining is not None and lim.remaining <= 0 and lim.reset is not None:
+                wait = max(wait, min(60.0, lim.reset - time.time()))
+            if wait <= 0:
+                return
+            self._paused_to = max(self._paused_to, time.monotonic() + wait)
+            self._postfix(self._gate)
+            await asyncio.sleep(wait)
+
+    async def _learn_limit(self, gate: _Gate) -> None:
+        """After an accepted submission: follow the server's concurrency header (never above
+        it, even with an explicit ``concurrency``), and win back one slot lost to a capacity
+        429 (additive increase)."""
+        lim = self.backend.limits()
+        ceiling = self._ceiling
+        if lim.concurrent is not None and lim.concurrent > 0:
+            ceiling = (
+                lim.concurrent
+                if self.concurrency is None
+                else min(self.concurrency, lim.concurrent)
+            )
+            self._ceiling = ceiling
+        if gate.limit > ceiling:
+            await gate.set_limit(ceiling)
+        elif gate.limit < ceiling:
+            await gate.set_limit(gate.limit + 1)
+
+    def _postfix(self, gate: _Gate) -> None:
+        bar = self._bar
+        if bar is None:
+            return
+        running = gate.active
+        done, failed = self._counts["done"], self._counts["failed"]
+        queued = max(0, self._total - done - failed - running)
+        text = f"done={done} running={running} queued={queued} failed={failed}"
+        paused = self._paused_to - time.monotonic()
+        if paused > 0.5:
+            text += f" rate-limited={paused:.0f}s"
+        bar.set_postfix_str(text, refresh=paused > 0.5)
+
+    def _finish(self, gate: _Gate, ok: bool) -> None:
+        self._counts["done" if ok else "failed"] += 1
+        if self._bar is not None:
+            self._postfix(gate)
+            self._bar.update(1)
+
+    # -- one variant --------------------------------------------------------------------------
+
+    async def _process(
+        self, v: Variant, vs: VariantState, gate: _Gate, journal: AsyncJournal, report: SweepReport
+    ) -> None:
+        backend = self.backend
+        tries = 0  # transient failures in this run
+        if vs.status == "failed" and self.retry_failed:
+            vs.status = "new"
+        if vs.status == "completed":
+            job_id: str | None = vs.job_id  # outputs missing: fetch them again
+        else:
+            job_id = vs.job_id if vs.status == "accepted" else None
+        await gate.acquire()
+        holding = True
+        try:
+            if job_id is not None and not await self._adopt(v, vs, journal, job_id):
+                job_id = None  # its server is not ours: submit again
+            if job_id is not None:
+                report.resumed += 1
+            while True:
+                if job_id is None:
+                    await self._pace()
+                    rec: dict[str, Any] = {
+                        "ev": "submit",
+                        "v": v.id,
+                        "i": v.index,
+                        "t": now(),
+                        "p": v.params,
+                    }
+                    await journal.write(rec)
+                    vs.apply(rec)
+                    report.submitted += 1
+                    try:
+                        submitted = await backend.submit(v.prompt)
+                    except BackendError as exc:
+                        job_id = None
+                        ev = "uncertain" if exc.uncertain else "rejected"
+                        rec = {
+                            "ev": ev,
+                            "v": v.id,
+                            "t": now(),
+                            "code": exc.code,
+                            "msg": exc.message,
+                        }
+                        await journal.write(rec)
+                        vs.apply(rec)
+                        if exc.fatal:
+                            raise _Fatal(exc) from exc
+                        if exc.code in _CAPACITY_CODES:
+                            # the server holds fewer jobs than we thought: shrink and wait
+                            await gate.set_limit(max(1, gate.active - 1))
+                            await gate.release()
+                            holding = False
+                            await self._wait_job_end(self._sleep_for(tries + 1))
+                            tries = min(tries + 1, 6)
+                            await gate.acquire()
+                            holding = True
+                            continue
+                        if exc.code == "rate_limit_exceeded":
+                            pause = (
+                                exc.retry_after if exc.retry_after else self._sleep_for(tries + 1)
+                            )
+                            self._pause_until = max(self._pause_until, time.monotonic() + pause)
+                            tries = min(tries + 1, 6)
+                            continue
+                        if exc.uncertain or exc.transient:
+                            tries += 1
+                            if vs.attempts < self.max_attempts and tries < self.max_attempts:
+                                await asyncio.sleep(self._sleep_for(tries))
+                                continue
+                        await self._end(v, vs, journal, "failed", None, exc.code, exc.message)
+                        return
+                    server = None
+                    if isinstance(submitted, Submission):
+                        job_id, server = submitted.job_id, _public_url(submitted.server)
+                    else:
+                        job_id = submitted
+                    rec = {"ev": "accepted", "v": v.id, "job": job_id, "t": now()}
+                    if server:
+                        rec["server"] = server
+                    await journal.write(rec)
+                    vs.apply(rec)
+                    await self._learn_limit(gate)
+                # the job is on the server: wait for its end
+                try:
+                    outcome = await backend.wait(job_id)
+                except BackendError as exc:
+                    if exc.fatal:
+                        raise _Fatal(exc) from exc
+                    if exc.code == "not_found":
+                        rec = {
+                            "ev": "rejected",
+                            "v": v.id,
+                            "t": now(),
+                            "code": exc.code,
+                            "msg": exc.message,
+                        }
+                        await journal.write(rec)
+                        vs.apply(rec)
+                        job_id = None
+                        continue
+                    tries += 1
+                    if tries < self.max_attempts * 4:
+                        await asyncio.sleep(self._sleep_for(tries))
+                        continue
+                    self._mark_unfinished(vs, exc)
+                    self._finish(gate, False)
+                    return
+                await gate.release()
+                holding = False
+                if self._job_ended is not None:
+                    self._job_ended.set()
+                files: list[str] = []
+                if outcome.status == "completed" and self.download and outcome.outputs:
+                    try:
+                        files = await self._download(job_id, outcome, v)
+                    except BackendError as exc:
+                        if exc.fatal:
+                            raise _Fatal(exc) from exc
+                        self._mark_unfinished(vs, exc)
+                        self._finish(gate, False)
+                        return
+                await self._end(v, vs, journal, outcome.status, outcome, None, None, job_id, files)
+                return
+        finally:
+            if holding:
+                await gate.release()
+                if self._job_ended is not None:
+                    self._job_ended.set()
+            self._postfix(gate)
+
+    async def _wait_job_end(self, timeout: float) -> None:
+        ev = self._job_ended
+        if ev is None:
+            await asyncio.sleep(timeout)
+            return
+        ev.clear()
+        try:
+            await asyncio.wait_for(ev.wait(), timeout)
+        except asyncio.TimeoutError:
+            pass
+
+    async def _download(self, job_id: str, outcome: JobOutcome, v: Variant) -> list[str]:
+        dest = self.out_dir / OUTPUTS_DIR
+        tries = 0
+        while True:
+            try:
+                paths = await self.backend.download(job_id, outcome, dest, v.id)
+            except BackendError as exc:
+                tries += 1
+                if exc.fatal or not exc.transient or tries >= self.max_attempts:
+                    raise
+                await asyncio.sleep(self._sleep_for(tries))
+                continue
+            out: list[str] = []
+            for p in paths:
+                try:
+                    out.append(Path(p).resolve().relative_to(self.out_dir.resolve()).as_posix())
+                except ValueError:
+                    out.append(str(p))
+            return out
+
+    async def _end(
+        self,
+        v: Variant,
+        vs: VariantState,
+        journal: AsyncJournal,
+        status: str,
+        outcome: JobOutcome | None,
+        code: str | None,
+        message: str | None,
+        job_id: str | None = None,
+        files: Sequence[str] = (),
+    ) -> None:
+        rec: dict[str, Any] = {"ev": "done", "v": v.id, "t": now(), "status": status}
+        if job_id is not None:
+            rec["job"] = job_id
+        if outcome is not None:
+            rec["outputs"] = outcome.outputs
+            rec["files"] = list(files)
+            rec["code"] = outcome.error_code
+            rec["msg"] = outcome.error_message
+            rec["started_at"] = outcome.started_at
+            rec["completed_at"] = outcome.completed_at
+            rec["execution_ms"] = outcome.execution_ms
+        else:
+            rec["code"] = code
+            rec["msg"] = message
+        await journal.write(rec)
+        vs.apply(rec)
+        if vs.status == "completed" and vs.possibly_duplicated:
+            pass
+        self._finish(self._gate, vs.status == "completed")
+
+    # -- the run ------------------------------------------------------------------------------
+
+    async def run(self) -> SweepReport:
+        """Run the sweep (resuming from the journal); write the results; return the report."""
+        t0 = time.monotonic()
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        jpath = self.out_dir / JOURNAL_NAME
+        state = JournalState.load(jpath)
+        self.state = state
+        report = SweepReport(self.out_dir, len(self.sweep))
+        report.journal_skipped_lines = state.skipped_lines
+        self._total = len(self.sweep)
+        journal = AsyncJournal(Journal.open(jpath))
+        self._job_ended = asyncio.Event()
+        limit = self.concurrency
+        if limit is None:
+            lim = self.backend.limits()
+            limit = lim.concurrent if lim.concurrent else 4
+        self._ceiling = limit
+        gate = _Gate(limit)
+        self._gate = gate
+        workers = self.concurrency if self.concurrency is not None else max(limit, 256)
+        bar = None
+        if self.progress:
+            tqdm = importlib.import_module("tqdm").tqdm
+
+            bar = tqdm(
+                total=self._total,
+                unit="variant",
+                file=sys.stderr,
+                dynamic_ncols=True,
+                mininterval=0.5,
+                smoothing=0.1,
+            )
+        self._bar = bar
+        fatal: BackendError | None = None
+        try:
+            await journal.write(
+                {
+                    "ev": "run",
+                    "t": now(),
+                    "sweep": self.sweep.base_digest,
+                    "n": self._total,
+                    "mode": self.sweep.mode,
+                    "params": list(self.sweep.labels),
+                }
+            )
+            variants = state.variants
+            todo = self._todo(variants, report, gate)
+
+            async def worker() -> None:
+                for v, vs in todo:
+                    await self._process(v, vs, gate, journal, report)
+
+            tasks = [asyncio.ensure_future(worker()) for _ in range(workers)]
+            try:
+                done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+                if pending:
+                    # a fatal error: start nothing new, let calls in flight end on their own
+                    # for a moment (so the journal learns how), then cancel the rest
+                    self._stopping = True
+                    more, pending = await asyncio.wait(pending, timeout=self.stop_grace)
+                    done |= more
+                for t in done:
+                    exc = t.exception()
+                    if isinstance(exc, _Fatal):
+                        fatal = fatal or exc.error
+                    elif exc is not None:
+                        raise exc
+            finally:
+                for t in tasks:
+                    t.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+            await journal.drain()
+        finally:
+            try:
+                await journal.drain()  # no write may be left in flight on a closed descriptor
+            except BaseException:  # noqa: BLE001 - a failed write is a crash the journal tolerates
+                pass
+            journal.close()
+            if bar is not None:
+                self._postfix(gate)
+                bar.close()
+            for vs in state.variants.values():
+                vs.end_of_replay()  # a submission cut short: what the next run will assume
+            self._tally(state, report)
+            report.elapsed = time.monotonic() - t0
+            write_results(self.out_dir, self.sweep, state)
+        if fatal is not None:
+            raise fatal
+        return report
+
+
+# ---------------------------------------------------------------------------------------------
+# the runner
+
+
+def run_sweep(
+    sweep: Sweep,
+    out_dir: str | os.PathLike[str],
+    backend: Backend,
+    **options: Any,
+) -> SweepReport:
+    """Run ``sweep`` into ``out_dir`` on ``backend`` (blocking); see :class:`SweepRunner` for
+    the options. Raises :class:`BackendError` when the backend refuses everything (e.g. a bad
+    key); the journal and results are written in every case."""
+
+    async def main() -> SweepReport:
+        try:
+            return await SweepRunner(sweep, out_dir, backend, **options).run()
+        finally:
+            await backend.aclose()
+
+    return asyncio.run(main())
