@@ -655,21 +655,11 @@ def _wrap_constant(value: Any) -> Any:
 
 
 def _check_value(n: Node, meta: _InputMeta, value: Any, wf: Workflow) -> Any:
+    """A value for an input of a generated class, checked against its declaration: an output
+    of a type that fits, or a constant of the widget's type, in range and among the choices."""
     wire, py, typ, _required, widget, lo, hi, choices, file_kind = meta
     if isinstance(value, Output):
-        src = value.node
-        if getattr(src, "workflow", wf) is not wf:
-            raise NodeInputError(
-                f"{type(n).__name__}({py}=...): the output comes from node {src.id} "
-                f"({src.class_type}) of another workflow"
-            )
-        if not types_compatible(value.type, typ):
-            raise NodeInputError(
-                f"{type(n).__name__}({py}=...): input {wire!r} takes {_show_type(typ)}, "
-                f"got {_show_type(value.type)} (output {value.name!r} of node {src.id} "
-                f"{src.class_type})"
-            )
-        return value
+        return _check_link(n, meta, value, wf)
     if isinstance(value, InputRef):
         raise NodeInputError(
             f"{type(n).__name__}({py}=...): got a reference to input {value.name!r} of node "
@@ -692,63 +682,83 @@ def _check_value(n: Node, meta: _InputMeta, value: Any, wf: Workflow) -> Any:
             f"{type(n).__name__}({py}={value!r}): input {wire!r} takes a link to an output of "
             f"type {typ}, not a value"
         )
-    t = typ
-    if t == "INT":
-        if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, float) and value.is_integer():
-                value = int(value)
-            else:
-                raise NodeInputError(
-                    f"{type(n).__name__}({py}={value!r}): input {wire!r} takes an int, "
-                    f"not {type(value).__name__}"
-                )
-    elif t == "FLOAT":
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise NodeInputError(
-                f"{type(n).__name__}({py}={value!r}): input {wire!r} takes a float, "
-                f"not {type(value).__name__}"
-            )
-    elif t == "BOOLEAN":
-        if not isinstance(value, bool):
-            raise NodeInputError(
-                f"{type(n).__name__}({py}={value!r}): input {wire!r} takes a bool, "
-                f"not {type(value).__name__}"
-            )
-    elif t == "STRING":
-        if not isinstance(value, str):
-            raise NodeInputError(
-                f"{type(n).__name__}({py}={value!r}): input {wire!r} takes a str, "
-                f"not {type(value).__name__}"
-            )
-    elif t == "COMBO":
-        if file_kind is not None:
-            if not isinstance(value, str):
-                raise NodeInputError(
-                    f"{type(n).__name__}({py}={value!r}): input {wire!r} takes a file name"
-                    f"{' or URL' if file_kind == 'model' else ''} (str), not {type(value).__name__}"
-                )
-        elif choices is not None and value not in choices:
-            shown = ", ".join(repr(c) for c in choices[:12]) + (
-                ", ..." if len(choices) > 12 else ""
-            )
-            raise NodeValueError(
-                f"{type(n).__name__}({py}={value!r}): {value!r} is not one of the choices of "
-                f"input {wire!r}: {shown}"
-                + (did_you_mean(value, choices) if isinstance(value, str) else "")
-            )
-    if lo is not None or hi is not None:
-        try:
-            if lo is not None and value < lo:
-                raise NodeValueError(
-                    f"{type(n).__name__}({py}={value!r}): input {wire!r} must be >= {_num(lo)}"
-                )
-            if hi is not None and value > hi:
-                raise NodeValueError(
-                    f"{type(n).__name__}({py}={value!r}): input {wire!r} must be <= {_num(hi)}"
-                )
-        except TypeError:
-            pass
+    value = _check_constant_type(n, meta, value)
+    _check_range(n, meta, value)
     return _wrap_constant(value)
+
+
+def _check_link(n: Node, meta: _InputMeta, value: Output[Any], wf: Workflow) -> Output[Any]:
+    wire, py, typ = meta[0], meta[1], meta[2]
+    src = value.node
+    if getattr(src, "workflow", wf) is not wf:
+        raise NodeInputError(
+            f"{type(n).__name__}({py}=...): the output comes from node {src.id} "
+            f"({src.class_type}) of another workflow"
+        )
+    if not types_compatible(value.type, typ):
+        raise NodeInputError(
+            f"{type(n).__name__}({py}=...): input {wire!r} takes {_show_type(typ)}, "
+            f"got {_show_type(value.type)} (output {value.name!r} of node {src.id} "
+            f"{src.class_type})"
+        )
+    return value
+
+
+_PY_NAMES = {"INT": "an int", "FLOAT": "a float", "BOOLEAN": "a bool", "STRING": "a str"}
+
+
+def _check_constant_type(n: Node, meta: _InputMeta, value: Any) -> Any:
+    """The constant as the input's type takes it (an integral float into INT becomes an int),
+    or :class:`NodeInputError` / :class:`NodeValueError`."""
+    wire, py, t = meta[0], meta[1], meta[2]
+    choices, file_kind = meta[7], meta[8]
+    ok = True
+    if t == "INT" and (isinstance(value, bool) or not isinstance(value, int)):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        else:
+            ok = False
+    elif t == "FLOAT":
+        ok = not isinstance(value, bool) and isinstance(value, (int, float))
+    elif t == "BOOLEAN":
+        ok = isinstance(value, bool)
+    elif t == "STRING":
+        ok = isinstance(value, str)
+    if not ok:
+        raise NodeInputError(
+            f"{type(n).__name__}({py}={value!r}): input {wire!r} takes {_PY_NAMES[t]}, "
+            f"not {type(value).__name__}"
+        )
+    if t == "COMBO" and file_kind is not None and not isinstance(value, str):
+        raise NodeInputError(
+            f"{type(n).__name__}({py}={value!r}): input {wire!r} takes a file name"
+            f"{' or URL' if file_kind == 'model' else ''} (str), not {type(value).__name__}"
+        )
+    if t == "COMBO" and file_kind is None and choices is not None and value not in choices:
+        shown = ", ".join(repr(c) for c in choices[:12]) + (", ..." if len(choices) > 12 else "")
+        raise NodeValueError(
+            f"{type(n).__name__}({py}={value!r}): {value!r} is not one of the choices of "
+            f"input {wire!r}: {shown}"
+            + (did_you_mean(value, choices) if isinstance(value, str) else "")
+        )
+    return value
+
+
+def _check_range(n: Node, meta: _InputMeta, value: Any) -> None:
+    wire, py, lo, hi = meta[0], meta[1], meta[5], meta[6]
+    if lo is None and hi is None:
+        return
+    try:
+        if lo is not None and value < lo:
+            raise NodeValueError(
+                f"{type(n).__name__}({py}={value!r}): input {wire!r} must be >= {_num(lo)}"
+            )
+        if hi is not None and value > hi:
+            raise NodeValueError(
+                f"{type(n).__name__}({py}={value!r}): input {wire!r} must be <= {_num(hi)}"
+            )
+    except TypeError:
+        pass
 
 
 class DynamicOption:
@@ -845,112 +855,124 @@ def _expand_dynamic(n: Node, wire: str, ispec: Any, value: Any, wf: Workflow) ->
     from .spec import AutogrowSpec, DynamicComboSpec, MatchTypeSpec
 
     dyn = ispec.dynamic
-    label = f"{type(n).__name__}({wire}=...)"
-    out: dict[str, Any] = {}
     if isinstance(dyn, AutogrowSpec):
-        if isinstance(value, (Output, Node)) or not isinstance(value, (list, tuple, Mapping)):
-            value = [value]
-        items = (
-            list(value.items())
-            if isinstance(value, Mapping)
-            else [(dyn.names[i] if i < dyn.max else None, v) for i, v in enumerate(value)]
-        )
-        for slot, v in items:
-            if slot is None or slot not in dyn.names:
-                what = f"slot {slot!r}" if slot is not None else f"{len(items)} values"
-                raise NodeValueError(
-                    f"{label}: {what} does not fit; input {wire!r} has {dyn.max} slots "
-                    f"({', '.join(dyn.names[:6])}{', ...' if dyn.max > 6 else ''})"
-                    + (did_you_mean(slot, list(dyn.names)) if isinstance(slot, str) else "")
-                )
-            if v is None:
-                continue
-            if isinstance(v, Node) and not isinstance(v, Output):
-                v = _raw_value(n, wire, v)
-            key = f"{wire}.{slot}"
-            meta = _meta_of(dyn.template, key)
-            out[key] = _check_value(n, meta, v, wf)
-        if dyn.template.section == "required" and dyn.min:
-            missing = [s for s in dyn.names[: dyn.min] if f"{wire}.{s}" not in out]
-            if missing:
-                raise NodeInputError(
-                    f"{label}: input {wire!r} needs at least {dyn.min} value"
-                    f"{'s' if dyn.min != 1 else ''} (slot{'s' if len(missing) != 1 else ''} "
-                    f"{', '.join(missing)} missing)"
-                )
-        return out
+        return _expand_autogrow(n, wire, dyn, value, wf)
     if isinstance(dyn, DynamicComboSpec):
-        if isinstance(value, DynamicOption):
-            key, given = value.key, dict(value.values)
-        else:
-            key, given = value, {}
-        opt = dyn.option(key)
-        if opt is None:
-            keys = [k for k in dyn.keys if isinstance(k, str)]
+        return _expand_combo(n, wire, dyn, value, wf)
+    if isinstance(dyn, MatchTypeSpec) and isinstance(value, (Output, Node)):
+        return {wire: _matched_output(n, wire, dyn, value)}
+    return {wire: _wrap_constant(value)}
+
+
+def _expand_autogrow(n: Node, wire: str, dyn: Any, value: Any, wf: Workflow) -> dict[str, Any]:
+    """An Autogrow's slots from a list (slot i gets item i) or a mapping slot -> value."""
+    label = f"{type(n).__name__}({wire}=...)"
+    if isinstance(value, (Output, Node)) or not isinstance(value, (list, tuple, Mapping)):
+        value = [value]
+    items = (
+        list(value.items())
+        if isinstance(value, Mapping)
+        else [(dyn.names[i] if i < dyn.max else None, v) for i, v in enumerate(value)]
+    )
+    out: dict[str, Any] = {}
+    for slot, v in items:
+        if slot is None or slot not in dyn.names:
+            what = f"slot {slot!r}" if slot is not None else f"{len(items)} values"
             raise NodeValueError(
-                f"{label}: {key!r} is not an option of input {wire!r}: "
-                + ", ".join(repr(k) for k in keys[:12])
-                + (did_you_mean(key, keys) if isinstance(key, str) else "")
+                f"{label}: {what} does not fit; input {wire!r} has {dyn.max} slots "
+                f"({', '.join(dyn.names[:6])}{', ...' if dyn.max > 6 else ''})"
+                + (did_you_mean(slot, list(dyn.names)) if isinstance(slot, str) else "")
             )
-        out[wire] = key
-        for sub_name, sub in opt.inputs.items():
-            sub_wire = f"{wire}.{sub_name}"
-            v = given.pop(sub_name, None)
-            if v is None:
-                v = _editor_default(sub)
-            if v is None:
-                if sub.required and sub.dynamic is None:
-                    raise NodeInputError(
-                        f"{label}: option {key!r} needs input {sub_name!r} ({sub.type})"
-                    )
-                continue
-            if sub.dynamic is not None:
-                out.update(_expand_dynamic(n, sub_wire, sub, v, wf))
-            else:
-                out[sub_wire] = _check_value(n, _meta_of(sub, sub_wire), v, wf)
-        if given:
-            names = list(opt.inputs)
-            bad = next(iter(given))
-            raise TypeError(
-                f"option {key!r} of {type(n).__name__}.{wire} got an unexpected input "
-                f"{bad!r}; its inputs: {', '.join(names) or 'none'}" + did_you_mean(bad, names)
+        if v is None:
+            continue
+        if isinstance(v, Node) and not isinstance(v, Output):
+            v = _raw_value(n, wire, v)
+        key = f"{wire}.{slot}"
+        out[key] = _check_value(n, _meta_of(dyn.template, key), v, wf)
+    if dyn.template.section == "required" and dyn.min:
+        missing = [s for s in dyn.names[: dyn.min] if f"{wire}.{s}" not in out]
+        if missing:
+            raise NodeInputError(
+                f"{label}: input {wire!r} needs at least {dyn.min} value"
+                f"{'s' if dyn.min != 1 else ''} (slot{'s' if len(missing) != 1 else ''} "
+                f"{', '.join(missing)} missing)"
             )
-        return out
-    if isinstance(dyn, MatchTypeSpec):
-        if isinstance(value, Node) and not isinstance(value, Output):
-            value = _raw_value(n, wire, value)
-        if isinstance(value, Output):
-            t = value.type
-            if (
-                dyn.allowed_types is not None
-                and isinstance(t, str)
-                and t not in ("*", "COMFY_MATCHTYPE_V3")
-                and not ({p.strip() for p in t.split(",")} & dyn.allowed_types)
-            ):
-                raise NodeInputError(
-                    f"{label}: input {wire!r} takes {' or '.join(sorted(dyn.allowed_types))}, "
-                    f"got {_show_type(t)} (output {value.name!r} of node {value.node.id} "
-                    f"{value.node.class_type})"
-                )
-            for other in type(n).__dict__.get("_dynamic_") or {}:
-                ov = n._inputs.get(other) if hasattr(n, "_inputs") else None
-                om = _dynamic_spec(type(n), other).dynamic
-                if (
-                    other != wire
-                    and isinstance(ov, Output)
-                    and getattr(om, "template_id", None) == dyn.template_id
-                    and not types_compatible(ov.type, t)
-                ):
-                    raise NodeInputError(
-                        f"{label}: inputs {other!r} and {wire!r} share one type; got "
-                        f"{_show_type(ov.type)} and {_show_type(t)}"
-                    )
-            out[wire] = value
-            return out
-        out[wire] = _wrap_constant(value)
-        return out
-    out[wire] = _wrap_constant(value)
     return out
+
+
+def _expand_combo(n: Node, wire: str, dyn: Any, value: Any, wf: Workflow) -> dict[str, Any]:
+    """A DynamicCombo's key and the inputs of the chosen option (defaults filled in)."""
+    label = f"{type(n).__name__}({wire}=...)"
+    if isinstance(value, DynamicOption):
+        key, given = value.key, dict(value.values)
+    else:
+        key, given = value, {}
+    opt = dyn.option(key)
+    if opt is None:
+        keys = [k for k in dyn.keys if isinstance(k, str)]
+        raise NodeValueError(
+            f"{label}: {key!r} is not an option of input {wire!r}: "
+            + ", ".join(repr(k) for k in keys[:12])
+            + (did_you_mean(key, keys) if isinstance(key, str) else "")
+        )
+    out: dict[str, Any] = {wire: key}
+    for sub_name, sub in opt.inputs.items():
+        sub_wire = f"{wire}.{sub_name}"
+        v = given.pop(sub_name, None)
+        if v is None:
+            v = _editor_default(sub)
+        if v is None:
+            if sub.required and sub.dynamic is None:
+                raise NodeInputError(
+                    f"{label}: option {key!r} needs input {sub_name!r} ({sub.type})"
+                )
+            continue
+        if sub.dynamic is not None:
+            out.update(_expand_dynamic(n, sub_wire, sub, v, wf))
+        else:
+            out[sub_wire] = _check_value(n, _meta_of(sub, sub_wire), v, wf)
+    if given:
+        names = list(opt.inputs)
+        bad = next(iter(given))
+        raise TypeError(
+            f"option {key!r} of {type(n).__name__}.{wire} got an unexpected input "
+            f"{bad!r}; its inputs: {', '.join(names) or 'none'}" + did_you_mean(bad, names)
+        )
+    return out
+
+
+def _matched_output(n: Node, wire: str, dyn: Any, value: Output[Any] | Node) -> Any:
+    """An output plugged into a MatchType input: of an allowed type, and of the same type as
+    what the other inputs of its template hold."""
+    label = f"{type(n).__name__}({wire}=...)"
+    if not isinstance(value, Output):
+        value = _raw_value(n, wire, value)
+    t = value.type
+    if (
+        dyn.allowed_types is not None
+        and isinstance(t, str)
+        and t not in ("*", "COMFY_MATCHTYPE_V3")
+        and not ({p.strip() for p in t.split(",")} & dyn.allowed_types)
+    ):
+        raise NodeInputError(
+            f"{label}: input {wire!r} takes {' or '.join(sorted(dyn.allowed_types))}, "
+            f"got {_show_type(t)} (output {value.name!r} of node {value.node.id} "
+            f"{value.node.class_type})"
+        )
+    for other in type(n).__dict__.get("_dynamic_") or {}:
+        ov = n._inputs.get(other) if hasattr(n, "_inputs") else None
+        om = _dynamic_spec(type(n), other).dynamic
+        if (
+            other != wire
+            and isinstance(ov, Output)
+            and getattr(om, "template_id", None) == dyn.template_id
+            and not types_compatible(ov.type, t)
+        ):
+            raise NodeInputError(
+                f"{label}: inputs {other!r} and {wire!r} share one type; got "
+                f"{_show_type(ov.type)} and {_show_type(t)}"
+            )
+    return value
 
 
 def _union_of_primitives(typ: str) -> bool:

@@ -22,7 +22,7 @@ from .resume import _ResumeFromJournal
 
 
 class SweepRunner(_ResumeFromJournal):
-    """Runs one sweep into one directory (see the module docstring).
+    """Runs one sweep into one directory (see :mod:`cmfy_graph.runner`).
 
     ``concurrency``: jobs in flight at most (default: from the backend's limits, else 4).
     ``retry_failed``: submit again the variants whose job failed in an earlier run.
