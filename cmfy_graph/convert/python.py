@@ -159,12 +159,17 @@ def prompt_to_python(
     string ``class_type``. A link to a node or output the prompt does not have cannot be
     built by a script: it is left out, with a comment in the script and a warning (appended
     to ``warnings`` when given, else a :class:`~cmfy_graph.convert.ui.ConversionWarning`)."""
-    from .. import nodes as gen
-    from ..graph import Node, Output, RawNode, SingleOutputNode, Workflow
-    from ..graph import node as raw_node
-
     if isinstance(prompt, Mapping) and isinstance(prompt.get("prompt"), Mapping):
         prompt = prompt["prompt"]
+    _check_prompt(prompt)
+    writer = _ScriptWriter(prompt, warnings)
+    for nid in writer.order:
+        writer.write_node(nid)
+    writer.close_cycles()
+    return writer.render(name)
+
+
+def _check_prompt(prompt: Any) -> None:
     if not isinstance(prompt, Mapping):
         raise ConversionError(f"an API prompt is a JSON object, not {type(prompt).__name__}")
     for nid, entry in prompt.items():
@@ -175,39 +180,85 @@ def prompt_to_python(
         if entry.get("inputs") is not None and not isinstance(entry.get("inputs"), Mapping):
             raise ConversionError(f"node {nid} ({entry['class_type']}): inputs is not an object")
 
-    order, back = _order(prompt)
-    namer = _Namer(set(_RESERVED))
-    var: dict[str, str] = {}
-    class_names: dict[str, str] = {}
-    lines: list[str] = []
-    after: list[tuple[str, str, Any]] = []
 
-    def report(msg: str) -> None:
-        if warnings is not None:
-            warnings.append(msg)
+class _NodeJob:
+    """One node being written: its inputs split by kind, and what the script says of it."""
+
+    def __init__(self, nid: str, entry: Mapping[str, Any]) -> None:
+        self.nid = nid
+        self.ct: str = entry["class_type"]
+        self.raw: Mapping[str, Any] = entry.get("inputs") or {}
+        self.title: str | None = None
+        self.meta_stmt: str | None = None
+        meta = entry.get("_meta")
+        if isinstance(meta, Mapping) and set(meta) == {"title"} and isinstance(meta["title"], str):
+            self.title = meta["title"]
+        elif meta is not None:
+            self.meta_stmt = _literal(meta)
+        self.var = ""
+        self.explicit_id = False
+        self.links: dict[str, tuple[str, Any]] = {}
+        self.consts: dict[str, Any] = {}
+        self.deferred: dict[str, Any] = {}
+        self.extras: dict[str, Any] = {}  # inputs the class does not declare
+        self.args: list[str] = []
+        self.call = "node"
+
+    def tail_args(self) -> list[str]:
+        out = []
+        if self.title is not None:
+            out.append(f"title={_literal(self.title)}")
+        if self.explicit_id:
+            out.append(f"node_id={_literal(self.nid)}")
+        return out
+
+
+class _ScriptWriter:
+    """Writes the script node by node, building each node in a scratch workflow first: a node
+    the generated class cannot build exactly is written with ``node(...)``."""
+
+    def __init__(self, prompt: Mapping[str, Any], warnings: list[str] | None) -> None:
+        from .. import nodes as gen
+        from ..graph import Node, RawNode, SingleOutputNode, Workflow
+
+        self.gen = gen
+        self.prompt = prompt
+        self.sink = warnings
+        self.order, self.back = _order(prompt)
+        self.namer = _Namer(set(_RESERVED))
+        self.var: dict[str, str] = {}
+        self.lines: list[str] = []
+        self.after: list[tuple[str, str, Any]] = []
+        self.imports: set[str] = set()
+        self.need_raw = False
+        self.scratch = Workflow()
+        self.built: dict[str, Any] = {}  # id -> scratch node
+        self.next_auto = 1
+        self.taken: set[str] = set()
+        self.node_attrs = set(dir(Node)) | set(dir(SingleOutputNode)) | set(dir(RawNode))
+
+    def report(self, msg: str) -> None:
+        if self.sink is not None:
+            self.sink.append(msg)
         else:
             from .ui import ConversionWarning
 
-            _warnings.warn(msg, ConversionWarning, stacklevel=3)
+            _warnings.warn(msg, ConversionWarning, stacklevel=6)
 
-    imports: set[str] = set()
-    need_raw = False
-    scratch = Workflow()
-    built: dict[str, Any] = {}  # id -> scratch node
-    next_auto = 1
-    taken: set[str] = set()
-    node_attrs = set(dir(Node)) | set(dir(SingleOutputNode)) | set(dir(RawNode))
+    def has_slot(self, src_id: str, slot: int) -> bool:
+        from ..graph import RawNode
 
-    def has_slot(src_id: str, slot: int) -> bool:
-        s = built[src_id]
+        s = self.built[src_id]
         if isinstance(s, RawNode):
             return s._raw_outputs is None or slot < len(s._raw_outputs)
         return slot < len(type(s)._outputs_)
 
-    def ref(src_id: str, slot: int) -> tuple[str, Any]:
+    def ref(self, src_id: str, slot: int) -> tuple[str, Any]:
         """Source text and scratch handle for the link [src_id, slot]."""
-        s = built[src_id]
-        v = var[src_id]
+        from ..graph import RawNode, SingleOutputNode
+
+        s = self.built[src_id]
+        v = self.var[src_id]
         if isinstance(s, RawNode):
             return f"{v}[{slot}]", s.output(slot)
         if isinstance(s, SingleOutputNode) and slot == 0:
@@ -215,234 +266,257 @@ def prompt_to_python(
         outs = type(s)._outputs_
         if slot < len(outs):
             py = outs[slot][0]
-            if py.isidentifier() and py not in node_attrs and not py.startswith("_"):
+            if py.isidentifier() and py not in self.node_attrs and not py.startswith("_"):
                 return f"{v}.{py}", s.output(slot)
         return f"{v}[{slot}]", s.output(slot)
 
-    for nid in order:
-        entry = prompt[nid]
-        ct: str = entry["class_type"]
-        raw_inputs: Mapping[str, Any] = entry.get("inputs") or {}
-        meta = entry.get("_meta")
-        title: str | None = None
-        meta_stmt: str | None = None
-        if isinstance(meta, Mapping) and set(meta) == {"title"} and isinstance(meta["title"], str):
-            title = meta["title"]
-        elif meta is not None:
-            meta_stmt = _literal(meta)
-        # variable name
-        base = title if title and title.strip() else ct
-        v = namer(_snake(base))
-        var[nid] = v
+    # -- one node
+
+    def write_node(self, nid: str) -> None:
+        job = _NodeJob(nid, self.prompt[nid])
+        base = job.title if job.title and job.title.strip() else job.ct
+        job.var = self.var[nid] = self.namer(_snake(base))
         # node id: keep it when the DSL's numbering would not give it
-        while str(next_auto) in taken:
-            next_auto += 1
-        explicit_id = nid != str(next_auto)
-        if not explicit_id:
-            next_auto += 1
-        taken.add(nid)
+        while str(self.next_auto) in self.taken:
+            self.next_auto += 1
+        job.explicit_id = nid != str(self.next_auto)
+        if not job.explicit_id:
+            self.next_auto += 1
+        self.taken.add(nid)
+        self._split_inputs(job)
+        if not self._typed(job):
+            self._raw(job)
+        self._emit(job)
 
-        # split inputs
-        links: dict[str, tuple[str, Any]] = {}
-        consts: dict[str, Any] = {}
-        deferred: dict[str, Any] = {}
-        for k, val in raw_inputs.items():
-            if is_link(val) and val[0] in built and not has_slot(val[0], val[1]):
-                deferred[k] = val  # a link to an output the node does not have
-            elif is_link(val) and val[0] in built and (nid, k) not in back:
-                links[k] = ref(val[0], val[1])
-            elif is_link(val) and val[0] in prompt and (nid, k) in back:
-                deferred[k] = val  # closes a cycle: set after both nodes exist
+    def _closes_cycle(self, job: _NodeJob, k: str, val: Any) -> bool:
+        return bool(is_link(val) and val[0] in self.prompt and (job.nid, k) in self.back)
+
+    def _split_inputs(self, job: _NodeJob) -> None:
+        for k, val in job.raw.items():
+            if is_link(val) and val[0] in self.built and not self.has_slot(val[0], val[1]):
+                job.deferred[k] = val  # a link to an output the node does not have
+            elif is_link(val) and val[0] in self.built and (job.nid, k) not in self.back:
+                job.links[k] = self.ref(val[0], val[1])
+            elif self._closes_cycle(job, k, val):
+                job.deferred[k] = val  # closes a cycle: set after both nodes exist
             elif isinstance(val, list):
-                deferred[k] = val  # a broken link
+                job.deferred[k] = val  # a broken link
             else:
-                consts[k] = val
+                job.consts[k] = val
 
-        extras: dict[str, Any] = {}  # inputs the class does not declare (editor-only, variadic)
+    def _typed(self, job: _NodeJob) -> bool:
+        """Build the node with its generated class; True when that gives the prompt's node."""
         cls = None
-        if ct in gen.CLASS_TYPES:
+        if job.ct in self.gen.CLASS_TYPES:
             try:
-                cls = gen.by_class_type(ct)
+                cls = self.gen.by_class_type(job.ct)
             except (KeyError, AttributeError):  # pragma: no cover
                 cls = None
-        typed_ok = False
-        args: list[str] = []
-        closes_cycle = any((nid, k) in back for k in raw_inputs)
-        if cls is not None and not closes_cycle:
-            # an input the class does not declare (the editor's ``audioUI``, a variadic node's
-            # extra links) is set after construction with ``set_input(..., raw=True)``
-            decls = cls.input_decls()
-            declared = {m.wire for m in decls}
-            dyn_args: dict[str, tuple[Any, str]] = {}
-            for wire in cls.__dict__.get("_dynamic_") or {}:
-                got_arg = _dynamic_arg(cls, wire, raw_inputs, links, consts)
-                if got_arg is not None:
-                    dyn_args[wire] = (got_arg[0], got_arg[1])
-                    declared |= got_arg[2]
-            extras = {
-                k: raw_inputs[k]
-                for k in raw_inputs
-                if (k not in declared or raw_inputs[k] is None) and k not in deferred
-            }
-            defaults = cls.__init__.__kwdefaults__ or {}
-            kwargs: dict[str, Any] = {}
-            for m in decls:
-                wire, py = m.wire, m.py
-                if wire in extras:
-                    kwargs[py] = None  # sent as null: set after construction
-                    if py not in defaults or defaults[py] is not None:
-                        args.append(f"{py}=None")
-                elif wire in dyn_args:
-                    kwargs[py], text = dyn_args[wire]
-                    if py in defaults and text == _literal(defaults[py]):
-                        continue
-                    args.append(f"{py}={text}")
-                elif wire in links:
-                    text, handle = links[wire]
-                    kwargs[py] = handle
-                    args.append(f"{py}={text}")
-                elif wire in consts:
-                    val = _unwrap(consts[wire])
-                    kwargs[py] = val
-                    if py in defaults and _same_value(defaults[py], val):
-                        continue
-                    args.append(f"{py}={_literal(val)}")
-                elif wire in deferred and py in defaults:
-                    continue
-                elif py not in defaults or defaults[py] is not None:
-                    kwargs[py] = None  # absent from the prompt: None leaves it out
-                    args.append(f"{py}=None")
-            if title is not None:
-                kwargs["title"] = title
-                args.append(f"title={_literal(title)}")
-            if explicit_id:
-                args.append(f"node_id={_literal(nid)}")
-            try:
-                with scratch:
-                    s_node = cls(**kwargs, node_id=nid)
-                    for k, x in extras.items():
-                        if x is None:
-                            x = JSON_NULL
-                        s_node.set_input(k, links[k][1] if k in links else x, raw=True)
-                    for k, x in deferred.items():
-                        if not (is_link(x) and x[0] in prompt and (nid, k) in back):
-                            s_node.set_input(k, x, raw=True)  # a broken link, kept as written
-                got = {
-                    k: ([x.node.id, x.index] if isinstance(x, Output) else x)
-                    for k, x in s_node.inputs.items()
-                }
-                want = {
-                    k: x
-                    for k, x in raw_inputs.items()
-                    if not (k in deferred and is_link(x) and x[0] in prompt and (nid, k) in back)
-                }
-                if got == want:
-                    typed_ok = True
-                    built[nid] = s_node
-                    class_names[ct] = cls.__name__
-                    imports.add(cls.__name__)
-                else:
-                    del scratch.nodes[nid]
-            except Exception:  # noqa: BLE001 - any refusal means: use the escape hatch
-                scratch.nodes.pop(nid, None)
-        if not typed_ok:
-            need_raw = True
-            kw_items: list[tuple[str, str]] = []
-            raw_kwargs: dict[str, Any] = {}
-            for k in raw_inputs:
-                if k in links:
-                    text, handle = links[k]
-                    kw_items.append((k, text))
-                    raw_kwargs[k] = handle
-                elif k in consts:
-                    u = _unwrap(consts[k])
-                    kw_items.append((k, "JSON_NULL" if u is None else _literal(u)))
-                    raw_kwargs[k] = JSON_NULL if u is None else u
-            plain = all(
-                k.isidentifier()
-                and not keyword.iskeyword(k)
-                and k not in ("title", "node_id", "outputs")
-                for k, _ in kw_items
-            )
-            args = [_literal(ct)]
-            if plain:
-                args += [f"{k}={t}" for k, t in kw_items]
-            elif kw_items:
-                args.append("{" + ", ".join(f"{_literal(k)}: {t}" for k, t in kw_items) + "}")
-            if title is not None:
-                args.append(f"title={_literal(title)}")
-            if explicit_id:
-                args.append(f"node_id={_literal(nid)}")
-            with scratch:
-                s_node = raw_node(ct, node_id=nid, **raw_kwargs)
-            built[nid] = s_node
-        call = class_names.get(ct, "node") if typed_ok else "node"
-        one_line = f"    {v} = {call}({', '.join(args)})"
+        if cls is None or any((job.nid, k) in self.back for k in job.raw):
+            return False
+        kwargs = self._typed_args(job, cls)
+        try:
+            with self.scratch:
+                s_node = cls(**kwargs, node_id=job.nid)
+                self._set_raw_inputs(job, s_node)
+        except Exception:  # noqa: BLE001 - any refusal means: use the escape hatch
+            self.scratch.nodes.pop(job.nid, None)
+            return False
+        if not self._same_inputs(job, s_node):
+            del self.scratch.nodes[job.nid]
+            return False
+        self.built[job.nid] = s_node
+        self.imports.add(cls.__name__)
+        job.call = cls.__name__
+        return True
+
+    def _typed_args(self, job: _NodeJob, cls: Any) -> dict[str, Any]:
+        """The keyword arguments of the class (values, and their source text in ``job.args``);
+        an input the class does not declare (the editor's ``audioUI``, a variadic node's extra
+        links) goes to ``job.extras``, set after construction with ``set_input(raw=True)``."""
+        decls = cls.input_decls()
+        declared = {m.wire for m in decls}
+        dyn_args: dict[str, tuple[Any, str]] = {}
+        for wire in cls.__dict__.get("_dynamic_") or {}:
+            got_arg = _dynamic_arg(cls, wire, job.raw, job.links, job.consts)
+            if got_arg is not None:
+                dyn_args[wire] = (got_arg[0], got_arg[1])
+                declared |= got_arg[2]
+        job.extras = {
+            k: job.raw[k]
+            for k in job.raw
+            if (k not in declared or job.raw[k] is None) and k not in job.deferred
+        }
+        defaults = cls.__init__.__kwdefaults__ or {}
+        kwargs: dict[str, Any] = {}
+        for m in decls:
+            value, text = self._typed_arg(job, m.wire, m.py, defaults, dyn_args)
+            if value is not _SKIP:
+                kwargs[m.py] = value
+            if text is not None:
+                job.args.append(f"{m.py}={text}")
+        if job.title is not None:
+            kwargs["title"] = job.title
+        job.args += job.tail_args()
+        return kwargs
+
+    def _typed_arg(
+        self,
+        job: _NodeJob,
+        wire: str,
+        py: str,
+        defaults: Mapping[str, Any],
+        dyn_args: Mapping[str, tuple[Any, str]],
+    ) -> tuple[Any, str | None]:
+        """(value for the scratch node, source text or None to leave it out) of one input."""
+        if wire in job.extras:  # sent as null: set after construction
+            shown = py not in defaults or defaults[py] is not None
+            return None, "None" if shown else None
+        if wire in dyn_args:
+            value, text = dyn_args[wire]
+            return value, None if py in defaults and text == _literal(defaults[py]) else text
+        if wire in job.links:
+            text, handle = job.links[wire]
+            return handle, text
+        if wire in job.consts:
+            val = _unwrap(job.consts[wire])
+            same = py in defaults and _same_value(defaults[py], val)
+            return val, None if same else _literal(val)
+        if wire in job.deferred and py in defaults:
+            return _SKIP, None
+        if py not in defaults or defaults[py] is not None:
+            return None, "None"  # absent from the prompt: None leaves it out
+        return _SKIP, None
+
+    def _set_raw_inputs(self, job: _NodeJob, s_node: Any) -> None:
+        for k, x in job.extras.items():
+            if x is None:
+                x = JSON_NULL
+            s_node.set_input(k, job.links[k][1] if k in job.links else x, raw=True)
+        for k, x in job.deferred.items():
+            if not self._closes_cycle(job, k, x):
+                s_node.set_input(k, x, raw=True)  # a broken link, kept as written
+
+    def _same_inputs(self, job: _NodeJob, s_node: Any) -> bool:
+        from ..graph import Output
+
+        got = {
+            k: ([x.node.id, x.index] if isinstance(x, Output) else x)
+            for k, x in s_node.inputs.items()
+        }
+        want = {
+            k: x
+            for k, x in job.raw.items()
+            if not (k in job.deferred and self._closes_cycle(job, k, x))
+        }
+        return got == want
+
+    def _raw(self, job: _NodeJob) -> None:
+        """The escape hatch: ``node("ClassType", ...)`` with every input as written."""
+        from ..graph import node as raw_node
+
+        self.need_raw = True
+        job.extras = {}
+        kw_items: list[tuple[str, str]] = []
+        raw_kwargs: dict[str, Any] = {}
+        for k in job.raw:
+            if k in job.links:
+                text, handle = job.links[k]
+                kw_items.append((k, text))
+                raw_kwargs[k] = handle
+            elif k in job.consts:
+                u = _unwrap(job.consts[k])
+                kw_items.append((k, "JSON_NULL" if u is None else _literal(u)))
+                raw_kwargs[k] = JSON_NULL if u is None else u
+        plain = all(
+            k.isidentifier()
+            and not keyword.iskeyword(k)
+            and k not in ("title", "node_id", "outputs")
+            for k, _ in kw_items
+        )
+        job.args = [_literal(job.ct)]
+        if plain:
+            job.args += [f"{k}={t}" for k, t in kw_items]
+        elif kw_items:
+            job.args.append("{" + ", ".join(f"{_literal(k)}: {t}" for k, t in kw_items) + "}")
+        job.args += job.tail_args()
+        with self.scratch:
+            self.built[job.nid] = raw_node(job.ct, node_id=job.nid, **raw_kwargs)
+
+    def _emit(self, job: _NodeJob) -> None:
+        v = job.var
+        one_line = f"    {v} = {job.call}({', '.join(job.args)})"
         if len(one_line) <= 100:
-            lines.append(one_line)
+            self.lines.append(one_line)
         else:
-            lines.append(f"    {v} = {call}(")
-            for a in args:
-                lines.append(f"        {a},")
-            lines.append("    )")
-        if meta_stmt is not None:
-            lines.append(f"    {v}.meta = {meta_stmt}")
-        if typed_ok:
-            for k in extras:
-                text = links[k][0] if k in links else _literal(raw_inputs[k])
-                if raw_inputs[k] is None:
-                    text = "JSON_NULL"
-                lines.append(f"    {v}.set_input({_literal(k)}, {text}, raw=True)")
-        for k, val in deferred.items():
-            if is_link(val) and val[0] in prompt and (nid, k) in back:
-                after.append((nid, k, val))
-            elif typed_ok:
-                report(
-                    f"node {nid} ({ct}): input {k!r} = {val!r} is a link to a node or output "
-                    "that does not exist; kept as written"
-                )
-                lines.append(
-                    f"    {v}.set_input({_literal(k)}, {_literal(val)}, raw=True)  # broken link"
+            self.lines.append(f"    {v} = {job.call}(")
+            self.lines.extend(f"        {a}," for a in job.args)
+            self.lines.append("    )")
+        if job.meta_stmt is not None:
+            self.lines.append(f"    {v}.meta = {job.meta_stmt}")
+        for k in job.extras:
+            text = job.links[k][0] if k in job.links else _literal(job.raw[k])
+            if job.raw[k] is None:
+                text = "JSON_NULL"
+            self.lines.append(f"    {v}.set_input({_literal(k)}, {text}, raw=True)")
+        for k, val in job.deferred.items():
+            self._emit_deferred(job, k, val)
+
+    def _emit_deferred(self, job: _NodeJob, k: str, val: Any) -> None:
+        if self._closes_cycle(job, k, val):
+            self.after.append((job.nid, k, val))
+            return
+        what = f"node {job.nid} ({job.ct}): input {k!r} = {val!r} is a link to a node or output"
+        if job.call != "node":
+            self.report(f"{what} that does not exist; kept as written")
+            self.lines.append(
+                f"    {job.var}.set_input({_literal(k)}, {_literal(val)}, raw=True)  # broken link"
+            )
+        else:
+            msg = f"{what} that does not exist; a script cannot build it, left out"
+            self.report(msg)
+            self.lines.append(f"    # {msg}")
+
+    # -- the script
+
+    def close_cycles(self) -> None:
+        for nid, k, val in self.after:
+            if self.has_slot(val[0], val[1]):
+                text = self.ref(val[0], val[1])[0]
+                self.lines.append(
+                    f"    {self.var[nid]}.set_input({_literal(k)}, {text})  # closes a cycle"
                 )
             else:
-                msg = (
-                    f"node {nid} ({ct}): input {k!r} = {val!r} is a link to a node or output "
-                    "that does not exist; a script cannot build it, left out"
+                self.report(
+                    f"node {nid}: input {k!r} = {val!r} links to an output that does not "
+                    "exist; left out"
                 )
-                report(msg)
-                lines.append(f"    # {msg}")
 
-    for nid, k, val in after:
-        if has_slot(val[0], val[1]):
-            text = ref(val[0], val[1])[0]
-            lines.append(f"    {var[nid]}.set_input({_literal(k)}, {text})  # closes a cycle")
-        else:
-            report(
-                f"node {nid}: input {k!r} = {val!r} links to an output that does not exist; left out"
-            )
+    def render(self, name: str | None) -> str:
+        lines = self.lines or ["    pass"]
+        top = ["Workflow"]
+        if any("DynamicOption(" in ln for ln in lines):
+            top.insert(0, "DynamicOption")
+        if self.need_raw:
+            top.append("node")
+        if any("JSON_NULL" in ln for ln in lines):
+            top.append("JSON_NULL")
+        head = [f'"""{_doc_name(name)}"""', "", "from cmfy_graph import " + ", ".join(top)]
+        if self.imports:
+            names_ = sorted(self.imports)
+            line = "from cmfy_graph.nodes import " + ", ".join(names_)
+            if len(line) <= 100:
+                head.append(line)
+            else:
+                head.append("from cmfy_graph.nodes import (")
+                head.extend(f"    {n}," for n in names_)
+                head.append(")")
+        body = ["", "with Workflow() as wf:"]
+        tail = ["", 'if __name__ == "__main__":', "    print(wf.to_json())", ""]
+        return "\n".join(head + body + lines + tail)
 
-    top = ["Workflow"]
-    if any("DynamicOption(" in ln for ln in lines):
-        top.insert(0, "DynamicOption")
-    if need_raw:
-        top.append("node")
-    if any("JSON_NULL" in ln for ln in lines):
-        top.append("JSON_NULL")
-    head = [f'"""{_doc_name(name)}"""', "", "from cmfy_graph import " + ", ".join(top)]
-    if imports:
-        names_ = sorted(imports)
-        line = "from cmfy_graph.nodes import " + ", ".join(names_)
-        if len(line) <= 100:
-            head.append(line)
-        else:
-            head.append("from cmfy_graph.nodes import (")
-            head.extend(f"    {n}," for n in names_)
-            head.append(")")
-    body = ["", "with Workflow() as wf:"]
-    if not lines:
-        lines.append("    pass")
-    tail = ["", 'if __name__ == "__main__":', "    print(wf.to_json())", ""]
-    return "\n".join(head + body + lines + tail)
+
+_SKIP = object()  # an argument left out of the scratch call (the class default applies)
 
 
 def _dynamic_arg(
@@ -460,6 +534,9 @@ def _dynamic_arg(
     return _dyn_value(_dynamic_spec(cls, wire), wire, raw, links, consts, cls)
 
 
+_Found = tuple[Any, str, set[str]]  # (Python value, its source text, the prompt keys it holds)
+
+
 def _dyn_value(
     ispec: Any,
     wire: str,
@@ -467,85 +544,109 @@ def _dyn_value(
     links: Mapping[str, tuple[str, Any]],
     consts: Mapping[str, Any],
     owner: Any = None,
-) -> tuple[Any, str, set[str]] | None:
+) -> _Found | None:
     """See :func:`_dynamic_arg`; ``owner`` is the generated class (node or option class)
     whose ``_options_`` holds the option classes of this input."""
-    from ..graph import DynamicOption, _editor_default
     from ..spec import AutogrowSpec, DynamicComboSpec
-
-    def one(key: str) -> tuple[Any, str] | None:
-        if key in links:
-            text, handle = links[key]
-            return handle, text
-        if key in consts:
-            u = _unwrap(consts[key])
-            return u, _literal(u)
-        return None
 
     dyn = ispec.dynamic
     if isinstance(dyn, AutogrowSpec):
-        slots = [(n, one(f"{wire}.{n}")) for n in dyn.names]
-        present = [(n, x) for n, x in slots if x is not None]
-        if not present:
-            return None
-        used = {f"{wire}.{n}" for n, _ in present}
-        if [n for n, _ in present] == list(dyn.names[: len(present)]):
-            return (
-                [x[0] for _, x in present],
-                "[" + ", ".join(x[1] for _, x in present) + "]",
-                used,
-            )
-        return (
-            {n: x[0] for n, x in present},
-            "{" + ", ".join(f"{_literal(n)}: {x[1]}" for n, x in present) + "}",
-            used,
-        )
+        return _autogrow_value(dyn, wire, links, consts)
     if isinstance(dyn, DynamicComboSpec):
-        key = consts.get(wire)
-        if not isinstance(key, str):
-            return None
-        opt = dyn.option(key)
-        if opt is None:
-            return None
-        used = {wire}
-        values: dict[str, Any] = {}
-        shown: list[tuple[str, str]] = []  # (sub-input, source) of the non-default values
-        namespace = (getattr(owner, "_options_", None) or {}).get(ispec.name.rsplit(".", 1)[-1])
-        opt_cls = (getattr(namespace, "_by_key_", None) or {}).get(key)
-        for sub_name, sub in opt.inputs.items():
-            sub_wire = f"{wire}.{sub_name}"
-            if sub.dynamic is not None:
-                got = _dyn_value(sub, sub_wire, raw, links, consts, opt_cls)
-                if got is None:
-                    if any(k.startswith(sub_wire) for k in raw):
-                        return None
-                    continue
+        return _combo_value(ispec, dyn, wire, raw, links, consts, owner)
+    return None
+
+
+def _one(
+    key: str, links: Mapping[str, tuple[str, Any]], consts: Mapping[str, Any]
+) -> tuple[Any, str] | None:
+    """The (value, source) of one prompt key: an output handle, or a constant."""
+    if key in links:
+        text, handle = links[key]
+        return handle, text
+    if key in consts:
+        u = _unwrap(consts[key])
+        return u, _literal(u)
+    return None
+
+
+def _autogrow_value(
+    dyn: Any, wire: str, links: Mapping[str, tuple[str, Any]], consts: Mapping[str, Any]
+) -> _Found | None:
+    """An Autogrow's slots as a list (the first slots, in order) or a mapping."""
+    slots = [(n, _one(f"{wire}.{n}", links, consts)) for n in dyn.names]
+    present = [(n, x) for n, x in slots if x is not None]
+    if not present:
+        return None
+    used = {f"{wire}.{n}" for n, _ in present}
+    if [n for n, _ in present] == list(dyn.names[: len(present)]):
+        return [x[0] for _, x in present], "[" + ", ".join(x[1] for _, x in present) + "]", used
+    text = "{" + ", ".join(f"{_literal(n)}: {x[1]}" for n, x in present) + "}"
+    return {n: x[0] for n, x in present}, text, used
+
+
+def _combo_value(
+    ispec: Any,
+    dyn: Any,
+    wire: str,
+    raw: Mapping[str, Any],
+    links: Mapping[str, tuple[str, Any]],
+    consts: Mapping[str, Any],
+    owner: Any,
+) -> _Found | None:
+    """A DynamicCombo as its key (every sub-input at its default) or as an option object
+    with the sub-inputs that differ: the generated option class where there is one."""
+    from ..graph import _editor_default
+
+    key = consts.get(wire)
+    if not isinstance(key, str) or dyn.option(key) is None:
+        return None
+    opt = dyn.option(key)
+    used = {wire}
+    values: dict[str, Any] = {}
+    shown: list[tuple[str, str]] = []  # (sub-input, source) of the non-default values
+    namespace = (getattr(owner, "_options_", None) or {}).get(ispec.name.rsplit(".", 1)[-1])
+    opt_cls = (getattr(namespace, "_by_key_", None) or {}).get(key)
+    for sub_name, sub in opt.inputs.items():
+        sub_wire = f"{wire}.{sub_name}"
+        if sub.dynamic is not None:
+            got = _dyn_value(sub, sub_wire, raw, links, consts, opt_cls)
+            if got is None and any(k.startswith(sub_wire) for k in raw):
+                return None
+            if got is not None:
                 values[sub_name] = got[0]
                 shown.append((sub_name, got[1]))
                 used |= got[2]
-                continue
-            x = one(sub_wire)
-            if x is None:
-                if _editor_default(sub) is not None:
-                    return None  # the DSL would fill in the default the prompt leaves out
-                continue
-            used.add(sub_wire)
-            values[sub_name] = x[0]
-            if sub_wire in links or x[0] != _editor_default(sub):
-                shown.append((sub_name, x[1]))
-        if not shown:
-            return key, _literal(key), used
-        py = getattr(opt_cls, "_py_", None)
-        if opt_cls is not None and py is not None and all(n in py for n in values):
-            # the generated option class: typed, one keyword per input the option brings
-            text = f"{opt_cls.__qualname__}({', '.join(f'{py[n]}={t}' for n, t in shown)})"
-            return opt_cls(**{py[n]: v for n, v in values.items()}), text, used
-        if all(n.isidentifier() and not keyword.iskeyword(n) for n, _ in shown):
-            args = ", ".join(f"{n}={t}" for n, t in shown)
-        else:
-            args = "{" + ", ".join(f"{_literal(n)}: {t}" for n, t in shown) + "}"
-        return DynamicOption(key, values), f"DynamicOption({_literal(key)}, {args})", used
-    return None
+            continue
+        x = _one(sub_wire, links, consts)
+        if x is None:
+            if _editor_default(sub) is not None:
+                return None  # the DSL would fill in the default the prompt leaves out
+            continue
+        used.add(sub_wire)
+        values[sub_name] = x[0]
+        if sub_wire in links or x[0] != _editor_default(sub):
+            shown.append((sub_name, x[1]))
+    if not shown:
+        return key, _literal(key), used
+    return (*_option_object(key, opt_cls, values, shown), used)
+
+
+def _option_object(
+    key: str, opt_cls: Any, values: dict[str, Any], shown: list[tuple[str, str]]
+) -> tuple[Any, str]:
+    from ..graph import DynamicOption
+
+    py = getattr(opt_cls, "_py_", None)
+    if opt_cls is not None and py is not None and all(n in py for n in values):
+        # the generated option class: typed, one keyword per input the option brings
+        text = f"{opt_cls.__qualname__}({', '.join(f'{py[n]}={t}' for n, t in shown)})"
+        return opt_cls(**{py[n]: v for n, v in values.items()}), text
+    if all(n.isidentifier() and not keyword.iskeyword(n) for n, _ in shown):
+        args = ", ".join(f"{n}={t}" for n, t in shown)
+    else:
+        args = "{" + ", ".join(f"{_literal(n)}: {t}" for n, t in shown) + "}"
+    return DynamicOption(key, values), f"DynamicOption({_literal(key)}, {args})"
 
 
 def _doc_name(name: str | None) -> str:
