@@ -24,12 +24,38 @@ class ConstantRules(_State):
         val: Any,
         errors: list[dict[str, Any]],
     ) -> None:
+        """One constant input, as ``validate_inputs`` checks it: coerced by the declared type
+        (written back), then min/max and combo membership unless the node's own
+        ``VALIDATE_INPUTS`` takes it."""
         x = inp.name
-        t = inp.type
         if isinstance(val, dict) and "__value__" in val:
             val = val["__value__"]
             inputs[x] = val
         orig = val
+        ok, val = self._coerce(uid, inp, val, errors)
+        if not ok:
+            return
+        inputs[x] = val
+        self._coercion_warnings(uid, inp, orig, val)
+        if x in c.vf or c.has_kwargs:
+            return
+        if (
+            self.profile == "cmfy"
+            and inp.file_kind == "model"
+            and isinstance(val, str)
+            and "://" in val
+        ):
+            self._model_url(uid, x, val)
+            return
+        if self._out_of_range(uid, inp, val, errors):
+            return
+        self._membership(uid, c, inp, val, errors)
+
+    def _coerce(
+        self, uid: Any, inp: _In, val: Any, errors: list[dict[str, Any]]
+    ) -> tuple[bool, Any]:
+        """ComfyUI's coercion by exact declared type; (False, val) when it raises."""
+        x, t = inp.name, inp.type
         try:
             if t == "INT":
                 val = int(val)
@@ -54,60 +80,37 @@ class ConstantRules(_State):
             errors.append(err)
             self.add(
                 "invalid_input_type",
-                f"{_short(orig)} cannot be converted to {t} ({ex})",
+                f"{_short(val)} cannot be converted to {t} ({ex})",
                 uid,
                 x,
                 comfyui=err,
             )
-            return
-        inputs[x] = val
-        self._coercion_warnings(uid, inp, orig, val)
-        if x in c.vf or c.has_kwargs:
-            return
-        cmfy_url = (
-            self.profile == "cmfy"
-            and inp.file_kind == "model"
-            and isinstance(val, str)
-            and "://" in val
-        )
-        if cmfy_url:
-            self._model_url(uid, x, val)
-            return
+            return False, val
+        return True, val
+
+    def _out_of_range(self, uid: Any, inp: _In, val: Any, errors: list[dict[str, Any]]) -> bool:
+        """The min/max checks (Python comparison, as ComfyUI's); True when one failed."""
+        x = inp.name
         try:
-            if inp.has_min and val < inp.min:
-                err = comfy_error(
-                    "value_smaller_than_min",
-                    x,
-                    {"input_name": x, "input_config": inp.config, "received_value": val},
-                    value=val,
-                    min=inp.min,
-                )
-                errors.append(err)
-                self.add(
-                    "value_smaller_than_min",
-                    f"{_short(val)} is smaller than the minimum {inp.min!r}",
-                    uid,
-                    x,
-                    comfyui=err,
-                )
-                return
-            if inp.has_max and val > inp.max:
-                err = comfy_error(
-                    "value_bigger_than_max",
-                    x,
-                    {"input_name": x, "input_config": inp.config, "received_value": val},
-                    value=val,
-                    max=inp.max,
-                )
-                errors.append(err)
-                self.add(
-                    "value_bigger_than_max",
-                    f"{_short(val)} is bigger than the maximum {inp.max!r}",
-                    uid,
-                    x,
-                    comfyui=err,
-                )
-                return
+            for code, bound, below in (
+                ("value_smaller_than_min", inp.min if inp.has_min else None, True),
+                ("value_bigger_than_max", inp.max if inp.has_max else None, False),
+            ):
+                if bound is None and not (inp.has_min if below else inp.has_max):
+                    continue
+                if (val < bound) if below else (val > bound):
+                    key = "min" if below else "max"
+                    err = comfy_error(
+                        code,
+                        x,
+                        {"input_name": x, "input_config": inp.config, "received_value": val},
+                        value=val,
+                        **{key: bound},
+                    )
+                    errors.append(err)
+                    word = "smaller than the minimum" if below else "bigger than the maximum"
+                    self.add(code, f"{_short(val)} is {word} {bound!r}", uid, x, comfyui=err)
+                    return True
         except TypeError as ex:
             self.add(
                 "value_not_comparable",
@@ -116,24 +119,28 @@ class ConstantRules(_State):
                 x,
             )
             raise _Raised("TypeError", str(ex)) from None
+        return False
+
+    def _membership(
+        self, uid: Any, c: _Cls, inp: _In, val: Any, errors: list[dict[str, Any]]
+    ) -> None:
+        """Combo membership: a legacy combo always, a new-style one on ComfyUI 2026 (our
+        warning on 2025), then the frontend's step grid."""
+        x, t = inp.name, inp.type
         if isinstance(t, list):
-            if val not in t:
-                n = len(t)
-                if n > 20:
-                    list_info = f"(list of length {n})"
-                    config: Any = None
-                else:
-                    list_info = _py_str_list(t)
-                    config = inp.config
-                err = comfy_error(
-                    "value_not_in_list",
-                    f"{x}: '{val}' not in {list_info}",
-                    {"input_name": x, "input_config": config, "received_value": val},
-                )
-                errors.append(err)
-                self._combo_finding(uid, inp, val, "value_not_in_list", err)
-            else:
+            if val in t:
                 self._step_check(uid, inp, val)
+                return
+            n = len(t)
+            config: Any = None if n > 20 else inp.config
+            list_info = f"(list of length {n})" if n > 20 else _py_str_list(t)
+            err = comfy_error(
+                "value_not_in_list",
+                f"{x}: '{val}' not in {list_info}",
+                {"input_name": x, "input_config": config, "received_value": val},
+            )
+            errors.append(err)
+            self._combo_finding(uid, inp, val, "value_not_in_list", err)
         elif inp.new_combo and c.modern:
             self._modern_combo(uid, inp, val, errors)
         elif inp.new_combo:

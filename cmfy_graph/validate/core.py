@@ -273,7 +273,7 @@ class _Validator(LinkRules, ConstantRules, FileRules, DynamicInputRules, ReachRu
                 else "none of partial_execution_targets is an output node of the prompt",
             )
         old_limit = sys.getrecursionlimit()
-        need = COMFY_RECURSION_DEPTH * 3 + 200
+        need = COMFY_RECURSION_DEPTH * 4 + 200  # frames per level: vi, _input, _link, _follow
         if old_limit < need:
             sys.setrecursionlimit(need)
         try:

@@ -37,26 +37,49 @@ class LinkRules(_State):
         received_types: dict[str, Any],
         depth: int,
     ) -> bool:
+        """One linked input (``validate_inputs`` for a list value); False when the linked
+        node failed. Raises :class:`_Raised` where ComfyUI's own code raises."""
         x = inp.name
         if len(val) != 2:
-            err = comfy_error(
-                "bad_linked_input",
-                x,
-                {"input_name": x, "input_config": inp.config, "received_value": val},
-            )
-            errors.append(err)
-            hint = None
-            if inp.type in ("INT", "FLOAT", "STRING", "BOOLEAN") or inp.new_combo:
-                hint = 'a list constant must be wrapped: {"__value__": [...]}'
-            self.add(
-                "bad_linked_input",
-                f"a list is read as a link [node_id, output_index]; {_short(val)} is not one",
-                uid,
-                x,
-                hint=hint,
-                comfyui=err,
-            )
+            self._bad_link_shape(uid, inp, val, errors)
             return True
+        o_id, slot = val
+        self._link_source(uid, x, val)
+        if o_id in self.broken:
+            return True  # collect mode: the source's class is unknown
+        sc = self.view.cls(self.prompt[o_id]["class_type"])
+        idx = self._link_slot(uid, x, val, sc)
+        received = sc.return_types[idx]
+        received_types[x] = received
+        if not c.takes_input_types and not _types_match(received, inp.type, c.modern):
+            self._type_mismatch(uid, inp, val, idx, sc, errors)
+            return True
+        return self._follow(uid, inp, val, depth)
+
+    def _bad_link_shape(
+        self, uid: Any, inp: _In, val: list[Any], errors: list[dict[str, Any]]
+    ) -> None:
+        x = inp.name
+        err = comfy_error(
+            "bad_linked_input",
+            x,
+            {"input_name": x, "input_config": inp.config, "received_value": val},
+        )
+        errors.append(err)
+        hint = None
+        if inp.type in ("INT", "FLOAT", "STRING", "BOOLEAN") or inp.new_combo:
+            hint = 'a list constant must be wrapped: {"__value__": [...]}'
+        self.add(
+            "bad_linked_input",
+            f"a list is read as a link [node_id, output_index]; {_short(val)} is not one",
+            uid,
+            x,
+            hint=hint,
+            comfyui=err,
+        )
+
+    def _link_source(self, uid: Any, x: str, val: list[Any]) -> None:
+        """The linked node id: a string key of the prompt, else ComfyUI's exception."""
         o_id, slot = val
         prompt = self.prompt
         if isinstance(o_id, (list, dict)):
@@ -67,37 +90,36 @@ class LinkRules(_State):
                 x,
             )
             raise _Raised("TypeError", f"unhashable type: '{_tn(o_id)}'")
-        if o_id not in prompt:
-            if not isinstance(o_id, str):
-                alt = str(o_id) if not isinstance(o_id, float) else _float_id(o_id)
-                hint = f"did you mean [{alt!r}, {slot!r}]?" if alt in prompt else None
-                self.add(
-                    "link_node_id_not_string",
-                    f"link {_short(val)}: node ids are strings in the API format",
-                    uid,
-                    x,
-                    hint=hint,
-                )
-            else:
-                ids = [k for k in prompt if isinstance(k, str)]
-                self.add(
-                    "link_missing_node",
-                    f"input links to node {o_id!r}, which is not in the prompt",
-                    uid,
-                    x,
-                    hint=did_you_mean(o_id, ids) or None,
-                )
-            raise _Raised("KeyError", _key_repr(o_id))
-        if o_id in self.broken:
-            return True  # collect mode: the source's class is unknown
-        src_ct = prompt[o_id]["class_type"]
-        sc = self.view.cls(src_ct)
+        if o_id in prompt:
+            return
+        if not isinstance(o_id, str):
+            alt = str(o_id) if not isinstance(o_id, float) else _float_id(o_id)
+            hint = f"did you mean [{alt!r}, {slot!r}]?" if alt in prompt else None
+            self.add(
+                "link_node_id_not_string",
+                f"link {_short(val)}: node ids are strings in the API format",
+                uid,
+                x,
+                hint=hint,
+            )
+        else:
+            ids = [k for k in prompt if isinstance(k, str)]
+            self.add(
+                "link_missing_node",
+                f"input links to node {o_id!r}, which is not in the prompt",
+                uid,
+                x,
+                hint=did_you_mean(o_id, ids) or None,
+            )
+        raise _Raised("KeyError", _key_repr(o_id))
+
+    def _link_slot(self, uid: Any, x: str, val: list[Any], sc: _Cls) -> int:
+        """The output index as ComfyUI indexes ``RETURN_TYPES`` with it (a bool is an int, a
+        negative one counts from the end), else ComfyUI's exception."""
+        o_id, slot = val
         rt = sc.return_types
         n = len(rt)
-        if isinstance(slot, bool):
-            idx: Any = int(slot)
-        else:
-            idx = slot
+        idx: Any = int(slot) if isinstance(slot, bool) else slot
         if not isinstance(idx, int):
             hint = None
             if isinstance(idx, float) and idx.is_integer():
@@ -119,7 +141,7 @@ class LinkRules(_State):
             )
             self.add(
                 "link_output_out_of_range",
-                f"link {_short(val)}: node {o_id!r} ({src_ct}) has "
+                f"link {_short(val)}: node {o_id!r} ({sc.class_type}) has "
                 f"{n} output{'s' if n != 1 else ''}"
                 + (f" ({outs})" if outs else "")
                 + f"; index {idx} is out of range",
@@ -136,30 +158,45 @@ class LinkRules(_State):
                 x,
                 hint=f"did you mean [{o_id!r}, {idx % n}]?",
             )
-        received = rt[idx]
-        received_types[x] = received
-        if not c.takes_input_types and not _types_match(received, inp.type, c.modern):
-            err = comfy_error(
-                "return_type_mismatch",
-                f"{x}, received_type({received}) mismatch input_type({inp.type})",
-                {
-                    "input_name": x,
-                    "input_config": inp.config,
-                    "received_type": received,
-                    "linked_node": val,
-                },
-            )
-            errors.append(err)
-            self.add(
-                "return_type_mismatch",
-                f"output {idx} of node {o_id!r} ({src_ct}) is "
-                f"{_type_label(received)}, the input takes {_type_label(inp.type)}",
-                uid,
-                x,
-                hint=self._type_hint(o_id, sc, inp.type),
-                comfyui=err,
-            )
-            return True
+        return int(idx)
+
+    def _type_mismatch(
+        self,
+        uid: Any,
+        inp: _In,
+        val: list[Any],
+        idx: int,
+        sc: _Cls,
+        errors: list[dict[str, Any]],
+    ) -> None:
+        x = inp.name
+        o_id = val[0]
+        received = sc.return_types[idx]
+        err = comfy_error(
+            "return_type_mismatch",
+            f"{x}, received_type({received}) mismatch input_type({inp.type})",
+            {
+                "input_name": x,
+                "input_config": inp.config,
+                "received_type": received,
+                "linked_node": val,
+            },
+        )
+        errors.append(err)
+        self.add(
+            "return_type_mismatch",
+            f"output {idx} of node {o_id!r} ({sc.class_type}) is "
+            f"{_type_label(received)}, the input takes {_type_label(inp.type)}",
+            uid,
+            x,
+            hint=self._type_hint(o_id, sc, inp.type),
+            comfyui=err,
+        )
+
+    def _follow(self, uid: Any, inp: _In, val: list[Any], depth: int) -> bool:
+        """Validate the linked node (recursively, as ComfyUI does); False when it failed."""
+        x = inp.name
+        o_id = val[0]
         if o_id in self.visiting:
             self._cycle(o_id, uid, x)
             return False
