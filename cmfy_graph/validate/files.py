@@ -121,7 +121,33 @@ class FileRules(_State):
         received_types: dict[str, Any],
     ) -> None:
         """Emulate the call of the node's own VALIDATE_INPUTS / validate_inputs."""
+        filtered = self._custom_arguments(uid, c, inputs, received_types)
+        result = self._file_checks(uid, c, filtered)
+        special = _EMULATED_VALIDATORS.get(c.class_type)
+        if result is None and special is not None:
+            result = special(filtered)
+            if result is not None:
+                self.add(
+                    "custom_validation_failed",
+                    f"the node's own validation refuses the inputs: {result}",
+                    uid,
+                    next(iter(filtered), None),
+                )
+        if result is not None:
+            for k in filtered:
+                err = comfy_error("custom_validation_failed", f"{k} - {result}", {"input_name": k})
+                errors.append(err)
+            # attach ComfyUI's dict to the finding just added
+            last = self.findings[-1]
+            self.findings[-1] = attrs.evolve(last, comfyui=errors[-1])
+
+    def _custom_arguments(
+        self, uid: Any, c: _Cls, inputs: Any, received_types: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The arguments ComfyUI passes to the validator (linked inputs as None), or the
+        exception it raises building them (a missing argument, an inputs list)."""
         fname = f"{c.class_type}.{'validate_inputs' if c.v3 else 'VALIDATE_INPUTS'}()"
+        data: dict[str, Any] = {}
         if not isinstance(inputs, dict):
             if len(inputs) if isinstance(inputs, (str, list)) else 0:
                 first = inputs[0]
@@ -133,9 +159,7 @@ class FileRules(_State):
                         else "list index out of range",
                     )
                 raise _Raised("TypeError", "string indices must be integers, not 'str'")
-            data: dict[str, Any] = {}
         else:
-            data = {}
             for k, v in inputs.items():
                 if _is_link_shape(v) and not _raw_link(c, k):
                     data[k] = None
@@ -161,7 +185,10 @@ class FileRules(_State):
                 f"{fname} missing {len(missing)} required positional "
                 f"argument{'s' if len(missing) != 1 else ''}: {_plural_args(missing)}",
             )
-        result: str | None = None
+        return filtered
+
+    def _file_checks(self, uid: Any, c: _Cls, filtered: dict[str, Any]) -> str | None:
+        """The file-exists check of the core loaders (``Invalid image file: ...``)."""
         for n in sorted(c.vf) if len(c.vf) > 1 else c.vf:
             inp = c.names.get(n)
             if inp is None or inp.file_kind != "input" or n not in filtered:
@@ -185,34 +212,16 @@ class FileRules(_State):
                     )
                 raise _Raised("AttributeError", f"'{_tn(v)}' object has no attribute 'endswith'")
             if not self._file_exists(v):
-                result = f"Invalid {inp.noun} file: {v}"
-                hint = self.view.suggest("files", v) or None
                 self.add(
                     "custom_validation_failed",
                     f"{v!r} is not a file in the server's input folder",
                     uid,
                     n,
-                    hint=hint,
+                    hint=self.view.suggest("files", v) or None,
                     comfyui=None,
                 )
-                break
-        special = _EMULATED_VALIDATORS.get(c.class_type)
-        if result is None and special is not None:
-            result = special(filtered)
-            if result is not None:
-                self.add(
-                    "custom_validation_failed",
-                    f"the node's own validation refuses the inputs: {result}",
-                    uid,
-                    next(iter(filtered), None),
-                )
-        if result is not None:
-            for k in filtered:
-                err = comfy_error("custom_validation_failed", f"{k} - {result}", {"input_name": k})
-                errors.append(err)
-            # attach ComfyUI's dict to the finding just added
-            last = self.findings[-1]
-            self.findings[-1] = attrs.evolve(last, comfyui=errors[-1])
+                return f"Invalid {inp.noun} file: {v}"
+        return None
 
     def _file_exists(self, name: str) -> bool:
         """``folder_paths.exists_annotated_filepath`` against the spec's file lists."""
