@@ -45,86 +45,91 @@ class _Validator(LinkRules, ConstantRules, FileRules, DynamicInputRules, ReachRu
 
     def pass1(self) -> tuple[dict[str, Any] | None, list[Any]]:
         """Check every node's class; returns ComfyUI's early error (or None) and the outputs."""
-        prompt = self.prompt
         first_error: dict[str, Any] | None = None
         outputs: list[Any] = []
-        for x, node in prompt.items():
-            err: dict[str, Any] | None = None
-            if isinstance(node, dict):
-                has = "class_type" in node
-            elif isinstance(node, (str, list)):
-                has = "class_type" in node
-                self.broken.add(x)
-                self.add(
-                    "node_not_object",
-                    f"node {x!r} is a JSON {_json_kind(node)}, not an object "
-                    '{"class_type": ..., "inputs": {...}}',
-                    x,
-                )
-                if has:  # ComfyUI then indexes it with a string: HTTP 500
-                    err = _server_error(
-                        "TypeError",
-                        "string indices must be integers, not 'str'"
-                        if isinstance(node, str)
-                        else "list indices must be integers or slices, not str",
-                    )
-            else:
-                self.broken.add(x)
-                self.add(
-                    "node_not_object",
-                    f"node {x!r} is a JSON {_json_kind(node)}, not an object "
-                    '{"class_type": ..., "inputs": {...}}',
-                    x,
-                )
-                err = _server_error("TypeError", f"argument of type '{_tn(node)}' is not iterable")
-                has = True
-            if err is None and not has:
-                self.broken.add(x)
-                if isinstance(node, dict):
-                    self.add("missing_class_type", "node has no class_type", x)
-                err = comfy_error(
-                    "invalid_prompt", f"Node ID '#{x}'", message=_msg("invalid_prompt_missing")
-                )
-            elif err is None and isinstance(node, dict):
-                ct = node["class_type"]
-                if isinstance(ct, (list, dict)):
-                    self.broken.add(x)
-                    self.add(
-                        "unknown_class_type",
-                        f"class_type is a JSON {_json_kind(ct)}, not a string",
-                        x,
-                    )
-                    err = _server_error("TypeError", f"unhashable type: '{_tn(ct)}'")
-                elif not isinstance(ct, str) or ct not in self.spec:
-                    self.broken.add(x)
-                    hint = (self.view.suggest("classes", ct) if isinstance(ct, str) else "") or None
-                    what = f"{ct!r}" if isinstance(ct, str) else f"{ct!r} (not a string)"
-                    self.add(
-                        "unknown_class_type",
-                        f"class_type {what} is not a node of the spec"
-                        + (f" ({self.spec.source})" if self.spec.source else ""),
-                        x,
-                        hint=hint,
-                    )
-                    err = comfy_error(
-                        "invalid_prompt",
-                        f"Node ID '#{x}'",
-                        message=_msg("invalid_prompt_unknown", class_type=ct),
-                    )
-                else:
-                    c = self.view.cls(ct)
-                    if c.output_node and (self.targets is None or x in self.targets):
-                        outputs.append(x)
-                    for k in node:
-                        if k in ("is_changed", "_loop_body", "_loop_end"):
-                            self.add(
-                                "internal_key",
-                                f"key {k!r} is added by the server at run time; " "do not send it",
-                                x,
-                            )
+        for x, node in self.prompt.items():
+            err = self._pass1_node(x, node, outputs)
             if err is not None and first_error is None:
                 first_error = err
         return first_error, outputs
+
+    def _pass1_node(self, x: Any, node: Any, outputs: list[Any]) -> dict[str, Any] | None:
+        """One node of pass 1: its shape and class (ComfyUI's error for it, or None); an
+        output node goes to ``outputs``."""
+        err: dict[str, Any] | None = None
+        if isinstance(node, dict):
+            has = "class_type" in node
+        elif isinstance(node, (str, list)):
+            has = "class_type" in node
+            self.broken.add(x)
+            self.add(
+                "node_not_object",
+                f"node {x!r} is a JSON {_json_kind(node)}, not an object "
+                '{"class_type": ..., "inputs": {...}}',
+                x,
+            )
+            if has:  # ComfyUI then indexes it with a string: HTTP 500
+                err = _server_error(
+                    "TypeError",
+                    "string indices must be integers, not 'str'"
+                    if isinstance(node, str)
+                    else "list indices must be integers or slices, not str",
+                )
+        else:
+            self.broken.add(x)
+            self.add(
+                "node_not_object",
+                f"node {x!r} is a JSON {_json_kind(node)}, not an object "
+                '{"class_type": ..., "inputs": {...}}',
+                x,
+            )
+            err = _server_error("TypeError", f"argument of type '{_tn(node)}' is not iterable")
+            has = True
+        if err is None and not has:
+            self.broken.add(x)
+            if isinstance(node, dict):
+                self.add("missing_class_type", "node has no class_type", x)
+            err = comfy_error(
+                "invalid_prompt", f"Node ID '#{x}'", message=_msg("invalid_prompt_missing")
+            )
+        elif err is None and isinstance(node, dict):
+            ct = node["class_type"]
+            if isinstance(ct, (list, dict)):
+                self.broken.add(x)
+                self.add(
+                    "unknown_class_type",
+                    f"class_type is a JSON {_json_kind(ct)}, not a string",
+                    x,
+                )
+                err = _server_error("TypeError", f"unhashable type: '{_tn(ct)}'")
+            elif not isinstance(ct, str) or ct not in self.spec:
+                self.broken.add(x)
+                hint = (self.view.suggest("classes", ct) if isinstance(ct, str) else "") or None
+                what = f"{ct!r}" if isinstance(ct, str) else f"{ct!r} (not a string)"
+                self.add(
+                    "unknown_class_type",
+                    f"class_type {what} is not a node of the spec"
+                    + (f" ({self.spec.source})" if self.spec.source else ""),
+                    x,
+                    hint=hint,
+                )
+                err = comfy_error(
+                    "invalid_prompt",
+                    f"Node ID '#{x}'",
+                    message=_msg("invalid_prompt_unknown", class_type=ct),
+                )
+            else:
+                c = self.view.cls(ct)
+                if c.output_node and (self.targets is None or x in self.targets):
+                    outputs.append(x)
+                for k in node:
+                    if k in ("is_changed", "_loop_body", "_loop_end"):
+                        self.add(
+                            "internal_key",
+                            f"key {k!r} is added by the server at run time; " "do not send it",
+                            x,
+                        )
+        return err
 
     # -- validate_inputs ------------------------------------------------------------------------
 
