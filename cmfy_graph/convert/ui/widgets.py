@@ -382,104 +382,26 @@ class Widgets(_State):
         """The values of ``dto``'s widgets by name: as loaded when ``at_load``, else as sent
         (after the PrimitiveNodes' and the subgraph instances' writes)."""
         node = dto.node
-        layout = _full_layout(ns)
         named = node.get("widgets_values_named")
         wv = node.get("widgets_values")
-        values: dict[str, Any] = {}
-        by_name: Mapping[str, Any] | None = None
-        if isinstance(named, dict):
-            by_name = named
-        elif isinstance(wv, dict):
-            by_name = wv
-        dynamic = ns.has_dynamic_inputs
+        by_name = named if isinstance(named, dict) else wv if isinstance(wv, dict) else None
         if by_name is not None:
-            positional: dict[str, Any] = {}
-            if dynamic:
-                if isinstance(wv, list):
-                    # a value the named form lacks (saved under an older schema of the node)
-                    # is read where the positional form has it, when that form fits the spec
-                    pos_layout = _dynamic_layout(_full_layout(ns), _positional_lookup(wv))
-                    if len(pos_layout) == len(wv):
-                        positional = {sl.name: wv[i] for i, sl in enumerate(pos_layout)}
-                names = by_name
-                layout = _dynamic_layout(
-                    layout,
-                    lambda i, s: names.get(s.name, positional.get(s.name, _MISSING_VALUE)),
-                )
-            for slot in layout:
-                if not slot.serialize:
-                    continue
-                if slot.kind == "fixed":
-                    values[slot.name] = ""
-                elif slot.name in by_name:
-                    values[slot.name] = by_name[slot.name]
-                elif slot.name in positional:
-                    values[slot.name] = positional[slot.name]
-                else:
-                    values[slot.name] = _default_value(slot.input, slot.kind)
-            if dynamic:
-                self._unknown_option_values(ns, values, by_name)
+            layout, values = self._named_values(ns, by_name, wv)
         else:
-            seq = wv if isinstance(wv, list) else []
-            if dynamic:
-                layout = self._positional_dynamic_layout(dto, layout, seq, quiet)
-            migrated = _migrate_widgets_values(ns, layout, seq)
-            if migrated is not None:
-                seq = migrated  # a pre-1.16 file with dummy values for forceInput inputs
-            elif quiet:
-                pass
-            elif seq and len(seq) > len(layout):
-                self.warn(
-                    f"{self.where(dto)}: {len(seq)} widget values saved but the spec gives "
-                    f"{len(layout)} widgets ({', '.join(s.name for s in layout) or 'none'}); "
-                    "the node may have changed since the workflow was saved, extra values ignored"
-                )
-            elif isinstance(wv, list) and len(seq) < len(layout):
-                missing = [s.name for s in layout[len(seq) :] if s.serialize]
-                if missing and any(s.kind == "value" for s in layout[len(seq) :]):
-                    self.warn(
-                        f"{self.where(dto)}: {len(seq)} widget values saved but the spec gives "
-                        f"{len(layout)} widgets; using defaults for {', '.join(missing)}"
-                    )
-            for i, slot in enumerate(layout):
-                if not slot.serialize:
-                    continue
-                if slot.kind == "fixed":
-                    values[slot.name] = ""
-                elif i < len(seq):
-                    values[slot.name] = seq[i]
-                else:
-                    values[slot.name] = _default_value(slot.input, slot.kind)
+            layout, values = self._positional_values(dto, ns, wv, quiet)
         if not quiet:
-            bad = [
-                f"{slot.name}={values[slot.name]!r}"
-                for slot in layout
-                if slot.kind == "value"
-                and slot.name in values
-                and not _fits(slot.input, values[slot.name])
-            ]
-            if bad:
-                self.warn(
-                    f"{self.where(dto)}: widget values do not fit the spec "
-                    f"({', '.join(bad[:4])}{', ...' if len(bad) > 4 else ''}); the node may have "
-                    "changed since the workflow was saved; values are mapped as the editor maps them"
-                )
+            self._fit_warning(dto, layout, values)
         if not dto.path and dto.type in ("KSampler", "KSamplerAdvanced"):
             # a load-time patch of the editor (loadGraphData), root graph only
             sn = values.get("sampler_name")
             if isinstance(sn, str) and sn.startswith("sample_"):
                 values["sampler_name"] = sn[7:]
-        for writes in (
-            ()
-            if at_load
-            else (
-                self.overrides.get((id(dto.graph), _key(node["id"]))),
-                self.synced.get((id(dto.graph), _key(node["id"]))),
-            )
-        ):
-            for k, v in (writes or {}).items():
-                if k in values:
-                    values[k] = v
+        if not at_load:
+            key = (id(dto.graph), _key(node["id"]))
+            for writes in (self.overrides.get(key), self.synced.get(key)):
+                for k, v in (writes or {}).items():
+                    if k in values:
+                        values[k] = v
         if self.rng is not None and not quiet:
             for slot in layout:
                 if (
@@ -489,6 +411,97 @@ class Widgets(_State):
                 ):
                     values[slot.name] = process_dynamic_prompt(values[slot.name], self.rng)
         return values
+
+    def _named_values(
+        self, ns: NodeSpec, by_name: Mapping[str, Any], wv: Any
+    ) -> tuple[list[WidgetSlot], dict[str, Any]]:
+        """Values saved by name (``widgets_values_named``, or a dict ``widgets_values``)."""
+        layout = _full_layout(ns)
+        positional: dict[str, Any] = {}
+        dynamic = ns.has_dynamic_inputs
+        if dynamic:
+            if isinstance(wv, list):
+                # a value the named form lacks (saved under an older schema of the node)
+                # is read where the positional form has it, when that form fits the spec
+                pos_layout = _dynamic_layout(layout, _positional_lookup(wv))
+                if len(pos_layout) == len(wv):
+                    positional = {sl.name: wv[i] for i, sl in enumerate(pos_layout)}
+            layout = _dynamic_layout(
+                layout,
+                lambda i, s: by_name.get(s.name, positional.get(s.name, _MISSING_VALUE)),
+            )
+        values: dict[str, Any] = {}
+        for slot in layout:
+            if not slot.serialize:
+                continue
+            if slot.kind == "fixed":
+                values[slot.name] = ""
+            elif slot.name in by_name:
+                values[slot.name] = by_name[slot.name]
+            elif slot.name in positional:
+                values[slot.name] = positional[slot.name]
+            else:
+                values[slot.name] = _default_value(slot.input, slot.kind)
+        if dynamic:
+            self._unknown_option_values(ns, values, by_name)
+        return layout, values
+
+    def _positional_values(
+        self, dto: _Dto, ns: NodeSpec, wv: Any, quiet: bool
+    ) -> tuple[list[WidgetSlot], dict[str, Any]]:
+        """Values saved by position (``widgets_values``), read as the editor reads them."""
+        layout = _full_layout(ns)
+        seq = wv if isinstance(wv, list) else []
+        if ns.has_dynamic_inputs:
+            layout = self._positional_dynamic_layout(dto, layout, seq, quiet)
+        migrated = _migrate_widgets_values(ns, layout, seq)
+        if migrated is not None:
+            seq = migrated  # a pre-1.16 file with dummy values for forceInput inputs
+        elif not quiet:
+            self._count_warning(dto, layout, seq, isinstance(wv, list))
+        values: dict[str, Any] = {}
+        for i, slot in enumerate(layout):
+            if not slot.serialize:
+                continue
+            if slot.kind == "fixed":
+                values[slot.name] = ""
+            elif i < len(seq):
+                values[slot.name] = seq[i]
+            else:
+                values[slot.name] = _default_value(slot.input, slot.kind)
+        return layout, values
+
+    def _count_warning(
+        self, dto: _Dto, layout: list[WidgetSlot], seq: list[Any], saved: bool
+    ) -> None:
+        if seq and len(seq) > len(layout):
+            self.warn(
+                f"{self.where(dto)}: {len(seq)} widget values saved but the spec gives "
+                f"{len(layout)} widgets ({', '.join(s.name for s in layout) or 'none'}); "
+                "the node may have changed since the workflow was saved, extra values ignored"
+            )
+        elif saved and len(seq) < len(layout):
+            missing = [s.name for s in layout[len(seq) :] if s.serialize]
+            if missing and any(s.kind == "value" for s in layout[len(seq) :]):
+                self.warn(
+                    f"{self.where(dto)}: {len(seq)} widget values saved but the spec gives "
+                    f"{len(layout)} widgets; using defaults for {', '.join(missing)}"
+                )
+
+    def _fit_warning(self, dto: _Dto, layout: list[WidgetSlot], values: dict[str, Any]) -> None:
+        bad = [
+            f"{slot.name}={values[slot.name]!r}"
+            for slot in layout
+            if slot.kind == "value"
+            and slot.name in values
+            and not _fits(slot.input, values[slot.name])
+        ]
+        if bad:
+            self.warn(
+                f"{self.where(dto)}: widget values do not fit the spec "
+                f"({', '.join(bad[:4])}{', ...' if len(bad) > 4 else ''}); the node may have "
+                "changed since the workflow was saved; values are mapped as the editor maps them"
+            )
 
     def _positional_dynamic_layout(
         self, dto: _Dto, layout: list[WidgetSlot], seq: list[Any], quiet: bool
