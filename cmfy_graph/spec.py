@@ -509,6 +509,45 @@ def parse_node(class_type: str, raw: Any, notes: list[str] | None = None) -> Nod
     ext = raw.get("cmfy")
     extra: dict[str, Any] = ext if isinstance(ext, dict) else {}
     order = raw.get("input_order") if isinstance(raw.get("input_order"), dict) else None
+    hidden = inp.get("hidden") or {}
+
+    def s(key: str, default: str) -> str:
+        v = raw.get(key)
+        return v if isinstance(v, str) else default
+
+    aliases = raw.get("search_aliases")
+    essentials = raw.get("essentials_category")
+    return NodeSpec(
+        class_type=class_type,
+        display_name=s("display_name", class_type) or class_type,
+        category=s("category", "sd"),
+        description=s("description", ""),
+        python_module=s("python_module", "nodes"),
+        output_node=raw.get("output_node") is True,
+        inputs=_parse_inputs(class_type, inp, order, extra),
+        hidden=hidden if isinstance(hidden, dict) else {},
+        outputs=_parse_outputs(class_type, raw, notes),
+        has_input_order=order is not None,
+        deprecated=bool(raw.get("deprecated")),
+        experimental=bool(raw.get("experimental")),
+        api_node=bool(raw.get("api_node")),
+        extra=extra,
+        raw=raw,
+        dev_only=bool(raw.get("dev_only")),
+        is_input_list=bool(raw.get("is_input_list")),
+        has_intermediate_output=bool(raw.get("has_intermediate_output")),
+        search_aliases=tuple(a for a in aliases if isinstance(a, str))
+        if isinstance(aliases, list)
+        else (),
+        essentials_category=essentials if isinstance(essentials, str) else None,
+        price_badge=raw.get("price_badge"),
+    )
+
+
+def _parse_inputs(
+    class_type: str, inp: dict[str, Any], order: Any, extra: Mapping[str, Any]
+) -> dict[str, InputSpec]:
+    """The required and optional inputs, in the editor's order."""
     inputs: dict[str, InputSpec] = {}
     for section in ("required", "optional"):
         sec = inp.get(section) or {}
@@ -518,9 +557,12 @@ def parse_node(class_type: str, raw: Any, notes: list[str] | None = None) -> Nod
             if name in inputs:  # required wins, as in ComfyUI's get_input_info
                 continue
             inputs[name] = _parse_input(class_type, name, section, sec[name], extra)
-    hidden = inp.get("hidden") or {}
-    if not isinstance(hidden, dict):
-        hidden = {}
+    return inputs
+
+
+def _parse_outputs(
+    class_type: str, raw: Mapping[str, Any], notes: list[str] | None
+) -> tuple[OutputSpec, ...]:
     out_types = raw.get("output") or []
     names = raw.get("output_name")
     if isinstance(out_types, str):
@@ -533,13 +575,13 @@ def parse_node(class_type: str, raw: Any, notes: list[str] | None = None) -> Nod
         names = [names] if isinstance(names, str) else names
     if not isinstance(out_types, list):
         raise ValueError(f"node {class_type!r}: 'output' is not a list")
-    names = names if isinstance(names, list) else []
-    is_list = raw.get("output_is_list")
-    is_list = is_list if isinstance(is_list, list) else []
-    tips = raw.get("output_tooltips")
-    tips = tips if isinstance(tips, list) else []
-    mts = raw.get("output_matchtypes")
-    mts = mts if isinstance(mts, list) else []
+
+    def column(key: str, value: Any = None) -> list[Any]:
+        v = value if value is not None else raw.get(key)
+        return v if isinstance(v, list) else []
+
+    names, is_list = column("output_name", names), column("output_is_list")
+    tips, mts = column("output_tooltips"), column("output_matchtypes")
     outputs = []
     for i, t in enumerate(out_types):
         choices = None
@@ -548,51 +590,18 @@ def parse_node(class_type: str, raw: Any, notes: list[str] | None = None) -> Nod
             t = "COMBO"
         elif not isinstance(t, str):
             raise ValueError(f"node {class_type!r}: output {i} has type {t!r}")
-        nm = names[i] if i < len(names) and isinstance(names[i], str) and names[i] else t
-        tip = tips[i] if i < len(tips) and isinstance(tips[i], str) else None
         outputs.append(
             OutputSpec(
                 index=i,
                 type=t,
-                name=nm,
+                name=names[i] if i < len(names) and isinstance(names[i], str) and names[i] else t,
                 is_list=bool(is_list[i]) if i < len(is_list) else False,
-                tooltip=tip,
+                tooltip=tips[i] if i < len(tips) and isinstance(tips[i], str) else None,
                 choices=choices,
                 matchtype=mts[i] if i < len(mts) and isinstance(mts[i], str) else None,
             )
         )
-
-    def s(key: str, default: str) -> str:
-        v = raw.get(key)
-        return v if isinstance(v, str) else default
-
-    return NodeSpec(
-        class_type=class_type,
-        display_name=s("display_name", class_type) or class_type,
-        category=s("category", "sd"),
-        description=s("description", ""),
-        python_module=s("python_module", "nodes"),
-        output_node=raw.get("output_node") is True,
-        inputs=inputs,
-        hidden=hidden,
-        outputs=tuple(outputs),
-        has_input_order=order is not None,
-        deprecated=bool(raw.get("deprecated")),
-        experimental=bool(raw.get("experimental")),
-        api_node=bool(raw.get("api_node")),
-        extra=extra,
-        raw=raw,
-        dev_only=bool(raw.get("dev_only")),
-        is_input_list=bool(raw.get("is_input_list")),
-        has_intermediate_output=bool(raw.get("has_intermediate_output")),
-        search_aliases=tuple(a for a in (raw.get("search_aliases") or ()) if isinstance(a, str))
-        if isinstance(raw.get("search_aliases"), list)
-        else (),
-        essentials_category=raw.get("essentials_category")
-        if isinstance(raw.get("essentials_category"), str)
-        else None,
-        price_badge=raw.get("price_badge"),
-    )
+    return tuple(outputs)
 
 
 class Spec(Mapping[str, NodeSpec]):
