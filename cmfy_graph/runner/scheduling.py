@@ -21,6 +21,28 @@ from .results import OUTPUTS_DIR, SweepReport, write_results
 from .resume import _ResumeFromJournal
 
 
+class _Again:
+    """Try again: wait for the job again, or (``resubmit``) submit the variant again."""
+
+    __slots__ = ("resubmit",)
+
+    def __init__(self, resubmit: bool = False) -> None:
+        self.resubmit = resubmit
+
+
+class _VariantRun:
+    """What one variant's processing tracks across its retries."""
+
+    __slots__ = ("v", "vs", "gate", "journal", "report", "tries", "holding")
+
+    def __init__(
+        self, v: Variant, vs: VariantState, gate: _Gate, journal: AsyncJournal, report: SweepReport
+    ) -> None:
+        self.v, self.vs, self.gate, self.journal, self.report = v, vs, gate, journal, report
+        self.tries = 0  # transient failures in this run
+        self.holding = False  # holds a slot of the gate
+
+
 class SweepRunner(_ResumeFromJournal):
     """Runs one sweep into one directory (see :mod:`cmfy_graph.runner`).
 
@@ -85,16 +107,15 @@ class SweepRunner(_ResumeFromJournal):
     async def _process(
         self, v: Variant, vs: VariantState, gate: _Gate, journal: AsyncJournal, report: SweepReport
     ) -> None:
-        backend = self.backend
-        tries = 0  # transient failures in this run
+        """One variant: submit (or adopt the journaled job), wait for its end, download its
+        outputs, journal each step; retries within this run as the errors allow."""
+        run = _VariantRun(v, vs, gate, journal, report)
         if vs.status == "failed" and self.retry_failed:
             vs.status = "new"
-        if vs.status == "completed":
-            job_id: str | None = vs.job_id  # outputs missing: fetch them again
-        else:
-            job_id = vs.job_id if vs.status == "accepted" else None
+        # a completed variant whose outputs are missing is fetched again
+        job_id = vs.job_id if vs.status in ("completed", "accepted") else None
         await gate.acquire()
-        holding = True
+        run.holding = True
         try:
             if job_id is not None and not await self._adopt(v, vs, journal, job_id):
                 job_id = None  # its server is not ours: submit again
@@ -102,115 +123,129 @@ class SweepRunner(_ResumeFromJournal):
                 report.resumed += 1
             while True:
                 if job_id is None:
-                    await self._pace()
-                    rec: dict[str, Any] = {
-                        "ev": "submit",
-                        "v": v.id,
-                        "i": v.index,
-                        "t": now(),
-                        "p": v.params,
-                    }
-                    await journal.write(rec)
-                    vs.apply(rec)
-                    report.submitted += 1
-                    try:
-                        submitted = await backend.submit(v.prompt)
-                    except BackendError as exc:
-                        job_id = None
-                        ev = "uncertain" if exc.uncertain else "rejected"
-                        rec = {
-                            "ev": ev,
-                            "v": v.id,
-                            "t": now(),
-                            "code": exc.code,
-                            "msg": exc.message,
-                        }
-                        await journal.write(rec)
-                        vs.apply(rec)
-                        if exc.fatal:
-                            raise _Fatal(exc) from exc
-                        if exc.code in _CAPACITY_CODES:
-                            # the server holds fewer jobs than we thought: shrink and wait
-                            await gate.set_limit(max(1, gate.active - 1))
-                            await gate.release()
-                            holding = False
-                            await self._wait_job_end(self._sleep_for(tries + 1))
-                            tries = min(tries + 1, 6)
-                            await gate.acquire()
-                            holding = True
-                            continue
-                        if exc.code == "rate_limit_exceeded":
-                            pause = (
-                                exc.retry_after if exc.retry_after else self._sleep_for(tries + 1)
-                            )
-                            self._pause_until = max(self._pause_until, time.monotonic() + pause)
-                            tries = min(tries + 1, 6)
-                            continue
-                        if exc.uncertain or exc.transient:
-                            tries += 1
-                            if vs.attempts < self.max_attempts and tries < self.max_attempts:
-                                await asyncio.sleep(self._sleep_for(tries))
-                                continue
-                        await self._end(v, vs, journal, "failed", None, exc.code, exc.message)
-                        return
-                    server = None
-                    if isinstance(submitted, Submission):
-                        job_id, server = submitted.job_id, _public_url(submitted.server)
-                    else:
-                        job_id = submitted
-                    rec = {"ev": "accepted", "v": v.id, "job": job_id, "t": now()}
-                    if server:
-                        rec["server"] = server
-                    await journal.write(rec)
-                    vs.apply(rec)
-                    await self._learn_limit(gate)
+                    got = await self._submit(run)
+                    if got is None:
+                        return  # ended: failed
+                    if isinstance(got, _Again):
+                        continue
+                    job_id = got
                 # the job is on the server: wait for its end
-                try:
-                    outcome = await backend.wait(job_id)
-                except BackendError as exc:
-                    if exc.fatal:
-                        raise _Fatal(exc) from exc
-                    if exc.code == "not_found":
-                        rec = {
-                            "ev": "rejected",
-                            "v": v.id,
-                            "t": now(),
-                            "code": exc.code,
-                            "msg": exc.message,
-                        }
-                        await journal.write(rec)
-                        vs.apply(rec)
-                        job_id = None
-                        continue
-                    tries += 1
-                    if tries < self.max_attempts * 4:
-                        await asyncio.sleep(self._sleep_for(tries))
-                        continue
-                    self._mark_unfinished(vs, exc)
-                    self._finish(gate, False)
+                outcome = await self._outcome(run, job_id)
+                if outcome is None:
                     return
-                await gate.release()
-                holding = False
-                if self._job_ended is not None:
-                    self._job_ended.set()
-                files: list[str] = []
-                if outcome.status == "completed" and self.download and outcome.outputs:
-                    try:
-                        files = await self._download(job_id, outcome, v)
-                    except BackendError as exc:
-                        if exc.fatal:
-                            raise _Fatal(exc) from exc
-                        self._mark_unfinished(vs, exc)
-                        self._finish(gate, False)
-                        return
-                await self._end(v, vs, journal, outcome.status, outcome, None, None, job_id, files)
+                if isinstance(outcome, _Again):
+                    job_id = None if outcome.resubmit else job_id
+                    continue
+                await self._complete(run, job_id, outcome)
                 return
         finally:
-            if holding:
+            if run.holding:
                 await gate.release()
                 if self._job_ended is not None:
                     self._job_ended.set()
             self._postfix(gate)
+
+    async def _submit(self, run: _VariantRun) -> str | _Again | None:
+        """Submit the variant (journaled before and after): its job id, ``_Again`` to submit
+        again, or None when it ended failed."""
+        v, vs = run.v, run.vs
+        await self._pace()
+        rec: dict[str, Any] = {"ev": "submit", "v": v.id, "i": v.index, "t": now(), "p": v.params}
+        await run.journal.write(rec)
+        vs.apply(rec)
+        run.report.submitted += 1
+        try:
+            submitted = await self.backend.submit(v.prompt)
+        except BackendError as exc:
+            return await self._submit_failed(run, exc)
+        server = None
+        if isinstance(submitted, Submission):
+            job_id, server = submitted.job_id, _public_url(submitted.server)
+        else:
+            job_id = submitted
+        rec = {"ev": "accepted", "v": v.id, "job": job_id, "t": now()}
+        if server:
+            rec["server"] = server
+        await run.journal.write(rec)
+        vs.apply(rec)
+        await self._learn_limit(run.gate)
+        return job_id
+
+    async def _submit_failed(self, run: _VariantRun, exc: BackendError) -> _Again | None:
+        """A refused or uncertain submission: journaled; the three 429s and transient
+        errors are retried within the budget, anything else ends the variant failed."""
+        v, vs, gate = run.v, run.vs, run.gate
+        ev = "uncertain" if exc.uncertain else "rejected"
+        rec = {"ev": ev, "v": v.id, "t": now(), "code": exc.code, "msg": exc.message}
+        await run.journal.write(rec)
+        vs.apply(rec)
+        if exc.fatal:
+            raise _Fatal(exc) from exc
+        if exc.code in _CAPACITY_CODES:
+            # the server holds fewer jobs than we thought: shrink and wait
+            await gate.set_limit(max(1, gate.active - 1))
+            await gate.release()
+            run.holding = False
+            await self._wait_job_end(self._sleep_for(run.tries + 1))
+            run.tries = min(run.tries + 1, 6)
+            await gate.acquire()
+            run.holding = True
+            return _Again()
+        if exc.code == "rate_limit_exceeded":
+            pause = exc.retry_after if exc.retry_after else self._sleep_for(run.tries + 1)
+            self._pause_until = max(self._pause_until, time.monotonic() + pause)
+            run.tries = min(run.tries + 1, 6)
+            return _Again()
+        if exc.uncertain or exc.transient:
+            run.tries += 1
+            if vs.attempts < self.max_attempts and run.tries < self.max_attempts:
+                await asyncio.sleep(self._sleep_for(run.tries))
+                return _Again()
+        await self._end(v, vs, run.journal, "failed", None, exc.code, exc.message)
+        return None
+
+    async def _outcome(self, run: _VariantRun, job_id: str) -> JobOutcome | _Again | None:
+        """Wait for the job's end (then free its slot): its outcome, ``_Again`` to wait again
+        (or, ``resubmit``, to submit again: the server lost it), None when given up."""
+        try:
+            outcome = await self.backend.wait(job_id)
+        except BackendError as exc:
+            if exc.fatal:
+                raise _Fatal(exc) from exc
+            if exc.code == "not_found":
+                rec = {"ev": "rejected", "v": run.v.id, "t": now(), "code": exc.code}
+                rec["msg"] = exc.message
+                await run.journal.write(rec)
+                run.vs.apply(rec)
+                return _Again(resubmit=True)
+            run.tries += 1
+            if run.tries < self.max_attempts * 4:
+                await asyncio.sleep(self._sleep_for(run.tries))
+                return _Again()
+            self._mark_unfinished(run.vs, exc)
+            self._finish(run.gate, False)
+            return None
+        await run.gate.release()
+        run.holding = False
+        if self._job_ended is not None:
+            self._job_ended.set()
+        return outcome
+
+    async def _complete(self, run: _VariantRun, job_id: str, outcome: JobOutcome) -> None:
+        """Download a completed job's outputs and journal the end."""
+        files: list[str] = []
+        if outcome.status == "completed" and self.download and outcome.outputs:
+            try:
+                files = await self._download(job_id, outcome, run.v)
+            except BackendError as exc:
+                if exc.fatal:
+                    raise _Fatal(exc) from exc
+                self._mark_unfinished(run.vs, exc)
+                self._finish(run.gate, False)
+                return
+        await self._end(
+            run.v, run.vs, run.journal, outcome.status, outcome, None, None, job_id, files
+        )
 
     async def _wait_job_end(self, timeout: float) -> None:
         ev = self._job_ended
