@@ -332,19 +332,7 @@ class SweepRunner(_ResumeFromJournal):
         gate = _Gate(limit)
         self._gate = gate
         workers = self.concurrency if self.concurrency is not None else max(limit, 256)
-        bar = None
-        if self.progress:
-            tqdm = importlib.import_module("tqdm").tqdm
-
-            bar = tqdm(
-                total=self._total,
-                unit="variant",
-                file=sys.stderr,
-                dynamic_ncols=True,
-                mininterval=0.5,
-                smoothing=0.1,
-            )
-        self._bar = bar
+        self._bar = bar = self._progress_bar()
         fatal: BackendError | None = None
         try:
             await journal.write(
@@ -357,32 +345,8 @@ class SweepRunner(_ResumeFromJournal):
                     "params": list(self.sweep.labels),
                 }
             )
-            variants = state.variants
-            todo = self._todo(variants, report, gate)
-
-            async def worker() -> None:
-                for v, vs in todo:
-                    await self._process(v, vs, gate, journal, report)
-
-            tasks = [asyncio.ensure_future(worker()) for _ in range(workers)]
-            try:
-                done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-                if pending:
-                    # a fatal error: start nothing new, let calls in flight end on their own
-                    # for a moment (so the journal learns how), then cancel the rest
-                    self._stopping = True
-                    more, pending = await asyncio.wait(pending, timeout=self.stop_grace)
-                    done |= more
-                for t in done:
-                    exc = t.exception()
-                    if isinstance(exc, _Fatal):
-                        fatal = fatal or exc.error
-                    elif exc is not None:
-                        raise exc
-            finally:
-                for t in tasks:
-                    t.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
+            todo = self._todo(state.variants, report, gate)
+            fatal = await self._work(todo, workers, gate, journal, report)
             await journal.drain()
         finally:
             try:
@@ -401,6 +365,56 @@ class SweepRunner(_ResumeFromJournal):
         if fatal is not None:
             raise fatal
         return report
+
+    def _progress_bar(self) -> Any:
+        if not self.progress:
+            return None
+        tqdm = importlib.import_module("tqdm").tqdm
+        return tqdm(
+            total=self._total,
+            unit="variant",
+            file=sys.stderr,
+            dynamic_ncols=True,
+            mininterval=0.5,
+            smoothing=0.1,
+        )
+
+    async def _work(
+        self,
+        todo: Any,
+        workers: int,
+        gate: _Gate,
+        journal: AsyncJournal,
+        report: SweepReport,
+    ) -> BackendError | None:
+        """Process the variants with ``workers`` tasks; the fatal backend error that stopped
+        them, if one did (then calls in flight get ``stop_grace`` seconds to end)."""
+
+        async def worker() -> None:
+            for v, vs in todo:
+                await self._process(v, vs, gate, journal, report)
+
+        fatal: BackendError | None = None
+        tasks = [asyncio.ensure_future(worker()) for _ in range(workers)]
+        try:
+            done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+            if pending:
+                # a fatal error: start nothing new, let calls in flight end on their own
+                # for a moment (so the journal learns how), then cancel the rest
+                self._stopping = True
+                more, pending = await asyncio.wait(pending, timeout=self.stop_grace)
+                done |= more
+            for t in done:
+                exc = t.exception()
+                if isinstance(exc, _Fatal):
+                    fatal = fatal or exc.error
+                elif exc is not None:
+                    raise exc
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        return fatal
 
 
 # ---------------------------------------------------------------------------------------------
