@@ -606,81 +606,8 @@ def sweep(
     axes: list[_Axis] = []
     seen: dict[tuple[str, str], str] = {}
     for raw_key, raw_values in params.items():
-        tied = isinstance(raw_key, tuple) and len(raw_key) > 0 and not _is_pair(raw_key)
-        sub_keys = list(raw_key) if tied else [raw_key]
-        resolved = [resolver.key(k) for k in sub_keys]
-        for pk, _, _ in resolved:
-            prev = seen.get((pk.node_id, pk.input))
-            if prev is not None:
-                raise SweepError(
-                    f"input {pk.input!r} of node {pk.node_id} is swept twice ({prev!r} and "
-                    f"{pk.label!r})"
-                )
-            seen[(pk.node_id, pk.input)] = pk.label
-        values = _as_values(raw_values, str(raw_key))
-        if len(values) == 0:
-            raise SweepError(f"sweep key {resolved[0][0].label!r}: no values")
-        keys = tuple(pk for pk, _, _ in resolved)
-        if (
-            not tied
-            and isinstance(values, range)
-            and (resolved[0][1] is None or resolved[0][1].type_set == {"INT"})
-        ):
-            # a range over an INT input (or one the spec does not know): the two ends bound
-            # it, so check them and keep it lazy
-            pk, ispec, validated = resolved[0]
-            where = f"node {pk.node_id} ({pk.class_type}) input {pk.input!r}"
-            _coerce(values[0], ispec, where, validated)  # a range's ends bound it
-            _coerce(values[-1], ispec, where, validated)
-            axes.append(_Axis(keys, values))
-            continue
-        points: list[tuple[Any, ...]] = []
-        seen_points: set[str] = set()
-        for v in values:
-            parts = tuple(v) if tied and isinstance(v, tuple | list) else (v,) * len(keys)
-            if len(parts) != len(keys):
-                raise SweepError(
-                    f"tied keys {[k.label for k in keys]}: value {v!r} has {len(parts)} parts, "
-                    f"expected {len(keys)}"
-                )
-            point = tuple(
-                _coerce(
-                    part,
-                    ispec,
-                    f"node {pk.node_id} ({pk.class_type}) input {pk.input!r}",
-                    validated,
-                )
-                for part, (pk, ispec, validated) in zip(parts, resolved, strict=False)
-            )
-            if mode != "zip":
-                cj = canonical_json(point)
-                if cj in seen_points:
-                    continue  # a duplicate value: the same prompt
-                seen_points.add(cj)
-            points.append(point)
-        axes.append(_Axis(keys, points))
-    order: Sequence[int] | None = None
-    if mode == "zip":
-        lengths = {len(a) for a in axes}
-        if len(lengths) > 1:
-            detail = ", ".join(f"{a.keys[0].label}: {len(a)}" for a in axes)
-            raise SweepError(f"--zip needs lists of equal length ({detail})")
-        n = lengths.pop()
-        # rows are distinct when one axis's values are (a range's always are)
-        distinct = any(
-            isinstance(a.values, range) or len({canonical_json(p) for p in a.values}) == n
-            for a in axes
-        )
-        if not distinct:
-            kept: list[int] = []
-            seen_rows: set[str] = set()
-            for i in range(n):
-                row = canonical_json([a.point(i) for a in axes])
-                if row not in seen_rows:
-                    seen_rows.add(row)
-                    kept.append(i)
-            if len(kept) < n:
-                order = kept
+        axes.append(_axis(resolver, raw_key, raw_values, mode, seen))
+    order: Sequence[int] | None = _zip_order(axes) if mode == "zip" else None
     space = math.prod(len(a) for a in axes)
     if mode != "zip" and space > sys.maxsize:
         raise SweepError(f"the grid has {space:.3g} points, more than a sweep can index")
@@ -691,6 +618,84 @@ def sweep(
         rng = random.Random(seed)
         order = rng.sample(range(space), k)
     return Sweep(base, axes, mode, order)
+
+
+def _axis(
+    resolver: _Resolver,
+    raw_key: Any,
+    raw_values: Any,
+    mode: str,
+    seen: dict[tuple[str, str], str],
+) -> _Axis:
+    """One axis of the sweep: its keys resolved, its values checked (a range over an INT
+    input by its two ends, and kept lazy)."""
+    tied = isinstance(raw_key, tuple) and len(raw_key) > 0 and not _is_pair(raw_key)
+    sub_keys = list(raw_key) if tied else [raw_key]
+    resolved = [resolver.key(k) for k in sub_keys]
+    for pk, _, _ in resolved:
+        prev = seen.get((pk.node_id, pk.input))
+        if prev is not None:
+            raise SweepError(
+                f"input {pk.input!r} of node {pk.node_id} is swept twice ({prev!r} and "
+                f"{pk.label!r})"
+            )
+        seen[(pk.node_id, pk.input)] = pk.label
+    values = _as_values(raw_values, str(raw_key))
+    if len(values) == 0:
+        raise SweepError(f"sweep key {resolved[0][0].label!r}: no values")
+    keys = tuple(pk for pk, _, _ in resolved)
+    if (
+        not tied
+        and isinstance(values, range)
+        and (resolved[0][1] is None or resolved[0][1].type_set == {"INT"})
+    ):
+        pk, ispec, validated = resolved[0]
+        where = f"node {pk.node_id} ({pk.class_type}) input {pk.input!r}"
+        _coerce(values[0], ispec, where, validated)  # a range's ends bound it
+        _coerce(values[-1], ispec, where, validated)
+        return _Axis(keys, values)
+    points: list[tuple[Any, ...]] = []
+    seen_points: set[str] = set()
+    for v in values:
+        parts = tuple(v) if tied and isinstance(v, tuple | list) else (v,) * len(keys)
+        if len(parts) != len(keys):
+            raise SweepError(
+                f"tied keys {[k.label for k in keys]}: value {v!r} has {len(parts)} parts, "
+                f"expected {len(keys)}"
+            )
+        point = tuple(
+            _coerce(part, ispec, f"node {pk.node_id} ({pk.class_type}) input {pk.input!r}", ok)
+            for part, (pk, ispec, ok) in zip(parts, resolved, strict=False)
+        )
+        if mode != "zip":
+            cj = canonical_json(point)
+            if cj in seen_points:
+                continue  # a duplicate value: the same prompt
+            seen_points.add(cj)
+        points.append(point)
+    return _Axis(keys, points)
+
+
+def _zip_order(axes: list[_Axis]) -> list[int] | None:
+    """The rows of a zip sweep without duplicate rows (None when all are distinct)."""
+    lengths = {len(a) for a in axes}
+    if len(lengths) > 1:
+        detail = ", ".join(f"{a.keys[0].label}: {len(a)}" for a in axes)
+        raise SweepError(f"--zip needs lists of equal length ({detail})")
+    n = lengths.pop()
+    # rows are distinct when one axis's values are (a range's always are)
+    if any(
+        isinstance(a.values, range) or len({canonical_json(p) for p in a.values}) == n for a in axes
+    ):
+        return None
+    kept: list[int] = []
+    seen_rows: set[str] = set()
+    for i in range(n):
+        row = canonical_json([a.point(i) for a in axes])
+        if row not in seen_rows:
+            seen_rows.add(row)
+            kept.append(i)
+    return kept if len(kept) < n else None
 
 
 def _is_pair(key: tuple[Any, ...]) -> bool:
