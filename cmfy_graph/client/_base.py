@@ -638,13 +638,10 @@ class BaseClient:
         is_submit = method == "POST"
         policy = self.retry_policy
         start = time.monotonic()
-        attempt = 0
-        capacity_attempt = 0
+        attempts = [0, 0]  # [attempts, attempts refused for capacity]
         while True:
-            attempt += 1
+            attempts[0] += 1
             result = yield Send(method, url, content)
-            error: ApiError
-            delay: float | None = None
             if isinstance(result, TransportFailure):
                 error = _transport_error(result, what)
                 if is_submit and result.sent:
@@ -654,8 +651,7 @@ class BaseClient:
                         "start a second, billed job)",
                         code=f"uncertain_{result.kind}",
                     )
-                if attempt < policy.max_attempts:
-                    delay = policy.backoff(attempt, self._rng)
+                delay = self._backoff(attempts[0])
             else:
                 assert result is not None
                 self._note_headers(result.headers)
@@ -663,47 +659,13 @@ class BaseClient:
                     data = _decode_json(result.content)
                     if isinstance(data, Mapping):
                         return data
-                    if is_submit:
-                        raise SubmitUncertainError(
-                            f"{what}: the server answered HTTP {result.status} with a body that "
-                            "is not a JSON object; the job was probably created but its id is "
-                            "unknown, so it was not sent again",
-                            code="uncertain_body",
-                            status=result.status,
-                        )
-                    error = UnexpectedResponseError(
-                        f"{what}: HTTP {result.status} with a body that is not a JSON object",
-                        status=result.status,
-                    )
-                    if attempt < policy.max_attempts:
-                        delay = policy.backoff(attempt, self._rng)
+                    error = self._not_an_object(result, is_submit, what)
+                    delay = self._backoff(attempts[0])
                 else:
                     error = error_from_response(
                         result.status, result.headers, result.content, what=what
                     )
-                    if isinstance(error, ServerError):
-                        if is_submit:
-                            raise SubmitUncertainError(
-                                f"{what}: the server answered HTTP {result.status} "
-                                f"({error.message}); the job may or may not have been created, "
-                                "so it was not sent again",
-                                code=f"uncertain_{error.code}",
-                                status=error.status,
-                                request_id=error.request_id,
-                            )
-                        if attempt < policy.max_attempts:
-                            delay = policy.backoff(attempt, self._rng)
-                    elif isinstance(error, RateLimitError):
-                        if error.code == "rate_limit_exceeded":
-                            wait = error.retry_after
-                            if wait is None:
-                                wait = _reset_delay(self._rate_limits)
-                            if wait is None:
-                                wait = policy.backoff(attempt, self._rng)
-                            delay = wait + self._rng.uniform(0.0, 0.05 + 0.05 * wait)
-                        else:
-                            capacity_attempt += 1
-                            delay = policy.backoff(capacity_attempt, self._rng, capacity=True)
+                    delay = self._error_delay(error, attempts, is_submit, what)
             elapsed = time.monotonic() - start
             if delay is None or elapsed + delay > policy.budget:
                 if delay is not None:
@@ -711,6 +673,57 @@ class BaseClient:
                 raise error
             log.info("%s: %s; retrying in %.2fs", what, error.code, delay)
             yield Sleep(delay)
+
+    def _backoff(self, attempt: int) -> float | None:
+        """The policy's delay before the next attempt, or None when none is left."""
+        policy = self.retry_policy
+        return policy.backoff(attempt, self._rng) if attempt < policy.max_attempts else None
+
+    def _not_an_object(self, result: Response, is_submit: bool, what: str) -> ApiError:
+        """A 2xx whose body is not a JSON object: uncertain for a submission (never sent
+        again), else an unexpected response (retried)."""
+        if is_submit:
+            raise SubmitUncertainError(
+                f"{what}: the server answered HTTP {result.status} with a body that "
+                "is not a JSON object; the job was probably created but its id is "
+                "unknown, so it was not sent again",
+                code="uncertain_body",
+                status=result.status,
+            )
+        return UnexpectedResponseError(
+            f"{what}: HTTP {result.status} with a body that is not a JSON object",
+            status=result.status,
+        )
+
+    def _error_delay(
+        self, error: ApiError, attempts: list[int], is_submit: bool, what: str
+    ) -> float | None:
+        """How long to wait before retrying an error response (None: do not): 5xx by the
+        policy (a submission never: it may have created a job), the three 429s as the API
+        asks."""
+        policy = self.retry_policy
+        if isinstance(error, ServerError):
+            if is_submit:
+                raise SubmitUncertainError(
+                    f"{what}: the server answered HTTP {error.status} "
+                    f"({error.message}); the job may or may not have been created, "
+                    "so it was not sent again",
+                    code=f"uncertain_{error.code}",
+                    status=error.status,
+                    request_id=error.request_id,
+                )
+            return self._backoff(attempts[0])
+        if not isinstance(error, RateLimitError):
+            return None
+        if error.code == "rate_limit_exceeded":
+            wait = error.retry_after
+            if wait is None:
+                wait = _reset_delay(self._rate_limits)
+            if wait is None:
+                wait = policy.backoff(attempts[0], self._rng)
+            return wait + self._rng.uniform(0.0, 0.05 + 0.05 * wait)
+        attempts[1] += 1
+        return policy.backoff(attempts[1], self._rng, capacity=True)
 
     def _submit_flow(self, workflow: Any, webhook_url: str | None) -> Flow[Job]:
         body = self._build_body(workflow, webhook_url)
