@@ -807,32 +807,16 @@ class Emulator:
     def _api(
         self, method: str, path: str, headers: Mapping[str, str], body: bytes, now: float
     ) -> _Reply:
+        """One request to the jobs API, checked in the documented order: route,
+        authentication, then (``POST``) the workflow, then the rate limits."""
         route = _route(method, path)
         if route == "not_found":
             return self._error(404, "not_found", f"no route {path}", now)
         if route == "method_not_allowed":
             return self._error(405, "method_not_allowed", f"{method} is not allowed on {path}", now)
-        # 1. authentication
-        auth = headers.get("authorization")
-        if auth is None:
-            return self._error(401, "missing_auth", "Missing Authorization header", now)
-        scheme, _, key = auth.partition(" ")
-        if scheme != "Bearer" or not key or " " in key.strip():
-            return self._error(
-                401, "invalid_auth_format", "Authorization header must be 'Bearer <key>'", now
-            )
-        kind = self.keys.get(key.strip())
-        if kind is None:
-            return self._error(401, "invalid_api_key", "Invalid API key", now)
-        if kind == "revoked":
-            return self._error(401, "revoked_api_key", "This API key has been revoked", now)
-        if kind == "suspended":
-            return self._error(403, "account_suspended", "This account is suspended", now)
-        if kind == "restricted" and method == "POST":
-            return self._error(
-                403, "insufficient_permissions", "Your plan does not allow this action", now
-            )
-        key = key.strip()
+        refused, key = self._authenticate(method, headers, now)
+        if refused is not None:
+            return refused
         account = self._accounts.get(key)
         if account is None:
             account = self._accounts[key] = _Account(window_start=now)
@@ -845,7 +829,34 @@ class Emulator:
             if job is None or job.key != key:
                 return self._error(404, "not_found", f"no job {route}", now, account=account)
             return self._ok(200, self._job_json(job, now), account, now)
-        # 2. workflow validation
+        return self._create(key, account, body, now)
+
+    def _authenticate(
+        self, method: str, headers: Mapping[str, str], now: float
+    ) -> tuple[_Reply | None, str]:
+        """(the 401/403 refusal or None, the API key)."""
+        auth = headers.get("authorization")
+        if auth is None:
+            return self._error(401, "missing_auth", "Missing Authorization header", now), ""
+        scheme, _, key = auth.partition(" ")
+        if scheme != "Bearer" or not key or " " in key.strip():
+            msg = "Authorization header must be 'Bearer <key>'"
+            return self._error(401, "invalid_auth_format", msg, now), ""
+        key = key.strip()
+        kind = self.keys.get(key)
+        refusal = {
+            None: (401, "invalid_api_key", "Invalid API key"),
+            "revoked": (401, "revoked_api_key", "This API key has been revoked"),
+            "suspended": (403, "account_suspended", "This account is suspended"),
+        }.get(kind)
+        if refusal is None and kind == "restricted" and method == "POST":
+            refusal = (403, "insufficient_permissions", "Your plan does not allow this action")
+        if refusal is not None:
+            return self._error(*refusal, now), key
+        return None, key
+
+    def _create(self, key: str, account: _Account, body: bytes, now: float) -> _Reply:
+        """``POST /v1/jobs``: the workflow checked (400), the limits (429), then 202."""
         try:
             data = json.loads(body)
         except (UnicodeDecodeError, ValueError):
@@ -862,40 +873,12 @@ class Emulator:
             )
         prompt: dict[str, Any] = data["prompt"]
         hook = data.get("webhook_url")
-        if hook is not None:
-            problem = self._webhook_problem(hook)
-            if problem:
-                return self._error(400, "invalid_webhook_url", problem, now, account=account)
-        invalid = self._validate(body, prompt)
+        invalid = self._invalid_workflow(body, prompt, hook, account, now)
         if invalid is not None:
-            details = {"node_errors": invalid["node_errors"]} if invalid["node_errors"] else {}
-            return self._error(
-                400,
-                self.config.invalid_code,
-                "Invalid workflow (see details.node_errors)"
-                if invalid["node_errors"]
-                else f"Invalid workflow: {invalid['message']}",
-                now,
-                account=account,
-                details=details,
-            )
-        # 3. rate limits
-        limited = self._rate_check(account, now)
+            return invalid
+        limited = self._rate_check(account, now) or self._capacity_check(account, now)
         if limited is not None:
             return limited
-        _, conc, queue = self.config.limits()
-        if len(account.running) >= conc:
-            return self._error(
-                429,
-                "concurrent_limit_reached",
-                f"Concurrent job limit of {conc} reached; wait for a job to finish",
-                now,
-                account=account,
-            )
-        if len(account.queued) >= queue:
-            return self._error(
-                429, "queue_full", f"Queue limit of {queue} jobs reached", now, account=account
-            )
         job = self._create_job(key, prompt, hook if isinstance(hook, str) else None, now)
         account.queued.append(job)
         account.advance(now)
@@ -911,6 +894,44 @@ class Emulator:
             account,
             now,
         )
+
+    def _invalid_workflow(
+        self, body: bytes, prompt: dict[str, Any], hook: Any, account: _Account, now: float
+    ) -> _Reply | None:
+        if hook is not None:
+            problem = self._webhook_problem(hook)
+            if problem:
+                return self._error(400, "invalid_webhook_url", problem, now, account=account)
+        invalid = self._validate(body, prompt)
+        if invalid is None:
+            return None
+        details = {"node_errors": invalid["node_errors"]} if invalid["node_errors"] else {}
+        return self._error(
+            400,
+            self.config.invalid_code,
+            "Invalid workflow (see details.node_errors)"
+            if invalid["node_errors"]
+            else f"Invalid workflow: {invalid['message']}",
+            now,
+            account=account,
+            details=details,
+        )
+
+    def _capacity_check(self, account: _Account, now: float) -> _Reply | None:
+        _, conc, queue = self.config.limits()
+        if len(account.running) >= conc:
+            return self._error(
+                429,
+                "concurrent_limit_reached",
+                f"Concurrent job limit of {conc} reached; wait for a job to finish",
+                now,
+                account=account,
+            )
+        if len(account.queued) >= queue:
+            return self._error(
+                429, "queue_full", f"Queue limit of {queue} jobs reached", now, account=account
+            )
+        return None
 
     def _rate_check(self, account: _Account, now: float) -> _Reply | None:
         rpm = self.config.limits()[0]
