@@ -198,114 +198,48 @@ def contact_sheet(
     """
     from PIL import Image, ImageDraw
 
-    if isinstance(source, (str, os.PathLike)):
-        rows, root = load_rows(source)
-    else:
-        rows = [dict(r) for r in source]
-        root = Path(base_dir) if base_dir is not None else Path.cwd()
-        if not rows:
-            raise GridError("no result rows")
-    if cell < 16:
-        raise GridError("cell must be at least 16 pixels")
-    labels: list[str] = []
-    for r in rows:
-        for lb in r["params"]:
-            if lb not in labels:
-                labels.append(lb)
-    xl = resolve_param(x, labels)
-    yl = resolve_param(y, labels) if y is not None else None
-    if yl == xl:
-        raise GridError(f"--x and --y are the same parameter {xl!r}")
-    fixed: dict[str, Any] = {}
-    for name, value in (where or {}).items():
-        fixed[resolve_param(name, labels)] = value
-    rows = [r for r in rows if all(_matches(r["params"].get(lb), v) for lb, v in fixed.items())]
-    if not rows:
-        raise GridError(f"no result row matches {', '.join(f'{k}={v}' for k, v in fixed.items())}")
-    columns = _ordered(r["params"].get(xl) for r in rows)
-    row_vals = _ordered(r["params"].get(yl) for r in rows) if yl is not None else [None]
-    col_ix = {_key(v): i for i, v in enumerate(columns)}
-    row_ix = {_key(v): i for i, v in enumerate(row_vals)}
-    grid: dict[tuple[int, int], dict[str, Any]] = {}
-    for r in rows:
-        pos = (col_ix[_key(r["params"].get(xl))], row_ix[_key(r["params"].get(yl))] if yl else 0)
-        if pos in grid:
-            others = [
-                lb
-                for lb in labels
-                if lb not in (xl, yl)
-                and lb not in fixed
-                and len({_key(rr["params"].get(lb)) for rr in rows}) > 1
-            ]
-            raise GridError(
-                "several variants fall in one cell: other parameters vary "
-                f"({', '.join(others) or 'none'}); fix them with --where NAME=VALUE"
-            )
-        grid[pos] = r
-
+    layout = _Layout.of(source, x, y, where, base_dir, cell)
     fsize = font_size or max(12, min(28, cell // 12))
     font = _font(fsize)
     probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     pad = max(4, fsize // 3)
     line_h = _text_size(probe, "Ag", font)[1] + pad
-    row_texts = [_fmt(v) for v in row_vals] if yl else []
+    yl = layout.yl
+    row_texts = [_fmt(v) for v in layout.row_vals] if yl else []
     max_row_w = max((_text_size(probe, t, font)[0] for t in row_texts), default=0)
     left = (
         min(max(max_row_w, _text_size(probe, yl or "", font)[0]) + 2 * pad, 3 * cell) if yl else pad
     )
     title_h = line_h + pad
     top = title_h + line_h + pad
-    width = left + len(columns) * (cell + pad) + pad
-    height = top + len(row_vals) * (cell + pad) + pad
+    width = left + len(layout.columns) * (cell + pad) + pad
+    height = top + len(layout.row_vals) * (cell + pad) + pad
     sheet_img = Image.new("RGB", (width, height), BACKGROUND)
     draw = ImageDraw.Draw(sheet_img)
-    title = f"x: {xl}" + (f"    y: {yl}" if yl else "")
+    title = f"x: {layout.xl}" + (f"    y: {yl}" if yl else "")
     draw.text((pad, pad), _fit(draw, title, font, width - 2 * pad), fill=TEXT, font=font)
     sheet = ContactSheet(Path(out) if out is not None else None, sheet_img)
-    sheet.x, sheet.y = xl, yl
-    sheet.columns, sheet.rows = columns, row_vals if yl else []
-    for ci, v in enumerate(columns):
+    sheet.x, sheet.y = layout.xl, yl
+    sheet.columns, sheet.rows = layout.columns, layout.row_vals if yl else []
+    for ci, v in enumerate(layout.columns):
         x0 = left + ci * (cell + pad)
         text = _fit(draw, _fmt(v), font, cell)
+        tw, _ = _text_size(draw, text, font)
+        sheet.column_labels.append(_label(draw, (x0 + (cell - tw) // 2, title_h), text, font))
+    for ri, t in enumerate(row_texts):
+        y0 = top + ri * (cell + pad)
+        text = _fit(draw, t, font, left - 2 * pad)
         tw, th = _text_size(draw, text, font)
-        tx, ty = x0 + (cell - tw) // 2, title_h
-        draw.text((tx, ty), text, fill=TEXT, font=font)
-        bb = draw.textbbox((tx, ty), text, font=font)
-        sheet.column_labels.append((int(bb[0]), int(bb[1]), int(bb[2]), int(bb[3])))
-    if yl:
-        for ri, t in enumerate(row_texts):
-            y0 = top + ri * (cell + pad)
-            text = _fit(draw, t, font, left - 2 * pad)
-            tw, th = _text_size(draw, text, font)
-            tx, ty = left - pad - tw, y0 + (cell - th) // 2
-            draw.text((tx, ty), text, fill=TEXT, font=font)
-            bb = draw.textbbox((tx, ty), text, font=font)
-            sheet.row_labels.append((int(bb[0]), int(bb[1]), int(bb[2]), int(bb[3])))
+        sheet.row_labels.append(_label(draw, (left - pad - tw, y0 + (cell - th) // 2), text, font))
     small = _font(max(10, fsize * 2 // 3))
-    for ri in range(len(row_vals)):
-        for ci in range(len(columns)):
+    for ri in range(len(layout.row_vals)):
+        for ci in range(len(layout.columns)):
             x0, y0 = left + ci * (cell + pad), top + ri * (cell + pad)
             box = (x0, y0, x0 + cell, y0 + cell)
             sheet.cells[(ci, ri)] = box
-            hit = grid.get((ci, ri))
-            img = _open_first(hit, root) if hit is not None else None
-            if img is None:
+            hit = layout.grid.get((ci, ri))
+            if not _draw_cell(sheet, draw, box, hit, layout.root, small, pad):
                 sheet.missing.append((ci, ri))
-                draw.rectangle((box[0], box[1], box[2] - 1, box[3] - 1), fill=PLACEHOLDER)
-                why = "no variant" if hit is None else (hit.get("status") or "no image")
-                if hit is not None and hit.get("status") == "completed":
-                    why = "no image"
-                text = _fit(draw, str(why), small, cell - 2 * pad)
-                tw, th = _text_size(draw, text, small)
-                draw.text(
-                    (x0 + (cell - tw) // 2, y0 + (cell - th) // 2), text, fill=TEXT, font=small
-                )
-                continue
-            with img:
-                thumb = img.convert("RGB")
-                thumb.thumbnail((cell, cell))
-                ox, oy = x0 + (cell - thumb.width) // 2, y0 + (cell - thumb.height) // 2
-                sheet_img.paste(thumb, (ox, oy))
     if out is not None:
         target = Path(out)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -314,6 +248,113 @@ def contact_sheet(
         except OSError as exc:
             raise GridError(f"cannot write {target}: {exc}") from None
     return sheet
+
+
+def _label(draw: Any, at: tuple[int, int], text: str, font: Any) -> tuple[int, int, int, int]:
+    """Draw a label; its bounding box."""
+    draw.text(at, text, fill=TEXT, font=font)
+    bb = draw.textbbox(at, text, font=font)
+    return int(bb[0]), int(bb[1]), int(bb[2]), int(bb[3])
+
+
+def _draw_cell(
+    sheet: ContactSheet,
+    draw: Any,
+    box: tuple[int, int, int, int],
+    hit: Mapping[str, Any] | None,
+    root: Path,
+    small: Any,
+    pad: int,
+) -> bool:
+    """One cell: the variant's first image scaled to fit (True), else a placeholder saying
+    why (False)."""
+    x0, y0, x1, _ = box
+    cell = x1 - x0
+    img = _open_first(hit, root) if hit is not None else None
+    if img is None:
+        draw.rectangle((box[0], box[1], box[2] - 1, box[3] - 1), fill=PLACEHOLDER)
+        why = "no variant" if hit is None else (hit.get("status") or "no image")
+        if hit is not None and hit.get("status") == "completed":
+            why = "no image"
+        text = _fit(draw, str(why), small, cell - 2 * pad)
+        tw, th = _text_size(draw, text, small)
+        draw.text((x0 + (cell - tw) // 2, y0 + (cell - th) // 2), text, fill=TEXT, font=small)
+        return False
+    with img:
+        thumb = img.convert("RGB")
+        thumb.thumbnail((cell, cell))
+        ox, oy = x0 + (cell - thumb.width) // 2, y0 + (cell - thumb.height) // 2
+        sheet.image.paste(thumb, (ox, oy))
+    return True
+
+
+class _Layout:
+    """Which result row goes in which cell: the x (and y) values, in order."""
+
+    def __init__(self) -> None:
+        self.xl = ""
+        self.yl: str | None = None
+        self.columns: list[Any] = []
+        self.row_vals: list[Any] = [None]
+        self.grid: dict[tuple[int, int], dict[str, Any]] = {}
+        self.root = Path.cwd()
+
+    @classmethod
+    def of(
+        cls,
+        source: str | os.PathLike[str] | Iterable[Mapping[str, Any]],
+        x: str,
+        y: str | None,
+        where: Mapping[str, Any] | None,
+        base_dir: str | os.PathLike[str] | None,
+        cell: int,
+    ) -> _Layout:
+        lay = cls()
+        if isinstance(source, (str, os.PathLike)):
+            rows, lay.root = load_rows(source)
+        else:
+            rows = [dict(r) for r in source]
+            lay.root = Path(base_dir) if base_dir is not None else Path.cwd()
+            if not rows:
+                raise GridError("no result rows")
+        if cell < 16:
+            raise GridError("cell must be at least 16 pixels")
+        labels: list[str] = []
+        for r in rows:
+            labels.extend(lb for lb in r["params"] if lb not in labels)
+        lay.xl = resolve_param(x, labels)
+        lay.yl = yl = resolve_param(y, labels) if y is not None else None
+        if yl == lay.xl:
+            raise GridError(f"--x and --y are the same parameter {lay.xl!r}")
+        fixed = {resolve_param(name, labels): value for name, value in (where or {}).items()}
+        rows = [r for r in rows if all(_matches(r["params"].get(lb), v) for lb, v in fixed.items())]
+        if not rows:
+            raise GridError(
+                f"no result row matches {', '.join(f'{k}={v}' for k, v in fixed.items())}"
+            )
+        lay.columns = _ordered(r["params"].get(lay.xl) for r in rows)
+        lay.row_vals = _ordered(r["params"].get(yl) for r in rows) if yl is not None else [None]
+        col_ix = {_key(v): i for i, v in enumerate(lay.columns)}
+        row_ix = {_key(v): i for i, v in enumerate(lay.row_vals)}
+        for r in rows:
+            pos = (
+                col_ix[_key(r["params"].get(lay.xl))],
+                row_ix[_key(r["params"].get(yl))] if yl else 0,
+            )
+            if pos in lay.grid:
+                others = [
+                    lb
+                    for lb in labels
+                    if lb not in (lay.xl, yl)
+                    and lb not in fixed
+                    and len({_key(rr["params"].get(lb)) for rr in rows}) > 1
+                ]
+                raise GridError(
+                    "several variants fall in one cell: other parameters vary "
+                    f"({', '.join(others) or 'none'}); fix them with --where NAME=VALUE"
+                )
+            lay.grid[pos] = r
+        return lay
 
 
 def _open_first(row: Mapping[str, Any], root: Path) -> Image.Image | None:
