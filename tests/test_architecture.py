@@ -108,3 +108,17 @@ def test_the_checker_sees_a_circle(tmp_path: Path) -> None:
             g.add_edge(name, t.replace("cmfy_graph.", "", 1))
     g = g.subgraph(["pkg.a", "pkg.b"])
     assert list(nx.simple_cycles(g))
+
+
+def test_no_hand_written_function_over_80_lines() -> None:
+    """Generated code (``cmfy_graph/nodes``) aside, every function reads on one screen."""
+    long = []
+    for path in PKG.rglob("*.py"):
+        if "nodes" in path.relative_to(PKG).parts[:1]:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                n = (node.end_lineno or node.lineno) - node.lineno + 1
+                if n > 80:
+                    long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({n} lines)")
+    assert not long, long

@@ -99,116 +99,69 @@ def to_ui(
         prompt = prompt["prompt"]
     if not isinstance(prompt, Mapping):
         raise ConversionError(f"an API prompt is a JSON object, not {type(prompt).__name__}")
+    builder = _UiBuilder(prompt, spec, warnings)
+    for nid in list(builder.ids):
+        builder.add_node(nid)
+    builder.add_muted_sources()
+    builder.link()
+    return builder.workflow()
 
-    def warn(msg: str) -> None:
-        if warnings is not None:
-            warnings.append(msg)
+
+class _UiBuilder:
+    """The UI workflow of one prompt, node by node, then its links and layout."""
+
+    def __init__(self, prompt: Mapping[str, Any], spec: Spec, warnings: list[str] | None) -> None:
+        self.prompt = prompt
+        self.spec = spec
+        self.sink = warnings
+        self.ids: list[str] = []
+        for nid, entry in prompt.items():
+            if not isinstance(entry, Mapping) or not isinstance(entry.get("class_type"), str):
+                raise ConversionError(f"node {nid}: not an object with a string class_type")
+            self.ids.append(str(nid))
+        self.depth = _depths(prompt, self.ids)
+        self.nodes: dict[str, dict[str, Any]] = {}
+        self.links: list[list[Any]] = []
+        self.link_id = 0
+        self.pending: list[tuple[str, str, str, int, Any]] = []  # target, input, source, slot
+        self.absent: list[tuple[str, str, str]] = []  # node, widget input, type: not in prompt
+
+    def warn(self, msg: str) -> None:
+        if self.sink is not None:
+            self.sink.append(msg)
         else:
-            _warnings.warn(msg, ConversionWarning, stacklevel=3)
+            _warnings.warn(msg, ConversionWarning, stacklevel=4)
 
-    ids: list[str] = []
-    for nid, entry in prompt.items():
-        if not isinstance(entry, Mapping) or not isinstance(entry.get("class_type"), str):
-            raise ConversionError(f"node {nid}: not an object with a string class_type")
-        ids.append(str(nid))
-    depth = _depths(prompt, ids)
-
-    nodes: dict[str, dict[str, Any]] = {}
-    links: list[list[Any]] = []
-    link_id = 0
-    pending: list[tuple[str, str, str, int, Any]] = []  # (target, input, source, slot, type)
-    absent: list[tuple[str, str, str]] = []  # (node, widget input, type) left out of the prompt
-
-    for nid in ids:
-        entry = prompt[nid]
+    def add_node(self, nid: str) -> None:
+        entry = self.prompt[nid]
         ct: str = entry["class_type"]
-        ns: NodeSpec | None = spec.get(ct)
+        ns: NodeSpec | None = self.spec.get(ct)
         raw_in = entry.get("inputs")
         ins: Mapping[str, Any] = raw_in if isinstance(raw_in, Mapping) else {}
-        inputs: list[dict[str, Any]] = []
-        widgets_values: list[Any] = []
         named: dict[str, Any] | None = None
         if ns is not None:
-            layout = widget_layout(ns)
-            lay_names = {s.name for s in layout if s.serialize}
-            for slot in layout:
-                if slot.kind == "control":
-                    widgets_values.append("fixed")
-                elif slot.kind == "filter":
-                    widgets_values.append("")
-                elif slot.kind == "upload":
-                    widgets_values.append("image")
-                elif slot.kind == "fixed":
-                    widgets_values.append(None)
-                else:
-                    v = ins.get(slot.name)
-                    if v is None or is_link(v):
-                        widgets_values.append(_placeholder(slot))
-                    else:
-                        widgets_values.append(_unwrap(v))
-            while widgets_values and widgets_values[-1] is None:
-                widgets_values.pop()
-            # sockets: non-widget inputs in spec order, then linked widget inputs
-            for name, inp in ns.inputs.items():
-                if name in lay_names:
-                    continue
-                inputs.append({"name": name, "type": inp.type, "link": None})
-            for slot in layout:
-                if slot.serialize and slot.name not in ins:
-                    # the prompt leaves a widget input out: link it from a muted node, which is
-                    # how the editor itself drops a value (the link is pruned, value and all)
-                    absent.append((nid, slot.name, _widget_type(slot)))
-                    inputs.append(
-                        {
-                            "name": slot.name,
-                            "type": _widget_type(slot),
-                            "widget": {"name": slot.name},
-                            "link": None,
-                        }
-                    )
-            for name, v in ins.items():
-                if is_link(v):
-                    if name in lay_names:
-                        inp_spec = ns.inputs.get(name)
-                        inputs.append(
-                            {
-                                "name": name,
-                                "type": inp_spec.type if inp_spec is not None else "*",
-                                "widget": {"name": name},
-                                "link": None,
-                            }
-                        )
-                    elif name not in ns.inputs:
-                        inputs.append({"name": name, "type": "*", "link": None})
-                elif name not in lay_names:
-                    warn(
-                        f"node {nid} ({ct}): input {name!r} = {v!r} is not a widget of the spec; "
-                        "a UI workflow cannot hold it, dropped"
-                    )
+            widgets_values, inputs = self._spec_node(nid, ns, ins)
             outputs = [
                 {"name": o.name, "type": o.type, "links": [], "slot_index": o.index}
                 for o in ns.outputs
             ]
             title_default = display_name(ns)
         else:
-            warn(
+            self.warn(
                 f"node {nid} ({ct}): class not in the spec; its values are kept by name in "
                 "widgets_values_named and it will show as missing in the editor"
             )
-            named = {}
-            for name, v in ins.items():
-                if is_link(v):
-                    inputs.append({"name": name, "type": "*", "link": None})
-                else:
-                    named[name] = _unwrap(v)
-            outputs = []
-            title_default = ct
+            inputs = [{"name": k, "type": "*", "link": None} for k, v in ins.items() if is_link(v)]
+            named = {k: _unwrap(v) for k, v in ins.items() if not is_link(v)}
+            widgets_values, outputs, title_default = [], [], ct
         for name, v in ins.items():
             if is_link(v):
-                if v[0] in prompt:
-                    pending.append((nid, name, v[0], v[1], None))
+                if v[0] in self.prompt:
+                    self.pending.append((nid, name, v[0], v[1], None))
                 else:
-                    warn(f"node {nid} ({ct}): input {name!r} links to node {v[0]}, absent; dropped")
+                    self.warn(
+                        f"node {nid} ({ct}): input {name!r} links to node {v[0]}, absent; dropped"
+                    )
         meta = entry.get("_meta")
         title = meta.get("title") if isinstance(meta, Mapping) else None
         node: dict[str, Any] = {
@@ -222,69 +175,127 @@ def to_ui(
             "inputs": inputs,
             "outputs": outputs,
             "properties": {"Node name for S&R": ct},
-            "widgets_values": widgets_values if named is None else [],
+            "widgets_values": widgets_values,
         }
         if named is not None:
             node["widgets_values_named"] = named
         if isinstance(title, str) and title != title_default:
             node["title"] = title
-        nodes[nid] = node
+        self.nodes[nid] = node
 
-    used_ids = {n["id"] for n in nodes.values()}
-    next_id = max([i for i in used_ids if isinstance(i, int)], default=0) + 1
-    for target, name, typ in absent:
-        mid = str(next_id)
-        next_id += 1
-        ct_m = _MUTED_SOURCE.get(typ, "PrimitiveString")
-        nodes[mid] = {
-            "id": int(mid),
-            "type": ct_m,
-            "pos": [0, 0],
-            "size": [0, 0],
-            "flags": {},
-            "order": 0,
-            "mode": 2,
-            "inputs": [],
-            "outputs": [{"name": typ, "type": typ, "links": [], "slot_index": 0}],
-            "properties": {"Node name for S&R": ct_m},
-            "widgets_values": [],
-            "title": f"{name} left out (muted)",
+    def _spec_node(
+        self, nid: str, ns: NodeSpec, ins: Mapping[str, Any]
+    ) -> tuple[list[Any], list[dict[str, Any]]]:
+        """(widgets_values, input slots) of a node of a class the spec knows."""
+        layout = widget_layout(ns)
+        lay_names = {s.name for s in layout if s.serialize}
+        widgets_values = [_saved_value(slot, ins) for slot in layout]
+        while widgets_values and widgets_values[-1] is None:
+            widgets_values.pop()
+        # sockets: non-widget inputs in spec order, then linked widget inputs
+        inputs = [
+            {"name": name, "type": inp.type, "link": None}
+            for name, inp in ns.inputs.items()
+            if name not in lay_names
+        ]
+        for slot in layout:
+            if slot.serialize and slot.name not in ins:
+                # the prompt leaves a widget input out: link it from a muted node, which is
+                # how the editor itself drops a value (the link is pruned, value and all)
+                self.absent.append((nid, slot.name, _widget_type(slot)))
+                inputs.append(_widget_socket(slot.name, _widget_type(slot)))
+        for name, v in ins.items():
+            if is_link(v) and name in lay_names:
+                inp_spec = ns.inputs.get(name)
+                inputs.append(_widget_socket(name, inp_spec.type if inp_spec else "*"))
+            elif is_link(v) and name not in ns.inputs:
+                inputs.append({"name": name, "type": "*", "link": None})
+            elif not is_link(v) and name not in lay_names:
+                self.warn(
+                    f"node {nid} ({ns.class_type}): input {name!r} = {v!r} is not a widget of "
+                    "the spec; a UI workflow cannot hold it, dropped"
+                )
+        return widgets_values, inputs
+
+    def add_muted_sources(self) -> None:
+        """A muted source node for each widget input the prompt leaves out."""
+        used_ids = {n["id"] for n in self.nodes.values()}
+        next_id = max([i for i in used_ids if isinstance(i, int)], default=0) + 1
+        for target, name, typ in self.absent:
+            mid = str(next_id)
+            next_id += 1
+            ct_m = _MUTED_SOURCE.get(typ, "PrimitiveString")
+            self.nodes[mid] = {
+                "id": int(mid),
+                "type": ct_m,
+                "pos": [0, 0],
+                "size": [0, 0],
+                "flags": {},
+                "order": 0,
+                "mode": 2,
+                "inputs": [],
+                "outputs": [{"name": typ, "type": typ, "links": [], "slot_index": 0}],
+                "properties": {"Node name for S&R": ct_m},
+                "widgets_values": [],
+                "title": f"{name} left out (muted)",
+            }
+            self.ids.append(mid)
+            self.depth[mid] = max(self.depth.get(target, 0) - 1, 0)
+            self.pending.append((target, name, mid, 0, typ))
+
+    def link(self) -> None:
+        for target, name, source, oslot, _ in self.pending:
+            tnode = self.nodes[target]
+            snode = self.nodes[source]
+            outs = snode["outputs"]
+            while len(outs) <= oslot:  # unknown classes: outputs appear as they are used
+                outs.append(
+                    {
+                        "name": f"output_{len(outs)}",
+                        "type": "*",
+                        "links": [],
+                        "slot_index": len(outs),
+                    }
+                )
+            self.link_id += 1
+            ltype = outs[oslot]["type"]
+            tslot = next(i for i, s in enumerate(tnode["inputs"]) if s["name"] == name)
+            tnode["inputs"][tslot]["link"] = self.link_id
+            outs[oslot]["links"].append(self.link_id)
+            self.links.append([self.link_id, snode["id"], oslot, tnode["id"], tslot, ltype])
+
+    def workflow(self) -> dict[str, Any]:
+        ids, nodes, depth = self.ids, self.nodes, self.depth
+        _place(nodes, ids, depth)
+        order = sorted(ids, key=lambda n: (depth.get(n, 0), ids.index(n)))
+        for i, nid in enumerate(order):
+            nodes[nid]["order"] = i
+        int_ids = [n["id"] for n in nodes.values() if isinstance(n["id"], int)]
+        return {
+            "id": "00000000-0000-4000-8000-000000000000",
+            "revision": 0,
+            "last_node_id": max(int_ids, default=0),
+            "last_link_id": self.link_id,
+            "nodes": [nodes[n] for n in ids],
+            "links": self.links,
+            "groups": [],
+            "config": {},
+            "extra": {"ds": {"scale": 1, "offset": [0, 0]}},
+            "version": 0.4,
         }
-        ids.append(mid)
-        depth[mid] = max(depth.get(target, 0) - 1, 0)
-        pending.append((target, name, mid, 0, typ))
-    for target, name, source, oslot, _ in pending:
-        tnode = nodes[target]
-        snode = nodes[source]
-        outs = snode["outputs"]
-        while len(outs) <= oslot:  # unknown classes: outputs appear as they are used
-            outs.append(
-                {"name": f"output_{len(outs)}", "type": "*", "links": [], "slot_index": len(outs)}
-            )
-        link_id += 1
-        ltype = outs[oslot]["type"]
-        tslot = next(i for i, s in enumerate(tnode["inputs"]) if s["name"] == name)
-        tnode["inputs"][tslot]["link"] = link_id
-        outs[oslot]["links"].append(link_id)
-        links.append([link_id, snode["id"], oslot, tnode["id"], tslot, ltype])
 
-    _place(nodes, ids, depth)
-    order = sorted(ids, key=lambda n: (depth.get(n, 0), ids.index(n)))
-    for i, nid in enumerate(order):
-        nodes[nid]["order"] = i
-    int_ids = [n["id"] for n in nodes.values() if isinstance(n["id"], int)]
-    return {
-        "id": "00000000-0000-4000-8000-000000000000",
-        "revision": 0,
-        "last_node_id": max(int_ids, default=0),
-        "last_link_id": link_id,
-        "nodes": [nodes[n] for n in ids],
-        "links": links,
-        "groups": [],
-        "config": {},
-        "extra": {"ds": {"scale": 1, "offset": [0, 0]}},
-        "version": 0.4,
-    }
+
+def _saved_value(slot: Any, ins: Mapping[str, Any]) -> Any:
+    """What the editor saves in ``widgets_values`` for one widget."""
+    fixed = {"control": "fixed", "filter": "", "upload": "image", "fixed": None}
+    if slot.kind in fixed:
+        return fixed[slot.kind]
+    v = ins.get(slot.name)
+    return _placeholder(slot) if v is None or is_link(v) else _unwrap(v)
+
+
+def _widget_socket(name: str, type_: Any) -> dict[str, Any]:
+    return {"name": name, "type": type_, "widget": {"name": name}, "link": None}
 
 
 _MUTED_SOURCE = {
