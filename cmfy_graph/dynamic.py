@@ -21,19 +21,18 @@ from typing import Any
 
 import attrs
 
-from .spec import AutogrowSpec, DynamicComboSpec, InputSpec, MatchTypeSpec, NodeSpec
+from .spec import AutogrowSpec, DynamicComboSpec, InputSpec, NodeSpec
 
 __all__ = [
     "finalize_inputs",
     "possible_inputs",
-    "dynamic_parent",
-    "is_dynamic_key",
+    "renamed",
 ]
 
 _RENAMED: dict[tuple[int, str, str], tuple[InputSpec, InputSpec]] = {}
 
 
-def _renamed(ispec: InputSpec, name: str, section: str) -> InputSpec:
+def renamed(ispec: InputSpec, name: str, section: str) -> InputSpec:
     """``ispec`` under its prompt key ``name`` (cached: records are immutable)."""
     if ispec.name == name and ispec.section == section:
         return ispec
@@ -58,17 +57,17 @@ def _finalize(
             required = dyn.template.section == "required"
             for i, slot in enumerate(dyn.names):
                 sk = f"{key}.{slot}"
-                out[sk] = _renamed(
+                out[sk] = renamed(
                     dyn.template, sk, "required" if i < dyn.min and required else "optional"
                 )
         elif isinstance(dyn, DynamicComboSpec):
             if key in live:
                 opt = dyn.option(live[key]) if isinstance(live[key], str) else None
                 if opt is not None:
-                    out[key] = _renamed(ispec, key, ispec.section)
+                    out[key] = renamed(ispec, key, ispec.section)
                     _finalize(opt.inputs, live, f"{key}.", out)
         else:
-            out[key] = _renamed(ispec, key, ispec.section)
+            out[key] = renamed(ispec, key, ispec.section)
 
 
 def finalize_inputs(ns: NodeSpec, live: Mapping[str, Any]) -> dict[str, InputSpec]:
@@ -85,7 +84,7 @@ def _walk_possible(inputs: Mapping[str, InputSpec], prefix: str) -> Iterator[tup
         dyn = ispec.dynamic
         if isinstance(dyn, AutogrowSpec):
             for slot in dyn.names:
-                yield f"{key}.{slot}", _renamed(dyn.template, f"{key}.{slot}", "optional")
+                yield f"{key}.{slot}", renamed(dyn.template, f"{key}.{slot}", "optional")
         elif isinstance(dyn, DynamicComboSpec):
             yield key, ispec
             for opt in dyn.options:
@@ -101,24 +100,3 @@ def possible_inputs(ns: NodeSpec) -> dict[str, InputSpec]:
     for k, v in _walk_possible(ns.inputs, ""):
         out.setdefault(k, v)
     return out
-
-
-def dynamic_parent(ns: NodeSpec, key: str) -> InputSpec | None:
-    """The top-level dynamic input a dotted prompt key belongs to (``images`` for
-    ``images.image0``), or ``None``."""
-    head = key.split(".", 1)[0]
-    ispec = ns.inputs.get(head)
-    if ispec is not None and ispec.dynamic is not None and "." in key:
-        return ispec
-    return None
-
-
-def is_dynamic_key(key: str) -> bool:
-    """True for a dotted prompt key (a dynamic sub-input)."""
-    return "." in key
-
-
-def matchtype_of(ispec: InputSpec) -> MatchTypeSpec | None:
-    """The MatchType descriptor of an input, or ``None``."""
-    d = ispec.dynamic
-    return d if isinstance(d, MatchTypeSpec) else None

@@ -321,9 +321,9 @@ def _append_dynamic(
 
 
 def _renamed_input(sub: InputSpec, name: str) -> InputSpec:
-    from ...dynamic import _renamed
+    from ...dynamic import renamed
 
-    return _renamed(sub, name, sub.section)
+    return renamed(sub, name, sub.section)
 
 
 _POSSIBLE: dict[int, tuple[NodeSpec, dict[str, InputSpec]]] = {}
