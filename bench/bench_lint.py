@@ -38,7 +38,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for c in cases:
             Path(tmp, f"{c['case']}.json").write_text(json.dumps(c["prompt"]), encoding="utf-8")
-        cmd = [sys.executable, "-m", "cmfy_graph", "lint", "--format", "comfyui", tmp]
+        # the devset's prompts were judged by ComfyUI of October 2025: lint with that spec
+        cmd = [sys.executable, "-m", "cmfy_graph", "lint", "--spec", "core-2025"]
+        cmd += ["--format", "comfyui", tmp]
         env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
         best = float("inf")
         best_cpu = float("inf")
@@ -66,7 +68,7 @@ def main() -> int:
     from cmfy_graph.spec import core_spec
     from cmfy_graph.validate import validate_prompt
 
-    spec = core_spec()
+    spec = core_spec("core-2025")
     prompts = [c["prompt"] for c in cases]
     t0 = time.perf_counter()
     for p in prompts:
