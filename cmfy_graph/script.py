@@ -1,13 +1,14 @@
 """Running a workflow script (a ``.py`` file that builds a :class:`~cmfy_graph.graph.Workflow`).
 
 The script is run with :func:`runpy.run_path` under the name ``"__cmfy_graph__"`` (so an
-``if __name__ == "__main__":`` block does not run); the workflow is the one ``Workflow`` in its
+``if __name__ == "__main__":`` block does not run), its standard output sent to stderr; the workflow is the one ``Workflow`` in its
 globals, or the one named ``wf`` / ``workflow``, or the one ``--var`` names. An exception in the
 script becomes a :class:`ScriptError` that names the script's file and line, never a traceback.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import runpy
 import sys
@@ -51,7 +52,10 @@ def load_workflow(path: str | os.PathLike[str], var: str | None = None) -> Workf
     if added:
         sys.path.insert(0, script_dir)
     try:
-        ns: dict[str, Any] = runpy.run_path(str(p), run_name="__cmfy_graph__")
+        # what the script prints goes to stderr: stdout carries the command's own output
+        # (``cmfy-graph compile wf.py | curl -d @- ...``)
+        with contextlib.redirect_stdout(sys.stderr):
+            ns: dict[str, Any] = runpy.run_path(str(p), run_name="__cmfy_graph__")
     except SystemExit as exc:
         raise ScriptError(f"{p}: the script called exit({exc.code!r})") from None
     except SyntaxError as exc:

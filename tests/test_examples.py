@@ -101,3 +101,20 @@ def test_binary_junk_is_a_one_line_error(tmp_path):
             and "junk.bin" in r.stderr
             and len(r.stderr.splitlines()) == 1
         )
+
+
+def test_script_output_goes_to_stderr_not_into_the_body(tmp_path):
+    """Issue 12, item 1: ``print()`` in a workflow script must not corrupt the JSON that
+    ``compile`` prints (``cmfy-graph compile wf.py | curl -d @- ...``)."""
+    script = tmp_path / "chatty.py"
+    script.write_text(
+        "from cmfy_graph import Workflow\nfrom cmfy_graph.nodes import EmptyLatentImage\n"
+        "print('building the workflow')\n"
+        "with Workflow() as wf:\n    EmptyLatentImage(width=512, height=512)\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-m", "cmfy_graph", "compile", str(script)], capture_output=True, text=True
+    )
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["prompt"]["1"]["class_type"] == "EmptyLatentImage"
+    assert "building the workflow" in r.stderr
