@@ -16,6 +16,7 @@ __all__ = [
     "Workflow",
     "DynamicOption",
     "JSON_NULL",
+    "OMIT",
     "Node",
     "Output",
     "node",
@@ -31,11 +32,11 @@ from .errors import CmfyGraphError
 from .spec import InputSpec, NodeSpec, Spec, core_spec, load_spec
 
 if TYPE_CHECKING:
-    from .graph import JSON_NULL, DynamicOption, Node, Output, Workflow, node
+    from .graph import JSON_NULL, OMIT, DynamicOption, Node, Output, Workflow, node
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("Workflow", "DynamicOption", "JSON_NULL", "Node", "Output", "node"):
+    if name in ("Workflow", "DynamicOption", "JSON_NULL", "OMIT", "Node", "Output", "node"):
         from . import graph
 
         return getattr(graph, name)

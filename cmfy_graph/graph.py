@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from .spec import NodeSpec, Spec
 
 __all__ = [
+    "OMIT",
     "InputDecl",
     "JSON_NULL",
     "DynamicOption",
@@ -72,6 +73,21 @@ class _JsonNull:
 
     def __repr__(self) -> str:
         return "JSON_NULL"
+
+
+class _Omitted:
+    """The type of :data:`OMIT`."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "OMIT"
+
+
+#: Leave a *required* input out on purpose (``None`` is refused there): what a script
+#: converted from an incomplete prompt writes, so that it builds exactly that prompt (which
+#: ComfyUI then refuses with ``required_input_missing``).
+OMIT: Any = _Omitted()
 
 
 #: An input value that is sent as JSON ``null`` (``None`` means "not given" in the DSL), for
@@ -298,7 +314,7 @@ class Node:
         if dyn:
             self._inputs = {}
             for wire, value in values.items():
-                if value is None:
+                if value is None or value is OMIT:
                     continue
                 if wire in dyn:
                     self._inputs.update(
@@ -310,8 +326,10 @@ class Node:
             self._inputs = {
                 wire: _check_value(self, by_wire[wire], value, wf)
                 for wire, value in values.items()
-                if value is not None
+                if value is not None and value is not OMIT
             }
+        if len(self._inputs) < len(values):
+            _refuse_missing_required(self, values, by_wire)
         self._build_wire()  # built now, so that to_prompt() only copies
         self.title = title
         self.meta = None
@@ -630,6 +648,21 @@ def _output_meta(names: list[str], types: list[Any]) -> tuple[_OutputMeta, ...]:
     from .codegen.generator import output_attribute_names
 
     return tuple(zip(output_attribute_names(names), types, names, strict=False))
+
+
+def _refuse_missing_required(
+    n: Node, values: Mapping[str, Any], by_wire: Mapping[str, _InputMeta]
+) -> None:
+    """``None`` means "not given": a required input must be given (ComfyUI refuses the node
+    with ``required_input_missing``); :data:`OMIT` leaves it out on purpose."""
+    for wire, value in values.items():
+        meta = by_wire.get(wire)
+        if value is None and meta is not None and meta.required:
+            raise NodeInputError(
+                f"{type(n).__name__}({meta.py}=None): input {wire!r} is required; None would "
+                "leave it out and ComfyUI would refuse the node (required_input_missing); "
+                "pass OMIT to leave it out on purpose"
+            )
 
 
 def _raw_value(n: Node, name: str, value: Any) -> Any:

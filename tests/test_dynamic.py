@@ -486,10 +486,9 @@ def test_templates_round_trip_through_python(latest):
 @needs_templates
 @pytest.mark.skipif(importlib.util.find_spec("mypy") is None, reason="mypy not installed")
 def test_templates_converted_to_python_type_check(tmp_path, latest):
-    """The scripts ``convert --to python`` writes for the templates pass ``mypy --strict``,
-    except where a prompt lacks a required link (an incomplete branch the editor exports):
-    the script passes ``None`` there and the type checker says so. MatchType nodes are
-    generic: the type of their output is what was plugged in."""
+    """The scripts ``convert --to python`` writes for the templates pass ``mypy --strict``:
+    typed classes, option classes, generic MatchType nodes; a required input an incomplete
+    prompt lacks is written ``OMIT``, on purpose."""
     from cmfy_graph.convert.python import prompt_to_python as to_python
 
     for i, path in enumerate(_templates()):
@@ -516,13 +515,7 @@ def test_templates_converted_to_python_type_check(tmp_path, latest):
         env=dict(os.environ, MYPYPATH=str(ROOT)),
     )
     errors = [ln for ln in r.stdout.splitlines() if ": error:" in ln]
-    assert r.returncode in (0, 1), r.stdout + r.stderr
-    # a missing required link: None where an output is expected, or (a MatchType input) no
-    # type to infer the node's generic output type from
-    missing = ('has incompatible type "None"', "Need type annotation")
-    other = [ln for ln in errors if not any(m in ln for m in missing)]
-    assert not other, other[:10]
-    assert len(errors) <= 36, errors[:10]
+    assert r.returncode == 0 and not errors, (r.stdout + r.stderr)[:3000]
 
 
 # What the linter still reports on the templates (beyond missing model/input files and classes

@@ -349,3 +349,17 @@ def test_set_input_raw_keeps_undeclared_inputs_and_raw_values():
     assert inputs["src"] == ["1", 0]
     lat.set_input("broken", None, raw=True)
     assert "broken" not in wf.to_prompt()["1"]["inputs"]
+
+
+def test_none_for_a_required_input_is_refused_omit_leaves_it_out():
+    """Issue 12, item 6: ``CLIPTextEncode(text=None)`` used to drop a required input silently."""
+    from cmfy_graph import OMIT
+    from cmfy_graph.errors import NodeInputError
+    from cmfy_graph.nodes import CheckpointLoaderSimple, CLIPTextEncode
+
+    with Workflow() as wf:
+        ckpt = CheckpointLoaderSimple(ckpt_name="x.safetensors")
+        with pytest.raises(NodeInputError, match="'text' is required.*OMIT"):
+            CLIPTextEncode(text=None, clip=ckpt.clip)  # type: ignore[arg-type]
+        enc = CLIPTextEncode(text=OMIT, clip=ckpt.clip)
+    assert "text" not in wf.to_prompt()[enc.id]["inputs"]

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConversionError
-from ..graph import JSON_NULL, is_link
+from ..graph import JSON_NULL, OMIT, is_link
 
 if TYPE_CHECKING:
     from ..spec import Spec
@@ -350,7 +350,7 @@ class _ScriptWriter:
         defaults = cls.__init__.__kwdefaults__ or {}
         kwargs: dict[str, Any] = {}
         for m in decls:
-            value, text = self._typed_arg(job, m.wire, m.py, defaults, dyn_args)
+            value, text = self._typed_arg(job, m.wire, m.py, defaults, dyn_args, m.required)
             if value is not _SKIP:
                 kwargs[m.py] = value
             if text is not None:
@@ -367,9 +367,12 @@ class _ScriptWriter:
         py: str,
         defaults: Mapping[str, Any],
         dyn_args: Mapping[str, tuple[Any, str]],
+        required: bool = False,
     ) -> tuple[Any, str | None]:
         """(value for the scratch node, source text or None to leave it out) of one input."""
         if wire in job.extras:  # sent as null: set after construction
+            if required:
+                return OMIT, "OMIT"
             shown = py not in defaults or defaults[py] is not None
             return None, "None" if shown else None
         if wire in dyn_args:
@@ -384,6 +387,8 @@ class _ScriptWriter:
             return val, None if same else _literal(val)
         if wire in job.deferred and py in defaults:
             return _SKIP, None
+        if required:
+            return OMIT, "OMIT"  # absent from the prompt (or set after construction)
         if py not in defaults or defaults[py] is not None:
             return None, "None"  # absent from the prompt: None leaves it out
         return _SKIP, None
@@ -501,6 +506,8 @@ class _ScriptWriter:
             top.append("node")
         if any("JSON_NULL" in ln for ln in lines):
             top.append("JSON_NULL")
+        if any("=OMIT" in ln for ln in lines):
+            top.append("OMIT")
         head = [f'"""{_doc_name(name)}"""', "", "from cmfy_graph import " + ", ".join(top)]
         if self.imports:
             names_ = sorted(self.imports)
