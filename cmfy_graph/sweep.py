@@ -37,6 +37,7 @@ import random
 import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -119,6 +120,8 @@ class Variant:
 _INT_RE = re.compile(r"[+-]?\d+")
 _FLOAT_RE = re.compile(r"[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?")
 _RANGE_RE = re.compile(r"\s*([+-]?\d+)\s*\.\.\s*([+-]?\d+)\s*(?::\s*([+-]?\d+)\s*)?")
+_NUM = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)"
+_FLOAT_RANGE_RE = re.compile(rf"\s*({_NUM})\s*\.\.\s*({_NUM})\s*(?::\s*({_NUM})\s*)?")
 
 
 def guess_scalar(text: str) -> int | float | str:
@@ -135,6 +138,7 @@ def parse_values(text: str, *, base_dir: Path | None = None) -> list[Any]:
     """Parse the VALUES of ``--set NODE.INPUT=VALUES``.
 
     - ``1..40`` an inclusive integer range, ``1..40:2`` with a step (``40..1`` counts down);
+      ``0..1:0.25`` a float range (counted in decimal: ``0.1..0.3:0.1`` ends at 0.3);
     - ``@file`` one value per line (blank lines skipped), relative to ``base_dir``;
     - ``[...]`` a JSON array (for strings that contain commas);
     - otherwise a comma-separated list (``5,7.5,9``).
@@ -151,6 +155,9 @@ def parse_values(text: str, *, base_dir: Path | None = None) -> list[Any]:
         if start <= stop:
             return list(range(start, stop + 1, step))
         return list(range(start, stop - 1, -step))
+    m = _FLOAT_RANGE_RE.fullmatch(text)
+    if m:
+        return _float_range(text, m.group(1), m.group(2), m.group(3) or "1")
     if text.startswith("@"):
         path = Path(text[1:])
         if base_dir is not None and not path.is_absolute():
@@ -178,6 +185,18 @@ def parse_values(text: str, *, base_dir: Path | None = None) -> list[Any]:
             "for values that contain commas)"
         )
     return [TextValue(it.strip()) for it in items]
+
+
+def _float_range(text: str, start_s: str, stop_s: str, step_s: str) -> list[Any]:
+    """An inclusive float range, counted in decimal so that ``0.1..0.3:0.1`` ends at 0.3."""
+    start, stop, step = Decimal(start_s), Decimal(stop_s), Decimal(step_s)
+    if step <= 0:
+        raise SweepError(f"bad range {text!r}: the step must be positive")
+    n = int(abs(stop - start) // step)
+    if n > 1_000_000:
+        raise SweepError(f"bad range {text!r}: more than a million values")
+    sign = 1 if stop >= start else -1
+    return [float(start + sign * i * step) for i in range(n + 1)]
 
 
 def parse_set(text: str, *, base_dir: Path | None = None) -> tuple[str, list[Any]]:

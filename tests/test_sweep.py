@@ -363,3 +363,14 @@ def test_huge_grids(body: dict[str, Any]) -> None:
     custom = {"1": {"class_type": "MyNode", "inputs": {"a": 0, "b": 0}}}
     z = sweep(custom, {"1.a": range(2**62), "1.b": range(1, 2**62 + 1)}, mode="zip")
     assert len(z) == 2**62 and z[-1].params == {"1.a": 2**62 - 1, "1.b": 2**62}
+
+
+def test_float_ranges() -> None:
+    """Issue 12, item 8: ``--set KSampler.cfg=0..1:0.25`` used to be refused."""
+    assert parse_values("0..1:0.25") == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert parse_values("7.5..5.5:0.5") == [7.5, 7.0, 6.5, 6.0, 5.5]
+    assert parse_values("0.1..0.3:0.1") == [0.1, 0.2, 0.3]  # no float drift
+    assert parse_values("1.5..3") == [1.5, 2.5]
+    with pytest.raises(SweepError, match="step must be positive"):
+        parse_values("0..1:0.0")
+    assert parse_set("KSampler.cfg=5..6:0.5")[1] == [5.0, 5.5, 6.0]
