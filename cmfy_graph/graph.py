@@ -650,6 +650,21 @@ def _output_meta(names: list[str], types: list[Any]) -> tuple[_OutputMeta, ...]:
     return tuple(zip(output_attribute_names(names), types, names, strict=False))
 
 
+def _outputs_from_links(wf: Workflow) -> None:
+    """Outputs of ``*`` type for raw nodes no spec describes, up to the highest one linked."""
+    highest: dict[str, int] = {}
+    for n in wf.nodes.values():
+        for v in n._inputs.values():
+            if is_link(v) and isinstance(v[1], int) and not isinstance(v[1], bool) and v[1] >= 0:
+                highest[v[0]] = max(highest.get(v[0], -1), v[1])
+    for nid, top in highest.items():
+        src = wf.nodes.get(nid)
+        if isinstance(src, RawNode) and src._raw_outputs is None:
+            src._raw_outputs = _output_meta(
+                [f"output_{i}" for i in range(top + 1)], ["*"] * (top + 1)
+            )
+
+
 def _refuse_missing_required(
     n: Node, values: Mapping[str, Any], by_wire: Mapping[str, _InputMeta]
 ) -> None:
@@ -1148,8 +1163,9 @@ class Workflow:
 
         Node ids, input order and ``_meta`` are kept, so ``to_prompt()`` gives back the same
         JSON value. Links to nodes in the prompt become :class:`Output` handles; anything else
-        (broken links included) is kept as it is, for the linter to report. With a ``spec``,
-        nodes of known classes get typed outputs.
+        (broken links included) is kept as it is, for the linter to report. Nodes of classes
+        the ``spec`` knows (default: the bundled core spec) get typed outputs named as the
+        generated classes name them; others get ``*`` outputs up to the highest one linked.
         """
         if (
             isinstance(prompt, Mapping)
@@ -1159,6 +1175,10 @@ class Workflow:
             prompt = prompt["prompt"]
         if not isinstance(prompt, Mapping):
             raise WorkflowError(f"an API prompt is a JSON object, not {type(prompt).__name__}")
+        if spec is None:
+            from .spec import core_spec
+
+            spec = core_spec()
         wf = cls()
         token = _current.set(wf)
         try:
@@ -1188,6 +1208,7 @@ class Workflow:
                 n._inputs = dict(raw_inputs)
         finally:
             _current.reset(token)
+        _outputs_from_links(wf)
         for node_ in wf.nodes.values():
             for k, v in node_._inputs.items():
                 if is_link(v) and v[0] in wf.nodes:

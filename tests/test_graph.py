@@ -363,3 +363,20 @@ def test_none_for_a_required_input_is_refused_omit_leaves_it_out():
             CLIPTextEncode(text=None, clip=ckpt.clip)  # type: ignore[arg-type]
         enc = CLIPTextEncode(text=OMIT, clip=ckpt.clip)
     assert "text" not in wf.to_prompt()[enc.id]["inputs"]
+
+
+def test_from_prompt_without_a_spec_types_outputs():
+    """Issue 12, item 7: ``from_prompt`` without a spec gave an InputRef for ``.clip``, and a
+    raw node read from a prompt refused ``.outputs[0]``."""
+    prompt = {
+        "1": {"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "x.safetensors"}},
+        "2": {"class_type": "MyCustomThing", "inputs": {"clip": ["1", 1]}},
+        "3": {"class_type": "OtherCustom", "inputs": {"x": ["2", 0]}},
+    }
+    wf = Workflow.from_prompt(prompt)
+    clip = wf["1"].clip
+    assert isinstance(clip, Output) and clip.type == "CLIP" and clip.index == 1
+    custom = wf["2"]
+    out = custom.outputs[0]  # the prompt links to output 0: the node has (at least) one
+    assert isinstance(out, Output) and out.node is custom and out.type == "*"
+    assert wf.to_prompt() == prompt
