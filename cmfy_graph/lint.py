@@ -38,6 +38,7 @@ __all__ = [
     "expand_paths",
     "lint_input",
     "lint_paths",
+    "looks_like_a_workflow",
     "exit_code",
     "write_text",
     "write_json",
@@ -191,15 +192,32 @@ def lint_input(
 
 
 def lint_paths(
-    paths: Iterable[str], spec: Spec | None = None, profile: str | None = None
+    paths: Iterable[str],
+    spec: Spec | None = None,
+    profile: str | None = None,
+    *,
+    only_workflows: bool = False,
 ) -> Iterator[FileResult]:
-    """Lint every file :func:`expand_paths` finds, one :class:`FileResult` each."""
+    """Lint every file :func:`expand_paths` finds, one :class:`FileResult` each. With
+    ``only_workflows`` (the pre-commit hook), files that are not a prompt, a request body, a
+    UI workflow or a PNG holding one are skipped silently (``package.json``, broken JSON)."""
     if spec is None:
         from .spec import core_spec
 
         spec = core_spec()
     for p in expand_paths(paths):
-        yield lint_input(read_input(p), spec, profile)
+        loaded = read_input(p)
+        if only_workflows and not looks_like_a_workflow(loaded):
+            continue
+        yield lint_input(loaded, spec, profile)
+
+
+def looks_like_a_workflow(loaded: LoadedInput) -> bool:
+    """True for a prompt with at least one node, a request body, a UI workflow, or a PNG
+    with one of them in its metadata."""
+    if loaded.kind in ("unknown", "unreadable"):
+        return False
+    return not (loaded.kind == "api_prompt" and not loaded.data)
 
 
 def exit_code(results: Sequence[FileResult]) -> int:

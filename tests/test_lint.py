@@ -217,3 +217,22 @@ def test_spec_option_with_a_servers_object_info(
 def test_no_warnings_option(files: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run(capsys, "--no-warnings", str(files / "int_given_float.json"))
     assert code == 0 and "float_truncated" not in out
+
+
+def test_pre_commit_hook_skips_json_that_is_not_a_workflow(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 12, item 4: the hook linted every .json (package.json failed)."""
+    (tmp_path / "package.json").write_text('{"name": "x", "dependencies": {}}')
+    (tmp_path / "tsconfig.json").write_text("{ // comments\n}")
+    (tmp_path / "empty.json").write_text("{}")
+    wf = tmp_path / "wf.json"
+    wf.write_text('{"1": {"class_type": "EmptyImage", "inputs": {"width": 8}}}')
+    files = [str(p) for p in sorted(tmp_path.glob("*.json"))]
+    code, out, _ = _run(capsys, "--only-workflows", *files)
+    assert code == 1  # the workflow's own errors
+    assert "wf.json" in out
+    assert not any(n in out for n in ("package.json", "tsconfig.json", "empty.json"))
+    code, out, _ = _run(capsys, "--only-workflows", *files[:-1])
+    assert code == 0, out
+    assert "cmfy-graph lint --only-workflows" in (ROOT / ".pre-commit-hooks.yaml").read_text()

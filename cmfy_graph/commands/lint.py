@@ -46,6 +46,12 @@ def register(sub: Any) -> None:
         help="output format (default: text)",
     )
     p.add_argument("--no-warnings", action="store_true", help="text format: show errors only")
+    p.add_argument(
+        "--only-workflows",
+        action="store_true",
+        help="skip, silently, files that are not a prompt, request body, UI workflow or PNG "
+        "with one (package.json, broken JSON): what the pre-commit hook uses",
+    )
     p.set_defaults(func=run)
 
 
@@ -64,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"cmfy-graph lint: spec warning: {w.message}", file=sys.stderr)
     if len(caught) > 5:
         print(f"cmfy-graph lint: ... and {len(caught) - 5} more spec warnings", file=sys.stderr)
-    results = list(lint_paths(args.paths, spec, args.profile))
+    results = list(lint_paths(args.paths, spec, args.profile, only_workflows=args.only_workflows))
     write(results, sys.stdout, args.format, warnings=not args.no_warnings)
     sys.stdout.flush()
     return exit_code(results)
