@@ -817,7 +817,9 @@ class DynamicOption:
 
     Sub-inputs left out take the editor's defaults; names that are not identifiers go in the
     mapping argument. Passing the option key alone (``resize_type="scale by multiplier"``) is
-    the same as an option with every sub-input at its default.
+    the same as an option with every sub-input at its default. Generated classes also have a
+    typed class per option, which mypy checks and which is what typed code should use:
+    ``ResizeImageMaskNode.ResizeType.ScaleLongerDimension(longer_size=2048)``.
     """
 
     __slots__ = ("key", "values")
