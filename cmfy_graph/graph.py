@@ -882,22 +882,9 @@ def _meta_of(ispec: Any, wire: str) -> _InputMeta:
 
 def _editor_default(ispec: Any) -> Any:
     """The value a fresh widget of this input holds in the editor (``None`` for a socket)."""
-    if not ispec.is_widget:
-        return None
-    d = ispec.default
-    t = ispec.widget_type
-    if t in ("INT", "FLOAT"):
-        return 0 if d is None else d
-    if t == "STRING":
-        return "" if d is None else d
-    if t == "BOOLEAN":
-        return False if d is None else d
-    if t == "COMBO":
-        return d if d else (ispec.choices[0] if ispec.choices else None)
-    if t == "COMFY_DYNAMICCOMBO_V3" and d is None:
-        keys = ispec.dynamic.keys if ispec.dynamic is not None else ()
-        return keys[0] if keys else None
-    return d
+    from .spec import fresh_widget_value
+
+    return fresh_widget_value(ispec, ispec.widget_type) if ispec.is_widget else None
 
 
 def _expand_dynamic(n: Node, wire: str, ispec: Any, value: Any, wf: Workflow) -> dict[str, Any]:

@@ -48,6 +48,7 @@ __all__ = [
     "WIDGET_TYPES",
     "load_spec",
     "CORE_SPECS",
+    "fresh_widget_value",
     "core_spec",
     "core_spec_path",
 ]
@@ -330,6 +331,25 @@ class NodeSpec:
     def widget_inputs(self) -> list[InputSpec]:
         """Inputs that have a widget in the editor, in the editor's order."""
         return [i for i in self.inputs.values() if i.is_widget]
+
+
+def fresh_widget_value(inp: InputSpec, widget_type: str | None) -> Any:
+    """The value a freshly created editor widget of type ``widget_type`` holds for ``inp``
+    (the frontend's widget constructors, FORMATS.md 4.6): the spec's ``default``, else 0,
+    ``""``, ``False``, the first choice, or a dynamic combo's first option key."""
+    d = inp.options.get("default")
+    if widget_type in ("INT", "FLOAT"):
+        return 0 if d is None else d
+    if widget_type == "STRING":
+        return "" if d is None else d
+    if widget_type == "BOOLEAN":
+        return False if d is None else d
+    if widget_type == "COMBO":
+        return d if d else (inp.choices[0] if inp.choices else None)
+    if widget_type == DYNAMIC_COMBO and d is None:
+        keys = inp.dynamic.keys if isinstance(inp.dynamic, DynamicComboSpec) else ()
+        return keys[0] if keys else None
+    return d
 
 
 # ---------------------------------------------------------------------------------------------

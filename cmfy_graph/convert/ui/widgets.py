@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ...spec import WIDGET_TYPES
+from ...spec import WIDGET_TYPES, fresh_widget_value
 
 if TYPE_CHECKING:
     from ...spec import InputSpec, NodeSpec
@@ -238,22 +238,7 @@ def _default_value(inp: InputSpec | None, kind: str) -> Any:
         return "refresh"
     if inp is None:
         return None
-    wt = _widget_type_of(inp, include_forced=True) or inp.type
-    d = inp.options.get("default")
-    if wt == "INT" or wt == "FLOAT":
-        return 0 if d is None else d
-    if wt == "STRING":
-        return "" if d is None else d
-    if wt == "BOOLEAN":
-        return False if d is None else d
-    if wt == "COMBO":
-        if d:
-            return d
-        return inp.choices[0] if inp.choices else None
-    if wt == "COMFY_DYNAMICCOMBO_V3" and d is None:
-        keys = getattr(inp.dynamic, "keys", ())
-        return keys[0] if keys else None
-    return d
+    return fresh_widget_value(inp, _widget_type_of(inp, include_forced=True) or inp.type)
 
 
 _MISSING_VALUE = object()
