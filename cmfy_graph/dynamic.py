@@ -93,10 +93,20 @@ def _walk_possible(inputs: Mapping[str, InputSpec], prefix: str) -> Iterator[tup
             yield key, ispec
 
 
+_POSSIBLE: dict[int, tuple[NodeSpec, dict[str, InputSpec]]] = {}
+
+
 def possible_inputs(ns: NodeSpec) -> dict[str, InputSpec]:
     """Every prompt key any value of the node's dynamic inputs can make (first record wins
-    where two options share a sub-input name)."""
+    where two options share a sub-input name). Computed once per spec record; do not
+    modify the result."""
+    hit = _POSSIBLE.get(id(ns))
+    if hit is not None and hit[0] is ns:
+        return hit[1]
     out: dict[str, InputSpec] = {}
     for k, v in _walk_possible(ns.inputs, ""):
         out.setdefault(k, v)
+    if len(_POSSIBLE) > 10_000:
+        _POSSIBLE.clear()
+    _POSSIBLE[id(ns)] = (ns, out)
     return out

@@ -450,15 +450,7 @@ def _parse_sections(
     """``{"required": {...}, "optional": {...}}`` of a dynamic input -> ordered InputSpecs."""
     if not isinstance(raw, dict):
         raise ValueError(f"{where} of {node!r}: the nested inputs are not an object")
-    out: dict[str, InputSpec] = {}
-    for section in ("required", "optional"):
-        sec = raw.get(section) or {}
-        if not isinstance(sec, dict):
-            raise ValueError(f"{where} of {node!r}: section {section!r} is not an object")
-        for sub in sec:
-            if isinstance(sub, str) and sub not in out:
-                out[sub] = _parse_input(node, sub, section, sec[sub], extra)
-    return out
+    return _parse_inputs(node, raw, None, extra, where=f" ({where})")
 
 
 def _parse_dynamic(
@@ -565,14 +557,17 @@ def parse_node(class_type: str, raw: Any, notes: list[str] | None = None) -> Nod
 
 
 def _parse_inputs(
-    class_type: str, inp: dict[str, Any], order: Any, extra: Mapping[str, Any]
+    class_type: str, inp: dict[str, Any], order: Any, extra: Mapping[str, Any], where: str = ""
 ) -> dict[str, InputSpec]:
-    """The required and optional inputs, in the editor's order."""
+    """The required and optional inputs, in the editor's order (``where`` names a nested
+    input set in error messages)."""
     inputs: dict[str, InputSpec] = {}
     for section in ("required", "optional"):
         sec = inp.get(section) or {}
         if not isinstance(sec, dict):
-            raise ValueError(f"node {class_type!r}: input section {section!r} is not an object")
+            raise ValueError(
+                f"node {class_type!r}{where}: input section {section!r} is not an object"
+            )
         for name in _ordered_names(sec, order.get(section) if order else None):
             if name in inputs:  # required wins, as in ComfyUI's get_input_info
                 continue

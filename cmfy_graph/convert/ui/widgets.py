@@ -311,20 +311,14 @@ def _renamed_input(sub: InputSpec, name: str) -> InputSpec:
     return renamed(sub, name, sub.section)
 
 
-_POSSIBLE: dict[int, tuple[NodeSpec, dict[str, InputSpec]]] = {}
-
-
 def _input_spec(ns: NodeSpec, name: str) -> InputSpec | None:
     """The input of that name, a dotted dynamic sub-input (``resize_type.width``) included."""
     i = ns.inputs.get(name)
     if i is not None or "." not in name:
         return i
-    hit = _POSSIBLE.get(id(ns))
-    if hit is None or hit[0] is not ns:
-        from ...dynamic import possible_inputs
+    from ...dynamic import possible_inputs
 
-        hit = _POSSIBLE[id(ns)] = (ns, possible_inputs(ns))
-    return hit[1].get(name)
+    return possible_inputs(ns).get(name)
 
 
 def _live_type(spec_in: InputSpec, saved: _Input | None) -> Any:
