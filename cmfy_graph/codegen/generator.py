@@ -264,11 +264,12 @@ def _dynamic_annotation(inp: InputSpec, option_base: str | None = None) -> tuple
     return "Any", None
 
 
-def _param_annotation(inp: InputSpec) -> str:
-    """The annotation of a plain (non-dynamic) input's value, without ``| None``."""
+def _param_annotation(inp: InputSpec, combo_alias: str | None = None) -> str:
+    """The annotation of a plain (non-dynamic) input's value, without ``| None``; a COMBO's
+    choices are ``combo_alias`` (a module-level ``Literal`` alias) when given, else inline."""
     t = inp.type
     if t == "COMBO":
-        lit = None if inp.file_kind else _choices_literal(inp.choices or ())
+        lit = combo_alias or (None if inp.file_kind else _choices_literal(inp.choices or ()))
         return f'{lit or ("str" if inp.file_kind or not inp.choices else "Any")} | Output[Literal["COMBO"]]'
     if t in _PY_TYPES:
         return f"{_PY_TYPES[t]} | {_out_type_literal(t)}"
@@ -310,29 +311,17 @@ def _param(
             meta=_decl(inp.name, py, literal(t), inp.required, False),
             dynamic=literal((inp.section, t, _prune(inp.options))),
         )
+    alias = None
     if t == "COMBO":
         lit = None if inp.file_kind else _choices_literal(inp.choices or ())
         if lit is not None:
             # a module-level alias: the annotation, and (via typing.get_args) the runtime check
             alias = f"_{cls}_{py}"
             aliases.append((alias, lit))
-            lit = alias
             choices_src = alias
         elif inp.file_kind is None and inp.choices and is_literal_safe(tuple(inp.choices)):
             choices_src = literal(tuple(inp.choices))
-        value_t = lit or ("str" if inp.file_kind or not inp.choices else "Any")
-        ann = f'{value_t} | Output[Literal["COMBO"]]'
-    elif t in _PY_TYPES:
-        ann = f"{_PY_TYPES[t]} | {_out_type_literal(t)}"
-    elif t == "*":
-        ann = "Any"
-    elif "," in t and all(p.strip() in _PY_TYPES for p in t.split(",")):
-        vt = " | ".join(dict.fromkeys(_PY_TYPES[p.strip()] for p in t.split(",")))
-        ann = f"{vt} | {_out_type_literal(t)}"
-    elif widget:
-        ann = f"Any | {_out_type_literal(t)}"
-    else:
-        ann = _out_type_literal(t)
+    ann = _param_annotation(inp, alias)
     default: str | None = None
     if not inp.required:
         ann += " | None"
