@@ -126,21 +126,12 @@ class ConstantRules(_State):
     ) -> None:
         """Combo membership: a legacy combo always, a new-style one on ComfyUI 2026 (our
         warning on 2025), then the frontend's step grid."""
-        x, t = inp.name, inp.type
+        t = inp.type
         if isinstance(t, list):
             if val in t:
                 self._step_check(uid, inp, val)
                 return
-            n = len(t)
-            config: Any = None if n > 20 else inp.config
-            list_info = f"(list of length {n})" if n > 20 else _py_str_list(t)
-            err = comfy_error(
-                "value_not_in_list",
-                f"{x}: '{val}' not in {list_info}",
-                {"input_name": x, "input_config": config, "received_value": val},
-            )
-            errors.append(err)
-            self._combo_finding(uid, inp, val, "value_not_in_list", err)
+            self._not_in_list(uid, inp, t, f"'{val}'", val, val, errors)
         elif inp.new_combo and c.modern:
             self._modern_combo(uid, inp, val, errors)
         elif inp.new_combo:
@@ -161,12 +152,27 @@ class ConstantRules(_State):
         if not bad:
             self._step_check(uid, inp, val)
             return
+        shown = ", ".join(repr(v) for v in bad)
+        self._not_in_list(uid, inp, choices, shown, val, bad[0], errors)
+
+    def _not_in_list(
+        self,
+        uid: Any,
+        inp: _In,
+        choices: list[Any],
+        shown: str,
+        val: Any,
+        bad: Any,
+        errors: list[dict[str, Any]],
+    ) -> None:
+        """ComfyUI's ``value_not_in_list`` (its choices shown up to 20, ``shown`` being the
+        refused value as that backend prints it) and our finding on ``bad``."""
         x = inp.name
         n = len(choices)
         list_info = f"(list of length {n})" if n > 20 else _py_str_list(choices)
         err = comfy_error(
             "value_not_in_list",
-            f"{x}: {', '.join(repr(v) for v in bad)} not in {list_info}",
+            f"{x}: {shown} not in {list_info}",
             {
                 "input_name": x,
                 "input_config": None if n > 20 else inp.config,
@@ -174,7 +180,7 @@ class ConstantRules(_State):
             },
         )
         errors.append(err)
-        self._combo_finding(uid, inp, bad[0], "value_not_in_list", err)
+        self._combo_finding(uid, inp, bad, "value_not_in_list", err)
 
     def _combo_finding(
         self, uid: Any, inp: _In, val: Any, code: str, err: dict[str, Any] | None
