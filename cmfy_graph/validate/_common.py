@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from ..dynamic import finalize_inputs, possible_inputs
 from ..errors import did_you_mean
 from ..rules import comfy_error
+from ..spec import DynamicComboSpec
 
 if TYPE_CHECKING:
     from ..spec import InputSpec, NodeSpec, Spec
@@ -200,7 +201,9 @@ class _Cls:
         combos = self._dyn_combos
         if combos is None:
             combos = self._dyn_combos = frozenset(
-                k for k, i in possible_inputs(self.ns).items() if i.type in _COMBO_TYPES
+                k
+                for k, i in possible_inputs(self.ns).items()
+                if isinstance(i.dynamic, DynamicComboSpec)
             )
         key = tuple((k, v) for k, v in live.items() if k in combos and isinstance(v, str))
         hit = self._dyn_cache.get(key)
@@ -327,9 +330,6 @@ def _getitem(container: Any, key: str) -> Any:
     if isinstance(container, str):
         raise _Raised("TypeError", "string indices must be integers, not 'str'")
     raise _Raised("TypeError", f"'{_tn(container)}' object is not subscriptable")
-
-
-_COMBO_TYPES = frozenset({"COMFY_DYNAMICCOMBO_V3", "COMFY_COMBODYNAMIC_V3"})
 
 
 def _types_match(received: Any, input_type: Any, modern: bool = False) -> bool:

@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ...spec import WIDGET_TYPES, fresh_widget_value
+from ...dynamic import possible_inputs, renamed
+from ...spec import WIDGET_TYPES, DynamicComboSpec, MatchTypeSpec, fresh_widget_value
 
 if TYPE_CHECKING:
     from ...spec import InputSpec, NodeSpec
@@ -271,8 +272,6 @@ def _dynamic_layout(
 def _append_dynamic(
     out: list[WidgetSlot], slot: WidgetSlot, value_at: Any, state: list[Any]
 ) -> None:
-    from ...spec import DynamicComboSpec
-
     out.append(slot)
     inp = slot.input
     if inp is None or slot.kind != "value" or not isinstance(inp.dynamic, DynamicComboSpec):
@@ -306,8 +305,6 @@ def _append_dynamic(
 
 
 def _renamed_input(sub: InputSpec, name: str) -> InputSpec:
-    from ...dynamic import renamed
-
     return renamed(sub, name, sub.section)
 
 
@@ -316,16 +313,12 @@ def _input_spec(ns: NodeSpec, name: str) -> InputSpec | None:
     i = ns.inputs.get(name)
     if i is not None or "." not in name:
         return i
-    from ...dynamic import possible_inputs
-
     return possible_inputs(ns).get(name)
 
 
 def _live_type(spec_in: InputSpec, saved: _Input | None) -> Any:
     """The type of an input socket in the editor: the spec's, except for a MatchType socket,
     which the editor narrows (``applyMatchType``) to what is connected or allowed."""
-    from ...spec import MatchTypeSpec
-
     dyn = spec_in.dynamic
     if not isinstance(dyn, MatchTypeSpec):
         return spec_in.type
@@ -512,8 +505,6 @@ class Widgets(_State):
         """More values than the layout with known options: the node's option gained widgets
         since the spec. The widgets after the last option's sub-widgets are aligned on the
         end of the saved values; the extra values cannot be named and are left out."""
-        from ...spec import DynamicComboSpec
-
         last = max((i for i, sl in enumerate(out) if "." in sl.name and sl.input), default=-1)
         if last < 0 or any(
             sl.input is not None and isinstance(sl.input.dynamic, DynamicComboSpec)
@@ -537,8 +528,6 @@ class Widgets(_State):
     ) -> None:
         """Named values under a dynamic combo whose saved option the spec does not know
         (a node newer or older than the spec) are kept as saved, not dropped."""
-        from ...spec import DynamicComboSpec
-
         for name, inp in ns.inputs.items():
             if not isinstance(inp.dynamic, DynamicComboSpec):
                 continue
