@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import typing
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, NamedTuple, TypeVar
@@ -62,6 +62,10 @@ __all__ = [
 T_co = TypeVar("T_co", covariant=True)
 
 _current: ContextVar[Workflow | None] = ContextVar("cmfy_graph_workflow", default=None)
+
+#: called with each node as it joins a workflow, when set (``script`` records the line of a
+#: workflow script that created each node, for ``lint``'s ``file:LINE:COL``)
+_on_register: Callable[[Node], None] | None = None
 
 _PRIMITIVE = frozenset({"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"})
 
@@ -1086,6 +1090,8 @@ class Workflow:
         n.id = node_id
         n.workflow = self
         self.nodes[node_id] = n
+        if _on_register is not None:
+            _on_register(n)
 
     # -- access -------------------------------------------------------------------------------
 

@@ -60,6 +60,12 @@ class LoadedInput:
     body: Mapping[str, Any] | None = attrs.field(default=None, eq=False, repr=False)
     workflow: Any = attrs.field(default=None, eq=False, repr=False)
     error: str | None = None
+    #: the JSON text as read (for positions of findings); None for a PNG or a script
+    text: str | None = attrs.field(default=None, eq=False, repr=False)
+    #: for a workflow script: node id -> the line of the script that created the node
+    lines: Mapping[str, int] | None = attrs.field(default=None, eq=False, repr=False)
+    #: for a script that failed: the line where it failed
+    error_line: int | None = None
 
 
 def _looks_like_node(v: Any) -> bool:
@@ -153,8 +159,8 @@ def load_bytes(raw: bytes, path: str = "<bytes>", source: str = "json") -> Loade
         wf = None
         if isinstance(extra, dict) and isinstance(extra.get("extra_pnginfo"), dict):
             wf = extra["extra_pnginfo"].get("workflow")
-        return LoadedInput(path, kind, data["prompt"], source, body=data, workflow=wf)
-    return LoadedInput(path, kind, data, source)
+        return LoadedInput(path, kind, data["prompt"], source, body=data, workflow=wf, text=text)
+    return LoadedInput(path, kind, data, source, text=text)
 
 
 def read_input(path: str) -> LoadedInput:

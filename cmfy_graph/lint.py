@@ -26,6 +26,7 @@ from typing import IO, TYPE_CHECKING, Any
 import attrs
 
 from .inputs import LoadedInput, read_input
+from .jsonpos import JsonPath, json_positions
 from .rules import RULES, rule
 from .validate import Finding, Report, check_webhook_url, sort_findings, validate_prompt
 
@@ -41,6 +42,7 @@ __all__ = [
     "looks_like_a_workflow",
     "exit_code",
     "write_text",
+    "text_line",
     "write_json",
     "write_sarif",
     "write_comfyui",
@@ -64,6 +66,8 @@ class FileResult:
     comfyui: dict[str, Any] = attrs.field(eq=False)
     unreadable: bool = False
     report: Report | None = attrs.field(default=None, eq=False, repr=False)
+    #: the input as read (its text and, for a script, its node lines: for positions)
+    loaded: LoadedInput | None = attrs.field(default=None, eq=False, repr=False)
 
     @property
     def errors(self) -> int:
@@ -77,7 +81,7 @@ class FileResult:
 
 
 def expand_paths(paths: Iterable[str]) -> list[str]:
-    """Files to lint: files as given; directories recursed (``*.json`` and ``*.png``, sorted,
+    """Files to lint: files as given (a ``.py`` file is a workflow script, compiled); directories recursed (``*.json`` and ``*.png``, sorted,
     hidden entries skipped); globs expanded (``**`` recursive); ``-`` for stdin. A path that
     matches nothing is kept, so that it is reported as unreadable."""
     out: list[str] = []
@@ -131,6 +135,7 @@ def lint_input(
             (f,),
             _invalid("Cannot read the prompt", loaded.error or ""),
             unreadable=True,
+            loaded=loaded,
         )
     if loaded.kind == "unknown" and loaded.source == "png":
         f = _finding("unreadable_input", loaded.error or "no ComfyUI metadata", path)
@@ -138,6 +143,7 @@ def lint_input(
             path, loaded.kind, False, (f,), _invalid("No prompt in the PNG", f.message), True
         )
     extra: list[Finding] = []
+    conversion_notes: list[str] = []
     prompt: Any = loaded.data
     targets = None
     if profile is None:
@@ -166,7 +172,7 @@ def lint_input(
             return FileResult(
                 path, loaded.kind, False, (f,), _invalid("UI workflow not converted", str(exc))
             )
-        extra.extend(_finding("conversion_warning", n, path) for n in notes)
+        conversion_notes = notes
     elif loaded.kind == "request_body":
         body = loaded.body or {}
         t = body.get("partial_execution_targets")
@@ -180,7 +186,10 @@ def lint_input(
     elif loaded.kind == "unknown" and not isinstance(prompt, (dict, list)):
         pass  # validate_prompt reports the shape
     report = validate_prompt(prompt, spec, profile=profile, partial_execution_targets=targets)
-    findings = [attrs.evolve(f, file=path) for f in report.findings] + extra
+    findings = [attrs.evolve(f, file=path) for f in report.findings]
+    if conversion_notes:
+        findings = _fold_notes(findings, conversion_notes, prompt, path)
+    findings += extra
     return FileResult(
         path,
         loaded.kind,
@@ -188,7 +197,40 @@ def lint_input(
         tuple(sort_findings(findings)),
         report.to_comfyui(),
         report=report,
+        loaded=loaded,
     )
+
+
+def _fold_notes(findings: list[Finding], notes: list[str], prompt: Any, path: str) -> list[Finding]:
+    """The converter's warnings as findings: one that explains a finding on the same node and
+    input (a link from a node missing in the UI file, then ``required_input_missing``) is folded
+    into it as its hint, so that one cause gives one line; the others are
+    ``conversion_warning`` findings at their node."""
+    at = {(f.node_id, f.input_name): i for i, f in enumerate(findings) if f.node_id is not None}
+    out = list(findings)
+    for note in notes:
+        nid: str | None = getattr(note, "node_id", None)
+        name: str | None = getattr(note, "input_name", None)
+        text = str(note)
+        if nid is not None and text.startswith("node "):
+            text = text.split(": ", 1)[-1]  # the location moves into the finding's fields
+        i = at.get((nid, name)) if nid is not None and name is not None else None
+        if i is not None:
+            f = out[i]
+            hint = f"in the UI workflow, {text}"
+            out[i] = attrs.evolve(f, hint=f"{f.hint}; {hint}" if f.hint else hint)
+            continue
+        node = prompt.get(nid) if isinstance(prompt, dict) and nid is not None else None
+        cls = node.get("class_type") if isinstance(node, dict) else None
+        out.append(
+            attrs.evolve(
+                _finding("conversion_warning", text, path),
+                node_id=nid,
+                input_name=name,
+                class_type=cls if isinstance(cls, str) else None,
+            )
+        )
+    return out
 
 
 def lint_paths(
@@ -206,10 +248,25 @@ def lint_paths(
 
         spec = core_spec()
     for p in expand_paths(paths):
-        loaded = read_input(p)
+        loaded = read_script(p) if p.endswith(".py") else read_input(p)
         if only_workflows and not looks_like_a_workflow(loaded):
             continue
         yield lint_input(loaded, spec, profile)
+
+
+def read_script(path: str) -> LoadedInput:
+    """A workflow script (``.py``) compiled to its API prompt, with the line that created
+    each node; a script that fails is an unreadable input whose error names its line."""
+    from .script import ScriptError, load_workflow_lines
+
+    try:
+        wf, lines = load_workflow_lines(path)
+    except ScriptError as exc:
+        msg = str(exc)
+        if msg.startswith(path):
+            msg = msg[len(path) :].lstrip(":0123456789 ")
+        return LoadedInput(path, "unreadable", source="python", error=msg, error_line=exc.line)
+    return LoadedInput(path, "api_prompt", wf.to_prompt(), "python", lines=lines)
 
 
 def looks_like_a_workflow(loaded: LoadedInput) -> bool:
@@ -248,16 +305,35 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
+def _node_label(f: Finding) -> str:
+    if f.node_id is None:
+        return ""
+    what = f.class_type or ""
+    if f.input_name is not None:
+        what = f"{what}.{f.input_name}" if what else f.input_name
+    return f" [node {f.node_id} {what}]" if what else f" [node {f.node_id}]"
+
+
+def text_line(f: Finding, path: str, line: int, col: int) -> str:
+    """``path:LINE:COL: error|warning CODE message (hint) [node N Class.input]``: one finding
+    as the text format prints it."""
+    msg = f"{f.message} ({f.hint})" if f.hint else f.message
+    return f"{path}:{line}:{col}: {f.severity} {f.code} {msg}{_node_label(f)}"
+
+
 def write_text(results: Sequence[FileResult], out: IO[str], *, warnings: bool = True) -> None:
-    """One line per finding, ``path:node:input: code message [Class 'title'] (hint)``, like
-    ruff, then a summary line."""
+    """One line per finding, ``path:LINE:COL: error|warning CODE message (hint) [node N
+    Class.input]`` (the position of the node, or of its input, in the file), then a summary
+    line."""
     lines = []
     for r in results:
+        locate = None
         for f in r.findings:
             if f.severity == "warning" and not warnings:
                 continue
-            loc = f.location()
-            lines.append(f"{r.file}:{loc}: {f.describe()}" if loc else f"{r.file}: {f.describe()}")
+            if locate is None:
+                locate = _Locator(r)
+            lines.append(text_line(f, r.file, *locate(f)))
     s = _summary(results)
     if s["errors"] or s["warnings"]:
         tail = f"Found {_plural(s['errors'], 'error')} and {_plural(s['warnings'], 'warning')}"
@@ -270,6 +346,65 @@ def write_text(results: Sequence[FileResult], out: IO[str], *, warnings: bool = 
     else:
         lines.append(f"All checks passed ({_plural(s['files'], 'file')}).")
     out.write("\n".join(lines) + "\n")
+
+
+class _Locator:
+    """The line and column of a finding's node (or input) in the file it came from: the key in
+    an API prompt or request body, the node object in a UI workflow (its input slot, or its
+    ``widgets_values``), the line of a script that created the node; ``(1, 1)`` otherwise."""
+
+    def __init__(self, r: FileResult) -> None:
+        loaded = self.loaded = r.loaded
+        self.lines = loaded.lines if loaded is not None else None
+        self.pos: dict[JsonPath, tuple[int, int]] = {}
+        self.ui: dict[str, int] = {}
+        self.data: Any = None
+        self.prefix: JsonPath = ()
+        text = loaded.text if loaded is not None else None
+        if text is None:
+            return
+        self.pos = json_positions(text)
+        if r.kind == "request_body":
+            self.prefix = ("prompt",)
+        elif r.kind == "ui_workflow" and isinstance(loaded.data, dict):  # type: ignore[union-attr]
+            self.data = loaded.data  # type: ignore[union-attr]
+            nodes = self.data.get("nodes")
+            if isinstance(nodes, list):
+                for i, n in enumerate(nodes):
+                    if isinstance(n, dict) and "id" in n:
+                        self.ui.setdefault(str(n["id"]), i)
+
+    def __call__(self, f: Finding) -> tuple[int, int]:
+        nid = f.node_id
+        if nid is None:
+            line = self.loaded.error_line if self.loaded is not None else None
+            return (line or 1), 1
+        if self.lines is not None:
+            return self.lines.get(nid, 1), 1
+        if self.data is not None:
+            return self._ui(nid.split(":", 1)[0], f.input_name)
+        node = (*self.prefix, nid)
+        if f.input_name is not None:
+            hit = self.pos.get((*node, "inputs", f.input_name)) or self.pos.get((*node, "inputs"))
+            if hit:
+                return hit
+        return self.pos.get(node, (1, 1))
+
+    def _ui(self, nid: str, input_name: str | None) -> tuple[int, int]:
+        i = self.ui.get(nid)
+        if i is None:
+            return 1, 1
+        node = ("nodes", i)
+        if input_name is not None:
+            ins = self.data["nodes"][i].get("inputs")
+            if isinstance(ins, list):
+                for j, slot in enumerate(ins):
+                    if isinstance(slot, dict) and slot.get("name") == input_name:
+                        return self.pos.get((*node, "inputs", j), (1, 1))
+            hit = self.pos.get((*node, "widgets_values"))
+            if hit:
+                return hit
+        return self.pos.get(node, (1, 1))
 
 
 def write_json(results: Sequence[FileResult], out: IO[str]) -> None:
@@ -317,26 +452,6 @@ def write_comfyui(results: Iterable[FileResult], out: IO[str]) -> None:
         out.write("\n".join(parts) + "\n")
 
 
-def _node_line(file: str, node_id: str | None, cache: dict[str, list[str] | None]) -> int:
-    if node_id is None or file == "-":
-        return 1
-    if file not in cache:
-        try:
-            with open(file, encoding="utf-8-sig") as fh:
-                cache[file] = fh.read().splitlines()
-        except (OSError, UnicodeDecodeError):
-            cache[file] = None
-    lines = cache[file]
-    if not lines:
-        return 1
-    needle = json.dumps(node_id) + ":"
-    needle2 = json.dumps(node_id) + " :"
-    for i, line in enumerate(lines, 1):
-        if needle in line or needle2 in line:
-            return i
-    return 1
-
-
 def write_sarif(results: Sequence[FileResult], out: IO[str]) -> None:
     """SARIF 2.1.0 for code-scanning tools: one run, a rule per finding code."""
     from . import __version__
@@ -356,10 +471,12 @@ def write_sarif(results: Sequence[FileResult], out: IO[str]) -> None:
                 "properties": {"comfyui_type": r.comfyui},
             }
         )
-    cache: dict[str, list[str] | None] = {}
     sarif_results = []
     for res in results:
+        locate = _Locator(res) if res.findings else None
         for f in res.findings:
+            assert locate is not None
+            line, col = locate(f)
             logical = []
             if f.node_id is not None:
                 name = f.node_id if f.input_name is None else f"{f.node_id}.{f.input_name}"
@@ -375,7 +492,7 @@ def write_sarif(results: Sequence[FileResult], out: IO[str]) -> None:
             loc: dict[str, Any] = {
                 "physicalLocation": {
                     "artifactLocation": {"uri": res.file.replace(os.sep, "/")},
-                    "region": {"startLine": _node_line(res.file, f.node_id, cache)},
+                    "region": {"startLine": line, "startColumn": col},
                 }
             }
             if logical:

@@ -48,6 +48,7 @@ __all__ = [
     "WIDGET_TYPES",
     "load_spec",
     "CORE_SPECS",
+    "is_core_name",
     "fresh_widget_value",
     "core_spec",
     "core_spec_path",
@@ -758,6 +759,11 @@ def load_spec(*sources: str | os.PathLike[str] | Mapping[str, Any], timeout: flo
 #: inputs), ``"core-2025"`` ComfyUI of October 2025 (backend a125cd84), for older servers.
 CORE_SPECS = {"core": "comfyui_core.json", "core-2025": "comfyui_core_2025.json"}
 _CORE_ALIASES = {":core:": "core", "core-2026": "core", "latest": "core"}
+
+
+def is_core_name(name: str) -> bool:
+    """True for a bundled spec's name (``core``, ``core-2025``, ``latest``, ...)."""
+    return name in CORE_SPECS or name in _CORE_ALIASES
 
 
 def core_spec_path(name: str = "core") -> Path:

@@ -15,8 +15,8 @@ PKG = ROOT / "cmfy_graph"
 
 #: the layers, lowest first: a module may import its own layer and those below
 LAYERS: list[set[str]] = [
-    {"errors", "pnginfo", "nodes_spec"},
-    {"spec", "rules"},
+    {"errors", "pnginfo", "nodes_spec", "jsonpos"},
+    {"spec", "rules", "config"},
     {"dynamic"},
     {"codegen", "validate", "inputs", "journal", "grid"},
     {"graph"},

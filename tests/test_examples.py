@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -75,7 +76,15 @@ def test_compile_check_lints_with_the_chosen_profile():
         text=True,
     )
     # a server file list does not have the quickstart's Hugging Face URL: ComfyUI would refuse it
-    assert r.returncode == 1 and ":1:ckpt_name: value_not_in_list" in r.stderr
+    line = next(
+        i
+        for i, text in enumerate(Path(qs).read_text().splitlines(), 1)
+        if "CheckpointLoaderSimple(" in text
+    )
+    # the line of the script that made the node
+    assert r.returncode == 1
+    assert f"{qs}:{line}:1: error value_not_in_list " in r.stderr
+    assert r.stderr.rstrip().endswith("[node 1 CheckpointLoaderSimple.ckpt_name]")
     assert json.loads(r.stdout) == quickstart_body()
     r = subprocess.run(
         [sys.executable, "-m", "cmfy_graph", "compile", qs, "--check", "cmfy"],

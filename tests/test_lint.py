@@ -61,10 +61,16 @@ def test_text_format_and_exit_codes(files: Path, capsys: pytest.CaptureFixture[s
     code, out, _ = _run(capsys, str(files / "combo_typo.json"))
     assert code == 1
     line = out.splitlines()[0]
-    path = str(files / "combo_typo.json")
-    assert line.startswith(f"{path}:10:sampler_name: value_not_in_list ")
-    assert "did you mean 'euler'?" in line
+    path = files / "combo_typo.json"
+    # file:LINE:COL: at the input's key in the JSON, the severity, the node at the end
+    text = path.read_text().splitlines()
+    row = next(i for i, t in enumerate(text, 1) if '"sampler_name": "euer"' in t)
+    col = text[row - 1].index('"sampler_name"') + 1
+    assert line.startswith(f"{path}:{row}:{col}: error value_not_in_list ")
+    assert line.endswith("(did you mean 'euler'?) [node 10 KSamplerAdvanced.sampler_name]")
     assert out.splitlines()[-1].startswith("Found 1 error and 0 warnings in 1 file")
+    _, out, _ = _run(capsys, str(files / "int_given_float.json"))
+    assert ": warning float_truncated " in out.splitlines()[0]
 
 
 def test_unreadable_input_is_exit_2_and_others_still_linted(
@@ -73,7 +79,7 @@ def test_unreadable_input_is_exit_2_and_others_still_linted(
     (files / "junk.json").write_bytes(b"\x00\x01junk")
     code, out, _ = _run(capsys, str(files))
     assert code == 2
-    assert f"{files / 'junk.json'}: unreadable_input binary data" in out
+    assert f"{files / 'junk.json'}:1:1: error unreadable_input binary data" in out
     assert "value_not_in_list" in out  # the other files were linted
     code, out, _ = _run(capsys, str(files / "missing.json"))
     assert code == 2 and "unreadable_input" in out
@@ -125,8 +131,9 @@ def test_json_and_sarif(files: Path, capsys: pytest.CaptureFixture[str]) -> None
         assert res["locations"][0]["physicalLocation"]["region"]["startLine"] >= 1
     typo = [r for r in run["results"] if r["ruleId"] == "value_not_in_list"][0]
     text = (files / "combo_typo.json").read_text().splitlines()
-    line = typo["locations"][0]["physicalLocation"]["region"]["startLine"]
-    assert text[line - 1].strip().startswith('"10"')
+    region = typo["locations"][0]["physicalLocation"]["region"]
+    line, col = region["startLine"], region["startColumn"]
+    assert text[line - 1][col - 1 :].startswith('"sampler_name": "euer"')
 
 
 def test_globs_dirs_and_stdin(

@@ -31,23 +31,29 @@ def run(args: argparse.Namespace) -> int:
     import json
     import sys
 
-    from ..script import load_workflow
+    from ..script import load_workflow, load_workflow_lines
 
-    wf = load_workflow(args.file, args.var)
+    lines: dict[str, int] = {}
+    if args.check != "none":
+        wf, lines = load_workflow_lines(args.file, args.var)
+    else:
+        wf = load_workflow(args.file, args.var)
     data = wf.to_prompt() if args.prompt_only else wf.to_body()
     indent = None if args.indent < 0 else args.indent
     text = json.dumps(data, indent=indent, ensure_ascii=False) + "\n"
     status = 0
     if args.check != "none":
+        from ..config import find_config, specs_or_none
+        from ..lint import text_line
         from ..spec import load_spec
         from ..validate import validate_prompt
 
-        spec = load_spec(args.spec) if args.spec else None
+        sources = specs_or_none(args.spec, find_config())
+        spec = load_spec(*sources) if sources else None
         report = validate_prompt(wf.to_prompt(), spec, profile=args.check)
         for f in report.findings:
-            loc = f.location()
-            where = f"{args.file}:{loc}" if loc else args.file
-            print(f"{where}: {f.describe()}", file=sys.stderr)
+            line = lines.get(f.node_id, 1) if f.node_id is not None else 1
+            print(text_line(f, args.file, line, 1), file=sys.stderr)
         status = 0 if report.valid else 1
     if args.output:
         with open(args.output, "w", encoding="utf-8") as fh:

@@ -83,11 +83,14 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    from ..config import find_config, specs_or_none
+
     spec = None
-    if args.spec:
+    sources = specs_or_none(args.spec, find_config())
+    if sources:
         from ..spec import load_spec
 
-        spec = load_spec(*args.spec)
+        spec = load_spec(*sources)
     if args.out_dir:
         try:
             os.makedirs(args.out_dir, exist_ok=True)

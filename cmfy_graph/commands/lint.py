@@ -8,8 +8,11 @@ from typing import Any
 HELP = "check workflow files as ComfyUI would (and more): API prompts, request bodies, UI workflows, PNGs"
 
 EPILOG = """\
-PATH may be a file, a directory (recursed: *.json and *.png), a glob, or - for stdin.
-Formats: text (path:node:input: code message, then a summary), json (one document),
+PATH may be a file, a directory (recursed: *.json and *.png), a glob, or - for stdin; a .py
+workflow script is compiled and its prompt linted. Defaults for --spec and --profile come
+from [tool.cmfy-graph] in the nearest pyproject.toml (flags win).
+Formats: text (path:LINE:COL: error|warning CODE message [node N Class.input], then a
+summary), json (one document),
 sarif (SARIF 2.1.0), comfyui (JSON Lines: {"file", "valid", "error", "node_errors"} in
 ComfyUI's own shapes). Exit codes: 0 no errors, 1 errors found, 2 usage error or an
 unreadable input."""
@@ -60,17 +63,21 @@ def run(args: argparse.Namespace) -> int:
     import sys
     import warnings
 
+    from ..config import find_config, specs_or_none
     from ..lint import exit_code, lint_paths, write
     from ..spec import core_spec, load_spec
 
+    cfg = find_config()
+    sources = specs_or_none(args.spec, cfg)
+    profile = args.profile or cfg.profile
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        spec = load_spec(*args.spec) if args.spec else core_spec()
+        spec = load_spec(*sources) if sources else core_spec()
     for w in caught[:5]:
         print(f"cmfy-graph lint: spec warning: {w.message}", file=sys.stderr)
     if len(caught) > 5:
         print(f"cmfy-graph lint: ... and {len(caught) - 5} more spec warnings", file=sys.stderr)
-    results = list(lint_paths(args.paths, spec, args.profile, only_workflows=args.only_workflows))
+    results = list(lint_paths(args.paths, spec, profile, only_workflows=args.only_workflows))
     write(results, sys.stdout, args.format, warnings=not args.no_warnings)
     sys.stdout.flush()
     return exit_code(results)

@@ -120,8 +120,12 @@ def run_submit(args: argparse.Namespace) -> int:
         raise CmfyGraphError("--timeout and --poll-interval must be positive")
     submission = load_submission(args.file)
     wait = args.wait or args.download is not None
+    from ..config import api_url, find_config
+
     with Client(
-        validate=not args.no_validate, allow_private_webhooks=args.allow_private_webhook
+        base_url=api_url(None, find_config()),
+        validate=not args.no_validate,
+        allow_private_webhooks=args.allow_private_webhook,
     ) as client:
         job = client.submit(submission, webhook_url=args.webhook_url)
         if not wait:
@@ -155,8 +159,9 @@ def run_submit(args: argparse.Namespace) -> int:
 def run_status(args: argparse.Namespace) -> int:
     """Handler of ``cmfy-graph status``."""
     from ..client.cloud import Client
+    from ..config import api_url, find_config
 
-    with Client() as client:
+    with Client(base_url=api_url(None, find_config())) as client:
         job = client.get(args.job_id)
     _print_job(job)
     if job.failed:

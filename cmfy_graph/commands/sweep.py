@@ -52,8 +52,9 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--backend",
         choices=["cloud", "comfyui"],
-        default="cloud",
-        help="cmfy.cloud jobs API (default) or self-hosted ComfyUI servers",
+        default=None,
+        help="cmfy.cloud jobs API (default) or self-hosted ComfyUI servers (the default "
+        "when --server is given)",
     )
     p.add_argument("--api-url", metavar="URL", help="cmfy.cloud API base URL (cloud backend)")
     p.add_argument(
@@ -126,21 +127,28 @@ def _load(args: argparse.Namespace, spec: Any) -> dict[str, Any]:
 
 
 def _backend(args: argparse.Namespace, spec: Any) -> Any:
+    from ..config import api_url, find_config
     from ..runner import CloudBackend, ComfyUIBackend
 
-    if args.backend == "comfyui":
-        if not args.server:
+    cfg = find_config()
+    backend = args.backend or ("comfyui" if args.server else "cloud")
+    if backend == "comfyui":
+        servers = args.server or list(cfg.server)
+        if not servers:
             from ..sweep import SweepError
 
-            raise SweepError("--backend comfyui needs at least one --server URL")
+            raise SweepError(
+                "--backend comfyui needs at least one --server URL (or server in "
+                "[tool.cmfy-graph] of pyproject.toml)"
+            )
         from ..client.comfyui import AsyncComfyUIPool
 
         pool = AsyncComfyUIPool(
-            args.server, args.per_server, validate=False, max_threads=max(8, args.concurrency or 0)
+            servers, args.per_server, validate=False, max_threads=max(8, args.concurrency or 0)
         )
         return ComfyUIBackend(pool, wait_timeout=args.timeout, poll_interval=args.poll_interval)
     return CloudBackend.create(
-        base_url=args.api_url,
+        base_url=api_url(args.api_url, cfg),
         spec=spec,
         wait_timeout=args.timeout,
         poll_interval=args.poll_interval,
@@ -160,11 +168,14 @@ def run(args: argparse.Namespace) -> int:
         raise SweepError("give at least one --set NODE.INPUT=VALUES")
     if args.concurrency is not None and args.concurrency < 1:
         raise SweepError("--concurrency must be at least 1")
+    from ..config import find_config, specs_or_none
+
     spec = None
-    if args.spec:
+    sources = specs_or_none(args.spec, find_config())
+    if sources:
         from ..spec import load_spec
 
-        spec = load_spec(args.spec)
+        spec = load_spec(*sources)
     base = _load(args, spec)
     params: dict[Any, Any] = {}
     for item in args.sets:

@@ -103,7 +103,11 @@ class ConstantRules(_State):
                     err = comfy_error(
                         code,
                         x,
-                        {"input_name": x, "input_config": inp.config, "received_value": val},
+                        {
+                            "input_name": x,
+                            "input_config": inp.config,
+                            "received_value": val,
+                        },
                         value=val,
                         **{key: bound},
                     )
@@ -202,7 +206,10 @@ class ConstantRules(_State):
             and isinstance(val, str)
             and val.startswith(("https://", "http://"))
         ):
-            hint = "a model URL is accepted by cmfy.cloud: lint with --profile cmfy"
+            hint = (
+                "a model URL is accepted by cmfy.cloud: lint with --profile cmfy, or set "
+                'profile = "cmfy" in [tool.cmfy-graph] of pyproject.toml'
+            )
         self.add(code, msg, uid, inp.name, hint=hint or None, comfyui=err)
 
     def _coercion_warnings(self, uid: Any, inp: _In, orig: Any, val: Any) -> None:
@@ -219,7 +226,10 @@ class ConstantRules(_State):
                 )
             elif isinstance(orig, str):
                 self.add(
-                    "value_coerced", f"the string {orig!r} is converted to INT {val!r}", uid, x
+                    "value_coerced",
+                    f"the string {orig!r} is converted to INT {val!r}",
+                    uid,
+                    x,
                 )
             elif isinstance(orig, bool):
                 self.add("value_coerced", f"{orig!r} is converted to INT {val!r}", uid, x)
@@ -232,7 +242,12 @@ class ConstantRules(_State):
                     x,
                 )
             elif isinstance(orig, (str, bool)):
-                self.add("value_coerced", f"{_short(orig)} is converted to FLOAT {val!r}", uid, x)
+                self.add(
+                    "value_coerced",
+                    f"{_short(orig)} is converted to FLOAT {val!r}",
+                    uid,
+                    x,
+                )
         elif t == "BOOLEAN":
             if isinstance(orig, str):
                 self.add(
@@ -244,7 +259,12 @@ class ConstantRules(_State):
                     hint=f"did you mean {orig.strip().lower() in ('true', 'yes', '1', 'on')}?",
                 )
             elif not isinstance(orig, bool):
-                self.add("value_coerced", f"{_short(orig)} is converted to BOOLEAN {val!r}", uid, x)
+                self.add(
+                    "value_coerced",
+                    f"{_short(orig)} is converted to BOOLEAN {val!r}",
+                    uid,
+                    x,
+                )
         elif t == "STRING":
             if not isinstance(orig, str):
                 self.add(

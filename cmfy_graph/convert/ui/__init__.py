@@ -38,6 +38,7 @@ from __future__ import annotations
 
 from ._model import (
     VIRTUAL_NODE_TYPES,
+    ConversionNote,
     ConversionWarning,
     display_name,
     is_ui_workflow,
@@ -47,6 +48,7 @@ from .core import ui_to_api
 from .widgets import WidgetSlot, widget_layout
 
 __all__ = [
+    "ConversionNote",
     "ConversionWarning",
     "ui_to_api",
     "is_ui_workflow",

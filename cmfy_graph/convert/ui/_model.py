@@ -110,6 +110,25 @@ class ConversionWarning(UserWarning):
     """Something in a UI workflow could not be converted exactly; the message names the node."""
 
 
+class ConversionNote(str):
+    """The text of a conversion warning (what ``warnings=`` collects), with the execution id of
+    the node it is about and the input, when known: ``lint`` reports it at that node and folds
+    it into a finding on the same input that it explains (one cause, one line)."""
+
+    __slots__ = ("node_id", "input_name")
+
+    node_id: str | None
+    input_name: str | None
+
+    def __new__(
+        cls, text: str, node_id: str | None = None, input_name: str | None = None
+    ) -> ConversionNote:
+        self = super().__new__(cls, text)
+        self.node_id = node_id
+        self.input_name = input_name
+        return self
+
+
 # ---------------------------------------------------------------------------------------------
 # dynamic prompts
 

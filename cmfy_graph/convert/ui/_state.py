@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ...spec import NodeSpec, Spec
 
-from ._model import ConversionWarning, _Dto, _Graph, _Input, _Link, _Widget
+from ._model import ConversionNote, ConversionWarning, _Dto, _Graph, _Input, _Link, _Widget
 
 
 class _State:
@@ -47,12 +47,14 @@ class _State:
 
     # -- reporting
 
-    def warn(self, msg: str) -> None:
+    def warn(self, msg: str, dto: _Dto | None = None, input_name: str | None = None) -> None:
+        """Report ``msg`` once; ``dto`` and ``input_name`` say which node and input it is
+        about (see :class:`ConversionNote`)."""
         if msg in self.warned:
             return
         self.warned.add(msg)
         if self.sink is not None:
-            self.sink.append(msg)
+            self.sink.append(ConversionNote(msg, dto.id if dto is not None else None, input_name))
         else:
             _warnings.warn(msg, ConversionWarning, stacklevel=4)
 

@@ -21,7 +21,7 @@ class BypassAndMute(_State):
     ) -> tuple[str, int] | _Widget | None:
         uid = f"{id(dto.graph)}:{dto.node.get('id')}[O]{slot}"
         if uid in visited:
-            self.warn(f"{self.where(dto)}: circular link resolution through output {slot}")
+            self.warn(f"{self.where(dto)}: circular link resolution through output {slot}", dto)
             return None
         visited.add(uid)
         if dto.mode == MODE_BYPASS:

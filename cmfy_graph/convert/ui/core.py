@@ -62,7 +62,8 @@ class _Converter(LinkResolution, BypassAndMute, Subgraphs, Widgets):
                 if parts[0].startswith("date:"):
                     self.warn(
                         f"{self.where(where)}: {m.group(0)} is replaced by the editor with the "
-                        "date and time of queueing; left as written"
+                        "date and time of queueing; left as written",
+                        where,
                     )
                 return m.group(0)
             if nodes is None:
@@ -106,7 +107,8 @@ class _Converter(LinkResolution, BypassAndMute, Subgraphs, Widgets):
                 if self.is_group_node(dto):
                     self.warn(
                         f"{self.where(dto)}: legacy group nodes are not supported; it and "
-                        "its inner nodes are left out"
+                        "its inner nodes are left out",
+                        dto,
                     )
                 continue
             if dto.mode in (MODE_NEVER, MODE_BYPASS):
@@ -118,7 +120,8 @@ class _Converter(LinkResolution, BypassAndMute, Subgraphs, Widgets):
                     continue  # a subgraph that could not be expanded (warned)
                 self.warn(
                     f"{self.where(dto)}: node type {dto.type!r} is not in the spec; "
-                    "its widget values cannot be named, only its links are converted"
+                    "its widget values cannot be named, only its links are converted",
+                    dto,
                 )
                 named = dto.node.get("widgets_values_named")
                 if isinstance(named, dict):

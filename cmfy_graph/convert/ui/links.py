@@ -109,7 +109,11 @@ class LinkResolution(_State):
     ) -> tuple[str, int] | _Widget | None:
         uid = f"{id(dto.graph)}:{dto.node.get('id')}[I]{inp.name}"
         if uid in visited:
-            self.warn(f"{self.where(dto)}: circular link resolution through input {inp.name!r}")
+            self.warn(
+                f"{self.where(dto)}: circular link resolution through input {inp.name!r}",
+                dto,
+                inp.name,
+            )
             return None
         visited.add(uid)
         if inp.link is None:
@@ -118,14 +122,16 @@ class LinkResolution(_State):
         if lk is None:
             self.warn(
                 f"{self.where(dto)}: input {inp.name!r} refers to link {inp.link}, "
-                f"which is not in the {dto.graph.name}; treated as unconnected"
+                f"which is not in the {dto.graph.name}; treated as unconnected",
+                dto,
+                inp.name,
             )
             return None
         inst = dto.instance
         if inst is not None and lk.origin_id == SUBGRAPH_INPUT_ID:
             idx = lk.origin_slot
             if not 0 <= idx < len(inst.sub_inputs):
-                self.warn(f"{self.where(dto)}: link {lk.id} uses subgraph input {idx}, absent")
+                self.warn(f"{self.where(dto)}: link {lk.id} uses subgraph input {idx}, absent", dto)
                 return None
             outer = inst.sub_inputs[idx]
             if outer.link is None:
@@ -147,7 +153,9 @@ class LinkResolution(_State):
         if origin is None:
             self.warn(
                 f"{self.where(dto)}: input {inp.name!r} is linked from node {lk.origin_id}, "
-                f"which is not in the {dto.graph.name}; treated as unconnected"
+                f"which is not in the {dto.graph.name}; treated as unconnected",
+                dto,
+                inp.name,
             )
             return None
         return self.resolve_output(
@@ -175,7 +183,7 @@ class LinkResolution(_State):
             v = n.get("widgets_values")
             if n.get("type") == "SetNode" and isinstance(v, list) and v and v[0] == name:
                 return self.dtos.get(":".join((*getter.path, key)))
-        self.warn(f"{self.where(getter)}: no SetNode named {name!r}")
+        self.warn(f"{self.where(getter)}: no SetNode named {name!r}", getter)
         return None
 
     # -- primitive nodes
@@ -197,7 +205,9 @@ class LinkResolution(_State):
                 continue
             wv = dto.node.get("widgets_values")
             if not isinstance(wv, list) or not wv:
-                self.warn(f"{self.where(dto)}: PrimitiveNode has no value; its targets keep theirs")
+                self.warn(
+                    f"{self.where(dto)}: PrimitiveNode has no value; its targets keep theirs", dto
+                )
                 continue
             value = wv[0]
             props = dto.node.get("properties")
@@ -228,7 +238,8 @@ class LinkResolution(_State):
                 self.warn(
                     f"{self.where(prim)}: a PrimitiveNode inside a subgraph: the editor looks "
                     f"its link {lid} up in the root graph, which has none, and fails to export; "
-                    "its value is applied to its own target here"
+                    "its value is applied to its own target here",
+                    prim,
                 )
                 lk = prim.graph.links.get(lid)
                 by_slot = False

@@ -81,7 +81,7 @@ class Subgraphs(_State):
             if dto.type in self.defs and dto.type not in self.spec:
                 if dto.type in stack:
                     self.warn(
-                        f"{self.where(dto)}: subgraph {dto.type} contains itself; not expanded"
+                        f"{self.where(dto)}: subgraph {dto.type} contains itself; not expanded", dto
                     )
                 else:
                     sub = self.def_graph(dto.type)
@@ -330,7 +330,7 @@ class Subgraphs(_State):
             return None
         inner = self.dtos.get(":".join((*dto.path, _key(dto.node["id"]), lk.origin_id)))
         if inner is None:
-            self.warn(f"{self.where(dto)}: subgraph output {slot} comes from a missing node")
+            self.warn(f"{self.where(dto)}: subgraph output {slot} comes from a missing node", dto)
             return None
         return self.resolve_output(inner, lk.origin_slot, type_, visited)
 

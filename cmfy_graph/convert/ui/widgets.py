@@ -450,14 +450,16 @@ class Widgets(_State):
             self.warn(
                 f"{self.where(dto)}: {len(seq)} widget values saved but the spec gives "
                 f"{len(layout)} widgets ({', '.join(s.name for s in layout) or 'none'}); "
-                "the node may have changed since the workflow was saved, extra values ignored"
+                "the node may have changed since the workflow was saved, extra values ignored",
+                dto,
             )
         elif saved and len(seq) < len(layout):
             missing = [s.name for s in layout[len(seq) :] if s.serialize]
             if missing and any(s.kind == "value" for s in layout[len(seq) :]):
                 self.warn(
                     f"{self.where(dto)}: {len(seq)} widget values saved but the spec gives "
-                    f"{len(layout)} widgets; using defaults for {', '.join(missing)}"
+                    f"{len(layout)} widgets; using defaults for {', '.join(missing)}",
+                    dto,
                 )
 
     def _fit_warning(self, dto: _Dto, layout: list[WidgetSlot], values: dict[str, Any]) -> None:
@@ -472,7 +474,8 @@ class Widgets(_State):
             self.warn(
                 f"{self.where(dto)}: widget values do not fit the spec "
                 f"({', '.join(bad[:4])}{', ...' if len(bad) > 4 else ''}); the node may have "
-                "changed since the workflow was saved; values are mapped as the editor maps them"
+                "changed since the workflow was saved; values are mapped as the editor maps them",
+                dto,
             )
 
     def _positional_dynamic_layout(
@@ -494,7 +497,8 @@ class Widgets(_State):
                     self.warn(
                         f"{self.where(dto)}: the saved option of {unknown[0]!r} is not in the "
                         f"spec; its {gap} widget value{'s' if gap != 1 else ''} cannot be "
-                        "named and are left out"
+                        "named and are left out",
+                        dto,
                     )
                 return cand
         return out
@@ -517,7 +521,8 @@ class Widgets(_State):
             self.warn(
                 f"{self.where(dto)}: {extra} more widget value{'s' if extra != 1 else ''} than "
                 f"the spec's option of {owner!r} has; the node may be newer than the spec; "
-                "they are left out"
+                "they are left out",
+                dto,
             )
         pad = [WidgetSlot(f"{owner}.?", False, None, "unknown") for _ in range(extra)]
         return [*out[: last + 1], *pad, *out[last + 1 :]]
