@@ -420,25 +420,27 @@ class Node:
     def __len__(self) -> int:
         return len(type(self)._outputs_)
 
-    def __getattr__(self, name: str) -> Any:
-        # only called when normal lookup fails: output handles and input references
-        if name.startswith("__"):
-            raise AttributeError(name)
-        cls = type(self)
-        if cls._out_by_name_ is None or "_out_by_name_" not in cls.__dict__:
-            cls._index_inputs()
-        assert cls._out_by_name_ is not None and cls._by_py_ is not None
-        i = cls._out_by_name_.get(name)
-        if i is not None:
-            m = cls._outputs_[i]
-            return _Handle(self, i, self._out_type(i, m[1]), m[2])
-        meta = cls._by_py_.get(name)
-        if meta is not None:
-            return InputRef(self, meta[0])
-        cands = list(cls._out_by_name_) + list(cls._by_py_)
-        raise AttributeError(
-            f"{cls.__name__!r} node has no output or input {name!r}" + did_you_mean(name, cands)
-        )
+    if not TYPE_CHECKING:  # hidden from type checkers: a misspelt output is an error there
+
+        def __getattr__(self, name: str) -> Any:
+            # only called when normal lookup fails: output handles and input references
+            if name.startswith("__"):
+                raise AttributeError(name)
+            cls = type(self)
+            if cls._out_by_name_ is None or "_out_by_name_" not in cls.__dict__:
+                cls._index_inputs()
+            assert cls._out_by_name_ is not None and cls._by_py_ is not None
+            i = cls._out_by_name_.get(name)
+            if i is not None:
+                m = cls._outputs_[i]
+                return _Handle(self, i, self._out_type(i, m[1]), m[2])
+            meta = cls._by_py_.get(name)
+            if meta is not None:
+                return InputRef(self, meta[0])
+            cands = list(cls._out_by_name_) + list(cls._by_py_)
+            raise AttributeError(
+                f"{cls.__name__!r} node has no output or input {name!r}" + did_you_mean(name, cands)
+            )
 
     # -- inputs -------------------------------------------------------------------------------
 
@@ -473,7 +475,7 @@ class Node:
                 self._inputs[name] = None
             else:
                 self._inputs[name] = (
-                    value.node.output(value.index) if isinstance(value, Node) else value
+                    _raw_value(self, name, value) if isinstance(value, Node) else value
                 )
             return
         wire = self.input(name).name
@@ -481,6 +483,8 @@ class Node:
             self._inputs.pop(wire, None)
             return
         meta = (type(self)._by_wire_ or {}).get(wire)
+        if meta is None and isinstance(self, RawNode):
+            meta = self._spec_meta(wire)
         if meta is None:
             self._inputs[wire] = _raw_value(self, wire, value)
         else:
@@ -556,7 +560,7 @@ class RawNode(Node):
     """A node of a class the generated code does not know (the escape hatch), or read from an
     API prompt. Inputs are taken as given; outputs are ``"*"`` unless declared."""
 
-    __slots__ = ("_class_type", "_raw_outputs")
+    __slots__ = ("_class_type", "_raw_outputs", "_spec")
 
     def __init__(
         self,
@@ -568,6 +572,9 @@ class RawNode(Node):
         outputs: list[Any] | tuple[Any, ...] | None = None,
     ) -> None:
         self._class_type = class_type
+        #: the spec record of the class, for a node read by ``from_prompt``: ``set_input``
+        #: then checks values as a generated class would
+        self._spec: NodeSpec | None = None
         self._raw_outputs: tuple[_OutputMeta, ...] | None = (
             _output_meta([str(t) for t in outputs], list(outputs)) if outputs is not None else None
         )
@@ -623,7 +630,21 @@ class RawNode(Node):
         return InputRef(self, name)
 
     def input(self, name: str) -> InputRef:
+        ns = self._spec
+        if (
+            ns is not None
+            and name not in ns.inputs
+            and name not in self._inputs
+            and not ns.has_dynamic_inputs
+        ):
+            raise NodeInputError(
+                f"{self._label()} has no input {name!r}" + did_you_mean(name, list(ns.inputs))
+            )
         return InputRef(self, name)
+
+    def _spec_meta(self, wire: str) -> _InputMeta | None:
+        ispec = self._spec.inputs.get(wire) if self._spec is not None else None
+        return _meta_of(ispec, wire) if ispec is not None and ispec.dynamic is None else None
 
 
 def node(
@@ -645,6 +666,11 @@ def node(
     return RawNode(
         class_type, {**(values or {}), **inputs}, title=title, node_id=node_id, outputs=outputs
     )
+
+
+def _cls_name(n: Node) -> str:
+    """The class a user wrote (the class type for a raw node), for error messages."""
+    return n.class_type if isinstance(n, RawNode) else type(n).__name__
 
 
 def _output_meta(names: list[str], types: list[Any]) -> tuple[_OutputMeta, ...]:
@@ -678,7 +704,7 @@ def _refuse_missing_required(
         meta = by_wire.get(wire)
         if value is None and meta is not None and meta.required:
             raise NodeInputError(
-                f"{type(n).__name__}({meta.py}=None): input {wire!r} is required; None would "
+                f"{_cls_name(n)}({meta.py}=None): input {wire!r} is required; None would "
                 "leave it out and ComfyUI would refuse the node (required_input_missing); "
                 "pass OMIT to leave it out on purpose"
             )
@@ -714,12 +740,12 @@ def _check_value(n: Node, meta: _InputMeta, value: Any, wf: Workflow) -> Any:
         return _check_link(n, meta, value, wf)
     if isinstance(value, InputRef):
         raise NodeInputError(
-            f"{type(n).__name__}({py}=...): got a reference to input {value.name!r} of node "
+            f"{_cls_name(n)}({py}=...): got a reference to input {value.name!r} of node "
             f"{value.node.id}; pass an output handle or a value"
         )
     if isinstance(value, Node):
         raise NodeInputError(
-            f"{type(n).__name__}({py}=...): node {value.id} ({value.class_type}) has "
+            f"{_cls_name(n)}({py}=...): node {value.id} ({value.class_type}) has "
             f"{len(value)} outputs; pass one of them, e.g. {_example_output(value)}"
         )
     if (
@@ -731,7 +757,7 @@ def _check_value(n: Node, meta: _InputMeta, value: Any, wf: Workflow) -> Any:
         if typ == "*":
             return _wrap_constant(value)
         raise NodeInputError(
-            f"{type(n).__name__}({py}={value!r}): input {wire!r} takes a link to an output of "
+            f"{_cls_name(n)}({py}={value!r}): input {wire!r} takes a link to an output of "
             f"type {typ}, not a value"
         )
     value = _check_constant_type(n, meta, value)
@@ -744,12 +770,12 @@ def _check_link(n: Node, meta: _InputMeta, value: Output[Any], wf: Workflow) -> 
     src = value.node
     if getattr(src, "workflow", wf) is not wf:
         raise NodeInputError(
-            f"{type(n).__name__}({py}=...): the output comes from node {src.id} "
+            f"{_cls_name(n)}({py}=...): the output comes from node {src.id} "
             f"({src.class_type}) of another workflow"
         )
     if not types_compatible(value.type, typ):
         raise NodeInputError(
-            f"{type(n).__name__}({py}=...): input {wire!r} takes {_show_type(typ)}, "
+            f"{_cls_name(n)}({py}=...): input {wire!r} takes {_show_type(typ)}, "
             f"got {_show_type(value.type)} (output {value.name!r} of node {src.id} "
             f"{src.class_type})"
         )
@@ -778,18 +804,18 @@ def _check_constant_type(n: Node, meta: _InputMeta, value: Any) -> Any:
         ok = isinstance(value, str)
     if not ok:
         raise NodeInputError(
-            f"{type(n).__name__}({py}={value!r}): input {wire!r} takes {_PY_NAMES[t]}, "
+            f"{_cls_name(n)}({py}={value!r}): input {wire!r} takes {_PY_NAMES[t]}, "
             f"not {type(value).__name__}"
         )
     if t == "COMBO" and file_kind is not None and not isinstance(value, str):
         raise NodeInputError(
-            f"{type(n).__name__}({py}={value!r}): input {wire!r} takes a file name"
+            f"{_cls_name(n)}({py}={value!r}): input {wire!r} takes a file name"
             f"{' or URL' if file_kind == 'model' else ''} (str), not {type(value).__name__}"
         )
     if t == "COMBO" and file_kind is None and choices is not None and value not in choices:
         shown = ", ".join(repr(c) for c in choices[:12]) + (", ..." if len(choices) > 12 else "")
         raise NodeValueError(
-            f"{type(n).__name__}({py}={value!r}): {value!r} is not one of the choices of "
+            f"{_cls_name(n)}({py}={value!r}): {value!r} is not one of the choices of "
             f"input {wire!r}: {shown}"
             + (did_you_mean(value, choices) if isinstance(value, str) else "")
         )
@@ -803,11 +829,11 @@ def _check_range(n: Node, meta: _InputMeta, value: Any) -> None:
     try:
         if lo is not None and value < lo:
             raise NodeValueError(
-                f"{type(n).__name__}({py}={value!r}): input {wire!r} must be >= {_num(lo)}"
+                f"{_cls_name(n)}({py}={value!r}): input {wire!r} must be >= {_num(lo)}"
             )
         if hi is not None and value > hi:
             raise NodeValueError(
-                f"{type(n).__name__}({py}={value!r}): input {wire!r} must be <= {_num(hi)}"
+                f"{_cls_name(n)}({py}={value!r}): input {wire!r} must be <= {_num(hi)}"
             )
     except TypeError:
         pass
@@ -907,7 +933,7 @@ def _expand_dynamic(n: Node, wire: str, ispec: Any, value: Any, wf: Workflow) ->
 
 def _expand_autogrow(n: Node, wire: str, dyn: Any, value: Any, wf: Workflow) -> dict[str, Any]:
     """An Autogrow's slots from a list (slot i gets item i) or a mapping slot -> value."""
-    label = f"{type(n).__name__}({wire}=...)"
+    label = f"{_cls_name(n)}({wire}=...)"
     if isinstance(value, (Output, Node)) or not isinstance(value, (list, tuple, Mapping)):
         value = [value]
     items = (
@@ -943,7 +969,7 @@ def _expand_autogrow(n: Node, wire: str, dyn: Any, value: Any, wf: Workflow) -> 
 
 def _expand_combo(n: Node, wire: str, dyn: Any, value: Any, wf: Workflow) -> dict[str, Any]:
     """A DynamicCombo's key and the inputs of the chosen option (defaults filled in)."""
-    label = f"{type(n).__name__}({wire}=...)"
+    label = f"{_cls_name(n)}({wire}=...)"
     if isinstance(value, DynamicOption):
         key, given = value.key, dict(value.values)
     else:
@@ -985,9 +1011,11 @@ def _expand_combo(n: Node, wire: str, dyn: Any, value: Any, wf: Workflow) -> dic
 def _matched_output(n: Node, wire: str, dyn: Any, value: Output[Any] | Node) -> Any:
     """An output plugged into a MatchType input: of an allowed type, and of the same type as
     what the other inputs of its template hold."""
-    label = f"{type(n).__name__}({wire}=...)"
+    label = f"{_cls_name(n)}({wire}=...)"
     if not isinstance(value, Output):
         value = _raw_value(n, wire, value)
+        if not isinstance(value, Output):
+            return value  # a constant: no type to match
     t = value.type
     if (
         dyn.allowed_types is not None
@@ -1185,6 +1213,7 @@ class Workflow:
                     raise WorkflowError(f"node {nid!r}: class_type is missing or not a string")
                 ns: NodeSpec | None = spec.get(ct) if spec is not None else None
                 n = RawNode(ct, None, node_id=str(nid))
+                n._spec = ns
                 if ns is not None:  # typed outputs, named as the generated class names them
                     n._raw_outputs = _output_meta(
                         [o.name for o in ns.outputs], [o.type for o in ns.outputs]

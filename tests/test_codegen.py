@@ -11,12 +11,14 @@ import sys
 import textwrap
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cmfy_graph import Workflow
+from cmfy_graph.cli import main
 from cmfy_graph.codegen.generator import build_package, generate, render_package
 from cmfy_graph.codegen.names import class_name, docstring, identifier
 from cmfy_graph.spec import Spec
@@ -306,6 +308,7 @@ def test_sanitisers_always_give_identifiers(text):
 
 TYPING_SNIPPET = """
 from cmfy_graph import Workflow
+from cmfy_graph.cli import main
 from cmfy_graph.nodes import CheckpointLoaderSimple, CLIPTextEncode, EmptyLatentImage, KSampler
 
 with Workflow() as wf:
@@ -355,3 +358,104 @@ def test_mypy_rejects_wrong_link_and_accepts_right_one(tmp_path):
     assert any(
         "Revealed type is \"cmfy_graph.graph.Output[Literal['LATENT']]\"" in ln for ln in lines
     )
+
+
+PUBLIC_TYPES_SNIPPET = """
+from cmfy_graph import Workflow
+from cmfy_graph.cli import main
+from cmfy_graph.nodes import CheckpointLoaderSimple, KSampler
+
+def pick(name: KSampler.SamplerName) -> KSampler.SamplerName:
+    return name
+
+with Workflow() as wf:
+    ckpt = CheckpointLoaderSimple(ckpt_name="x.safetensors")
+    ckpt.modle
+    good: KSampler.Scheduler = "karras"
+    bad: KSampler.Scheduler = "karas"
+    pick("euler")
+"""
+
+
+@pytest.mark.skipif(importlib.util.find_spec("mypy") is None, reason="mypy not installed")
+def test_misspelt_outputs_and_combo_values_are_type_errors(tmp_path):
+    """Issue 12 item 6: a typo in an output attribute was typed Any (no error); the combos'
+    Literal types were private. Now ``ckpt.modle`` is an error and ``KSampler.SamplerName``
+    is a public type."""
+    f = tmp_path / "snippet.py"
+    f.write_text(PUBLIC_TYPES_SNIPPET)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--no-incremental",
+            "--follow-imports=silent",
+            "--config-file",
+            str(ROOT / "pyproject.toml"),
+            str(f),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=dict(os.environ, MYPYPATH=str(ROOT)),
+    )
+    errors = [ln for ln in r.stdout.splitlines() if ln.startswith(str(f)) and ": error:" in ln]
+    assert any(":11:" in ln and "modle" in ln for ln in errors), r.stdout
+    assert any(":13:" in ln and "karas" in ln for ln in errors), r.stdout
+    assert len(errors) == 2, r.stdout
+
+
+def test_the_public_combo_types_hold_the_choices():
+    import typing
+
+    from cmfy_graph.nodes import KSampler
+    from cmfy_graph.spec import core_spec
+
+    ks = core_spec()["KSampler"]
+    assert typing.get_args(KSampler.SamplerName) == ks.inputs["sampler_name"].choices
+    assert typing.get_args(KSampler.Scheduler) == ks.inputs["scheduler"].choices
+
+
+def test_docstrings_give_default_range_and_choices(tmp_path):
+    """Issue 12 item 6: each input's line says its default, range and choices."""
+    from cmfy_graph.nodes import CheckpointLoaderSimple, KSampler
+
+    doc = KSampler.__doc__ or ""
+    steps = next(ln for ln in doc.splitlines() if ln.strip().startswith("steps:"))
+    assert steps.rstrip().endswith("[default 20; 1 to 10000]")
+    cfg = next(ln for ln in doc.splitlines() if ln.strip().startswith("cfg:"))
+    assert "[default 8.0; 0.0 to 100.0, step 0.1]" in cfg
+    sampler = next(ln for ln in doc.splitlines() if ln.strip().startswith("sampler_name:"))
+    assert "one of 'euler', 'euler_cfg_pp'" in sampler and "type KSampler.SamplerName" in sampler
+    model = next(ln for ln in doc.splitlines() if ln.strip().startswith("model:"))
+    assert "[" not in model  # a plain socket: nothing to say
+    ckpt = CheckpointLoaderSimple.__doc__ or ""
+    assert "a file name of the server or a URL" in ckpt
+    # a custom node's spec: optional, few choices shown whole, a value that could end the
+    # docstring stays inside it
+    spec = tmp_path / "oi.json"
+    spec.write_text(
+        json.dumps(
+            {
+                "MyNode": {
+                    "input": {
+                        "required": {"mode": [["a", 'b"""c'], {"default": "a"}]},
+                        "optional": {"strength": ["FLOAT", {"default": 0.5, "min": 0, "max": 2}]},
+                    },
+                    "output": ["IMAGE"],
+                    "name": "MyNode",
+                    "category": "x",
+                }
+            }
+        )
+    )
+    out = tmp_path / "gen"
+    assert main(["codegen", "--spec", str(spec), "--out", str(out), "-q"]) == 0
+    ns: dict[str, Any] = {}
+    src = next(out.glob("_gen_*.py")).read_text()
+    exec(compile(src, "gen", "exec"), ns)  # noqa: S102 - our own generated code
+    d = ns["MyNode"].__doc__
+    assert "[default 'a'; one of 'a', 'b\"\"\"c'; type MyNode.Mode]" in d
+    assert "[optional; default 0.5; 0 to 2]" in d

@@ -380,3 +380,36 @@ def test_from_prompt_without_a_spec_types_outputs():
     out = custom.outputs[0]  # the prompt links to output 0: the node has (at least) one
     assert isinstance(out, Output) and out.node is custom and out.type == "*"
     assert wf.to_prompt() == prompt
+
+
+def test_set_input_on_a_node_read_from_a_prompt_checks_the_spec() -> None:
+    """Issue 12 item 6: a node read by ``from_prompt`` took any combo value in ``set_input``;
+    it is now checked against the spec as a generated class checks it."""
+    import json
+
+    from cmfy_graph.errors import NodeInputError, NodeValueError
+
+    from conftest import ROOT
+
+    prompt = json.loads((ROOT / "examples" / "quickstart.json").read_text())["prompt"]
+    wf = Workflow.from_prompt(prompt)
+    ks = wf.find("5")
+    with pytest.raises(
+        NodeValueError, match=r"KSampler\(sampler_name='eulr'\).*did you mean 'euler'"
+    ):
+        ks.set_input("sampler_name", "eulr")
+    with pytest.raises(NodeValueError, match="bogus"):
+        ks.input("scheduler").set("bogus")
+    with pytest.raises(NodeValueError, match=">= 1"):
+        ks.set_input("steps", 0)
+    with pytest.raises(NodeInputError, match="did you mean 'steps'"):
+        ks.set_input("stepz", 3)
+    ks.set_input("sampler_name", "euler_ancestral")
+    wf.find("1").set_input("ckpt_name", "other.safetensors")  # a file: any name goes
+    out = wf.to_prompt()
+    assert out["5"]["inputs"]["sampler_name"] == "euler_ancestral"
+    assert out["1"]["inputs"]["ckpt_name"] == "other.safetensors"
+    # raw=True stays the escape hatch; a multi-output node given whole is refused clearly
+    ks.set_input("sampler_name", "anything", raw=True)
+    with pytest.raises(NodeInputError, match="has 3 outputs"):
+        ks.set_input("model", wf.find("1"), raw=True)

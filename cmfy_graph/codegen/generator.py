@@ -35,7 +35,17 @@ MODULE_SIZE = 80
 #: names a generated module imports, and attribute names of the node base classes: no
 #: generated class, output or input attribute may take them
 _MODULE_NAMES = frozenset(
-    {"annotations", "Any", "ClassVar", "Literal", "InputRef", "Node", "Output", "SingleOutputNode"}
+    {
+        "annotations",
+        "Any",
+        "ClassVar",
+        "Literal",
+        "TypeAlias",
+        "InputRef",
+        "Node",
+        "Output",
+        "SingleOutputNode",
+    }
 )
 _NODE_ATTRS = frozenset(
     {
@@ -117,7 +127,7 @@ class ClassModel:
     dict_order: list[ParamModel]
     outputs: list[tuple[str, str, str]]  # (attribute, annotation, meta source)
     input_attrs: list[str]
-    aliases: list[tuple[str, str]]  # (alias name, Literal source)
+    aliases: list[tuple[str, str, str]]  # (alias name, Literal source, public class attribute)
     output_matchtypes: str | None = None  # source of _output_matchtypes_, when any
     namespaces: list[NamespaceModel] = attrs.field(factory=list)
     option_bases: list[tuple[str, str]] = attrs.field(factory=list)  # (name, docstring)
@@ -147,6 +157,11 @@ class ModuleModel:
     def uses_typevars(self) -> bool:
         """True when a class of the module is generic in a MatchType template."""
         return any(c.typevars for c in self.classes)
+
+    @property
+    def uses_aliases(self) -> bool:
+        """True when a class of the module has a combo with a ``Literal`` alias."""
+        return any(c.aliases for c in self.classes)
 
 
 @attrs.define
@@ -476,7 +491,11 @@ def _namespace(
 
 
 def _class_doc(
-    ns: NodeSpec, params: list[ParamModel], outputs: list[tuple[str, Any, str, str | None]]
+    ns: NodeSpec,
+    params: list[ParamModel],
+    outputs: list[tuple[str, Any, str, str | None]],
+    aliases: dict[str, str],
+    cls: str,
 ) -> str:
     head = ns.display_name if ns.display_name else ns.class_type
     lines = [head if head == ns.class_type else f"{head} ({ns.class_type})"]
@@ -488,16 +507,56 @@ def _class_doc(
     if params:
         lines += ["", "Args:"]
         for p in params:
-            tip = ns.inputs[p.wire].tooltip
+            inp = ns.inputs[p.wire]
+            tip = inp.tooltip
             label = p.py if p.py == p.wire else f"{p.py} ({p.wire!r})"
-            desc = " ".join(tip.split()) if tip else ns.inputs[p.wire].type
-            lines.append(f"    {label}: {desc}")
+            desc = " ".join(tip.split()) if tip else inp.type
+            alias = aliases.get(p.py)
+            facts = _input_facts(inp, f"{cls}.{alias}" if alias else None)
+            lines.append(f"    {label}: {desc}" + (f" {facts}" if facts else ""))
     if outputs:
         lines += ["", "Outputs:"]
         for attr, t, _nm, tip in outputs:
             d = f" - {' '.join(tip.split())}" if tip else ""
             lines.append(f"    {attr} ({t if isinstance(t, str) else 'COMBO'}){d}")
     return "\n".join(lines)
+
+
+_SHOWN_CHOICES = 6
+
+
+def _show(v: Any) -> str:
+    text = repr(v) if not isinstance(v, float) or v != int(v) or abs(v) >= 1e16 else f"{v:.1f}"
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _input_facts(inp: InputSpec, alias: str | None) -> str:
+    """``[optional; default 20; 1 to 10000, step 1; one of 'a', 'b']``: what a user needs to
+    give an input a value, from the spec (empty for a plain required socket)."""
+    facts = []
+    if not inp.required:
+        facts.append("optional")
+    if inp.is_widget and inp.has_default and is_literal_safe(inp.default):
+        facts.append(f"default {_show(inp.default)}")
+    lo, hi, step = inp.min, inp.max, inp.step
+    if inp.type in ("INT", "FLOAT") and (lo is not None or hi is not None):
+        rng = (
+            f"{_show(lo) if lo is not None else '-inf'} to {_show(hi) if hi is not None else 'inf'}"
+        )
+        if isinstance(step, (int, float)) and not isinstance(step, bool) and step not in (0, 1):
+            rng += f", step {_show(step)}"
+        facts.append(rng)
+    if inp.type == "COMBO" and inp.dynamic is None:
+        if inp.file_kind:
+            facts.append(
+                "a file name of the server" + (" or a URL" if inp.file_kind == "model" else "")
+            )
+        elif inp.choices:
+            shown = ", ".join(_show(c) for c in inp.choices[:_SHOWN_CHOICES])
+            if len(inp.choices) > _SHOWN_CHOICES:
+                shown += f", ... ({len(inp.choices)} choices)"
+            facts.append(f"one of {shown}" + (f"; type {alias}" if alias else ""))
+    return f"[{'; '.join(facts)}]" if facts else ""
 
 
 def output_attribute_names(names: Iterable[str]) -> list[str]:
@@ -518,6 +577,7 @@ def _build_class(ns: NodeSpec, name: str) -> ClassModel:
     typevars = _matchtype_vars(ns, name)
     mod_names = Namer()
     taken = Namer(_NODE_ATTRS | _ANNOTATION_NAMES | {o.name for o in ns.outputs})
+    taken.taken.add(name)
     for inp in ns.inputs.values():
         py = pnamer(identifier(inp.name, fallback="input", reserved=_PARAM_RESERVED))
         option_base = None
@@ -525,6 +585,11 @@ def _build_class(ns: NodeSpec, name: str) -> ClassModel:
             model, option_base = _namespace(inp, name, name, bases, mod_names, taken)
             namespaces.append(model)
         params.append(_param(inp, py, name, aliases, option_base, typevars))
+    # each combo's Literal, public as a class attribute: ``KSampler.SamplerName``
+    public = {
+        a: taken(class_name(_camel(a[len(name) + 2 :]), reserved=_ANNOTATION_NAMES))
+        for a, _ in aliases
+    }
     widgets = [p for p in params if p.widget]
     sockets = [p for p in params if not p.widget]
     attrs_ = output_attribute_names(o.name for o in ns.outputs)
@@ -567,12 +632,14 @@ def _build_class(ns: NodeSpec, name: str) -> ClassModel:
         name=name,
         class_type=literal(ns.class_type),
         base=base,
-        doc=docstring(_class_doc(ns, params, outs)),
+        doc=docstring(
+            _class_doc(ns, params, outs, {a[len(name) + 2 :]: p for a, p in public.items()}, name)
+        ),
         params=params,
         dict_order=widgets + sockets,
         outputs=outputs,
         input_attrs=input_attrs,
-        aliases=aliases,
+        aliases=[(a, lit, public[a]) for a, lit in aliases],
         output_matchtypes=literal(tuple(mts)) if any(mts) else None,
         namespaces=namespaces,
         option_bases=bases,

@@ -28,11 +28,11 @@ class ClaudeNode(SingleOutputNode[Literal["STRING"]]):
     Category: partner/text/Anthropic
 
     Args:
-        prompt: Text input to the model.
+        prompt: Text input to the model. [default '']
         model: The Claude model used to generate the response.
-        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed. [default 0; 0 to 2147483647]
         images: Optional image(s) to use as context for the model. Up to 20 images.
-        system_prompt: Foundational instructions that dictate the model's behavior.
+        system_prompt: Foundational instructions that dictate the model's behavior. [optional; default '']
 
     Outputs:
         string (STRING)

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import DynamicOption, InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -32,11 +32,11 @@ class BeebleSwitchXImageEdit(Node):
 
     Args:
         image: IMAGE
-        prompt: Text description of the desired output (max 2000 chars). At least one of 'prompt' or 'reference_image' is required.
+        prompt: Text description of the desired output (max 2000 chars). At least one of 'prompt' or 'reference_image' is required. [default '']
         alpha_mode: Controls how SwitchX decides what to keep vs. regenerate. 'auto' isolates the main subject automatically. 'fill' regenerates the entire frame while preserving geometry. 'select' propagates a first-frame keyframe across the clip. 'custom' uses a per-frame alpha matte you provide.
-        max_resolution: Maximum output resolution.
-        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
-        reference_image: Reference image whose look (background, lighting, costume) the result should adopt. At least one of 'reference_image' or 'prompt' is required.
+        max_resolution: Maximum output resolution. [default '1080p'; one of '1080p', '720p'; type BeebleSwitchXImageEdit.MaxResolution]
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed. [default 0; 0 to 2147483647]
+        reference_image: Reference image whose look (background, lighting, costume) the result should adopt. At least one of 'reference_image' or 'prompt' is required. [optional]
 
     Outputs:
         image (IMAGE)
@@ -125,6 +125,9 @@ class BeebleSwitchXImageEdit(Node):
 
     _options_: ClassVar[dict[str, Any]] = {"alpha_mode": AlphaMode}
 
+    #: the choices of input max_resolution: ``BeebleSwitchXImageEdit.MaxResolution`` in annotations
+    MaxResolution: TypeAlias = _BeebleSwitchXImageEdit_max_resolution
+
     image: Output[Literal["IMAGE"]]
     alpha: Output[Literal["MASK"]]
 
@@ -176,11 +179,11 @@ class BeebleSwitchXVideoEdit(Node):
 
     Args:
         video: VIDEO
-        prompt: Text description of the desired output (max 2000 chars). At least one of 'prompt' or 'reference_image' is required.
+        prompt: Text description of the desired output (max 2000 chars). At least one of 'prompt' or 'reference_image' is required. [default '']
         alpha_mode: Controls how SwitchX decides what to keep vs. regenerate. 'auto' isolates the main subject automatically. 'fill' regenerates the entire frame while preserving geometry. 'select' propagates a first-frame keyframe across the clip. 'custom' uses a per-frame alpha matte you provide.
-        max_resolution: Maximum output resolution.
-        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
-        reference_image: Reference image whose look (background, lighting, costume) the result should adopt. At least one of 'reference_image' or 'prompt' is required.
+        max_resolution: Maximum output resolution. [default '1080p'; one of '1080p', '720p'; type BeebleSwitchXVideoEdit.MaxResolution]
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed. [default 0; 0 to 2147483647]
+        reference_image: Reference image whose look (background, lighting, costume) the result should adopt. At least one of 'reference_image' or 'prompt' is required. [optional]
 
     Outputs:
         video (VIDEO)
@@ -268,6 +271,9 @@ class BeebleSwitchXVideoEdit(Node):
 
 
     _options_: ClassVar[dict[str, Any]] = {"alpha_mode": AlphaMode}
+
+    #: the choices of input max_resolution: ``BeebleSwitchXVideoEdit.MaxResolution`` in annotations
+    MaxResolution: TypeAlias = _BeebleSwitchXVideoEdit_max_resolution
 
     video: Output[Literal["VIDEO"]]
     alpha: Output[Literal["VIDEO"]]

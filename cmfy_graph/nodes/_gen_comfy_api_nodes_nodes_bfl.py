@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import DynamicOption, InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -41,9 +41,9 @@ class Flux2ImageNode(SingleOutputNode[Literal["IMAGE"]]):
     Category: partner/image/BFL
 
     Args:
-        prompt: Prompt for the image generation or edit
+        prompt: Prompt for the image generation or edit [default '']
         model: COMFY_DYNAMICCOMBO_V3
-        seed: The random seed used for creating the noise.
+        seed: The random seed used for creating the noise. [default 0; 0 to 18446744073709551615]
 
     Outputs:
         image (IMAGE)
@@ -142,12 +142,12 @@ class Flux2MaxImageNode(SingleOutputNode[Literal["IMAGE"]]):
     Deprecated.
 
     Args:
-        prompt: Prompt for the image generation or edit
-        width: INT
-        height: INT
-        seed: The random seed used for creating the noise.
-        prompt_upsampling: Whether to perform upsampling on the prompt. If active, automatically modifies the prompt for more creative generation.
-        images: Up to 9 images to be used as references.
+        prompt: Prompt for the image generation or edit [default '']
+        width: INT [default 1024; 256 to 2048, step 32]
+        height: INT [default 768; 256 to 2048, step 32]
+        seed: The random seed used for creating the noise. [default 0; 0 to 18446744073709551615]
+        prompt_upsampling: Whether to perform upsampling on the prompt. If active, automatically modifies the prompt for more creative generation. [default True]
+        images: Up to 9 images to be used as references. [optional]
 
     Outputs:
         image (IMAGE)
@@ -210,12 +210,12 @@ class Flux2ProImageNode(SingleOutputNode[Literal["IMAGE"]]):
     Deprecated.
 
     Args:
-        prompt: Prompt for the image generation or edit
-        width: INT
-        height: INT
-        seed: The random seed used for creating the noise.
-        prompt_upsampling: Whether to perform upsampling on the prompt. If active, automatically modifies the prompt for more creative generation.
-        images: Up to 9 images to be used as references.
+        prompt: Prompt for the image generation or edit [default '']
+        width: INT [default 1024; 256 to 2048, step 32]
+        height: INT [default 768; 256 to 2048, step 32]
+        seed: The random seed used for creating the noise. [default 0; 0 to 18446744073709551615]
+        prompt_upsampling: Whether to perform upsampling on the prompt. If active, automatically modifies the prompt for more creative generation. [default True]
+        images: Up to 9 images to be used as references. [optional]
 
     Outputs:
         image (IMAGE)
@@ -305,15 +305,15 @@ class Flux3ImageToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     Category: partner/video/BFL
 
     Args:
-        prompt: How the scene should move and sound; the prompt is interpreted and expanded before generation.
+        prompt: How the scene should move and sound; the prompt is interpreted and expanded before generation. [default '']
         keyframes: 1 to 10 images, in playback order. Minimum 256x256 pixels each.
         placement: 'spread across the clip' lets FLUX 3 place the images (one opens the clip, two become its start and end); 'at times' pins every image to a second you choose.
-        aspect_ratio: Output aspect ratio. 'auto' picks one from the prompt and inputs.
-        duration: Clip length in seconds. 'auto' fits the length to the content.
-        resolution: Output resolution.
-        generate_audio: Generate synchronized audio (ambient, speech, effects). Off produces a video with no audio track.
-        safety_tolerance: Moderation tolerance, 0 is the strictest. Requests that send images or video are capped at 2 whatever you set here.
-        seed: Seed to determine if node should re-run; FLUX 3 picks its own seed, so actual results are nondeterministic regardless of this value.
+        aspect_ratio: Output aspect ratio. 'auto' picks one from the prompt and inputs. [default 'auto'; one of 'auto', '21:9', '2:1', '16:9', '4:3', '1:1', ... (8 choices); type Flux3ImageToVideoNode.AspectRatio]
+        duration: Clip length in seconds. 'auto' fits the length to the content. [default 'auto'; one of 'auto', '5', '6', '7', '8', '9', ... (17 choices); type Flux3ImageToVideoNode.Duration]
+        resolution: Output resolution. [default '720p'; one of '720p', '1080p'; type Flux3ImageToVideoNode.Resolution]
+        generate_audio: Generate synchronized audio (ambient, speech, effects). Off produces a video with no audio track. [default True]
+        safety_tolerance: Moderation tolerance, 0 is the strictest. Requests that send images or video are capped at 2 whatever you set here. [default 2; 0 to 4]
+        seed: Seed to determine if node should re-run; FLUX 3 picks its own seed, so actual results are nondeterministic regardless of this value. [default 42; 0 to 4294967295]
 
     Outputs:
         video (VIDEO)
@@ -391,6 +391,13 @@ class Flux3ImageToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
 
     _options_: ClassVar[dict[str, Any]] = {"placement": Placement}
 
+    #: the choices of input aspect_ratio: ``Flux3ImageToVideoNode.AspectRatio`` in annotations
+    AspectRatio: TypeAlias = _Flux3ImageToVideoNode_aspect_ratio
+    #: the choices of input duration: ``Flux3ImageToVideoNode.Duration`` in annotations
+    Duration: TypeAlias = _Flux3ImageToVideoNode_duration
+    #: the choices of input resolution: ``Flux3ImageToVideoNode.Resolution`` in annotations
+    Resolution: TypeAlias = _Flux3ImageToVideoNode_resolution
+
     video: Output[Literal["VIDEO"]]
 
     prompt: InputRef
@@ -464,13 +471,13 @@ class Flux3TextToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     Category: partner/video/BFL
 
     Args:
-        prompt: What you want, in plain language; the prompt is interpreted and expanded before generation. Describe ambient sound, music and speech separately for layered audio.
-        aspect_ratio: Output aspect ratio. 'auto' picks one from the prompt and inputs.
-        duration: Clip length in seconds. 'auto' fits the length to the content.
-        resolution: Output resolution.
-        generate_audio: Generate synchronized audio (ambient, speech, effects). Off produces a video with no audio track.
-        safety_tolerance: Moderation tolerance, 0 is the strictest. Requests that send images or video are capped at 2 whatever you set here.
-        seed: Seed to determine if node should re-run; FLUX 3 picks its own seed, so actual results are nondeterministic regardless of this value.
+        prompt: What you want, in plain language; the prompt is interpreted and expanded before generation. Describe ambient sound, music and speech separately for layered audio. [default '']
+        aspect_ratio: Output aspect ratio. 'auto' picks one from the prompt and inputs. [default 'auto'; one of 'auto', '21:9', '2:1', '16:9', '4:3', '1:1', ... (8 choices); type Flux3TextToVideoNode.AspectRatio]
+        duration: Clip length in seconds. 'auto' fits the length to the content. [default 'auto'; one of 'auto', '5', '6', '7', '8', '9', ... (17 choices); type Flux3TextToVideoNode.Duration]
+        resolution: Output resolution. [default '720p'; one of '720p', '1080p'; type Flux3TextToVideoNode.Resolution]
+        generate_audio: Generate synchronized audio (ambient, speech, effects). Off produces a video with no audio track. [default True]
+        safety_tolerance: Moderation tolerance, 0 is the strictest. Requests that send images or video are capped at 2 whatever you set here. [default 2; 0 to 4]
+        seed: Seed to determine if node should re-run; FLUX 3 picks its own seed, so actual results are nondeterministic regardless of this value. [default 42; 0 to 4294967295]
 
     Outputs:
         video (VIDEO)
@@ -508,6 +515,13 @@ class Flux3TextToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
     )
+
+    #: the choices of input aspect_ratio: ``Flux3TextToVideoNode.AspectRatio`` in annotations
+    AspectRatio: TypeAlias = _Flux3TextToVideoNode_aspect_ratio
+    #: the choices of input duration: ``Flux3TextToVideoNode.Duration`` in annotations
+    Duration: TypeAlias = _Flux3TextToVideoNode_duration
+    #: the choices of input resolution: ``Flux3TextToVideoNode.Resolution`` in annotations
+    Resolution: TypeAlias = _Flux3TextToVideoNode_resolution
 
     video: Output[Literal["VIDEO"]]
 
@@ -578,13 +592,13 @@ class Flux3VideoContinuationNode(SingleOutputNode[Literal["VIDEO"]]):
 
     Args:
         video: The clip to continue.
-        prompt: What the continuation should show; the prompt is interpreted and expanded before generation.
-        aspect_ratio: Output aspect ratio. 'auto' picks one from the prompt and inputs.
-        duration: Clip length in seconds. 'auto' fits the length to the content.
-        resolution: Output resolution.
-        generate_audio: Generate synchronized audio (ambient, speech, effects). Off produces a video with no audio track.
-        safety_tolerance: Moderation tolerance, 0 is the strictest. Requests that send images or video are capped at 2 whatever you set here.
-        seed: Seed to determine if node should re-run; FLUX 3 picks its own seed, so actual results are nondeterministic regardless of this value.
+        prompt: What the continuation should show; the prompt is interpreted and expanded before generation. [default '']
+        aspect_ratio: Output aspect ratio. 'auto' picks one from the prompt and inputs. [default 'auto'; one of 'auto', '21:9', '2:1', '16:9', '4:3', '1:1', ... (8 choices); type Flux3VideoContinuationNode.AspectRatio]
+        duration: Clip length in seconds. 'auto' fits the length to the content. [default 'auto'; one of 'auto', '5', '6', '7', '8', '9', ... (17 choices); type Flux3VideoContinuationNode.Duration]
+        resolution: Output resolution. [default '720p'; one of '720p', '1080p'; type Flux3VideoContinuationNode.Resolution]
+        generate_audio: Generate synchronized audio (ambient, speech, effects). Off produces a video with no audio track. [default True]
+        safety_tolerance: Moderation tolerance, 0 is the strictest. Requests that send images or video are capped at 2 whatever you set here. [default 2; 0 to 4]
+        seed: Seed to determine if node should re-run; FLUX 3 picks its own seed, so actual results are nondeterministic regardless of this value. [default 42; 0 to 4294967295]
 
     Outputs:
         video (VIDEO)
@@ -623,6 +637,13 @@ class Flux3VideoContinuationNode(SingleOutputNode[Literal["VIDEO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
     )
+
+    #: the choices of input aspect_ratio: ``Flux3VideoContinuationNode.AspectRatio`` in annotations
+    AspectRatio: TypeAlias = _Flux3VideoContinuationNode_aspect_ratio
+    #: the choices of input duration: ``Flux3VideoContinuationNode.Duration`` in annotations
+    Duration: TypeAlias = _Flux3VideoContinuationNode_duration
+    #: the choices of input resolution: ``Flux3VideoContinuationNode.Resolution`` in annotations
+    Resolution: TypeAlias = _Flux3VideoContinuationNode_resolution
 
     video: Output[Literal["VIDEO"]]
 
@@ -674,8 +695,8 @@ class FluxEraseNode(SingleOutputNode[Literal["IMAGE"]]):
     Args:
         image: IMAGE
         mask: White areas are removed; black areas are preserved.
-        dilate_pixels: Expands the mask boundaries to ensure clean coverage of the object's edges.
-        seed: The random seed used for creating the noise.
+        dilate_pixels: Expands the mask boundaries to ensure clean coverage of the object's edges. [default 10; 0 to 25]
+        seed: The random seed used for creating the noise. [optional; default 0; 0 to 2147483647]
 
     Outputs:
         image (IMAGE)
@@ -728,13 +749,13 @@ class FluxKontextMaxImageNode(SingleOutputNode[Literal["IMAGE"]]):
     Category: partner/image/BFL
 
     Args:
-        prompt: Prompt for the image generation - specify what and how to edit.
-        aspect_ratio: Aspect ratio of image; must be between 1:4 and 4:1.
-        guidance: Guidance strength for the image generation process
-        steps: Number of steps for the image generation process
-        seed: The random seed used for creating the noise.
-        prompt_upsampling: Whether to perform upsampling on the prompt. If active, automatically modifies the prompt for more creative generation, but results are nondeterministic (same seed will not produce exactly the same result).
-        input_image: IMAGE
+        prompt: Prompt for the image generation - specify what and how to edit. [default '']
+        aspect_ratio: Aspect ratio of image; must be between 1:4 and 4:1. [default '16:9']
+        guidance: Guidance strength for the image generation process [default 3.0; 0.1 to 99.0, step 0.1]
+        steps: Number of steps for the image generation process [default 50; 1 to 150]
+        seed: The random seed used for creating the noise. [default 1234; 0 to 18446744073709551615]
+        prompt_upsampling: Whether to perform upsampling on the prompt. If active, automatically modifies the prompt for more creative generation, but results are nondeterministic (same seed will not produce exactly the same result). [default False]
+        input_image: IMAGE [optional]
 
     Outputs:
         image (IMAGE)
@@ -800,13 +821,13 @@ class FluxKontextProImageNode(SingleOutputNode[Literal["IMAGE"]]):
     Category: partner/image/BFL
 
     Args:
-        prompt: Prompt for the image generation - specify what and how to edit.
-        aspect_ratio: Aspect ratio of image; must be between 1:4 and 4:1.
-        guidance: Guidance strength for the image generation process
-        steps: Number of steps for the image generation process
-        seed: The random seed used for creating the noise.
-        prompt_upsampling: Whether to perform upsampling on the prompt. If active, automatically modifies the prompt for more creative generation, but results are nondeterministic (same seed will not produce exactly the same result).
-        input_image: IMAGE
+        prompt: Prompt for the image generation - specify what and how to edit. [default '']
+        aspect_ratio: Aspect ratio of image; must be between 1:4 and 4:1. [default '16:9']
+        guidance: Guidance strength for the image generation process [default 3.0; 0.1 to 99.0, step 0.1]
+        steps: Number of steps for the image generation process [default 50; 1 to 150]
+        seed: The random seed used for creating the noise. [default 1234; 0 to 18446744073709551615]
+        prompt_upsampling: Whether to perform upsampling on the prompt. If active, automatically modifies the prompt for more creative generation, but results are nondeterministic (same seed will not produce exactly the same result). [default False]
+        input_image: IMAGE [optional]
 
     Outputs:
         image (IMAGE)
@@ -873,15 +894,15 @@ class FluxProExpandNode(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         image: IMAGE
-        prompt: Prompt for the image generation
-        prompt_upsampling: Whether to perform upsampling on the prompt. If active, automatically modifies the prompt for more creative generation, but results are nondeterministic (same seed will not produce exactly the same result).
-        top: Number of pixels to expand at the top of the image
-        bottom: Number of pixels to expand at the bottom of the image
-        left: Number of pixels to expand at the left of the image
-        right: Number of pixels to expand at the right of the image
-        guidance: Guidance strength for the image generation process
-        steps: Number of steps for the image generation process
-        seed: The random seed used for creating the noise.
+        prompt: Prompt for the image generation [default '']
+        prompt_upsampling: Whether to perform upsampling on the prompt. If active, automatically modifies the prompt for more creative generation, but results are nondeterministic (same seed will not produce exactly the same result). [default False]
+        top: Number of pixels to expand at the top of the image [default 0; 0 to 2048]
+        bottom: Number of pixels to expand at the bottom of the image [default 0; 0 to 2048]
+        left: Number of pixels to expand at the left of the image [default 0; 0 to 2048]
+        right: Number of pixels to expand at the right of the image [default 0; 0 to 2048]
+        guidance: Guidance strength for the image generation process [default 60; 1.5 to 100]
+        steps: Number of steps for the image generation process [default 50; 15 to 50]
+        seed: The random seed used for creating the noise. [default 0; 0 to 18446744073709551615]
 
     Outputs:
         image (IMAGE)
@@ -961,11 +982,11 @@ class FluxProFillNode(SingleOutputNode[Literal["IMAGE"]]):
     Args:
         image: IMAGE
         mask: MASK
-        prompt: Prompt for the image generation
-        prompt_upsampling: Whether to perform upsampling on the prompt. If active, automatically modifies the prompt for more creative generation, but results are nondeterministic (same seed will not produce exactly the same result).
-        guidance: Guidance strength for the image generation process
-        steps: Number of steps for the image generation process
-        seed: The random seed used for creating the noise.
+        prompt: Prompt for the image generation [default '']
+        prompt_upsampling: Whether to perform upsampling on the prompt. If active, automatically modifies the prompt for more creative generation, but results are nondeterministic (same seed will not produce exactly the same result). [default False]
+        guidance: Guidance strength for the image generation process [default 60; 1.5 to 100]
+        steps: Number of steps for the image generation process [default 50; 15 to 50]
+        seed: The random seed used for creating the noise. [default 0; 0 to 18446744073709551615]
 
     Outputs:
         image (IMAGE)
@@ -1030,13 +1051,13 @@ class FluxProUltraImageNode(SingleOutputNode[Literal["IMAGE"]]):
     Category: partner/image/BFL
 
     Args:
-        prompt: Prompt for the image generation
-        prompt_upsampling: Whether to perform upsampling on the prompt. If active, automatically modifies the prompt for more creative generation, but results are nondeterministic (same seed will not produce exactly the same result).
-        seed: The random seed used for creating the noise.
-        aspect_ratio: Aspect ratio of image; must be between 1:4 and 4:1.
-        raw: When True, generate less processed, more natural-looking images.
-        image_prompt: IMAGE
-        image_prompt_strength: Blend between the prompt and the image prompt.
+        prompt: Prompt for the image generation [default '']
+        prompt_upsampling: Whether to perform upsampling on the prompt. If active, automatically modifies the prompt for more creative generation, but results are nondeterministic (same seed will not produce exactly the same result). [default False]
+        seed: The random seed used for creating the noise. [default 0; 0 to 18446744073709551615]
+        aspect_ratio: Aspect ratio of image; must be between 1:4 and 4:1. [default '16:9']
+        raw: When True, generate less processed, more natural-looking images. [default False]
+        image_prompt: IMAGE [optional]
+        image_prompt_strength: Blend between the prompt and the image prompt. [optional; default 0.1; 0.0 to 1.0, step 0.01]
 
     Outputs:
         image (IMAGE)
@@ -1104,8 +1125,8 @@ class FluxVTONode(SingleOutputNode[Literal["IMAGE"]]):
     Args:
         person: Image of the person to dress.
         garment: Image of the garment to apply.
-        prompt: Optional natural-language styling instruction (e.g. how the garment should fit).
-        seed: The random seed used for creating the noise.
+        prompt: Optional natural-language styling instruction (e.g. how the garment should fit). [default '']
+        seed: The random seed used for creating the noise. [default 0; 0 to 18446744073709551615]
 
     Outputs:
         image (IMAGE)
@@ -1161,12 +1182,12 @@ class FluxVideoUpscaleNode(SingleOutputNode[Literal["VIDEO"]]):
 
     Args:
         video: Source clip of 1 to 20 seconds with an aspect ratio between 1:4 and 4:1. The output is rendered at 24 fps and capped at about 14.4 megapixels per frame.
-        upscale_factor: Output size relative to the source. Very large sources are upscaled by less than the requested factor because of the per-frame cap.
-        mode: 'creative' restores and invents fine detail, best for generated footage, textures and scenery. 'precise' sharpens the source without changing it, for faces, products and real footage.
-        prompt: Optional description of the clip that steers the enhanced detail. Leave empty for a neutral upscale.
-        auto_downscale: Automatically downscale sources larger than 3840x2160 pixels in area to fit the input limit. Aspect ratio is preserved; smaller videos are untouched.
-        safety_tolerance: Moderation tolerance, 0 is the strictest.
-        seed: Seed to determine if node should re-run; FLUX picks its own seed, so actual results are nondeterministic regardless of this value.
+        upscale_factor: Output size relative to the source. Very large sources are upscaled by less than the requested factor because of the per-frame cap. [default 2.0; 1.5 to 3.0, step 0.1]
+        mode: 'creative' restores and invents fine detail, best for generated footage, textures and scenery. 'precise' sharpens the source without changing it, for faces, products and real footage. [default 'creative'; one of 'creative', 'precise'; type FluxVideoUpscaleNode.Mode]
+        prompt: Optional description of the clip that steers the enhanced detail. Leave empty for a neutral upscale. [default '']
+        auto_downscale: Automatically downscale sources larger than 3840x2160 pixels in area to fit the input limit. Aspect ratio is preserved; smaller videos are untouched. [default True]
+        safety_tolerance: Moderation tolerance, 0 is the strictest. [default 2; 0 to 4]
+        seed: Seed to determine if node should re-run; FLUX picks its own seed, so actual results are nondeterministic regardless of this value. [default 42; 0 to 4294967295]
 
     Outputs:
         video (VIDEO)
@@ -1192,6 +1213,9 @@ class FluxVideoUpscaleNode(SingleOutputNode[Literal["VIDEO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
     )
+
+    #: the choices of input mode: ``FluxVideoUpscaleNode.Mode`` in annotations
+    Mode: TypeAlias = _FluxVideoUpscaleNode_mode
 
     video: Output[Literal["VIDEO"]]
 

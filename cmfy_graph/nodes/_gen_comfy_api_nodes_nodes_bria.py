@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import DynamicOption, InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -41,7 +41,7 @@ class BriaEraser(SingleOutputNode[Literal["IMAGE"]]):
     Args:
         image: IMAGE
         mask: White areas are erased, black areas are preserved. The mask is binarized before sending, so partially painted areas count as white. Must have the same aspect ratio as the image.
-        mask_type: manual for hand-drawn or brush masks, automatic for masks produced by segmentation models such as SAM.
+        mask_type: manual for hand-drawn or brush masks, automatic for masks produced by segmentation models such as SAM. [one of 'manual', 'automatic'; type BriaEraser.MaskType]
         moderation: Moderation settings
 
     Outputs:
@@ -103,6 +103,9 @@ class BriaEraser(SingleOutputNode[Literal["IMAGE"]]):
 
     _options_: ClassVar[dict[str, Any]] = {"moderation": Moderation}
 
+    #: the choices of input mask_type: ``BriaEraser.MaskType`` in annotations
+    MaskType: TypeAlias = _BriaEraser_mask_type
+
     image: Output[Literal["IMAGE"]]
 
     mask_type: InputRef
@@ -152,9 +155,9 @@ class BriaExpandImage(Node):
     Args:
         image: IMAGE
         expand_mode: Target shape of the expanded image: a preset aspect ratio, a custom ratio, or manual placement of the original image on a canvas. Manual is the only mode that can reach a canvas taller than 1:2.
-        prompt: Optional description of the expanded scene; when empty, Bria generates one from the image.
-        negative_prompt: STRING
-        seed: INT
+        prompt: Optional description of the expanded scene; when empty, Bria generates one from the image. [default '']
+        negative_prompt: STRING [default '']
+        seed: INT [default 42; 1 to 2147483647]
         moderation: Moderation settings
 
     Outputs:
@@ -391,10 +394,10 @@ class BriaGenFill(SingleOutputNode[Literal["IMAGE"]]):
     Args:
         image: IMAGE
         mask: White areas are filled with generated content, black areas are preserved. The mask is binarized before sending, so partially painted areas count as white. Must have the same aspect ratio as the image.
-        prompt: Description of what to generate inside the masked region.
-        negative_prompt: STRING
-        refine_prompt: Automatically adjust the prompt for better results; disable to use the prompt exactly as written.
-        seed: INT
+        prompt: Description of what to generate inside the masked region. [default '']
+        negative_prompt: STRING [default '']
+        refine_prompt: Automatically adjust the prompt for better results; disable to use the prompt exactly as written. [default True]
+        seed: INT [default 42; 1 to 2147483647]
         moderation: Moderation settings
 
     Outputs:
@@ -506,16 +509,16 @@ class BriaImageEditNode(Node):
     Category: partner/image/Bria
 
     Args:
-        model: COMBO
+        model: COMBO [one of 'FIBO'; type BriaImageEditNode.Model]
         image: IMAGE
-        prompt: Instruction to edit image
-        negative_prompt: STRING
-        structured_prompt: A string containing the structured edit prompt in JSON format. Use this instead of usual prompt for precise, programmatic control.
-        seed: INT
-        guidance_scale: Higher value makes the image follow the prompt more closely.
-        steps: INT
+        prompt: Instruction to edit image [default '']
+        negative_prompt: STRING [default '']
+        structured_prompt: A string containing the structured edit prompt in JSON format. Use this instead of usual prompt for precise, programmatic control. [default '']
+        seed: INT [default 1; 1 to 2147483647]
+        guidance_scale: Higher value makes the image follow the prompt more closely. [default 3; 3 to 5, step 0.01]
+        steps: INT [default 50; 20 to 50]
         moderation: Moderation settings
-        mask: If omitted, the edit applies to the entire image.
+        mask: If omitted, the edit applies to the entire image. [optional]
 
     Outputs:
         image (IMAGE)
@@ -585,6 +588,9 @@ class BriaImageEditNode(Node):
 
     _options_: ClassVar[dict[str, Any]] = {"moderation": Moderation}
 
+    #: the choices of input model: ``BriaImageEditNode.Model`` in annotations
+    Model: TypeAlias = _BriaImageEditNode_model
+
     image: Output[Literal["IMAGE"]]
     structured_prompt: Output[Literal["STRING"]]
 
@@ -647,8 +653,8 @@ class BriaIncreaseResolution(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         image: IMAGE
-        desired_increase: Resolution multiplier. The output must fit within 8192 pixels on each side.
-        auto_downscale: Automatically lower the multiplier, and downscale the input image if that is still not enough, when the output would exceed the limit.
+        desired_increase: Resolution multiplier. The output must fit within 8192 pixels on each side. [one of '2', '4'; type BriaIncreaseResolution.DesiredIncrease]
+        auto_downscale: Automatically lower the multiplier, and downscale the input image if that is still not enough, when the output would exceed the limit. [default False]
         moderation: Moderation settings
 
     Outputs:
@@ -710,6 +716,9 @@ class BriaIncreaseResolution(SingleOutputNode[Literal["IMAGE"]]):
 
     _options_: ClassVar[dict[str, Any]] = {"moderation": Moderation}
 
+    #: the choices of input desired_increase: ``BriaIncreaseResolution.DesiredIncrease`` in annotations
+    DesiredIncrease: TypeAlias = _BriaIncreaseResolution_desired_increase
+
     image: Output[Literal["IMAGE"]]
 
     desired_increase: InputRef
@@ -754,7 +763,7 @@ class BriaRemoveImageBackground(SingleOutputNode[Literal["IMAGE"]]):
     Args:
         image: IMAGE
         moderation: Moderation settings
-        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed. [default 0; 0 to 2147483647]
 
     Outputs:
         image (IMAGE)
@@ -844,8 +853,8 @@ class BriaRemoveVideoBackground(SingleOutputNode[Literal["VIDEO"]]):
 
     Args:
         video: VIDEO
-        background_color: Background color for the output video.
-        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
+        background_color: Background color for the output video. [one of 'Black', 'White', 'Gray', 'Red', 'Green', 'Blue', ... (10 choices); type BriaRemoveVideoBackground.BackgroundColor]
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed. [default 0; 0 to 2147483647]
 
     Outputs:
         video (VIDEO)
@@ -867,6 +876,9 @@ class BriaRemoveVideoBackground(SingleOutputNode[Literal["VIDEO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
     )
+
+    #: the choices of input background_color: ``BriaRemoveVideoBackground.BackgroundColor`` in annotations
+    BackgroundColor: TypeAlias = _BriaRemoveVideoBackground_background_color
 
     video: Output[Literal["VIDEO"]]
 
@@ -902,7 +914,7 @@ class BriaTransparentVideoBackground(Node):
 
     Args:
         video: VIDEO
-        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed. [default 0; 0 to 2147483647]
 
     Outputs:
         images (IMAGE)
@@ -954,8 +966,8 @@ class BriaVideoGreenScreen(SingleOutputNode[Literal["VIDEO"]]):
 
     Args:
         video: VIDEO
-        green_shade: Solid chroma-key shade applied behind the foreground: broadcast_green (#00B140), chroma_green (#00FF00), or blue_screen (#0000FF).
-        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
+        green_shade: Solid chroma-key shade applied behind the foreground: broadcast_green (#00B140), chroma_green (#00FF00), or blue_screen (#0000FF). [one of 'broadcast_green', 'chroma_green', 'blue_screen'; type BriaVideoGreenScreen.GreenShade]
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed. [default 0; 0 to 2147483647]
 
     Outputs:
         video (VIDEO)
@@ -977,6 +989,9 @@ class BriaVideoGreenScreen(SingleOutputNode[Literal["VIDEO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
     )
+
+    #: the choices of input green_shade: ``BriaVideoGreenScreen.GreenShade`` in annotations
+    GreenShade: TypeAlias = _BriaVideoGreenScreen_green_shade
 
     video: Output[Literal["VIDEO"]]
 
@@ -1012,9 +1027,9 @@ class BriaVideoReplaceBackground(SingleOutputNode[Literal["VIDEO"]]):
 
     Args:
         video: Foreground video whose background is replaced.
-        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
-        background_image: Background image to composite behind the foreground. Provide either a background image or a background video, not both.
-        background_video: Background video to composite behind the foreground. Provide either a background image or a background video, not both.
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed. [default 0; 0 to 2147483647]
+        background_image: Background image to composite behind the foreground. Provide either a background image or a background video, not both. [optional]
+        background_video: Background video to composite behind the foreground. Provide either a background image or a background video, not both. [optional]
 
     Outputs:
         video (VIDEO)

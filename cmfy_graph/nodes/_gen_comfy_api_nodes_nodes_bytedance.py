@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import DynamicOption, InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -45,12 +45,12 @@ class ByteDance2FirstLastFrameNode(SingleOutputNode[Literal["VIDEO"]]):
 
     Args:
         model: Seedance 2.5 for the newest model, videos up to 30 seconds and mp4/mov output; Seedance 2.0 for maximum quality and 4k; Fast for speed optimization; Mini for the fastest, lowest-cost generation.
-        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
-        watermark: Whether to add a watermark to the video.
-        first_frame: First frame image for the video.
-        last_frame: Last frame image for the video.
-        first_frame_asset_id: Seedance asset_id to use as the first frame. Mutually exclusive with the first_frame image input.
-        last_frame_asset_id: Seedance asset_id to use as the last frame. Mutually exclusive with the last_frame image input.
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed. [default 0; 0 to 2147483647]
+        watermark: Whether to add a watermark to the video. [default False]
+        first_frame: First frame image for the video. [optional]
+        last_frame: Last frame image for the video. [optional]
+        first_frame_asset_id: Seedance asset_id to use as the first frame. Mutually exclusive with the first_frame image input. [optional; default '']
+        last_frame_asset_id: Seedance asset_id to use as the last frame. Mutually exclusive with the last_frame image input. [optional; default '']
 
     Outputs:
         video (VIDEO)
@@ -214,8 +214,8 @@ class ByteDance2ReferenceNode(SingleOutputNode[Literal["VIDEO"]]):
 
     Args:
         model: Seedance 2.5 for the newest model, videos up to 30 seconds and mp4/mov output; Seedance 2.0 for maximum quality and 4k; Fast for speed optimization; Mini for the fastest, lowest-cost generation.
-        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
-        watermark: Whether to add a watermark to the video.
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed. [default 0; 0 to 2147483647]
+        watermark: Whether to add a watermark to the video. [default False]
 
     Outputs:
         video (VIDEO)
@@ -390,8 +390,8 @@ class ByteDance2ReferenceNodeV2(SingleOutputNode[Literal["VIDEO"]]):
 
     Args:
         model: Seedance 2.5 for the newest model, videos up to 30 seconds and mp4/mov output; Seedance 2.0 for maximum quality and 4k; Fast for speed optimization; Mini for the fastest, lowest-cost generation.
-        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
-        watermark: Whether to add a watermark to the video.
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed. [default 0; 0 to 2147483647]
+        watermark: Whether to add a watermark to the video. [default False]
 
     Outputs:
         video (VIDEO)
@@ -566,8 +566,8 @@ class ByteDance2TextToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
 
     Args:
         model: Seedance 2.5 for the newest model, videos up to 30 seconds and mp4/mov output; Seedance 2.0 for maximum quality and 4k; Fast for speed optimization; Mini for the fastest, lowest-cost generation.
-        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
-        watermark: Whether to add a watermark to the video.
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed. [default 0; 0 to 2147483647]
+        watermark: Whether to add a watermark to the video. [default False]
 
     Outputs:
         video (VIDEO)
@@ -711,7 +711,7 @@ class ByteDanceCreateImageAsset(Node):
 
     Args:
         image: Image to register as a personal asset.
-        group_id: Reuse an existing Seedance asset group ID to skip repeated human verification for the same person. Leave empty to run real-person authentication in the browser and create a new group.
+        group_id: Reuse an existing Seedance asset group ID to skip repeated human verification for the same person. Leave empty to run real-person authentication in the browser and create a new group. [default '']
 
     Outputs:
         asset_id (STRING)
@@ -759,7 +759,7 @@ class ByteDanceCreateVideoAsset(Node):
 
     Args:
         video: Video to register as a personal asset.
-        group_id: Reuse an existing Seedance asset group ID to skip repeated human verification for the same person. Leave empty to run real-person authentication in the browser and create a new group.
+        group_id: Reuse an existing Seedance asset group ID to skip repeated human verification for the same person. Leave empty to run real-person authentication in the browser and create a new group. [default '']
 
     Outputs:
         asset_id (STRING)
@@ -810,17 +810,17 @@ class ByteDanceFirstLastFrameNode(SingleOutputNode[Literal["VIDEO"]]):
     Category: partner/video/ByteDance
 
     Args:
-        model: COMBO
+        model: COMBO [default 'seedance-1-0-lite-i2v-250428'; one of 'seedance-1-5-pro-251215', 'seedance-1-0-pro-250528', 'seedance-1-0-lite-i2v-250428'; type ByteDanceFirstLastFrameNode.Model]
         prompt: The text prompt used to generate the video.
         first_frame: First frame to be used for the video.
         last_frame: Last frame to be used for the video.
-        resolution: The resolution of the output video.
-        aspect_ratio: The aspect ratio of the output video.
-        duration: The duration of the output video in seconds.
-        seed: Seed to use for generation.
-        camera_fixed: Specifies whether to fix the camera. The platform appends an instruction to fix the camera to your prompt, but does not guarantee the actual effect.
-        watermark: Whether to add an "AI generated" watermark to the video.
-        generate_audio: This parameter is ignored for any model except seedance-1-5-pro.
+        resolution: The resolution of the output video. [one of '480p', '720p', '1080p'; type ByteDanceFirstLastFrameNode.Resolution]
+        aspect_ratio: The aspect ratio of the output video. [one of 'adaptive', '16:9', '4:3', '1:1', '3:4', '9:16', ... (7 choices); type ByteDanceFirstLastFrameNode.AspectRatio]
+        duration: The duration of the output video in seconds. [default 5; 3 to 12]
+        seed: Seed to use for generation. [optional; default 0; 0 to 2147483647]
+        camera_fixed: Specifies whether to fix the camera. The platform appends an instruction to fix the camera to your prompt, but does not guarantee the actual effect. [optional; default False]
+        watermark: Whether to add an "AI generated" watermark to the video. [optional; default False]
+        generate_audio: This parameter is ignored for any model except seedance-1-5-pro. [optional; default False]
 
     Outputs:
         video (VIDEO)
@@ -862,6 +862,13 @@ class ByteDanceFirstLastFrameNode(SingleOutputNode[Literal["VIDEO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
     )
+
+    #: the choices of input model: ``ByteDanceFirstLastFrameNode.Model`` in annotations
+    Model: TypeAlias = _ByteDanceFirstLastFrameNode_model
+    #: the choices of input resolution: ``ByteDanceFirstLastFrameNode.Resolution`` in annotations
+    Resolution: TypeAlias = _ByteDanceFirstLastFrameNode_resolution
+    #: the choices of input aspect_ratio: ``ByteDanceFirstLastFrameNode.AspectRatio`` in annotations
+    AspectRatio: TypeAlias = _ByteDanceFirstLastFrameNode_aspect_ratio
 
     video: Output[Literal["VIDEO"]]
 
@@ -934,14 +941,14 @@ class ByteDanceImageNode(SingleOutputNode[Literal["IMAGE"]]):
     Deprecated.
 
     Args:
-        model: COMBO
+        model: COMBO [one of 'seedream-3-0-t2i-250415'; type ByteDanceImageNode.Model]
         prompt: The text prompt used to generate the image
-        size_preset: Pick a recommended size. Select Custom to use the width and height below
-        width: Custom width for image. Value is working only if `size_preset` is set to `Custom`
-        height: Custom height for image. Value is working only if `size_preset` is set to `Custom`
-        seed: Seed to use for generation
-        guidance_scale: Higher value makes the image follow the prompt more closely
-        watermark: Whether to add an "AI generated" watermark to the image
+        size_preset: Pick a recommended size. Select Custom to use the width and height below [one of '1024x1024 (1:1)', '864x1152 (3:4)', '1152x864 (4:3)', '1280x720 (16:9)', '720x1280 (9:16)', '832x1248 (2:3)', ... (10 choices); type ByteDanceImageNode.SizePreset]
+        width: Custom width for image. Value is working only if `size_preset` is set to `Custom` [default 1024; 512 to 2048, step 64]
+        height: Custom height for image. Value is working only if `size_preset` is set to `Custom` [default 1024; 512 to 2048, step 64]
+        seed: Seed to use for generation [optional; default 0; 0 to 2147483647]
+        guidance_scale: Higher value makes the image follow the prompt more closely [optional; default 2.5; 1.0 to 10.0, step 0.01]
+        watermark: Whether to add an "AI generated" watermark to the image [optional; default False]
 
     Outputs:
         image (IMAGE)
@@ -974,6 +981,11 @@ class ByteDanceImageNode(SingleOutputNode[Literal["IMAGE"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("image", "IMAGE", "IMAGE"),
     )
+
+    #: the choices of input model: ``ByteDanceImageNode.Model`` in annotations
+    Model: TypeAlias = _ByteDanceImageNode_model
+    #: the choices of input size_preset: ``ByteDanceImageNode.SizePreset`` in annotations
+    SizePreset: TypeAlias = _ByteDanceImageNode_size_preset
 
     image: Output[Literal["IMAGE"]]
 
@@ -1028,14 +1040,14 @@ class ByteDanceImageReferenceNode(SingleOutputNode[Literal["VIDEO"]]):
     Category: partner/video/ByteDance
 
     Args:
-        model: COMBO
+        model: COMBO [default 'seedance-1-0-lite-i2v-250428'; one of 'seedance-1-0-pro-250528', 'seedance-1-0-lite-i2v-250428'; type ByteDanceImageReferenceNode.Model]
         prompt: The text prompt used to generate the video.
         images: One to four images.
-        resolution: The resolution of the output video.
-        aspect_ratio: The aspect ratio of the output video.
-        duration: The duration of the output video in seconds.
-        seed: Seed to use for generation.
-        watermark: Whether to add an "AI generated" watermark to the video.
+        resolution: The resolution of the output video. [one of '480p', '720p'; type ByteDanceImageReferenceNode.Resolution]
+        aspect_ratio: The aspect ratio of the output video. [one of 'adaptive', '16:9', '4:3', '1:1', '3:4', '9:16', ... (7 choices); type ByteDanceImageReferenceNode.AspectRatio]
+        duration: The duration of the output video in seconds. [default 5; 3 to 12]
+        seed: Seed to use for generation. [optional; default 0; 0 to 2147483647]
+        watermark: Whether to add an "AI generated" watermark to the video. [optional; default False]
 
     Outputs:
         video (VIDEO)
@@ -1074,6 +1086,13 @@ class ByteDanceImageReferenceNode(SingleOutputNode[Literal["VIDEO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
     )
+
+    #: the choices of input model: ``ByteDanceImageReferenceNode.Model`` in annotations
+    Model: TypeAlias = _ByteDanceImageReferenceNode_model
+    #: the choices of input resolution: ``ByteDanceImageReferenceNode.Resolution`` in annotations
+    Resolution: TypeAlias = _ByteDanceImageReferenceNode_resolution
+    #: the choices of input aspect_ratio: ``ByteDanceImageReferenceNode.AspectRatio`` in annotations
+    AspectRatio: TypeAlias = _ByteDanceImageReferenceNode_aspect_ratio
 
     video: Output[Literal["VIDEO"]]
 
@@ -1132,16 +1151,16 @@ class ByteDanceImageToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     Category: partner/video/ByteDance
 
     Args:
-        model: COMBO
+        model: COMBO [default 'seedance-1-0-pro-fast-251015'; one of 'seedance-1-5-pro-251215', 'seedance-1-0-pro-250528', 'seedance-1-0-lite-i2v-250428', 'seedance-1-0-pro-fast-251015'; type ByteDanceImageToVideoNode.Model]
         prompt: The text prompt used to generate the video.
         image: First frame to be used for the video.
-        resolution: The resolution of the output video.
-        aspect_ratio: The aspect ratio of the output video.
-        duration: The duration of the output video in seconds.
-        seed: Seed to use for generation.
-        camera_fixed: Specifies whether to fix the camera. The platform appends an instruction to fix the camera to your prompt, but does not guarantee the actual effect.
-        watermark: Whether to add an "AI generated" watermark to the video.
-        generate_audio: This parameter is ignored for any model except seedance-1-5-pro.
+        resolution: The resolution of the output video. [one of '480p', '720p', '1080p'; type ByteDanceImageToVideoNode.Resolution]
+        aspect_ratio: The aspect ratio of the output video. [one of 'adaptive', '16:9', '4:3', '1:1', '3:4', '9:16', ... (7 choices); type ByteDanceImageToVideoNode.AspectRatio]
+        duration: The duration of the output video in seconds. [default 5; 3 to 12]
+        seed: Seed to use for generation. [optional; default 0; 0 to 2147483647]
+        camera_fixed: Specifies whether to fix the camera. The platform appends an instruction to fix the camera to your prompt, but does not guarantee the actual effect. [optional; default False]
+        watermark: Whether to add an "AI generated" watermark to the video. [optional; default False]
+        generate_audio: This parameter is ignored for any model except seedance-1-5-pro. [optional; default False]
 
     Outputs:
         video (VIDEO)
@@ -1182,6 +1201,13 @@ class ByteDanceImageToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
     )
+
+    #: the choices of input model: ``ByteDanceImageToVideoNode.Model`` in annotations
+    Model: TypeAlias = _ByteDanceImageToVideoNode_model
+    #: the choices of input resolution: ``ByteDanceImageToVideoNode.Resolution`` in annotations
+    Resolution: TypeAlias = _ByteDanceImageToVideoNode_resolution
+    #: the choices of input aspect_ratio: ``ByteDanceImageToVideoNode.AspectRatio`` in annotations
+    AspectRatio: TypeAlias = _ByteDanceImageToVideoNode_aspect_ratio
 
     video: Output[Literal["VIDEO"]]
 
@@ -1246,14 +1272,14 @@ class ByteDanceSeedAudio(SingleOutputNode[Literal["AUDIO"]]):
     Category: partner/audio/ByteDance
 
     Args:
-        text_prompt: Describe the voice(s), emotion, pacing, ambience, background music and sound effects, and include the lines to speak (name characters inline for dialogue). In 'audio reference' mode, refer to connected clips by order as @Audio1, @Audio2, @Audio3. With the multilingual model, a quoted line can start with a timestamp range that controls when and how long it is spoken, e.g. "[5.5s:8.0s] Wait for me!". Write the prompt in the same language as the lines to speak. Maximum 3000 characters.
+        text_prompt: Describe the voice(s), emotion, pacing, ambience, background music and sound effects, and include the lines to speak (name characters inline for dialogue). In 'audio reference' mode, refer to connected clips by order as @Audio1, @Audio2, @Audio3. With the multilingual model, a quoted line can start with a timestamp range that controls when and how long it is spoken, e.g. "[5.5s:8.0s] Wait for me!". Write the prompt in the same language as the lines to speak. Maximum 3000 characters. [default '']
         reference_mode: How to condition the voice: 'text only' (describe everything in the prompt), 'audio reference' (clone up to 3 voices, tagged @Audio1-3), 'image reference' (derive a voice from one character image), or 'preset voice' (pick a built-in named voice that reads the prompt).
-        sample_rate: Output sample rate in Hz.
-        speech_rate: Speaking speed. 0 = normal, 100 = 2.0x, -50 = 0.5x.
-        loudness_rate: Loudness. 0 = normal, 100 = 2.0x, -50 = 0.5x.
-        pitch_rate: Pitch shift in semitones (-12 to 12).
-        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
-        model: seed-audio-1.0-multilingual: 20 languages (English, Chinese, Japanese, Korean, Mexican & Castilian Spanish, Indonesian, German, Brazilian Portuguese, French, Thai, Vietnamese, Malay, Filipino, Italian, Russian, Dutch, Polish, Turkish, Swedish) plus per-sentence timing control via "[5.5s:8.0s] ..." timestamps. seed-audio-1.0: English and Chinese only, no timing control.
+        sample_rate: Output sample rate in Hz. [default '24000'; one of '8000', '16000', '24000', '32000', '44100', '48000'; type ByteDanceSeedAudio.SampleRate]
+        speech_rate: Speaking speed. 0 = normal, 100 = 2.0x, -50 = 0.5x. [default 0; -50 to 100]
+        loudness_rate: Loudness. 0 = normal, 100 = 2.0x, -50 = 0.5x. [default 0; -50 to 100]
+        pitch_rate: Pitch shift in semitones (-12 to 12). [default 0; -12 to 12]
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed. [default 42; 0 to 2147483647]
+        model: seed-audio-1.0-multilingual: 20 languages (English, Chinese, Japanese, Korean, Mexican & Castilian Spanish, Indonesian, German, Brazilian Portuguese, French, Thai, Vietnamese, Malay, Filipino, Italian, Russian, Dutch, Polish, Turkish, Swedish) plus per-sentence timing control via "[5.5s:8.0s] ..." timestamps. seed-audio-1.0: English and Chinese only, no timing control. [optional; default 'seed-audio-1.0-multilingual'; one of 'seed-audio-1.0-multilingual', 'seed-audio-1.0'; type ByteDanceSeedAudio.Model]
 
     Outputs:
         audio (AUDIO)
@@ -1392,6 +1418,11 @@ class ByteDanceSeedAudio(SingleOutputNode[Literal["AUDIO"]]):
 
     _options_: ClassVar[dict[str, Any]] = {"reference_mode": ReferenceMode}
 
+    #: the choices of input sample_rate: ``ByteDanceSeedAudio.SampleRate`` in annotations
+    SampleRate: TypeAlias = _ByteDanceSeedAudio_sample_rate
+    #: the choices of input model: ``ByteDanceSeedAudio.Model`` in annotations
+    Model: TypeAlias = _ByteDanceSeedAudio_model
+
     audio: Output[Literal["AUDIO"]]
 
     text_prompt: InputRef
@@ -1445,12 +1476,12 @@ class ByteDanceSeedreamLayerSeparationNode(Node):
 
     Args:
         image: The image to separate. Exactly one image, at least 512x512 pixels, aspect ratio between 1:16 and 16:1. Inputs larger than about 4MP are downscaled before upload.
-        prompt: How to separate the image. Leave empty to auto-detect and separate all major elements. Describe elements in natural language to control the separation, or target exact regions with <bbox>left top right bottom</bbox> tags (0-1000 per-mille coordinates).
-        size: Output resolution level. 'auto' follows the input image size (clamped to the 1K-2K range).
-        seed: Seed to use for generation.
-        prompt_optimization: Prompt-optimization mode: 'standard' gives higher quality, 'fast' shorter generation time.
-        watermark: Whether to add an "AI generated" watermark to the images.
-        crop_layers: Geometry of the layers/masks batch outputs (layer_stack is unaffected and always tight). Full canvas: each layer on a base-sized canvas at its bounding-box position - recompose directly with ImageCompositeMasked. Minimal size: each layer cropped to its bounding box (padded to the largest layer for batching) - much smaller tensors; rebuild placement with Layers From Bounding Boxes using the bboxes output.
+        prompt: How to separate the image. Leave empty to auto-detect and separate all major elements. Describe elements in natural language to control the separation, or target exact regions with <bbox>left top right bottom</bbox> tags (0-1000 per-mille coordinates). [default '']
+        size: Output resolution level. 'auto' follows the input image size (clamped to the 1K-2K range). [default 'auto'; one of 'auto', '1K', '1.5K', '2K'; type ByteDanceSeedreamLayerSeparationNode.Size]
+        seed: Seed to use for generation. [default 0; 0 to 2147483647]
+        prompt_optimization: Prompt-optimization mode: 'standard' gives higher quality, 'fast' shorter generation time. [optional; default 'standard'; one of 'standard', 'fast'; type ByteDanceSeedreamLayerSeparationNode.PromptOptimization]
+        watermark: Whether to add an "AI generated" watermark to the images. [optional; default False]
+        crop_layers: Geometry of the layers/masks batch outputs (layer_stack is unaffected and always tight). Full canvas: each layer on a base-sized canvas at its bounding-box position - recompose directly with ImageCompositeMasked. Minimal size: each layer cropped to its bounding box (padded to the largest layer for batching) - much smaller tensors; rebuild placement with Layers From Bounding Boxes using the bboxes output. [optional; default False]
 
     Outputs:
         base_image (IMAGE) - The base image (background plate) the layers stack onto.
@@ -1491,6 +1522,11 @@ class ByteDanceSeedreamLayerSeparationNode(Node):
         ("bboxes", "BOUNDING_BOX", "bboxes"),
         ("layer_stack", "LAYERS", "layer_stack"),
     )
+
+    #: the choices of input size: ``ByteDanceSeedreamLayerSeparationNode.Size`` in annotations
+    Size: TypeAlias = _ByteDanceSeedreamLayerSeparationNode_size
+    #: the choices of input prompt_optimization: ``ByteDanceSeedreamLayerSeparationNode.PromptOptimization`` in annotations
+    PromptOptimization: TypeAlias = _ByteDanceSeedreamLayerSeparationNode_prompt_optimization
 
     base_image: Output[Literal["IMAGE"]]
     base_mask: Output[Literal["MASK"]]
@@ -1559,17 +1595,17 @@ class ByteDanceSeedreamNode(SingleOutputNode[Literal["IMAGE"]]):
     Deprecated.
 
     Args:
-        model: COMBO
-        prompt: Text prompt for creating or editing an image.
-        size_preset: Pick a recommended size. Select Custom to use the width and height below.
-        image: Input image(s) for image-to-image generation. Reference image(s) for single or multi-reference generation.
-        width: Custom width for image. Value is working only if `size_preset` is set to `Custom`
-        height: Custom height for image. Value is working only if `size_preset` is set to `Custom`
-        sequential_image_generation: Group image generation mode. 'disabled' generates a single image. 'auto' lets the model decide whether to generate multiple related images (e.g., story scenes, character variations).
-        max_images: Maximum number of images to generate when sequential_image_generation='auto'. Total images (input + generated) cannot exceed 15.
-        seed: Seed to use for generation.
-        watermark: Whether to add an "AI generated" watermark to the image.
-        fail_on_partial: If enabled, abort execution if any requested images are missing or return an error.
+        model: COMBO [one of 'seedream 5.0 pro', 'seedream 5.0 lite', 'seedream-4-5-251128', 'seedream-4-0-250828'; type ByteDanceSeedreamNode.Model]
+        prompt: Text prompt for creating or editing an image. [default '']
+        size_preset: Pick a recommended size. Select Custom to use the width and height below. [one of '2048x2048 (1:1)', '2304x1728 (4:3)', '1728x2304 (3:4)', '2560x1440 (16:9)', '1440x2560 (9:16)', '2496x1664 (3:2)', ... (11 choices); type ByteDanceSeedreamNode.SizePreset]
+        image: Input image(s) for image-to-image generation. Reference image(s) for single or multi-reference generation. [optional]
+        width: Custom width for image. Value is working only if `size_preset` is set to `Custom` [optional; default 2048; 1024 to 6240, step 2]
+        height: Custom height for image. Value is working only if `size_preset` is set to `Custom` [optional; default 2048; 1024 to 4992, step 2]
+        sequential_image_generation: Group image generation mode. 'disabled' generates a single image. 'auto' lets the model decide whether to generate multiple related images (e.g., story scenes, character variations). [optional; one of 'disabled', 'auto'; type ByteDanceSeedreamNode.SequentialImageGeneration]
+        max_images: Maximum number of images to generate when sequential_image_generation='auto'. Total images (input + generated) cannot exceed 15. [optional; default 1; 1 to 15]
+        seed: Seed to use for generation. [optional; default 0; 0 to 2147483647]
+        watermark: Whether to add an "AI generated" watermark to the image. [optional; default False]
+        fail_on_partial: If enabled, abort execution if any requested images are missing or return an error. [optional; default True]
 
     Outputs:
         image (IMAGE)
@@ -1610,6 +1646,13 @@ class ByteDanceSeedreamNode(SingleOutputNode[Literal["IMAGE"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("image", "IMAGE", "IMAGE"),
     )
+
+    #: the choices of input model: ``ByteDanceSeedreamNode.Model`` in annotations
+    Model: TypeAlias = _ByteDanceSeedreamNode_model
+    #: the choices of input size_preset: ``ByteDanceSeedreamNode.SizePreset`` in annotations
+    SizePreset: TypeAlias = _ByteDanceSeedreamNode_size_preset
+    #: the choices of input sequential_image_generation: ``ByteDanceSeedreamNode.SequentialImageGeneration`` in annotations
+    SequentialImageGeneration: TypeAlias = _ByteDanceSeedreamNode_sequential_image_generation
 
     image: Output[Literal["IMAGE"]]
 
@@ -1675,11 +1718,11 @@ class ByteDanceSeedreamNodeV2(SingleOutputNode[Literal["IMAGE"]]):
     Deprecated.
 
     Args:
-        prompt: Text prompt for creating or editing an image.
+        prompt: Text prompt for creating or editing an image. [default '']
         model: COMFY_DYNAMICCOMBO_V3
-        seed: Seed to use for generation.
-        watermark: Whether to add an "AI generated" watermark to the image.
-        thinking: Enable the model's prompt-optimization reasoning ('thinking') for better adherence. Can substantially increase generation time — notably on Seedream 5.0 Pro. Can only be disabled for text-to-image (not when reference images are provided).
+        seed: Seed to use for generation. [default 0; 0 to 2147483647]
+        watermark: Whether to add an "AI generated" watermark to the image. [default False]
+        thinking: Enable the model's prompt-optimization reasoning ('thinking') for better adherence. Can substantially increase generation time — notably on Seedream 5.0 Pro. Can only be disabled for text-to-image (not when reference images are provided). [optional; default True]
 
     Outputs:
         image (IMAGE)
@@ -1922,7 +1965,7 @@ class ByteDanceSeedreamNodeV3(SingleOutputNode[Literal["IMAGE"]]):
     Category: partner/image/ByteDance
 
     Args:
-        prompt: Text prompt for creating or editing an image.
+        prompt: Text prompt for creating or editing an image. [default '']
         model: COMFY_DYNAMICCOMBO_V3
 
     Outputs:
@@ -2170,15 +2213,15 @@ class ByteDanceTextToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     Category: partner/video/ByteDance
 
     Args:
-        model: COMBO
+        model: COMBO [default 'seedance-1-0-pro-fast-251015'; one of 'seedance-1-5-pro-251215', 'seedance-1-0-pro-250528', 'seedance-1-0-lite-t2v-250428', 'seedance-1-0-pro-fast-251015'; type ByteDanceTextToVideoNode.Model]
         prompt: The text prompt used to generate the video.
-        resolution: The resolution of the output video.
-        aspect_ratio: The aspect ratio of the output video.
-        duration: The duration of the output video in seconds.
-        seed: Seed to use for generation.
-        camera_fixed: Specifies whether to fix the camera. The platform appends an instruction to fix the camera to your prompt, but does not guarantee the actual effect.
-        watermark: Whether to add an "AI generated" watermark to the video.
-        generate_audio: This parameter is ignored for any model except seedance-1-5-pro.
+        resolution: The resolution of the output video. [one of '480p', '720p', '1080p'; type ByteDanceTextToVideoNode.Resolution]
+        aspect_ratio: The aspect ratio of the output video. [one of '16:9', '4:3', '1:1', '3:4', '9:16', '21:9'; type ByteDanceTextToVideoNode.AspectRatio]
+        duration: The duration of the output video in seconds. [default 5; 3 to 12]
+        seed: Seed to use for generation. [optional; default 0; 0 to 2147483647]
+        camera_fixed: Specifies whether to fix the camera. The platform appends an instruction to fix the camera to your prompt, but does not guarantee the actual effect. [optional; default False]
+        watermark: Whether to add an "AI generated" watermark to the video. [optional; default False]
+        generate_audio: This parameter is ignored for any model except seedance-1-5-pro. [optional; default False]
 
     Outputs:
         video (VIDEO)
@@ -2218,6 +2261,13 @@ class ByteDanceTextToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
     )
+
+    #: the choices of input model: ``ByteDanceTextToVideoNode.Model`` in annotations
+    Model: TypeAlias = _ByteDanceTextToVideoNode_model
+    #: the choices of input resolution: ``ByteDanceTextToVideoNode.Resolution`` in annotations
+    Resolution: TypeAlias = _ByteDanceTextToVideoNode_resolution
+    #: the choices of input aspect_ratio: ``ByteDanceTextToVideoNode.AspectRatio`` in annotations
+    AspectRatio: TypeAlias = _ByteDanceTextToVideoNode_aspect_ratio
 
     video: Output[Literal["VIDEO"]]
 
@@ -2289,8 +2339,8 @@ class ByteDanceVideoEnhanceNode(SingleOutputNode[Literal["VIDEO"]]):
         video: Video to enhance. The source resolution must be at most 2560x1440 (2K); the output size is set by the resolution input.
         tool_version: 'standard' balances speed and quality with 10+ enhancement algorithms. 'professional' uses 30+ algorithms for cinema-grade restoration, takes about 3x longer and costs 10x more.
         resolution: Output resolution. The short side is set to the chosen level and the long side follows the source aspect ratio. 'source' keeps the source size, 'custom' sets the short side in pixels. Sources wider or taller than about 2.2:1 are billed one resolution tier higher.
-        fps: Output frame rate. A higher rate than the source enables AI frame interpolation; a lower one drops frames. 'source' keeps the source rate, up to 120 fps. Rates above 30 fps cost 2x, above 60 fps 4x.
-        bitrate_level: Target bitrate of the delivered file, scaled to the output resolution and frame rate.
+        fps: Output frame rate. A higher rate than the source enables AI frame interpolation; a lower one drops frames. 'source' keeps the source rate, up to 120 fps. Rates above 30 fps cost 2x, above 60 fps 4x. [default 'source'; one of 'source', '24', '25', '30', '48', '50', ... (8 choices); type ByteDanceVideoEnhanceNode.Fps]
+        bitrate_level: Target bitrate of the delivered file, scaled to the output resolution and frame rate. [default 'medium'; one of 'low', 'medium', 'high'; type ByteDanceVideoEnhanceNode.BitrateLevel]
 
     Outputs:
         video (VIDEO)
@@ -2441,6 +2491,11 @@ class ByteDanceVideoEnhanceNode(SingleOutputNode[Literal["VIDEO"]]):
 
 
     _options_: ClassVar[dict[str, Any]] = {"tool_version": ToolVersion, "resolution": Resolution}
+
+    #: the choices of input fps: ``ByteDanceVideoEnhanceNode.Fps`` in annotations
+    Fps: TypeAlias = _ByteDanceVideoEnhanceNode_fps
+    #: the choices of input bitrate_level: ``ByteDanceVideoEnhanceNode.BitrateLevel`` in annotations
+    BitrateLevel: TypeAlias = _ByteDanceVideoEnhanceNode_bitrate_level
 
     video: Output[Literal["VIDEO"]]
 

@@ -28,10 +28,10 @@ class ByteDanceSeedNode(SingleOutputNode[Literal["STRING"]]):
     Category: partner/text/ByteDance
 
     Args:
-        prompt: Text input to the model.
+        prompt: Text input to the model. [default '']
         model: The Seed model used to generate the response.
-        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
-        system_prompt: Foundational instructions that dictate the model's behavior.
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed. [default 0; 0 to 2147483647]
+        system_prompt: Foundational instructions that dictate the model's behavior. [optional; default '']
 
     Outputs:
         string (STRING)

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import DynamicOption, InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -71,7 +71,7 @@ class ElevenLabsInstantVoiceClone(SingleOutputNode[Literal["ELEVENLABS_VOICE"]])
 
     Args:
         files: Audio recordings for voice cloning.
-        remove_background_noise: Remove background noise from voice samples using audio isolation.
+        remove_background_noise: Remove background noise from voice samples using audio isolation. [default False]
 
     Outputs:
         voice (ELEVENLABS_VOICE)
@@ -130,11 +130,11 @@ class ElevenLabsSpeechToSpeech(SingleOutputNode[Literal["AUDIO"]]):
     Args:
         voice: Target voice for the transformation. Connect from Voice Selector or Instant Voice Clone.
         audio: Source audio to transform.
-        stability: Voice stability. Lower values give broader emotional range, higher values produce more consistent but potentially monotonous speech.
+        stability: Voice stability. Lower values give broader emotional range, higher values produce more consistent but potentially monotonous speech. [default 0.5; 0.0 to 1.0, step 0.01]
         model: Model to use for speech-to-speech transformation.
-        output_format: Audio output format.
-        seed: Seed for reproducibility.
-        remove_background_noise: Remove background noise from input audio using audio isolation.
+        output_format: Audio output format. [one of 'mp3_44100_192', 'opus_48000_192'; type ElevenLabsSpeechToSpeech.OutputFormat]
+        seed: Seed for reproducibility. [default 0; 0 to 4294967295]
+        remove_background_noise: Remove background noise from input audio using audio isolation. [default False]
 
     Outputs:
         audio (AUDIO)
@@ -210,6 +210,9 @@ class ElevenLabsSpeechToSpeech(SingleOutputNode[Literal["AUDIO"]]):
 
     _options_: ClassVar[dict[str, Any]] = {"model": Model}
 
+    #: the choices of input output_format: ``ElevenLabsSpeechToSpeech.OutputFormat`` in annotations
+    OutputFormat: TypeAlias = _ElevenLabsSpeechToSpeech_output_format
+
     audio: Output[Literal["AUDIO"]]
 
     stability: InputRef
@@ -262,9 +265,9 @@ class ElevenLabsSpeechToText(Node):
     Args:
         audio: Audio to transcribe.
         model: Model to use for transcription.
-        language_code: ISO-639-1 or ISO-639-3 language code (e.g., 'en', 'es', 'fra'). Leave empty for automatic detection.
-        num_speakers: Maximum number of speakers to predict. Set to 0 for automatic detection.
-        seed: Seed for reproducibility (determinism not guaranteed).
+        language_code: ISO-639-1 or ISO-639-3 language code (e.g., 'en', 'es', 'fra'). Leave empty for automatic detection. [default '']
+        num_speakers: Maximum number of speakers to predict. Set to 0 for automatic detection. [default 0; 0 to 32]
+        seed: Seed for reproducibility (determinism not guaranteed). [default 1; 0 to 2147483647]
 
     Outputs:
         text (STRING)
@@ -368,13 +371,13 @@ class ElevenLabsTextToDialogue(SingleOutputNode[Literal["AUDIO"]]):
     Category: partner/audio/ElevenLabs
 
     Args:
-        stability: Voice stability. Lower values give broader emotional range, higher values produce more consistent but potentially monotonous speech.
-        apply_text_normalization: Text normalization mode. 'auto' lets the system decide, 'on' always applies normalization, 'off' skips it.
-        model: Model to use for dialogue generation.
+        stability: Voice stability. Lower values give broader emotional range, higher values produce more consistent but potentially monotonous speech. [default 0.5; 0.0 to 1.0, step 0.5]
+        apply_text_normalization: Text normalization mode. 'auto' lets the system decide, 'on' always applies normalization, 'off' skips it. [one of 'auto', 'on', 'off'; type ElevenLabsTextToDialogue.ApplyTextNormalization]
+        model: Model to use for dialogue generation. [one of 'eleven_v3'; type ElevenLabsTextToDialogue.Model]
         inputs: Number of dialogue entries.
-        language_code: ISO-639-1 or ISO-639-3 language code (e.g., 'en', 'es', 'fra'). Leave empty for automatic detection.
-        seed: Seed for reproducibility.
-        output_format: Audio output format.
+        language_code: ISO-639-1 or ISO-639-3 language code (e.g., 'en', 'es', 'fra'). Leave empty for automatic detection. [default '']
+        seed: Seed for reproducibility. [default 1; 0 to 4294967295]
+        output_format: Audio output format. [one of 'mp3_44100_192', 'opus_48000_192'; type ElevenLabsTextToDialogue.OutputFormat]
 
     Outputs:
         audio (AUDIO)
@@ -684,6 +687,13 @@ class ElevenLabsTextToDialogue(SingleOutputNode[Literal["AUDIO"]]):
 
     _options_: ClassVar[dict[str, Any]] = {"inputs": Inputs}
 
+    #: the choices of input apply_text_normalization: ``ElevenLabsTextToDialogue.ApplyTextNormalization`` in annotations
+    ApplyTextNormalization: TypeAlias = _ElevenLabsTextToDialogue_apply_text_normalization
+    #: the choices of input model: ``ElevenLabsTextToDialogue.Model`` in annotations
+    Model: TypeAlias = _ElevenLabsTextToDialogue_model
+    #: the choices of input output_format: ``ElevenLabsTextToDialogue.OutputFormat`` in annotations
+    OutputFormat: TypeAlias = _ElevenLabsTextToDialogue_output_format
+
     audio: Output[Literal["AUDIO"]]
 
     stability: InputRef
@@ -737,9 +747,9 @@ class ElevenLabsTextToSoundEffects(SingleOutputNode[Literal["AUDIO"]]):
     Category: partner/audio/ElevenLabs
 
     Args:
-        text: Text description of the sound effect to generate.
+        text: Text description of the sound effect to generate. [default '']
         model: Model to use for sound effect generation.
-        output_format: Audio output format.
+        output_format: Audio output format. [one of 'mp3_44100_192', 'opus_48000_192'; type ElevenLabsTextToSoundEffects.OutputFormat]
 
     Outputs:
         audio (AUDIO)
@@ -791,6 +801,9 @@ class ElevenLabsTextToSoundEffects(SingleOutputNode[Literal["AUDIO"]]):
 
     _options_: ClassVar[dict[str, Any]] = {"model": Model}
 
+    #: the choices of input output_format: ``ElevenLabsTextToSoundEffects.OutputFormat`` in annotations
+    OutputFormat: TypeAlias = _ElevenLabsTextToSoundEffects_output_format
+
     audio: Output[Literal["AUDIO"]]
 
     text: InputRef
@@ -835,13 +848,13 @@ class ElevenLabsTextToSpeech(SingleOutputNode[Literal["AUDIO"]]):
 
     Args:
         voice: Voice to use for speech synthesis. Connect from Voice Selector or Instant Voice Clone.
-        text: The text to convert to speech.
-        stability: Voice stability. Lower values give broader emotional range, higher values produce more consistent but potentially monotonous speech.
-        apply_text_normalization: Text normalization mode. 'auto' lets the system decide, 'on' always applies normalization, 'off' skips it.
+        text: The text to convert to speech. [default '']
+        stability: Voice stability. Lower values give broader emotional range, higher values produce more consistent but potentially monotonous speech. [default 0.5; 0.0 to 1.0, step 0.01]
+        apply_text_normalization: Text normalization mode. 'auto' lets the system decide, 'on' always applies normalization, 'off' skips it. [one of 'auto', 'on', 'off'; type ElevenLabsTextToSpeech.ApplyTextNormalization]
         model: Model to use for text-to-speech.
-        language_code: ISO-639-1 or ISO-639-3 language code (e.g., 'en', 'es', 'fra'). Leave empty for automatic detection.
-        seed: Seed for reproducibility (determinism not guaranteed).
-        output_format: Audio output format.
+        language_code: ISO-639-1 or ISO-639-3 language code (e.g., 'en', 'es', 'fra'). Leave empty for automatic detection. [default '']
+        seed: Seed for reproducibility (determinism not guaranteed). [default 1; 0 to 2147483647]
+        output_format: Audio output format. [one of 'mp3_44100_192', 'opus_48000_192'; type ElevenLabsTextToSpeech.OutputFormat]
 
     Outputs:
         audio (AUDIO)
@@ -922,6 +935,11 @@ class ElevenLabsTextToSpeech(SingleOutputNode[Literal["AUDIO"]]):
 
     _options_: ClassVar[dict[str, Any]] = {"model": Model}
 
+    #: the choices of input apply_text_normalization: ``ElevenLabsTextToSpeech.ApplyTextNormalization`` in annotations
+    ApplyTextNormalization: TypeAlias = _ElevenLabsTextToSpeech_apply_text_normalization
+    #: the choices of input output_format: ``ElevenLabsTextToSpeech.OutputFormat`` in annotations
+    OutputFormat: TypeAlias = _ElevenLabsTextToSpeech_output_format
+
     audio: Output[Literal["AUDIO"]]
 
     text: InputRef
@@ -994,7 +1012,7 @@ class ElevenLabsVoiceSelector(SingleOutputNode[Literal["ELEVENLABS_VOICE"]]):
     Category: partner/audio/ElevenLabs
 
     Args:
-        voice: Choose a voice from the predefined ElevenLabs voices.
+        voice: Choose a voice from the predefined ElevenLabs voices. [one of 'Roger (male, american)', 'Sarah (female, american)', 'Laura (female, american)', 'Charlie (male, australian)', 'George (male, british)', 'Callum (male, american)', ... (21 choices); type ElevenLabsVoiceSelector.Voice]
 
     Outputs:
         voice (ELEVENLABS_VOICE)
@@ -1014,6 +1032,9 @@ class ElevenLabsVoiceSelector(SingleOutputNode[Literal["ELEVENLABS_VOICE"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("voice", "ELEVENLABS_VOICE", "voice"),
     )
+
+    #: the choices of input voice: ``ElevenLabsVoiceSelector.Voice`` in annotations
+    Voice: TypeAlias = _ElevenLabsVoiceSelector_voice
 
     voice: Output[Literal["ELEVENLABS_VOICE"]]
 

@@ -26,7 +26,7 @@ class FishAudioInstantVoiceClone(SingleOutputNode[Literal["FISHAUDIO_VOICE"]]):
 
     Args:
         files: Audio recordings for voice cloning.
-        enhance_audio_quality: Enhance reference audio quality before training.
+        enhance_audio_quality: Enhance reference audio quality before training. [default True]
 
     Outputs:
         voice (FISHAUDIO_VOICE)
@@ -76,8 +76,8 @@ class FishAudioSpeechToText(Node):
 
     Args:
         audio: Audio to transcribe.
-        language: ISO 639-1 language hint (e.g. 'en', 'zh'). The language is auto-detected regardless.
-        precise_timestamps: Return word-level timestamped segments.
+        language: ISO 639-1 language hint (e.g. 'en', 'zh'). The language is auto-detected regardless. [default '']
+        precise_timestamps: Return word-level timestamped segments. [default False]
 
     Outputs:
         text (STRING)
@@ -139,9 +139,9 @@ class FishAudioTextToSpeech(SingleOutputNode[Literal["AUDIO"]]):
     Category: partner/audio/Fish Audio
 
     Args:
-        text: The text to convert to speech. With two or more voices connected, mark speaker changes with @Voice1, @Voice2, etc.
+        text: The text to convert to speech. With two or more voices connected, mark speaker changes with @Voice1, @Voice2, etc. [default '']
         model: Model to use for text-to-speech.
-        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed. [default 42; 0 to 2147483647]
 
     Outputs:
         audio (AUDIO)

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import DynamicOption, InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -34,15 +34,15 @@ class GeminiImage2Node(Node):
     Category: partner/image/Gemini
 
     Args:
-        prompt: Text prompt describing the image to generate or the edits to apply. Include any constraints, styles, or details the model should follow.
-        model: COMBO
-        seed: When the seed is fixed to a specific value, the model makes a best effort to provide the same response for repeated requests. Deterministic output isn't guaranteed. Also, changing the model or parameter settings, such as the temperature, can cause variations in the response even when you use the same seed value. By default, a random seed value is used.
-        aspect_ratio: If set to 'auto', matches your input image's aspect ratio; if no image is provided, a 16:9 square is usually generated.
-        resolution: Target output resolution. For 2K/4K the native Gemini upscaler is used.
-        response_modalities: Choose 'IMAGE' for image-only output, or 'IMAGE+TEXT' to return both the generated image and a text response.
-        images: Optional reference image(s). To include multiple images, use the Batch Images node (up to 14).
-        files: Optional file(s) to use as context for the model. Accepts inputs from the Gemini Generate Content Input Files node.
-        system_prompt: Foundational instructions that dictate an AI's behavior.
+        prompt: Text prompt describing the image to generate or the edits to apply. Include any constraints, styles, or details the model should follow. [default '']
+        model: COMBO [one of 'gemini-3-pro-image-preview', 'Nano Banana 2 (Gemini 3.1 Flash Image)'; type GeminiImage2Node.Model]
+        seed: When the seed is fixed to a specific value, the model makes a best effort to provide the same response for repeated requests. Deterministic output isn't guaranteed. Also, changing the model or parameter settings, such as the temperature, can cause variations in the response even when you use the same seed value. By default, a random seed value is used. [default 42; 0 to 18446744073709551615]
+        aspect_ratio: If set to 'auto', matches your input image's aspect ratio; if no image is provided, a 16:9 square is usually generated. [default 'auto'; one of 'auto', '1:1', '2:3', '3:2', '3:4', '4:3', ... (11 choices); type GeminiImage2Node.AspectRatio]
+        resolution: Target output resolution. For 2K/4K the native Gemini upscaler is used. [one of '1K', '2K', '4K'; type GeminiImage2Node.Resolution]
+        response_modalities: Choose 'IMAGE' for image-only output, or 'IMAGE+TEXT' to return both the generated image and a text response. [one of 'IMAGE+TEXT', 'IMAGE'; type GeminiImage2Node.ResponseModalities]
+        images: Optional reference image(s). To include multiple images, use the Batch Images node (up to 14). [optional]
+        files: Optional file(s) to use as context for the model. Accepts inputs from the Gemini Generate Content Input Files node. [optional]
+        system_prompt: Foundational instructions that dictate an AI's behavior. [optional; default 'You are an expert image-generation engine. You must ALWA...]
 
     Outputs:
         image (IMAGE)
@@ -90,6 +90,15 @@ class GeminiImage2Node(Node):
         ("image", "IMAGE", "IMAGE"),
         ("string", "STRING", "STRING"),
     )
+
+    #: the choices of input model: ``GeminiImage2Node.Model`` in annotations
+    Model: TypeAlias = _GeminiImage2Node_model
+    #: the choices of input aspect_ratio: ``GeminiImage2Node.AspectRatio`` in annotations
+    AspectRatio: TypeAlias = _GeminiImage2Node_aspect_ratio
+    #: the choices of input resolution: ``GeminiImage2Node.Resolution`` in annotations
+    Resolution: TypeAlias = _GeminiImage2Node_resolution
+    #: the choices of input response_modalities: ``GeminiImage2Node.ResponseModalities`` in annotations
+    ResponseModalities: TypeAlias = _GeminiImage2Node_response_modalities
 
     image: Output[Literal["IMAGE"]]
     string: Output[Literal["STRING"]]
@@ -146,14 +155,14 @@ class GeminiImageNode(Node):
     Category: partner/image/Gemini
 
     Args:
-        prompt: Text prompt for generation
-        model: The Gemini model to use for generating responses.
-        seed: When seed is fixed to a specific value, the model makes a best effort to provide the same response for repeated requests. Deterministic output isn't guaranteed. Also, changing the model or parameter settings, such as the temperature, can cause variations in the response even when you use the same seed value. By default, a random seed value is used.
-        images: Optional image(s) to use as context for the model. To include multiple images, you can use the Batch Images node.
-        files: Optional file(s) to use as context for the model. Accepts inputs from the Gemini Generate Content Input Files node.
-        aspect_ratio: Defaults to matching the output image size to that of your input image, or otherwise generates 1:1 squares.
-        response_modalities: Choose 'IMAGE' for image-only output, or 'IMAGE+TEXT' to return both the generated image and a text response.
-        system_prompt: Foundational instructions that dictate an AI's behavior.
+        prompt: Text prompt for generation [default '']
+        model: The Gemini model to use for generating responses. [one of 'gemini-2.5-flash-image'; type GeminiImageNode.Model]
+        seed: When seed is fixed to a specific value, the model makes a best effort to provide the same response for repeated requests. Deterministic output isn't guaranteed. Also, changing the model or parameter settings, such as the temperature, can cause variations in the response even when you use the same seed value. By default, a random seed value is used. [default 42; 0 to 18446744073709551615]
+        images: Optional image(s) to use as context for the model. To include multiple images, you can use the Batch Images node. [optional]
+        files: Optional file(s) to use as context for the model. Accepts inputs from the Gemini Generate Content Input Files node. [optional]
+        aspect_ratio: Defaults to matching the output image size to that of your input image, or otherwise generates 1:1 squares. [optional; default 'auto'; one of 'auto', '1:1', '2:3', '3:2', '3:4', '4:3', ... (11 choices); type GeminiImageNode.AspectRatio]
+        response_modalities: Choose 'IMAGE' for image-only output, or 'IMAGE+TEXT' to return both the generated image and a text response. [optional; one of 'IMAGE+TEXT', 'IMAGE'; type GeminiImageNode.ResponseModalities]
+        system_prompt: Foundational instructions that dictate an AI's behavior. [optional; default 'You are an expert image-generation engine. You must ALWA...]
 
     Outputs:
         image (IMAGE)
@@ -181,6 +190,13 @@ class GeminiImageNode(Node):
         ("image", "IMAGE", "IMAGE"),
         ("string", "STRING", "STRING"),
     )
+
+    #: the choices of input model: ``GeminiImageNode.Model`` in annotations
+    Model: TypeAlias = _GeminiImageNode_model
+    #: the choices of input aspect_ratio: ``GeminiImageNode.AspectRatio`` in annotations
+    AspectRatio: TypeAlias = _GeminiImageNode_aspect_ratio
+    #: the choices of input response_modalities: ``GeminiImageNode.ResponseModalities`` in annotations
+    ResponseModalities: TypeAlias = _GeminiImageNode_response_modalities
 
     image: Output[Literal["IMAGE"]]
     string: Output[Literal["STRING"]]
@@ -231,7 +247,7 @@ class GeminiInputFiles(SingleOutputNode[Literal["GEMINI_INPUT_FILES"]]):
 
     Args:
         file: Input files to include as context for the model. Only accepts text (.txt) and PDF (.pdf) files for now.
-        GEMINI_INPUT_FILES: An optional additional file(s) to batch together with the file loaded from this node. Allows chaining of input files so that a single message can include multiple input files.
+        GEMINI_INPUT_FILES: An optional additional file(s) to batch together with the file loaded from this node. Allows chaining of input files so that a single message can include multiple input files. [optional]
 
     Outputs:
         gemini_input_files (GEMINI_INPUT_FILES)
@@ -284,16 +300,16 @@ class GeminiNanoBanana2(Node):
     Deprecated.
 
     Args:
-        prompt: Text prompt describing the image to generate or the edits to apply. Include any constraints, styles, or details the model should follow.
-        model: COMBO
-        seed: When the seed is fixed to a specific value, the model makes a best effort to provide the same response for repeated requests. Deterministic output isn't guaranteed. Also, changing the model or parameter settings, such as the temperature, can cause variations in the response even when you use the same seed value. By default, a random seed value is used.
-        aspect_ratio: If set to 'auto', matches your input image's aspect ratio; if no image is provided, a 16:9 square is usually generated.
-        resolution: Target output resolution. For 2K/4K the native Gemini upscaler is used.
-        response_modalities: COMBO
-        thinking_level: COMBO
-        images: Optional reference image(s). To include multiple images, use the Batch Images node (up to 14).
-        files: Optional file(s) to use as context for the model. Accepts inputs from the Gemini Generate Content Input Files node.
-        system_prompt: Foundational instructions that dictate an AI's behavior.
+        prompt: Text prompt describing the image to generate or the edits to apply. Include any constraints, styles, or details the model should follow. [default '']
+        model: COMBO [one of 'Nano Banana 2 (Gemini 3.1 Flash Image)'; type GeminiNanoBanana2.Model]
+        seed: When the seed is fixed to a specific value, the model makes a best effort to provide the same response for repeated requests. Deterministic output isn't guaranteed. Also, changing the model or parameter settings, such as the temperature, can cause variations in the response even when you use the same seed value. By default, a random seed value is used. [default 42; 0 to 18446744073709551615]
+        aspect_ratio: If set to 'auto', matches your input image's aspect ratio; if no image is provided, a 16:9 square is usually generated. [default 'auto'; one of 'auto', '1:1', '2:3', '3:2', '3:4', '4:3', ... (11 choices); type GeminiNanoBanana2.AspectRatio]
+        resolution: Target output resolution. For 2K/4K the native Gemini upscaler is used. [one of '1K', '2K', '4K'; type GeminiNanoBanana2.Resolution]
+        response_modalities: COMBO [one of 'IMAGE', 'IMAGE+TEXT'; type GeminiNanoBanana2.ResponseModalities]
+        thinking_level: COMBO [one of 'MINIMAL', 'HIGH'; type GeminiNanoBanana2.ThinkingLevel]
+        images: Optional reference image(s). To include multiple images, use the Batch Images node (up to 14). [optional]
+        files: Optional file(s) to use as context for the model. Accepts inputs from the Gemini Generate Content Input Files node. [optional]
+        system_prompt: Foundational instructions that dictate an AI's behavior. [optional; default 'You are an expert image-generation engine. You must ALWA...]
 
     Outputs:
         image (IMAGE)
@@ -350,6 +366,17 @@ class GeminiNanoBanana2(Node):
         ("string", "STRING", "STRING"),
         ("thought_image", "IMAGE", "thought_image"),
     )
+
+    #: the choices of input model: ``GeminiNanoBanana2.Model`` in annotations
+    Model: TypeAlias = _GeminiNanoBanana2_model
+    #: the choices of input aspect_ratio: ``GeminiNanoBanana2.AspectRatio`` in annotations
+    AspectRatio: TypeAlias = _GeminiNanoBanana2_aspect_ratio
+    #: the choices of input resolution: ``GeminiNanoBanana2.Resolution`` in annotations
+    Resolution: TypeAlias = _GeminiNanoBanana2_resolution
+    #: the choices of input response_modalities: ``GeminiNanoBanana2.ResponseModalities`` in annotations
+    ResponseModalities: TypeAlias = _GeminiNanoBanana2_response_modalities
+    #: the choices of input thinking_level: ``GeminiNanoBanana2.ThinkingLevel`` in annotations
+    ThinkingLevel: TypeAlias = _GeminiNanoBanana2_thinking_level
 
     image: Output[Literal["IMAGE"]]
     string: Output[Literal["STRING"]]
@@ -414,13 +441,13 @@ class GeminiNanoBanana2V2(Node):
     Category: partner/image/Gemini
 
     Args:
-        prompt: Text prompt describing the image to generate or the edits to apply. Include any constraints, styles, or details the model should follow.
+        prompt: Text prompt describing the image to generate or the edits to apply. Include any constraints, styles, or details the model should follow. [default '']
         model: COMFY_DYNAMICCOMBO_V3
-        seed: When the seed is fixed to a specific value, the model makes a best effort to provide the same response for repeated requests. Deterministic output isn't guaranteed. Also, changing the model or parameter settings, such as the temperature, can cause variations in the response even when you use the same seed value. By default, a random seed value is used.
-        response_modalities: COMBO
-        system_prompt: Foundational instructions that dictate an AI's behavior.
-        temperature: Controls randomness in generation. Lower is more focused/deterministic.
-        top_p: Nucleus sampling threshold. Lower is more focused, higher more diverse.
+        seed: When the seed is fixed to a specific value, the model makes a best effort to provide the same response for repeated requests. Deterministic output isn't guaranteed. Also, changing the model or parameter settings, such as the temperature, can cause variations in the response even when you use the same seed value. By default, a random seed value is used. [default 42; 0 to 18446744073709551615]
+        response_modalities: COMBO [one of 'IMAGE', 'IMAGE+TEXT'; type GeminiNanoBanana2V2.ResponseModalities]
+        system_prompt: Foundational instructions that dictate an AI's behavior. [optional; default 'You are an expert image-generation engine. You must ALWA...]
+        temperature: Controls randomness in generation. Lower is more focused/deterministic. [optional; default 1.0; 0.0 to 2.0, step 0.01]
+        top_p: Nucleus sampling threshold. Lower is more focused, higher more diverse. [optional; default 0.95; 0.0 to 1.0, step 0.01]
 
     Outputs:
         image (IMAGE)
@@ -534,6 +561,9 @@ class GeminiNanoBanana2V2(Node):
 
     _options_: ClassVar[dict[str, Any]] = {"model": Model}
 
+    #: the choices of input response_modalities: ``GeminiNanoBanana2V2.ResponseModalities`` in annotations
+    ResponseModalities: TypeAlias = _GeminiNanoBanana2V2_response_modalities
+
     image: Output[Literal["IMAGE"]]
     string: Output[Literal["STRING"]]
     thought_image: Output[Literal["IMAGE"]]
@@ -591,14 +621,14 @@ class GeminiNode(SingleOutputNode[Literal["STRING"]]):
     Deprecated.
 
     Args:
-        prompt: Text inputs to the model, used to generate a response. You can include detailed instructions, questions, or context for the model.
-        model: The Gemini model to use for generating responses.
-        seed: When seed is fixed to a specific value, the model makes a best effort to provide the same response for repeated requests. Deterministic output isn't guaranteed. Also, changing the model or parameter settings, such as the temperature, can cause variations in the response even when you use the same seed value. By default, a random seed value is used.
-        images: Optional image(s) to use as context for the model. To include multiple images, you can use the Batch Images node.
-        audio: Optional audio to use as context for the model.
-        video: Optional video to use as context for the model.
-        files: Optional file(s) to use as context for the model. Accepts inputs from the Gemini Generate Content Input Files node.
-        system_prompt: Foundational instructions that dictate an AI's behavior.
+        prompt: Text inputs to the model, used to generate a response. You can include detailed instructions, questions, or context for the model. [default '']
+        model: The Gemini model to use for generating responses. [default 'gemini-3-1-pro'; one of 'gemini-2.5-pro', 'gemini-2.5-flash', 'gemini-3-pro-preview', 'gemini-3-1-pro', 'gemini-3-1-flash-lite'; type GeminiNode.Model]
+        seed: When seed is fixed to a specific value, the model makes a best effort to provide the same response for repeated requests. Deterministic output isn't guaranteed. Also, changing the model or parameter settings, such as the temperature, can cause variations in the response even when you use the same seed value. By default, a random seed value is used. [default 42; 0 to 18446744073709551615]
+        images: Optional image(s) to use as context for the model. To include multiple images, you can use the Batch Images node. [optional]
+        audio: Optional audio to use as context for the model. [optional]
+        video: Optional video to use as context for the model. [optional]
+        files: Optional file(s) to use as context for the model. Accepts inputs from the Gemini Generate Content Input Files node. [optional]
+        system_prompt: Foundational instructions that dictate an AI's behavior. [optional; default '']
 
     Outputs:
         string (STRING)
@@ -619,6 +649,9 @@ class GeminiNode(SingleOutputNode[Literal["STRING"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("string", "STRING", "STRING"),
     )
+
+    #: the choices of input model: ``GeminiNode.Model`` in annotations
+    Model: TypeAlias = _GeminiNode_model
 
     string: Output[Literal["STRING"]]
 
@@ -671,10 +704,10 @@ class GeminiNodeV2(SingleOutputNode[Literal["STRING"]]):
     Category: partner/text/Gemini
 
     Args:
-        prompt: Text input to the model. Include detailed instructions, questions, or context.
+        prompt: Text input to the model. Include detailed instructions, questions, or context. [default '']
         model: The Gemini model used to generate the response.
-        seed: Seed for sampling. Set to 0 for a random seed. Deterministic output isn't guaranteed.
-        system_prompt: Foundational instructions that dictate the model's behavior.
+        seed: Seed for sampling. Set to 0 for a random seed. Deterministic output isn't guaranteed. [default 42; 0 to 2147483647]
+        system_prompt: Foundational instructions that dictate the model's behavior. [optional; default '']
 
     Outputs:
         string (STRING)
@@ -839,7 +872,7 @@ class GeminiVideoOmni(Node):
 
     Args:
         model: The Gemini video model used to generate the video.
-        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed. [default 42; 0 to 2147483647]
 
     Outputs:
         video (VIDEO)

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import DynamicOption, InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -48,13 +48,13 @@ class GrokImageEditNode(SingleOutputNode[Literal["IMAGE"]]):
     Deprecated.
 
     Args:
-        model: COMBO
+        model: COMBO [one of 'grok-imagine-image-quality', 'grok-imagine-image-pro', 'grok-imagine-image'; type GrokImageEditNode.Model]
         image: IMAGE
         prompt: The text prompt used to generate the image
-        resolution: COMBO
-        number_of_images: Number of edited images to generate
-        seed: Seed to determine if node should re-run; actual results are nondeterministic regardless of seed.
-        aspect_ratio: Only allowed when multiple images are connected to the image input.
+        resolution: COMBO [one of '1K', '2K'; type GrokImageEditNode.Resolution]
+        number_of_images: Number of edited images to generate [default 1; 1 to 10]
+        seed: Seed to determine if node should re-run; actual results are nondeterministic regardless of seed. [default 0; 0 to 2147483647]
+        aspect_ratio: Only allowed when multiple images are connected to the image input. [optional; one of 'auto', '1:1', '2:3', '3:2', '3:4', '4:3', ... (14 choices); type GrokImageEditNode.AspectRatio]
 
     Outputs:
         image (IMAGE)
@@ -91,6 +91,13 @@ class GrokImageEditNode(SingleOutputNode[Literal["IMAGE"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("image", "IMAGE", "IMAGE"),
     )
+
+    #: the choices of input model: ``GrokImageEditNode.Model`` in annotations
+    Model: TypeAlias = _GrokImageEditNode_model
+    #: the choices of input resolution: ``GrokImageEditNode.Resolution`` in annotations
+    Resolution: TypeAlias = _GrokImageEditNode_resolution
+    #: the choices of input aspect_ratio: ``GrokImageEditNode.AspectRatio`` in annotations
+    AspectRatio: TypeAlias = _GrokImageEditNode_aspect_ratio
 
     image: Output[Literal["IMAGE"]]
 
@@ -143,9 +150,9 @@ class GrokImageEditNodeV2(SingleOutputNode[Literal["IMAGE"]]):
     Category: partner/image/Grok
 
     Args:
-        prompt: The text prompt used to generate the image
+        prompt: The text prompt used to generate the image [default '']
         model: COMFY_DYNAMICCOMBO_V3
-        seed: Seed to determine if node should re-run; actual results are nondeterministic regardless of seed.
+        seed: Seed to determine if node should re-run; actual results are nondeterministic regardless of seed. [default 0; 0 to 2147483647]
 
     Outputs:
         image (IMAGE)
@@ -357,13 +364,13 @@ class GrokImageNode(SingleOutputNode[Literal["IMAGE"]]):
     Category: partner/image/Grok
 
     Args:
-        model: COMBO
+        model: COMBO [one of 'grok-imagine-image-2.0', 'grok-imagine-image-quality', 'grok-imagine-image-pro', 'grok-imagine-image'; type GrokImageNode.Model]
         prompt: The text prompt used to generate the image
-        aspect_ratio: COMBO
-        number_of_images: Number of images to generate
-        seed: Seed to determine if node should re-run; actual results are nondeterministic regardless of seed.
-        resolution: COMBO
-        quality: Quality level, supported only by the grok-imagine-image-2.0 model.
+        aspect_ratio: COMBO [one of '1:1', '2:3', '3:2', '3:4', '4:3', '9:16', ... (13 choices); type GrokImageNode.AspectRatio]
+        number_of_images: Number of images to generate [default 1; 1 to 10]
+        seed: Seed to determine if node should re-run; actual results are nondeterministic regardless of seed. [default 0; 0 to 2147483647]
+        resolution: COMBO [optional; one of '1K', '2K'; type GrokImageNode.Resolution]
+        quality: Quality level, supported only by the grok-imagine-image-2.0 model. [optional; one of 'medium', 'low'; type GrokImageNode.Quality]
 
     Outputs:
         image (IMAGE)
@@ -389,6 +396,15 @@ class GrokImageNode(SingleOutputNode[Literal["IMAGE"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("image", "IMAGE", "IMAGE"),
     )
+
+    #: the choices of input model: ``GrokImageNode.Model`` in annotations
+    Model: TypeAlias = _GrokImageNode_model
+    #: the choices of input aspect_ratio: ``GrokImageNode.AspectRatio`` in annotations
+    AspectRatio: TypeAlias = _GrokImageNode_aspect_ratio
+    #: the choices of input resolution: ``GrokImageNode.Resolution`` in annotations
+    Resolution: TypeAlias = _GrokImageNode_resolution
+    #: the choices of input quality: ``GrokImageNode.Quality`` in annotations
+    Quality: TypeAlias = _GrokImageNode_quality
 
     image: Output[Literal["IMAGE"]]
 
@@ -438,10 +454,10 @@ class GrokVideoEditNode(SingleOutputNode[Literal["VIDEO"]]):
     Category: partner/video/Grok
 
     Args:
-        model: COMBO
+        model: COMBO [one of 'grok-imagine-video'; type GrokVideoEditNode.Model]
         prompt: Text description of the desired video.
         video: Maximum supported duration is 8.7 seconds and 50MB file size.
-        seed: Seed to determine if node should re-run; actual results are nondeterministic regardless of seed.
+        seed: Seed to determine if node should re-run; actual results are nondeterministic regardless of seed. [default 0; 0 to 2147483647]
 
     Outputs:
         video (VIDEO)
@@ -464,6 +480,9 @@ class GrokVideoEditNode(SingleOutputNode[Literal["VIDEO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
     )
+
+    #: the choices of input model: ``GrokVideoEditNode.Model`` in annotations
+    Model: TypeAlias = _GrokVideoEditNode_model
 
     video: Output[Literal["VIDEO"]]
 
@@ -510,7 +529,7 @@ class GrokVideoExtendNode(SingleOutputNode[Literal["VIDEO"]]):
         prompt: Text description of what should happen next in the video.
         video: Source video to extend. MP4 format, 2-15 seconds.
         model: The model to use for video extension.
-        seed: Seed to determine if node should re-run; actual results are nondeterministic regardless of seed.
+        seed: Seed to determine if node should re-run; actual results are nondeterministic regardless of seed. [default 0; 0 to 2147483647]
 
     Outputs:
         video (VIDEO)
@@ -595,13 +614,13 @@ class GrokVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     Category: partner/video/Grok
 
     Args:
-        model: The model to use for video generation.
+        model: The model to use for video generation. [one of 'grok-imagine-video', 'grok-imagine-video-1.5'; type GrokVideoNode.Model]
         prompt: Text description of the desired video. Optional for grok-imagine-video-1.5 when an input image is provided.
-        resolution: The resolution of the output video. 1080p is only available for grok-imagine-video-1.5.
-        aspect_ratio: The aspect ratio of the output video.
-        duration: The duration of the output video in seconds.
-        seed: Seed to determine if node should re-run; actual results are nondeterministic regardless of seed.
-        image: Optional starting image. If omitted, the video is generated from the text prompt alone.
+        resolution: The resolution of the output video. 1080p is only available for grok-imagine-video-1.5. [one of '480p', '720p', '1080p'; type GrokVideoNode.Resolution]
+        aspect_ratio: The aspect ratio of the output video. [one of 'auto', '16:9', '4:3', '3:2', '1:1', '2:3', ... (8 choices); type GrokVideoNode.AspectRatio]
+        duration: The duration of the output video in seconds. [default 6; 1 to 15]
+        seed: Seed to determine if node should re-run; actual results are nondeterministic regardless of seed. [default 0; 0 to 2147483647]
+        image: Optional starting image. If omitted, the video is generated from the text prompt alone. [optional]
 
     Outputs:
         video (VIDEO)
@@ -633,6 +652,13 @@ class GrokVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
     )
+
+    #: the choices of input model: ``GrokVideoNode.Model`` in annotations
+    Model: TypeAlias = _GrokVideoNode_model
+    #: the choices of input resolution: ``GrokVideoNode.Resolution`` in annotations
+    Resolution: TypeAlias = _GrokVideoNode_resolution
+    #: the choices of input aspect_ratio: ``GrokVideoNode.AspectRatio`` in annotations
+    AspectRatio: TypeAlias = _GrokVideoNode_aspect_ratio
 
     video: Output[Literal["VIDEO"]]
 
@@ -687,7 +713,7 @@ class GrokVideoReferenceNode(SingleOutputNode[Literal["VIDEO"]]):
     Args:
         prompt: Text description of the desired video.
         model: The model to use for video generation.
-        seed: Seed to determine if node should re-run; actual results are nondeterministic regardless of seed.
+        seed: Seed to determine if node should re-run; actual results are nondeterministic regardless of seed. [default 0; 0 to 2147483647]
 
     Outputs:
         video (VIDEO)

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import DynamicOption, InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -43,11 +43,11 @@ class HeyGenAvatarVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     Args:
         engine: Rendering engine; each choice lists only the avatars that support it. 'auto' offers every avatar and picks its best engine (Avatar IV preferred). Avatar V is highest fidelity, Avatar III is the most affordable.
         speech: Drive the avatar with a text script (HeyGen text-to-speech) or your own audio.
-        custom_avatar_id: Optional HeyGen avatar look ID. When set, overrides the avatar selected above. Any of HeyGen's 3000+ public looks (or your private avatars) can be used.
-        resolution: Output video resolution.
-        aspect_ratio: Output aspect ratio. 'auto' follows the avatar's source footage.
-        background_color: Optional solid background color as a hex code (e.g. '#00ff00'). Leave empty for the avatar's own background.
-        seed: Not sent to HeyGen; change it to force a re-run.
+        custom_avatar_id: Optional HeyGen avatar look ID. When set, overrides the avatar selected above. Any of HeyGen's 3000+ public looks (or your private avatars) can be used. [optional; default '']
+        resolution: Output video resolution. [optional; default '1080p'; one of '720p', '1080p'; type HeyGenAvatarVideoNode.Resolution]
+        aspect_ratio: Output aspect ratio. 'auto' follows the avatar's source footage. [optional; default 'auto'; one of 'auto', '16:9', '9:16', '1:1', '4:5', '5:4'; type HeyGenAvatarVideoNode.AspectRatio]
+        background_color: Optional solid background color as a hex code (e.g. '#00ff00'). Leave empty for the avatar's own background. [optional; default '']
+        seed: Not sent to HeyGen; change it to force a re-run. [optional; default 42; 0 to 2147483647]
 
     Outputs:
         video (VIDEO)
@@ -369,6 +369,11 @@ class HeyGenAvatarVideoNode(SingleOutputNode[Literal["VIDEO"]]):
 
     _options_: ClassVar[dict[str, Any]] = {"engine": Engine, "speech": Speech}
 
+    #: the choices of input resolution: ``HeyGenAvatarVideoNode.Resolution`` in annotations
+    Resolution: TypeAlias = _HeyGenAvatarVideoNode_resolution
+    #: the choices of input aspect_ratio: ``HeyGenAvatarVideoNode.AspectRatio`` in annotations
+    AspectRatio: TypeAlias = _HeyGenAvatarVideoNode_aspect_ratio
+
     video: Output[Literal["VIDEO"]]
 
     engine: InputRef
@@ -523,10 +528,10 @@ class HeyGenTalkingPhotoNode(SingleOutputNode[Literal["VIDEO"]]):
     Args:
         image: Image of a person to animate. Downscaled automatically if larger than 2K.
         speech: Drive the avatar with a text script (HeyGen text-to-speech) or your own audio.
-        resolution: Output video resolution.
-        aspect_ratio: Output aspect ratio. 'auto' follows the input image.
-        expressiveness: How expressive the animated face and gestures are.
-        seed: Not sent to HeyGen; change it to force a re-run.
+        resolution: Output video resolution. [optional; default '1080p'; one of '720p', '1080p'; type HeyGenTalkingPhotoNode.Resolution]
+        aspect_ratio: Output aspect ratio. 'auto' follows the input image. [optional; default 'auto'; one of 'auto', '16:9', '9:16', '1:1', '4:5', '5:4'; type HeyGenTalkingPhotoNode.AspectRatio]
+        expressiveness: How expressive the animated face and gestures are. [optional; default 'low'; one of 'low', 'medium', 'high'; type HeyGenTalkingPhotoNode.Expressiveness]
+        seed: Not sent to HeyGen; change it to force a re-run. [optional; default 42; 0 to 2147483647]
 
     Outputs:
         video (VIDEO)
@@ -648,6 +653,13 @@ class HeyGenTalkingPhotoNode(SingleOutputNode[Literal["VIDEO"]]):
 
     _options_: ClassVar[dict[str, Any]] = {"speech": Speech}
 
+    #: the choices of input resolution: ``HeyGenTalkingPhotoNode.Resolution`` in annotations
+    Resolution: TypeAlias = _HeyGenTalkingPhotoNode_resolution
+    #: the choices of input aspect_ratio: ``HeyGenTalkingPhotoNode.AspectRatio`` in annotations
+    AspectRatio: TypeAlias = _HeyGenTalkingPhotoNode_aspect_ratio
+    #: the choices of input expressiveness: ``HeyGenTalkingPhotoNode.Expressiveness`` in annotations
+    Expressiveness: TypeAlias = _HeyGenTalkingPhotoNode_expressiveness
+
     video: Output[Literal["VIDEO"]]
 
     speech: InputRef
@@ -760,12 +772,12 @@ class HeyGenTextToSpeechNode(SingleOutputNode[Literal["AUDIO"]]):
     Category: partner/audio/HeyGen
 
     Args:
-        text: Text to synthesize (up to 5000 characters). The generated speech must be at least 1 second long.
-        voice: Voice to use (curated from HeyGen's most popular Starfish-compatible voices).
-        custom_voice_id: Optional HeyGen voice ID. When set, overrides the voice selected above. The voice must support the Starfish engine.
-        speed: Speech speed multiplier.
-        ssml: Treat the text as SSML markup (for pauses, emphasis, and pronunciation control).
-        seed: Not sent to HeyGen; change it to force a re-run.
+        text: Text to synthesize (up to 5000 characters). The generated speech must be at least 1 second long. [default '']
+        voice: Voice to use (curated from HeyGen's most popular Starfish-compatible voices). [one of 'Chill Brian (English, male)', 'Zain (English, female)', 'Narrator Mateo - Excited 🤩 (Spanish, male)', 'Aria (English, female)', 'Caryns (English, female)', 'Klara (English, female)', ... (67 choices); type HeyGenTextToSpeechNode.Voice]
+        custom_voice_id: Optional HeyGen voice ID. When set, overrides the voice selected above. The voice must support the Starfish engine. [optional; default '']
+        speed: Speech speed multiplier. [optional; default 1.0; 0.5 to 2.0, step 0.05]
+        ssml: Treat the text as SSML markup (for pauses, emphasis, and pronunciation control). [optional; default False]
+        seed: Not sent to HeyGen; change it to force a re-run. [optional; default 42; 0 to 2147483647]
 
     Outputs:
         audio (AUDIO)
@@ -790,6 +802,9 @@ class HeyGenTextToSpeechNode(SingleOutputNode[Literal["AUDIO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("audio", "AUDIO", "AUDIO"),
     )
+
+    #: the choices of input voice: ``HeyGenTextToSpeechNode.Voice`` in annotations
+    Voice: TypeAlias = _HeyGenTextToSpeechNode_voice
 
     audio: Output[Literal["AUDIO"]]
 
@@ -1029,11 +1044,11 @@ class HeyGenVideoTranslateNode(SingleOutputNode[Literal["VIDEO"]]):
 
     Args:
         video: Video with speech to translate.
-        output_language: Target language for the translated video.
-        mode: 'speed' is faster; 'precision' produces higher-quality lip sync at twice the price.
-        translate_audio_only: Only swap the audio track, keeping the original mouth movements (no lip sync).
-        speaker_count: Number of speakers in the video. 0 = detect automatically.
-        seed: Not sent to HeyGen; change it to force a re-run.
+        output_language: Target language for the translated video. [one of 'English', 'Spanish', 'Spanish (Spain)', 'Spanish (Mexico)', 'French', 'French (France)', ... (190 choices); type HeyGenVideoTranslateNode.OutputLanguage]
+        mode: 'speed' is faster; 'precision' produces higher-quality lip sync at twice the price. [default 'speed'; one of 'speed', 'precision'; type HeyGenVideoTranslateNode.Mode]
+        translate_audio_only: Only swap the audio track, keeping the original mouth movements (no lip sync). [optional; default False]
+        speaker_count: Number of speakers in the video. 0 = detect automatically. [optional; default 0; 0 to 10]
+        seed: Not sent to HeyGen; change it to force a re-run. [optional; default 42; 0 to 2147483647]
 
     Outputs:
         video (VIDEO)
@@ -1064,6 +1079,11 @@ class HeyGenVideoTranslateNode(SingleOutputNode[Literal["VIDEO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
     )
+
+    #: the choices of input output_language: ``HeyGenVideoTranslateNode.OutputLanguage`` in annotations
+    OutputLanguage: TypeAlias = _HeyGenVideoTranslateNode_output_language
+    #: the choices of input mode: ``HeyGenVideoTranslateNode.Mode`` in annotations
+    Mode: TypeAlias = _HeyGenVideoTranslateNode_mode
 
     video: Output[Literal["VIDEO"]]
 

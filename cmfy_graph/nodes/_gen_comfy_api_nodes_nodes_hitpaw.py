@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import DynamicOption, InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -26,10 +26,10 @@ class HitPawGeneralImageEnhance(SingleOutputNode[Literal["IMAGE"]]):
     Category: partner/image/HitPaw
 
     Args:
-        model: COMBO
+        model: COMBO [one of 'generative_portrait', 'generative'; type HitPawGeneralImageEnhance.Model]
         image: IMAGE
-        upscale_factor: COMBO
-        auto_downscale: Automatically downscale input image if output would exceed the limit.
+        upscale_factor: COMBO [one of 1, 2, 4; type HitPawGeneralImageEnhance.UpscaleFactor]
+        auto_downscale: Automatically downscale input image if output would exceed the limit. [default False]
 
     Outputs:
         image (IMAGE)
@@ -58,6 +58,11 @@ class HitPawGeneralImageEnhance(SingleOutputNode[Literal["IMAGE"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("image", "IMAGE", "IMAGE"),
     )
+
+    #: the choices of input model: ``HitPawGeneralImageEnhance.Model`` in annotations
+    Model: TypeAlias = _HitPawGeneralImageEnhance_model
+    #: the choices of input upscale_factor: ``HitPawGeneralImageEnhance.UpscaleFactor`` in annotations
+    UpscaleFactor: TypeAlias = _HitPawGeneralImageEnhance_upscale_factor
 
     image: Output[Literal["IMAGE"]]
 

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import DynamicOption, InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -28,7 +28,7 @@ class Tencent3DPartNode(SingleOutputNode[Literal["FILE_3D_FBX"]]):
 
     Args:
         model_3d: 3D model in FBX format. Model should have less than 30000 faces.
-        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed. [default 0; 0 to 2147483647]
 
     Outputs:
         fbx (FILE_3D_FBX)
@@ -75,8 +75,8 @@ class Tencent3DTextureEditNode(Node):
 
     Args:
         model_3d: 3D model in FBX format. Model should have less than 100000 faces.
-        prompt: Describes texture editing. Supports up to 1024 UTF-8 characters.
-        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
+        prompt: Describes texture editing. Supports up to 1024 UTF-8 characters. [default '']
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed. [default 0; 0 to 2147483647]
 
     Outputs:
         glb (FILE_3D_GLB)
@@ -138,14 +138,14 @@ class TencentImageToModelNode(Node):
     Category: partner/3d/Tencent
 
     Args:
-        model: The LowPoly option is unavailable for the `3.1` model.
+        model: The LowPoly option is unavailable for the `3.1` model. [one of '3.0', '3.1'; type TencentImageToModelNode.Model]
         image: IMAGE
-        face_count: INT
+        face_count: INT [default 500000; 3000 to 1500000]
         generate_type: COMFY_DYNAMICCOMBO_V3
-        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
-        image_left: IMAGE
-        image_right: IMAGE
-        image_back: IMAGE
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed. [default 0; 0 to 2147483647]
+        image_left: IMAGE [optional]
+        image_right: IMAGE [optional]
+        image_back: IMAGE [optional]
 
     Outputs:
         model_file (STRING)
@@ -238,6 +238,9 @@ class TencentImageToModelNode(Node):
 
     _options_: ClassVar[dict[str, Any]] = {"generate_type": GenerateType}
 
+    #: the choices of input model: ``TencentImageToModelNode.Model`` in annotations
+    Model: TypeAlias = _TencentImageToModelNode_model
+
     model_file: Output[Literal["STRING"]]
     glb: Output[Literal["FILE_3D_GLB"]]
     obj: Output[Literal["FILE_3D_OBJ"]]
@@ -290,7 +293,7 @@ class TencentModelTo3DUVNode(Node):
 
     Args:
         model_3d: Input 3D model (GLB, OBJ, or FBX)
-        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed. [default 1; 0 to 2147483647]
 
     Outputs:
         obj (FILE_3D_OBJ)
@@ -346,9 +349,9 @@ class TencentSmartTopologyNode(SingleOutputNode[Literal["FILE_3D_OBJ"]]):
 
     Args:
         model_3d: Input 3D model (GLB or OBJ)
-        polygon_type: Surface composition type.
-        face_level: Polygon reduction level.
-        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
+        polygon_type: Surface composition type. [one of 'triangle', 'quadrilateral'; type TencentSmartTopologyNode.PolygonType]
+        face_level: Polygon reduction level. [one of 'medium', 'high', 'low'; type TencentSmartTopologyNode.FaceLevel]
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed. [default 0; 0 to 2147483647]
 
     Outputs:
         obj (FILE_3D_OBJ)
@@ -377,6 +380,11 @@ class TencentSmartTopologyNode(SingleOutputNode[Literal["FILE_3D_OBJ"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("obj", "FILE_3D_OBJ", "OBJ"),
     )
+
+    #: the choices of input polygon_type: ``TencentSmartTopologyNode.PolygonType`` in annotations
+    PolygonType: TypeAlias = _TencentSmartTopologyNode_polygon_type
+    #: the choices of input face_level: ``TencentSmartTopologyNode.FaceLevel`` in annotations
+    FaceLevel: TypeAlias = _TencentSmartTopologyNode_face_level
 
     obj: Output[Literal["FILE_3D_OBJ"]]
 
@@ -420,11 +428,11 @@ class TencentTextToModelNode(Node):
     Category: partner/3d/Tencent
 
     Args:
-        model: The LowPoly option is unavailable for the `3.1` model.
-        prompt: Supports up to 1024 characters.
-        face_count: INT
+        model: The LowPoly option is unavailable for the `3.1` model. [one of '3.0', '3.1'; type TencentTextToModelNode.Model]
+        prompt: Supports up to 1024 characters. [default '']
+        face_count: INT [default 500000; 3000 to 1500000]
         generate_type: COMFY_DYNAMICCOMBO_V3
-        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed. [default 0; 0 to 2147483647]
 
     Outputs:
         model_file (STRING)
@@ -507,6 +515,9 @@ class TencentTextToModelNode(Node):
 
 
     _options_: ClassVar[dict[str, Any]] = {"generate_type": GenerateType}
+
+    #: the choices of input model: ``TencentTextToModelNode.Model`` in annotations
+    Model: TypeAlias = _TencentTextToModelNode_model
 
     model_file: Output[Literal["STRING"]]
     glb: Output[Literal["FILE_3D_GLB"]]

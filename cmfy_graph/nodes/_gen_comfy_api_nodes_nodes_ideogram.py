@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -44,12 +44,12 @@ class IdeogramPImage(Node):
     Category: partner/image/Ideogram
 
     Args:
-        prompt: Text prompt. Also accepts an Ideogram 4.0 structured JSON caption (exact colors as #RRGGBB hexes, exact text strings, bounding-box layout) — set prompt_upsampling to OFF to use it verbatim.
-        quality: Speed/price/quality tier. MEDIUM is the everyday default; HIGH for complex prompts, fine detail and difficult text; VERY_LOW/LOW for drafts at scale. Difficult text renders poorly below MEDIUM.
-        resolution: Output size class (exact pixels follow the aspect ratio, e.g. 16:9 gives 1280x720 at 1K and 2560x1440 at 2K). Prefer HIGH + 2K for crisp typography.
-        aspect_ratio: The aspect ratio for image generation.
-        prompt_upsampling: Expands short prompts into a detailed structured caption before generation (the rewritten prompt is returned as final_prompt). Set OFF when supplying your own JSON caption or exact wording.
-        seed: Seed for reproducible generation. With prompt_upsampling OFF, the same seed and settings return the same image; with ON/AUTO the prompt rewrite varies per run — reproduce a result by reusing its final_prompt output with prompt_upsampling OFF and the same seed.
+        prompt: Text prompt. Also accepts an Ideogram 4.0 structured JSON caption (exact colors as #RRGGBB hexes, exact text strings, bounding-box layout) — set prompt_upsampling to OFF to use it verbatim. [default '']
+        quality: Speed/price/quality tier. MEDIUM is the everyday default; HIGH for complex prompts, fine detail and difficult text; VERY_LOW/LOW for drafts at scale. Difficult text renders poorly below MEDIUM. [default 'MEDIUM'; one of 'VERY_LOW', 'LOW', 'MEDIUM', 'HIGH'; type IdeogramPImage.Quality]
+        resolution: Output size class (exact pixels follow the aspect ratio, e.g. 16:9 gives 1280x720 at 1K and 2560x1440 at 2K). Prefer HIGH + 2K for crisp typography. [default '1K'; one of '1K', '2K'; type IdeogramPImage.Resolution]
+        aspect_ratio: The aspect ratio for image generation. [default '1:1'; one of '1:3', '3:1', '1:2', '2:1', '9:16', '16:9', ... (15 choices); type IdeogramPImage.AspectRatio]
+        prompt_upsampling: Expands short prompts into a detailed structured caption before generation (the rewritten prompt is returned as final_prompt). Set OFF when supplying your own JSON caption or exact wording. [default 'AUTO'; one of 'AUTO', 'ON', 'OFF'; type IdeogramPImage.PromptUpsampling]
+        seed: Seed for reproducible generation. With prompt_upsampling OFF, the same seed and settings return the same image; with ON/AUTO the prompt rewrite varies per run — reproduce a result by reusing its final_prompt output with prompt_upsampling OFF and the same seed. [optional; default 42; 0 to 2147483647]
 
     Outputs:
         image (IMAGE)
@@ -94,6 +94,15 @@ class IdeogramPImage(Node):
         ("image", "IMAGE", "IMAGE"),
         ("final_prompt", "STRING", "final_prompt"),
     )
+
+    #: the choices of input quality: ``IdeogramPImage.Quality`` in annotations
+    Quality: TypeAlias = _IdeogramPImage_quality
+    #: the choices of input resolution: ``IdeogramPImage.Resolution`` in annotations
+    Resolution: TypeAlias = _IdeogramPImage_resolution
+    #: the choices of input aspect_ratio: ``IdeogramPImage.AspectRatio`` in annotations
+    AspectRatio: TypeAlias = _IdeogramPImage_aspect_ratio
+    #: the choices of input prompt_upsampling: ``IdeogramPImage.PromptUpsampling`` in annotations
+    PromptUpsampling: TypeAlias = _IdeogramPImage_prompt_upsampling
 
     image: Output[Literal["IMAGE"]]
     final_prompt: Output[Literal["STRING"]]
@@ -231,17 +240,17 @@ class IdeogramV3(SingleOutputNode[Literal["IMAGE"]]):
     Category: partner/image/Ideogram
 
     Args:
-        prompt: Prompt for the image generation or editing
-        image: Optional reference image for image editing.
-        mask: Optional mask for inpainting (white areas will be replaced)
-        aspect_ratio: The aspect ratio for image generation. Ignored if resolution is not set to Auto.
-        resolution: The resolution for image generation. If not set to Auto, this overrides the aspect_ratio setting.
-        magic_prompt_option: Determine if MagicPrompt should be used in generation
-        seed: INT
-        num_images: INT
-        rendering_speed: Controls the trade-off between generation speed and quality
-        character_image: Image to use as character reference.
-        character_mask: Optional mask for character reference image.
+        prompt: Prompt for the image generation or editing [default '']
+        image: Optional reference image for image editing. [optional]
+        mask: Optional mask for inpainting (white areas will be replaced) [optional]
+        aspect_ratio: The aspect ratio for image generation. Ignored if resolution is not set to Auto. [optional; default '1:1'; one of '1:3', '3:1', '1:2', '2:1', '9:16', '16:9', ... (15 choices); type IdeogramV3.AspectRatio]
+        resolution: The resolution for image generation. If not set to Auto, this overrides the aspect_ratio setting. [optional; default 'Auto'; one of 'Auto', '512x1536', '576x1408', '576x1472', '576x1536', '640x1344', ... (70 choices); type IdeogramV3.Resolution]
+        magic_prompt_option: Determine if MagicPrompt should be used in generation [optional; default 'AUTO'; one of 'AUTO', 'ON', 'OFF'; type IdeogramV3.MagicPromptOption]
+        seed: INT [optional; default 0; 0 to 2147483647]
+        num_images: INT [optional; default 1; 1 to 8]
+        rendering_speed: Controls the trade-off between generation speed and quality [optional; default 'DEFAULT'; one of 'DEFAULT', 'TURBO', 'QUALITY'; type IdeogramV3.RenderingSpeed]
+        character_image: Image to use as character reference. [optional]
+        character_mask: Optional mask for character reference image. [optional]
 
     Outputs:
         image (IMAGE)
@@ -270,6 +279,15 @@ class IdeogramV3(SingleOutputNode[Literal["IMAGE"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("image", "IMAGE", "IMAGE"),
     )
+
+    #: the choices of input aspect_ratio: ``IdeogramV3.AspectRatio`` in annotations
+    AspectRatio: TypeAlias = _IdeogramV3_aspect_ratio
+    #: the choices of input resolution: ``IdeogramV3.Resolution`` in annotations
+    Resolution: TypeAlias = _IdeogramV3_resolution
+    #: the choices of input magic_prompt_option: ``IdeogramV3.MagicPromptOption`` in annotations
+    MagicPromptOption: TypeAlias = _IdeogramV3_magic_prompt_option
+    #: the choices of input rendering_speed: ``IdeogramV3.RenderingSpeed`` in annotations
+    RenderingSpeed: TypeAlias = _IdeogramV3_rendering_speed
 
     image: Output[Literal["IMAGE"]]
 
@@ -351,10 +369,10 @@ class IdeogramV4(SingleOutputNode[Literal["IMAGE"]]):
     Category: partner/image/Ideogram
 
     Args:
-        prompt: Text prompt for the image generation.
-        resolution: COMBO
-        rendering_speed: Controls the trade-off between generation speed and quality.
-        seed: INT
+        prompt: Text prompt for the image generation. [default '']
+        resolution: COMBO [default 'Auto'; one of 'Auto', '2048x2048 (1:1)', '1440x2880 (1:2)', '2880x1440 (2:1)', '1664x2496 (2:3)', '2496x1664 (3:2)', ... (22 choices); type IdeogramV4.Resolution]
+        rendering_speed: Controls the trade-off between generation speed and quality. [default 'DEFAULT'; one of 'DEFAULT', 'TURBO', 'QUALITY'; type IdeogramV4.RenderingSpeed]
+        seed: INT [default 0; 0 to 2147483647]
 
     Outputs:
         image (IMAGE)
@@ -383,6 +401,11 @@ class IdeogramV4(SingleOutputNode[Literal["IMAGE"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("image", "IMAGE", "IMAGE"),
     )
+
+    #: the choices of input resolution: ``IdeogramV4.Resolution`` in annotations
+    Resolution: TypeAlias = _IdeogramV4_resolution
+    #: the choices of input rendering_speed: ``IdeogramV4.RenderingSpeed`` in annotations
+    RenderingSpeed: TypeAlias = _IdeogramV4_rendering_speed
 
     image: Output[Literal["IMAGE"]]
 

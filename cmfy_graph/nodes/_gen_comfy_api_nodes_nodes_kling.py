@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import DynamicOption, InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -44,9 +44,9 @@ class KlingAvatarNode(SingleOutputNode[Literal["VIDEO"]]):
     Args:
         image: Avatar reference image. Width and height must be at least 300px. Aspect ratio must be between 1:2.5 and 2.5:1.
         sound_file: Audio input. Must be between 2 and 300 seconds in duration.
-        mode: COMBO
-        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
-        prompt: Optional prompt to define avatar actions, emotions, and camera movements.
+        mode: COMBO [one of 'std', 'pro'; type KlingAvatarNode.Mode]
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed. [default 0; 0 to 2147483647]
+        prompt: Optional prompt to define avatar actions, emotions, and camera movements. [optional; default '']
 
     Outputs:
         video (VIDEO)
@@ -64,6 +64,9 @@ class KlingAvatarNode(SingleOutputNode[Literal["VIDEO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
     )
+
+    #: the choices of input mode: ``KlingAvatarNode.Mode`` in annotations
+    Mode: TypeAlias = _KlingAvatarNode_mode
 
     video: Output[Literal["VIDEO"]]
 
@@ -109,13 +112,13 @@ class KlingFirstLastFrameNode(SingleOutputNode[Literal["VIDEO"]]):
     Category: partner/video/Kling
 
     Args:
-        prompt: STRING
-        duration: INT
+        prompt: STRING [default '']
+        duration: INT [default 5; 3 to 15]
         first_frame: IMAGE
         end_frame: IMAGE
-        generate_audio: BOOLEAN
+        generate_audio: BOOLEAN [default True]
         model: Model and generation settings.
-        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed. [default 0; 0 to 2147483647]
 
     Outputs:
         video (VIDEO)
@@ -213,11 +216,11 @@ class KlingImage2VideoNode(Node):
         start_frame: The reference image used to generate the video.
         prompt: Positive text prompt
         negative_prompt: Negative text prompt
-        model_name: COMBO
-        cfg_scale: FLOAT
-        mode: COMBO
-        aspect_ratio: COMBO
-        duration: COMBO
+        model_name: COMBO [one of 'kling-v2-5-turbo'; type KlingImage2VideoNode.ModelName]
+        cfg_scale: FLOAT [default 0.8; 0.0 to 1.0]
+        mode: COMBO [one of 'pro'; type KlingImage2VideoNode.Mode]
+        aspect_ratio: COMBO [default '16:9'; one of '16:9', '9:16', '1:1'; type KlingImage2VideoNode.AspectRatio]
+        duration: COMBO [default '5'; one of '5', '10'; type KlingImage2VideoNode.Duration]
 
     Outputs:
         video (VIDEO)
@@ -266,6 +269,15 @@ class KlingImage2VideoNode(Node):
         ("video_id", "STRING", "video_id"),
         ("duration", "STRING", "duration"),
     )
+
+    #: the choices of input model_name: ``KlingImage2VideoNode.ModelName`` in annotations
+    ModelName: TypeAlias = _KlingImage2VideoNode_model_name
+    #: the choices of input mode: ``KlingImage2VideoNode.Mode`` in annotations
+    Mode: TypeAlias = _KlingImage2VideoNode_mode
+    #: the choices of input aspect_ratio: ``KlingImage2VideoNode.AspectRatio`` in annotations
+    AspectRatio: TypeAlias = _KlingImage2VideoNode_aspect_ratio
+    #: the choices of input duration: ``KlingImage2VideoNode.Duration`` in annotations
+    Duration: TypeAlias = _KlingImage2VideoNode_duration
 
     video: Output[Literal["VIDEO"]]
     video_id: Output[Literal["STRING"]]
@@ -322,14 +334,14 @@ class KlingImageGenerationNode(SingleOutputNode[Literal["IMAGE"]]):
     Args:
         prompt: Positive text prompt
         negative_prompt: Negative text prompt
-        image_type: COMBO
-        image_fidelity: Reference intensity for user-uploaded images
-        human_fidelity: Subject reference similarity
-        model_name: COMBO
-        aspect_ratio: COMBO
-        n: Number of generated images
-        image: IMAGE
-        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
+        image_type: COMBO [one of 'subject', 'face'; type KlingImageGenerationNode.ImageType]
+        image_fidelity: Reference intensity for user-uploaded images [default 0.5; 0.0 to 1.0, step 0.01]
+        human_fidelity: Subject reference similarity [default 0.45; 0.0 to 1.0, step 0.01]
+        model_name: COMBO [one of 'kling-v3'; type KlingImageGenerationNode.ModelName]
+        aspect_ratio: COMBO [default '16:9'; one of '16:9', '9:16', '1:1', '4:3', '3:4', '3:2', ... (8 choices); type KlingImageGenerationNode.AspectRatio]
+        n: Number of generated images [default 1; 1 to 9]
+        image: IMAGE [optional]
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed. [optional; default 0; 0 to 2147483647]
 
     Outputs:
         image (IMAGE)
@@ -370,6 +382,13 @@ class KlingImageGenerationNode(SingleOutputNode[Literal["IMAGE"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("image", "IMAGE", "IMAGE"),
     )
+
+    #: the choices of input image_type: ``KlingImageGenerationNode.ImageType`` in annotations
+    ImageType: TypeAlias = _KlingImageGenerationNode_image_type
+    #: the choices of input model_name: ``KlingImageGenerationNode.ModelName`` in annotations
+    ModelName: TypeAlias = _KlingImageGenerationNode_model_name
+    #: the choices of input aspect_ratio: ``KlingImageGenerationNode.AspectRatio`` in annotations
+    AspectRatio: TypeAlias = _KlingImageGenerationNode_aspect_ratio
 
     image: Output[Literal["IMAGE"]]
 
@@ -427,12 +446,12 @@ class KlingImageToVideoWithAudio(SingleOutputNode[Literal["VIDEO"]]):
     Category: partner/video/Kling
 
     Args:
-        model_name: COMBO
+        model_name: COMBO [one of 'kling-v2-6'; type KlingImageToVideoWithAudio.ModelName]
         start_frame: IMAGE
         prompt: Positive text prompt.
-        mode: COMBO
-        duration: COMBO
-        generate_audio: BOOLEAN
+        mode: COMBO [one of 'pro'; type KlingImageToVideoWithAudio.Mode]
+        duration: COMBO [one of 5, 10; type KlingImageToVideoWithAudio.Duration]
+        generate_audio: BOOLEAN [default True]
 
     Outputs:
         video (VIDEO)
@@ -469,6 +488,13 @@ class KlingImageToVideoWithAudio(SingleOutputNode[Literal["VIDEO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
     )
+
+    #: the choices of input model_name: ``KlingImageToVideoWithAudio.ModelName`` in annotations
+    ModelName: TypeAlias = _KlingImageToVideoWithAudio_model_name
+    #: the choices of input mode: ``KlingImageToVideoWithAudio.Mode`` in annotations
+    Mode: TypeAlias = _KlingImageToVideoWithAudio_mode
+    #: the choices of input duration: ``KlingImageToVideoWithAudio.Duration`` in annotations
+    Duration: TypeAlias = _KlingImageToVideoWithAudio_duration
 
     video: Output[Literal["VIDEO"]]
 
@@ -516,7 +542,7 @@ class KlingLipSyncAudioToVideoNode(Node):
     Args:
         video: VIDEO
         audio: AUDIO
-        voice_language: COMBO
+        voice_language: COMBO [default 'en'; one of 'zh', 'en'; type KlingLipSyncAudioToVideoNode.VoiceLanguage]
 
     Outputs:
         video (VIDEO)
@@ -542,6 +568,9 @@ class KlingLipSyncAudioToVideoNode(Node):
         ("video_id", "STRING", "video_id"),
         ("duration", "STRING", "duration"),
     )
+
+    #: the choices of input voice_language: ``KlingLipSyncAudioToVideoNode.VoiceLanguage`` in annotations
+    VoiceLanguage: TypeAlias = _KlingLipSyncAudioToVideoNode_voice_language
 
     video: Output[Literal["VIDEO"]]
     video_id: Output[Literal["STRING"]]
@@ -643,8 +672,8 @@ class KlingLipSyncTextToVideoNode(Node):
     Args:
         video: VIDEO
         text: Text Content for Lip-Sync Video Generation. Required when mode is text2video. Maximum length is 120 characters.
-        voice: COMBO
-        voice_speed: Speech Rate. Valid range: 0.8~2.0, accurate to one decimal place.
+        voice: COMBO [default 'Melody'; one of 'Melody', 'Sunny', 'Sage', 'Ace', 'Blossom', 'Peppy', ... (61 choices); type KlingLipSyncTextToVideoNode.Voice]
+        voice_speed: Speech Rate. Valid range: 0.8~2.0, accurate to one decimal place. [default 1; 0.8 to 2.0]
 
     Outputs:
         video (VIDEO)
@@ -671,6 +700,9 @@ class KlingLipSyncTextToVideoNode(Node):
         ("video_id", "STRING", "video_id"),
         ("duration", "STRING", "duration"),
     )
+
+    #: the choices of input voice: ``KlingLipSyncTextToVideoNode.Voice`` in annotations
+    Voice: TypeAlias = _KlingLipSyncTextToVideoNode_voice
 
     video: Output[Literal["VIDEO"]]
     video_id: Output[Literal["STRING"]]
@@ -715,10 +747,10 @@ class KlingMotionControl(SingleOutputNode[Literal["VIDEO"]]):
         prompt: STRING
         reference_image: IMAGE
         reference_video: Motion reference video used to drive movement/expression. Duration limits depend on character_orientation: - image: 3–10s (max 10s) - video: 3–30s (max 30s)
-        keep_original_sound: BOOLEAN
-        character_orientation: Controls where the character's facing/orientation comes from. video: movements, expressions, camera moves, and orientation follow the motion reference video (other details via prompt). image: movements and expressions still follow the motion reference video, but the character orientation matches the reference image (camera/other details via prompt).
-        mode: COMBO
-        model: COMBO
+        keep_original_sound: BOOLEAN [default True]
+        character_orientation: Controls where the character's facing/orientation comes from. video: movements, expressions, camera moves, and orientation follow the motion reference video (other details via prompt). image: movements and expressions still follow the motion reference video, but the character orientation matches the reference image (camera/other details via prompt). [one of 'video', 'image'; type KlingMotionControl.CharacterOrientation]
+        mode: COMBO [one of 'pro', 'std'; type KlingMotionControl.Mode]
+        model: COMBO [optional; one of 'kling-v3', 'kling-v2-6'; type KlingMotionControl.Model]
 
     Outputs:
         video (VIDEO)
@@ -750,6 +782,13 @@ class KlingMotionControl(SingleOutputNode[Literal["VIDEO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
     )
+
+    #: the choices of input character_orientation: ``KlingMotionControl.CharacterOrientation`` in annotations
+    CharacterOrientation: TypeAlias = _KlingMotionControl_character_orientation
+    #: the choices of input mode: ``KlingMotionControl.Mode`` in annotations
+    Mode: TypeAlias = _KlingMotionControl_mode
+    #: the choices of input model: ``KlingMotionControl.Model`` in annotations
+    Model: TypeAlias = _KlingMotionControl_model
 
     video: Output[Literal["VIDEO"]]
 
@@ -798,13 +837,13 @@ class KlingOmniProEditVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     Category: partner/video/Kling
 
     Args:
-        model_name: COMBO
+        model_name: COMBO [one of 'kling-v3-omni', 'kling-video-o1'; type KlingOmniProEditVideoNode.ModelName]
         prompt: A text prompt describing the video content. This can include both positive and negative descriptions.
         video: Video for editing. The output video length will be the same.
-        keep_original_sound: BOOLEAN
-        reference_images: Up to 4 additional reference images.
-        resolution: COMBO
-        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
+        keep_original_sound: BOOLEAN [default True]
+        reference_images: Up to 4 additional reference images. [optional]
+        resolution: COMBO [optional; one of '1080p', '720p'; type KlingOmniProEditVideoNode.Resolution]
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed. [optional; default 0; 0 to 2147483647]
 
     Outputs:
         video (VIDEO)
@@ -835,6 +874,11 @@ class KlingOmniProEditVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
     )
+
+    #: the choices of input model_name: ``KlingOmniProEditVideoNode.ModelName`` in annotations
+    ModelName: TypeAlias = _KlingOmniProEditVideoNode_model_name
+    #: the choices of input resolution: ``KlingOmniProEditVideoNode.Resolution`` in annotations
+    Resolution: TypeAlias = _KlingOmniProEditVideoNode_resolution
 
     video: Output[Literal["VIDEO"]]
 
@@ -889,16 +933,16 @@ class KlingOmniProFirstLastFrameNode(SingleOutputNode[Literal["VIDEO"]]):
     Category: partner/video/Kling
 
     Args:
-        model_name: COMBO
+        model_name: COMBO [one of 'kling-v3-omni', 'kling-video-o1'; type KlingOmniProFirstLastFrameNode.ModelName]
         prompt: A text prompt describing the video content. This can include both positive and negative descriptions. Ignored when storyboards are enabled.
-        duration: INT
+        duration: INT [default 5; 3 to 15]
         first_frame: IMAGE
-        end_frame: An optional end frame for the video. This cannot be used simultaneously with 'reference_images'. Does not work with storyboards.
-        reference_images: Up to 6 additional reference images.
-        resolution: COMBO
-        storyboards: Generate a series of video segments with individual prompts and durations. Only supported for kling-v3-omni.
-        generate_audio: Generate audio for the video. Only supported for kling-v3-omni.
-        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
+        end_frame: An optional end frame for the video. This cannot be used simultaneously with 'reference_images'. Does not work with storyboards. [optional]
+        reference_images: Up to 6 additional reference images. [optional]
+        resolution: COMBO [optional; default '1080p'; one of '4k', '1080p', '720p'; type KlingOmniProFirstLastFrameNode.Resolution]
+        storyboards: Generate a series of video segments with individual prompts and durations. Only supported for kling-v3-omni. [optional]
+        generate_audio: Generate audio for the video. Only supported for kling-v3-omni. [optional; default False]
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed. [optional; default 0; 0 to 2147483647]
 
     Outputs:
         video (VIDEO)
@@ -1085,6 +1129,11 @@ class KlingOmniProFirstLastFrameNode(SingleOutputNode[Literal["VIDEO"]]):
 
     _options_: ClassVar[dict[str, Any]] = {"storyboards": Storyboards}
 
+    #: the choices of input model_name: ``KlingOmniProFirstLastFrameNode.ModelName`` in annotations
+    ModelName: TypeAlias = _KlingOmniProFirstLastFrameNode_model_name
+    #: the choices of input resolution: ``KlingOmniProFirstLastFrameNode.Resolution`` in annotations
+    Resolution: TypeAlias = _KlingOmniProFirstLastFrameNode_resolution
+
     video: Output[Literal["VIDEO"]]
 
     model_name: InputRef
@@ -1150,13 +1199,13 @@ class KlingOmniProImageNode(SingleOutputNode[Literal["IMAGE"]]):
     Category: partner/image/Kling
 
     Args:
-        model_name: COMBO
+        model_name: COMBO [one of 'kling-v3-omni', 'kling-image-o1'; type KlingOmniProImageNode.ModelName]
         prompt: A text prompt describing the image content. This can include both positive and negative descriptions.
-        resolution: COMBO
-        aspect_ratio: COMBO
-        series_amount: Generate a series of images. Not supported for kling-image-o1.
-        reference_images: Up to 10 additional reference images.
-        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
+        resolution: COMBO [one of '1K', '2K', '4K'; type KlingOmniProImageNode.Resolution]
+        aspect_ratio: COMBO [one of '16:9', '9:16', '1:1', '4:3', '3:4', '3:2', ... (8 choices); type KlingOmniProImageNode.AspectRatio]
+        series_amount: Generate a series of images. Not supported for kling-image-o1. [one of 'disabled', '2', '3', '4', '5', '6', ... (9 choices); type KlingOmniProImageNode.SeriesAmount]
+        reference_images: Up to 10 additional reference images. [optional]
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed. [optional; default 0; 0 to 2147483647]
 
     Outputs:
         image (IMAGE)
@@ -1200,6 +1249,15 @@ class KlingOmniProImageNode(SingleOutputNode[Literal["IMAGE"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("image", "IMAGE", "IMAGE"),
     )
+
+    #: the choices of input model_name: ``KlingOmniProImageNode.ModelName`` in annotations
+    ModelName: TypeAlias = _KlingOmniProImageNode_model_name
+    #: the choices of input resolution: ``KlingOmniProImageNode.Resolution`` in annotations
+    Resolution: TypeAlias = _KlingOmniProImageNode_resolution
+    #: the choices of input aspect_ratio: ``KlingOmniProImageNode.AspectRatio`` in annotations
+    AspectRatio: TypeAlias = _KlingOmniProImageNode_aspect_ratio
+    #: the choices of input series_amount: ``KlingOmniProImageNode.SeriesAmount`` in annotations
+    SeriesAmount: TypeAlias = _KlingOmniProImageNode_series_amount
 
     image: Output[Literal["IMAGE"]]
 
@@ -1256,15 +1314,15 @@ class KlingOmniProImageToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     Category: partner/video/Kling
 
     Args:
-        model_name: COMBO
+        model_name: COMBO [one of 'kling-v3-omni', 'kling-video-o1'; type KlingOmniProImageToVideoNode.ModelName]
         prompt: A text prompt describing the video content. This can include both positive and negative descriptions. Ignored when storyboards are enabled.
-        aspect_ratio: COMBO
-        duration: INT
+        aspect_ratio: COMBO [one of '16:9', '9:16', '1:1'; type KlingOmniProImageToVideoNode.AspectRatio]
+        duration: INT [default 5; 3 to 15]
         reference_images: Up to 7 reference images.
-        resolution: COMBO
-        storyboards: Generate a series of video segments with individual prompts and durations. Only supported for kling-v3-omni.
-        generate_audio: Generate audio for the video. Only supported for kling-v3-omni.
-        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
+        resolution: COMBO [optional; default '1080p'; one of '4k', '1080p', '720p'; type KlingOmniProImageToVideoNode.Resolution]
+        storyboards: Generate a series of video segments with individual prompts and durations. Only supported for kling-v3-omni. [optional]
+        generate_audio: Generate audio for the video. Only supported for kling-v3-omni. [optional; default False]
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed. [optional; default 0; 0 to 2147483647]
 
     Outputs:
         video (VIDEO)
@@ -1456,6 +1514,13 @@ class KlingOmniProImageToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
 
     _options_: ClassVar[dict[str, Any]] = {"storyboards": Storyboards}
 
+    #: the choices of input model_name: ``KlingOmniProImageToVideoNode.ModelName`` in annotations
+    ModelName: TypeAlias = _KlingOmniProImageToVideoNode_model_name
+    #: the choices of input aspect_ratio: ``KlingOmniProImageToVideoNode.AspectRatio`` in annotations
+    AspectRatio: TypeAlias = _KlingOmniProImageToVideoNode_aspect_ratio
+    #: the choices of input resolution: ``KlingOmniProImageToVideoNode.Resolution`` in annotations
+    Resolution: TypeAlias = _KlingOmniProImageToVideoNode_resolution
+
     video: Output[Literal["VIDEO"]]
 
     model_name: InputRef
@@ -1525,14 +1590,14 @@ class KlingOmniProTextToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     Category: partner/video/Kling
 
     Args:
-        model_name: COMBO
+        model_name: COMBO [one of 'kling-v3-omni', 'kling-video-o1'; type KlingOmniProTextToVideoNode.ModelName]
         prompt: A text prompt describing the video content. This can include both positive and negative descriptions. Ignored when storyboards are enabled.
-        aspect_ratio: COMBO
-        duration: INT
-        resolution: COMBO
-        storyboards: Generate a series of video segments with individual prompts and durations. Ignored for o1 model.
-        generate_audio: BOOLEAN
-        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
+        aspect_ratio: COMBO [one of '16:9', '9:16', '1:1'; type KlingOmniProTextToVideoNode.AspectRatio]
+        duration: INT [default 5; 3 to 15]
+        resolution: COMBO [optional; default '1080p'; one of '4k', '1080p', '720p'; type KlingOmniProTextToVideoNode.Resolution]
+        storyboards: Generate a series of video segments with individual prompts and durations. Ignored for o1 model. [optional]
+        generate_audio: BOOLEAN [optional; default False]
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed. [optional; default 0; 0 to 2147483647]
 
     Outputs:
         video (VIDEO)
@@ -1723,6 +1788,13 @@ class KlingOmniProTextToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
 
     _options_: ClassVar[dict[str, Any]] = {"storyboards": Storyboards}
 
+    #: the choices of input model_name: ``KlingOmniProTextToVideoNode.ModelName`` in annotations
+    ModelName: TypeAlias = _KlingOmniProTextToVideoNode_model_name
+    #: the choices of input aspect_ratio: ``KlingOmniProTextToVideoNode.AspectRatio`` in annotations
+    AspectRatio: TypeAlias = _KlingOmniProTextToVideoNode_aspect_ratio
+    #: the choices of input resolution: ``KlingOmniProTextToVideoNode.Resolution`` in annotations
+    Resolution: TypeAlias = _KlingOmniProTextToVideoNode_resolution
+
     video: Output[Literal["VIDEO"]]
 
     model_name: InputRef
@@ -1784,15 +1856,15 @@ class KlingOmniProVideoToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     Category: partner/video/Kling
 
     Args:
-        model_name: COMBO
+        model_name: COMBO [one of 'kling-v3-omni', 'kling-video-o1'; type KlingOmniProVideoToVideoNode.ModelName]
         prompt: A text prompt describing the video content. This can include both positive and negative descriptions.
-        aspect_ratio: COMBO
-        duration: INT
+        aspect_ratio: COMBO [one of '16:9', '9:16', '1:1'; type KlingOmniProVideoToVideoNode.AspectRatio]
+        duration: INT [default 3; 3 to 10]
         reference_video: Video to use as a reference.
-        keep_original_sound: BOOLEAN
-        reference_images: Up to 4 additional reference images.
-        resolution: COMBO
-        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
+        keep_original_sound: BOOLEAN [default True]
+        reference_images: Up to 4 additional reference images. [optional]
+        resolution: COMBO [optional; one of '1080p', '720p'; type KlingOmniProVideoToVideoNode.Resolution]
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed. [optional; default 0; 0 to 2147483647]
 
     Outputs:
         video (VIDEO)
@@ -1831,6 +1903,13 @@ class KlingOmniProVideoToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
     )
+
+    #: the choices of input model_name: ``KlingOmniProVideoToVideoNode.ModelName`` in annotations
+    ModelName: TypeAlias = _KlingOmniProVideoToVideoNode_model_name
+    #: the choices of input aspect_ratio: ``KlingOmniProVideoToVideoNode.AspectRatio`` in annotations
+    AspectRatio: TypeAlias = _KlingOmniProVideoToVideoNode_aspect_ratio
+    #: the choices of input resolution: ``KlingOmniProVideoToVideoNode.Resolution`` in annotations
+    Resolution: TypeAlias = _KlingOmniProVideoToVideoNode_resolution
 
     video: Output[Literal["VIDEO"]]
 
@@ -1889,9 +1968,9 @@ class KlingStartEndFrameNode(Node):
         end_frame: Reference Image - End frame control. URL or Base64 encoded string, cannot exceed 10MB, resolution not less than 300*300px. Base64 should not include data:image prefix.
         prompt: Positive text prompt
         negative_prompt: Negative text prompt
-        cfg_scale: FLOAT
-        aspect_ratio: COMBO
-        mode: The configuration to use for the video generation following the format: mode / duration / model_name.
+        cfg_scale: FLOAT [default 0.5; 0.0 to 1.0]
+        aspect_ratio: COMBO [one of '16:9', '9:16', '1:1'; type KlingStartEndFrameNode.AspectRatio]
+        mode: The configuration to use for the video generation following the format: mode / duration / model_name. [default 'pro mode / 5s duration / kling-v2-5-turbo'; one of 'pro mode / 5s duration / kling-v2-5-turbo', 'pro mode / 10s duration / kling-v2-5-turbo'; type KlingStartEndFrameNode.Mode]
 
     Outputs:
         video (VIDEO)
@@ -1927,6 +2006,11 @@ class KlingStartEndFrameNode(Node):
         ("video_id", "STRING", "video_id"),
         ("duration", "STRING", "duration"),
     )
+
+    #: the choices of input aspect_ratio: ``KlingStartEndFrameNode.AspectRatio`` in annotations
+    AspectRatio: TypeAlias = _KlingStartEndFrameNode_aspect_ratio
+    #: the choices of input mode: ``KlingStartEndFrameNode.Mode`` in annotations
+    Mode: TypeAlias = _KlingStartEndFrameNode_mode
 
     video: Output[Literal["VIDEO"]]
     video_id: Output[Literal["STRING"]]
@@ -1979,9 +2063,9 @@ class KlingTextToVideoNode(Node):
     Args:
         prompt: Positive text prompt
         negative_prompt: Negative text prompt
-        cfg_scale: FLOAT
-        aspect_ratio: COMBO
-        mode: The configuration to use for the video generation following the format: mode / duration / model_name.
+        cfg_scale: FLOAT [default 1.0; 0.0 to 1.0]
+        aspect_ratio: COMBO [default '16:9'; one of '16:9', '9:16', '1:1'; type KlingTextToVideoNode.AspectRatio]
+        mode: The configuration to use for the video generation following the format: mode / duration / model_name. [default 'pro mode / 5s duration / kling-v2-5-turbo'; one of 'pro mode / 5s duration / kling-v2-5-turbo', 'pro mode / 10s duration / kling-v2-5-turbo'; type KlingTextToVideoNode.Mode]
 
     Outputs:
         video (VIDEO)
@@ -2015,6 +2099,11 @@ class KlingTextToVideoNode(Node):
         ("video_id", "STRING", "video_id"),
         ("duration", "STRING", "duration"),
     )
+
+    #: the choices of input aspect_ratio: ``KlingTextToVideoNode.AspectRatio`` in annotations
+    AspectRatio: TypeAlias = _KlingTextToVideoNode_aspect_ratio
+    #: the choices of input mode: ``KlingTextToVideoNode.Mode`` in annotations
+    Mode: TypeAlias = _KlingTextToVideoNode_mode
 
     video: Output[Literal["VIDEO"]]
     video_id: Output[Literal["STRING"]]
@@ -2061,12 +2150,12 @@ class KlingTextToVideoWithAudio(SingleOutputNode[Literal["VIDEO"]]):
     Category: partner/video/Kling
 
     Args:
-        model_name: COMBO
+        model_name: COMBO [one of 'kling-v2-6'; type KlingTextToVideoWithAudio.ModelName]
         prompt: Positive text prompt.
-        mode: COMBO
-        aspect_ratio: COMBO
-        duration: COMBO
-        generate_audio: BOOLEAN
+        mode: COMBO [one of 'pro'; type KlingTextToVideoWithAudio.Mode]
+        aspect_ratio: COMBO [one of '16:9', '9:16', '1:1'; type KlingTextToVideoWithAudio.AspectRatio]
+        duration: COMBO [one of 5, 10; type KlingTextToVideoWithAudio.Duration]
+        generate_audio: BOOLEAN [default True]
 
     Outputs:
         video (VIDEO)
@@ -2109,6 +2198,15 @@ class KlingTextToVideoWithAudio(SingleOutputNode[Literal["VIDEO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
     )
+
+    #: the choices of input model_name: ``KlingTextToVideoWithAudio.ModelName`` in annotations
+    ModelName: TypeAlias = _KlingTextToVideoWithAudio_model_name
+    #: the choices of input mode: ``KlingTextToVideoWithAudio.Mode`` in annotations
+    Mode: TypeAlias = _KlingTextToVideoWithAudio_mode
+    #: the choices of input aspect_ratio: ``KlingTextToVideoWithAudio.AspectRatio`` in annotations
+    AspectRatio: TypeAlias = _KlingTextToVideoWithAudio_aspect_ratio
+    #: the choices of input duration: ``KlingTextToVideoWithAudio.Duration`` in annotations
+    Duration: TypeAlias = _KlingTextToVideoWithAudio_duration
 
     video: Output[Literal["VIDEO"]]
 
@@ -2155,7 +2253,7 @@ class KlingVideoExtendNode(Node):
     Args:
         prompt: Positive text prompt for guiding the video extension
         negative_prompt: Negative text prompt for elements to avoid in the extended video
-        cfg_scale: FLOAT
+        cfg_scale: FLOAT [default 0.5; 0.0 to 1.0]
         video_id: The ID of the video to be extended. Supports videos generated by text-to-video, image-to-video, and previous video extension operations. Cannot exceed 3 minutes total duration after extension.
 
     Outputs:
@@ -2229,10 +2327,10 @@ class KlingVideoNode(SingleOutputNode[Literal["VIDEO"]]):
 
     Args:
         multi_shot: Generate a series of video segments with individual prompts and durations.
-        generate_audio: 'kling-3.0-turbo' always generates native audio, so the audio toggle is ignored.
+        generate_audio: 'kling-3.0-turbo' always generates native audio, so the audio toggle is ignored. [default True]
         model: Model and generation settings.
-        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
-        start_frame: Optional start frame image. When connected, switches to image-to-video mode.
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed. [default 0; 0 to 2147483647]
+        start_frame: Optional start frame image. When connected, switches to image-to-video mode. [optional]
 
     Outputs:
         video (VIDEO)

@@ -29,9 +29,9 @@ class Krea2ImageNode(SingleOutputNode[Literal["IMAGE"]]):
     Category: partner/image/Krea
 
     Args:
-        prompt: Text prompt for the image.
+        prompt: Text prompt for the image. [default '']
         model: Krea 2 Medium is best for expressive illustrations; Krea 2 Large is best for expressive photorealism.
-        seed: Random seed for reproducibility.
+        seed: Random seed for reproducibility. [default 0; 0 to 2147483647]
 
     Outputs:
         image (IMAGE)
@@ -157,8 +157,8 @@ class Krea2StyleReferenceNode(SingleOutputNode[Literal["KREA_STYLE_REF"]]):
 
     Args:
         image: Reference image whose style influences the generation.
-        strength: Reference strength; negative values invert the style influence.
-        style_reference: Optional incoming chain of style references; this node appends one more.
+        strength: Reference strength; negative values invert the style influence. [default 1.0; -2.0 to 2.0, step 0.05]
+        style_reference: Optional incoming chain of style references; this node appends one more. [optional]
 
     Outputs:
         style_reference (KREA_STYLE_REF)

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import DynamicOption, InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -34,9 +34,9 @@ class LtxApi25AudioToVideo(SingleOutputNode[Literal["VIDEO"]]):
     Args:
         audio: Audio track driving the video. Its length (2-20 seconds) sets the video duration.
         model: COMFY_DYNAMICCOMBO_V3
-        prompt: STRING
-        seed: Seed to determine if node should re-run; actual results are nondeterministic regardless of seed.
-        image: Optional first frame to be used for the video.
+        prompt: STRING [default '']
+        seed: Seed to determine if node should re-run; actual results are nondeterministic regardless of seed. [default 42; 0 to 4294967295]
+        image: Optional first frame to be used for the video. [optional]
 
     Outputs:
         video (VIDEO)
@@ -144,9 +144,9 @@ class LtxApi25ImageToVideo(SingleOutputNode[Literal["VIDEO"]]):
     Args:
         image: First frame to be used for the video.
         model: COMFY_DYNAMICCOMBO_V3
-        prompt: STRING
-        seed: Seed to determine if node should re-run; actual results are nondeterministic regardless of seed.
-        last_frame: Last frame to be used for the video.
+        prompt: STRING [default '']
+        seed: Seed to determine if node should re-run; actual results are nondeterministic regardless of seed. [default 42; 0 to 4294967295]
+        last_frame: Last frame to be used for the video. [optional]
 
     Outputs:
         video (VIDEO)
@@ -268,8 +268,8 @@ class LtxApi25TextToVideo(SingleOutputNode[Literal["VIDEO"]]):
 
     Args:
         model: COMFY_DYNAMICCOMBO_V3
-        prompt: STRING
-        seed: Seed to determine if node should re-run; actual results are nondeterministic regardless of seed.
+        prompt: STRING [default '']
+        seed: Seed to determine if node should re-run; actual results are nondeterministic regardless of seed. [default 42; 0 to 4294967295]
 
     Outputs:
         video (VIDEO)
@@ -385,12 +385,12 @@ class LtxvApiImageToVideo(SingleOutputNode[Literal["VIDEO"]]):
 
     Args:
         image: First frame to be used for the video.
-        model: COMBO
-        prompt: STRING
-        duration: COMBO
-        resolution: COMBO
-        fps: COMBO
-        generate_audio: When true, the generated video will include AI-generated audio matching the scene.
+        model: COMBO [one of 'LTX-2 (Pro)', 'LTX-2 (Fast)'; type LtxvApiImageToVideo.Model]
+        prompt: STRING [default '']
+        duration: COMBO [default 8; one of 6, 8, 10, 12, 14, 16, ... (8 choices); type LtxvApiImageToVideo.Duration]
+        resolution: COMBO [one of '1920x1080', '2560x1440', '3840x2160'; type LtxvApiImageToVideo.Resolution]
+        fps: COMBO [default 25; one of 25, 50; type LtxvApiImageToVideo.Fps]
+        generate_audio: When true, the generated video will include AI-generated audio matching the scene. [optional; default False]
 
     Outputs:
         video (VIDEO)
@@ -428,6 +428,15 @@ class LtxvApiImageToVideo(SingleOutputNode[Literal["VIDEO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
     )
+
+    #: the choices of input model: ``LtxvApiImageToVideo.Model`` in annotations
+    Model: TypeAlias = _LtxvApiImageToVideo_model
+    #: the choices of input duration: ``LtxvApiImageToVideo.Duration`` in annotations
+    Duration: TypeAlias = _LtxvApiImageToVideo_duration
+    #: the choices of input resolution: ``LtxvApiImageToVideo.Resolution`` in annotations
+    Resolution: TypeAlias = _LtxvApiImageToVideo_resolution
+    #: the choices of input fps: ``LtxvApiImageToVideo.Fps`` in annotations
+    Fps: TypeAlias = _LtxvApiImageToVideo_fps
 
     video: Output[Literal["VIDEO"]]
 
@@ -480,12 +489,12 @@ class LtxvApiTextToVideo(SingleOutputNode[Literal["VIDEO"]]):
     Deprecated.
 
     Args:
-        model: COMBO
-        prompt: STRING
-        duration: COMBO
-        resolution: COMBO
-        fps: COMBO
-        generate_audio: When true, the generated video will include AI-generated audio matching the scene.
+        model: COMBO [one of 'LTX-2 (Pro)', 'LTX-2 (Fast)'; type LtxvApiTextToVideo.Model]
+        prompt: STRING [default '']
+        duration: COMBO [default 8; one of 6, 8, 10, 12, 14, 16, ... (8 choices); type LtxvApiTextToVideo.Duration]
+        resolution: COMBO [one of '1920x1080', '2560x1440', '3840x2160'; type LtxvApiTextToVideo.Resolution]
+        fps: COMBO [default 25; one of 25, 50; type LtxvApiTextToVideo.Fps]
+        generate_audio: When true, the generated video will include AI-generated audio matching the scene. [optional; default False]
 
     Outputs:
         video (VIDEO)
@@ -522,6 +531,15 @@ class LtxvApiTextToVideo(SingleOutputNode[Literal["VIDEO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
     )
+
+    #: the choices of input model: ``LtxvApiTextToVideo.Model`` in annotations
+    Model: TypeAlias = _LtxvApiTextToVideo_model
+    #: the choices of input duration: ``LtxvApiTextToVideo.Duration`` in annotations
+    Duration: TypeAlias = _LtxvApiTextToVideo_duration
+    #: the choices of input resolution: ``LtxvApiTextToVideo.Resolution`` in annotations
+    Resolution: TypeAlias = _LtxvApiTextToVideo_resolution
+    #: the choices of input fps: ``LtxvApiTextToVideo.Fps`` in annotations
+    Fps: TypeAlias = _LtxvApiTextToVideo_fps
 
     video: Output[Literal["VIDEO"]]
 

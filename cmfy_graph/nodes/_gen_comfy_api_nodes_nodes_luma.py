@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import DynamicOption, InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -185,11 +185,11 @@ class LumaConceptsNode(SingleOutputNode[Literal["LUMA_CONCEPTS"]]):
     Category: partner/video/Luma
 
     Args:
-        concept1: COMBO
-        concept2: COMBO
-        concept3: COMBO
-        concept4: COMBO
-        luma_concepts: Optional Camera Concepts to add to the ones chosen here.
+        concept1: COMBO [one of 'None', 'truck_left', 'pan_right', 'pedestal_down', 'low_angle', 'pedestal_up', ... (35 choices); type LumaConceptsNode.Concept1]
+        concept2: COMBO [one of 'None', 'truck_left', 'pan_right', 'pedestal_down', 'low_angle', 'pedestal_up', ... (35 choices); type LumaConceptsNode.Concept2]
+        concept3: COMBO [one of 'None', 'truck_left', 'pan_right', 'pedestal_down', 'low_angle', 'pedestal_up', ... (35 choices); type LumaConceptsNode.Concept3]
+        concept4: COMBO [one of 'None', 'truck_left', 'pan_right', 'pedestal_down', 'low_angle', 'pedestal_up', ... (35 choices); type LumaConceptsNode.Concept4]
+        luma_concepts: Optional Camera Concepts to add to the ones chosen here. [optional]
 
     Outputs:
         luma_concepts (LUMA_CONCEPTS)
@@ -231,6 +231,15 @@ class LumaConceptsNode(SingleOutputNode[Literal["LUMA_CONCEPTS"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("luma_concepts", "LUMA_CONCEPTS", "luma_concepts"),
     )
+
+    #: the choices of input concept1: ``LumaConceptsNode.Concept1`` in annotations
+    Concept1: TypeAlias = _LumaConceptsNode_concept1
+    #: the choices of input concept2: ``LumaConceptsNode.Concept2`` in annotations
+    Concept2: TypeAlias = _LumaConceptsNode_concept2
+    #: the choices of input concept3: ``LumaConceptsNode.Concept3`` in annotations
+    Concept3: TypeAlias = _LumaConceptsNode_concept3
+    #: the choices of input concept4: ``LumaConceptsNode.Concept4`` in annotations
+    Concept4: TypeAlias = _LumaConceptsNode_concept4
 
     luma_concepts: Output[Literal["LUMA_CONCEPTS"]]
 
@@ -278,9 +287,9 @@ class LumaImageEditNode2(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         source: Source image to edit.
-        prompt: Description of the desired edit. 1–6000 characters.
+        prompt: Description of the desired edit. 1–6000 characters. [default '']
         model: Model to use for editing.
-        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed. [default 0; 0 to 2147483647]
 
     Outputs:
         image (IMAGE)
@@ -384,10 +393,10 @@ class LumaImageModifyNode(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         image: IMAGE
-        prompt: Prompt for the image generation
-        image_weight: Weight of the image; the closer to 1.0, the less the image will be modified.
-        model: COMBO
-        seed: Seed to determine if node should re-run; actual results are nondeterministic regardless of seed.
+        prompt: Prompt for the image generation [default '']
+        image_weight: Weight of the image; the closer to 1.0, the less the image will be modified. [default 0.1; 0.0 to 0.98, step 0.01]
+        model: COMBO [one of 'photon-1', 'photon-flash-1'; type LumaImageModifyNode.Model]
+        seed: Seed to determine if node should re-run; actual results are nondeterministic regardless of seed. [default 0; 0 to 18446744073709551615]
 
     Outputs:
         image (IMAGE)
@@ -411,6 +420,9 @@ class LumaImageModifyNode(SingleOutputNode[Literal["IMAGE"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("image", "IMAGE", "IMAGE"),
     )
+
+    #: the choices of input model: ``LumaImageModifyNode.Model`` in annotations
+    Model: TypeAlias = _LumaImageModifyNode_model
 
     image: Output[Literal["IMAGE"]]
 
@@ -454,14 +466,14 @@ class LumaImageNode(SingleOutputNode[Literal["IMAGE"]]):
     Category: partner/image/Luma
 
     Args:
-        prompt: Prompt for the image generation
-        model: COMBO
-        aspect_ratio: COMBO
-        seed: Seed to determine if node should re-run; actual results are nondeterministic regardless of seed.
-        style_image_weight: Weight of style image. Ignored if no style_image provided.
-        image_luma_ref: Luma Reference node connection to influence generation with input images; up to 4 images can be considered.
-        style_image: Style reference image; only 1 image will be used.
-        character_image: Character reference images; can be a batch of multiple, up to 4 images can be considered.
+        prompt: Prompt for the image generation [default '']
+        model: COMBO [one of 'photon-1', 'photon-flash-1'; type LumaImageNode.Model]
+        aspect_ratio: COMBO [default '16:9'; one of '1:1', '16:9', '9:16', '4:3', '3:4', '21:9', ... (7 choices); type LumaImageNode.AspectRatio]
+        seed: Seed to determine if node should re-run; actual results are nondeterministic regardless of seed. [default 0; 0 to 18446744073709551615]
+        style_image_weight: Weight of style image. Ignored if no style_image provided. [default 1.0; 0.0 to 1.0, step 0.01]
+        image_luma_ref: Luma Reference node connection to influence generation with input images; up to 4 images can be considered. [optional]
+        style_image: Style reference image; only 1 image will be used. [optional]
+        character_image: Character reference images; can be a batch of multiple, up to 4 images can be considered. [optional]
 
     Outputs:
         image (IMAGE)
@@ -488,6 +500,11 @@ class LumaImageNode(SingleOutputNode[Literal["IMAGE"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("image", "IMAGE", "IMAGE"),
     )
+
+    #: the choices of input model: ``LumaImageNode.Model`` in annotations
+    Model: TypeAlias = _LumaImageNode_model
+    #: the choices of input aspect_ratio: ``LumaImageNode.AspectRatio`` in annotations
+    AspectRatio: TypeAlias = _LumaImageNode_aspect_ratio
 
     image: Output[Literal["IMAGE"]]
 
@@ -541,9 +558,9 @@ class LumaImageNode2(SingleOutputNode[Literal["IMAGE"]]):
     Category: partner/image/Luma
 
     Args:
-        prompt: Text description of the desired image. 1–6000 characters.
+        prompt: Text description of the desired image. 1–6000 characters. [default '']
         model: Model to use for generation.
-        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed. [default 0; 0 to 2147483647]
 
     Outputs:
         image (IMAGE)
@@ -647,15 +664,15 @@ class LumaImageToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     Category: partner/video/Luma
 
     Args:
-        prompt: Prompt for the video generation
-        model: COMBO
-        resolution: COMBO
-        duration: COMBO
-        loop: BOOLEAN
-        seed: Seed to determine if node should re-run; actual results are nondeterministic regardless of seed.
-        first_image: First frame of generated video.
-        last_image: Last frame of generated video.
-        luma_concepts: Optional Camera Concepts to dictate camera motion via the Luma Concepts node.
+        prompt: Prompt for the video generation [default '']
+        model: COMBO [one of 'ray-2', 'ray-flash-2', 'ray-1-6'; type LumaImageToVideoNode.Model]
+        resolution: COMBO [default '540p'; one of '540p', '720p', '1080p', '4k'; type LumaImageToVideoNode.Resolution]
+        duration: COMBO [one of '5s', '9s'; type LumaImageToVideoNode.Duration]
+        loop: BOOLEAN [default False]
+        seed: Seed to determine if node should re-run; actual results are nondeterministic regardless of seed. [default 0; 0 to 18446744073709551615]
+        first_image: First frame of generated video. [optional]
+        last_image: Last frame of generated video. [optional]
+        luma_concepts: Optional Camera Concepts to dictate camera motion via the Luma Concepts node. [optional]
 
     Outputs:
         video (VIDEO)
@@ -695,6 +712,13 @@ class LumaImageToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
     )
+
+    #: the choices of input model: ``LumaImageToVideoNode.Model`` in annotations
+    Model: TypeAlias = _LumaImageToVideoNode_model
+    #: the choices of input resolution: ``LumaImageToVideoNode.Resolution`` in annotations
+    Resolution: TypeAlias = _LumaImageToVideoNode_resolution
+    #: the choices of input duration: ``LumaImageToVideoNode.Duration`` in annotations
+    Duration: TypeAlias = _LumaImageToVideoNode_duration
 
     video: Output[Literal["VIDEO"]]
 
@@ -753,11 +777,11 @@ class LumaRay32ExtendVideoNode(Node):
     Category: partner/video/Luma
 
     Args:
-        source_generation_id: generation_id of the prior Ray 3.2 video to extend. Connect the generation_id output of another Luma Ray 3.2 node.
+        source_generation_id: generation_id of the prior Ray 3.2 video to extend. Connect the generation_id output of another Luma Ray 3.2 node. [default '']
         direction: Forward continues after the prior clip; backward is prepended before it.
-        prompt: Text prompt for the new content.
-        resolution: COMBO
-        seed: Seed to determine if node should re-run; results are nondeterministic regardless of seed.
+        prompt: Text prompt for the new content. [default '']
+        resolution: COMBO [default '720p'; one of '540p', '720p', '1080p'; type LumaRay32ExtendVideoNode.Resolution]
+        seed: Seed to determine if node should re-run; results are nondeterministic regardless of seed. [default 0; 0 to 18446744073709551615]
 
     Outputs:
         video (VIDEO)
@@ -820,6 +844,9 @@ class LumaRay32ExtendVideoNode(Node):
 
     _options_: ClassVar[dict[str, Any]] = {"direction": Direction}
 
+    #: the choices of input resolution: ``LumaRay32ExtendVideoNode.Resolution`` in annotations
+    Resolution: TypeAlias = _LumaRay32ExtendVideoNode_resolution
+
     video: Output[Literal["VIDEO"]]
     generation_id: Output[Literal["STRING"]]
 
@@ -863,12 +890,12 @@ class LumaRay32ImageToVideoNode(Node):
     Category: partner/video/Luma
 
     Args:
-        prompt: Text prompt for the video generation.
-        resolution: COMBO
-        loop: Make the video loop seamlessly. Not available when an end_frame is set.
-        seed: Seed to determine if node should re-run; results are nondeterministic regardless of seed.
-        start_frame: First frame of the generated video.
-        end_frame: Last frame of the generated video.
+        prompt: Text prompt for the video generation. [default '']
+        resolution: COMBO [default '720p'; one of '360p', '540p', '720p', '1080p'; type LumaRay32ImageToVideoNode.Resolution]
+        loop: Make the video loop seamlessly. Not available when an end_frame is set. [default False]
+        seed: Seed to determine if node should re-run; results are nondeterministic regardless of seed. [default 0; 0 to 18446744073709551615]
+        start_frame: First frame of the generated video. [optional]
+        end_frame: Last frame of the generated video. [optional]
 
     Outputs:
         video (VIDEO)
@@ -895,6 +922,9 @@ class LumaRay32ImageToVideoNode(Node):
         ("video", "VIDEO", "VIDEO"),
         ("generation_id", "STRING", "generation_id"),
     )
+
+    #: the choices of input resolution: ``LumaRay32ImageToVideoNode.Resolution`` in annotations
+    Resolution: TypeAlias = _LumaRay32ImageToVideoNode_resolution
 
     video: Output[Literal["VIDEO"]]
     generation_id: Output[Literal["STRING"]]
@@ -946,7 +976,7 @@ class LumaRay32KeyframeNode(SingleOutputNode[Literal["LUMA_RAY32_KEYFRAME"]]):
     Args:
         image: Guide image to place at the chosen moment of the output video.
         position: How to place this image on the output video's timeline.
-        keyframes: Optional earlier keyframes to chain with this one.
+        keyframes: Optional earlier keyframes to chain with this one. [optional]
 
     Outputs:
         keyframes (LUMA_RAY32_KEYFRAME)
@@ -1041,10 +1071,10 @@ class LumaRay32KeyframesToVideoNode(Node):
     Category: partner/video/Luma
 
     Args:
-        prompt: Text prompt for the video generation.
-        resolution: COMBO
-        duration: COMBO
-        seed: Seed to determine if node should re-run; results are nondeterministic regardless of seed.
+        prompt: Text prompt for the video generation. [default '']
+        resolution: COMBO [default '720p'; one of '360p', '540p', '720p', '1080p'; type LumaRay32KeyframesToVideoNode.Resolution]
+        duration: COMBO [one of '5s', '10s'; type LumaRay32KeyframesToVideoNode.Duration]
+        seed: Seed to determine if node should re-run; results are nondeterministic regardless of seed. [default 0; 0 to 18446744073709551615]
         keyframes: Keyframe sequence from Luma Ray 3.2 Keyframe nodes (at least 2).
 
     Outputs:
@@ -1077,6 +1107,11 @@ class LumaRay32KeyframesToVideoNode(Node):
         ("video", "VIDEO", "VIDEO"),
         ("generation_id", "STRING", "generation_id"),
     )
+
+    #: the choices of input resolution: ``LumaRay32KeyframesToVideoNode.Resolution`` in annotations
+    Resolution: TypeAlias = _LumaRay32KeyframesToVideoNode_resolution
+    #: the choices of input duration: ``LumaRay32KeyframesToVideoNode.Duration`` in annotations
+    Duration: TypeAlias = _LumaRay32KeyframesToVideoNode_duration
 
     video: Output[Literal["VIDEO"]]
     generation_id: Output[Literal["STRING"]]
@@ -1122,12 +1157,12 @@ class LumaRay32TextToVideoNode(Node):
     Category: partner/video/Luma
 
     Args:
-        prompt: Text prompt for the video generation.
-        aspect_ratio: COMBO
-        resolution: COMBO
-        duration: COMBO
-        loop: Make the video loop seamlessly. Only available with 5s duration.
-        seed: Seed to determine if node should re-run; results are nondeterministic regardless of seed.
+        prompt: Text prompt for the video generation. [default '']
+        aspect_ratio: COMBO [one of '16:9', '9:16', '1:1', '4:3', '3:4', '21:9'; type LumaRay32TextToVideoNode.AspectRatio]
+        resolution: COMBO [default '720p'; one of '360p', '540p', '720p', '1080p'; type LumaRay32TextToVideoNode.Resolution]
+        duration: COMBO [one of '5s', '10s'; type LumaRay32TextToVideoNode.Duration]
+        loop: Make the video loop seamlessly. Only available with 5s duration. [default False]
+        seed: Seed to determine if node should re-run; results are nondeterministic regardless of seed. [default 0; 0 to 18446744073709551615]
 
     Outputs:
         video (VIDEO)
@@ -1166,6 +1201,13 @@ class LumaRay32TextToVideoNode(Node):
         ("video", "VIDEO", "VIDEO"),
         ("generation_id", "STRING", "generation_id"),
     )
+
+    #: the choices of input aspect_ratio: ``LumaRay32TextToVideoNode.AspectRatio`` in annotations
+    AspectRatio: TypeAlias = _LumaRay32TextToVideoNode_aspect_ratio
+    #: the choices of input resolution: ``LumaRay32TextToVideoNode.Resolution`` in annotations
+    Resolution: TypeAlias = _LumaRay32TextToVideoNode_resolution
+    #: the choices of input duration: ``LumaRay32TextToVideoNode.Duration`` in annotations
+    Duration: TypeAlias = _LumaRay32TextToVideoNode_duration
 
     video: Output[Literal["VIDEO"]]
     generation_id: Output[Literal["STRING"]]
@@ -1226,10 +1268,10 @@ class LumaRay32VideoEditNode(Node):
 
     Args:
         video: Source video to edit. Up to 18 seconds.
-        prompt: Describes the desired edit.
-        resolution: COMBO
-        strength: How strongly to preserve vs. reimagine the source. 'auto' lets Ray 3.2 choose; adhere_* preserves the most, flex_* is balanced, reimagine_* changes the most.
-        seed: Seed to determine if node should re-run; results are nondeterministic regardless of seed.
+        prompt: Describes the desired edit. [default '']
+        resolution: COMBO [default '720p'; one of '360p', '540p', '720p', '1080p'; type LumaRay32VideoEditNode.Resolution]
+        strength: How strongly to preserve vs. reimagine the source. 'auto' lets Ray 3.2 choose; adhere_* preserves the most, flex_* is balanced, reimagine_* changes the most. [default 'auto'; one of 'auto', 'adhere_1', 'adhere_2', 'adhere_3', 'flex_1', 'flex_2', ... (10 choices); type LumaRay32VideoEditNode.Strength]
+        seed: Seed to determine if node should re-run; results are nondeterministic regardless of seed. [default 0; 0 to 18446744073709551615]
 
     Outputs:
         video (VIDEO)
@@ -1261,6 +1303,11 @@ class LumaRay32VideoEditNode(Node):
         ("video", "VIDEO", "VIDEO"),
         ("generation_id", "STRING", "generation_id"),
     )
+
+    #: the choices of input resolution: ``LumaRay32VideoEditNode.Resolution`` in annotations
+    Resolution: TypeAlias = _LumaRay32VideoEditNode_resolution
+    #: the choices of input strength: ``LumaRay32VideoEditNode.Strength`` in annotations
+    Strength: TypeAlias = _LumaRay32VideoEditNode_strength
 
     video: Output[Literal["VIDEO"]]
     generation_id: Output[Literal["STRING"]]
@@ -1306,10 +1353,10 @@ class LumaRay32VideoReframeNode(Node):
 
     Args:
         video: Source video to reframe. Up to 30 seconds.
-        prompt: Describes how the newly exposed canvas areas should be filled.
-        aspect_ratio: COMBO
-        resolution: COMBO
-        seed: Seed to determine if node should re-run; results are nondeterministic regardless of seed.
+        prompt: Describes how the newly exposed canvas areas should be filled. [default '']
+        aspect_ratio: COMBO [one of '16:9', '9:16', '1:1', '4:3', '3:4', '21:9'; type LumaRay32VideoReframeNode.AspectRatio]
+        resolution: COMBO [default '720p'; one of '360p', '540p', '720p', '1080p'; type LumaRay32VideoReframeNode.Resolution]
+        seed: Seed to determine if node should re-run; results are nondeterministic regardless of seed. [default 0; 0 to 18446744073709551615]
 
     Outputs:
         video (VIDEO)
@@ -1341,6 +1388,11 @@ class LumaRay32VideoReframeNode(Node):
         ("video", "VIDEO", "VIDEO"),
         ("generation_id", "STRING", "generation_id"),
     )
+
+    #: the choices of input aspect_ratio: ``LumaRay32VideoReframeNode.AspectRatio`` in annotations
+    AspectRatio: TypeAlias = _LumaRay32VideoReframeNode_aspect_ratio
+    #: the choices of input resolution: ``LumaRay32VideoReframeNode.Resolution`` in annotations
+    Resolution: TypeAlias = _LumaRay32VideoReframeNode_resolution
 
     video: Output[Literal["VIDEO"]]
     generation_id: Output[Literal["STRING"]]
@@ -1383,8 +1435,8 @@ class LumaReferenceNode(SingleOutputNode[Literal["LUMA_REF"]]):
 
     Args:
         image: Image to use as reference.
-        weight: Weight of image reference.
-        luma_ref: LUMA_REF
+        weight: Weight of image reference. [default 1.0; 0.0 to 1.0, step 0.01]
+        luma_ref: LUMA_REF [optional]
 
     Outputs:
         luma_ref (LUMA_REF)
@@ -1438,14 +1490,14 @@ class LumaVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     Category: partner/video/Luma
 
     Args:
-        prompt: Prompt for the video generation
-        model: COMBO
-        aspect_ratio: COMBO
-        resolution: COMBO
-        duration: COMBO
-        loop: BOOLEAN
-        seed: Seed to determine if node should re-run; actual results are nondeterministic regardless of seed.
-        luma_concepts: Optional Camera Concepts to dictate camera motion via the Luma Concepts node.
+        prompt: Prompt for the video generation [default '']
+        model: COMBO [one of 'ray-2', 'ray-flash-2', 'ray-1-6'; type LumaVideoNode.Model]
+        aspect_ratio: COMBO [default '16:9'; one of '1:1', '16:9', '9:16', '4:3', '3:4', '21:9', ... (7 choices); type LumaVideoNode.AspectRatio]
+        resolution: COMBO [default '540p'; one of '540p', '720p', '1080p', '4k'; type LumaVideoNode.Resolution]
+        duration: COMBO [one of '5s', '9s'; type LumaVideoNode.Duration]
+        loop: BOOLEAN [default False]
+        seed: Seed to determine if node should re-run; actual results are nondeterministic regardless of seed. [default 0; 0 to 18446744073709551615]
+        luma_concepts: Optional Camera Concepts to dictate camera motion via the Luma Concepts node. [optional]
 
     Outputs:
         video (VIDEO)
@@ -1484,6 +1536,15 @@ class LumaVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
     )
+
+    #: the choices of input model: ``LumaVideoNode.Model`` in annotations
+    Model: TypeAlias = _LumaVideoNode_model
+    #: the choices of input aspect_ratio: ``LumaVideoNode.AspectRatio`` in annotations
+    AspectRatio: TypeAlias = _LumaVideoNode_aspect_ratio
+    #: the choices of input resolution: ``LumaVideoNode.Resolution`` in annotations
+    Resolution: TypeAlias = _LumaVideoNode_resolution
+    #: the choices of input duration: ``LumaVideoNode.Duration`` in annotations
+    Duration: TypeAlias = _LumaVideoNode_duration
 
     video: Output[Literal["VIDEO"]]
 

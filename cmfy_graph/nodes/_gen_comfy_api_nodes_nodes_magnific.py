@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import DynamicOption, InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -43,14 +43,14 @@ class MagnificImageRelightNode(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         image: The image to relight.
-        prompt: Descriptive guidance for lighting. Supports emphasis notation (1-1.4).
-        light_transfer_strength: Intensity of light transfer application.
-        style: Stylistic output preference.
-        interpolate_from_original: Restricts generation freedom to match original more closely.
-        change_background: Modifies background based on prompt/reference.
-        preserve_details: Maintains texture and fine details from original.
+        prompt: Descriptive guidance for lighting. Supports emphasis notation (1-1.4). [default '']
+        light_transfer_strength: Intensity of light transfer application. [default 100; 0 to 100]
+        style: Stylistic output preference. [one of 'standard', 'darker_but_realistic', 'clean', 'smooth', 'brighter', 'contrasted_n_hdr', ... (7 choices); type MagnificImageRelightNode.Style]
+        interpolate_from_original: Restricts generation freedom to match original more closely. [default False]
+        change_background: Modifies background based on prompt/reference. [default True]
+        preserve_details: Maintains texture and fine details from original. [default True]
         advanced_settings: Fine-tuning options for advanced lighting control.
-        reference_image: Optional reference image to transfer lighting from.
+        reference_image: Optional reference image to transfer lighting from. [optional]
 
     Outputs:
         image (IMAGE)
@@ -146,6 +146,9 @@ class MagnificImageRelightNode(SingleOutputNode[Literal["IMAGE"]]):
 
     _options_: ClassVar[dict[str, Any]] = {"advanced_settings": AdvancedSettings}
 
+    #: the choices of input style: ``MagnificImageRelightNode.Style`` in annotations
+    Style: TypeAlias = _MagnificImageRelightNode_style
+
     image: Output[Literal["IMAGE"]]
 
     prompt: InputRef
@@ -203,8 +206,8 @@ class MagnificImageSkinEnhancerNode(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         image: The portrait image to enhance.
-        sharpen: Sharpening intensity level.
-        smart_grain: Smart grain intensity level.
+        sharpen: Sharpening intensity level. [default 0; 0 to 100]
+        smart_grain: Smart grain intensity level. [default 2; 0 to 100]
         mode: Processing mode: creative for artistic enhancement, faithful for preserving original appearance, flexible for targeted optimization.
 
     Outputs:
@@ -332,13 +335,13 @@ class MagnificImageStyleTransferNode(SingleOutputNode[Literal["IMAGE"]]):
     Args:
         image: The image to apply style transfer to.
         reference_image: The reference image to extract style from.
-        prompt: STRING
-        style_strength: Percentage of style strength.
-        structure_strength: Maintains the structure of the original image.
-        flavor: Style transfer flavor.
-        engine: Processing engine selection.
+        prompt: STRING [default '']
+        style_strength: Percentage of style strength. [default 100; 0 to 100]
+        structure_strength: Maintains the structure of the original image. [default 50; 0 to 100]
+        flavor: Style transfer flavor. [one of 'faithful', 'gen_z', 'psychedelia', 'detaily', 'clear', 'donotstyle', ... (7 choices); type MagnificImageStyleTransferNode.Flavor]
+        engine: Processing engine selection. [one of 'balanced', 'definio', 'illusio', '3d_cartoon', 'colorful_anime', 'caricature', ... (9 choices); type MagnificImageStyleTransferNode.Engine]
         portrait_mode: Enable portrait mode for facial enhancements.
-        fixed_generation: When disabled, expect each generation to introduce a degree of randomness, leading to more diverse outcomes.
+        fixed_generation: When disabled, expect each generation to introduce a degree of randomness, leading to more diverse outcomes. [default True]
 
     Outputs:
         image (IMAGE)
@@ -410,6 +413,11 @@ class MagnificImageStyleTransferNode(SingleOutputNode[Literal["IMAGE"]]):
 
     _options_: ClassVar[dict[str, Any]] = {"portrait_mode": PortraitMode}
 
+    #: the choices of input flavor: ``MagnificImageStyleTransferNode.Flavor`` in annotations
+    Flavor: TypeAlias = _MagnificImageStyleTransferNode_flavor
+    #: the choices of input engine: ``MagnificImageStyleTransferNode.Engine`` in annotations
+    Engine: TypeAlias = _MagnificImageStyleTransferNode_engine
+
     image: Output[Literal["IMAGE"]]
 
     prompt: InputRef
@@ -475,15 +483,15 @@ class MagnificImageUpscalerCreativeNode(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         image: IMAGE
-        prompt: STRING
-        scale_factor: COMBO
-        optimized_for: COMBO
-        creativity: INT
-        hdr: The level of definition and detail.
-        resemblance: The level of resemblance to the original image.
-        fractality: The strength of the prompt and intricacy per square pixel.
-        engine: COMBO
-        auto_downscale: Automatically downscale input image if output would exceed maximum pixel limit.
+        prompt: STRING [default '']
+        scale_factor: COMBO [one of '2x', '4x', '8x', '16x'; type MagnificImageUpscalerCreativeNode.ScaleFactor]
+        optimized_for: COMBO [one of 'standard', 'soft_portraits', 'hard_portraits', 'art_n_illustration', 'videogame_assets', 'nature_n_landscapes', ... (9 choices); type MagnificImageUpscalerCreativeNode.OptimizedFor]
+        creativity: INT [default 0; -10 to 10]
+        hdr: The level of definition and detail. [default 0; -10 to 10]
+        resemblance: The level of resemblance to the original image. [default 0; -10 to 10]
+        fractality: The strength of the prompt and intricacy per square pixel. [default 0; -10 to 10]
+        engine: COMBO [one of 'automatic', 'magnific_illusio', 'magnific_sharpy', 'magnific_sparkle'; type MagnificImageUpscalerCreativeNode.Engine]
+        auto_downscale: Automatically downscale input image if output would exceed maximum pixel limit. [default False]
 
     Outputs:
         image (IMAGE)
@@ -524,6 +532,13 @@ class MagnificImageUpscalerCreativeNode(SingleOutputNode[Literal["IMAGE"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("image", "IMAGE", "IMAGE"),
     )
+
+    #: the choices of input scale_factor: ``MagnificImageUpscalerCreativeNode.ScaleFactor`` in annotations
+    ScaleFactor: TypeAlias = _MagnificImageUpscalerCreativeNode_scale_factor
+    #: the choices of input optimized_for: ``MagnificImageUpscalerCreativeNode.OptimizedFor`` in annotations
+    OptimizedFor: TypeAlias = _MagnificImageUpscalerCreativeNode_optimized_for
+    #: the choices of input engine: ``MagnificImageUpscalerCreativeNode.Engine`` in annotations
+    Engine: TypeAlias = _MagnificImageUpscalerCreativeNode_engine
 
     image: Output[Literal["IMAGE"]]
 
@@ -583,12 +598,12 @@ class MagnificImageUpscalerPreciseV2Node(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         image: IMAGE
-        scale_factor: COMBO
-        flavor: Processing style: sublime for general use, photo for photographs, photo_denoiser for noisy photos.
-        sharpen: Image sharpness intensity. Higher values increase edge definition and clarity.
-        smart_grain: Intelligent grain/texture enhancement to prevent the image from looking too smooth or artificial.
-        ultra_detail: Controls fine detail, textures, and micro-details added during upscaling.
-        auto_downscale: Automatically downscale input image if output would exceed maximum resolution.
+        scale_factor: COMBO [one of '2x', '4x', '8x', '16x'; type MagnificImageUpscalerPreciseV2Node.ScaleFactor]
+        flavor: Processing style: sublime for general use, photo for photographs, photo_denoiser for noisy photos. [one of 'sublime', 'photo', 'photo_denoiser'; type MagnificImageUpscalerPreciseV2Node.Flavor]
+        sharpen: Image sharpness intensity. Higher values increase edge definition and clarity. [default 7; 0 to 100]
+        smart_grain: Intelligent grain/texture enhancement to prevent the image from looking too smooth or artificial. [default 7; 0 to 100]
+        ultra_detail: Controls fine detail, textures, and micro-details added during upscaling. [default 30; 0 to 100]
+        auto_downscale: Automatically downscale input image if output would exceed maximum resolution. [default False]
 
     Outputs:
         image (IMAGE)
@@ -620,6 +635,11 @@ class MagnificImageUpscalerPreciseV2Node(SingleOutputNode[Literal["IMAGE"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("image", "IMAGE", "IMAGE"),
     )
+
+    #: the choices of input scale_factor: ``MagnificImageUpscalerPreciseV2Node.ScaleFactor`` in annotations
+    ScaleFactor: TypeAlias = _MagnificImageUpscalerPreciseV2Node_scale_factor
+    #: the choices of input flavor: ``MagnificImageUpscalerPreciseV2Node.Flavor`` in annotations
+    Flavor: TypeAlias = _MagnificImageUpscalerPreciseV2Node_flavor
 
     image: Output[Literal["IMAGE"]]
 

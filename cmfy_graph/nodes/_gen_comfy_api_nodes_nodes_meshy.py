@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import DynamicOption, InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -29,7 +29,7 @@ class MeshyAnimateModelNode(Node):
 
     Args:
         rig_task_id: MESHY_RIGGED_TASK_ID
-        action_id: Visit https://docs.meshy.ai/en/api/animation-library for a list of available values.
+        action_id: Visit https://docs.meshy.ai/en/api/animation-library for a list of available values. [default 0; 0 to 696]
 
     Outputs:
         model_file (STRING)
@@ -95,13 +95,13 @@ class MeshyImageToModelNode(Node):
     Category: partner/3d/Meshy
 
     Args:
-        model: COMBO
+        model: COMBO [one of 'latest'; type MeshyImageToModelNode.Model]
         image: IMAGE
         should_remesh: When set to false, returns an unprocessed triangular mesh.
-        symmetry_mode: COMBO
+        symmetry_mode: COMBO [one of 'auto', 'on', 'off'; type MeshyImageToModelNode.SymmetryMode]
         should_texture: Determines whether textures are generated. Setting it to false skips the texture phase and returns a mesh without textures.
-        pose_mode: Specify the pose mode for the generated model.
-        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
+        pose_mode: Specify the pose mode for the generated model. [one of '', 'A-pose', 'T-pose'; type MeshyImageToModelNode.PoseMode]
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed. [default 0; 0 to 2147483647]
 
     Outputs:
         model_file (STRING)
@@ -217,6 +217,13 @@ class MeshyImageToModelNode(Node):
 
     _options_: ClassVar[dict[str, Any]] = {"should_remesh": ShouldRemesh, "should_texture": ShouldTexture}
 
+    #: the choices of input model: ``MeshyImageToModelNode.Model`` in annotations
+    Model: TypeAlias = _MeshyImageToModelNode_model
+    #: the choices of input symmetry_mode: ``MeshyImageToModelNode.SymmetryMode`` in annotations
+    SymmetryMode: TypeAlias = _MeshyImageToModelNode_symmetry_mode
+    #: the choices of input pose_mode: ``MeshyImageToModelNode.PoseMode`` in annotations
+    PoseMode: TypeAlias = _MeshyImageToModelNode_pose_mode
+
     model_file: Output[Literal["STRING"]]
     meshy_task_id: Output[Literal["MESHY_TASK_ID"]]
     glb: Output[Literal["FILE_3D_GLB"]]
@@ -279,13 +286,13 @@ class MeshyMultiImageToModelNode(Node):
     Category: partner/3d/Meshy
 
     Args:
-        model: COMBO
+        model: COMBO [one of 'latest'; type MeshyMultiImageToModelNode.Model]
         images: COMFY_AUTOGROW_V3
         should_remesh: When set to false, returns an unprocessed triangular mesh.
-        symmetry_mode: COMBO
+        symmetry_mode: COMBO [one of 'auto', 'on', 'off'; type MeshyMultiImageToModelNode.SymmetryMode]
         should_texture: Determines whether textures are generated. Setting it to false skips the texture phase and returns a mesh without textures.
-        pose_mode: Specify the pose mode for the generated model.
-        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
+        pose_mode: Specify the pose mode for the generated model. [one of '', 'A-pose', 'T-pose'; type MeshyMultiImageToModelNode.PoseMode]
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed. [default 0; 0 to 2147483647]
 
     Outputs:
         model_file (STRING)
@@ -402,6 +409,13 @@ class MeshyMultiImageToModelNode(Node):
 
     _options_: ClassVar[dict[str, Any]] = {"should_remesh": ShouldRemesh, "should_texture": ShouldTexture}
 
+    #: the choices of input model: ``MeshyMultiImageToModelNode.Model`` in annotations
+    Model: TypeAlias = _MeshyMultiImageToModelNode_model
+    #: the choices of input symmetry_mode: ``MeshyMultiImageToModelNode.SymmetryMode`` in annotations
+    SymmetryMode: TypeAlias = _MeshyMultiImageToModelNode_symmetry_mode
+    #: the choices of input pose_mode: ``MeshyMultiImageToModelNode.PoseMode`` in annotations
+    PoseMode: TypeAlias = _MeshyMultiImageToModelNode_pose_mode
+
     model_file: Output[Literal["STRING"]]
     meshy_task_id: Output[Literal["MESHY_TASK_ID"]]
     glb: Output[Literal["FILE_3D_GLB"]]
@@ -452,11 +466,11 @@ class MeshyRefineNode(Node):
     Category: partner/3d/Meshy
 
     Args:
-        model: COMBO
+        model: COMBO [one of 'latest'; type MeshyRefineNode.Model]
         meshy_task_id: MESHY_TASK_ID
-        enable_pbr: Generate PBR Maps (metallic, roughness, normal) in addition to the base color. Note: this should be set to false when using Sculpture style, as Sculpture style generates its own set of PBR maps.
-        texture_prompt: Provide a text prompt to guide the texturing process. Maximum 600 characters. Cannot be used at the same time as 'texture_image'.
-        texture_image: Only one of 'texture_image' or 'texture_prompt' may be used at the same time.
+        enable_pbr: Generate PBR Maps (metallic, roughness, normal) in addition to the base color. Note: this should be set to false when using Sculpture style, as Sculpture style generates its own set of PBR maps. [default False]
+        texture_prompt: Provide a text prompt to guide the texturing process. Maximum 600 characters. Cannot be used at the same time as 'texture_image'. [default '']
+        texture_image: Only one of 'texture_image' or 'texture_prompt' may be used at the same time. [optional]
 
     Outputs:
         model_file (STRING)
@@ -480,6 +494,9 @@ class MeshyRefineNode(Node):
         ("glb", "FILE_3D_GLB", "GLB"),
         ("fbx", "FILE_3D_FBX", "FBX"),
     )
+
+    #: the choices of input model: ``MeshyRefineNode.Model`` in annotations
+    Model: TypeAlias = _MeshyRefineNode_model
 
     model_file: Output[Literal["STRING"]]
     meshy_task_id: Output[Literal["MESHY_TASK_ID"]]
@@ -523,8 +540,8 @@ class MeshyRigModelNode(Node):
 
     Args:
         meshy_task_id: MESHY_TASK_ID
-        height_meters: The approximate height of the character model in meters. This aids in scaling and rigging accuracy.
-        texture_image: The model's UV-unwrapped base color texture image.
+        height_meters: The approximate height of the character model in meters. This aids in scaling and rigging accuracy. [default 1.7; 0.1 to 15.0]
+        texture_image: The model's UV-unwrapped base color texture image. [optional]
 
     Outputs:
         model_file (STRING)
@@ -591,13 +608,13 @@ class MeshyTextToModelNode(Node):
     Category: partner/3d/Meshy
 
     Args:
-        model: COMBO
-        prompt: STRING
-        style: COMBO
+        model: COMBO [one of 'latest'; type MeshyTextToModelNode.Model]
+        prompt: STRING [default '']
+        style: COMBO [one of 'realistic', 'sculpture'; type MeshyTextToModelNode.Style]
         should_remesh: When set to false, returns an unprocessed triangular mesh.
-        symmetry_mode: COMBO
-        pose_mode: Specify the pose mode for the generated model.
-        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
+        symmetry_mode: COMBO [one of 'auto', 'on', 'off'; type MeshyTextToModelNode.SymmetryMode]
+        pose_mode: Specify the pose mode for the generated model. [one of '', 'A-pose', 'T-pose'; type MeshyTextToModelNode.PoseMode]
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed. [default 0; 0 to 2147483647]
 
     Outputs:
         model_file (STRING)
@@ -685,6 +702,15 @@ class MeshyTextToModelNode(Node):
 
     _options_: ClassVar[dict[str, Any]] = {"should_remesh": ShouldRemesh}
 
+    #: the choices of input model: ``MeshyTextToModelNode.Model`` in annotations
+    Model: TypeAlias = _MeshyTextToModelNode_model
+    #: the choices of input style: ``MeshyTextToModelNode.Style`` in annotations
+    Style: TypeAlias = _MeshyTextToModelNode_style
+    #: the choices of input symmetry_mode: ``MeshyTextToModelNode.SymmetryMode`` in annotations
+    SymmetryMode: TypeAlias = _MeshyTextToModelNode_symmetry_mode
+    #: the choices of input pose_mode: ``MeshyTextToModelNode.PoseMode`` in annotations
+    PoseMode: TypeAlias = _MeshyTextToModelNode_pose_mode
+
     model_file: Output[Literal["STRING"]]
     meshy_task_id: Output[Literal["MESHY_TASK_ID"]]
     glb: Output[Literal["FILE_3D_GLB"]]
@@ -734,12 +760,12 @@ class MeshyTextureNode(Node):
     Category: partner/3d/Meshy
 
     Args:
-        model: COMBO
+        model: COMBO [one of 'latest'; type MeshyTextureNode.Model]
         meshy_task_id: MESHY_TASK_ID
-        enable_original_uv: Use the original UV of the model instead of generating new UVs. When enabled, Meshy preserves existing textures from the uploaded model. If the model has no original UV, the quality of the output might not be as good.
-        pbr: BOOLEAN
-        text_style_prompt: Describe your desired texture style of the object using text. Maximum 600 characters.Maximum 600 characters. Cannot be used at the same time as 'image_style'.
-        image_style: A 2d image to guide the texturing process. Can not be used at the same time with 'text_style_prompt'.
+        enable_original_uv: Use the original UV of the model instead of generating new UVs. When enabled, Meshy preserves existing textures from the uploaded model. If the model has no original UV, the quality of the output might not be as good. [default True]
+        pbr: BOOLEAN [default False]
+        text_style_prompt: Describe your desired texture style of the object using text. Maximum 600 characters.Maximum 600 characters. Cannot be used at the same time as 'image_style'. [default '']
+        image_style: A 2d image to guide the texturing process. Can not be used at the same time with 'text_style_prompt'. [optional]
 
     Outputs:
         model_file (STRING)
@@ -770,6 +796,9 @@ class MeshyTextureNode(Node):
         ("glb", "FILE_3D_GLB", "GLB"),
         ("fbx", "FILE_3D_FBX", "FBX"),
     )
+
+    #: the choices of input model: ``MeshyTextureNode.Model`` in annotations
+    Model: TypeAlias = _MeshyTextureNode_model
 
     model_file: Output[Literal["STRING"]]
     meshy_task_id: Output[Literal["MODEL_TASK_ID"]]

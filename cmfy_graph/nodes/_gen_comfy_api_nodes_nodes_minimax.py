@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import DynamicOption, InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -36,8 +36,8 @@ class MinimaxHailuo03ContextIRNode(SingleOutputNode[Literal["STRING"]]):
 
     Args:
         model: Model to use for prompt enhancement.
-        first_frame: First frame of the video you intend to generate. Cannot be combined with reference media.
-        last_frame: Last frame of the video you intend to generate. Cannot be combined with reference media.
+        first_frame: First frame of the video you intend to generate. Cannot be combined with reference media. [optional]
+        last_frame: Last frame of the video you intend to generate. Cannot be combined with reference media. [optional]
 
     Outputs:
         string (STRING)
@@ -126,9 +126,9 @@ class MinimaxHailuo03FirstLastFrameNode(SingleOutputNode[Literal["VIDEO"]]):
     Args:
         model: Model to use for video generation.
         first_frame: First frame image for the video.
-        seed: Random seed. The same request with the same seed gives similar, but not guaranteed identical, results.
-        watermark: Whether to add an AIGC watermark to the video.
-        last_frame: Optional last frame image for the video.
+        seed: Random seed. The same request with the same seed gives similar, but not guaranteed identical, results. [default 42; 0 to 4294967295]
+        watermark: Whether to add an AIGC watermark to the video. [default False]
+        last_frame: Optional last frame image for the video. [optional]
 
     Outputs:
         video (VIDEO)
@@ -221,8 +221,8 @@ class MinimaxHailuo03ReferenceNode(SingleOutputNode[Literal["VIDEO"]]):
 
     Args:
         model: Model to use for video generation.
-        seed: Random seed. The same request with the same seed gives similar, but not guaranteed identical, results.
-        watermark: Whether to add an AIGC watermark to the video.
+        seed: Random seed. The same request with the same seed gives similar, but not guaranteed identical, results. [default 42; 0 to 4294967295]
+        watermark: Whether to add an AIGC watermark to the video. [default False]
 
     Outputs:
         video (VIDEO)
@@ -314,9 +314,9 @@ class MinimaxHailuo03RegenerateNode(SingleOutputNode[Literal["VIDEO"]]):
     Args:
         model: Model to use for video regeneration.
         video: The MiniMax H3 768P output video to re-render. Connect the unmodified output of a MiniMax H3 video node (24 FPS, 4-15 seconds). 2K outputs cannot be used.
-        watermark: Whether to add an AIGC watermark to the video.
-        first_frame: First frame image from the original generation, if one was used.
-        last_frame: Last frame image from the original generation, if one was used.
+        watermark: Whether to add an AIGC watermark to the video. [default False]
+        first_frame: First frame image from the original generation, if one was used. [optional]
+        last_frame: Last frame image from the original generation, if one was used. [optional]
 
     Outputs:
         video (VIDEO)
@@ -410,8 +410,8 @@ class MinimaxHailuo03TextToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
 
     Args:
         model: Model to use for video generation.
-        seed: Random seed. The same request with the same seed gives similar, but not guaranteed identical, results.
-        watermark: Whether to add an AIGC watermark to the video.
+        seed: Random seed. The same request with the same seed gives similar, but not guaranteed identical, results. [default 42; 0 to 4294967295]
+        watermark: Whether to add an AIGC watermark to the video. [default False]
 
     Outputs:
         video (VIDEO)
@@ -495,12 +495,12 @@ class MinimaxHailuoVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     Category: partner/video/MiniMax
 
     Args:
-        prompt_text: Text prompt to guide the video generation.
-        seed: The random seed used for creating the noise.
-        first_frame_image: Optional image to use as the first frame to generate a video.
-        prompt_optimizer: Optimize prompt to improve generation quality when needed.
-        duration: The length of the output video in seconds.
-        resolution: The dimensions of the video display. 1080p is 1920x1080, 768p is 1366x768.
+        prompt_text: Text prompt to guide the video generation. [default '']
+        seed: The random seed used for creating the noise. [optional; default 0; 0 to 18446744073709551615]
+        first_frame_image: Optional image to use as the first frame to generate a video. [optional]
+        prompt_optimizer: Optimize prompt to improve generation quality when needed. [optional; default True]
+        duration: The length of the output video in seconds. [optional; default 6; one of 6, 10; type MinimaxHailuoVideoNode.Duration]
+        resolution: The dimensions of the video display. 1080p is 1920x1080, 768p is 1366x768. [optional; default '768P'; one of '768P', '1080P'; type MinimaxHailuoVideoNode.Resolution]
 
     Outputs:
         video (VIDEO)
@@ -524,6 +524,11 @@ class MinimaxHailuoVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
     )
+
+    #: the choices of input duration: ``MinimaxHailuoVideoNode.Duration`` in annotations
+    Duration: TypeAlias = _MinimaxHailuoVideoNode_duration
+    #: the choices of input resolution: ``MinimaxHailuoVideoNode.Resolution`` in annotations
+    Resolution: TypeAlias = _MinimaxHailuoVideoNode_resolution
 
     video: Output[Literal["VIDEO"]]
 
@@ -570,9 +575,9 @@ class MinimaxImageToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
 
     Args:
         image: Image to use as first frame of video generation
-        prompt_text: Text prompt to guide the video generation
-        model: Model to use for video generation
-        seed: The random seed used for creating the noise.
+        prompt_text: Text prompt to guide the video generation [default '']
+        model: Model to use for video generation [default 'I2V-01'; one of 'I2V-01-Director', 'I2V-01', 'I2V-01-live'; type MinimaxImageToVideoNode.Model]
+        seed: The random seed used for creating the noise. [optional; default 0; 0 to 18446744073709551615]
 
     Outputs:
         video (VIDEO)
@@ -595,6 +600,9 @@ class MinimaxImageToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
     )
+
+    #: the choices of input model: ``MinimaxImageToVideoNode.Model`` in annotations
+    Model: TypeAlias = _MinimaxImageToVideoNode_model
 
     video: Output[Literal["VIDEO"]]
 
@@ -634,9 +642,9 @@ class MinimaxTextToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     Category: partner/video/MiniMax
 
     Args:
-        prompt_text: Text prompt to guide the video generation
-        model: Model to use for video generation
-        seed: The random seed used for creating the noise.
+        prompt_text: Text prompt to guide the video generation [default '']
+        model: Model to use for video generation [default 'T2V-01'; one of 'T2V-01', 'T2V-01-Director'; type MinimaxTextToVideoNode.Model]
+        seed: The random seed used for creating the noise. [optional; default 0; 0 to 18446744073709551615]
 
     Outputs:
         video (VIDEO)
@@ -658,6 +666,9 @@ class MinimaxTextToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
     )
+
+    #: the choices of input model: ``MinimaxTextToVideoNode.Model`` in annotations
+    Model: TypeAlias = _MinimaxTextToVideoNode_model
 
     video: Output[Literal["VIDEO"]]
 

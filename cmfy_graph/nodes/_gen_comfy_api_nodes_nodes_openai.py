@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import DynamicOption, InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -30,9 +30,9 @@ class OpenAIChatConfig(SingleOutputNode[Literal["OPENAI_CHAT_CONFIG"]]):
     Category: partner/text/OpenAI
 
     Args:
-        truncation: The truncation strategy to use for the model response. auto: If the context of this response and previous ones exceeds the model's context window size, the model will truncate the response to fit the context window by dropping input items in the middle of the conversation.disabled: If a model response will exceed the context window size for a model, the request will fail with a 400 error
-        max_output_tokens: An upper bound for the number of tokens that can be generated for a response, including visible output tokens
-        instructions: Instructions for the model on how to generate the response
+        truncation: The truncation strategy to use for the model response. auto: If the context of this response and previous ones exceeds the model's context window size, the model will truncate the response to fit the context window by dropping input items in the middle of the conversation.disabled: If a model response will exceed the context window size for a model, the request will fail with a 400 error [default 'auto'; one of 'auto', 'disabled'; type OpenAIChatConfig.Truncation]
+        max_output_tokens: An upper bound for the number of tokens that can be generated for a response, including visible output tokens [optional; default 4096; 16 to 16384]
+        instructions: Instructions for the model on how to generate the response [optional]
 
     Outputs:
         openai_chat_config (OPENAI_CHAT_CONFIG)
@@ -54,6 +54,9 @@ class OpenAIChatConfig(SingleOutputNode[Literal["OPENAI_CHAT_CONFIG"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("openai_chat_config", "OPENAI_CHAT_CONFIG", "OPENAI_CHAT_CONFIG"),
     )
+
+    #: the choices of input truncation: ``OpenAIChatConfig.Truncation`` in annotations
+    Truncation: TypeAlias = _OpenAIChatConfig_truncation
 
     openai_chat_config: Output[Literal["OPENAI_CHAT_CONFIG"]]
 
@@ -107,12 +110,12 @@ class OpenAIChatNode(SingleOutputNode[Literal["STRING"]]):
     Category: partner/text/OpenAI
 
     Args:
-        prompt: Text inputs to the model, used to generate a response.
-        persist_context: This parameter is deprecated and has no effect.
-        model: The model used to generate the response
-        images: Optional image(s) to use as context for the model. To include multiple images, you can use the Batch Images node.
-        files: Optional file(s) to use as context for the model. Accepts inputs from the OpenAI Chat Input Files node.
-        advanced_options: Optional configuration for the model. Accepts inputs from the OpenAI Chat Advanced Options node.
+        prompt: Text inputs to the model, used to generate a response. [default '']
+        persist_context: This parameter is deprecated and has no effect. [default False]
+        model: The model used to generate the response [one of 'gpt-5.6-sol', 'gpt-5.6-terra', 'gpt-5.6-luna', 'gpt-5.5-pro', 'gpt-5.5', 'gpt-5', ... (15 choices); type OpenAIChatNode.Model]
+        images: Optional image(s) to use as context for the model. To include multiple images, you can use the Batch Images node. [optional]
+        files: Optional file(s) to use as context for the model. Accepts inputs from the OpenAI Chat Input Files node. [optional]
+        advanced_options: Optional configuration for the model. Accepts inputs from the OpenAI Chat Advanced Options node. [optional]
 
     Outputs:
         string (STRING)
@@ -131,6 +134,9 @@ class OpenAIChatNode(SingleOutputNode[Literal["STRING"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("string", "STRING", "STRING"),
     )
+
+    #: the choices of input model: ``OpenAIChatNode.Model`` in annotations
+    Model: TypeAlias = _OpenAIChatNode_model
 
     string: Output[Literal["STRING"]]
 
@@ -174,12 +180,12 @@ class OpenAIDalle2(SingleOutputNode[Literal["IMAGE"]]):
     Category: partner/image/OpenAI
 
     Args:
-        prompt: Text prompt for DALL·E
-        seed: not implemented yet in backend
-        size: Image size
-        n: How many images to generate
-        image: Optional reference image for image editing.
-        mask: Optional mask for inpainting (white areas will be replaced)
+        prompt: Text prompt for DALL·E [default '']
+        seed: not implemented yet in backend [optional; default 0; 0 to 2147483647]
+        size: Image size [optional; default '1024x1024'; one of '256x256', '512x512', '1024x1024'; type OpenAIDalle2.Size]
+        n: How many images to generate [optional; default 1; 1 to 8]
+        image: Optional reference image for image editing. [optional]
+        mask: Optional mask for inpainting (white areas will be replaced) [optional]
 
     Outputs:
         image (IMAGE)
@@ -198,6 +204,9 @@ class OpenAIDalle2(SingleOutputNode[Literal["IMAGE"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("image", "IMAGE", "IMAGE"),
     )
+
+    #: the choices of input size: ``OpenAIDalle2.Size`` in annotations
+    Size: TypeAlias = _OpenAIDalle2_size
 
     image: Output[Literal["IMAGE"]]
 
@@ -244,11 +253,11 @@ class OpenAIDalle3(SingleOutputNode[Literal["IMAGE"]]):
     Category: partner/image/OpenAI
 
     Args:
-        prompt: Text prompt for DALL·E
-        seed: not implemented yet in backend
-        quality: Image quality
-        style: Vivid causes the model to lean towards generating hyper-real and dramatic images. Natural causes the model to produce more natural, less hyper-real looking images.
-        size: Image size
+        prompt: Text prompt for DALL·E [default '']
+        seed: not implemented yet in backend [optional; default 0; 0 to 2147483647]
+        quality: Image quality [optional; default 'standard'; one of 'standard', 'hd'; type OpenAIDalle3.Quality]
+        style: Vivid causes the model to lean towards generating hyper-real and dramatic images. Natural causes the model to produce more natural, less hyper-real looking images. [optional; default 'natural'; one of 'natural', 'vivid'; type OpenAIDalle3.Style]
+        size: Image size [optional; default '1024x1024'; one of '1024x1024', '1024x1792', '1792x1024'; type OpenAIDalle3.Size]
 
     Outputs:
         image (IMAGE)
@@ -266,6 +275,13 @@ class OpenAIDalle3(SingleOutputNode[Literal["IMAGE"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("image", "IMAGE", "IMAGE"),
     )
+
+    #: the choices of input quality: ``OpenAIDalle3.Quality`` in annotations
+    Quality: TypeAlias = _OpenAIDalle3_quality
+    #: the choices of input style: ``OpenAIDalle3.Style`` in annotations
+    Style: TypeAlias = _OpenAIDalle3_style
+    #: the choices of input size: ``OpenAIDalle3.Size`` in annotations
+    Size: TypeAlias = _OpenAIDalle3_size
 
     image: Output[Literal["IMAGE"]]
 
@@ -324,17 +340,17 @@ class OpenAIGPTImage1(SingleOutputNode[Literal["IMAGE"]]):
     Deprecated.
 
     Args:
-        prompt: Text prompt for GPT Image
-        seed: not implemented yet in backend
-        quality: Image quality, affects cost and generation time.
-        background: Return image with or without background
-        size: Image size. Select 'Custom' to use the custom width and height (GPT Image 2 only).
-        n: How many images to generate
-        image: Optional reference image for image editing.
-        mask: Optional mask for inpainting (white areas will be replaced)
-        model: COMBO
-        custom_width: Used only when `size` is 'Custom'. Must be a multiple of 16 (GPT Image 2 only).
-        custom_height: Used only when `size` is 'Custom'. Must be a multiple of 16 (GPT Image 2 only).
+        prompt: Text prompt for GPT Image [default '']
+        seed: not implemented yet in backend [optional; default 0; 0 to 2147483647]
+        quality: Image quality, affects cost and generation time. [optional; default 'low'; one of 'low', 'medium', 'high'; type OpenAIGPTImage1.Quality]
+        background: Return image with or without background [optional; default 'auto'; one of 'auto', 'opaque', 'transparent'; type OpenAIGPTImage1.Background]
+        size: Image size. Select 'Custom' to use the custom width and height (GPT Image 2 only). [optional; default 'auto'; one of 'auto', '1024x1024', '1024x1536', '1536x1024', '2048x2048', '2048x1152', ... (10 choices); type OpenAIGPTImage1.Size]
+        n: How many images to generate [optional; default 1; 1 to 8]
+        image: Optional reference image for image editing. [optional]
+        mask: Optional mask for inpainting (white areas will be replaced) [optional]
+        model: COMBO [optional; default 'gpt-image-2'; one of 'gpt-image-1', 'gpt-image-1.5', 'gpt-image-2'; type OpenAIGPTImage1.Model]
+        custom_width: Used only when `size` is 'Custom'. Must be a multiple of 16 (GPT Image 2 only). [optional; default 1024; 1024 to 3840, step 16]
+        custom_height: Used only when `size` is 'Custom'. Must be a multiple of 16 (GPT Image 2 only). [optional; default 1024; 1024 to 3840, step 16]
 
     Outputs:
         image (IMAGE)
@@ -358,6 +374,15 @@ class OpenAIGPTImage1(SingleOutputNode[Literal["IMAGE"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("image", "IMAGE", "IMAGE"),
     )
+
+    #: the choices of input quality: ``OpenAIGPTImage1.Quality`` in annotations
+    Quality: TypeAlias = _OpenAIGPTImage1_quality
+    #: the choices of input background: ``OpenAIGPTImage1.Background`` in annotations
+    Background: TypeAlias = _OpenAIGPTImage1_background
+    #: the choices of input size: ``OpenAIGPTImage1.Size`` in annotations
+    Size: TypeAlias = _OpenAIGPTImage1_size
+    #: the choices of input model: ``OpenAIGPTImage1.Model`` in annotations
+    Model: TypeAlias = _OpenAIGPTImage1_model
 
     image: Output[Literal["IMAGE"]]
 
@@ -421,10 +446,10 @@ class OpenAIGPTImageNodeV2(SingleOutputNode[Literal["IMAGE"]]):
     Category: partner/image/OpenAI
 
     Args:
-        prompt: Text prompt for GPT Image
+        prompt: Text prompt for GPT Image [default '']
         model: COMFY_DYNAMICCOMBO_V3
-        n: How many images to generate
-        seed: not implemented yet in backend
+        n: How many images to generate [default 1; 1 to 8]
+        seed: not implemented yet in backend [default 0; 0 to 2147483647]
 
     Outputs:
         image (IMAGE)
@@ -564,7 +589,7 @@ class OpenAIInputFiles(SingleOutputNode[Literal["OPENAI_INPUT_FILES"]]):
 
     Args:
         file: Input files to include as context for the model. Only accepts text (.txt) and PDF (.pdf) files for now.
-        OPENAI_INPUT_FILES: An optional additional file(s) to batch together with the file loaded from this node. Allows chaining of input files so that a single message can include multiple input files.
+        OPENAI_INPUT_FILES: An optional additional file(s) to batch together with the file loaded from this node. Allows chaining of input files so that a single message can include multiple input files. [optional]
 
     Outputs:
         openai_input_files (OPENAI_INPUT_FILES)

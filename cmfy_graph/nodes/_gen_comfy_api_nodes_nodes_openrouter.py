@@ -28,10 +28,10 @@ class OpenRouterLLMNode(SingleOutputNode[Literal["STRING"]]):
     Category: partner/text/OpenRouter
 
     Args:
-        prompt: Text input to the model.
+        prompt: Text input to the model. [default '']
         model: The OpenRouter model used to generate the response.
-        seed: Seed for sampling. Set to 0 to omit. Most models treat this as a hint only.
-        system_prompt: Foundational instructions that dictate the model's behavior.
+        seed: Seed for sampling. Set to 0 to omit. Most models treat this as a hint only. [default 0; 0 to 2147483647]
+        system_prompt: Foundational instructions that dictate the model's behavior. [optional; default '']
 
     Outputs:
         string (STRING)

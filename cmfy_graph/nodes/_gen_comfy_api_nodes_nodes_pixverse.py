@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -29,13 +29,13 @@ class PixverseImageToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
 
     Args:
         image: IMAGE
-        prompt: Prompt for the video generation
-        quality: COMBO
-        duration_seconds: COMBO
-        motion_mode: COMBO
-        seed: Seed for video generation.
-        negative_prompt: An optional text description of undesired elements on an image.
-        pixverse_template: An optional template to influence style of generation, created by the PixVerse Template node.
+        prompt: Prompt for the video generation [default '']
+        quality: COMBO [default '540p'; one of '360p', '540p', '720p', '1080p'; type PixverseImageToVideoNode.Quality]
+        duration_seconds: COMBO [one of 5, 8; type PixverseImageToVideoNode.DurationSeconds]
+        motion_mode: COMBO [one of 'normal', 'fast'; type PixverseImageToVideoNode.MotionMode]
+        seed: Seed for video generation. [default 0; 0 to 2147483647]
+        negative_prompt: An optional text description of undesired elements on an image. [optional; default '']
+        pixverse_template: An optional template to influence style of generation, created by the PixVerse Template node. [optional]
 
     Outputs:
         video (VIDEO)
@@ -74,6 +74,13 @@ class PixverseImageToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
     )
+
+    #: the choices of input quality: ``PixverseImageToVideoNode.Quality`` in annotations
+    Quality: TypeAlias = _PixverseImageToVideoNode_quality
+    #: the choices of input duration_seconds: ``PixverseImageToVideoNode.DurationSeconds`` in annotations
+    DurationSeconds: TypeAlias = _PixverseImageToVideoNode_duration_seconds
+    #: the choices of input motion_mode: ``PixverseImageToVideoNode.MotionMode`` in annotations
+    MotionMode: TypeAlias = _PixverseImageToVideoNode_motion_mode
 
     video: Output[Literal["VIDEO"]]
 
@@ -122,7 +129,7 @@ class PixverseTemplateNode(SingleOutputNode[Literal["PIXVERSE_TEMPLATE"]]):
     Category: partner/video/PixVerse
 
     Args:
-        template: COMBO
+        template: COMBO [one of 'Microwave', 'Suit Swagger', 'Anything, Robot', 'Subject 3 Fever', 'kiss kiss'; type PixverseTemplateNode.Template]
 
     Outputs:
         pixverse_template (PIXVERSE_TEMPLATE)
@@ -142,6 +149,9 @@ class PixverseTemplateNode(SingleOutputNode[Literal["PIXVERSE_TEMPLATE"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("pixverse_template", "PIXVERSE_TEMPLATE", "pixverse_template"),
     )
+
+    #: the choices of input template: ``PixverseTemplateNode.Template`` in annotations
+    Template: TypeAlias = _PixverseTemplateNode_template
 
     pixverse_template: Output[Literal["PIXVERSE_TEMPLATE"]]
 
@@ -176,14 +186,14 @@ class PixverseTextToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     Category: partner/video/PixVerse
 
     Args:
-        prompt: Prompt for the video generation
-        aspect_ratio: COMBO
-        quality: COMBO
-        duration_seconds: COMBO
-        motion_mode: COMBO
-        seed: Seed for video generation.
-        negative_prompt: An optional text description of undesired elements on an image.
-        pixverse_template: An optional template to influence style of generation, created by the PixVerse Template node.
+        prompt: Prompt for the video generation [default '']
+        aspect_ratio: COMBO [one of '16:9', '4:3', '1:1', '3:4', '9:16'; type PixverseTextToVideoNode.AspectRatio]
+        quality: COMBO [default '540p'; one of '360p', '540p', '720p', '1080p'; type PixverseTextToVideoNode.Quality]
+        duration_seconds: COMBO [one of 5, 8; type PixverseTextToVideoNode.DurationSeconds]
+        motion_mode: COMBO [one of 'normal', 'fast'; type PixverseTextToVideoNode.MotionMode]
+        seed: Seed for video generation. [default 0; 0 to 2147483647]
+        negative_prompt: An optional text description of undesired elements on an image. [optional; default '']
+        pixverse_template: An optional template to influence style of generation, created by the PixVerse Template node. [optional]
 
     Outputs:
         video (VIDEO)
@@ -228,6 +238,15 @@ class PixverseTextToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
     )
+
+    #: the choices of input aspect_ratio: ``PixverseTextToVideoNode.AspectRatio`` in annotations
+    AspectRatio: TypeAlias = _PixverseTextToVideoNode_aspect_ratio
+    #: the choices of input quality: ``PixverseTextToVideoNode.Quality`` in annotations
+    Quality: TypeAlias = _PixverseTextToVideoNode_quality
+    #: the choices of input duration_seconds: ``PixverseTextToVideoNode.DurationSeconds`` in annotations
+    DurationSeconds: TypeAlias = _PixverseTextToVideoNode_duration_seconds
+    #: the choices of input motion_mode: ``PixverseTextToVideoNode.MotionMode`` in annotations
+    MotionMode: TypeAlias = _PixverseTextToVideoNode_motion_mode
 
     video: Output[Literal["VIDEO"]]
 
@@ -283,12 +302,12 @@ class PixverseTransitionVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     Args:
         first_frame: IMAGE
         last_frame: IMAGE
-        prompt: Prompt for the video generation
-        quality: COMBO
-        duration_seconds: COMBO
-        motion_mode: COMBO
-        seed: Seed for video generation.
-        negative_prompt: An optional text description of undesired elements on an image.
+        prompt: Prompt for the video generation [default '']
+        quality: COMBO [default '540p'; one of '360p', '540p', '720p', '1080p'; type PixverseTransitionVideoNode.Quality]
+        duration_seconds: COMBO [one of 5, 8; type PixverseTransitionVideoNode.DurationSeconds]
+        motion_mode: COMBO [one of 'normal', 'fast'; type PixverseTransitionVideoNode.MotionMode]
+        seed: Seed for video generation. [default 0; 0 to 2147483647]
+        negative_prompt: An optional text description of undesired elements on an image. [optional; default '']
 
     Outputs:
         video (VIDEO)
@@ -327,6 +346,13 @@ class PixverseTransitionVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
     )
+
+    #: the choices of input quality: ``PixverseTransitionVideoNode.Quality`` in annotations
+    Quality: TypeAlias = _PixverseTransitionVideoNode_quality
+    #: the choices of input duration_seconds: ``PixverseTransitionVideoNode.DurationSeconds`` in annotations
+    DurationSeconds: TypeAlias = _PixverseTransitionVideoNode_duration_seconds
+    #: the choices of input motion_mode: ``PixverseTransitionVideoNode.MotionMode`` in annotations
+    MotionMode: TypeAlias = _PixverseTransitionVideoNode_motion_mode
 
     video: Output[Literal["VIDEO"]]
 

@@ -30,9 +30,9 @@ class QuiverImageToSVGNode(SingleOutputNode[Literal["SVG"]]):
 
     Args:
         image: Input image to vectorize.
-        auto_crop: Automatically crop to the dominant subject.
+        auto_crop: Automatically crop to the dominant subject. [default False]
         model: Model to use for SVG vectorization.
-        seed: Seed to determine if node should re-run; actual results are nondeterministic regardless of seed.
+        seed: Seed to determine if node should re-run; actual results are nondeterministic regardless of seed. [default 0; 0 to 2147483647]
 
     Outputs:
         svg (SVG)
@@ -160,11 +160,11 @@ class QuiverTextToSVGNode(SingleOutputNode[Literal["SVG"]]):
     Category: partner/image/Quiver
 
     Args:
-        prompt: Text description of the desired SVG output.
+        prompt: Text description of the desired SVG output. [default '']
         model: Model to use for SVG generation.
-        seed: Seed to determine if node should re-run; actual results are nondeterministic regardless of seed.
-        instructions: Additional style or formatting guidance.
-        reference_images: Up to 4 reference images to guide the generation.
+        seed: Seed to determine if node should re-run; actual results are nondeterministic regardless of seed. [default 0; 0 to 2147483647]
+        instructions: Additional style or formatting guidance. [optional; default '']
+        reference_images: Up to 4 reference images to guide the generation. [optional]
 
     Outputs:
         svg (SVG)

@@ -37,10 +37,10 @@ class QwenImageEditApi(SingleOutputNode[Literal["IMAGE"]]):
     Args:
         model: Model to use.
         size: Output resolution. 'match input' reuses the first reference image's size, 'auto' lets the model pick a size with the same aspect ratio, 'custom' sets an explicit width and height.
-        n: Number of images to generate, returned as a batch.
-        seed: Seed to use for generation.
-        prompt_extend: Whether to enhance the prompt with AI assistance.
-        watermark: Whether to add an AI-generated watermark to the result.
+        n: Number of images to generate, returned as a batch. [default 1; 1 to 6]
+        seed: Seed to use for generation. [default 42; 0 to 2147483647]
+        prompt_extend: Whether to enhance the prompt with AI assistance. [default True]
+        watermark: Whether to add an AI-generated watermark to the result. [default False]
 
     Outputs:
         image (IMAGE)
@@ -199,10 +199,10 @@ class QwenImageTextToImageApi(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         model: Model to use.
-        n: Number of images to generate, returned as a batch.
-        seed: Seed to use for generation.
-        prompt_extend: Whether to enhance the prompt with AI assistance.
-        watermark: Whether to add an AI-generated watermark to the result.
+        n: Number of images to generate, returned as a batch. [default 1; 1 to 6]
+        seed: Seed to use for generation. [default 42; 0 to 2147483647]
+        prompt_extend: Whether to enhance the prompt with AI assistance. [default True]
+        watermark: Whether to add an AI-generated watermark to the result. [default False]
 
     Outputs:
         image (IMAGE)

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import DynamicOption, InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -39,10 +39,10 @@ class RecraftColorRGB(SingleOutputNode[Literal["RECRAFT_COLOR"]]):
     Category: partner/image/Recraft
 
     Args:
-        r: Red value of color.
-        g: Green value of color.
-        b: Blue value of color.
-        recraft_color: RECRAFT_COLOR
+        r: Red value of color. [default 0; 0 to 255]
+        g: Green value of color. [default 0; 0 to 255]
+        b: Blue value of color. [default 0; 0 to 255]
+        recraft_color: RECRAFT_COLOR [optional]
 
     Outputs:
         recraft_color (RECRAFT_COLOR)
@@ -96,8 +96,8 @@ class RecraftControls(SingleOutputNode[Literal["RECRAFT_CONTROLS"]]):
     Category: partner/image/Recraft
 
     Args:
-        colors: RECRAFT_COLOR
-        background_color: RECRAFT_COLOR
+        colors: RECRAFT_COLOR [optional]
+        background_color: RECRAFT_COLOR [optional]
 
     Outputs:
         recraft_controls (RECRAFT_CONTROLS)
@@ -143,7 +143,7 @@ class RecraftCreateStyleNode(SingleOutputNode[Literal["STRING"]]):
     Category: partner/image/Recraft
 
     Args:
-        style: The base style of the generated images.
+        style: The base style of the generated images. [one of 'realistic_image', 'digital_illustration'; type RecraftCreateStyleNode.Style]
         images: COMFY_AUTOGROW_V3
 
     Outputs:
@@ -168,6 +168,9 @@ class RecraftCreateStyleNode(SingleOutputNode[Literal["STRING"]]):
     _dynamic_: ClassVar[dict[str, Any]] = {
         "images": ("required", "COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"image": ["IMAGE", {}]}}, "prefix": "image", "min": 1, "max": 5}}),
     }
+
+    #: the choices of input style: ``RecraftCreateStyleNode.Style`` in annotations
+    Style: TypeAlias = _RecraftCreateStyleNode_style
 
     style_id: Output[Literal["STRING"]]
 
@@ -285,11 +288,11 @@ class RecraftImageInpaintingNode(SingleOutputNode[Literal["IMAGE"]]):
     Args:
         image: IMAGE
         mask: MASK
-        prompt: Prompt for the image generation.
-        n: The number of images to generate.
-        seed: Seed to determine if node should re-run; actual results are nondeterministic regardless of seed.
-        recraft_style: RECRAFT_V3_STYLE
-        negative_prompt: An optional text description of undesired elements on an image.
+        prompt: Prompt for the image generation. [default '']
+        n: The number of images to generate. [default 1; 1 to 6]
+        seed: Seed to determine if node should re-run; actual results are nondeterministic regardless of seed. [default 0; 0 to 18446744073709551615]
+        recraft_style: RECRAFT_V3_STYLE [optional]
+        negative_prompt: An optional text description of undesired elements on an image. [optional]
 
     Outputs:
         image (IMAGE)
@@ -353,13 +356,13 @@ class RecraftImageToImageNode(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         image: IMAGE
-        prompt: Prompt for the image generation.
-        n: The number of images to generate.
-        strength: Defines the difference with the original image, should lie in [0, 1], where 0 means almost identical, and 1 means miserable similarity.
-        seed: Seed to determine if node should re-run; actual results are nondeterministic regardless of seed.
-        recraft_style: RECRAFT_V3_STYLE
-        negative_prompt: An optional text description of undesired elements on an image.
-        recraft_controls: Optional additional controls over the generation via the Recraft Controls node.
+        prompt: Prompt for the image generation. [default '']
+        n: The number of images to generate. [default 1; 1 to 6]
+        strength: Defines the difference with the original image, should lie in [0, 1], where 0 means almost identical, and 1 means miserable similarity. [default 0.5; 0.0 to 1.0, step 0.01]
+        seed: Seed to determine if node should re-run; actual results are nondeterministic regardless of seed. [default 0; 0 to 18446744073709551615]
+        recraft_style: RECRAFT_V3_STYLE [optional]
+        negative_prompt: An optional text description of undesired elements on an image. [optional]
+        recraft_controls: Optional additional controls over the generation via the Recraft Controls node. [optional]
 
     Outputs:
         image (IMAGE)
@@ -471,11 +474,11 @@ class RecraftReplaceBackgroundNode(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         image: IMAGE
-        prompt: Prompt for the image generation.
-        n: The number of images to generate.
-        seed: Seed to determine if node should re-run; actual results are nondeterministic regardless of seed.
-        recraft_style: RECRAFT_V3_STYLE
-        negative_prompt: An optional text description of undesired elements on an image.
+        prompt: Prompt for the image generation. [default '']
+        n: The number of images to generate. [default 1; 1 to 6]
+        seed: Seed to determine if node should re-run; actual results are nondeterministic regardless of seed. [default 0; 0 to 18446744073709551615]
+        recraft_style: RECRAFT_V3_STYLE [optional]
+        negative_prompt: An optional text description of undesired elements on an image. [optional]
 
     Outputs:
         image (IMAGE)
@@ -580,7 +583,7 @@ class RecraftStyleV3DigitalIllustration(SingleOutputNode[Literal["RECRAFT_V3_STY
     Category: partner/image/Recraft
 
     Args:
-        substyle: COMBO
+        substyle: COMBO [one of 'None', '2d_art_poster', '2d_art_poster_2', 'antiquarian', 'bold_fantasy', 'child_book', ... (42 choices); type RecraftStyleV3DigitalIllustration.Substyle]
 
     Outputs:
         recraft_style (RECRAFT_V3_STYLE)
@@ -600,6 +603,9 @@ class RecraftStyleV3DigitalIllustration(SingleOutputNode[Literal["RECRAFT_V3_STY
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("recraft_style", "RECRAFT_V3_STYLE", "recraft_style"),
     )
+
+    #: the choices of input substyle: ``RecraftStyleV3DigitalIllustration.Substyle`` in annotations
+    Substyle: TypeAlias = _RecraftStyleV3DigitalIllustration_substyle
 
     recraft_style: Output[Literal["RECRAFT_V3_STYLE"]]
 
@@ -629,7 +635,7 @@ class RecraftStyleV3InfiniteStyleLibrary(SingleOutputNode[Literal["RECRAFT_V3_ST
     Category: partner/image/Recraft
 
     Args:
-        style_id: UUID of style from Infinite Style Library.
+        style_id: UUID of style from Infinite Style Library. [default '']
 
     Outputs:
         recraft_style (RECRAFT_V3_STYLE)
@@ -674,7 +680,7 @@ class RecraftStyleV3LogoRaster(SingleOutputNode[Literal["RECRAFT_V3_STYLE"]]):
     Category: partner/image/Recraft
 
     Args:
-        substyle: COMBO
+        substyle: COMBO [one of 'emblem_graffiti', 'emblem_pop_art', 'emblem_punk', 'emblem_stamp', 'emblem_vintage'; type RecraftStyleV3LogoRaster.Substyle]
 
     Outputs:
         recraft_style (RECRAFT_V3_STYLE)
@@ -694,6 +700,9 @@ class RecraftStyleV3LogoRaster(SingleOutputNode[Literal["RECRAFT_V3_STYLE"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("recraft_style", "RECRAFT_V3_STYLE", "recraft_style"),
     )
+
+    #: the choices of input substyle: ``RecraftStyleV3LogoRaster.Substyle`` in annotations
+    Substyle: TypeAlias = _RecraftStyleV3LogoRaster_substyle
 
     recraft_style: Output[Literal["RECRAFT_V3_STYLE"]]
 
@@ -746,7 +755,7 @@ class RecraftStyleV3RealisticImage(SingleOutputNode[Literal["RECRAFT_V3_STYLE"]]
     Category: partner/image/Recraft
 
     Args:
-        substyle: COMBO
+        substyle: COMBO [one of 'None', 'b_and_w', 'enterprise', 'evening_light', 'faded_nostalgia', 'forest_life', ... (20 choices); type RecraftStyleV3RealisticImage.Substyle]
 
     Outputs:
         recraft_style (RECRAFT_V3_STYLE)
@@ -766,6 +775,9 @@ class RecraftStyleV3RealisticImage(SingleOutputNode[Literal["RECRAFT_V3_STYLE"]]
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("recraft_style", "RECRAFT_V3_STYLE", "recraft_style"),
     )
+
+    #: the choices of input substyle: ``RecraftStyleV3RealisticImage.Substyle`` in annotations
+    Substyle: TypeAlias = _RecraftStyleV3RealisticImage_substyle
 
     recraft_style: Output[Literal["RECRAFT_V3_STYLE"]]
 
@@ -813,13 +825,13 @@ class RecraftTextToImageNode(SingleOutputNode[Literal["IMAGE"]]):
     Category: partner/image/Recraft
 
     Args:
-        prompt: Prompt for the image generation.
-        size: The size of the generated image.
-        n: The number of images to generate.
-        seed: Seed to determine if node should re-run; actual results are nondeterministic regardless of seed.
-        recraft_style: RECRAFT_V3_STYLE
-        negative_prompt: An optional text description of undesired elements on an image.
-        recraft_controls: Optional additional controls over the generation via the Recraft Controls node.
+        prompt: Prompt for the image generation. [default '']
+        size: The size of the generated image. [default '1024x1024'; one of '1024x1024', '1365x1024', '1024x1365', '1536x1024', '1024x1536', '1820x1024', ... (15 choices); type RecraftTextToImageNode.Size]
+        n: The number of images to generate. [default 1; 1 to 6]
+        seed: Seed to determine if node should re-run; actual results are nondeterministic regardless of seed. [default 0; 0 to 18446744073709551615]
+        recraft_style: RECRAFT_V3_STYLE [optional]
+        negative_prompt: An optional text description of undesired elements on an image. [optional]
+        recraft_controls: Optional additional controls over the generation via the Recraft Controls node. [optional]
 
     Outputs:
         image (IMAGE)
@@ -845,6 +857,9 @@ class RecraftTextToImageNode(SingleOutputNode[Literal["IMAGE"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("image", "IMAGE", "IMAGE"),
     )
+
+    #: the choices of input size: ``RecraftTextToImageNode.Size`` in annotations
+    Size: TypeAlias = _RecraftTextToImageNode_size
 
     image: Output[Literal["IMAGE"]]
 
@@ -934,13 +949,13 @@ class RecraftTextToVectorNode(SingleOutputNode[Literal["SVG"]]):
     Category: partner/image/Recraft
 
     Args:
-        prompt: Prompt for the image generation.
-        substyle: COMBO
-        size: The size of the generated image.
-        n: The number of images to generate.
-        seed: Seed to determine if node should re-run; actual results are nondeterministic regardless of seed.
-        negative_prompt: An optional text description of undesired elements on an image.
-        recraft_controls: Optional additional controls over the generation via the Recraft Controls node.
+        prompt: Prompt for the image generation. [default '']
+        substyle: COMBO [one of 'None', 'bold_stroke', 'chemistry', 'colored_stencil', 'contour_pop_art', 'cosmics', ... (25 choices); type RecraftTextToVectorNode.Substyle]
+        size: The size of the generated image. [default '1024x1024'; one of '1024x1024', '1365x1024', '1024x1365', '1536x1024', '1024x1536', '1820x1024', ... (15 choices); type RecraftTextToVectorNode.Size]
+        n: The number of images to generate. [default 1; 1 to 6]
+        seed: Seed to determine if node should re-run; actual results are nondeterministic regardless of seed. [default 0; 0 to 18446744073709551615]
+        negative_prompt: An optional text description of undesired elements on an image. [optional]
+        recraft_controls: Optional additional controls over the generation via the Recraft Controls node. [optional]
 
     Outputs:
         svg (SVG)
@@ -972,6 +987,11 @@ class RecraftTextToVectorNode(SingleOutputNode[Literal["SVG"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("svg", "SVG", "SVG"),
     )
+
+    #: the choices of input substyle: ``RecraftTextToVectorNode.Substyle`` in annotations
+    Substyle: TypeAlias = _RecraftTextToVectorNode_substyle
+    #: the choices of input size: ``RecraftTextToVectorNode.Size`` in annotations
+    Size: TypeAlias = _RecraftTextToVectorNode_size
 
     svg: Output[Literal["SVG"]]
 
@@ -1026,9 +1046,9 @@ class RecraftV4TextToImageNode(SingleOutputNode[Literal["IMAGE"]]):
         prompt: Prompt for the image generation. Maximum 10,000 characters.
         negative_prompt: This input is ignored: negative prompt is not supported by Recraft V4 and V4.1 models.
         model: The model to use for generation.
-        n: The number of images to generate.
-        seed: Seed to determine if node should re-run; actual results are nondeterministic regardless of seed.
-        recraft_controls: Optional additional controls over the generation via the Recraft Controls node.
+        n: The number of images to generate. [default 1; 1 to 6]
+        seed: Seed to determine if node should re-run; actual results are nondeterministic regardless of seed. [default 0; 0 to 18446744073709551615]
+        recraft_controls: Optional additional controls over the generation via the Recraft Controls node. [optional]
 
     Outputs:
         image (IMAGE)
@@ -1303,9 +1323,9 @@ class RecraftV4TextToVectorNode(SingleOutputNode[Literal["SVG"]]):
         prompt: Prompt for the image generation. Maximum 10,000 characters.
         negative_prompt: This input is ignored: negative prompt is not supported by Recraft V4 and V4.1 models.
         model: The model to use for generation.
-        n: The number of images to generate.
-        seed: Seed to determine if node should re-run; actual results are nondeterministic regardless of seed.
-        recraft_controls: Optional additional controls over the generation via the Recraft Controls node.
+        n: The number of images to generate. [default 1; 1 to 6]
+        seed: Seed to determine if node should re-run; actual results are nondeterministic regardless of seed. [default 0; 0 to 18446744073709551615]
+        recraft_controls: Optional additional controls over the generation via the Recraft Controls node. [optional]
 
     Outputs:
         svg (SVG)

@@ -37,11 +37,11 @@ class ReveImageCreateNode(SingleOutputNode[Literal["IMAGE"]]):
     Deprecated.
 
     Args:
-        prompt: Text description of the desired image. Maximum 2560 characters.
+        prompt: Text description of the desired image. Maximum 2560 characters. [default '']
         model: Model version to use for generation.
         upscale: Upscale the generated image. May add additional cost.
-        remove_background: Remove the background from the generated image. May add additional cost.
-        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
+        remove_background: Remove the background from the generated image. May add additional cost. [default False]
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed. [default 0; 0 to 2147483647]
 
     Outputs:
         image (IMAGE)
@@ -174,11 +174,11 @@ class ReveImageEditNode(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         image: The image to edit.
-        edit_instruction: Text description of how to edit the image. Maximum 2560 characters.
+        edit_instruction: Text description of how to edit the image. Maximum 2560 characters. [default '']
         model: Model version to use for editing.
         upscale: Upscale the generated image. May add additional cost.
-        remove_background: Remove the background from the generated image. May add additional cost.
-        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
+        remove_background: Remove the background from the generated image. May add additional cost. [default False]
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed. [default 0; 0 to 2147483647]
 
     Outputs:
         image (IMAGE)
@@ -331,11 +331,11 @@ class ReveImageRemixNode(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         reference_images: COMFY_AUTOGROW_V3
-        prompt: Text description of the desired image. May include XML img tags to reference specific images by index, e.g. <img>0</img>, <img>1</img>, etc.
+        prompt: Text description of the desired image. May include XML img tags to reference specific images by index, e.g. <img>0</img>, <img>1</img>, etc. [default '']
         model: Model version to use for remixing.
         upscale: Upscale the generated image. May add additional cost.
-        remove_background: Remove the background from the generated image. May add additional cost.
-        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
+        remove_background: Remove the background from the generated image. May add additional cost. [default False]
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed. [default 0; 0 to 2147483647]
 
     Outputs:
         image (IMAGE)

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import DynamicOption, InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -32,9 +32,9 @@ class Rodin3D_Detail(Node):
 
     Args:
         Images: IMAGE
-        Seed: INT
-        Material_Type: COMBO
-        Polygon_count: COMBO
+        Seed: INT [optional; default 0; 0 to 65535]
+        Material_Type: COMBO [optional; default 'PBR'; one of 'PBR', 'Shaded'; type Rodin3D_Detail.MaterialType]
+        Polygon_count: COMBO [optional; default '18K-Quad'; one of '4K-Quad', '8K-Quad', '18K-Quad', '50K-Quad', '200K-Triangle'; type Rodin3D_Detail.PolygonCount]
 
     Outputs:
         output_3_d_model_path (STRING)
@@ -53,6 +53,11 @@ class Rodin3D_Detail(Node):
         ("output_3_d_model_path", "STRING", "3D Model Path"),
         ("glb", "FILE_3D_GLB", "GLB"),
     )
+
+    #: the choices of input Material_Type: ``Rodin3D_Detail.MaterialType`` in annotations
+    MaterialType: TypeAlias = _Rodin3D_Detail_Material_Type
+    #: the choices of input Polygon_count: ``Rodin3D_Detail.PolygonCount`` in annotations
+    PolygonCount: TypeAlias = _Rodin3D_Detail_Polygon_count
 
     output_3_d_model_path: Output[Literal["STRING"]]
     glb: Output[Literal["FILE_3D_GLB"]]
@@ -104,10 +109,10 @@ class Rodin3D_Gen2(Node):
 
     Args:
         Images: IMAGE
-        TAPose: BOOLEAN
-        Seed: INT
-        Material_Type: COMBO
-        Polygon_count: COMBO
+        TAPose: BOOLEAN [default False]
+        Seed: INT [optional; default 0; 0 to 65535]
+        Material_Type: COMBO [optional; default 'PBR'; one of 'PBR', 'Shaded'; type Rodin3D_Gen2.MaterialType]
+        Polygon_count: COMBO [optional; default '500K-Triangle'; one of '4K-Quad', '8K-Quad', '18K-Quad', '50K-Quad', '2K-Triangle', '20K-Triangle', ... (8 choices); type Rodin3D_Gen2.PolygonCount]
 
     Outputs:
         output_3_d_model_path (STRING)
@@ -127,6 +132,11 @@ class Rodin3D_Gen2(Node):
         ("output_3_d_model_path", "STRING", "3D Model Path"),
         ("glb", "FILE_3D_GLB", "GLB"),
     )
+
+    #: the choices of input Material_Type: ``Rodin3D_Gen2.MaterialType`` in annotations
+    MaterialType: TypeAlias = _Rodin3D_Gen2_Material_Type
+    #: the choices of input Polygon_count: ``Rodin3D_Gen2.PolygonCount`` in annotations
+    PolygonCount: TypeAlias = _Rodin3D_Gen2_Polygon_count
 
     output_3_d_model_path: Output[Literal["STRING"]]
     glb: Output[Literal["FILE_3D_GLB"]]
@@ -180,19 +190,19 @@ class Rodin3D_Gen25_Image(SingleOutputNode[Literal["FILE_3D"]]):
     Args:
         images: 1-5 images. The first image is used for materials when multi-view.
         mode: Generation mode. Regular = balanced. Fast = 1K-20K faces for rapid prototyping. Extreme-High = 20K-2M faces with optional micro details.
-        material: COMBO
-        geometry_file_format: COMBO
-        texture_mode: Texture quality preset. 'Default' uses the server's default for the selected tier.
-        seed: INT
-        TAPose: T/A pose for human-like models.
-        hd_texture: High-quality texture enhancement.
-        texture_delight: Remove baked lighting from textures.
-        use_original_alpha: Preserve image transparency.
-        addon_highpack: HighPack addon: 4K textures and ~16x faces in Quad mode.
-        bbox_width: Bounding-box width (Y axis). Set to 0 with the others to skip bbox.
-        bbox_height: Bounding-box height (Z axis).
-        bbox_length: Bounding-box length (X axis).
-        height_cm: Approximate model height in centimeters (0 to skip).
+        material: COMBO [default 'Shaded'; one of 'PBR', 'Shaded', 'All', 'None'; type Rodin3D_Gen25_Image.Material]
+        geometry_file_format: COMBO [default 'glb'; one of 'glb', 'fbx', 'obj', 'stl'; type Rodin3D_Gen25_Image.GeometryFileFormat]
+        texture_mode: Texture quality preset. 'Default' uses the server's default for the selected tier. [optional; default 'Default'; one of 'Default', 'legacy', 'extreme-low', 'low', 'medium', 'high'; type Rodin3D_Gen25_Image.TextureMode]
+        seed: INT [optional; default 0; 0 to 65535]
+        TAPose: T/A pose for human-like models. [optional; default False]
+        hd_texture: High-quality texture enhancement. [optional; default False]
+        texture_delight: Remove baked lighting from textures. [optional; default False]
+        use_original_alpha: Preserve image transparency. [optional; default False]
+        addon_highpack: HighPack addon: 4K textures and ~16x faces in Quad mode. [optional; default False]
+        bbox_width: Bounding-box width (Y axis). Set to 0 with the others to skip bbox. [optional; default 0; 0 to 300]
+        bbox_height: Bounding-box height (Z axis). [optional; default 0; 0 to 300]
+        bbox_length: Bounding-box length (X axis). [optional; default 0; 0 to 300]
+        height_cm: Approximate model height in centimeters (0 to skip). [optional; default 0; 0 to 10000]
 
     Outputs:
         model_file (FILE_3D)
@@ -315,6 +325,13 @@ class Rodin3D_Gen25_Image(SingleOutputNode[Literal["FILE_3D"]]):
 
     _options_: ClassVar[dict[str, Any]] = {"mode": Mode}
 
+    #: the choices of input material: ``Rodin3D_Gen25_Image.Material`` in annotations
+    Material: TypeAlias = _Rodin3D_Gen25_Image_material
+    #: the choices of input geometry_file_format: ``Rodin3D_Gen25_Image.GeometryFileFormat`` in annotations
+    GeometryFileFormat: TypeAlias = _Rodin3D_Gen25_Image_geometry_file_format
+    #: the choices of input texture_mode: ``Rodin3D_Gen25_Image.TextureMode`` in annotations
+    TextureMode: TypeAlias = _Rodin3D_Gen25_Image_texture_mode
+
     model_file: Output[Literal["FILE_3D"]]
 
     mode: InputRef
@@ -394,20 +411,20 @@ class Rodin3D_Gen25_Text(SingleOutputNode[Literal["FILE_3D"]]):
     Category: partner/3d/Rodin
 
     Args:
-        prompt: Text prompt for the 3D model.
+        prompt: Text prompt for the 3D model. [default '']
         mode: Generation mode. Regular = balanced. Fast = 1K-20K faces for rapid prototyping. Extreme-High = 20K-2M faces with optional micro details.
-        material: COMBO
-        geometry_file_format: COMBO
-        texture_mode: Texture quality preset. 'Default' uses the server's default for the selected tier.
-        seed: INT
-        TAPose: T/A pose for human-like models.
-        hd_texture: High-quality texture enhancement.
-        texture_delight: Remove baked lighting from textures.
-        addon_highpack: HighPack addon: 4K textures and ~16x faces in Quad mode.
-        bbox_width: Bounding-box width (Y axis). Set to 0 with the others to skip bbox.
-        bbox_height: Bounding-box height (Z axis).
-        bbox_length: Bounding-box length (X axis).
-        height_cm: Approximate model height in centimeters (0 to skip).
+        material: COMBO [default 'Shaded'; one of 'PBR', 'Shaded', 'All', 'None'; type Rodin3D_Gen25_Text.Material]
+        geometry_file_format: COMBO [default 'glb'; one of 'glb', 'fbx', 'obj', 'stl'; type Rodin3D_Gen25_Text.GeometryFileFormat]
+        texture_mode: Texture quality preset. 'Default' uses the server's default for the selected tier. [optional; default 'Default'; one of 'Default', 'legacy', 'extreme-low', 'low', 'medium', 'high'; type Rodin3D_Gen25_Text.TextureMode]
+        seed: INT [optional; default 0; 0 to 65535]
+        TAPose: T/A pose for human-like models. [optional; default False]
+        hd_texture: High-quality texture enhancement. [optional; default False]
+        texture_delight: Remove baked lighting from textures. [optional; default False]
+        addon_highpack: HighPack addon: 4K textures and ~16x faces in Quad mode. [optional; default False]
+        bbox_width: Bounding-box width (Y axis). Set to 0 with the others to skip bbox. [optional; default 0; 0 to 300]
+        bbox_height: Bounding-box height (Z axis). [optional; default 0; 0 to 300]
+        bbox_length: Bounding-box length (X axis). [optional; default 0; 0 to 300]
+        height_cm: Approximate model height in centimeters (0 to skip). [optional; default 0; 0 to 10000]
 
     Outputs:
         model_file (FILE_3D)
@@ -528,6 +545,13 @@ class Rodin3D_Gen25_Text(SingleOutputNode[Literal["FILE_3D"]]):
 
     _options_: ClassVar[dict[str, Any]] = {"mode": Mode}
 
+    #: the choices of input material: ``Rodin3D_Gen25_Text.Material`` in annotations
+    Material: TypeAlias = _Rodin3D_Gen25_Text_material
+    #: the choices of input geometry_file_format: ``Rodin3D_Gen25_Text.GeometryFileFormat`` in annotations
+    GeometryFileFormat: TypeAlias = _Rodin3D_Gen25_Text_geometry_file_format
+    #: the choices of input texture_mode: ``Rodin3D_Gen25_Text.TextureMode`` in annotations
+    TextureMode: TypeAlias = _Rodin3D_Gen25_Text_texture_mode
+
     model_file: Output[Literal["FILE_3D"]]
 
     prompt: InputRef
@@ -599,9 +623,9 @@ class Rodin3D_Regular(Node):
 
     Args:
         Images: IMAGE
-        Seed: INT
-        Material_Type: COMBO
-        Polygon_count: COMBO
+        Seed: INT [optional; default 0; 0 to 65535]
+        Material_Type: COMBO [optional; default 'PBR'; one of 'PBR', 'Shaded'; type Rodin3D_Regular.MaterialType]
+        Polygon_count: COMBO [optional; default '18K-Quad'; one of '4K-Quad', '8K-Quad', '18K-Quad', '50K-Quad', '200K-Triangle'; type Rodin3D_Regular.PolygonCount]
 
     Outputs:
         output_3_d_model_path (STRING)
@@ -630,6 +654,11 @@ class Rodin3D_Regular(Node):
         ("output_3_d_model_path", "STRING", "3D Model Path"),
         ("glb", "FILE_3D_GLB", "GLB"),
     )
+
+    #: the choices of input Material_Type: ``Rodin3D_Regular.MaterialType`` in annotations
+    MaterialType: TypeAlias = _Rodin3D_Regular_Material_Type
+    #: the choices of input Polygon_count: ``Rodin3D_Regular.PolygonCount`` in annotations
+    PolygonCount: TypeAlias = _Rodin3D_Regular_Polygon_count
 
     output_3_d_model_path: Output[Literal["STRING"]]
     glb: Output[Literal["FILE_3D_GLB"]]
@@ -669,7 +698,7 @@ class Rodin3D_Sketch(Node):
 
     Args:
         Images: IMAGE
-        Seed: INT
+        Seed: INT [optional; default 0; 0 to 65535]
 
     Outputs:
         output_3_d_model_path (STRING)
@@ -722,9 +751,9 @@ class Rodin3D_Smooth(Node):
 
     Args:
         Images: IMAGE
-        Seed: INT
-        Material_Type: COMBO
-        Polygon_count: COMBO
+        Seed: INT [optional; default 0; 0 to 65535]
+        Material_Type: COMBO [optional; default 'PBR'; one of 'PBR', 'Shaded'; type Rodin3D_Smooth.MaterialType]
+        Polygon_count: COMBO [optional; default '18K-Quad'; one of '4K-Quad', '8K-Quad', '18K-Quad', '50K-Quad', '200K-Triangle'; type Rodin3D_Smooth.PolygonCount]
 
     Outputs:
         output_3_d_model_path (STRING)
@@ -743,6 +772,11 @@ class Rodin3D_Smooth(Node):
         ("output_3_d_model_path", "STRING", "3D Model Path"),
         ("glb", "FILE_3D_GLB", "GLB"),
     )
+
+    #: the choices of input Material_Type: ``Rodin3D_Smooth.MaterialType`` in annotations
+    MaterialType: TypeAlias = _Rodin3D_Smooth_Material_Type
+    #: the choices of input Polygon_count: ``Rodin3D_Smooth.PolygonCount`` in annotations
+    PolygonCount: TypeAlias = _Rodin3D_Smooth_Polygon_count
 
     output_3_d_model_path: Output[Literal["STRING"]]
     glb: Output[Literal["FILE_3D_GLB"]]

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import DynamicOption, InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -36,7 +36,7 @@ class RunwayAleph2KeyframeNode(SingleOutputNode[Literal["RUNWAY_ALEPH2_KEYFRAME"
     Args:
         image: The guidance image to apply at the chosen moment of the input video.
         timing: How to place this image on the input video's timeline.
-        keyframes: Optional earlier keyframes to chain with this one.
+        keyframes: Optional earlier keyframes to chain with this one. [optional]
 
     Outputs:
         keyframes (RUNWAY_ALEPH2_KEYFRAME)
@@ -136,7 +136,7 @@ class RunwayAleph2PromptImageNode(SingleOutputNode[Literal["RUNWAY_ALEPH2_PROMPT
     Args:
         image: The guidance image to place at the chosen moment of the output video.
         position: How to place this image on the output video's timeline.
-        prompt_images: Optional earlier prompt images to chain with this one.
+        prompt_images: Optional earlier prompt images to chain with this one. [optional]
 
     Outputs:
         prompt_images (RUNWAY_ALEPH2_PROMPT_IMAGE)
@@ -230,12 +230,12 @@ class RunwayAleph2VideoToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     Category: partner/video/Runway
 
     Args:
-        prompt: Describes what should appear in the output (1-1000 characters).
+        prompt: Describes what should appear in the output (1-1000 characters). [default '']
         video: Input video to edit. Must be 2-30 seconds at 30 fps or lower.
-        seed: Random seed for generation
-        public_figure_threshold: Content moderation for recognizable public figures.
-        keyframes: Guidance images anchored to the input video, from Aleph2 Keyframe nodes (up to 5). Use keyframes or prompt images, not both.
-        prompt_images: Guidance images anchored to the output video, from Aleph2 Prompt Image nodes (up to 5). Use keyframes or prompt images, not both.
+        seed: Random seed for generation [default 0; 0 to 4294967295]
+        public_figure_threshold: Content moderation for recognizable public figures. [default 'low'; one of 'auto', 'low'; type RunwayAleph2VideoToVideoNode.PublicFigureThreshold]
+        keyframes: Guidance images anchored to the input video, from Aleph2 Keyframe nodes (up to 5). Use keyframes or prompt images, not both. [optional]
+        prompt_images: Guidance images anchored to the output video, from Aleph2 Prompt Image nodes (up to 5). Use keyframes or prompt images, not both. [optional]
 
     Outputs:
         video (VIDEO)
@@ -260,6 +260,9 @@ class RunwayAleph2VideoToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
     )
+
+    #: the choices of input public_figure_threshold: ``RunwayAleph2VideoToVideoNode.PublicFigureThreshold`` in annotations
+    PublicFigureThreshold: TypeAlias = _RunwayAleph2VideoToVideoNode_public_figure_threshold
 
     video: Output[Literal["VIDEO"]]
 
@@ -305,12 +308,12 @@ class RunwayFirstLastFrameNode(SingleOutputNode[Literal["VIDEO"]]):
     Deprecated.
 
     Args:
-        prompt: Text prompt for the generation
+        prompt: Text prompt for the generation [default '']
         start_frame: Start frame to be used for the video
         end_frame: End frame to be used for the video. Supported for gen3a_turbo only.
-        duration: COMBO
-        ratio: COMBO
-        seed: Random seed for generation
+        duration: COMBO [one of 5, 10; type RunwayFirstLastFrameNode.Duration]
+        ratio: COMBO [one of '768:1280', '1280:768'; type RunwayFirstLastFrameNode.Ratio]
+        seed: Random seed for generation [default 0; 0 to 4294967295]
 
     Outputs:
         video (VIDEO)
@@ -341,6 +344,11 @@ class RunwayFirstLastFrameNode(SingleOutputNode[Literal["VIDEO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
     )
+
+    #: the choices of input duration: ``RunwayFirstLastFrameNode.Duration`` in annotations
+    Duration: TypeAlias = _RunwayFirstLastFrameNode_duration
+    #: the choices of input ratio: ``RunwayFirstLastFrameNode.Ratio`` in annotations
+    Ratio: TypeAlias = _RunwayFirstLastFrameNode_ratio
 
     video: Output[Literal["VIDEO"]]
 
@@ -387,11 +395,11 @@ class RunwayImageToVideoNodeGen3a(SingleOutputNode[Literal["VIDEO"]]):
     Deprecated.
 
     Args:
-        prompt: Text prompt for the generation
+        prompt: Text prompt for the generation [default '']
         start_frame: Start frame to be used for the video
-        duration: COMBO
-        ratio: COMBO
-        seed: Random seed for generation
+        duration: COMBO [one of 5, 10; type RunwayImageToVideoNodeGen3a.Duration]
+        ratio: COMBO [one of '768:1280', '1280:768'; type RunwayImageToVideoNodeGen3a.Ratio]
+        seed: Random seed for generation [default 0; 0 to 4294967295]
 
     Outputs:
         video (VIDEO)
@@ -421,6 +429,11 @@ class RunwayImageToVideoNodeGen3a(SingleOutputNode[Literal["VIDEO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
     )
+
+    #: the choices of input duration: ``RunwayImageToVideoNodeGen3a.Duration`` in annotations
+    Duration: TypeAlias = _RunwayImageToVideoNodeGen3a_duration
+    #: the choices of input ratio: ``RunwayImageToVideoNodeGen3a.Ratio`` in annotations
+    Ratio: TypeAlias = _RunwayImageToVideoNodeGen3a_ratio
 
     video: Output[Literal["VIDEO"]]
 
@@ -464,11 +477,11 @@ class RunwayImageToVideoNodeGen4(SingleOutputNode[Literal["VIDEO"]]):
     Category: partner/video/Runway
 
     Args:
-        prompt: Text prompt for the generation
+        prompt: Text prompt for the generation [default '']
         start_frame: Start frame to be used for the video
-        duration: COMBO
-        ratio: COMBO
-        seed: Random seed for generation
+        duration: COMBO [one of 5, 10; type RunwayImageToVideoNodeGen4.Duration]
+        ratio: COMBO [one of '1280:720', '720:1280', '1104:832', '832:1104', '960:960', '1584:672'; type RunwayImageToVideoNodeGen4.Ratio]
+        seed: Random seed for generation [default 0; 0 to 4294967295]
 
     Outputs:
         video (VIDEO)
@@ -498,6 +511,11 @@ class RunwayImageToVideoNodeGen4(SingleOutputNode[Literal["VIDEO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
     )
+
+    #: the choices of input duration: ``RunwayImageToVideoNodeGen4.Duration`` in annotations
+    Duration: TypeAlias = _RunwayImageToVideoNodeGen4_duration
+    #: the choices of input ratio: ``RunwayImageToVideoNodeGen4.Ratio`` in annotations
+    Ratio: TypeAlias = _RunwayImageToVideoNodeGen4_ratio
 
     video: Output[Literal["VIDEO"]]
 
@@ -551,9 +569,9 @@ class RunwayTextToImageNode(SingleOutputNode[Literal["IMAGE"]]):
     Category: partner/image/Runway
 
     Args:
-        prompt: Text prompt for the generation
-        ratio: COMBO
-        reference_image: Optional reference image to guide the generation
+        prompt: Text prompt for the generation [default '']
+        ratio: COMBO [one of '1920:1080', '1080:1920', '1024:1024', '1360:768', '1080:1080', '1168:880', ... (10 choices); type RunwayTextToImageNode.Ratio]
+        reference_image: Optional reference image to guide the generation [optional]
 
     Outputs:
         image (IMAGE)
@@ -575,6 +593,9 @@ class RunwayTextToImageNode(SingleOutputNode[Literal["IMAGE"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("image", "IMAGE", "IMAGE"),
     )
+
+    #: the choices of input ratio: ``RunwayTextToImageNode.Ratio`` in annotations
+    Ratio: TypeAlias = _RunwayTextToImageNode_ratio
 
     image: Output[Literal["IMAGE"]]
 

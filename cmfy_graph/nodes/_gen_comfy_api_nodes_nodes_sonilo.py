@@ -22,9 +22,9 @@ class SoniloTextToMusic(SingleOutputNode[Literal["AUDIO"]]):
     Category: partner/audio/Sonilo
 
     Args:
-        prompt: Text prompt describing the music to generate.
-        duration: Target duration in seconds. Maximum: 6 minutes.
-        seed: Seed for reproducibility. Currently ignored by the Sonilo service but kept for graph consistency.
+        prompt: Text prompt describing the music to generate. [default '']
+        duration: Target duration in seconds. Maximum: 6 minutes. [default 30; 1 to 360]
+        seed: Seed for reproducibility. Currently ignored by the Sonilo service but kept for graph consistency. [default 0; 0 to 18446744073709551615]
 
     Outputs:
         audio (AUDIO)
@@ -76,8 +76,8 @@ class SoniloVideoToMusic(SingleOutputNode[Literal["AUDIO"]]):
 
     Args:
         video: Input video to generate music from. Maximum duration: 6 minutes.
-        prompt: Optional text prompt to guide music generation. Leave empty for best quality - the model will fully analyze the video content.
-        seed: Seed for reproducibility. Currently ignored by the Sonilo service but kept for graph consistency.
+        prompt: Optional text prompt to guide music generation. Leave empty for best quality - the model will fully analyze the video content. [default '']
+        seed: Seed for reproducibility. Currently ignored by the Sonilo service but kept for graph consistency. [default 0; 0 to 18446744073709551615]
 
     Outputs:
         audio (AUDIO)

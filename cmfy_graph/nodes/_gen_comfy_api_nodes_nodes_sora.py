@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -27,12 +27,12 @@ class OpenAIVideoSora2(SingleOutputNode[Literal["VIDEO"]]):
     Category: partner/video/Sora
 
     Args:
-        model: COMBO
-        prompt: Guiding text; may be empty if an input image is present.
-        size: COMBO
-        duration: COMBO
-        image: IMAGE
-        seed: Seed to determine if node should re-run; actual results are nondeterministic regardless of seed.
+        model: COMBO [default 'sora-2'; one of 'sora-2', 'sora-2-pro'; type OpenAIVideoSora2.Model]
+        prompt: Guiding text; may be empty if an input image is present. [default '']
+        size: COMBO [default '1280x720'; one of '720x1280', '1280x720', '1024x1792', '1792x1024'; type OpenAIVideoSora2.Size]
+        duration: COMBO [default 8; one of 4, 8, 12; type OpenAIVideoSora2.Duration]
+        image: IMAGE [optional]
+        seed: Seed to determine if node should re-run; actual results are nondeterministic regardless of seed. [optional; default 0; 0 to 2147483647]
 
     Outputs:
         video (VIDEO)
@@ -63,6 +63,13 @@ class OpenAIVideoSora2(SingleOutputNode[Literal["VIDEO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
     )
+
+    #: the choices of input model: ``OpenAIVideoSora2.Model`` in annotations
+    Model: TypeAlias = _OpenAIVideoSora2_model
+    #: the choices of input size: ``OpenAIVideoSora2.Size`` in annotations
+    Size: TypeAlias = _OpenAIVideoSora2_size
+    #: the choices of input duration: ``OpenAIVideoSora2.Duration`` in annotations
+    Duration: TypeAlias = _OpenAIVideoSora2_duration
 
     video: Output[Literal["VIDEO"]]
 

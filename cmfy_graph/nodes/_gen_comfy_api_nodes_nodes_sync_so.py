@@ -31,7 +31,7 @@ class SyncLipSyncNode(SingleOutputNode[Literal["VIDEO"]]):
     Args:
         video: Footage of the speaker to re-sync. Up to 4K (4096x2160); a constant frame rate of 24/25/30 fps works best.
         audio: Speech audio to sync the mouth to.
-        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed. [default 42; 0 to 2147483647]
         model: sync.so generation model.
 
     Outputs:
@@ -124,8 +124,8 @@ class SyncTalkingImageNode(SingleOutputNode[Literal["VIDEO"]]):
     Args:
         image: A single image with a clearly visible face, up to 4K (4096x2160).
         audio: Speech audio driving the talking video; the output duration matches it. Chain any TTS node here to drive the animation from text.
-        prompt: Optional guidance for how the portrait comes to life, e.g. 'make the subject smile and look at the camera'. Leave empty for natural talking motion.
-        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed.
+        prompt: Optional guidance for how the portrait comes to life, e.g. 'make the subject smile and look at the camera'. Leave empty for natural talking motion. [default '']
+        seed: Seed controls whether the node should re-run; results are non-deterministic regardless of seed. [default 0; 0 to 2147483647]
         model: sync.so generation model. Image input is exclusive to sync-3.
 
     Outputs:

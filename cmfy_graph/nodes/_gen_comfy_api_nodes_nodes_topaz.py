@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import DynamicOption, InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -29,19 +29,19 @@ class TopazImageEnhance(SingleOutputNode[Literal["IMAGE"]]):
     Deprecated.
 
     Args:
-        model: COMBO
+        model: COMBO [one of 'Reimagine'; type TopazImageEnhance.Model]
         image: IMAGE
-        prompt: Optional text prompt for creative upscaling guidance.
-        subject_detection: COMBO
-        face_enhancement: Enhance faces (if present) during processing.
-        face_enhancement_creativity: Set the creativity level for face enhancement.
-        face_enhancement_strength: Controls how sharp enhanced faces are relative to the background.
-        crop_to_fill: By default, the image is letterboxed when the output aspect ratio differs. Enable to crop the image to fill the output dimensions.
-        output_width: Zero value means to calculate automatically (usually it will be original size or output_height if specified).
-        output_height: Zero value means to output in the same height as original or output width.
-        creativity: INT
-        face_preservation: Preserve subjects' facial identity.
-        color_preservation: Preserve the original colors.
+        prompt: Optional text prompt for creative upscaling guidance. [optional; default '']
+        subject_detection: COMBO [optional; one of 'All', 'Foreground', 'Background'; type TopazImageEnhance.SubjectDetection]
+        face_enhancement: Enhance faces (if present) during processing. [optional; default True]
+        face_enhancement_creativity: Set the creativity level for face enhancement. [optional; default 0.0; 0.0 to 1.0, step 0.01]
+        face_enhancement_strength: Controls how sharp enhanced faces are relative to the background. [optional; default 1.0; 0.0 to 1.0, step 0.01]
+        crop_to_fill: By default, the image is letterboxed when the output aspect ratio differs. Enable to crop the image to fill the output dimensions. [optional; default False]
+        output_width: Zero value means to calculate automatically (usually it will be original size or output_height if specified). [optional; default 0; 0 to 32000]
+        output_height: Zero value means to output in the same height as original or output width. [optional; default 0; 0 to 32000]
+        creativity: INT [optional; default 3; 1 to 9]
+        face_preservation: Preserve subjects' facial identity. [optional; default True]
+        color_preservation: Preserve the original colors. [optional; default True]
 
     Outputs:
         image (IMAGE)
@@ -78,6 +78,11 @@ class TopazImageEnhance(SingleOutputNode[Literal["IMAGE"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("image", "IMAGE", "IMAGE"),
     )
+
+    #: the choices of input model: ``TopazImageEnhance.Model`` in annotations
+    Model: TypeAlias = _TopazImageEnhance_model
+    #: the choices of input subject_detection: ``TopazImageEnhance.SubjectDetection`` in annotations
+    SubjectDetection: TypeAlias = _TopazImageEnhance_subject_detection
 
     image: Output[Literal["IMAGE"]]
 
@@ -150,8 +155,8 @@ class TopazImageEnhanceV2(SingleOutputNode[Literal["IMAGE"]]):
     Args:
         image: IMAGE
         model: COMFY_DYNAMICCOMBO_V3
-        output_width: Zero value means to calculate automatically (usually it will be original size or scaled proportionally to output_height if specified). Wonder 3.5 supports upscale factors from 1x to 6x only. Bloom 2 and Wonder 3.5 preserve the input aspect ratio and treat the requested size as a target.
-        output_height: Zero value means to output in the same height as original or scaled proportionally to output_width if specified. Wonder 3.5 supports upscale factors from 1x to 6x only. Bloom 2 and Wonder 3.5 preserve the input aspect ratio and treat the requested size as a target.
+        output_width: Zero value means to calculate automatically (usually it will be original size or scaled proportionally to output_height if specified). Wonder 3.5 supports upscale factors from 1x to 6x only. Bloom 2 and Wonder 3.5 preserve the input aspect ratio and treat the requested size as a target. [optional; default 0; 0 to 32000]
+        output_height: Zero value means to output in the same height as original or scaled proportionally to output_width if specified. Wonder 3.5 supports upscale factors from 1x to 6x only. Bloom 2 and Wonder 3.5 preserve the input aspect ratio and treat the requested size as a target. [optional; default 0; 0 to 32000]
 
     Outputs:
         image (IMAGE)
@@ -293,17 +298,17 @@ class TopazVideoEnhance(SingleOutputNode[Literal["VIDEO"]]):
 
     Args:
         video: VIDEO
-        upscaler_enabled: BOOLEAN
-        upscaler_model: COMBO
-        upscaler_resolution: COMBO
-        upscaler_creativity: Creativity level (applies only to Starlight (Astra) Creative).
-        interpolation_enabled: BOOLEAN
-        interpolation_model: COMBO
-        interpolation_slowmo: Slow-motion factor applied to the input video. For example, 2 makes the output twice as slow and doubles the duration.
-        interpolation_frame_rate: Output frame rate.
-        interpolation_duplicate: Analyze the input for duplicate frames and remove them.
-        interpolation_duplicate_threshold: Detection sensitivity for duplicate frames.
-        dynamic_compression_level: CQP level.
+        upscaler_enabled: BOOLEAN [default True]
+        upscaler_model: COMBO [one of 'Starlight (Astra) Fast', 'Starlight (Astra) Creative', 'Starlight Precise 2.5'; type TopazVideoEnhance.UpscalerModel]
+        upscaler_resolution: COMBO [one of 'FullHD (1080p)', '4K (2160p)'; type TopazVideoEnhance.UpscalerResolution]
+        upscaler_creativity: Creativity level (applies only to Starlight (Astra) Creative). [optional; default 'low'; one of 'low', 'middle', 'high'; type TopazVideoEnhance.UpscalerCreativity]
+        interpolation_enabled: BOOLEAN [optional; default False]
+        interpolation_model: COMBO [optional; default 'apo-8'; one of 'apo-8'; type TopazVideoEnhance.InterpolationModel]
+        interpolation_slowmo: Slow-motion factor applied to the input video. For example, 2 makes the output twice as slow and doubles the duration. [optional; default 1; 1 to 16]
+        interpolation_frame_rate: Output frame rate. [optional; default 60; 15 to 240]
+        interpolation_duplicate: Analyze the input for duplicate frames and remove them. [optional; default False]
+        interpolation_duplicate_threshold: Detection sensitivity for duplicate frames. [optional; default 0.01; 0.001 to 0.1, step 0.001]
+        dynamic_compression_level: CQP level. [optional; default 'Low'; one of 'Low', 'Mid', 'High'; type TopazVideoEnhance.DynamicCompressionLevel]
 
     Outputs:
         video (VIDEO)
@@ -361,6 +366,17 @@ class TopazVideoEnhance(SingleOutputNode[Literal["VIDEO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
     )
+
+    #: the choices of input upscaler_model: ``TopazVideoEnhance.UpscalerModel`` in annotations
+    UpscalerModel: TypeAlias = _TopazVideoEnhance_upscaler_model
+    #: the choices of input upscaler_resolution: ``TopazVideoEnhance.UpscalerResolution`` in annotations
+    UpscalerResolution: TypeAlias = _TopazVideoEnhance_upscaler_resolution
+    #: the choices of input upscaler_creativity: ``TopazVideoEnhance.UpscalerCreativity`` in annotations
+    UpscalerCreativity: TypeAlias = _TopazVideoEnhance_upscaler_creativity
+    #: the choices of input interpolation_model: ``TopazVideoEnhance.InterpolationModel`` in annotations
+    InterpolationModel: TypeAlias = _TopazVideoEnhance_interpolation_model
+    #: the choices of input dynamic_compression_level: ``TopazVideoEnhance.DynamicCompressionLevel`` in annotations
+    DynamicCompressionLevel: TypeAlias = _TopazVideoEnhance_dynamic_compression_level
 
     video: Output[Literal["VIDEO"]]
 
@@ -439,7 +455,7 @@ class TopazVideoEnhanceV2(SingleOutputNode[Literal["VIDEO"]]):
         video: VIDEO
         upscaler_model: COMFY_DYNAMICCOMBO_V3
         interpolation_model: COMFY_DYNAMICCOMBO_V3
-        dynamic_compression_level: CQP level.
+        dynamic_compression_level: CQP level. [optional; default 'Low'; one of 'Low', 'Mid', 'High'; type TopazVideoEnhanceV2.DynamicCompressionLevel]
 
     Outputs:
         video (VIDEO)
@@ -585,6 +601,9 @@ class TopazVideoEnhanceV2(SingleOutputNode[Literal["VIDEO"]]):
 
 
     _options_: ClassVar[dict[str, Any]] = {"upscaler_model": UpscalerModel, "interpolation_model": InterpolationModel}
+
+    #: the choices of input dynamic_compression_level: ``TopazVideoEnhanceV2.DynamicCompressionLevel`` in annotations
+    DynamicCompressionLevel: TypeAlias = _TopazVideoEnhanceV2_dynamic_compression_level
 
     video: Output[Literal["VIDEO"]]
 

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import DynamicOption, InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -37,24 +37,24 @@ class TripoConversionNode(Node):
 
     Args:
         original_model_task_id: MODEL_TASK_ID,RIG_TASK_ID,RETARGET_TASK_ID
-        format: COMBO
-        quad: BOOLEAN
-        face_limit: INT
-        texture_size: INT
-        texture_format: COMBO
-        force_symmetry: BOOLEAN
-        flatten_bottom: BOOLEAN
-        flatten_bottom_threshold: FLOAT
-        pivot_to_center_bottom: BOOLEAN
-        scale_factor: FLOAT
-        with_animation: BOOLEAN
-        pack_uv: BOOLEAN
-        bake: BOOLEAN
-        part_names: STRING
-        fbx_preset: COMBO
-        export_vertex_colors: BOOLEAN
-        export_orientation: COMBO
-        animate_in_place: BOOLEAN
+        format: COMBO [one of 'GLTF', 'USDZ', 'FBX', 'OBJ', 'STL', '3MF'; type TripoConversionNode.Format]
+        quad: BOOLEAN [optional; default False]
+        face_limit: INT [optional; default -1; -1 to 2000000]
+        texture_size: INT [optional; default 4096; 128 to 4096]
+        texture_format: COMBO [optional; default 'JPEG'; one of 'BMP', 'DPX', 'HDR', 'JPEG', 'OPEN_EXR', 'PNG', ... (9 choices); type TripoConversionNode.TextureFormat]
+        force_symmetry: BOOLEAN [optional; default False]
+        flatten_bottom: BOOLEAN [optional; default False]
+        flatten_bottom_threshold: FLOAT [optional; default 0.0; 0.0 to 1.0]
+        pivot_to_center_bottom: BOOLEAN [optional; default False]
+        scale_factor: FLOAT [optional; default 1.0; 0.0 to inf]
+        with_animation: BOOLEAN [optional; default False]
+        pack_uv: BOOLEAN [optional; default False]
+        bake: BOOLEAN [optional; default False]
+        part_names: STRING [optional; default '']
+        fbx_preset: COMBO [optional; default 'blender'; one of 'blender', 'mixamo', '3dsmax'; type TripoConversionNode.FbxPreset]
+        export_vertex_colors: BOOLEAN [optional; default False]
+        export_orientation: COMBO [optional; default 'default'; one of 'align_image', 'default'; type TripoConversionNode.ExportOrientation]
+        animate_in_place: BOOLEAN [optional; default False]
     """
 
     __slots__ = ()
@@ -101,6 +101,15 @@ class TripoConversionNode(Node):
         InputDecl("animate_in_place", type="BOOLEAN", widget=True),
     )
     _outputs_: ClassVar[tuple[Any, ...]] = ()
+
+    #: the choices of input format: ``TripoConversionNode.Format`` in annotations
+    Format: TypeAlias = _TripoConversionNode_format
+    #: the choices of input texture_format: ``TripoConversionNode.TextureFormat`` in annotations
+    TextureFormat: TypeAlias = _TripoConversionNode_texture_format
+    #: the choices of input fbx_preset: ``TripoConversionNode.FbxPreset`` in annotations
+    FbxPreset: TypeAlias = _TripoConversionNode_fbx_preset
+    #: the choices of input export_orientation: ``TripoConversionNode.ExportOrientation`` in annotations
+    ExportOrientation: TypeAlias = _TripoConversionNode_export_orientation
 
     format: InputRef
     quad: InputRef
@@ -197,18 +206,18 @@ class TripoImageToModelNode(Node):
 
     Args:
         image: IMAGE
-        model_version: The model version to use for generation
-        style: COMBO
-        texture: BOOLEAN
-        pbr: BOOLEAN
-        model_seed: INT
-        orientation: COMBO
-        texture_seed: INT
-        texture_quality: COMBO
-        texture_alignment: COMBO
-        face_limit: INT
-        quad: BOOLEAN
-        geometry_quality: COMBO
+        model_version: The model version to use for generation [optional; one of 'v3.1-20260211', 'v3.0-20250812', 'v2.5-20250123', 'v2.0-20240919', 'v1.4-20240625'; type TripoImageToModelNode.ModelVersion]
+        style: COMBO [optional; default 'None'; one of 'person:person2cartoon', 'animal:venom', 'object:clay', 'object:steampunk', 'object:christmas', 'object:barbie', ... (9 choices); type TripoImageToModelNode.Style]
+        texture: BOOLEAN [optional; default True]
+        pbr: BOOLEAN [optional; default True]
+        model_seed: INT [optional; default 42]
+        orientation: COMBO [optional; default 'default'; one of 'align_image', 'default'; type TripoImageToModelNode.Orientation]
+        texture_seed: INT [optional; default 42]
+        texture_quality: COMBO [optional; default 'standard'; one of 'standard', 'detailed'; type TripoImageToModelNode.TextureQuality]
+        texture_alignment: COMBO [optional; default 'original_image'; one of 'original_image', 'geometry'; type TripoImageToModelNode.TextureAlignment]
+        face_limit: INT [optional; default -1; -1 to 500000]
+        quad: BOOLEAN [optional; default False]
+        geometry_quality: COMBO [optional; default 'standard'; one of 'standard', 'detailed'; type TripoImageToModelNode.GeometryQuality]
 
     Outputs:
         model_file (STRING)
@@ -263,6 +272,19 @@ class TripoImageToModelNode(Node):
         ("model_task_id", "MODEL_TASK_ID", "model task_id"),
         ("glb", "FILE_3D_GLB", "GLB"),
     )
+
+    #: the choices of input model_version: ``TripoImageToModelNode.ModelVersion`` in annotations
+    ModelVersion: TypeAlias = _TripoImageToModelNode_model_version
+    #: the choices of input style: ``TripoImageToModelNode.Style`` in annotations
+    Style: TypeAlias = _TripoImageToModelNode_style
+    #: the choices of input orientation: ``TripoImageToModelNode.Orientation`` in annotations
+    Orientation: TypeAlias = _TripoImageToModelNode_orientation
+    #: the choices of input texture_quality: ``TripoImageToModelNode.TextureQuality`` in annotations
+    TextureQuality: TypeAlias = _TripoImageToModelNode_texture_quality
+    #: the choices of input texture_alignment: ``TripoImageToModelNode.TextureAlignment`` in annotations
+    TextureAlignment: TypeAlias = _TripoImageToModelNode_texture_alignment
+    #: the choices of input geometry_quality: ``TripoImageToModelNode.GeometryQuality`` in annotations
+    GeometryQuality: TypeAlias = _TripoImageToModelNode_geometry_quality
 
     model_file: Output[Literal["STRING"]]
     model_task_id: Output[Literal["MODEL_TASK_ID"]]
@@ -379,20 +401,20 @@ class TripoMultiviewToModelNode(Node):
 
     Args:
         image: IMAGE
-        image_left: IMAGE
-        image_back: IMAGE
-        image_right: IMAGE
-        model_version: The model version to use for generation
-        orientation: COMBO
-        texture: BOOLEAN
-        pbr: BOOLEAN
-        model_seed: INT
-        texture_seed: INT
-        texture_quality: COMBO
-        texture_alignment: COMBO
-        face_limit: INT
-        quad: This parameter is deprecated and does nothing.
-        geometry_quality: COMBO
+        image_left: IMAGE [optional]
+        image_back: IMAGE [optional]
+        image_right: IMAGE [optional]
+        model_version: The model version to use for generation [optional; one of 'v3.1-20260211', 'v3.0-20250812', 'v2.5-20250123', 'v2.0-20240919', 'v1.4-20240625'; type TripoMultiviewToModelNode.ModelVersion]
+        orientation: COMBO [optional; default 'default'; one of 'align_image', 'default'; type TripoMultiviewToModelNode.Orientation]
+        texture: BOOLEAN [optional; default True]
+        pbr: BOOLEAN [optional; default True]
+        model_seed: INT [optional; default 42]
+        texture_seed: INT [optional; default 42]
+        texture_quality: COMBO [optional; default 'standard'; one of 'standard', 'detailed'; type TripoMultiviewToModelNode.TextureQuality]
+        texture_alignment: COMBO [optional; default 'original_image'; one of 'original_image', 'geometry'; type TripoMultiviewToModelNode.TextureAlignment]
+        face_limit: INT [optional; default -1; -1 to 500000]
+        quad: This parameter is deprecated and does nothing. [optional; default False]
+        geometry_quality: COMBO [optional; default 'standard'; one of 'standard', 'detailed'; type TripoMultiviewToModelNode.GeometryQuality]
 
     Outputs:
         model_file (STRING)
@@ -449,6 +471,17 @@ class TripoMultiviewToModelNode(Node):
         ("model_task_id", "MODEL_TASK_ID", "model task_id"),
         ("glb", "FILE_3D_GLB", "GLB"),
     )
+
+    #: the choices of input model_version: ``TripoMultiviewToModelNode.ModelVersion`` in annotations
+    ModelVersion: TypeAlias = _TripoMultiviewToModelNode_model_version
+    #: the choices of input orientation: ``TripoMultiviewToModelNode.Orientation`` in annotations
+    Orientation: TypeAlias = _TripoMultiviewToModelNode_orientation
+    #: the choices of input texture_quality: ``TripoMultiviewToModelNode.TextureQuality`` in annotations
+    TextureQuality: TypeAlias = _TripoMultiviewToModelNode_texture_quality
+    #: the choices of input texture_alignment: ``TripoMultiviewToModelNode.TextureAlignment`` in annotations
+    TextureAlignment: TypeAlias = _TripoMultiviewToModelNode_texture_alignment
+    #: the choices of input geometry_quality: ``TripoMultiviewToModelNode.GeometryQuality`` in annotations
+    GeometryQuality: TypeAlias = _TripoMultiviewToModelNode_geometry_quality
 
     model_file: Output[Literal["STRING"]]
     model_task_id: Output[Literal["MODEL_TASK_ID"]]
@@ -526,12 +559,12 @@ class TripoP1ImageToModelNode(Node):
     Args:
         image: IMAGE
         output_mode: "Geometry only" returns an untextured mesh. "Textured" adds color/PBR maps.
-        enable_image_autofix: Pre-process the input image for better generation quality.
-        face_limit: Target face count, 48-20000. -1 lets Tripo pick adaptively.
-        model_seed: INT
-        auto_size: Scale the output to approximate real-world meters.
-        export_uv: UV unwrap during generation. Turn off for faster geometry-only runs.
-        compress_geometry: Apply geometry-based compression. Decompress before editing.
+        enable_image_autofix: Pre-process the input image for better generation quality. [optional; default False]
+        face_limit: Target face count, 48-20000. -1 lets Tripo pick adaptively. [optional; default -1; -1 to 20000]
+        model_seed: INT [optional; default 42]
+        auto_size: Scale the output to approximate real-world meters. [optional; default False]
+        export_uv: UV unwrap during generation. Turn off for faster geometry-only runs. [optional; default True]
+        compress_geometry: Apply geometry-based compression. Decompress before editing. [optional; default False]
 
     Outputs:
         model_file (STRING)
@@ -655,14 +688,14 @@ class TripoP1MultiviewToModelNode(Node):
     Args:
         image: Front view (0°). Required.
         output_mode: "Geometry only" returns an untextured mesh. "Textured" adds color/PBR maps.
-        image_left: Left view (90°), i.e. the subject's left side.
-        image_back: Back view (180°).
-        image_right: Right view (270°), i.e. the subject's right side.
-        face_limit: Target face count, 48-20000. -1 lets Tripo pick adaptively.
-        model_seed: INT
-        auto_size: Scale the output to approximate real-world meters.
-        export_uv: UV unwrap during generation. Turn off for faster geometry-only runs.
-        compress_geometry: Apply geometry-based compression. Decompress before editing.
+        image_left: Left view (90°), i.e. the subject's left side. [optional]
+        image_back: Back view (180°). [optional]
+        image_right: Right view (270°), i.e. the subject's right side. [optional]
+        face_limit: Target face count, 48-20000. -1 lets Tripo pick adaptively. [optional; default -1; -1 to 20000]
+        model_seed: INT [optional; default 42]
+        auto_size: Scale the output to approximate real-world meters. [optional; default False]
+        export_uv: UV unwrap during generation. Turn off for faster geometry-only runs. [optional; default True]
+        compress_geometry: Apply geometry-based compression. Decompress before editing. [optional; default False]
 
     Outputs:
         model_file (STRING)
@@ -791,13 +824,13 @@ class TripoP1TextToModelNode(Node):
     Args:
         prompt: Up to 1024 characters.
         output_mode: "Geometry only" returns an untextured mesh. "Textured" adds color/PBR maps.
-        negative_prompt: Up to 255 characters.
-        image_seed: INT
-        face_limit: Target face count, 48-20000. -1 lets Tripo pick adaptively.
-        model_seed: INT
-        auto_size: Scale the output to approximate real-world meters.
-        export_uv: UV unwrap during generation. Turn off for faster geometry-only runs.
-        compress_geometry: Apply geometry-based compression. Decompress before editing.
+        negative_prompt: Up to 255 characters. [optional]
+        image_seed: INT [optional; default 42]
+        face_limit: Target face count, 48-20000. -1 lets Tripo pick adaptively. [optional; default -1; -1 to 20000]
+        model_seed: INT [optional; default 42]
+        auto_size: Scale the output to approximate real-world meters. [optional; default False]
+        export_uv: UV unwrap during generation. Turn off for faster geometry-only runs. [optional; default True]
+        compress_geometry: Apply geometry-based compression. Decompress before editing. [optional; default False]
 
     Outputs:
         model_file (STRING)
@@ -981,7 +1014,7 @@ class TripoRetargetNode(Node):
 
     Args:
         original_model_task_id: RIG_TASK_ID
-        animation: COMBO
+        animation: COMBO [one of 'preset:idle', 'preset:walk', 'preset:run', 'preset:dive', 'preset:climb', 'preset:jump', ... (16 choices); type TripoRetargetNode.Animation]
 
     Outputs:
         model_file (STRING)
@@ -1006,6 +1039,9 @@ class TripoRetargetNode(Node):
         ("retarget_task_id", "RETARGET_TASK_ID", "retarget task_id"),
         ("glb", "FILE_3D_GLB", "GLB"),
     )
+
+    #: the choices of input animation: ``TripoRetargetNode.Animation`` in annotations
+    Animation: TypeAlias = _TripoRetargetNode_animation
 
     model_file: Output[Literal["STRING"]]
     retarget_task_id: Output[Literal["RETARGET_TASK_ID"]]
@@ -1098,18 +1134,18 @@ class TripoTextToModelNode(Node):
 
     Args:
         prompt: STRING
-        negative_prompt: STRING
-        model_version: COMBO
-        style: COMBO
-        texture: BOOLEAN
-        pbr: BOOLEAN
-        image_seed: INT
-        model_seed: INT
-        texture_seed: INT
-        texture_quality: COMBO
-        face_limit: INT
-        quad: BOOLEAN
-        geometry_quality: COMBO
+        negative_prompt: STRING [optional]
+        model_version: COMBO [optional; default 'v2.5-20250123'; one of 'v3.1-20260211', 'v3.0-20250812', 'v2.5-20250123', 'v2.0-20240919', 'v1.4-20240625'; type TripoTextToModelNode.ModelVersion]
+        style: COMBO [optional; default 'None'; one of 'person:person2cartoon', 'animal:venom', 'object:clay', 'object:steampunk', 'object:christmas', 'object:barbie', ... (9 choices); type TripoTextToModelNode.Style]
+        texture: BOOLEAN [optional; default True]
+        pbr: BOOLEAN [optional; default True]
+        image_seed: INT [optional; default 42]
+        model_seed: INT [optional; default 42]
+        texture_seed: INT [optional; default 42]
+        texture_quality: COMBO [optional; default 'standard'; one of 'standard', 'detailed'; type TripoTextToModelNode.TextureQuality]
+        face_limit: INT [optional; default -1; -1 to 2000000]
+        quad: BOOLEAN [optional; default False]
+        geometry_quality: COMBO [optional; default 'standard'; one of 'standard', 'detailed'; type TripoTextToModelNode.GeometryQuality]
 
     Outputs:
         model_file (STRING)
@@ -1154,6 +1190,15 @@ class TripoTextToModelNode(Node):
         ("model_task_id", "MODEL_TASK_ID", "model task_id"),
         ("glb", "FILE_3D_GLB", "GLB"),
     )
+
+    #: the choices of input model_version: ``TripoTextToModelNode.ModelVersion`` in annotations
+    ModelVersion: TypeAlias = _TripoTextToModelNode_model_version
+    #: the choices of input style: ``TripoTextToModelNode.Style`` in annotations
+    Style: TypeAlias = _TripoTextToModelNode_style
+    #: the choices of input texture_quality: ``TripoTextToModelNode.TextureQuality`` in annotations
+    TextureQuality: TypeAlias = _TripoTextToModelNode_texture_quality
+    #: the choices of input geometry_quality: ``TripoTextToModelNode.GeometryQuality`` in annotations
+    GeometryQuality: TypeAlias = _TripoTextToModelNode_geometry_quality
 
     model_file: Output[Literal["STRING"]]
     model_task_id: Output[Literal["MODEL_TASK_ID"]]
@@ -1223,12 +1268,12 @@ class TripoTextureNode(Node):
 
     Args:
         model_task_id: MODEL_TASK_ID
-        texture: BOOLEAN
-        pbr: BOOLEAN
-        texture_seed: INT
-        texture_quality: COMBO
-        texture_alignment: COMBO
-        texture_prompt: Optional text guidance for texturing. Required in practice for imported models (Tripo: Import Model), which carry no source image to infer colors from.
+        texture: BOOLEAN [optional; default True]
+        pbr: BOOLEAN [optional; default True]
+        texture_seed: INT [optional; default 42]
+        texture_quality: COMBO [optional; default 'standard'; one of 'standard', 'detailed'; type TripoTextureNode.TextureQuality]
+        texture_alignment: COMBO [optional; default 'original_image'; one of 'original_image', 'geometry'; type TripoTextureNode.TextureAlignment]
+        texture_prompt: Optional text guidance for texturing. Required in practice for imported models (Tripo: Import Model), which carry no source image to infer colors from. [optional; default '']
 
     Outputs:
         model_file (STRING)
@@ -1262,6 +1307,11 @@ class TripoTextureNode(Node):
         ("model_task_id", "MODEL_TASK_ID", "model task_id"),
         ("glb", "FILE_3D_GLB", "GLB"),
     )
+
+    #: the choices of input texture_quality: ``TripoTextureNode.TextureQuality`` in annotations
+    TextureQuality: TypeAlias = _TripoTextureNode_texture_quality
+    #: the choices of input texture_alignment: ``TripoTextureNode.TextureAlignment`` in annotations
+    TextureAlignment: TypeAlias = _TripoTextureNode_texture_alignment
 
     model_file: Output[Literal["STRING"]]
     model_task_id: Output[Literal["MODEL_TASK_ID"]]

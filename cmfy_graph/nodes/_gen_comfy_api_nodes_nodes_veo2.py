@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -27,16 +27,16 @@ class Veo3FirstLastFrameNode(SingleOutputNode[Literal["VIDEO"]]):
     Category: partner/video/Veo
 
     Args:
-        prompt: Text description of the video
-        negative_prompt: Negative text prompt to guide what to avoid in the video
-        resolution: COMBO
-        aspect_ratio: Aspect ratio of the output video
-        duration: Duration of the output video in seconds
-        seed: Seed for video generation
+        prompt: Text description of the video [default '']
+        negative_prompt: Negative text prompt to guide what to avoid in the video [default '']
+        resolution: COMBO [one of '720p', '1080p', '4k'; type Veo3FirstLastFrameNode.Resolution]
+        aspect_ratio: Aspect ratio of the output video [default '16:9'; one of '16:9', '9:16'; type Veo3FirstLastFrameNode.AspectRatio]
+        duration: Duration of the output video in seconds [default 8; 4 to 8, step 2]
+        seed: Seed for video generation [default 0; 0 to 4294967295]
         first_frame: Start frame
         last_frame: End frame
-        model: COMBO
-        generate_audio: Generate audio for the video.
+        model: COMBO [one of 'veo-3.1-generate', 'veo-3.1-fast-generate', 'veo-3.1-lite'; type Veo3FirstLastFrameNode.Model]
+        generate_audio: Generate audio for the video. [default True]
 
     Outputs:
         video (VIDEO)
@@ -77,6 +77,13 @@ class Veo3FirstLastFrameNode(SingleOutputNode[Literal["VIDEO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
     )
+
+    #: the choices of input resolution: ``Veo3FirstLastFrameNode.Resolution`` in annotations
+    Resolution: TypeAlias = _Veo3FirstLastFrameNode_resolution
+    #: the choices of input aspect_ratio: ``Veo3FirstLastFrameNode.AspectRatio`` in annotations
+    AspectRatio: TypeAlias = _Veo3FirstLastFrameNode_aspect_ratio
+    #: the choices of input model: ``Veo3FirstLastFrameNode.Model`` in annotations
+    Model: TypeAlias = _Veo3FirstLastFrameNode_model
 
     video: Output[Literal["VIDEO"]]
 
@@ -142,17 +149,17 @@ class Veo3VideoGenerationNode(SingleOutputNode[Literal["VIDEO"]]):
     Category: partner/video/Veo
 
     Args:
-        prompt: Text description of the video
-        aspect_ratio: Aspect ratio of the output video
-        resolution: Output video resolution. 4K is not available for veo-3.1-lite and veo-3.0 models.
-        negative_prompt: Negative text prompt to guide what to avoid in the video
-        duration_seconds: Duration of the output video in seconds
-        enhance_prompt: This parameter is deprecated and ignored.
-        person_generation: Whether to allow generating people in the video
-        seed: Seed for video generation (0 for random)
-        image: Optional reference image to guide video generation
-        model: Veo 3 model to use for video generation
-        generate_audio: Generate audio for the video. Supported by all Veo 3 models.
+        prompt: Text description of the video [default '']
+        aspect_ratio: Aspect ratio of the output video [default '16:9'; one of '16:9', '9:16'; type Veo3VideoGenerationNode.AspectRatio]
+        resolution: Output video resolution. 4K is not available for veo-3.1-lite and veo-3.0 models. [optional; default '720p'; one of '720p', '1080p', '4k'; type Veo3VideoGenerationNode.Resolution]
+        negative_prompt: Negative text prompt to guide what to avoid in the video [optional; default '']
+        duration_seconds: Duration of the output video in seconds [optional; default 8; 4 to 8, step 2]
+        enhance_prompt: This parameter is deprecated and ignored. [optional; default True]
+        person_generation: Whether to allow generating people in the video [optional; default 'ALLOW'; one of 'ALLOW', 'BLOCK'; type Veo3VideoGenerationNode.PersonGeneration]
+        seed: Seed for video generation (0 for random) [optional; default 0; 0 to 4294967295]
+        image: Optional reference image to guide video generation [optional]
+        model: Veo 3 model to use for video generation [optional; one of 'veo-3.1-generate', 'veo-3.1-fast-generate', 'veo-3.1-lite', 'veo-3.0-generate-001', 'veo-3.0-fast-generate-001'; type Veo3VideoGenerationNode.Model]
+        generate_audio: Generate audio for the video. Supported by all Veo 3 models. [optional; default False]
 
     Outputs:
         video (VIDEO)
@@ -192,6 +199,15 @@ class Veo3VideoGenerationNode(SingleOutputNode[Literal["VIDEO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
     )
+
+    #: the choices of input aspect_ratio: ``Veo3VideoGenerationNode.AspectRatio`` in annotations
+    AspectRatio: TypeAlias = _Veo3VideoGenerationNode_aspect_ratio
+    #: the choices of input resolution: ``Veo3VideoGenerationNode.Resolution`` in annotations
+    Resolution: TypeAlias = _Veo3VideoGenerationNode_resolution
+    #: the choices of input person_generation: ``Veo3VideoGenerationNode.PersonGeneration`` in annotations
+    PersonGeneration: TypeAlias = _Veo3VideoGenerationNode_person_generation
+    #: the choices of input model: ``Veo3VideoGenerationNode.Model`` in annotations
+    Model: TypeAlias = _Veo3VideoGenerationNode_model
 
     video: Output[Literal["VIDEO"]]
 
@@ -254,15 +270,15 @@ class VeoVideoGenerationNode(SingleOutputNode[Literal["VIDEO"]]):
     Category: partner/video/Veo
 
     Args:
-        prompt: Text description of the video
-        aspect_ratio: Aspect ratio of the output video
-        negative_prompt: Negative text prompt to guide what to avoid in the video
-        duration_seconds: Duration of the output video in seconds
-        enhance_prompt: Whether to enhance the prompt with AI assistance
-        person_generation: Whether to allow generating people in the video
-        seed: Seed for video generation (0 for random)
-        image: Optional reference image to guide video generation
-        model: Veo 2 model to use for video generation
+        prompt: Text description of the video [default '']
+        aspect_ratio: Aspect ratio of the output video [default '16:9'; one of '16:9', '9:16'; type VeoVideoGenerationNode.AspectRatio]
+        negative_prompt: Negative text prompt to guide what to avoid in the video [optional; default '']
+        duration_seconds: Duration of the output video in seconds [optional; default 5; 5 to 8]
+        enhance_prompt: Whether to enhance the prompt with AI assistance [optional; default True]
+        person_generation: Whether to allow generating people in the video [optional; default 'ALLOW'; one of 'ALLOW', 'BLOCK'; type VeoVideoGenerationNode.PersonGeneration]
+        seed: Seed for video generation (0 for random) [optional; default 0; 0 to 4294967295]
+        image: Optional reference image to guide video generation [optional]
+        model: Veo 2 model to use for video generation [optional; default 'veo-2.0-generate-001'; one of 'veo-2.0-generate-001'; type VeoVideoGenerationNode.Model]
 
     Outputs:
         video (VIDEO)
@@ -295,6 +311,13 @@ class VeoVideoGenerationNode(SingleOutputNode[Literal["VIDEO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
     )
+
+    #: the choices of input aspect_ratio: ``VeoVideoGenerationNode.AspectRatio`` in annotations
+    AspectRatio: TypeAlias = _VeoVideoGenerationNode_aspect_ratio
+    #: the choices of input person_generation: ``VeoVideoGenerationNode.PersonGeneration`` in annotations
+    PersonGeneration: TypeAlias = _VeoVideoGenerationNode_person_generation
+    #: the choices of input model: ``VeoVideoGenerationNode.Model`` in annotations
+    Model: TypeAlias = _VeoVideoGenerationNode_model
 
     video: Output[Literal["VIDEO"]]
 

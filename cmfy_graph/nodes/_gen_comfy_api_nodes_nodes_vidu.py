@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import DynamicOption, InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -38,13 +38,13 @@ class Vidu2ImageToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     Category: partner/video/Vidu
 
     Args:
-        model: COMBO
+        model: COMBO [one of 'viduq2-pro-fast', 'viduq2-pro', 'viduq2-turbo'; type Vidu2ImageToVideoNode.Model]
         image: An image to be used as the start frame of the generated video.
-        prompt: An optional text prompt for video generation (max 2000 characters).
-        duration: INT
-        seed: INT
-        resolution: COMBO
-        movement_amplitude: The movement amplitude of objects in the frame.
+        prompt: An optional text prompt for video generation (max 2000 characters). [default '']
+        duration: INT [default 5; 1 to 10]
+        seed: INT [default 1; 0 to 2147483647]
+        resolution: COMBO [one of '720p', '1080p'; type Vidu2ImageToVideoNode.Resolution]
+        movement_amplitude: The movement amplitude of objects in the frame. [one of 'auto', 'small', 'medium', 'large'; type Vidu2ImageToVideoNode.MovementAmplitude]
 
     Outputs:
         video (VIDEO)
@@ -82,6 +82,13 @@ class Vidu2ImageToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
     )
+
+    #: the choices of input model: ``Vidu2ImageToVideoNode.Model`` in annotations
+    Model: TypeAlias = _Vidu2ImageToVideoNode_model
+    #: the choices of input resolution: ``Vidu2ImageToVideoNode.Resolution`` in annotations
+    Resolution: TypeAlias = _Vidu2ImageToVideoNode_resolution
+    #: the choices of input movement_amplitude: ``Vidu2ImageToVideoNode.MovementAmplitude`` in annotations
+    MovementAmplitude: TypeAlias = _Vidu2ImageToVideoNode_movement_amplitude
 
     video: Output[Literal["VIDEO"]]
 
@@ -133,15 +140,15 @@ class Vidu2ReferenceVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     Category: partner/video/Vidu
 
     Args:
-        model: COMBO
+        model: COMBO [one of 'viduq2'; type Vidu2ReferenceVideoNode.Model]
         subjects: For each subject, provide up to 3 reference images (7 images total across all subjects). Reference them in prompts via @subject{subject_id}.
         prompt: When enabled, the video will include generated speech and background music based on the prompt.
-        audio: When enabled video will contain generated speech and background music based on the prompt.
-        duration: INT
-        seed: INT
-        aspect_ratio: COMBO
-        resolution: COMBO
-        movement_amplitude: The movement amplitude of objects in the frame.
+        audio: When enabled video will contain generated speech and background music based on the prompt. [default False]
+        duration: INT [default 5; 1 to 10]
+        seed: INT [default 1; 0 to 2147483647]
+        aspect_ratio: COMBO [one of '16:9', '9:16', '4:3', '3:4', '1:1'; type Vidu2ReferenceVideoNode.AspectRatio]
+        resolution: COMBO [one of '720p', '1080p'; type Vidu2ReferenceVideoNode.Resolution]
+        movement_amplitude: The movement amplitude of objects in the frame. [one of 'auto', 'small', 'medium', 'large'; type Vidu2ReferenceVideoNode.MovementAmplitude]
 
     Outputs:
         video (VIDEO)
@@ -190,6 +197,15 @@ class Vidu2ReferenceVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     _dynamic_: ClassVar[dict[str, Any]] = {
         "subjects": ("required", "COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_images": ["IMAGE", {}]}}, "names": ["subject1", "subject2", "subject3", "subject4", "subject5", "subject6", "subject7"], "min": 1}}),
     }
+
+    #: the choices of input model: ``Vidu2ReferenceVideoNode.Model`` in annotations
+    Model: TypeAlias = _Vidu2ReferenceVideoNode_model
+    #: the choices of input aspect_ratio: ``Vidu2ReferenceVideoNode.AspectRatio`` in annotations
+    AspectRatio: TypeAlias = _Vidu2ReferenceVideoNode_aspect_ratio
+    #: the choices of input resolution: ``Vidu2ReferenceVideoNode.Resolution`` in annotations
+    Resolution: TypeAlias = _Vidu2ReferenceVideoNode_resolution
+    #: the choices of input movement_amplitude: ``Vidu2ReferenceVideoNode.MovementAmplitude`` in annotations
+    MovementAmplitude: TypeAlias = _Vidu2ReferenceVideoNode_movement_amplitude
 
     video: Output[Literal["VIDEO"]]
 
@@ -246,14 +262,14 @@ class Vidu2StartEndToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     Category: partner/video/Vidu
 
     Args:
-        model: COMBO
+        model: COMBO [one of 'viduq2-pro-fast', 'viduq2-pro', 'viduq2-turbo'; type Vidu2StartEndToVideoNode.Model]
         first_frame: IMAGE
         end_frame: IMAGE
         prompt: Prompt description (max 2000 characters).
-        duration: INT
-        seed: INT
-        resolution: COMBO
-        movement_amplitude: The movement amplitude of objects in the frame.
+        duration: INT [default 5; 2 to 8]
+        seed: INT [default 1; 0 to 2147483647]
+        resolution: COMBO [one of '720p', '1080p'; type Vidu2StartEndToVideoNode.Resolution]
+        movement_amplitude: The movement amplitude of objects in the frame. [one of 'auto', 'small', 'medium', 'large'; type Vidu2StartEndToVideoNode.MovementAmplitude]
 
     Outputs:
         video (VIDEO)
@@ -292,6 +308,13 @@ class Vidu2StartEndToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
     )
+
+    #: the choices of input model: ``Vidu2StartEndToVideoNode.Model`` in annotations
+    Model: TypeAlias = _Vidu2StartEndToVideoNode_model
+    #: the choices of input resolution: ``Vidu2StartEndToVideoNode.Resolution`` in annotations
+    Resolution: TypeAlias = _Vidu2StartEndToVideoNode_resolution
+    #: the choices of input movement_amplitude: ``Vidu2StartEndToVideoNode.MovementAmplitude`` in annotations
+    MovementAmplitude: TypeAlias = _Vidu2StartEndToVideoNode_movement_amplitude
 
     video: Output[Literal["VIDEO"]]
 
@@ -344,13 +367,13 @@ class Vidu2TextToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     Category: partner/video/Vidu
 
     Args:
-        model: COMBO
+        model: COMBO [one of 'viduq2'; type Vidu2TextToVideoNode.Model]
         prompt: A textual description for video generation, with a maximum length of 2000 characters.
-        duration: INT
-        seed: INT
-        aspect_ratio: COMBO
-        resolution: COMBO
-        background_music: Whether to add background music to the generated video.
+        duration: INT [default 5; 1 to 10]
+        seed: INT [default 1; 0 to 2147483647]
+        aspect_ratio: COMBO [one of '16:9', '9:16', '3:4', '4:3', '1:1'; type Vidu2TextToVideoNode.AspectRatio]
+        resolution: COMBO [one of '720p', '1080p'; type Vidu2TextToVideoNode.Resolution]
+        background_music: Whether to add background music to the generated video. [default False]
 
     Outputs:
         video (VIDEO)
@@ -388,6 +411,13 @@ class Vidu2TextToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
     )
+
+    #: the choices of input model: ``Vidu2TextToVideoNode.Model`` in annotations
+    Model: TypeAlias = _Vidu2TextToVideoNode_model
+    #: the choices of input aspect_ratio: ``Vidu2TextToVideoNode.AspectRatio`` in annotations
+    AspectRatio: TypeAlias = _Vidu2TextToVideoNode_aspect_ratio
+    #: the choices of input resolution: ``Vidu2TextToVideoNode.Resolution`` in annotations
+    Resolution: TypeAlias = _Vidu2TextToVideoNode_resolution
 
     video: Output[Literal["VIDEO"]]
 
@@ -443,8 +473,8 @@ class Vidu3ImageToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     Args:
         model: Model to use for video generation.
         image: An image to be used as the start frame of the generated video.
-        prompt: An optional text prompt for video generation (max 2000 characters).
-        seed: INT
+        prompt: An optional text prompt for video generation (max 2000 characters). [default '']
+        seed: INT [default 1; 0 to 2147483647]
 
     Outputs:
         video (VIDEO)
@@ -555,7 +585,7 @@ class Vidu3StartEndToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
         first_frame: IMAGE
         end_frame: IMAGE
         prompt: Prompt description (max 2000 characters).
-        seed: INT
+        seed: INT [default 1; 0 to 2147483647]
 
     Outputs:
         video (VIDEO)
@@ -667,7 +697,7 @@ class Vidu3TextToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     Args:
         model: Model to use for video generation.
         prompt: A textual description for video generation, with a maximum length of 2000 characters.
-        seed: INT
+        seed: INT [default 1; 0 to 2147483647]
 
     Outputs:
         video (VIDEO)
@@ -775,9 +805,9 @@ class ViduExtendVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     Args:
         model: Model to use for video extension.
         video: The source video to extend.
-        prompt: An optional text prompt for the extended video (max 2000 characters).
-        seed: INT
-        end_frame: IMAGE
+        prompt: An optional text prompt for the extended video (max 2000 characters). [default '']
+        seed: INT [default 1; 0 to 2147483647]
+        end_frame: IMAGE [optional]
 
     Outputs:
         video (VIDEO)
@@ -883,13 +913,13 @@ class ViduImageToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     Category: partner/video/Vidu
 
     Args:
-        model: Model name
+        model: Model name [one of 'viduq1'; type ViduImageToVideoNode.Model]
         image: An image to be used as the start frame of the generated video
-        prompt: A textual description for video generation
-        duration: Duration of the output video in seconds
-        seed: Seed for video generation (0 for random)
-        resolution: Supported values may vary by model & duration
-        movement_amplitude: The movement amplitude of objects in the frame
+        prompt: A textual description for video generation [optional; default '']
+        duration: Duration of the output video in seconds [optional; default 5; 5 to 5]
+        seed: Seed for video generation (0 for random) [optional; default 0; 0 to 2147483647]
+        resolution: Supported values may vary by model & duration [optional; one of '1080p'; type ViduImageToVideoNode.Resolution]
+        movement_amplitude: The movement amplitude of objects in the frame [optional; one of 'auto', 'small', 'medium', 'large'; type ViduImageToVideoNode.MovementAmplitude]
 
     Outputs:
         video (VIDEO)
@@ -920,6 +950,13 @@ class ViduImageToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
     )
+
+    #: the choices of input model: ``ViduImageToVideoNode.Model`` in annotations
+    Model: TypeAlias = _ViduImageToVideoNode_model
+    #: the choices of input resolution: ``ViduImageToVideoNode.Resolution`` in annotations
+    Resolution: TypeAlias = _ViduImageToVideoNode_resolution
+    #: the choices of input movement_amplitude: ``ViduImageToVideoNode.MovementAmplitude`` in annotations
+    MovementAmplitude: TypeAlias = _ViduImageToVideoNode_movement_amplitude
 
     video: Output[Literal["VIDEO"]]
 
@@ -975,10 +1012,10 @@ class ViduMultiFrameVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     Category: partner/video/Vidu
 
     Args:
-        model: COMBO
+        model: COMBO [one of 'viduq2-pro', 'viduq2-turbo'; type ViduMultiFrameVideoNode.Model]
         start_image: The starting frame image. Aspect ratio must be between 1:4 and 4:1.
-        seed: INT
-        resolution: COMBO
+        seed: INT [default 1; 0 to 2147483647]
+        resolution: COMBO [one of '720p', '1080p'; type ViduMultiFrameVideoNode.Resolution]
         frames: Number of keyframe transitions (2-9).
 
     Outputs:
@@ -1273,6 +1310,11 @@ class ViduMultiFrameVideoNode(SingleOutputNode[Literal["VIDEO"]]):
 
     _options_: ClassVar[dict[str, Any]] = {"frames": Frames}
 
+    #: the choices of input model: ``ViduMultiFrameVideoNode.Model`` in annotations
+    Model: TypeAlias = _ViduMultiFrameVideoNode_model
+    #: the choices of input resolution: ``ViduMultiFrameVideoNode.Resolution`` in annotations
+    Resolution: TypeAlias = _ViduMultiFrameVideoNode_resolution
+
     video: Output[Literal["VIDEO"]]
 
     model: InputRef
@@ -1317,14 +1359,14 @@ class ViduReferenceVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     Category: partner/video/Vidu
 
     Args:
-        model: Model name
+        model: Model name [one of 'viduq1'; type ViduReferenceVideoNode.Model]
         images: Images to use as references to generate a video with consistent subjects (max 7 images).
         prompt: A textual description for video generation
-        duration: Duration of the output video in seconds
-        seed: Seed for video generation (0 for random)
-        aspect_ratio: The aspect ratio of the output video
-        resolution: Supported values may vary by model & duration
-        movement_amplitude: The movement amplitude of objects in the frame
+        duration: Duration of the output video in seconds [optional; default 5; 5 to 5]
+        seed: Seed for video generation (0 for random) [optional; default 0; 0 to 2147483647]
+        aspect_ratio: The aspect ratio of the output video [optional; one of '16:9', '9:16', '1:1'; type ViduReferenceVideoNode.AspectRatio]
+        resolution: Supported values may vary by model & duration [optional; one of '1080p'; type ViduReferenceVideoNode.Resolution]
+        movement_amplitude: The movement amplitude of objects in the frame [optional; one of 'auto', 'small', 'medium', 'large'; type ViduReferenceVideoNode.MovementAmplitude]
 
     Outputs:
         video (VIDEO)
@@ -1366,6 +1408,15 @@ class ViduReferenceVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
     )
+
+    #: the choices of input model: ``ViduReferenceVideoNode.Model`` in annotations
+    Model: TypeAlias = _ViduReferenceVideoNode_model
+    #: the choices of input aspect_ratio: ``ViduReferenceVideoNode.AspectRatio`` in annotations
+    AspectRatio: TypeAlias = _ViduReferenceVideoNode_aspect_ratio
+    #: the choices of input resolution: ``ViduReferenceVideoNode.Resolution`` in annotations
+    Resolution: TypeAlias = _ViduReferenceVideoNode_resolution
+    #: the choices of input movement_amplitude: ``ViduReferenceVideoNode.MovementAmplitude`` in annotations
+    MovementAmplitude: TypeAlias = _ViduReferenceVideoNode_movement_amplitude
 
     video: Output[Literal["VIDEO"]]
 
@@ -1419,14 +1470,14 @@ class ViduStartEndToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     Category: partner/video/Vidu
 
     Args:
-        model: Model name
+        model: Model name [one of 'viduq1'; type ViduStartEndToVideoNode.Model]
         first_frame: Start frame
         end_frame: End frame
-        prompt: A textual description for video generation
-        duration: Duration of the output video in seconds
-        seed: Seed for video generation (0 for random)
-        resolution: Supported values may vary by model & duration
-        movement_amplitude: The movement amplitude of objects in the frame
+        prompt: A textual description for video generation [optional]
+        duration: Duration of the output video in seconds [optional; default 5; 5 to 5]
+        seed: Seed for video generation (0 for random) [optional; default 0; 0 to 2147483647]
+        resolution: Supported values may vary by model & duration [optional; one of '1080p'; type ViduStartEndToVideoNode.Resolution]
+        movement_amplitude: The movement amplitude of objects in the frame [optional; one of 'auto', 'small', 'medium', 'large'; type ViduStartEndToVideoNode.MovementAmplitude]
 
     Outputs:
         video (VIDEO)
@@ -1463,6 +1514,13 @@ class ViduStartEndToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
     )
+
+    #: the choices of input model: ``ViduStartEndToVideoNode.Model`` in annotations
+    Model: TypeAlias = _ViduStartEndToVideoNode_model
+    #: the choices of input resolution: ``ViduStartEndToVideoNode.Resolution`` in annotations
+    Resolution: TypeAlias = _ViduStartEndToVideoNode_resolution
+    #: the choices of input movement_amplitude: ``ViduStartEndToVideoNode.MovementAmplitude`` in annotations
+    MovementAmplitude: TypeAlias = _ViduStartEndToVideoNode_movement_amplitude
 
     video: Output[Literal["VIDEO"]]
 
@@ -1516,13 +1574,13 @@ class ViduTextToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     Category: partner/video/Vidu
 
     Args:
-        model: Model name
+        model: Model name [one of 'viduq1'; type ViduTextToVideoNode.Model]
         prompt: A textual description for video generation
-        duration: Duration of the output video in seconds
-        seed: Seed for video generation (0 for random)
-        aspect_ratio: The aspect ratio of the output video
-        resolution: Supported values may vary by model & duration
-        movement_amplitude: The movement amplitude of objects in the frame
+        duration: Duration of the output video in seconds [optional; default 5; 5 to 5]
+        seed: Seed for video generation (0 for random) [optional; default 0; 0 to 2147483647]
+        aspect_ratio: The aspect ratio of the output video [optional; one of '16:9', '9:16', '1:1'; type ViduTextToVideoNode.AspectRatio]
+        resolution: Supported values may vary by model & duration [optional; one of '1080p'; type ViduTextToVideoNode.Resolution]
+        movement_amplitude: The movement amplitude of objects in the frame [optional; one of 'auto', 'small', 'medium', 'large'; type ViduTextToVideoNode.MovementAmplitude]
 
     Outputs:
         video (VIDEO)
@@ -1558,6 +1616,15 @@ class ViduTextToVideoNode(SingleOutputNode[Literal["VIDEO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
     )
+
+    #: the choices of input model: ``ViduTextToVideoNode.Model`` in annotations
+    Model: TypeAlias = _ViduTextToVideoNode_model
+    #: the choices of input aspect_ratio: ``ViduTextToVideoNode.AspectRatio`` in annotations
+    AspectRatio: TypeAlias = _ViduTextToVideoNode_aspect_ratio
+    #: the choices of input resolution: ``ViduTextToVideoNode.Resolution`` in annotations
+    Resolution: TypeAlias = _ViduTextToVideoNode_resolution
+    #: the choices of input movement_amplitude: ``ViduTextToVideoNode.MovementAmplitude`` in annotations
+    MovementAmplitude: TypeAlias = _ViduTextToVideoNode_movement_amplitude
 
     video: Output[Literal["VIDEO"]]
 

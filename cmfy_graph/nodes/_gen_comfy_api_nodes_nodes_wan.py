@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import DynamicOption, InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -43,8 +43,8 @@ class HappyHorseImageToVideoApi(SingleOutputNode[Literal["VIDEO"]]):
     Args:
         model: COMFY_DYNAMICCOMBO_V3
         first_frame: First frame image. The output aspect ratio is derived from this image.
-        seed: Seed to use for generation.
-        watermark: Whether to add an AI-generated watermark to the result.
+        seed: Seed to use for generation. [default 0; 0 to 2147483647]
+        watermark: Whether to add an AI-generated watermark to the result. [default False]
 
     Outputs:
         video (VIDEO)
@@ -152,8 +152,8 @@ class HappyHorseReferenceVideoApi(SingleOutputNode[Literal["VIDEO"]]):
 
     Args:
         model: COMFY_DYNAMICCOMBO_V3
-        seed: Seed to use for generation.
-        watermark: Whether to add an AI-generated watermark to the result.
+        seed: Seed to use for generation. [default 0; 0 to 2147483647]
+        watermark: Whether to add an AI-generated watermark to the result. [default False]
 
     Outputs:
         video (VIDEO)
@@ -262,8 +262,8 @@ class HappyHorseTextToVideoApi(SingleOutputNode[Literal["VIDEO"]]):
 
     Args:
         model: COMFY_DYNAMICCOMBO_V3
-        seed: Seed to use for generation.
-        watermark: Whether to add an AI-generated watermark to the result.
+        seed: Seed to use for generation. [default 0; 0 to 2147483647]
+        watermark: Whether to add an AI-generated watermark to the result. [default False]
 
     Outputs:
         video (VIDEO)
@@ -371,8 +371,8 @@ class HappyHorseVideoEditApi(SingleOutputNode[Literal["VIDEO"]]):
     Args:
         model: COMFY_DYNAMICCOMBO_V3
         video: The video to edit.
-        seed: Seed to use for generation.
-        watermark: Whether to add an AI-generated watermark to the result.
+        seed: Seed to use for generation. [default 0; 0 to 2147483647]
+        watermark: Whether to add an AI-generated watermark to the result. [default False]
 
     Outputs:
         video (VIDEO)
@@ -464,11 +464,11 @@ class Wan2ImageToVideoApi(SingleOutputNode[Literal["VIDEO"]]):
     Args:
         model: COMFY_DYNAMICCOMBO_V3
         first_frame: First frame image. The output aspect ratio is derived from this image.
-        seed: Seed to use for generation.
-        prompt_extend: Whether to enhance the prompt with AI assistance.
-        watermark: Whether to add an AI-generated watermark to the result.
-        last_frame: Last frame image. The model generates a video transitioning from first to last frame.
-        audio: Audio for driving video generation (e.g., lip sync, beat-matched motion). Duration: 2s-30s. If not provided, the model automatically generates matching background music or sound effects.
+        seed: Seed to use for generation. [default 0; 0 to 2147483647]
+        prompt_extend: Whether to enhance the prompt with AI assistance. [default True]
+        watermark: Whether to add an AI-generated watermark to the result. [default False]
+        last_frame: Last frame image. The model generates a video transitioning from first to last frame. [optional]
+        audio: Audio for driving video generation (e.g., lip sync, beat-matched motion). Duration: 2s-30s. If not provided, the model automatically generates matching background music or sound effects. [optional]
 
     Outputs:
         video (VIDEO)
@@ -569,8 +569,8 @@ class Wan2ReferenceVideoApi(SingleOutputNode[Literal["VIDEO"]]):
 
     Args:
         model: COMFY_DYNAMICCOMBO_V3
-        seed: Seed to use for generation.
-        watermark: Whether to add an AI-generated watermark to the result.
+        seed: Seed to use for generation. [default 0; 0 to 2147483647]
+        watermark: Whether to add an AI-generated watermark to the result. [default False]
 
     Outputs:
         video (VIDEO)
@@ -661,10 +661,10 @@ class Wan2TextToVideoApi(SingleOutputNode[Literal["VIDEO"]]):
 
     Args:
         model: COMFY_DYNAMICCOMBO_V3
-        seed: Seed to use for generation.
-        prompt_extend: Whether to enhance the prompt with AI assistance.
-        watermark: Whether to add an AI-generated watermark to the result.
-        audio: Audio for driving video generation (e.g., lip sync, beat-matched motion). Duration: 3s-30s. If not provided, the model automatically generates matching background music or sound effects.
+        seed: Seed to use for generation. [default 0; 0 to 2147483647]
+        prompt_extend: Whether to enhance the prompt with AI assistance. [default True]
+        watermark: Whether to add an AI-generated watermark to the result. [default False]
+        audio: Audio for driving video generation (e.g., lip sync, beat-matched motion). Duration: 3s-30s. If not provided, the model automatically generates matching background music or sound effects. [optional]
 
     Outputs:
         video (VIDEO)
@@ -761,10 +761,10 @@ class Wan2VideoContinuationApi(SingleOutputNode[Literal["VIDEO"]]):
     Args:
         model: COMFY_DYNAMICCOMBO_V3
         first_clip: Input video to continue from. Duration: 2s-10s. The output aspect ratio is derived from this video.
-        seed: Seed to use for generation.
-        prompt_extend: Whether to enhance the prompt with AI assistance.
-        watermark: Whether to add an AI-generated watermark to the result.
-        last_frame: Last frame image. The continuation will transition towards this frame.
+        seed: Seed to use for generation. [default 0; 0 to 2147483647]
+        prompt_extend: Whether to enhance the prompt with AI assistance. [default True]
+        watermark: Whether to add an AI-generated watermark to the result. [default False]
+        last_frame: Last frame image. The continuation will transition towards this frame. [optional]
 
     Outputs:
         video (VIDEO)
@@ -865,9 +865,9 @@ class Wan2VideoEditApi(SingleOutputNode[Literal["VIDEO"]]):
     Args:
         model: COMFY_DYNAMICCOMBO_V3
         video: The video to edit.
-        seed: Seed to use for generation.
-        audio_setting: 'auto': model decides whether to regenerate audio based on the prompt. 'origin': preserve the original audio from the input video.
-        watermark: Whether to add an AI-generated watermark to the result.
+        seed: Seed to use for generation. [default 0; 0 to 2147483647]
+        audio_setting: 'auto': model decides whether to regenerate audio based on the prompt. 'origin': preserve the original audio from the input video. [default 'auto'; one of 'auto', 'origin'; type Wan2VideoEditApi.AudioSetting]
+        watermark: Whether to add an AI-generated watermark to the result. [default False]
 
     Outputs:
         video (VIDEO)
@@ -923,6 +923,9 @@ class Wan2VideoEditApi(SingleOutputNode[Literal["VIDEO"]]):
 
     _options_: ClassVar[dict[str, Any]] = {"model": Model}
 
+    #: the choices of input audio_setting: ``Wan2VideoEditApi.AudioSetting`` in annotations
+    AudioSetting: TypeAlias = _Wan2VideoEditApi_audio_setting
+
     video: Output[Literal["VIDEO"]]
 
     model: InputRef
@@ -964,12 +967,12 @@ class WanImageToImageApi(SingleOutputNode[Literal["IMAGE"]]):
     Category: partner/image/Wan
 
     Args:
-        model: Model to use.
+        model: Model to use. [default 'wan2.5-i2i-preview'; one of 'wan2.5-i2i-preview'; type WanImageToImageApi.Model]
         image: Single-image editing or multi-image fusion. Maximum 2 images.
-        prompt: Prompt describing the elements and visual features. Supports English and Chinese.
-        negative_prompt: Negative prompt describing what to avoid.
-        seed: Seed to use for generation.
-        watermark: Whether to add an AI-generated watermark to the result.
+        prompt: Prompt describing the elements and visual features. Supports English and Chinese. [default '']
+        negative_prompt: Negative prompt describing what to avoid. [optional; default '']
+        seed: Seed to use for generation. [optional; default 0; 0 to 2147483647]
+        watermark: Whether to add an AI-generated watermark to the result. [optional; default False]
 
     Outputs:
         image (IMAGE)
@@ -994,6 +997,9 @@ class WanImageToImageApi(SingleOutputNode[Literal["IMAGE"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("image", "IMAGE", "IMAGE"),
     )
+
+    #: the choices of input model: ``WanImageToImageApi.Model`` in annotations
+    Model: TypeAlias = _WanImageToImageApi_model
 
     image: Output[Literal["IMAGE"]]
 
@@ -1041,18 +1047,18 @@ class WanImageToVideoApi(SingleOutputNode[Literal["VIDEO"]]):
     Category: partner/video/Wan
 
     Args:
-        model: Model to use.
+        model: Model to use. [default 'wan2.6-i2v'; one of 'wan2.5-i2v-preview', 'wan2.6-i2v'; type WanImageToVideoApi.Model]
         image: IMAGE
-        prompt: Prompt describing the elements and visual features. Supports English and Chinese.
-        negative_prompt: Negative prompt describing what to avoid.
-        resolution: COMBO
-        duration: Duration 15 available only for WAN2.6 model.
-        audio: Audio must contain a clear, loud voice, without extraneous noise or background music.
-        seed: Seed to use for generation.
-        generate_audio: If no audio input is provided, generate audio automatically.
-        prompt_extend: Whether to enhance the prompt with AI assistance.
-        watermark: Whether to add an AI-generated watermark to the result.
-        shot_type: Specifies the shot type for the generated video, that is, whether the video is a single continuous shot or multiple shots with cuts. This parameter takes effect only when prompt_extend is True.
+        prompt: Prompt describing the elements and visual features. Supports English and Chinese. [default '']
+        negative_prompt: Negative prompt describing what to avoid. [optional; default '']
+        resolution: COMBO [optional; default '720P'; one of '480P', '720P', '1080P'; type WanImageToVideoApi.Resolution]
+        duration: Duration 15 available only for WAN2.6 model. [optional; default 5; 5 to 15, step 5]
+        audio: Audio must contain a clear, loud voice, without extraneous noise or background music. [optional]
+        seed: Seed to use for generation. [optional; default 0; 0 to 2147483647]
+        generate_audio: If no audio input is provided, generate audio automatically. [optional; default False]
+        prompt_extend: Whether to enhance the prompt with AI assistance. [optional; default True]
+        watermark: Whether to add an AI-generated watermark to the result. [optional; default False]
+        shot_type: Specifies the shot type for the generated video, that is, whether the video is a single continuous shot or multiple shots with cuts. This parameter takes effect only when prompt_extend is True. [optional; one of 'single', 'multi'; type WanImageToVideoApi.ShotType]
 
     Outputs:
         video (VIDEO)
@@ -1083,6 +1089,13 @@ class WanImageToVideoApi(SingleOutputNode[Literal["VIDEO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
     )
+
+    #: the choices of input model: ``WanImageToVideoApi.Model`` in annotations
+    Model: TypeAlias = _WanImageToVideoApi_model
+    #: the choices of input resolution: ``WanImageToVideoApi.Resolution`` in annotations
+    Resolution: TypeAlias = _WanImageToVideoApi_resolution
+    #: the choices of input shot_type: ``WanImageToVideoApi.ShotType`` in annotations
+    ShotType: TypeAlias = _WanImageToVideoApi_shot_type
 
     video: Output[Literal["VIDEO"]]
 
@@ -1158,15 +1171,15 @@ class WanReferenceVideoApi(SingleOutputNode[Literal["VIDEO"]]):
     Category: partner/video/Wan
 
     Args:
-        model: COMBO
-        prompt: Prompt describing the elements and visual features. Supports English and Chinese. Use identifiers such as `character1` and `character2` to refer to the reference characters.
-        negative_prompt: Negative prompt describing what to avoid.
+        model: COMBO [one of 'wan2.6-r2v'; type WanReferenceVideoApi.Model]
+        prompt: Prompt describing the elements and visual features. Supports English and Chinese. Use identifiers such as `character1` and `character2` to refer to the reference characters. [default '']
+        negative_prompt: Negative prompt describing what to avoid. [default '']
         reference_videos: COMFY_AUTOGROW_V3
-        size: COMBO
-        duration: INT
-        seed: INT
-        shot_type: Specifies the shot type for the generated video, that is, whether the video is a single continuous shot or multiple shots with cuts.
-        watermark: Whether to add an AI-generated watermark to the result.
+        size: COMBO [one of '720p: 1:1 (960x960)', '720p: 16:9 (1280x720)', '720p: 9:16 (720x1280)', '720p: 4:3 (1088x832)', '720p: 3:4 (832x1088)', '1080p: 1:1 (1440x1440)', ... (10 choices); type WanReferenceVideoApi.Size]
+        duration: INT [default 5; 5 to 10, step 5]
+        seed: INT [default 0; 0 to 2147483647]
+        shot_type: Specifies the shot type for the generated video, that is, whether the video is a single continuous shot or multiple shots with cuts. [one of 'single', 'multi'; type WanReferenceVideoApi.ShotType]
+        watermark: Whether to add an AI-generated watermark to the result. [default False]
 
     Outputs:
         video (VIDEO)
@@ -1209,6 +1222,13 @@ class WanReferenceVideoApi(SingleOutputNode[Literal["VIDEO"]]):
     _dynamic_: ClassVar[dict[str, Any]] = {
         "reference_videos": ("required", "COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"reference_video": ["VIDEO", {}]}}, "names": ["character1", "character2", "character3"], "min": 1}}),
     }
+
+    #: the choices of input model: ``WanReferenceVideoApi.Model`` in annotations
+    Model: TypeAlias = _WanReferenceVideoApi_model
+    #: the choices of input size: ``WanReferenceVideoApi.Size`` in annotations
+    Size: TypeAlias = _WanReferenceVideoApi_size
+    #: the choices of input shot_type: ``WanReferenceVideoApi.ShotType`` in annotations
+    ShotType: TypeAlias = _WanReferenceVideoApi_shot_type
 
     video: Output[Literal["VIDEO"]]
 
@@ -1263,14 +1283,14 @@ class WanTextToImageApi(SingleOutputNode[Literal["IMAGE"]]):
     Category: partner/image/Wan
 
     Args:
-        model: Model to use.
-        prompt: Prompt describing the elements and visual features. Supports English and Chinese.
-        negative_prompt: Negative prompt describing what to avoid.
-        width: INT
-        height: INT
-        seed: Seed to use for generation.
-        prompt_extend: Whether to enhance the prompt with AI assistance.
-        watermark: Whether to add an AI-generated watermark to the result.
+        model: Model to use. [one of 'wan2.5-t2i-preview'; type WanTextToImageApi.Model]
+        prompt: Prompt describing the elements and visual features. Supports English and Chinese. [default '']
+        negative_prompt: Negative prompt describing what to avoid. [optional; default '']
+        width: INT [optional; default 1024; 768 to 1440, step 32]
+        height: INT [optional; default 1024; 768 to 1440, step 32]
+        seed: Seed to use for generation. [optional; default 0; 0 to 2147483647]
+        prompt_extend: Whether to enhance the prompt with AI assistance. [optional; default True]
+        watermark: Whether to add an AI-generated watermark to the result. [optional; default False]
 
     Outputs:
         image (IMAGE)
@@ -1297,6 +1317,9 @@ class WanTextToImageApi(SingleOutputNode[Literal["IMAGE"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("image", "IMAGE", "IMAGE"),
     )
+
+    #: the choices of input model: ``WanTextToImageApi.Model`` in annotations
+    Model: TypeAlias = _WanTextToImageApi_model
 
     image: Output[Literal["IMAGE"]]
 
@@ -1365,17 +1388,17 @@ class WanTextToVideoApi(SingleOutputNode[Literal["VIDEO"]]):
     Category: partner/video/Wan
 
     Args:
-        model: Model to use.
-        prompt: Prompt describing the elements and visual features. Supports English and Chinese.
-        negative_prompt: Negative prompt describing what to avoid.
-        size: COMBO
-        duration: A 15-second duration is available only for the Wan 2.6 model.
-        audio: Audio must contain a clear, loud voice, without extraneous noise or background music.
-        seed: Seed to use for generation.
-        generate_audio: If no audio input is provided, generate audio automatically.
-        prompt_extend: Whether to enhance the prompt with AI assistance.
-        watermark: Whether to add an AI-generated watermark to the result.
-        shot_type: Specifies the shot type for the generated video, that is, whether the video is a single continuous shot or multiple shots with cuts. This parameter takes effect only when prompt_extend is True.
+        model: Model to use. [default 'wan2.6-t2v'; one of 'wan2.5-t2v-preview', 'wan2.6-t2v'; type WanTextToVideoApi.Model]
+        prompt: Prompt describing the elements and visual features. Supports English and Chinese. [default '']
+        negative_prompt: Negative prompt describing what to avoid. [optional; default '']
+        size: COMBO [optional; default '720p: 1:1 (960x960)'; one of '480p: 1:1 (624x624)', '480p: 16:9 (832x480)', '480p: 9:16 (480x832)', '720p: 1:1 (960x960)', '720p: 16:9 (1280x720)', '720p: 9:16 (720x1280)', ... (13 choices); type WanTextToVideoApi.Size]
+        duration: A 15-second duration is available only for the Wan 2.6 model. [optional; default 5; 5 to 15, step 5]
+        audio: Audio must contain a clear, loud voice, without extraneous noise or background music. [optional]
+        seed: Seed to use for generation. [optional; default 0; 0 to 2147483647]
+        generate_audio: If no audio input is provided, generate audio automatically. [optional; default False]
+        prompt_extend: Whether to enhance the prompt with AI assistance. [optional; default True]
+        watermark: Whether to add an AI-generated watermark to the result. [optional; default False]
+        shot_type: Specifies the shot type for the generated video, that is, whether the video is a single continuous shot or multiple shots with cuts. This parameter takes effect only when prompt_extend is True. [optional; one of 'single', 'multi'; type WanTextToVideoApi.ShotType]
 
     Outputs:
         video (VIDEO)
@@ -1405,6 +1428,13 @@ class WanTextToVideoApi(SingleOutputNode[Literal["VIDEO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
     )
+
+    #: the choices of input model: ``WanTextToVideoApi.Model`` in annotations
+    Model: TypeAlias = _WanTextToVideoApi_model
+    #: the choices of input size: ``WanTextToVideoApi.Size`` in annotations
+    Size: TypeAlias = _WanTextToVideoApi_size
+    #: the choices of input shot_type: ``WanTextToVideoApi.ShotType`` in annotations
+    ShotType: TypeAlias = _WanTextToVideoApi_shot_type
 
     video: Output[Literal["VIDEO"]]
 

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -25,7 +25,7 @@ class WavespeedFlashVSRNode(SingleOutputNode[Literal["VIDEO"]]):
 
     Args:
         video: VIDEO
-        target_resolution: COMBO
+        target_resolution: COMBO [one of '720p', '1080p', '2K', '4K'; type WavespeedFlashVSRNode.TargetResolution]
 
     Outputs:
         video (VIDEO)
@@ -46,6 +46,9 @@ class WavespeedFlashVSRNode(SingleOutputNode[Literal["VIDEO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "VIDEO"),
     )
+
+    #: the choices of input target_resolution: ``WavespeedFlashVSRNode.TargetResolution`` in annotations
+    TargetResolution: TypeAlias = _WavespeedFlashVSRNode_target_resolution
 
     video: Output[Literal["VIDEO"]]
 
@@ -80,9 +83,9 @@ class WavespeedImageUpscaleNode(SingleOutputNode[Literal["IMAGE"]]):
     Category: partner/image/WaveSpeed
 
     Args:
-        model: COMBO
+        model: COMBO [one of 'SeedVR2', 'Ultimate'; type WavespeedImageUpscaleNode.Model]
         image: IMAGE
-        target_resolution: COMBO
+        target_resolution: COMBO [one of '2K', '4K', '8K'; type WavespeedImageUpscaleNode.TargetResolution]
 
     Outputs:
         image (IMAGE)
@@ -110,6 +113,11 @@ class WavespeedImageUpscaleNode(SingleOutputNode[Literal["IMAGE"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("image", "IMAGE", "IMAGE"),
     )
+
+    #: the choices of input model: ``WavespeedImageUpscaleNode.Model`` in annotations
+    Model: TypeAlias = _WavespeedImageUpscaleNode_model
+    #: the choices of input target_resolution: ``WavespeedImageUpscaleNode.TargetResolution`` in annotations
+    TargetResolution: TypeAlias = _WavespeedImageUpscaleNode_target_resolution
 
     image: Output[Literal["IMAGE"]]
 

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -23,8 +23,8 @@ class EmptyAceStep15LatentAudio(SingleOutputNode[Literal["LATENT"]]):
     Category: model/latent/ace
 
     Args:
-        seconds: FLOAT
-        batch_size: The number of latent images in the batch.
+        seconds: FLOAT [default 120.0; 1.0 to 1000.0, step 0.01]
+        batch_size: The number of latent images in the batch. [default 1; 1 to 4096]
 
     Outputs:
         latent (LATENT)
@@ -69,8 +69,8 @@ class EmptyAceStepLatentAudio(SingleOutputNode[Literal["LATENT"]]):
     Category: model/latent/ace
 
     Args:
-        seconds: FLOAT
-        batch_size: The number of latent images in the batch.
+        seconds: FLOAT [default 120.0; 1.0 to 1000.0, step 0.1]
+        batch_size: The number of latent images in the batch. [default 1; 1 to 4096]
 
     Outputs:
         latent (LATENT)
@@ -118,7 +118,7 @@ class ReferenceTimbreAudio(SingleOutputNode[Literal["CONDITIONING"]]):
 
     Args:
         conditioning: CONDITIONING
-        latent: LATENT
+        latent: LATENT [optional]
 
     Outputs:
         conditioning (CONDITIONING)
@@ -163,7 +163,7 @@ class TextEncodeAceStepAudio(SingleOutputNode[Literal["CONDITIONING"]]):
         clip: CLIP
         tags: STRING
         lyrics: STRING
-        lyrics_strength: FLOAT
+        lyrics_strength: FLOAT [default 1.0; 0.0 to 10.0, step 0.01]
 
     Outputs:
         conditioning (CONDITIONING)
@@ -309,18 +309,18 @@ class TextEncodeAceStepAudio15(SingleOutputNode[Literal["CONDITIONING"]]):
         clip: CLIP
         tags: STRING
         lyrics: STRING
-        seed: INT
-        bpm: INT
-        duration: FLOAT
-        timesignature: COMBO
-        language: COMBO
-        keyscale: COMBO
-        generate_audio_codes: Enable the LLM that generates audio codes. This can be slow but will increase the quality of the generated audio. Turn this off if you are giving the model an audio reference.
-        cfg_scale: FLOAT
-        temperature: FLOAT
-        top_p: FLOAT
-        top_k: INT
-        min_p: FLOAT
+        seed: INT [default 0; 0 to 18446744073709551615]
+        bpm: INT [default 120; 10 to 300]
+        duration: FLOAT [default 120.0; 0.0 to 2000.0, step 0.1]
+        timesignature: COMBO [one of '2', '3', '4', '6'; type TextEncodeAceStepAudio15.Timesignature]
+        language: COMBO [default 'en'; one of 'ar', 'az', 'bg', 'bn', 'ca', 'cs', ... (51 choices); type TextEncodeAceStepAudio15.Language]
+        keyscale: COMBO [one of 'C major', 'C# major', 'Db major', 'D major', 'D# major', 'Eb major', ... (34 choices); type TextEncodeAceStepAudio15.Keyscale]
+        generate_audio_codes: Enable the LLM that generates audio codes. This can be slow but will increase the quality of the generated audio. Turn this off if you are giving the model an audio reference. [default True]
+        cfg_scale: FLOAT [default 2.0; 0.0 to 100.0, step 0.1]
+        temperature: FLOAT [default 0.85; 0.0 to 2.0, step 0.01]
+        top_p: FLOAT [default 0.9; 0.0 to 2000.0, step 0.01]
+        top_k: INT [default 0; 0 to 100]
+        min_p: FLOAT [default 0.0; 0.0 to 1.0, step 0.001]
 
     Outputs:
         conditioning (CONDITIONING)
@@ -366,6 +366,13 @@ class TextEncodeAceStepAudio15(SingleOutputNode[Literal["CONDITIONING"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("conditioning", "CONDITIONING", "CONDITIONING"),
     )
+
+    #: the choices of input timesignature: ``TextEncodeAceStepAudio15.Timesignature`` in annotations
+    Timesignature: TypeAlias = _TextEncodeAceStepAudio15_timesignature
+    #: the choices of input language: ``TextEncodeAceStepAudio15.Language`` in annotations
+    Language: TypeAlias = _TextEncodeAceStepAudio15_language
+    #: the choices of input keyscale: ``TextEncodeAceStepAudio15.Keyscale`` in annotations
+    Keyscale: TypeAlias = _TextEncodeAceStepAudio15_keyscale
 
     conditioning: Output[Literal["CONDITIONING"]]
 

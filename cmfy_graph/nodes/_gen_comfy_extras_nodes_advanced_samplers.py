@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -23,7 +23,7 @@ class SamplerEulerCFGpp(SingleOutputNode[Literal["SAMPLER"]]):
     Category: experimental
 
     Args:
-        version: COMBO
+        version: COMBO [one of 'regular', 'alternative'; type SamplerEulerCFGpp.Version]
 
     Outputs:
         sampler (SAMPLER)
@@ -43,6 +43,9 @@ class SamplerEulerCFGpp(SingleOutputNode[Literal["SAMPLER"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("sampler", "SAMPLER", "SAMPLER"),
     )
+
+    #: the choices of input version: ``SamplerEulerCFGpp.Version`` in annotations
+    Version: TypeAlias = _SamplerEulerCFGpp_version
 
     sampler: Output[Literal["SAMPLER"]]
 
@@ -72,9 +75,9 @@ class SamplerLCM(SingleOutputNode[Literal["SAMPLER"]]):
     Category: model/sampling/samplers
 
     Args:
-        s_noise: Per-step noise multiplier at the first step (1.0 = match training).
-        s_noise_end: Per-step noise multiplier at the last step. Set equal to s_noise for a constant schedule.
-        noise_clip_std: Clamp per-step noise to +/- N*std. 0 disables.
+        s_noise: Per-step noise multiplier at the first step (1.0 = match training). [default 1.0; 0.0 to 64.0, step 0.01]
+        s_noise_end: Per-step noise multiplier at the last step. Set equal to s_noise for a constant schedule. [default 1.0; 0.0 to 64.0, step 0.01]
+        noise_clip_std: Clamp per-step noise to +/- N*std. 0 disables. [default 0.0; 0.0 to 10.0, step 0.01]
 
     Outputs:
         sampler (SAMPLER)
@@ -125,9 +128,9 @@ class SamplerLCMUpscale(SingleOutputNode[Literal["SAMPLER"]]):
     Category: model/sampling/samplers
 
     Args:
-        scale_ratio: FLOAT
-        scale_steps: INT
-        upscale_method: COMBO
+        scale_ratio: FLOAT [default 1.0; 0.1 to 20.0, step 0.01]
+        scale_steps: INT [default -1; -1 to 1000]
+        upscale_method: COMBO [one of 'bislerp', 'nearest-exact', 'bilinear', 'area', 'bicubic'; type SamplerLCMUpscale.UpscaleMethod]
 
     Outputs:
         sampler (SAMPLER)
@@ -149,6 +152,9 @@ class SamplerLCMUpscale(SingleOutputNode[Literal["SAMPLER"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("sampler", "SAMPLER", "SAMPLER"),
     )
+
+    #: the choices of input upscale_method: ``SamplerLCMUpscale.UpscaleMethod`` in annotations
+    UpscaleMethod: TypeAlias = _SamplerLCMUpscale_upscale_method
 
     sampler: Output[Literal["SAMPLER"]]
 

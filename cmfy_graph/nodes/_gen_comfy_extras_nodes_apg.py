@@ -20,9 +20,9 @@ class APG(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: MODEL
-        eta: Controls the scale of the parallel guidance vector. Default CFG behavior at a setting of 1.
-        norm_threshold: Normalize guidance vector to this value, normalization disable at a setting of 0.
-        momentum: Controls a running average of guidance during diffusion, disabled at a setting of 0.
+        eta: Controls the scale of the parallel guidance vector. Default CFG behavior at a setting of 1. [default 1.0; -10.0 to 10.0, step 0.01]
+        norm_threshold: Normalize guidance vector to this value, normalization disable at a setting of 0. [default 5.0; 0.0 to 50.0, step 0.1]
+        momentum: Controls a running average of guidance during diffusion, disabled at a setting of 0. [default 0.0; -5.0 to 1.0, step 0.01]
 
     Outputs:
         model (MODEL)

@@ -24,10 +24,10 @@ class ARVideoI2V(Node):
         model: MODEL
         vae: VAE
         start_image: IMAGE
-        width: INT
-        height: INT
-        length: INT
-        batch_size: INT
+        width: INT [default 832; 16 to 8192, step 16]
+        height: INT [default 480; 16 to 8192, step 16]
+        length: INT [default 81; 1 to 1024, step 4]
+        batch_size: INT [default 1; 1 to 64]
 
     Outputs:
         model (MODEL)
@@ -92,10 +92,10 @@ class EmptyARVideoLatent(SingleOutputNode[Literal["LATENT"]]):
     Category: model/latent/autoregressive
 
     Args:
-        width: INT
-        height: INT
-        length: INT
-        batch_size: INT
+        width: INT [default 832; 16 to 8192, step 16]
+        height: INT [default 480; 16 to 8192, step 16]
+        length: INT [default 81; 1 to 1024, step 4]
+        batch_size: INT [default 1; 1 to 64]
 
     Outputs:
         latent (LATENT)
@@ -148,7 +148,7 @@ class SamplerARVideo(SingleOutputNode[Literal["SAMPLER"]]):
     Category: model/sampling/samplers
 
     Args:
-        num_frame_per_block: Frames per autoregressive block. 1 = framewise, 3 = chunkwise. Must match the checkpoint's training mode.
+        num_frame_per_block: Frames per autoregressive block. 1 = framewise, 3 = chunkwise. Must match the checkpoint's training mode. [default 1; 1 to 64]
 
     Outputs:
         sampler (SAMPLER)

@@ -23,10 +23,10 @@ class CLIPAttentionMultiply(SingleOutputNode[Literal["CLIP"]]):
 
     Args:
         clip: CLIP
-        q: FLOAT
-        k: FLOAT
-        v: FLOAT
-        out: FLOAT
+        q: FLOAT [default 1.0; 0.0 to 10.0, step 0.01]
+        k: FLOAT [default 1.0; 0.0 to 10.0, step 0.01]
+        v: FLOAT [default 1.0; 0.0 to 10.0, step 0.01]
+        out: FLOAT [default 1.0; 0.0 to 10.0, step 0.01]
 
     Outputs:
         clip (CLIP)
@@ -83,10 +83,10 @@ class UNetCrossAttentionMultiply(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: MODEL
-        q: FLOAT
-        k: FLOAT
-        v: FLOAT
-        out: FLOAT
+        q: FLOAT [default 1.0; 0.0 to 10.0, step 0.01]
+        k: FLOAT [default 1.0; 0.0 to 10.0, step 0.01]
+        v: FLOAT [default 1.0; 0.0 to 10.0, step 0.01]
+        out: FLOAT [default 1.0; 0.0 to 10.0, step 0.01]
 
     Outputs:
         model (MODEL)
@@ -143,10 +143,10 @@ class UNetSelfAttentionMultiply(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: MODEL
-        q: FLOAT
-        k: FLOAT
-        v: FLOAT
-        out: FLOAT
+        q: FLOAT [default 1.0; 0.0 to 10.0, step 0.01]
+        k: FLOAT [default 1.0; 0.0 to 10.0, step 0.01]
+        v: FLOAT [default 1.0; 0.0 to 10.0, step 0.01]
+        out: FLOAT [default 1.0; 0.0 to 10.0, step 0.01]
 
     Outputs:
         model (MODEL)
@@ -203,10 +203,10 @@ class UNetTemporalAttentionMultiply(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: MODEL
-        self_structural: FLOAT
-        self_temporal: FLOAT
-        cross_structural: FLOAT
-        cross_temporal: FLOAT
+        self_structural: FLOAT [default 1.0; 0.0 to 10.0, step 0.01]
+        self_temporal: FLOAT [default 1.0; 0.0 to 10.0, step 0.01]
+        cross_structural: FLOAT [default 1.0; 0.0 to 10.0, step 0.01]
+        cross_temporal: FLOAT [default 1.0; 0.0 to 10.0, step 0.01]
 
     Outputs:
         model (MODEL)

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import DynamicOption, InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -42,7 +42,7 @@ class AudioAdjustVolume(SingleOutputNode[Literal["AUDIO"]]):
 
     Args:
         audio: AUDIO
-        volume: Volume adjustment in decibels (dB). 0 = no change, +6 = double, -6 = half, etc
+        volume: Volume adjustment in decibels (dB). 0 = no change, +6 = double, -6 = half, etc [default 1; -100 to 100]
 
     Outputs:
         audio (AUDIO)
@@ -92,7 +92,7 @@ class AudioConcat(SingleOutputNode[Literal["AUDIO"]]):
     Args:
         audio1: AUDIO
         audio2: AUDIO
-        direction: Whether to append audio2 after or before audio1.
+        direction: Whether to append audio2 after or before audio1. [default 'after'; one of 'after', 'before'; type AudioConcat.Direction]
 
     Outputs:
         audio (AUDIO)
@@ -114,6 +114,9 @@ class AudioConcat(SingleOutputNode[Literal["AUDIO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("audio", "AUDIO", "AUDIO"),
     )
+
+    #: the choices of input direction: ``AudioConcat.Direction`` in annotations
+    Direction: TypeAlias = _AudioConcat_direction
 
     audio: Output[Literal["AUDIO"]]
 
@@ -146,13 +149,13 @@ class AudioEqualizer3Band(SingleOutputNode[Literal["AUDIO"]]):
 
     Args:
         audio: AUDIO
-        low_gain_dB: Gain for Low frequencies (Bass)
-        low_freq: Cutoff frequency for Low shelf
-        mid_gain_dB: Gain for Mid frequencies
-        mid_freq: Center frequency for Mids
-        mid_q: Q factor (bandwidth) for Mids
-        high_gain_dB: Gain for High frequencies (Treble)
-        high_freq: Cutoff frequency for High shelf
+        low_gain_dB: Gain for Low frequencies (Bass) [default 0.0; -24.0 to 24.0, step 0.1]
+        low_freq: Cutoff frequency for Low shelf [default 100; 20 to 500]
+        mid_gain_dB: Gain for Mid frequencies [default 0.0; -24.0 to 24.0, step 0.1]
+        mid_freq: Center frequency for Mids [default 1000; 200 to 4000]
+        mid_q: Q factor (bandwidth) for Mids [default 0.707; 0.1 to 10.0, step 0.1]
+        high_gain_dB: Gain for High frequencies (Treble) [default 0.0; -24.0 to 24.0, step 0.1]
+        high_freq: Cutoff frequency for High shelf [default 5000; 1000 to 15000]
 
     Outputs:
         audio (AUDIO)
@@ -226,7 +229,7 @@ class AudioMerge(SingleOutputNode[Literal["AUDIO"]]):
     Args:
         audio1: AUDIO
         audio2: AUDIO
-        merge_method: The method used to combine the audio waveforms.
+        merge_method: The method used to combine the audio waveforms. [one of 'add', 'mean', 'subtract', 'multiply'; type AudioMerge.MergeMethod]
 
     Outputs:
         audio (AUDIO)
@@ -248,6 +251,9 @@ class AudioMerge(SingleOutputNode[Literal["AUDIO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("audio", "AUDIO", "AUDIO"),
     )
+
+    #: the choices of input merge_method: ``AudioMerge.MergeMethod`` in annotations
+    MergeMethod: TypeAlias = _AudioMerge_merge_method
 
     audio: Output[Literal["AUDIO"]]
 
@@ -281,8 +287,8 @@ class ConditioningStableAudio(Node):
     Args:
         positive: CONDITIONING
         negative: CONDITIONING
-        seconds_start: FLOAT
-        seconds_total: FLOAT
+        seconds_start: FLOAT [default 0.0; 0.0 to 1000.0, step 0.1]
+        seconds_total: FLOAT [default 47.0; 0.0 to 1000.0, step 0.1]
 
     Outputs:
         positive (CONDITIONING)
@@ -336,9 +342,9 @@ class EmptyAudio(SingleOutputNode[Literal["AUDIO"]]):
     Category: audio
 
     Args:
-        duration: Duration of the empty audio clip in seconds
-        sample_rate: Sample rate of the empty audio clip.
-        channels: Number of audio channels (1 for mono, 2 for stereo).
+        duration: Duration of the empty audio clip in seconds [default 60.0; 0.0 to 18446744073709551615, step 0.01]
+        sample_rate: Sample rate of the empty audio clip. [default 44100; 1 to 192000]
+        channels: Number of audio channels (1 for mono, 2 for stereo). [default 2; 1 to 2]
 
     Outputs:
         audio (AUDIO)
@@ -394,8 +400,8 @@ class EmptyLatentAudio(SingleOutputNode[Literal["LATENT"]]):
     Category: model/latent
 
     Args:
-        seconds: FLOAT
-        batch_size: The number of latent images in the batch.
+        seconds: FLOAT [default 47.6; 1.0 to 1000.0, step 0.1]
+        batch_size: The number of latent images in the batch. [default 1; 1 to 4096]
 
     Outputs:
         latent (LATENT)
@@ -485,7 +491,7 @@ class LoadAudio(SingleOutputNode[Literal["AUDIO"]]):
     Category: audio
 
     Args:
-        audio: COMBO
+        audio: COMBO [a file name of the server]
 
     Outputs:
         audio (AUDIO)
@@ -606,7 +612,7 @@ class SaveAudio(SingleOutputNode[Literal["AUDIO"]]):
 
     Args:
         audio: AUDIO
-        filename_prefix: STRING
+        filename_prefix: STRING [default 'audio/ComfyUI']
 
     Outputs:
         audio (AUDIO)
@@ -659,7 +665,7 @@ class SaveAudioAdvanced(SingleOutputNode[Literal["AUDIO"]]):
 
     Args:
         audio: The audio to save.
-        filename_prefix: The prefix for the file to save. May include formatting tokens such as %date:yyyy-MM-dd%.
+        filename_prefix: The prefix for the file to save. May include formatting tokens such as %date:yyyy-MM-dd%. [default 'audio/ComfyUI']
         format: The file format in which to save the audio.
 
     Outputs:
@@ -764,8 +770,8 @@ class SaveAudioMP3(SingleOutputNode[Literal["AUDIO"]]):
 
     Args:
         audio: AUDIO
-        filename_prefix: STRING
-        quality: COMBO
+        filename_prefix: STRING [default 'audio/ComfyUI']
+        quality: COMBO [default 'V0'; one of 'V0', '128k', '320k'; type SaveAudioMP3.Quality]
 
     Outputs:
         audio (AUDIO)
@@ -787,6 +793,9 @@ class SaveAudioMP3(SingleOutputNode[Literal["AUDIO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("audio", "AUDIO", "audio"),
     )
+
+    #: the choices of input quality: ``SaveAudioMP3.Quality`` in annotations
+    Quality: TypeAlias = _SaveAudioMP3_quality
 
     audio: Output[Literal["AUDIO"]]
 
@@ -823,8 +832,8 @@ class SaveAudioOpus(SingleOutputNode[Literal["AUDIO"]]):
 
     Args:
         audio: AUDIO
-        filename_prefix: STRING
-        quality: COMBO
+        filename_prefix: STRING [default 'audio/ComfyUI']
+        quality: COMBO [default '128k'; one of '64k', '96k', '128k', '192k', '320k'; type SaveAudioOpus.Quality]
 
     Outputs:
         audio (AUDIO)
@@ -846,6 +855,9 @@ class SaveAudioOpus(SingleOutputNode[Literal["AUDIO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("audio", "AUDIO", "audio"),
     )
+
+    #: the choices of input quality: ``SaveAudioOpus.Quality`` in annotations
+    Quality: TypeAlias = _SaveAudioOpus_quality
 
     audio: Output[Literal["AUDIO"]]
 
@@ -925,8 +937,8 @@ class TrimAudioDuration(SingleOutputNode[Literal["AUDIO"]]):
 
     Args:
         audio: AUDIO
-        start_index: Start time in seconds, can be negative to count from the end (supports sub-seconds).
-        duration: Duration in seconds
+        start_index: Start time in seconds, can be negative to count from the end (supports sub-seconds). [default 0.0; -18446744073709551615 to 18446744073709551615, step 0.01]
+        duration: Duration in seconds [default 60.0; 0.0 to inf, step 0.01]
 
     Outputs:
         audio (AUDIO)
@@ -1026,8 +1038,8 @@ class VAEDecodeAudioTiled(SingleOutputNode[Literal["AUDIO"]]):
     Args:
         samples: LATENT
         vae: VAE
-        tile_size: INT
-        overlap: INT
+        tile_size: INT [default 512; 32 to 8192, step 8]
+        overlap: INT [default 64; 0 to 1024, step 8]
 
     Outputs:
         audio (AUDIO)

@@ -63,7 +63,7 @@ class AudioEncoderLoader(SingleOutputNode[Literal["AUDIO_ENCODER"]]):
     Category: model/loaders
 
     Args:
-        audio_encoder_name: COMBO
+        audio_encoder_name: COMBO [a file name of the server or a URL]
 
     Outputs:
         audio_encoder (AUDIO_ENCODER)

@@ -25,14 +25,14 @@ class BerniniConditioning(Node):
         positive: CONDITIONING
         negative: CONDITIONING
         vae: VAE
-        width: INT
-        height: INT
-        length: INT
-        batch_size: INT
-        source_video: Source video to edit or restyle (v2v, rv2v). Resized to width/height and trimmed to length.
-        reference_video: Video to insert into the source video (ads2v).
-        reference_images: COMFY_AUTOGROW_V3
-        ref_max_size: Max size for the long edge of reference_video and reference_images. Resized with preserved aspect ratio and snapped to 16px.
+        width: INT [default 832; 16 to 8192, step 16]
+        height: INT [default 480; 16 to 8192, step 16]
+        length: INT [default 81; 1 to 8192, step 4]
+        batch_size: INT [default 1; 1 to 4096]
+        source_video: Source video to edit or restyle (v2v, rv2v). Resized to width/height and trimmed to length. [optional]
+        reference_video: Video to insert into the source video (ads2v). [optional]
+        reference_images: COMFY_AUTOGROW_V3 [optional]
+        ref_max_size: Max size for the long edge of reference_video and reference_images. Resized with preserved aspect ratio and snapped to 16px. [optional; default 848; 16 to 8192, step 16]
 
     Outputs:
         positive (CONDITIONING)

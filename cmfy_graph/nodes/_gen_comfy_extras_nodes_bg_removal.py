@@ -20,7 +20,7 @@ class LoadBackgroundRemovalModel(SingleOutputNode[Literal["BACKGROUND_REMOVAL"]]
     Category: model/loaders
 
     Args:
-        bg_removal_name: The model used to remove backgrounds from images
+        bg_removal_name: The model used to remove backgrounds from images [a file name of the server or a URL]
 
     Outputs:
         bg_model (BACKGROUND_REMOVAL)

@@ -21,12 +21,12 @@ class CreateBoundingBoxes(Node):
     Category: utilities
 
     Args:
-        width: Width of the canvas and the pixel grid for the bounding boxes.
-        height: Height of the canvas and the pixel grid for the bounding boxes.
-        editor_state: Draw bounding boxes and set each box type, text, description, color palette. Start with background element first and foreground last.
-        background: Optional image used as background in the canvas and preview.
-        bboxes: Bounding boxes, elements, or a JSON string to initialize the canvas. A new upstream value initializes the canvas; edits made on the canvas take priority and are kept until the upstream value changes again.
-        last_incoming: Internal state managed by the canvas: the upstream bboxes value that last initialized it. Leave empty to re-initialize the canvas from the bboxes input on the next run.
+        width: Width of the canvas and the pixel grid for the bounding boxes. [default 1024; 64 to 16384, step 16]
+        height: Height of the canvas and the pixel grid for the bounding boxes. [default 1024; 64 to 16384, step 16]
+        editor_state: Draw bounding boxes and set each box type, text, description, color palette. Start with background element first and foreground last. [default []]
+        background: Optional image used as background in the canvas and preview. [optional]
+        bboxes: Bounding boxes, elements, or a JSON string to initialize the canvas. A new upstream value initializes the canvas; edits made on the canvas take priority and are kept until the upstream value changes again. [optional]
+        last_incoming: Internal state managed by the canvas: the upstream bboxes value that last initialized it. Leave empty to re-initialize the canvas from the bboxes input on the next run. [optional; default []]
 
     Outputs:
         preview (IMAGE)

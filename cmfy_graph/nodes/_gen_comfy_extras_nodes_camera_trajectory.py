@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -31,15 +31,15 @@ class WanCameraEmbedding(Node):
     Category: model/conditioning/wan/camera
 
     Args:
-        camera_pose: COMBO
-        width: INT
-        height: INT
-        length: INT
-        speed: FLOAT
-        fx: FLOAT
-        fy: FLOAT
-        cx: FLOAT
-        cy: FLOAT
+        camera_pose: COMBO [default 'Static'; one of 'Static', 'Pan Up', 'Pan Down', 'Pan Left', 'Pan Right', 'Zoom In', ... (9 choices); type WanCameraEmbedding.CameraPose]
+        width: INT [default 832; 16 to 16384, step 16]
+        height: INT [default 480; 16 to 16384, step 16]
+        length: INT [default 81; 1 to 16384, step 4]
+        speed: FLOAT [optional; default 1.0; 0 to 10.0, step 0.1]
+        fx: FLOAT [optional; default 0.5; 0 to 1, step 1e-09]
+        fy: FLOAT [optional; default 0.5; 0 to 1, step 1e-09]
+        cx: FLOAT [optional; default 0.5; 0 to 1, step 0.01]
+        cy: FLOAT [optional; default 0.5; 0 to 1, step 0.01]
 
     Outputs:
         camera_embedding (WAN_CAMERA_EMBEDDING)
@@ -73,6 +73,9 @@ class WanCameraEmbedding(Node):
         ("height", "INT", "height"),
         ("length", "INT", "length"),
     )
+
+    #: the choices of input camera_pose: ``WanCameraEmbedding.CameraPose`` in annotations
+    CameraPose: TypeAlias = _WanCameraEmbedding_camera_pose
 
     camera_embedding: Output[Literal["WAN_CAMERA_EMBEDDING"]]
     width: Output[Literal["INT"]]

@@ -20,8 +20,8 @@ class Canny(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         image: IMAGE
-        low_threshold: FLOAT
-        high_threshold: FLOAT
+        low_threshold: FLOAT [default 0.4; 0.01 to 0.99, step 0.01]
+        high_threshold: FLOAT [default 0.8; 0.01 to 0.99, step 0.01]
 
     Outputs:
         image (IMAGE)

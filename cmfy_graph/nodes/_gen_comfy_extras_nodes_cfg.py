@@ -21,8 +21,8 @@ class CFGNorm(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: MODEL
-        strength: FLOAT
-        pre_cfg: If true, rescale the combined noise BEFORE the sampler's CFG combine, without clamping (can amplify). Matches the norm-scaled CFG used by models like Lens. Default false keeps the original post-CFG x0-space attenuate-only behavior.
+        strength: FLOAT [default 1.0; 0.0 to 100.0, step 0.01]
+        pre_cfg: If true, rescale the combined noise BEFORE the sampler's CFG combine, without clamping (can amplify). Matches the norm-scaled CFG used by models like Lens. Default false keeps the original post-CFG x0-space attenuate-only behavior. [optional; default False]
 
     Outputs:
         patched_model (MODEL)

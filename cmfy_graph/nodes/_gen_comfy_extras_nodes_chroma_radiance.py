@@ -23,11 +23,11 @@ class ChromaRadianceOptions(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: MODEL
-        preserve_wrapper: When enabled, will delegate to an existing model function wrapper if it exists. Generally should be left enabled.
-        start_sigma: First sigma that these options will be in effect.
-        end_sigma: Last sigma that these options will be in effect.
-        nerf_tile_size: Allows overriding the default NeRF tile size. -1 means use the default (32). 0 means use non-tiling mode (may require a lot of VRAM).
-        force_sequential_txt_ids: Force usage of sequential text token IDs instead of zeroes. Should be used for checkpoints from 2026-05-22 to 2026-06-01 that are trained in this way but do not contain the __sequential__ key in the state dict.
+        preserve_wrapper: When enabled, will delegate to an existing model function wrapper if it exists. Generally should be left enabled. [default True]
+        start_sigma: First sigma that these options will be in effect. [default 1.0; 0.0 to 1.0]
+        end_sigma: Last sigma that these options will be in effect. [default 0.0; 0.0 to 1.0]
+        nerf_tile_size: Allows overriding the default NeRF tile size. -1 means use the default (32). 0 means use non-tiling mode (may require a lot of VRAM). [default -1; -1 to inf]
+        force_sequential_txt_ids: Force usage of sequential text token IDs instead of zeroes. Should be used for checkpoints from 2026-05-22 to 2026-06-01 that are trained in this way but do not contain the __sequential__ key in the state dict. [default False]
 
     Outputs:
         model (MODEL)
@@ -87,9 +87,9 @@ class EmptyChromaRadianceLatentImage(SingleOutputNode[Literal["LATENT"]]):
     Category: model/latent/chroma radiance
 
     Args:
-        width: INT
-        height: INT
-        batch_size: INT
+        width: INT [default 1024; 16 to 16384, step 16]
+        height: INT [default 1024; 16 to 16384, step 16]
+        batch_size: INT [default 1; 1 to 4096]
 
     Outputs:
         latent (LATENT)

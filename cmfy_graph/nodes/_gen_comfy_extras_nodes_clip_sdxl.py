@@ -21,12 +21,12 @@ class CLIPTextEncodeSDXL(SingleOutputNode[Literal["CONDITIONING"]]):
 
     Args:
         clip: CLIP
-        width: INT
-        height: INT
-        crop_w: INT
-        crop_h: INT
-        target_width: INT
-        target_height: INT
+        width: INT [default 1024; 0 to 16384]
+        height: INT [default 1024; 0 to 16384]
+        crop_w: INT [default 0; 0 to 16384]
+        crop_h: INT [default 0; 0 to 16384]
+        target_width: INT [default 1024; 0 to 16384]
+        target_height: INT [default 1024; 0 to 16384]
         text_g: STRING
         text_l: STRING
 
@@ -100,9 +100,9 @@ class CLIPTextEncodeSDXLRefiner(SingleOutputNode[Literal["CONDITIONING"]]):
     Category: model/conditioning/stable diffusion
 
     Args:
-        ascore: FLOAT
-        width: INT
-        height: INT
+        ascore: FLOAT [default 6.0; 0.0 to 1000.0, step 0.01]
+        width: INT [default 1024; 0 to 16384]
+        height: INT [default 1024; 0 to 16384]
         text: STRING
         clip: CLIP
 

@@ -21,7 +21,7 @@ class ColorToRGBInt(Node):
     Category: utilities
 
     Args:
-        color: COLOR
+        color: COLOR [default '#ffffff']
 
     Outputs:
         rgb_int (INT)

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -89,7 +89,7 @@ class PorterDuffImageComposite(Node):
         source_alpha: MASK
         destination: IMAGE
         destination_alpha: MASK
-        mode: COMBO
+        mode: COMBO [default 'DST'; one of 'ADD', 'CLEAR', 'DARKEN', 'DST', 'DST_ATOP', 'DST_IN', ... (18 choices); type PorterDuffImageComposite.Mode]
 
     Outputs:
         image (IMAGE)
@@ -115,6 +115,9 @@ class PorterDuffImageComposite(Node):
         ("image", "IMAGE", "IMAGE"),
         ("mask", "MASK", "MASK"),
     )
+
+    #: the choices of input mode: ``PorterDuffImageComposite.Mode`` in annotations
+    Mode: TypeAlias = _PorterDuffImageComposite_mode
 
     image: Output[Literal["IMAGE"]]
     mask: Output[Literal["MASK"]]

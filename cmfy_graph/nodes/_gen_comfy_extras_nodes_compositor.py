@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -51,19 +51,19 @@ class AddLayer(SingleOutputNode[Literal["LAYERS"]]):
 
     Args:
         image: Layer content at its native size. A batch expands to consecutive layers.
-        layers: Layer stack to append to. Leave unconnected to start a new stack.
-        mask: Transparency mask for this layer. Masked areas (value 1) become transparent, multiplying with any alpha channel the image already carries.
-        name: Layer name shown in the compositor editor.
-        x: Initial horizontal placement on the canvas.
-        y: Initial vertical placement on the canvas.
-        opacity: Initial layer opacity.
-        blend_mode: Initial blend mode, applied against the layers below. On the bottom layer over the default transparent background, non-normal modes produce transparency.
-        rotation: Initial rotation in degrees, clockwise.
-        width: Initial display width. 0 keeps the image's native width.
-        height: Initial display height. 0 keeps the image's native height.
-        z_index: Stacking override. Layers are stable-sorted by z_index; equal values keep their list order.
-        flip_h: Flip the layer horizontally.
-        flip_v: Flip the layer vertically.
+        layers: Layer stack to append to. Leave unconnected to start a new stack. [optional]
+        mask: Transparency mask for this layer. Masked areas (value 1) become transparent, multiplying with any alpha channel the image already carries. [optional]
+        name: Layer name shown in the compositor editor. [optional; default '']
+        x: Initial horizontal placement on the canvas. [optional; default 0; -16384 to 16384]
+        y: Initial vertical placement on the canvas. [optional; default 0; -16384 to 16384]
+        opacity: Initial layer opacity. [optional; default 1.0; 0.0 to 1.0, step 0.01]
+        blend_mode: Initial blend mode, applied against the layers below. On the bottom layer over the default transparent background, non-normal modes produce transparency. [optional; default 'normal'; one of 'normal', 'multiply', 'screen', 'overlay', 'darken', 'lighten', ... (26 choices); type AddLayer.BlendMode]
+        rotation: Initial rotation in degrees, clockwise. [optional; default 0.0; -360.0 to 360.0]
+        width: Initial display width. 0 keeps the image's native width. [optional; default 0; 0 to 16384]
+        height: Initial display height. 0 keeps the image's native height. [optional; default 0; 0 to 16384]
+        z_index: Stacking override. Layers are stable-sorted by z_index; equal values keep their list order. [optional; default 0; -1000 to 1000]
+        flip_h: Flip the layer horizontally. [optional; default False]
+        flip_v: Flip the layer vertically. [optional; default False]
 
     Outputs:
         layers (LAYERS) - The layer stack with this layer appended.
@@ -90,6 +90,9 @@ class AddLayer(SingleOutputNode[Literal["LAYERS"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("layers", "LAYERS", "LAYERS"),
     )
+
+    #: the choices of input blend_mode: ``AddLayer.BlendMode`` in annotations
+    BlendMode: TypeAlias = _AddLayer_blend_mode
 
     layers: Output[Literal["LAYERS"]]
 
@@ -153,7 +156,7 @@ class ImageCompositor(Node):
 
     Args:
         layers: Layer stack to composite; build it with Add Layer. Items are stacked by z_index, batch frames inside an item expand to consecutive layers, and item placement, opacity, and blend mode define the initial composition. Without an explicit document canvas the size is a best-effort maximum extent of the placed layers. A saved composition that matches the current inputs takes priority.
-        compositor: Layered composition saved by the compositor editor.
+        compositor: Layered composition saved by the compositor editor. [default {}]
 
     Outputs:
         image (IMAGE) - Composited image. Carries an alpha channel when the composite has transparent areas (e.g. hidden background), otherwise plain RGB.
@@ -204,11 +207,11 @@ class LayersFromBoundingBoxes(SingleOutputNode[Literal["LAYERS"]]):
     Args:
         image: Image batch; each frame becomes one layer.
         bboxes: Placement boxes, index-aligned with the image batch. Accepts bounding boxes (x, y, width, height), normalized elements (with a 'bbox' - these need canvas_width/canvas_height to resolve to pixels), or a JSON string of either. Frames without a matching box are placed at the origin. A box's width/height scales the layer to fit it. metadata.name (or desc) and metadata.z_index are used when present, and metadata.content_rect (frame-relative) crops the frame to its real content.
-        mask: Per-frame transparency, index-aligned with the image batch (1 = transparent, LoadImage convention).
-        layers: Layer stack to append to. Leave unconnected to start a new stack.
-        crop_to_content: Crop each frame to metadata.content_rect where present and place the content at the box position plus the rect offset. Leave on for batches whose frames are padded - it keeps only the real content at its true spot.
-        canvas_width: Document canvas width. 0 derives it from the placed layers.
-        canvas_height: Document canvas height. 0 derives it from the placed layers.
+        mask: Per-frame transparency, index-aligned with the image batch (1 = transparent, LoadImage convention). [optional]
+        layers: Layer stack to append to. Leave unconnected to start a new stack. [optional]
+        crop_to_content: Crop each frame to metadata.content_rect where present and place the content at the box position plus the rect offset. Leave on for batches whose frames are padded - it keeps only the real content at its true spot. [optional; default True]
+        canvas_width: Document canvas width. 0 derives it from the placed layers. [optional; default 0; 0 to 16384]
+        canvas_height: Document canvas height. 0 derives it from the placed layers. [optional; default 0; 0 to 16384]
 
     Outputs:
         layers (LAYERS) - The layer stack, ready for Create Layered Image.

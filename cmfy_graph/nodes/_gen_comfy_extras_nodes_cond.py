@@ -70,8 +70,8 @@ class T5TokenizerOptions(SingleOutputNode[Literal["CLIP"]]):
 
     Args:
         clip: CLIP
-        min_padding: INT
-        min_length: INT
+        min_padding: INT [default 0; 0 to 10000]
+        min_length: INT [default 0; 0 to 10000]
 
     Outputs:
         clip (CLIP)

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -27,18 +27,18 @@ class ContextWindowsManual(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: The model to apply context windows to during sampling.
-        context_length: The length of the context window.
-        context_overlap: The overlap of the context window.
-        context_schedule: Step-dependent scheduling algorithm for context windows.
-        context_stride: The stride of the context window; only applicable to uniform schedules.
-        closed_loop: Whether to close the context window loop; only applicable to looped schedules.
-        fuse_method: The method to use to fuse the context windows.
-        dim: The dimension to apply the context windows to.
-        freenoise: Whether to apply FreeNoise noise shuffling, improves window blending.
-        cond_retain_index_list: List of latent indices to retain in the conditioning tensors for each window. For concat-style I2V models (e.g. Wan I2V, HunyuanVideo I2V, Cosmos I2V, SVD) the encoded start image lives in the c_concat conditioning channels; setting this to '0' will retain that start image content at sub-pos 0 of every window.
-        split_conds_to_windows: Whether to split multiple conditionings (created by ConditionCombine) to each window based on region index.
-        latent_retain_index_list: List of latent indices to retain in the noise latent itself for each window. Use for workflows where reference content (e.g. a start image) lives directly in the noise latent rather than in separate conditioning channels (e.g. inplace-style I2V like LTXV, AnimateDiff). Independent of cond_retain_index_list.
-        causal_window_fix: Whether to add a causal fix frame to non-0-indexed context windows.
+        context_length: The length of the context window. [default 16; 1 to inf]
+        context_overlap: The overlap of the context window. [default 4; 0 to inf]
+        context_schedule: Step-dependent scheduling algorithm for context windows. [default 'standard_static'; one of 'standard_static', 'standard_uniform', 'looped_uniform', 'batched'; type ContextWindowsManual.ContextSchedule]
+        context_stride: The stride of the context window; only applicable to uniform schedules. [default 1; 1 to inf]
+        closed_loop: Whether to close the context window loop; only applicable to looped schedules. [default False]
+        fuse_method: The method to use to fuse the context windows. [default 'pyramid'; one of 'pyramid', 'relative', 'flat', 'overlap-linear'; type ContextWindowsManual.FuseMethod]
+        dim: The dimension to apply the context windows to. [default 0; 0 to 5]
+        freenoise: Whether to apply FreeNoise noise shuffling, improves window blending. [default False]
+        cond_retain_index_list: List of latent indices to retain in the conditioning tensors for each window. For concat-style I2V models (e.g. Wan I2V, HunyuanVideo I2V, Cosmos I2V, SVD) the encoded start image lives in the c_concat conditioning channels; setting this to '0' will retain that start image content at sub-pos 0 of every window. [default '']
+        split_conds_to_windows: Whether to split multiple conditionings (created by ConditionCombine) to each window based on region index. [default False]
+        latent_retain_index_list: List of latent indices to retain in the noise latent itself for each window. Use for workflows where reference content (e.g. a start image) lives directly in the noise latent rather than in separate conditioning channels (e.g. inplace-style I2V like LTXV, AnimateDiff). Independent of cond_retain_index_list. [default '']
+        causal_window_fix: Whether to add a causal fix frame to non-0-indexed context windows. [default True]
 
     Outputs:
         model (MODEL) - The model with context windows applied during sampling.
@@ -76,6 +76,11 @@ class ContextWindowsManual(SingleOutputNode[Literal["MODEL"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("model", "MODEL", "MODEL"),
     )
+
+    #: the choices of input context_schedule: ``ContextWindowsManual.ContextSchedule`` in annotations
+    ContextSchedule: TypeAlias = _ContextWindowsManual_context_schedule
+    #: the choices of input fuse_method: ``ContextWindowsManual.FuseMethod`` in annotations
+    FuseMethod: TypeAlias = _ContextWindowsManual_fuse_method
 
     model: Output[Literal["MODEL"]]
 
@@ -144,15 +149,15 @@ class LTXVContextWindows(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: The model to apply context windows to during sampling.
-        context_length: The length of the context window in real frames. Must be 8*n + 1.
-        context_overlap: The overlap of the context window in real frames.
-        context_schedule: Step-dependent scheduling algorithm for context windows.
-        context_stride: The stride of the context window; only applicable to uniform schedules.
-        closed_loop: Whether to close the context window loop; only applicable to looped schedules.
-        fuse_method: The method to use to fuse the context windows.
-        freenoise: Whether to apply FreeNoise noise shuffling, improves window blending.
-        retain_first_frame: Retain the first latent frame in every context window (may help retain initial reference).
-        split_conds_to_windows: Whether to split multiple conditionings (created by ConditionCombine) to each window based on region index.
+        context_length: The length of the context window in real frames. Must be 8*n + 1. [default 145; 1 to 16384, step 8]
+        context_overlap: The overlap of the context window in real frames. [default 40; 0 to inf, step 8]
+        context_schedule: Step-dependent scheduling algorithm for context windows. [default 'standard_uniform'; one of 'standard_static', 'standard_uniform', 'looped_uniform', 'batched'; type LTXVContextWindows.ContextSchedule]
+        context_stride: The stride of the context window; only applicable to uniform schedules. [default 1; 1 to inf]
+        closed_loop: Whether to close the context window loop; only applicable to looped schedules. [default False]
+        fuse_method: The method to use to fuse the context windows. [default 'pyramid'; one of 'pyramid', 'relative', 'flat', 'overlap-linear'; type LTXVContextWindows.FuseMethod]
+        freenoise: Whether to apply FreeNoise noise shuffling, improves window blending. [default True]
+        retain_first_frame: Retain the first latent frame in every context window (may help retain initial reference). [default False]
+        split_conds_to_windows: Whether to split multiple conditionings (created by ConditionCombine) to each window based on region index. [default False]
 
     Outputs:
         model (MODEL) - The model with context windows applied during sampling.
@@ -187,6 +192,11 @@ class LTXVContextWindows(SingleOutputNode[Literal["MODEL"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("model", "MODEL", "MODEL"),
     )
+
+    #: the choices of input context_schedule: ``LTXVContextWindows.ContextSchedule`` in annotations
+    ContextSchedule: TypeAlias = _LTXVContextWindows_context_schedule
+    #: the choices of input fuse_method: ``LTXVContextWindows.FuseMethod`` in annotations
+    FuseMethod: TypeAlias = _LTXVContextWindows_fuse_method
 
     model: Output[Literal["MODEL"]]
 
@@ -246,15 +256,15 @@ class WanContextWindowsManual(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: The model to apply context windows to during sampling.
-        context_length: The length of the context window in real frames. Must be 4*n + 1.
-        context_overlap: The overlap of the context window in real frames.
-        context_schedule: Step-dependent scheduling algorithm for context windows.
-        context_stride: The stride of the context window; only applicable to uniform schedules.
-        closed_loop: Whether to close the context window loop; only applicable to looped schedules.
-        fuse_method: The method to use to fuse the context windows.
-        freenoise: Whether to apply FreeNoise noise shuffling, improves window blending.
-        retain_first_frame: Retain the first I2V frame in every context window (may help retain initial reference).
-        split_conds_to_windows: Whether to split multiple conditionings (created by ConditionCombine) to each window based on region index.
+        context_length: The length of the context window in real frames. Must be 4*n + 1. [default 81; 1 to 16384, step 4]
+        context_overlap: The overlap of the context window in real frames. [default 30; 0 to inf]
+        context_schedule: Step-dependent scheduling algorithm for context windows. [default 'standard_uniform'; one of 'standard_static', 'standard_uniform', 'looped_uniform', 'batched'; type WanContextWindowsManual.ContextSchedule]
+        context_stride: The stride of the context window; only applicable to uniform schedules. [default 1; 1 to inf]
+        closed_loop: Whether to close the context window loop; only applicable to looped schedules. [default False]
+        fuse_method: The method to use to fuse the context windows. [default 'pyramid'; one of 'pyramid', 'relative', 'flat', 'overlap-linear'; type WanContextWindowsManual.FuseMethod]
+        freenoise: Whether to apply FreeNoise noise shuffling, improves window blending. [default True]
+        retain_first_frame: Retain the first I2V frame in every context window (may help retain initial reference). [default False]
+        split_conds_to_windows: Whether to split multiple conditionings (created by ConditionCombine) to each window based on region index. [default False]
 
     Outputs:
         model (MODEL) - The model with context windows applied during sampling.
@@ -289,6 +299,11 @@ class WanContextWindowsManual(SingleOutputNode[Literal["MODEL"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("model", "MODEL", "MODEL"),
     )
+
+    #: the choices of input context_schedule: ``WanContextWindowsManual.ContextSchedule`` in annotations
+    ContextSchedule: TypeAlias = _WanContextWindowsManual_context_schedule
+    #: the choices of input fuse_method: ``WanContextWindowsManual.FuseMethod`` in annotations
+    FuseMethod: TypeAlias = _WanContextWindowsManual_fuse_method
 
     model: Output[Literal["MODEL"]]
 

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -26,9 +26,9 @@ class ControlNetInpaintingAliMamaApply(Node):
         vae: VAE
         image: IMAGE
         mask: MASK
-        strength: FLOAT
-        start_percent: FLOAT
-        end_percent: FLOAT
+        strength: FLOAT [default 1.0; 0.0 to 10.0, step 0.01]
+        start_percent: FLOAT [default 0.0; 0.0 to 1.0, step 0.001]
+        end_percent: FLOAT [default 1.0; 0.0 to 1.0, step 0.001]
 
     Outputs:
         positive (CONDITIONING)
@@ -111,7 +111,7 @@ class SetUnionControlNetType(SingleOutputNode[Literal["CONTROL_NET"]]):
 
     Args:
         control_net: CONTROL_NET
-        type: COMBO
+        type: COMBO [one of 'auto', 'openpose', 'depth', 'hed/pidi/scribble/ted', 'canny/lineart/anime_lineart/mlsd', 'normal', ... (9 choices); type SetUnionControlNetType.Type]
 
     Outputs:
         control_net (CONTROL_NET)
@@ -132,6 +132,9 @@ class SetUnionControlNetType(SingleOutputNode[Literal["CONTROL_NET"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("control_net", "CONTROL_NET", "CONTROL_NET"),
     )
+
+    #: the choices of input type: ``SetUnionControlNetType.Type`` in annotations
+    Type: TypeAlias = _SetUnionControlNetType_type
 
     control_net: Output[Literal["CONTROL_NET"]]
 

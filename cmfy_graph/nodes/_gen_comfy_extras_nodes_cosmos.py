@@ -22,12 +22,12 @@ class CosmosImageToVideoLatent(SingleOutputNode[Literal["LATENT"]]):
 
     Args:
         vae: VAE
-        width: INT
-        height: INT
-        length: INT
-        batch_size: INT
-        start_image: IMAGE
-        end_image: IMAGE
+        width: INT [default 1280; 16 to 16384, step 16]
+        height: INT [default 704; 16 to 16384, step 16]
+        length: INT [default 121; 1 to 16384, step 8]
+        batch_size: INT [default 1; 1 to 4096]
+        start_image: IMAGE [optional]
+        end_image: IMAGE [optional]
 
     Outputs:
         latent (LATENT)
@@ -90,12 +90,12 @@ class CosmosPredict2ImageToVideoLatent(SingleOutputNode[Literal["LATENT"]]):
 
     Args:
         vae: VAE
-        width: INT
-        height: INT
-        length: INT
-        batch_size: INT
-        start_image: IMAGE
-        end_image: IMAGE
+        width: INT [default 848; 16 to 16384, step 16]
+        height: INT [default 480; 16 to 16384, step 16]
+        length: INT [default 93; 1 to 16384, step 4]
+        batch_size: INT [default 1; 1 to 4096]
+        start_image: IMAGE [optional]
+        end_image: IMAGE [optional]
 
     Outputs:
         latent (LATENT)
@@ -157,10 +157,10 @@ class EmptyCosmosLatentVideo(SingleOutputNode[Literal["LATENT"]]):
     Category: model/latent/cosmos
 
     Args:
-        width: INT
-        height: INT
-        length: INT
-        batch_size: INT
+        width: INT [default 1280; 16 to 16384, step 16]
+        height: INT [default 704; 16 to 16384, step 16]
+        length: INT [default 121; 1 to 16384, step 8]
+        batch_size: INT [default 1; 1 to 4096]
 
     Outputs:
         latent (LATENT)

@@ -20,8 +20,8 @@ class CurveEditor(SingleOutputNode[Literal["CURVE"]]):
     Category: utilities
 
     Args:
-        curve: CURVE
-        histogram: HISTOGRAM
+        curve: CURVE [default {'points': [[0.0, 0.0], [1.0, 1.0]], 'interpolation': 'mo...]
+        histogram: HISTOGRAM [optional]
 
     Outputs:
         curve (CURVE)

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -162,9 +162,9 @@ class BasicScheduler(SingleOutputNode[Literal["SIGMAS"]]):
 
     Args:
         model: MODEL
-        scheduler: COMBO
-        steps: INT
-        denoise: FLOAT
+        scheduler: COMBO [one of 'simple', 'sgm_uniform', 'karras', 'exponential', 'ddim_uniform', 'beta', ... (9 choices); type BasicScheduler.Scheduler]
+        steps: INT [default 20; 1 to 10000]
+        denoise: FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
 
     Outputs:
         sigmas (SIGMAS)
@@ -187,6 +187,9 @@ class BasicScheduler(SingleOutputNode[Literal["SIGMAS"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("sigmas", "SIGMAS", "SIGMAS"),
     )
+
+    #: the choices of input scheduler: ``BasicScheduler.Scheduler`` in annotations
+    Scheduler: TypeAlias = _BasicScheduler_scheduler
 
     sigmas: Output[Literal["SIGMAS"]]
 
@@ -223,9 +226,9 @@ class BetaSamplingScheduler(SingleOutputNode[Literal["SIGMAS"]]):
 
     Args:
         model: MODEL
-        steps: INT
-        alpha: FLOAT
-        beta: FLOAT
+        steps: INT [default 20; 1 to 10000]
+        alpha: FLOAT [default 0.6; 0.0 to 50.0, step 0.01]
+        beta: FLOAT [default 0.6; 0.0 to 50.0, step 0.01]
 
     Outputs:
         sigmas (SIGMAS)
@@ -280,7 +283,7 @@ class CFGGuider(SingleOutputNode[Literal["GUIDER"]]):
         model: MODEL
         positive: CONDITIONING
         negative: CONDITIONING
-        cfg: FLOAT
+        cfg: FLOAT [default 8.0; 0.0 to 100.0, step 0.1]
 
     Outputs:
         guider (GUIDER)
@@ -333,9 +336,9 @@ class CFGOverride(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: MODEL
-        cfg: FLOAT
-        start_percent: FLOAT
-        end_percent: FLOAT
+        cfg: FLOAT [default 1.0; 0.0 to 100.0, step 0.1]
+        start_percent: FLOAT [default 0.0; 0.0 to 1.0, step 0.001]
+        end_percent: FLOAT [default 1.0; 0.0 to 1.0, step 0.001]
 
     Outputs:
         model (MODEL)
@@ -420,9 +423,9 @@ class DualCFGGuider(SingleOutputNode[Literal["GUIDER"]]):
         cond1: CONDITIONING
         cond2: CONDITIONING
         negative: CONDITIONING
-        cfg_conds: FLOAT
-        cfg_cond2_negative: FLOAT
-        style: COMBO
+        cfg_conds: FLOAT [default 8.0; 0.0 to 100.0, step 0.1]
+        cfg_cond2_negative: FLOAT [default 8.0; 0.0 to 100.0, step 0.1]
+        style: COMBO [one of 'regular', 'nested'; type DualCFGGuider.Style]
 
     Outputs:
         guider (GUIDER)
@@ -449,6 +452,9 @@ class DualCFGGuider(SingleOutputNode[Literal["GUIDER"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("guider", "GUIDER", "GUIDER"),
     )
+
+    #: the choices of input style: ``DualCFGGuider.Style`` in annotations
+    Style: TypeAlias = _DualCFGGuider_style
 
     guider: Output[Literal["GUIDER"]]
 
@@ -492,9 +498,9 @@ class DualModelGuider(SingleOutputNode[Literal["GUIDER"]]):
     Args:
         model: Model used for the positive (conditional) pass.
         positive: CONDITIONING
-        cfg: FLOAT
-        model_negative: Model used for the negative (unconditional) pass. Use the same model for ordinary CFG.
-        negative: Negative conditioning run on the negative model. Leave unconnected for a text-free (image-only) unconditional pass.
+        cfg: FLOAT [default 4.0; 0.0 to 100.0, step 0.1]
+        model_negative: Model used for the negative (unconditional) pass. Use the same model for ordinary CFG. [optional]
+        negative: Negative conditioning run on the negative model. Leave unconnected for a text-free (image-only) unconditional pass. [optional]
 
     Outputs:
         guider (GUIDER)
@@ -547,9 +553,9 @@ class ExponentialScheduler(SingleOutputNode[Literal["SIGMAS"]]):
     Category: model/sampling/schedulers
 
     Args:
-        steps: INT
-        sigma_max: FLOAT
-        sigma_min: FLOAT
+        steps: INT [default 20; 1 to 10000]
+        sigma_max: FLOAT [default 14.614642; 0.0 to 5000.0, step 0.01]
+        sigma_min: FLOAT [default 0.0291675; 0.0 to 5000.0, step 0.01]
 
     Outputs:
         sigmas (SIGMAS)
@@ -601,10 +607,10 @@ class ExtendIntermediateSigmas(SingleOutputNode[Literal["SIGMAS"]]):
 
     Args:
         sigmas: SIGMAS
-        steps: INT
-        start_at_sigma: FLOAT
-        end_at_sigma: FLOAT
-        spacing: COMBO
+        steps: INT [default 2; 1 to 100]
+        start_at_sigma: FLOAT [default -1.0; -1.0 to 20000.0, step 0.01]
+        end_at_sigma: FLOAT [default 12.0; 0.0 to 20000.0, step 0.01]
+        spacing: COMBO [one of 'linear', 'cosine', 'sine'; type ExtendIntermediateSigmas.Spacing]
 
     Outputs:
         sigmas (SIGMAS)
@@ -628,6 +634,9 @@ class ExtendIntermediateSigmas(SingleOutputNode[Literal["SIGMAS"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("sigmas", "SIGMAS", "SIGMAS"),
     )
+
+    #: the choices of input spacing: ``ExtendIntermediateSigmas.Spacing`` in annotations
+    Spacing: TypeAlias = _ExtendIntermediateSigmas_spacing
 
     sigmas: Output[Literal["SIGMAS"]]
 
@@ -752,7 +761,7 @@ class KSamplerSelect(SingleOutputNode[Literal["SAMPLER"]]):
     Category: model/sampling/samplers
 
     Args:
-        sampler_name: COMBO
+        sampler_name: COMBO [one of 'euler', 'euler_cfg_pp', 'euler_ancestral', 'euler_ancestral_cfg_pp', 'heun', 'heunpp2', ... (44 choices); type KSamplerSelect.SamplerName]
 
     Outputs:
         sampler (SAMPLER)
@@ -772,6 +781,9 @@ class KSamplerSelect(SingleOutputNode[Literal["SAMPLER"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("sampler", "SAMPLER", "SAMPLER"),
     )
+
+    #: the choices of input sampler_name: ``KSamplerSelect.SamplerName`` in annotations
+    SamplerName: TypeAlias = _KSamplerSelect_sampler_name
 
     sampler: Output[Literal["SAMPLER"]]
 
@@ -799,10 +811,10 @@ class KarrasScheduler(SingleOutputNode[Literal["SIGMAS"]]):
     Category: model/sampling/schedulers
 
     Args:
-        steps: INT
-        sigma_max: FLOAT
-        sigma_min: FLOAT
-        rho: FLOAT
+        steps: INT [default 20; 1 to 10000]
+        sigma_max: FLOAT [default 14.614642; 0.0 to 5000.0, step 0.01]
+        sigma_min: FLOAT [default 0.0291675; 0.0 to 5000.0, step 0.01]
+        rho: FLOAT [default 7.0; 0.0 to 100.0, step 0.01]
 
     Outputs:
         sigmas (SIGMAS)
@@ -855,11 +867,11 @@ class LaplaceScheduler(SingleOutputNode[Literal["SIGMAS"]]):
     Category: model/sampling/schedulers
 
     Args:
-        steps: INT
-        sigma_max: FLOAT
-        sigma_min: FLOAT
-        mu: FLOAT
-        beta: FLOAT
+        steps: INT [default 20; 1 to 10000]
+        sigma_max: FLOAT [default 14.614642; 0.0 to 5000.0, step 0.01]
+        sigma_min: FLOAT [default 0.0291675; 0.0 to 5000.0, step 0.01]
+        mu: FLOAT [default 0.0; -10.0 to 10.0, step 0.1]
+        beta: FLOAT [default 0.5; 0.0 to 10.0, step 0.1]
 
     Outputs:
         sigmas (SIGMAS)
@@ -916,7 +928,7 @@ class ManualSigmas(SingleOutputNode[Literal["SIGMAS"]]):
     Category: model/sampling/sigmas
 
     Args:
-        sigmas: STRING
+        sigmas: STRING [default '1, 0.5']
 
     Outputs:
         sigmas (SIGMAS)
@@ -955,10 +967,10 @@ class PolyexponentialScheduler(SingleOutputNode[Literal["SIGMAS"]]):
     Category: model/sampling/schedulers
 
     Args:
-        steps: INT
-        sigma_max: FLOAT
-        sigma_min: FLOAT
-        rho: FLOAT
+        steps: INT [default 20; 1 to 10000]
+        sigma_max: FLOAT [default 14.614642; 0.0 to 5000.0, step 0.01]
+        sigma_min: FLOAT [default 0.0291675; 0.0 to 5000.0, step 0.01]
+        rho: FLOAT [default 1.0; 0.0 to 100.0, step 0.01]
 
     Outputs:
         sigmas (SIGMAS)
@@ -1011,7 +1023,7 @@ class RandomNoise(SingleOutputNode[Literal["NOISE"]]):
     Category: model/sampling/noise
 
     Args:
-        noise_seed: INT
+        noise_seed: INT [default 0; 0 to 18446744073709551615]
 
     Outputs:
         noise (NOISE)
@@ -1060,8 +1072,8 @@ class SDTurboScheduler(SingleOutputNode[Literal["SIGMAS"]]):
 
     Args:
         model: MODEL
-        steps: INT
-        denoise: FLOAT
+        steps: INT [default 1; 1 to 10]
+        denoise: FLOAT [default 1.0; 0 to 1.0, step 0.01]
 
     Outputs:
         sigmas (SIGMAS)
@@ -1110,9 +1122,9 @@ class SamplerCustom(Node):
 
     Args:
         model: MODEL
-        add_noise: BOOLEAN
-        noise_seed: INT
-        cfg: FLOAT
+        add_noise: BOOLEAN [default True]
+        noise_seed: INT [default 0; 0 to 18446744073709551615]
+        cfg: FLOAT [default 8.0; 0.0 to 100.0, step 0.1]
         positive: CONDITIONING
         negative: CONDITIONING
         sampler: SAMPLER
@@ -1252,16 +1264,16 @@ class SamplerDPMAdaptative(SingleOutputNode[Literal["SAMPLER"]]):
     Category: model/sampling/samplers
 
     Args:
-        order: INT
-        rtol: FLOAT
-        atol: FLOAT
-        h_init: FLOAT
-        pcoeff: FLOAT
-        icoeff: FLOAT
-        dcoeff: FLOAT
-        accept_safety: FLOAT
-        eta: FLOAT
-        s_noise: FLOAT
+        order: INT [default 3; 2 to 3]
+        rtol: FLOAT [default 0.05; 0.0 to 100.0, step 0.01]
+        atol: FLOAT [default 0.0078; 0.0 to 100.0, step 0.01]
+        h_init: FLOAT [default 0.05; 0.0 to 100.0, step 0.01]
+        pcoeff: FLOAT [default 0.0; 0.0 to 100.0, step 0.01]
+        icoeff: FLOAT [default 1.0; 0.0 to 100.0, step 0.01]
+        dcoeff: FLOAT [default 0.0; 0.0 to 100.0, step 0.01]
+        accept_safety: FLOAT [default 0.81; 0.0 to 100.0, step 0.01]
+        eta: FLOAT [default 0.0; 0.0 to 100.0, step 0.01]
+        s_noise: FLOAT [default 1.0; 0.0 to 100.0, step 0.01]
 
     Outputs:
         sampler (SAMPLER)
@@ -1341,10 +1353,10 @@ class SamplerDPMPP_2M_SDE(SingleOutputNode[Literal["SAMPLER"]]):
     Category: model/sampling/samplers
 
     Args:
-        solver_type: COMBO
-        eta: FLOAT
-        s_noise: FLOAT
-        noise_device: COMBO
+        solver_type: COMBO [one of 'midpoint', 'heun'; type SamplerDPMPP_2M_SDE.SolverType]
+        eta: FLOAT [default 1.0; 0.0 to 100.0, step 0.01]
+        s_noise: FLOAT [default 1.0; 0.0 to 100.0, step 0.01]
+        noise_device: COMBO [one of 'gpu', 'cpu'; type SamplerDPMPP_2M_SDE.NoiseDevice]
 
     Outputs:
         sampler (SAMPLER)
@@ -1373,6 +1385,11 @@ class SamplerDPMPP_2M_SDE(SingleOutputNode[Literal["SAMPLER"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("sampler", "SAMPLER", "SAMPLER"),
     )
+
+    #: the choices of input solver_type: ``SamplerDPMPP_2M_SDE.SolverType`` in annotations
+    SolverType: TypeAlias = _SamplerDPMPP_2M_SDE_solver_type
+    #: the choices of input noise_device: ``SamplerDPMPP_2M_SDE.NoiseDevice`` in annotations
+    NoiseDevice: TypeAlias = _SamplerDPMPP_2M_SDE_noise_device
 
     sampler: Output[Literal["SAMPLER"]]
 
@@ -1409,8 +1426,8 @@ class SamplerDPMPP_2S_Ancestral(SingleOutputNode[Literal["SAMPLER"]]):
     Category: model/sampling/samplers
 
     Args:
-        eta: FLOAT
-        s_noise: FLOAT
+        eta: FLOAT [default 1.0; 0.0 to 100.0, step 0.01]
+        s_noise: FLOAT [default 1.0; 0.0 to 100.0, step 0.01]
 
     Outputs:
         sampler (SAMPLER)
@@ -1457,9 +1474,9 @@ class SamplerDPMPP_3M_SDE(SingleOutputNode[Literal["SAMPLER"]]):
     Category: model/sampling/samplers
 
     Args:
-        eta: FLOAT
-        s_noise: FLOAT
-        noise_device: COMBO
+        eta: FLOAT [default 1.0; 0.0 to 100.0, step 0.01]
+        s_noise: FLOAT [default 1.0; 0.0 to 100.0, step 0.01]
+        noise_device: COMBO [one of 'gpu', 'cpu'; type SamplerDPMPP_3M_SDE.NoiseDevice]
 
     Outputs:
         sampler (SAMPLER)
@@ -1481,6 +1498,9 @@ class SamplerDPMPP_3M_SDE(SingleOutputNode[Literal["SAMPLER"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("sampler", "SAMPLER", "SAMPLER"),
     )
+
+    #: the choices of input noise_device: ``SamplerDPMPP_3M_SDE.NoiseDevice`` in annotations
+    NoiseDevice: TypeAlias = _SamplerDPMPP_3M_SDE_noise_device
 
     sampler: Output[Literal["SAMPLER"]]
 
@@ -1516,10 +1536,10 @@ class SamplerDPMPP_SDE(SingleOutputNode[Literal["SAMPLER"]]):
     Category: model/sampling/samplers
 
     Args:
-        eta: FLOAT
-        s_noise: FLOAT
-        r: FLOAT
-        noise_device: COMBO
+        eta: FLOAT [default 1.0; 0.0 to 100.0, step 0.01]
+        s_noise: FLOAT [default 1.0; 0.0 to 100.0, step 0.01]
+        r: FLOAT [default 0.5; 0.0 to 100.0, step 0.01]
+        noise_device: COMBO [one of 'gpu', 'cpu'; type SamplerDPMPP_SDE.NoiseDevice]
 
     Outputs:
         sampler (SAMPLER)
@@ -1542,6 +1562,9 @@ class SamplerDPMPP_SDE(SingleOutputNode[Literal["SAMPLER"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("sampler", "SAMPLER", "SAMPLER"),
     )
+
+    #: the choices of input noise_device: ``SamplerDPMPP_SDE.NoiseDevice`` in annotations
+    NoiseDevice: TypeAlias = _SamplerDPMPP_SDE_noise_device
 
     sampler: Output[Literal["SAMPLER"]]
 
@@ -1580,10 +1603,10 @@ class SamplerER_SDE(SingleOutputNode[Literal["SAMPLER"]]):
     Category: model/sampling/samplers
 
     Args:
-        solver_type: COMBO
-        max_stage: INT
-        eta: Stochastic strength of SDEs. When eta=0, they reduce to deterministic ODE. Large eta may cause invalid outputs. If this occurs, try decreasing this value.
-        s_noise: FLOAT
+        solver_type: COMBO [one of 'ER-SDE', 'Reverse-time SDE', 'ODE'; type SamplerER_SDE.SolverType]
+        max_stage: INT [default 3; 1 to 3]
+        eta: Stochastic strength of SDEs. When eta=0, they reduce to deterministic ODE. Large eta may cause invalid outputs. If this occurs, try decreasing this value. [default 1.0; 0.0 to 10.0, step 0.01]
+        s_noise: FLOAT [default 1.0; 0.0 to 100.0, step 0.01]
 
     Outputs:
         sampler (SAMPLER)
@@ -1606,6 +1629,9 @@ class SamplerER_SDE(SingleOutputNode[Literal["SAMPLER"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("sampler", "SAMPLER", "SAMPLER"),
     )
+
+    #: the choices of input solver_type: ``SamplerER_SDE.SolverType`` in annotations
+    SolverType: TypeAlias = _SamplerER_SDE_solver_type
 
     sampler: Output[Literal["SAMPLER"]]
 
@@ -1642,8 +1668,8 @@ class SamplerEulerAncestral(SingleOutputNode[Literal["SAMPLER"]]):
     Category: model/sampling/samplers
 
     Args:
-        eta: FLOAT
-        s_noise: FLOAT
+        eta: FLOAT [default 1.0; 0.0 to 100.0, step 0.01]
+        s_noise: FLOAT [default 1.0; 0.0 to 100.0, step 0.01]
 
     Outputs:
         sampler (SAMPLER)
@@ -1688,8 +1714,8 @@ class SamplerEulerAncestralCFGPP(SingleOutputNode[Literal["SAMPLER"]]):
     Category: model/sampling/samplers
 
     Args:
-        eta: FLOAT
-        s_noise: FLOAT
+        eta: FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        s_noise: FLOAT [default 1.0; 0.0 to 10.0, step 0.01]
 
     Outputs:
         sampler (SAMPLER)
@@ -1734,7 +1760,7 @@ class SamplerLMS(SingleOutputNode[Literal["SAMPLER"]]):
     Category: model/sampling/samplers
 
     Args:
-        order: INT
+        order: INT [default 4; 1 to 100]
 
     Outputs:
         sampler (SAMPLER)
@@ -1776,12 +1802,12 @@ class SamplerSASolver(SingleOutputNode[Literal["SAMPLER"]]):
 
     Args:
         model: MODEL
-        eta: FLOAT
-        sde_start_percent: FLOAT
-        sde_end_percent: FLOAT
-        s_noise: FLOAT
-        predictor_order: INT
-        corrector_order: INT
+        eta: FLOAT [default 1.0; 0.0 to 10.0, step 0.01]
+        sde_start_percent: FLOAT [default 0.2; 0.0 to 1.0, step 0.001]
+        sde_end_percent: FLOAT [default 0.8; 0.0 to 1.0, step 0.001]
+        s_noise: FLOAT [default 1.0; 0.0 to 100.0, step 0.01]
+        predictor_order: INT [default 3; 1 to 6]
+        corrector_order: INT [default 4; 0 to 6]
         use_pece: BOOLEAN
         simple_order_2: BOOLEAN
 
@@ -1868,10 +1894,10 @@ class SamplerSEEDS2(SingleOutputNode[Literal["SAMPLER"]]):
     Category: model/sampling/samplers
 
     Args:
-        solver_type: COMBO
-        eta: Stochastic strength
-        s_noise: SDE noise multiplier
-        r: Relative step size for the intermediate stage (c2 node)
+        solver_type: COMBO [one of 'phi_1', 'phi_2'; type SamplerSEEDS2.SolverType]
+        eta: Stochastic strength [default 1.0; 0.0 to 100.0, step 0.01]
+        s_noise: SDE noise multiplier [default 1.0; 0.0 to 100.0, step 0.01]
+        r: Relative step size for the intermediate stage (c2 node) [default 0.5; 0.01 to 1.0, step 0.01]
 
     Outputs:
         sampler (SAMPLER)
@@ -1894,6 +1920,9 @@ class SamplerSEEDS2(SingleOutputNode[Literal["SAMPLER"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("sampler", "SAMPLER", "SAMPLER"),
     )
+
+    #: the choices of input solver_type: ``SamplerSEEDS2.SolverType`` in annotations
+    SolverType: TypeAlias = _SamplerSEEDS2_solver_type
 
     sampler: Output[Literal["SAMPLER"]]
 
@@ -1931,8 +1960,8 @@ class SamplingPercentToSigma(SingleOutputNode[Literal["FLOAT"]]):
 
     Args:
         model: MODEL
-        sampling_percent: FLOAT
-        return_actual_sigma: Return the actual sigma value instead of the value used for interval checks. This only affects results at 0.0 and 1.0.
+        sampling_percent: FLOAT [default 0.0; 0.0 to 1.0, step 0.0001]
+        return_actual_sigma: Return the actual sigma value instead of the value used for interval checks. This only affects results at 0.0 and 1.0. [default False]
 
     Outputs:
         sigma_value (FLOAT)
@@ -1981,7 +2010,7 @@ class SetFirstSigma(SingleOutputNode[Literal["SIGMAS"]]):
 
     Args:
         sigmas: SIGMAS
-        sigma: FLOAT
+        sigma: FLOAT [default 136.0; 0.0 to 20000.0, step 0.001]
 
     Outputs:
         sigmas (SIGMAS)
@@ -2026,7 +2055,7 @@ class SplitSigmas(Node):
 
     Args:
         sigmas: SIGMAS
-        step: INT
+        step: INT [default 0; 0 to 10000]
 
     Outputs:
         high_sigmas (SIGMAS)
@@ -2074,7 +2103,7 @@ class SplitSigmasDenoise(Node):
 
     Args:
         sigmas: SIGMAS
-        denoise: FLOAT
+        denoise: FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
 
     Outputs:
         high_sigmas (SIGMAS)
@@ -2121,10 +2150,10 @@ class VPScheduler(SingleOutputNode[Literal["SIGMAS"]]):
     Category: model/sampling/schedulers
 
     Args:
-        steps: INT
-        beta_d: FLOAT
-        beta_min: FLOAT
-        eps_s: FLOAT
+        steps: INT [default 20; 1 to 10000]
+        beta_d: FLOAT [default 19.9; 0.0 to 5000.0, step 0.01]
+        beta_min: FLOAT [default 0.1; 0.0 to 5000.0, step 0.01]
+        eps_s: FLOAT [default 0.001; 0.0 to 1.0, step 0.0001]
 
     Outputs:
         sigmas (SIGMAS)

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -57,7 +57,7 @@ class AddTextPrefix(SingleOutputNode[Literal["STRING"]]):
 
     Args:
         texts: Text to process.
-        prefix: Prefix to add.
+        prefix: Prefix to add. [default '']
 
     Outputs:
         texts (STRING) - Processed texts
@@ -105,7 +105,7 @@ class AddTextSuffix(SingleOutputNode[Literal["STRING"]]):
 
     Args:
         texts: Text to process.
-        suffix: Suffix to add.
+        suffix: Suffix to add. [default '']
 
     Outputs:
         texts (STRING) - Processed texts
@@ -152,7 +152,7 @@ class AdjustBrightness(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         images: Image to process.
-        factor: Brightness factor. 1.0 = no change, <1.0 = darker, >1.0 = brighter.
+        factor: Brightness factor. 1.0 = no change, <1.0 = darker, >1.0 = brighter. [default 1.0; 0.0 to 2.0]
 
     Outputs:
         images (IMAGE) - Processed images
@@ -199,7 +199,7 @@ class AdjustContrast(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         images: Image to process.
-        factor: Contrast factor. 1.0 = no change, <1.0 = less contrast, >1.0 = more contrast.
+        factor: Contrast factor. 1.0 = no change, <1.0 = less contrast, >1.0 = more contrast. [default 1.0; 0.0 to 2.0]
 
     Outputs:
         images (IMAGE) - Processed images
@@ -246,8 +246,8 @@ class CenterCropImages(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         images: Image to process.
-        width: Crop width.
-        height: Crop height.
+        width: Crop width. [default 512; 1 to 8192]
+        height: Crop height. [default 512; 1 to 8192]
 
     Outputs:
         images (IMAGE) - Processed images
@@ -298,7 +298,7 @@ class ImageDeduplication(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         images: List of images to process.
-        similarity_threshold: Similarity threshold (0-1). Higher means more similar. Images above this threshold are considered duplicates.
+        similarity_threshold: Similarity threshold (0-1). Higher means more similar. Images above this threshold are considered duplicates. [default 0.95; 0.0 to 1.0]
 
     Outputs:
         images (IMAGE) - Processed images
@@ -352,10 +352,10 @@ class ImageGrid(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         images: List of images to process.
-        columns: Number of columns in the grid.
-        cell_width: Width of each cell in the grid.
-        cell_height: Height of each cell in the grid.
-        padding: Padding between images.
+        columns: Number of columns in the grid. [default 4; 1 to 20]
+        cell_width: Width of each cell in the grid. [default 256; 32 to 2048]
+        cell_height: Height of each cell in the grid. [default 256; 32 to 2048]
+        padding: Padding between images. [default 4; 0 to 50]
 
     Outputs:
         images (IMAGE) - Processed images
@@ -415,7 +415,7 @@ class LoadImageDataSetFromFolder(SingleOutputNode[Literal["IMAGE"]]):
     Category: image
 
     Args:
-        folder: The folder to load images from.
+        folder: The folder to load images from. [one of '3d'; type LoadImageDataSetFromFolder.Folder]
 
     Outputs:
         images (IMAGE) - List of loaded images
@@ -435,6 +435,9 @@ class LoadImageDataSetFromFolder(SingleOutputNode[Literal["IMAGE"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("images", "IMAGE", "images"),
     )
+
+    #: the choices of input folder: ``LoadImageDataSetFromFolder.Folder`` in annotations
+    Folder: TypeAlias = _LoadImageDataSetFromFolder_folder
 
     images: Output[Literal["IMAGE"]]
 
@@ -466,7 +469,7 @@ class LoadImageTextDataSetFromFolder(Node):
     Category: image
 
     Args:
-        folder: The folder to load images and text captions from.
+        folder: The folder to load images and text captions from. [one of '3d'; type LoadImageTextDataSetFromFolder.Folder]
 
     Outputs:
         images (IMAGE) - List of loaded images
@@ -488,6 +491,9 @@ class LoadImageTextDataSetFromFolder(Node):
         ("images", "IMAGE", "images"),
         ("texts", "STRING", "texts"),
     )
+
+    #: the choices of input folder: ``LoadImageTextDataSetFromFolder.Folder`` in annotations
+    Folder: TypeAlias = _LoadImageTextDataSetFromFolder_folder
 
     images: Output[Literal["IMAGE"]]
     texts: Output[Literal["STRING"]]
@@ -566,7 +572,7 @@ class LoadVideoDataSetFromFolder(SingleOutputNode[Literal["VIDEO"]]):
     Category: video
 
     Args:
-        folder: The folder containing video files.
+        folder: The folder containing video files. [one of '3d'; type LoadVideoDataSetFromFolder.Folder]
 
     Outputs:
         videos (VIDEO) - Lazy video references; frames are decoded only when needed downstream.
@@ -586,6 +592,9 @@ class LoadVideoDataSetFromFolder(SingleOutputNode[Literal["VIDEO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("videos", "VIDEO", "videos"),
     )
+
+    #: the choices of input folder: ``LoadVideoDataSetFromFolder.Folder`` in annotations
+    Folder: TypeAlias = _LoadVideoDataSetFromFolder_folder
 
     videos: Output[Literal["VIDEO"]]
 
@@ -617,7 +626,7 @@ class LoadVideoTextDataSetFromFolder(Node):
     Category: video
 
     Args:
-        folder: The folder containing video files and .txt captions.
+        folder: The folder containing video files and .txt captions. [one of '3d'; type LoadVideoTextDataSetFromFolder.Folder]
 
     Outputs:
         videos (VIDEO) - Lazy video references; frames are decoded only when needed downstream.
@@ -639,6 +648,9 @@ class LoadVideoTextDataSetFromFolder(Node):
         ("videos", "VIDEO", "videos"),
         ("texts", "STRING", "texts"),
     )
+
+    #: the choices of input folder: ``LoadVideoTextDataSetFromFolder.Folder`` in annotations
+    Folder: TypeAlias = _LoadVideoTextDataSetFromFolder_folder
 
     videos: Output[Literal["VIDEO"]]
     texts: Output[Literal["STRING"]]
@@ -672,7 +684,7 @@ class MakeTrainingDataset(Node):
         images: List of images to encode.
         vae: VAE model for encoding images to latents.
         clip: CLIP model for encoding text to conditioning.
-        texts: List of text captions. Can be length n (matching images), 1 (repeated for all), or omitted (uses empty string).
+        texts: List of text captions. Can be length n (matching images), 1 (repeated for all), or omitted (uses empty string). [optional]
 
     Outputs:
         latents (LATENT) - List of latent dicts
@@ -810,8 +822,8 @@ class NormalizeImages(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         images: Image to process.
-        mean: Mean value for normalization.
-        std: Standard deviation for normalization.
+        mean: Mean value for normalization. [default 0.5; 0.0 to 1.0]
+        std: Standard deviation for normalization. [default 0.5; 0.001 to 1.0]
 
     Outputs:
         images (IMAGE) - Processed images
@@ -862,9 +874,9 @@ class RandomCropImages(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         images: Image to process.
-        width: Crop width.
-        height: Crop height.
-        seed: Random seed.
+        width: Crop width. [default 512; 1 to 8192]
+        height: Crop height. [default 512; 1 to 8192]
+        seed: Random seed. [default 0; 0 to 18446744073709551615]
 
     Outputs:
         images (IMAGE) - Processed images
@@ -920,8 +932,8 @@ class ReplaceText(SingleOutputNode[Literal["STRING"]]):
 
     Args:
         texts: Text to process.
-        find: Text to find.
-        replace: Text to replace with.
+        find: Text to find. [default '']
+        replace: Text to replace with. [default '']
 
     Outputs:
         texts (STRING) - Processed texts
@@ -973,7 +985,7 @@ class ResizeImagesByLongerEdge(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         images: Image to process.
-        longer_edge: Target dimension for the longer edge.
+        longer_edge: Target dimension for the longer edge. [default 1024; 1 to 8192]
 
     Outputs:
         images (IMAGE) - Processed images
@@ -1021,7 +1033,7 @@ class ResizeImagesByShorterEdge(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         images: Image to process.
-        shorter_edge: Target dimension for the shorter edge.
+        shorter_edge: Target dimension for the shorter edge. [default 512; 1 to 8192]
 
     Outputs:
         images (IMAGE) - Processed images
@@ -1119,9 +1131,9 @@ class SaveImageDataSetToFolder(Node):
 
     Args:
         images: List of images to save.
-        folder_name: Name of the folder to save images to (inside output directory).
-        filename_prefix: Prefix for saved image filenames.
-        mode: Whether to overwrite existing files or increment filenames to avoid overwriting.
+        folder_name: Name of the folder to save images to (inside output directory). [default 'dataset']
+        filename_prefix: Prefix for saved image filenames. [default 'image']
+        mode: Whether to overwrite existing files or increment filenames to avoid overwriting. [default 'overwrite'; one of 'overwrite', 'increment'; type SaveImageDataSetToFolder.Mode]
     """
 
     __slots__ = ()
@@ -1139,6 +1151,9 @@ class SaveImageDataSetToFolder(Node):
         ),
     )
     _outputs_: ClassVar[tuple[Any, ...]] = ()
+
+    #: the choices of input mode: ``SaveImageDataSetToFolder.Mode`` in annotations
+    Mode: TypeAlias = _SaveImageDataSetToFolder_mode
 
     folder_name: InputRef
     filename_prefix: InputRef
@@ -1177,10 +1192,10 @@ class SaveImageTextDataSetToFolder(Node):
 
     Args:
         images: List of images to save.
-        folder_name: Name of the folder to save images to (inside output directory).
-        filename_prefix: Prefix for saved image filenames.
-        mode: Whether to overwrite existing files or increment filenames to avoid overwriting.
-        texts: List of text captions to save.
+        folder_name: Name of the folder to save images to (inside output directory). [default 'dataset']
+        filename_prefix: Prefix for saved image filenames. [default 'image']
+        mode: Whether to overwrite existing files or increment filenames to avoid overwriting. [default 'overwrite'; one of 'overwrite', 'increment'; type SaveImageTextDataSetToFolder.Mode]
+        texts: List of text captions to save. [optional]
     """
 
     __slots__ = ()
@@ -1199,6 +1214,9 @@ class SaveImageTextDataSetToFolder(Node):
         InputDecl("texts", type="STRING"),
     )
     _outputs_: ClassVar[tuple[Any, ...]] = ()
+
+    #: the choices of input mode: ``SaveImageTextDataSetToFolder.Mode`` in annotations
+    Mode: TypeAlias = _SaveImageTextDataSetToFolder_mode
 
     folder_name: InputRef
     filename_prefix: InputRef
@@ -1238,8 +1256,8 @@ class SaveTrainingDataset(Node):
     Args:
         latents: List of latent dicts from MakeTrainingDataset.
         conditioning: List of conditioning lists from MakeTrainingDataset.
-        folder_name: Name of folder to save the dataset into, inside the datasets directory. Subfolders like 'project/run1' are allowed.
-        shard_size: Number of samples per shard file.
+        folder_name: Name of folder to save the dataset into, inside the datasets directory. Subfolders like 'project/run1' are allowed. [default 'training_dataset']
+        shard_size: Number of samples per shard file. [default 1000; 1 to 100000]
     """
 
     __slots__ = ()
@@ -1286,7 +1304,7 @@ class ShuffleDataset(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         images: List of images to process.
-        seed: Random seed.
+        seed: Random seed. [default 0; 0 to 18446744073709551615]
 
     Outputs:
         images (IMAGE) - Processed images
@@ -1334,7 +1352,7 @@ class ShuffleImageTextDataset(Node):
     Args:
         images: List of images to shuffle.
         texts: List of texts to shuffle.
-        seed: Random seed.
+        seed: Random seed. [default 0; 0 to 18446744073709551615]
 
     Outputs:
         images (IMAGE) - Shuffled images
@@ -1387,7 +1405,7 @@ class ShuffleVideoDataset(SingleOutputNode[Literal["VIDEO"]]):
 
     Args:
         videos: List of videos to shuffle.
-        seed: Random seed.
+        seed: Random seed. [default 0; 0 to 18446744073709551615]
 
     Outputs:
         videos (VIDEO) - Shuffled videos
@@ -1435,7 +1453,7 @@ class ShuffleVideoTextDataset(Node):
     Args:
         videos: List of videos to shuffle.
         texts: List of texts to shuffle.
-        seed: Random seed.
+        seed: Random seed. [default 0; 0 to 18446744073709551615]
 
     Outputs:
         videos (VIDEO) - Shuffled videos
@@ -1614,7 +1632,7 @@ class TruncateText(SingleOutputNode[Literal["STRING"]]):
 
     Args:
         texts: Text to process.
-        max_length: Maximum text length.
+        max_length: Maximum text length. [default 77; 1 to 10000]
 
     Outputs:
         texts (STRING) - Processed texts
@@ -1663,9 +1681,9 @@ class VideoFrameSample(SingleOutputNode[Literal["VIDEO"]]):
 
     Args:
         video: Input video.
-        num_frames: Number of frames to sample.
-        strategy: uniform: evenly spaced, head: first N, tail: last N, random: random sorted.
-        seed: Random seed (only used with 'random' strategy).
+        num_frames: Number of frames to sample. [default 16; 1 to 9999]
+        strategy: uniform: evenly spaced, head: first N, tail: last N, random: random sorted. [default 'uniform'; one of 'uniform', 'head', 'tail', 'random'; type VideoFrameSample.Strategy]
+        seed: Random seed (only used with 'random' strategy). [default 0; 0 to 18446744073709551615]
 
     Outputs:
         video (VIDEO) - Sampled video.
@@ -1688,6 +1706,9 @@ class VideoFrameSample(SingleOutputNode[Literal["VIDEO"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("video", "VIDEO", "video"),
     )
+
+    #: the choices of input strategy: ``VideoFrameSample.Strategy`` in annotations
+    Strategy: TypeAlias = _VideoFrameSample_strategy
 
     video: Output[Literal["VIDEO"]]
 
@@ -1726,8 +1747,8 @@ class VideoRandomTemporalCrop(SingleOutputNode[Literal["VIDEO"]]):
 
     Args:
         video: Input video.
-        length: Number of frames to keep.
-        seed: Random seed.
+        length: Number of frames to keep. [default 16; 1 to 99999]
+        seed: Random seed. [default 0; 0 to 18446744073709551615]
 
     Outputs:
         video (VIDEO) - Cropped video (lazy).
@@ -1778,8 +1799,8 @@ class VideoTemporalCrop(SingleOutputNode[Literal["VIDEO"]]):
 
     Args:
         video: Input video.
-        start_frame: Starting frame index.
-        length: Number of frames to keep.
+        start_frame: Starting frame index. [default 0; 0 to 99999]
+        length: Number of frames to keep. [default 16; 1 to 99999]
 
     Outputs:
         video (VIDEO) - Cropped video (lazy).

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import DynamicOption, InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -26,12 +26,12 @@ class DA3GeometryToMesh(SingleOutputNode[Literal["MESH"]]):
 
     Args:
         da3_geometry: DA3_GEOMETRY
-        batch_index: Which image of a batch to convert. Per-image vertex counts differ so batches cannot be stacked.
-        decimation: Vertex stride. 1 = full resolution, 2 = half, etc.
-        discontinuity_threshold: Drop triangles whose 3x3 depth span exceeds this fraction. 0 = off.
-        confidence_threshold: Exclude pixels whose per-image normalised confidence is below this value (0 = keep all, 1 = keep only the single most confident pixel). Used when the geometry has a confidence map (Small/Base models).
-        use_sky_mask: Exclude sky-probability pixels (sky >= 0.5) from the mesh. Used when the geometry has a sky map (Mono/Metric models).
-        texture: Use the source image as a base color texture.
+        batch_index: Which image of a batch to convert. Per-image vertex counts differ so batches cannot be stacked. [default 0; 0 to 4096]
+        decimation: Vertex stride. 1 = full resolution, 2 = half, etc. [default 1; 1 to 8]
+        discontinuity_threshold: Drop triangles whose 3x3 depth span exceeds this fraction. 0 = off. [default 0.04; 0.0 to 1.0, step 0.01]
+        confidence_threshold: Exclude pixels whose per-image normalised confidence is below this value (0 = keep all, 1 = keep only the single most confident pixel). Used when the geometry has a confidence map (Small/Base models). [default 0.1; 0.0 to 1.0, step 0.01]
+        use_sky_mask: Exclude sky-probability pixels (sky >= 0.5) from the mesh. Used when the geometry has a sky map (Mono/Metric models). [default True]
+        texture: Use the source image as a base color texture. [default True]
 
     Outputs:
         mesh (MESH)
@@ -121,8 +121,8 @@ class DA3Inference(SingleOutputNode[Literal["DA3_GEOMETRY"]]):
     Args:
         da3_model: DA3_MODEL
         image: IMAGE
-        resolution: Resolution the model runs at (longest side, multiple of 14). Lower = faster / less VRAM. Higher = more detail. Output is upsampled back to the original size.
-        resize_method: upper_bound_resize: scale so the longest side = resolution (caps memory, default). lower_bound_resize: scale so the shortest side = resolution (preserves more detail on tall/wide images, uses more memory).
+        resolution: Resolution the model runs at (longest side, multiple of 14). Lower = faster / less VRAM. Higher = more detail. Output is upsampled back to the original size. [default 504; 140 to 2520, step 14]
+        resize_method: upper_bound_resize: scale so the longest side = resolution (caps memory, default). lower_bound_resize: scale so the shortest side = resolution (preserves more detail on tall/wide images, uses more memory). [default 'upper_bound_resize'; one of 'upper_bound_resize', 'lower_bound_resize'; type DA3Inference.ResizeMethod]
         mode: mono: single view image (works with any model variant). multiview: all images processed together for geometric consistency + camera pose (for Small/Base models only).
 
     Outputs:
@@ -184,6 +184,9 @@ class DA3Inference(SingleOutputNode[Literal["DA3_GEOMETRY"]]):
 
 
     _options_: ClassVar[dict[str, Any]] = {"mode": Mode}
+
+    #: the choices of input resize_method: ``DA3Inference.ResizeMethod`` in annotations
+    ResizeMethod: TypeAlias = _DA3Inference_resize_method
 
     da3_geometry: Output[Literal["DA3_GEOMETRY"]]
 
@@ -351,8 +354,8 @@ class LoadDA3Model(SingleOutputNode[Literal["DA3_MODEL"]]):
     Category: model/loaders
 
     Args:
-        model_name: COMBO
-        weight_dtype: COMBO
+        model_name: COMBO [a file name of the server or a URL]
+        weight_dtype: COMBO [default 'default'; one of 'default', 'fp16', 'bf16', 'fp32'; type LoadDA3Model.WeightDtype]
 
     Outputs:
         da3_model (DA3_MODEL)
@@ -373,6 +376,9 @@ class LoadDA3Model(SingleOutputNode[Literal["DA3_MODEL"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("da3_model", "DA3_MODEL", "DA3_MODEL"),
     )
+
+    #: the choices of input weight_dtype: ``LoadDA3Model.WeightDtype`` in annotations
+    WeightDtype: TypeAlias = _LoadDA3Model_weight_dtype
 
     da3_model: Output[Literal["DA3_MODEL"]]
 

@@ -20,7 +20,7 @@ class DifferentialDiffusion(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: MODEL
-        strength: FLOAT
+        strength: FLOAT [optional; default 1.0; 0.0 to 1.0, step 0.01]
 
     Outputs:
         model (MODEL)

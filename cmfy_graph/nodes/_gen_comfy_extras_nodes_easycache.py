@@ -23,10 +23,10 @@ class EasyCache(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: The model to add EasyCache to.
-        reuse_threshold: The threshold for reusing cached steps.
-        start_percent: The relative sampling step to begin use of EasyCache.
-        end_percent: The relative sampling step to end use of EasyCache.
-        verbose: Whether to log verbose information.
+        reuse_threshold: The threshold for reusing cached steps. [default 0.2; 0.0 to 3.0, step 0.01]
+        start_percent: The relative sampling step to begin use of EasyCache. [default 0.15; 0.0 to 1.0, step 0.01]
+        end_percent: The relative sampling step to end use of EasyCache. [default 0.95; 0.0 to 1.0, step 0.01]
+        verbose: Whether to log verbose information. [default False]
 
     Outputs:
         model (MODEL) - The model with EasyCache.
@@ -85,10 +85,10 @@ class LazyCache(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: The model to add LazyCache to.
-        reuse_threshold: The threshold for reusing cached steps.
-        start_percent: The relative sampling step to begin use of LazyCache.
-        end_percent: The relative sampling step to end use of LazyCache.
-        verbose: Whether to log verbose information.
+        reuse_threshold: The threshold for reusing cached steps. [default 0.2; 0.0 to 3.0, step 0.01]
+        start_percent: The relative sampling step to begin use of LazyCache. [default 0.15; 0.0 to 1.0, step 0.01]
+        end_percent: The relative sampling step to end use of LazyCache. [default 0.95; 0.0 to 1.0, step 0.01]
+        verbose: Whether to log verbose information. [default False]
 
     Outputs:
         model (MODEL) - The model with LazyCache.

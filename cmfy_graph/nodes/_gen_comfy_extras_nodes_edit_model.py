@@ -22,7 +22,7 @@ class ReferenceLatent(SingleOutputNode[Literal["CONDITIONING"]]):
 
     Args:
         conditioning: CONDITIONING
-        latent: LATENT
+        latent: LATENT [optional]
 
     Outputs:
         conditioning (CONDITIONING)

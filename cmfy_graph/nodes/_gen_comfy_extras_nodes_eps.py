@@ -21,7 +21,7 @@ class EpsilonScaling(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: MODEL
-        scaling_factor: FLOAT
+        scaling_factor: FLOAT [default 1.005; 0.5 to 1.5, step 0.001]
 
     Outputs:
         model (MODEL)
@@ -71,8 +71,8 @@ class TemporalScoreRescaling(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: MODEL
-        tsr_k: Controls the rescaling strength. Lower k produces more detailed results; higher k produces smoother results in image generation. Setting k = 1 disables rescaling.
-        tsr_sigma: Controls how early rescaling takes effect. Larger values take effect earlier.
+        tsr_k: Controls the rescaling strength. Lower k produces more detailed results; higher k produces smoother results in image generation. Setting k = 1 disables rescaling. [default 0.95; 0.01 to 100.0, step 0.001]
+        tsr_sigma: Controls how early rescaling takes effect. Larger values take effect earlier. [default 1.0; 0.01 to 100.0, step 0.001]
 
     Outputs:
         patched_model (MODEL)

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -29,7 +29,7 @@ class CLIPTextEncodeFlux(SingleOutputNode[Literal["CONDITIONING"]]):
         clip: CLIP
         clip_l: STRING
         t5xxl: STRING
-        guidance: FLOAT
+        guidance: FLOAT [default 3.5; 0.0 to 100.0, step 0.1]
 
     Outputs:
         conditioning (CONDITIONING)
@@ -81,9 +81,9 @@ class EmptyFlux2LatentImage(SingleOutputNode[Literal["LATENT"]]):
     Category: model/latent/flux
 
     Args:
-        width: INT
-        height: INT
-        batch_size: INT
+        width: INT [default 1024; 16 to 16384, step 16]
+        height: INT [default 1024; 16 to 16384, step 16]
+        batch_size: INT [default 1; 1 to 4096]
 
     Outputs:
         latent (LATENT)
@@ -132,9 +132,9 @@ class Flux2Scheduler(SingleOutputNode[Literal["SIGMAS"]]):
     Category: model/sampling/schedulers
 
     Args:
-        steps: INT
-        width: INT
-        height: INT
+        steps: INT [default 20; 1 to 4096]
+        width: INT [default 1024; 16 to 16384]
+        height: INT [default 1024; 16 to 16384]
 
     Outputs:
         sigmas (SIGMAS)
@@ -225,7 +225,7 @@ class FluxGuidance(SingleOutputNode[Literal["CONDITIONING"]]):
 
     Args:
         conditioning: CONDITIONING
-        guidance: FLOAT
+        guidance: FLOAT [default 3.5; 0.0 to 100.0, step 0.1]
 
     Outputs:
         conditioning (CONDITIONING)
@@ -354,7 +354,7 @@ class FluxKontextMultiReferenceLatentMethod(SingleOutputNode[Literal["CONDITIONI
 
     Args:
         conditioning: CONDITIONING
-        reference_latents_method: COMBO
+        reference_latents_method: COMBO [one of 'offset', 'index', 'uxo/uno', 'index_timestep_zero'; type FluxKontextMultiReferenceLatentMethod.ReferenceLatentsMethod]
 
     Outputs:
         conditioning (CONDITIONING)
@@ -375,6 +375,9 @@ class FluxKontextMultiReferenceLatentMethod(SingleOutputNode[Literal["CONDITIONI
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("conditioning", "CONDITIONING", "CONDITIONING"),
     )
+
+    #: the choices of input reference_latents_method: ``FluxKontextMultiReferenceLatentMethod.ReferenceLatentsMethod`` in annotations
+    ReferenceLatentsMethod: TypeAlias = _FluxKontextMultiReferenceLatentMethod_reference_latents_method
 
     conditioning: Output[Literal["CONDITIONING"]]
 

@@ -22,7 +22,7 @@ class FrameInterpolate(SingleOutputNode[Literal["IMAGE"]]):
     Args:
         interp_model: INTERP_MODEL
         images: IMAGE
-        multiplier: INT
+        multiplier: INT [default 2; 2 to 16]
 
     Outputs:
         image (IMAGE)
@@ -69,7 +69,7 @@ class FrameInterpolationModelLoader(SingleOutputNode[Literal["INTERP_MODEL"]]):
     Category: model/loaders
 
     Args:
-        model_name: Select a frame interpolation model to load. Models must be placed in the 'frame_interpolation' folder.
+        model_name: Select a frame interpolation model to load. Models must be placed in the 'frame_interpolation' folder. [a file name of the server or a URL]
 
     Outputs:
         interp_model (INTERP_MODEL)

@@ -21,10 +21,10 @@ class FreeU(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: MODEL
-        b1: FLOAT
-        b2: FLOAT
-        s1: FLOAT
-        s2: FLOAT
+        b1: FLOAT [default 1.1; 0.0 to 10.0, step 0.01]
+        b2: FLOAT [default 1.2; 0.0 to 10.0, step 0.01]
+        s1: FLOAT [default 0.9; 0.0 to 10.0, step 0.01]
+        s2: FLOAT [default 0.2; 0.0 to 10.0, step 0.01]
 
     Outputs:
         model (MODEL)
@@ -81,10 +81,10 @@ class FreeU_V2(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: MODEL
-        b1: FLOAT
-        b2: FLOAT
-        s1: FLOAT
-        s2: FLOAT
+        b1: FLOAT [default 1.3; 0.0 to 10.0, step 0.01]
+        b2: FLOAT [default 1.4; 0.0 to 10.0, step 0.01]
+        s1: FLOAT [default 0.9; 0.0 to 10.0, step 0.01]
+        s2: FLOAT [default 0.2; 0.0 to 10.0, step 0.01]
 
     Outputs:
         model (MODEL)

@@ -22,9 +22,9 @@ class FreSca(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: MODEL
-        scale_low: Scaling factor for low-frequency components
-        scale_high: Scaling factor for high-frequency components
-        freq_cutoff: Number of frequency indices around center to consider as low-frequency
+        scale_low: Scaling factor for low-frequency components [default 1.0; 0 to 10, step 0.01]
+        scale_high: Scaling factor for high-frequency components [default 1.25; 0 to 10, step 0.01]
+        freq_cutoff: Number of frequency indices around center to consider as low-frequency [default 20; 1 to 10000]
 
     Outputs:
         model (MODEL)

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import DynamicOption, InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -38,13 +38,13 @@ class CreateCameraInfo(SingleOutputNode[Literal["LOAD3D_CAMERA"]]):
 
     Args:
         mode: How to define the camera: orbit angles, an explicit position, or a position + quaternion.
-        target_x: Look-at point (orbit pivot / aim). In orbit mode, move it to pan/translate the whole camera. Ignored in quaternion mode. Defaults to the origin.
-        target_y: FLOAT
-        target_z: FLOAT
-        roll: Camera roll about the view axis, degrees.
-        fov: Vertical field of view in degrees.
-        zoom: Digital zoom (focal-length multiplier). >1 zooms in without moving the camera.
-        camera_type: Projection used by Render Splat: perspective (foreshortening) or orthographic (parallel).
+        target_x: Look-at point (orbit pivot / aim). In orbit mode, move it to pan/translate the whole camera. Ignored in quaternion mode. Defaults to the origin. [default 0.0; -1000.0 to 1000.0, step 0.01]
+        target_y: FLOAT [default 0.0; -1000.0 to 1000.0, step 0.01]
+        target_z: FLOAT [default 0.0; -1000.0 to 1000.0, step 0.01]
+        roll: Camera roll about the view axis, degrees. [default 0.0; -180.0 to 180.0]
+        fov: Vertical field of view in degrees. [default 35.0; 1.0 to 120.0]
+        zoom: Digital zoom (focal-length multiplier). >1 zooms in without moving the camera. [default 1.0; 0.01 to 100.0, step 0.01]
+        camera_type: Projection used by Render Splat: perspective (foreshortening) or orthographic (parallel). [one of 'perspective', 'orthographic'; type CreateCameraInfo.CameraType]
 
     Outputs:
         camera_info (LOAD3D_CAMERA)
@@ -140,6 +140,9 @@ class CreateCameraInfo(SingleOutputNode[Literal["LOAD3D_CAMERA"]]):
 
 
     _options_: ClassVar[dict[str, Any]] = {"mode": Mode}
+
+    #: the choices of input camera_type: ``CreateCameraInfo.CameraType`` in annotations
+    CameraType: TypeAlias = _CreateCameraInfo_camera_type
 
     camera_info: Output[Literal["LOAD3D_CAMERA"]]
 
@@ -326,17 +329,17 @@ class RenderSplat(Node):
 
     Args:
         splat: SPLAT
-        width: INT
-        height: INT
-        frames: -1, 0, 1 = single still image; >1 = turntable, the camera orbits over a full 360 turn (works with any camera_info). Negative value orbits the other way.
-        splat_scale: Multiplier on each splat's projected footprint (lower = crisper points, higher = softer/fuller surface).
-        sharpen: Sharpen overlapping splats: 1.0 = physically-correct blend; higher biases each pixel toward its dominant (nearest) splat for crisper texture, without shrinking splats or opening gaps. Non-physical above 1.
-        headlight_shading: Diffuse shading from a light at the camera (headlight), using the splat surfel normals: darkens surfaces that turn away from view to reveal form/curvature. 0 = flat albedo, 1 = strongest shading.
-        opacity_threshold: Cull gaussians with opacity below this (removes faint floaters).
-        render_style: What the image output shows: color, clay (neutral-albedo shaded), depth (near=bright), normal (OpenGL normal map).
-        background: COLOR
-        bg_image: Optional background plate composited behind the splat (overrides the solid background colour). Resized to the render size; a batch is used per frame, a single image for all. color/clay only.
-        camera_info: Camera to render from - a Load3D / Preview3D camera or a Create Camera Info node. If empty, the splat is auto-framed from a default 3/4 view.
+        width: INT [default 1024; 64 to 2048, step 8]
+        height: INT [default 1024; 64 to 2048, step 8]
+        frames: -1, 0, 1 = single still image; >1 = turntable, the camera orbits over a full 360 turn (works with any camera_info). Negative value orbits the other way. [default 1; -240 to 240]
+        splat_scale: Multiplier on each splat's projected footprint (lower = crisper points, higher = softer/fuller surface). [default 1.0; 0.1 to 5.0, step 0.05]
+        sharpen: Sharpen overlapping splats: 1.0 = physically-correct blend; higher biases each pixel toward its dominant (nearest) splat for crisper texture, without shrinking splats or opening gaps. Non-physical above 1. [default 2.0; 1.0 to 8.0, step 0.5]
+        headlight_shading: Diffuse shading from a light at the camera (headlight), using the splat surfel normals: darkens surfaces that turn away from view to reveal form/curvature. 0 = flat albedo, 1 = strongest shading. [default 0.0; 0.0 to 3.0, step 0.05]
+        opacity_threshold: Cull gaussians with opacity below this (removes faint floaters). [default 0.0; 0.0 to 1.0, step 0.01]
+        render_style: What the image output shows: color, clay (neutral-albedo shaded), depth (near=bright), normal (OpenGL normal map). [one of 'color', 'clay', 'depth', 'normal'; type RenderSplat.RenderStyle]
+        background: COLOR [default '#000000']
+        bg_image: Optional background plate composited behind the splat (overrides the solid background colour). Resized to the render size; a batch is used per frame, a single image for all. color/clay only. [optional]
+        camera_info: Camera to render from - a Load3D / Preview3D camera or a Create Camera Info node. If empty, the splat is auto-framed from a default 3/4 view. [optional]
 
     Outputs:
         image (IMAGE)
@@ -369,6 +372,9 @@ class RenderSplat(Node):
         ("image", "IMAGE", "image"),
         ("mask", "MASK", "mask"),
     )
+
+    #: the choices of input render_style: ``RenderSplat.RenderStyle`` in annotations
+    RenderStyle: TypeAlias = _RenderSplat_render_style
 
     image: Output[Literal["IMAGE"]]
     mask: Output[Literal["MASK"]]
@@ -432,7 +438,7 @@ class SplatToFile3D(SingleOutputNode[Literal["FILE_3D_SPLAT_ANY"]]):
 
     Args:
         splat: SPLAT
-        format: ply: standard 3D Gaussian Splat with full spherical harmonics. ksplat: mkkellogg SplatBuffer (level 0, uncompressed), base color only spz: Niantic gzip-compressed (~10x smaller), base color only
+        format: ply: standard 3D Gaussian Splat with full spherical harmonics. ksplat: mkkellogg SplatBuffer (level 0, uncompressed), base color only spz: Niantic gzip-compressed (~10x smaller), base color only [one of 'ply', 'ksplat', 'spz'; type SplatToFile3D.Format]
 
     Outputs:
         model_3d (FILE_3D_SPLAT_ANY)
@@ -447,6 +453,9 @@ class SplatToFile3D(SingleOutputNode[Literal["FILE_3D_SPLAT_ANY"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("model_3d", "FILE_3D_SPLAT_ANY", "model_3d"),
     )
+
+    #: the choices of input format: ``SplatToFile3D.Format`` in annotations
+    Format: TypeAlias = _SplatToFile3D_format
 
     model_3d: Output[Literal["FILE_3D_SPLAT_ANY"]]
 
@@ -479,13 +488,13 @@ class SplatToMesh(SingleOutputNode[Literal["MESH"]]):
 
     Args:
         splat: SPLAT
-        resolution: Density-grid resolution along the longest axis. Higher = finer surface, more VRAM/time (grows with resolution^3).
-        kernel: Max splat half-width in voxels. Each gaussian is rasterized over a window sized to its own 3-sigma, capped here - small surfels stay cheap, large ones aren't truncated. Raise if sparse splats leave gaps.
-        smooth: Taubin mesh-smoothing iterations. Smooths the surface without shrinking it (volume-preserving), unlike blurring the density. 0 = raw surface.
-        level: Iso-surface level. Auto-picked by Otsu; this biases it (1.0 = auto, lower = fatter/more-connected surface, higher = thinner/tighter).
-        min_component: Drop connected components smaller than this many vertices (0 = keep all). Removes detached floater blobs and the inner shell of the double wall.
-        min_opacity: Ignore gaussians fainter than this before meshing.
-        color_sharpen: Crisp up the vertex texture: 1.0 = physically-correct blend; higher biases each voxel's colour toward its dominant gaussian instead of averaging neighbours (de-smears the texture). Colour only - geometry is unchanged.
+        resolution: Density-grid resolution along the longest axis. Higher = finer surface, more VRAM/time (grows with resolution^3). [default 384; 64 to 768, step 16]
+        kernel: Max splat half-width in voxels. Each gaussian is rasterized over a window sized to its own 3-sigma, capped here - small surfels stay cheap, large ones aren't truncated. Raise if sparse splats leave gaps. [default 5; 1 to 8]
+        smooth: Taubin mesh-smoothing iterations. Smooths the surface without shrinking it (volume-preserving), unlike blurring the density. 0 = raw surface. [default 0; 0 to 60]
+        level: Iso-surface level. Auto-picked by Otsu; this biases it (1.0 = auto, lower = fatter/more-connected surface, higher = thinner/tighter). [default 0.4; 0.0 to 2.0, step 0.01]
+        min_component: Drop connected components smaller than this many vertices (0 = keep all). Removes detached floater blobs and the inner shell of the double wall. [default 500; 0 to 100000, step 50]
+        min_opacity: Ignore gaussians fainter than this before meshing. [default 0.02; 0.0 to 1.0, step 0.01]
+        color_sharpen: Crisp up the vertex texture: 1.0 = physically-correct blend; higher biases each voxel's colour toward its dominant gaussian instead of averaging neighbours (de-smears the texture). Colour only - geometry is unchanged. [default 2.0; 1.0 to 8.0, step 0.5]
 
     Outputs:
         mesh (MESH)
@@ -556,15 +565,15 @@ class TransformSplat(SingleOutputNode[Literal["SPLAT"]]):
 
     Args:
         splat: SPLAT
-        translate_x: FLOAT
-        translate_y: FLOAT
-        translate_z: FLOAT
-        rotate_x: FLOAT
-        rotate_y: FLOAT
-        rotate_z: FLOAT
-        scale_x: FLOAT
-        scale_y: FLOAT
-        scale_z: FLOAT
+        translate_x: FLOAT [default 0.0; -100.0 to 100.0, step 0.01]
+        translate_y: FLOAT [default 0.0; -100.0 to 100.0, step 0.01]
+        translate_z: FLOAT [default 0.0; -100.0 to 100.0, step 0.01]
+        rotate_x: FLOAT [default 0.0; -360.0 to 360.0]
+        rotate_y: FLOAT [default 0.0; -360.0 to 360.0]
+        rotate_z: FLOAT [default 0.0; -360.0 to 360.0]
+        scale_x: FLOAT [default 1.0; 0.01 to 100.0, step 0.01]
+        scale_y: FLOAT [default 1.0; 0.01 to 100.0, step 0.01]
+        scale_z: FLOAT [default 1.0; 0.01 to 100.0, step 0.01]
 
     Outputs:
         splat (SPLAT)

@@ -19,9 +19,9 @@ class GITSScheduler(SingleOutputNode[Literal["SIGMAS"]]):
     Category: model/sampling/schedulers
 
     Args:
-        coeff: FLOAT
-        steps: INT
-        denoise: FLOAT
+        coeff: FLOAT [default 1.2; 0.8 to 1.5, step 0.05]
+        steps: INT [default 10; 2 to 1000]
+        denoise: FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
 
     Outputs:
         sigmas (SIGMAS)

@@ -28,7 +28,7 @@ class GLSLShader(Node):
     Category: image/shader
 
     Args:
-        fragment_shader: GLSL fragment shader source code (GLSL ES 3.00 / WebGL 2.0 compatible)
+        fragment_shader: GLSL fragment shader source code (GLSL ES 3.00 / WebGL 2.0 compatible) [default '#version 300 es\\nprecision highp float;\\n\\nuniform sampl...]
         size_mode: Output size: 'from_input' uses first input image dimensions, 'custom' allows manual size
         images: Images are available as u_image0-4 (sampler2D) in the shader code
         floats: Floats are available as u_float0-19 in the shader code

@@ -83,10 +83,10 @@ class QuadrupleCLIPLoader(SingleOutputNode[Literal["CLIP"]]):
     Category: model/loaders
 
     Args:
-        clip_name1: COMBO
-        clip_name2: COMBO
-        clip_name3: COMBO
-        clip_name4: COMBO
+        clip_name1: COMBO [a file name of the server or a URL]
+        clip_name2: COMBO [a file name of the server or a URL]
+        clip_name3: COMBO [a file name of the server or a URL]
+        clip_name4: COMBO [a file name of the server or a URL]
 
     Outputs:
         clip (CLIP)

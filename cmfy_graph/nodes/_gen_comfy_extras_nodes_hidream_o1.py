@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import DynamicOption, InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -24,9 +24,9 @@ class EmptyHiDreamO1LatentImage(SingleOutputNode[Literal["LATENT"]]):
     Category: model/latent/hidream
 
     Args:
-        width: INT
-        height: INT
-        batch_size: INT
+        width: INT [default 2048; 64 to 4096, step 32]
+        height: INT [default 2048; 64 to 4096, step 32]
+        batch_size: INT [default 1; 1 to 64]
 
     Outputs:
         latent (LATENT)
@@ -82,12 +82,12 @@ class HiDreamO1PatchSeamSmoothing(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: MODEL
-        start_percent: Sampling progress (0=start, 1=end) at which the blend turns ON.
-        end_percent: Sampling progress at which the blend turns OFF.
-        pattern: Shift layout. single_shift: one pass at the natural patch grid + others offset. symmetric: all passes off-grid, shifts split around origin.
-        passes: Number of passes per gated step. 2/4 = fixed. ramp_*: pass count increases as sampling approaches end (more smoothing where seams are most visible).
-        blend: average: equal-weight mean. window: Hann-windowed weighting favoring each pass away from its patch boundaries. median: per-pixel median, rejects wraparound-outlier passes.
-        strength: Interpolation between the natural-grid pred (0) and the averaged result (1).
+        start_percent: Sampling progress (0=start, 1=end) at which the blend turns ON. [default 0.8; 0.0 to 1.0, step 0.01]
+        end_percent: Sampling progress at which the blend turns OFF. [default 1.0; 0.0 to 1.0, step 0.01]
+        pattern: Shift layout. single_shift: one pass at the natural patch grid + others offset. symmetric: all passes off-grid, shifts split around origin. [default 'single_shift'; one of 'single_shift', 'symmetric'; type HiDreamO1PatchSeamSmoothing.Pattern]
+        passes: Number of passes per gated step. 2/4 = fixed. ramp_*: pass count increases as sampling approaches end (more smoothing where seams are most visible). [default '2'; one of '2', '4', 'ramp_2_4', 'ramp_2_4_8'; type HiDreamO1PatchSeamSmoothing.Passes]
+        blend: average: equal-weight mean. window: Hann-windowed weighting favoring each pass away from its patch boundaries. median: per-pixel median, rejects wraparound-outlier passes. [default 'average'; one of 'average', 'window', 'median'; type HiDreamO1PatchSeamSmoothing.Blend]
+        strength: Interpolation between the natural-grid pred (0) and the averaged result (1). [default 1.0; 0.0 to 1.0, step 0.01]
 
     Outputs:
         model (MODEL)
@@ -125,6 +125,13 @@ class HiDreamO1PatchSeamSmoothing(SingleOutputNode[Literal["MODEL"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("model", "MODEL", "MODEL"),
     )
+
+    #: the choices of input pattern: ``HiDreamO1PatchSeamSmoothing.Pattern`` in annotations
+    Pattern: TypeAlias = _HiDreamO1PatchSeamSmoothing_pattern
+    #: the choices of input passes: ``HiDreamO1PatchSeamSmoothing.Passes`` in annotations
+    Passes: TypeAlias = _HiDreamO1PatchSeamSmoothing_passes
+    #: the choices of input blend: ``HiDreamO1PatchSeamSmoothing.Blend`` in annotations
+    Blend: TypeAlias = _HiDreamO1PatchSeamSmoothing_blend
 
     model: Output[Literal["MODEL"]]
 

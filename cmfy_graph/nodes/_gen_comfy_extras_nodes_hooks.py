@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -38,8 +38,8 @@ class CombineHooks2(SingleOutputNode[Literal["HOOKS"]]):
     Category: advanced/hooks/combine
 
     Args:
-        hooks_A: HOOKS
-        hooks_B: HOOKS
+        hooks_A: HOOKS [optional]
+        hooks_B: HOOKS [optional]
 
     Outputs:
         hooks (HOOKS)
@@ -81,10 +81,10 @@ class CombineHooks4(SingleOutputNode[Literal["HOOKS"]]):
     Category: advanced/hooks/combine
 
     Args:
-        hooks_A: HOOKS
-        hooks_B: HOOKS
-        hooks_C: HOOKS
-        hooks_D: HOOKS
+        hooks_A: HOOKS [optional]
+        hooks_B: HOOKS [optional]
+        hooks_C: HOOKS [optional]
+        hooks_D: HOOKS [optional]
 
     Outputs:
         hooks (HOOKS)
@@ -132,14 +132,14 @@ class CombineHooks8(SingleOutputNode[Literal["HOOKS"]]):
     Category: advanced/hooks/combine
 
     Args:
-        hooks_A: HOOKS
-        hooks_B: HOOKS
-        hooks_C: HOOKS
-        hooks_D: HOOKS
-        hooks_E: HOOKS
-        hooks_F: HOOKS
-        hooks_G: HOOKS
-        hooks_H: HOOKS
+        hooks_A: HOOKS [optional]
+        hooks_B: HOOKS [optional]
+        hooks_C: HOOKS [optional]
+        hooks_D: HOOKS [optional]
+        hooks_E: HOOKS [optional]
+        hooks_F: HOOKS [optional]
+        hooks_G: HOOKS [optional]
+        hooks_H: HOOKS [optional]
 
     Outputs:
         hooks (HOOKS)
@@ -201,7 +201,7 @@ class ConditioningSetDefaultCombine(SingleOutputNode[Literal["CONDITIONING"]]):
     Args:
         cond: CONDITIONING
         cond_DEFAULT: CONDITIONING
-        hooks: HOOKS
+        hooks: HOOKS [optional]
 
     Outputs:
         conditioning (CONDITIONING)
@@ -249,11 +249,11 @@ class ConditioningSetProperties(SingleOutputNode[Literal["CONDITIONING"]]):
 
     Args:
         cond_NEW: CONDITIONING
-        strength: FLOAT
-        set_cond_area: COMBO
-        mask: MASK
-        hooks: HOOKS
-        timesteps: TIMESTEPS_RANGE
+        strength: FLOAT [default 1.0; 0.0 to 10.0, step 0.01]
+        set_cond_area: COMBO [one of 'default', 'mask bounds'; type ConditioningSetProperties.SetCondArea]
+        mask: MASK [optional]
+        hooks: HOOKS [optional]
+        timesteps: TIMESTEPS_RANGE [optional]
 
     Outputs:
         conditioning (CONDITIONING)
@@ -278,6 +278,9 @@ class ConditioningSetProperties(SingleOutputNode[Literal["CONDITIONING"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("conditioning", "CONDITIONING", "CONDITIONING"),
     )
+
+    #: the choices of input set_cond_area: ``ConditioningSetProperties.SetCondArea`` in annotations
+    SetCondArea: TypeAlias = _ConditioningSetProperties_set_cond_area
 
     conditioning: Output[Literal["CONDITIONING"]]
 
@@ -320,11 +323,11 @@ class ConditioningSetPropertiesAndCombine(SingleOutputNode[Literal["CONDITIONING
     Args:
         cond: CONDITIONING
         cond_NEW: CONDITIONING
-        strength: FLOAT
-        set_cond_area: COMBO
-        mask: MASK
-        hooks: HOOKS
-        timesteps: TIMESTEPS_RANGE
+        strength: FLOAT [default 1.0; 0.0 to 10.0, step 0.01]
+        set_cond_area: COMBO [one of 'default', 'mask bounds'; type ConditioningSetPropertiesAndCombine.SetCondArea]
+        mask: MASK [optional]
+        hooks: HOOKS [optional]
+        timesteps: TIMESTEPS_RANGE [optional]
 
     Outputs:
         conditioning (CONDITIONING)
@@ -350,6 +353,9 @@ class ConditioningSetPropertiesAndCombine(SingleOutputNode[Literal["CONDITIONING
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("conditioning", "CONDITIONING", "CONDITIONING"),
     )
+
+    #: the choices of input set_cond_area: ``ConditioningSetPropertiesAndCombine.SetCondArea`` in annotations
+    SetCondArea: TypeAlias = _ConditioningSetPropertiesAndCombine_set_cond_area
 
     conditioning: Output[Literal["CONDITIONING"]]
 
@@ -390,8 +396,8 @@ class ConditioningTimestepsRange(Node):
     Category: advanced/hooks
 
     Args:
-        start_percent: FLOAT
-        end_percent: FLOAT
+        start_percent: FLOAT [default 0.0; 0.0 to 1.0, step 0.001]
+        end_percent: FLOAT [default 1.0; 0.0 to 1.0, step 0.001]
 
     Outputs:
         timesteps_range (TIMESTEPS_RANGE)
@@ -442,9 +448,9 @@ class CreateHookKeyframe(SingleOutputNode[Literal["HOOK_KEYFRAMES"]]):
     Category: advanced/hooks/scheduling
 
     Args:
-        strength_mult: FLOAT
-        start_percent: FLOAT
-        prev_hook_kf: HOOK_KEYFRAMES
+        strength_mult: FLOAT [default 1.0; -20.0 to 20.0, step 0.01]
+        start_percent: FLOAT [default 0.0; 0.0 to 1.0, step 0.001]
+        prev_hook_kf: HOOK_KEYFRAMES [optional]
 
     Outputs:
         hook_kf (HOOK_KEYFRAMES)
@@ -493,10 +499,10 @@ class CreateHookKeyframesFromFloats(SingleOutputNode[Literal["HOOK_KEYFRAMES"]])
 
     Args:
         floats_strength: FLOATS
-        start_percent: FLOAT
-        end_percent: FLOAT
-        print_keyframes: BOOLEAN
-        prev_hook_kf: HOOK_KEYFRAMES
+        start_percent: FLOAT [default 0.0; 0.0 to 1.0, step 0.001]
+        end_percent: FLOAT [default 1.0; 0.0 to 1.0, step 0.001]
+        print_keyframes: BOOLEAN [default False]
+        prev_hook_kf: HOOK_KEYFRAMES [optional]
 
     Outputs:
         hook_kf (HOOK_KEYFRAMES)
@@ -553,14 +559,14 @@ class CreateHookKeyframesInterpolated(SingleOutputNode[Literal["HOOK_KEYFRAMES"]
     Category: advanced/hooks/scheduling
 
     Args:
-        strength_start: FLOAT
-        strength_end: FLOAT
-        interpolation: COMBO
-        start_percent: FLOAT
-        end_percent: FLOAT
-        keyframes_count: INT
-        print_keyframes: BOOLEAN
-        prev_hook_kf: HOOK_KEYFRAMES
+        strength_start: FLOAT [default 1.0; 0.0 to 10.0, step 0.001]
+        strength_end: FLOAT [default 1.0; 0.0 to 10.0, step 0.001]
+        interpolation: COMBO [one of 'linear', 'ease_in', 'ease_out', 'ease_in_out'; type CreateHookKeyframesInterpolated.Interpolation]
+        start_percent: FLOAT [default 0.0; 0.0 to 1.0, step 0.001]
+        end_percent: FLOAT [default 1.0; 0.0 to 1.0, step 0.001]
+        keyframes_count: INT [default 5; 2 to 100]
+        print_keyframes: BOOLEAN [default False]
+        prev_hook_kf: HOOK_KEYFRAMES [optional]
 
     Outputs:
         hook_kf (HOOK_KEYFRAMES)
@@ -587,6 +593,9 @@ class CreateHookKeyframesInterpolated(SingleOutputNode[Literal["HOOK_KEYFRAMES"]
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("hook_kf", "HOOK_KEYFRAMES", "HOOK_KF"),
     )
+
+    #: the choices of input interpolation: ``CreateHookKeyframesInterpolated.Interpolation`` in annotations
+    Interpolation: TypeAlias = _CreateHookKeyframesInterpolated_interpolation
 
     hook_kf: Output[Literal["HOOK_KEYFRAMES"]]
 
@@ -634,10 +643,10 @@ class CreateHookLora(SingleOutputNode[Literal["HOOKS"]]):
     Category: advanced/hooks/create
 
     Args:
-        lora_name: COMBO
-        strength_model: FLOAT
-        strength_clip: FLOAT
-        prev_hooks: HOOKS
+        lora_name: COMBO [a file name of the server or a URL]
+        strength_model: FLOAT [default 1.0; -20.0 to 20.0, step 0.01]
+        strength_clip: FLOAT [default 1.0; -20.0 to 20.0, step 0.01]
+        prev_hooks: HOOKS [optional]
 
     Outputs:
         hooks (HOOKS)
@@ -689,9 +698,9 @@ class CreateHookLoraModelOnly(SingleOutputNode[Literal["HOOKS"]]):
     Category: advanced/hooks/create
 
     Args:
-        lora_name: COMBO
-        strength_model: FLOAT
-        prev_hooks: HOOKS
+        lora_name: COMBO [a file name of the server or a URL]
+        strength_model: FLOAT [default 1.0; -20.0 to 20.0, step 0.01]
+        prev_hooks: HOOKS [optional]
 
     Outputs:
         hooks (HOOKS)
@@ -739,10 +748,10 @@ class CreateHookModelAsLora(SingleOutputNode[Literal["HOOKS"]]):
     Category: advanced/hooks/create
 
     Args:
-        ckpt_name: COMBO
-        strength_model: FLOAT
-        strength_clip: FLOAT
-        prev_hooks: HOOKS
+        ckpt_name: COMBO [a file name of the server or a URL]
+        strength_model: FLOAT [default 1.0; -20.0 to 20.0, step 0.01]
+        strength_clip: FLOAT [default 1.0; -20.0 to 20.0, step 0.01]
+        prev_hooks: HOOKS [optional]
 
     Outputs:
         hooks (HOOKS)
@@ -794,9 +803,9 @@ class CreateHookModelAsLoraModelOnly(SingleOutputNode[Literal["HOOKS"]]):
     Category: advanced/hooks/create
 
     Args:
-        ckpt_name: COMBO
-        strength_model: FLOAT
-        prev_hooks: HOOKS
+        ckpt_name: COMBO [a file name of the server or a URL]
+        strength_model: FLOAT [default 1.0; -20.0 to 20.0, step 0.01]
+        prev_hooks: HOOKS [optional]
 
     Outputs:
         hooks (HOOKS)
@@ -902,7 +911,7 @@ class PairConditioningSetDefaultCombine(Node):
         negative: CONDITIONING
         positive_DEFAULT: CONDITIONING
         negative_DEFAULT: CONDITIONING
-        hooks: HOOKS
+        hooks: HOOKS [optional]
 
     Outputs:
         positive (CONDITIONING)
@@ -960,11 +969,11 @@ class PairConditioningSetProperties(Node):
     Args:
         positive_NEW: CONDITIONING
         negative_NEW: CONDITIONING
-        strength: FLOAT
-        set_cond_area: COMBO
-        mask: MASK
-        hooks: HOOKS
-        timesteps: TIMESTEPS_RANGE
+        strength: FLOAT [default 1.0; 0.0 to 10.0, step 0.01]
+        set_cond_area: COMBO [one of 'default', 'mask bounds'; type PairConditioningSetProperties.SetCondArea]
+        mask: MASK [optional]
+        hooks: HOOKS [optional]
+        timesteps: TIMESTEPS_RANGE [optional]
 
     Outputs:
         positive (CONDITIONING)
@@ -992,6 +1001,9 @@ class PairConditioningSetProperties(Node):
         ("positive", "CONDITIONING", "positive"),
         ("negative", "CONDITIONING", "negative"),
     )
+
+    #: the choices of input set_cond_area: ``PairConditioningSetProperties.SetCondArea`` in annotations
+    SetCondArea: TypeAlias = _PairConditioningSetProperties_set_cond_area
 
     positive: Output[Literal["CONDITIONING"]]
     negative: Output[Literal["CONDITIONING"]]
@@ -1039,11 +1051,11 @@ class PairConditioningSetPropertiesAndCombine(Node):
         negative: CONDITIONING
         positive_NEW: CONDITIONING
         negative_NEW: CONDITIONING
-        strength: FLOAT
-        set_cond_area: COMBO
-        mask: MASK
-        hooks: HOOKS
-        timesteps: TIMESTEPS_RANGE
+        strength: FLOAT [default 1.0; 0.0 to 10.0, step 0.01]
+        set_cond_area: COMBO [one of 'default', 'mask bounds'; type PairConditioningSetPropertiesAndCombine.SetCondArea]
+        mask: MASK [optional]
+        hooks: HOOKS [optional]
+        timesteps: TIMESTEPS_RANGE [optional]
 
     Outputs:
         positive (CONDITIONING)
@@ -1073,6 +1085,9 @@ class PairConditioningSetPropertiesAndCombine(Node):
         ("positive", "CONDITIONING", "positive"),
         ("negative", "CONDITIONING", "negative"),
     )
+
+    #: the choices of input set_cond_area: ``PairConditioningSetPropertiesAndCombine.SetCondArea`` in annotations
+    SetCondArea: TypeAlias = _PairConditioningSetPropertiesAndCombine_set_cond_area
 
     positive: Output[Literal["CONDITIONING"]]
     negative: Output[Literal["CONDITIONING"]]
@@ -1119,9 +1134,9 @@ class SetClipHooks(SingleOutputNode[Literal["CLIP"]]):
 
     Args:
         clip: CLIP
-        apply_to_conds: BOOLEAN
-        schedule_clip: BOOLEAN
-        hooks: HOOKS
+        apply_to_conds: BOOLEAN [default True]
+        schedule_clip: BOOLEAN [default False]
+        hooks: HOOKS [optional]
 
     Outputs:
         clip (CLIP)
@@ -1173,7 +1188,7 @@ class SetHookKeyframes(SingleOutputNode[Literal["HOOKS"]]):
 
     Args:
         hooks: HOOKS
-        hook_kf: HOOK_KEYFRAMES
+        hook_kf: HOOK_KEYFRAMES [optional]
 
     Outputs:
         hooks (HOOKS)

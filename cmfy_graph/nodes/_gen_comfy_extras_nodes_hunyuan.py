@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -79,9 +79,9 @@ class EmptyHunyuanImageLatent(SingleOutputNode[Literal["LATENT"]]):
     Category: model/latent/hunyuan image
 
     Args:
-        width: INT
-        height: INT
-        batch_size: INT
+        width: INT [default 2048; 64 to 16384, step 32]
+        height: INT [default 2048; 64 to 16384, step 32]
+        batch_size: INT [default 1; 1 to 4096]
 
     Outputs:
         latent (LATENT)
@@ -130,10 +130,10 @@ class EmptyHunyuanLatentVideo(SingleOutputNode[Literal["LATENT"]]):
     Category: model/latent/hunyuan video
 
     Args:
-        width: INT
-        height: INT
-        length: INT
-        batch_size: INT
+        width: INT [default 848; 16 to 16384, step 16]
+        height: INT [default 480; 16 to 16384, step 16]
+        length: INT [default 25; 1 to 16384, step 4]
+        batch_size: INT [default 1; 1 to 4096]
 
     Outputs:
         latent (LATENT)
@@ -186,10 +186,10 @@ class EmptyHunyuanVideo15Latent(SingleOutputNode[Literal["LATENT"]]):
     Category: model/latent/hunyuan video
 
     Args:
-        width: INT
-        height: INT
-        length: INT
-        batch_size: INT
+        width: INT [default 848; 16 to 16384, step 16]
+        height: INT [default 480; 16 to 16384, step 16]
+        length: INT [default 25; 1 to 16384, step 4]
+        batch_size: INT [default 1; 1 to 4096]
 
     Outputs:
         latent (LATENT)
@@ -246,12 +246,12 @@ class HunyuanImageToVideo(Node):
     Args:
         positive: CONDITIONING
         vae: VAE
-        width: INT
-        height: INT
-        length: INT
-        batch_size: INT
-        guidance_type: COMBO
-        start_image: IMAGE
+        width: INT [default 848; 16 to 16384, step 16]
+        height: INT [default 480; 16 to 16384, step 16]
+        length: INT [default 53; 1 to 16384, step 4]
+        batch_size: INT [default 1; 1 to 4096]
+        guidance_type: COMBO [one of 'v1 (concat)', 'v2 (replace)', 'custom'; type HunyuanImageToVideo.GuidanceType]
+        start_image: IMAGE [optional]
 
     Outputs:
         positive (CONDITIONING)
@@ -280,6 +280,9 @@ class HunyuanImageToVideo(Node):
         ("positive", "CONDITIONING", "positive"),
         ("latent", "LATENT", "latent"),
     )
+
+    #: the choices of input guidance_type: ``HunyuanImageToVideo.GuidanceType`` in annotations
+    GuidanceType: TypeAlias = _HunyuanImageToVideo_guidance_type
 
     positive: Output[Literal["CONDITIONING"]]
     latent: Output[Literal["LATENT"]]
@@ -329,7 +332,7 @@ class HunyuanRefinerLatent(Node):
         positive: CONDITIONING
         negative: CONDITIONING
         latent: LATENT
-        noise_augmentation: FLOAT
+        noise_augmentation: FLOAT [default 0.1; 0.0 to 1.0, step 0.01]
 
     Outputs:
         positive (CONDITIONING)
@@ -388,12 +391,12 @@ class HunyuanVideo15ImageToVideo(Node):
         positive: CONDITIONING
         negative: CONDITIONING
         vae: VAE
-        width: INT
-        height: INT
-        length: INT
-        batch_size: INT
-        start_image: IMAGE
-        clip_vision_output: CLIP_VISION_OUTPUT
+        width: INT [default 848; 16 to 16384, step 16]
+        height: INT [default 480; 16 to 16384, step 16]
+        length: INT [default 33; 1 to 16384, step 4]
+        batch_size: INT [default 1; 1 to 4096]
+        start_image: IMAGE [optional]
+        clip_vision_output: CLIP_VISION_OUTPUT [optional]
 
     Outputs:
         positive (CONDITIONING)
@@ -472,10 +475,10 @@ class HunyuanVideo15LatentUpscaleWithModel(SingleOutputNode[Literal["LATENT"]]):
     Args:
         model: LATENT_UPSCALE_MODEL
         samples: LATENT
-        upscale_method: COMBO
-        width: INT
-        height: INT
-        crop: COMBO
+        upscale_method: COMBO [default 'bilinear'; one of 'nearest-exact', 'bilinear', 'area', 'bicubic', 'bislerp'; type HunyuanVideo15LatentUpscaleWithModel.UpscaleMethod]
+        width: INT [default 1280; 0 to 16384, step 8]
+        height: INT [default 720; 0 to 16384, step 8]
+        crop: COMBO [one of 'disabled', 'center'; type HunyuanVideo15LatentUpscaleWithModel.Crop]
 
     Outputs:
         latent (LATENT)
@@ -506,6 +509,11 @@ class HunyuanVideo15LatentUpscaleWithModel(SingleOutputNode[Literal["LATENT"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("latent", "LATENT", "LATENT"),
     )
+
+    #: the choices of input upscale_method: ``HunyuanVideo15LatentUpscaleWithModel.UpscaleMethod`` in annotations
+    UpscaleMethod: TypeAlias = _HunyuanVideo15LatentUpscaleWithModel_upscale_method
+    #: the choices of input crop: ``HunyuanVideo15LatentUpscaleWithModel.Crop`` in annotations
+    Crop: TypeAlias = _HunyuanVideo15LatentUpscaleWithModel_crop
 
     latent: Output[Literal["LATENT"]]
 
@@ -549,10 +557,10 @@ class HunyuanVideo15SuperResolution(Node):
         positive: CONDITIONING
         negative: CONDITIONING
         latent: LATENT
-        noise_augmentation: FLOAT
-        vae: VAE
-        start_image: IMAGE
-        clip_vision_output: CLIP_VISION_OUTPUT
+        noise_augmentation: FLOAT [default 0.7; 0.0 to 1.0, step 0.01]
+        vae: VAE [optional]
+        start_image: IMAGE [optional]
+        clip_vision_output: CLIP_VISION_OUTPUT [optional]
 
     Outputs:
         positive (CONDITIONING)
@@ -617,7 +625,7 @@ class LatentUpscaleModelLoader(SingleOutputNode[Literal["LATENT_UPSCALE_MODEL"]]
     Category: model/loaders
 
     Args:
-        model_name: COMBO
+        model_name: COMBO [a file name of the server or a URL]
 
     Outputs:
         latent_upscale_model (LATENT_UPSCALE_MODEL)
@@ -661,7 +669,7 @@ class TextEncodeHunyuanVideo_ImageToVideo(SingleOutputNode[Literal["CONDITIONING
         clip: CLIP
         clip_vision_output: CLIP_VISION_OUTPUT
         prompt: STRING
-        image_interleave: How much the image influences things vs the text prompt. Higher number means more influence from the text prompt.
+        image_interleave: How much the image influences things vs the text prompt. Higher number means more influence from the text prompt. [default 2; 1 to 512]
 
     Outputs:
         conditioning (CONDITIONING)

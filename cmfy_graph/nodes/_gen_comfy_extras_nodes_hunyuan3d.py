@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -24,8 +24,8 @@ class EmptyLatentHunyuan3Dv2(SingleOutputNode[Literal["LATENT"]]):
     Category: model/latent/hunyuan 3d
 
     Args:
-        resolution: INT
-        batch_size: The number of latent images in the batch.
+        resolution: INT [default 3072; 1 to 8192]
+        batch_size: The number of latent images in the batch. [default 1; 1 to 4096]
 
     Outputs:
         latent (LATENT)
@@ -112,10 +112,10 @@ class Hunyuan3Dv2ConditioningMultiView(Node):
     Category: model/conditioning/hunyuan 3d
 
     Args:
-        front: CLIP_VISION_OUTPUT
-        left: CLIP_VISION_OUTPUT
-        back: CLIP_VISION_OUTPUT
-        right: CLIP_VISION_OUTPUT
+        front: CLIP_VISION_OUTPUT [optional]
+        left: CLIP_VISION_OUTPUT [optional]
+        back: CLIP_VISION_OUTPUT [optional]
+        right: CLIP_VISION_OUTPUT [optional]
 
     Outputs:
         positive (CONDITIONING)
@@ -168,8 +168,8 @@ class VAEDecodeHunyuan3D(SingleOutputNode[Literal["VOXEL"]]):
     Args:
         samples: LATENT
         vae: VAE
-        num_chunks: INT
-        octree_resolution: INT
+        num_chunks: INT [default 8000; 1000 to 500000]
+        octree_resolution: INT [default 256; 16 to 512]
 
     Outputs:
         voxel (VOXEL)
@@ -225,8 +225,8 @@ class VoxelToMesh(SingleOutputNode[Literal["MESH"]]):
 
     Args:
         voxel: VOXEL
-        algorithm: COMBO
-        threshold: FLOAT
+        algorithm: COMBO [one of 'surface net', 'basic'; type VoxelToMesh.Algorithm]
+        threshold: FLOAT [default 0.6; -1.0 to 1.0, step 0.01]
 
     Outputs:
         mesh (MESH)
@@ -248,6 +248,9 @@ class VoxelToMesh(SingleOutputNode[Literal["MESH"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("mesh", "MESH", "MESH"),
     )
+
+    #: the choices of input algorithm: ``VoxelToMesh.Algorithm`` in annotations
+    Algorithm: TypeAlias = _VoxelToMesh_algorithm
 
     mesh: Output[Literal["MESH"]]
 
@@ -284,7 +287,7 @@ class VoxelToMeshBasic(SingleOutputNode[Literal["MESH"]]):
 
     Args:
         voxel: VOXEL
-        threshold: FLOAT
+        threshold: FLOAT [default 0.6; -1.0 to 1.0, step 0.01]
 
     Outputs:
         mesh (MESH)

@@ -20,8 +20,8 @@ class HypernetworkLoader(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: MODEL
-        hypernetwork_name: COMBO
-        strength: FLOAT
+        hypernetwork_name: COMBO [a file name of the server or a URL]
+        strength: FLOAT [default 1.0; -10.0 to 10.0, step 0.01]
 
     Outputs:
         model (MODEL)

@@ -20,10 +20,10 @@ class HyperTile(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: MODEL
-        tile_size: INT
-        swap_size: INT
-        max_depth: INT
-        scale_depth: BOOLEAN
+        tile_size: INT [default 256; 1 to 2048]
+        swap_size: INT [default 2; 1 to 128]
+        max_depth: INT [default 0; 0 to 10]
+        scale_depth: BOOLEAN [default False]
 
     Outputs:
         model (MODEL)

@@ -19,11 +19,11 @@ class Ideogram4Scheduler(SingleOutputNode[Literal["SIGMAS"]]):
     Category: model/sampling/schedulers
 
     Args:
-        steps: INT
-        width: INT
-        height: INT
-        mu: FLOAT
-        std: FLOAT
+        steps: INT [default 20; 1 to 200]
+        width: INT [default 1024; 256 to 8192, step 16]
+        height: INT [default 1024; 256 to 8192, step 16]
+        mu: FLOAT [default 0.0; -10.0 to 10.0, step 0.05]
+        std: FLOAT [default 1.75; 0.1 to 5.0, step 0.05]
 
     Outputs:
         sigmas (SIGMAS)

@@ -22,8 +22,8 @@ class ImageCompare(Node):
 
     Args:
         compare_view: IMAGECOMPARE
-        image_a: IMAGE
-        image_b: IMAGE
+        image_a: IMAGE [optional]
+        image_b: IMAGE [optional]
     """
 
     __slots__ = ()

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import DynamicOption, InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -86,8 +86,8 @@ class ImageAddNoise(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         image: IMAGE
-        seed: The random seed used for creating the noise.
-        strength: FLOAT
+        seed: The random seed used for creating the noise. [default 0; 0 to 18446744073709551615]
+        strength: FLOAT [default 0.5; 0.0 to 1.0, step 0.01]
 
     Outputs:
         image (IMAGE)
@@ -137,10 +137,10 @@ class ImageCrop(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         image: IMAGE
-        width: INT
-        height: INT
-        x: INT
-        y: INT
+        width: INT [default 512; 1 to 16384]
+        height: INT [default 512; 1 to 16384]
+        x: INT [default 0; 0 to 16384]
+        y: INT [default 0; 0 to 16384]
 
     Outputs:
         image (IMAGE)
@@ -198,11 +198,11 @@ class ImageCropToMask(SingleOutputNode[Literal["IMAGE"]]):
     Args:
         images: IMAGE
         masks: MASK
-        width: Output width in pixels.
-        height: Output height in pixels.
-        pad_factor: Extra margin around the mask bounding box as a multiplier.
-        grow_mask: Grow or shrink the mask by this many pixels before cropping.
-        background: Background color behind the masked subject.
+        width: Output width in pixels. [default 1024; 64 to 4096, step 8]
+        height: Output height in pixels. [default 1024; 64 to 4096, step 8]
+        pad_factor: Extra margin around the mask bounding box as a multiplier. [default 1.0; 1.0 to 2.0, step 0.01]
+        grow_mask: Grow or shrink the mask by this many pixels before cropping. [default 0; -32 to 32]
+        background: Background color behind the masked subject. [default '#000000']
 
     Outputs:
         images (IMAGE)
@@ -268,7 +268,7 @@ class ImageCropV2(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         image: IMAGE
-        crop_region: BOUNDING_BOX
+        crop_region: BOUNDING_BOX [default {'x': 0, 'y': 0, 'width': 512, 'height': 512}]
 
     Outputs:
         image (IMAGE)
@@ -315,7 +315,7 @@ class ImageFlip(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         image: IMAGE
-        flip_method: COMBO
+        flip_method: COMBO [one of 'x-axis: vertically', 'y-axis: horizontally'; type ImageFlip.FlipMethod]
 
     Outputs:
         image (IMAGE)
@@ -336,6 +336,9 @@ class ImageFlip(SingleOutputNode[Literal["IMAGE"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("image", "IMAGE", "IMAGE"),
     )
+
+    #: the choices of input flip_method: ``ImageFlip.FlipMethod`` in annotations
+    FlipMethod: TypeAlias = _ImageFlip_flip_method
 
     image: Output[Literal["IMAGE"]]
 
@@ -366,8 +369,8 @@ class ImageFromBatch(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         image: IMAGE
-        batch_index: INT
-        length: INT
+        batch_index: INT [default 0; -16384 to 16384]
+        length: INT [default 1; 1 to 4096]
 
     Outputs:
         image (IMAGE)
@@ -416,9 +419,9 @@ class ImageMergeTileList(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         image_list: IMAGE
-        final_width: INT
-        final_height: INT
-        overlap: INT
+        final_width: INT [default 1024; 64 to 32768]
+        final_height: INT [default 1024; 64 to 32768]
+        overlap: INT [default 128; 0 to 4096]
 
     Outputs:
         image (IMAGE)
@@ -473,7 +476,7 @@ class ImageRotate(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         image: IMAGE
-        rotation: COMBO
+        rotation: COMBO [one of 'none', '90 degrees', '180 degrees', '270 degrees'; type ImageRotate.Rotation]
 
     Outputs:
         image (IMAGE)
@@ -494,6 +497,9 @@ class ImageRotate(SingleOutputNode[Literal["IMAGE"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("image", "IMAGE", "IMAGE"),
     )
+
+    #: the choices of input rotation: ``ImageRotate.Rotation`` in annotations
+    Rotation: TypeAlias = _ImageRotate_rotation
 
     image: Output[Literal["IMAGE"]]
 
@@ -526,8 +532,8 @@ class ImageScaleToMaxDimension(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         image: IMAGE
-        upscale_method: COMBO
-        largest_size: INT
+        upscale_method: COMBO [one of 'area', 'lanczos', 'bilinear', 'nearest-exact', 'bilinear', 'bicubic'; type ImageScaleToMaxDimension.UpscaleMethod]
+        largest_size: INT [default 512; 0 to 16384]
 
     Outputs:
         image (IMAGE)
@@ -549,6 +555,9 @@ class ImageScaleToMaxDimension(SingleOutputNode[Literal["IMAGE"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("image", "IMAGE", "IMAGE"),
     )
+
+    #: the choices of input upscale_method: ``ImageScaleToMaxDimension.UpscaleMethod`` in annotations
+    UpscaleMethod: TypeAlias = _ImageScaleToMaxDimension_upscale_method
 
     image: Output[Literal["IMAGE"]]
 
@@ -589,11 +598,11 @@ class ImageStitch(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         image1: IMAGE
-        direction: COMBO
-        match_image_size: BOOLEAN
-        spacing_width: INT
-        spacing_color: COMBO
-        image2: IMAGE
+        direction: COMBO [default 'right'; one of 'right', 'down', 'left', 'up'; type ImageStitch.Direction]
+        match_image_size: BOOLEAN [default True]
+        spacing_width: INT [default 0; 0 to 1024, step 2]
+        spacing_color: COMBO [default 'white'; one of 'white', 'black', 'red', 'green', 'blue'; type ImageStitch.SpacingColor]
+        image2: IMAGE [optional]
 
     Outputs:
         image (IMAGE)
@@ -624,6 +633,11 @@ class ImageStitch(SingleOutputNode[Literal["IMAGE"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("image", "IMAGE", "IMAGE"),
     )
+
+    #: the choices of input direction: ``ImageStitch.Direction`` in annotations
+    Direction: TypeAlias = _ImageStitch_direction
+    #: the choices of input spacing_color: ``ImageStitch.SpacingColor`` in annotations
+    SpacingColor: TypeAlias = _ImageStitch_spacing_color
 
     image: Output[Literal["IMAGE"]]
 
@@ -664,10 +678,10 @@ class PrimitiveBoundingBox(SingleOutputNode[Literal["BOUNDING_BOX"]]):
     Category: utilities/primitive
 
     Args:
-        x: INT
-        y: INT
-        width: INT
-        height: INT
+        x: INT [default 0; 0 to 16384]
+        y: INT [default 0; 0 to 16384]
+        width: INT [default 512; 1 to 16384]
+        height: INT [default 512; 1 to 16384]
 
     Outputs:
         bounding_box (BOUNDING_BOX)
@@ -721,7 +735,7 @@ class RepeatImageBatch(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         image: IMAGE
-        amount: INT
+        amount: INT [default 1; 1 to 4096]
 
     Outputs:
         image (IMAGE)
@@ -769,10 +783,10 @@ class ResizeAndPadImage(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         image: IMAGE
-        target_width: INT
-        target_height: INT
-        padding_color: COMBO
-        interpolation: COMBO
+        target_width: INT [default 512; 1 to 16384]
+        target_height: INT [default 512; 1 to 16384]
+        padding_color: COMBO [one of 'white', 'black'; type ResizeAndPadImage.PaddingColor]
+        interpolation: COMBO [one of 'area', 'bicubic', 'nearest-exact', 'bilinear', 'lanczos'; type ResizeAndPadImage.Interpolation]
 
     Outputs:
         image (IMAGE)
@@ -802,6 +816,11 @@ class ResizeAndPadImage(SingleOutputNode[Literal["IMAGE"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("image", "IMAGE", "IMAGE"),
     )
+
+    #: the choices of input padding_color: ``ResizeAndPadImage.PaddingColor`` in annotations
+    PaddingColor: TypeAlias = _ResizeAndPadImage_padding_color
+    #: the choices of input interpolation: ``ResizeAndPadImage.Interpolation`` in annotations
+    Interpolation: TypeAlias = _ResizeAndPadImage_interpolation
 
     image: Output[Literal["IMAGE"]]
 
@@ -841,9 +860,9 @@ class SaveAnimatedPNG(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         images: IMAGE
-        filename_prefix: STRING
-        fps: FLOAT
-        compress_level: INT
+        filename_prefix: STRING [default 'ComfyUI']
+        fps: FLOAT [default 6.0; 0.01 to 1000.0, step 0.01]
+        compress_level: INT [default 4; 0 to 9]
 
     Outputs:
         images (IMAGE)
@@ -898,11 +917,11 @@ class SaveAnimatedWEBP(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         images: IMAGE
-        filename_prefix: STRING
-        fps: FLOAT
-        lossless: BOOLEAN
-        quality: INT
-        method: COMBO
+        filename_prefix: STRING [default 'ComfyUI']
+        fps: FLOAT [default 6.0; 0.01 to 1000.0, step 0.01]
+        lossless: BOOLEAN [default True]
+        quality: INT [default 80; 0 to 100]
+        method: COMBO [one of 'default', 'fastest', 'slowest'; type SaveAnimatedWEBP.Method]
 
     Outputs:
         images (IMAGE)
@@ -927,6 +946,9 @@ class SaveAnimatedWEBP(SingleOutputNode[Literal["IMAGE"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("images", "IMAGE", "images"),
     )
+
+    #: the choices of input method: ``SaveAnimatedWEBP.Method`` in annotations
+    Method: TypeAlias = _SaveAnimatedWEBP_method
 
     images: Output[Literal["IMAGE"]]
 
@@ -977,7 +999,7 @@ class SaveImageAdvanced(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         images: The images to save.
-        filename_prefix: The prefix for the file to save. May include formatting tokens such as %date:yyyy-MM-dd% or %Empty Latent Image.width%.
+        filename_prefix: The prefix for the file to save. May include formatting tokens such as %date:yyyy-MM-dd% or %Empty Latent Image.width%. [default 'ComfyUI']
         format: The file format in which to save the image.
 
     Outputs:
@@ -1074,7 +1096,7 @@ class SaveSVGNode(SingleOutputNode[Literal["SVG"]]):
 
     Args:
         svg: SVG
-        filename_prefix: The prefix for the file to save. This may include formatting information such as %date:yyyy-MM-dd% or %Empty Latent Image.width% to include values from nodes.
+        filename_prefix: The prefix for the file to save. This may include formatting information such as %date:yyyy-MM-dd% or %Empty Latent Image.width% to include values from nodes. [default 'svg/ComfyUI']
 
     Outputs:
         svg (SVG)
@@ -1121,9 +1143,9 @@ class SplitImageToTileList(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         image: IMAGE
-        tile_width: INT
-        tile_height: INT
-        overlap: INT
+        tile_width: INT [default 1024; 64 to 16384]
+        tile_height: INT [default 1024; 64 to 16384]
+        overlap: INT [default 128; 0 to 4096]
 
     Outputs:
         image (IMAGE)

@@ -22,8 +22,8 @@ class TextEncodeJoyImageEdit(SingleOutputNode[Literal["CONDITIONING"]]):
     Args:
         clip: CLIP
         prompt: STRING
-        vae: VAE
-        images: COMFY_AUTOGROW_V3
+        vae: VAE [optional]
+        images: COMFY_AUTOGROW_V3 [optional]
 
     Outputs:
         conditioning (CONDITIONING)

@@ -29,13 +29,13 @@ class BuildJsonPromptIdeogram(SingleOutputNode[Literal["DICT"]]):
 
     Args:
         element: Prompt elements from the node Create Bounding Boxes.
-        high_level_description: Optional description of the image in one or two sentences. Strongly recommended.
-        background: Mandatory description of the image background or environment.
+        high_level_description: Optional description of the image in one or two sentences. Strongly recommended. [default '']
+        background: Mandatory description of the image background or environment. [default '']
         style: COMFY_DYNAMICCOMBO_V3
-        aesthetics: Mandatory aesthetic keywords (e.g. moody, cinematic, desaturated).
-        lighting: Mandatory lighting description (e.g. golden hour, rim light, dramatic shadows).
-        medium: Mandatory medium type (e.g. photograph, illustration, 3d_render, painting, graphic_design). When style = photo, set to photograph.
-        color_palette: Hex color codes that steer the image's dominant colors. Up to 16 entries.
+        aesthetics: Mandatory aesthetic keywords (e.g. moody, cinematic, desaturated). [default '']
+        lighting: Mandatory lighting description (e.g. golden hour, rim light, dramatic shadows). [default '']
+        medium: Mandatory medium type (e.g. photograph, illustration, 3d_render, painting, graphic_design). When style = photo, set to photograph. [default '']
+        color_palette: Hex color codes that steer the image's dominant colors. Up to 16 entries. [default []]
 
     Outputs:
         prompt (DICT)

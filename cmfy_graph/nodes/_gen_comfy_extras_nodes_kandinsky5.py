@@ -74,11 +74,11 @@ class Kandinsky5ImageToVideo(Node):
         positive: CONDITIONING
         negative: CONDITIONING
         vae: VAE
-        width: INT
-        height: INT
-        length: INT
-        batch_size: INT
-        start_image: IMAGE
+        width: INT [default 768; 16 to 16384, step 16]
+        height: INT [default 512; 16 to 16384, step 16]
+        length: INT [default 121; 1 to 16384, step 4]
+        batch_size: INT [default 1; 1 to 4096]
+        start_image: IMAGE [optional]
 
     Outputs:
         positive (CONDITIONING)
@@ -155,8 +155,8 @@ class NormalizeVideoLatentStart(SingleOutputNode[Literal["LATENT"]]):
 
     Args:
         latent: LATENT
-        start_frame_count: Number of latent frames to normalize, counted from the start
-        reference_frame_count: Number of latent frames after the start frames to use as reference
+        start_frame_count: Number of latent frames to normalize, counted from the start [default 4; 1 to 16384]
+        reference_frame_count: Number of latent frames after the start frames to use as reference [default 5; 1 to 16384]
 
     Outputs:
         latent (LATENT)

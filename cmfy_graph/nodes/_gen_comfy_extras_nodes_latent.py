@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -208,7 +208,7 @@ class LatentBatchSeedBehavior(SingleOutputNode[Literal["LATENT"]]):
 
     Args:
         samples: LATENT
-        seed_behavior: COMBO
+        seed_behavior: COMBO [default 'fixed'; one of 'random', 'fixed'; type LatentBatchSeedBehavior.SeedBehavior]
 
     Outputs:
         latent (LATENT)
@@ -229,6 +229,9 @@ class LatentBatchSeedBehavior(SingleOutputNode[Literal["LATENT"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("latent", "LATENT", "LATENT"),
     )
+
+    #: the choices of input seed_behavior: ``LatentBatchSeedBehavior.SeedBehavior`` in annotations
+    SeedBehavior: TypeAlias = _LatentBatchSeedBehavior_seed_behavior
 
     latent: Output[Literal["LATENT"]]
 
@@ -262,7 +265,7 @@ class LatentConcat(SingleOutputNode[Literal["LATENT"]]):
     Args:
         samples1: LATENT
         samples2: LATENT
-        dim: COMBO
+        dim: COMBO [one of 'x', '-x', 'y', '-y', 't', '-t'; type LatentConcat.Dim]
 
     Outputs:
         latent (LATENT)
@@ -278,6 +281,9 @@ class LatentConcat(SingleOutputNode[Literal["LATENT"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("latent", "LATENT", "LATENT"),
     )
+
+    #: the choices of input dim: ``LatentConcat.Dim`` in annotations
+    Dim: TypeAlias = _LatentConcat_dim
 
     latent: Output[Literal["LATENT"]]
 
@@ -312,9 +318,9 @@ class LatentCut(SingleOutputNode[Literal["LATENT"]]):
 
     Args:
         samples: LATENT
-        dim: COMBO
-        index: INT
-        amount: INT
+        dim: COMBO [one of 'x', 'y', 't'; type LatentCut.Dim]
+        index: INT [default 0; -16384 to 16384]
+        amount: INT [default 1; 1 to 16384]
 
     Outputs:
         latent (LATENT)
@@ -331,6 +337,9 @@ class LatentCut(SingleOutputNode[Literal["LATENT"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("latent", "LATENT", "LATENT"),
     )
+
+    #: the choices of input dim: ``LatentCut.Dim`` in annotations
+    Dim: TypeAlias = _LatentCut_dim
 
     latent: Output[Literal["LATENT"]]
 
@@ -368,8 +377,8 @@ class LatentCutToBatch(SingleOutputNode[Literal["LATENT"]]):
 
     Args:
         samples: LATENT
-        dim: COMBO
-        slice_size: INT
+        dim: COMBO [one of 't', 'x', 'y'; type LatentCutToBatch.Dim]
+        slice_size: INT [default 1; 1 to 16384]
 
     Outputs:
         latent (LATENT)
@@ -385,6 +394,9 @@ class LatentCutToBatch(SingleOutputNode[Literal["LATENT"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("latent", "LATENT", "LATENT"),
     )
+
+    #: the choices of input dim: ``LatentCutToBatch.Dim`` in annotations
+    Dim: TypeAlias = _LatentCutToBatch_dim
 
     latent: Output[Literal["LATENT"]]
 
@@ -419,7 +431,7 @@ class LatentInterpolate(SingleOutputNode[Literal["LATENT"]]):
     Args:
         samples1: LATENT
         samples2: LATENT
-        ratio: FLOAT
+        ratio: FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
 
     Outputs:
         latent (LATENT)
@@ -467,7 +479,7 @@ class LatentMultiply(SingleOutputNode[Literal["LATENT"]]):
 
     Args:
         samples: LATENT
-        multiplier: FLOAT
+        multiplier: FLOAT [default 1.0; -10.0 to 10.0, step 0.01]
 
     Outputs:
         latent (LATENT)
@@ -511,9 +523,9 @@ class LatentOperationSharpen(SingleOutputNode[Literal["LATENT_OPERATION"]]):
     Category: model/latent/advanced/operations
 
     Args:
-        sharpen_radius: INT
-        sigma: FLOAT
-        alpha: FLOAT
+        sharpen_radius: INT [default 9; 1 to 31]
+        sigma: FLOAT [default 1.0; 0.1 to 10.0, step 0.1]
+        alpha: FLOAT [default 0.1; 0.0 to 5.0, step 0.01]
 
     Outputs:
         latent_operation (LATENT_OPERATION)
@@ -562,7 +574,7 @@ class LatentOperationTonemapReinhard(SingleOutputNode[Literal["LATENT_OPERATION"
     Category: model/latent/advanced/operations
 
     Args:
-        multiplier: FLOAT
+        multiplier: FLOAT [default 1.0; 0.0 to 100.0, step 0.01]
 
     Outputs:
         latent_operation (LATENT_OPERATION)
@@ -647,8 +659,8 @@ class ReplaceVideoLatentFrames(SingleOutputNode[Literal["LATENT"]]):
 
     Args:
         destination: The destination latent where frames will be replaced.
-        index: The starting latent frame index in the destination latent where the source latent frames will be placed. Negative values count from the end.
-        source: The source latent providing frames to insert into the destination latent. If not provided, the destination latent is returned unchanged.
+        index: The starting latent frame index in the destination latent where the source latent frames will be placed. Negative values count from the end. [default 0; -16384 to 16384]
+        source: The source latent providing frames to insert into the destination latent. If not provided, the destination latent is returned unchanged. [optional]
 
     Outputs:
         latent (LATENT)

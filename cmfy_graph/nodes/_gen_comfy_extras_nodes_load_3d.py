@@ -24,10 +24,10 @@ class Load3D(Node):
     Category: 3d
 
     Args:
-        model_file: COMBO
+        model_file: COMBO [a file name of the server]
         image: LOAD_3D
-        width: INT
-        height: INT
+        width: INT [default 1024; 1 to 4096]
+        height: INT [default 1024; 1 to 4096]
 
     Outputs:
         image (IMAGE)
@@ -100,10 +100,10 @@ class Load3DAdvanced(Node):
     Category: 3d
 
     Args:
-        model_file: COMBO
+        model_file: COMBO [a file name of the server]
         viewport_state: LOAD_3D
-        width: INT
-        height: INT
+        width: INT [default 1024; 1 to 4096]
+        height: INT [default 1024; 1 to 4096]
 
     Outputs:
         model_3d (FILE_3D)
@@ -167,9 +167,9 @@ class Preview3D(Node):
     Category: 3d
 
     Args:
-        model_file: 3D model file or path string
-        camera_info: LOAD3D_CAMERA
-        bg_image: IMAGE
+        model_file: 3D model file or path string [default '']
+        camera_info: LOAD3D_CAMERA [optional]
+        bg_image: IMAGE [optional]
     """
 
     __slots__ = ()
@@ -218,10 +218,10 @@ class Preview3DAdvanced(Node):
     Args:
         model_3d: 3D model file from an upstream 3D node.
         viewport_state: LOAD_3D
-        width: INT
-        height: INT
-        model_3d_info: LOAD3D_MODEL_INFO
-        camera_info: LOAD3D_CAMERA
+        width: INT [default 1024; 1 to 4096]
+        height: INT [default 1024; 1 to 4096]
+        model_3d_info: LOAD3D_MODEL_INFO [optional]
+        camera_info: LOAD3D_CAMERA [optional]
 
     Outputs:
         model_3d (FILE_3D)
@@ -295,10 +295,10 @@ class PreviewGaussianSplat(Node):
     Args:
         model_3d: A gaussian splat 3D file.
         viewport_state: LOAD_3D
-        width: INT
-        height: INT
-        model_3d_info: LOAD3D_MODEL_INFO
-        camera_info: LOAD3D_CAMERA
+        width: INT [default 1024; 1 to 4096]
+        height: INT [default 1024; 1 to 4096]
+        model_3d_info: LOAD3D_MODEL_INFO [optional]
+        camera_info: LOAD3D_CAMERA [optional]
 
     Outputs:
         model_3d (FILE_3D_SPLAT_ANY)
@@ -372,10 +372,10 @@ class PreviewPointCloud(Node):
     Args:
         model_3d: Point cloud file (.ply)
         viewport_state: LOAD_3D
-        width: INT
-        height: INT
-        model_3d_info: LOAD3D_MODEL_INFO
-        camera_info: LOAD3D_CAMERA
+        width: INT [default 1024; 1 to 4096]
+        height: INT [default 1024; 1 to 4096]
+        model_3d_info: LOAD3D_MODEL_INFO [optional]
+        camera_info: LOAD3D_CAMERA [optional]
 
     Outputs:
         model_3d (FILE_3D_POINT_CLOUD_ANY)

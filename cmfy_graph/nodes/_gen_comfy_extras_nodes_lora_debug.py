@@ -24,9 +24,9 @@ class LoraLoaderBypass(Node):
     Args:
         model: The diffusion model the LoRA will be applied to.
         clip: The CLIP model the LoRA will be applied to.
-        lora_name: The name of the LoRA.
-        strength_model: How strongly to modify the diffusion model. This value can be negative.
-        strength_clip: How strongly to modify the CLIP model. This value can be negative.
+        lora_name: The name of the LoRA. [a file name of the server or a URL]
+        strength_model: How strongly to modify the diffusion model. This value can be negative. [default 1.0; -100.0 to 100.0, step 0.01]
+        strength_clip: How strongly to modify the CLIP model. This value can be negative. [default 1.0; -100.0 to 100.0, step 0.01]
 
     Outputs:
         model (MODEL) - The modified diffusion model.
@@ -87,8 +87,8 @@ class LoraLoaderBypassModelOnly(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: MODEL
-        lora_name: COMBO
-        strength_model: FLOAT
+        lora_name: COMBO [a file name of the server or a URL]
+        strength_model: FLOAT [default 1.0; -100.0 to 100.0, step 0.01]
 
     Outputs:
         model (MODEL) - The modified diffusion model.

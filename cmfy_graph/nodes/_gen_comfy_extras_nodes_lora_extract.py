@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -21,12 +21,12 @@ class LoraSave(Node):
     Category: experimental
 
     Args:
-        filename_prefix: STRING
-        rank: INT
-        lora_type: COMBO
-        bias_diff: BOOLEAN
-        model_diff: The ModelSubtract output to be converted to a lora.
-        text_encoder_diff: The CLIPSubtract output to be converted to a lora.
+        filename_prefix: STRING [default 'loras/ComfyUI_extracted_lora']
+        rank: INT [default 8; 1 to 4096]
+        lora_type: COMBO [one of 'standard', 'full_diff'; type LoraSave.LoraType]
+        bias_diff: BOOLEAN [default True]
+        model_diff: The ModelSubtract output to be converted to a lora. [optional]
+        text_encoder_diff: The CLIPSubtract output to be converted to a lora. [optional]
     """
 
     __slots__ = ()
@@ -46,6 +46,9 @@ class LoraSave(Node):
         InputDecl("text_encoder_diff", type="CLIP"),
     )
     _outputs_: ClassVar[tuple[Any, ...]] = ()
+
+    #: the choices of input lora_type: ``LoraSave.LoraType`` in annotations
+    LoraType: TypeAlias = _LoraSave_lora_type
 
     filename_prefix: InputRef
     rank: InputRef

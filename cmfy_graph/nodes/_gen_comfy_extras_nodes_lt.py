@@ -35,10 +35,10 @@ class EmptyLTXVLatentVideo(SingleOutputNode[Literal["LATENT"]]):
     Category: model/latent/ltxv
 
     Args:
-        width: INT
-        height: INT
-        length: INT
-        batch_size: INT
+        width: INT [default 768; 64 to 16384, step 32]
+        height: INT [default 512; 64 to 16384, step 32]
+        length: INT [default 97; 1 to 16384, step 8]
+        batch_size: INT [default 1; 1 to 4096]
 
     Outputs:
         latent (LATENT)
@@ -137,10 +137,10 @@ class LTXVAddGuide(Node):
         vae: VAE
         latent: LATENT
         image: Image or video to condition the latent video on. Must be 8*n + 1 frames. If the video is not 8*n + 1 frames, it will be cropped to the nearest 8*n + 1 frames.
-        frame_idx: Frame index to start the conditioning at. For single-frame images or videos with 1-8 frames, any frame_idx value is acceptable. For videos with 9+ frames, frame_idx must be divisible by 8, otherwise it will be rounded down to the nearest multiple of 8. Negative values are counted from the end of the video.
-        strength: FLOAT
-        attention_mask: Optional pixel-space spatial mask. Controls per-region conditioning influence via self-attention, multiplied by strength.
-        iclora_parameters: Optional IC-LoRA parameters from a Get IC-LoRA Parameters node. Used for adjusting guide processing as required by certain IC-LoRAs (eg. those with a reference_downscale_factor > 1). When chained, each LTXVAddGuide uses only the parameters connected to it.
+        frame_idx: Frame index to start the conditioning at. For single-frame images or videos with 1-8 frames, any frame_idx value is acceptable. For videos with 9+ frames, frame_idx must be divisible by 8, otherwise it will be rounded down to the nearest multiple of 8. Negative values are counted from the end of the video. [default 0; -9999 to 9999]
+        strength: FLOAT [default 1.0; 0.0 to 10.0, step 0.01]
+        attention_mask: Optional pixel-space spatial mask. Controls per-region conditioning influence via self-attention, multiplied by strength. [optional]
+        iclora_parameters: Optional IC-LoRA parameters from a Get IC-LoRA Parameters node. Used for adjusting guide processing as required by certain IC-LoRAs (eg. those with a reference_downscale_factor > 1). When chained, each LTXVAddGuide uses only the parameters connected to it. [optional]
 
     Outputs:
         positive (CONDITIONING)
@@ -259,7 +259,7 @@ class LTXVConditioning(Node):
     Args:
         positive: CONDITIONING
         negative: CONDITIONING
-        frame_rate: FLOAT
+        frame_rate: FLOAT [default 25.0; 0.0 to 1000.0, step 0.01]
 
     Outputs:
         positive (CONDITIONING)
@@ -367,8 +367,8 @@ class LTXVDualCFGGuider(SingleOutputNode[Literal["GUIDER"]]):
         model: MODEL
         positive: CONDITIONING
         negative: CONDITIONING
-        video_cfg: FLOAT
-        audio_cfg: FLOAT
+        video_cfg: FLOAT [default 3.0; 0.0 to 100.0, step 0.1]
+        audio_cfg: FLOAT [default 7.0; 0.0 to 100.0, step 0.1]
 
     Outputs:
         guider (GUIDER)
@@ -427,9 +427,9 @@ class LTXVDurationPredictor(Node):
         model: MODEL
         positive: CONDITIONING
         duration_head: LTX 2.4 duration head loaded with ModelPatchLoader.
-        frame_rate: FLOAT
-        min_seconds: FLOAT
-        max_seconds: FLOAT
+        frame_rate: FLOAT [default 24.0; 1.0 to 120.0, step 0.01]
+        min_seconds: FLOAT [default 1.0; 0.5 to 120.0, step 0.1]
+        max_seconds: FLOAT [default 20.0; 0.5 to 120.0, step 0.1]
 
     Outputs:
         num_frames (INT)
@@ -494,11 +494,11 @@ class LTXVImgToVideo(Node):
         negative: CONDITIONING
         vae: VAE
         image: IMAGE
-        width: INT
-        height: INT
-        length: INT
-        batch_size: INT
-        strength: FLOAT
+        width: INT [default 768; 64 to 16384, step 32]
+        height: INT [default 512; 64 to 16384, step 32]
+        length: INT [default 97; 9 to 16384, step 8]
+        batch_size: INT [default 1; 1 to 4096]
+        strength: FLOAT [default 1.0; 0.0 to 1.0]
 
     Outputs:
         positive (CONDITIONING)
@@ -576,8 +576,8 @@ class LTXVImgToVideoInplace(SingleOutputNode[Literal["LATENT"]]):
         vae: VAE
         image: IMAGE
         latent: LATENT
-        strength: FLOAT
-        bypass: Bypass the conditioning.
+        strength: FLOAT [default 1.0; 0.0 to 1.0]
+        bypass: Bypass the conditioning. [default False]
 
     Outputs:
         latent (LATENT)
@@ -634,9 +634,9 @@ class LTXVModalityGuidance(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: MODEL
-        modality_scale: FLOAT
-        start_percent: FLOAT
-        end_percent: FLOAT
+        modality_scale: FLOAT [default 3.0; 1.0 to 100.0, step 0.1]
+        start_percent: FLOAT [default 0.0; 0.0 to 1.0, step 0.001]
+        end_percent: FLOAT [default 1.0; 0.0 to 1.0, step 0.001]
 
     Outputs:
         model (MODEL)
@@ -689,7 +689,7 @@ class LTXVPreprocess(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         image: IMAGE
-        img_compression: Amount of compression to apply on image.
+        img_compression: Amount of compression to apply on image. [default 35; 0 to 100]
 
     Outputs:
         output_image (IMAGE)
@@ -740,9 +740,9 @@ class LTXVReferenceAudio(Node):
         negative: CONDITIONING
         reference_audio: Reference audio clip whose speaker identity to transfer. ~5 seconds recommended (training duration). Shorter or longer clips may degrade voice identity transfer.
         audio_vae: LTXV Audio VAE for encoding.
-        identity_guidance_scale: Strength of identity guidance. Runs an extra forward pass without reference each step to amplify speaker identity. Set to 0 to disable (no extra pass).
-        start_percent: Start of the sigma range where identity guidance is active.
-        end_percent: End of the sigma range where identity guidance is active.
+        identity_guidance_scale: Strength of identity guidance. Runs an extra forward pass without reference each step to amplify speaker identity. Set to 0 to disable (no extra pass). [default 3.0; 0.0 to 100.0, step 0.01]
+        start_percent: Start of the sigma range where identity guidance is active. [default 0.0; 0.0 to 1.0, step 0.001]
+        end_percent: End of the sigma range where identity guidance is active. [default 1.0; 0.0 to 1.0, step 0.001]
 
     Outputs:
         model (MODEL)
@@ -819,12 +819,12 @@ class LTXVScheduler(SingleOutputNode[Literal["SIGMAS"]]):
     Category: model/sampling/schedulers
 
     Args:
-        steps: INT
-        max_shift: FLOAT
-        base_shift: FLOAT
-        stretch: Stretch the sigmas to be in the range [terminal, 1].
-        terminal: The terminal value of the sigmas after stretching.
-        latent: LATENT
+        steps: INT [default 20; 1 to 10000]
+        max_shift: FLOAT [default 2.05; 0.0 to 100.0, step 0.01]
+        base_shift: FLOAT [default 0.95; 0.0 to 100.0, step 0.01]
+        stretch: Stretch the sigmas to be in the range [terminal, 1]. [default True]
+        terminal: The terminal value of the sigmas after stretching. [default 0.1; 0.0 to 0.99, step 0.01]
+        latent: LATENT [optional]
 
     Outputs:
         sigmas (SIGMAS)
@@ -931,10 +931,10 @@ class LTXVSpatioTemporalGuidance(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: MODEL
-        scale: FLOAT
-        blocks: Comma-separated transformer block indices to perturb.
-        start_percent: FLOAT
-        end_percent: FLOAT
+        scale: FLOAT [default 1.0; 0.0 to 100.0, step 0.01]
+        blocks: Comma-separated transformer block indices to perturb. [default '29']
+        start_percent: FLOAT [default 0.0; 0.0 to 1.0, step 0.001]
+        end_percent: FLOAT [default 1.0; 0.0 to 1.0, step 0.001]
 
     Outputs:
         model (MODEL)
@@ -991,9 +991,9 @@ class ModelSamplingLTXV(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: MODEL
-        max_shift: FLOAT
-        base_shift: FLOAT
-        latent: LATENT
+        max_shift: FLOAT [default 2.05; 0.0 to 100.0, step 0.01]
+        base_shift: FLOAT [default 0.95; 0.0 to 100.0, step 0.01]
+        latent: LATENT [optional]
 
     Outputs:
         model (MODEL)

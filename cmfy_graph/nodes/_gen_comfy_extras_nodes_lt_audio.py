@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -28,9 +28,9 @@ class LTXAVTextEncoderLoader(SingleOutputNode[Literal["CLIP"]]):
     Category: model/loaders
 
     Args:
-        text_encoder: COMBO
-        ckpt_name: COMBO
-        device: COMBO
+        text_encoder: COMBO [a file name of the server or a URL]
+        ckpt_name: COMBO [a file name of the server or a URL]
+        device: COMBO [one of 'default', 'cpu'; type LTXAVTextEncoderLoader.Device]
 
     Outputs:
         clip (CLIP)
@@ -52,6 +52,9 @@ class LTXAVTextEncoderLoader(SingleOutputNode[Literal["CLIP"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("clip", "CLIP", "CLIP"),
     )
+
+    #: the choices of input device: ``LTXAVTextEncoderLoader.Device`` in annotations
+    Device: TypeAlias = _LTXAVTextEncoderLoader_device
 
     clip: Output[Literal["CLIP"]]
 
@@ -171,7 +174,7 @@ class LTXVAudioVAELoader(SingleOutputNode[Literal["VAE"]]):
     Category: model/loaders
 
     Args:
-        ckpt_name: Audio VAE checkpoint to load.
+        ckpt_name: Audio VAE checkpoint to load. [a file name of the server or a URL]
 
     Outputs:
         audio_vae (VAE)
@@ -212,9 +215,9 @@ class LTXVEmptyLatentAudio(SingleOutputNode[Literal["LATENT"]]):
     Category: model/latent/ltxv
 
     Args:
-        frames_number: Number of frames.
-        frame_rate: Number of frames per second.
-        batch_size: The number of latent audio samples in the batch.
+        frames_number: Number of frames. [default 97; 1 to 1000]
+        frame_rate: Number of frames per second. [default 25.0]
+        batch_size: The number of latent audio samples in the batch. [default 1; 1 to 4096]
         audio_vae: The Audio VAE model to get configuration from.
 
     Outputs:

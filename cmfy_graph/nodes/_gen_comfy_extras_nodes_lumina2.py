@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -24,7 +24,7 @@ class CLIPTextEncodeLumina2(SingleOutputNode[Literal["CONDITIONING"]]):
     Category: model/conditioning/lumina
 
     Args:
-        system_prompt: Lumina2 provide two types of system prompts:Superior: You are an assistant designed to generate superior images with the superior degree of image-text alignment based on textual prompts or user prompts. Alignment: You are an assistant designed to generate high-quality images with the highest degree of image-text alignment based on textual prompts.
+        system_prompt: Lumina2 provide two types of system prompts:Superior: You are an assistant designed to generate superior images with the superior degree of image-text alignment based on textual prompts or user prompts. Alignment: You are an assistant designed to generate high-quality images with the highest degree of image-text alignment based on textual prompts. [one of 'superior', 'alignment'; type CLIPTextEncodeLumina2.SystemPrompt]
         user_prompt: The text to be encoded.
         clip: The CLIP model used for encoding the text.
 
@@ -48,6 +48,9 @@ class CLIPTextEncodeLumina2(SingleOutputNode[Literal["CONDITIONING"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("conditioning", "CONDITIONING", "CONDITIONING"),
     )
+
+    #: the choices of input system_prompt: ``CLIPTextEncodeLumina2.SystemPrompt`` in annotations
+    SystemPrompt: TypeAlias = _CLIPTextEncodeLumina2_system_prompt
 
     conditioning: Output[Literal["CONDITIONING"]]
 
@@ -81,8 +84,8 @@ class RenormCFG(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: MODEL
-        cfg_trunc: FLOAT
-        renorm_cfg: FLOAT
+        cfg_trunc: FLOAT [default 100; 0.0 to 100.0, step 0.01]
+        renorm_cfg: FLOAT [default 1.0; 0.0 to 100.0, step 0.01]
 
     Outputs:
         model (MODEL)

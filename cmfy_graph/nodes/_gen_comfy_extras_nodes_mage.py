@@ -26,10 +26,10 @@ class TextEncodeMageFlowEdit(Node):
         prompt: STRING
         negative_prompt: STRING
         images: Reference image(s) to edit. All references are resized to the output resolution before encoding.
-        width: Output width. 0 = use the first reference image's size.
-        height: Output height. 0 = use the first reference image's size.
-        batch_size: INT
-        vae: VAE
+        width: Output width. 0 = use the first reference image's size. [default 0; 0 to 8192, step 16]
+        height: Output height. 0 = use the first reference image's size. [default 0; 0 to 8192, step 16]
+        batch_size: INT [default 1; 1 to 4096]
+        vae: VAE [optional]
 
     Outputs:
         positive (CONDITIONING)

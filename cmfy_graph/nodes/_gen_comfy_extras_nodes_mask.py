@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -32,10 +32,10 @@ class CropMask(SingleOutputNode[Literal["MASK"]]):
 
     Args:
         mask: MASK
-        x: INT
-        y: INT
-        width: INT
-        height: INT
+        x: INT [default 0; 0 to 16384]
+        y: INT [default 0; 0 to 16384]
+        width: INT [default 512; 1 to 16384]
+        height: INT [default 512; 1 to 16384]
 
     Outputs:
         mask (MASK)
@@ -92,10 +92,10 @@ class FeatherMask(SingleOutputNode[Literal["MASK"]]):
 
     Args:
         mask: MASK
-        left: INT
-        top: INT
-        right: INT
-        bottom: INT
+        left: INT [default 0; 0 to 16384]
+        top: INT [default 0; 0 to 16384]
+        right: INT [default 0; 0 to 16384]
+        bottom: INT [default 0; 0 to 16384]
 
     Outputs:
         mask (MASK)
@@ -152,8 +152,8 @@ class GrowMask(SingleOutputNode[Literal["MASK"]]):
 
     Args:
         mask: MASK
-        expand: INT
-        tapered_corners: BOOLEAN
+        expand: INT [default 0; -16384 to 16384]
+        tapered_corners: BOOLEAN [default True]
 
     Outputs:
         mask (MASK)
@@ -202,7 +202,7 @@ class ImageColorToMask(SingleOutputNode[Literal["MASK"]]):
 
     Args:
         image: IMAGE
-        color: INT
+        color: INT [default 0; 0 to 16777215]
 
     Outputs:
         mask (MASK)
@@ -248,10 +248,10 @@ class ImageCompositeMasked(SingleOutputNode[Literal["IMAGE"]]):
     Args:
         destination: IMAGE
         source: IMAGE
-        x: INT
-        y: INT
-        resize_source: BOOLEAN
-        mask: MASK
+        x: INT [default 0; 0 to 16384]
+        y: INT [default 0; 0 to 16384]
+        resize_source: BOOLEAN [default False]
+        mask: MASK [optional]
 
     Outputs:
         image (IMAGE)
@@ -312,7 +312,7 @@ class ImageToMask(SingleOutputNode[Literal["MASK"]]):
 
     Args:
         image: IMAGE
-        channel: COMBO
+        channel: COMBO [one of 'red', 'green', 'blue', 'alpha'; type ImageToMask.Channel]
 
     Outputs:
         mask (MASK)
@@ -327,6 +327,9 @@ class ImageToMask(SingleOutputNode[Literal["MASK"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("mask", "MASK", "MASK"),
     )
+
+    #: the choices of input channel: ``ImageToMask.Channel`` in annotations
+    Channel: TypeAlias = _ImageToMask_channel
 
     mask: Output[Literal["MASK"]]
 
@@ -397,10 +400,10 @@ class LatentCompositeMasked(SingleOutputNode[Literal["LATENT"]]):
     Args:
         destination: LATENT
         source: LATENT
-        x: INT
-        y: INT
-        resize_source: BOOLEAN
-        mask: MASK
+        x: INT [default 0; 0 to 16384, step 8]
+        y: INT [default 0; 0 to 16384, step 8]
+        resize_source: BOOLEAN [default False]
+        mask: MASK [optional]
 
     Outputs:
         latent (LATENT)
@@ -462,9 +465,9 @@ class MaskComposite(SingleOutputNode[Literal["MASK"]]):
     Args:
         destination: MASK
         source: MASK
-        x: INT
-        y: INT
-        operation: COMBO
+        x: INT [default 0; 0 to 16384]
+        y: INT [default 0; 0 to 16384]
+        operation: COMBO [one of 'multiply', 'add', 'subtract', 'and', 'or', 'xor'; type MaskComposite.Operation]
 
     Outputs:
         mask (MASK)
@@ -488,6 +491,9 @@ class MaskComposite(SingleOutputNode[Literal["MASK"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("mask", "MASK", "MASK"),
     )
+
+    #: the choices of input operation: ``MaskComposite.Operation`` in annotations
+    Operation: TypeAlias = _MaskComposite_operation
 
     mask: Output[Literal["MASK"]]
 
@@ -605,9 +611,9 @@ class SolidMask(SingleOutputNode[Literal["MASK"]]):
     Category: image/mask
 
     Args:
-        value: FLOAT
-        width: INT
-        height: INT
+        value: FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        width: INT [default 512; 1 to 16384]
+        height: INT [default 512; 1 to 16384]
 
     Outputs:
         mask (MASK)
@@ -657,7 +663,7 @@ class ThresholdMask(SingleOutputNode[Literal["MASK"]]):
 
     Args:
         mask: MASK
-        value: FLOAT
+        value: FLOAT [default 0.5; 0.0 to 1.0, step 0.01]
 
     Outputs:
         mask (MASK)

@@ -20,7 +20,7 @@ class ComfyMathExpression(Node):
     Category: utilities
 
     Args:
-        expression: STRING
+        expression: STRING [default 'a + b']
         values: COMFY_AUTOGROW_V3
 
     Outputs:

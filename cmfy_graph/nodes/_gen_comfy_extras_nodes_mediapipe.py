@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import DynamicOption, InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -23,7 +23,7 @@ class LoadMediaPipeFaceLandmarker(SingleOutputNode[Literal["FACE_DETECTION_MODEL
     Category: model/loaders
 
     Args:
-        model_name: Face detection model from models/detection/.
+        model_name: Face detection model from models/detection/. [a file name of the server or a URL]
 
     Outputs:
         face_detection_model (FACE_DETECTION_MODEL)
@@ -71,10 +71,10 @@ class MediaPipeFaceLandmarker(Node):
     Args:
         face_detection_model: FACE_DETECTION_MODEL
         image: IMAGE
-        detector_variant: Face detector range. 'short' is tuned for close-up faces (within ~2 m of the camera); 'full' covers farther / smaller faces (up to ~5 m) but is slower. 'both' runs both detectors and keeps whichever found more faces per frame (~2× detection cost).
-        num_faces: Maximum faces to return per frame. 0 = no cap (return all detected).
-        min_confidence: BlazeFace score threshold. Lower to catch small/occluded faces.
-        missing_frame_fallback: Per-frame behaviour when detection fails in a batch. 'empty' leaves the frame faceless. 'previous' copies the most recent successful detection. 'interpolate' lerps landmarks/bbox/blendshapes between bracketing successful frames. Multi-face: pairs faces across frames by greedy bbox-centre NN.
+        detector_variant: Face detector range. 'short' is tuned for close-up faces (within ~2 m of the camera); 'full' covers farther / smaller faces (up to ~5 m) but is slower. 'both' runs both detectors and keeps whichever found more faces per frame (~2× detection cost). [default 'short'; one of 'short', 'full', 'both'; type MediaPipeFaceLandmarker.DetectorVariant]
+        num_faces: Maximum faces to return per frame. 0 = no cap (return all detected). [default 1; 0 to 16]
+        min_confidence: BlazeFace score threshold. Lower to catch small/occluded faces. [default 0.5; 0.0 to 1.0, step 0.01]
+        missing_frame_fallback: Per-frame behaviour when detection fails in a batch. 'empty' leaves the frame faceless. 'previous' copies the most recent successful detection. 'interpolate' lerps landmarks/bbox/blendshapes between bracketing successful frames. Multi-face: pairs faces across frames by greedy bbox-centre NN. [default 'empty'; one of 'empty', 'previous', 'interpolate'; type MediaPipeFaceLandmarker.MissingFrameFallback]
 
     Outputs:
         face_landmarks (FACE_LANDMARKS)
@@ -107,6 +107,11 @@ class MediaPipeFaceLandmarker(Node):
         ("face_landmarks", "FACE_LANDMARKS", "face_landmarks"),
         ("bboxes", "BOUNDING_BOX", "bboxes"),
     )
+
+    #: the choices of input detector_variant: ``MediaPipeFaceLandmarker.DetectorVariant`` in annotations
+    DetectorVariant: TypeAlias = _MediaPipeFaceLandmarker_detector_variant
+    #: the choices of input missing_frame_fallback: ``MediaPipeFaceLandmarker.MissingFrameFallback`` in annotations
+    MissingFrameFallback: TypeAlias = _MediaPipeFaceLandmarker_missing_frame_fallback
 
     face_landmarks: Output[Literal["FACE_LANDMARKS"]]
     bboxes: Output[Literal["BOUNDING_BOX"]]
@@ -251,10 +256,10 @@ class MediaPipeFaceMeshVisualize(SingleOutputNode[Literal["IMAGE"]]):
     Args:
         face_landmarks: FACE_LANDMARKS
         connections: 'all' = oval+eyes+brows+lips+irises+nose. 'fill' = solid face_oval polygon (silhouette mask). 'custom' = toggle each feature individually (including 'tesselation', the full 2547-edge wireframe).
-        color: COLOR
-        thickness: Edge line thickness in pixels. 0 disables edge drawing.
-        point_size: Landmark dot radius in pixels. 0 disables point drawing.
-        image: If not connected, a black canvas will be used.
+        color: COLOR [default '#00ff00']
+        thickness: Edge line thickness in pixels. 0 disables edge drawing. [default 1; 0 to 8]
+        point_size: Landmark dot radius in pixels. 0 disables point drawing. [default 2; 0 to 16]
+        image: If not connected, a black canvas will be used. [optional]
 
     Outputs:
         image (IMAGE)

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import DynamicOption, InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -37,10 +37,10 @@ class ApplyTextureToMesh(SingleOutputNode[Literal["MESH"]]):
     Args:
         mesh: MESH
         base_color: IMAGE
-        metallic: IMAGE
-        roughness: IMAGE
-        occlusion: IMAGE
-        normal_map: IMAGE
+        metallic: IMAGE [optional]
+        roughness: IMAGE [optional]
+        occlusion: IMAGE [optional]
+        normal_map: IMAGE [optional]
 
     Outputs:
         mesh (MESH)
@@ -98,11 +98,11 @@ class BakeAmbientOcclusion(SingleOutputNode[Literal["IMAGE"]]):
     Args:
         low_poly: MESH
         high_poly: MESH
-        resolution: INT
-        samples: Rays per texel. More = smoother, slower. Raise if grainy.
-        max_distance: Ray length, as a fraction of the bounding box diagonal. Smaller = tighter, more local occlusion.
-        strength: Scales the occlusion. >1 darkens, <1 lightens.
-        bias: Ray origin lift off the surface, as a fraction of the bounding box diagonal. Raise if even surfaces show dark blotches/holes.
+        resolution: INT [default 1024; 64 to 8192, step 64]
+        samples: Rays per texel. More = smoother, slower. Raise if grainy. [default 64; 4 to 1024, step 4]
+        max_distance: Ray length, as a fraction of the bounding box diagonal. Smaller = tighter, more local occlusion. [default 0.5; 0.01 to 2.0, step 0.01]
+        strength: Scales the occlusion. >1 darkens, <1 lightens. [default 1.0; 0.0 to 2.0, step 0.05]
+        bias: Ray origin lift off the surface, as a fraction of the bounding box diagonal. Raise if even surfaces show dark blotches/holes. [default 0.01; 0.0001 to 0.2, step 0.0005]
 
     Outputs:
         occlusion (IMAGE)
@@ -169,9 +169,9 @@ class BakeNormalMapFromMesh(SingleOutputNode[Literal["IMAGE"]]):
     Args:
         low_poly: MESH
         high_poly: MESH
-        resolution: INT
-        cage_distance: Surface search band, as a fraction of the bounding box diagonal. Raise for wrong/missing patches under heavy decimation; lower if it grabs across gaps.
-        ignore_backfaces: Skip high-poly surfaces facing away from the texel, so crevices/enclosed spaces don't grab the opposite wall. Disable only if the high-poly winding is inconsistent.
+        resolution: INT [default 1024; 64 to 8192, step 64]
+        cage_distance: Surface search band, as a fraction of the bounding box diagonal. Raise for wrong/missing patches under heavy decimation; lower if it grabs across gaps. [default 0.05; 0.001 to 0.5, step 0.001]
+        ignore_backfaces: Skip high-poly surfaces facing away from the texel, so crevices/enclosed spaces don't grab the opposite wall. Disable only if the high-poly winding is inconsistent. [default True]
 
     Outputs:
         normal_map (IMAGE)
@@ -230,8 +230,8 @@ class BakeTextureFromVoxel(Node):
     Args:
         mesh: MESH
         voxel_colors: VOXEL
-        texture_size: Square UV atlas resolution.
-        reference_mesh: Optional dense pre-decimation mesh; back-projects each texel onto its true surface before sampling, removing faceted baking on coarse meshes.
+        texture_size: Square UV atlas resolution. [default 2048; 64 to 8192]
+        reference_mesh: Optional dense pre-decimation mesh; back-projects each texel onto its true surface before sampling, removing faceted baking on coarse meshes. [optional]
 
     Outputs:
         base_color (IMAGE)
@@ -296,7 +296,7 @@ class DecimateMesh(SingleOutputNode[Literal["MESH"]]):
 
     Args:
         mesh: MESH
-        target_face_count: Target max faces. 0 disables.
+        target_face_count: Target max faces. 0 disables. [default 200000; 0 to 50000000]
         placement_mode: midpoint: cumesh-faithful (recommended). qem: QEM-optimal placement.
 
     Outputs:
@@ -387,10 +387,10 @@ class FillHoles(SingleOutputNode[Literal["MESH"]]):
 
     Args:
         mesh: MESH
-        max_perimeter: Max hole perimeter to fill. 0 disables.
-        weld_epsilon_rel: Pre-weld tolerance (fraction of bounding box diagonal); boundary detection needs welded vertices. 0 skips.
-        max_vertices: Cap boundary vertices per cycle; centroid-fan only works for small near-planar holes. Keep ≤16.
-        fill_chains: Also fill open chains (not just cycles). Noisy; OFF matches cumesh.
+        max_perimeter: Max hole perimeter to fill. 0 disables. [default 0.03; 0.0 to inf, step 0.0001]
+        weld_epsilon_rel: Pre-weld tolerance (fraction of bounding box diagonal); boundary detection needs welded vertices. 0 skips. [default 1e-05; 0.0 to inf, step 1e-06]
+        max_vertices: Cap boundary vertices per cycle; centroid-fan only works for small near-planar holes. Keep ≤16. [default 16; 3 to 1024]
+        fill_chains: Also fill open chains (not just cycles). Noisy; OFF matches cumesh. [default False]
 
     Outputs:
         mesh (MESH)
@@ -449,7 +449,7 @@ class MeshSmoothNormals(SingleOutputNode[Literal["MESH"]]):
 
     Args:
         mesh: MESH
-        crease_angle: Edges whose dihedral angle exceeds this value (degrees) stay hard (vertices are split). 180 = fully smooth; lower preserves sharp edges (e.g. ~30-60 for hard-surface).
+        crease_angle: Edges whose dihedral angle exceeds this value (degrees) stay hard (vertices are split). 180 = fully smooth; lower preserves sharp edges (e.g. ~30-60 for hard-surface). [default 180.0; 0.0 to 180.0]
 
     Outputs:
         mesh (MESH)
@@ -600,14 +600,14 @@ class RemeshMesh(SingleOutputNode[Literal["MESH"]]):
 
     Args:
         mesh: MESH
-        resolution: Voxel grid resolution (output density). 256 ~ 100k faces, 512 ~ 1M. For an exact face count, follow with Decimate Mesh.
+        resolution: Voxel grid resolution (output density). 256 ~ 100k faces, 512 ~ 1M. For an exact face count, follow with Decimate Mesh. [default 512; 32 to 2048]
         sign_mode: udf: robust to messy/non-manifold input. sdf: clean single surface with QEF (Quadratic Error Function) sharp-feature recovery, but needs consistent winding.
-        band: Narrow-band width in voxel units. In UDF mode also offsets the surface.
-        project_back: Linearly interpolate vertices toward the original surface (0 = pure DC, 1 = snapped).
-        fix_poles: Collapse valence-3 vertex pairs (DC T-junction artifact).
-        smooth_iters: Taubin smoothing iterations (0 = off). 2-3 cleans DC staircase-like artifacts; higher over-smooth QEF edges.
-        drop_small_components: Drop components below this fraction of the largest's face count. 0 disables.
-        precluster_max_verts: Cap input vertex count before the field queries, inputs above this are cluster-decimated to it first. Prevents OOM on huge meshes.
+        band: Narrow-band width in voxel units. In UDF mode also offsets the surface. [default 1.0; 0.5 to 4.0, step 0.1]
+        project_back: Linearly interpolate vertices toward the original surface (0 = pure DC, 1 = snapped). [default 0.0; 0.0 to 1.0, step 0.05]
+        fix_poles: Collapse valence-3 vertex pairs (DC T-junction artifact). [default False]
+        smooth_iters: Taubin smoothing iterations (0 = off). 2-3 cleans DC staircase-like artifacts; higher over-smooth QEF edges. [default 0; 0 to 20]
+        drop_small_components: Drop components below this fraction of the largest's face count. 0 disables. [default 0.01; 0.0 to 0.5, step 0.005]
+        precluster_max_verts: Cap input vertex count before the field queries, inputs above this are cluster-decimated to it first. Prevents OOM on huge meshes. [default 20000000; 0 to 100000000]
 
     Outputs:
         mesh (MESH)
@@ -744,12 +744,12 @@ class RenderMesh(Node):
 
     Args:
         mesh: MESH
-        mode: What to render. auto: texture if present, else vertex colours, else shaded clay.
-        width: INT
-        height: INT
-        background: COLOR
-        model_3d_info: Model transform from the same Load3D / Preview3D viewer. Connect it with camera_info to match the viewer framing.
-        camera_info: Camera from a Load3D / Preview3D viewer or a Create Camera Info node. If none is connected, a default front view is auto-framed.
+        mode: What to render. auto: texture if present, else vertex colours, else shaded clay. [one of 'auto', 'texture', 'vertex colors', 'solid', 'normal', 'depth'; type RenderMesh.Mode]
+        width: INT [default 1024; 64 to 4096, step 8]
+        height: INT [default 1024; 64 to 4096, step 8]
+        background: COLOR [default '#000000']
+        model_3d_info: Model transform from the same Load3D / Preview3D viewer. Connect it with camera_info to match the viewer framing. [optional]
+        camera_info: Camera from a Load3D / Preview3D viewer or a Create Camera Info node. If none is connected, a default front view is auto-framed. [optional]
 
     Outputs:
         image (IMAGE)
@@ -771,6 +771,9 @@ class RenderMesh(Node):
         ("image", "IMAGE", "image"),
         ("mask", "MASK", "mask"),
     )
+
+    #: the choices of input mode: ``RenderMesh.Mode`` in annotations
+    Mode: TypeAlias = _RenderMesh_mode
 
     image: Output[Literal["IMAGE"]]
     mask: Output[Literal["MASK"]]
@@ -817,7 +820,7 @@ class RenderUVAtlas(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         mesh: MESH
-        resolution: INT
+        resolution: INT [default 1024; 64 to 4096, step 64]
 
     Outputs:
         image (IMAGE)
@@ -866,10 +869,10 @@ class UnwrapMesh(SingleOutputNode[Literal["MESH"]]):
 
     Args:
         mesh: MESH
-        segmenter: pec: fast parallel-edge-collapse charting on GPU. adaptive: CPU, slower.
-        resolution: Target atlas resolution for texel-density auto-scale (0 = fit-to-content).
-        padding: Texel padding between charts.
-        weld_distance: Coincident-vert merge radius as a fraction of mesh extent (0 = auto). Raise to ~0.001 if you get per-triangle charts (unwelded input).
+        segmenter: pec: fast parallel-edge-collapse charting on GPU. adaptive: CPU, slower. [default 'pec'; one of 'pec', 'adaptive'; type UnwrapMesh.Segmenter]
+        resolution: Target atlas resolution for texel-density auto-scale (0 = fit-to-content). [default 1024; 0 to 8192, step 256]
+        padding: Texel padding between charts. [default 1; 0 to 16]
+        weld_distance: Coincident-vert merge radius as a fraction of mesh extent (0 = auto). Raise to ~0.001 if you get per-triangle charts (unwelded input). [default 0.0; 0.0 to 1.0, step 0.0001]
 
     Outputs:
         mesh (MESH)
@@ -893,6 +896,9 @@ class UnwrapMesh(SingleOutputNode[Literal["MESH"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("mesh", "MESH", "mesh"),
     )
+
+    #: the choices of input segmenter: ``UnwrapMesh.Segmenter`` in annotations
+    Segmenter: TypeAlias = _UnwrapMesh_segmenter
 
     mesh: Output[Literal["MESH"]]
 
@@ -934,8 +940,8 @@ class WeldVertices(SingleOutputNode[Literal["MESH"]]):
 
     Args:
         mesh: MESH
-        epsilon_rel: Weld tolerance (fraction of bbox diagonal). 1e-5 for float dedup; 1e-3 for visibly-close-but-distinct verts.
-        epsilon_abs: Absolute weld tolerance (overrides epsilon_rel when > 0).
+        epsilon_rel: Weld tolerance (fraction of bbox diagonal). 1e-5 for float dedup; 1e-3 for visibly-close-but-distinct verts. [default 1e-05; 0.0 to inf, step 1e-06]
+        epsilon_abs: Absolute weld tolerance (overrides epsilon_rel when > 0). [default 0.0; 0.0 to inf, step 1e-06]
 
     Outputs:
         mesh (MESH)

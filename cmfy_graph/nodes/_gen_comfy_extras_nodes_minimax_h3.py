@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import DynamicOption, InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -26,9 +26,9 @@ class EmptyMiniMaxH3LatentAV(SingleOutputNode[Literal["LATENT"]]):
     Category: model/latent/minimax
 
     Args:
-        width: INT
-        height: INT
-        length: Frame count at 24 fps, snapped up to the model's 17k+5 grid (124 = ~5s; trained range is ~124-362, longer is untested)
+        width: INT [default 1344; 32 to 16384, step 32]
+        height: INT [default 768; 32 to 16384, step 32]
+        length: Frame count at 24 fps, snapped up to the model's 17k+5 grid (124 = ~5s; trained range is ~124-362, longer is untested) [default 124; 5 to 3600, step 17]
 
     Outputs:
         latent (LATENT)
@@ -81,11 +81,11 @@ class MiniMaxH3AddGuide(SingleOutputNode[Literal["CONDITIONING"]]):
     Args:
         positive: CONDITIONING
         latent: LATENT
-        frame_idx: Frame index to anchor the image or the clip's first frame at. Negative values are counted from the end of the video.
-        vae: Video VAE, needed when an image is connected.
-        audio_vae: Audio VAE, needed when an audio is connected.
-        image: Image or video frames to anchor. Multi-frame batches are anchored as a clip and cropped down to the model's valid clip lengths: 5, 22, 39... (17k + 5) frames. Batches shorter than 5 frames use only the first image.
-        audio: Soundtrack to anchor starting at the same frame index, cropped to the video's remaining duration.
+        frame_idx: Frame index to anchor the image or the clip's first frame at. Negative values are counted from the end of the video. [default 0; -9999 to 9999]
+        vae: Video VAE, needed when an image is connected. [optional]
+        audio_vae: Audio VAE, needed when an audio is connected. [optional]
+        image: Image or video frames to anchor. Multi-frame batches are anchored as a clip and cropped down to the model's valid clip lengths: 5, 22, 39... (17k + 5) frames. Batches shorter than 5 frames use only the first image. [optional]
+        audio: Soundtrack to anchor starting at the same frame index, cropped to the video's remaining duration. [optional]
 
     Outputs:
         positive (CONDITIONING)
@@ -147,11 +147,11 @@ class MiniMaxH3ImageToVideo(Node):
         clip: CLIP
         vae: VAE
         prompt: STRING
-        width: INT
-        height: INT
-        length: Frame count at 24 fps, snapped up to the model's 17k+5 grid (124 = ~5s; trained range is ~124-362, longer is untested)
-        first_frame: IMAGE
-        last_frame: IMAGE
+        width: INT [default 1344; 32 to 16384, step 32]
+        height: INT [default 768; 32 to 16384, step 32]
+        length: Frame count at 24 fps, snapped up to the model's 17k+5 grid (124 = ~5s; trained range is ~124-362, longer is untested) [default 124; 5 to 3600, step 17]
+        first_frame: IMAGE [optional]
+        last_frame: IMAGE [optional]
 
     Outputs:
         positive (CONDITIONING)
@@ -227,14 +227,14 @@ class MiniMaxH3ReferenceToVideo(Node):
         vae: VAE
         audio_vae: VAE
         prompt: STRING
-        width: INT
-        height: INT
-        length: Frame count at 24 fps, (124 = ~5s, trained range is ~124-362)
-        ref_image_size: Reference image sizing. 'match' scales each ref (down only, keeping aspect) to the generation's pixel area; 'max' uses the reference pipeline's 2048px short edge for best identity fidelity. Reference tokens ride through every sampling step, so 'max' can be several times slower.
-        ref_images: COMFY_AUTOGROW_V3
-        ref_videos: COMFY_AUTOGROW_V3
-        ref_video_audios: COMFY_AUTOGROW_V3
-        ref_audios: COMFY_AUTOGROW_V3
+        width: INT [default 1344; 32 to 16384, step 32]
+        height: INT [default 768; 32 to 16384, step 32]
+        length: Frame count at 24 fps, (124 = ~5s, trained range is ~124-362) [default 124; 5 to 3600, step 17]
+        ref_image_size: Reference image sizing. 'match' scales each ref (down only, keeping aspect) to the generation's pixel area; 'max' uses the reference pipeline's 2048px short edge for best identity fidelity. Reference tokens ride through every sampling step, so 'max' can be several times slower. [default 'match'; one of 'match', 'max'; type MiniMaxH3ReferenceToVideo.RefImageSize]
+        ref_images: COMFY_AUTOGROW_V3 [optional]
+        ref_videos: COMFY_AUTOGROW_V3 [optional]
+        ref_video_audios: COMFY_AUTOGROW_V3 [optional]
+        ref_audios: COMFY_AUTOGROW_V3 [optional]
 
     Outputs:
         positive (CONDITIONING)
@@ -273,6 +273,9 @@ class MiniMaxH3ReferenceToVideo(Node):
         "ref_video_audios": ("optional", "COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"ref_video_audio": ["AUDIO", {}]}}, "prefix": "ref_video_audio_", "min": 0, "max": 3}}),
         "ref_audios": ("optional", "COMFY_AUTOGROW_V3", {"template": {"input": {"required": {"ref_audio": ["AUDIO", {}]}}, "prefix": "ref_audio_", "min": 0, "max": 3}}),
     }
+
+    #: the choices of input ref_image_size: ``MiniMaxH3ReferenceToVideo.RefImageSize`` in annotations
+    RefImageSize: TypeAlias = _MiniMaxH3ReferenceToVideo_ref_image_size
 
     positive: Output[Literal["CONDITIONING"]]
     latent: Output[Literal["LATENT"]]
@@ -330,8 +333,8 @@ class MiniMaxH3SigmaShift(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: MODEL
-        shift_video: FLOAT
-        shift_audio: FLOAT
+        shift_video: FLOAT [default 12.0; 0.01 to 100.0, step 0.01]
+        shift_audio: FLOAT [default 3.0; 0.01 to 100.0, step 0.01]
 
     Outputs:
         model (MODEL)

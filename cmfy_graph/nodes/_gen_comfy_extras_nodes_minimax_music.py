@@ -22,8 +22,8 @@ class EmptyMiniMaxMusic3LatentAudio(SingleOutputNode[Literal["LATENT"]]):
     Category: model/latent/minimax music
 
     Args:
-        seconds: FLOAT
-        batch_size: INT
+        seconds: FLOAT [default 120.0; 0.04 to 360.0, step 0.04]
+        batch_size: INT [default 1; 1 to 4096]
 
     Outputs:
         latent (LATENT)
@@ -73,10 +73,10 @@ class MiniMaxMusic3TextEncode(Node):
         clip: CLIP
         caption: STRING
         lyrics: STRING
-        seed: INT
-        max_duration: Maximum duration in seconds; the model can end the song earlier.
-        cfg_scale: FLOAT
-        top_k: INT
+        seed: INT [default 0; 0 to 18446744073709551615]
+        max_duration: Maximum duration in seconds; the model can end the song earlier. [default 120.0; 0.04 to 360.0, step 0.04]
+        cfg_scale: FLOAT [default 1.5; 0.0 to 100.0, step 0.1]
+        top_k: INT [default 50; 1 to 16384]
 
     Outputs:
         conditioning (CONDITIONING)

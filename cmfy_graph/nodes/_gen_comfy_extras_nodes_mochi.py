@@ -19,10 +19,10 @@ class EmptyMochiLatentVideo(SingleOutputNode[Literal["LATENT"]]):
     Category: model/latent/mochi
 
     Args:
-        width: INT
-        height: INT
-        length: INT
-        batch_size: INT
+        width: INT [default 848; 16 to 16384, step 16]
+        height: INT [default 480; 16 to 16384, step 16]
+        length: INT [default 25; 7 to 16384, step 6]
+        batch_size: INT [default 1; 1 to 4096]
 
     Outputs:
         latent (LATENT)

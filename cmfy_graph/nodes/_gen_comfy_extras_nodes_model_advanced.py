@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -32,7 +32,7 @@ class ModelAttentionBackend(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: MODEL
-        attention: COMBO
+        attention: COMBO [one of 'pytorch attention'; type ModelAttentionBackend.Attention]
 
     Outputs:
         model (MODEL)
@@ -53,6 +53,9 @@ class ModelAttentionBackend(SingleOutputNode[Literal["MODEL"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("model", "MODEL", "MODEL"),
     )
+
+    #: the choices of input attention: ``ModelAttentionBackend.Attention`` in annotations
+    Attention: TypeAlias = _ModelAttentionBackend_attention
 
     model: Output[Literal["MODEL"]]
 
@@ -85,7 +88,7 @@ class ModelComputeDtype(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: MODEL
-        dtype: COMBO
+        dtype: COMBO [one of 'default', 'fp32', 'fp16', 'bf16'; type ModelComputeDtype.Dtype]
 
     Outputs:
         model (MODEL)
@@ -106,6 +109,9 @@ class ModelComputeDtype(SingleOutputNode[Literal["MODEL"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("model", "MODEL", "MODEL"),
     )
+
+    #: the choices of input dtype: ``ModelComputeDtype.Dtype`` in annotations
+    Dtype: TypeAlias = _ModelComputeDtype_dtype
 
     model: Output[Literal["MODEL"]]
 
@@ -136,7 +142,7 @@ class ModelNoiseScale(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: MODEL
-        noise_scale: Absolute training noise scale. For example HiDream-O1 base: 8.0, dev: 7.5.
+        noise_scale: Absolute training noise scale. For example HiDream-O1 base: 8.0, dev: 7.5. [default 1.0; 0.0 to 64.0, step 0.01]
 
     Outputs:
         model (MODEL)
@@ -181,7 +187,7 @@ class ModelSamplingAuraFlow(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: MODEL
-        shift: FLOAT
+        shift: FLOAT [default 1.73; 0.0 to 100.0, step 0.01]
 
     Outputs:
         model (MODEL)
@@ -228,9 +234,9 @@ class ModelSamplingContinuousEDM(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: MODEL
-        sampling: COMBO
-        sigma_max: FLOAT
-        sigma_min: FLOAT
+        sampling: COMBO [one of 'v_prediction', 'edm', 'edm_playground_v2.5', 'eps', 'cosmos_rflow'; type ModelSamplingContinuousEDM.Sampling]
+        sigma_max: FLOAT [default 120.0; 0.0 to 1000.0, step 0.001]
+        sigma_min: FLOAT [default 0.002; 0.0 to 1000.0, step 0.001]
 
     Outputs:
         model (MODEL)
@@ -253,6 +259,9 @@ class ModelSamplingContinuousEDM(SingleOutputNode[Literal["MODEL"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("model", "MODEL", "MODEL"),
     )
+
+    #: the choices of input sampling: ``ModelSamplingContinuousEDM.Sampling`` in annotations
+    Sampling: TypeAlias = _ModelSamplingContinuousEDM_sampling
 
     model: Output[Literal["MODEL"]]
 
@@ -291,9 +300,9 @@ class ModelSamplingContinuousV(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: MODEL
-        sampling: COMBO
-        sigma_max: FLOAT
-        sigma_min: FLOAT
+        sampling: COMBO [one of 'v_prediction'; type ModelSamplingContinuousV.Sampling]
+        sigma_max: FLOAT [default 500.0; 0.0 to 1000.0, step 0.001]
+        sigma_min: FLOAT [default 0.03; 0.0 to 1000.0, step 0.001]
 
     Outputs:
         model (MODEL)
@@ -316,6 +325,9 @@ class ModelSamplingContinuousV(SingleOutputNode[Literal["MODEL"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("model", "MODEL", "MODEL"),
     )
+
+    #: the choices of input sampling: ``ModelSamplingContinuousV.Sampling`` in annotations
+    Sampling: TypeAlias = _ModelSamplingContinuousV_sampling
 
     model: Output[Literal["MODEL"]]
 
@@ -354,8 +366,8 @@ class ModelSamplingDiscrete(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: MODEL
-        sampling: COMBO
-        zsnr: BOOLEAN
+        sampling: COMBO [one of 'eps', 'v_prediction', 'lcm', 'x0', 'img_to_img', 'img_to_img_flow'; type ModelSamplingDiscrete.Sampling]
+        zsnr: BOOLEAN [default False]
 
     Outputs:
         model (MODEL)
@@ -377,6 +389,9 @@ class ModelSamplingDiscrete(SingleOutputNode[Literal["MODEL"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("model", "MODEL", "MODEL"),
     )
+
+    #: the choices of input sampling: ``ModelSamplingDiscrete.Sampling`` in annotations
+    Sampling: TypeAlias = _ModelSamplingDiscrete_sampling
 
     model: Output[Literal["MODEL"]]
 
@@ -410,10 +425,10 @@ class ModelSamplingFlux(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: MODEL
-        max_shift: FLOAT
-        base_shift: FLOAT
-        width: INT
-        height: INT
+        max_shift: FLOAT [default 1.15; 0.0 to 100.0, step 0.01]
+        base_shift: FLOAT [default 0.5; 0.0 to 100.0, step 0.01]
+        width: INT [default 1024; 16 to 16384, step 8]
+        height: INT [default 1024; 16 to 16384, step 8]
 
     Outputs:
         model (MODEL)
@@ -470,7 +485,7 @@ class ModelSamplingSD3(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: MODEL
-        shift: FLOAT
+        shift: FLOAT [default 3.0; 0.0 to 100.0, step 0.01]
 
     Outputs:
         model (MODEL)
@@ -515,7 +530,7 @@ class ModelSamplingStableCascade(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: MODEL
-        shift: FLOAT
+        shift: FLOAT [default 2.0; 0.0 to 100.0, step 0.01]
 
     Outputs:
         model (MODEL)
@@ -560,7 +575,7 @@ class RescaleCFG(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: MODEL
-        multiplier: FLOAT
+        multiplier: FLOAT [default 0.7; 0.0 to 1.0, step 0.01]
 
     Outputs:
         model (MODEL)

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -23,13 +23,13 @@ class PatchModelAddDownscale(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: MODEL
-        block_number: INT
-        downscale_factor: FLOAT
-        start_percent: FLOAT
-        end_percent: FLOAT
-        downscale_after_skip: BOOLEAN
-        downscale_method: COMBO
-        upscale_method: COMBO
+        block_number: INT [default 3; 1 to 32]
+        downscale_factor: FLOAT [default 2.0; 0.1 to 9.0, step 0.001]
+        start_percent: FLOAT [default 0.0; 0.0 to 1.0, step 0.001]
+        end_percent: FLOAT [default 0.35; 0.0 to 1.0, step 0.001]
+        downscale_after_skip: BOOLEAN [default True]
+        downscale_method: COMBO [one of 'bicubic', 'nearest-exact', 'bilinear', 'area', 'bislerp'; type PatchModelAddDownscale.DownscaleMethod]
+        upscale_method: COMBO [one of 'bicubic', 'nearest-exact', 'bilinear', 'area', 'bislerp'; type PatchModelAddDownscale.UpscaleMethod]
 
     Outputs:
         model (MODEL)
@@ -62,6 +62,11 @@ class PatchModelAddDownscale(SingleOutputNode[Literal["MODEL"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("model", "MODEL", "MODEL"),
     )
+
+    #: the choices of input downscale_method: ``PatchModelAddDownscale.DownscaleMethod`` in annotations
+    DownscaleMethod: TypeAlias = _PatchModelAddDownscale_downscale_method
+    #: the choices of input upscale_method: ``PatchModelAddDownscale.UpscaleMethod`` in annotations
+    UpscaleMethod: TypeAlias = _PatchModelAddDownscale_upscale_method
 
     model: Output[Literal["MODEL"]]
 

@@ -74,7 +74,7 @@ class CLIPMergeSimple(SingleOutputNode[Literal["CLIP"]]):
     Args:
         clip1: CLIP
         clip2: CLIP
-        ratio: FLOAT
+        ratio: FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
 
     Outputs:
         clip (CLIP)
@@ -123,7 +123,7 @@ class CLIPMergeSubtract(SingleOutputNode[Literal["CLIP"]]):
     Args:
         clip1: CLIP
         clip2: CLIP
-        multiplier: FLOAT
+        multiplier: FLOAT [default 1.0; -10.0 to 10.0, step 0.01]
 
     Outputs:
         clip (CLIP)
@@ -171,7 +171,7 @@ class CLIPSave(Node):
 
     Args:
         clip: CLIP
-        filename_prefix: STRING
+        filename_prefix: STRING [default 'clip/ComfyUI']
     """
 
     __slots__ = ()
@@ -211,7 +211,7 @@ class CheckpointSave(Node):
         model: MODEL
         clip: CLIP
         vae: VAE
-        filename_prefix: STRING
+        filename_prefix: STRING [default 'checkpoints/ComfyUI']
     """
 
     __slots__ = ()
@@ -299,9 +299,9 @@ class ModelMergeBlocks(SingleOutputNode[Literal["MODEL"]]):
     Args:
         model1: MODEL
         model2: MODEL
-        input: FLOAT
-        middle: FLOAT
-        out: FLOAT
+        input: FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        middle: FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        out: FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
 
     Outputs:
         model (MODEL)
@@ -357,7 +357,7 @@ class ModelMergeSimple(SingleOutputNode[Literal["MODEL"]]):
     Args:
         model1: MODEL
         model2: MODEL
-        ratio: FLOAT
+        ratio: FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
 
     Outputs:
         model (MODEL)
@@ -406,7 +406,7 @@ class ModelMergeSubtract(SingleOutputNode[Literal["MODEL"]]):
     Args:
         model1: MODEL
         model2: MODEL
-        multiplier: FLOAT
+        multiplier: FLOAT [default 1.0; -10.0 to 10.0, step 0.01]
 
     Outputs:
         model (MODEL)
@@ -454,7 +454,7 @@ class ModelSave(Node):
 
     Args:
         model: MODEL
-        filename_prefix: STRING
+        filename_prefix: STRING [default 'diffusion_models/ComfyUI']
     """
 
     __slots__ = ()
@@ -492,7 +492,7 @@ class VAESave(Node):
 
     Args:
         vae: VAE
-        filename_prefix: STRING
+        filename_prefix: STRING [default 'vae/ComfyUI_vae']
     """
 
     __slots__ = ()

@@ -36,49 +36,49 @@ class ModelMergeAuraflow(SingleOutputNode[Literal["MODEL"]]):
     Args:
         model1: MODEL
         model2: MODEL
-        init_x_linear ('init_x_linear.'): FLOAT
-        positional_encoding: FLOAT
-        cond_seq_linear ('cond_seq_linear.'): FLOAT
-        register_tokens: FLOAT
-        t_embedder ('t_embedder.'): FLOAT
-        double_layers_0 ('double_layers.0.'): FLOAT
-        double_layers_1 ('double_layers.1.'): FLOAT
-        double_layers_2 ('double_layers.2.'): FLOAT
-        double_layers_3 ('double_layers.3.'): FLOAT
-        single_layers_0 ('single_layers.0.'): FLOAT
-        single_layers_1 ('single_layers.1.'): FLOAT
-        single_layers_2 ('single_layers.2.'): FLOAT
-        single_layers_3 ('single_layers.3.'): FLOAT
-        single_layers_4 ('single_layers.4.'): FLOAT
-        single_layers_5 ('single_layers.5.'): FLOAT
-        single_layers_6 ('single_layers.6.'): FLOAT
-        single_layers_7 ('single_layers.7.'): FLOAT
-        single_layers_8 ('single_layers.8.'): FLOAT
-        single_layers_9 ('single_layers.9.'): FLOAT
-        single_layers_10 ('single_layers.10.'): FLOAT
-        single_layers_11 ('single_layers.11.'): FLOAT
-        single_layers_12 ('single_layers.12.'): FLOAT
-        single_layers_13 ('single_layers.13.'): FLOAT
-        single_layers_14 ('single_layers.14.'): FLOAT
-        single_layers_15 ('single_layers.15.'): FLOAT
-        single_layers_16 ('single_layers.16.'): FLOAT
-        single_layers_17 ('single_layers.17.'): FLOAT
-        single_layers_18 ('single_layers.18.'): FLOAT
-        single_layers_19 ('single_layers.19.'): FLOAT
-        single_layers_20 ('single_layers.20.'): FLOAT
-        single_layers_21 ('single_layers.21.'): FLOAT
-        single_layers_22 ('single_layers.22.'): FLOAT
-        single_layers_23 ('single_layers.23.'): FLOAT
-        single_layers_24 ('single_layers.24.'): FLOAT
-        single_layers_25 ('single_layers.25.'): FLOAT
-        single_layers_26 ('single_layers.26.'): FLOAT
-        single_layers_27 ('single_layers.27.'): FLOAT
-        single_layers_28 ('single_layers.28.'): FLOAT
-        single_layers_29 ('single_layers.29.'): FLOAT
-        single_layers_30 ('single_layers.30.'): FLOAT
-        single_layers_31 ('single_layers.31.'): FLOAT
-        modF ('modF.'): FLOAT
-        final_linear ('final_linear.'): FLOAT
+        init_x_linear ('init_x_linear.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        positional_encoding: FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        cond_seq_linear ('cond_seq_linear.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        register_tokens: FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        t_embedder ('t_embedder.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        double_layers_0 ('double_layers.0.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        double_layers_1 ('double_layers.1.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        double_layers_2 ('double_layers.2.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        double_layers_3 ('double_layers.3.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_layers_0 ('single_layers.0.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_layers_1 ('single_layers.1.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_layers_2 ('single_layers.2.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_layers_3 ('single_layers.3.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_layers_4 ('single_layers.4.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_layers_5 ('single_layers.5.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_layers_6 ('single_layers.6.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_layers_7 ('single_layers.7.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_layers_8 ('single_layers.8.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_layers_9 ('single_layers.9.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_layers_10 ('single_layers.10.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_layers_11 ('single_layers.11.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_layers_12 ('single_layers.12.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_layers_13 ('single_layers.13.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_layers_14 ('single_layers.14.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_layers_15 ('single_layers.15.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_layers_16 ('single_layers.16.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_layers_17 ('single_layers.17.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_layers_18 ('single_layers.18.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_layers_19 ('single_layers.19.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_layers_20 ('single_layers.20.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_layers_21 ('single_layers.21.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_layers_22 ('single_layers.22.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_layers_23 ('single_layers.23.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_layers_24 ('single_layers.24.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_layers_25 ('single_layers.25.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_layers_26 ('single_layers.26.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_layers_27 ('single_layers.27.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_layers_28 ('single_layers.28.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_layers_29 ('single_layers.29.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_layers_30 ('single_layers.30.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_layers_31 ('single_layers.31.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        modF ('modF.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        final_linear ('final_linear.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
 
     Outputs:
         model (MODEL)
@@ -615,48 +615,48 @@ class ModelMergeCosmos14B(SingleOutputNode[Literal["MODEL"]]):
     Args:
         model1: MODEL
         model2: MODEL
-        pos_embedder ('pos_embedder.'): FLOAT
-        extra_pos_embedder ('extra_pos_embedder.'): FLOAT
-        x_embedder ('x_embedder.'): FLOAT
-        t_embedder ('t_embedder.'): FLOAT
-        affline_norm ('affline_norm.'): FLOAT
-        blocks_block0 ('blocks.block0.'): FLOAT
-        blocks_block1 ('blocks.block1.'): FLOAT
-        blocks_block2 ('blocks.block2.'): FLOAT
-        blocks_block3 ('blocks.block3.'): FLOAT
-        blocks_block4 ('blocks.block4.'): FLOAT
-        blocks_block5 ('blocks.block5.'): FLOAT
-        blocks_block6 ('blocks.block6.'): FLOAT
-        blocks_block7 ('blocks.block7.'): FLOAT
-        blocks_block8 ('blocks.block8.'): FLOAT
-        blocks_block9 ('blocks.block9.'): FLOAT
-        blocks_block10 ('blocks.block10.'): FLOAT
-        blocks_block11 ('blocks.block11.'): FLOAT
-        blocks_block12 ('blocks.block12.'): FLOAT
-        blocks_block13 ('blocks.block13.'): FLOAT
-        blocks_block14 ('blocks.block14.'): FLOAT
-        blocks_block15 ('blocks.block15.'): FLOAT
-        blocks_block16 ('blocks.block16.'): FLOAT
-        blocks_block17 ('blocks.block17.'): FLOAT
-        blocks_block18 ('blocks.block18.'): FLOAT
-        blocks_block19 ('blocks.block19.'): FLOAT
-        blocks_block20 ('blocks.block20.'): FLOAT
-        blocks_block21 ('blocks.block21.'): FLOAT
-        blocks_block22 ('blocks.block22.'): FLOAT
-        blocks_block23 ('blocks.block23.'): FLOAT
-        blocks_block24 ('blocks.block24.'): FLOAT
-        blocks_block25 ('blocks.block25.'): FLOAT
-        blocks_block26 ('blocks.block26.'): FLOAT
-        blocks_block27 ('blocks.block27.'): FLOAT
-        blocks_block28 ('blocks.block28.'): FLOAT
-        blocks_block29 ('blocks.block29.'): FLOAT
-        blocks_block30 ('blocks.block30.'): FLOAT
-        blocks_block31 ('blocks.block31.'): FLOAT
-        blocks_block32 ('blocks.block32.'): FLOAT
-        blocks_block33 ('blocks.block33.'): FLOAT
-        blocks_block34 ('blocks.block34.'): FLOAT
-        blocks_block35 ('blocks.block35.'): FLOAT
-        final_layer ('final_layer.'): FLOAT
+        pos_embedder ('pos_embedder.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        extra_pos_embedder ('extra_pos_embedder.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        x_embedder ('x_embedder.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        t_embedder ('t_embedder.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        affline_norm ('affline_norm.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block0 ('blocks.block0.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block1 ('blocks.block1.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block2 ('blocks.block2.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block3 ('blocks.block3.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block4 ('blocks.block4.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block5 ('blocks.block5.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block6 ('blocks.block6.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block7 ('blocks.block7.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block8 ('blocks.block8.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block9 ('blocks.block9.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block10 ('blocks.block10.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block11 ('blocks.block11.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block12 ('blocks.block12.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block13 ('blocks.block13.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block14 ('blocks.block14.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block15 ('blocks.block15.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block16 ('blocks.block16.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block17 ('blocks.block17.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block18 ('blocks.block18.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block19 ('blocks.block19.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block20 ('blocks.block20.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block21 ('blocks.block21.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block22 ('blocks.block22.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block23 ('blocks.block23.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block24 ('blocks.block24.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block25 ('blocks.block25.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block26 ('blocks.block26.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block27 ('blocks.block27.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block28 ('blocks.block28.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block29 ('blocks.block29.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block30 ('blocks.block30.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block31 ('blocks.block31.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block32 ('blocks.block32.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block33 ('blocks.block33.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block34 ('blocks.block34.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block35 ('blocks.block35.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        final_layer ('final_layer.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
 
     Outputs:
         model (MODEL)
@@ -1205,40 +1205,40 @@ class ModelMergeCosmos7B(SingleOutputNode[Literal["MODEL"]]):
     Args:
         model1: MODEL
         model2: MODEL
-        pos_embedder ('pos_embedder.'): FLOAT
-        extra_pos_embedder ('extra_pos_embedder.'): FLOAT
-        x_embedder ('x_embedder.'): FLOAT
-        t_embedder ('t_embedder.'): FLOAT
-        affline_norm ('affline_norm.'): FLOAT
-        blocks_block0 ('blocks.block0.'): FLOAT
-        blocks_block1 ('blocks.block1.'): FLOAT
-        blocks_block2 ('blocks.block2.'): FLOAT
-        blocks_block3 ('blocks.block3.'): FLOAT
-        blocks_block4 ('blocks.block4.'): FLOAT
-        blocks_block5 ('blocks.block5.'): FLOAT
-        blocks_block6 ('blocks.block6.'): FLOAT
-        blocks_block7 ('blocks.block7.'): FLOAT
-        blocks_block8 ('blocks.block8.'): FLOAT
-        blocks_block9 ('blocks.block9.'): FLOAT
-        blocks_block10 ('blocks.block10.'): FLOAT
-        blocks_block11 ('blocks.block11.'): FLOAT
-        blocks_block12 ('blocks.block12.'): FLOAT
-        blocks_block13 ('blocks.block13.'): FLOAT
-        blocks_block14 ('blocks.block14.'): FLOAT
-        blocks_block15 ('blocks.block15.'): FLOAT
-        blocks_block16 ('blocks.block16.'): FLOAT
-        blocks_block17 ('blocks.block17.'): FLOAT
-        blocks_block18 ('blocks.block18.'): FLOAT
-        blocks_block19 ('blocks.block19.'): FLOAT
-        blocks_block20 ('blocks.block20.'): FLOAT
-        blocks_block21 ('blocks.block21.'): FLOAT
-        blocks_block22 ('blocks.block22.'): FLOAT
-        blocks_block23 ('blocks.block23.'): FLOAT
-        blocks_block24 ('blocks.block24.'): FLOAT
-        blocks_block25 ('blocks.block25.'): FLOAT
-        blocks_block26 ('blocks.block26.'): FLOAT
-        blocks_block27 ('blocks.block27.'): FLOAT
-        final_layer ('final_layer.'): FLOAT
+        pos_embedder ('pos_embedder.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        extra_pos_embedder ('extra_pos_embedder.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        x_embedder ('x_embedder.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        t_embedder ('t_embedder.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        affline_norm ('affline_norm.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block0 ('blocks.block0.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block1 ('blocks.block1.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block2 ('blocks.block2.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block3 ('blocks.block3.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block4 ('blocks.block4.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block5 ('blocks.block5.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block6 ('blocks.block6.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block7 ('blocks.block7.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block8 ('blocks.block8.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block9 ('blocks.block9.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block10 ('blocks.block10.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block11 ('blocks.block11.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block12 ('blocks.block12.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block13 ('blocks.block13.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block14 ('blocks.block14.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block15 ('blocks.block15.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block16 ('blocks.block16.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block17 ('blocks.block17.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block18 ('blocks.block18.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block19 ('blocks.block19.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block20 ('blocks.block20.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block21 ('blocks.block21.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block22 ('blocks.block22.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block23 ('blocks.block23.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block24 ('blocks.block24.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block25 ('blocks.block25.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block26 ('blocks.block26.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_block27 ('blocks.block27.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        final_layer ('final_layer.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
 
     Outputs:
         model (MODEL)
@@ -1691,47 +1691,47 @@ class ModelMergeCosmosPredict2_14B(SingleOutputNode[Literal["MODEL"]]):
     Args:
         model1: MODEL
         model2: MODEL
-        pos_embedder ('pos_embedder.'): FLOAT
-        x_embedder ('x_embedder.'): FLOAT
-        t_embedder ('t_embedder.'): FLOAT
-        t_embedding_norm ('t_embedding_norm.'): FLOAT
-        blocks_0 ('blocks.0.'): FLOAT
-        blocks_1 ('blocks.1.'): FLOAT
-        blocks_2 ('blocks.2.'): FLOAT
-        blocks_3 ('blocks.3.'): FLOAT
-        blocks_4 ('blocks.4.'): FLOAT
-        blocks_5 ('blocks.5.'): FLOAT
-        blocks_6 ('blocks.6.'): FLOAT
-        blocks_7 ('blocks.7.'): FLOAT
-        blocks_8 ('blocks.8.'): FLOAT
-        blocks_9 ('blocks.9.'): FLOAT
-        blocks_10 ('blocks.10.'): FLOAT
-        blocks_11 ('blocks.11.'): FLOAT
-        blocks_12 ('blocks.12.'): FLOAT
-        blocks_13 ('blocks.13.'): FLOAT
-        blocks_14 ('blocks.14.'): FLOAT
-        blocks_15 ('blocks.15.'): FLOAT
-        blocks_16 ('blocks.16.'): FLOAT
-        blocks_17 ('blocks.17.'): FLOAT
-        blocks_18 ('blocks.18.'): FLOAT
-        blocks_19 ('blocks.19.'): FLOAT
-        blocks_20 ('blocks.20.'): FLOAT
-        blocks_21 ('blocks.21.'): FLOAT
-        blocks_22 ('blocks.22.'): FLOAT
-        blocks_23 ('blocks.23.'): FLOAT
-        blocks_24 ('blocks.24.'): FLOAT
-        blocks_25 ('blocks.25.'): FLOAT
-        blocks_26 ('blocks.26.'): FLOAT
-        blocks_27 ('blocks.27.'): FLOAT
-        blocks_28 ('blocks.28.'): FLOAT
-        blocks_29 ('blocks.29.'): FLOAT
-        blocks_30 ('blocks.30.'): FLOAT
-        blocks_31 ('blocks.31.'): FLOAT
-        blocks_32 ('blocks.32.'): FLOAT
-        blocks_33 ('blocks.33.'): FLOAT
-        blocks_34 ('blocks.34.'): FLOAT
-        blocks_35 ('blocks.35.'): FLOAT
-        final_layer ('final_layer.'): FLOAT
+        pos_embedder ('pos_embedder.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        x_embedder ('x_embedder.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        t_embedder ('t_embedder.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        t_embedding_norm ('t_embedding_norm.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_0 ('blocks.0.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_1 ('blocks.1.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_2 ('blocks.2.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_3 ('blocks.3.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_4 ('blocks.4.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_5 ('blocks.5.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_6 ('blocks.6.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_7 ('blocks.7.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_8 ('blocks.8.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_9 ('blocks.9.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_10 ('blocks.10.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_11 ('blocks.11.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_12 ('blocks.12.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_13 ('blocks.13.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_14 ('blocks.14.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_15 ('blocks.15.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_16 ('blocks.16.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_17 ('blocks.17.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_18 ('blocks.18.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_19 ('blocks.19.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_20 ('blocks.20.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_21 ('blocks.21.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_22 ('blocks.22.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_23 ('blocks.23.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_24 ('blocks.24.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_25 ('blocks.25.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_26 ('blocks.26.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_27 ('blocks.27.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_28 ('blocks.28.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_29 ('blocks.29.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_30 ('blocks.30.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_31 ('blocks.31.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_32 ('blocks.32.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_33 ('blocks.33.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_34 ('blocks.34.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_35 ('blocks.35.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        final_layer ('final_layer.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
 
     Outputs:
         model (MODEL)
@@ -2268,39 +2268,39 @@ class ModelMergeCosmosPredict2_2B(SingleOutputNode[Literal["MODEL"]]):
     Args:
         model1: MODEL
         model2: MODEL
-        pos_embedder ('pos_embedder.'): FLOAT
-        x_embedder ('x_embedder.'): FLOAT
-        t_embedder ('t_embedder.'): FLOAT
-        t_embedding_norm ('t_embedding_norm.'): FLOAT
-        blocks_0 ('blocks.0.'): FLOAT
-        blocks_1 ('blocks.1.'): FLOAT
-        blocks_2 ('blocks.2.'): FLOAT
-        blocks_3 ('blocks.3.'): FLOAT
-        blocks_4 ('blocks.4.'): FLOAT
-        blocks_5 ('blocks.5.'): FLOAT
-        blocks_6 ('blocks.6.'): FLOAT
-        blocks_7 ('blocks.7.'): FLOAT
-        blocks_8 ('blocks.8.'): FLOAT
-        blocks_9 ('blocks.9.'): FLOAT
-        blocks_10 ('blocks.10.'): FLOAT
-        blocks_11 ('blocks.11.'): FLOAT
-        blocks_12 ('blocks.12.'): FLOAT
-        blocks_13 ('blocks.13.'): FLOAT
-        blocks_14 ('blocks.14.'): FLOAT
-        blocks_15 ('blocks.15.'): FLOAT
-        blocks_16 ('blocks.16.'): FLOAT
-        blocks_17 ('blocks.17.'): FLOAT
-        blocks_18 ('blocks.18.'): FLOAT
-        blocks_19 ('blocks.19.'): FLOAT
-        blocks_20 ('blocks.20.'): FLOAT
-        blocks_21 ('blocks.21.'): FLOAT
-        blocks_22 ('blocks.22.'): FLOAT
-        blocks_23 ('blocks.23.'): FLOAT
-        blocks_24 ('blocks.24.'): FLOAT
-        blocks_25 ('blocks.25.'): FLOAT
-        blocks_26 ('blocks.26.'): FLOAT
-        blocks_27 ('blocks.27.'): FLOAT
-        final_layer ('final_layer.'): FLOAT
+        pos_embedder ('pos_embedder.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        x_embedder ('x_embedder.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        t_embedder ('t_embedder.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        t_embedding_norm ('t_embedding_norm.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_0 ('blocks.0.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_1 ('blocks.1.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_2 ('blocks.2.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_3 ('blocks.3.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_4 ('blocks.4.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_5 ('blocks.5.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_6 ('blocks.6.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_7 ('blocks.7.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_8 ('blocks.8.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_9 ('blocks.9.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_10 ('blocks.10.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_11 ('blocks.11.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_12 ('blocks.12.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_13 ('blocks.13.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_14 ('blocks.14.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_15 ('blocks.15.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_16 ('blocks.16.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_17 ('blocks.17.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_18 ('blocks.18.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_19 ('blocks.19.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_20 ('blocks.20.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_21 ('blocks.21.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_22 ('blocks.22.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_23 ('blocks.23.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_24 ('blocks.24.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_25 ('blocks.25.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_26 ('blocks.26.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_27 ('blocks.27.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        final_layer ('final_layer.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
 
     Outputs:
         model (MODEL)
@@ -2741,69 +2741,69 @@ class ModelMergeFlux1(SingleOutputNode[Literal["MODEL"]]):
     Args:
         model1: MODEL
         model2: MODEL
-        img_in ('img_in.'): FLOAT
-        time_in ('time_in.'): FLOAT
-        guidance_in: FLOAT
-        vector_in ('vector_in.'): FLOAT
-        txt_in ('txt_in.'): FLOAT
-        double_blocks_0 ('double_blocks.0.'): FLOAT
-        double_blocks_1 ('double_blocks.1.'): FLOAT
-        double_blocks_2 ('double_blocks.2.'): FLOAT
-        double_blocks_3 ('double_blocks.3.'): FLOAT
-        double_blocks_4 ('double_blocks.4.'): FLOAT
-        double_blocks_5 ('double_blocks.5.'): FLOAT
-        double_blocks_6 ('double_blocks.6.'): FLOAT
-        double_blocks_7 ('double_blocks.7.'): FLOAT
-        double_blocks_8 ('double_blocks.8.'): FLOAT
-        double_blocks_9 ('double_blocks.9.'): FLOAT
-        double_blocks_10 ('double_blocks.10.'): FLOAT
-        double_blocks_11 ('double_blocks.11.'): FLOAT
-        double_blocks_12 ('double_blocks.12.'): FLOAT
-        double_blocks_13 ('double_blocks.13.'): FLOAT
-        double_blocks_14 ('double_blocks.14.'): FLOAT
-        double_blocks_15 ('double_blocks.15.'): FLOAT
-        double_blocks_16 ('double_blocks.16.'): FLOAT
-        double_blocks_17 ('double_blocks.17.'): FLOAT
-        double_blocks_18 ('double_blocks.18.'): FLOAT
-        single_blocks_0 ('single_blocks.0.'): FLOAT
-        single_blocks_1 ('single_blocks.1.'): FLOAT
-        single_blocks_2 ('single_blocks.2.'): FLOAT
-        single_blocks_3 ('single_blocks.3.'): FLOAT
-        single_blocks_4 ('single_blocks.4.'): FLOAT
-        single_blocks_5 ('single_blocks.5.'): FLOAT
-        single_blocks_6 ('single_blocks.6.'): FLOAT
-        single_blocks_7 ('single_blocks.7.'): FLOAT
-        single_blocks_8 ('single_blocks.8.'): FLOAT
-        single_blocks_9 ('single_blocks.9.'): FLOAT
-        single_blocks_10 ('single_blocks.10.'): FLOAT
-        single_blocks_11 ('single_blocks.11.'): FLOAT
-        single_blocks_12 ('single_blocks.12.'): FLOAT
-        single_blocks_13 ('single_blocks.13.'): FLOAT
-        single_blocks_14 ('single_blocks.14.'): FLOAT
-        single_blocks_15 ('single_blocks.15.'): FLOAT
-        single_blocks_16 ('single_blocks.16.'): FLOAT
-        single_blocks_17 ('single_blocks.17.'): FLOAT
-        single_blocks_18 ('single_blocks.18.'): FLOAT
-        single_blocks_19 ('single_blocks.19.'): FLOAT
-        single_blocks_20 ('single_blocks.20.'): FLOAT
-        single_blocks_21 ('single_blocks.21.'): FLOAT
-        single_blocks_22 ('single_blocks.22.'): FLOAT
-        single_blocks_23 ('single_blocks.23.'): FLOAT
-        single_blocks_24 ('single_blocks.24.'): FLOAT
-        single_blocks_25 ('single_blocks.25.'): FLOAT
-        single_blocks_26 ('single_blocks.26.'): FLOAT
-        single_blocks_27 ('single_blocks.27.'): FLOAT
-        single_blocks_28 ('single_blocks.28.'): FLOAT
-        single_blocks_29 ('single_blocks.29.'): FLOAT
-        single_blocks_30 ('single_blocks.30.'): FLOAT
-        single_blocks_31 ('single_blocks.31.'): FLOAT
-        single_blocks_32 ('single_blocks.32.'): FLOAT
-        single_blocks_33 ('single_blocks.33.'): FLOAT
-        single_blocks_34 ('single_blocks.34.'): FLOAT
-        single_blocks_35 ('single_blocks.35.'): FLOAT
-        single_blocks_36 ('single_blocks.36.'): FLOAT
-        single_blocks_37 ('single_blocks.37.'): FLOAT
-        final_layer ('final_layer.'): FLOAT
+        img_in ('img_in.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        time_in ('time_in.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        guidance_in: FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        vector_in ('vector_in.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        txt_in ('txt_in.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        double_blocks_0 ('double_blocks.0.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        double_blocks_1 ('double_blocks.1.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        double_blocks_2 ('double_blocks.2.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        double_blocks_3 ('double_blocks.3.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        double_blocks_4 ('double_blocks.4.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        double_blocks_5 ('double_blocks.5.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        double_blocks_6 ('double_blocks.6.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        double_blocks_7 ('double_blocks.7.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        double_blocks_8 ('double_blocks.8.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        double_blocks_9 ('double_blocks.9.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        double_blocks_10 ('double_blocks.10.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        double_blocks_11 ('double_blocks.11.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        double_blocks_12 ('double_blocks.12.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        double_blocks_13 ('double_blocks.13.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        double_blocks_14 ('double_blocks.14.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        double_blocks_15 ('double_blocks.15.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        double_blocks_16 ('double_blocks.16.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        double_blocks_17 ('double_blocks.17.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        double_blocks_18 ('double_blocks.18.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_blocks_0 ('single_blocks.0.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_blocks_1 ('single_blocks.1.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_blocks_2 ('single_blocks.2.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_blocks_3 ('single_blocks.3.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_blocks_4 ('single_blocks.4.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_blocks_5 ('single_blocks.5.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_blocks_6 ('single_blocks.6.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_blocks_7 ('single_blocks.7.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_blocks_8 ('single_blocks.8.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_blocks_9 ('single_blocks.9.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_blocks_10 ('single_blocks.10.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_blocks_11 ('single_blocks.11.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_blocks_12 ('single_blocks.12.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_blocks_13 ('single_blocks.13.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_blocks_14 ('single_blocks.14.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_blocks_15 ('single_blocks.15.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_blocks_16 ('single_blocks.16.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_blocks_17 ('single_blocks.17.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_blocks_18 ('single_blocks.18.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_blocks_19 ('single_blocks.19.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_blocks_20 ('single_blocks.20.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_blocks_21 ('single_blocks.21.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_blocks_22 ('single_blocks.22.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_blocks_23 ('single_blocks.23.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_blocks_24 ('single_blocks.24.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_blocks_25 ('single_blocks.25.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_blocks_26 ('single_blocks.26.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_blocks_27 ('single_blocks.27.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_blocks_28 ('single_blocks.28.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_blocks_29 ('single_blocks.29.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_blocks_30 ('single_blocks.30.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_blocks_31 ('single_blocks.31.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_blocks_32 ('single_blocks.32.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_blocks_33 ('single_blocks.33.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_blocks_34 ('single_blocks.34.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_blocks_35 ('single_blocks.35.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_blocks_36 ('single_blocks.36.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        single_blocks_37 ('single_blocks.37.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        final_layer ('final_layer.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
 
     Outputs:
         model (MODEL)
@@ -3596,44 +3596,44 @@ class ModelMergeKrea2(SingleOutputNode[Literal["MODEL"]]):
     Args:
         model1: MODEL
         model2: MODEL
-        first ('first.'): FLOAT
-        tmlp ('tmlp.'): FLOAT
-        txtmlp ('txtmlp.'): FLOAT
-        tproj ('tproj.'): FLOAT
-        txtfusion_layerwise_blocks_0 ('txtfusion.layerwise_blocks.0.'): FLOAT
-        txtfusion_layerwise_blocks_1 ('txtfusion.layerwise_blocks.1.'): FLOAT
-        txtfusion_projector ('txtfusion.projector.'): FLOAT
-        txtfusion_refiner_blocks_0 ('txtfusion.refiner_blocks.0.'): FLOAT
-        txtfusion_refiner_blocks_1 ('txtfusion.refiner_blocks.1.'): FLOAT
-        blocks_0 ('blocks.0.'): FLOAT
-        blocks_1 ('blocks.1.'): FLOAT
-        blocks_2 ('blocks.2.'): FLOAT
-        blocks_3 ('blocks.3.'): FLOAT
-        blocks_4 ('blocks.4.'): FLOAT
-        blocks_5 ('blocks.5.'): FLOAT
-        blocks_6 ('blocks.6.'): FLOAT
-        blocks_7 ('blocks.7.'): FLOAT
-        blocks_8 ('blocks.8.'): FLOAT
-        blocks_9 ('blocks.9.'): FLOAT
-        blocks_10 ('blocks.10.'): FLOAT
-        blocks_11 ('blocks.11.'): FLOAT
-        blocks_12 ('blocks.12.'): FLOAT
-        blocks_13 ('blocks.13.'): FLOAT
-        blocks_14 ('blocks.14.'): FLOAT
-        blocks_15 ('blocks.15.'): FLOAT
-        blocks_16 ('blocks.16.'): FLOAT
-        blocks_17 ('blocks.17.'): FLOAT
-        blocks_18 ('blocks.18.'): FLOAT
-        blocks_19 ('blocks.19.'): FLOAT
-        blocks_20 ('blocks.20.'): FLOAT
-        blocks_21 ('blocks.21.'): FLOAT
-        blocks_22 ('blocks.22.'): FLOAT
-        blocks_23 ('blocks.23.'): FLOAT
-        blocks_24 ('blocks.24.'): FLOAT
-        blocks_25 ('blocks.25.'): FLOAT
-        blocks_26 ('blocks.26.'): FLOAT
-        blocks_27 ('blocks.27.'): FLOAT
-        last ('last.'): FLOAT
+        first ('first.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        tmlp ('tmlp.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        txtmlp ('txtmlp.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        tproj ('tproj.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        txtfusion_layerwise_blocks_0 ('txtfusion.layerwise_blocks.0.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        txtfusion_layerwise_blocks_1 ('txtfusion.layerwise_blocks.1.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        txtfusion_projector ('txtfusion.projector.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        txtfusion_refiner_blocks_0 ('txtfusion.refiner_blocks.0.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        txtfusion_refiner_blocks_1 ('txtfusion.refiner_blocks.1.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_0 ('blocks.0.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_1 ('blocks.1.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_2 ('blocks.2.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_3 ('blocks.3.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_4 ('blocks.4.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_5 ('blocks.5.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_6 ('blocks.6.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_7 ('blocks.7.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_8 ('blocks.8.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_9 ('blocks.9.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_10 ('blocks.10.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_11 ('blocks.11.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_12 ('blocks.12.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_13 ('blocks.13.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_14 ('blocks.14.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_15 ('blocks.15.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_16 ('blocks.16.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_17 ('blocks.17.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_18 ('blocks.18.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_19 ('blocks.19.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_20 ('blocks.20.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_21 ('blocks.21.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_22 ('blocks.22.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_23 ('blocks.23.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_24 ('blocks.24.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_25 ('blocks.25.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_26 ('blocks.26.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_27 ('blocks.27.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        last ('last.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
 
     Outputs:
         model (MODEL)
@@ -4102,39 +4102,39 @@ class ModelMergeLTXV(SingleOutputNode[Literal["MODEL"]]):
     Args:
         model1: MODEL
         model2: MODEL
-        patchify_proj ('patchify_proj.'): FLOAT
-        adaln_single ('adaln_single.'): FLOAT
-        caption_projection ('caption_projection.'): FLOAT
-        transformer_blocks_0 ('transformer_blocks.0.'): FLOAT
-        transformer_blocks_1 ('transformer_blocks.1.'): FLOAT
-        transformer_blocks_2 ('transformer_blocks.2.'): FLOAT
-        transformer_blocks_3 ('transformer_blocks.3.'): FLOAT
-        transformer_blocks_4 ('transformer_blocks.4.'): FLOAT
-        transformer_blocks_5 ('transformer_blocks.5.'): FLOAT
-        transformer_blocks_6 ('transformer_blocks.6.'): FLOAT
-        transformer_blocks_7 ('transformer_blocks.7.'): FLOAT
-        transformer_blocks_8 ('transformer_blocks.8.'): FLOAT
-        transformer_blocks_9 ('transformer_blocks.9.'): FLOAT
-        transformer_blocks_10 ('transformer_blocks.10.'): FLOAT
-        transformer_blocks_11 ('transformer_blocks.11.'): FLOAT
-        transformer_blocks_12 ('transformer_blocks.12.'): FLOAT
-        transformer_blocks_13 ('transformer_blocks.13.'): FLOAT
-        transformer_blocks_14 ('transformer_blocks.14.'): FLOAT
-        transformer_blocks_15 ('transformer_blocks.15.'): FLOAT
-        transformer_blocks_16 ('transformer_blocks.16.'): FLOAT
-        transformer_blocks_17 ('transformer_blocks.17.'): FLOAT
-        transformer_blocks_18 ('transformer_blocks.18.'): FLOAT
-        transformer_blocks_19 ('transformer_blocks.19.'): FLOAT
-        transformer_blocks_20 ('transformer_blocks.20.'): FLOAT
-        transformer_blocks_21 ('transformer_blocks.21.'): FLOAT
-        transformer_blocks_22 ('transformer_blocks.22.'): FLOAT
-        transformer_blocks_23 ('transformer_blocks.23.'): FLOAT
-        transformer_blocks_24 ('transformer_blocks.24.'): FLOAT
-        transformer_blocks_25 ('transformer_blocks.25.'): FLOAT
-        transformer_blocks_26 ('transformer_blocks.26.'): FLOAT
-        transformer_blocks_27 ('transformer_blocks.27.'): FLOAT
-        scale_shift_table: FLOAT
-        proj_out ('proj_out.'): FLOAT
+        patchify_proj ('patchify_proj.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        adaln_single ('adaln_single.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        caption_projection ('caption_projection.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_0 ('transformer_blocks.0.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_1 ('transformer_blocks.1.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_2 ('transformer_blocks.2.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_3 ('transformer_blocks.3.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_4 ('transformer_blocks.4.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_5 ('transformer_blocks.5.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_6 ('transformer_blocks.6.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_7 ('transformer_blocks.7.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_8 ('transformer_blocks.8.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_9 ('transformer_blocks.9.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_10 ('transformer_blocks.10.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_11 ('transformer_blocks.11.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_12 ('transformer_blocks.12.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_13 ('transformer_blocks.13.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_14 ('transformer_blocks.14.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_15 ('transformer_blocks.15.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_16 ('transformer_blocks.16.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_17 ('transformer_blocks.17.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_18 ('transformer_blocks.18.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_19 ('transformer_blocks.19.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_20 ('transformer_blocks.20.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_21 ('transformer_blocks.21.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_22 ('transformer_blocks.22.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_23 ('transformer_blocks.23.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_24 ('transformer_blocks.24.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_25 ('transformer_blocks.25.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_26 ('transformer_blocks.26.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_27 ('transformer_blocks.27.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        scale_shift_table: FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        proj_out ('proj_out.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
 
     Outputs:
         model (MODEL)
@@ -4567,59 +4567,59 @@ class ModelMergeMochiPreview(SingleOutputNode[Literal["MODEL"]]):
     Args:
         model1: MODEL
         model2: MODEL
-        pos_frequencies ('pos_frequencies.'): FLOAT
-        t_embedder ('t_embedder.'): FLOAT
-        t5_y_embedder ('t5_y_embedder.'): FLOAT
-        t5_yproj ('t5_yproj.'): FLOAT
-        blocks_0 ('blocks.0.'): FLOAT
-        blocks_1 ('blocks.1.'): FLOAT
-        blocks_2 ('blocks.2.'): FLOAT
-        blocks_3 ('blocks.3.'): FLOAT
-        blocks_4 ('blocks.4.'): FLOAT
-        blocks_5 ('blocks.5.'): FLOAT
-        blocks_6 ('blocks.6.'): FLOAT
-        blocks_7 ('blocks.7.'): FLOAT
-        blocks_8 ('blocks.8.'): FLOAT
-        blocks_9 ('blocks.9.'): FLOAT
-        blocks_10 ('blocks.10.'): FLOAT
-        blocks_11 ('blocks.11.'): FLOAT
-        blocks_12 ('blocks.12.'): FLOAT
-        blocks_13 ('blocks.13.'): FLOAT
-        blocks_14 ('blocks.14.'): FLOAT
-        blocks_15 ('blocks.15.'): FLOAT
-        blocks_16 ('blocks.16.'): FLOAT
-        blocks_17 ('blocks.17.'): FLOAT
-        blocks_18 ('blocks.18.'): FLOAT
-        blocks_19 ('blocks.19.'): FLOAT
-        blocks_20 ('blocks.20.'): FLOAT
-        blocks_21 ('blocks.21.'): FLOAT
-        blocks_22 ('blocks.22.'): FLOAT
-        blocks_23 ('blocks.23.'): FLOAT
-        blocks_24 ('blocks.24.'): FLOAT
-        blocks_25 ('blocks.25.'): FLOAT
-        blocks_26 ('blocks.26.'): FLOAT
-        blocks_27 ('blocks.27.'): FLOAT
-        blocks_28 ('blocks.28.'): FLOAT
-        blocks_29 ('blocks.29.'): FLOAT
-        blocks_30 ('blocks.30.'): FLOAT
-        blocks_31 ('blocks.31.'): FLOAT
-        blocks_32 ('blocks.32.'): FLOAT
-        blocks_33 ('blocks.33.'): FLOAT
-        blocks_34 ('blocks.34.'): FLOAT
-        blocks_35 ('blocks.35.'): FLOAT
-        blocks_36 ('blocks.36.'): FLOAT
-        blocks_37 ('blocks.37.'): FLOAT
-        blocks_38 ('blocks.38.'): FLOAT
-        blocks_39 ('blocks.39.'): FLOAT
-        blocks_40 ('blocks.40.'): FLOAT
-        blocks_41 ('blocks.41.'): FLOAT
-        blocks_42 ('blocks.42.'): FLOAT
-        blocks_43 ('blocks.43.'): FLOAT
-        blocks_44 ('blocks.44.'): FLOAT
-        blocks_45 ('blocks.45.'): FLOAT
-        blocks_46 ('blocks.46.'): FLOAT
-        blocks_47 ('blocks.47.'): FLOAT
-        final_layer ('final_layer.'): FLOAT
+        pos_frequencies ('pos_frequencies.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        t_embedder ('t_embedder.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        t5_y_embedder ('t5_y_embedder.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        t5_yproj ('t5_yproj.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_0 ('blocks.0.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_1 ('blocks.1.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_2 ('blocks.2.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_3 ('blocks.3.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_4 ('blocks.4.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_5 ('blocks.5.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_6 ('blocks.6.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_7 ('blocks.7.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_8 ('blocks.8.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_9 ('blocks.9.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_10 ('blocks.10.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_11 ('blocks.11.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_12 ('blocks.12.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_13 ('blocks.13.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_14 ('blocks.14.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_15 ('blocks.15.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_16 ('blocks.16.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_17 ('blocks.17.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_18 ('blocks.18.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_19 ('blocks.19.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_20 ('blocks.20.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_21 ('blocks.21.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_22 ('blocks.22.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_23 ('blocks.23.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_24 ('blocks.24.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_25 ('blocks.25.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_26 ('blocks.26.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_27 ('blocks.27.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_28 ('blocks.28.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_29 ('blocks.29.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_30 ('blocks.30.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_31 ('blocks.31.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_32 ('blocks.32.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_33 ('blocks.33.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_34 ('blocks.34.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_35 ('blocks.35.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_36 ('blocks.36.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_37 ('blocks.37.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_38 ('blocks.38.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_39 ('blocks.39.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_40 ('blocks.40.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_41 ('blocks.41.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_42 ('blocks.42.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_43 ('blocks.43.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_44 ('blocks.44.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_45 ('blocks.45.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_46 ('blocks.46.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_47 ('blocks.47.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        final_layer ('final_layer.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
 
     Outputs:
         model (MODEL)
@@ -5300,72 +5300,72 @@ class ModelMergeQwenImage(SingleOutputNode[Literal["MODEL"]]):
     Args:
         model1: MODEL
         model2: MODEL
-        pos_embeds ('pos_embeds.'): FLOAT
-        img_in ('img_in.'): FLOAT
-        txt_norm ('txt_norm.'): FLOAT
-        txt_in ('txt_in.'): FLOAT
-        time_text_embed ('time_text_embed.'): FLOAT
-        transformer_blocks_0 ('transformer_blocks.0.'): FLOAT
-        transformer_blocks_1 ('transformer_blocks.1.'): FLOAT
-        transformer_blocks_2 ('transformer_blocks.2.'): FLOAT
-        transformer_blocks_3 ('transformer_blocks.3.'): FLOAT
-        transformer_blocks_4 ('transformer_blocks.4.'): FLOAT
-        transformer_blocks_5 ('transformer_blocks.5.'): FLOAT
-        transformer_blocks_6 ('transformer_blocks.6.'): FLOAT
-        transformer_blocks_7 ('transformer_blocks.7.'): FLOAT
-        transformer_blocks_8 ('transformer_blocks.8.'): FLOAT
-        transformer_blocks_9 ('transformer_blocks.9.'): FLOAT
-        transformer_blocks_10 ('transformer_blocks.10.'): FLOAT
-        transformer_blocks_11 ('transformer_blocks.11.'): FLOAT
-        transformer_blocks_12 ('transformer_blocks.12.'): FLOAT
-        transformer_blocks_13 ('transformer_blocks.13.'): FLOAT
-        transformer_blocks_14 ('transformer_blocks.14.'): FLOAT
-        transformer_blocks_15 ('transformer_blocks.15.'): FLOAT
-        transformer_blocks_16 ('transformer_blocks.16.'): FLOAT
-        transformer_blocks_17 ('transformer_blocks.17.'): FLOAT
-        transformer_blocks_18 ('transformer_blocks.18.'): FLOAT
-        transformer_blocks_19 ('transformer_blocks.19.'): FLOAT
-        transformer_blocks_20 ('transformer_blocks.20.'): FLOAT
-        transformer_blocks_21 ('transformer_blocks.21.'): FLOAT
-        transformer_blocks_22 ('transformer_blocks.22.'): FLOAT
-        transformer_blocks_23 ('transformer_blocks.23.'): FLOAT
-        transformer_blocks_24 ('transformer_blocks.24.'): FLOAT
-        transformer_blocks_25 ('transformer_blocks.25.'): FLOAT
-        transformer_blocks_26 ('transformer_blocks.26.'): FLOAT
-        transformer_blocks_27 ('transformer_blocks.27.'): FLOAT
-        transformer_blocks_28 ('transformer_blocks.28.'): FLOAT
-        transformer_blocks_29 ('transformer_blocks.29.'): FLOAT
-        transformer_blocks_30 ('transformer_blocks.30.'): FLOAT
-        transformer_blocks_31 ('transformer_blocks.31.'): FLOAT
-        transformer_blocks_32 ('transformer_blocks.32.'): FLOAT
-        transformer_blocks_33 ('transformer_blocks.33.'): FLOAT
-        transformer_blocks_34 ('transformer_blocks.34.'): FLOAT
-        transformer_blocks_35 ('transformer_blocks.35.'): FLOAT
-        transformer_blocks_36 ('transformer_blocks.36.'): FLOAT
-        transformer_blocks_37 ('transformer_blocks.37.'): FLOAT
-        transformer_blocks_38 ('transformer_blocks.38.'): FLOAT
-        transformer_blocks_39 ('transformer_blocks.39.'): FLOAT
-        transformer_blocks_40 ('transformer_blocks.40.'): FLOAT
-        transformer_blocks_41 ('transformer_blocks.41.'): FLOAT
-        transformer_blocks_42 ('transformer_blocks.42.'): FLOAT
-        transformer_blocks_43 ('transformer_blocks.43.'): FLOAT
-        transformer_blocks_44 ('transformer_blocks.44.'): FLOAT
-        transformer_blocks_45 ('transformer_blocks.45.'): FLOAT
-        transformer_blocks_46 ('transformer_blocks.46.'): FLOAT
-        transformer_blocks_47 ('transformer_blocks.47.'): FLOAT
-        transformer_blocks_48 ('transformer_blocks.48.'): FLOAT
-        transformer_blocks_49 ('transformer_blocks.49.'): FLOAT
-        transformer_blocks_50 ('transformer_blocks.50.'): FLOAT
-        transformer_blocks_51 ('transformer_blocks.51.'): FLOAT
-        transformer_blocks_52 ('transformer_blocks.52.'): FLOAT
-        transformer_blocks_53 ('transformer_blocks.53.'): FLOAT
-        transformer_blocks_54 ('transformer_blocks.54.'): FLOAT
-        transformer_blocks_55 ('transformer_blocks.55.'): FLOAT
-        transformer_blocks_56 ('transformer_blocks.56.'): FLOAT
-        transformer_blocks_57 ('transformer_blocks.57.'): FLOAT
-        transformer_blocks_58 ('transformer_blocks.58.'): FLOAT
-        transformer_blocks_59 ('transformer_blocks.59.'): FLOAT
-        proj_out ('proj_out.'): FLOAT
+        pos_embeds ('pos_embeds.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        img_in ('img_in.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        txt_norm ('txt_norm.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        txt_in ('txt_in.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        time_text_embed ('time_text_embed.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_0 ('transformer_blocks.0.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_1 ('transformer_blocks.1.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_2 ('transformer_blocks.2.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_3 ('transformer_blocks.3.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_4 ('transformer_blocks.4.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_5 ('transformer_blocks.5.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_6 ('transformer_blocks.6.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_7 ('transformer_blocks.7.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_8 ('transformer_blocks.8.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_9 ('transformer_blocks.9.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_10 ('transformer_blocks.10.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_11 ('transformer_blocks.11.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_12 ('transformer_blocks.12.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_13 ('transformer_blocks.13.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_14 ('transformer_blocks.14.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_15 ('transformer_blocks.15.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_16 ('transformer_blocks.16.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_17 ('transformer_blocks.17.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_18 ('transformer_blocks.18.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_19 ('transformer_blocks.19.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_20 ('transformer_blocks.20.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_21 ('transformer_blocks.21.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_22 ('transformer_blocks.22.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_23 ('transformer_blocks.23.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_24 ('transformer_blocks.24.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_25 ('transformer_blocks.25.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_26 ('transformer_blocks.26.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_27 ('transformer_blocks.27.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_28 ('transformer_blocks.28.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_29 ('transformer_blocks.29.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_30 ('transformer_blocks.30.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_31 ('transformer_blocks.31.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_32 ('transformer_blocks.32.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_33 ('transformer_blocks.33.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_34 ('transformer_blocks.34.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_35 ('transformer_blocks.35.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_36 ('transformer_blocks.36.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_37 ('transformer_blocks.37.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_38 ('transformer_blocks.38.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_39 ('transformer_blocks.39.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_40 ('transformer_blocks.40.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_41 ('transformer_blocks.41.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_42 ('transformer_blocks.42.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_43 ('transformer_blocks.43.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_44 ('transformer_blocks.44.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_45 ('transformer_blocks.45.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_46 ('transformer_blocks.46.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_47 ('transformer_blocks.47.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_48 ('transformer_blocks.48.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_49 ('transformer_blocks.49.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_50 ('transformer_blocks.50.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_51 ('transformer_blocks.51.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_52 ('transformer_blocks.52.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_53 ('transformer_blocks.53.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_54 ('transformer_blocks.54.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_55 ('transformer_blocks.55.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_56 ('transformer_blocks.56.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_57 ('transformer_blocks.57.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_58 ('transformer_blocks.58.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        transformer_blocks_59 ('transformer_blocks.59.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        proj_out ('proj_out.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
 
     Outputs:
         model (MODEL)
@@ -6202,36 +6202,36 @@ class ModelMergeSD1(SingleOutputNode[Literal["MODEL"]]):
     Args:
         model1: MODEL
         model2: MODEL
-        time_embed ('time_embed.'): FLOAT
-        label_emb ('label_emb.'): FLOAT
-        input_blocks_0 ('input_blocks.0.'): FLOAT
-        input_blocks_1 ('input_blocks.1.'): FLOAT
-        input_blocks_2 ('input_blocks.2.'): FLOAT
-        input_blocks_3 ('input_blocks.3.'): FLOAT
-        input_blocks_4 ('input_blocks.4.'): FLOAT
-        input_blocks_5 ('input_blocks.5.'): FLOAT
-        input_blocks_6 ('input_blocks.6.'): FLOAT
-        input_blocks_7 ('input_blocks.7.'): FLOAT
-        input_blocks_8 ('input_blocks.8.'): FLOAT
-        input_blocks_9 ('input_blocks.9.'): FLOAT
-        input_blocks_10 ('input_blocks.10.'): FLOAT
-        input_blocks_11 ('input_blocks.11.'): FLOAT
-        middle_block_0 ('middle_block.0.'): FLOAT
-        middle_block_1 ('middle_block.1.'): FLOAT
-        middle_block_2 ('middle_block.2.'): FLOAT
-        output_blocks_0 ('output_blocks.0.'): FLOAT
-        output_blocks_1 ('output_blocks.1.'): FLOAT
-        output_blocks_2 ('output_blocks.2.'): FLOAT
-        output_blocks_3 ('output_blocks.3.'): FLOAT
-        output_blocks_4 ('output_blocks.4.'): FLOAT
-        output_blocks_5 ('output_blocks.5.'): FLOAT
-        output_blocks_6 ('output_blocks.6.'): FLOAT
-        output_blocks_7 ('output_blocks.7.'): FLOAT
-        output_blocks_8 ('output_blocks.8.'): FLOAT
-        output_blocks_9 ('output_blocks.9.'): FLOAT
-        output_blocks_10 ('output_blocks.10.'): FLOAT
-        output_blocks_11 ('output_blocks.11.'): FLOAT
-        out ('out.'): FLOAT
+        time_embed ('time_embed.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        label_emb ('label_emb.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        input_blocks_0 ('input_blocks.0.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        input_blocks_1 ('input_blocks.1.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        input_blocks_2 ('input_blocks.2.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        input_blocks_3 ('input_blocks.3.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        input_blocks_4 ('input_blocks.4.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        input_blocks_5 ('input_blocks.5.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        input_blocks_6 ('input_blocks.6.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        input_blocks_7 ('input_blocks.7.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        input_blocks_8 ('input_blocks.8.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        input_blocks_9 ('input_blocks.9.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        input_blocks_10 ('input_blocks.10.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        input_blocks_11 ('input_blocks.11.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        middle_block_0 ('middle_block.0.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        middle_block_1 ('middle_block.1.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        middle_block_2 ('middle_block.2.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        output_blocks_0 ('output_blocks.0.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        output_blocks_1 ('output_blocks.1.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        output_blocks_2 ('output_blocks.2.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        output_blocks_3 ('output_blocks.3.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        output_blocks_4 ('output_blocks.4.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        output_blocks_5 ('output_blocks.5.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        output_blocks_6 ('output_blocks.6.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        output_blocks_7 ('output_blocks.7.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        output_blocks_8 ('output_blocks.8.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        output_blocks_9 ('output_blocks.9.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        output_blocks_10 ('output_blocks.10.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        output_blocks_11 ('output_blocks.11.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        out ('out.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
 
     Outputs:
         model (MODEL)
@@ -6628,36 +6628,36 @@ class ModelMergeSD2(SingleOutputNode[Literal["MODEL"]]):
     Args:
         model1: MODEL
         model2: MODEL
-        time_embed ('time_embed.'): FLOAT
-        label_emb ('label_emb.'): FLOAT
-        input_blocks_0 ('input_blocks.0.'): FLOAT
-        input_blocks_1 ('input_blocks.1.'): FLOAT
-        input_blocks_2 ('input_blocks.2.'): FLOAT
-        input_blocks_3 ('input_blocks.3.'): FLOAT
-        input_blocks_4 ('input_blocks.4.'): FLOAT
-        input_blocks_5 ('input_blocks.5.'): FLOAT
-        input_blocks_6 ('input_blocks.6.'): FLOAT
-        input_blocks_7 ('input_blocks.7.'): FLOAT
-        input_blocks_8 ('input_blocks.8.'): FLOAT
-        input_blocks_9 ('input_blocks.9.'): FLOAT
-        input_blocks_10 ('input_blocks.10.'): FLOAT
-        input_blocks_11 ('input_blocks.11.'): FLOAT
-        middle_block_0 ('middle_block.0.'): FLOAT
-        middle_block_1 ('middle_block.1.'): FLOAT
-        middle_block_2 ('middle_block.2.'): FLOAT
-        output_blocks_0 ('output_blocks.0.'): FLOAT
-        output_blocks_1 ('output_blocks.1.'): FLOAT
-        output_blocks_2 ('output_blocks.2.'): FLOAT
-        output_blocks_3 ('output_blocks.3.'): FLOAT
-        output_blocks_4 ('output_blocks.4.'): FLOAT
-        output_blocks_5 ('output_blocks.5.'): FLOAT
-        output_blocks_6 ('output_blocks.6.'): FLOAT
-        output_blocks_7 ('output_blocks.7.'): FLOAT
-        output_blocks_8 ('output_blocks.8.'): FLOAT
-        output_blocks_9 ('output_blocks.9.'): FLOAT
-        output_blocks_10 ('output_blocks.10.'): FLOAT
-        output_blocks_11 ('output_blocks.11.'): FLOAT
-        out ('out.'): FLOAT
+        time_embed ('time_embed.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        label_emb ('label_emb.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        input_blocks_0 ('input_blocks.0.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        input_blocks_1 ('input_blocks.1.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        input_blocks_2 ('input_blocks.2.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        input_blocks_3 ('input_blocks.3.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        input_blocks_4 ('input_blocks.4.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        input_blocks_5 ('input_blocks.5.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        input_blocks_6 ('input_blocks.6.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        input_blocks_7 ('input_blocks.7.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        input_blocks_8 ('input_blocks.8.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        input_blocks_9 ('input_blocks.9.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        input_blocks_10 ('input_blocks.10.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        input_blocks_11 ('input_blocks.11.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        middle_block_0 ('middle_block.0.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        middle_block_1 ('middle_block.1.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        middle_block_2 ('middle_block.2.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        output_blocks_0 ('output_blocks.0.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        output_blocks_1 ('output_blocks.1.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        output_blocks_2 ('output_blocks.2.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        output_blocks_3 ('output_blocks.3.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        output_blocks_4 ('output_blocks.4.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        output_blocks_5 ('output_blocks.5.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        output_blocks_6 ('output_blocks.6.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        output_blocks_7 ('output_blocks.7.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        output_blocks_8 ('output_blocks.8.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        output_blocks_9 ('output_blocks.9.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        output_blocks_10 ('output_blocks.10.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        output_blocks_11 ('output_blocks.11.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        out ('out.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
 
     Outputs:
         model (MODEL)
@@ -7054,50 +7054,50 @@ class ModelMergeSD35_Large(SingleOutputNode[Literal["MODEL"]]):
     Args:
         model1: MODEL
         model2: MODEL
-        pos_embed ('pos_embed.'): FLOAT
-        x_embedder ('x_embedder.'): FLOAT
-        context_embedder ('context_embedder.'): FLOAT
-        y_embedder ('y_embedder.'): FLOAT
-        t_embedder ('t_embedder.'): FLOAT
-        joint_blocks_0 ('joint_blocks.0.'): FLOAT
-        joint_blocks_1 ('joint_blocks.1.'): FLOAT
-        joint_blocks_2 ('joint_blocks.2.'): FLOAT
-        joint_blocks_3 ('joint_blocks.3.'): FLOAT
-        joint_blocks_4 ('joint_blocks.4.'): FLOAT
-        joint_blocks_5 ('joint_blocks.5.'): FLOAT
-        joint_blocks_6 ('joint_blocks.6.'): FLOAT
-        joint_blocks_7 ('joint_blocks.7.'): FLOAT
-        joint_blocks_8 ('joint_blocks.8.'): FLOAT
-        joint_blocks_9 ('joint_blocks.9.'): FLOAT
-        joint_blocks_10 ('joint_blocks.10.'): FLOAT
-        joint_blocks_11 ('joint_blocks.11.'): FLOAT
-        joint_blocks_12 ('joint_blocks.12.'): FLOAT
-        joint_blocks_13 ('joint_blocks.13.'): FLOAT
-        joint_blocks_14 ('joint_blocks.14.'): FLOAT
-        joint_blocks_15 ('joint_blocks.15.'): FLOAT
-        joint_blocks_16 ('joint_blocks.16.'): FLOAT
-        joint_blocks_17 ('joint_blocks.17.'): FLOAT
-        joint_blocks_18 ('joint_blocks.18.'): FLOAT
-        joint_blocks_19 ('joint_blocks.19.'): FLOAT
-        joint_blocks_20 ('joint_blocks.20.'): FLOAT
-        joint_blocks_21 ('joint_blocks.21.'): FLOAT
-        joint_blocks_22 ('joint_blocks.22.'): FLOAT
-        joint_blocks_23 ('joint_blocks.23.'): FLOAT
-        joint_blocks_24 ('joint_blocks.24.'): FLOAT
-        joint_blocks_25 ('joint_blocks.25.'): FLOAT
-        joint_blocks_26 ('joint_blocks.26.'): FLOAT
-        joint_blocks_27 ('joint_blocks.27.'): FLOAT
-        joint_blocks_28 ('joint_blocks.28.'): FLOAT
-        joint_blocks_29 ('joint_blocks.29.'): FLOAT
-        joint_blocks_30 ('joint_blocks.30.'): FLOAT
-        joint_blocks_31 ('joint_blocks.31.'): FLOAT
-        joint_blocks_32 ('joint_blocks.32.'): FLOAT
-        joint_blocks_33 ('joint_blocks.33.'): FLOAT
-        joint_blocks_34 ('joint_blocks.34.'): FLOAT
-        joint_blocks_35 ('joint_blocks.35.'): FLOAT
-        joint_blocks_36 ('joint_blocks.36.'): FLOAT
-        joint_blocks_37 ('joint_blocks.37.'): FLOAT
-        final_layer ('final_layer.'): FLOAT
+        pos_embed ('pos_embed.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        x_embedder ('x_embedder.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        context_embedder ('context_embedder.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        y_embedder ('y_embedder.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        t_embedder ('t_embedder.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_0 ('joint_blocks.0.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_1 ('joint_blocks.1.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_2 ('joint_blocks.2.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_3 ('joint_blocks.3.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_4 ('joint_blocks.4.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_5 ('joint_blocks.5.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_6 ('joint_blocks.6.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_7 ('joint_blocks.7.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_8 ('joint_blocks.8.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_9 ('joint_blocks.9.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_10 ('joint_blocks.10.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_11 ('joint_blocks.11.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_12 ('joint_blocks.12.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_13 ('joint_blocks.13.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_14 ('joint_blocks.14.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_15 ('joint_blocks.15.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_16 ('joint_blocks.16.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_17 ('joint_blocks.17.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_18 ('joint_blocks.18.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_19 ('joint_blocks.19.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_20 ('joint_blocks.20.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_21 ('joint_blocks.21.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_22 ('joint_blocks.22.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_23 ('joint_blocks.23.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_24 ('joint_blocks.24.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_25 ('joint_blocks.25.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_26 ('joint_blocks.26.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_27 ('joint_blocks.27.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_28 ('joint_blocks.28.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_29 ('joint_blocks.29.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_30 ('joint_blocks.30.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_31 ('joint_blocks.31.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_32 ('joint_blocks.32.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_33 ('joint_blocks.33.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_34 ('joint_blocks.34.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_35 ('joint_blocks.35.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_36 ('joint_blocks.36.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_37 ('joint_blocks.37.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        final_layer ('final_layer.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
 
     Outputs:
         model (MODEL)
@@ -7670,36 +7670,36 @@ class ModelMergeSD3_2B(SingleOutputNode[Literal["MODEL"]]):
     Args:
         model1: MODEL
         model2: MODEL
-        pos_embed ('pos_embed.'): FLOAT
-        x_embedder ('x_embedder.'): FLOAT
-        context_embedder ('context_embedder.'): FLOAT
-        y_embedder ('y_embedder.'): FLOAT
-        t_embedder ('t_embedder.'): FLOAT
-        joint_blocks_0 ('joint_blocks.0.'): FLOAT
-        joint_blocks_1 ('joint_blocks.1.'): FLOAT
-        joint_blocks_2 ('joint_blocks.2.'): FLOAT
-        joint_blocks_3 ('joint_blocks.3.'): FLOAT
-        joint_blocks_4 ('joint_blocks.4.'): FLOAT
-        joint_blocks_5 ('joint_blocks.5.'): FLOAT
-        joint_blocks_6 ('joint_blocks.6.'): FLOAT
-        joint_blocks_7 ('joint_blocks.7.'): FLOAT
-        joint_blocks_8 ('joint_blocks.8.'): FLOAT
-        joint_blocks_9 ('joint_blocks.9.'): FLOAT
-        joint_blocks_10 ('joint_blocks.10.'): FLOAT
-        joint_blocks_11 ('joint_blocks.11.'): FLOAT
-        joint_blocks_12 ('joint_blocks.12.'): FLOAT
-        joint_blocks_13 ('joint_blocks.13.'): FLOAT
-        joint_blocks_14 ('joint_blocks.14.'): FLOAT
-        joint_blocks_15 ('joint_blocks.15.'): FLOAT
-        joint_blocks_16 ('joint_blocks.16.'): FLOAT
-        joint_blocks_17 ('joint_blocks.17.'): FLOAT
-        joint_blocks_18 ('joint_blocks.18.'): FLOAT
-        joint_blocks_19 ('joint_blocks.19.'): FLOAT
-        joint_blocks_20 ('joint_blocks.20.'): FLOAT
-        joint_blocks_21 ('joint_blocks.21.'): FLOAT
-        joint_blocks_22 ('joint_blocks.22.'): FLOAT
-        joint_blocks_23 ('joint_blocks.23.'): FLOAT
-        final_layer ('final_layer.'): FLOAT
+        pos_embed ('pos_embed.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        x_embedder ('x_embedder.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        context_embedder ('context_embedder.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        y_embedder ('y_embedder.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        t_embedder ('t_embedder.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_0 ('joint_blocks.0.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_1 ('joint_blocks.1.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_2 ('joint_blocks.2.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_3 ('joint_blocks.3.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_4 ('joint_blocks.4.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_5 ('joint_blocks.5.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_6 ('joint_blocks.6.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_7 ('joint_blocks.7.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_8 ('joint_blocks.8.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_9 ('joint_blocks.9.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_10 ('joint_blocks.10.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_11 ('joint_blocks.11.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_12 ('joint_blocks.12.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_13 ('joint_blocks.13.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_14 ('joint_blocks.14.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_15 ('joint_blocks.15.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_16 ('joint_blocks.16.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_17 ('joint_blocks.17.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_18 ('joint_blocks.18.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_19 ('joint_blocks.19.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_20 ('joint_blocks.20.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_21 ('joint_blocks.21.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_22 ('joint_blocks.22.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        joint_blocks_23 ('joint_blocks.23.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        final_layer ('final_layer.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
 
     Outputs:
         model (MODEL)
@@ -8104,30 +8104,30 @@ class ModelMergeSDXL(SingleOutputNode[Literal["MODEL"]]):
     Args:
         model1: MODEL
         model2: MODEL
-        time_embed ('time_embed.'): FLOAT
-        label_emb ('label_emb.'): FLOAT
-        input_blocks_0 ('input_blocks.0'): FLOAT
-        input_blocks_1 ('input_blocks.1'): FLOAT
-        input_blocks_2 ('input_blocks.2'): FLOAT
-        input_blocks_3 ('input_blocks.3'): FLOAT
-        input_blocks_4 ('input_blocks.4'): FLOAT
-        input_blocks_5 ('input_blocks.5'): FLOAT
-        input_blocks_6 ('input_blocks.6'): FLOAT
-        input_blocks_7 ('input_blocks.7'): FLOAT
-        input_blocks_8 ('input_blocks.8'): FLOAT
-        middle_block_0 ('middle_block.0'): FLOAT
-        middle_block_1 ('middle_block.1'): FLOAT
-        middle_block_2 ('middle_block.2'): FLOAT
-        output_blocks_0 ('output_blocks.0'): FLOAT
-        output_blocks_1 ('output_blocks.1'): FLOAT
-        output_blocks_2 ('output_blocks.2'): FLOAT
-        output_blocks_3 ('output_blocks.3'): FLOAT
-        output_blocks_4 ('output_blocks.4'): FLOAT
-        output_blocks_5 ('output_blocks.5'): FLOAT
-        output_blocks_6 ('output_blocks.6'): FLOAT
-        output_blocks_7 ('output_blocks.7'): FLOAT
-        output_blocks_8 ('output_blocks.8'): FLOAT
-        out ('out.'): FLOAT
+        time_embed ('time_embed.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        label_emb ('label_emb.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        input_blocks_0 ('input_blocks.0'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        input_blocks_1 ('input_blocks.1'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        input_blocks_2 ('input_blocks.2'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        input_blocks_3 ('input_blocks.3'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        input_blocks_4 ('input_blocks.4'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        input_blocks_5 ('input_blocks.5'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        input_blocks_6 ('input_blocks.6'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        input_blocks_7 ('input_blocks.7'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        input_blocks_8 ('input_blocks.8'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        middle_block_0 ('middle_block.0'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        middle_block_1 ('middle_block.1'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        middle_block_2 ('middle_block.2'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        output_blocks_0 ('output_blocks.0'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        output_blocks_1 ('output_blocks.1'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        output_blocks_2 ('output_blocks.2'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        output_blocks_3 ('output_blocks.3'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        output_blocks_4 ('output_blocks.4'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        output_blocks_5 ('output_blocks.5'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        output_blocks_6 ('output_blocks.6'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        output_blocks_7 ('output_blocks.7'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        output_blocks_8 ('output_blocks.8'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        out ('out.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
 
     Outputs:
         model (MODEL)
@@ -8454,52 +8454,52 @@ class ModelMergeWAN2_1(SingleOutputNode[Literal["MODEL"]]):
     Args:
         model1: MODEL
         model2: MODEL
-        patch_embedding ('patch_embedding.'): FLOAT
-        time_embedding ('time_embedding.'): FLOAT
-        time_projection ('time_projection.'): FLOAT
-        text_embedding ('text_embedding.'): FLOAT
-        img_emb ('img_emb.'): FLOAT
-        blocks_0 ('blocks.0.'): FLOAT
-        blocks_1 ('blocks.1.'): FLOAT
-        blocks_2 ('blocks.2.'): FLOAT
-        blocks_3 ('blocks.3.'): FLOAT
-        blocks_4 ('blocks.4.'): FLOAT
-        blocks_5 ('blocks.5.'): FLOAT
-        blocks_6 ('blocks.6.'): FLOAT
-        blocks_7 ('blocks.7.'): FLOAT
-        blocks_8 ('blocks.8.'): FLOAT
-        blocks_9 ('blocks.9.'): FLOAT
-        blocks_10 ('blocks.10.'): FLOAT
-        blocks_11 ('blocks.11.'): FLOAT
-        blocks_12 ('blocks.12.'): FLOAT
-        blocks_13 ('blocks.13.'): FLOAT
-        blocks_14 ('blocks.14.'): FLOAT
-        blocks_15 ('blocks.15.'): FLOAT
-        blocks_16 ('blocks.16.'): FLOAT
-        blocks_17 ('blocks.17.'): FLOAT
-        blocks_18 ('blocks.18.'): FLOAT
-        blocks_19 ('blocks.19.'): FLOAT
-        blocks_20 ('blocks.20.'): FLOAT
-        blocks_21 ('blocks.21.'): FLOAT
-        blocks_22 ('blocks.22.'): FLOAT
-        blocks_23 ('blocks.23.'): FLOAT
-        blocks_24 ('blocks.24.'): FLOAT
-        blocks_25 ('blocks.25.'): FLOAT
-        blocks_26 ('blocks.26.'): FLOAT
-        blocks_27 ('blocks.27.'): FLOAT
-        blocks_28 ('blocks.28.'): FLOAT
-        blocks_29 ('blocks.29.'): FLOAT
-        blocks_30 ('blocks.30.'): FLOAT
-        blocks_31 ('blocks.31.'): FLOAT
-        blocks_32 ('blocks.32.'): FLOAT
-        blocks_33 ('blocks.33.'): FLOAT
-        blocks_34 ('blocks.34.'): FLOAT
-        blocks_35 ('blocks.35.'): FLOAT
-        blocks_36 ('blocks.36.'): FLOAT
-        blocks_37 ('blocks.37.'): FLOAT
-        blocks_38 ('blocks.38.'): FLOAT
-        blocks_39 ('blocks.39.'): FLOAT
-        head ('head.'): FLOAT
+        patch_embedding ('patch_embedding.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        time_embedding ('time_embedding.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        time_projection ('time_projection.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        text_embedding ('text_embedding.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        img_emb ('img_emb.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_0 ('blocks.0.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_1 ('blocks.1.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_2 ('blocks.2.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_3 ('blocks.3.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_4 ('blocks.4.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_5 ('blocks.5.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_6 ('blocks.6.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_7 ('blocks.7.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_8 ('blocks.8.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_9 ('blocks.9.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_10 ('blocks.10.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_11 ('blocks.11.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_12 ('blocks.12.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_13 ('blocks.13.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_14 ('blocks.14.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_15 ('blocks.15.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_16 ('blocks.16.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_17 ('blocks.17.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_18 ('blocks.18.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_19 ('blocks.19.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_20 ('blocks.20.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_21 ('blocks.21.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_22 ('blocks.22.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_23 ('blocks.23.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_24 ('blocks.24.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_25 ('blocks.25.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_26 ('blocks.26.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_27 ('blocks.27.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_28 ('blocks.28.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_29 ('blocks.29.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_30 ('blocks.30.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_31 ('blocks.31.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_32 ('blocks.32.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_33 ('blocks.33.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_34 ('blocks.34.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_35 ('blocks.35.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_36 ('blocks.36.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_37 ('blocks.37.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_38 ('blocks.38.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        blocks_39 ('blocks.39.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
+        head ('head.'): FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
 
     Outputs:
         model (MODEL)

@@ -28,10 +28,10 @@ class AnimaLLLiteApply(SingleOutputNode[Literal["MODEL"]]):
         model: MODEL
         model_patch: MODEL_PATCH
         image: IMAGE
-        strength: FLOAT
-        start_percent: FLOAT
-        end_percent: FLOAT
-        mask: MASK
+        strength: FLOAT [default 1.0; -10.0 to 10.0, step 0.01]
+        start_percent: FLOAT [default 0.0; 0.0 to 1.0, step 0.001]
+        end_percent: FLOAT [default 1.0; 0.0 to 1.0, step 0.001]
+        mask: MASK [optional]
 
     Outputs:
         model (MODEL)
@@ -92,7 +92,7 @@ class ModelPatchLoader(SingleOutputNode[Literal["MODEL_PATCH"]]):
     Category: model/loaders
 
     Args:
-        name: COMBO
+        name: COMBO [a file name of the server or a URL]
 
     Outputs:
         model_patch (MODEL_PATCH)
@@ -135,8 +135,8 @@ class QwenImageDiffsynthControlnet(SingleOutputNode[Literal["MODEL"]]):
         model_patch: MODEL_PATCH
         vae: VAE
         image: IMAGE
-        strength: FLOAT
-        mask: MASK
+        strength: FLOAT [default 1.0; -10.0 to 10.0, step 0.01]
+        mask: MASK [optional]
 
     Outputs:
         model (MODEL)
@@ -196,10 +196,10 @@ class SUPIRApply(SingleOutputNode[Literal["MODEL"]]):
         model_patch: MODEL_PATCH
         vae: VAE
         image: IMAGE
-        strength_start: Control strength at the start of sampling (high sigma).
-        strength_end: Control strength at the end of sampling (low sigma). Linearly interpolated from start.
-        restore_cfg: Pulls denoised output toward the input latent. Higher = stronger fidelity to input. 0 to disable.
-        restore_cfg_s_tmin: Sigma threshold below which restore_cfg is disabled.
+        strength_start: Control strength at the start of sampling (high sigma). [default 1.0; 0.0 to 10.0, step 0.01]
+        strength_end: Control strength at the end of sampling (low sigma). Linearly interpolated from start. [default 1.0; 0.0 to 10.0, step 0.01]
+        restore_cfg: Pulls denoised output toward the input latent. Higher = stronger fidelity to input. 0 to disable. [default 4.0; 0.0 to 20.0, step 0.1]
+        restore_cfg_s_tmin: Sigma threshold below which restore_cfg is disabled. [default 0.05; 0.0 to 1.0, step 0.01]
 
     Outputs:
         model (MODEL)
@@ -315,9 +315,9 @@ class WanUni3CControlnetApply(SingleOutputNode[Literal["MODEL"]]):
         model_patch: MODEL_PATCH
         vae: VAE
         render_video: The guidance video rendered from the camera trajectory, most commonly warped point cloud renders of the input image.
-        strength: FLOAT
-        start_percent: FLOAT
-        end_percent: FLOAT
+        strength: FLOAT [default 1.0; -10.0 to 10.0, step 0.01]
+        start_percent: FLOAT [default 0.0; 0.0 to 1.0, step 0.001]
+        end_percent: FLOAT [default 1.0; 0.0 to 1.0, step 0.001]
 
     Outputs:
         model (MODEL)
@@ -381,10 +381,10 @@ class ZImageFunControlnet(SingleOutputNode[Literal["MODEL"]]):
         model: MODEL
         model_patch: MODEL_PATCH
         vae: VAE
-        strength: FLOAT
-        image: IMAGE
-        inpaint_image: IMAGE
-        mask: MASK
+        strength: FLOAT [default 1.0; -10.0 to 10.0, step 0.01]
+        image: IMAGE [optional]
+        inpaint_image: IMAGE [optional]
+        mask: MASK [optional]
 
     Outputs:
         model (MODEL)

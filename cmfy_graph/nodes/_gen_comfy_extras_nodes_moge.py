@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -24,7 +24,7 @@ class LoadMoGeModel(SingleOutputNode[Literal["MOGE_MODEL"]]):
     Category: model/loaders
 
     Args:
-        model_name: COMBO
+        model_name: COMBO [a file name of the server or a URL]
 
     Outputs:
         moge_model (MOGE_MODEL)
@@ -71,8 +71,8 @@ class MoGeGeometryToFOV(Node):
 
     Args:
         moge_geometry: MOGE_GEOMETRY
-        axis: 'vertical' (fov_y), 'horizontal' (fov_x), or 'diagonal'.
-        unit: Output unit for the FOV.
+        axis: 'vertical' (fov_y), 'horizontal' (fov_x), or 'diagonal'. [default 'vertical'; one of 'vertical', 'horizontal', 'diagonal'; type MoGeGeometryToFOV.Axis]
+        unit: Output unit for the FOV. [default 'degrees'; one of 'degrees', 'radians'; type MoGeGeometryToFOV.Unit]
 
     Outputs:
         fov (FLOAT)
@@ -90,6 +90,11 @@ class MoGeGeometryToFOV(Node):
         ("fov", "FLOAT", "fov"),
         ("focal_pixels", "FLOAT", "focal_pixels"),
     )
+
+    #: the choices of input axis: ``MoGeGeometryToFOV.Axis`` in annotations
+    Axis: TypeAlias = _MoGeGeometryToFOV_axis
+    #: the choices of input unit: ``MoGeGeometryToFOV.Unit`` in annotations
+    Unit: TypeAlias = _MoGeGeometryToFOV_unit
 
     fov: Output[Literal["FLOAT"]]
     focal_pixels: Output[Literal["FLOAT"]]
@@ -127,11 +132,11 @@ class MoGeInference(SingleOutputNode[Literal["MOGE_GEOMETRY"]]):
     Args:
         moge_model: MOGE_MODEL
         image: IMAGE
-        resolution_level: 0 = fastest, 9 = most detail.
-        fov_x_degrees: Horizontal field of view of the source camera. Sets the focal length used to unproject the depth map into 3D. 0 = auto-recover from the predicted points.
-        batch_size: Images per inference call. Lower if you OOM on a long video / image set.
-        force_projection: BOOLEAN
-        apply_mask: Set masked-out (sky / invalid) pixels to inf in points and depth so meshing culls them. Disable to keep the raw predicted geometry everywhere; the mask is still returned separately.
+        resolution_level: 0 = fastest, 9 = most detail. [default 9; 0 to 9]
+        fov_x_degrees: Horizontal field of view of the source camera. Sets the focal length used to unproject the depth map into 3D. 0 = auto-recover from the predicted points. [default 0.0; 0.0 to 170.0, step 0.1]
+        batch_size: Images per inference call. Lower if you OOM on a long video / image set. [default 4; 1 to 64]
+        force_projection: BOOLEAN [default True]
+        apply_mask: Set masked-out (sky / invalid) pixels to inf in points and depth so meshing culls them. Disable to keep the raw predicted geometry everywhere; the mask is still returned separately. [default True]
 
     Outputs:
         moge_geometry (MOGE_GEOMETRY)
@@ -198,10 +203,10 @@ class MoGePanoramaInference(SingleOutputNode[Literal["MOGE_GEOMETRY"]]):
     Args:
         moge_model: MOGE_MODEL
         image: Equirectangular panorama (any aspect).
-        resolution_level: Per-view detail (0 = fastest, 9 = most detailed).
-        split_resolution: Resolution of each perspective split.
-        merge_resolution: Long-side resolution of the merged equirect distance map.
-        batch_size: Views per inference batch (12 splits total).
+        resolution_level: Per-view detail (0 = fastest, 9 = most detailed). [default 9; 0 to 9]
+        split_resolution: Resolution of each perspective split. [default 512; 256 to 1024]
+        merge_resolution: Long-side resolution of the merged equirect distance map. [default 1920; 256 to 8192]
+        batch_size: Views per inference batch (12 splits total). [default 4; 1 to 12]
 
     Outputs:
         moge_geometry (MOGE_GEOMETRY)
@@ -263,10 +268,10 @@ class MoGePointMapToMesh(SingleOutputNode[Literal["MESH"]]):
 
     Args:
         moge_geometry: MOGE_GEOMETRY
-        batch_index: Which image of a batched MoGe geometry to mesh. Per-image vertex counts differ, so batches can't be stacked into a single MESH.
-        decimation: Vertex stride; 1 = full resolution.
-        discontinuity_threshold: Drop pixels whose 3x3 depth span exceeds this fraction. 0 = off.
-        texture: Carry the source image through as the baseColor texture.
+        batch_index: Which image of a batched MoGe geometry to mesh. Per-image vertex counts differ, so batches can't be stacked into a single MESH. [default 0; 0 to 4096]
+        decimation: Vertex stride; 1 = full resolution. [default 1; 1 to 8]
+        discontinuity_threshold: Drop pixels whose 3x3 depth span exceeds this fraction. 0 = off. [default 0.04; 0.0 to 1.0, step 0.01]
+        texture: Carry the source image through as the baseColor texture. [default True]
 
     Outputs:
         mesh (MESH)
@@ -334,7 +339,7 @@ class MoGeRender(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         moge_geometry: MOGE_GEOMETRY
-        output: DirectX vs OpenGL controls the normal-map green-channel convention. DirectX: green = -Y down (Unreal). OpenGL: green = +Y up (Blender, Substance, Unity, glTF).
+        output: DirectX vs OpenGL controls the normal-map green-channel convention. DirectX: green = -Y down (Unreal). OpenGL: green = +Y up (Blender, Substance, Unity, glTF). [default 'depth'; one of 'depth', 'depth_colored', 'normal_opengl', 'normal_directx', 'mask'; type MoGeRender.Output_]
 
     Outputs:
         image (IMAGE)
@@ -349,6 +354,9 @@ class MoGeRender(SingleOutputNode[Literal["IMAGE"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("image", "IMAGE", "IMAGE"),
     )
+
+    #: the choices of input output: ``MoGeRender.Output_`` in annotations
+    Output_: TypeAlias = _MoGeRender_output
 
     image: Output[Literal["IMAGE"]]
 

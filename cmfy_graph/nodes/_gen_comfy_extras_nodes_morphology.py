@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -116,8 +116,8 @@ class Morphology(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         image: IMAGE
-        operation: COMBO
-        kernel_size: INT
+        operation: COMBO [one of 'erode', 'dilate', 'open', 'close', 'gradient', 'bottom_hat', ... (7 choices); type Morphology.Operation]
+        kernel_size: INT [default 3; 3 to 999]
 
     Outputs:
         image (IMAGE)
@@ -139,6 +139,9 @@ class Morphology(SingleOutputNode[Literal["IMAGE"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("image", "IMAGE", "IMAGE"),
     )
+
+    #: the choices of input operation: ``Morphology.Operation`` in annotations
+    Operation: TypeAlias = _Morphology_operation
 
     image: Output[Literal["IMAGE"]]
 

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -29,7 +29,7 @@ class MultiGPU_WorkUnits(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: MODEL
-        max_gpus: INT
+        max_gpus: INT [default 2; 1 to inf]
 
     Outputs:
         model (MODEL)
@@ -87,7 +87,7 @@ class SelectCLIPDevice(SingleOutputNode[Literal["CLIP"]]):
 
     Args:
         clip: CLIP
-        device: COMBO
+        device: COMBO [one of 'default', 'cpu'; type SelectCLIPDevice.Device]
 
     Outputs:
         clip (CLIP)
@@ -108,6 +108,9 @@ class SelectCLIPDevice(SingleOutputNode[Literal["CLIP"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("clip", "CLIP", "CLIP"),
     )
+
+    #: the choices of input device: ``SelectCLIPDevice.Device`` in annotations
+    Device: TypeAlias = _SelectCLIPDevice_device
 
     clip: Output[Literal["CLIP"]]
 
@@ -170,7 +173,7 @@ class SelectModelDevice(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: MODEL
-        device: COMBO
+        device: COMBO [one of 'default', 'cpu'; type SelectModelDevice.Device]
 
     Outputs:
         model (MODEL)
@@ -191,6 +194,9 @@ class SelectModelDevice(SingleOutputNode[Literal["MODEL"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("model", "MODEL", "MODEL"),
     )
+
+    #: the choices of input device: ``SelectModelDevice.Device`` in annotations
+    Device: TypeAlias = _SelectModelDevice_device
 
     model: Output[Literal["MODEL"]]
 
@@ -238,7 +244,7 @@ class SelectVAEDevice(SingleOutputNode[Literal["VAE"]]):
 
     Args:
         vae: VAE
-        device: COMBO
+        device: COMBO [one of 'default'; type SelectVAEDevice.Device]
 
     Outputs:
         vae (VAE)
@@ -259,6 +265,9 @@ class SelectVAEDevice(SingleOutputNode[Literal["VAE"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("vae", "VAE", "VAE"),
     )
+
+    #: the choices of input device: ``SelectVAEDevice.Device`` in annotations
+    Device: TypeAlias = _SelectVAEDevice_device
 
     vae: Output[Literal["VAE"]]
 

@@ -22,9 +22,9 @@ class NAGuidance(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: The model to apply NAG to.
-        nag_scale: The guidance scale factor. Higher values push further from the negative prompt.
-        nag_alpha: Blending factor for the normalized attention. 1.0 is full replacement, 0.0 is no effect.
-        nag_tau: FLOAT
+        nag_scale: The guidance scale factor. Higher values push further from the negative prompt. [default 5.0; 0.0 to 50.0, step 0.1]
+        nag_alpha: Blending factor for the normalized attention. 1.0 is full replacement, 0.0 is no effect. [default 0.5; 0.0 to 1.0, step 0.01]
+        nag_tau: FLOAT [default 1.5; 1.0 to 10.0, step 0.01]
 
     Outputs:
         model (MODEL) - The patched model with NAG enabled.

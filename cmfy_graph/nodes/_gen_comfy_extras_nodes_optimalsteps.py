@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -21,9 +21,9 @@ class OptimalStepsScheduler(SingleOutputNode[Literal["SIGMAS"]]):
     Category: model/sampling/schedulers
 
     Args:
-        model_type: COMBO
-        steps: INT
-        denoise: FLOAT
+        model_type: COMBO [one of 'FLUX', 'Wan', 'Chroma'; type OptimalStepsScheduler.ModelType]
+        steps: INT [default 20; 3 to 1000]
+        denoise: FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
 
     Outputs:
         sigmas (SIGMAS)
@@ -45,6 +45,9 @@ class OptimalStepsScheduler(SingleOutputNode[Literal["SIGMAS"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("sigmas", "SIGMAS", "SIGMAS"),
     )
+
+    #: the choices of input model_type: ``OptimalStepsScheduler.ModelType`` in annotations
+    ModelType: TypeAlias = _OptimalStepsScheduler_model_type
 
     sigmas: Output[Literal["SIGMAS"]]
 

@@ -20,7 +20,7 @@ class PerturbedAttentionGuidance(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: MODEL
-        scale: FLOAT
+        scale: FLOAT [default 3.0; 0.0 to 100.0, step 0.01]
 
     Outputs:
         model (MODEL)

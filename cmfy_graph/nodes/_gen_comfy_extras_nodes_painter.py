@@ -19,11 +19,11 @@ class Painter(Node):
     Category: image
 
     Args:
-        mask: STRING
-        width: INT
-        height: INT
-        bg_color: COLOR
-        image: Optional base image to paint over
+        mask: STRING [default '']
+        width: INT [default 512; 64 to 4096, step 64]
+        height: INT [default 512; 64 to 4096, step 64]
+        bg_color: COLOR [default '#000000']
+        image: Optional base image to paint over [optional]
 
     Outputs:
         image (IMAGE)

@@ -23,7 +23,7 @@ class PerpNeg(SingleOutputNode[Literal["MODEL"]]):
     Args:
         model: MODEL
         empty_conditioning: CONDITIONING
-        neg_scale: FLOAT
+        neg_scale: FLOAT [default 1.0; 0.0 to 100.0, step 0.01]
 
     Outputs:
         model (MODEL)
@@ -74,8 +74,8 @@ class PerpNegGuider(SingleOutputNode[Literal["GUIDER"]]):
         positive: CONDITIONING
         negative: CONDITIONING
         empty_conditioning: CONDITIONING
-        cfg: FLOAT
-        neg_scale: FLOAT
+        cfg: FLOAT [default 8.0; 0.0 to 100.0, step 0.1]
+        neg_scale: FLOAT [default 1.0; 0.0 to 100.0, step 0.01]
 
     Outputs:
         guider (GUIDER)

@@ -23,7 +23,7 @@ class PhotoMakerEncode(SingleOutputNode[Literal["CONDITIONING"]]):
         photomaker: PHOTOMAKER
         image: IMAGE
         clip: CLIP
-        text: STRING
+        text: STRING [default 'photograph of photomaker']
 
     Outputs:
         conditioning (CONDITIONING)
@@ -73,7 +73,7 @@ class PhotoMakerLoader(SingleOutputNode[Literal["PHOTOMAKER"]]):
     Category: model/loaders
 
     Args:
-        photomaker_model_name: COMBO
+        photomaker_model_name: COMBO [a file name of the server or a URL]
 
     Outputs:
         photomaker (PHOTOMAKER)

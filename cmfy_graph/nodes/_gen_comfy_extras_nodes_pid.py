@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -25,8 +25,8 @@ class PiDConditioning(SingleOutputNode[Literal["CONDITIONING"]]):
     Args:
         positive: CONDITIONING
         latent: latent (from VAEEncode or a KSampler).
-        latent_format: Flux1 (16-ch) and Flux2 (128-ch) latents are auto-detected from channel dim under 'flux'. For SD3 (16-ch), SDXL (4-ch), or QwenImage (16-ch), select manually.
-        degrade_sigma: 0 = clean latent. Increase to denoise corrupted latent outputs.
+        latent_format: Flux1 (16-ch) and Flux2 (128-ch) latents are auto-detected from channel dim under 'flux'. For SD3 (16-ch), SDXL (4-ch), or QwenImage (16-ch), select manually. [default 'flux'; one of 'flux', 'sd3', 'sdxl', 'qwenimage'; type PiDConditioning.LatentFormat]
+        degrade_sigma: 0 = clean latent. Increase to denoise corrupted latent outputs. [default 0.0; 0.0 to 1.0, step 0.01]
 
     Outputs:
         conditioning (CONDITIONING)
@@ -49,6 +49,9 @@ class PiDConditioning(SingleOutputNode[Literal["CONDITIONING"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("conditioning", "CONDITIONING", "CONDITIONING"),
     )
+
+    #: the choices of input latent_format: ``PiDConditioning.LatentFormat`` in annotations
+    LatentFormat: TypeAlias = _PiDConditioning_latent_format
 
     conditioning: Output[Literal["CONDITIONING"]]
 

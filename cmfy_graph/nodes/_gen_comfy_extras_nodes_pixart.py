@@ -21,8 +21,8 @@ class CLIPTextEncodePixArtAlpha(SingleOutputNode[Literal["CONDITIONING"]]):
     Category: model/conditioning/pixart
 
     Args:
-        width: INT
-        height: INT
+        width: INT [default 1024; 0 to 16384]
+        height: INT [default 1024; 0 to 16384]
         text: STRING
         clip: CLIP
 

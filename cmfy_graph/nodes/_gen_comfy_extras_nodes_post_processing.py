@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Generic, Literal, TypeVar
+from typing import Any, ClassVar, Generic, Literal, TypeAlias, TypeVar
 
 from cmfy_graph.graph import DynamicOption, InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -167,9 +167,9 @@ class ColorTransfer(SingleOutputNode[Literal["IMAGE"]]):
     Args:
         image_target: Image(s) to apply the color transform to.
         image_ref: Reference image(s) to match colors to.
-        method: COMBO
+        method: COMBO [one of 'reinhard_lab', 'mkl_lab', 'histogram'; type ColorTransfer.Method]
         source_stats: per_frame: each frame matched to image_ref individually. uniform: pool stats across all source frames as baseline, match to image_ref. target_frame: use one chosen frame as the baseline for the transform to image_ref, applied uniformly to all frames (preserves relative differences)
-        strength: FLOAT
+        strength: FLOAT [default 1.0; 0.0 to 10.0, step 0.01]
 
     Outputs:
         image (IMAGE)
@@ -233,6 +233,9 @@ class ColorTransfer(SingleOutputNode[Literal["IMAGE"]]):
 
     _options_: ClassVar[dict[str, Any]] = {"source_stats": SourceStats}
 
+    #: the choices of input method: ``ColorTransfer.Method`` in annotations
+    Method: TypeAlias = _ColorTransfer_method
+
     image: Output[Literal["IMAGE"]]
 
     method: InputRef
@@ -273,8 +276,8 @@ class ImageBlend(SingleOutputNode[Literal["IMAGE"]]):
     Args:
         image1: IMAGE
         image2: IMAGE
-        blend_factor: FLOAT
-        blend_mode: COMBO
+        blend_factor: FLOAT [default 0.5; 0.0 to 1.0, step 0.01]
+        blend_mode: COMBO [one of 'normal', 'multiply', 'screen', 'overlay', 'soft_light', 'difference'; type ImageBlend.BlendMode]
 
     Outputs:
         image (IMAGE)
@@ -297,6 +300,9 @@ class ImageBlend(SingleOutputNode[Literal["IMAGE"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("image", "IMAGE", "IMAGE"),
     )
+
+    #: the choices of input blend_mode: ``ImageBlend.BlendMode`` in annotations
+    BlendMode: TypeAlias = _ImageBlend_blend_mode
 
     image: Output[Literal["IMAGE"]]
 
@@ -332,8 +338,8 @@ class ImageBlur(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         image: IMAGE
-        blur_radius: INT
-        sigma: FLOAT
+        blur_radius: INT [default 1; 1 to 31]
+        sigma: FLOAT [default 1.0; 0.1 to 10.0, step 0.1]
 
     Outputs:
         image (IMAGE)
@@ -384,8 +390,8 @@ class ImageQuantize(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         image: IMAGE
-        colors: INT
-        dither: COMBO
+        colors: INT [default 256; 1 to 256]
+        dither: COMBO [one of 'none', 'floyd-steinberg', 'bayer-2', 'bayer-4', 'bayer-8', 'bayer-16'; type ImageQuantize.Dither]
 
     Outputs:
         image (IMAGE)
@@ -401,6 +407,9 @@ class ImageQuantize(SingleOutputNode[Literal["IMAGE"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("image", "IMAGE", "IMAGE"),
     )
+
+    #: the choices of input dither: ``ImageQuantize.Dither`` in annotations
+    Dither: TypeAlias = _ImageQuantize_dither
 
     image: Output[Literal["IMAGE"]]
 
@@ -436,9 +445,9 @@ class ImageScaleToTotalPixels(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         image: IMAGE
-        upscale_method: COMBO
-        megapixels: FLOAT
-        resolution_steps: INT
+        upscale_method: COMBO [one of 'nearest-exact', 'bilinear', 'area', 'bicubic', 'lanczos'; type ImageScaleToTotalPixels.UpscaleMethod]
+        megapixels: FLOAT [default 1.0; 0.01 to 16.0, step 0.01]
+        resolution_steps: INT [default 1; 1 to 256]
 
     Outputs:
         image (IMAGE)
@@ -461,6 +470,9 @@ class ImageScaleToTotalPixels(SingleOutputNode[Literal["IMAGE"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("image", "IMAGE", "IMAGE"),
     )
+
+    #: the choices of input upscale_method: ``ImageScaleToTotalPixels.UpscaleMethod`` in annotations
+    UpscaleMethod: TypeAlias = _ImageScaleToTotalPixels_upscale_method
 
     image: Output[Literal["IMAGE"]]
 
@@ -497,9 +509,9 @@ class ImageSharpen(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         image: IMAGE
-        sharpen_radius: INT
-        sigma: FLOAT
-        alpha: FLOAT
+        sharpen_radius: INT [default 1; 1 to 31]
+        sigma: FLOAT [default 1.0; 0.1 to 10.0, step 0.01]
+        alpha: FLOAT [default 1.0; 0.0 to 5.0, step 0.01]
 
     Outputs:
         image (IMAGE)
@@ -564,7 +576,7 @@ class ResizeImageMaskNode(SingleOutputNode[_ResizeImageMaskNode_input_type]):
     Args:
         input: COMFY_MATCHTYPE_V3
         resize_type: Select how to resize: by exact dimensions, scale factor, matching another image, etc.
-        scale_method: Interpolation algorithm. 'area' is best for downscaling, 'lanczos' for upscaling, 'nearest-exact' for pixel art.
+        scale_method: Interpolation algorithm. 'area' is best for downscaling, 'lanczos' for upscaling, 'nearest-exact' for pixel art. [default 'area'; one of 'nearest-exact', 'bilinear', 'area', 'bicubic', 'lanczos'; type ResizeImageMaskNode.ScaleMethod]
 
     Outputs:
         resized (COMFY_MATCHTYPE_V3)
@@ -746,6 +758,9 @@ class ResizeImageMaskNode(SingleOutputNode[_ResizeImageMaskNode_input_type]):
 
 
     _options_: ClassVar[dict[str, Any]] = {"resize_type": ResizeType}
+
+    #: the choices of input scale_method: ``ResizeImageMaskNode.ScaleMethod`` in annotations
+    ScaleMethod: TypeAlias = _ResizeImageMaskNode_scale_method
 
     resized: Output[_ResizeImageMaskNode_input_type]
 

@@ -64,7 +64,7 @@ class PrimitiveFloat(SingleOutputNode[Literal["FLOAT"]]):
     Category: utilities/primitive
 
     Args:
-        value: FLOAT
+        value: FLOAT [-9223372036854775807 to 9223372036854775807, step 0.1]
 
     Outputs:
         float_ (FLOAT)
@@ -112,7 +112,7 @@ class PrimitiveInt(SingleOutputNode[Literal["INT"]]):
     Category: utilities/primitive
 
     Args:
-        value: INT
+        value: INT [-9223372036854775807 to 9223372036854775807]
 
     Outputs:
         int_ (INT)

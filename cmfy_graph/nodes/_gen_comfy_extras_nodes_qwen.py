@@ -21,10 +21,10 @@ class EmptyQwenImageLayeredLatentImage(SingleOutputNode[Literal["LATENT"]]):
     Category: model/latent/qwen
 
     Args:
-        width: INT
-        height: INT
-        layers: INT
-        batch_size: INT
+        width: INT [default 640; 16 to 16384, step 16]
+        height: INT [default 640; 16 to 16384, step 16]
+        layers: INT [default 3; 0 to 16384]
+        batch_size: INT [default 1; 1 to 4096]
 
     Outputs:
         latent (LATENT)
@@ -79,8 +79,8 @@ class TextEncodeQwenImageEdit(SingleOutputNode[Literal["CONDITIONING"]]):
     Args:
         clip: CLIP
         prompt: STRING
-        vae: VAE
-        image: IMAGE
+        vae: VAE [optional]
+        image: IMAGE [optional]
 
     Outputs:
         conditioning (CONDITIONING)
@@ -132,10 +132,10 @@ class TextEncodeQwenImageEditPlus(SingleOutputNode[Literal["CONDITIONING"]]):
     Args:
         clip: CLIP
         prompt: STRING
-        vae: VAE
-        image1: IMAGE
-        image2: IMAGE
-        image3: IMAGE
+        vae: VAE [optional]
+        image1: IMAGE [optional]
+        image2: IMAGE [optional]
+        image3: IMAGE [optional]
 
     Outputs:
         conditioning (CONDITIONING)

@@ -21,7 +21,7 @@ class RebatchImages(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         images: IMAGE
-        batch_size: INT
+        batch_size: INT [default 1; 1 to 4096]
 
     Outputs:
         image (IMAGE)
@@ -66,7 +66,7 @@ class RebatchLatents(SingleOutputNode[Literal["LATENT"]]):
 
     Args:
         latents: LATENT
-        batch_size: INT
+        batch_size: INT [default 1; 1 to 4096]
 
     Outputs:
         latent (LATENT)

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -32,9 +32,9 @@ class ResolutionSelector(Node):
     Category: utilities
 
     Args:
-        aspect_ratio: The aspect ratio for the output dimensions.
-        megapixels: Target total megapixels. 1.0 MP ≈ 1024x1024 for square.
-        multiple: Nearest multiple of the result to set the selected resolution to.
+        aspect_ratio: The aspect ratio for the output dimensions. [default '1:1 (Square)'; one of '1:1 (Square)', '2:3 (Portrait Photo)', '3:2 (Photo)', '3:4 (Portrait Standard)', '4:3 (Standard)', '9:16 (Portrait Widescreen)', ... (8 choices); type ResolutionSelector.AspectRatio]
+        megapixels: Target total megapixels. 1.0 MP ≈ 1024x1024 for square. [default 1.0; 0.1 to 16.0, step 0.1]
+        multiple: Nearest multiple of the result to set the selected resolution to. [default 8; 8 to 128, step 4]
 
     Outputs:
         width (INT) - Calculated width in pixels multiplied by the selected multiple.
@@ -58,6 +58,9 @@ class ResolutionSelector(Node):
         ("width", "INT", "width"),
         ("height", "INT", "height"),
     )
+
+    #: the choices of input aspect_ratio: ``ResolutionSelector.AspectRatio`` in annotations
+    AspectRatio: TypeAlias = _ResolutionSelector_aspect_ratio
 
     width: Output[Literal["INT"]]
     height: Output[Literal["INT"]]

@@ -22,12 +22,12 @@ class ScaleROPE(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: MODEL
-        scale_x: FLOAT
-        shift_x: FLOAT
-        scale_y: FLOAT
-        shift_y: FLOAT
-        scale_t: FLOAT
-        shift_t: FLOAT
+        scale_x: FLOAT [default 1.0; 0.0 to 100.0, step 0.1]
+        shift_x: FLOAT [default 0.0; -256.0 to 256.0, step 0.1]
+        scale_y: FLOAT [default 1.0; 0.0 to 100.0, step 0.1]
+        shift_y: FLOAT [default 0.0; -256.0 to 256.0, step 0.1]
+        scale_t: FLOAT [default 1.0; 0.0 to 100.0, step 0.1]
+        shift_t: FLOAT [default 0.0; -256.0 to 256.0, step 0.1]
 
     Outputs:
         model (MODEL)

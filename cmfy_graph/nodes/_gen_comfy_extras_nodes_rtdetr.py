@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -21,7 +21,7 @@ class DrawBBoxes(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         bboxes: BOUNDING_BOX
-        image: IMAGE
+        image: IMAGE [optional]
 
     Outputs:
         out_image (IMAGE)
@@ -149,9 +149,9 @@ class RTDETR_detect(SingleOutputNode[Literal["BOUNDING_BOX"]]):
     Args:
         model: MODEL
         image: IMAGE
-        threshold: FLOAT
-        class_name: Filter detections by class. Set to 'all' to disable filtering.
-        max_detections: Maximum number of detections to return per image. In order of descending confidence score.
+        threshold: FLOAT [default 0.5]
+        class_name: Filter detections by class. Set to 'all' to disable filtering. [default 'all'; one of 'all', 'person', 'bicycle', 'car', 'motorcycle', 'airplane', ... (81 choices); type RTDETR_detect.ClassName]
+        max_detections: Maximum number of detections to return per image. In order of descending confidence score. [default 100]
 
     Outputs:
         bboxes (BOUNDING_BOX)
@@ -175,6 +175,9 @@ class RTDETR_detect(SingleOutputNode[Literal["BOUNDING_BOX"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("bboxes", "BOUNDING_BOX", "bboxes"),
     )
+
+    #: the choices of input class_name: ``RTDETR_detect.ClassName`` in annotations
+    ClassName: TypeAlias = _RTDETR_detect_class_name
 
     bboxes: Output[Literal["BOUNDING_BOX"]]
 

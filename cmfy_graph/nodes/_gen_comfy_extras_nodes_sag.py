@@ -20,8 +20,8 @@ class SelfAttentionGuidance(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: MODEL
-        scale: FLOAT
-        blur_sigma: FLOAT
+        scale: FLOAT [default 0.5; -2.0 to 5.0, step 0.01]
+        blur_sigma: FLOAT [default 2.0; 0.0 to 10.0, step 0.1]
 
     Outputs:
         model (MODEL)

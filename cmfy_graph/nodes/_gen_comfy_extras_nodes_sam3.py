@@ -24,13 +24,13 @@ class SAM3_Detect(Node):
     Args:
         model: MODEL
         image: IMAGE
-        threshold: FLOAT
-        refine_iterations: SAM decoder refinement passes (0=use raw detector masks)
-        individual_masks: Output per-object masks instead of union
-        conditioning: Text conditioning from CLIPTextEncode
-        bboxes: Bounding boxes to segment within
-        positive_coords: Positive point prompts as JSON [{"x": int, "y": int}, ...] (pixel coords)
-        negative_coords: Negative point prompts as JSON [{"x": int, "y": int}, ...] (pixel coords)
+        threshold: FLOAT [default 0.5; 0.0 to 1.0, step 0.01]
+        refine_iterations: SAM decoder refinement passes (0=use raw detector masks) [default 2; 0 to 5]
+        individual_masks: Output per-object masks instead of union [default False]
+        conditioning: Text conditioning from CLIPTextEncode [optional]
+        bboxes: Bounding boxes to segment within [optional]
+        positive_coords: Positive point prompts as JSON [{"x": int, "y": int}, ...] (pixel coords) [optional]
+        negative_coords: Negative point prompts as JSON [{"x": int, "y": int}, ...] (pixel coords) [optional]
 
     Outputs:
         masks (MASK)
@@ -101,9 +101,9 @@ class SAM3_TrackPreview(Node):
 
     Args:
         track_data: SAM3_TRACK_DATA
-        opacity: FLOAT
-        fps: FLOAT
-        images: IMAGE
+        opacity: FLOAT [default 0.5; 0.0 to 1.0, step 0.05]
+        fps: FLOAT [default 24.0; 1.0 to 120.0]
+        images: IMAGE [optional]
     """
 
     __slots__ = ()
@@ -148,7 +148,7 @@ class SAM3_TrackToMask(SingleOutputNode[Literal["MASK"]]):
 
     Args:
         track_data: SAM3_TRACK_DATA
-        object_indices: Comma-separated object indices to include (e.g. '0,2,3'). Empty = all objects.
+        object_indices: Comma-separated object indices to include (e.g. '0,2,3'). Empty = all objects. [default '']
 
     Outputs:
         masks (MASK)
@@ -194,11 +194,11 @@ class SAM3_VideoTrack(SingleOutputNode[Literal["SAM3_TRACK_DATA"]]):
     Args:
         images: Video frames as batched images
         model: MODEL
-        detection_threshold: Score threshold for text-prompted detection.
-        max_objects: Max tracked objects. Initial masks count toward this limit. 0 uses the internal cap of 64.
-        detect_interval: Run detection every N frames (1=every frame). Higher values save compute.
-        initial_mask: Mask(s) for the first frame to track (one per object)
-        conditioning: Text conditioning for detecting new objects during tracking
+        detection_threshold: Score threshold for text-prompted detection. [default 0.5; 0.0 to 1.0, step 0.01]
+        max_objects: Max tracked objects. Initial masks count toward this limit. 0 uses the internal cap of 64. [default 4; 0 to 64]
+        detect_interval: Run detection every N frames (1=every frame). Higher values save compute. [default 1; 1 to inf]
+        initial_mask: Mask(s) for the first frame to track (one per object) [optional]
+        conditioning: Text conditioning for detecting new objects during tracking [optional]
 
     Outputs:
         track_data (SAM3_TRACK_DATA)

@@ -256,12 +256,12 @@ class Save3DAdvanced(Node):
 
     Args:
         model_3d: 3D model file from an upstream 3D node.
-        filename_prefix: STRING
+        filename_prefix: STRING [default '3d/ComfyUI']
         viewport_state: LOAD_3D
-        width: INT
-        height: INT
-        model_3d_info: LOAD3D_MODEL_INFO
-        camera_info: LOAD3D_CAMERA
+        width: INT [default 1024; 1 to 4096]
+        height: INT [default 1024; 1 to 4096]
+        model_3d_info: LOAD3D_MODEL_INFO [optional]
+        camera_info: LOAD3D_CAMERA [optional]
 
     Outputs:
         model_3d (FILE_3D)
@@ -337,7 +337,7 @@ class SaveGLB(Node):
 
     Args:
         mesh: Mesh or 3D file to save
-        filename_prefix: STRING
+        filename_prefix: STRING [default '3d/ComfyUI']
     """
 
     __slots__ = ()
@@ -379,12 +379,12 @@ class SaveGaussianSplat(Node):
 
     Args:
         model_3d: A gaussian splat 3D file.
-        filename_prefix: STRING
+        filename_prefix: STRING [default '3d/ComfyUI']
         viewport_state: LOAD_3D
-        width: INT
-        height: INT
-        model_3d_info: LOAD3D_MODEL_INFO
-        camera_info: LOAD3D_CAMERA
+        width: INT [default 1024; 1 to 4096]
+        height: INT [default 1024; 1 to 4096]
+        model_3d_info: LOAD3D_MODEL_INFO [optional]
+        camera_info: LOAD3D_CAMERA [optional]
 
     Outputs:
         model_3d (FILE_3D_SPLAT_ANY)
@@ -460,12 +460,12 @@ class SavePointCloud(Node):
 
     Args:
         model_3d: Point cloud file (.ply)
-        filename_prefix: STRING
+        filename_prefix: STRING [default '3d/ComfyUI']
         viewport_state: LOAD_3D
-        width: INT
-        height: INT
-        model_3d_info: LOAD3D_MODEL_INFO
-        camera_info: LOAD3D_CAMERA
+        width: INT [default 1024; 1 to 4096]
+        height: INT [default 1024; 1 to 4096]
+        model_3d_info: LOAD3D_MODEL_INFO [optional]
+        camera_info: LOAD3D_CAMERA [optional]
 
     Outputs:
         model_3d (FILE_3D_POINT_CLOUD_ANY)

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -23,10 +23,10 @@ class SCAIL2ColoredMask(Node):
 
     Args:
         driving_track_data: SAM3 track of the driving pose video. Will be rendered into the pose_video_mask output.
-        object_indices: Comma-separated list of person indices to include (e.g. '0,2,3'). Applied to both reference and pose video masks. Empty = all.
-        sort_by: Order in which palette colors are assigned to the tracked objects (applied to both reference and pose video so each identity keeps the same color). Objects that appear in earlier frames always come first; within a frame, left_to_right = leftmost object (by centroid at first appearance) gets the first color, area = biggest object (by mask area at first appearance) gets the first color; none = keep SAM3's order.
-        replacement_mode: False = Animation Mode (pose_video_mask has black background, reference_image_mask has white background). True = Replacement Mode (pose_video_mask has white background, reference_image_mask has black background).
-        ref_track_data: SAM3 track of the reference image(s) (one identity per object, colored in batch order), or a plain MASK of the reference subject (rendered as a single identity).
+        object_indices: Comma-separated list of person indices to include (e.g. '0,2,3'). Applied to both reference and pose video masks. Empty = all. [default '']
+        sort_by: Order in which palette colors are assigned to the tracked objects (applied to both reference and pose video so each identity keeps the same color). Objects that appear in earlier frames always come first; within a frame, left_to_right = leftmost object (by centroid at first appearance) gets the first color, area = biggest object (by mask area at first appearance) gets the first color; none = keep SAM3's order. [default 'left_to_right'; one of 'none', 'left_to_right', 'area'; type SCAIL2ColoredMask.SortBy]
+        replacement_mode: False = Animation Mode (pose_video_mask has black background, reference_image_mask has white background). True = Replacement Mode (pose_video_mask has white background, reference_image_mask has black background). [default False]
+        ref_track_data: SAM3 track of the reference image(s) (one identity per object, colored in batch order), or a plain MASK of the reference subject (rendered as a single identity). [optional]
 
     Outputs:
         pose_video_mask (IMAGE)
@@ -52,6 +52,9 @@ class SCAIL2ColoredMask(Node):
         ("pose_video_mask", "IMAGE", "pose_video_mask"),
         ("reference_image_mask", "IMAGE", "reference_image_mask"),
     )
+
+    #: the choices of input sort_by: ``SCAIL2ColoredMask.SortBy`` in annotations
+    SortBy: TypeAlias = _SCAIL2ColoredMask_sort_by
 
     pose_video_mask: Output[Literal["IMAGE"]]
     reference_image_mask: Output[Literal["IMAGE"]]
@@ -93,22 +96,22 @@ class WanSCAILToVideo(Node):
         positive: CONDITIONING
         negative: CONDITIONING
         vae: VAE
-        width: INT
-        height: INT
-        length: INT
-        batch_size: INT
-        pose_strength: Strength of the pose latent.
-        pose_start: Start step of the pose conditioning.
-        pose_end: End step of the pose conditioning.
-        video_frame_offset: Cumulative output frame this chunk begins at. Wire from the previous chunk's video_frame_offset output.
-        previous_frame_count: Tail frames of previous_frames to anchor. SCAIL-2 trained at 5 (81-frame chunks, 76-frame step).
-        pose_video: Video used for pose conditioning. Will be downscaled to half the resolution of the main video.
-        pose_video_mask: SCAIL-2 only. Colored per-identity SAM3 mask video at the same resolution as pose_video.
-        replacement_mode: SCAIL-2 only. False = Animation Mode (pose_video_mask should have black background). True = Replacement Mode (pose_video_mask should have white background).
-        reference_image: Reference image. The first image is the primary reference (composite all identities onto it). SCAIL-2: extra batch images are used as additional views (back view, close-up, occluded background), each needing a matching reference_image_mask in that identity's color.
-        reference_image_mask: SCAIL-2 only. Colored reference mask, batch matching reference_image (first = primary reference mask, rest = identity masks for the additional reference_image).
-        clip_vision_output: CLIP vision features for conditioning. Model is trained with stretch resize to aspect ratio.
-        previous_frames: SCAIL-2 only. Full decoded output of the previous chunk. Only the last previous_frame_count are used as the extension anchor.
+        width: INT [default 512; 32 to 16384, step 32]
+        height: INT [default 896; 32 to 16384, step 32]
+        length: INT [default 81; 1 to 16384, step 4]
+        batch_size: INT [default 1; 1 to 4096]
+        pose_strength: Strength of the pose latent. [default 1.0; 0.0 to 10.0, step 0.01]
+        pose_start: Start step of the pose conditioning. [default 0.0; 0.0 to 1.0, step 0.01]
+        pose_end: End step of the pose conditioning. [default 1.0; 0.0 to 1.0, step 0.01]
+        video_frame_offset: Cumulative output frame this chunk begins at. Wire from the previous chunk's video_frame_offset output. [default 0; 0 to 16384]
+        previous_frame_count: Tail frames of previous_frames to anchor. SCAIL-2 trained at 5 (81-frame chunks, 76-frame step). [default 5; 1 to 16384, step 4]
+        pose_video: Video used for pose conditioning. Will be downscaled to half the resolution of the main video. [optional]
+        pose_video_mask: SCAIL-2 only. Colored per-identity SAM3 mask video at the same resolution as pose_video. [optional]
+        replacement_mode: SCAIL-2 only. False = Animation Mode (pose_video_mask should have black background). True = Replacement Mode (pose_video_mask should have white background). [optional; default False]
+        reference_image: Reference image. The first image is the primary reference (composite all identities onto it). SCAIL-2: extra batch images are used as additional views (back view, close-up, occluded background), each needing a matching reference_image_mask in that identity's color. [optional]
+        reference_image_mask: SCAIL-2 only. Colored reference mask, batch matching reference_image (first = primary reference mask, rest = identity masks for the additional reference_image). [optional]
+        clip_vision_output: CLIP vision features for conditioning. Model is trained with stretch resize to aspect ratio. [optional]
+        previous_frames: SCAIL-2 only. Full decoded output of the previous chunk. Only the last previous_frame_count are used as the extension anchor. [optional]
 
     Outputs:
         positive (CONDITIONING)

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -29,7 +29,7 @@ class CLIPTextEncodeSD3(SingleOutputNode[Literal["CONDITIONING"]]):
         clip_l: STRING
         clip_g: STRING
         t5xxl: STRING
-        empty_padding: COMBO
+        empty_padding: COMBO [one of 'none', 'empty_prompt'; type CLIPTextEncodeSD3.EmptyPadding]
 
     Outputs:
         conditioning (CONDITIONING)
@@ -53,6 +53,9 @@ class CLIPTextEncodeSD3(SingleOutputNode[Literal["CONDITIONING"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("conditioning", "CONDITIONING", "CONDITIONING"),
     )
+
+    #: the choices of input empty_padding: ``CLIPTextEncodeSD3.EmptyPadding`` in annotations
+    EmptyPadding: TypeAlias = _CLIPTextEncodeSD3_empty_padding
 
     conditioning: Output[Literal["CONDITIONING"]]
 
@@ -97,9 +100,9 @@ class ControlNetApplySD3(Node):
         control_net: CONTROL_NET
         vae: VAE
         image: IMAGE
-        strength: FLOAT
-        start_percent: FLOAT
-        end_percent: FLOAT
+        strength: FLOAT [default 1.0; 0.0 to 10.0, step 0.01]
+        start_percent: FLOAT [default 0.0; 0.0 to 1.0, step 0.001]
+        end_percent: FLOAT [default 1.0; 0.0 to 1.0, step 0.001]
 
     Outputs:
         positive (CONDITIONING)
@@ -166,9 +169,9 @@ class EmptySD3LatentImage(SingleOutputNode[Literal["LATENT"]]):
     Category: model/latent/stable diffusion
 
     Args:
-        width: INT
-        height: INT
-        batch_size: INT
+        width: INT [default 1024; 16 to 16384, step 16]
+        height: INT [default 1024; 16 to 16384, step 16]
+        batch_size: INT [default 1; 1 to 4096]
 
     Outputs:
         latent (LATENT)
@@ -220,10 +223,10 @@ class SkipLayerGuidanceSD3(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: MODEL
-        layers: STRING
-        scale: FLOAT
-        start_percent: FLOAT
-        end_percent: FLOAT
+        layers: STRING [default '7, 8, 9']
+        scale: FLOAT [default 3.0; 0.0 to 10.0, step 0.1]
+        start_percent: FLOAT [default 0.01; 0.0 to 1.0, step 0.001]
+        end_percent: FLOAT [default 0.15; 0.0 to 1.0, step 0.001]
 
     Outputs:
         model (MODEL)
@@ -282,9 +285,9 @@ class TripleCLIPLoader(SingleOutputNode[Literal["CLIP"]]):
     Category: model/loaders
 
     Args:
-        clip_name1: COMBO
-        clip_name2: COMBO
-        clip_name3: COMBO
+        clip_name1: COMBO [a file name of the server or a URL]
+        clip_name2: COMBO [a file name of the server or a URL]
+        clip_name3: COMBO [a file name of the server or a URL]
 
     Outputs:
         clip (CLIP)

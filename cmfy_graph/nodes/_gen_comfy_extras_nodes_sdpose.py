@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -28,10 +28,10 @@ class CropByBBoxes(SingleOutputNode[Literal["IMAGE"]]):
     Args:
         image: IMAGE
         bboxes: BOUNDING_BOX
-        output_width: Width each crop is resized to.
-        output_height: Height each crop is resized to.
-        padding: Extra padding in pixels added on each side of the bbox before cropping.
-        keep_aspect: Whether to stretch the crop to fit the output size, or pad with black pixels to preserve aspect ratio.
+        output_width: Width each crop is resized to. [default 512; 64 to 4096, step 8]
+        output_height: Height each crop is resized to. [default 512; 64 to 4096, step 8]
+        padding: Extra padding in pixels added on each side of the bbox before cropping. [default 0; 0 to 1024]
+        keep_aspect: Whether to stretch the crop to fit the output size, or pad with black pixels to preserve aspect ratio. [default 'stretch'; one of 'stretch', 'pad'; type CropByBBoxes.KeepAspect]
 
     Outputs:
         image (IMAGE) - All crops stacked into a single image batch.
@@ -56,6 +56,9 @@ class CropByBBoxes(SingleOutputNode[Literal["IMAGE"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("image", "IMAGE", "IMAGE"),
     )
+
+    #: the choices of input keep_aspect: ``CropByBBoxes.KeepAspect`` in annotations
+    KeepAspect: TypeAlias = _CropByBBoxes_keep_aspect
 
     image: Output[Literal["IMAGE"]]
 
@@ -97,14 +100,14 @@ class SDPoseDrawKeypoints(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         keypoints: POSE_KEYPOINT
-        draw_body: BOOLEAN
-        draw_hands: BOOLEAN
-        draw_face: BOOLEAN
-        draw_feet: BOOLEAN
-        stick_width: INT
-        face_point_size: INT
-        score_threshold: FLOAT
-        draw_head: BOOLEAN
+        draw_body: BOOLEAN [default True]
+        draw_hands: BOOLEAN [default True]
+        draw_face: BOOLEAN [default True]
+        draw_feet: BOOLEAN [default False]
+        stick_width: INT [default 4; 1 to 10]
+        face_point_size: INT [default 3; 1 to 10]
+        score_threshold: FLOAT [default 0.3; 0.0 to 1.0, step 0.01]
+        draw_head: BOOLEAN [default True]
 
     Outputs:
         image (IMAGE)
@@ -177,8 +180,8 @@ class SDPoseFaceBBoxes(SingleOutputNode[Literal["BOUNDING_BOX"]]):
 
     Args:
         keypoints: POSE_KEYPOINT
-        scale: Multiplier for the bounding box area around each detected face.
-        force_square: Expand the shorter bbox axis so the crop region is always square.
+        scale: Multiplier for the bounding box area around each detected face. [default 1.5; 1.0 to 10.0, step 0.1]
+        force_square: Expand the shorter bbox axis so the crop region is always square. [default True]
 
     Outputs:
         bboxes (BOUNDING_BOX) - Face bounding boxes per frame, compatible with SDPoseKeypointExtractor bboxes input.
@@ -231,8 +234,8 @@ class SDPoseKeypointExtractor(SingleOutputNode[Literal["POSE_KEYPOINT"]]):
         model: MODEL
         vae: VAE
         image: IMAGE
-        batch_size: INT
-        bboxes: Optional bounding boxes for more accurate detections. Required for multi-person detection.
+        batch_size: INT [default 16; 1 to 10000]
+        bboxes: Optional bounding boxes for more accurate detections. Required for multi-person detection. [optional]
 
     Outputs:
         keypoints (POSE_KEYPOINT) - Keypoints in OpenPose frame format (canvas_width, canvas_height, people)

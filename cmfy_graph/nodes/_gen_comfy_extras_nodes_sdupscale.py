@@ -22,8 +22,8 @@ class SD_4XUpscale_Conditioning(Node):
         images: IMAGE
         positive: CONDITIONING
         negative: CONDITIONING
-        scale_ratio: FLOAT
-        noise_augmentation: FLOAT
+        scale_ratio: FLOAT [default 4.0; 0.0 to 10.0, step 0.01]
+        noise_augmentation: FLOAT [default 0.0; 0.0 to 1.0, step 0.001]
 
     Outputs:
         positive (CONDITIONING)

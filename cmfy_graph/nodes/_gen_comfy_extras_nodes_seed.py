@@ -19,7 +19,7 @@ class SeedNode(SingleOutputNode[Literal["INT"]]):
     Category: utilities
 
     Args:
-        seed: INT
+        seed: INT [0 to 9223372036854775807]
 
     Outputs:
         seed (INT)

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import DynamicOption, InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -78,7 +78,7 @@ class SeedVR2PostProcessing(SingleOutputNode[Literal["IMAGE"]]):
     Args:
         images: The generated image to process.
         original_resized_images: The original resized image before pre-processing, used as reference.
-        color_correction_method: Method to match the generated image colors to the original image. lab: transfer color in CIELAB space, preserving detail (most faithful). wavelet: transfer low-frequency color, keeping upscaled high-frequency detail. adain: match per-channel mean/std (fastest, global tint). none: skip color transfer (geometry alignment only).
+        color_correction_method: Method to match the generated image colors to the original image. lab: transfer color in CIELAB space, preserving detail (most faithful). wavelet: transfer low-frequency color, keeping upscaled high-frequency detail. adain: match per-channel mean/std (fastest, global tint). none: skip color transfer (geometry alignment only). [default 'lab'; one of 'lab', 'wavelet', 'adain', 'none'; type SeedVR2PostProcessing.ColorCorrectionMethod]
 
     Outputs:
         images (IMAGE) - The aligned, color-corrected image.
@@ -100,6 +100,9 @@ class SeedVR2PostProcessing(SingleOutputNode[Literal["IMAGE"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("images", "IMAGE", "images"),
     )
+
+    #: the choices of input color_correction_method: ``SeedVR2PostProcessing.ColorCorrectionMethod`` in annotations
+    ColorCorrectionMethod: TypeAlias = _SeedVR2PostProcessing_color_correction_method
 
     images: Output[Literal["IMAGE"]]
 
@@ -181,7 +184,7 @@ class SeedVR2TemporalChunk(Node):
 
     Args:
         latent: The VAE-encoded SeedVR2 latent to split.
-        temporal_overlap: Latent frames shared between adjacent chunks and crossfaded at merge; 0 = no overlap.
+        temporal_overlap: Latent frames shared between adjacent chunks and crossfaded at merge; 0 = no overlap. [default 0; 0 to 16384]
         chunking_mode: manual = use frames_per_chunk exactly; auto = predict the largest chunk that fits free VRAM.
 
     Outputs:
@@ -271,7 +274,7 @@ class SeedVR2TemporalMerge(SingleOutputNode[Literal["LATENT"]]):
 
     Args:
         latents: The sampled temporal chunks in sequence order.
-        temporal_overlap: The temporal_overlap output of Split SeedVR2 Latent. 0 = plain concatenation.
+        temporal_overlap: The temporal_overlap output of Split SeedVR2 Latent. 0 = plain concatenation. [0 to 16384]
 
     Outputs:
         latent (LATENT) - The recombined full-length latent.

@@ -23,12 +23,12 @@ class SkipLayerGuidanceDiT(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: MODEL
-        double_layers: STRING
-        single_layers: STRING
-        scale: FLOAT
-        start_percent: FLOAT
-        end_percent: FLOAT
-        rescaling_scale: FLOAT
+        double_layers: STRING [default '7, 8, 9']
+        single_layers: STRING [default '7, 8, 9']
+        scale: FLOAT [default 3.0; 0.0 to 10.0, step 0.1]
+        start_percent: FLOAT [default 0.01; 0.0 to 1.0, step 0.001]
+        end_percent: FLOAT [default 0.15; 0.0 to 1.0, step 0.001]
+        rescaling_scale: FLOAT [default 0.0; 0.0 to 10.0, step 0.01]
 
     Outputs:
         model (MODEL)
@@ -95,10 +95,10 @@ class SkipLayerGuidanceDiTSimple(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: MODEL
-        double_layers: STRING
-        single_layers: STRING
-        start_percent: FLOAT
-        end_percent: FLOAT
+        double_layers: STRING [default '7, 8, 9']
+        single_layers: STRING [default '7, 8, 9']
+        start_percent: FLOAT [default 0.0; 0.0 to 1.0, step 0.001]
+        end_percent: FLOAT [default 1.0; 0.0 to 1.0, step 0.001]
 
     Outputs:
         model (MODEL)

@@ -24,10 +24,10 @@ class SV3D_Conditioning(Node):
         clip_vision: CLIP_VISION
         init_image: IMAGE
         vae: VAE
-        width: INT
-        height: INT
-        video_frames: INT
-        elevation: FLOAT
+        width: INT [default 576; 16 to 16384, step 8]
+        height: INT [default 576; 16 to 16384, step 8]
+        video_frames: INT [default 21; 1 to 4096]
+        elevation: FLOAT [default 0.0; -90.0 to 90.0, step 0.1]
 
     Outputs:
         positive (CONDITIONING)
@@ -98,11 +98,11 @@ class StableZero123_Conditioning(Node):
         clip_vision: CLIP_VISION
         init_image: IMAGE
         vae: VAE
-        width: INT
-        height: INT
-        batch_size: INT
-        elevation: FLOAT
-        azimuth: FLOAT
+        width: INT [default 256; 16 to 16384, step 8]
+        height: INT [default 256; 16 to 16384, step 8]
+        batch_size: INT [default 1; 1 to 4096]
+        elevation: FLOAT [default 0.0; -180.0 to 180.0, step 0.1]
+        azimuth: FLOAT [default 0.0; -180.0 to 180.0, step 0.1]
 
     Outputs:
         positive (CONDITIONING)
@@ -177,13 +177,13 @@ class StableZero123_Conditioning_Batched(Node):
         clip_vision: CLIP_VISION
         init_image: IMAGE
         vae: VAE
-        width: INT
-        height: INT
-        batch_size: INT
-        elevation: FLOAT
-        azimuth: FLOAT
-        elevation_batch_increment: FLOAT
-        azimuth_batch_increment: FLOAT
+        width: INT [default 256; 16 to 16384, step 8]
+        height: INT [default 256; 16 to 16384, step 8]
+        batch_size: INT [default 1; 1 to 4096]
+        elevation: FLOAT [default 0.0; -180.0 to 180.0, step 0.1]
+        azimuth: FLOAT [default 0.0; -180.0 to 180.0, step 0.1]
+        elevation_batch_increment: FLOAT [default 0.0; -180.0 to 180.0, step 0.1]
+        azimuth_batch_increment: FLOAT [default 0.0; -180.0 to 180.0, step 0.1]
 
     Outputs:
         positive (CONDITIONING)

@@ -22,10 +22,10 @@ class StableCascade_EmptyLatentImage(Node):
     Category: model/latent/stable cascade
 
     Args:
-        width: INT
-        height: INT
-        compression: INT
-        batch_size: INT
+        width: INT [default 1024; 256 to 16384, step 8]
+        height: INT [default 1024; 256 to 16384, step 8]
+        compression: INT [default 42; 4 to 128]
+        batch_size: INT [default 1; 1 to 4096]
 
     Outputs:
         stage_c (LATENT)
@@ -126,7 +126,7 @@ class StableCascade_StageC_VAEEncode(Node):
     Args:
         image: IMAGE
         vae: VAE
-        compression: INT
+        compression: INT [default 42; 4 to 128]
 
     Outputs:
         stage_c (LATENT)

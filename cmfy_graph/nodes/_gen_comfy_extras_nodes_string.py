@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import DynamicOption, InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -37,7 +37,7 @@ class CaseConverter(SingleOutputNode[Literal["STRING"]]):
 
     Args:
         string: STRING
-        mode: COMBO
+        mode: COMBO [one of 'UPPERCASE', 'lowercase', 'Capitalize', 'Title Case'; type CaseConverter.Mode]
 
     Outputs:
         string (STRING)
@@ -52,6 +52,9 @@ class CaseConverter(SingleOutputNode[Literal["STRING"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("string", "STRING", "STRING"),
     )
+
+    #: the choices of input mode: ``CaseConverter.Mode`` in annotations
+    Mode: TypeAlias = _CaseConverter_mode
 
     string: Output[Literal["STRING"]]
 
@@ -82,7 +85,7 @@ class ConvertArrayToString(SingleOutputNode[Literal["STRING"]]):
 
     Args:
         array: ARRAY
-        indent: Spaces per indent level. 0 produces compact single-line string.
+        indent: Spaces per indent level. 0 produces compact single-line string. [default 2; 0 to 8]
 
     Outputs:
         string (STRING)
@@ -127,7 +130,7 @@ class ConvertDictionaryToString(SingleOutputNode[Literal["STRING"]]):
 
     Args:
         dictionary: DICT
-        indent: Spaces per indent level. 0 produces compact single-line string.
+        indent: Spaces per indent level. 0 produces compact single-line string. [default 2; 0 to 8]
 
     Outputs:
         string (STRING)
@@ -221,11 +224,11 @@ class RegexExtract(SingleOutputNode[Literal["STRING"]]):
     Args:
         string: STRING
         regex_pattern: STRING
-        mode: COMBO
-        case_insensitive: BOOLEAN
-        multiline: BOOLEAN
-        dotall: BOOLEAN
-        group_index: INT
+        mode: COMBO [one of 'First Match', 'All Matches', 'First Group', 'All Groups'; type RegexExtract.Mode]
+        case_insensitive: BOOLEAN [default True]
+        multiline: BOOLEAN [default False]
+        dotall: BOOLEAN [default False]
+        group_index: INT [default 1; 0 to 100]
 
     Outputs:
         string (STRING)
@@ -245,6 +248,9 @@ class RegexExtract(SingleOutputNode[Literal["STRING"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("string", "STRING", "STRING"),
     )
+
+    #: the choices of input mode: ``RegexExtract.Mode`` in annotations
+    Mode: TypeAlias = _RegexExtract_mode
 
     string: Output[Literal["STRING"]]
 
@@ -291,9 +297,9 @@ class RegexMatch(SingleOutputNode[Literal["BOOLEAN"]]):
     Args:
         string: STRING
         regex_pattern: STRING
-        case_insensitive: BOOLEAN
-        multiline: BOOLEAN
-        dotall: BOOLEAN
+        case_insensitive: BOOLEAN [default True]
+        multiline: BOOLEAN [default False]
+        dotall: BOOLEAN [default False]
 
     Outputs:
         matches (BOOLEAN)
@@ -355,10 +361,10 @@ class RegexReplace(SingleOutputNode[Literal["STRING"]]):
         string: STRING
         regex_pattern: STRING
         replace: STRING
-        case_insensitive: BOOLEAN
-        multiline: BOOLEAN
-        dotall: When enabled, the dot (.) character will match any character including newline characters. When disabled, dots won't match newlines.
-        count: Maximum number of replacements to make. Set to 0 to replace all occurrences (default). Set to 1 to replace only the first match, 2 for the first two matches, etc.
+        case_insensitive: BOOLEAN [optional; default True]
+        multiline: BOOLEAN [optional; default False]
+        dotall: When enabled, the dot (.) character will match any character including newline characters. When disabled, dots won't match newlines. [optional; default False]
+        count: Maximum number of replacements to make. Set to 0 to replace all occurrences (default). Set to 1 to replace only the first match, 2 for the first two matches, etc. [optional; default 0; 0 to 100]
 
     Outputs:
         string (STRING)
@@ -426,8 +432,8 @@ class StringCompare(SingleOutputNode[Literal["BOOLEAN"]]):
     Args:
         string_a: STRING
         string_b: STRING
-        mode: COMBO
-        case_sensitive: BOOLEAN
+        mode: COMBO [one of 'Starts With', 'Ends With', 'Equal'; type StringCompare.Mode]
+        case_sensitive: BOOLEAN [default True]
 
     Outputs:
         boolean (BOOLEAN)
@@ -444,6 +450,9 @@ class StringCompare(SingleOutputNode[Literal["BOOLEAN"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("boolean", "BOOLEAN", "BOOLEAN"),
     )
+
+    #: the choices of input mode: ``StringCompare.Mode`` in annotations
+    Mode: TypeAlias = _StringCompare_mode
 
     boolean: Output[Literal["BOOLEAN"]]
 
@@ -482,7 +491,7 @@ class StringConcatenate(SingleOutputNode[Literal["STRING"]]):
     Args:
         string_a: STRING
         string_b: STRING
-        delimiter: STRING
+        delimiter: STRING [default '']
 
     Outputs:
         string (STRING)
@@ -533,7 +542,7 @@ class StringContains(SingleOutputNode[Literal["BOOLEAN"]]):
     Args:
         string: STRING
         substring: STRING
-        case_sensitive: BOOLEAN
+        case_sensitive: BOOLEAN [default True]
 
     Outputs:
         contains (BOOLEAN)
@@ -585,7 +594,7 @@ class StringFormat(SingleOutputNode[Literal["STRING"]]):
 
     Args:
         values: COMFY_AUTOGROW_V3
-        f_string: STRING
+        f_string: STRING [default '{a}']
 
     Outputs:
         string (STRING)
@@ -776,7 +785,7 @@ class StringTrim(SingleOutputNode[Literal["STRING"]]):
 
     Args:
         string: STRING
-        mode: COMBO
+        mode: COMBO [one of 'Both', 'Left', 'Right'; type StringTrim.Mode]
 
     Outputs:
         string (STRING)
@@ -791,6 +800,9 @@ class StringTrim(SingleOutputNode[Literal["STRING"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("string", "STRING", "STRING"),
     )
+
+    #: the choices of input mode: ``StringTrim.Mode`` in annotations
+    Mode: TypeAlias = _StringTrim_mode
 
     string: Output[Literal["STRING"]]
 

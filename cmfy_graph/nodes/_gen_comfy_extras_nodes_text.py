@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -24,8 +24,8 @@ class SaveText(SingleOutputNode[Literal["STRING"]]):
 
     Args:
         text: STRING
-        filename_prefix: STRING
-        format: COMBO
+        filename_prefix: STRING [default 'ComfyUI']
+        format: COMBO [default 'txt'; one of 'txt', 'csv', 'md', 'json'; type SaveText.Format]
 
     Outputs:
         text (STRING)
@@ -41,6 +41,9 @@ class SaveText(SingleOutputNode[Literal["STRING"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("text", "STRING", "text"),
     )
+
+    #: the choices of input format: ``SaveText.Format`` in annotations
+    Format: TypeAlias = _SaveText_format
 
     text: Output[Literal["STRING"]]
 

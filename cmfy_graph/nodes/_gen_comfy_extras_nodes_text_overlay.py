@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -25,12 +25,12 @@ class TextOverlay(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         images: IMAGE
-        text: STRING
-        font_size: Font size as a percentage of the image height.
-        color: Color of the text.
-        position: COMBO
-        align: COMBO
-        outline: Draw a black outline around the text.
+        text: STRING [default '']
+        font_size: Font size as a percentage of the image height. [default 5.0; 0.5 to 50.0, step 0.5]
+        color: Color of the text. [default '#ffffff']
+        position: COMBO [default 'top'; one of 'top', 'bottom'; type TextOverlay.Position]
+        align: COMBO [default 'left'; one of 'left', 'center', 'right'; type TextOverlay.Align]
+        outline: Draw a black outline around the text. [default True]
 
     Outputs:
         images (IMAGE)
@@ -56,6 +56,11 @@ class TextOverlay(SingleOutputNode[Literal["IMAGE"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("images", "IMAGE", "images"),
     )
+
+    #: the choices of input position: ``TextOverlay.Position`` in annotations
+    Position: TypeAlias = _TextOverlay_position
+    #: the choices of input align: ``TextOverlay.Align`` in annotations
+    Align: TypeAlias = _TextOverlay_align
 
     images: Output[Literal["IMAGE"]]
 

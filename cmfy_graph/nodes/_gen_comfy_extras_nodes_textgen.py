@@ -28,14 +28,14 @@ class TextGenerate(SingleOutputNode[Literal["STRING"]]):
 
     Args:
         clip: CLIP
-        prompt: STRING
-        max_length: INT
+        prompt: STRING [default '']
+        max_length: INT [default 512; 1 to 32768]
         sampling_mode: COMFY_DYNAMICCOMBO_V3
-        image: IMAGE
-        video: Video frames as image batch. Assumed to be 24 FPS; subsampled to 1 FPS internally.
-        audio: AUDIO
-        thinking: Operate in thinking mode if the model supports it.
-        use_default_template: Use the built in system prompt/template if the model has one.
+        image: IMAGE [optional]
+        video: Video frames as image batch. Assumed to be 24 FPS; subsampled to 1 FPS internally. [optional]
+        audio: AUDIO [optional]
+        thinking: Operate in thinking mode if the model supports it. [optional; default False]
+        use_default_template: Use the built in system prompt/template if the model has one. [optional; default True]
 
     Outputs:
         generated_text (STRING)
@@ -153,14 +153,14 @@ class TextGenerateLTX2Prompt(SingleOutputNode[Literal["STRING"]]):
 
     Args:
         clip: CLIP
-        prompt: STRING
-        max_length: INT
+        prompt: STRING [default '']
+        max_length: INT [default 512; 1 to 32768]
         sampling_mode: COMFY_DYNAMICCOMBO_V3
-        image: IMAGE
-        video: Video frames as image batch. Assumed to be 24 FPS; subsampled to 1 FPS internally.
-        audio: AUDIO
-        thinking: Operate in thinking mode if the model supports it.
-        use_default_template: Use the built in system prompt/template if the model has one.
+        image: IMAGE [optional]
+        video: Video frames as image batch. Assumed to be 24 FPS; subsampled to 1 FPS internally. [optional]
+        audio: AUDIO [optional]
+        thinking: Operate in thinking mode if the model supports it. [optional; default False]
+        use_default_template: Use the built in system prompt/template if the model has one. [optional; default True]
 
     Outputs:
         generated_text (STRING)

@@ -20,7 +20,7 @@ class TomePatchModel(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: MODEL
-        ratio: FLOAT
+        ratio: FLOAT [default 0.3; 0.0 to 1.0, step 0.01]
 
     Outputs:
         model (MODEL)

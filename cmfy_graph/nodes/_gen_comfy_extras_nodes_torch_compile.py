@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -22,7 +22,7 @@ class TorchCompileModel(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: MODEL
-        backend: COMBO
+        backend: COMBO [one of 'inductor', 'cudagraphs'; type TorchCompileModel.Backend]
 
     Outputs:
         model (MODEL)
@@ -43,6 +43,9 @@ class TorchCompileModel(SingleOutputNode[Literal["MODEL"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("model", "MODEL", "MODEL"),
     )
+
+    #: the choices of input backend: ``TorchCompileModel.Backend`` in annotations
+    Backend: TypeAlias = _TorchCompileModel_backend
 
     model: Output[Literal["MODEL"]]
 

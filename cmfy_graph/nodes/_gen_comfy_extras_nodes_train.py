@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -24,8 +24,8 @@ class LoraModelLoader(SingleOutputNode[Literal["MODEL"]]):
     Args:
         model: The diffusion model the LoRA will be applied to.
         lora: The LoRA model to apply to the diffusion model.
-        strength_model: How strongly to modify the diffusion model. This value can be negative.
-        bypass: When enabled, applies LoRA in bypass mode without modifying base model weights. Useful for training and when model weights are offloaded.
+        strength_model: How strongly to modify the diffusion model. This value can be negative. [default 1.0; -100.0 to 100.0]
+        bypass: When enabled, applies LoRA in bypass mode without modifying base model weights. Useful for training and when model weights are offloaded. [default False]
 
     Outputs:
         model (MODEL) - The modified diffusion model.
@@ -77,7 +77,7 @@ class LossGraphNode(Node):
 
     Args:
         loss: Loss map from training node.
-        filename_prefix: Prefix for the saved loss graph image.
+        filename_prefix: Prefix for the saved loss graph image. [default 'loss_graph']
     """
 
     __slots__ = ()
@@ -115,8 +115,8 @@ class SaveLoRA(Node):
 
     Args:
         lora: The LoRA model to save. Do not use the model with LoRA layers.
-        prefix: The prefix to use for the saved LoRA file.
-        steps: Optional: The number of steps the LoRA has been trained for, used to name the saved file.
+        prefix: The prefix to use for the saved LoRA file. [default 'loras/ComfyUI_trained_lora']
+        steps: Optional: The number of steps the LoRA has been trained for, used to name the saved file. [optional]
     """
 
     __slots__ = ()
@@ -166,24 +166,24 @@ class TrainLoraNode(Node):
         model: The model to train the LoRA on.
         latents: The Latents to use for training, serve as dataset/input of the model.
         positive: The positive conditioning to use for training.
-        batch_size: The batch size to use for training.
-        grad_accumulation_steps: The number of gradient accumulation steps to use for training.
-        steps: The number of steps to train the LoRA for.
-        learning_rate: The learning rate to use for training.
-        rank: The rank of the LoRA layers.
-        optimizer: The optimizer to use for training.
-        loss_function: The loss function to use for training.
-        seed: The seed to use for training (used in generator for LoRA weight initialization and noise sampling)
-        training_dtype: The dtype to use for training. 'none' preserves the model's native compute dtype instead of overriding it. For fp16 models, GradScaler is automatically enabled.
-        lora_dtype: The dtype to use for lora.
-        quantized_backward: When using training_dtype 'none' and training on quantized model, doing backward with quantized matmul when enabled.
-        algorithm: The algorithm to use for training.
-        gradient_checkpointing: Use gradient checkpointing for training.
-        checkpoint_depth: Depth level for gradient checkpointing.
-        offloading: Offload model weights to CPU during training to save GPU memory.
-        existing_lora: The existing LoRA to append to. Set to None for new LoRA.
-        bucket_mode: Enable resolution bucket mode. When enabled, expects pre-bucketed latents from ResolutionBucket node.
-        bypass_mode: Enable bypass mode for training. When enabled, adapters are applied via forward hooks instead of weight modification. Useful for quantized models where weights cannot be directly modified.
+        batch_size: The batch size to use for training. [default 1; 1 to 10000]
+        grad_accumulation_steps: The number of gradient accumulation steps to use for training. [default 1; 1 to 1024]
+        steps: The number of steps to train the LoRA for. [default 16; 1 to 100000]
+        learning_rate: The learning rate to use for training. [default 0.0005; 1e-07 to 1.0, step 1e-07]
+        rank: The rank of the LoRA layers. [default 8; 1 to 128]
+        optimizer: The optimizer to use for training. [default 'AdamW'; one of 'AdamW', 'Adam', 'SGD', 'RMSprop'; type TrainLoraNode.Optimizer]
+        loss_function: The loss function to use for training. [default 'MSE'; one of 'MSE', 'L1', 'Huber', 'SmoothL1'; type TrainLoraNode.LossFunction]
+        seed: The seed to use for training (used in generator for LoRA weight initialization and noise sampling) [default 0; 0 to 18446744073709551615]
+        training_dtype: The dtype to use for training. 'none' preserves the model's native compute dtype instead of overriding it. For fp16 models, GradScaler is automatically enabled. [default 'bf16'; one of 'bf16', 'fp32', 'none'; type TrainLoraNode.TrainingDtype]
+        lora_dtype: The dtype to use for lora. [default 'bf16'; one of 'bf16', 'fp32'; type TrainLoraNode.LoraDtype]
+        quantized_backward: When using training_dtype 'none' and training on quantized model, doing backward with quantized matmul when enabled. [default False]
+        algorithm: The algorithm to use for training. [default 'LoRA'; one of 'LoRA', 'LoHa', 'LoKr', 'OFT'; type TrainLoraNode.Algorithm]
+        gradient_checkpointing: Use gradient checkpointing for training. [default True]
+        checkpoint_depth: Depth level for gradient checkpointing. [default 1; 1 to 5]
+        offloading: Offload model weights to CPU during training to save GPU memory. [default False]
+        existing_lora: The existing LoRA to append to. Set to None for new LoRA. [default '[None]'; a file name of the server or a URL]
+        bucket_mode: Enable resolution bucket mode. When enabled, expects pre-bucketed latents from ResolutionBucket node. [default False]
+        bypass_mode: Enable bypass mode for training. When enabled, adapters are applied via forward hooks instead of weight modification. Useful for quantized models where weights cannot be directly modified. [default False]
 
     Outputs:
         lora (LORA_MODEL) - LoRA weights
@@ -258,6 +258,17 @@ class TrainLoraNode(Node):
         ("loss_map", "LOSS_MAP", "loss_map"),
         ("steps", "INT", "steps"),
     )
+
+    #: the choices of input optimizer: ``TrainLoraNode.Optimizer`` in annotations
+    Optimizer: TypeAlias = _TrainLoraNode_optimizer
+    #: the choices of input loss_function: ``TrainLoraNode.LossFunction`` in annotations
+    LossFunction: TypeAlias = _TrainLoraNode_loss_function
+    #: the choices of input training_dtype: ``TrainLoraNode.TrainingDtype`` in annotations
+    TrainingDtype: TypeAlias = _TrainLoraNode_training_dtype
+    #: the choices of input lora_dtype: ``TrainLoraNode.LoraDtype`` in annotations
+    LoraDtype: TypeAlias = _TrainLoraNode_lora_dtype
+    #: the choices of input algorithm: ``TrainLoraNode.Algorithm`` in annotations
+    Algorithm: TypeAlias = _TrainLoraNode_algorithm
 
     lora: Output[Literal["LORA_MODEL"]]
     loss_map: Output[Literal["LOSS_MAP"]]

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -27,7 +27,7 @@ class EmptyTrellis2LatentStructure(SingleOutputNode[Literal["LATENT"]]):
     Category: model/latent/trellis
 
     Args:
-        batch_size: The number of latent images in the batch.
+        batch_size: The number of latent images in the batch. [default 1; 1 to 4096]
 
     Outputs:
         latent (LATENT)
@@ -70,7 +70,7 @@ class Pixal3DConditioning(Node):
     Args:
         clip_vision_model: DINOv3 ViT-L/16 ClipVision.
         image: Preprocessed image from ImageCropToMask (pad_factor=1.1 for Pixal3D).
-        camera_angle_x: Horizontal FOV in degrees. Wire a MoGeGeometryToFOV (axis='horizontal', unit='degrees') for a per-image FoV (matches upstream default).
+        camera_angle_x: Horizontal FOV in degrees. Wire a MoGeGeometryToFOV (axis='horizontal', unit='degrees') for a per-image FoV (matches upstream default). [default 49.13; 1.0 to 170.0, step 0.01]
 
     Outputs:
         positive (CONDITIONING)
@@ -276,7 +276,7 @@ class Trellis2UpsampleStage(Node):
         negative: CONDITIONING
         shape_latent: The 512-resolution shape latent output from the first shape-stage KSampler.
         vae: VAE
-        target_resolution: Voxel resolution of the upsampled shape. Higher = more detail, more VRAM.
+        target_resolution: Voxel resolution of the upsampled shape. Higher = more detail, more VRAM. [default 1024; 1024 to 2048, step 128]
 
     Outputs:
         positive (CONDITIONING)
@@ -385,7 +385,7 @@ class VaeDecodeStructureTrellis2(SingleOutputNode[Literal["VOXEL"]]):
     Args:
         samples: LATENT
         vae: VAE
-        resolution: COMBO
+        resolution: COMBO [default '32'; one of '32', '64'; type VaeDecodeStructureTrellis2.Resolution]
 
     Outputs:
         voxel (VOXEL)
@@ -407,6 +407,9 @@ class VaeDecodeStructureTrellis2(SingleOutputNode[Literal["VOXEL"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("voxel", "VOXEL", "voxel"),
     )
+
+    #: the choices of input resolution: ``VaeDecodeStructureTrellis2.Resolution`` in annotations
+    Resolution: TypeAlias = _VaeDecodeStructureTrellis2_resolution
 
     voxel: Output[Literal["VOXEL"]]
 

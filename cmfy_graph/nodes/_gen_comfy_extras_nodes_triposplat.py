@@ -81,8 +81,8 @@ class TripoSplatPreprocessImage(SingleOutputNode[Literal["IMAGE"]]):
     Args:
         image: IMAGE
         mask: MASK
-        erode_radius: Erode the alpha matte by this pixel radius before cropping (avoids border bleed).
-        size: Square image size. The model is trained at 1024; other sizes run but are off-distribution.
+        erode_radius: Erode the alpha matte by this pixel radius before cropping (avoids border bleed). [default 1; 0 to 16]
+        size: Square image size. The model is trained at 1024; other sizes run but are off-distribution. [default 1024; 256 to 4096, step 16]
 
     Outputs:
         image (IMAGE)
@@ -137,11 +137,11 @@ class TripoSplatSamplingPreview(SingleOutputNode[Literal["MODEL"]]):
     Args:
         model: MODEL
         vae: TripoSplat VAE decoder
-        octree_level: Octree depth for the preview decode (lower = cheaper/coarser).
-        num_gaussians: Number of gaussians to produce for the preview (rounded to a multiple of 32).
-        yaw: Preview camera yaw in degrees.
-        pitch: Preview camera pitch in degrees.
-        point_size: Maximum splat radius in pixels. Each gaussian is sized from its scale and capped here; lower = finer/pointier, higher = chunkier.
+        octree_level: Octree depth for the preview decode (lower = cheaper/coarser). [default 5; 2 to 8]
+        num_gaussians: Number of gaussians to produce for the preview (rounded to a multiple of 32). [default 16384; 1024 to 262144, step 32]
+        yaw: Preview camera yaw in degrees. [default 90.0; -360.0 to 360.0]
+        pitch: Preview camera pitch in degrees. [default 15.0; -89.0 to 89.0]
+        point_size: Maximum splat radius in pixels. Each gaussian is sized from its scale and capped here; lower = finer/pointier, higher = chunkier. [default 3; 1 to 16]
 
     Outputs:
         model (MODEL)
@@ -208,8 +208,8 @@ class VAEDecodeTripoSplat(SingleOutputNode[Literal["SPLAT"]]):
     Args:
         samples: LATENT
         vae: TripoSplat VAE decoder
-        num_gaussians: Number of gaussians to produce (rounded to a multiple of 32). 262144 matches the octree's point density; higher oversamples the same points (denser, but no new detail) and costs proportionally more VRAM/time.
-        seed: Seeds the octree point sampler (global RNG) for deterministic decodes.
+        num_gaussians: Number of gaussians to produce (rounded to a multiple of 32). 262144 matches the octree's point density; higher oversamples the same points (denser, but no new detail) and costs proportionally more VRAM/time. [default 262144; 32768 to 1048576, step 32]
+        seed: Seeds the octree point sampler (global RNG) for deterministic decodes. [default 0; 0 to 18446744073709551615]
 
     Outputs:
         splat (SPLAT)

@@ -63,7 +63,7 @@ class UpscaleModelLoader(SingleOutputNode[Literal["UPSCALE_MODEL"]]):
     Category: model/loaders
 
     Args:
-        model_name: COMBO
+        model_name: COMBO [a file name of the server or a URL]
 
     Outputs:
         upscale_model (UPSCALE_MODEL)

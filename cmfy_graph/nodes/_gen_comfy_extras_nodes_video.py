@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import DynamicOption, InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -28,9 +28,9 @@ class CreateVideo(SingleOutputNode[Literal["VIDEO"]]):
 
     Args:
         images: The images to create a video from.
-        fps: FLOAT
-        audio: The audio to add to the video.
-        bit_depth: Bit depth of the created video. 10-bit keeps smoother gradients with less banding, but some players and downstream nodes may not support it.
+        fps: FLOAT [default 30.0; 1.0 to 120.0]
+        audio: The audio to add to the video. [optional]
+        bit_depth: Bit depth of the created video. 10-bit keeps smoother gradients with less banding, but some players and downstream nodes may not support it. [optional; default 8; 8 to 10, step 2]
 
     Outputs:
         video (VIDEO)
@@ -134,7 +134,7 @@ class LoadVideo(SingleOutputNode[Literal["VIDEO"]]):
     Category: video
 
     Args:
-        file: COMBO
+        file: COMBO [a file name of the server]
 
     Outputs:
         video (VIDEO)
@@ -268,9 +268,9 @@ class SaveVideo(SingleOutputNode[Literal["VIDEO"]]):
 
     Args:
         video: The video to save.
-        filename_prefix: The prefix for the file to save. This may include formatting information such as %date:yyyy-MM-dd% or %Empty Latent Image.width% to include values from nodes.
+        filename_prefix: The prefix for the file to save. This may include formatting information such as %date:yyyy-MM-dd% or %Empty Latent Image.width% to include values from nodes. [default 'video/ComfyUI']
         format: The output container. Auto preserves the source container when possible; MP4, MKV, and WebM select a specific container.
-        codec: The output video codec. Auto preserves a compatible source stream. H.264 and AV1 re-encoding support SDR, HDR (HLG), and HDR PQ.
+        codec: The output video codec. Auto preserves a compatible source stream. H.264 and AV1 re-encoding support SDR, HDR (HLG), and HDR PQ. [optional]
 
     Outputs:
         video (VIDEO) - The input video, unchanged.
@@ -921,10 +921,10 @@ class SaveWEBM(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         images: RGBA images are saved with their alpha channel as transparency (vp9 codec only).
-        filename_prefix: STRING
-        codec: COMBO
-        fps: FLOAT
-        crf: Higher crf means lower quality with a smaller file size, lower crf means higher quality higher filesize.
+        filename_prefix: STRING [default 'ComfyUI']
+        codec: COMBO [one of 'vp9', 'av1'; type SaveWEBM.Codec]
+        fps: FLOAT [default 24.0; 0.01 to 1000.0, step 0.01]
+        crf: Higher crf means lower quality with a smaller file size, lower crf means higher quality higher filesize. [default 32.0; 0 to 63.0]
 
     Outputs:
         images (IMAGE)
@@ -942,6 +942,9 @@ class SaveWEBM(SingleOutputNode[Literal["IMAGE"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("images", "IMAGE", "images"),
     )
+
+    #: the choices of input codec: ``SaveWEBM.Codec`` in annotations
+    Codec: TypeAlias = _SaveWEBM_codec
 
     images: Output[Literal["IMAGE"]]
 
@@ -981,9 +984,9 @@ class VideoSlice(SingleOutputNode[Literal["VIDEO"]]):
 
     Args:
         video: VIDEO
-        start_time: Start time in seconds
-        duration: Duration in seconds, or 0 for unlimited duration
-        strict_duration: If True, when the specified duration is not possible, an error will be raised.
+        start_time: Start time in seconds [default 0.0; -100000.0 to 100000.0, step 0.001]
+        duration: Duration in seconds, or 0 for unlimited duration [default 0.0; 0.0 to inf, step 0.001]
+        strict_duration: If True, when the specified duration is not possible, an error will be raised. [default False]
 
     Outputs:
         video (VIDEO)

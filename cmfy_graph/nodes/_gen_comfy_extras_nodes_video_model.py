@@ -25,13 +25,13 @@ class ConditioningSetAreaPercentageVideo(SingleOutputNode[Literal["CONDITIONING"
 
     Args:
         conditioning: CONDITIONING
-        width: FLOAT
-        height: FLOAT
-        temporal: FLOAT
-        x: FLOAT
-        y: FLOAT
-        z: FLOAT
-        strength: FLOAT
+        width: FLOAT [default 1.0; 0 to 1.0, step 0.01]
+        height: FLOAT [default 1.0; 0 to 1.0, step 0.01]
+        temporal: FLOAT [default 1.0; 0 to 1.0, step 0.01]
+        x: FLOAT [default 0; 0 to 1.0, step 0.01]
+        y: FLOAT [default 0; 0 to 1.0, step 0.01]
+        z: FLOAT [default 0; 0 to 1.0, step 0.01]
+        strength: FLOAT [default 1.0; 0.0 to 10.0, step 0.01]
 
     Outputs:
         conditioning (CONDITIONING)
@@ -99,7 +99,7 @@ class ImageOnlyCheckpointLoader(Node):
     Category: model/loaders
 
     Args:
-        ckpt_name: COMBO
+        ckpt_name: COMBO [a file name of the server or a URL]
 
     Outputs:
         model (MODEL)
@@ -149,7 +149,7 @@ class ImageOnlyCheckpointSave(Node):
         model: MODEL
         clip_vision: CLIP_VISION
         vae: VAE
-        filename_prefix: STRING
+        filename_prefix: STRING [default 'checkpoints/ComfyUI']
     """
 
     __slots__ = ()
@@ -195,12 +195,12 @@ class SVD_img2vid_Conditioning(Node):
         clip_vision: CLIP_VISION
         init_image: IMAGE
         vae: VAE
-        width: INT
-        height: INT
-        video_frames: INT
-        motion_bucket_id: INT
-        fps: INT
-        augmentation_level: FLOAT
+        width: INT [default 1024; 16 to 16384, step 8]
+        height: INT [default 576; 16 to 16384, step 8]
+        video_frames: INT [default 14; 1 to 4096]
+        motion_bucket_id: INT [default 127; 1 to 1023]
+        fps: INT [default 6; 1 to 1024]
+        augmentation_level: FLOAT [default 0.0; 0.0 to 10.0, step 0.01]
 
     Outputs:
         positive (CONDITIONING)
@@ -277,7 +277,7 @@ class VideoLinearCFGGuidance(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: MODEL
-        min_cfg: FLOAT
+        min_cfg: FLOAT [default 1.0; 0.0 to 100.0, step 0.5]
 
     Outputs:
         model (MODEL)
@@ -322,7 +322,7 @@ class VideoTriangleCFGGuidance(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: MODEL
-        min_cfg: FLOAT
+        min_cfg: FLOAT [default 1.0; 0.0 to 100.0, step 0.5]
 
     Outputs:
         model (MODEL)

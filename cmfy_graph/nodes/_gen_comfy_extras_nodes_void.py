@@ -24,7 +24,7 @@ class OpticalFlowLoader(SingleOutputNode[Literal["OPTICAL_FLOW"]]):
     Category: model/loaders
 
     Args:
-        model_name: Optical flow model to load. Files must be placed in the 'optical_flow' folder. Today only torchvision's raft_large.pth is supported.
+        model_name: Optical flow model to load. Files must be placed in the 'optical_flow' folder. Today only torchvision's raft_large.pth is supported. [a file name of the server or a URL]
 
     Outputs:
         optical_flow (OPTICAL_FLOW)
@@ -70,10 +70,10 @@ class VOIDInpaintConditioning(Node):
         vae: VAE
         video: Source video frames [T, H, W, 3]
         quadmask: Preprocessed quadmask from VOIDQuadmaskPreprocess [T, H, W]
-        width: INT
-        height: INT
-        length: Number of pixel frames to process. For CogVideoX-Fun-V1.5 (patch_size_t=2), latent_t must be even — lengths that produce odd latent_t are rounded down (e.g. 49 → 45).
-        batch_size: INT
+        width: INT [default 672; 16 to 16384, step 8]
+        height: INT [default 384; 16 to 16384, step 8]
+        length: Number of pixel frames to process. For CogVideoX-Fun-V1.5 (patch_size_t=2), latent_t must be even — lengths that produce odd latent_t are rounded down (e.g. 49 → 45). [default 45; 1 to 16384]
+        batch_size: INT [default 1; 1 to 64]
 
     Outputs:
         positive (CONDITIONING)
@@ -148,7 +148,7 @@ class VOIDQuadmaskPreprocess(SingleOutputNode[Literal["MASK"]]):
 
     Args:
         mask: MASK
-        dilate_width: Dilation radius for the primary mask region (0 = no dilation)
+        dilate_width: Dilation radius for the primary mask region (0 = no dilation) [default 0; 0 to 50]
 
     Outputs:
         quadmask (MASK)
@@ -221,10 +221,10 @@ class VOIDWarpedNoise(SingleOutputNode[Literal["LATENT"]]):
     Args:
         optical_flow: Optical flow model from OpticalFlowLoader (RAFT-large).
         video: Pass 1 output video frames [T, H, W, 3]
-        width: INT
-        height: INT
-        length: Number of pixel frames. Rounded down to make latent_t even (patch_size_t=2 requirement), e.g. 49 → 45.
-        batch_size: INT
+        width: INT [default 672; 16 to 16384, step 8]
+        height: INT [default 384; 16 to 16384, step 8]
+        length: Number of pixel frames. Rounded down to make latent_t even (patch_size_t=2 requirement), e.g. 49 → 45. [default 45; 1 to 16384]
+        batch_size: INT [default 1; 1 to 64]
 
     Outputs:
         warped_noise (LATENT)

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import DynamicOption, InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -38,7 +38,7 @@ class TrimVideoLatent(SingleOutputNode[Literal["LATENT"]]):
 
     Args:
         samples: LATENT
-        trim_amount: INT
+        trim_amount: INT [default 0; 0 to 99999]
 
     Outputs:
         latent (LATENT)
@@ -85,12 +85,12 @@ class Wan22FunControlToVideo(Node):
         positive: CONDITIONING
         negative: CONDITIONING
         vae: VAE
-        width: INT
-        height: INT
-        length: INT
-        batch_size: INT
-        ref_image: IMAGE
-        control_video: IMAGE
+        width: INT [default 832; 16 to 16384, step 16]
+        height: INT [default 480; 16 to 16384, step 16]
+        length: INT [default 81; 1 to 16384, step 4]
+        batch_size: INT [default 1; 1 to 4096]
+        ref_image: IMAGE [optional]
+        control_video: IMAGE [optional]
 
     Outputs:
         positive (CONDITIONING)
@@ -165,11 +165,11 @@ class Wan22ImageToVideoLatent(SingleOutputNode[Literal["LATENT"]]):
 
     Args:
         vae: VAE
-        width: INT
-        height: INT
-        length: INT
-        batch_size: INT
-        start_image: IMAGE
+        width: INT [default 1280; 32 to 16384, step 32]
+        height: INT [default 704; 32 to 16384, step 32]
+        length: INT [default 49; 1 to 16384, step 4]
+        batch_size: INT [default 1; 1 to 4096]
+        start_image: IMAGE [optional]
 
     Outputs:
         latent (LATENT)
@@ -234,8 +234,8 @@ class WanAnimate2Cache(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: MODEL
-        device: Where to keep the cache. cpu (RAM) is the safe choice, the cache will not fit in VRAM alongside the model at typical sizes. gpu (VRAM) can be faster if it fits.
-        dtype: Storage precision. default stores the activations in the model's compute dtype. int8 halves the cache, int4 quarters it, convrot is used to retain accuracy.
+        device: Where to keep the cache. cpu (RAM) is the safe choice, the cache will not fit in VRAM alongside the model at typical sizes. gpu (VRAM) can be faster if it fits. [default 'cpu'; one of 'cpu', 'gpu'; type WanAnimate2Cache.Device]
+        dtype: Storage precision. default stores the activations in the model's compute dtype. int8 halves the cache, int4 quarters it, convrot is used to retain accuracy. [default 'default'; one of 'default', 'int8', 'int4'; type WanAnimate2Cache.Dtype]
 
     Outputs:
         model (MODEL)
@@ -263,6 +263,11 @@ class WanAnimate2Cache(SingleOutputNode[Literal["MODEL"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("model", "MODEL", "MODEL"),
     )
+
+    #: the choices of input device: ``WanAnimate2Cache.Device`` in annotations
+    Device: TypeAlias = _WanAnimate2Cache_device
+    #: the choices of input dtype: ``WanAnimate2Cache.Dtype`` in annotations
+    Dtype: TypeAlias = _WanAnimate2Cache_dtype
 
     model: Output[Literal["MODEL"]]
 
@@ -300,21 +305,21 @@ class WanAnimate2ToVideo(Node):
         positive: CONDITIONING
         negative: CONDITIONING
         vae: VAE
-        width: Output video width in pixels.
-        height: Output video height in pixels.
-        length: Number of frames to generate.
-        batch_size: Number of videos to generate simultaneously.
-        video_frame_offset: Frames to seek into the pose video. Connect to the video_frame_offset output of the previous node when extending.
-        pose_strength: Scales the pose video's influence on the motion. 1.0 is the trained behavior; below weakens adherence, above amplifies. 0.0 mutes it but does not fully remove it.
-        pose_start_percent: Sampling percent at which the pose influence starts. Outside the window the pose branch is skipped entirely, which also speeds those steps up.
-        pose_end_percent: Sampling percent at which the pose influence ends. Motion is mostly established early, so e.g. 0.7 can loosen fine detail while keeping the choreography.
-        reference_image_strength: Scales how strongly generated frames attend to the reference image's latent frame. Below 1.0 loosens identity/appearance adherence (e.g. to let the prompt restyle), above tightens it against drift.
-        reference_image: The character to animate.
-        pose_video: The video whose motion is transferred to the reference character.
-        clip_vision_output: CLIP vision of the reference image.
-        positive_pose: Prompt for the pose-video branch, describing the motion rather than the character. Defaults to positive. Used for both the cond and uncond passes.
-        clip_vision_output_pose: CLIP vision of the pose video's first frame. Defaults to clip_vision_output.
-        continue_motion: Previous motion sequence to continue from for temporal consistency.
+        width: Output video width in pixels. [default 832; 16 to 16384, step 16]
+        height: Output video height in pixels. [default 480; 16 to 16384, step 16]
+        length: Number of frames to generate. [default 81; 1 to 16384, step 4]
+        batch_size: Number of videos to generate simultaneously. [default 1; 1 to 4096]
+        video_frame_offset: Frames to seek into the pose video. Connect to the video_frame_offset output of the previous node when extending. [default 0; 0 to 16384]
+        pose_strength: Scales the pose video's influence on the motion. 1.0 is the trained behavior; below weakens adherence, above amplifies. 0.0 mutes it but does not fully remove it. [default 1.0; 0.0 to 10.0, step 0.01]
+        pose_start_percent: Sampling percent at which the pose influence starts. Outside the window the pose branch is skipped entirely, which also speeds those steps up. [default 0.0; 0.0 to 1.0, step 0.01]
+        pose_end_percent: Sampling percent at which the pose influence ends. Motion is mostly established early, so e.g. 0.7 can loosen fine detail while keeping the choreography. [default 1.0; 0.0 to 1.0, step 0.01]
+        reference_image_strength: Scales how strongly generated frames attend to the reference image's latent frame. Below 1.0 loosens identity/appearance adherence (e.g. to let the prompt restyle), above tightens it against drift. [default 1.0; 0.0 to 10.0, step 0.01]
+        reference_image: The character to animate. [optional]
+        pose_video: The video whose motion is transferred to the reference character. [optional]
+        clip_vision_output: CLIP vision of the reference image. [optional]
+        positive_pose: Prompt for the pose-video branch, describing the motion rather than the character. Defaults to positive. Used for both the cond and uncond passes. [optional]
+        clip_vision_output_pose: CLIP vision of the pose video's first frame. Defaults to clip_vision_output. [optional]
+        continue_motion: Previous motion sequence to continue from for temporal consistency. [optional]
 
     Outputs:
         positive (CONDITIONING)
@@ -438,19 +443,19 @@ class WanAnimateToVideo(Node):
         positive: CONDITIONING
         negative: CONDITIONING
         vae: VAE
-        width: INT
-        height: INT
-        length: INT
-        batch_size: INT
-        continue_motion_max_frames: INT
-        video_frame_offset: The amount of frames to seek in all the input videos. Used for generating longer videos by chunk. Connect to the video_frame_offset output of the previous node for extending a video.
-        clip_vision_output: CLIP_VISION_OUTPUT
-        reference_image: IMAGE
-        face_video: IMAGE
-        pose_video: IMAGE
-        background_video: IMAGE
-        character_mask: MASK
-        continue_motion: IMAGE
+        width: INT [default 832; 16 to 16384, step 16]
+        height: INT [default 480; 16 to 16384, step 16]
+        length: INT [default 77; 1 to 16384, step 4]
+        batch_size: INT [default 1; 1 to 4096]
+        continue_motion_max_frames: INT [default 5; 1 to 16384, step 4]
+        video_frame_offset: The amount of frames to seek in all the input videos. Used for generating longer videos by chunk. Connect to the video_frame_offset output of the previous node for extending a video. [default 0; 0 to 16384]
+        clip_vision_output: CLIP_VISION_OUTPUT [optional]
+        reference_image: IMAGE [optional]
+        face_video: IMAGE [optional]
+        pose_video: IMAGE [optional]
+        background_video: IMAGE [optional]
+        character_mask: MASK [optional]
+        continue_motion: IMAGE [optional]
 
     Outputs:
         positive (CONDITIONING)
@@ -565,13 +570,13 @@ class WanCameraImageToVideo(Node):
         positive: CONDITIONING
         negative: CONDITIONING
         vae: VAE
-        width: INT
-        height: INT
-        length: INT
-        batch_size: INT
-        clip_vision_output: CLIP_VISION_OUTPUT
-        start_image: IMAGE
-        camera_conditions: WAN_CAMERA_EMBEDDING
+        width: INT [default 832; 16 to 16384, step 16]
+        height: INT [default 480; 16 to 16384, step 16]
+        length: INT [default 81; 1 to 16384, step 4]
+        batch_size: INT [default 1; 1 to 4096]
+        clip_vision_output: CLIP_VISION_OUTPUT [optional]
+        start_image: IMAGE [optional]
+        camera_conditions: WAN_CAMERA_EMBEDDING [optional]
 
     Outputs:
         positive (CONDITIONING)
@@ -651,14 +656,14 @@ class WanFirstLastFrameToVideo(Node):
         positive: CONDITIONING
         negative: CONDITIONING
         vae: VAE
-        width: INT
-        height: INT
-        length: INT
-        batch_size: INT
-        clip_vision_start_image: CLIP_VISION_OUTPUT
-        clip_vision_end_image: CLIP_VISION_OUTPUT
-        start_image: IMAGE
-        end_image: IMAGE
+        width: INT [default 832; 16 to 16384, step 16]
+        height: INT [default 480; 16 to 16384, step 16]
+        length: INT [default 81; 1 to 16384, step 4]
+        batch_size: INT [default 1; 1 to 4096]
+        clip_vision_start_image: CLIP_VISION_OUTPUT [optional]
+        clip_vision_end_image: CLIP_VISION_OUTPUT [optional]
+        start_image: IMAGE [optional]
+        end_image: IMAGE [optional]
 
     Outputs:
         positive (CONDITIONING)
@@ -741,13 +746,13 @@ class WanFunControlToVideo(Node):
         positive: CONDITIONING
         negative: CONDITIONING
         vae: VAE
-        width: INT
-        height: INT
-        length: INT
-        batch_size: INT
-        clip_vision_output: CLIP_VISION_OUTPUT
-        start_image: IMAGE
-        control_video: IMAGE
+        width: INT [default 832; 16 to 16384, step 16]
+        height: INT [default 480; 16 to 16384, step 16]
+        length: INT [default 81; 1 to 16384, step 4]
+        batch_size: INT [default 1; 1 to 4096]
+        clip_vision_output: CLIP_VISION_OUTPUT [optional]
+        start_image: IMAGE [optional]
+        control_video: IMAGE [optional]
 
     Outputs:
         positive (CONDITIONING)
@@ -827,13 +832,13 @@ class WanFunInpaintToVideo(Node):
         positive: CONDITIONING
         negative: CONDITIONING
         vae: VAE
-        width: INT
-        height: INT
-        length: INT
-        batch_size: INT
-        clip_vision_output: CLIP_VISION_OUTPUT
-        start_image: IMAGE
-        end_image: IMAGE
+        width: INT [default 832; 16 to 16384, step 16]
+        height: INT [default 480; 16 to 16384, step 16]
+        length: INT [default 81; 1 to 16384, step 4]
+        batch_size: INT [default 1; 1 to 4096]
+        clip_vision_output: CLIP_VISION_OUTPUT [optional]
+        start_image: IMAGE [optional]
+        end_image: IMAGE [optional]
 
     Outputs:
         positive (CONDITIONING)
@@ -913,12 +918,12 @@ class WanHuMoImageToVideo(Node):
         positive: CONDITIONING
         negative: CONDITIONING
         vae: VAE
-        width: INT
-        height: INT
-        length: INT
-        batch_size: INT
-        audio_encoder_output: AUDIO_ENCODER_OUTPUT
-        ref_image: IMAGE
+        width: INT [default 832; 16 to 16384, step 16]
+        height: INT [default 480; 16 to 16384, step 16]
+        length: INT [default 97; 1 to 16384, step 4]
+        batch_size: INT [default 1; 1 to 4096]
+        audio_encoder_output: AUDIO_ENCODER_OUTPUT [optional]
+        ref_image: IMAGE [optional]
 
     Outputs:
         positive (CONDITIONING)
@@ -995,12 +1000,12 @@ class WanImageToVideo(Node):
         positive: CONDITIONING
         negative: CONDITIONING
         vae: VAE
-        width: INT
-        height: INT
-        length: INT
-        batch_size: INT
-        clip_vision_output: CLIP_VISION_OUTPUT
-        start_image: IMAGE
+        width: INT [default 832; 16 to 16384, step 16]
+        height: INT [default 480; 16 to 16384, step 16]
+        length: INT [default 81; 1 to 16384, step 4]
+        batch_size: INT [default 1; 1 to 4096]
+        clip_vision_output: CLIP_VISION_OUTPUT [optional]
+        start_image: IMAGE [optional]
 
     Outputs:
         positive (CONDITIONING)
@@ -1086,15 +1091,15 @@ class WanInfiniteTalkToVideo(Node):
         positive: CONDITIONING
         negative: CONDITIONING
         vae: VAE
-        width: INT
-        height: INT
-        length: INT
+        width: INT [default 832; 16 to 16384, step 16]
+        height: INT [default 480; 16 to 16384, step 16]
+        length: INT [default 81; 1 to 16384, step 4]
         audio_encoder_output_1: AUDIO_ENCODER_OUTPUT
-        motion_frame_count: Number of previous frames to use as motion context.
-        audio_scale: FLOAT
-        clip_vision_output: CLIP_VISION_OUTPUT
-        start_image: IMAGE
-        previous_frames: IMAGE
+        motion_frame_count: Number of previous frames to use as motion context. [default 9; 1 to 33]
+        audio_scale: FLOAT [default 1.0; -10.0 to 10.0, step 0.01]
+        clip_vision_output: CLIP_VISION_OUTPUT [optional]
+        start_image: IMAGE [optional]
+        previous_frames: IMAGE [optional]
 
     Outputs:
         model (MODEL)
@@ -1235,11 +1240,11 @@ class WanPhantomSubjectToVideo(Node):
         positive: CONDITIONING
         negative: CONDITIONING
         vae: VAE
-        width: INT
-        height: INT
-        length: INT
-        batch_size: INT
-        images: IMAGE
+        width: INT [default 832; 16 to 16384, step 16]
+        height: INT [default 480; 16 to 16384, step 16]
+        length: INT [default 81; 1 to 16384, step 4]
+        batch_size: INT [default 1; 1 to 4096]
+        images: IMAGE [optional]
 
     Outputs:
         positive (CONDITIONING)
@@ -1316,14 +1321,14 @@ class WanSoundImageToVideo(Node):
         positive: CONDITIONING
         negative: CONDITIONING
         vae: VAE
-        width: INT
-        height: INT
-        length: INT
-        batch_size: INT
-        audio_encoder_output: AUDIO_ENCODER_OUTPUT
-        ref_image: IMAGE
-        control_video: IMAGE
-        ref_motion: IMAGE
+        width: INT [default 832; 16 to 16384, step 16]
+        height: INT [default 480; 16 to 16384, step 16]
+        length: INT [default 77; 1 to 16384, step 4]
+        batch_size: INT [default 1; 1 to 4096]
+        audio_encoder_output: AUDIO_ENCODER_OUTPUT [optional]
+        ref_image: IMAGE [optional]
+        control_video: IMAGE [optional]
+        ref_motion: IMAGE [optional]
 
     Outputs:
         positive (CONDITIONING)
@@ -1406,11 +1411,11 @@ class WanSoundImageToVideoExtend(Node):
         positive: CONDITIONING
         negative: CONDITIONING
         vae: VAE
-        length: INT
+        length: INT [default 77; 1 to 16384, step 4]
         video_latent: LATENT
-        audio_encoder_output: AUDIO_ENCODER_OUTPUT
-        ref_image: IMAGE
-        control_video: IMAGE
+        audio_encoder_output: AUDIO_ENCODER_OUTPUT [optional]
+        ref_image: IMAGE [optional]
+        control_video: IMAGE [optional]
 
     Outputs:
         positive (CONDITIONING)
@@ -1481,15 +1486,15 @@ class WanTrackToVideo(Node):
         positive: CONDITIONING
         negative: CONDITIONING
         vae: VAE
-        tracks: STRING
-        width: INT
-        height: INT
-        length: INT
-        batch_size: INT
-        temperature: FLOAT
-        topk: INT
+        tracks: STRING [default '[]']
+        width: INT [default 832; 16 to 16384, step 16]
+        height: INT [default 480; 16 to 16384, step 16]
+        length: INT [default 81; 1 to 16384, step 4]
+        batch_size: INT [default 1; 1 to 4096]
+        temperature: FLOAT [default 220.0; 1.0 to 1000.0, step 0.1]
+        topk: INT [default 2; 1 to 10]
         start_image: IMAGE
-        clip_vision_output: CLIP_VISION_OUTPUT
+        clip_vision_output: CLIP_VISION_OUTPUT [optional]
 
     Outputs:
         positive (CONDITIONING)
@@ -1578,14 +1583,14 @@ class WanVaceToVideo(Node):
         positive: CONDITIONING
         negative: CONDITIONING
         vae: VAE
-        width: INT
-        height: INT
-        length: INT
-        batch_size: INT
-        strength: FLOAT
-        control_video: IMAGE
-        control_masks: MASK
-        reference_image: IMAGE
+        width: INT [default 832; 16 to 16384, step 16]
+        height: INT [default 480; 16 to 16384, step 16]
+        length: INT [default 81; 1 to 16384, step 4]
+        batch_size: INT [default 1; 1 to 4096]
+        strength: FLOAT [default 1.0; 0.0 to 1000.0, step 0.01]
+        control_video: IMAGE [optional]
+        control_masks: MASK [optional]
+        reference_image: IMAGE [optional]
 
     Outputs:
         positive (CONDITIONING)

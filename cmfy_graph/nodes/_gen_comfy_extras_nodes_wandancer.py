@@ -23,8 +23,8 @@ class WanDancerEncodeAudio(Node):
 
     Args:
         audio: AUDIO
-        video_frames: INT
-        audio_inject_scale: The scale for the audio features when injected into the video model.
+        video_frames: INT [default 149; 1 to 16384, step 4]
+        audio_inject_scale: The scale for the audio features when injected into the video model. [default 1.0; 0.0 to 10.0, step 0.01]
 
     Outputs:
         audio_encoder_output (AUDIO_ENCODER_OUTPUT)
@@ -76,8 +76,8 @@ class WanDancerPadKeyframes(Node):
 
     Args:
         images: IMAGE
-        segment_length: Length of this segment (usually 149 frames)
-        segment_index: Which segment this is (0 for first, 1 for second, etc.)
+        segment_length: Length of this segment (usually 149 frames) [default 149; 1 to 10000]
+        segment_index: Which segment this is (0 for first, 1 for second, etc.) [default 0; 0 to 100]
         audio: Audio to calculate total output frames from and extract segment audio.
 
     Outputs:
@@ -136,8 +136,8 @@ class WanDancerPadKeyframesList(Node):
 
     Args:
         images: IMAGE
-        segment_length: Length of each segment (usually 149 frames)
-        num_segments: How many padded segments to emit as lists.
+        segment_length: Length of each segment (usually 149 frames) [default 149; 1 to 10000]
+        num_segments: How many padded segments to emit as lists. [default 1; 1 to 100]
         audio: Audio to slice for each emitted segment.
 
     Outputs:
@@ -198,14 +198,14 @@ class WanDancerVideo(Node):
         positive: CONDITIONING
         negative: CONDITIONING
         vae: VAE
-        width: INT
-        height: INT
-        length: The number of frames in the generated video. Should stay 149 for WanDancer.
-        clip_vision_output: The CLIP vision embeds for the first frame.
-        clip_vision_output_ref: The CLIP vision embeds for the reference image.
-        start_image: The initial image(s) to be encoded, can be any number of frames.
-        mask: Image conditioning mask for the start image(s). White is kept, black is generated. Used for the local generations.
-        audio_encoder_output: AUDIO_ENCODER_OUTPUT
+        width: INT [default 480; 16 to 16384, step 16]
+        height: INT [default 832; 16 to 16384, step 16]
+        length: The number of frames in the generated video. Should stay 149 for WanDancer. [default 149; 1 to 16384, step 4]
+        clip_vision_output: The CLIP vision embeds for the first frame. [optional]
+        clip_vision_output_ref: The CLIP vision embeds for the reference image. [optional]
+        start_image: The initial image(s) to be encoded, can be any number of frames. [optional]
+        mask: Image conditioning mask for the start image(s). White is kept, black is generated. Used for the local generations. [optional]
+        audio_encoder_output: AUDIO_ENCODER_OUTPUT [optional]
 
     Outputs:
         positive (CONDITIONING)

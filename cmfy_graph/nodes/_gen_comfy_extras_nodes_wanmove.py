@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -25,20 +25,20 @@ class GenerateTracks(Node):
     Category: model/conditioning/wan/move
 
     Args:
-        width: INT
-        height: INT
-        start_x: Normalized X coordinate (0-1) for start position.
-        start_y: Normalized Y coordinate (0-1) for start position.
-        end_x: Normalized X coordinate (0-1) for end position.
-        end_y: Normalized Y coordinate (0-1) for end position.
-        num_frames: INT
-        num_tracks: INT
-        track_spread: Normalized distance between tracks. Tracks are spread perpendicular to the motion direction.
-        bezier: Enable Bezier curve path using the mid point as control point.
-        mid_x: Normalized X control point for Bezier curve. Only used when 'bezier' is enabled.
-        mid_y: Normalized Y control point for Bezier curve. Only used when 'bezier' is enabled.
-        interpolation: Controls the timing/speed of movement along the path.
-        track_mask: Optional mask to indicate visible frames.
+        width: INT [default 832; 16 to 4096, step 16]
+        height: INT [default 480; 16 to 4096, step 16]
+        start_x: Normalized X coordinate (0-1) for start position. [default 0.0; 0.0 to 1.0, step 0.01]
+        start_y: Normalized Y coordinate (0-1) for start position. [default 0.0; 0.0 to 1.0, step 0.01]
+        end_x: Normalized X coordinate (0-1) for end position. [default 1.0; 0.0 to 1.0, step 0.01]
+        end_y: Normalized Y coordinate (0-1) for end position. [default 1.0; 0.0 to 1.0, step 0.01]
+        num_frames: INT [default 81; 1 to 1024]
+        num_tracks: INT [default 5; 1 to 100]
+        track_spread: Normalized distance between tracks. Tracks are spread perpendicular to the motion direction. [default 0.025; 0.0 to 1.0, step 0.001]
+        bezier: Enable Bezier curve path using the mid point as control point. [default False]
+        mid_x: Normalized X control point for Bezier curve. Only used when 'bezier' is enabled. [default 0.5; 0.0 to 1.0, step 0.01]
+        mid_y: Normalized Y control point for Bezier curve. Only used when 'bezier' is enabled. [default 0.5; 0.0 to 1.0, step 0.01]
+        interpolation: Controls the timing/speed of movement along the path. [one of 'linear', 'ease_in', 'ease_out', 'ease_in_out', 'constant'; type GenerateTracks.Interpolation]
+        track_mask: Optional mask to indicate visible frames. [optional]
 
     Outputs:
         tracks (TRACKS)
@@ -73,6 +73,9 @@ class GenerateTracks(Node):
         ("tracks", "TRACKS", "TRACKS"),
         ("track_length", "INT", "track_length"),
     )
+
+    #: the choices of input interpolation: ``GenerateTracks.Interpolation`` in annotations
+    Interpolation: TypeAlias = _GenerateTracks_interpolation
 
     tracks: Output[Literal["TRACKS"]]
     track_length: Output[Literal["INT"]]
@@ -140,7 +143,7 @@ class WanMoveConcatTrack(SingleOutputNode[Literal["TRACKS"]]):
 
     Args:
         tracks_1: TRACKS
-        tracks_2: TRACKS
+        tracks_2: TRACKS [optional]
 
     Outputs:
         tracks (TRACKS)
@@ -185,14 +188,14 @@ class WanMoveTrackToVideo(Node):
         positive: CONDITIONING
         negative: CONDITIONING
         vae: VAE
-        strength: Strength of the track conditioning.
-        width: INT
-        height: INT
-        length: INT
-        batch_size: INT
+        strength: Strength of the track conditioning. [default 1.0; 0.0 to 100.0, step 0.01]
+        width: INT [default 832; 16 to 16384, step 16]
+        height: INT [default 480; 16 to 16384, step 16]
+        length: INT [default 81; 1 to 16384, step 4]
+        batch_size: INT [default 1; 1 to 4096]
         start_image: IMAGE
-        tracks: TRACKS
-        clip_vision_output: CLIP_VISION_OUTPUT
+        tracks: TRACKS [optional]
+        clip_vision_output: CLIP_VISION_OUTPUT [optional]
 
     Outputs:
         positive (CONDITIONING)
@@ -273,8 +276,8 @@ class WanMoveTracksFromCoords(Node):
     Category: model/conditioning/wan/move
 
     Args:
-        track_coords: STRING
-        track_mask: MASK
+        track_coords: STRING [optional]
+        track_mask: MASK [optional]
 
     Outputs:
         tracks (TRACKS)
@@ -320,11 +323,11 @@ class WanMoveVisualizeTracks(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         images: IMAGE
-        line_resolution: INT
-        circle_size: INT
-        opacity: FLOAT
-        line_width: INT
-        tracks: TRACKS
+        line_resolution: INT [default 24; 1 to 1024]
+        circle_size: INT [default 12; 1 to 128]
+        opacity: FLOAT [default 0.75; 0.0 to 1.0, step 0.01]
+        line_width: INT [default 16; 1 to 128]
+        tracks: TRACKS [optional]
 
     Outputs:
         image (IMAGE)

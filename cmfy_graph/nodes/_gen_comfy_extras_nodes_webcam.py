@@ -20,9 +20,9 @@ class WebcamCapture(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         image: WEBCAM
-        width: INT
-        height: INT
-        capture_on_queue: BOOLEAN
+        width: INT [default 0; 0 to 16384]
+        height: INT [default 0; 0 to 16384]
+        capture_on_queue: BOOLEAN [default True]
 
     Outputs:
         image (IMAGE)

@@ -21,12 +21,12 @@ class TextEncodeZImageOmni(SingleOutputNode[Literal["CONDITIONING"]]):
     Args:
         clip: CLIP
         prompt: STRING
-        auto_resize_images: BOOLEAN
-        image_encoder: CLIP_VISION
-        vae: VAE
-        image1: IMAGE
-        image2: IMAGE
-        image3: IMAGE
+        auto_resize_images: BOOLEAN [default True]
+        image_encoder: CLIP_VISION [optional]
+        vae: VAE [optional]
+        image1: IMAGE [optional]
+        image2: IMAGE [optional]
+        image3: IMAGE [optional]
 
     Outputs:
         conditioning (CONDITIONING)

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import InputDecl, InputRef, Node, Output, SingleOutputNode
 
@@ -132,9 +132,9 @@ class CLIPLoader(SingleOutputNode[Literal["CLIP"]]):
     Category: model/loaders
 
     Args:
-        clip_name: COMBO
-        type: COMBO
-        device: COMBO
+        clip_name: COMBO [a file name of the server or a URL]
+        type: COMBO [one of 'stable_diffusion', 'stable_cascade', 'sd3', 'stable_audio', 'mochi', 'ltxv', ... (28 choices); type CLIPLoader.Type]
+        device: COMBO [optional; one of 'default', 'cpu'; type CLIPLoader.Device]
 
     Outputs:
         clip (CLIP)
@@ -150,6 +150,11 @@ class CLIPLoader(SingleOutputNode[Literal["CLIP"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("clip", "CLIP", "CLIP"),
     )
+
+    #: the choices of input type: ``CLIPLoader.Type`` in annotations
+    Type: TypeAlias = _CLIPLoader_type
+    #: the choices of input device: ``CLIPLoader.Device`` in annotations
+    Device: TypeAlias = _CLIPLoader_device
 
     clip: Output[Literal["CLIP"]]
 
@@ -183,7 +188,7 @@ class CLIPSetLastLayer(SingleOutputNode[Literal["CLIP"]]):
 
     Args:
         clip: CLIP
-        stop_at_clip_layer: INT
+        stop_at_clip_layer: INT [default -1; -24 to -1]
 
     Outputs:
         clip (CLIP)
@@ -278,7 +283,7 @@ class CLIPVisionEncode(SingleOutputNode[Literal["CLIP_VISION_OUTPUT"]]):
     Args:
         clip_vision: CLIP_VISION
         image: IMAGE
-        crop: COMBO
+        crop: COMBO [one of 'center', 'none'; type CLIPVisionEncode.Crop]
 
     Outputs:
         clip_vision_output (CLIP_VISION_OUTPUT)
@@ -294,6 +299,9 @@ class CLIPVisionEncode(SingleOutputNode[Literal["CLIP_VISION_OUTPUT"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("clip_vision_output", "CLIP_VISION_OUTPUT", "CLIP_VISION_OUTPUT"),
     )
+
+    #: the choices of input crop: ``CLIPVisionEncode.Crop`` in annotations
+    Crop: TypeAlias = _CLIPVisionEncode_crop
 
     clip_vision_output: Output[Literal["CLIP_VISION_OUTPUT"]]
 
@@ -325,7 +333,7 @@ class CLIPVisionLoader(SingleOutputNode[Literal["CLIP_VISION"]]):
     Category: model/loaders
 
     Args:
-        clip_name: COMBO
+        clip_name: COMBO [a file name of the server or a URL]
 
     Outputs:
         clip_vision (CLIP_VISION)
@@ -367,8 +375,8 @@ class CheckpointLoader(Node):
     Deprecated.
 
     Args:
-        config_name: COMBO
-        ckpt_name: COMBO
+        config_name: COMBO [a file name of the server or a URL]
+        ckpt_name: COMBO [a file name of the server or a URL]
 
     Outputs:
         model (MODEL)
@@ -421,7 +429,7 @@ class CheckpointLoaderSimple(Node):
     Category: model/loaders
 
     Args:
-        ckpt_name: The name of the checkpoint (model) to load.
+        ckpt_name: The name of the checkpoint (model) to load. [a file name of the server or a URL]
 
     Outputs:
         model (MODEL) - The model used for denoising latents.
@@ -470,7 +478,7 @@ class ConditioningAverage(SingleOutputNode[Literal["CONDITIONING"]]):
     Args:
         conditioning_to: CONDITIONING
         conditioning_from: CONDITIONING
-        conditioning_to_strength: FLOAT
+        conditioning_to_strength: FLOAT [default 1.0; 0.0 to 1.0, step 0.01]
 
     Outputs:
         conditioning (CONDITIONING)
@@ -611,7 +619,7 @@ class ConditioningMultiply(SingleOutputNode[Literal["CONDITIONING"]]):
 
     Args:
         conditioning: CONDITIONING
-        multiplier: FLOAT
+        multiplier: FLOAT [default 1.0; -100.0 to 100.0, step 0.01]
 
     Outputs:
         conditioning (CONDITIONING)
@@ -656,11 +664,11 @@ class ConditioningSetArea(SingleOutputNode[Literal["CONDITIONING"]]):
 
     Args:
         conditioning: CONDITIONING
-        width: INT
-        height: INT
-        x: INT
-        y: INT
-        strength: FLOAT
+        width: INT [default 64; 64 to 16384, step 8]
+        height: INT [default 64; 64 to 16384, step 8]
+        x: INT [default 0; 0 to 16384, step 8]
+        y: INT [default 0; 0 to 16384, step 8]
+        strength: FLOAT [default 1.0; 0.0 to 10.0, step 0.01]
 
     Outputs:
         conditioning (CONDITIONING)
@@ -721,11 +729,11 @@ class ConditioningSetAreaPercentage(SingleOutputNode[Literal["CONDITIONING"]]):
 
     Args:
         conditioning: CONDITIONING
-        width: FLOAT
-        height: FLOAT
-        x: FLOAT
-        y: FLOAT
-        strength: FLOAT
+        width: FLOAT [default 1.0; 0 to 1.0, step 0.01]
+        height: FLOAT [default 1.0; 0 to 1.0, step 0.01]
+        x: FLOAT [default 0; 0 to 1.0, step 0.01]
+        y: FLOAT [default 0; 0 to 1.0, step 0.01]
+        strength: FLOAT [default 1.0; 0.0 to 10.0, step 0.01]
 
     Outputs:
         conditioning (CONDITIONING)
@@ -786,7 +794,7 @@ class ConditioningSetAreaStrength(SingleOutputNode[Literal["CONDITIONING"]]):
 
     Args:
         conditioning: CONDITIONING
-        strength: FLOAT
+        strength: FLOAT [default 1.0; 0.0 to 10.0, step 0.01]
 
     Outputs:
         conditioning (CONDITIONING)
@@ -834,8 +842,8 @@ class ConditioningSetMask(SingleOutputNode[Literal["CONDITIONING"]]):
     Args:
         conditioning: CONDITIONING
         mask: MASK
-        strength: FLOAT
-        set_cond_area: COMBO
+        strength: FLOAT [default 1.0; 0.0 to 10.0, step 0.01]
+        set_cond_area: COMBO [one of 'default', 'mask bounds'; type ConditioningSetMask.SetCondArea]
 
     Outputs:
         conditioning (CONDITIONING)
@@ -858,6 +866,9 @@ class ConditioningSetMask(SingleOutputNode[Literal["CONDITIONING"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("conditioning", "CONDITIONING", "CONDITIONING"),
     )
+
+    #: the choices of input set_cond_area: ``ConditioningSetMask.SetCondArea`` in annotations
+    SetCondArea: TypeAlias = _ConditioningSetMask_set_cond_area
 
     conditioning: Output[Literal["CONDITIONING"]]
 
@@ -893,8 +904,8 @@ class ConditioningSetTimestepRange(SingleOutputNode[Literal["CONDITIONING"]]):
 
     Args:
         conditioning: CONDITIONING
-        start: FLOAT
-        end: FLOAT
+        start: FLOAT [default 0.0; 0.0 to 1.0, step 0.001]
+        end: FLOAT [default 1.0; 0.0 to 1.0, step 0.001]
 
     Outputs:
         conditioning (CONDITIONING)
@@ -985,7 +996,7 @@ class ControlNetApply(SingleOutputNode[Literal["CONDITIONING"]]):
         conditioning: CONDITIONING
         control_net: CONTROL_NET
         image: IMAGE
-        strength: FLOAT
+        strength: FLOAT [default 1.0; 0.0 to 10.0, step 0.01]
 
     Outputs:
         conditioning (CONDITIONING)
@@ -1039,10 +1050,10 @@ class ControlNetApplyAdvanced(Node):
         negative: CONDITIONING
         control_net: CONTROL_NET
         image: IMAGE
-        strength: FLOAT
-        start_percent: FLOAT
-        end_percent: FLOAT
-        vae: VAE
+        strength: FLOAT [default 1.0; 0.0 to 10.0, step 0.01]
+        start_percent: FLOAT [default 0.0; 0.0 to 1.0, step 0.001]
+        end_percent: FLOAT [default 1.0; 0.0 to 1.0, step 0.001]
+        vae: VAE [optional]
 
     Outputs:
         positive (CONDITIONING)
@@ -1109,7 +1120,7 @@ class ControlNetLoader(SingleOutputNode[Literal["CONTROL_NET"]]):
     Category: model/loaders
 
     Args:
-        control_net_name: COMBO
+        control_net_name: COMBO [a file name of the server or a URL]
 
     Outputs:
         control_net (CONTROL_NET)
@@ -1151,7 +1162,7 @@ class DiffControlNetLoader(SingleOutputNode[Literal["CONTROL_NET"]]):
 
     Args:
         model: MODEL
-        control_net_name: COMBO
+        control_net_name: COMBO [a file name of the server or a URL]
 
     Outputs:
         control_net (CONTROL_NET)
@@ -1267,10 +1278,10 @@ class DualCLIPLoader(SingleOutputNode[Literal["CLIP"]]):
     Category: model/loaders
 
     Args:
-        clip_name1: COMBO
-        clip_name2: COMBO
-        type: COMBO
-        device: COMBO
+        clip_name1: COMBO [a file name of the server or a URL]
+        clip_name2: COMBO [a file name of the server or a URL]
+        type: COMBO [one of 'sdxl', 'sd3', 'flux', 'hunyuan_video', 'hidream', 'hunyuan_image', ... (12 choices); type DualCLIPLoader.Type]
+        device: COMBO [optional; one of 'default', 'cpu'; type DualCLIPLoader.Device]
 
     Outputs:
         clip (CLIP)
@@ -1287,6 +1298,11 @@ class DualCLIPLoader(SingleOutputNode[Literal["CLIP"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("clip", "CLIP", "CLIP"),
     )
+
+    #: the choices of input type: ``DualCLIPLoader.Type`` in annotations
+    Type: TypeAlias = _DualCLIPLoader_type
+    #: the choices of input device: ``DualCLIPLoader.Device`` in annotations
+    Device: TypeAlias = _DualCLIPLoader_device
 
     clip: Output[Literal["CLIP"]]
 
@@ -1322,10 +1338,10 @@ class EmptyImage(SingleOutputNode[Literal["IMAGE"]]):
     Category: image
 
     Args:
-        width: INT
-        height: INT
-        batch_size: INT
-        color: INT
+        width: INT [default 512; 1 to 16384]
+        height: INT [default 512; 1 to 16384]
+        batch_size: INT [default 1; 1 to 4096]
+        color: INT [default 0; 0 to 16777215]
 
     Outputs:
         image (IMAGE)
@@ -1380,9 +1396,9 @@ class EmptyLatentImage(SingleOutputNode[Literal["LATENT"]]):
     Category: model/latent
 
     Args:
-        width: The width of the latent images in pixels.
-        height: The height of the latent images in pixels.
-        batch_size: The number of latent images in the batch.
+        width: The width of the latent images in pixels. [default 512; 16 to 16384, step 8]
+        height: The height of the latent images in pixels. [default 512; 16 to 16384, step 8]
+        batch_size: The number of latent images in the batch. [default 1; 1 to 4096]
 
     Outputs:
         latent (LATENT) - The empty latent image batch.
@@ -1431,7 +1447,7 @@ class GLIGENLoader(SingleOutputNode[Literal["GLIGEN"]]):
     Category: model/loaders
 
     Args:
-        gligen_name: COMBO
+        gligen_name: COMBO [a file name of the server or a URL]
 
     Outputs:
         gligen (GLIGEN)
@@ -1476,10 +1492,10 @@ class GLIGENTextBoxApply(SingleOutputNode[Literal["CONDITIONING"]]):
         clip: CLIP
         gligen_textbox_model: GLIGEN
         text: STRING
-        width: INT
-        height: INT
-        x: INT
-        y: INT
+        width: INT [default 64; 8 to 16384, step 8]
+        height: INT [default 64; 8 to 16384, step 8]
+        x: INT [default 0; 0 to 16384, step 8]
+        y: INT [default 0; 0 to 16384, step 8]
 
     Outputs:
         conditioning (CONDITIONING)
@@ -1629,11 +1645,11 @@ class ImagePadForOutpaint(Node):
 
     Args:
         image: IMAGE
-        left: INT
-        top: INT
-        right: INT
-        bottom: INT
-        feathering: INT
+        left: INT [default 0; 0 to 16384, step 8]
+        top: INT [default 0; 0 to 16384, step 8]
+        right: INT [default 0; 0 to 16384, step 8]
+        bottom: INT [default 0; 0 to 16384, step 8]
+        feathering: INT [default 40; 0 to 16384]
 
     Outputs:
         image (IMAGE)
@@ -1700,10 +1716,10 @@ class ImageScale(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         image: IMAGE
-        upscale_method: COMBO
-        width: INT
-        height: INT
-        crop: COMBO
+        upscale_method: COMBO [one of 'nearest-exact', 'bilinear', 'area', 'bicubic', 'lanczos'; type ImageScale.UpscaleMethod]
+        width: INT [default 512; 0 to 16384]
+        height: INT [default 512; 0 to 16384]
+        crop: COMBO [one of 'disabled', 'center'; type ImageScale.Crop]
 
     Outputs:
         image (IMAGE)
@@ -1727,6 +1743,11 @@ class ImageScale(SingleOutputNode[Literal["IMAGE"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("image", "IMAGE", "IMAGE"),
     )
+
+    #: the choices of input upscale_method: ``ImageScale.UpscaleMethod`` in annotations
+    UpscaleMethod: TypeAlias = _ImageScale_upscale_method
+    #: the choices of input crop: ``ImageScale.Crop`` in annotations
+    Crop: TypeAlias = _ImageScale_crop
 
     image: Output[Literal["IMAGE"]]
 
@@ -1768,8 +1789,8 @@ class ImageScaleBy(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         image: IMAGE
-        upscale_method: COMBO
-        scale_by: FLOAT
+        upscale_method: COMBO [one of 'nearest-exact', 'bilinear', 'area', 'bicubic', 'lanczos'; type ImageScaleBy.UpscaleMethod]
+        scale_by: FLOAT [default 1.0; 0.01 to 8.0, step 0.01]
 
     Outputs:
         image (IMAGE)
@@ -1791,6 +1812,9 @@ class ImageScaleBy(SingleOutputNode[Literal["IMAGE"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("image", "IMAGE", "IMAGE"),
     )
+
+    #: the choices of input upscale_method: ``ImageScaleBy.UpscaleMethod`` in annotations
+    UpscaleMethod: TypeAlias = _ImageScaleBy_upscale_method
 
     image: Output[Literal["IMAGE"]]
 
@@ -1828,7 +1852,7 @@ class InpaintModelConditioning(Node):
         vae: VAE
         pixels: IMAGE
         mask: MASK
-        noise_mask: Add a noise mask to the latent so sampling will only happen within the mask. Might improve results or completely break things depending on the model.
+        noise_mask: Add a noise mask to the latent so sampling will only happen within the mask. Might improve results or completely break things depending on the model. [default True]
 
     Outputs:
         positive (CONDITIONING)
@@ -1951,15 +1975,15 @@ class KSampler(SingleOutputNode[Literal["LATENT"]]):
 
     Args:
         model: The model used for denoising the input latent.
-        seed: The random seed used for creating the noise.
-        steps: The number of steps used in the denoising process.
-        cfg: The Classifier-Free Guidance scale balances creativity and adherence to the prompt. Higher values result in images more closely matching the prompt however too high values will negatively impact quality.
-        sampler_name: The algorithm used when sampling, this can affect the quality, speed, and style of the generated output.
-        scheduler: The scheduler controls how noise is gradually removed to form the image.
+        seed: The random seed used for creating the noise. [default 0; 0 to 18446744073709551615]
+        steps: The number of steps used in the denoising process. [default 20; 1 to 10000]
+        cfg: The Classifier-Free Guidance scale balances creativity and adherence to the prompt. Higher values result in images more closely matching the prompt however too high values will negatively impact quality. [default 8.0; 0.0 to 100.0, step 0.1]
+        sampler_name: The algorithm used when sampling, this can affect the quality, speed, and style of the generated output. [one of 'euler', 'euler_cfg_pp', 'euler_ancestral', 'euler_ancestral_cfg_pp', 'heun', 'heunpp2', ... (44 choices); type KSampler.SamplerName]
+        scheduler: The scheduler controls how noise is gradually removed to form the image. [one of 'simple', 'sgm_uniform', 'karras', 'exponential', 'ddim_uniform', 'beta', ... (9 choices); type KSampler.Scheduler]
         positive: The conditioning describing the attributes you want to include in the image.
         negative: The conditioning describing the attributes you want to exclude from the image.
         latent_image: The latent image to denoise.
-        denoise: The amount of denoising applied, lower values will maintain the structure of the initial image allowing for image to image sampling.
+        denoise: The amount of denoising applied, lower values will maintain the structure of the initial image allowing for image to image sampling. [default 1.0; 0.0 to 1.0, step 0.01]
 
     Outputs:
         latent (LATENT) - The denoised latent.
@@ -1994,6 +2018,11 @@ class KSampler(SingleOutputNode[Literal["LATENT"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("latent", "LATENT", "LATENT"),
     )
+
+    #: the choices of input sampler_name: ``KSampler.SamplerName`` in annotations
+    SamplerName: TypeAlias = _KSampler_sampler_name
+    #: the choices of input scheduler: ``KSampler.Scheduler`` in annotations
+    Scheduler: TypeAlias = _KSampler_scheduler
 
     latent: Output[Literal["LATENT"]]
 
@@ -2105,18 +2134,18 @@ class KSamplerAdvanced(SingleOutputNode[Literal["LATENT"]]):
 
     Args:
         model: MODEL
-        add_noise: COMBO
-        noise_seed: INT
-        steps: INT
-        cfg: FLOAT
-        sampler_name: COMBO
-        scheduler: COMBO
+        add_noise: COMBO [one of 'enable', 'disable'; type KSamplerAdvanced.AddNoise]
+        noise_seed: INT [default 0; 0 to 18446744073709551615]
+        steps: INT [default 20; 1 to 10000]
+        cfg: FLOAT [default 8.0; 0.0 to 100.0, step 0.1]
+        sampler_name: COMBO [one of 'euler', 'euler_cfg_pp', 'euler_ancestral', 'euler_ancestral_cfg_pp', 'heun', 'heunpp2', ... (44 choices); type KSamplerAdvanced.SamplerName]
+        scheduler: COMBO [one of 'simple', 'sgm_uniform', 'karras', 'exponential', 'ddim_uniform', 'beta', ... (9 choices); type KSamplerAdvanced.Scheduler]
         positive: CONDITIONING
         negative: CONDITIONING
         latent_image: LATENT
-        start_at_step: INT
-        end_at_step: INT
-        return_with_leftover_noise: COMBO
+        start_at_step: INT [default 0; 0 to 10000]
+        end_at_step: INT [default 10000; 0 to 10000]
+        return_with_leftover_noise: COMBO [one of 'disable', 'enable'; type KSamplerAdvanced.ReturnWithLeftoverNoise]
 
     Outputs:
         latent (LATENT)
@@ -2173,6 +2202,15 @@ class KSamplerAdvanced(SingleOutputNode[Literal["LATENT"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("latent", "LATENT", "LATENT"),
     )
+
+    #: the choices of input add_noise: ``KSamplerAdvanced.AddNoise`` in annotations
+    AddNoise: TypeAlias = _KSamplerAdvanced_add_noise
+    #: the choices of input sampler_name: ``KSamplerAdvanced.SamplerName`` in annotations
+    SamplerName: TypeAlias = _KSamplerAdvanced_sampler_name
+    #: the choices of input scheduler: ``KSamplerAdvanced.Scheduler`` in annotations
+    Scheduler: TypeAlias = _KSamplerAdvanced_scheduler
+    #: the choices of input return_with_leftover_noise: ``KSamplerAdvanced.ReturnWithLeftoverNoise`` in annotations
+    ReturnWithLeftoverNoise: TypeAlias = _KSamplerAdvanced_return_with_leftover_noise
 
     latent: Output[Literal["LATENT"]]
 
@@ -2234,7 +2272,7 @@ class LatentBlend(SingleOutputNode[Literal["LATENT"]]):
     Args:
         samples1: LATENT
         samples2: LATENT
-        blend_factor: FLOAT
+        blend_factor: FLOAT [default 0.5; 0 to 1, step 0.01]
 
     Outputs:
         latent (LATENT)
@@ -2283,9 +2321,9 @@ class LatentComposite(SingleOutputNode[Literal["LATENT"]]):
     Args:
         samples_to: LATENT
         samples_from: LATENT
-        x: INT
-        y: INT
-        feather: INT
+        x: INT [default 0; 0 to 16384, step 8]
+        y: INT [default 0; 0 to 16384, step 8]
+        feather: INT [default 0; 0 to 16384, step 8]
 
     Outputs:
         latent (LATENT)
@@ -2341,10 +2379,10 @@ class LatentCrop(SingleOutputNode[Literal["LATENT"]]):
 
     Args:
         samples: LATENT
-        width: INT
-        height: INT
-        x: INT
-        y: INT
+        width: INT [default 512; 64 to 16384, step 8]
+        height: INT [default 512; 64 to 16384, step 8]
+        x: INT [default 0; 0 to 16384, step 8]
+        y: INT [default 0; 0 to 16384, step 8]
 
     Outputs:
         latent (LATENT)
@@ -2403,7 +2441,7 @@ class LatentFlip(SingleOutputNode[Literal["LATENT"]]):
 
     Args:
         samples: LATENT
-        flip_method: COMBO
+        flip_method: COMBO [one of 'x-axis: vertically', 'y-axis: horizontally'; type LatentFlip.FlipMethod]
 
     Outputs:
         latent (LATENT)
@@ -2424,6 +2462,9 @@ class LatentFlip(SingleOutputNode[Literal["LATENT"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("latent", "LATENT", "LATENT"),
     )
+
+    #: the choices of input flip_method: ``LatentFlip.FlipMethod`` in annotations
+    FlipMethod: TypeAlias = _LatentFlip_flip_method
 
     latent: Output[Literal["LATENT"]]
 
@@ -2454,8 +2495,8 @@ class LatentFromBatch(SingleOutputNode[Literal["LATENT"]]):
 
     Args:
         samples: LATENT
-        batch_index: INT
-        length: INT
+        batch_index: INT [default 0; -16384 to 16384]
+        length: INT [default 1; 1 to 64]
 
     Outputs:
         latent (LATENT)
@@ -2506,7 +2547,7 @@ class LatentRotate(SingleOutputNode[Literal["LATENT"]]):
 
     Args:
         samples: LATENT
-        rotation: COMBO
+        rotation: COMBO [one of 'none', '90 degrees', '180 degrees', '270 degrees'; type LatentRotate.Rotation]
 
     Outputs:
         latent (LATENT)
@@ -2527,6 +2568,9 @@ class LatentRotate(SingleOutputNode[Literal["LATENT"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("latent", "LATENT", "LATENT"),
     )
+
+    #: the choices of input rotation: ``LatentRotate.Rotation`` in annotations
+    Rotation: TypeAlias = _LatentRotate_rotation
 
     latent: Output[Literal["LATENT"]]
 
@@ -2560,10 +2604,10 @@ class LatentUpscale(SingleOutputNode[Literal["LATENT"]]):
 
     Args:
         samples: LATENT
-        upscale_method: COMBO
-        width: INT
-        height: INT
-        crop: COMBO
+        upscale_method: COMBO [one of 'nearest-exact', 'bilinear', 'area', 'bicubic', 'bislerp'; type LatentUpscale.UpscaleMethod]
+        width: INT [default 512; 0 to 16384, step 8]
+        height: INT [default 512; 0 to 16384, step 8]
+        crop: COMBO [one of 'disabled', 'center'; type LatentUpscale.Crop]
 
     Outputs:
         latent (LATENT)
@@ -2587,6 +2631,11 @@ class LatentUpscale(SingleOutputNode[Literal["LATENT"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("latent", "LATENT", "LATENT"),
     )
+
+    #: the choices of input upscale_method: ``LatentUpscale.UpscaleMethod`` in annotations
+    UpscaleMethod: TypeAlias = _LatentUpscale_upscale_method
+    #: the choices of input crop: ``LatentUpscale.Crop`` in annotations
+    Crop: TypeAlias = _LatentUpscale_crop
 
     latent: Output[Literal["LATENT"]]
 
@@ -2628,8 +2677,8 @@ class LatentUpscaleBy(SingleOutputNode[Literal["LATENT"]]):
 
     Args:
         samples: LATENT
-        upscale_method: COMBO
-        scale_by: FLOAT
+        upscale_method: COMBO [one of 'nearest-exact', 'bilinear', 'area', 'bicubic', 'bislerp'; type LatentUpscaleBy.UpscaleMethod]
+        scale_by: FLOAT [default 1.5; 0.01 to 8.0, step 0.01]
 
     Outputs:
         latent (LATENT)
@@ -2651,6 +2700,9 @@ class LatentUpscaleBy(SingleOutputNode[Literal["LATENT"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("latent", "LATENT", "LATENT"),
     )
+
+    #: the choices of input upscale_method: ``LatentUpscaleBy.UpscaleMethod`` in annotations
+    UpscaleMethod: TypeAlias = _LatentUpscaleBy_upscale_method
 
     latent: Output[Literal["LATENT"]]
 
@@ -2683,7 +2735,7 @@ class LoadImage(Node):
     Category: image
 
     Args:
-        image: COMBO
+        image: COMBO [a file name of the server]
 
     Outputs:
         image (IMAGE)
@@ -2727,8 +2779,8 @@ class LoadImageMask(SingleOutputNode[Literal["MASK"]]):
     Category: image
 
     Args:
-        image: COMBO
-        channel: COMBO
+        image: COMBO [a file name of the server]
+        channel: COMBO [one of 'alpha', 'red', 'green', 'blue'; type LoadImageMask.Channel]
 
     Outputs:
         mask (MASK)
@@ -2749,6 +2801,9 @@ class LoadImageMask(SingleOutputNode[Literal["MASK"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("mask", "MASK", "MASK"),
     )
+
+    #: the choices of input channel: ``LoadImageMask.Channel`` in annotations
+    Channel: TypeAlias = _LoadImageMask_channel
 
     mask: Output[Literal["MASK"]]
 
@@ -2781,7 +2836,7 @@ class LoadImageOutput(Node):
     Category: image
 
     Args:
-        image: COMBO
+        image: COMBO [a file name of the server]
 
     Outputs:
         image (IMAGE)
@@ -2823,7 +2878,7 @@ class LoadLatent(SingleOutputNode[Literal["LATENT"]]):
     Category: model/latent
 
     Args:
-        latent: COMBO
+        latent: COMBO [a file name of the server]
 
     Outputs:
         latent (LATENT)
@@ -2866,9 +2921,9 @@ class LoraLoader(Node):
     Args:
         model: The diffusion model the LoRA will be applied to.
         clip: The CLIP model the LoRA will be applied to.
-        lora_name: The name of the LoRA.
-        strength_model: How strongly to modify the diffusion model. This value can be negative.
-        strength_clip: How strongly to modify the CLIP model. This value can be negative.
+        lora_name: The name of the LoRA. [a file name of the server or a URL]
+        strength_model: How strongly to modify the diffusion model. This value can be negative. [default 1.0; -100.0 to 100.0, step 0.01]
+        strength_clip: How strongly to modify the CLIP model. This value can be negative. [default 1.0; -100.0 to 100.0, step 0.01]
 
     Outputs:
         model (MODEL) - The modified diffusion model.
@@ -2929,8 +2984,8 @@ class LoraLoaderModelOnly(SingleOutputNode[Literal["MODEL"]]):
 
     Args:
         model: MODEL
-        lora_name: COMBO
-        strength_model: FLOAT
+        lora_name: COMBO [a file name of the server or a URL]
+        strength_model: FLOAT [default 1.0; -100.0 to 100.0, step 0.01]
 
     Outputs:
         model (MODEL) - The modified diffusion model.
@@ -3020,7 +3075,7 @@ class RepeatLatentBatch(SingleOutputNode[Literal["LATENT"]]):
 
     Args:
         samples: LATENT
-        amount: INT
+        amount: INT [default 1; 1 to 64]
 
     Outputs:
         latent (LATENT)
@@ -3067,7 +3122,7 @@ class SaveImage(SingleOutputNode[Literal["IMAGE"]]):
 
     Args:
         images: The images to save.
-        filename_prefix: The prefix for the file to save. This may include formatting information such as %date:yyyy-MM-dd% or %Empty Latent Image.width% to include values from nodes.
+        filename_prefix: The prefix for the file to save. This may include formatting information such as %date:yyyy-MM-dd% or %Empty Latent Image.width% to include values from nodes. [default 'ComfyUI']
 
     Outputs:
         images (IMAGE)
@@ -3112,7 +3167,7 @@ class SaveLatent(SingleOutputNode[Literal["LATENT"]]):
 
     Args:
         samples: LATENT
-        filename_prefix: STRING
+        filename_prefix: STRING [default 'latents/ComfyUI']
 
     Outputs:
         samples (LATENT)
@@ -3204,8 +3259,8 @@ class StyleModelApply(SingleOutputNode[Literal["CONDITIONING"]]):
         conditioning: CONDITIONING
         style_model: STYLE_MODEL
         clip_vision_output: CLIP_VISION_OUTPUT
-        strength: FLOAT
-        strength_type: COMBO
+        strength: FLOAT [default 1.0; 0.0 to 10.0, step 0.001]
+        strength_type: COMBO [one of 'multiply', 'attn_bias'; type StyleModelApply.StrengthType]
 
     Outputs:
         conditioning (CONDITIONING)
@@ -3229,6 +3284,9 @@ class StyleModelApply(SingleOutputNode[Literal["CONDITIONING"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("conditioning", "CONDITIONING", "CONDITIONING"),
     )
+
+    #: the choices of input strength_type: ``StyleModelApply.StrengthType`` in annotations
+    StrengthType: TypeAlias = _StyleModelApply_strength_type
 
     conditioning: Output[Literal["CONDITIONING"]]
 
@@ -3265,7 +3323,7 @@ class StyleModelLoader(SingleOutputNode[Literal["STYLE_MODEL"]]):
     Category: model/loaders
 
     Args:
-        style_model_name: COMBO
+        style_model_name: COMBO [a file name of the server or a URL]
 
     Outputs:
         style_model (STYLE_MODEL)
@@ -3308,8 +3366,8 @@ class UNETLoader(SingleOutputNode[Literal["MODEL"]]):
     Category: model/loaders
 
     Args:
-        unet_name: COMBO
-        weight_dtype: COMBO
+        unet_name: COMBO [a file name of the server or a URL]
+        weight_dtype: COMBO [one of 'default', 'fp8_e4m3fn', 'fp8_e4m3fn_fast', 'fp8_e5m2'; type UNETLoader.WeightDtype]
 
     Outputs:
         model (MODEL)
@@ -3330,6 +3388,9 @@ class UNETLoader(SingleOutputNode[Literal["MODEL"]]):
     _outputs_: ClassVar[tuple[Any, ...]] = (
         ("model", "MODEL", "MODEL"),
     )
+
+    #: the choices of input weight_dtype: ``UNETLoader.WeightDtype`` in annotations
+    WeightDtype: TypeAlias = _UNETLoader_weight_dtype
 
     model: Output[Literal["MODEL"]]
 
@@ -3407,10 +3468,10 @@ class VAEDecodeTiled(SingleOutputNode[Literal["IMAGE"]]):
     Args:
         samples: LATENT
         vae: VAE
-        tile_size: INT
-        overlap: INT
-        temporal_size: Only used for video VAEs: Amount of frames to decode at a time.
-        temporal_overlap: Only used for video VAEs: Amount of frames to overlap.
+        tile_size: INT [default 512; 64 to 4096, step 32]
+        overlap: INT [default 64; 0 to 4096, step 32]
+        temporal_size: Only used for video VAEs: Amount of frames to decode at a time. [default 64; 8 to 4096, step 4]
+        temporal_overlap: Only used for video VAEs: Amount of frames to overlap. [default 8; 4 to 4096, step 4]
 
     Outputs:
         image (IMAGE)
@@ -3515,7 +3576,7 @@ class VAEEncodeForInpaint(SingleOutputNode[Literal["LATENT"]]):
         pixels: IMAGE
         vae: VAE
         mask: MASK
-        grow_mask_by: INT
+        grow_mask_by: INT [default 6; 0 to 64]
 
     Outputs:
         latent (LATENT)
@@ -3567,10 +3628,10 @@ class VAEEncodeTiled(SingleOutputNode[Literal["LATENT"]]):
     Args:
         pixels: IMAGE
         vae: VAE
-        tile_size: INT
-        overlap: INT
-        temporal_size: Only used for video VAEs: Amount of frames to encode at a time.
-        temporal_overlap: Only used for video VAEs: Amount of frames to overlap.
+        tile_size: INT [default 512; 64 to 4096, step 64]
+        overlap: INT [default 64; 0 to 4096, step 32]
+        temporal_size: Only used for video VAEs: Amount of frames to encode at a time. [default 64; 8 to 4096, step 4]
+        temporal_overlap: Only used for video VAEs: Amount of frames to overlap. [default 8; 4 to 4096, step 4]
 
     Outputs:
         latent (LATENT)
@@ -3629,7 +3690,7 @@ class VAELoader(SingleOutputNode[Literal["VAE"]]):
     Category: model/loaders
 
     Args:
-        vae_name: COMBO
+        vae_name: COMBO [a file name of the server or a URL]
 
     Outputs:
         vae (VAE)
@@ -3670,7 +3731,7 @@ class unCLIPCheckpointLoader(Node):
     Category: model/loaders
 
     Args:
-        ckpt_name: COMBO
+        ckpt_name: COMBO [a file name of the server or a URL]
 
     Outputs:
         model (MODEL)
@@ -3722,8 +3783,8 @@ class unCLIPConditioning(SingleOutputNode[Literal["CONDITIONING"]]):
     Args:
         conditioning: CONDITIONING
         clip_vision_output: CLIP_VISION_OUTPUT
-        strength: FLOAT
-        noise_augmentation: FLOAT
+        strength: FLOAT [default 1.0; -10.0 to 10.0, step 0.01]
+        noise_augmentation: FLOAT [default 0.0; 0.0 to 1.0, step 0.01]
 
     Outputs:
         conditioning (CONDITIONING)
