@@ -1,7 +1,8 @@
 """``cmfy-graph sweep FILE --set NODE.INPUT=VALUES ... --out DIR``: run a parameter sweep.
 
 Rerunning the same command resumes: the journal in DIR says what is done. Exit codes: 0 every
-variant completed, 1 some failed or did not finish, 2 bad input, 3 API or network error.
+variant completed, 1 some failed or did not finish, 2 bad input (a DIR of another sweep, or in
+use), 3 API or network error, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -12,12 +13,15 @@ from typing import Any
 HELP = "run a workflow over many parameter values (grid, zip or random), resumable"
 
 EPILOG = """\
-VALUES: a comma list (5,7.5,9), an inclusive integer range (1..40, 1..40:2), a JSON list
+VALUES: a comma list (5,7.5,9), an inclusive range (1..40, 1..40:2, 0..1:0.25), a JSON list
 ('["a, b", "c"]') or @FILE (one value per line). NODE is a node id, a node title or a class
 type that appears once. Several --set make a grid; --zip pairs them; --random N draws N.
 
 Backends: cloud (CMFY_API_KEY, CMFY_API_URL or --api-url) or comfyui (--server URL, repeatable).
 Rerun the same command to resume; results in DIR/results.jsonl and DIR/results.csv.
+DIR holds one sweep: a different one is refused unless --force, and two sweeps cannot run
+into it at once (DIR/.lock names the one that holds it). Ctrl-C stops submitting, says which
+jobs are still on the server and how to resume (exit code 130).
 """
 
 
@@ -72,6 +76,11 @@ def register(sub: Any) -> None:
         help="jobs in flight per ComfyUI server (2)",
     )
     p.add_argument("--retry-failed", action="store_true", help="submit failed variants again")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="run into an --out that holds a different sweep (variants both share are reused)",
+    )
     p.add_argument(
         "--max-attempts", type=int, default=5, metavar="N", help="submissions per variant (5)"
     )
@@ -156,6 +165,36 @@ def _backend(args: argparse.Namespace, spec: Any) -> Any:
     )
 
 
+def _report_stop(runner: Any, out: str) -> None:
+    """Ctrl-C: say what is still on the server and how to pick it up."""
+    import shlex
+    import sys
+
+    left, uncertain = runner.left_on_server, runner.left_uncertain
+    err = sys.stderr
+    print(f"cmfy-graph sweep: interrupted; the journal in {out} has every job", file=err)
+    if left:
+        ids = ", ".join(job for _v, job, _s in left[:5]) + (" ..." if len(left) > 5 else "")
+        print(
+            f"  {len(left)} job(s) are still queued or running on the server ({ids}); they "
+            "were not cancelled",
+            file=err,
+        )
+    if uncertain:
+        print(
+            f"  {len(uncertain)} submission(s) were in flight: the server may have their jobs; "
+            "resuming submits them again (possibly duplicated)",
+            file=err,
+        )
+    argv = [a for a in sys.argv[1:] if a != "--force"]
+    again = "cmfy-graph " + " ".join(shlex.quote(a) for a in argv) if argv else "the same command"
+    print(
+        f"  resume with: {again}  (the same command: it waits for those jobs, downloads "
+        "their outputs and submits the rest)",
+        file=err,
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     """Build the sweep, then run it (or print it with --dry-run)."""
     import json
@@ -202,23 +241,29 @@ def run(args: argparse.Namespace) -> int:
     backend = _backend(args, spec)
     import asyncio
 
+    runner = SweepRunner(
+        s,
+        args.out,
+        backend,
+        concurrency=args.concurrency,
+        retry_failed=args.retry_failed,
+        max_attempts=args.max_attempts,
+        progress=not args.no_progress,
+        download=not args.no_download,
+        force=args.force,
+    )
+
     async def main() -> Any:
         try:
-            runner = SweepRunner(
-                s,
-                args.out,
-                backend,
-                concurrency=args.concurrency,
-                retry_failed=args.retry_failed,
-                max_attempts=args.max_attempts,
-                progress=not args.no_progress,
-                download=not args.no_download,
-            )
             return await runner.run()
         finally:
             await backend.aclose()
 
-    report = asyncio.run(main())
+    try:
+        report = asyncio.run(main())
+    except KeyboardInterrupt:
+        _report_stop(runner, args.out)
+        return 130
     if args.json:
         print(json.dumps(report.as_dict(), indent=2))
     else:

@@ -60,6 +60,7 @@ class _State:
         backoff: float = 0.5,
         max_backoff: float = 30.0,
         download: bool = True,
+        force: bool = False,
     ) -> None:
         if concurrency is not None and concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -73,6 +74,11 @@ class _State:
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.download = download
+        self.force = force
+        #: after a run that was stopped (Ctrl-C): (variant id, job id, server) of every job
+        #: that is still on the server, and the variants whose submission was in flight
+        self.left_on_server: list[tuple[str, str, str | None]] = []
+        self.left_uncertain: list[str] = []
         self._pause_until = 0.0
         self._paused_to = 0.0
         self._stopping = False

@@ -5,6 +5,7 @@ per variant (submit, wait, download), progress.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import importlib
 import os
 import sys
@@ -17,6 +18,7 @@ from ..journal import JOURNAL_NAME, AsyncJournal, Journal, JournalState, Variant
 from ..sweep import Sweep, Variant
 from ._state import _Fatal, _Gate
 from .backends import _CAPACITY_CODES, Backend, BackendError, JobOutcome, Submission, _public_url
+from .lock import DirLock
 from .results import OUTPUTS_DIR, SweepReport, write_results
 from .resume import _ResumeFromJournal
 
@@ -313,11 +315,67 @@ class SweepRunner(_ResumeFromJournal):
     # -- the run ------------------------------------------------------------------------------
 
     async def run(self) -> SweepReport:
-        """Run the sweep (resuming from the journal); write the results; return the report."""
+        """Run the sweep (resuming from the journal); write the results; return the report.
+
+        The directory is locked for the run (:class:`~cmfy_graph.runner.lock.DirLock`: a second
+        sweep into it is refused, naming this process). A directory whose journal is of a
+        different sweep (other ``--set`` values, mode or base workflow) is refused unless
+        ``force``; then the variants both share are not run again."""
+        with DirLock(self.out_dir):
+            return await self._run_locked()
+
+    def _check_same_sweep(self, state: JournalState) -> None:
+        if not state.runs or self.force:
+            return
+        last = state.runs[-1]
+        mine = self._ids_digest()
+        if "ids" in last:
+            same = last["ids"] == mine
+        else:  # a journal of an older version: compare what it recorded
+            same = (
+                last.get("sweep") == self.sweep.base_digest
+                and last.get("n") == len(self.sweep)
+                and last.get("mode") == self.sweep.mode
+                and last.get("params") == list(self.sweep.labels)
+            )
+        if same:
+            return
+        from ..sweep import SweepError
+
+        theirs = ", ".join(str(p) for p in last.get("params") or []) or "?"
+        ours = ", ".join(self.sweep.labels)
+        raise SweepError(
+            f"{self.out_dir} holds the results of a different sweep ({last.get('n')} variants "
+            f"of {theirs}, {last.get('mode')}); this one has {len(self.sweep)} variants of "
+            f"{ours}, {self.sweep.mode}. Give it another --out, or --force to run it here "
+            "(variants both share are not run again; results.jsonl then lists this sweep's)"
+        )
+
+    def _ids_digest(self) -> str:
+        h = hashlib.blake2b(digest_size=16)
+        for vid in sorted(self.sweep.ids()):
+            h.update(vid.encode())
+        return h.hexdigest()
+
+    def _left_behind(self, state: JournalState) -> None:
+        """What a stopped run leaves: jobs on the server, submissions in flight."""
+        self.left_on_server = []
+        self.left_uncertain = []
+        for vid in self.sweep.ids():
+            vs = state.variants.get(vid)
+            if vs is None:
+                continue
+            if vs.status == "accepted" and vs.job_id is not None:
+                self.left_on_server.append((vid, vs.job_id, vs.server))
+            elif vs.status in ("submitting", "uncertain"):
+                self.left_uncertain.append(vid)
+
+    async def _run_locked(self) -> SweepReport:
         t0 = time.monotonic()
         self.out_dir.mkdir(parents=True, exist_ok=True)
         jpath = self.out_dir / JOURNAL_NAME
         state = JournalState.load(jpath)
+        self._check_same_sweep(state)
         self.state = state
         report = SweepReport(self.out_dir, len(self.sweep))
         report.journal_skipped_lines = state.skipped_lines
@@ -343,6 +401,7 @@ class SweepRunner(_ResumeFromJournal):
                     "n": self._total,
                     "mode": self.sweep.mode,
                     "params": list(self.sweep.labels),
+                    "ids": self._ids_digest(),
                 }
             )
             todo = self._todo(state.variants, report, gate)
@@ -354,8 +413,19 @@ class SweepRunner(_ResumeFromJournal):
             except BaseException:  # noqa: BLE001 - a failed write is a crash the journal tolerates
                 pass
             journal.close()
+            self._left_behind(state)
             if bar is not None:
                 self._postfix(gate)
+                if self.left_on_server or self.left_uncertain:
+                    # stopped: the jobs are still on the server, not "running=0"
+                    bar.set_postfix_str(
+                        f"stopped; on the server: {len(self.left_on_server)}"
+                        + (
+                            f", in flight: {len(self.left_uncertain)}"
+                            if self.left_uncertain
+                            else ""
+                        )
+                    )
                 bar.close()
             for vs in state.variants.values():
                 vs.end_of_replay()  # a submission cut short: what the next run will assume
