@@ -23,8 +23,15 @@ if TYPE_CHECKING:
 __all__ = ["ContactSheet", "GridError", "contact_sheet", "load_rows", "resolve_param"]
 
 BACKGROUND = (255, 255, 255)
-PLACEHOLDER = (200, 200, 200)
+#: a cell without an image, its cross and its text: quiet, so the images hold the eye
+PLACEHOLDER = (236, 236, 236)
+PLACEHOLDER_LINE = (214, 214, 214)
+PLACEHOLDER_TEXT = (120, 120, 120)
+#: around an image of another aspect than the cell's
+MARGIN = (246, 246, 246)
 TEXT = (20, 20, 20)
+#: pixels between two cells
+GAP = 2
 
 
 class GridError(CmfyGraphError):
@@ -188,58 +195,100 @@ def contact_sheet(
     font_size: int | None = None,
     base_dir: str | os.PathLike[str] | None = None,
 ) -> ContactSheet:
-    """Draw the contact sheet of a sweep.
+    """Draw the contact sheet of a sweep, laid out as the XY plots people know: the images
+    side by side in a tight grid, the ``x`` values over the columns under the name of ``x``,
+    the ``y`` values beside the rows next to the name of ``y`` (written upwards).
 
     ``source``: a sweep directory, a ``results.jsonl`` path, or result rows (with ``base_dir``
     for their relative file paths). ``x``/``y``: parameter labels (``"KSampler.cfg"``) or input
     names when unambiguous (``"cfg"``). ``where``: values for the other parameters that vary.
-    ``cell``: the cell size in pixels (images are scaled to fit, keeping their aspect). With
-    ``out`` the sheet is saved as PNG. Returns the :class:`ContactSheet` with its layout.
+    ``cell``: the longest side of a cell in pixels; cells take the images' aspect (that of the
+    first image) and images are scaled to fill them, so a cell without an image (failed, not
+    run) is exactly the size of the others, in a quiet grey. With ``out`` the sheet is saved as
+    PNG. Returns the :class:`ContactSheet` with its layout.
     """
     from PIL import Image, ImageDraw
 
     layout = _Layout.of(source, x, y, where, base_dir, cell)
-    fsize = font_size or max(12, min(28, cell // 12))
-    font = _font(fsize)
+    images = {pos: _open_first(row, layout.root) for pos, row in layout.grid.items()}
+    try:
+        return _draw_sheet(layout, images, out, cell, font_size, Image, ImageDraw)
+    finally:
+        for img in images.values():
+            if img is not None:
+                img.close()
+
+
+def _cell_size(images: Iterable[Image.Image | None], cell: int) -> tuple[int, int]:
+    """The cell box: the first image's aspect, its longest side ``cell``."""
+    for img in images:
+        if img is not None and img.width > 0 and img.height > 0:
+            if img.width >= img.height:
+                return cell, max(16, round(cell * img.height / img.width))
+            return max(16, round(cell * img.width / img.height)), cell
+    return cell, cell
+
+
+def _draw_sheet(
+    layout: _Layout,
+    images: Mapping[tuple[int, int], Image.Image | None],
+    out: str | os.PathLike[str] | None,
+    cell: int,
+    font_size: int | None,
+    Image: Any,
+    ImageDraw: Any,
+) -> ContactSheet:
+    cw, ch = _cell_size((images.get(k) for k in sorted(images)), cell)
+    fsize = font_size or max(12, min(28, min(cw, ch) // 10))
+    font, bold = _font(fsize), _font(round(fsize * 1.15))
     probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     pad = max(4, fsize // 3)
     line_h = _text_size(probe, "Ag", font)[1] + pad
     yl = layout.yl
     row_texts = [_fmt(v) for v in layout.row_vals] if yl else []
-    max_row_w = max((_text_size(probe, t, font)[0] for t in row_texts), default=0)
-    left = (
-        min(max(max_row_w, _text_size(probe, yl or "", font)[0]) + 2 * pad, 3 * cell) if yl else pad
-    )
-    title_h = line_h + pad
-    top = title_h + line_h + pad
-    width = left + len(layout.columns) * (cell + pad) + pad
-    height = top + len(layout.row_vals) * (cell + pad) + pad
+    row_w = max((_text_size(probe, t, font)[0] for t in row_texts), default=0)
+    row_w = min(row_w, 2 * cw)
+    axis_h = _text_size(probe, "Ag", bold)[1] + 2 * pad  # a band for an axis name
+    left = (axis_h + row_w + 2 * pad) if yl else 0
+    top = axis_h + line_h
+    ncols, nrows = len(layout.columns), len(layout.row_vals)
+    width = left + ncols * (cw + GAP) - GAP + pad
+    height = top + nrows * (ch + GAP) - GAP + pad
     sheet_img = Image.new("RGB", (width, height), BACKGROUND)
     draw = ImageDraw.Draw(sheet_img)
-    title = f"x: {layout.xl}" + (f"    y: {yl}" if yl else "")
-    draw.text((pad, pad), _fit(draw, title, font, width - 2 * pad), fill=TEXT, font=font)
     sheet = ContactSheet(Path(out) if out is not None else None, sheet_img)
     sheet.x, sheet.y = layout.xl, yl
     sheet.columns, sheet.rows = layout.columns, layout.row_vals if yl else []
+    # the axes: x's name centred over the columns, y's name written upwards at the left
+    grid_w = ncols * (cw + GAP) - GAP
+    xname = _fit(draw, layout.xl, bold, max(grid_w, cw))
+    tw, _ = _text_size(draw, xname, bold)
+    draw.text((left + max(0, (grid_w - tw) // 2), pad), xname, fill=TEXT, font=bold)
+    if yl:
+        _vertical_label(sheet_img, yl, bold, (pad, top), nrows * (ch + GAP) - GAP, Image)
     for ci, v in enumerate(layout.columns):
-        x0 = left + ci * (cell + pad)
-        text = _fit(draw, _fmt(v), font, cell)
+        x0 = left + ci * (cw + GAP)
+        text = _fit(draw, _fmt(v), font, cw)
         tw, _ = _text_size(draw, text, font)
-        sheet.column_labels.append(_label(draw, (x0 + (cell - tw) // 2, title_h), text, font))
+        sheet.column_labels.append(_label(draw, (x0 + (cw - tw) // 2, axis_h), text, font))
     for ri, t in enumerate(row_texts):
-        y0 = top + ri * (cell + pad)
-        text = _fit(draw, t, font, left - 2 * pad)
+        y0 = top + ri * (ch + GAP)
+        text = _fit(draw, t, font, row_w)
         tw, th = _text_size(draw, text, font)
-        sheet.row_labels.append(_label(draw, (left - pad - tw, y0 + (cell - th) // 2), text, font))
-    small = _font(max(10, fsize * 2 // 3))
-    for ri in range(len(layout.row_vals)):
-        for ci in range(len(layout.columns)):
-            x0, y0 = left + ci * (cell + pad), top + ri * (cell + pad)
-            box = (x0, y0, x0 + cell, y0 + cell)
+        sheet.row_labels.append(_label(draw, (left - pad - tw, y0 + (ch - th) // 2), text, font))
+    small = _font(max(10, fsize * 3 // 4))
+    for ri in range(nrows):
+        for ci in range(ncols):
+            x0, y0 = left + ci * (cw + GAP), top + ri * (ch + GAP)
+            box = (x0, y0, x0 + cw, y0 + ch)
             sheet.cells[(ci, ri)] = box
             hit = layout.grid.get((ci, ri))
-            if not _draw_cell(sheet, draw, box, hit, layout.root, small, pad):
+            img = images.get((ci, ri))
+            if img is None:
+                _placeholder(draw, box, hit, small, pad)
                 sheet.missing.append((ci, ri))
+            else:
+                _paste(sheet_img, img, box)
     if out is not None:
         target = Path(out)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -250,42 +299,61 @@ def contact_sheet(
     return sheet
 
 
+def _vertical_label(
+    sheet: Any, text: str, font: Any, at: tuple[int, int], length: int, Image: Any
+) -> None:
+    """``text`` written bottom to top, centred along ``length`` pixels from ``at``."""
+    from PIL import ImageDraw
+
+    probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    text = _fit(probe, text, font, max(length, 40))
+    tw, th = _text_size(probe, text, font)
+    bb = probe.textbbox((0, 0), text, font=font)
+    strip = Image.new("RGB", (tw + 2, th + 2), BACKGROUND)
+    ImageDraw.Draw(strip).text((1 - bb[0], 1 - bb[1]), text, fill=TEXT, font=font)
+    strip = strip.rotate(90, expand=True)
+    sheet.paste(strip, (at[0], at[1] + max(0, (length - strip.height) // 2)))
+
+
+def _paste(sheet: Any, img: Any, box: tuple[int, int, int, int]) -> None:
+    """The image scaled to fit the cell (up or down), centred; a different aspect leaves a
+    margin of the sheet's grey."""
+    from PIL import Image
+
+    x0, y0, x1, y1 = box
+    cw, ch = x1 - x0, y1 - y0
+    scale = min(cw / img.width, ch / img.height)
+    size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
+    thumb = img.convert("RGB").resize(size, Image.Resampling.LANCZOS)
+    if size != (cw, ch):
+        sheet.paste(MARGIN, (x0, y0, x1, y1))
+    sheet.paste(thumb, (x0 + (cw - size[0]) // 2, y0 + (ch - size[1]) // 2))
+
+
+def _placeholder(
+    draw: Any, box: tuple[int, int, int, int], hit: Mapping[str, Any] | None, font: Any, pad: int
+) -> None:
+    """A cell with no image: a light grey box of the images' size, crossed, saying why in
+    small grey letters (it must not draw the eye away from the images)."""
+    x0, y0, x1, y1 = box
+    draw.rectangle((x0, y0, x1 - 1, y1 - 1), fill=PLACEHOLDER)
+    draw.line((x0, y0, x1 - 1, y1 - 1), fill=PLACEHOLDER_LINE, width=1)
+    draw.line((x0, y1 - 1, x1 - 1, y0), fill=PLACEHOLDER_LINE, width=1)
+    why = "no variant" if hit is None else (hit.get("status") or "no image")
+    if hit is not None and hit.get("status") == "completed":
+        why = "no image"
+    text = _fit(draw, str(why), font, x1 - x0 - 2 * pad)
+    tw, th = _text_size(draw, text, font)
+    tx, ty = x0 + (x1 - x0 - tw) // 2, y0 + (y1 - y0 - th) // 2
+    draw.rectangle((tx - pad, ty - pad // 2, tx + tw + pad, ty + th + pad), fill=PLACEHOLDER)
+    draw.text((tx, ty), text, fill=PLACEHOLDER_TEXT, font=font)
+
+
 def _label(draw: Any, at: tuple[int, int], text: str, font: Any) -> tuple[int, int, int, int]:
     """Draw a label; its bounding box."""
     draw.text(at, text, fill=TEXT, font=font)
     bb = draw.textbbox(at, text, font=font)
     return int(bb[0]), int(bb[1]), int(bb[2]), int(bb[3])
-
-
-def _draw_cell(
-    sheet: ContactSheet,
-    draw: Any,
-    box: tuple[int, int, int, int],
-    hit: Mapping[str, Any] | None,
-    root: Path,
-    small: Any,
-    pad: int,
-) -> bool:
-    """One cell: the variant's first image scaled to fit (True), else a placeholder saying
-    why (False)."""
-    x0, y0, x1, _ = box
-    cell = x1 - x0
-    img = _open_first(hit, root) if hit is not None else None
-    if img is None:
-        draw.rectangle((box[0], box[1], box[2] - 1, box[3] - 1), fill=PLACEHOLDER)
-        why = "no variant" if hit is None else (hit.get("status") or "no image")
-        if hit is not None and hit.get("status") == "completed":
-            why = "no image"
-        text = _fit(draw, str(why), small, cell - 2 * pad)
-        tw, th = _text_size(draw, text, small)
-        draw.text((x0 + (cell - tw) // 2, y0 + (cell - th) // 2), text, fill=TEXT, font=small)
-        return False
-    with img:
-        thumb = img.convert("RGB")
-        thumb.thumbnail((cell, cell))
-        ox, oy = x0 + (cell - thumb.width) // 2, y0 + (cell - thumb.height) // 2
-        sheet.image.paste(thumb, (ox, oy))
-    return True
 
 
 class _Layout:

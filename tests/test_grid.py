@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from cmfy_graph.cli import main
-from cmfy_graph.grid import GridError, contact_sheet
+from cmfy_graph.grid import BACKGROUND, GAP, PLACEHOLDER, GridError, contact_sheet
 
 SEEDS = [1, 2, 3]
 CFGS = [4.0, 5.5, 7.0, 8.5]
@@ -63,7 +63,7 @@ def test_contact_sheet_4x3(tmp_path: Path) -> None:
     assert sheet.columns == CFGS and sheet.rows == SEEDS
     assert len(sheet.cells) == 12 and not sheet.missing
     w, h = sheet.size
-    assert w >= 4 * 64 and h >= 3 * 64
+    assert w >= 4 * 64 and h >= 3 * 48
     img = on_disk.convert("RGB")
     # each cell shows the image of its own parameters (centre pixel = that variant's colour)
     for (ci, ri), (x0, y0, x1, y1) in sheet.cells.items():
@@ -85,7 +85,7 @@ def test_missing_image_gets_placeholder(tmp_path: Path) -> None:
     sheet = contact_sheet(d, "KSampler.cfg", "KSampler.seed", cell=48)
     assert sheet.missing == [(1, 1)]
     x0, y0, x1, y1 = sheet.cells[(1, 1)]
-    assert sheet.image.getpixel((x0 + 2, y0 + 2)) == (200, 200, 200)
+    assert sheet.image.getpixel((x0 + 5, y0 + 2)) == PLACEHOLDER
 
 
 def test_other_varying_parameter_needs_where(tmp_path: Path) -> None:
@@ -114,3 +114,46 @@ def test_grid_command(tmp_path: Path, capsys: Any) -> None:
     assert "4 x 3 cells" in capsys.readouterr().out
     assert main(["grid", str(d), "--x", "nope"]) == 2
     assert "no parameter 'nope'" in capsys.readouterr().err
+
+
+def test_the_sheet_looks_like_an_xy_plot(tmp_path: Path) -> None:
+    """Issue 12 item 9: cells took no notice of the images (64x48 images drawn small in
+    256-pixel squares, placeholders full size), failed cells dominated and the sheet was mostly
+    white. Now the cells have the images' aspect, images fill them, a placeholder is the size
+    of an image, cells are GAP pixels apart and the axes are named."""
+    d = make_sweep_dir(tmp_path / "sw", missing=(2, 5.5))
+    sheet = contact_sheet(d, "cfg", "seed", cell=256)
+    img = sheet.image.convert("RGB")
+    boxes = list(sheet.cells.values())
+    sizes = {(b[2] - b[0], b[3] - b[1]) for b in boxes}
+    assert sizes == {(256, 192)}  # one size for all, the images' 4:3, placeholders included
+    # a tight grid
+    a, b = sheet.cells[(0, 0)], sheet.cells[(1, 0)]
+    assert b[0] - a[2] == GAP and sheet.cells[(0, 1)][1] - a[3] == GAP
+    # images are scaled up to fill their cell: a corner pixel is the image's colour
+    for (ci, ri), (x0, y0, x1, y1) in sheet.cells.items():
+        if (ci, ri) not in sheet.missing:
+            assert img.getpixel((x0 + 1, y1 - 2)) == color_of(SEEDS[ri], CFGS[ci])
+    # the images hold the sheet: little white, and a failed cell is quiet (light, little ink)
+    white = sum(1 for p in img.getdata() if p == BACKGROUND)
+    assert white / (img.width * img.height) < 0.25
+    x0, y0, x1, y1 = sheet.cells[(1, 1)]
+    region = img.crop((x0, y0, x1, y1)).convert("L")
+    assert sum(region.getdata()) / (region.width * region.height) > 220
+    assert dark_pixels(img, (x0, y0, x1, y1)) < 0.01 * region.width * region.height
+    # the axes are named: ink above the column labels and left of the row labels
+    top_of_labels = min(bx[1] for bx in sheet.column_labels)
+    assert dark_pixels(img, (boxes[0][0], 0, boxes[-1][2], top_of_labels)) > 0
+    left_of_rows = min(bx[0] for bx in sheet.row_labels)
+    assert dark_pixels(img, (0, boxes[0][1], left_of_rows, boxes[-1][3])) > 0
+
+
+def test_an_image_of_another_aspect_fits_inside_its_cell(tmp_path: Path) -> None:
+    d = make_sweep_dir(tmp_path / "sw")
+    odd = tmp_path / "sw" / "outputs" / "v005" / "0.png"
+    Image.new("RGB", (30, 60), (0, 0, 0)).save(odd)  # tall, in a sheet of wide images
+    sheet = contact_sheet(d, "cfg", "seed", cell=128)
+    x0, y0, x1, y1 = sheet.cells[(1, 1)]
+    img = sheet.image.convert("RGB")
+    assert img.getpixel(((x0 + x1) // 2, (y0 + y1) // 2)) == (0, 0, 0)
+    assert img.getpixel((x0 + 1, y0 + 1)) != (0, 0, 0)  # a margin beside it
