@@ -218,3 +218,62 @@ def test_load_prompt_reads_every_format(tmp_path: Path) -> None:
     png = tmp_path / "out.png"
     png.write_bytes(_png_with({"prompt": json.dumps(exp)}))
     assert Workflow.from_prompt(load_prompt(png)).to_prompt() == exp
+
+
+def test_python_keeps_the_spec_order_and_can_write_every_value(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 12 item 10: defaults were left out without a word, and a node written with
+    ``node(...)`` took the prompt's order (the editor's: widgets first) over the spec's."""
+    spec = tmp_path / "oi.json"
+    spec.write_text(
+        json.dumps(
+            {
+                "MyBlend": {
+                    "input": {
+                        "required": {
+                            "image_a": ["IMAGE"],
+                            "factor": ["FLOAT", {"default": 0.5}],
+                            "image_b": ["IMAGE"],
+                            "mode": [["normal", "multiply"]],
+                        }
+                    },
+                    "output": ["IMAGE"],
+                    "name": "MyBlend",
+                    "category": "x",
+                }
+            }
+        )
+    )
+    prompt = {
+        "1": {"class_type": "LoadImage", "inputs": {"image": "a.png"}},
+        "2": {
+            "class_type": "MyBlend",
+            # the editor's order: widgets first, then the links
+            "inputs": {"factor": 0.5, "mode": "normal", "image_a": ["1", 0], "image_b": ["1", 0]},
+        },
+        "3": {
+            "class_type": "EmptyLatentImage",
+            "inputs": {"width": 768, "height": 640, "batch_size": 1},
+        },
+    }
+    f = tmp_path / "wf.json"
+    f.write_text(json.dumps(prompt))
+    assert main(["convert", "--to", "python", "--spec", "core", "--spec", str(spec), str(f)]) == 0
+    script = capsys.readouterr().out
+    call = script[script.index('node(\n        "MyBlend"') :]
+    names = [n for n in ("image_a=", "factor=", "image_b=", "mode=") if n in call]
+    assert sorted(names, key=call.index) == ["image_a=", "factor=", "image_b=", "mode="]
+    assert "EmptyLatentImage(width=768, height=640)" in script  # batch_size=1 is the default
+    assert "are left out" in script and "--all-values" in script
+    ns: dict[str, Any] = {}
+    exec(compile(script, "wf", "exec"), ns)  # noqa: S102 - our own output
+    assert ns["wf"].to_prompt() == prompt
+    # --all-values: every value of the prompt is written
+    assert main(["convert", "--to", "python", "--all-values", str(f)]) == 0
+    full = capsys.readouterr().out
+    assert "EmptyLatentImage(width=768, height=640, batch_size=1)" in full
+    assert "are left out" not in full
+    ns = {}
+    exec(compile(full, "wf", "exec"), ns)  # noqa: S102 - our own output
+    assert ns["wf"].to_prompt() == prompt

@@ -131,7 +131,7 @@ def test_the_sheet_looks_like_an_xy_plot(tmp_path: Path) -> None:
     a, b = sheet.cells[(0, 0)], sheet.cells[(1, 0)]
     assert b[0] - a[2] == GAP and sheet.cells[(0, 1)][1] - a[3] == GAP
     # images are scaled up to fill their cell: a corner pixel is the image's colour
-    for (ci, ri), (x0, y0, x1, y1) in sheet.cells.items():
+    for (ci, ri), (x0, _y0, _x1, y1) in sheet.cells.items():
         if (ci, ri) not in sheet.missing:
             assert img.getpixel((x0 + 1, y1 - 2)) == color_of(SEEDS[ri], CFGS[ci])
     # the images hold the sheet: little white, and a failed cell is quiet (light, little ink)

@@ -51,6 +51,11 @@ def register(sub: Any) -> None:
         help="UI->API: resolve {a|b} choices and strip comments in dynamic-prompt text "
         "widgets, as the editor does, with this random seed (default: off)",
     )
+    p.add_argument(
+        "--all-values",
+        action="store_true",
+        help="--to python: write every value, also those equal to the class's default",
+    )
     p.add_argument("--indent", type=int, default=2, help="JSON indent (default 2; -1: compact)")
     p.add_argument("--strict", action="store_true", help="exit 1 when a warning was reported")
     p.add_argument("-q", "--quiet", action="store_true", help="do not print warnings")
@@ -107,7 +112,9 @@ def run(args: argparse.Namespace) -> int:
         warnings: list[str] = []
         try:
             loaded = load_any(path)
-            text = _convert(loaded, args.to, spec, args.dynamic_prompts, warnings, indent)
+            text = _convert(
+                loaded, args.to, spec, args.dynamic_prompts, warnings, indent, args.all_values
+            )
         except CmfyGraphError as exc:
             msg = str(exc)
             if not msg.startswith((str(path), "<stdin>")):
@@ -145,6 +152,7 @@ def _convert(
     seed: int | None,
     warnings: list[str],
     indent: int | None,
+    all_values: bool = False,
 ) -> str:
     import json
     from pathlib import Path
@@ -167,7 +175,7 @@ def _convert(
     if to == "python":
         from ..convert.python import prompt_to_python
 
-        return prompt_to_python(prompt, spec, name=Path(loaded.path).name)
+        return prompt_to_python(prompt, spec, name=Path(loaded.path).name, all_values=all_values)
     from ..convert.layout import to_ui
 
     return (

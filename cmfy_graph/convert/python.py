@@ -150,11 +150,16 @@ def prompt_to_python(
     *,
     name: str | None = None,
     warnings: list[str] | None = None,
+    all_values: bool = False,
 ) -> str:
     """Write an API prompt (or a request body ``{"prompt": ...}``) as a Python script that
-    builds it with the generated node classes. ``spec`` is accepted for symmetry with the other
-    converters (the generated classes carry their own spec); ``name`` goes into the module
-    docstring.
+    builds it with the generated node classes.
+
+    Arguments are written in the order of the spec's inputs (the generated class's signature;
+    for a node written with ``node(...)``, the order of ``spec``, by default the bundled core
+    spec, then inputs it does not know in the prompt's order). A value equal to the class's
+    default is left out, and the script's docstring says so, unless ``all_values``: then every
+    value of the prompt is written. ``name`` goes into the module docstring.
     Raises :class:`~cmfy_graph.errors.ConversionError` when a node is not an object with a
     string ``class_type``. A link to a node or output the prompt does not have cannot be
     built by a script: it is left out, with a comment in the script and a warning (appended
@@ -162,7 +167,7 @@ def prompt_to_python(
     if isinstance(prompt, Mapping) and isinstance(prompt.get("prompt"), Mapping):
         prompt = prompt["prompt"]
     _check_prompt(prompt)
-    writer = _ScriptWriter(prompt, warnings)
+    writer = _ScriptWriter(prompt, warnings, spec, all_values)
     for nid in writer.order:
         writer.write_node(nid)
     writer.close_cycles()
@@ -217,9 +222,23 @@ class _ScriptWriter:
     """Writes the script node by node, building each node in a scratch workflow first: a node
     the generated class cannot build exactly is written with ``node(...)``."""
 
-    def __init__(self, prompt: Mapping[str, Any], warnings: list[str] | None) -> None:
+    def __init__(
+        self,
+        prompt: Mapping[str, Any],
+        warnings: list[str] | None,
+        spec: Spec | None = None,
+        all_values: bool = False,
+    ) -> None:
         from .. import nodes as gen
         from ..graph import Node, RawNode, SingleOutputNode, Workflow
+
+        if spec is None:
+            from ..spec import core_spec
+
+            spec = core_spec()
+        self.spec = spec
+        self.all_values = all_values
+        self.omitted = 0  # arguments left out for being the class's default
 
         self.gen = gen
         self.prompt = prompt
@@ -377,14 +396,19 @@ class _ScriptWriter:
             return None, "None" if shown else None
         if wire in dyn_args:
             value, text = dyn_args[wire]
-            return value, None if py in defaults and text == _literal(defaults[py]) else text
+            if py in defaults and text == _literal(defaults[py]) and not self.all_values:
+                self.omitted += 1
+                return value, None
+            return value, text
         if wire in job.links:
             text, handle = job.links[wire]
             return handle, text
         if wire in job.consts:
             val = _unwrap(job.consts[wire])
-            same = py in defaults and _same_value(defaults[py], val)
-            return val, None if same else _literal(val)
+            if py in defaults and _same_value(defaults[py], val) and not self.all_values:
+                self.omitted += 1
+                return val, None
+            return val, _literal(val)
         if wire in job.deferred and py in defaults:
             return _SKIP, None
         if required:
@@ -424,7 +448,11 @@ class _ScriptWriter:
         job.extras = {}
         kw_items: list[tuple[str, str]] = []
         raw_kwargs: dict[str, Any] = {}
-        for k in job.raw:
+        ns = self.spec.get(job.ct)
+        keys = list(job.raw)
+        if ns is not None:  # the spec's order, then what it does not know
+            keys = [k for k in ns.inputs if k in job.raw] + [k for k in keys if k not in ns.inputs]
+        for k in keys:
             if k in job.links:
                 text, handle = job.links[k]
                 kw_items.append((k, text))
@@ -508,7 +536,13 @@ class _ScriptWriter:
             top.append("JSON_NULL")
         if any("=OMIT" in ln for ln in lines):
             top.append("OMIT")
-        head = [f'"""{_doc_name(name)}"""', "", "from cmfy_graph import " + ", ".join(top)]
+        doc = _doc_name(name)
+        if self.omitted:
+            doc += (
+                "\n\nArguments equal to their class's default are left out\n"
+                "(`cmfy-graph convert --to python --all-values` writes every value).\n"
+            )
+        head = [f'"""{doc}"""', "", "from cmfy_graph import " + ", ".join(top)]
         if self.imports:
             names_ = sorted(self.imports)
             line = "from cmfy_graph.nodes import " + ", ".join(names_)
