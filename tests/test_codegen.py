@@ -308,7 +308,6 @@ def test_sanitisers_always_give_identifiers(text):
 
 TYPING_SNIPPET = """
 from cmfy_graph import Workflow
-from cmfy_graph.cli import main
 from cmfy_graph.nodes import CheckpointLoaderSimple, CLIPTextEncode, EmptyLatentImage, KSampler
 
 with Workflow() as wf:

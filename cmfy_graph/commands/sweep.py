@@ -195,20 +195,17 @@ def _report_stop(runner: Any, out: str) -> None:
     )
 
 
-def run(args: argparse.Namespace) -> int:
-    """Build the sweep, then run it (or print it with --dry-run)."""
-    import json
-    import sys
+def _build(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The sweep the arguments describe, and the spec it was checked against."""
     from pathlib import Path
 
+    from ..config import find_config, specs_or_none
     from ..sweep import SweepError, parse_set, sweep
 
     if not args.sets:
         raise SweepError("give at least one --set NODE.INPUT=VALUES")
     if args.concurrency is not None and args.concurrency < 1:
         raise SweepError("--concurrency must be at least 1")
-    from ..config import find_config, specs_or_none
-
     spec = None
     sources = specs_or_none(args.spec, find_config())
     if sources:
@@ -228,6 +225,38 @@ def run(args: argparse.Namespace) -> int:
         from ..client._base import lint_prompt
 
         lint_prompt(s[0].prompt, spec)  # once: the values were checked one by one
+    return s, spec
+
+
+def _print_report(args: argparse.Namespace, report: Any) -> None:
+    import json
+    import sys
+
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        print(report.summary())
+    if report.possibly_duplicated:
+        shown = ", ".join(report.possibly_duplicated[:10])
+        more = " ..." if len(report.possibly_duplicated) > 10 else ""
+        print(
+            f"warning: {len(report.possibly_duplicated)} variant(s) possibly duplicated (a "
+            f"submission in flight at a crash may have reached the server without its job id "
+            f"being recorded, or its job is on a ComfyUI server not in this run; there is no "
+            f"idempotency key): {shown}{more}",
+            file=sys.stderr,
+        )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build the sweep, then run it (or print it with --dry-run)."""
+    import asyncio
+    import json
+    import sys
+
+    from ..sweep import SweepError
+
+    s, spec = _build(args)
     if args.dry_run:
         out = sys.stdout
         for v in s:
@@ -239,8 +268,6 @@ def run(args: argparse.Namespace) -> int:
     from ..runner import SweepRunner
 
     backend = _backend(args, spec)
-    import asyncio
-
     runner = SweepRunner(
         s,
         args.out,
@@ -264,18 +291,5 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         _report_stop(runner, args.out)
         return 130
-    if args.json:
-        print(json.dumps(report.as_dict(), indent=2))
-    else:
-        print(report.summary())
-    if report.possibly_duplicated:
-        shown = ", ".join(report.possibly_duplicated[:10])
-        more = " ..." if len(report.possibly_duplicated) > 10 else ""
-        print(
-            f"warning: {len(report.possibly_duplicated)} variant(s) possibly duplicated (a "
-            f"submission in flight at a crash may have reached the server without its job id "
-            f"being recorded, or its job is on a ComfyUI server not in this run; there is no "
-            f"idempotency key): {shown}{more}",
-            file=sys.stderr,
-        )
+    _print_report(args, report)
     return 0 if report.ok else 1

@@ -332,12 +332,13 @@ class SweepRunner(_ResumeFromJournal):
         if "ids" in last:
             same = last["ids"] == mine
         else:  # a journal of an older version: compare what it recorded
-            same = (
-                last.get("sweep") == self.sweep.base_digest
-                and last.get("n") == len(self.sweep)
-                and last.get("mode") == self.sweep.mode
-                and last.get("params") == list(self.sweep.labels)
-            )
+            mine_old = {
+                "sweep": self.sweep.base_digest,
+                "n": len(self.sweep),
+                "mode": self.sweep.mode,
+                "params": list(self.sweep.labels),
+            }
+            same = all(last[k] == v for k, v in mine_old.items() if k in last)
         if same:
             return
         from ..sweep import SweepError
