@@ -37,6 +37,7 @@ COMMANDS: dict[str, str] = {
     "convert": "convert",
     "submit": "submit",
     "status": "submit",
+    "cancel": "submit",
     "emulator": "emulator",
     "sweep": "sweep",
     "grid": "grid",

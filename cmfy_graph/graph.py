@@ -25,6 +25,7 @@ what parameter sweeps take as keys.
 from __future__ import annotations
 
 import json
+import os
 import typing
 from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
@@ -807,6 +808,8 @@ def _check_constant_type(n: Node, meta: _InputMeta, value: Any) -> Any:
             f"{_cls_name(n)}({py}={value!r}): input {wire!r} takes {_PY_NAMES[t]}, "
             f"not {type(value).__name__}"
         )
+    if t == "COMBO" and file_kind == "input" and isinstance(value, os.PathLike):
+        value = os.fspath(value)  # a local file: the client uploads it (client/uploads.py)
     if t == "COMBO" and file_kind is not None and not isinstance(value, str):
         raise NodeInputError(
             f"{_cls_name(n)}({py}={value!r}): input {wire!r} takes a file name"

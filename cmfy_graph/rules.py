@@ -61,6 +61,12 @@ _RULES: list[Rule] = [
     Rule("value_not_in_list", ERROR, "a value is not one of the input's choices", True),
     Rule("custom_validation_failed", ERROR, "the node's own VALIDATE_INPUTS refused a value", True),
     Rule("dependency_cycle", ERROR, "nodes depend on each other in a cycle", True),
+    Rule("local_input_file", WARNING, "an upload input names a local file (uploaded on submit)"),
+    Rule(
+        "local_input_file_no_upload",
+        ERROR,
+        "an upload input names a local file, and cmfy.cloud documents no upload",
+    ),
     Rule("server_error", ERROR, "ComfyUI would answer HTTP 500 (it crashes on this shape)", True),
     # our precise errors for what ComfyUI reports vaguely
     Rule("prompt_not_object", ERROR, "the prompt is not a JSON object of nodes"),

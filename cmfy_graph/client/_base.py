@@ -19,7 +19,7 @@ import os
 import random
 import re
 import time
-from collections.abc import Generator, Mapping
+from collections.abc import Generator, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 from urllib.parse import parse_qs, quote, urlsplit
@@ -440,11 +440,36 @@ def check_prompt_shape(prompt: Mapping[str, Any]) -> None:
             )
 
 
-def lint_prompt(prompt: Mapping[str, Any], spec: Any, profile: str = "cmfy") -> None:
+def _refuse_local_files(prompt: Mapping[str, Any], spec: Any) -> None:
+    """cmfy.cloud documents no upload endpoint: a local input file cannot reach it."""
+    from .uploads import local_inputs
+
+    if spec is None:
+        from ..spec import core_spec
+
+        spec = core_spec()
+    found = next(iter(local_inputs(prompt, spec)), None)
+    if found is None:
+        return
+    raise ConfigurationError(
+        f"node {found.node_id} {found.class_type}.{found.input_name} names the local file "
+        f"{str(found.path)!r}, and cmfy.cloud documents no upload endpoint: give the file's "
+        "https:// URL where the node accepts one (as model inputs do), or run on your own "
+        "ComfyUI server (--server URL), which the file is uploaded to"
+    )
+
+
+def lint_prompt(
+    prompt: Mapping[str, Any],
+    spec: Any,
+    profile: str = "cmfy",
+    input_files: Iterable[str] = (),
+) -> None:
     """Run the project's linter (``profile``: ``cmfy`` for cmfy.cloud, where model inputs may be
     URLs; ``comfyui`` for a self-hosted server) and raise :class:`InvalidWorkflowError` when
     ComfyUI would refuse the prompt. Outputs that fail while another validates are logged (the
-    prompt is still sent, as ComfyUI would queue it)."""
+    prompt is still sent, as ComfyUI would queue it). ``input_files``: files just uploaded to
+    the server's input folder."""
     check_prompt_shape(prompt)
     from ..validate import validate_prompt
 
@@ -452,7 +477,7 @@ def lint_prompt(prompt: Mapping[str, Any], spec: Any, profile: str = "cmfy") -> 
         from ..spec import core_spec
 
         spec = core_spec()
-    report = validate_prompt(dict(prompt), spec, profile=profile)
+    report = validate_prompt(dict(prompt), spec, profile=profile, input_files=input_files)
     node_errors = {k: dict(v) for k, v in report.node_errors.items()}
     if not report.valid:
         errors = report.errors
@@ -732,6 +757,7 @@ class BaseClient:
 
     def _build_body(self, workflow: Any, webhook_url: str | None) -> dict[str, Any]:
         prompt, body_hook = to_prompt(workflow, self.spec)
+        _refuse_local_files(prompt, self.spec)
         hook = webhook_url if webhook_url is not None else body_hook
         if self.validate:
             lint_prompt(prompt, self.spec)

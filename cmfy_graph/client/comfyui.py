@@ -18,8 +18,13 @@ jobs in flight: the step past one GPU. A prompt id means something only on the s
 queued it (``Job.server``); :meth:`ComfyUIPool.adopt` hands a new pool a job of an earlier
 process (e.g. a sweep resumed after a crash) so it can be waited for instead of queued again.
 
-Runtime errors arrive on ComfyUI's websocket; this client does not open one and reads them from
-the history entry's ``status.messages`` instead.
+Live events (per-node and per-step progress) come from ComfyUI's websocket:
+:meth:`ComfyUIClient.live` opens it before queueing, :meth:`ComfyUIClient.wait` with
+``on_event`` streams them (reconnecting, or falling back to polling ``/history``). A prompt's
+local input files (a ``Path`` or an existing local path in ``LoadImage.image`` and the other
+upload inputs) are uploaded first (``POST /upload/image``), named by content, and not sent
+again when the server already has them (``HEAD /view?type=input``): see
+:mod:`cmfy_graph.client.uploads`.
 """
 
 from __future__ import annotations
@@ -65,6 +70,9 @@ from .errors import (
 if TYPE_CHECKING:
     import httpx
 
+    from .comfyui_ws import LiveEvents
+    from .events import EventHandler
+
 __all__ = ["ComfyUIClient", "ComfyUIPool", "AsyncComfyUIPool", "DEFAULT_COMFYUI_URL"]
 
 log = logging.getLogger("cmfy_graph.client.comfyui")
@@ -86,6 +94,12 @@ def _server_key(url: str) -> str:
     default = {"http": 80, "https": 443}.get(parts.scheme.lower())
     netloc = host if port is None or port == default else f"{host}:{port}"
     return f"{parts.scheme.lower()}://{netloc}{parts.path.rstrip('/')}"
+
+
+def _mime(name: str) -> str:
+    import mimetypes
+
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
 def _ms_to_dt(ms: Any) -> datetime | None:
@@ -142,6 +156,8 @@ class ComfyUIClient:
         self.validate = validate
         self.max_attempts = max(1, max_attempts)
         self._rng = random.Random()
+        self._uploaded: dict[str, str] = {}  # content name -> the server's name for it
+        self.uploads = 0  # files this client sent (not counting those the server had)
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(
             transport=transport, timeout=httpx.Timeout(timeout), follow_redirects=False
@@ -237,8 +253,9 @@ class ComfyUIClient:
         )
         spec = self._spec() if needs_spec else self.spec
         prompt, _ = to_prompt(workflow_or_prompt, spec)
+        prompt, uploaded = self.upload_inputs(prompt)
         if self.validate:
-            lint_prompt(prompt, spec, profile="comfyui")
+            lint_prompt(prompt, spec, profile="comfyui", input_files=uploaded)
         else:
             check_prompt_shape(prompt)
         body: dict[str, Any] = {"prompt": prompt, "client_id": self.client_id}
@@ -264,6 +281,85 @@ class ComfyUIClient:
             "node_errors": node_errors,
         }
         return Job(job_id=data["prompt_id"], status="queued", raw=raw, server=self.base_url)
+
+    # -- input files ---------------------------------------------------------------------------
+
+    def upload(self, path: str | os.PathLike[str]) -> str:
+        """Put a local file in the server's input folder, named by its content; returns the
+        name to use in the prompt. Nothing is sent when the server already has it."""
+        import httpx
+
+        from .uploads import content_name
+
+        name = content_name(path)
+        if name in self._uploaded:
+            return self._uploaded[name]
+        q = urlencode({"filename": name, "type": "input", "subfolder": ""})
+        try:
+            r = self._http.head(f"{self.base_url}/view?{q}", headers=self._headers)
+            exists = r.status_code == 200
+        except httpx.TransportError:
+            exists = False
+        if not exists:
+            mime = _mime(name)
+            try:
+                with open(path, "rb") as fh:
+                    r = self._http.post(
+                        f"{self.base_url}/upload/image",
+                        files={"image": (name, fh, mime)},
+                        data={"type": "input", "subfolder": "", "overwrite": "true"},
+                        headers=self._headers,
+                    )
+            except httpx.TransportError as exc:
+                raise ApiConnectionError(f"upload {path}: {type(exc).__name__}: {exc}") from None
+            except OSError as exc:
+                raise ConfigurationError(f"{path}: cannot read: {exc.strerror or exc}") from None
+            if r.status_code >= 400:
+                raise error_from_response(
+                    r.status_code, dict(r.headers), r.content, what=f"upload {path}"
+                )
+            self.uploads += 1
+            try:
+                got = r.json()
+            except ValueError:
+                got = {}
+            if isinstance(got, Mapping) and isinstance(got.get("name"), str):
+                sub = got.get("subfolder") or ""
+                name = f"{sub}/{got['name']}" if sub else got["name"]
+        self._uploaded[content_name(path)] = name
+        return name
+
+    def upload_inputs(self, prompt: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+        """The prompt with every local input file uploaded (:meth:`upload`) and replaced by
+        its server name, and those names. The prompt is copied only when a file was found."""
+        from .uploads import local_inputs
+
+        spec = self.spec
+        if spec is None:
+            from ..spec import core_spec
+
+            spec = core_spec()
+        found = list(local_inputs(prompt, spec))
+        if not found:
+            return dict(prompt), []
+        out = {k: dict(v) if isinstance(v, Mapping) else v for k, v in prompt.items()}
+        names = []
+        for li in found:
+            name = self.upload(li.path)
+            node = out[li.node_id]
+            node["inputs"] = {**node["inputs"], li.input_name: name}
+            names.append(name)
+        return out, names
+
+    # -- live events ------------------------------------------------------------------------------
+
+    def live(self, **options: Any) -> LiveEvents:
+        """The server's websocket for this client, as a context manager: open it *before*
+        queueing, then read a job's events with ``live.events(job_id)`` (see
+        :mod:`cmfy_graph.client.comfyui_ws`)."""
+        from .comfyui_ws import LiveEvents
+
+        return LiveEvents(self, **options)
 
     def queue(self) -> dict[str, Any]:
         """``GET /queue``: ``{"queue_running": [...], "queue_pending": [...]}``."""
@@ -380,11 +476,28 @@ class ComfyUIClient:
         *,
         max_poll_interval: float = 5.0,
         raise_on_failure: bool = False,
+        on_event: EventHandler | None = None,
+        live: LiveEvents | None = None,
     ) -> Job:
-        """Poll until the prompt ends; :class:`WaitTimeout` after ``timeout`` (the job is left
-        alone: use :meth:`cancel` to stop it)."""
+        """Wait until the prompt ends; :class:`WaitTimeout` after ``timeout`` (the job is left
+        alone: use :meth:`cancel` to stop it). With ``on_event``, the job's live events are
+        passed to it as they come (from ``live``, a socket opened before queueing, or one
+        opened now); without, the job is polled."""
         deadline = time.monotonic() + timeout
         jid = job_or_id.job_id if isinstance(job_or_id, Job) else job_or_id
+        if on_event is not None:
+            own = live is None
+            sock = live if live is not None else self.live(poll_interval=poll_interval)
+            try:
+                if own:
+                    sock.__enter__()
+                for ev in sock.events(jid, timeout):
+                    on_event(ev)
+            finally:
+                if own:
+                    sock.close()
+            job = self.get(jid)
+            return job.raise_for_failure() if raise_on_failure else job
         delay = max(0.01, poll_interval)
         job = self.get(jid)
         while not job.done:

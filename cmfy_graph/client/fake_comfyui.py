@@ -17,6 +17,15 @@ It runs no model. It reproduces the parts of ComfyUI's HTTP API that a client ca
 - ``GET /view`` serves placeholder PNGs; ``POST /interrupt``; ``POST /queue {"delete"|"clear"}``;
   ``GET /object_info`` serves the spec.
 
+It also has ComfyUI's live side: a websocket at ``/ws?clientId=`` (a minimal RFC 6455 server)
+that gets the prompt's ``execution_start``, ``execution_cached``, ``executing``, ``progress``
+(one per sampler step: ``steps`` of the node that has them), ``executed`` and
+``execution_success``/``execution_error``/``execution_interrupted`` messages, sent to the
+socket of the prompt's ``client_id`` only; ``POST /upload/image`` (multipart, kept in
+``inputs``, each upload logged in ``uploads``) and ``GET``/``HEAD /view?type=input``. Faults:
+``websocket=False`` refuses the socket (404), ``drop_ws_after=N`` cuts every socket once after
+N messages.
+
 A prompt whose node class is listed in ``fail_classes`` fails at run time with an
 ``execution_error``. With ``hold=True`` the running prompt does not finish until
 :meth:`FakeComfyUI.release` (or an interrupt), so tests can look at a queue that stands still. ``max_depth`` records the most prompts it ever held at once.
@@ -24,7 +33,12 @@ A prompt whose node class is listed in ``fail_classes`` fails at run time with a
 
 from __future__ import annotations
 
+import base64
+import email.parser
+import email.policy
+import hashlib
 import json
+import socket
 import threading
 import time
 import uuid
@@ -51,6 +65,8 @@ class FakeComfyUI:
         hold: bool = False,
         host: str = "127.0.0.1",
         port: int = 0,
+        websocket: bool = True,
+        drop_ws_after: int | None = None,
     ) -> None:
         self.run_seconds = run_seconds
         self.held = hold
@@ -74,6 +90,16 @@ class FakeComfyUI:
         self._stop = False
         self._server: ThreadingHTTPServer | None = None
         self._threads: list[threading.Thread] = []
+        self.websocket = websocket
+        self.drop_ws_after = drop_ws_after
+        self.ws_sent = 0  # messages sent on websockets
+        self.ws_connections = 0
+        self._sockets: dict[str, list[_WsConn]] = {}
+        #: files of the input folder (name -> bytes) and the names of every upload received
+        self.inputs: dict[str, bytes] = {}
+        self.uploads: list[str] = []
+        #: ids of prompts that were interrupted while running
+        self.interrupted: list[str] = []
 
     @property
     def url(self) -> str:
@@ -140,15 +166,134 @@ class FakeComfyUI:
                 self._running = item
                 self._interrupt = False
             start = time.time()
+            self._run(item)
+            with self._lock:
+                self._finish(item, start)
+                self._running = None
+            self._announce_end(item)
+
+    def _run(self, item: list[Any]) -> None:
+        """Run time, with the live messages: the nodes in order, the sampler's steps."""
+        _number, pid, prompt, extra, _outputs = item
+        cid = extra.get("client_id")
+        self._send_ws(cid, "execution_start", {"prompt_id": pid, "timestamp": _ms()})
+        self._send_ws(cid, "execution_cached", {"nodes": [], "prompt_id": pid})
+        steps_of = {
+            nid: n["inputs"]["steps"]
+            for nid, n in prompt.items()
+            if isinstance(n.get("inputs"), dict) and isinstance(n["inputs"].get("steps"), int)
+        }
+        total_steps = sum(max(1, s) for s in steps_of.values()) or 1
+        tick = self.run_seconds / total_steps
+        for nid in prompt:
+            self._send_ws(cid, "executing", {"node": nid, "display_node": nid, "prompt_id": pid})
+            for step in range(1, steps_of.get(nid, 0) + 1):
+                deadline = time.monotonic() + tick
+                while time.monotonic() < deadline or (self.held and step == 1):
+                    with self._lock:
+                        if self._interrupt or self._stop:
+                            return
+                    time.sleep(0.002)
+                self._send_ws(
+                    cid,
+                    "progress",
+                    {"value": step, "max": steps_of[nid], "prompt_id": pid, "node": nid},
+                )
+            with self._lock:
+                if self._interrupt or self._stop:
+                    return
+        if not steps_of:
             deadline = time.monotonic() + self.run_seconds
             while time.monotonic() < deadline or self.held:
                 with self._lock:
                     if self._interrupt or self._stop:
-                        break
+                        return
                 time.sleep(0.005)
-            with self._lock:
-                self._finish(item, start)
-                self._running = None
+
+    def _announce_end(self, item: list[Any]) -> None:
+        pid, extra = item[1], item[3]
+        cid = extra.get("client_id")
+        entry = self.history.get(pid) or {}
+        for nid, out in (entry.get("outputs") or {}).items():
+            self._send_ws(cid, "executed", {"node": nid, "output": out, "prompt_id": pid})
+        self._send_ws(cid, "executing", {"node": None, "prompt_id": pid})
+        for kind, data in (entry.get("status") or {}).get("messages") or []:
+            if kind != "execution_start":
+                self._send_ws(cid, kind, data)
+
+    # -- websockets -------------------------------------------------------------------------
+
+    def _send_ws(self, client_id: Any, kind: str, data: dict[str, Any]) -> None:
+        if not isinstance(client_id, str):
+            return
+        payload = json.dumps({"type": kind, "data": data}).encode()
+        with self._lock:
+            conns = list(self._sockets.get(client_id) or [])
+        for conn in conns:
+            if conn.send(payload):
+                with self._lock:
+                    self.ws_sent += 1
+                    cut = self.drop_ws_after is not None and self.ws_sent >= self.drop_ws_after
+                    if cut:
+                        self.drop_ws_after = None
+                if cut:
+                    self.drop_sockets()
+
+    def drop_sockets(self) -> None:
+        """Cut every websocket (no close frame): what a proxy or a network fault does."""
+        with self._lock:
+            conns = [c for cs in self._sockets.values() for c in cs]
+        for c in conns:
+            c.kill()
+
+    def _ws_opened(self, client_id: str, conn: _WsConn) -> None:
+        with self._lock:
+            self._sockets.setdefault(client_id, []).append(conn)
+            self.ws_connections += 1
+        status = {
+            "status": {"exec_info": {"queue_remaining": len(self._pending)}},
+            "sid": client_id,
+        }
+        conn.send(json.dumps({"type": "status", "data": status}).encode())
+
+    def _ws_closed(self, client_id: str, conn: _WsConn) -> None:
+        with self._lock:
+            conns = self._sockets.get(client_id) or []
+            if conn in conns:
+                conns.remove(conn)
+
+    # -- uploads ----------------------------------------------------------------------------
+
+    def _upload(self, content_type: str, raw: bytes) -> tuple[int, Any]:
+        msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+            f"Content-Type: {content_type}\r\n\r\n".encode() + raw
+        )
+        fields: dict[str, Any] = {}
+        for part in msg.walk():
+            if part.is_multipart():
+                continue
+            name = part.get_param("name", header="content-disposition")
+            fname = part.get_filename()
+            payload = part.get_payload(decode=True)
+            data = payload if isinstance(payload, bytes) else b""
+            fields[str(name)] = (fname, data) if fname is not None else data.decode()
+        image = fields.get("image")
+        if not isinstance(image, tuple) or not image[0]:
+            return 400, None
+        fname, data = str(image[0]), image[1]
+        sub = str(fields.get("subfolder") or "")
+        target = f"{sub}/{fname}" if sub else fname
+        with self._lock:
+            if target in self.inputs and fields.get("overwrite") != "true":
+                stem, dot, ext = fname.rpartition(".")
+                i = 1
+                while f"{stem} ({i}){dot}{ext}" in self.inputs:
+                    i += 1
+                fname = f"{stem} ({i}){dot}{ext}"
+                target = f"{sub}/{fname}" if sub else fname
+            self.inputs[target] = data
+            self.uploads.append(target)
+        return 200, {"name": fname, "subfolder": sub, "type": "input"}
 
     def _finish(self, item: list[Any], start: float) -> None:
         number, pid, prompt, _extra, outputs = item
@@ -160,6 +305,7 @@ class FakeComfyUI:
         node_outputs: dict[str, Any] = {}
         if self._interrupt:
             status = "error"
+            self.interrupted.append(pid)
             messages.append(["execution_interrupted", {"prompt_id": pid, "timestamp": now_ms}])
         elif failing:
             status = "error"
@@ -255,7 +401,9 @@ class FakeComfyUI:
             return all_outputs, None
         from ..validate import validate_prompt
 
-        report = validate_prompt(prompt, self._spec, profile="comfyui")
+        with self._lock:
+            files = list(self.inputs)
+        report = validate_prompt(prompt, self._spec, profile="comfyui", input_files=files)
         comfy = report.to_comfyui()
         bad_outputs = {
             o
@@ -298,6 +446,70 @@ class FakeComfyUI:
         return {name: dict(getattr(ns, "raw", {}) or {}) for name, ns in spec.items()}
 
 
+def _ms() -> int:
+    return int(time.time() * 1000)
+
+
+class _WsConn:
+    """The server end of one websocket: frames out (from any thread), frames in (pings,
+    close) read by the handler thread that owns the connection."""
+
+    def __init__(self, sock: socket.socket, rfile: Any) -> None:
+        self.sock = sock
+        self.rfile = rfile
+        self._lock = threading.Lock()
+        self.alive = True
+
+    def send(self, payload: bytes, opcode: int = 1) -> bool:
+        n = len(payload)
+        head = bytes([0x80 | opcode])
+        if n < 126:
+            head += bytes([n])
+        elif n < 65536:
+            head += bytes([126]) + n.to_bytes(2, "big")
+        else:
+            head += bytes([127]) + n.to_bytes(8, "big")
+        with self._lock:
+            if not self.alive:
+                return False
+            try:
+                self.sock.sendall(head + payload)
+            except OSError:
+                self.alive = False
+                return False
+        return True
+
+    def kill(self) -> None:
+        with self._lock:
+            self.alive = False
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def serve(self) -> None:
+        """Read the client's frames until it closes: answer pings, echo the close."""
+        while self.alive:
+            try:
+                head = self.rfile.read(2)
+                if len(head) < 2:
+                    return
+                opcode, n = head[0] & 0x0F, head[1] & 0x7F
+                if n == 126:
+                    n = int.from_bytes(self.rfile.read(2), "big")
+                elif n == 127:
+                    n = int.from_bytes(self.rfile.read(8), "big")
+                mask = self.rfile.read(4) if head[1] & 0x80 else b"\0\0\0\0"
+                data = bytes(b ^ mask[i % 4] for i, b in enumerate(self.rfile.read(n)))
+            except (OSError, ValueError):
+                return
+            if opcode == 8:
+                self.send(data[:2], 8)
+                return
+            if opcode == 9:
+                self.send(data, 10)
+
+
 class _Handler(BaseHTTPRequestHandler):
     server_fake: FakeComfyUI
     protocol_version = "HTTP/1.1"
@@ -331,6 +543,12 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802 - stdlib name
         fake = self.server_fake
         path = urlsplit(self.path).path
+        if path == "/upload/image":
+            n = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(n) if n else b""
+            status, data = fake._upload(self.headers.get("Content-Type") or "", raw)
+            self._send(status, data if data is not None else b"bad upload", "application/json")
+            return
         body = self._body()
         if path == "/prompt":
             status, data = fake._queue_prompt(body)
@@ -344,11 +562,66 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send(404, b"404: Not Found", "text/plain")
 
+    def _websocket(self, query: str) -> None:
+        fake = self.server_fake
+        key = self.headers.get("Sec-WebSocket-Key")
+        cid = (parse_qs(query).get("clientId") or [""])[0] or uuid.uuid4().hex
+        if (
+            not fake.websocket
+            or not key
+            or "websocket" not in (self.headers.get("Upgrade") or "").lower()
+        ):
+            self._send(404, b"404: Not Found", "text/plain")
+            return
+        accept = base64.b64encode(
+            hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()
+        ).decode()
+        self.send_response(101)
+        self.send_header("Upgrade", "websocket")
+        self.send_header("Connection", "Upgrade")
+        self.send_header("Sec-WebSocket-Accept", accept)
+        self.end_headers()
+        self.wfile.flush()
+        conn = _WsConn(self.connection, self.rfile)
+        fake._ws_opened(cid, conn)
+        try:
+            conn.serve()
+        finally:
+            fake._ws_closed(cid, conn)
+            self.close_connection = True
+
+    def do_HEAD(self) -> None:  # noqa: N802 - stdlib name
+        parts = urlsplit(self.path)
+        q = parse_qs(parts.query)
+        if parts.path == "/view" and (q.get("type") or [""])[0] == "input":
+            name = (q.get("filename") or [""])[0]
+            sub = (q.get("subfolder") or [""])[0]
+            with self.server_fake._lock:
+                data = self.server_fake.inputs.get(f"{sub}/{name}" if sub else name)
+            self.send_response(200 if data is not None else 404)
+            self.send_header("Content-Length", str(len(data) if data is not None else 0))
+            self.end_headers()
+            return
+        self.send_response(404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
     def do_GET(self) -> None:  # noqa: N802 - stdlib name
         fake = self.server_fake
         parts = urlsplit(self.path)
         path = parts.path
-        if path == "/queue":
+        if path == "/ws":
+            self._websocket(parts.query)
+        elif path == "/view" and (parse_qs(parts.query).get("type") or [""])[0] == "input":
+            q = parse_qs(parts.query)
+            name, sub = (q.get("filename") or [""])[0], (q.get("subfolder") or [""])[0]
+            with fake._lock:
+                data = fake.inputs.get(f"{sub}/{name}" if sub else name)
+            if data is None:
+                self._send(404, b"404: Not Found", "text/plain")
+            else:
+                self._send(200, data, "application/octet-stream")
+        elif path == "/queue":
             self._send(200, fake._queue_json())
         elif path.startswith("/history/"):
             pid = path[len("/history/") :]

@@ -41,6 +41,7 @@ _MODULE_NAMES = frozenset(
         "ClassVar",
         "Literal",
         "TypeAlias",
+        "PathLike",
         "InputRef",
         "Node",
         "Output",
@@ -157,6 +158,11 @@ class ModuleModel:
     def uses_typevars(self) -> bool:
         """True when a class of the module is generic in a MatchType template."""
         return any(c.typevars for c in self.classes)
+
+    @property
+    def uses_pathlike(self) -> bool:
+        """True when an input of the module takes a local file (``PathLike``)."""
+        return any("PathLike[" in p.annotation for c in self.classes for p in c.params)
 
     @property
     def uses_aliases(self) -> bool:
@@ -279,12 +285,18 @@ def _dynamic_annotation(inp: InputSpec, option_base: str | None = None) -> tuple
     return "Any", None
 
 
+def _uploads(inp: InputSpec) -> bool:
+    return any(k.endswith("_upload") and bool(v) for k, v in inp.options.items())
+
+
 def _param_annotation(inp: InputSpec, combo_alias: str | None = None) -> str:
     """The annotation of a plain (non-dynamic) input's value, without ``| None``; a COMBO's
     choices are ``combo_alias`` (a module-level ``Literal`` alias) when given, else inline."""
     t = inp.type
     if t == "COMBO":
         lit = combo_alias or (None if inp.file_kind else _choices_literal(inp.choices or ()))
+        if inp.file_kind == "input" and _uploads(inp):  # a local file, uploaded on submit
+            lit = "str | PathLike[str]"
         return f'{lit or ("str" if inp.file_kind or not inp.choices else "Any")} | Output[Literal["COMBO"]]'
     if t in _PY_TYPES:
         return f"{_PY_TYPES[t]} | {_out_type_literal(t)}"

@@ -32,6 +32,17 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="deliver webhooks to http:// and loopback URLs (local testing)",
     )
+    kind = p.add_mutually_exclusive_group()
+    kind.add_argument(
+        "--comfyui",
+        action="store_true",
+        help="serve a fake ComfyUI server instead (HTTP, websocket, uploads; runs no model)",
+    )
+    kind.add_argument(
+        "--comfy-api",
+        action="store_true",
+        help="serve a fake Comfy API v2 server instead (jobs, events, assets, cancel)",
+    )
     p.set_defaults(func=run_emulator)
 
 
@@ -42,6 +53,8 @@ def run_emulator(args: argparse.Namespace) -> int:
 
     if not 0 <= args.port <= 65535:
         raise CmfyGraphError(f"--port {args.port} is not a port number")
+    if args.comfyui or args.comfy_api:
+        return _run_fake(args)
     config = EmulatorConfig(
         plan=args.plan,
         queue_seconds=args.queue_seconds,
@@ -62,6 +75,11 @@ def run_emulator(args: argparse.Namespace) -> int:
     print(f"  export CMFY_API_URL={emu.url}")
     print(f"  export CMFY_API_KEY={emu.test_key}", flush=True)
 
+    _serve_until_stopped(emu.stop)
+    return 0
+
+
+def _serve_until_stopped(stop: Any) -> None:
     def on_term(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
@@ -73,5 +91,33 @@ def run_emulator(args: argparse.Namespace) -> int:
         print("emulator stopped")
     finally:
         signal.signal(signal.SIGTERM, previous)
-        emu.stop()
+        stop()
+
+
+def _run_fake(args: argparse.Namespace) -> int:
+    """``--comfyui`` / ``--comfy-api``: the fakes the tests use, on a port of your choice."""
+    from ..errors import CmfyGraphError
+
+    try:
+        if args.comfyui:
+            from ..client.fake_comfyui import FakeComfyUI
+
+            srv: Any = FakeComfyUI(
+                run_seconds=args.run_seconds, host=args.host, port=args.port, validate=False
+            ).start()
+            print(f"fake ComfyUI server listening on {srv.url} (no model runs); Ctrl-C to stop")
+            print(f"  cmfy-graph submit WORKFLOW --server {srv.url} --wait", flush=True)
+            _serve_until_stopped(srv.stop)
+        else:
+            from ..client.fake_comfy_api import FakeComfyApi
+
+            api = FakeComfyApi(run_seconds=args.run_seconds, port=args.port, host=args.host)
+            api.__enter__()
+            print(f"fake Comfy API v2 server listening on {api.url}; Ctrl-C to stop")
+            print(f"  export COMFY_BASE_URL={api.url}", flush=True)
+            _serve_until_stopped(lambda: api.__exit__(None, None, None))
+    except OSError as exc:
+        raise CmfyGraphError(
+            f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}"
+        ) from None
     return 0

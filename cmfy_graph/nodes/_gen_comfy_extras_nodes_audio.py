@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from os import PathLike
 from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import DynamicOption, InputDecl, InputRef, Node, Output, SingleOutputNode
@@ -511,7 +512,7 @@ class LoadAudio(SingleOutputNode[Literal["AUDIO"]]):
     def __init__(
         self,
         *,
-        audio: str | Output[Literal["COMBO"]],
+        audio: str | PathLike[str] | Output[Literal["COMBO"]],
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from os import PathLike
 from typing import Any, ClassVar, Literal
 
 from cmfy_graph.graph import InputDecl, InputRef, Node, Output, SingleOutputNode
@@ -75,7 +76,7 @@ class Load3D(Node):
     def __init__(
         self,
         *,
-        model_file: str | Output[Literal["COMBO"]],
+        model_file: str | PathLike[str] | Output[Literal["COMBO"]],
         image: Output[Literal["LOAD_3D"]],
         width: int | Output[Literal["INT"]] = 1024,
         height: int | Output[Literal["INT"]] = 1024,
@@ -140,7 +141,7 @@ class Load3DAdvanced(Node):
     def __init__(
         self,
         *,
-        model_file: str | Output[Literal["COMBO"]],
+        model_file: str | PathLike[str] | Output[Literal["COMBO"]],
         viewport_state: Output[Literal["LOAD_3D"]],
         width: int | Output[Literal["INT"]] = 1024,
         height: int | Output[Literal["INT"]] = 1024,

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from os import PathLike
 from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import DynamicOption, InputDecl, InputRef, Node, Output, SingleOutputNode
@@ -156,7 +157,7 @@ class LoadVideo(SingleOutputNode[Literal["VIDEO"]]):
     def __init__(
         self,
         *,
-        file: str | Output[Literal["COMBO"]],
+        file: str | PathLike[str] | Output[Literal["COMBO"]],
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from os import PathLike
 from typing import Any, ClassVar, Literal, TypeAlias
 
 from cmfy_graph.graph import InputDecl, InputRef, Node, Output, SingleOutputNode
@@ -2758,7 +2759,7 @@ class LoadImage(Node):
     def __init__(
         self,
         *,
-        image: str | Output[Literal["COMBO"]],
+        image: str | PathLike[str] | Output[Literal["COMBO"]],
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:
@@ -2813,7 +2814,7 @@ class LoadImageMask(SingleOutputNode[Literal["MASK"]]):
     def __init__(
         self,
         *,
-        image: str | Output[Literal["COMBO"]],
+        image: str | PathLike[str] | Output[Literal["COMBO"]],
         channel: _LoadImageMask_channel | Output[Literal["COMBO"]] = "alpha",
         title: str | None = None,
         node_id: str | None = None,
@@ -2859,7 +2860,7 @@ class LoadImageOutput(Node):
     def __init__(
         self,
         *,
-        image: str | Output[Literal["COMBO"]],
+        image: str | PathLike[str] | Output[Literal["COMBO"]],
         title: str | None = None,
         node_id: str | None = None,
     ) -> None:

@@ -25,8 +25,11 @@ class _State:
         spec: Spec,
         profile: str,
         targets: Sequence[Any] | None,
+        input_files: frozenset[str] = frozenset(),
     ) -> None:
         self.prompt = prompt
+        #: files known to be in the server's input folder beyond the spec's lists (uploaded)
+        self.input_files = input_files
         self.spec = spec
         self.view = _view(spec)
         self.profile = profile

@@ -5,7 +5,7 @@ output) built from the rule families, and the public entry points.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ValidationError, did_you_mean
@@ -392,13 +392,15 @@ def validate_prompt(
     *,
     profile: str = "comfyui",
     partial_execution_targets: Sequence[Any] | None = None,
+    input_files: Iterable[str] = (),
 ) -> Report:
     """Validate an API prompt as ComfyUI's ``POST /prompt`` would, and more.
 
     ``prompt`` may be any JSON value (bad shapes become findings). ``spec`` defaults to the
     bundled core spec. ``profile`` is ``"comfyui"`` (ComfyUI's rules) or ``"cmfy"`` (the
     cmfy.cloud rules: model inputs may be HTTPS URLs). ``partial_execution_targets`` limits
-    the output nodes as ComfyUI's field of that name does.
+    the output nodes as ComfyUI's field of that name does. ``input_files`` names files in the
+    server's input folder that the spec's lists do not show yet (just uploaded).
     """
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; use one of {', '.join(PROFILES)}")
@@ -409,7 +411,7 @@ def validate_prompt(
     targets = None
     if partial_execution_targets is not None:
         targets = list(partial_execution_targets)
-    return _Validator(prompt, spec, profile, targets).run()
+    return _Validator(prompt, spec, profile, targets, frozenset(input_files)).run()
 
 
 def check_prompt(

@@ -5,6 +5,7 @@ validators we emulate), model URLs of the cmfy profile.
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -211,6 +212,8 @@ class FileRules(_State):
                         n,
                     )
                 raise _Raised("AttributeError", f"'{_tn(v)}' object has no attribute 'endswith'")
+            if v not in self.view.input_files() and self._local_upload(uid, c, inp, n, v):
+                continue
             if not self._file_exists(v):
                 self.add(
                     "custom_validation_failed",
@@ -223,6 +226,37 @@ class FileRules(_State):
                 return f"Invalid {inp.noun} file: {v}"
         return None
 
+    def _local_upload(self, uid: Any, c: _Cls, inp: Any, n: str, v: str) -> bool:
+        """A local file named in an upload input (``LoadImage.image``): the ComfyUI client
+        uploads it before queueing, so ComfyUI would find it (a warning says so); cmfy.cloud
+        documents no upload, so there it is an error. False when no such local file exists."""
+        spec = getattr(inp, "spec", None)
+        opts = getattr(spec, "options", None) or {}
+        if not any(k.endswith("_upload") and bool(x) for k, x in opts.items()):
+            return False
+        try:
+            if not os.path.isfile(os.path.expanduser(v)):
+                return False
+        except (OSError, ValueError):
+            return False
+        if self.profile == "cmfy":
+            self.add(
+                "local_input_file_no_upload",
+                f"{v!r} is a local file, and cmfy.cloud documents no upload endpoint",
+                uid,
+                n,
+                hint="give a URL where the node takes one, or run on a ComfyUI server",
+            )
+            return True
+        self.add(
+            "local_input_file",
+            f"{v!r} is a file of this machine, not of the server: `cmfy-graph submit` (and "
+            "the ComfyUI and Comfy API clients) upload it first",
+            uid,
+            n,
+        )
+        return True
+
     def _file_exists(self, name: str) -> bool:
         """``folder_paths.exists_annotated_filepath`` against the spec's file lists."""
         if name.endswith("[output]"):
@@ -234,7 +268,11 @@ class FileRules(_State):
         else:
             base, rest = "input", name
         if base == "input":
-            if rest in self.view.input_files() or rest in ("", ".", "./"):
+            if (
+                rest in self.view.input_files()
+                or rest in self.input_files
+                or rest in ("", ".", "./")
+            ):
                 return True
             if "/" in rest:  # a subfolder: not listed by /object_info
                 folder, _, fname = rest.partition("/")

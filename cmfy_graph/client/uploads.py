@@ -1,0 +1,86 @@
+"""Local input files in a prompt: which inputs name one, and the name an upload gives it.
+
+An input whose spec has an upload option (``image_upload``, ``audio_upload``,
+``video_upload``, ``file_upload``: ``LoadImage``, ``LoadImageMask``, ``LoadAudio``,
+``LoadVideo``, ``Load3D``, ...) names a file of the server's input folder. When its value is
+instead a path to an existing *local* file (a ``pathlib.Path`` in Python, or a string, relative
+to the current directory or absolute), the client uploads the file first and sends the name
+the server gave it. A string that the server's input folder already lists (the spec's choices)
+is left alone even when a local file of that name exists.
+
+Uploads are named by content: the first 20 hex digits of the file's SHA-256 and its suffix
+(``3f1a…c9.png``), so that reruns and sweeps upload each file once per server, and two
+different files never share a name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+__all__ = ["LocalInput", "local_inputs", "content_name", "is_upload_input"]
+
+
+@attrs.frozen(slots=True)
+class LocalInput:
+    """An input of a prompt that names a local file: node id, class, input name, path."""
+
+    node_id: str
+    class_type: str
+    input_name: str
+    path: Path
+
+
+def is_upload_input(ispec: Any) -> bool:
+    """True for an input the editor offers an upload button for (``*_upload`` options)."""
+    opts = getattr(ispec, "options", None) or {}
+    return any(k.endswith("_upload") and bool(v) for k, v in opts.items())
+
+
+def local_inputs(prompt: Mapping[str, Any], spec: Any) -> Iterator[LocalInput]:
+    """The inputs of ``prompt`` that name an existing local file (see the module docstring)."""
+    for nid, node in prompt.items():
+        if not isinstance(node, Mapping):
+            continue
+        ct = node.get("class_type")
+        ns = spec.get(ct) if spec is not None and isinstance(ct, str) else None
+        inputs = node.get("inputs")
+        if ns is None or not isinstance(inputs, Mapping):
+            continue
+        for name, value in inputs.items():
+            ispec = ns.inputs.get(name)
+            if ispec is None or not is_upload_input(ispec):
+                continue
+            path = _local_path(value, ispec)
+            if path is not None:
+                yield LocalInput(str(nid), str(ct), name, path)
+
+
+def _local_path(value: Any, ispec: Any) -> Path | None:
+    if isinstance(value, os.PathLike):
+        p = Path(value).expanduser()
+        return p if p.is_file() else None
+    if not isinstance(value, str) or not value:
+        return None
+    choices = ispec.choices or ()
+    if value in choices:
+        return None  # a file the server has
+    p = Path(value).expanduser()
+    try:
+        return p if p.is_file() else None
+    except OSError:  # a name too long for this file system, ...
+        return None
+
+
+def content_name(path: str | os.PathLike[str]) -> str:
+    """The upload name of a file: 20 hex digits of its SHA-256, then its suffix (lower case)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:20] + Path(path).suffix.lower()
