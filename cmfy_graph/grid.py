@@ -61,6 +61,14 @@ class ContactSheet:
         self.row_labels: list[tuple[int, int, int, int]] = []
         self.missing: list[tuple[int, int]] = []
 
+    def _repr_png_(self) -> bytes:
+        """Jupyter: the sheet itself."""
+        import io
+
+        buf = io.BytesIO()
+        self.image.save(buf, format="PNG")
+        return buf.getvalue()
+
     def __repr__(self) -> str:
         return (
             f"ContactSheet({self.size[0]}x{self.size[1]}, {len(self.columns)} columns x "

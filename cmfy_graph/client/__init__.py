@@ -2,8 +2,12 @@
 
 - :class:`Client` / :class:`AsyncClient`: the cmfy.cloud jobs API (``submit``, ``get``,
   ``wait``, ``download``, ``rate_limits``);
-- :class:`ComfyUIClient` / :class:`ComfyUIPool` / :class:`AsyncComfyUIPool`: one or several
-  self-hosted ComfyUI servers;
+- :class:`ComfyUIClient` / :class:`AsyncComfyUIClient` / :class:`ComfyUIPool` /
+  :class:`AsyncComfyUIPool`: one or several self-hosted ComfyUI servers (live events over the
+  websocket, uploads of local input files, cancel);
+- :class:`ComfyApiClient` / :class:`AsyncComfyApiClient`: the Comfy API v2 (Comfy Cloud,
+  serverless deployments, comfy-api-proxy);
+- :class:`JobEvent`: what a running job reports, the same for every backend;
 - :class:`Emulator`: a local cmfy.cloud API for tests (``cmfy-graph emulator``);
 - :mod:`cmfy_graph.client.errors`: the error hierarchy; :mod:`cmfy_graph.client.webhooks`.
 
@@ -35,9 +39,12 @@ from .errors import (
 
 if TYPE_CHECKING:
     from ._base import RateLimits, RetryPolicy
+    from .aio import AsyncComfyApiClient, AsyncComfyUIClient
     from .cloud import AsyncClient, Client
+    from .comfy_api import ComfyApiClient
     from .comfyui import AsyncComfyUIPool, ComfyUIClient, ComfyUIPool
     from .emulator import Emulator, EmulatorConfig, FaultRule
+    from .events import JobEvent
     from .jobs import Job, JobError
     from .webhooks import SeenJobs, aparse_webhook, check_webhook_url, parse_webhook
 
@@ -51,6 +58,10 @@ __all__ = [
     "ComfyUIClient",
     "ComfyUIPool",
     "AsyncComfyUIPool",
+    "AsyncComfyUIClient",
+    "ComfyApiClient",
+    "AsyncComfyApiClient",
+    "JobEvent",
     "Emulator",
     "EmulatorConfig",
     "FaultRule",
@@ -85,6 +96,10 @@ _LAZY = {
     "ComfyUIClient": "comfyui",
     "ComfyUIPool": "comfyui",
     "AsyncComfyUIPool": "comfyui",
+    "AsyncComfyUIClient": "aio",
+    "ComfyApiClient": "comfy_api",
+    "AsyncComfyApiClient": "aio",
+    "JobEvent": "events",
     "Emulator": "emulator",
     "EmulatorConfig": "emulator",
     "FaultRule": "emulator",

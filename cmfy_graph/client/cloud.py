@@ -177,6 +177,14 @@ class Client(BaseClient):
         job = self._run(self._wait_flow(job_or_id, timeout, poll_interval, max_poll_interval))
         return job.raise_for_failure() if raise_on_failure else job
 
+    def images(self, job: Job | str) -> list[Any]:
+        """The output images of a completed job as PIL images (fetched from the CDN, nothing
+        written; the API key is never sent there)."""
+        from .results import fetch_images
+
+        current = job if isinstance(job, Job) and job.done else self.get(job)
+        return fetch_images(self._http, current)
+
     def download(self, job: Job | str, dest_dir: str | os.PathLike[str]) -> list[Path]:
         """Stream the outputs of a completed job into ``dest_dir``; returns the file paths.
 

@@ -527,6 +527,13 @@ class ComfyApiClient:
         final = self.get(jid)
         return final.raise_for_failure() if raise_on_failure else final
 
+    def images(self, job: Job | str) -> list[Any]:
+        """The output images of a completed job as PIL images (fetched, nothing written)."""
+        from .results import fetch_images
+
+        current = job if isinstance(job, Job) and job.done else self.get(job)
+        return fetch_images(self._http, current)
+
     def download(self, job: Job | str, dest_dir: str | os.PathLike[str]) -> list[Path]:
         """Save the outputs of a finished job into ``dest_dir``; an expired output URL is
         refreshed by reading the job again."""

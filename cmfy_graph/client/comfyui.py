@@ -542,6 +542,16 @@ class ComfyUIClient:
             paths.append(target)
         return paths
 
+    def images(self, job: Job | str) -> list[Any]:
+        """The output images of a completed prompt as PIL images (fetched, nothing written)."""
+        from .results import fetch_images
+
+        current = job if isinstance(job, Job) and job.done else self.get(job)
+        here = urlsplit(self.base_url).netloc
+        return fetch_images(
+            self._http, current, lambda u: self._headers if urlsplit(u).netloc == here else {}
+        )
+
     def interrupt(self, job: Job | str | None = None) -> None:
         """Stop the running prompt (``POST /interrupt``).
 

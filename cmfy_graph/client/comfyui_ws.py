@@ -127,12 +127,15 @@ class LiveEvents:
 
         c = self.client
         try:
-            return connect(
+            opening = connect(
                 ws_url(c.base_url, c.client_id),
                 additional_headers=c._headers or None,
                 open_timeout=self.open_timeout,
                 max_size=None,
             )
+            # entered as the context manager it is (newer websockets warn otherwise; older
+            # ones return the connection itself, whose __enter__ returns it too)
+            return opening.__enter__()
         except Exception:  # noqa: BLE001 - any failure to open means: poll instead
             return None
 
@@ -143,6 +146,10 @@ class LiveEvents:
         tries = 0
         if self._ws is None:
             self._ws = self._connect()
+        end = self._ended(job_id)  # it may have ended before the socket was open
+        if end is not None:
+            yield end
+            return
         while True:
             if self._ws is None:
                 yield from self._poll(job_id, deadline)

@@ -103,6 +103,28 @@ class Job:
             )
         return self
 
+    def _repr_html_(self) -> str:
+        """Jupyter: the job's id, status, times and error, and its output images."""
+        from html import escape
+
+        rows = [("job", self.job_id), ("status", self.status)]
+        if self.queue_position is not None:
+            rows.append(("queue position", str(self.queue_position)))
+        if self.execution_time_ms is not None:
+            rows.append(("execution", f"{self.execution_time_ms / 1000:.1f} s"))
+        if self.error is not None:
+            rows.append(("error", f"{self.error.code}: {self.error.message}"))
+        table = "".join(
+            f"<tr><th style='text-align:left'>{escape(k)}</th><td>{escape(v)}</td></tr>"
+            for k, v in rows
+        )
+        imgs = "".join(
+            f"<img src='{escape(u, quote=True)}' style='max-width:256px;margin:2px'/>"
+            for u in self.outputs
+            if u.startswith(("http://", "https://"))
+        )
+        return f"<table>{table}</table>" + (f"<div>{imgs}</div>" if imgs else "")
+
     def to_dict(self) -> dict[str, Any]:
         """The job as a JSON-ready dict (the service's own JSON when there is one)."""
         if self.raw:
