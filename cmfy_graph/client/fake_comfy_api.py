@@ -443,14 +443,13 @@ class _Handler(BaseHTTPRequestHandler):
                     continue
                 doc = fake.job_json(jid)
             frames = []
-            if not last or state[0] != last[0]:
-                frames.append(
-                    ("status", {"status": doc["status"], "queue_position": doc["queue_position"]})
-                )
             if doc["progress"] is not None and (not last or state[1] != last[1]):
                 frames.append(("progress", doc["progress"]))
             for out in doc["outputs"][(last[2] if last else 0) :]:
                 frames.append(("output", out))
+            if not last or state[0] != last[0]:  # a terminal status comes last
+                status = {"status": doc["status"], "queue_position": doc["queue_position"]}
+                frames.append(("status", status))
             last = state
             try:
                 for kind, data in frames:
