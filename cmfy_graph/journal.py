@@ -8,9 +8,12 @@ for every variant, what is known:
 ``ev``    meaning
 ========  =====================================================================================
 run       a run started (``sweep``: the base digest, ``n``: the number of variants)
-submit    a submission is about to be sent (``v`` variant id, ``i`` index, ``p`` parameters)
+submit    a submission is about to be sent (``v`` variant id, ``i`` index, ``p`` parameters,
+          ``key``: its idempotency key, for a backend that takes one; sent again after a crash)
 accepted  the server accepted it (``job``: the job id; ``server``: the base URL of the server
           that holds it, for backends of several servers such as a ComfyUI pool)
+cancelled the run was interrupted and the variant's job cancelled on the server (``job``);
+          the next run submits the variant again
 rejected  the server refused it, no job was created (``code``, ``msg``); safe to submit again.
           With ``dup: true``, a job of this variant may still exist (its server could not be
           reached from this run), so submitting again may duplicate it
@@ -241,6 +244,7 @@ class VariantState:
         "started_at",
         "completed_at",
         "execution_ms",
+        "key",
     )
 
     def __init__(self, vid: str) -> None:
@@ -263,6 +267,8 @@ class VariantState:
         self.started_at: str | None = None
         self.completed_at: str | None = None
         self.execution_ms: float | None = None
+        #: the idempotency key of the last submission whose outcome is unknown (sent again)
+        self.key: str | None = None
 
     def apply(self, rec: Mapping[str, Any]) -> None:
         """Advance the state by one journal record of this variant."""
@@ -283,6 +289,17 @@ class VariantState:
                 self.index = rec["i"]
             if isinstance(rec.get("p"), dict):
                 self.params = rec["p"]
+            key = rec.get("key")
+            self.key = key if isinstance(key, str) else None
+        elif ev == "cancelled":
+            # the run was stopped and the job cancelled on the server: it never ran to its
+            # end, so the next run submits the variant again
+            self.status = "new"
+            self.job_id = None
+            self.server = None
+            self.key = None
+            self.error_code = "cancelled"
+            self.error_message = "cancelled when an earlier run was interrupted"
         elif ev == "accepted":
             self.status = "accepted"
             self.job_id = str(rec.get("job"))
@@ -293,6 +310,8 @@ class VariantState:
             self.accepted_at = t
         elif ev in ("rejected", "uncertain"):
             self.status = ev
+            if ev == "rejected":
+                self.key = None
             if ev == "uncertain" or rec.get("dup") is True:
                 self.possibly_duplicated = True
             self.error_code = rec.get("code")

@@ -157,6 +157,7 @@ class ComfyUIClient:
         self.max_attempts = max(1, max_attempts)
         self._rng = random.Random()
         self._uploaded: dict[str, str] = {}  # content name -> the server's name for it
+        self._upload_lock = threading.Lock()  # threads of a pool upload a file once
         self.uploads = 0  # files this client sent (not counting those the server had)
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(
@@ -287,13 +288,18 @@ class ComfyUIClient:
     def upload(self, path: str | os.PathLike[str]) -> str:
         """Put a local file in the server's input folder, named by its content; returns the
         name to use in the prompt. Nothing is sent when the server already has it."""
-        import httpx
 
         from .uploads import content_name
 
-        name = content_name(path)
+        with self._upload_lock:
+            return self._upload(path, content_name(path))
+
+    def _upload(self, path: str | os.PathLike[str], name: str) -> str:
+        import httpx
+
         if name in self._uploaded:
             return self._uploaded[name]
+        key = name
         q = urlencode({"filename": name, "type": "input", "subfolder": ""})
         try:
             r = self._http.head(f"{self.base_url}/view?{q}", headers=self._headers)
@@ -326,7 +332,7 @@ class ComfyUIClient:
             if isinstance(got, Mapping) and isinstance(got.get("name"), str):
                 sub = got.get("subfolder") or ""
                 name = f"{sub}/{got['name']}" if sub else got["name"]
-        self._uploaded[content_name(path)] = name
+        self._uploaded[key] = name
         return name
 
     def upload_inputs(self, prompt: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
@@ -761,6 +767,10 @@ class ComfyUIPool:
             raise NotFoundError(f"job {jid} was not submitted through this pool")
         return self.clients[i]
 
+    def cancel(self, job: Job | str) -> None:
+        """Cancel a job of the pool on its server (removed from the queue, or interrupted)."""
+        self._client_for(job).cancel(job)
+
     def _note(self, job: Job) -> Job:
         if job.done:
             with self._cond:
@@ -838,6 +848,10 @@ class AsyncComfyUIPool:
 
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
+
+    async def cancel(self, job: Job | str) -> None:
+        """Cancel a job of the pool on its server."""
+        await self._call(self.pool.cancel, job)
 
     async def submit(self, workflow_or_prompt: Any, **kwargs: Any) -> Job:
         """See :meth:`ComfyUIPool.submit`."""

@@ -17,11 +17,14 @@ VALUES: a comma list (5,7.5,9), an inclusive range (1..40, 1..40:2, 0..1:0.25), 
 ('["a, b", "c"]') or @FILE (one value per line). NODE is a node id, a node title or a class
 type that appears once. Several --set make a grid; --zip pairs them; --random N draws N.
 
-Backends: cloud (CMFY_API_KEY, CMFY_API_URL or --api-url) or comfyui (--server URL, repeatable).
+Backends: cloud (CMFY_API_KEY, CMFY_API_URL or --api-url), comfyui (--server URL, repeatable)
+or comfy-api (COMFY_API_KEY, COMFY_BASE_URL or --api-url: every create carries an
+idempotency key, journaled, so a submission lost in a crash is never run twice).
 Rerun the same command to resume; results in DIR/results.jsonl and DIR/results.csv.
 DIR holds one sweep: a different one is refused unless --force, and two sweeps cannot run
-into it at once (DIR/.lock names the one that holds it). Ctrl-C stops submitting, says which
-jobs are still on the server and how to resume (exit code 130).
+into it at once (DIR/.lock names the one that holds it). Ctrl-C stops submitting, cancels the
+jobs in flight where the backend can (ComfyUI, Comfy API; journaled, so the next run submits
+them again), says which jobs are still on the server and how to resume (exit code 130).
 """
 
 
@@ -55,10 +58,10 @@ def register(sub: Any) -> None:
     p.add_argument("--concurrency", "-j", type=int, metavar="N", help="jobs in flight at most")
     p.add_argument(
         "--backend",
-        choices=["cloud", "comfyui"],
+        choices=["cloud", "comfyui", "comfy-api"],
         default=None,
-        help="cmfy.cloud jobs API (default) or self-hosted ComfyUI servers (the default "
-        "when --server is given)",
+        help="cmfy.cloud jobs API (default), self-hosted ComfyUI servers (the default "
+        "when --server is given) or the Comfy API v2 (COMFY_BASE_URL, --api-url)",
     )
     p.add_argument("--api-url", metavar="URL", help="cmfy.cloud API base URL (cloud backend)")
     p.add_argument(
@@ -156,6 +159,12 @@ def _backend(args: argparse.Namespace, spec: Any) -> Any:
             servers, args.per_server, validate=False, max_threads=max(8, args.concurrency or 0)
         )
         return ComfyUIBackend(pool, wait_timeout=args.timeout, poll_interval=args.poll_interval)
+    if backend == "comfy-api":
+        from ..runner.backends import ComfyApiBackend
+
+        return ComfyApiBackend.create(
+            args.api_url, spec=spec, wait_timeout=args.timeout, poll_interval=args.poll_interval
+        )
     return CloudBackend.create(
         base_url=api_url(args.api_url, cfg),
         spec=spec,
@@ -173,6 +182,13 @@ def _report_stop(runner: Any, out: str) -> None:
     left, uncertain = runner.left_on_server, runner.left_uncertain
     err = sys.stderr
     print(f"cmfy-graph sweep: interrupted; the journal in {out} has every job", file=err)
+    if runner.cancelled_jobs:
+        n = len(runner.cancelled_jobs)
+        print(
+            f"  {n} job(s) in flight were cancelled on the server (journaled: the next run "
+            "submits those variants again)",
+            file=err,
+        )
     if left:
         ids = ", ".join(job for _v, job, _s in left[:5]) + (" ..." if len(left) > 5 else "")
         print(

@@ -61,6 +61,7 @@ class _State:
         max_backoff: float = 30.0,
         download: bool = True,
         force: bool = False,
+        cancel_on_interrupt: bool = True,
     ) -> None:
         if concurrency is not None and concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -75,6 +76,9 @@ class _State:
         self.max_backoff = max_backoff
         self.download = download
         self.force = force
+        #: cancel the jobs in flight when the run is interrupted (backends that can)
+        self.cancel_on_interrupt = cancel_on_interrupt
+        self.cancelled_jobs: list[tuple[str, str]] = []
         #: after a run that was stopped (Ctrl-C): (variant id, job id, server) of every job
         #: that is still on the server, and the variants whose submission was in flight
         self.left_on_server: list[tuple[str, str, str | None]] = []

@@ -1,5 +1,11 @@
 """Backends: what the runner submits to (:class:`Backend`), and the adapters of the cmfy.cloud
-client (:class:`CloudBackend`) and the ComfyUI pool (:class:`ComfyUIBackend`).
+client (:class:`CloudBackend`), the ComfyUI pool (:class:`ComfyUIBackend`) and the Comfy API v2
+(:class:`ComfyApiBackend`).
+
+A backend may also have ``async def cancel(job_id)`` (the runner cancels the jobs in flight when
+a sweep is interrupted) and ``idempotent = True`` with ``submit(prompt, key=...)`` (the runner
+journals a key per submission and sends it again when the submission's outcome was lost, so the
+server never runs it twice).
 """
 
 from __future__ import annotations
@@ -263,6 +269,18 @@ class _ClientBackend:
         if close is not None:
             await close()
 
+    async def cancel(self, job_id: str) -> None:
+        """Cancel a job (when the client can)."""
+        from ..client import errors as ce
+
+        cancel = getattr(self.client, "cancel", None)
+        if cancel is None:
+            raise BackendError("this backend cannot cancel jobs", code="cannot_cancel")
+        try:
+            await cancel(job_id)
+        except ce.ApiError as exc:
+            raise _map_client_error(exc) from None
+
 
 def _outcome_of(job: Any) -> JobOutcome:
     def get(name: str) -> Any:
@@ -389,6 +407,53 @@ class ComfyUIBackend(_ClientBackend):
         if clients is None or not isinstance(per, int):
             return Limits()
         return Limits(concurrent=len(clients) * per)
+
+
+class ComfyApiBackend(_ClientBackend):
+    """The Comfy API v2 through :class:`cmfy_graph.client.AsyncComfyApiClient`: every create
+    carries the runner's idempotency key for the variant."""
+
+    idempotent = True
+
+    @classmethod
+    def create(
+        cls,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        *,
+        spec: Any = None,
+        wait_timeout: float = 3600.0,
+        poll_interval: float = 1.0,
+    ) -> ComfyApiBackend:
+        """A backend with its own client (URL and key from the arguments or
+        ``COMFY_BASE_URL`` / ``COMFY_API_KEY``); prompts are not linted per variant."""
+        from ..client.aio import AsyncComfyApiClient
+
+        client = AsyncComfyApiClient(base_url, api_key=api_key, spec=spec, validate=False)
+        return cls(client, wait_timeout=wait_timeout, poll_interval=poll_interval)
+
+    async def submit(self, prompt: dict[str, Any], key: str | None = None) -> str | Submission:
+        from ..client import errors as ce
+
+        try:
+            job = await self.client.submit(prompt, idempotency_key=key)
+        except ce.ApiError as exc:
+            raise _map_client_error(exc) from None
+        return str(job.job_id)
+
+    async def wait(self, job_id: str) -> JobOutcome:
+        from ..client import errors as ce
+
+        try:
+            job = await self.client.wait(
+                job_id, timeout=self.wait_timeout, poll_interval=self.poll_interval
+            )
+        except ce.ApiError as exc:
+            raise _map_client_error(exc) from None
+        return _outcome_of(job)
+
+    def limits(self) -> Limits:
+        return Limits()
 
 
 _CAPACITY_CODES = ("concurrent_limit_reached", "queue_full")

@@ -10,6 +10,7 @@ import importlib
 import os
 import sys
 import time
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -153,11 +154,19 @@ class SweepRunner(_ResumeFromJournal):
         v, vs = run.v, run.vs
         await self._pace()
         rec: dict[str, Any] = {"ev": "submit", "v": v.id, "i": v.index, "t": now(), "p": v.params}
+        idempotent = getattr(self.backend, "idempotent", False)
+        if idempotent:
+            # the key of a submission whose outcome was lost is sent again: the server then
+            # refuses to run it twice
+            rec["key"] = vs.key or uuid.uuid4().hex
         await run.journal.write(rec)
         vs.apply(rec)
         run.report.submitted += 1
         try:
-            submitted = await self.backend.submit(v.prompt)
+            if idempotent:
+                submitted = await self.backend.submit(v.prompt, key=rec["key"])  # type: ignore[call-arg]
+            else:
+                submitted = await self.backend.submit(v.prompt)
         except BackendError as exc:
             return await self._submit_failed(run, exc)
         server = None
@@ -406,7 +415,11 @@ class SweepRunner(_ResumeFromJournal):
                 }
             )
             todo = self._todo(state.variants, report, gate)
-            fatal = await self._work(todo, workers, gate, journal, report)
+            try:
+                fatal = await self._work(todo, workers, gate, journal, report)
+            except (asyncio.CancelledError, KeyboardInterrupt):
+                await self._cancel_in_flight(state, journal)
+                raise
             await journal.drain()
         finally:
             try:
@@ -436,6 +449,29 @@ class SweepRunner(_ResumeFromJournal):
         if fatal is not None:
             raise fatal
         return report
+
+    async def _cancel_in_flight(self, state: JournalState, journal: AsyncJournal) -> None:
+        """Interrupted: cancel the jobs this sweep has on the server (when the backend can),
+        each journaled (``cancelled``) so the next run submits the variant again."""
+        cancel = getattr(self.backend, "cancel", None)
+        if cancel is None or not self.cancel_on_interrupt:
+            return
+        for vid in self.sweep.ids():
+            vs = state.variants.get(vid)
+            if vs is None or vs.status != "accepted" or vs.job_id is None:
+                continue
+            job = vs.job_id
+            try:
+                await asyncio.wait_for(asyncio.shield(cancel(job)), 10)
+            except (BackendError, asyncio.TimeoutError, asyncio.CancelledError):
+                continue  # left on the server: reported as such
+            rec = {"ev": "cancelled", "v": vid, "job": job, "t": now()}
+            try:
+                await journal.write(rec)
+            except BaseException:  # noqa: BLE001 - the journal is closing; the next run waits for the job
+                continue
+            vs.apply(rec)
+            self.cancelled_jobs.append((vid, job))
 
     def _progress_bar(self) -> Any:
         if not self.progress:
