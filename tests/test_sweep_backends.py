@@ -142,3 +142,53 @@ def test_a_submission_lost_in_a_crash_is_not_run_twice(tmp_path: Path) -> None:
         lost = by_id[v.id]
         assert lost["status"] != "completed" and lost["possibly_duplicated"]
         assert report.completed == 1
+
+
+def test_a_pool_that_mixes_comfyui_and_the_comfy_api(tmp_path: Path) -> None:
+    wf = tmp_path / "wf.json"
+    wf.write_text(json.dumps(img2img(str(PHOTO), steps=2).to_prompt()))
+    out = tmp_path / "out"
+    with (
+        FakeComfyUI(run_seconds=0.05, validate=False) as comfy,
+        FakeComfyApi(run_seconds=0.05) as api,
+    ):
+        argv = [
+            sys.executable,
+            "-m",
+            "cmfy_graph",
+            "sweep",
+            str(wf),
+            "--set",
+            "5.seed=1..10",
+            "--backend",
+            "comfyui",
+            "--backend",
+            "comfy-api",
+            "--server",
+            comfy.url,
+            "--api-url",
+            api.url,
+            "--per-server",
+            "2",
+            "--out",
+            str(out),
+            "--poll-interval",
+            "0.02",
+            "--no-progress",
+            "--no-validate",
+        ]
+        r = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        got = rows(out)
+        assert len(got) == 10 and all(x["status"] == "completed" and x["files"] for x in got)
+        # both backends took work; the photo went to each once (an upload, an asset)
+        assert comfy.received and api.jobs and len(comfy.received) + len(api.jobs) == 10
+        assert len(comfy.uploads) == 1 and len(api.asset_names) == 1
+        # the journal says which backend holds each job
+        records, _ = read_journal(out / JOURNAL_NAME)
+        servers = {r["server"].split("::")[0] for r in records if r["ev"] == "accepted"}
+        assert servers == {"comfyui", "comfy-api"}
+        # a rerun resumes: nothing submitted again
+        again = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert again.returncode == 0, again.stderr
+        assert len(comfy.received) + len(api.jobs) == 10

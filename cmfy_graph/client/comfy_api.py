@@ -39,6 +39,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping
@@ -185,6 +186,7 @@ class ComfyApiClient:
         self.max_backoff = max_backoff
         self._rng = random.Random()
         self._assets: dict[str, str] = {}  # content name -> asset id
+        self._upload_lock = threading.Lock()  # threads upload a file once
         self._owns_http = http_client is None
         self._http = http_client or httpx.Client(
             transport=transport, timeout=httpx.Timeout(timeout), follow_redirects=True
@@ -268,12 +270,12 @@ class ComfyApiClient:
         or a new UUID), uploading local input files as assets first; retries as the module
         docstring says, never creating two jobs for one call."""
         prompt, _ = to_prompt(workflow_or_prompt, self._spec_for(workflow_or_prompt))
-        prompt, local = self._local_assets(prompt)
+        prompt, local, refs = self._local_assets(prompt)
         if self.validate:
             lint_prompt(prompt, self.spec, profile="comfyui", input_files=local)
         else:
             check_prompt_shape(prompt)
-        for (nid, name), ref in self._asset_refs.items():
+        for (nid, name), ref in refs.items():
             prompt[nid]["inputs"][name] = ref
         key = idempotency_key or str(uuid.uuid4())
         return self._create(prompt, key)
@@ -331,27 +333,34 @@ class ComfyApiClient:
 
     # -- assets -----------------------------------------------------------------------------------
 
-    def _local_assets(self, prompt: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
-        """Local input files uploaded as assets; the references go in after linting."""
+    def _local_assets(
+        self, prompt: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], list[str], dict[tuple[str, str], dict[str, Any]]]:
+        """Local input files uploaded as assets: the prompt naming them, their names, and
+        the asset references that replace them after linting."""
         from .uploads import local_inputs
 
         out = {k: dict(v) if isinstance(v, Mapping) else v for k, v in prompt.items()}
-        self._asset_refs: dict[tuple[str, str], dict[str, Any]] = {}
+        refs: dict[tuple[str, str], dict[str, Any]] = {}
         names = []
         for li in local_inputs(prompt, self._spec_for(prompt)):
             asset_id, name = self.upload(li.path)
             node = out[li.node_id]
             node["inputs"] = {**node["inputs"], li.input_name: name}
             names.append(name)
-            self._asset_refs[(li.node_id, li.input_name)] = {
+            refs[(li.node_id, li.input_name)] = {
                 "__type": "core/ASSET",
                 "info": {"id": asset_id, "file_path": name},
             }
-        return out, names
+        return out, names, refs
 
     def upload(self, path: str | os.PathLike[str]) -> tuple[str, str]:
         """Upload a local file as an asset (``POST /api/v2/assets``, once per file and
         client); its asset id and file name."""
+        with self._upload_lock:
+            return self._upload(path)
+
+    def _upload(self, path: str | os.PathLike[str]) -> tuple[str, str]:
         import mimetypes
 
         import httpx

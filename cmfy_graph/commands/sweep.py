@@ -59,9 +59,11 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--backend",
         choices=["cloud", "comfyui", "comfy-api"],
+        action="append",
         default=None,
         help="cmfy.cloud jobs API (default), self-hosted ComfyUI servers (the default "
-        "when --server is given) or the Comfy API v2 (COMFY_BASE_URL, --api-url)",
+        "when --server is given) or the Comfy API v2 (COMFY_BASE_URL, --api-url); "
+        "repeat it for a pool that mixes them",
     )
     p.add_argument("--api-url", metavar="URL", help="cmfy.cloud API base URL (cloud backend)")
     p.add_argument(
@@ -139,11 +141,28 @@ def _load(args: argparse.Namespace, spec: Any) -> dict[str, Any]:
 
 
 def _backend(args: argparse.Namespace, spec: Any) -> Any:
+    """The backend of ``--backend`` (repeated: a pool that mixes them)."""
+    from ..sweep import SweepError
+
+    kinds = list(dict.fromkeys(args.backend or ["comfyui" if args.server else "cloud"]))
+    if len(kinds) == 1:
+        return _one_backend(args, spec, kinds[0], args.api_url)
+    if args.api_url and {"cloud", "comfy-api"} <= set(kinds):
+        raise SweepError(
+            "--api-url is ambiguous with both cloud and comfy-api: set CMFY_API_URL and "
+            "COMFY_BASE_URL instead"
+        )
+    from ..runner import MixedBackend
+
+    backends = [_one_backend(args, spec, k, args.api_url) for k in kinds]
+    return MixedBackend(backends, kinds, per_backend=args.per_server)
+
+
+def _one_backend(args: argparse.Namespace, spec: Any, backend: str, url: str | None) -> Any:
     from ..config import api_url, find_config
     from ..runner import CloudBackend, ComfyUIBackend
 
     cfg = find_config()
-    backend = args.backend or ("comfyui" if args.server else "cloud")
     if backend == "comfyui":
         servers = args.server or list(cfg.server)
         if not servers:
@@ -163,10 +182,10 @@ def _backend(args: argparse.Namespace, spec: Any) -> Any:
         from ..runner.backends import ComfyApiBackend
 
         return ComfyApiBackend.create(
-            args.api_url, spec=spec, wait_timeout=args.timeout, poll_interval=args.poll_interval
+            url, spec=spec, wait_timeout=args.timeout, poll_interval=args.poll_interval
         )
     return CloudBackend.create(
-        base_url=api_url(args.api_url, cfg),
+        base_url=api_url(url, cfg),
         spec=spec,
         wait_timeout=args.timeout,
         poll_interval=args.poll_interval,

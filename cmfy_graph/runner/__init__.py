@@ -31,11 +31,13 @@ from .backends import (
     Backend,
     BackendError,
     CloudBackend,
+    ComfyApiBackend,
     ComfyUIBackend,
     JobOutcome,
     Limits,
     Submission,
 )
+from .mixed import MixedBackend
 from .results import (
     OUTPUTS_DIR,
     RESULTS_CSV,
@@ -59,6 +61,8 @@ __all__ = [
     "results_rows",
     "CloudBackend",
     "ComfyUIBackend",
+    "ComfyApiBackend",
+    "MixedBackend",
     "RESULTS_JSONL",
     "RESULTS_CSV",
     "OUTPUTS_DIR",
