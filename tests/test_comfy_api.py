@@ -44,7 +44,7 @@ def test_fifty_submissions_under_429_and_503_make_exactly_fifty_jobs() -> None:
         srv._rng.seed(7)
         faults = [srv._rng.choice(["429", "503", None, None]) for _ in range(120)]
         srv.create_faults = faults
-        with client(srv) as c, ThreadPoolExecutor(8) as pool:
+        with client(srv, max_attempts=60) as c, ThreadPoolExecutor(8) as pool:
             jobs = list(pool.map(lambda i: c.submit(prompt(seed=i)), range(50)))
         assert len(srv.jobs) == 50 and len({j.job_id for j in jobs}) == 50
         assert set(srv.jobs) == {j.job_id for j in jobs}

@@ -30,14 +30,26 @@ import json
 import time
 from collections.abc import Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from .errors import WaitTimeout
 from .events import JobEvent
+from .jobs import Job
 
-if TYPE_CHECKING:
-    from .comfyui import ComfyUIClient
+
+class _Client(Protocol):
+    """What this module needs of :class:`~cmfy_graph.client.comfyui.ComfyUIClient` (typed by
+    its shape, so that the two modules do not import each other)."""
+
+    base_url: str
+    client_id: str
+    _headers: dict[str, str]
+
+    def get(self, job_id: str | Job) -> Job: ...
+
+    def _from_history(self, jid: str) -> Job | None: ...
+
 
 __all__ = ["LiveEvents", "ws_url"]
 
@@ -88,7 +100,7 @@ class LiveEvents:
 
     def __init__(
         self,
-        client: ComfyUIClient,
+        client: _Client,
         *,
         reconnects: int = 5,
         poll_interval: float = 0.5,
