@@ -192,3 +192,37 @@ def test_a_pool_that_mixes_comfyui_and_the_comfy_api(tmp_path: Path) -> None:
         again = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=120)
         assert again.returncode == 0, again.stderr
         assert len(comfy.received) + len(api.jobs) == 10
+
+
+def test_a_sweep_shows_the_progress_of_each_running_job(tmp_path: Path) -> None:
+    import threading
+
+    from cmfy_graph.runner.scheduling import _steps
+
+    base = img2img(PHOTO, steps=20).to_prompt()
+    s = sweep(base, {"5.seed": [1, 2]})
+    with FakeComfyUI(run_seconds=1.0, validate=False) as srv:
+        pool = AsyncComfyUIPool([srv.url], 1, validate=False, poll_interval=0.02)
+        backend = ComfyUIBackend(pool, poll_interval=0.02)
+        seen: list[dict[str, Any]] = []
+        t = threading.Thread(target=lambda: run_sweep(s, tmp_path / "out", backend, progress=False))
+        t.start()
+        deadline = time.monotonic() + 20
+        while t.is_alive() and time.monotonic() < deadline:
+            p = backend.progress()
+            if p:
+                seen.append(p)
+            time.sleep(0.01)
+        t.join(30)
+    assert seen, "no progress was seen while the jobs ran"
+    values = {v for p in seen for (v, m) in p.values() if m == 20}
+    assert len(values) > 5 and values <= set(range(1, 21))
+    assert set().union(*seen) <= set(srv.received)  # keyed by the jobs' ids
+    # what the bar shows
+    assert _steps(backend) in ("", *(f" steps {v}/20" for v in range(1, 21)))
+
+    class Fake:
+        def progress(self) -> dict[str, tuple[int, int]]:
+            return {"a": (3, 20), "b": (7, 30)}
+
+    assert _steps(Fake()) == " steps 3/20 7/30"

@@ -258,3 +258,70 @@ def _end_of(job: Any) -> JobEvent:
     if err is not None and err.code == "execution_interrupted":
         return JobEvent("cancelled", job.job_id)
     return JobEvent("failed", job.job_id, data={"message": err.message if err else "failed"})
+
+
+class ProgressMonitor:
+    """A background reader of one server's websocket for a client id that keeps, per prompt,
+    the latest sampler step (``progress[prompt_id] = (node, value, max)``; removed when the
+    prompt ends): the per-job progress a sweep shows. Read-only: waiting for jobs does not
+    depend on it. :meth:`stop` ends it."""
+
+    def __init__(self, client: _Client, *, reconnect_delay: float = 1.0) -> None:
+        import threading
+
+        self.client = client
+        self.progress: dict[str, tuple[str | None, Any, Any]] = {}
+        self.reconnect_delay = reconnect_delay
+        self._stop = threading.Event()
+        self._live = LiveEvents(client)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        from websockets.exceptions import ConnectionClosed
+
+        while not self._stop.is_set():
+            ws = self._live._connect()
+            if ws is None:
+                self._stop.wait(self.reconnect_delay)
+                continue
+            try:
+                while not self._stop.is_set():
+                    try:
+                        raw = ws.recv(timeout=0.5)
+                    except TimeoutError:
+                        continue
+                    if isinstance(raw, str):
+                        self._note(raw)
+            except (ConnectionClosed, OSError):
+                pass
+            finally:
+                try:
+                    ws.close()
+                except Exception:  # noqa: BLE001 - closing a broken socket
+                    pass
+
+    def _note(self, raw: str) -> None:
+        try:
+            msg = json.loads(raw)
+        except ValueError:
+            return
+        data = msg.get("data") if isinstance(msg, dict) else None
+        if not isinstance(data, dict) or not isinstance(data.get("prompt_id"), str):
+            return
+        pid = data["prompt_id"]
+        kind = msg.get("type")
+        if kind == "progress":
+            node = data.get("node")
+            self.progress[pid] = (
+                str(node) if node is not None else None,
+                data.get("value"),
+                data.get("max"),
+            )
+        elif kind in ("execution_success", "execution_error", "execution_interrupted"):
+            self.progress.pop(pid, None)
+
+    def stop(self) -> None:
+        """Stop reading and close the socket."""
+        self._stop.set()
+        self._thread.join(2)

@@ -384,6 +384,34 @@ class ComfyUIBackend(_ClientBackend):
     waits for it on that server instead of queuing it again.
     """
 
+    _monitors: list[Any] | None = None
+
+    async def submit(self, prompt: dict[str, Any]) -> str | Submission:
+        if self._monitors is None:
+            self._start_monitors()
+        return await super().submit(prompt)
+
+    def _start_monitors(self) -> None:
+        """One websocket reader per server, for the per-job progress the sweep shows."""
+        from ..client.comfyui_ws import ProgressMonitor
+
+        pool = getattr(self.client, "pool", None)
+        clients = getattr(pool, "clients", None) or []
+        self._monitors = [ProgressMonitor(c) for c in clients]
+
+    def progress(self) -> dict[str, tuple[Any, Any]]:
+        """The latest sampler step of each running job: ``{job_id: (value, max)}``."""
+        out: dict[str, tuple[Any, Any]] = {}
+        for m in self._monitors or []:
+            for pid, (_node, value, mx) in list(m.progress.items()):
+                out[pid] = (value, mx)
+        return out
+
+    async def aclose(self) -> None:
+        for m in self._monitors or []:
+            m.stop()
+        await super().aclose()
+
     async def adopt(self, job_id: str, server: str | None) -> bool:
         """Follow ``job_id`` on ``server`` (True), or False when ``server`` is None (a journal
         of an older version) or not one of the pool's servers."""
@@ -441,16 +469,32 @@ class ComfyApiBackend(_ClientBackend):
             raise _map_client_error(exc) from None
         return str(job.job_id)
 
+    _progress: dict[str, tuple[Any, Any]] | None = None
+
     async def wait(self, job_id: str) -> JobOutcome:
         from ..client import errors as ce
 
+        if self._progress is None:
+            self._progress = {}
+        store = self._progress
+
+        def note(ev: Any) -> None:
+            if ev.event == "progress" and ev.max:
+                store[job_id] = (ev.value, ev.max)
+
         try:
             job = await self.client.wait(
-                job_id, timeout=self.wait_timeout, poll_interval=self.poll_interval
+                job_id, timeout=self.wait_timeout, poll_interval=self.poll_interval, on_event=note
             )
         except ce.ApiError as exc:
             raise _map_client_error(exc) from None
+        finally:
+            store.pop(job_id, None)
         return _outcome_of(job)
+
+    def progress(self) -> dict[str, tuple[Any, Any]]:
+        """The latest sampler step of each running job: ``{job_id: (value, max)}``."""
+        return dict(self._progress or {})
 
     def limits(self) -> Limits:
         return Limits()

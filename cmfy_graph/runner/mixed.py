@@ -119,6 +119,15 @@ class MixedBackend:
     def limits(self) -> Limits:
         return Limits(concurrent=sum(self._limit(i) for i in range(len(self.backends))))
 
+    def progress(self) -> dict[str, tuple[Any, Any]]:
+        """The latest sampler step of each running job, from the backends that report it."""
+        out: dict[str, tuple[Any, Any]] = {}
+        for b in self.backends:
+            prog = getattr(b, "progress", None)
+            if prog is not None:
+                out.update(prog())
+        return out
+
     async def aclose(self) -> None:
         for b in self.backends:
             await b.aclose()

@@ -24,6 +24,15 @@ from .results import OUTPUTS_DIR, SweepReport, write_results
 from .resume import _ResumeFromJournal
 
 
+def _steps(backend: Any) -> str:
+    """`` steps 12/20 5/20`` of the running jobs, for backends that report progress."""
+    prog = getattr(backend, "progress", None)
+    if prog is None:
+        return ""
+    shown = [f"{v}/{m}" for v, m in list(prog().values())[:4] if m]
+    return f" steps {' '.join(shown)}" if shown else ""
+
+
 class _Again:
     """Try again: wait for the job again, or (``resubmit``) submit the variant again."""
 
@@ -94,6 +103,7 @@ class SweepRunner(_ResumeFromJournal):
         done, failed = self._counts["done"], self._counts["failed"]
         queued = max(0, self._total - done - failed - running)
         text = f"done={done} running={running} queued={queued} failed={failed}"
+        text += _steps(self.backend)
         paused = self._paused_to - time.monotonic()
         if paused > 0.5:
             text += f" rate-limited={paused:.0f}s"
