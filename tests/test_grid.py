@@ -157,3 +157,13 @@ def test_an_image_of_another_aspect_fits_inside_its_cell(tmp_path: Path) -> None
     img = sheet.image.convert("RGB")
     assert img.getpixel(((x0 + x1) // 2, (y0 + y1) // 2)) == (0, 0, 0)
     assert img.getpixel((x0 + 1, y0 + 1)) != (0, 0, 0)  # a margin beside it
+
+
+def test_a_sheet_shows_itself_in_jupyter(tmp_path: Path) -> None:
+    import io
+
+    d = make_sweep_dir(tmp_path / "sw")
+    sheet = contact_sheet(d, "cfg", "seed", cell=32)
+    png = sheet._repr_png_()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert Image.open(io.BytesIO(png)).size == sheet.size
