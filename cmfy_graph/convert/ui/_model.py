@@ -195,6 +195,11 @@ def is_ui_workflow(data: Any) -> bool:
 
 
 def _key(x: Any) -> str:
+    t = type(x)
+    if t is int:
+        return str(x)
+    if t is str:
+        return x  # type: ignore[no-any-return]
     if isinstance(x, bool):
         return str(int(x))
     if isinstance(x, float) and x.is_integer():

@@ -25,6 +25,39 @@ from ._model import (
 from ._state import _State
 from .widgets import _layouts, _live_type, _widget_type_of
 
+_LIVE_TEMPLATES: dict[int, tuple[Any, list[tuple[str, Any]], list[tuple[str, Any]]]] = {}
+
+
+def _live_template(ns: Any) -> tuple[list[tuple[str, Any]], list[tuple[str, Any]]]:
+    """What the editor rebuilds of a node type's input slots, computed once per spec record:
+    its sockets ``(name, spec input)`` and its widget slots ``(name, type)`` in order (inputs
+    injected by the upload and audio extensions included)."""
+    hit = _LIVE_TEMPLATES.get(id(ns))
+    if hit is not None and hit[0] is ns:
+        return hit[1], hit[2]
+    sockets: list[tuple[str, Any]] = []
+    widgets: list[tuple[str, Any]] = []
+    for spec_in in ns.inputs.values():
+        if _widget_type_of(spec_in) is None:
+            sockets.append((spec_in.name, spec_in))
+        else:
+            widgets.append((spec_in.name, spec_in.type))
+    layout = _layouts(ns)[0]
+    for slot in layout:
+        if slot.kind in ("upload", "fixed") and slot.input is None:
+            if slot.name in ns.inputs or slot.name not in ("upload", "audioUI"):
+                continue
+            typ = "AUDIO_UI" if slot.name == "audioUI" else "IMAGEUPLOAD"
+            if slot.name == "upload" and any(
+                x.input is not None and x.input.options.get("audio_upload") for x in layout
+            ):
+                typ = "AUDIOUPLOAD"
+            widgets.append((slot.name, typ))
+    if len(_LIVE_TEMPLATES) > 10_000:
+        _LIVE_TEMPLATES.clear()
+    _LIVE_TEMPLATES[id(ns)] = (ns, sockets, widgets)
+    return sockets, widgets
+
 
 class LinkResolution(_State):
     """Links and reroutes."""
@@ -48,33 +81,19 @@ class LinkResolution(_State):
         if dto.sub is not None:
             live = dto.sub_inputs
         elif not self.is_virtual(dto) and dto.type in self.spec:
-            ns = self.spec[dto.type]
+            sockets, widgets = _live_template(self.spec[dto.type])
             saved = {i.name: i for i in dto.inputs}  # the last one of a name wins (a Map)
-            sockets: list[_Input] = []
-            widgets: list[_Input] = []
-            for spec_in in ns.inputs.values():
-                s = saved.get(spec_in.name)
+            live = []
+            for name, spec_in in sockets:
+                s = saved.get(name)
                 link = s.link if s is not None else None
-                if _widget_type_of(spec_in) is None:
-                    sockets.append(_Input(spec_in.name, link, _live_type(spec_in, s), None))
-                else:
-                    widgets.append(_Input(spec_in.name, link, spec_in.type, spec_in.name))
-            for slot in _layouts(ns)[0]:  # inputs injected by the upload / audio extensions
-                if slot.kind in ("upload", "fixed") and slot.input is None:
-                    if slot.name in ns.inputs or slot.name not in ("upload", "audioUI"):
-                        continue
-                    s = saved.get(slot.name)
-                    typ = "AUDIO_UI" if slot.name == "audioUI" else "IMAGEUPLOAD"
-                    if slot.name == "upload" and any(
-                        x.input is not None and x.input.options.get("audio_upload")
-                        for x in _layouts(ns)[0]
-                    ):
-                        typ = "AUDIOUPLOAD"
-                    widgets.append(
-                        _Input(slot.name, s.link if s is not None else None, typ, slot.name)
-                    )
-            defined = {i.name for i in sockets} | {i.name for i in widgets}
-            live = [*sockets, *widgets, *(i for i in dto.inputs if i.name not in defined)]
+                typ = spec_in.type if spec_in.dynamic is None else _live_type(spec_in, s)
+                live.append(_Input(name, link, typ, None))
+            for name, typ in widgets:
+                s = saved.get(name)
+                live.append(_Input(name, s.link if s is not None else None, typ, name))
+            defined = {i.name for i in live}
+            live.extend(i for i in dto.inputs if i.name not in defined)
         dto.live = live
         return live
 
