@@ -30,6 +30,8 @@ class _State:
         self.rng = random.Random(dynamic_prompts_seed) if dynamic_prompts_seed is not None else None
         #: id(saved node) -> (node, its saved input slots), parsed once
         self._saved_inputs: dict[int, tuple[Mapping[str, Any], list[_Input]]] = {}
+        #: (id(definition graph), id(its input record), index) -> (promotion link or None,)
+        self._promo_cache: dict[tuple[int, int, int], tuple[Any]] = {}
         self.workflow = workflow
         self.root = _Graph(workflow, "workflow")
         self.defs: dict[str, Mapping[str, Any]] = {}

@@ -182,7 +182,22 @@ class Subgraphs(_State):
     ) -> tuple[_Link, str] | None:
         """The link (and the widget name) through which a subgraph input gets its promoted
         widget: the first of its links, in ``linkIds`` order, whose target input has a widget
-        (``SubgraphNode._internalConfigureAfterSlots``); None when no link does."""
+        (``SubgraphNode._internalConfigureAfterSlots``); None when no link does. Memoised per
+        definition input (definitions do not change during a conversion)."""
+        if depth:  # inside a nested definition: not memoised (a cycle stops on depth)
+            return self._find_promotion_link(sub, sin, index, depth)
+        key = (id(sub), id(sin), index)
+        hit = self._promo_cache.get(key)
+        if hit is not None:
+            found: tuple[_Link, str] | None = hit[0]
+            return found
+        found = self._find_promotion_link(sub, sin, index, depth)
+        self._promo_cache[key] = (found,)
+        return found
+
+    def _find_promotion_link(
+        self, sub: _Graph, sin: Mapping[str, Any], index: int, depth: int
+    ) -> tuple[_Link, str] | None:
         for lk in self._input_links(sub, sin, index):
             target = sub.nodes.get(lk.target_id)
             if target is None:
