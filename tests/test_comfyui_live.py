@@ -249,3 +249,23 @@ def test_async_client_streams_events() -> None:
     with FakeComfyUI(run_seconds=0.3, validate=False) as srv:
         kinds = asyncio.run(main(srv.url))
     assert kinds[-1] == "completed"
+
+
+def test_event_lines_and_the_terminal_progress_line() -> None:
+    """The ``--events`` line format of the issue, and the live line a terminal gets."""
+    import io
+
+    from cmfy_graph.client.events import ProgressLine
+
+    ev = JobEvent("progress", "1a2b3c4d5e", "3", 5, 20)
+    assert json.dumps(ev.to_dict()) == '{"event": "progress", "node": "3", "value": 5, "max": 20}'
+    assert ev.to_dict(with_job=True)["job"] == "1a2b3c4d5e"
+    assert JobEvent("completed", "j").to_dict() == {"event": "completed"}
+    out = io.StringIO()
+    line = ProgressLine(out, {"3": "KSampler"})
+    line(JobEvent("executing", "1a2b3c4d5e", "3"))
+    line(ev)
+    line(JobEvent("cached", "1a2b3c4d5e", data={"nodes": []}))  # not shown
+    line.close()
+    text = out.getvalue()
+    assert "\r1a2b3c4d: node 3 KSampler 5/20" in text and text.endswith("\r")

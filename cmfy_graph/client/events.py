@@ -3,12 +3,12 @@
 :class:`JobEvent` is one event; its :meth:`~JobEvent.to_dict` is the JSON object that
 ``cmfy-graph submit --events`` prints, one a line::
 
-    {"event": "executing", "job": "…", "node": "3"}
-    {"event": "progress", "job": "…", "node": "3", "value": 5, "max": 20}
-    {"event": "cached", "job": "…", "nodes": ["1", "2"]}
-    {"event": "executed", "job": "…", "node": "9"}
-    {"event": "completed", "job": "…"}
-    {"event": "failed", "job": "…", "node": "3", "message": "…"}
+    {"event": "executing", "node": "3"}
+    {"event": "progress", "node": "3", "value": 5, "max": 20}
+    {"event": "cached", "nodes": ["1", "2"]}
+    {"event": "executed", "node": "9", "output": {...}}
+    {"event": "completed"}
+    {"event": "failed", "node": "3", "message": "…"}
 
 Events are a live view: they may be missed (a dropped connection) and are never the record of
 a job; the job itself (``get``/``wait``) is. Other kinds: ``queued`` (with ``position``),
@@ -46,9 +46,13 @@ class JobEvent:
         """True for the last event of a job (completed, failed, cancelled)."""
         return self.event in TERMINAL_EVENTS
 
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON object ``--events`` prints: ``event``, ``job``, then what is set."""
-        out: dict[str, Any] = {"event": self.event, "job": self.job}
+    def to_dict(self, *, with_job: bool = False) -> dict[str, Any]:
+        """The JSON object ``--events`` prints: ``event``, then ``node``, ``value``, ``max``
+        and the backend's extra fields when set (``job`` too with ``with_job``: the command
+        prints the events of one job, named by the final job printed last)."""
+        out: dict[str, Any] = {"event": self.event}
+        if with_job:
+            out["job"] = self.job
         if self.node is not None:
             out["node"] = self.node
         if self.value is not None:
