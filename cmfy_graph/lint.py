@@ -26,7 +26,7 @@ from typing import IO, TYPE_CHECKING, Any
 import attrs
 
 from .inputs import LoadedInput, read_input
-from .jsonpos import JsonPath, json_positions
+from .jsonpos import JsonLocator, JsonPath
 from .rules import RULES, rule
 from .validate import Finding, Report, check_webhook_url, sort_findings, validate_prompt
 
@@ -356,14 +356,14 @@ class _Locator:
     def __init__(self, r: FileResult) -> None:
         loaded = self.loaded = r.loaded
         self.lines = loaded.lines if loaded is not None else None
-        self.pos: dict[JsonPath, tuple[int, int]] = {}
+        self.json: JsonLocator | None = None
         self.ui: dict[str, int] = {}
         self.data: Any = None
         self.prefix: JsonPath = ()
         text = loaded.text if loaded is not None else None
         if text is None:
             return
-        self.pos = json_positions(text)
+        self.json = JsonLocator(text)
         if r.kind == "request_body":
             self.prefix = ("prompt",)
         elif r.kind == "ui_workflow" and isinstance(loaded.data, dict):  # type: ignore[union-attr]
@@ -385,10 +385,13 @@ class _Locator:
             return self._ui(nid.split(":", 1)[0], f.input_name)
         node = (*self.prefix, nid)
         if f.input_name is not None:
-            hit = self.pos.get((*node, "inputs", f.input_name)) or self.pos.get((*node, "inputs"))
+            hit = self._at((*node, "inputs", f.input_name)) or self._at((*node, "inputs"))
             if hit:
                 return hit
-        return self.pos.get(node, (1, 1))
+        return self._at(node) or (1, 1)
+
+    def _at(self, path: JsonPath) -> tuple[int, int] | None:
+        return self.json.locate(path) if self.json is not None else None
 
     def _ui(self, nid: str, input_name: str | None) -> tuple[int, int]:
         i = self.ui.get(nid)
@@ -400,11 +403,11 @@ class _Locator:
             if isinstance(ins, list):
                 for j, slot in enumerate(ins):
                     if isinstance(slot, dict) and slot.get("name") == input_name:
-                        return self.pos.get((*node, "inputs", j), (1, 1))
-            hit = self.pos.get((*node, "widgets_values"))
+                        return self._at((*node, "inputs", j)) or (1, 1)
+            hit = self._at((*node, "widgets_values"))
             if hit:
                 return hit
-        return self.pos.get(node, (1, 1))
+        return self._at(node) or (1, 1)
 
 
 def write_json(results: Sequence[FileResult], out: IO[str]) -> None:
