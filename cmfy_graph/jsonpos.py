@@ -10,14 +10,14 @@ position of a key is that of its opening quote; of an array element, its first c
 Used by ``lint`` to print ``file:LINE:COL:`` for a finding. It is lazy: a lookup decodes only
 the containers on its path (with the C decoder of :mod:`json`, each container once), so
 locating a few findings in a large workflow costs about one ``json.loads`` of the parts it
-walks through, not a Python-level scan of the whole text. The text is assumed to be JSON that
-:func:`json.loads` accepted; a path that is not there gives ``None``. With duplicate keys the
-last one wins, as in :func:`json.loads`.
+walks through, up to the member it looks for, not a Python-level scan of the whole text. The
+text is assumed to be JSON that :func:`json.loads` accepted; a path that is not there gives
+``None``. With duplicate keys (which :func:`json.loads` resolves to the last) the first is
+found.
 """
 
 from __future__ import annotations
 
-import bisect
 import json
 import re
 from json import decoder as _json_decoder
@@ -40,47 +40,65 @@ def _skip(s: str, i: int) -> int:
 _scanstring: Any = getattr(_json_decoder, "scanstring")  # noqa: B009 - C version; untyped in typeshed
 
 
+class _Scan:
+    """How far one container has been read: its members so far, and where the next starts."""
+
+    __slots__ = ("members", "next")
+
+    def __init__(self, members: dict[str, tuple[int, int]] | list[int], nxt: int | None) -> None:
+        self.members = members
+        self.next = nxt
+
+
 class JsonLocator:
     """Positions in one JSON text (see the module docstring)."""
 
     def __init__(self, text: str) -> None:
         self.text = text
-        # offset of a container -> {key: (key offset, value offset)} or [element offsets]
-        self._members: dict[int, dict[str, tuple[int, int]] | list[int]] = {}
-        self._newlines: list[int] | None = None
+        self._scans: dict[int, _Scan] = {}  # offset of a container -> how far it was read
 
-    def _container(self, at: int) -> dict[str, tuple[int, int]] | list[int]:
-        hit = self._members.get(at)
-        if hit is not None:
-            return hit
+    def _scan(self, at: int) -> _Scan:
+        sc = self._scans.get(at)
+        if sc is None:
+            s = self.text
+            i = _skip(s, at + 1)
+            empty = s[i] == ("}" if s[at] == "{" else "]")
+            members: dict[str, tuple[int, int]] | list[int] = {} if s[at] == "{" else []
+            sc = self._scans[at] = _Scan(members, None if empty else i)
+        return sc
+
+    def _advance(self, sc: _Scan) -> None:
+        """Read one more member of the container (decoding its value to skip it)."""
         s = self.text
-        i = _skip(s, at + 1)
-        out: dict[str, tuple[int, int]] | list[int]
-        if s[at] == "{":
-            members: dict[str, tuple[int, int]] = {}
-            while s[i] == '"':
-                key, j = _scanstring(s, i + 1)
-                j = _skip(s, j) + 1  # past the ':'
-                v = _skip(s, j)
-                members[key] = (i, v)
-                _, end = _DECODER.raw_decode(s, v)
-                i = _skip(s, end)
-                if s[i] != ",":
-                    break
-                i = _skip(s, i + 1)
-            out = members
+        i = sc.next
+        assert i is not None
+        if isinstance(sc.members, dict):
+            key, j = _scanstring(s, i + 1)
+            v = _skip(s, _skip(s, j) + 1)  # past the ':'
+            sc.members.setdefault(key, (i, v))
+            _, end = _DECODER.raw_decode(s, v)
         else:
-            elements: list[int] = []
-            while s[i] != "]":
-                elements.append(i)
-                _, end = _DECODER.raw_decode(s, i)
-                i = _skip(s, end)
-                if s[i] != ",":
-                    break
-                i = _skip(s, i + 1)
-            out = elements
-        self._members[at] = out
-        return out
+            sc.members.append(i)
+            _, end = _DECODER.raw_decode(s, i)
+        end = _skip(s, end)
+        sc.next = _skip(s, end + 1) if s[end] == "," else None
+
+    def _member(self, at: int, p: str | int) -> tuple[int, int] | None:
+        """(offset of member ``p`` of the container at ``at``, offset of its value)."""
+        sc = self._scan(at)
+        if isinstance(sc.members, dict):
+            if not isinstance(p, str):
+                return None
+            while p not in sc.members and sc.next is not None:
+                self._advance(sc)
+            return sc.members.get(p)
+        if isinstance(p, bool) or not isinstance(p, int) or p < 0:
+            return None
+        while len(sc.members) <= p and sc.next is not None:
+            self._advance(sc)
+        if p >= len(sc.members):
+            return None
+        return sc.members[p], sc.members[p]
 
     def _walk(self, path: JsonPath) -> tuple[int | None, int] | None:
         """(offset of the path's key or element, offset of its value), or None."""
@@ -90,15 +108,10 @@ class JsonLocator:
         for p in path:
             if at >= len(s) or s[at] not in "{[":
                 return None
-            members = self._container(at)
-            if isinstance(members, dict):
-                if not isinstance(p, str) or p not in members:
-                    return None
-                pos, at = members[p]
-            else:
-                if isinstance(p, bool) or not isinstance(p, int) or not 0 <= p < len(members):
-                    return None
-                pos = at = members[p]
+            got = self._member(at, p)
+            if got is None:
+                return None
+            pos, at = got
         return pos, at
 
     def offset(self, path: JsonPath) -> int | None:
@@ -112,19 +125,19 @@ class JsonLocator:
         off = self.offset(path)
         if off is None:
             return None
-        if self._newlines is None:
-            self._newlines = [m.start() for m in re.finditer("\n", self.text)]
-        line = bisect.bisect_left(self._newlines, off)
-        col = off - (self._newlines[line - 1] + 1 if line else 0)
-        return line + 1, col + 1
+        line = self.text.count("\n", 0, off) + 1
+        col = off - (self.text.rfind("\n", 0, off) + 1) + 1
+        return line, col
 
     def children(self, path: JsonPath) -> list[str | int]:
         """The keys (or indexes) of the container at ``path`` (empty for a scalar)."""
         got = self._walk(path)
         if got is None or got[1] >= len(self.text) or self.text[got[1]] not in "{[":
             return []
-        members = self._container(got[1])
-        return list(members) if isinstance(members, dict) else list(range(len(members)))
+        sc = self._scan(got[1])
+        while sc.next is not None:
+            self._advance(sc)
+        return list(sc.members) if isinstance(sc.members, dict) else list(range(len(sc.members)))
 
 
 def json_positions(text: str) -> dict[JsonPath, tuple[int, int]]:

@@ -388,6 +388,14 @@ class _Suggester:
         for c in self.cands:
             self.by_len.setdefault(len(c), []).append(c)
         self.memo: dict[str, str] = {}
+        self._grams: dict[str, frozenset[str]] = {}
+
+    def _bigrams(self, c: str) -> frozenset[str]:
+        g = self._grams.get(c)
+        if g is None:
+            low = c.lower()
+            g = self._grams[c] = frozenset(low[i : i + 2] for i in range(len(low) - 1))
+        return g
 
     def __call__(self, word: str) -> str:
         hit = self.memo.get(word)
@@ -407,6 +415,11 @@ class _Suggester:
         if len(near) > 300:
             head, tail = word[:2].lower(), word[-4:].lower()
             near = [c for c in near if c[:2].lower() == head or c[-4:].lower() == tail][:300]
+        if len(near) > 40:
+            # difflib is costly per candidate: keep the 40 sharing most letter pairs (a
+            # candidate difflib would pick shares most of them)
+            wg = self._bigrams(word)
+            near = sorted(near, key=lambda c: -len(wg & self._bigrams(c)))[:40]
         hint = did_you_mean(word, near) if near else ""
         if hint or n < 6:
             return hint
