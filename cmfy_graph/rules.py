@@ -43,6 +43,12 @@ class Rule:
 _RULES: list[Rule] = [
     # ComfyUI's own error types (BE-2025-10 execution.py validate_prompt / validate_inputs)
     Rule("invalid_prompt", ERROR, "a node has no class_type, or an unknown one", True),
+    Rule(
+        "missing_node_type",
+        ERROR,
+        "a node has no class_type, or an unknown one (ComfyUI 2026's type for it)",
+        True,
+    ),
     Rule("prompt_no_outputs", ERROR, "the prompt has no output node", True),
     Rule("prompt_outputs_failed_validation", ERROR, "no output node validated", True),
     Rule("exception_during_validation", ERROR, "ComfyUI raised while validating an output", True),

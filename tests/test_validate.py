@@ -480,3 +480,31 @@ def test_emulated_node_validators(core: Any) -> None:
         assert _types(r, "1") == ["custom_validation_failed"], bad
     inputs["aspect_ratio"] = "4:1"
     assert validate_prompt(p).valid
+
+
+def test_a_missing_node_is_missing_node_type_for_a_2026_spec() -> None:
+    """FORMATS.md 2.2 rows 1' and 2': ComfyUI 2026 (PR #12194) reports an unknown or missing
+    class_type as ``missing_node_type``, naming the node by its title; 2025 said
+    ``invalid_prompt``."""
+    from cmfy_graph.spec import core_spec
+    from cmfy_graph.validate import validate_prompt
+
+    save = {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "x"}}
+    unknown = {"1": {"class_type": "Nope", "inputs": {}, "_meta": {"title": "My node"}}, "9": save}
+    err = validate_prompt(unknown, core_spec()).to_comfyui()["error"]
+    assert err == {
+        "type": "missing_node_type",
+        "message": "Node 'My node' not found. The custom node may not be installed.",
+        "details": "Node ID '#1'",
+        "extra_info": {"node_id": "1", "class_type": "Nope", "node_title": "My node"},
+    }
+    untitled = {"1": {"inputs": {}}, "9": save}
+    err = validate_prompt(untitled, core_spec()).to_comfyui()["error"]
+    assert err["type"] == "missing_node_type" and err["extra_info"]["class_type"] is None
+    assert err["message"] == (
+        "Node 'ID #1' has no class_type. The workflow may be corrupted or a custom node is "
+        "missing."
+    )
+    old = validate_prompt(unknown, core_spec("core-2025")).to_comfyui()["error"]
+    assert old["type"] == "invalid_prompt"
+    assert old["message"] == "Cannot execute because node Nope does not exist."

@@ -89,9 +89,19 @@ class _Validator(LinkRules, ConstantRules, FileRules, DynamicInputRules, ReachRu
             self.broken.add(x)
             if isinstance(node, dict):
                 self.add("missing_class_type", "node has no class_type", x)
-            err = comfy_error(
-                "invalid_prompt", f"Node ID '#{x}'", message=_msg("invalid_prompt_missing")
-            )
+            if self.spec.generation >= 2026:  # BE-2026 (PR #12194): missing_node_type
+                title = _title(node)
+                err = comfy_error(
+                    "missing_node_type",
+                    f"Node ID '#{x}'",
+                    {"node_id": x, "class_type": None, "node_title": title},
+                    message=f"Node '{title or f'ID #{x}'}' has no class_type. The workflow "
+                    "may be corrupted or a custom node is missing.",
+                )
+            else:
+                err = comfy_error(
+                    "invalid_prompt", f"Node ID '#{x}'", message=_msg("invalid_prompt_missing")
+                )
         elif err is None and isinstance(node, dict):
             ct = node["class_type"]
             if isinstance(ct, (list, dict)):
@@ -113,11 +123,21 @@ class _Validator(LinkRules, ConstantRules, FileRules, DynamicInputRules, ReachRu
                     x,
                     hint=hint,
                 )
-                err = comfy_error(
-                    "invalid_prompt",
-                    f"Node ID '#{x}'",
-                    message=_msg("invalid_prompt_unknown", class_type=ct),
-                )
+                if self.spec.generation >= 2026:  # BE-2026 (PR #12194): missing_node_type
+                    title = _title(node)
+                    err = comfy_error(
+                        "missing_node_type",
+                        f"Node ID '#{x}'",
+                        {"node_id": x, "class_type": ct, "node_title": title},
+                        message=f"Node '{title or ct}' not found. The custom node may not be "
+                        "installed.",
+                    )
+                else:
+                    err = comfy_error(
+                        "invalid_prompt",
+                        f"Node ID '#{x}'",
+                        message=_msg("invalid_prompt_unknown", class_type=ct),
+                    )
             else:
                 c = self.view.cls(ct)
                 if c.output_node and (self.targets is None or x in self.targets):
@@ -384,6 +404,12 @@ class _Validator(LinkRules, ConstantRules, FileRules, DynamicInputRules, ReachRu
 
 # ---------------------------------------------------------------------------------------------
 # public API
+
+
+def _title(node: Any) -> Any:
+    """``_meta.title`` of a node (what BE-2026 names a missing node by), or None."""
+    meta = node.get("_meta") if isinstance(node, dict) else None
+    return meta.get("title") if isinstance(meta, dict) else None
 
 
 def validate_prompt(
