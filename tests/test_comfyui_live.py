@@ -269,3 +269,18 @@ def test_event_lines_and_the_terminal_progress_line() -> None:
     line.close()
     text = out.getvalue()
     assert "\r1a2b3c4d: node 3 KSampler 5/20" in text and text.endswith("\r")
+
+
+def test_cloud_events_are_its_status_changes(tmp_path: Path) -> None:
+    from conftest import quickstart_body
+
+    wf = tmp_path / "wf.json"
+    wf.write_text(json.dumps(quickstart_body()))
+    with Emulator(EmulatorConfig(queue_seconds=0.2, run_seconds=0.2)) as emu:
+        env = {**os.environ, "CMFY_API_URL": emu.url, "CMFY_API_KEY": emu.test_key}
+        r = cli("submit", str(wf), "--events", "--poll-interval", "0.05", env=env)
+    assert r.returncode == 0, r.stderr
+    lines = [json.loads(x) for x in r.stdout.splitlines()]
+    kinds = [x["event"] for x in lines[:-1]]
+    assert kinds[-1] == "completed" and "running" in kinds
+    assert lines[-1]["status"] == "completed" and lines[-1]["job_id"]
