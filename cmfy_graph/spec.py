@@ -278,6 +278,9 @@ class OutputSpec:
     matchtype: str | None = None
 
 
+_HAS_DYNAMIC: dict[int, tuple[Any, bool]] = {}
+
+
 @attrs.frozen(slots=True)
 class NodeSpec:
     """A node class as described by ``/object_info``."""
@@ -306,8 +309,16 @@ class NodeSpec:
 
     @property
     def has_dynamic_inputs(self) -> bool:
-        """True when an input is an Autogrow, a DynamicCombo or a MatchType."""
-        return any(i.dynamic is not None for i in self.inputs.values())
+        """True when an input is an Autogrow, a DynamicCombo or a MatchType (memoised: the
+        record is immutable)."""
+        hit = _HAS_DYNAMIC.get(id(self))
+        if hit is not None and hit[0] is self:
+            return hit[1]
+        if len(_HAS_DYNAMIC) > 100_000:
+            _HAS_DYNAMIC.clear()
+        got = any(i.dynamic is not None for i in self.inputs.values())
+        _HAS_DYNAMIC[id(self)] = (self, got)
+        return got
 
     @property
     def required(self) -> dict[str, InputSpec]:

@@ -343,13 +343,14 @@ class _Dto:
         graph: _Graph,
         path: tuple[str, ...],
         instance: _Dto | None,
+        inputs: list[_Input] | None = None,
     ) -> None:
         self.node = node
         self.graph = graph
         self.path = path
         self.id = ":".join((*path, _key(node["id"])))
         self.instance = instance
-        self.inputs = _inputs_of(node)
+        self.inputs = inputs if inputs is not None else _inputs_of(node)
         m = node.get("mode", 0)
         self.mode = m if isinstance(m, int) else 0
         t = node.get("type")

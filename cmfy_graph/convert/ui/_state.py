@@ -32,6 +32,8 @@ class _State:
         self._saved_inputs: dict[int, tuple[Mapping[str, Any], list[_Input]]] = {}
         #: (id(definition graph), id(its input record), index) -> (promotion link or None,)
         self._promo_cache: dict[tuple[int, int, int], tuple[Any]] = {}
+        #: id(dto) -> its widget values as loaded (read by subgraph promotion)
+        self._load_values: dict[int, dict[str, Any]] = {}
         self.workflow = workflow
         self.root = _Graph(workflow, "workflow")
         self.defs: dict[str, Mapping[str, Any]] = {}
@@ -72,6 +74,8 @@ class _State:
         def _inner_widget_value(self, inst: _Dto, idx: int) -> Any: ...
 
         def _input_for_link(self, node: Mapping[str, Any], lk: _Link) -> _Input | None: ...
+
+        def _saved_inputs_of(self, node: Mapping[str, Any]) -> list[_Input]: ...
 
         def _resolve_subgraph_output(
             self, dto: _Dto, slot: int, type_: Any, visited: set[str]

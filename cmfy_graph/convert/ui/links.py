@@ -108,12 +108,17 @@ class LinkResolution(_State):
                 return i
         return saved
 
-    def _input_for_link(self, node: Mapping[str, Any], lk: _Link) -> _Input | None:
+    def _saved_inputs_of(self, node: Mapping[str, Any]) -> list[_Input]:
+        """The saved input slots of a node record, parsed once per conversion (shared by the
+        records of every instance of a subgraph; never modified)."""
         key = id(node)
         hit = self._saved_inputs.get(key)
         if hit is None or hit[0] is not node:
             hit = self._saved_inputs[key] = (node, _inputs_of(node))
-        ins = hit[1]
+        return hit[1]
+
+    def _input_for_link(self, node: Mapping[str, Any], lk: _Link) -> _Input | None:
+        ins = self._saved_inputs_of(node)
         for i in ins:
             if i.link == lk.id:
                 return i

@@ -77,7 +77,7 @@ class Subgraphs(_State):
     ) -> None:
         for key in self._sorted_keys(g):
             node = g.nodes[key]
-            dto = _Dto(node, g, path, instance)
+            dto = _Dto(node, g, path, instance, self._saved_inputs_of(node))
             if dto.type in self.defs and dto.type not in self.spec:
                 if dto.type in stack:
                     self.warn(
@@ -157,7 +157,11 @@ class Subgraphs(_State):
         ns = self.spec.get(tdto.type)
         if ns is None:
             return _MISSING
-        vals = self.widget_values(tdto, ns, quiet=True, at_load=True)
+        vals = self._load_values.get(id(tdto))
+        if vals is None:  # as loaded: the same for every instance that asks
+            vals = self._load_values[id(tdto)] = self.widget_values(
+                tdto, ns, quiet=True, at_load=True
+            )
         return vals.get(name, _MISSING)
 
     @staticmethod
