@@ -64,7 +64,7 @@ from .errors import (
     UnexpectedResponseError,
     WaitTimeout,
 )
-from .events import EventHandler, JobEvent
+from .events import EventHandler, JobEvent, end_event
 from .jobs import Job, JobError
 
 if TYPE_CHECKING:
@@ -455,7 +455,7 @@ class ComfyApiClient:
                 drops = 99
             current = self.get(jid)
             if current.done:
-                yield _end_event(current)
+                yield end_event(current)
                 return
             drops += 1
             yield JobEvent("reconnecting", jid, data={"attempt": drops})
@@ -497,7 +497,7 @@ class ComfyApiClient:
         while True:
             job = self.get(jid)
             if job.done:
-                yield _end_event(job)
+                yield end_event(job)
                 return
             if job.status != last:
                 last = job.status
@@ -618,13 +618,3 @@ def _sse_event(kind: str, data: str, jid: str) -> JobEvent | None:
             data={"output": dict(payload)},
         )
     return None
-
-
-def _end_event(job: Job) -> JobEvent:
-    if job.completed:
-        return JobEvent("completed", job.job_id)
-    if job.error is not None and job.error.code == "canceled":
-        return JobEvent("cancelled", job.job_id)
-    return JobEvent(
-        "failed", job.job_id, data={"message": job.error.message if job.error else "failed"}
-    )

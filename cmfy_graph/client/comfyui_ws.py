@@ -34,7 +34,7 @@ from typing import Any, Protocol
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from .errors import WaitTimeout
-from .events import JobEvent
+from .events import JobEvent, end_event
 from .jobs import Job
 
 
@@ -226,7 +226,7 @@ class LiveEvents:
         job = self.client._from_history(job_id)
         if job is None or not job.done:
             return None
-        return _end_of(job)
+        return end_event(job)
 
     def _poll(self, job_id: str, deadline: float) -> Iterator[JobEvent]:
         last = None
@@ -234,7 +234,7 @@ class LiveEvents:
         while True:
             job = self.client.get(job_id)
             if job.done:
-                yield _end_of(job)
+                yield end_event(job)
                 return
             if job.status != last:
                 last = job.status
@@ -249,15 +249,6 @@ class LiveEvents:
 
 class _Dropped(Exception):
     """The socket closed under us."""
-
-
-def _end_of(job: Any) -> JobEvent:
-    if job.completed:
-        return JobEvent("completed", job.job_id)
-    err = job.error
-    if err is not None and err.code == "execution_interrupted":
-        return JobEvent("cancelled", job.job_id)
-    return JobEvent("failed", job.job_id, data={"message": err.message if err else "failed"})
 
 
 class ProgressMonitor:

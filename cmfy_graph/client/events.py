@@ -23,7 +23,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["JobEvent", "EventHandler", "TERMINAL_EVENTS", "ProgressLine"]
+__all__ = ["JobEvent", "EventHandler", "TERMINAL_EVENTS", "ProgressLine", "end_event"]
 
 #: the events after which a job's stream ends
 TERMINAL_EVENTS = frozenset({"completed", "failed", "cancelled"})
@@ -61,6 +61,21 @@ class JobEvent:
             out["max"] = self.max
         out.update((k, v) for k, v in self.data.items() if k not in out)
         return out
+
+
+#: error codes of a job that was stopped on request: ComfyUI's and the Comfy API's
+_CANCEL_CODES = frozenset({"execution_interrupted", "canceled"})
+
+
+def end_event(job: Any) -> JobEvent:
+    """The last event of a job that ended (a :class:`~cmfy_graph.client.jobs.Job` whose
+    ``done`` is true): ``completed``, ``cancelled`` or ``failed`` with its message."""
+    if job.completed:
+        return JobEvent("completed", job.job_id)
+    err = job.error
+    if err is not None and err.code in _CANCEL_CODES:
+        return JobEvent("cancelled", job.job_id)
+    return JobEvent("failed", job.job_id, data={"message": err.message if err else "failed"})
 
 
 #: a callback that receives each event as it arrives

@@ -18,8 +18,6 @@ URLs expire (then ``403``).
 
 from __future__ import annotations
 
-import email.parser
-import email.policy
 import json
 import random
 import threading
@@ -31,6 +29,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from ._forms import parse_form
 from .emulator import placeholder_png
 
 __all__ = ["FakeComfyApi"]
@@ -299,17 +298,10 @@ class FakeComfyApi:
             self.lock.notify_all()
 
     def upload(self, content_type: str, raw: bytes) -> tuple[int, Any]:
-        msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-            f"Content-Type: {content_type}\r\n\r\n".encode() + raw
-        )
-        fields: dict[str, Any] = {}
-        for part in msg.walk():
-            if part.is_multipart():
-                continue
-            payload = part.get_payload(decode=True)
-            data = payload if isinstance(payload, bytes) else b""
-            name = str(part.get_param("name", header="content-disposition"))
-            fields[name] = data if part.get_filename() is not None else data.decode()
+        fields = parse_form(content_type, raw)
+        file = fields.get("file")
+        if isinstance(file, tuple):
+            fields["file"] = file[1]
         if not isinstance(fields.get("file"), bytes) or not fields.get("file_path"):
             return 422, _err("invalid_request", "file and file_path are required")
         aid = str(uuid.uuid4())

@@ -34,8 +34,6 @@ A prompt whose node class is listed in ``fail_classes`` fails at run time with a
 from __future__ import annotations
 
 import base64
-import email.parser
-import email.policy
 import hashlib
 import json
 import socket
@@ -47,6 +45,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from ._forms import parse_form
 from .emulator import placeholder_png
 
 __all__ = ["FakeComfyUI"]
@@ -265,18 +264,7 @@ class FakeComfyUI:
     # -- uploads ----------------------------------------------------------------------------
 
     def _upload(self, content_type: str, raw: bytes) -> tuple[int, Any]:
-        msg = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-            f"Content-Type: {content_type}\r\n\r\n".encode() + raw
-        )
-        fields: dict[str, Any] = {}
-        for part in msg.walk():
-            if part.is_multipart():
-                continue
-            name = part.get_param("name", header="content-disposition")
-            fname = part.get_filename()
-            payload = part.get_payload(decode=True)
-            data = payload if isinstance(payload, bytes) else b""
-            fields[str(name)] = (fname, data) if fname is not None else data.decode()
+        fields = parse_form(content_type, raw)
         image = fields.get("image")
         if not isinstance(image, tuple) or not image[0]:
             return 400, None

@@ -462,7 +462,19 @@ class SweepRunner(_ResumeFromJournal):
 
     async def _cancel_in_flight(self, state: JournalState, journal: AsyncJournal) -> None:
         """Interrupted: cancel the jobs this sweep has on the server (when the backend can),
-        each journaled (``cancelled``) so the next run submits the variant again."""
+        each journaled (``cancelled``) so the next run submits the variant again.
+
+        The journal on disk is the truth here: a record written just before the interruption
+        may not have reached the in-memory state (the task was cancelled as its write
+        returned), so the state is replayed from the file first."""
+        try:
+            await journal.drain()
+        except BaseException:  # noqa: BLE001 - a write cut short: the file says what landed
+            pass
+        disk = JournalState.load(self.out_dir / JOURNAL_NAME)
+        for vid in self.sweep.ids():
+            if vid in disk.variants:
+                state.variants[vid] = disk.variants[vid]
         cancel = getattr(self.backend, "cancel", None)
         if cancel is None or not self.cancel_on_interrupt:
             return
