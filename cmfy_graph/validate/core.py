@@ -89,19 +89,7 @@ class _Validator(LinkRules, ConstantRules, FileRules, DynamicInputRules, ReachRu
             self.broken.add(x)
             if isinstance(node, dict):
                 self.add("missing_class_type", "node has no class_type", x)
-            if self.spec.generation >= 2026:  # BE-2026 (PR #12194): missing_node_type
-                title = _title(node)
-                err = comfy_error(
-                    "missing_node_type",
-                    f"Node ID '#{x}'",
-                    {"node_id": x, "class_type": None, "node_title": title},
-                    message=f"Node '{title or f'ID #{x}'}' has no class_type. The workflow "
-                    "may be corrupted or a custom node is missing.",
-                )
-            else:
-                err = comfy_error(
-                    "invalid_prompt", f"Node ID '#{x}'", message=_msg("invalid_prompt_missing")
-                )
+            err = self._no_class_error(x, node, None)
         elif err is None and isinstance(node, dict):
             ct = node["class_type"]
             if isinstance(ct, (list, dict)):
@@ -123,21 +111,7 @@ class _Validator(LinkRules, ConstantRules, FileRules, DynamicInputRules, ReachRu
                     x,
                     hint=hint,
                 )
-                if self.spec.generation >= 2026:  # BE-2026 (PR #12194): missing_node_type
-                    title = _title(node)
-                    err = comfy_error(
-                        "missing_node_type",
-                        f"Node ID '#{x}'",
-                        {"node_id": x, "class_type": ct, "node_title": title},
-                        message=f"Node '{title or ct}' not found. The custom node may not be "
-                        "installed.",
-                    )
-                else:
-                    err = comfy_error(
-                        "invalid_prompt",
-                        f"Node ID '#{x}'",
-                        message=_msg("invalid_prompt_unknown", class_type=ct),
-                    )
+                err = self._no_class_error(x, node, ct)
             else:
                 c = self.view.cls(ct)
                 if c.output_node and (self.targets is None or x in self.targets):
@@ -150,6 +124,35 @@ class _Validator(LinkRules, ConstantRules, FileRules, DynamicInputRules, ReachRu
                             x,
                         )
         return err
+
+    def _no_class_error(self, x: Any, node: Any, ct: Any) -> dict[str, Any]:
+        """ComfyUI's error for a node without a class_type (``ct`` None) or of a class it
+        does not have: ``invalid_prompt`` up to January 2026, then ``missing_node_type``
+        (BE-2026, PR #12194), which names the node by its title."""
+        if self.spec.generation < 2026:
+            if ct is None:
+                return comfy_error(
+                    "invalid_prompt", f"Node ID '#{x}'", message=_msg("invalid_prompt_missing")
+                )
+            return comfy_error(
+                "invalid_prompt",
+                f"Node ID '#{x}'",
+                message=_msg("invalid_prompt_unknown", class_type=ct),
+            )
+        title = _title(node)
+        if ct is None:
+            message = (
+                f"Node '{title or f'ID #{x}'}' has no class_type. The workflow may be "
+                "corrupted or a custom node is missing."
+            )
+        else:
+            message = f"Node '{title or ct}' not found. The custom node may not be installed."
+        return comfy_error(
+            "missing_node_type",
+            f"Node ID '#{x}'",
+            {"node_id": x, "class_type": ct, "node_title": title},
+            message=message,
+        )
 
     # -- validate_inputs ------------------------------------------------------------------------
 
