@@ -121,6 +121,7 @@ class FakeComfyApi:
     # -- jobs ------------------------------------------------------------------------------------
 
     def job_json(self, jid: str) -> dict[str, Any]:
+        """The v2 job object of ``jid`` (output URLs signed for ``url_ttl`` from now)."""
         j = self.jobs[jid]
         now = time.time()
         outputs = []
@@ -161,6 +162,7 @@ class FakeComfyApi:
         return None
 
     def create(self, body: Any, key: str | None) -> tuple[int, Any, dict[str, str]]:
+        """``POST /api/v2/jobs``: (status, body, headers), faults and key rules applied."""
         with self.lock:
             self.create_requests += 1
             fault = self._next_fault()
@@ -201,6 +203,7 @@ class FakeComfyApi:
             return 201, self.job_json(jid), {}
 
     def cancel(self, jid: str) -> dict[str, Any]:
+        """``POST /api/v2/jobs/{id}/cancel``: the job as it is after the request."""
         with self.lock:
             j = self.jobs[jid]
             if j["status"] == "queued":
@@ -298,6 +301,7 @@ class FakeComfyApi:
             self.lock.notify_all()
 
     def upload(self, content_type: str, raw: bytes) -> tuple[int, Any]:
+        """``POST /api/v2/assets``: (status, asset JSON)."""
         fields = parse_form(content_type, raw)
         file = fields.get("file")
         if isinstance(file, tuple):

@@ -61,6 +61,7 @@ class MixedBackend:
         return best
 
     async def submit(self, prompt: dict[str, Any], key: str | None = None) -> str | Submission:
+        """Submit to the backend with the most free room; the job's server names it."""
         i = self._pick()
         b = self.backends[i]
         self.in_flight[i] += 1
@@ -99,6 +100,7 @@ class MixedBackend:
         return True
 
     async def wait(self, job_id: str) -> JobOutcome:
+        """Wait for the job on the backend that holds it."""
         i, b = self._of(job_id)
         try:
             return await b.wait(job_id)
@@ -106,6 +108,7 @@ class MixedBackend:
             self.in_flight[i] = max(0, self.in_flight[i] - 1)
 
     async def download(self, job_id: str, outcome: JobOutcome, dest: Path, stem: str) -> list[Path]:
+        """Download the job's outputs from the backend that holds it."""
         return await self._of(job_id)[1].download(job_id, outcome, dest, stem)
 
     async def cancel(self, job_id: str) -> None:
@@ -117,6 +120,7 @@ class MixedBackend:
         await cancel(job_id)
 
     def limits(self) -> Limits:
+        """The pool's concurrency: the sum of its backends'."""
         return Limits(concurrent=sum(self._limit(i) for i in range(len(self.backends))))
 
     def progress(self) -> dict[str, tuple[Any, Any]]:
@@ -129,5 +133,6 @@ class MixedBackend:
         return out
 
     async def aclose(self) -> None:
+        """Close every backend."""
         for b in self.backends:
             await b.aclose()
