@@ -809,7 +809,11 @@ def _check_constant_type(n: Node, meta: _InputMeta, value: Any) -> Any:
             f"not {type(value).__name__}"
         )
     if t == "COMBO" and file_kind == "input" and isinstance(value, os.PathLike):
-        value = os.fspath(value)  # a local file: the client uploads it (client/uploads.py)
+        # a local file: the client uploads it (client/uploads.py); a bare name gets "./" so
+        # that it reads as a local path, not as a file of the server's input folder
+        value = os.fspath(value)
+        if not os.path.dirname(value) and not os.path.isabs(value):
+            value = "./" + value
     if t == "COMBO" and file_kind is not None and not isinstance(value, str):
         raise NodeInputError(
             f"{_cls_name(n)}({py}={value!r}): input {wire!r} takes a file name"

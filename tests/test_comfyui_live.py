@@ -107,22 +107,42 @@ def test_uploads_path_objects_and_leaves_server_files_alone(
     a = tmp_path / "a.png"
     Image.new("RGB", (8, 8), (1, 2, 3)).save(a)
     monkeypatch.chdir(tmp_path)
-    # a name the server lists is not uploaded, even though a local file has that name
-    listed = "example.png"
-    Image.new("RGB", (8, 8), (9, 9, 9)).save(tmp_path / listed)
     with FakeComfyUI(validate=False) as srv, ComfyUIClient(srv.url, validate=False) as c:
         prompt, names = c.upload_inputs(img2img(a).to_prompt())
         assert names == [content_name(a)] and prompt["2"]["inputs"]["image"] == names[0]
-        prompt, names = c.upload_inputs(img2img("a.png").to_prompt())  # relative to the cwd
-        assert names == [content_name(a)] and c.uploads == 1 and len(srv.uploads) == 1
-        core_files = set(c.spec["LoadImage"].inputs["image"].choices) if c.spec else set()
-        if listed in core_files or c.spec is None:
-            prompt, names = c.upload_inputs(img2img(listed).to_prompt())
-            assert names == [] and prompt["2"]["inputs"]["image"] == listed
+        # a relative path with a directory part, and a bare relative Path (written "./a.png")
+        for value in ("./a.png", Path("a.png")):
+            wf = img2img(value)
+            if isinstance(value, Path):
+                assert wf.to_prompt()["2"]["inputs"]["image"] == "./a.png"
+            prompt, names = c.upload_inputs(wf.to_prompt())
+            assert names == [content_name(a)]
+        assert c.uploads == 1 and len(srv.uploads) == 1
+        # a bare name is a file of the server's input folder, even when the current
+        # directory holds a file of that name: never uploaded
+        prompt, names = c.upload_inputs(img2img("a.png").to_prompt())
+        assert names == [] and prompt["2"]["inputs"]["image"] == "a.png"
         # two different files never share a name
         b = tmp_path / "b.png"
         Image.new("RGB", (8, 8), (3, 2, 1)).save(b)
         assert content_name(b) != content_name(a)
+
+
+def test_lint_tells_a_local_file_from_a_server_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cmfy_graph.validate import validate_prompt
+
+    Image.new("RGB", (8, 8)).save(tmp_path / "a.png")
+    monkeypatch.chdir(tmp_path)
+    local = validate_prompt(img2img("./a.png").to_prompt())
+    assert [f.code for f in local.findings if f.input_name == "image"] == ["local_input_file"]
+    cloud = validate_prompt(img2img("./a.png").to_prompt(), profile="cmfy")
+    assert "local_input_file_no_upload" in {f.code for f in cloud.errors}
+    bare = validate_prompt(img2img("a.png").to_prompt())  # the server's input folder
+    assert [f.code for f in bare.findings if f.input_name == "image"] == [
+        "custom_validation_failed"
+    ]
 
 
 def test_events_survive_a_dropped_websocket() -> None:

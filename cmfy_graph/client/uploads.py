@@ -62,19 +62,15 @@ def local_inputs(prompt: Mapping[str, Any], spec: Any) -> Iterator[LocalInput]:
 
 
 def _local_path(value: Any, ispec: Any) -> Path | None:
+    from ..validate.files import local_file
+
     if isinstance(value, os.PathLike):
         p = Path(value).expanduser()
         return p if p.is_file() else None
-    if not isinstance(value, str) or not value:
-        return None
-    choices = ispec.choices or ()
-    if value in choices:
+    if not isinstance(value, str) or value in (ispec.choices or ()):
         return None  # a file the server has
-    p = Path(value).expanduser()
-    try:
-        return p if p.is_file() else None
-    except OSError:  # a name too long for this file system, ...
-        return None
+    found = local_file(value)
+    return Path(found) if found is not None else None
 
 
 def content_name(path: str | os.PathLike[str]) -> str:

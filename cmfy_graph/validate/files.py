@@ -110,6 +110,22 @@ _EMULATED_VALIDATORS = {
 }
 
 
+def local_file(value: str) -> str | None:
+    """The local path a value of an upload input names, or None: a path with a directory
+    part (``photos/a.png``, ``./a.png``, ``/abs/a.png``, ``~/a.png``) to an existing file of
+    this machine. A bare name (``a.png``) is always a file of the server's input folder, even
+    when the current directory happens to hold a file of that name."""
+    if not value or not (
+        "/" in value or os.sep in value or value.startswith("~") or os.path.isabs(value)
+    ):
+        return None
+    try:
+        path = os.path.expanduser(value)
+        return path if os.path.isfile(path) else None
+    except (OSError, ValueError):  # a name too long for this file system, a NUL, ...
+        return None
+
+
 class FileRules(_State):
     """Files and uploads."""
 
@@ -234,10 +250,7 @@ class FileRules(_State):
         opts = getattr(spec, "options", None) or {}
         if not any(k.endswith("_upload") and bool(x) for k, x in opts.items()):
             return False
-        try:
-            if not os.path.isfile(os.path.expanduser(v)):
-                return False
-        except (OSError, ValueError):
+        if local_file(v) is None:
             return False
         if self.profile == "cmfy":
             self.add(
