@@ -241,7 +241,8 @@ class ComfyApiClient:
             try:
                 r = self._http.get(self._url(path), headers=self._headers)
             except httpx.TransportError as exc:
-                if attempt < self.max_attempts:
+                refused = isinstance(exc, httpx.ConnectError) and attempt >= 3
+                if attempt < self.max_attempts and not refused:  # a server down: stop soon
                     self._sleep(attempt, None)
                     continue
                 cls = (
@@ -297,6 +298,7 @@ class ComfyApiClient:
             "Idempotency-Key": key,
         }
         attempt = 0
+        refused = 0  # connections refused in a row
         maybe_sent = False  # an earlier attempt may have reached the server
         while True:
             attempt += 1
@@ -305,9 +307,14 @@ class ComfyApiClient:
             except httpx.TransportError as exc:
                 not_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
                 maybe_sent = maybe_sent or not not_sent
-                if attempt < self.max_attempts:
+                refused = refused + 1 if not_sent else 0
+                if attempt < self.max_attempts and refused < 3:  # a server down: stop soon
                     self._sleep(attempt, None)
                     continue
+                if not maybe_sent:  # no attempt left this machine: certainly no job
+                    raise ApiConnectionError(
+                        f"create job ({self.base_url}): {type(exc).__name__}: {exc}"
+                    ) from None
                 raise SubmitUncertainError(
                     f"create job: {type(exc).__name__}: {exc} (Idempotency-Key {key})",
                     code="uncertain_io",

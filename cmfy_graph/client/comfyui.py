@@ -234,9 +234,13 @@ class ComfyUIClient:
 
     def _spec(self) -> Any:
         if self.spec is None:
+            from ..errors import CmfyGraphError
             from ..spec import load_spec
 
-            self.spec = load_spec(self.base_url)
+            try:
+                self.spec = load_spec(self.base_url)
+            except CmfyGraphError as exc:  # the server, not the user's input: exit code 3
+                raise ApiConnectionError(str(exc)) from None
         return self.spec
 
     # -- public API --------------------------------------------------------------------------
