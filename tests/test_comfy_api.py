@@ -199,3 +199,36 @@ def test_async_client() -> None:
 
     with FakeComfyApi(run_seconds=0.1) as srv:
         assert asyncio.run(main(srv.url)) == "completed"
+
+
+def test_a_server_that_is_down_is_a_connection_error_not_an_uncertain_job() -> None:
+    import socket
+
+    from cmfy_graph.client.errors import ApiConnectionError
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    t = time.monotonic()
+    with ComfyApiClient(url, validate=False) as c:
+        with pytest.raises(ApiConnectionError) as exc:
+            c.submit(prompt())
+    assert not isinstance(exc.value, SubmitUncertainError)
+    assert time.monotonic() - t < 10  # given up on soon
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cmfy_graph",
+            "submit",
+            str(ROOT / "examples" / "quickstart.json"),
+            "--server",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert r.returncode == 3 and "Connection refused" in r.stderr and "Traceback" not in r.stderr
