@@ -302,6 +302,7 @@ class VariantState:
             self.error_message = "cancelled when an earlier run was interrupted"
         elif ev == "accepted":
             self.status = "accepted"
+            self.key = None  # used: a later submission (--retry-failed) takes a new one
             self.job_id = str(rec.get("job"))
             if self.job_id not in self.jobs:
                 self.jobs.append(self.job_id)
@@ -318,6 +319,7 @@ class VariantState:
             self.error_message = rec.get("msg")
             self.finished_at = t
         elif ev == "done":
+            self.key = None
             status = rec.get("status")
             self.status = status if status in ("completed", "failed") else "failed"
             if rec.get("job") is not None:

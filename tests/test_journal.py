@@ -133,3 +133,22 @@ def test_group_commit_batches_concurrent_writes(tmp_path: Path) -> None:
     records, skipped = read_journal(path)
     assert skipped == 0 and sorted(r["v"] for r in records) == sorted(f"v{i}" for i in range(200))
     assert flushes < 200  # several records per fsync
+
+
+def test_an_idempotency_key_is_kept_only_while_its_outcome_is_unknown() -> None:
+    """A submission whose answer was lost is sent again with its key (the server refuses to
+    run it twice); an accepted or refused one frees it, so --retry-failed takes a new key."""
+    from cmfy_graph.journal import VariantState
+
+    vs = VariantState("v")
+    vs.apply({"ev": "submit", "v": "v", "key": "k1"})
+    vs.apply({"ev": "uncertain", "v": "v", "code": "uncertain_io"})
+    assert vs.key == "k1"
+    vs.apply({"ev": "submit", "v": "v", "key": "k1"})
+    vs.apply({"ev": "accepted", "v": "v", "job": "j"})
+    assert vs.key is None
+    vs.apply({"ev": "done", "v": "v", "status": "failed"})
+    assert vs.key is None
+    vs.apply({"ev": "submit", "v": "v", "key": "k2"})
+    vs.apply({"ev": "rejected", "v": "v", "code": "queue_full"})
+    assert vs.key is None
