@@ -399,11 +399,22 @@ class _Locator:
             return 1, 1
         node = ("nodes", i)
         if input_name is not None:
-            ins = self.data["nodes"][i].get("inputs")
+            saved = self.data["nodes"][i]
+            ins = saved.get("inputs")
             if isinstance(ins, list):
                 for j, slot in enumerate(ins):
-                    if isinstance(slot, dict) and slot.get("name") == input_name:
+                    if (
+                        isinstance(slot, dict)
+                        and slot.get("name") == input_name
+                        and (slot.get("link") is not None or not slot.get("widget"))
+                    ):
                         return self._at((*node, "inputs", j)) or (1, 1)
+            # a widget's value: its key when saved by name, else the values' array
+            for key in ("widgets_values_named", "widgets_values"):
+                if isinstance(saved.get(key), dict) and input_name in saved[key]:
+                    hit = self._at((*node, key, input_name))
+                    if hit:
+                        return hit
             hit = self._at((*node, "widgets_values"))
             if hit:
                 return hit

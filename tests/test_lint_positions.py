@@ -309,3 +309,20 @@ def test_api_url_comes_from_the_flag_then_the_environment_then_the_config(
     monkeypatch.setenv("CMFY_API_URL", "http://from-env")
     assert api_url(None, cfg) == "http://from-env"
     assert api_url("http://flag", cfg) == "http://flag"
+
+
+def test_a_widget_saved_by_name_is_pointed_at_by_its_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wf = json.loads((DEVSET / "ui2api" / "3d_hunyuan3d-v2.1.ui.json").read_text())
+    target = next(n for n in wf["nodes"] if n["type"] == "KSampler")
+    target["widgets_values"][2] = -5
+    names = ["seed", "control_after_generate", "steps", "cfg", "sampler_name", "scheduler"]
+    target["widgets_values_named"] = dict(zip(names + ["denoise"], target["widgets_values"]))
+    f = tmp_path / "ui.json"
+    f.write_text(json.dumps(wf, indent=1))
+    _, lines = _lint(capsys, "--spec", "core-2025", str(f))
+    line = next(ln for ln in lines if "value_smaller_than_min" in ln)
+    row, col = map(int, line.split(":")[1:3])
+    text = f.read_text().splitlines()
+    assert text[row - 1][col - 1 :].startswith('"steps": -5')
