@@ -318,7 +318,9 @@ def test_a_widget_saved_by_name_is_pointed_at_by_its_key(
     target = next(n for n in wf["nodes"] if n["type"] == "KSampler")
     target["widgets_values"][2] = -5
     names = ["seed", "control_after_generate", "steps", "cfg", "sampler_name", "scheduler"]
-    target["widgets_values_named"] = dict(zip(names + ["denoise"], target["widgets_values"]))
+    target["widgets_values_named"] = dict(
+        zip(names + ["denoise"], target["widgets_values"], strict=True)
+    )
     f = tmp_path / "ui.json"
     f.write_text(json.dumps(wf, indent=1))
     _, lines = _lint(capsys, "--spec", "core-2025", str(f))
