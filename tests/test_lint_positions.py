@@ -328,3 +328,20 @@ def test_a_widget_saved_by_name_is_pointed_at_by_its_key(
     row, col = map(int, line.split(":")[1:3])
     text = f.read_text().splitlines()
     assert text[row - 1][col - 1 :].startswith('"steps": -5')
+
+
+def test_a_value_that_does_not_fit_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The converter's "widget values do not fit the spec" and the error ComfyUI gives for
+    that value were two lines for one cause."""
+    wf = json.loads((DEVSET / "ui2api" / "3d_hunyuan3d-v2.1.ui.json").read_text())
+    target = next(n for n in wf["nodes"] if n["type"] == "KSampler")
+    target["widgets_values"][2] = "many"  # steps
+    f = tmp_path / "ui.json"
+    f.write_text(json.dumps(wf))
+    _, lines = _lint(capsys, "--spec", "core-2025", str(f))
+    about = [ln for ln in lines if "steps" in ln]
+    assert len(about) == 1, about
+    assert "invalid_input_type" in about[0] and "do not fit the spec" in about[0]
+    assert not any("conversion_warning" in ln for ln in lines)

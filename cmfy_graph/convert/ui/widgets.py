@@ -463,19 +463,21 @@ class Widgets(_State):
                 )
 
     def _fit_warning(self, dto: _Dto, layout: list[WidgetSlot], values: dict[str, Any]) -> None:
-        bad = [
-            f"{slot.name}={values[slot.name]!r}"
+        names = [
+            slot.name
             for slot in layout
             if slot.kind == "value"
             and slot.name in values
             and not _fits(slot.input, values[slot.name])
         ]
-        if bad:
+        if names:
+            bad = [f"{n}={values[n]!r}" for n in names]
             self.warn(
                 f"{self.where(dto)}: widget values do not fit the spec "
                 f"({', '.join(bad[:4])}{', ...' if len(bad) > 4 else ''}); the node may have "
                 "changed since the workflow was saved; values are mapped as the editor maps them",
                 dto,
+                names[0] if len(names) == 1 else None,  # one input: lint folds it in there
             )
 
     def _positional_dynamic_layout(
