@@ -64,7 +64,7 @@ from .errors import (
     UnexpectedResponseError,
     WaitTimeout,
 )
-from .events import EventHandler, JobEvent, end_event
+from .events import EventHandler, JobEvent, end_event, poll_events
 from .jobs import Job, JobError
 
 if TYPE_CHECKING:
@@ -467,7 +467,7 @@ class ComfyApiClient:
             drops += 1
             yield JobEvent("reconnecting", jid, data={"attempt": drops})
             if drops > 3:
-                yield from self._poll(jid, deadline)
+                yield from poll_events(self.get, jid, deadline, 0.25)
                 return
             time.sleep(min(2.0, 0.1 * 2**drops))
 
@@ -498,22 +498,6 @@ class ComfyApiClient:
         except httpx.TransportError:
             return  # dropped: the caller reads the job and reconnects
 
-    def _poll(self, jid: str, deadline: float) -> Iterator[JobEvent]:
-        last = None
-        delay = 0.25
-        while True:
-            job = self.get(jid)
-            if job.done:
-                yield end_event(job)
-                return
-            if job.status != last:
-                last = job.status
-                yield JobEvent(job.status, jid)
-            if time.monotonic() > deadline:
-                raise WaitTimeout(f"job {jid} is still {job.status}", job=job)
-            time.sleep(delay)
-            delay = min(5.0, delay * 1.5)
-
     def wait(
         self,
         job: Job | str,
@@ -530,16 +514,8 @@ class ComfyApiClient:
             for ev in self.events(jid, timeout):
                 on_event(ev)
         else:
-            deadline = time.monotonic() + timeout
-            delay = max(0.01, poll_interval)
-            while True:
-                current = self.get(jid)
-                if current.done:
-                    break
-                if time.monotonic() > deadline:
-                    raise WaitTimeout(f"job {jid} is still {current.status}", job=current)
-                time.sleep(delay)
-                delay = min(5.0, delay * 1.5)
+            for _ in poll_events(self.get, jid, time.monotonic() + timeout, poll_interval):
+                pass
         final = self.get(jid)
         return final.raise_for_failure() if raise_on_failure else final
 

@@ -34,7 +34,7 @@ from typing import Any, Protocol
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from .errors import WaitTimeout
-from .events import JobEvent, end_event
+from .events import JobEvent, end_event, poll_events
 from .jobs import Job
 
 
@@ -229,22 +229,7 @@ class LiveEvents:
         return end_event(job)
 
     def _poll(self, job_id: str, deadline: float) -> Iterator[JobEvent]:
-        last = None
-        delay = self.poll_interval
-        while True:
-            job = self.client.get(job_id)
-            if job.done:
-                yield end_event(job)
-                return
-            if job.status != last:
-                last = job.status
-                data = {"position": job.queue_position} if job.queue_position else {}
-                yield JobEvent(job.status, job_id, data=data)
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise WaitTimeout(f"prompt {job_id} is still {job.status}", job=job)
-            time.sleep(min(left, delay))
-            delay = min(5.0, delay * 1.5)
+        return poll_events(self.client.get, job_id, deadline, self.poll_interval)
 
 
 class _Dropped(Exception):

@@ -18,12 +18,20 @@ client polls).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Generator, Mapping
 from typing import Any
 
 import attrs
 
-__all__ = ["JobEvent", "EventHandler", "TERMINAL_EVENTS", "ProgressLine", "end_event"]
+__all__ = [
+    "JobEvent",
+    "EventHandler",
+    "TERMINAL_EVENTS",
+    "ProgressLine",
+    "end_event",
+    "poll_events",
+]
 
 #: the events after which a job's stream ends
 TERMINAL_EVENTS = frozenset({"completed", "failed", "cancelled"})
@@ -76,6 +84,38 @@ def end_event(job: Any) -> JobEvent:
     if err is not None and err.code in _CANCEL_CODES:
         return JobEvent("cancelled", job.job_id)
     return JobEvent("failed", job.job_id, data={"message": err.message if err else "failed"})
+
+
+def poll_events(
+    get: Callable[[str], Any],
+    job_id: str,
+    deadline: float,
+    delay: float = 0.5,
+    max_delay: float = 5.0,
+) -> Generator[JobEvent, None, Any]:
+    """A job's events as polling sees them, for a backend (or a moment) without a live
+    stream: its status each time it changes (``position`` while queued), then its
+    :func:`end_event`. ``get(job_id)`` reads the job; polls start ``delay`` apart and grow by
+    half up to ``max_delay``; :class:`~cmfy_graph.client.errors.WaitTimeout` at ``deadline``
+    (a :func:`time.monotonic` time). The generator's return value is the job as it ended."""
+    from .errors import WaitTimeout
+
+    last = None
+    delay = max(0.01, delay)
+    while True:
+        job = get(job_id)
+        if job.done:
+            yield end_event(job)
+            return job
+        if job.status != last:
+            last = job.status
+            data = {"position": job.queue_position} if job.queue_position is not None else {}
+            yield JobEvent(job.status, job_id, data=data)
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise WaitTimeout(f"job {job_id} is still {job.status}", job=job)
+        time.sleep(min(left, delay))
+        delay = min(max_delay, delay * 1.5)
 
 
 #: a callback that receives each event as it arrives

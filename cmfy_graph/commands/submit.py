@@ -220,26 +220,16 @@ def _poll_events(client: Any, job: Any, args: argparse.Namespace, on_event: Any)
     """cmfy.cloud streams nothing: its events are the status changes seen by polling."""
     import time
 
-    from ..client.events import JobEvent
+    from ..client.events import poll_events
 
-    deadline = time.monotonic() + args.timeout
-    last = None
-    delay = args.poll_interval
+    events = poll_events(
+        client.get, job.job_id, time.monotonic() + args.timeout, args.poll_interval, 10.0
+    )
     while True:
-        job = client.get(job)
-        if job.status != last:
-            last = job.status
-            kind = {"completed": "completed", "failed": "failed"}.get(job.status, job.status)
-            data = {"position": job.queue_position} if job.queue_position is not None else {}
-            on_event(JobEvent(kind, job.job_id, data=data))
-        if job.done:
-            return job
-        if time.monotonic() > deadline:
-            from ..client.errors import WaitTimeout
-
-            raise WaitTimeout(f"job {job.job_id} is still {job.status}", job=job)
-        time.sleep(delay)
-        delay = min(10.0, delay * 1.5)
+        try:
+            on_event(next(events))
+        except StopIteration as end:
+            return end.value  # the job as it ended
 
 
 def _cancel_on_interrupt(client: Any, job: Any, backend: str) -> int:
