@@ -22,11 +22,14 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from .errors import CmfyGraphError, did_you_mean
+
+if TYPE_CHECKING:
+    from .spec import Spec
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -39,7 +42,7 @@ __all__ = [
     "find_config",
     "load_config",
     "api_url",
-    "specs_or_none",
+    "project_spec",
     "KEYS",
 ]
 
@@ -156,10 +159,18 @@ def api_url(flag: str | None, cfg: Config) -> str | None:
     return flag or os.environ.get("CMFY_API_URL") or cfg.api_url
 
 
-def specs_or_none(flag: Sequence[str] | str | None, cfg: Config) -> list[str] | None:
-    """The spec sources a command uses: its ``--spec`` flag(s), else the config's."""
+def project_spec(flag: Sequence[str] | str | None, cfg: Config | None = None) -> Spec | None:
+    """The spec a command uses: loaded from its ``--spec`` flag(s), else from the config's
+    ``spec`` (``cfg``, or the one :func:`find_config` finds); ``None`` when neither names one
+    (the command's own default applies)."""
     if isinstance(flag, str):
-        return [flag]
-    if flag:
-        return list(flag)
-    return list(cfg.spec) or None
+        sources: list[str] = [flag]
+    elif flag:
+        sources = list(flag)
+    else:
+        sources = list((cfg if cfg is not None else find_config()).spec)
+    if not sources:
+        return None
+    from .spec import load_spec
+
+    return load_spec(*sources)

@@ -368,16 +368,14 @@ class ComfyApiClient:
             return self._upload(path)
 
     def _upload(self, path: str | os.PathLike[str]) -> tuple[str, str]:
-        import mimetypes
-
         import httpx
 
-        from .uploads import content_name
+        from .uploads import content_name, mime_type
 
         name = content_name(path)
         if name in self._assets:
             return self._assets[name], name
-        mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        mime = mime_type(name)
         key = str(uuid.uuid4())
         attempt = 0
         while True:

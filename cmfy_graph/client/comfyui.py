@@ -96,12 +96,6 @@ def _server_key(url: str) -> str:
     return f"{parts.scheme.lower()}://{netloc}{parts.path.rstrip('/')}"
 
 
-def _mime(name: str) -> str:
-    import mimetypes
-
-    return mimetypes.guess_type(name)[0] or "application/octet-stream"
-
-
 def _ms_to_dt(ms: Any) -> datetime | None:
     if isinstance(ms, (int, float)) and not isinstance(ms, bool):
         return datetime.fromtimestamp(ms / 1000.0, tz=timezone.utc)
@@ -301,6 +295,8 @@ class ComfyUIClient:
     def _upload(self, path: str | os.PathLike[str], name: str) -> str:
         import httpx
 
+        from .uploads import mime_type
+
         if name in self._uploaded:
             return self._uploaded[name]
         key = name
@@ -311,7 +307,7 @@ class ComfyUIClient:
         except httpx.TransportError:
             exists = False
         if not exists:
-            mime = _mime(name)
+            mime = mime_type(name)
             try:
                 with open(path, "rb") as fh:
                     r = self._http.post(

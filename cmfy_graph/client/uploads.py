@@ -23,7 +23,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["LocalInput", "local_inputs", "content_name", "is_upload_input"]
+__all__ = ["LocalInput", "local_inputs", "content_name", "is_upload_input", "mime_type"]
 
 
 @attrs.frozen(slots=True)
@@ -80,3 +80,11 @@ def content_name(path: str | os.PathLike[str]) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()[:20] + Path(path).suffix.lower()
+
+
+def mime_type(name: str) -> str:
+    """The media type an upload of ``name`` is sent as (``application/octet-stream`` when
+    the suffix says nothing)."""
+    import mimetypes
+
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"

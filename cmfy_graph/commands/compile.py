@@ -43,13 +43,11 @@ def run(args: argparse.Namespace) -> int:
     text = json.dumps(data, indent=indent, ensure_ascii=False) + "\n"
     status = 0
     if args.check != "none":
-        from ..config import find_config, specs_or_none
+        from ..config import project_spec
         from ..lint import text_line
-        from ..spec import load_spec
         from ..validate import validate_prompt
 
-        sources = specs_or_none(args.spec, find_config())
-        spec = load_spec(*sources) if sources else None
+        spec = project_spec(args.spec)
         report = validate_prompt(wf.to_prompt(), spec, profile=args.check)
         for f in report.findings:
             line = lines.get(f.node_id, 1) if f.node_id is not None else 1

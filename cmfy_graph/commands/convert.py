@@ -88,14 +88,9 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    from ..config import find_config, specs_or_none
+    from ..config import project_spec
 
-    spec = None
-    sources = specs_or_none(args.spec, find_config())
-    if sources:
-        from ..spec import load_spec
-
-        spec = load_spec(*sources)
+    spec = project_spec(args.spec)
     if args.out_dir:
         try:
             os.makedirs(args.out_dir, exist_ok=True)

@@ -63,16 +63,15 @@ def run(args: argparse.Namespace) -> int:
     import sys
     import warnings
 
-    from ..config import find_config, specs_or_none
+    from ..config import find_config, project_spec
     from ..lint import exit_code, lint_paths, write
-    from ..spec import core_spec, load_spec
+    from ..spec import core_spec
 
     cfg = find_config()
-    sources = specs_or_none(args.spec, cfg)
     profile = args.profile or cfg.profile
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        spec = load_spec(*sources) if sources else core_spec()
+        spec = project_spec(args.spec, cfg) or core_spec()
     for w in caught[:5]:
         print(f"cmfy-graph lint: spec warning: {w.message}", file=sys.stderr)
     if len(caught) > 5:

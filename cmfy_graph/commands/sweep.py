@@ -234,19 +234,14 @@ def _build(args: argparse.Namespace) -> tuple[Any, Any]:
     """The sweep the arguments describe, and the spec it was checked against."""
     from pathlib import Path
 
-    from ..config import find_config, specs_or_none
+    from ..config import project_spec
     from ..sweep import SweepError, parse_set, sweep
 
     if not args.sets:
         raise SweepError("give at least one --set NODE.INPUT=VALUES")
     if args.concurrency is not None and args.concurrency < 1:
         raise SweepError("--concurrency must be at least 1")
-    spec = None
-    sources = specs_or_none(args.spec, find_config())
-    if sources:
-        from ..spec import load_spec
-
-        spec = load_spec(*sources)
+    spec = project_spec(args.spec)
     base = _load(args, spec)
     params: dict[Any, Any] = {}
     for item in args.sets:
