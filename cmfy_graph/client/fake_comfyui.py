@@ -187,27 +187,31 @@ class FakeComfyUI:
         for nid in prompt:
             self._send_ws(cid, "executing", {"node": nid, "display_node": nid, "prompt_id": pid})
             for step in range(1, steps_of.get(nid, 0) + 1):
-                deadline = time.monotonic() + tick
-                while time.monotonic() < deadline or (self.held and step == 1):
-                    with self._lock:
-                        if self._interrupt or self._stop:
-                            return
-                    time.sleep(0.002)
+                if not self._pause(tick, hold=step == 1):
+                    return
                 self._send_ws(
                     cid,
                     "progress",
                     {"value": step, "max": steps_of[nid], "prompt_id": pid, "node": nid},
                 )
-            with self._lock:
-                if self._interrupt or self._stop:
-                    return
+            if self._stopped():
+                return
         if not steps_of:
-            deadline = time.monotonic() + self.run_seconds
-            while time.monotonic() < deadline or self.held:
-                with self._lock:
-                    if self._interrupt or self._stop:
-                        return
-                time.sleep(0.005)
+            self._pause(self.run_seconds, hold=True)
+
+    def _stopped(self) -> bool:
+        with self._lock:
+            return self._interrupt or self._stop
+
+    def _pause(self, seconds: float, *, hold: bool) -> bool:
+        """Let ``seconds`` pass (longer while held, with ``hold``); False when the prompt was
+        interrupted or the server stops meanwhile."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline or (hold and self.held):
+            if self._stopped():
+                return False
+            time.sleep(0.002)
+        return not self._stopped()
 
     def _announce_end(self, item: list[Any]) -> None:
         pid, extra = item[1], item[3]
