@@ -87,8 +87,7 @@ class LinkResolution(_State):
             for name, spec_in in sockets:
                 s = saved.get(name)
                 link = s.link if s is not None else None
-                typ = spec_in.type if spec_in.dynamic is None else _live_type(spec_in, s)
-                live.append(_Input(name, link, typ, None))
+                live.append(_Input(name, link, _live_type(spec_in, s), None))
             for name, typ in widgets:
                 s = saved.get(name)
                 live.append(_Input(name, s.link if s is not None else None, typ, name))
