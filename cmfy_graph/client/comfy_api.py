@@ -232,14 +232,19 @@ class ComfyApiClient:
         time.sleep(min(self.max_backoff, delay))
 
     def _get(self, path: str, what: str) -> Any:
-        """A GET, retried on 429, 5xx and connection errors."""
+        """A GET of one of the spec's paths (see :meth:`_call`)."""
+        return self._call("GET", self._url(path), what)
+
+    def _call(self, method: str, url: str, what: str) -> Any:
+        """A request that is safe to repeat (a read, a cancel), retried on 429, 5xx and
+        connection errors; its JSON answer."""
         import httpx
 
         attempt = 0
         while True:
             attempt += 1
             try:
-                r = self._http.get(self._url(path), headers=self._headers)
+                r = self._http.request(method, url, headers=self._headers)
             except httpx.TransportError as exc:
                 refused = isinstance(exc, httpx.ConnectError) and attempt >= 3
                 if attempt < self.max_attempts and not refused:  # a server down: stop soon
@@ -424,24 +429,7 @@ class ComfyApiClient:
         if isinstance(job, Job) and isinstance(job.raw.get("urls"), Mapping):
             given = job.raw["urls"].get("cancel")
             url = self._link(str(given)) if given else url
-        import httpx
-
-        for attempt in range(1, self.max_attempts + 1):
-            try:
-                r = self._http.post(url, headers=self._headers)
-            except httpx.TransportError as exc:
-                if attempt < self.max_attempts:
-                    self._sleep(attempt, None)
-                    continue
-                raise ApiConnectionError(f"cancel {jid}: {exc}") from None
-            if r.status_code == 200:
-                return parse_v2_job(r.json(), self.origin)
-            err = v2_error(r.status_code, r.content, r.headers, f"cancel {jid}")
-            if (r.status_code == 429 or r.status_code >= 500) and attempt < self.max_attempts:
-                self._sleep(attempt, getattr(err, "retry_after", None))
-                continue
-            raise err
-        raise AssertionError("unreachable")  # pragma: no cover
+        return parse_v2_job(self._call("POST", url, f"cancel {jid}"), self.origin)
 
     def events(self, job: Job | str, timeout: float = 600.0) -> Iterator[JobEvent]:
         """The job's live events (SSE) until its end; polls when the stream is unavailable
