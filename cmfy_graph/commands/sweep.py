@@ -140,13 +140,13 @@ def _load(args: argparse.Namespace, spec: Any) -> dict[str, Any]:
     return data
 
 
-def _backend(args: argparse.Namespace, spec: Any) -> Any:
+def _backend(args: argparse.Namespace, spec: Any, cfg: Any) -> Any:
     """The backend of ``--backend`` (repeated: a pool that mixes them)."""
     from ..sweep import SweepError
 
     kinds = list(dict.fromkeys(args.backend or ["comfyui" if args.server else "cloud"]))
     if len(kinds) == 1:
-        return _one_backend(args, spec, kinds[0], args.api_url)
+        return _one_backend(args, spec, kinds[0], cfg)
     if args.api_url and {"cloud", "comfy-api"} <= set(kinds):
         raise SweepError(
             "--api-url is ambiguous with both cloud and comfy-api: set CMFY_API_URL and "
@@ -154,15 +154,15 @@ def _backend(args: argparse.Namespace, spec: Any) -> Any:
         )
     from ..runner import MixedBackend
 
-    backends = [_one_backend(args, spec, k, args.api_url) for k in kinds]
+    backends = [_one_backend(args, spec, k, cfg) for k in kinds]
     return MixedBackend(backends, kinds, per_backend=args.per_server)
 
 
-def _one_backend(args: argparse.Namespace, spec: Any, backend: str, url: str | None) -> Any:
-    from ..config import api_url, find_config
+def _one_backend(args: argparse.Namespace, spec: Any, backend: str, cfg: Any) -> Any:
+    from ..config import api_url
     from ..runner import CloudBackend, ComfyUIBackend
 
-    cfg = find_config()
+    url = args.api_url
     if backend == "comfyui":
         servers = args.server or list(cfg.server)
         if not servers:
@@ -230,7 +230,7 @@ def _report_stop(runner: Any, out: str) -> None:
     )
 
 
-def _build(args: argparse.Namespace) -> tuple[Any, Any]:
+def _build(args: argparse.Namespace, cfg: Any) -> tuple[Any, Any]:
     """The sweep the arguments describe, and the spec it was checked against."""
     from pathlib import Path
 
@@ -241,7 +241,7 @@ def _build(args: argparse.Namespace) -> tuple[Any, Any]:
         raise SweepError("give at least one --set NODE.INPUT=VALUES")
     if args.concurrency is not None and args.concurrency < 1:
         raise SweepError("--concurrency must be at least 1")
-    spec = project_spec(args.spec)
+    spec = project_spec(args.spec, cfg)
     base = _load(args, spec)
     params: dict[Any, Any] = {}
     for item in args.sets:
@@ -284,9 +284,11 @@ def run(args: argparse.Namespace) -> int:
     import json
     import sys
 
+    from ..config import find_config
     from ..sweep import SweepError
 
-    s, spec = _build(args)
+    cfg = find_config()  # [tool.cmfy-graph], read once for the spec and the backends
+    s, spec = _build(args, cfg)
     if args.dry_run:
         out = sys.stdout
         for v in s:
@@ -297,7 +299,7 @@ def run(args: argparse.Namespace) -> int:
         raise SweepError("--out DIR is required (where the journal, results and images go)")
     from ..runner import SweepRunner
 
-    backend = _backend(args, spec)
+    backend = _backend(args, spec, cfg)
     runner = SweepRunner(
         s,
         args.out,
