@@ -343,11 +343,11 @@ class SweepRunner(_ResumeFromJournal):
         with DirLock(self.out_dir):
             return await self._run_locked()
 
-    def _check_same_sweep(self, state: JournalState) -> None:
+    def _check_same_sweep(self, state: JournalState, mine: str) -> None:
+        """Refuse a journal of another sweep (``mine``: this sweep's digest of variant ids)."""
         if not state.runs or self.force:
             return
         last = state.runs[-1]
-        mine = self._ids_digest()
         if "ids" in last:
             same = last["ids"] == mine
         else:  # a journal of an older version: compare what it recorded
@@ -395,7 +395,8 @@ class SweepRunner(_ResumeFromJournal):
         self.out_dir.mkdir(parents=True, exist_ok=True)
         jpath = self.out_dir / JOURNAL_NAME
         state = JournalState.load(jpath)
-        self._check_same_sweep(state)
+        ids_digest = self._ids_digest()  # sorts every variant id: once per run
+        self._check_same_sweep(state, ids_digest)
         self.state = state
         report = SweepReport(self.out_dir, len(self.sweep))
         report.journal_skipped_lines = state.skipped_lines
@@ -421,7 +422,7 @@ class SweepRunner(_ResumeFromJournal):
                     "n": self._total,
                     "mode": self.sweep.mode,
                     "params": list(self.sweep.labels),
-                    "ids": self._ids_digest(),
+                    "ids": ids_digest,
                 }
             )
             todo = self._todo(state.variants, report, gate)
