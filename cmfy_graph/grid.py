@@ -215,12 +215,10 @@ def contact_sheet(
     run) is exactly the size of the others, in a quiet grey. With ``out`` the sheet is saved as
     PNG. Returns the :class:`ContactSheet` with its layout.
     """
-    from PIL import Image, ImageDraw
-
     layout = _Layout.of(source, x, y, where, base_dir, cell)
     images = {pos: _open_first(row, layout.root) for pos, row in layout.grid.items()}
     try:
-        return _draw_sheet(layout, images, out, cell, font_size, Image, ImageDraw)
+        return _draw_sheet(layout, images, out, cell, font_size)
     finally:
         for img in images.values():
             if img is not None:
@@ -243,9 +241,9 @@ def _draw_sheet(
     out: str | os.PathLike[str] | None,
     cell: int,
     font_size: int | None,
-    Image: Any,
-    ImageDraw: Any,
 ) -> ContactSheet:
+    from PIL import Image, ImageDraw
+
     cw, ch = _cell_size((images.get(k) for k in sorted(images)), cell)
     fsize = font_size or max(12, min(28, min(cw, ch) // 10))
     font, bold = _font(fsize), _font(round(fsize * 1.15))
@@ -273,7 +271,7 @@ def _draw_sheet(
     tw, _ = _text_size(draw, xname, bold)
     draw.text((left + max(0, (grid_w - tw) // 2), pad), xname, fill=TEXT, font=bold)
     if yl:
-        _vertical_label(sheet_img, yl, bold, (pad, top), nrows * (ch + GAP) - GAP, Image)
+        _vertical_label(sheet_img, yl, bold, (pad, top), nrows * (ch + GAP) - GAP)
     for ci, v in enumerate(layout.columns):
         x0 = left + ci * (cw + GAP)
         text = _fit(draw, _fmt(v), font, cw)
@@ -307,11 +305,9 @@ def _draw_sheet(
     return sheet
 
 
-def _vertical_label(
-    sheet: Any, text: str, font: Any, at: tuple[int, int], length: int, Image: Any
-) -> None:
+def _vertical_label(sheet: Any, text: str, font: Any, at: tuple[int, int], length: int) -> None:
     """``text`` written bottom to top, centred along ``length`` pixels from ``at``."""
-    from PIL import ImageDraw
+    from PIL import Image, ImageDraw
 
     probe = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     text = _fit(probe, text, font, max(length, 40))
