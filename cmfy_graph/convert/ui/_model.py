@@ -273,6 +273,35 @@ class _Graph:
 
 
 def _parse_link(ln: Any) -> _Link | None:
+    if type(ln) is list and len(ln) >= 5:
+        lid, oid, oslot, tid, tslot = ln[:5]
+        if type(lid) is int and type(oid) is int and type(oslot) is int and type(tid) is int:
+            # the common case: numbers as the editor writes them
+            return _Link(
+                str(lid),
+                str(oid),
+                oslot,
+                str(tid),
+                tslot if type(tslot) is int else _slot_or(tslot),
+                ln[5] if len(ln) > 5 else None,
+            )
+    elif type(ln) is dict:
+        lid, oid, oslot, tid = (
+            ln.get("id"),
+            ln.get("origin_id"),
+            ln.get("origin_slot"),
+            ln.get("target_id"),
+        )
+        if type(lid) is int and type(oid) is int and type(oslot) is int and type(tid) is int:
+            tslot = ln.get("target_slot")
+            return _Link(
+                str(lid),
+                str(oid),
+                oslot,
+                str(tid),
+                tslot if type(tslot) is int else _slot_or(tslot),
+                ln.get("type"),
+            )
     if isinstance(ln, list) and len(ln) >= 5:
         lid, oid, oslot, tid, tslot = ln[:5]
         typ = ln[5] if len(ln) > 5 else None
@@ -294,6 +323,12 @@ def _parse_link(ln: Any) -> _Link | None:
     return _Link(_key(lid), _key(oid), os_, _key(tid), ts_ if ts_ is not None else -1, typ)
 
 
+def _slot_or(x: Any) -> int:
+    """A saved target slot, -1 when it is not one."""
+    s = _slot(x)
+    return s if s is not None else -1
+
+
 class _Input:
     __slots__ = ("name", "link", "type", "widget")
 
@@ -306,16 +341,22 @@ class _Input:
 
 def _inputs_of(node: Mapping[str, Any]) -> list[_Input]:
     out: list[_Input] = []
-    for inp in node.get("inputs") or []:
-        if not isinstance(inp, dict):
+    for inp in node.get("inputs") or ():
+        if type(inp) is not dict and not isinstance(inp, dict):
             continue
         name = inp.get("name")
-        if not isinstance(name, str):
+        if type(name) is not str and not isinstance(name, str):
             continue
         link = inp.get("link")
+        if link is not None:
+            link = str(link) if type(link) is int else _key(link)
         w = inp.get("widget")
-        wname = w.get("name") if isinstance(w, dict) and isinstance(w.get("name"), str) else None
-        out.append(_Input(name, None if link is None else _key(link), inp.get("type"), wname))
+        wname = None
+        if w is not None and isinstance(w, dict):
+            wname = w.get("name")
+            if not isinstance(wname, str):
+                wname = None
+        out.append(_Input(name, link, inp.get("type"), wname))
     return out
 
 
@@ -334,7 +375,10 @@ class _Dto:
         "sub_inputs",
         "promoted",
         "path",
+        "prefix",
+        "key",
         "live",
+        "virtual",
     )
 
     def __init__(
@@ -348,7 +392,10 @@ class _Dto:
         self.node = node
         self.graph = graph
         self.path = path
-        self.id = ":".join((*path, _key(node["id"])))
+        #: the execution id of a node of the same graph level is ``prefix + its key``
+        self.prefix = ":".join(path) + ":" if path else ""
+        self.key = _key(node["id"])
+        self.id = self.prefix + self.key
         self.instance = instance
         self.inputs = inputs if inputs is not None else _inputs_of(node)
         m = node.get("mode", 0)
@@ -362,6 +409,8 @@ class _Dto:
         self.promoted: dict[int, Any] = {}
         # the inputs as the editor holds them once loaded (see _Converter.live_inputs)
         self.live: list[_Input] | None = None
+        #: whether the editor never sends the node (set by the converter on flattening)
+        self.virtual = False
 
 
 def display_name(ns: NodeSpec) -> str:

@@ -48,6 +48,10 @@ class _State:
         # (id(graph), node key) -> the first executable record of that node
         self.first_dto: dict[tuple[int, str], _Dto] = {}
         self.warned: set[str] = set()
+        #: whether a subgraph instance was expanded (set when flattening)
+        self.has_instances = False
+        #: definition id -> {input name: index of its first input of that name}
+        self._def_input_index: dict[str, dict[str, int]] = {}
 
     # -- reporting
 
@@ -78,7 +82,7 @@ class _State:
         def _saved_inputs_of(self, node: Mapping[str, Any]) -> list[_Input]: ...
 
         def _resolve_subgraph_output(
-            self, dto: _Dto, slot: int, type_: Any, visited: set[str]
+            self, dto: _Dto, slot: int, type_: Any, visited: set[Any]
         ) -> tuple[str, int] | _Widget | None: ...
 
         def _setter_for(self, getter: _Dto) -> _Dto | None: ...
@@ -88,16 +92,18 @@ class _State:
 
         def is_virtual(self, dto: _Dto) -> bool: ...
 
+        def _compute_virtual(self, dto: _Dto) -> bool: ...
+
         def live_input_for_link(self, dto: _Dto, lk: _Link) -> _Input | None: ...
 
         def live_inputs(self, dto: _Dto) -> list[_Input]: ...
 
         def resolve_input(
-            self, dto: _Dto, inp: _Input, visited: set[str], type_: Any = None
+            self, dto: _Dto, inp: _Input, visited: set[Any], type_: Any = None
         ) -> tuple[str, int] | _Widget | None: ...
 
         def resolve_output(
-            self, dto: _Dto, slot: int, type_: Any, visited: set[str]
+            self, dto: _Dto, slot: int, type_: Any, visited: set[Any]
         ) -> tuple[str, int] | _Widget | None: ...
 
         def text_replacements(self, value: str, where: _Dto) -> str: ...

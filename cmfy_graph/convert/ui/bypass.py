@@ -17,9 +17,11 @@ class BypassAndMute(_State):
     """Bypass and mute."""
 
     def resolve_output(
-        self, dto: _Dto, slot: int, type_: Any, visited: set[str]
+        self, dto: _Dto, slot: int, type_: Any, visited: set[Any]
     ) -> tuple[str, int] | _Widget | None:
-        uid = f"{id(dto.graph)}:{dto.node.get('id')}[O]{slot}"
+        if dto.mode != MODE_BYPASS and dto.sub is None and not dto.virtual:
+            return (dto.id, slot)  # an executed node: the end of the resolution
+        uid = (id(dto.node), slot)
         if uid in visited:
             self.warn(f"{self.where(dto)}: circular link resolution through output {slot}", dto)
             return None

@@ -128,9 +128,9 @@ class LinkResolution(_State):
     # -- link resolution
 
     def resolve_input(
-        self, dto: _Dto, inp: _Input, visited: set[str], type_: Any = None
+        self, dto: _Dto, inp: _Input, visited: set[Any], type_: Any = None
     ) -> tuple[str, int] | _Widget | None:
-        uid = f"{id(dto.graph)}:{dto.node.get('id')}[I]{inp.name}"
+        uid = (id(dto.node), inp.name)
         if uid in visited:
             self.warn(
                 f"{self.where(dto)}: circular link resolution through input {inp.name!r}",
@@ -159,7 +159,7 @@ class LinkResolution(_State):
             outer = inst.sub_inputs[idx]
             if outer.link is None:
                 if idx in inst.promoted:
-                    ov = self.overrides.get((id(inst.graph), _key(inst.node["id"])))
+                    ov = self.overrides.get((id(inst.graph), inst.key))
                     if ov and outer.name in ov:
                         return _Widget(ov[outer.name])
                     v = inst.promoted[idx]
@@ -172,7 +172,7 @@ class LinkResolution(_State):
             # when this resolves to nothing (a PrimitiveNode, a bypass without a match), the
             # inner widget keeps the value the instances synced into it (see compute_sync)
             return self.resolve_input(inst, outer, visited)
-        origin = self.dtos.get(":".join((*dto.path, lk.origin_id)))
+        origin = self.dtos.get(dto.prefix + lk.origin_id)
         if origin is None:
             self.warn(
                 f"{self.where(dto)}: input {inp.name!r} is linked from node {lk.origin_id}, "
@@ -186,7 +186,11 @@ class LinkResolution(_State):
         )
 
     def is_virtual(self, dto: _Dto) -> bool:
-        """Nodes the editor never sends (they only route links or values)."""
+        """Nodes the editor never sends (they only route links or values); computed once
+        per node when flattening (:meth:`_compute_virtual`)."""
+        return dto.virtual
+
+    def _compute_virtual(self, dto: _Dto) -> bool:
         t = dto.type
         return t in VIRTUAL_NODE_TYPES or (
             t not in self.spec and (t in _PACK_VIRTUAL or self.is_group_node(dto))
@@ -205,7 +209,7 @@ class LinkResolution(_State):
             n = getter.graph.nodes[key]
             v = n.get("widgets_values")
             if n.get("type") == "SetNode" and isinstance(v, list) and v and v[0] == name:
-                return self.dtos.get(":".join((*getter.path, key)))
+                return self.dtos.get(getter.prefix + key)
         self.warn(f"{self.where(getter)}: no SetNode named {name!r}", getter)
         return None
 
@@ -216,7 +220,7 @@ class LinkResolution(_State):
         for dto in order:
             if dto.type != "PrimitiveNode":
                 continue
-            gk = (id(dto.graph), _key(dto.node["id"]))
+            gk = (id(dto.graph), dto.key)
             if gk in done:  # definitions are shared by every instance
                 continue
             done.add(gk)
@@ -242,7 +246,7 @@ class LinkResolution(_State):
                 if found is None:
                     continue
                 tdto, wname = found
-                key = (id(tdto.graph), _key(tdto.node["id"]))
+                key = (id(tdto.graph), tdto.key)
                 self.overrides.setdefault(key, {})[wname] = value
 
     def _primitive_target(self, prim: _Dto, lid: str) -> tuple[_Dto, str] | None:
@@ -268,7 +272,7 @@ class LinkResolution(_State):
                 by_slot = False
         if lk is None:
             return None
-        tdto = self.dtos.get(":".join((*prim.path, lk.target_id)))
+        tdto = self.dtos.get(prim.prefix + lk.target_id)
         if tdto is None:
             return None
         if by_slot and prim.graph is not self.root:

@@ -59,13 +59,23 @@ class Subgraphs(_State):
         self._flatten(self.root, (), None, order, ())
         return order
 
-    def _sorted_keys(self, g: _Graph) -> list[str]:
-        def k(item: tuple[int, str]) -> tuple[float, int]:
-            idx, key = item
-            o = g.nodes[key].get("order")
-            return (o if isinstance(o, (int, float)) else float("inf"), idx)
-
-        return [key for _, key in sorted(enumerate(g.order), key=k)]
+    @staticmethod
+    def _sorted_keys(g: _Graph) -> list[str]:
+        """The graph's node keys by their saved ``order`` (stable; unordered nodes last)."""
+        nodes = g.nodes
+        orders: list[Any] = [nodes[key].get("order") for key in g.order]
+        if all(type(o) is int for o in orders):
+            if all(a < b for a, b in zip(orders, orders[1:], strict=False)):
+                return g.order  # already in order (as the editor saves it)
+            return [
+                key for _, _, key in sorted(zip(orders, range(len(orders)), g.order, strict=True))
+            ]
+        inf = float("inf")
+        ranked = [
+            (o if isinstance(o, (int, float)) else inf, i, key)
+            for i, (o, key) in enumerate(zip(orders, g.order, strict=True))
+        ]
+        return [key for _, _, key in sorted(ranked)]
 
     def _flatten(
         self,
@@ -78,6 +88,7 @@ class Subgraphs(_State):
         for key in self._sorted_keys(g):
             node = g.nodes[key]
             dto = _Dto(node, g, path, instance, self._saved_inputs_of(node))
+            dto.virtual = self._compute_virtual(dto)
             if dto.type in self.defs and dto.type not in self.spec:
                 if dto.type in stack:
                     self.warn(
@@ -86,8 +97,9 @@ class Subgraphs(_State):
                 else:
                     sub = self.def_graph(dto.type)
                     dto.sub = sub
+                    self.has_instances = True
                     self._setup_instance(dto)
-                    self._flatten(sub, (*path, _key(node["id"])), dto, order, (*stack, dto.type))
+                    self._flatten(sub, (*path, dto.key), dto, order, (*stack, dto.type))
             self.dtos[dto.id] = dto
             self.first_dto.setdefault((id(g), key), dto)
             order.append(dto)
@@ -98,8 +110,10 @@ class Subgraphs(_State):
         d = self.defs[dto.type]
         sub = dto.sub
         assert sub is not None
-        saved = list(dto.inputs)
-        used: set[int] = set()
+        # the saved inputs of each name, in order (each is matched once)
+        saved: dict[str, list[_Input]] = {}
+        for s in dto.inputs:
+            saved.setdefault(s.name, []).append(s)
         live: list[_Input] = []
         widget_idx: list[int] = []
         for i, sin in enumerate(d.get("inputs") or []):
@@ -108,12 +122,8 @@ class Subgraphs(_State):
                 continue
             raw_name = sin.get("name")
             name = raw_name if isinstance(raw_name, str) else f"input_{i}"
-            match = None
-            for j, s in enumerate(saved):
-                if j not in used and s.name == name:
-                    match = s
-                    used.add(j)
-                    break
+            same = saved.get(name)
+            match = same.pop(0) if same else None
             typ = sin.get("type")
             live.append(_Input(name, match.link if match else None, typ, None))
             if self._subgraph_input_has_widget(sub, sin, i):
@@ -145,7 +155,7 @@ class Subgraphs(_State):
         if found is None:
             return _MISSING
         lk, name = found
-        tdto = self.dtos.get(":".join((*inst.path, _key(inst.node["id"]), lk.target_id)))
+        tdto = self.dtos.get(f"{inst.id}:{lk.target_id}")
         if tdto is None:
             return _MISSING
         if tdto.sub is not None:
@@ -245,6 +255,8 @@ class Subgraphs(_State):
         in node order, the root graph first, then the used definitions in order; an inner
         widget shared by several instances ends up with the last one's value. That value is
         what an inner input keeps when its link through the instance resolves to nothing."""
+        if not self.has_instances:
+            return
         order: list[tuple[_Graph, str]] = [(self.root, k) for k in self.root.order]
         for sid in self._used_definitions():
             g = self.def_graph(sid)
@@ -271,14 +283,7 @@ class Subgraphs(_State):
                         value = self._inner_widget_value(dto, j)
                         if value is _MISSING:
                             continue
-                si = next(
-                    (
-                        i
-                        for i, x in enumerate(sins)
-                        if isinstance(x, dict) and x.get("name") == name
-                    ),
-                    -1,
-                )
+                si = self._definition_input_index(dto.type, sins).get(name, -1)
                 if si < 0:
                     continue
                 for lk in self._input_links(sub, sins[si], si):
@@ -300,6 +305,17 @@ class Subgraphs(_State):
                     live = self.live_input_for_link(tdto, lk)
                     if live is not None and live.widget:
                         self.synced.setdefault((id(sub), lk.target_id), {})[live.widget] = value
+
+    def _definition_input_index(self, sid: str, sins: list[Any]) -> dict[str, int]:
+        """A definition's input names -> index (the first of a name), once per conversion."""
+        hit = self._def_input_index.get(sid)
+        if hit is None:
+            hit = {}
+            for i, x in enumerate(sins):
+                if isinstance(x, dict):
+                    hit.setdefault(x.get("name"), i)  # type: ignore[arg-type]
+            self._def_input_index[sid] = hit
+        return hit
 
     def _used_definitions(self) -> list[str]:
         """The definitions reachable from the root graph's instances, in the order the editor
@@ -323,7 +339,7 @@ class Subgraphs(_State):
         return list(dict.fromkeys([*first, *(sid for sid in self.defs if sid in used)]))
 
     def _resolve_subgraph_output(
-        self, dto: _Dto, slot: int, type_: Any, visited: set[str]
+        self, dto: _Dto, slot: int, type_: Any, visited: set[Any]
     ) -> tuple[str, int] | _Widget | None:
         sub = dto.sub
         assert sub is not None
@@ -347,7 +363,7 @@ class Subgraphs(_State):
             if 0 <= lk.origin_slot < len(dto.sub_inputs):
                 return self.resolve_input(dto, dto.sub_inputs[lk.origin_slot], visited)
             return None
-        inner = self.dtos.get(":".join((*dto.path, _key(dto.node["id"]), lk.origin_id)))
+        inner = self.dtos.get(f"{dto.id}:{lk.origin_id}")
         if inner is None:
             self.warn(f"{self.where(dto)}: subgraph output {slot} comes from a missing node", dto)
             return None

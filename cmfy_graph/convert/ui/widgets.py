@@ -23,7 +23,6 @@ from ._model import (
     _UPLOAD_IMAGE_OPTIONS,
     _Dto,
     _Input,
-    _key,
     process_dynamic_prompt,
 )
 from ._state import _State
@@ -36,7 +35,7 @@ class WidgetSlot:
     (``control_after_generate``, ``control_filter_list``, the upload button).
     """
 
-    __slots__ = ("name", "serialize", "input", "kind")
+    __slots__ = ("name", "serialize", "input", "kind", "fit")
 
     def __init__(
         self, name: str, serialize: bool, input: InputSpec | None = None, kind: str = "value"
@@ -45,6 +44,8 @@ class WidgetSlot:
         self.serialize = serialize
         self.input = input
         self.kind = kind
+        #: what a saved value must be to fit the widget (see :func:`_fit_kind`)
+        self.fit = _fit_kind(input) if kind == "value" and input is not None else 0
 
     def __repr__(self) -> str:
         flag = "" if self.serialize else ", serialize=False"
@@ -186,6 +187,21 @@ def _layouts(ns: NodeSpec) -> tuple[list[WidgetSlot], list[WidgetSlot] | None]:
     return cur, legacy
 
 
+_FORCE_CACHE: dict[int, tuple[Any, bool]] = {}
+
+
+def _has_force_input(ns: NodeSpec) -> bool:
+    """Whether an input of ``ns`` is ``forceInput`` (memoised: records are immutable)."""
+    hit = _FORCE_CACHE.get(id(ns))
+    if hit is not None and hit[0] is ns:
+        return hit[1]
+    if len(_FORCE_CACHE) > 100_000:
+        _FORCE_CACHE.clear()
+    got = any(i.force_input for i in ns.inputs.values())
+    _FORCE_CACHE[id(ns)] = (ns, got)
+    return got
+
+
 def _migrate_widgets_values(
     ns: NodeSpec, layout: list[WidgetSlot], seq: list[Any]
 ) -> list[Any] | None:
@@ -198,7 +214,7 @@ def _migrate_widgets_values(
     of saved values it drops ``seq[i]`` for every such input ``i`` that is ``forceInput``
     (pairing inputs with values by index, control values notwithstanding).
     """
-    if not seq or not any(i.force_input for i in ns.inputs.values()):
+    if not seq or not _has_force_input(ns):
         return None
     raw = ns.raw.get("input") if isinstance(ns.raw, Mapping) else None
     # the node definition's inputs in object order: required (with the specs the upload and
@@ -327,20 +343,37 @@ def _live_type(spec_in: InputSpec, saved: _Input | None) -> Any:
     return ",".join(sorted(dyn.allowed_types)) if dyn.allowed_types else "*"
 
 
-def _fits(inp: InputSpec | None, v: Any) -> bool:
-    """Whether a saved widget value is plausible for the widget of ``inp``."""
-    if inp is None or v is None:
-        return True
+_FIT_ANY, _FIT_NUMBER, _FIT_BOOL, _FIT_STRING, _FIT_CHOICE = range(5)
+
+
+def _fit_kind(inp: InputSpec) -> int:
+    """Which values fit the widget of ``inp``: any, a number, a boolean, a string, one of
+    its choices (a combo of choices that are not server files)."""
     wt = _widget_type_of(inp, include_forced=True)
     if wt == "INT" or wt == "FLOAT":
-        return isinstance(v, (int, float)) and not isinstance(v, bool)
+        return _FIT_NUMBER
     if wt == "BOOLEAN":
-        return isinstance(v, bool)
+        return _FIT_BOOL
     if wt == "STRING":
-        return isinstance(v, str)
+        return _FIT_STRING
     if wt == "COMBO" and inp.choices and inp.file_kind is None:
-        return v in inp.choices
-    return True
+        return _FIT_CHOICE
+    return _FIT_ANY
+
+
+def _fits(slot: WidgetSlot, v: Any) -> bool:
+    """Whether a saved widget value is plausible for the widget ``slot``."""
+    f = slot.fit
+    if f == _FIT_ANY or v is None:
+        return True
+    if f == _FIT_NUMBER:
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+    if f == _FIT_BOOL:
+        return isinstance(v, bool)
+    if f == _FIT_STRING:
+        return isinstance(v, str)
+    choices = slot.input.choices if slot.input is not None else None
+    return choices is None or v in choices
 
 
 class Widgets(_State):
@@ -369,7 +402,7 @@ class Widgets(_State):
             if isinstance(sn, str) and sn.startswith("sample_"):
                 values["sampler_name"] = sn[7:]
         if not at_load:
-            key = (id(dto.graph), _key(node["id"]))
+            key = (id(dto.graph), dto.key)
             for writes in (self.overrides.get(key), self.synced.get(key)):
                 for k, v in (writes or {}).items():
                     if k in values:
@@ -466,9 +499,7 @@ class Widgets(_State):
         names = [
             slot.name
             for slot in layout
-            if slot.kind == "value"
-            and slot.name in values
-            and not _fits(slot.input, values[slot.name])
+            if slot.fit and slot.name in values and not _fits(slot, values[slot.name])
         ]
         if names:
             bad = [f"{n}={values[n]!r}" for n in names]
