@@ -144,35 +144,17 @@ def lint_input(
         )
     extra: list[Finding] = []
     conversion_notes: list[str] = []
+    drift: list[str] = []
     prompt: Any = loaded.data
     targets = None
     if profile is None:
         body = loaded.body
         profile = "cmfy" if body is not None and "webhook_url" in body else "comfyui"
     if loaded.kind == "ui_workflow":
-        try:
-            from .convert.ui import ui_to_api
-        except ImportError:
-            f = _finding(
-                "unsupported_input",
-                "a UI workflow: this installation cannot convert UI workflows",
-                path,
-                hint="export it from ComfyUI with 'Export (API)'",
-            )
-            return FileResult(
-                path, loaded.kind, False, (f,), _invalid("UI workflow not supported", f.message)
-            )
-        from .errors import CmfyGraphError
-
-        notes: list[str] = []
-        try:
-            prompt = ui_to_api(loaded.data, spec, warnings=notes)
-        except (CmfyGraphError, ValueError, TypeError, KeyError, AttributeError) as exc:
-            f = _finding("conversion_failed", f"the UI workflow cannot be converted: {exc}", path)
-            return FileResult(
-                path, loaded.kind, False, (f,), _invalid("UI workflow not converted", str(exc))
-            )
-        conversion_notes = notes
+        converted = _convert_ui(loaded, spec, conversion_notes, drift)
+        if isinstance(converted, FileResult):
+            return converted
+        prompt = converted
     elif loaded.kind == "request_body":
         body = loaded.body or {}
         t = body.get("partial_execution_targets")
@@ -189,6 +171,8 @@ def lint_input(
     findings = [attrs.evolve(f, file=path) for f in report.findings]
     if conversion_notes:
         findings = _fold_notes(findings, conversion_notes, prompt, path)
+    if drift:
+        findings = _explain_drift(findings, drift)
     findings += extra
     return FileResult(
         path,
@@ -199,6 +183,62 @@ def lint_input(
         report=report,
         loaded=loaded,
     )
+
+
+#: the end of the hint of an error on a node that the workflow saved with a newer version
+#: of its class than the spec describes (``--spec`` older than the workflow)
+SPEC_DRIFT_HINT = (
+    "the workflow was saved by a newer ComfyUI than the spec describes: lint with your "
+    "server's own /object_info (--spec URL), or update the server"
+)
+
+
+def _convert_ui(loaded: LoadedInput, spec: Spec | None, notes: list[str], drift: list[str]) -> Any:
+    """The API prompt of a UI workflow (the converter's warnings into ``notes``, its
+    evidence of nodes newer than the spec into ``drift``), or the result of a file that
+    cannot be converted."""
+    path = loaded.path
+    try:
+        from .convert.ui import ui_to_api
+    except ImportError:
+        f = _finding(
+            "unsupported_input",
+            "a UI workflow: this installation cannot convert UI workflows",
+            path,
+            hint="export it from ComfyUI with 'Export (API)'",
+        )
+        return FileResult(
+            path, loaded.kind, False, (f,), _invalid("UI workflow not supported", f.message)
+        )
+    from .errors import CmfyGraphError
+
+    try:
+        return ui_to_api(loaded.data, spec, warnings=notes, drift=drift)
+    except (CmfyGraphError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        f = _finding("conversion_failed", f"the UI workflow cannot be converted: {exc}", path)
+        return FileResult(
+            path, loaded.kind, False, (f,), _invalid("UI workflow not converted", str(exc))
+        )
+
+
+def _explain_drift(findings: list[Finding], drift: list[str]) -> list[Finding]:
+    """The converter's evidence of nodes newer than the spec, as the hint of the errors on
+    those nodes (the evidence on the same input first, else the node's); evidence that
+    explains no error is not reported (values the editor keeps for widgets a spec lacks
+    are common and harmless)."""
+    at: dict[tuple[str | None, str | None], str] = {}
+    for note in drift:
+        key = (getattr(note, "node_id", None), getattr(note, "input_name", None))
+        at.setdefault(key, str(note))
+    out = []
+    for f in findings:
+        if f.is_error and f.node_id is not None and f.input_name is not None:
+            why = at.get((f.node_id, f.input_name)) or at.get((f.node_id, None))
+            if why is not None:
+                hint = f"{why}; {SPEC_DRIFT_HINT}"
+                f = attrs.evolve(f, hint=f"{f.hint}; {hint}" if f.hint else hint)
+        out.append(f)
+    return out
 
 
 def _fold_notes(findings: list[Finding], notes: list[str], prompt: Any, path: str) -> list[Finding]:

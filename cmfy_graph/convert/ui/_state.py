@@ -24,9 +24,13 @@ class _State:
         spec: Spec,
         dynamic_prompts_seed: int | None,
         sink: list[str] | None,
+        drift: list[str] | None = None,
     ) -> None:
         self.spec = spec
         self.sink = sink
+        #: where evidence of nodes newer than the spec goes (None: not looked for)
+        self.drift = drift
+        self._drifted: set[tuple[str, str, str | None]] = set()
         self.rng = random.Random(dynamic_prompts_seed) if dynamic_prompts_seed is not None else None
         #: id(saved node) -> (node, its saved input slots), parsed once
         self._saved_inputs: dict[int, tuple[Mapping[str, Any], list[_Input]]] = {}
@@ -65,6 +69,15 @@ class _State:
             self.sink.append(ConversionNote(msg, dto.id if dto is not None else None, input_name))
         else:
             _warnings.warn(msg, ConversionWarning, stacklevel=4)
+
+    def drift_note(self, msg: str, dto: _Dto, input_name: str | None = None) -> None:
+        """Record evidence that ``dto`` was saved with a newer (or another) version of its
+        class than the spec describes; not a warning: it only explains other findings."""
+        if self.drift is not None:
+            key = (msg, dto.id, input_name)
+            if key not in self._drifted:
+                self._drifted.add(key)
+                self.drift.append(ConversionNote(msg, dto.id, input_name))
 
     def where(self, dto: _Dto) -> str:
         title = dto.node.get("title")

@@ -95,6 +95,26 @@ class _Converter(LinkResolution, BypassAndMute, Subgraphs, Widgets):
             return dto.type
         return None
 
+    def _output_drift(self, dto: _Dto, name: str, origin_id: str, slot: int) -> None:
+        """A link from an output that the origin's class lacks in the spec, while the saved
+        node has it: the node is newer than the spec."""
+        origin = self.dtos.get(origin_id)
+        ns = self.spec.get(origin.type) if origin is not None else None
+        if origin is None or ns is None or slot < len(ns.outputs):
+            return
+        saved = origin.node.get("outputs")
+        if not isinstance(saved, list) or slot >= len(saved):
+            return
+        out = saved[slot]
+        label = out.get("name") if isinstance(out, dict) else None
+        self.drift_note(
+            f"the saved {origin.type} (node {origin.id}) has {len(saved)} outputs, the "
+            f"spec's {len(ns.outputs)}; this input is linked from output {slot}"
+            + (f" ({label})" if isinstance(label, str) and label else ""),
+            dto,
+            name,
+        )
+
     # -- main
 
     def run(self) -> dict[str, Any]:
@@ -145,6 +165,8 @@ class _Converter(LinkResolution, BypassAndMute, Subgraphs, Widgets):
                     inputs[inp.name] = _wrap(r.value)
                     continue
                 inputs[inp.name] = [r[0], r[1]]
+                if self.drift is not None:
+                    self._output_drift(dto, inp.name, r[0], r[1])
             output[dto.id] = {
                 "inputs": inputs,
                 "class_type": dto.type,
@@ -167,6 +189,7 @@ def ui_to_api(
     *,
     dynamic_prompts_seed: int | None = None,
     warnings: list[str] | None = None,
+    drift: list[str] | None = None,
 ) -> dict[str, Any]:
     """Convert an editor-saved UI workflow to the API prompt the editor would send.
 
@@ -175,8 +198,12 @@ def ui_to_api(
     ``dynamicPrompts`` text widgets (comments stripped, ``{a|b}`` chosen with a random
     generator seeded with it); it is off by default because the editor's choice is random.
     Problems that cannot be resolved exactly are appended to ``warnings`` when given, else
-    issued as :class:`ConversionWarning`. Raises :class:`~cmfy_graph.errors.ConversionError`
-    when ``workflow`` is not a UI workflow.
+    issued as :class:`ConversionWarning`. ``drift``, when given, collects the evidence that
+    a node was saved with a newer (or another) version of its class than the spec describes
+    (values saved for inputs the spec lacks, a link from an output it lacks, a saved option
+    unknown to it with values of its own), as :class:`ConversionNote` s naming the node and
+    input they concern; they are not warnings (``lint`` uses them to explain its findings).
+    Raises :class:`~cmfy_graph.errors.ConversionError` when ``workflow`` is not a UI workflow.
     """
     if not is_ui_workflow(workflow):
         raise ConversionError("not a UI workflow: expected an object with 'nodes' and 'links'")
@@ -184,4 +211,4 @@ def ui_to_api(
         from ...spec import core_spec
 
         spec = core_spec()
-    return _Converter(workflow, spec, dynamic_prompts_seed, warnings).run()
+    return _Converter(workflow, spec, dynamic_prompts_seed, warnings, drift).run()

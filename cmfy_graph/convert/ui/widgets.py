@@ -259,6 +259,9 @@ def _default_value(inp: InputSpec | None, kind: str) -> Any:
 
 
 _MISSING_VALUE = object()
+#: widgets the editor saves by name that are never an input (``control_after_generate#1``
+#: is the second of them)
+_CONTROL_NAMES = frozenset({"control_after_generate", "control_filter_list", "upload"})
 
 
 def _positional_lookup(seq: list[Any]) -> Any:
@@ -392,6 +395,8 @@ class Widgets(_State):
         by_name = named if isinstance(named, dict) else wv if isinstance(wv, dict) else None
         if by_name is not None:
             layout, values = self._named_values(ns, by_name, wv)
+            if self.drift is not None and not quiet:
+                self._named_drift(dto, ns, by_name, values)
         else:
             layout, values = self._positional_values(dto, ns, wv, quiet)
         if not quiet:
@@ -480,6 +485,11 @@ class Widgets(_State):
         self, dto: _Dto, layout: list[WidgetSlot], seq: list[Any], saved: bool
     ) -> None:
         if seq and len(seq) > len(layout):
+            self.drift_note(
+                f"the saved {dto.type} has {len(seq)} widget values, the spec's "
+                f"{len(layout)} widgets",
+                dto,
+            )
             self.warn(
                 f"{self.where(dto)}: {len(seq)} widget values saved but the spec gives "
                 f"{len(layout)} widgets ({', '.join(s.name for s in layout) or 'none'}); "
@@ -533,6 +543,12 @@ class Widgets(_State):
                         "named and are left out",
                         dto,
                     )
+                    self.drift_note(
+                        f"the workflow saved an option of {unknown[0]!r} that the spec lacks "
+                        f"with {gap} value{'s' if gap != 1 else ''} of its own",
+                        dto,
+                        unknown[0],
+                    )
                 return cand
         return out
 
@@ -557,8 +573,50 @@ class Widgets(_State):
                 "they are left out",
                 dto,
             )
+            self.drift_note(
+                f"the saved {dto.type} has {extra} more value{'s' if extra != 1 else ''} "
+                f"for the option of {owner!r} than the spec's",
+                dto,
+            )
         pad = [WidgetSlot(f"{owner}.?", False, None, "unknown") for _ in range(extra)]
         return [*out[: last + 1], *pad, *out[last + 1 :]]
+
+    def _named_drift(
+        self, dto: _Dto, ns: NodeSpec, by_name: Mapping[str, Any], values: Mapping[str, Any]
+    ) -> None:
+        """Evidence of a node newer than the spec in its named values: values for inputs the
+        spec lacks (at the node), values under a saved option the spec lacks (at the combo)."""
+        unknown: list[str] = []
+        for k in by_name:
+            if not isinstance(k, str) or k in values or k.split("#", 1)[0] in _CONTROL_NAMES:
+                continue
+            if k in ns.inputs or _input_spec(ns, k) is not None:
+                continue
+            head = k.split(".", 1)[0]
+            inp = ns.inputs.get(head) if head != k else None
+            if inp is not None and isinstance(inp.dynamic, DynamicComboSpec):
+                continue  # under an option: reported at the combo below
+            unknown.append(k)
+        if unknown:
+            shown = ", ".join(unknown[:4]) + (", ..." if len(unknown) > 4 else "")
+            self.drift_note(
+                f"the saved {dto.type} has values for inputs the spec's lacks ({shown})", dto
+            )
+        for name, inp in ns.inputs.items():
+            if not isinstance(inp.dynamic, DynamicComboSpec):
+                continue
+            v = values.get(name)
+            if not isinstance(v, str) or inp.dynamic.option(v) is not None:
+                continue
+            subs = [k for k in by_name if isinstance(k, str) and k.startswith(name + ".")]
+            if subs:
+                shown = ", ".join(subs[:3]) + (", ..." if len(subs) > 3 else "")
+                self.drift_note(
+                    f"the workflow saved option {v!r} of {name!r} with values of its own "
+                    f"({shown})",
+                    dto,
+                    name,
+                )
 
     @staticmethod
     def _unknown_option_values(
