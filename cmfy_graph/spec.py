@@ -29,11 +29,13 @@ import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, overload
 
 import attrs
 
 from .errors import SpecError
+
+_T = TypeVar("_T")
 
 __all__ = [
     "AutogrowSpec",
@@ -711,6 +713,17 @@ class Spec(Mapping[str, NodeSpec]):
 
     def __contains__(self, key: object) -> bool:
         return key in self._nodes
+
+    @overload
+    def get(self, key: str, /) -> NodeSpec | None: ...
+
+    @overload
+    def get(self, key: str, default: NodeSpec | _T, /) -> NodeSpec | _T: ...
+
+    def get(self, key: str, default: Any = None, /) -> Any:
+        """The node spec of ``key``, else ``default`` (a dict lookup: the converter and
+        the validator ask for every node)."""
+        return self._nodes.get(key, default)
 
     def __repr__(self) -> str:
         return f"<Spec {self.source!r}: {len(self._nodes)} node classes>"

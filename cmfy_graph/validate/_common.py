@@ -149,7 +149,7 @@ class _Cls:
         self.modern = generation >= 2026
         self.dynamic = self.modern and ns.has_dynamic_inputs
         self._dyn_ins: dict[str, _In] = {}
-        self._dyn_combos: frozenset[str] | None = None
+        self._dyn_combos: tuple[str, ...] | None = None
         self._dyn_cache: dict[tuple[Any, ...], tuple[list[_In], dict[str, _In]]] = {}
         raw = ns.raw if isinstance(ns.raw, Mapping) else {}
         outs = raw.get("output")
@@ -200,12 +200,14 @@ class _Cls:
         # the finalized inputs depend only on the values of the dynamic combo keys
         combos = self._dyn_combos
         if combos is None:
-            combos = self._dyn_combos = frozenset(
+            combos = self._dyn_combos = tuple(
                 k
                 for k, i in possible_inputs(self.ns).items()
                 if isinstance(i.dynamic, DynamicComboSpec)
             )
-        key = tuple((k, v) for k, v in live.items() if k in combos and isinstance(v, str))
+        key: tuple[tuple[str, str], ...] = ()
+        if combos:
+            key = tuple((k, v) for k in combos if k in live and isinstance(v := live[k], str))
         hit = self._dyn_cache.get(key)
         if hit is not None:
             return hit

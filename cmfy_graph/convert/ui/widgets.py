@@ -288,6 +288,51 @@ def _dynamic_layout(
     return out
 
 
+#: id(base layout) -> (base layout, [(expanded layout, its combos: (index, slot, option))])
+_DYN_LAYOUTS: dict[int, tuple[list[WidgetSlot], list[tuple[list[WidgetSlot], list[Any]]]]] = {}
+
+
+def _expanded_layout(
+    layout: list[WidgetSlot], value_at: Any, unknown: list[str] | None = None
+) -> list[WidgetSlot]:
+    """:func:`_dynamic_layout` without a gap, memoised per base layout and selected options
+    (an expansion depends only on the option each combo selects, in order). The result is
+    shared: callers never modify it."""
+    hit = _DYN_LAYOUTS.get(id(layout))
+    if hit is None or hit[0] is not layout:
+        if len(_DYN_LAYOUTS) > 10_000:
+            _DYN_LAYOUTS.clear()
+        hit = _DYN_LAYOUTS[id(layout)] = (layout, [])
+    for out, combos in hit[1]:
+        for i, slot, opt in combos:
+            v = value_at(i, slot)
+            if v is _MISSING_VALUE:
+                v = _default_value(slot.input, "value")
+            if (slot.input.dynamic.option(v) if isinstance(v, str) else None) is not opt:
+                break
+        else:
+            return out
+    found: list[str] = []
+    out = _dynamic_layout(layout, value_at, 0, found)
+    if unknown is not None:
+        unknown.extend(found)
+    if not found and len(hit[1]) < 32:
+        combos = []
+        for i, slot in enumerate(out):
+            inp = slot.input
+            if (
+                slot.kind == "value"
+                and inp is not None
+                and isinstance(inp.dynamic, DynamicComboSpec)
+            ):
+                v = value_at(i, slot)
+                if v is _MISSING_VALUE:
+                    v = _default_value(inp, "value")
+                combos.append((i, slot, inp.dynamic.option(v) if isinstance(v, str) else None))
+        hit[1].append((out, combos))
+    return out
+
+
 def _append_dynamic(
     out: list[WidgetSlot], slot: WidgetSlot, value_at: Any, state: list[Any]
 ) -> None:
@@ -433,10 +478,10 @@ class Widgets(_State):
             if isinstance(wv, list):
                 # a value the named form lacks (saved under an older schema of the node)
                 # is read where the positional form has it, when that form fits the spec
-                pos_layout = _dynamic_layout(layout, _positional_lookup(wv))
+                pos_layout = _expanded_layout(layout, _positional_lookup(wv))
                 if len(pos_layout) == len(wv):
                     positional = {sl.name: wv[i] for i, sl in enumerate(pos_layout)}
-            layout = _dynamic_layout(
+            layout = _expanded_layout(
                 layout,
                 lambda i, s: by_name.get(s.name, positional.get(s.name, _MISSING_VALUE)),
             )
@@ -528,7 +573,7 @@ class Widgets(_State):
         spec, the widgets after it are aligned on the end of the saved values, so that they
         are not shifted; the unknown option's own values cannot be named and are left out."""
         unknown: list[str] = []
-        out = _dynamic_layout(layout, _positional_lookup(seq), 0, unknown)
+        out = _expanded_layout(layout, _positional_lookup(seq), unknown)
         if len(out) >= len(seq):
             return out
         if not unknown:
