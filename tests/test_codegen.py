@@ -458,3 +458,15 @@ def test_docstrings_give_default_range_and_choices(tmp_path):
     d = ns["MyNode"].__doc__
     assert "[default 'a'; one of 'a', 'b\"\"\"c'; type MyNode.Mode]" in d
     assert "[optional; default 0.5; 0 to 2]" in d
+
+
+def test_a_multitype_input_with_a_widget_takes_the_widgets_constants():
+    # V3 MultiType.Input: a comma union whose widgetType says what a constant is
+    import inspect
+
+    from cmfy_graph.nodes import LTXVEmptyLatentAudio, Preview3D
+
+    ann = inspect.signature(Preview3D.__init__).parameters["model_file"].annotation
+    assert ann.startswith("str | Output[Literal[") and "FILE_3D_GLB" in ann
+    ann = inspect.signature(LTXVEmptyLatentAudio.__init__).parameters["frame_rate"].annotation
+    assert ann.startswith("float | int | Output[")

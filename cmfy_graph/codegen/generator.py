@@ -306,7 +306,9 @@ def _param_annotation(inp: InputSpec, combo_alias: str | None = None) -> str:
         vt = " | ".join(dict.fromkeys(_PY_TYPES[p.strip()] for p in t.split(",")))
         return f"{vt} | {_out_type_literal(t)}"
     if inp.is_widget:
-        return f"Any | {_out_type_literal(t)}"
+        # a MultiType with a widget (``widgetType``): a constant is the widget's
+        vt = _PY_TYPES.get(inp.widget_type or "", "Any")
+        return f"{vt} | {_out_type_literal(t)}"
     return _out_type_literal(t)
 
 

@@ -192,7 +192,7 @@ class Preview3D(Node):
     def __init__(
         self,
         *,
-        model_file: Any | Output[Literal["FILE_3D", "FILE_3D_FBX", "FILE_3D_GLB", "FILE_3D_GLTF", "FILE_3D_OBJ", "FILE_3D_STL", "FILE_3D_USDZ", "STRING"]] = "",
+        model_file: str | Output[Literal["FILE_3D", "FILE_3D_FBX", "FILE_3D_GLB", "FILE_3D_GLTF", "FILE_3D_OBJ", "FILE_3D_STL", "FILE_3D_USDZ", "STRING"]] = "",
         camera_info: Output[Literal["LOAD3D_CAMERA"]] | None = None,
         bg_image: Output[Literal["IMAGE"]] | None = None,
         title: str | None = None,
