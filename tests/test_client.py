@@ -89,7 +89,11 @@ def test_submit_workflow_object_and_ui_workflow(emulator):
         b = client.submit(ui)
         c = client.submit({"prompt": quickstart_prompt()})
     assert emulator.job(a.job_id).prompt == quickstart_body()["prompt"]
-    assert emulator.job(b.job_id).prompt == api  # the editor's own conversion
+    # the editor's own conversion; today's editor (the default spec is 2026's) also sends
+    # the node pack of each node in _meta
+    sent = emulator.job(b.job_id).prompt
+    assert {k: {**e, "_meta": {"title": e["_meta"]["title"]}} for k, e in sent.items()} == api
+    assert sent["19"]["_meta"]["cnr_id"] == "comfy-core"
     assert emulator.job(c.job_id).prompt == quickstart_body()["prompt"]
 
 

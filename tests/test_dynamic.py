@@ -469,8 +469,14 @@ def test_templates_round_trip_through_python(latest):
     dynamic inputs are written in their typed forms."""
     from cmfy_graph.convert.python import prompt_to_python as to_python
 
-    n_option = n_list = 0
-    for path in _templates():
+    def without_packs(p: dict) -> dict:
+        return {
+            k: {**e, "_meta": {m: v for m, v in e["_meta"].items() if m == "title"}}
+            for k, e in p.items()
+        }
+
+    n_option = n_list = n_packs = 0
+    for i, path in enumerate(_templates()):
         wf = json.loads(path.read_text(encoding="utf-8"))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -478,10 +484,17 @@ def test_templates_round_trip_through_python(latest):
             src = to_python(prompt, latest, warnings=[])
         ns: dict = {}
         exec(compile(src, path.name, "exec"), ns)
-        assert ns["wf"].to_prompt() == prompt, path.name
+        # the node packs the editor of 2026 puts in _meta are left out of the script
+        assert ns["wf"].to_prompt() == without_packs(prompt), path.name
+        n_packs += "cnr_id" in json.dumps(prompt)
         n_option += len(re.findall(r"\b[A-Z]\w*\.[A-Z]\w*\.[A-Z]\w*\(", src))
         n_list += src.count("images=[")
-    assert n_option > 300 and n_list > 30
+        if i % 8 == 0:  # --all-values: exactly the prompt, node packs included
+            src = to_python(prompt, latest, warnings=[], all_values=True)
+            ns = {}
+            exec(compile(src, path.name, "exec"), ns)
+            assert ns["wf"].to_prompt() == prompt, path.name
+    assert n_option > 300 and n_list > 30 and n_packs > 400
 
 
 @needs_templates
@@ -953,3 +966,77 @@ def test_drift_evidence_is_collected_apart_from_warnings(recent):
     assert not notes
     (d,) = drift
     assert (d.node_id, d.input_name) == ("2", None) and "color_space, codec" in d
+
+
+# -- the editor of ComfyUI 2026 (frontend 1.58.1) against that of October 2025 (1.27.10) ------
+
+
+def _one_node_wf(node: dict) -> dict:
+    return _wf([{"mode": 0, **node}], [])
+
+
+def test_the_2026_editor_sends_the_node_pack_in_meta(latest, core):
+    props = {"cnr_id": "comfy-core", "ver": "v0.3.64", "Node name for S&R": "EmptyImage"}
+    node = {
+        "id": 1,
+        "type": "EmptyImage",
+        "title": "Blank",
+        "properties": props,
+        "widgets_values": [8, 8, 1, 0],
+    }
+    assert ui_to_api(_one_node_wf(node), latest)["1"]["_meta"] == {
+        "title": "Blank",
+        "cnr_id": "comfy-core",
+        "ver": "0.3.64",  # the leading v stripped, as the editor's schema does
+    }
+    # October 2025's editor sends the title alone
+    assert ui_to_api(_one_node_wf(node), core)["1"]["_meta"] == {"title": "Blank"}
+    # fields the editor's schema refuses are left out; aux_id is kept as written
+    node["properties"] = {"cnr_id": "-bad", "aux_id": "some-user/some.repo", "ver": "latest"}
+    assert ui_to_api(_one_node_wf(node), latest)["1"]["_meta"] == {
+        "title": "Blank",
+        "aux_id": "some-user/some.repo",
+    }
+    node["properties"] = {"aux_id": "a/b/c", "ver": "unknown"}
+    assert ui_to_api(_one_node_wf(node), latest)["1"]["_meta"]["ver"] == "unknown"
+    assert "aux_id" not in ui_to_api(_one_node_wf(node), latest)["1"]["_meta"]
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["cnr_id", "aux_id", "ver", "other"]),
+        st.one_of(st.text(max_size=12), st.integers(), st.none()),
+    )
+)
+def test_node_pack_fields_are_only_ever_valid_copies(props):
+    from cmfy_graph.convert.ui._model import pack_metadata
+
+    meta: dict = {}
+    pack_metadata(props, meta)
+    assert set(meta) <= {"cnr_id", "aux_id", "ver"}
+    for k, v in meta.items():
+        assert isinstance(v, str) and v
+        assert v == props[k] or (k == "ver" and props[k] == "v" + v)
+        assert "/" not in v or k == "aux_id"
+
+
+def test_the_2026_editor_neither_saves_nor_sends_players_and_previews(latest, core):
+    audio = {"id": 1, "type": "LoadAudio", "widgets_values": ["a.mp3", None, None]}
+    preview = {"id": 2, "type": "PreviewAny", "widgets_values": [None, None, None]}
+    wf = _wf([{"mode": 0, **audio}, {"mode": 0, **preview}], [])
+    notes: list[str] = []
+    new = ui_to_api(wf, latest, warnings=notes)
+    assert new["1"]["inputs"] == {"audio": "a.mp3"}  # audioUI: serialize false (1.58.1)
+    assert new["2"]["inputs"] == {}  # preview_text, preview_mode: serialize false
+    assert not notes  # empty previews saved by an editor in between carry nothing
+    old = ui_to_api(wf, core, warnings=[])
+    assert old["1"]["inputs"]["audioUI"] == "" and old["2"]["inputs"]["preview"] == ""
+
+
+def test_the_2026_editor_sends_an_unsaved_image_compare_view(latest):
+    node = {"id": 1, "type": "ImageCompare", "widgets_values": []}
+    notes: list[str] = []
+    out = ui_to_api(_one_node_wf(node), latest, warnings=notes)
+    # useImageCompareWidget: value ['', ''], sent (a list travels wrapped), never saved
+    assert out["1"]["inputs"] == {"compare_view": {"__value__": ["", ""]}}
+    assert not notes  # nothing saved is nothing missing

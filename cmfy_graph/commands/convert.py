@@ -54,7 +54,8 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--all-values",
         action="store_true",
-        help="--to python: write every value, also those equal to the class's default",
+        help="--to python: write every value, also those equal to the class's default, "
+        "and the node packs of _meta (the script builds exactly the prompt)",
     )
     p.add_argument("--indent", type=int, default=2, help="JSON indent (default 2; -1: compact)")
     p.add_argument("--strict", action="store_true", help="exit 1 when a warning was reported")

@@ -158,8 +158,10 @@ def prompt_to_python(
     Arguments are written in the order of the spec's inputs (the generated class's signature;
     for a node written with ``node(...)``, the order of ``spec``, by default the bundled core
     spec, then inputs it does not know in the prompt's order). A value equal to the class's
-    default is left out, and the script's docstring says so, unless ``all_values``: then every
-    value of the prompt is written. ``name`` goes into the module docstring.
+    default is left out, and so are the node pack fields of ``_meta`` (``cnr_id``, ``aux_id``,
+    ``ver``, which the editor of 2026 sends and ComfyUI ignores), and the script's docstring
+    says so, unless ``all_values``: then every value of the prompt is written and the script
+    builds exactly the prompt given. ``name`` goes into the module docstring.
     Raises :class:`~cmfy_graph.errors.ConversionError` when a node is not an object with a
     string ``class_type``. A link to a node or output the prompt does not have cannot be
     built by a script: it is left out, with a comment in the script and a warning (appended
@@ -186,16 +188,25 @@ def _check_prompt(prompt: Any) -> None:
             raise ConversionError(f"node {nid} ({entry['class_type']}): inputs is not an object")
 
 
+#: what the editor of 2026 adds to a node's ``_meta`` besides the title: its node pack
+_PACK_FIELDS = frozenset({"cnr_id", "aux_id", "ver"})
+
+
 class _NodeJob:
     """One node being written: its inputs split by kind, and what the script says of it."""
 
-    def __init__(self, nid: str, entry: Mapping[str, Any]) -> None:
+    def __init__(self, nid: str, entry: Mapping[str, Any], keep_pack: bool = True) -> None:
         self.nid = nid
         self.ct: str = entry["class_type"]
         self.raw: Mapping[str, Any] = entry.get("inputs") or {}
         self.title: str | None = None
         self.meta_stmt: str | None = None
+        #: whether node pack fields of ``_meta`` were left out
+        self.dropped_pack = False
         meta = entry.get("_meta")
+        if isinstance(meta, Mapping) and not keep_pack and _PACK_FIELDS & set(meta):
+            meta = {k: v for k, v in meta.items() if k not in _PACK_FIELDS}
+            self.dropped_pack = True
         if isinstance(meta, Mapping) and set(meta) == {"title"} and isinstance(meta["title"], str):
             self.title = meta["title"]
         elif meta is not None:
@@ -239,6 +250,7 @@ class _ScriptWriter:
         self.spec = spec
         self.all_values = all_values
         self.omitted = 0  # arguments left out for being the class's default
+        self.dropped_pack = False  # node pack fields of _meta left out
 
         self.gen = gen
         self.prompt = prompt
@@ -292,7 +304,8 @@ class _ScriptWriter:
     # -- one node
 
     def write_node(self, nid: str) -> None:
-        job = _NodeJob(nid, self.prompt[nid])
+        job = _NodeJob(nid, self.prompt[nid], keep_pack=self.all_values)
+        self.dropped_pack = self.dropped_pack or job.dropped_pack
         base = job.title if job.title and job.title.strip() else job.ct
         job.var = self.var[nid] = self.namer(_snake(base))
         # node id: keep it when the DSL's numbering would not give it
@@ -537,10 +550,21 @@ class _ScriptWriter:
         if any("=OMIT" in ln for ln in lines):
             top.append("OMIT")
         doc = _doc_name(name)
-        if self.omitted:
+        if self.omitted and self.dropped_pack:
+            doc += (
+                "\n\nArguments equal to their class's default and the node packs of `_meta`\n"
+                "(cnr_id, ver) are left out (`cmfy-graph convert --to python --all-values`\n"
+                "writes every value and keeps them).\n"
+            )
+        elif self.omitted:
             doc += (
                 "\n\nArguments equal to their class's default are left out\n"
                 "(`cmfy-graph convert --to python --all-values` writes every value).\n"
+            )
+        elif self.dropped_pack:
+            doc += (
+                "\n\nThe node packs of `_meta` (cnr_id, ver) are left out\n"
+                "(`cmfy-graph convert --to python --all-values` keeps them).\n"
             )
         head = [f'"""{doc}"""', "", "from cmfy_graph import " + ", ".join(top)]
         if self.imports:

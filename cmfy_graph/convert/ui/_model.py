@@ -460,6 +460,49 @@ def _js_string(v: Any) -> str:
     return str(v)
 
 
+# the node pack fields the editor of 2026 copies from a node's properties into ``_meta``
+# (``executionUtil.ts`` graphToPrompt, validated by ``workflowSchema.ts`` zNodePackMetadata)
+_REPO_LIKE_ID = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9._-]*[a-zA-Z0-9])?")
+_GITHUB_USER = re.compile(r"(?!-)(?!.*--)[a-zA-Z0-9-]+(?<!-)")
+_GIT_HASH = re.compile(r"[0-9a-fA-F]{4,40}")
+_SEMVER = re.compile(
+    r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)"
+    r"(?:-([0-9a-z-]+(?:\.[0-9a-z-]+)*))?(?:\+([0-9a-z-]+(?:\.[0-9a-z-]+)*))?"
+)
+
+
+def _repo_like(x: Any) -> bool:
+    return (
+        isinstance(x, str)
+        and 1 <= len(x) <= 100
+        and _REPO_LIKE_ID.fullmatch(x) is not None
+        and x[0] not in "_-."
+        and x[-1] not in "_-."
+    )
+
+
+def pack_metadata(props: Mapping[str, Any], meta: dict[str, Any]) -> None:
+    """Add to ``meta`` the node pack fields of ``props`` that the editor of 2026 sends in a
+    node's ``_meta``: ``cnr_id`` (a registry id), ``aux_id`` (``user/repo``) and ``ver`` (a
+    semantic version or a git hash, a leading ``v`` stripped, or ``"unknown"``); a field
+    that is not valid is left out, as the editor leaves it out."""
+    cnr = props.get("cnr_id")
+    if _repo_like(cnr):
+        meta["cnr_id"] = cnr
+    aux = props.get("aux_id")
+    if isinstance(aux, str) and aux.count("/") == 1:
+        user, repo = aux.split("/")
+        if 1 <= len(user) <= 39 and _GITHUB_USER.fullmatch(user) and _repo_like(repo):
+            meta["aux_id"] = aux
+    ver = props.get("ver")
+    if isinstance(ver, str):
+        v = ver[1:] if ver.startswith("v") else ver
+        if _SEMVER.fullmatch(v) or _GIT_HASH.fullmatch(v):
+            meta["ver"] = v
+        elif ver == "unknown":
+            meta["ver"] = ver
+
+
 def _wrap(v: Any) -> Any:
     return {"__value__": v} if isinstance(v, list) else v
 

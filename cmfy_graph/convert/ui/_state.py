@@ -27,6 +27,8 @@ class _State:
         drift: list[str] | None = None,
     ) -> None:
         self.spec = spec
+        #: the editor of ComfyUI 2026 (frontend 1.58.1) rather than 1.27.10 (October 2025)
+        self.editor_2026 = spec.generation >= 2026
         self.sink = sink
         #: where evidence of nodes newer than the spec goes (None: not looked for)
         self.drift = drift

@@ -26,6 +26,7 @@ from ._model import (
     _wrap,
     display_name,
     is_ui_workflow,
+    pack_metadata,
 )
 from .bypass import BypassAndMute
 from .links import LinkResolution
@@ -167,11 +168,12 @@ class _Converter(LinkResolution, BypassAndMute, Subgraphs, Widgets):
                 inputs[inp.name] = [r[0], r[1]]
                 if self.drift is not None:
                     self._output_drift(dto, inp.name, r[0], r[1])
-            output[dto.id] = {
-                "inputs": inputs,
-                "class_type": dto.type,
-                "_meta": {"title": self.title(dto)},
-            }
+            meta: dict[str, Any] = {"title": self.title(dto)}
+            if self.editor_2026:
+                props = dto.node.get("properties")
+                if isinstance(props, dict):
+                    pack_metadata(props, meta)
+            output[dto.id] = {"inputs": inputs, "class_type": dto.type, "_meta": meta}
         for entry in output.values():
             ins = entry["inputs"]
             for name in [

@@ -166,6 +166,39 @@ def _full_layout(ns: NodeSpec) -> list[WidgetSlot]:
     return cur
 
 
+#: widgets of editor 1.5x that are sent but never saved, with the value they hold (in
+#: ``useImageCompareWidget.ts`` the compare view is ``['', '']``, ``serialize = false``)
+_UNSAVED_SENT_TYPES: dict[str, Any] = {"IMAGECOMPARE": ["", ""]}
+
+_LAYOUT_2026: dict[int, tuple[Any, list[WidgetSlot], tuple[tuple[str, Any], ...]]] = {}
+
+
+def _layout_2026(layout: list[WidgetSlot]) -> tuple[list[WidgetSlot], tuple[tuple[str, Any], ...]]:
+    """``layout`` as the editor of ComfyUI 2026 (frontend 1.58.1) holds it: the widgets it
+    saves in ``widgets_values``, in order, and ``(name, value)`` of the widgets it sends
+    without saving them. Against 1.27.10: the audio player ``audioUI`` and PreviewAny's text
+    preview are neither saved nor sent (``uploadAudio.ts``, ``textPreviewWidgets.ts``: both
+    flags ``serialize`` false); an image-compare widget is sent, not saved. Memoised per
+    layout."""
+    hit = _LAYOUT_2026.get(id(layout))
+    if hit is not None and hit[0] is layout:
+        return hit[1], hit[2]
+    saved: list[WidgetSlot] = []
+    sent: list[tuple[str, Any]] = []
+    for slot in layout:
+        if slot.kind == "fixed":
+            continue
+        wt = _widget_type_of(slot.input) if slot.input is not None else None
+        if slot.kind == "value" and wt in _UNSAVED_SENT_TYPES:
+            sent.append((slot.name, _UNSAVED_SENT_TYPES[wt]))
+            continue
+        saved.append(slot)
+    if len(_LAYOUT_2026) > 10_000:
+        _LAYOUT_2026.clear()
+    _LAYOUT_2026[id(layout)] = (layout, saved, tuple(sent))
+    return saved, tuple(sent)
+
+
 def widget_layout(ns: NodeSpec) -> list[WidgetSlot]:
     """The widgets the editor creates for a node of this spec, in ``widgets_values`` order."""
     return _layouts(ns)[0]
@@ -429,6 +462,13 @@ class Widgets(_State):
 
     # -- widgets
 
+    def _layout(self, ns: NodeSpec) -> list[WidgetSlot]:
+        """The widgets of a node of ``ns`` that the editor saves, in order (the editor of
+        the spec's ComfyUI: 1.27.10 for a 2025 spec, 1.58.1 for a 2026 one)."""
+        if self.editor_2026:
+            return _layout_2026(_full_layout(ns))[0]
+        return _full_layout(ns)
+
     def widget_values(
         self, dto: _Dto, ns: NodeSpec, quiet: bool = False, at_load: bool = False
     ) -> dict[str, Any]:
@@ -444,6 +484,9 @@ class Widgets(_State):
                 self._named_drift(dto, ns, by_name, values)
         else:
             layout, values = self._positional_values(dto, ns, wv, quiet)
+        if self.editor_2026:
+            for name, value in _layout_2026(_full_layout(ns))[1]:
+                values[name] = list(value)
         if not quiet:
             self._fit_warning(dto, layout, values)
         if not dto.path and dto.type in ("KSampler", "KSamplerAdvanced"):
@@ -471,7 +514,7 @@ class Widgets(_State):
         self, ns: NodeSpec, by_name: Mapping[str, Any], wv: Any
     ) -> tuple[list[WidgetSlot], dict[str, Any]]:
         """Values saved by name (``widgets_values_named``, or a dict ``widgets_values``)."""
-        layout = _full_layout(ns)
+        layout = self._layout(ns)
         positional: dict[str, Any] = {}
         dynamic = ns.has_dynamic_inputs
         if dynamic:
@@ -505,7 +548,7 @@ class Widgets(_State):
         self, dto: _Dto, ns: NodeSpec, wv: Any, quiet: bool
     ) -> tuple[list[WidgetSlot], dict[str, Any]]:
         """Values saved by position (``widgets_values``), read as the editor reads them."""
-        layout = _full_layout(ns)
+        layout = self._layout(ns)
         seq = wv if isinstance(wv, list) else []
         if ns.has_dynamic_inputs:
             layout = self._positional_dynamic_layout(dto, layout, seq, quiet)
@@ -529,7 +572,8 @@ class Widgets(_State):
     def _count_warning(
         self, dto: _Dto, layout: list[WidgetSlot], seq: list[Any], saved: bool
     ) -> None:
-        if seq and len(seq) > len(layout):
+        if len(seq) > len(layout) and any(v is not None for v in seq[len(layout) :]):
+            # (extra nulls carry nothing: widgets of an editor that saves empty previews)
             self.drift_note(
                 f"the saved {dto.type} has {len(seq)} widget values, the spec's "
                 f"{len(layout)} widgets",
