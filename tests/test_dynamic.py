@@ -1040,3 +1040,12 @@ def test_the_2026_editor_sends_an_unsaved_image_compare_view(latest):
     # useImageCompareWidget: value ['', ''], sent (a list travels wrapped), never saved
     assert out["1"]["inputs"] == {"compare_view": {"__value__": ["", ""]}}
     assert not notes  # nothing saved is nothing missing
+
+
+def test_the_2026_editor_titles_nodes_the_server_leaves_unnamed(latest):
+    # a V3 class with an empty display name: the editor's bundled English name
+    assert not latest["EmptyLTXVLatentVideo"].raw.get("display_name")
+    node = {"id": 1, "type": "EmptyLTXVLatentVideo", "widgets_values": [768, 512, 97, 1]}
+    assert ui_to_api(_one_node_wf(node), latest)["1"]["_meta"]["title"] == (
+        "Empty LTXV Latent Video"
+    )

@@ -145,7 +145,7 @@ class _UiBuilder:
                 {"name": o.name, "type": o.type, "links": [], "slot_index": o.index}
                 for o in ns.outputs
             ]
-            title_default = display_name(ns)
+            title_default = display_name(ns, self.spec.generation >= 2026)
         else:
             self.warn(
                 f"node {nid} ({ct}): class not in the spec; its values are kept by name in "

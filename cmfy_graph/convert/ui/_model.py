@@ -106,6 +106,30 @@ _FRONTEND_DISPLAY_NAMES = {
 }
 
 
+# The same for the editor of ComfyUI 2026 (frontend 1.58.1, ``i18n.ts`` resolveNodeDefText:
+# the server's display name, else the name in its bundled English node definitions), for
+# the core classes whose display name a 2026 server leaves empty.
+_FRONTEND_DISPLAY_NAMES_2026 = {
+    "EmptyCosmosLatentVideo": "Empty Cosmos Latent Video",
+    "EmptyHunyuanImageLatent": "Empty Hunyuan Image Latent",
+    "EmptyLTXVLatentVideo": "Empty LTXV Latent Video",
+    "EmptyLatentHunyuan3Dv2": "Empty Hunyuan 3D v2 Latent",
+    "EmptyTrellis2LatentStructure": "Empty Trellis2 Latent Structure",
+    "Pixal3DConditioning": "Pixal3D Conditioning",
+    "StableCascade_EmptyLatentImage": "Empty Stable Cascade Latent Image",
+    "StableCascade_StageC_VAEEncode": "Stable Cascade Stage C VAE Encode",
+    "TextEncodeQwenImageEdit": "Text Encode Qwen Image Edit",
+    "TextEncodeQwenImageEditPlus": "Text Encode Qwen Image Edit Plus",
+    "Trellis2Conditioning": "Trellis2 Conditioning",
+    "Trellis2ShapeStage": "Trellis2 Shape Stage",
+    "Trellis2TextureStage": "Trellis2 Texture Stage",
+    "VAEDecodeHunyuan3D": "Hunyuan 3D VAE Decode",
+    "VaeDecodeShapeTrellis": "Trellis2 VAE Decode Shape",
+    "VaeDecodeStructureTrellis2": "Trellis2 VAE Decode Structure",
+    "VaeDecodeTextureTrellis": "Trellis2 VAE Decode Texture",
+}
+
+
 class ConversionWarning(UserWarning):
     """Something in a UI workflow could not be converted exactly; the message names the node."""
 
@@ -413,11 +437,14 @@ class _Dto:
         self.virtual = False
 
 
-def display_name(ns: NodeSpec) -> str:
-    """The title the editor gives a new node of this spec."""
+def display_name(ns: NodeSpec, editor_2026: bool = False) -> str:
+    """The title the editor gives a new node of this spec (``editor_2026``: the editor of
+    ComfyUI 2026, whose bundled English names differ)."""
     raw = ns.raw.get("display_name") if isinstance(ns.raw, Mapping) else None
     if isinstance(raw, str) and raw:
         return raw
+    if editor_2026:
+        return _FRONTEND_DISPLAY_NAMES_2026.get(ns.class_type, ns.class_type)
     return _FRONTEND_DISPLAY_NAMES.get(ns.class_type, ns.class_type)
 
 

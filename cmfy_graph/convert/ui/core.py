@@ -46,7 +46,7 @@ class _Converter(LinkResolution, BypassAndMute, Subgraphs, Widgets):
         if isinstance(title, str) and title:
             return title
         ns = self.spec.get(dto.type)
-        return display_name(ns) if ns is not None else dto.type
+        return display_name(ns, self.editor_2026) if ns is not None else dto.type
 
     def text_replacements(self, value: str, where: _Dto) -> str:
         """The editor's ``applyTextReplacements``: ``%Node.widget%`` becomes the widget's value
