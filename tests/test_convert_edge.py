@@ -817,3 +817,42 @@ def test_bypassed_instance_passes_through_yet_its_live_inner_nodes_are_sent(core
     assert got["6"]["inputs"]["images"] == ["1", 0]
     assert got["5:11"]["inputs"]["image"] == ["1", 0]
     assert got["5:11"]["inputs"]["width"] == 321
+
+
+# -- the editor of ComfyUI 2026 (frontend 1.58.1): graphToPrompt does not expand a muted or
+# bypassed instance of the root graph, and a muted origin resolves to nothing
+
+
+def test_the_2026_editor_does_not_expand_a_muted_instance() -> None:
+    latest = core_spec()
+    wf = _instances(_scale_def(SID), [[321]])
+    wf["nodes"][1]["mode"] = 2
+    got = ui_to_api(wf, latest, warnings=[])
+    assert set(got) == {"1", "6"}
+    assert "images" not in got["6"]["inputs"]
+
+
+def test_the_2026_editor_passes_a_bypassed_instance_through() -> None:
+    latest = core_spec()
+    wf = _instances(_scale_def(SID), [[321]])
+    wf["nodes"][1]["mode"] = 4
+    got = ui_to_api(wf, latest, warnings=[])
+    assert set(got) == {"1", "6"}
+    assert got["6"]["inputs"]["images"] == ["1", 0]
+
+
+def test_a_muted_origin_leaves_the_widget_value_with_the_2026_editor(core: Spec) -> None:
+    prim = node(7, "PrimitiveInt", [], [out("INT", "INT", [30])], [640, "fixed"], mode=2)
+    latent = node(
+        8,
+        "EmptyLatentImage",
+        [inp("width", "INT", 30, widget=True)],
+        [out("LATENT", "LATENT", [31])],
+        [512, 768, 1],
+    )
+    prev = node(9, "PreviewAny", [inp("source", "*", 31)], [])
+    wf = workflow([prim, latent, prev], [[30, 7, 0, 8, 0, "INT"], [31, 8, 0, 9, 0, "LATENT"]])
+    # resolveOutput of a muted node returns nothing: the widget value stays (1.58.1)
+    assert ui_to_api(wf, core_spec(), warnings=[])["8"]["inputs"]["width"] == 512
+    # 1.27.10 linked it and then dropped the link to the node it did not send
+    assert "width" not in ui_to_api(wf, core, warnings=[])["8"]["inputs"]

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     pass
 
-from ._model import MODE_BYPASS, _Dto, _Input, _type_str, _valid_connection, _Widget
+from ._model import MODE_BYPASS, MODE_NEVER, _Dto, _Input, _type_str, _valid_connection, _Widget
 from ._state import _State
 
 
@@ -19,6 +19,10 @@ class BypassAndMute(_State):
     def resolve_output(
         self, dto: _Dto, slot: int, type_: Any, visited: set[Any]
     ) -> tuple[str, int] | _Widget | None:
+        if dto.mode == MODE_NEVER and self.editor_2026:
+            # muted nodes produce no output (ExecutableNodeDTO.resolveOutput, 2026): a
+            # widget socket keeps its widget's value
+            return None
         if dto.mode != MODE_BYPASS and dto.sub is None and not dto.virtual:
             return (dto.id, slot)  # an executed node: the end of the resolution
         uid = (id(dto.node), slot)

@@ -13,6 +13,8 @@ if TYPE_CHECKING:
 from ._model import (
     _LOAD_RENAMES,
     _MISSING,
+    MODE_BYPASS,
+    MODE_NEVER,
     SUBGRAPH_INPUT_ID,
     SUBGRAPH_OUTPUT_ID,
     VIRTUAL_NODE_TYPES,
@@ -99,7 +101,12 @@ class Subgraphs(_State):
                     dto.sub = sub
                     self.has_instances = True
                     self._setup_instance(dto)
-                    self._flatten(sub, (*path, dto.key), dto, order, (*stack, dto.type))
+                    if not (
+                        self.editor_2026 and not path and dto.mode in (MODE_NEVER, MODE_BYPASS)
+                    ):
+                        # (the editor of 2026 does not expand a muted or bypassed instance of
+                        # the root graph: executionUtil.ts graphToPrompt; nested ones are)
+                        self._flatten(sub, (*path, dto.key), dto, order, (*stack, dto.type))
             self.dtos[dto.id] = dto
             self.first_dto.setdefault((id(g), key), dto)
             order.append(dto)
