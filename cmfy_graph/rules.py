@@ -11,6 +11,7 @@ own), a default ``severity`` and a one-line ``summary`` (used by the SARIF outpu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -169,8 +170,18 @@ FRONTEND_ONLY_INPUTS: Mapping[str, frozenset[str] | None] = {
 }
 
 
+#: inputs by pattern, per class: CustomCombo's hidden index and its options (the editor of
+#: 2026 adds them as widgets and sends them: ``extensions/core/customWidgets.ts``)
+FRONTEND_ONLY_PATTERNS: Mapping[str, re.Pattern[str]] = {
+    "CustomCombo": re.compile(r"index|option[1-9][0-9]*"),
+}
+
+
 def is_frontend_only_input(class_type: str, category: str, name: str) -> bool:
     """True for an input the editor adds for a frontend-only widget of this node."""
+    pattern = FRONTEND_ONLY_PATTERNS.get(class_type)
+    if pattern is not None and pattern.fullmatch(name):
+        return True
     if name not in FRONTEND_ONLY_INPUTS:
         return False
     classes = FRONTEND_ONLY_INPUTS[name]

@@ -1049,3 +1049,29 @@ def test_the_2026_editor_titles_nodes_the_server_leaves_unnamed(latest):
     assert ui_to_api(_one_node_wf(node), latest)["1"]["_meta"]["title"] == (
         "Empty LTXV Latent Video"
     )
+
+
+def test_the_2026_editor_sends_custom_combo_options_and_index(tmp_path, latest):
+    # customWidgets.ts: choice, a hidden index (sent: the choice's place among the options),
+    # option1..N restored up to the first empty one, which stays last
+    node = {"id": 1, "type": "CustomCombo", "widgets_values": ["b", 0, "a", "b", ""]}
+    notes: list[str] = []
+    got = ui_to_api(_one_node_wf(node), latest, warnings=notes)["1"]["inputs"]
+    assert got == {"choice": "b", "index": 1, "option1": "a", "option2": "b", "option3": ""}
+    # a value after the first empty option has no widget to go to
+    node["widgets_values"] = ["b", 0, "a", "b", "", "zzz"]
+    later: list[str] = []
+    assert ui_to_api(_one_node_wf(node), latest, warnings=later)["1"]["inputs"] == got
+    assert "extra values ignored" in later[0]
+    named = {"choice": "c", "index": 0, "option1": "a", "option2": "c", "option3": ""}
+    node = {"id": 1, "type": "CustomCombo", "widgets_values_named": named}
+    got = ui_to_api(_one_node_wf(node), latest, warnings=notes)["1"]["inputs"]
+    assert got == {**named, "index": 1}  # recomputed, not the saved 0
+    assert not notes
+    # the linter knows these inputs come from the editor
+    node["outputs"] = [{"name": "STRING", "type": "STRING", "links": [1]}]
+    prev = {"id": 2, "type": "PreviewAny", "inputs": [{"name": "source", "type": "*", "link": 1}]}
+    r = _lint_one(
+        tmp_path, _wf([{"mode": 0, **node}, {"mode": 0, **prev}], [[1, 1, 0, 2, 0, "*"]]), latest
+    )
+    assert not [f for f in r.findings if f.code == "unknown_input"], r.findings

@@ -31,7 +31,7 @@ from ._model import (
 from .bypass import BypassAndMute
 from .links import LinkResolution
 from .subgraphs import Subgraphs
-from .widgets import Widgets
+from .widgets import Widgets, _custom_combo_index
 
 
 class _Converter(LinkResolution, BypassAndMute, Subgraphs, Widgets):
@@ -164,6 +164,9 @@ class _Converter(LinkResolution, BypassAndMute, Subgraphs, Widgets):
                     continue
                 if isinstance(r, _Widget):
                     inputs[inp.name] = _wrap(r.value)
+                    if dto.type == "CustomCombo" and inp.name == "choice" and self.editor_2026:
+                        # CustomCombo's index follows a promoted choice (resolveChoiceValue)
+                        inputs["index"] = _custom_combo_index(inputs, r.value)
                     continue
                 inputs[inp.name] = [r[0], r[1]]
                 if self.drift is not None:

@@ -199,6 +199,57 @@ def _layout_2026(layout: list[WidgetSlot]) -> tuple[list[WidgetSlot], tuple[tupl
     return saved, tuple(sent)
 
 
+def _js_truthy(v: Any) -> bool:
+    return v not in (None, "", 0, False) and v == v  # NaN is falsy too
+
+
+def _custom_combo_layout(layout: list[WidgetSlot], saved: Any) -> list[WidgetSlot]:
+    """CustomCombo's widgets in the editor of 2026 (``extensions/core/customWidgets.ts``):
+    ``choice``, a hidden ``index`` (sent: the position of the choice among the options),
+    then ``option1``, ``option2``, ...: a node starts with one empty option, and setting the
+    last option to a non-empty value adds the next, so a load restores options up to the
+    first empty one, which stays last."""
+    if isinstance(saved, Mapping):
+
+        def at(i: int) -> Any:
+            return saved.get(f"option{i + 1}", "")
+    else:
+        seq = saved if isinstance(saved, list) else []
+
+        def at(i: int) -> Any:
+            return seq[2 + i] if 2 + i < len(seq) else ""
+
+    n = 1
+    while n < 1000 and _js_truthy(at(n - 1)):
+        n += 1
+    extra = [WidgetSlot("index", True, None, "index")]
+    extra += [WidgetSlot(f"option{i}", True, None, "option") for i in range(1, n + 1)]
+    return [layout[0], *extra, *layout[1:]]
+
+
+def _custom_combo_index(values: Mapping[str, Any], choice: Any) -> int:
+    """The ``index`` CustomCombo sends: where ``choice`` is among its options (``===``)."""
+    i = 0
+    while f"option{i + 1}" in values:
+        v = values[f"option{i + 1}"]
+        if _js_same(v, choice):
+            return i
+        i += 1
+    return -1
+
+
+def _js_same(a: Any, b: Any) -> bool:
+    """JavaScript's ``a === b`` for JSON values (numbers by value, no other coercion)."""
+    num = (int, float)
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, num) and isinstance(b, num):
+        return bool(a == b)
+    if isinstance(a, str) and isinstance(b, str):
+        return a == b
+    return a is None and b is None
+
+
 def widget_layout(ns: NodeSpec) -> list[WidgetSlot]:
     """The widgets the editor creates for a node of this spec, in ``widgets_values`` order."""
     return _layouts(ns)[0]
@@ -286,6 +337,10 @@ def _default_value(inp: InputSpec | None, kind: str) -> Any:
         return False
     if kind == "button":
         return "refresh"
+    if kind == "option":
+        return ""
+    if kind == "index":
+        return -1
     if inp is None:
         return None
     return fresh_widget_value(inp, _widget_type_of(inp, include_forced=True) or inp.type)
@@ -462,12 +517,16 @@ class Widgets(_State):
 
     # -- widgets
 
-    def _layout(self, ns: NodeSpec) -> list[WidgetSlot]:
+    def _layout(self, ns: NodeSpec, saved: Any = None) -> list[WidgetSlot]:
         """The widgets of a node of ``ns`` that the editor saves, in order (the editor of
-        the spec's ComfyUI: 1.27.10 for a 2025 spec, 1.58.1 for a 2026 one)."""
-        if self.editor_2026:
-            return _layout_2026(_full_layout(ns))[0]
-        return _full_layout(ns)
+        the spec's ComfyUI: 1.27.10 for a 2025 spec, 1.58.1 for a 2026 one); ``saved``, the
+        node's saved values, for the widgets an extension adds as values are restored."""
+        if not self.editor_2026:
+            return _full_layout(ns)
+        layout = _layout_2026(_full_layout(ns))[0]
+        if ns.class_type == "CustomCombo" and layout and layout[0].name == "choice":
+            return _custom_combo_layout(layout, saved)
+        return layout
 
     def widget_values(
         self, dto: _Dto, ns: NodeSpec, quiet: bool = False, at_load: bool = False
@@ -500,6 +559,8 @@ class Widgets(_State):
                 for k, v in (writes or {}).items():
                     if k in values:
                         values[k] = v
+        if self.editor_2026 and ns.class_type == "CustomCombo" and "index" in values:
+            values["index"] = _custom_combo_index(values, values.get("choice"))
         if self.rng is not None and not quiet:
             for slot in layout:
                 if (
@@ -514,7 +575,7 @@ class Widgets(_State):
         self, ns: NodeSpec, by_name: Mapping[str, Any], wv: Any
     ) -> tuple[list[WidgetSlot], dict[str, Any]]:
         """Values saved by name (``widgets_values_named``, or a dict ``widgets_values``)."""
-        layout = self._layout(ns)
+        layout = self._layout(ns, by_name)
         positional: dict[str, Any] = {}
         dynamic = ns.has_dynamic_inputs
         if dynamic:
@@ -548,7 +609,7 @@ class Widgets(_State):
         self, dto: _Dto, ns: NodeSpec, wv: Any, quiet: bool
     ) -> tuple[list[WidgetSlot], dict[str, Any]]:
         """Values saved by position (``widgets_values``), read as the editor reads them."""
-        layout = self._layout(ns)
+        layout = self._layout(ns, wv)
         seq = wv if isinstance(wv, list) else []
         if ns.has_dynamic_inputs:
             layout = self._positional_dynamic_layout(dto, layout, seq, quiet)
