@@ -243,18 +243,34 @@ def _explain_drift(findings: list[Finding], drift: list[str]) -> list[Finding]:
 
 def _fold_notes(findings: list[Finding], notes: list[str], prompt: Any, path: str) -> list[Finding]:
     """The converter's warnings as findings: one that explains a finding on the same node and
-    input (a link from a node missing in the UI file, then ``required_input_missing``) is folded
-    into it as its hint, so that one cause gives one line; the others are
-    ``conversion_warning`` findings at their node."""
-    at = {(f.node_id, f.input_name): i for i, f in enumerate(findings) if f.node_id is not None}
+    input (a link from a node missing in the UI file, then ``required_input_missing``; a class
+    missing from the spec, then ``unknown_class_type``) is folded into it as its hint, so that
+    one cause gives one line; a minor one (widgets newer than the file given their defaults, as
+    the editor does) becomes the hint of a finding on its node, or is not reported; the others
+    are ``conversion_warning`` findings at their node."""
+    at: dict[tuple[str | None, str | None], int] = {}
+    node_at: dict[str, int] = {}  # a node's first error (else finding), for its minor notes
+    for k, f in enumerate(findings):
+        if f.node_id is not None:
+            at.setdefault((f.node_id, f.input_name), k)
+            j = node_at.get(f.node_id)
+            if j is None or (f.is_error and not findings[j].is_error):
+                node_at[f.node_id] = k
     out = list(findings)
     for note in notes:
         nid: str | None = getattr(note, "node_id", None)
         name: str | None = getattr(note, "input_name", None)
+        minor = bool(getattr(note, "minor", False))
         text = str(note)
         if nid is not None and text.startswith("node "):
             text = text.split(": ", 1)[-1]  # the location moves into the finding's fields
-        i = at.get((nid, name)) if nid is not None and name is not None else None
+        i: int | None = at.get((nid, name)) if nid is not None else None
+        if i is not None and name is None and not out[i].is_error:
+            i = None  # a node-level note explains a node-level error (the class is missing)
+        if i is None and nid is not None and minor:
+            i = node_at.get(nid)
+        if i is None and minor:
+            continue  # explains nothing: the editor does the same without a word
         if i is not None:
             f = out[i]
             hint = f"in the UI workflow, {text}"

@@ -1075,3 +1075,79 @@ def test_the_2026_editor_sends_custom_combo_options_and_index(tmp_path, latest):
         tmp_path, _wf([{"mode": 0, **node}, {"mode": 0, **prev}], [[1, 1, 0, 2, 0, "*"]]), latest
     )
     assert not [f for f in r.findings if f.code == "unknown_input"], r.findings
+
+
+# -- one cause, one line, on today's templates ---------------------------------------------
+
+
+def test_nodes_behind_an_unknown_class_are_not_called_unreachable(latest):
+    p = {
+        "1": {"class_type": "NoSuchNode", "inputs": {"image": ["2", 0]}},
+        "2": {
+            "class_type": "EmptyImage",
+            "inputs": {"width": 8, "height": 8, "batch_size": 1, "color": 0},
+        },
+        "3": {"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "x"}},
+        "4": {
+            "class_type": "EmptyImage",
+            "inputs": {"width": 8, "height": 8, "batch_size": 1, "color": 0},
+        },
+    }
+    r = validate_prompt(p, latest)
+    assert [f.code for f in r.findings if f.node_id == "1"] == ["unknown_class_type"]
+    # node 2 feeds the unknown node: fixing that class is what makes it run
+    assert [f.node_id for f in r.findings if f.code == "unreachable_node"] == ["4"]
+
+
+def test_the_sub_inputs_of_an_unknown_option_are_not_unknown_inputs_too(latest):
+    load = {"class_type": "LoadImage", "inputs": {"image": "a.png"}}
+    save = {"class_type": "SaveImage", "inputs": {"images": ["2", 0], "filename_prefix": "x"}}
+    resize = {
+        "class_type": "ResizeImageMaskNode",
+        "inputs": {
+            "input": ["1", 0],
+            "resize_type": "bogus",
+            "resize_type.width": 5,
+            "scale_method": "area",
+        },
+    }
+    r = validate_prompt({"1": load, "2": resize, "3": save}, latest)
+    assert [(f.code, f.input_name) for f in r.findings if f.node_id == "2"] == [
+        ("dynamic_option_unknown", "resize_type")
+    ]
+    # under a known option, a sub-input of another option is ignored by ComfyUI: said
+    resize["inputs"]["resize_type"] = "scale by multiplier"
+    resize["inputs"]["resize_type.multiplier"] = 2.0
+    r = validate_prompt({"1": load, "2": resize, "3": save}, latest)
+    assert [(f.code, f.input_name) for f in r.findings if f.node_id == "2"] == [
+        ("unknown_input", "resize_type.width")
+    ]
+
+
+def test_widgets_newer_than_the_file_get_their_defaults_without_a_word(tmp_path, latest):
+    model = {
+        "id": 1,
+        "type": "UNETLoader",
+        "mode": 0,
+        "outputs": [{"name": "MODEL", "type": "MODEL", "links": [1]}],
+        "widgets_values": ["m.safetensors", "default"],
+    }
+    norm = {
+        "id": 2,
+        "type": "CFGNorm",
+        "mode": 0,
+        "inputs": [{"name": "model", "type": "MODEL", "link": 1}],
+        "outputs": [{"name": "patched_model", "type": "MODEL", "links": []}],
+        "widgets_values": [1.0],  # saved before CFGNorm had pre_cfg
+    }
+    wf = _wf([model, norm], [[1, 1, 0, 2, 0, "MODEL"]])
+    notes: list[str] = []
+    ui_to_api(wf, latest, warnings=notes)
+    assert any("using defaults for pre_cfg" in n for n in notes)  # convert says it
+    r = _lint_one(tmp_path, wf, latest)
+    assert not [f for f in r.findings if f.code == "conversion_warning"], r.findings
+    # where the node has a finding, the note becomes its hint
+    norm["widgets_values"] = ["strong"]
+    r = _lint_one(tmp_path, wf, latest)
+    (f,) = [f for f in r.findings if f.node_id == "2" and f.code == "invalid_input_type"]
+    assert "using defaults for pre_cfg" in f.hint

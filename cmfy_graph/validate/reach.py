@@ -98,7 +98,12 @@ class ReachRules(_State):
                     for v in node["inputs"].values():
                         if _is_link_shape(v):
                             feeds_something.add(v[0])
+            # upstream of a node whose class is unknown: once that class is installed an
+            # output may depend on them; the unknown class is the one finding to fix
+            behind = self._behind_broken() if self.broken else set()
             for k in skipped:
+                if k in behind:
+                    continue
                 if k in feeds_something:
                     msg = (
                         "no output node depends on this node through declared inputs: "
@@ -118,6 +123,23 @@ class ReachRules(_State):
                     pass
         finally:
             self.shadow = False
+
+    def _behind_broken(self) -> set[Any]:
+        """The nodes a broken node (unknown class, not an object) links to, directly or
+        through others, by any link-shaped input."""
+        prompt = self.prompt
+        seen: set[Any] = set()
+        todo = list(self.broken)
+        while todo:
+            node = prompt.get(todo.pop())
+            inputs = node.get("inputs") if isinstance(node, dict) else None
+            if not isinstance(inputs, dict):
+                continue
+            for v in inputs.values():
+                if _is_link_shape(v) and v[0] in prompt and v[0] not in seen:
+                    seen.add(v[0])
+                    todo.append(v[0])
+        return seen
 
     def _reachable(self, outputs: list[Any]) -> set[Any]:
         """Nodes an output depends on through declared inputs (what ComfyUI would validate)."""

@@ -139,17 +139,24 @@ class ConversionNote(str):
     the node it is about and the input, when known: ``lint`` reports it at that node and folds
     it into a finding on the same input that it explains (one cause, one line)."""
 
-    __slots__ = ("node_id", "input_name")
+    __slots__ = ("node_id", "input_name", "minor")
 
     node_id: str | None
     input_name: str | None
+    #: worth saying only where it explains a finding (the editor does the same silently)
+    minor: bool
 
     def __new__(
-        cls, text: str, node_id: str | None = None, input_name: str | None = None
+        cls,
+        text: str,
+        node_id: str | None = None,
+        input_name: str | None = None,
+        minor: bool = False,
     ) -> ConversionNote:
         self = super().__new__(cls, text)
         self.node_id = node_id
         self.input_name = input_name
+        self.minor = minor
         return self
 
 

@@ -61,14 +61,22 @@ class _State:
 
     # -- reporting
 
-    def warn(self, msg: str, dto: _Dto | None = None, input_name: str | None = None) -> None:
+    def warn(
+        self,
+        msg: str,
+        dto: _Dto | None = None,
+        input_name: str | None = None,
+        minor: bool = False,
+    ) -> None:
         """Report ``msg`` once; ``dto`` and ``input_name`` say which node and input it is
-        about (see :class:`ConversionNote`)."""
+        about, ``minor`` that it is worth saying only where it explains a finding (see
+        :class:`ConversionNote`)."""
         if msg in self.warned:
             return
         self.warned.add(msg)
         if self.sink is not None:
-            self.sink.append(ConversionNote(msg, dto.id if dto is not None else None, input_name))
+            nid = dto.id if dto is not None else None
+            self.sink.append(ConversionNote(msg, nid, input_name, minor))
         else:
             _warnings.warn(msg, ConversionWarning, stacklevel=4)
 

@@ -350,6 +350,7 @@ _MISSING_VALUE = object()
 #: widgets the editor saves by name that are never an input (``control_after_generate#1``
 #: is the second of them)
 _CONTROL_NAMES = frozenset({"control_after_generate", "control_filter_list", "upload"})
+_CONTROL_MODES = frozenset({"fixed", "increment", "decrement", "randomize"})
 
 
 def _positional_lookup(seq: list[Any]) -> Any:
@@ -653,6 +654,7 @@ class Widgets(_State):
                     f"{self.where(dto)}: {len(seq)} widget values saved but the spec gives "
                     f"{len(layout)} widgets; using defaults for {', '.join(missing)}",
                     dto,
+                    minor=True,  # what the editor does with widgets newer than the file
                 )
 
     def _fit_warning(self, dto: _Dto, layout: list[WidgetSlot], values: dict[str, Any]) -> None:
@@ -740,6 +742,8 @@ class Widgets(_State):
         for k in by_name:
             if not isinstance(k, str) or k in values or k.split("#", 1)[0] in _CONTROL_NAMES:
                 continue
+            if by_name[k] in _CONTROL_MODES:
+                continue  # a value control, which a spec option may name (``"fixed"``)
             if k in ns.inputs or _input_spec(ns, k) is not None:
                 continue
             head = k.split(".", 1)[0]
