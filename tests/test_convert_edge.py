@@ -856,3 +856,16 @@ def test_a_muted_origin_leaves_the_widget_value_with_the_2026_editor(core: Spec)
     assert ui_to_api(wf, core_spec(), warnings=[])["8"]["inputs"]["width"] == 512
     # 1.27.10 linked it and then dropped the link to the node it did not send
     assert "width" not in ui_to_api(wf, core, warnings=[])["8"]["inputs"]
+
+
+def test_the_2026_editor_applies_a_primitive_inside_a_subgraph_silently() -> None:
+    # widgetValuePropagation.ts: the links of the primitive's own graph (1.27.10 looked them
+    # up in the root graph and failed to export)
+    d = _scale_def(SID)
+    d["nodes"].append(_primitive(30, [31], 432))
+    d["nodes"][0]["inputs"].append(inp("height", "INT", 31, widget=True))
+    d["links"].append(_link(31, 30, 0, 11, 2, "INT"))
+    w: list[str] = []
+    got = ui_to_api(_instances(d, [[321]]), core_spec(), warnings=w)
+    assert got["5:11"]["inputs"]["height"] == 432
+    assert not w

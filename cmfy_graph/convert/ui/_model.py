@@ -520,6 +520,29 @@ def pack_metadata(props: Mapping[str, Any], meta: dict[str, Any]) -> None:
     node's ``_meta``: ``cnr_id`` (a registry id), ``aux_id`` (``user/repo``) and ``ver`` (a
     semantic version or a git hash, a leading ``v`` stripped, or ``"unknown"``); a field
     that is not valid is left out, as the editor leaves it out."""
+    key = (props.get("cnr_id"), props.get("aux_id"), props.get("ver"))
+    try:
+        hit = _PACK_CACHE.get(key)
+    except TypeError:  # an unhashable value: not a valid field anyway
+        hit = None
+    if hit is not None:
+        meta.update(hit)
+        return
+    fields: dict[str, Any] = {}
+    _pack_fields(props, fields)
+    if len(_PACK_CACHE) > 10_000:
+        _PACK_CACHE.clear()
+    try:
+        _PACK_CACHE[key] = fields
+    except TypeError:
+        pass
+    meta.update(fields)
+
+
+_PACK_CACHE: dict[tuple[Any, Any, Any], dict[str, Any]] = {}
+
+
+def _pack_fields(props: Mapping[str, Any], meta: dict[str, Any]) -> None:
     cnr = props.get("cnr_id")
     if _repo_like(cnr):
         meta["cnr_id"] = cnr

@@ -258,6 +258,18 @@ class LinkResolution(_State):
         Inside a subgraph the root rarely has a link of that id: the editor then fails to
         export at all; we warn and follow the link of the primitive's own graph instead.
         """
+        if self.editor_2026:
+            # the editor of 2026 takes the links of the primitive's own graph
+            # (widgetValuePropagation.ts applyFirstWidgetValueToGraph)
+            lk = prim.graph.links.get(lid)
+            if lk is None:
+                return None
+            tdto = self.dtos.get(prim.prefix + lk.target_id)
+            if tdto is None:
+                return None
+            # (the input the link enters: on load the editor rebuilds the inputs and moves
+            # each link to its input's new slot)
+            return self._primitive_widget(tdto, self.live_input_for_link(tdto, lk))
         lk = self.root.links.get(lid)
         by_slot = True
         if prim.graph is not self.root:
@@ -280,6 +292,10 @@ class LinkResolution(_State):
             inp = live[lk.target_slot] if 0 <= lk.target_slot < len(live) else None
         else:
             inp = self.live_input_for_link(tdto, lk)
+        return self._primitive_widget(tdto, inp)
+
+    def _primitive_widget(self, tdto: _Dto, inp: _Input | None) -> tuple[_Dto, str] | None:
+        """The node and widget that a PrimitiveNode writes to through input ``inp``."""
         if inp is None:
             return None
         if tdto.sub is not None:  # an instance: its promoted widget of that input
