@@ -1151,3 +1151,22 @@ def test_widgets_newer_than_the_file_get_their_defaults_without_a_word(tmp_path,
     r = _lint_one(tmp_path, wf, latest)
     (f,) = [f for f in r.findings if f.node_id == "2" and f.code == "invalid_input_type"]
     assert "using defaults for pre_cfg" in f.hint
+
+
+def test_the_2026_editor_replaces_text_in_more_save_nodes(latest, core):
+    img = {
+        "id": 1,
+        "type": "EmptyImage",
+        "mode": 0,
+        "widgets_values": [640, 8, 1, 0],
+        "properties": {"Node name for S&R": "EmptyImage"},
+    }
+    save = {
+        "id": 2,
+        "type": "SaveVideo",
+        "mode": 0,
+        "widgets_values": ["v/%EmptyImage.width%", "auto", "auto"],
+    }
+    got = ui_to_api(_wf([img, save], []), latest, warnings=[])
+    # saveImageExtraOutput.ts of 1.58.1 lists SaveVideo among the save nodes
+    assert got["2"]["inputs"]["filename_prefix"] == "v/640"

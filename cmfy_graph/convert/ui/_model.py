@@ -58,6 +58,18 @@ _SAVE_NODES = frozenset(
         "SaveLatent",
     }
 )
+# the same for the editor of 2026 (frontend 1.58.1, saveImageExtraOutput.ts)
+_SAVE_NODES_2026 = _SAVE_NODES | {
+    "SaveImageAdvanced",
+    "SaveSVGNode",
+    "SaveVideo",
+    "SaveAudioMP3",
+    "SaveAudioOpus",
+    "SaveAudioAdvanced",
+    "Save3DAdvanced",
+    "SaveGaussianSplat",
+    "SavePointCloud",
+}
 _REPLACE_RE = re.compile(r"%([^%]+)%")
 _FILENAME_BAD = re.compile(r'[/?<>\\:*|"\x00-\x1f\x7f]')
 

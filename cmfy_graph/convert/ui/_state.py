@@ -12,7 +12,17 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ...spec import NodeSpec, Spec
 
-from ._model import ConversionNote, ConversionWarning, _Dto, _Graph, _Input, _Link, _Widget
+from ._model import (
+    _SAVE_NODES,
+    _SAVE_NODES_2026,
+    ConversionNote,
+    ConversionWarning,
+    _Dto,
+    _Graph,
+    _Input,
+    _Link,
+    _Widget,
+)
 
 
 class _State:
@@ -29,6 +39,8 @@ class _State:
         self.spec = spec
         #: the editor of ComfyUI 2026 (frontend 1.58.1) rather than 1.27.10 (October 2025)
         self.editor_2026 = spec.generation >= 2026
+        #: the nodes whose filename_prefix the editor runs its text replacements on
+        self.save_nodes = _SAVE_NODES_2026 if self.editor_2026 else _SAVE_NODES
         self.sink = sink
         #: where evidence of nodes newer than the spec goes (None: not looked for)
         self.drift = drift

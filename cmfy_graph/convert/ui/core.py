@@ -17,7 +17,6 @@ from ._model import (
     _FILENAME_BAD,
     _MISSING,
     _REPLACE_RE,
-    _SAVE_NODES,
     MODE_BYPASS,
     MODE_NEVER,
     _Dto,
@@ -92,7 +91,7 @@ class _Converter(LinkResolution, BypassAndMute, Subgraphs, Widgets):
         props = dto.node.get("properties")
         if isinstance(props, dict) and "Node name for S&R" in props:
             return props["Node name for S&R"]
-        if dto.type in self.spec and dto.type not in _SAVE_NODES and not self.is_virtual(dto):
+        if dto.type in self.spec and dto.type not in self.save_nodes and not self.is_virtual(dto):
             return dto.type
         return None
 
@@ -152,7 +151,7 @@ class _Converter(LinkResolution, BypassAndMute, Subgraphs, Widgets):
                 for k, v in self.widget_values(dto, ns).items():
                     inputs[k] = _wrap(v)
                 fp = inputs.get("filename_prefix")
-                if dto.type in _SAVE_NODES and isinstance(fp, str) and "%" in fp:
+                if dto.type in self.save_nodes and isinstance(fp, str) and "%" in fp:
                     # the widget's serializeValue; a value resolved through a subgraph input
                     # below replaces it unprocessed, as in the editor
                     inputs["filename_prefix"] = self.text_replacements(fp, dto)
