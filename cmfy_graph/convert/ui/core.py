@@ -155,7 +155,9 @@ class _Converter(LinkResolution, BypassAndMute, Subgraphs, Widgets):
                     # the widget's serializeValue; a value resolved through a subgraph input
                     # below replaces it unprocessed, as in the editor
                     inputs["filename_prefix"] = self.text_replacements(fp, dto)
-            for inp in self.live_inputs(dto):
+            # (a live input's link is a saved one: a node without saved links has none)
+            linked = any(i.link is not None for i in dto.inputs)
+            for inp in self.live_inputs(dto) if linked else ():
                 if inp.link is None:
                     continue
                 r = self.resolve_input(dto, inp, set())
