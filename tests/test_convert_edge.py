@@ -869,3 +869,19 @@ def test_the_2026_editor_applies_a_primitive_inside_a_subgraph_silently() -> Non
     got = ui_to_api(_instances(d, [[321]]), core_spec(), warnings=w)
     assert got["5:11"]["inputs"]["height"] == 432
     assert not w
+
+
+def test_prompt_keys_come_in_the_order_the_editor_serialises_them(core: Spec) -> None:
+    # JSON.stringify of the editor's prompt object: array-index keys ("2", "10") first in
+    # numeric order, then the others in insertion order, a subgraph's inner nodes in the
+    # definition's array order (SubgraphNode.getInnerNodes)
+    d = _scale_def(SID)
+    d["nodes"].insert(0, node(40, "PrimitiveInt", [], [out("INT", "INT", [])], [1, "fixed"]))
+    d["nodes"][0]["order"] = 5
+    wf = _instances(d, [[321]])
+    wf["nodes"][0]["id"] = 10  # LoadImage as node 10, so "10" sorts after "6" numerically
+    for ln in wf["links"]:
+        if ln[1] == 1:
+            ln[1] = 10
+    got = ui_to_api(wf, core, warnings=[])
+    assert list(got) == ["6", "10", "5:40", "5:11"]

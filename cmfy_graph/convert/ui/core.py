@@ -186,7 +186,29 @@ class _Converter(LinkResolution, BypassAndMute, Subgraphs, Widgets):
                 if isinstance(v, list) and len(v) == 2 and v[0] not in output
             ]:
                 del ins[name]
-        return output
+            if any(k.isdigit() for k in ins):
+                entry["inputs"] = _js_key_order(ins)
+        return _js_key_order(output)
+
+
+def _js_key_order(d: dict[str, Any]) -> dict[str, Any]:
+    """``d`` in the order a JavaScript object keeps its keys, which is the order the editor's
+    JSON has: array-index keys (``"0"``, ``"7"``, no leading zero, below 2**32 - 1) in
+    ascending numeric order first, then the other keys in insertion order."""
+    index: list[tuple[int, str]] = []
+    for k in d:
+        if k.isdigit() and k.isascii() and (k == "0" or k[0] != "0"):
+            n = int(k)
+            if n < 4294967295:
+                index.append((n, k))
+    if not index:
+        return d
+    out = {k: d[k] for _, k in sorted(index)}
+    if len(out) != len(d):
+        out.update((k, v) for k, v in d.items() if k not in out)
+    elif list(out) == list(d):
+        return d
+    return out
 
 
 def ui_to_api(

@@ -87,7 +87,9 @@ class Subgraphs(_State):
         order: list[_Dto],
         stack: tuple[str, ...],
     ) -> None:
-        for key in self._sorted_keys(g):
+        # the root graph in execution order (its saved ``order``), a definition's nodes in
+        # their array order (SubgraphNode.getInnerNodes): the editor's order of the prompt
+        for key in self._sorted_keys(g) if g is self.root else g.order:
             node = g.nodes[key]
             dto = _Dto(node, g, path, instance, self._saved_inputs_of(node))
             dto.virtual = self._compute_virtual(dto)
