@@ -254,18 +254,17 @@ class _Validator(LinkRules, ConstantRules, FileRules, DynamicInputRules, ReachRu
 
     def _unknown_inputs(self, uid: Any, c: _Cls, inputs: dict[str, Any]) -> None:
         names = c.names_for(inputs)
-        # a dynamic combo set to no known option: ComfyUI skips it and its sub-inputs, which
-        # dynamic_option_unknown reports once (one cause, one line)
-        skipped = _unknown_option_keys(c.ns.inputs, inputs, "") if c.dynamic else ()
+        skipped: list[str] | None = None
         for k, v in inputs.items():
             if k in names or k in c.hidden:
                 continue
-            if (
-                skipped
-                and isinstance(k, str)
-                and any(k == p or k.startswith(p + ".") for p in skipped)
-            ):
-                continue
+            if c.dynamic and isinstance(k, str):
+                # a dynamic combo set to no known option: ComfyUI skips it and its
+                # sub-inputs, which dynamic_option_unknown reports once (one cause, one line)
+                if skipped is None:
+                    skipped = _unknown_option_keys(c.ns.inputs, inputs, "")
+                if any(k == p or k.startswith(p + ".") for p in skipped):
+                    continue
             if not isinstance(k, str) or is_frontend_only_input(c.class_type, c.category, k):
                 continue
             linked = _is_link_shape(v)
