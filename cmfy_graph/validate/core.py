@@ -474,8 +474,9 @@ def check_prompt(
 
 
 def _unknown_option_keys(specs: Any, inputs: Mapping[str, Any], prefix: str) -> list[str]:
-    """The keys of the dynamic combos in ``inputs`` whose value is no option of theirs (or
-    that are missing), nested ones under known options included."""
+    """The keys of the dynamic combos in ``inputs`` whose value is no option of theirs, or
+    that are required and missing (what ``dynamic_option_unknown`` reports), nested ones
+    under known options included."""
     out: list[str] = []
     for name, ispec in specs.items():
         dyn = ispec.dynamic
