@@ -885,3 +885,64 @@ def test_prompt_keys_come_in_the_order_the_editor_serialises_them(core: Spec) ->
             ln[1] = 10
     got = ui_to_api(wf, core, warnings=[])
     assert list(got) == ["6", "10", "5:40", "5:11"]
+
+
+def _keys_as_javascript_orders_them(batches: list[list[str]]) -> list[list[str]] | None:
+    """Each list of keys as ``Object.keys`` of an object built in that order (node), or None
+    when no JavaScript engine is installed."""
+    import json
+    import shutil
+    import subprocess
+
+    exe = shutil.which("node")
+    if exe is None:
+        return None
+    script = (
+        "const b = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
+        "process.stdout.write(JSON.stringify(b.map(ks => {"
+        "const o = {}; for (const k of ks) o[k] = 1; return Object.keys(o); })));"
+    )
+    r = subprocess.run(
+        [exe, "-e", script], input=json.dumps(batches), capture_output=True, text=True, timeout=60
+    )
+    return json.loads(r.stdout) if r.returncode == 0 else None
+
+
+def test_prompt_key_order_is_javascripts() -> None:
+    import random
+
+    from cmfy_graph.convert.ui.core import _js_key_order
+
+    rng = random.Random(7)
+    pool = [
+        "0",
+        "00",
+        "01",
+        "1",
+        "2",
+        "9",
+        "10",
+        "12",
+        "100",
+        "4294967294",
+        "4294967295",
+        "99999999999",
+        "5:11",
+        "5:2",
+        "a",
+        "-1",
+        "1.5",
+        " 3",
+        "٣",
+        "x10",
+        "10x",
+        "",
+    ]
+    batches = [rng.sample(pool, rng.randint(1, len(pool))) for _ in range(300)]
+    ours = [list(_js_key_order(dict.fromkeys(ks))) for ks in batches]
+    theirs = _keys_as_javascript_orders_them(batches)
+    if theirs is None:
+        import pytest
+
+        pytest.skip("no JavaScript engine (node) on this machine")
+    assert ours == theirs
