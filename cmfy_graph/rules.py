@@ -167,6 +167,10 @@ FRONTEND_ONLY_INPUTS: Mapping[str, frozenset[str] | None] = {
     "videoUI": None,
     "preview": frozenset({"PreviewAny"}),
     "image": frozenset({"category:3d"}),
+    # Load3D's buttons, which the editor of 2026 sends (extensions/core/load3d.ts)
+    "upload 3d model": frozenset({"Load3D"}),
+    "upload extra resources": frozenset({"Load3D"}),
+    "clear": frozenset({"Load3D"}),
 }
 
 

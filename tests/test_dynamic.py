@@ -1170,3 +1170,27 @@ def test_the_2026_editor_replaces_text_in_more_save_nodes(latest, core):
     got = ui_to_api(_wf([img, save], []), latest, warnings=[])
     # saveImageExtraOutput.ts of 1.58.1 lists SaveVideo among the save nodes
     assert got["2"]["inputs"]["filename_prefix"] == "v/640"
+
+
+def test_the_2026_editor_sends_load3d_buttons_and_renders_its_scene(latest, core):
+    node = {
+        "id": 1,
+        "type": "Load3D",
+        "widgets_values": ["toy.glb", "upload3dmodel", "uploadExtraResources", "clear", "", 64, 48],
+    }
+    notes: list[str] = []
+    got = ui_to_api(_one_node_wf(node), latest, warnings=notes)["1"]["inputs"]
+    # load3d.ts: buttons named for people, valued with the old names, sent
+    assert got == {
+        "model_file": "toy.glb",
+        "upload 3d model": "upload3dmodel",
+        "upload extra resources": "uploadExtraResources",
+        "clear": "clear",
+        "image": "",
+        "width": 64,
+        "height": 48,
+    }
+    # the scene is rendered and uploaded in the browser when queueing: said, not faked
+    assert len(notes) == 1 and "renders the 3D scene" in notes[0]
+    old = ui_to_api(_one_node_wf(node), core, warnings=[])["1"]["inputs"]
+    assert "clear" not in old and old["width"] == 64

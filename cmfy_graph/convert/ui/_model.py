@@ -95,6 +95,16 @@ _AUDIO_UI_NODES = frozenset(
 # ``""``); "fixed": not saved, sent as ``""``.
 _LOAD_3D_NODES = frozenset({"Load3D", "Load3DAnimation", "Load3DAdvanced"})
 _LOAD_3D_BUTTONS = ("upload3dmodel", "uploadExtraResources", "clear")
+# the same buttons in the editor of 2026 (frontend 1.58.1, extensions/core/load3d.ts): named
+# for people, holding the old names as values, and sent (no serialize flag); only Load3D
+# has them (Load3DAdvanced's scene widget is LOAD_3D_ADVANCED, load3dAdvanced.ts)
+_LOAD_3D_BUTTONS_2026 = {
+    "upload3dmodel": "upload 3d model",
+    "uploadExtraResources": "upload extra resources",
+    "clear": "clear",
+}
+# the 3D scene widgets the editor of 2026 renders and uploads when it queues
+_LOAD_3D_SCENES_2026 = {"Load3D": "image", "Load3DAdvanced": "viewport_state"}
 
 _EXTENSION_WIDGETS: dict[str, tuple[tuple[str, str], ...]] = {
     "Preview3D": (("image", "extra"),),

@@ -19,7 +19,9 @@ from ._model import (
     _EXTENSION_WIDGETS,
     _EXTRA_WIDGET_TYPES,
     _LOAD_3D_BUTTONS,
+    _LOAD_3D_BUTTONS_2026,
     _LOAD_3D_NODES,
+    _LOAD_3D_SCENES_2026,
     _UPLOAD_IMAGE_OPTIONS,
     _Dto,
     _Input,
@@ -173,13 +175,15 @@ _UNSAVED_SENT_TYPES: dict[str, Any] = {"IMAGECOMPARE": ["", ""]}
 _LAYOUT_2026: dict[int, tuple[Any, list[WidgetSlot], tuple[tuple[str, Any], ...]]] = {}
 
 
-def _layout_2026(layout: list[WidgetSlot]) -> tuple[list[WidgetSlot], tuple[tuple[str, Any], ...]]:
-    """``layout`` as the editor of ComfyUI 2026 (frontend 1.58.1) holds it: the widgets it
-    saves in ``widgets_values``, in order, and ``(name, value)`` of the widgets it sends
-    without saving them. Against 1.27.10: the audio player ``audioUI`` and PreviewAny's text
-    preview are neither saved nor sent (``uploadAudio.ts``, ``textPreviewWidgets.ts``: both
-    flags ``serialize`` false); an image-compare widget is sent, not saved. Memoised per
-    layout."""
+def _layout_2026(
+    layout: list[WidgetSlot], class_type: str
+) -> tuple[list[WidgetSlot], tuple[tuple[str, Any], ...]]:
+    """``layout`` (of a node of ``class_type``) as the editor of ComfyUI 2026 (frontend
+    1.58.1) holds it: the widgets it saves in ``widgets_values``, in order, and ``(name,
+    value)`` of the widgets it sends without saving them. Against 1.27.10: the audio player
+    ``audioUI`` and PreviewAny's text preview are neither saved nor sent (``uploadAudio.ts``,
+    ``textPreviewWidgets.ts``: both flags ``serialize`` false); an image-compare widget is
+    sent, not saved; Load3D's buttons have other names and are sent. Memoised per layout."""
     hit = _LAYOUT_2026.get(id(layout))
     if hit is not None and hit[0] is layout:
         return hit[1], hit[2]
@@ -187,6 +191,10 @@ def _layout_2026(layout: list[WidgetSlot]) -> tuple[list[WidgetSlot], tuple[tupl
     sent: list[tuple[str, Any]] = []
     for slot in layout:
         if slot.kind == "fixed":
+            continue
+        if slot.kind == "button" and slot.name in _LOAD_3D_BUTTONS_2026:
+            if class_type == "Load3D":
+                saved.append(WidgetSlot(_LOAD_3D_BUTTONS_2026[slot.name], True, None, "button3d"))
             continue
         wt = _widget_type_of(slot.input) if slot.input is not None else None
         if slot.kind == "value" and wt in _UNSAVED_SENT_TYPES:
@@ -329,10 +337,13 @@ def _migrate_widgets_values(
     return [v for k, v in enumerate(seq) if not (k < len(orig) and orig[k][0])]
 
 
-def _default_value(inp: InputSpec | None, kind: str) -> Any:
-    """The value a freshly created widget holds (frontend constructors)."""
+def _default_value(inp: InputSpec | None, kind: str, name: str = "") -> Any:
+    """The value a freshly created widget holds (frontend constructors); ``name``, the
+    widget's, for the widgets whose value it gives."""
     if kind in ("fixed", "extra"):
         return ""
+    if kind == "button3d":  # Load3D's buttons of 2026 hold their old names
+        return next((k for k, v in _LOAD_3D_BUTTONS_2026.items() if v == name), name)
     if kind == "toggle":
         return False
     if kind == "button":
@@ -524,7 +535,7 @@ class Widgets(_State):
         node's saved values, for the widgets an extension adds as values are restored."""
         if not self.editor_2026:
             return _full_layout(ns)
-        layout = _layout_2026(_full_layout(ns))[0]
+        layout = _layout_2026(_full_layout(ns), ns.class_type)[0]
         if ns.class_type == "CustomCombo" and layout and layout[0].name == "choice":
             return _custom_combo_layout(layout, saved)
         return layout
@@ -545,8 +556,16 @@ class Widgets(_State):
         else:
             layout, values = self._positional_values(dto, ns, wv, quiet)
         if self.editor_2026:
-            for name, value in _layout_2026(_full_layout(ns))[1]:
+            for name, value in _layout_2026(_full_layout(ns), ns.class_type)[1]:
                 values[name] = list(value)
+            scene = _LOAD_3D_SCENES_2026.get(ns.class_type)
+            if scene is not None and scene in values and not quiet:
+                self.warn(
+                    f"{self.where(dto)}: the editor renders the 3D scene and uploads it when "
+                    f"it queues ({scene!r}, load3d.ts); a conversion cannot: sent as saved",
+                    dto,
+                    scene,
+                )
         if not quiet:
             self._fit_warning(dto, layout, values)
         if not dto.path and dto.type in ("KSampler", "KSamplerAdvanced"):
@@ -601,7 +620,7 @@ class Widgets(_State):
             elif slot.name in positional:
                 values[slot.name] = positional[slot.name]
             else:
-                values[slot.name] = _default_value(slot.input, slot.kind)
+                values[slot.name] = _default_value(slot.input, slot.kind, slot.name)
         if dynamic:
             self._unknown_option_values(ns, values, by_name)
         return layout, values
@@ -628,7 +647,7 @@ class Widgets(_State):
             elif i < len(seq):
                 values[slot.name] = seq[i]
             else:
-                values[slot.name] = _default_value(slot.input, slot.kind)
+                values[slot.name] = _default_value(slot.input, slot.kind, slot.name)
         return layout, values
 
     def _count_warning(
