@@ -1194,3 +1194,18 @@ def test_the_2026_editor_sends_load3d_buttons_and_renders_its_scene(latest, core
     assert len(notes) == 1 and "renders the 3D scene" in notes[0]
     old = ui_to_api(_one_node_wf(node), core, warnings=[])["1"]["inputs"]
     assert "clear" not in old and old["width"] == 64
+
+
+def test_positional_restore_as_the_2026_editor_does_by_default(latest):
+    # a node saved when EmptyImage had its widgets in another order: the named form says
+    # what was meant, the positional one is what the default editor restores
+    node = {
+        "id": 1,
+        "type": "EmptyImage",
+        "widgets_values": [16, 640, 1, 0],
+        "widgets_values_named": {"height": 16, "width": 640, "batch_size": 1, "color": 0},
+    }
+    by_name = ui_to_api(_one_node_wf(node), latest)["1"]["inputs"]
+    by_position = ui_to_api(_one_node_wf(node), latest, named_values=False)["1"]["inputs"]
+    assert (by_name["width"], by_name["height"]) == (640, 16)
+    assert (by_position["width"], by_position["height"]) == (16, 640)

@@ -35,6 +35,7 @@ class _State:
         dynamic_prompts_seed: int | None,
         sink: list[str] | None,
         drift: list[str] | None = None,
+        named_values: bool = True,
     ) -> None:
         self.spec = spec
         #: the editor of ComfyUI 2026 (frontend 1.58.1) rather than 1.27.10 (October 2025)
@@ -44,6 +45,8 @@ class _State:
         self.sink = sink
         #: where evidence of nodes newer than the spec goes (None: not looked for)
         self.drift = drift
+        #: restore widget values by name when the file has them (see ui_to_api)
+        self.named_values = named_values
         self._drifted: set[tuple[str, str, str | None]] = set()
         self.rng = random.Random(dynamic_prompts_seed) if dynamic_prompts_seed is not None else None
         #: id(saved node) -> (node, its saved input slots), parsed once

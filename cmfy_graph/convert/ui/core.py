@@ -218,6 +218,7 @@ def ui_to_api(
     dynamic_prompts_seed: int | None = None,
     warnings: list[str] | None = None,
     drift: list[str] | None = None,
+    named_values: bool = True,
 ) -> dict[str, Any]:
     """Convert an editor-saved UI workflow to the API prompt the editor would send.
 
@@ -231,6 +232,10 @@ def ui_to_api(
     (values saved for inputs the spec lacks, a link from an output it lacks, a saved option
     unknown to it with values of its own), as :class:`ConversionNote` s naming the node and
     input they concern; they are not warnings (``lint`` uses them to explain its findings).
+    ``named_values`` (default true) reads ``widgets_values_named`` where a node has it, as
+    the editor does with its setting "Restore widget values by name"; false reads the
+    positional ``widgets_values``, as the editor 1.58.1 does by default (the two differ only
+    where the spec's widgets differ from those of the editor that saved the file).
     Raises :class:`~cmfy_graph.errors.ConversionError` when ``workflow`` is not a UI workflow.
     """
     if not is_ui_workflow(workflow):
@@ -239,4 +244,4 @@ def ui_to_api(
         from ...spec import core_spec
 
         spec = core_spec()
-    return _Converter(workflow, spec, dynamic_prompts_seed, warnings, drift).run()
+    return _Converter(workflow, spec, dynamic_prompts_seed, warnings, drift, named_values).run()

@@ -139,7 +139,7 @@ class Subgraphs(_State):
                 widget_idx.append(len(live) - 1)
         dto.sub_inputs = live
         wv = dto.node.get("widgets_values")
-        named = dto.node.get("widgets_values_named")
+        named = dto.node.get("widgets_values_named") if self.named_values else None
         for k, li in enumerate(widget_idx):
             name = live[li].name
             if isinstance(named, dict) and name in named:

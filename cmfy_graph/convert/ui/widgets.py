@@ -546,7 +546,7 @@ class Widgets(_State):
         """The values of ``dto``'s widgets by name: as loaded when ``at_load``, else as sent
         (after the PrimitiveNodes' and the subgraph instances' writes)."""
         node = dto.node
-        named = node.get("widgets_values_named")
+        named = node.get("widgets_values_named") if self.named_values else None
         wv = node.get("widgets_values")
         by_name = named if isinstance(named, dict) else wv if isinstance(wv, dict) else None
         if by_name is not None:
