@@ -1209,3 +1209,43 @@ def test_positional_restore_as_the_2026_editor_does_by_default(latest):
     by_position = ui_to_api(_one_node_wf(node), latest, named_values=False)["1"]["inputs"]
     assert (by_name["width"], by_name["height"]) == (640, 16)
     assert (by_position["width"], by_position["height"]) == (16, 640)
+
+
+_JUNK = [None, 1, -1, 2.5, "x", "", [], {}, [1, 2], {"a": 1}, True, "4294967295", "01"]
+
+
+def _mutated(wf: object, rng) -> None:
+    """Replace or drop about 3% of the fields of a workflow, at every depth."""
+    if isinstance(wf, dict):
+        for k in list(wf):
+            r = rng.random()
+            if r < 0.03:
+                wf[k] = rng.choice(_JUNK)
+            elif r < 0.05:
+                del wf[k]
+            else:
+                _mutated(wf[k], rng)
+    elif isinstance(wf, list):
+        for i in range(len(wf)):
+            if rng.random() < 0.03:
+                wf[i] = rng.choice(_JUNK)
+            else:
+                _mutated(wf[i], rng)
+
+
+@needs_templates
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(min_value=0, max_value=10**6), st.integers(min_value=0, max_value=10**9))
+def test_broken_templates_convert_and_lint_without_a_crash(latest, pick, seed):
+    import random
+
+    from cmfy_graph.errors import ConversionError
+
+    paths = _templates()
+    wf = json.loads(paths[pick % len(paths)].read_text(encoding="utf-8"))
+    _mutated(wf, random.Random(seed))
+    try:
+        prompt = ui_to_api(wf, latest, warnings=[], drift=[])
+    except ConversionError:
+        return  # a clear refusal: not a UI workflow any more
+    validate_prompt(prompt, latest)

@@ -260,6 +260,12 @@ def _key(x: Any) -> str:
     return str(x)
 
 
+def _as_list(x: Any) -> list[Any]:
+    """``x`` when it is a list, else an empty one (a field a broken file has of another
+    JSON type is treated as absent, as the editor's loader skips it)."""
+    return x if isinstance(x, list) else []
+
+
 def _slot(x: Any) -> int | None:
     if isinstance(x, bool):
         return int(x)
@@ -307,7 +313,7 @@ class _Graph:
         self.definition = definition
         self.nodes: dict[str, dict[str, Any]] = {}
         self.order: list[str] = []
-        for n in data.get("nodes") or []:
+        for n in _as_list(data.get("nodes")):
             if not isinstance(n, dict) or "id" not in n:
                 continue
             k = _key(n["id"])
@@ -316,9 +322,10 @@ class _Graph:
             self.nodes[k] = n
             self.order.append(k)
         self.links: dict[str, _Link] = {}
-        links = data.get("links") or []
+        links = data.get("links")
         if isinstance(links, dict):  # some writers key links by id
             links = list(links.values())
+        links = _as_list(links)
         for ln in links:
             lk = _parse_link(ln)
             if lk is not None:
@@ -394,7 +401,7 @@ class _Input:
 
 def _inputs_of(node: Mapping[str, Any]) -> list[_Input]:
     out: list[_Input] = []
-    for inp in node.get("inputs") or ():
+    for inp in _as_list(node.get("inputs")):
         if type(inp) is not dict and not isinstance(inp, dict):
             continue
         name = inp.get("name")

@@ -9,7 +9,16 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     pass
 
-from ._model import MODE_BYPASS, MODE_NEVER, _Dto, _Input, _type_str, _valid_connection, _Widget
+from ._model import (
+    MODE_BYPASS,
+    MODE_NEVER,
+    _as_list,
+    _Dto,
+    _Input,
+    _type_str,
+    _valid_connection,
+    _Widget,
+)
 from ._state import _State
 
 
@@ -59,7 +68,7 @@ class BypassAndMute(_State):
             return slot if len(ins) > slot else 0
         # the output's live type: the definition's for a node type in the spec (its outputs
         # are zipped with the saved ones on load), else the saved one
-        outs = dto.node.get("outputs") or []
+        outs = _as_list(dto.node.get("outputs"))
         out_type: Any = None
         ns = None if dto.sub is not None or self.is_virtual(dto) else self.spec.get(dto.type)
         def_outs = self.defs[dto.type].get("outputs") if dto.sub is not None else None

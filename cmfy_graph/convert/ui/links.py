@@ -15,6 +15,7 @@ from ._model import (
     _PACK_VIRTUAL,
     SUBGRAPH_INPUT_ID,
     VIRTUAL_NODE_TYPES,
+    _as_list,
     _Dto,
     _Input,
     _inputs_of,
@@ -224,10 +225,10 @@ class LinkResolution(_State):
             if gk in done:  # definitions are shared by every instance
                 continue
             done.add(gk)
-            outs = dto.node.get("outputs") or []
+            outs = _as_list(dto.node.get("outputs"))
             if not outs or not isinstance(outs[0], dict):
                 continue
-            links = outs[0].get("links") or []
+            links = _as_list(outs[0].get("links"))
             if not links:
                 continue
             wv = dto.node.get("widgets_values")

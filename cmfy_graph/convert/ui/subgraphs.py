@@ -18,6 +18,7 @@ from ._model import (
     SUBGRAPH_INPUT_ID,
     SUBGRAPH_OUTPUT_ID,
     VIRTUAL_NODE_TYPES,
+    _as_list,
     _Dto,
     _Graph,
     _Input,
@@ -125,7 +126,7 @@ class Subgraphs(_State):
             saved.setdefault(s.name, []).append(s)
         live: list[_Input] = []
         widget_idx: list[int] = []
-        for i, sin in enumerate(d.get("inputs") or []):
+        for i, sin in enumerate(_as_list(d.get("inputs"))):
             if not isinstance(sin, dict):  # keep the indexes of the other inputs
                 live.append(_Input(f"input_{i}", None, None, None))
                 continue
@@ -157,7 +158,7 @@ class Subgraphs(_State):
         links that enters a widget, as ``SubgraphNode`` promotes it."""
         sub = inst.sub
         assert sub is not None
-        sins = self.defs[inst.type].get("inputs") or []
+        sins = _as_list(self.defs[inst.type].get("inputs"))
         if not 0 <= idx < len(sins) or not isinstance(sins[idx], dict):
             return _MISSING
         found = self._promotion_link(sub, sins[idx], idx)
@@ -236,7 +237,7 @@ class Subgraphs(_State):
                 if depth >= 32:
                     continue
                 d = self.defs[ttype]
-                for j, s2 in enumerate(d.get("inputs") or []):
+                for j, s2 in enumerate(_as_list(d.get("inputs"))):
                     if isinstance(s2, dict) and s2.get("name") == inp.name:
                         if self._promotion_link(self.def_graph(ttype), s2, j, depth + 1):
                             return lk, inp.name
@@ -277,7 +278,7 @@ class Subgraphs(_State):
             if dto is None or dto.sub is None:
                 continue
             sub = dto.sub
-            sins = self.defs[dto.type].get("inputs") or []
+            sins = _as_list(self.defs[dto.type].get("inputs"))
             ov = self.overrides.get((id(g), key)) or {}
             written = nested.get((id(g), key)) or {}
             for j in sorted(dto.promoted):
@@ -321,8 +322,9 @@ class Subgraphs(_State):
         if hit is None:
             hit = {}
             for i, x in enumerate(sins):
-                if isinstance(x, dict):
-                    hit.setdefault(x.get("name"), i)  # type: ignore[arg-type]
+                name = x.get("name") if isinstance(x, dict) else None
+                if isinstance(name, str):
+                    hit.setdefault(name, i)
             self._def_input_index[sid] = hit
         return hit
 
@@ -343,7 +345,7 @@ class Subgraphs(_State):
         first = [
             sg["id"]
             for sg in (subs if isinstance(subs, list) else [])
-            if isinstance(sg, dict) and sg.get("id") in used
+            if isinstance(sg, dict) and isinstance(sg.get("id"), str) and sg["id"] in used
         ]
         return list(dict.fromkeys([*first, *(sid for sid in self.defs if sid in used)]))
 
@@ -353,10 +355,10 @@ class Subgraphs(_State):
         sub = dto.sub
         assert sub is not None
         d = self.defs[dto.type]
-        outs = d.get("outputs") or []
+        outs = _as_list(d.get("outputs"))
         lk: _Link | None = None
         if 0 <= slot < len(outs) and isinstance(outs[slot], dict):
-            for lid in outs[slot].get("linkIds") or []:
+            for lid in _as_list(outs[slot].get("linkIds")):
                 lk = sub.links.get(_key(lid))
                 if lk is not None:
                     break

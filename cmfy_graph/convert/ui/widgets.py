@@ -761,7 +761,7 @@ class Widgets(_State):
         for k in by_name:
             if not isinstance(k, str) or k in values or k.split("#", 1)[0] in _CONTROL_NAMES:
                 continue
-            if by_name[k] in _CONTROL_MODES:
+            if isinstance(by_name[k], str) and by_name[k] in _CONTROL_MODES:
                 continue  # a value control, which a spec option may name (``"fixed"``)
             if k in ns.inputs or _input_spec(ns, k) is not None:
                 continue
