@@ -5,12 +5,11 @@ output) built from the rule families, and the public entry points.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ValidationError, did_you_mean
 from ..rules import COMFYUI_TYPES, VAGUE_COMFYUI_TYPES, comfy_error, is_frontend_only_input
-from ..spec import DynamicComboSpec
 
 if TYPE_CHECKING:
     from ..spec import Spec
@@ -32,7 +31,7 @@ from ._common import (
     _type_label,
 )
 from .constants import ConstantRules
-from .dynamic_inputs import DynamicInputRules
+from .dynamic_inputs import DynamicInputRules, unselected_combos
 from .files import FileRules
 from .links import LinkRules
 from .reach import ReachRules
@@ -262,7 +261,7 @@ class _Validator(LinkRules, ConstantRules, FileRules, DynamicInputRules, ReachRu
                 # a dynamic combo set to no known option: ComfyUI skips it and its
                 # sub-inputs, which dynamic_option_unknown reports once (one cause, one line)
                 if skipped is None:
-                    skipped = _unknown_option_keys(c.ns.inputs, inputs, "")
+                    skipped = [key for key, _, _ in unselected_combos(c.ns.inputs, inputs)]
                 if any(k == p or k.startswith(p + ".") for p in skipped):
                     continue
             if not isinstance(k, str) or is_frontend_only_input(c.class_type, c.category, k):
@@ -471,28 +470,3 @@ def check_prompt(
         n = len(errs)
         raise ValidationError(f"{n} error{'s' if n != 1 else ''}: {shown}{more}", report.findings)
     return report
-
-
-def _unknown_option_keys(specs: Any, inputs: Mapping[str, Any], prefix: str) -> list[str]:
-    """The keys of the dynamic combos in ``inputs`` whose value is no option of theirs, or
-    that are required and missing (what ``dynamic_option_unknown`` reports), nested ones
-    under known options included."""
-    out: list[str] = []
-    for name, ispec in specs.items():
-        dyn = ispec.dynamic
-        if not isinstance(dyn, DynamicComboSpec):
-            continue
-        key = prefix + name
-        if key not in inputs:  # dynamic_option_unknown when required (see _combo_options)
-            if ispec.section == "required":
-                out.append(key)
-            continue
-        val = inputs[key]
-        if _is_link_shape(val):
-            continue
-        opt = dyn.option(val) if isinstance(val, str) else None
-        if opt is None:
-            out.append(key)
-        else:
-            out.extend(_unknown_option_keys(opt.inputs, inputs, key + "."))
-    return out

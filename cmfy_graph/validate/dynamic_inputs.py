@@ -4,7 +4,7 @@ MatchType sockets but the node cannot run with.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import did_you_mean
@@ -62,39 +62,56 @@ class DynamicInputRules(_State):
     def _combo_options(
         self, uid: Any, specs: Mapping[str, InputSpec], inputs: dict[str, Any], prefix: str
     ) -> None:
-        for name, ispec in specs.items():
-            dyn = ispec.dynamic
-            if not isinstance(dyn, DynamicComboSpec):
-                continue
-            key = prefix + name
-            if key not in inputs:
-                if ispec.section == "required":
-                    self.add(
-                        "dynamic_option_unknown",
-                        f"required dynamic combo {key!r} is missing; ComfyUI then skips it "
-                        "and its sub-inputs, and the node fails when it runs",
-                        uid,
-                        key,
-                        hint="options: " + ", ".join(repr(k) for k in dyn.keys[:8]),
-                    )
-                continue
-            val = inputs[key]
-            if _is_link_shape(val):
-                continue
-            opt = dyn.option(val) if isinstance(val, str) else None
-            if opt is None:
-                keys = [k for k in dyn.keys if isinstance(k, str)]
-                hint = (did_you_mean(val, keys) if isinstance(val, str) else "") or (
-                    "options: " + ", ".join(repr(k) for k in keys[:8])
-                )
+        for key, dyn, val in unselected_combos(specs, inputs, prefix):
+            if val is _ABSENT:
                 self.add(
                     "dynamic_option_unknown",
-                    f"{_short(val)} is not an option of dynamic combo {key!r} "
-                    f"({len(keys)} options); ComfyUI skips it and its sub-inputs, and the "
-                    "node fails when it runs",
+                    f"required dynamic combo {key!r} is missing; ComfyUI then skips it "
+                    "and its sub-inputs, and the node fails when it runs",
                     uid,
                     key,
-                    hint=hint,
+                    hint="options: " + ", ".join(repr(k) for k in dyn.keys[:8]),
                 )
                 continue
-            self._combo_options(uid, opt.inputs, inputs, key + ".")
+            keys = [k for k in dyn.keys if isinstance(k, str)]
+            hint = (did_you_mean(val, keys) if isinstance(val, str) else "") or (
+                "options: " + ", ".join(repr(k) for k in keys[:8])
+            )
+            self.add(
+                "dynamic_option_unknown",
+                f"{_short(val)} is not an option of dynamic combo {key!r} "
+                f"({len(keys)} options); ComfyUI skips it and its sub-inputs, and the "
+                "node fails when it runs",
+                uid,
+                key,
+                hint=hint,
+            )
+
+
+_ABSENT: Any = object()
+
+
+def unselected_combos(
+    specs: Mapping[str, InputSpec], inputs: Mapping[str, Any], prefix: str = ""
+) -> Iterator[tuple[str, DynamicComboSpec, Any]]:
+    """The dynamic combos of ``inputs`` that select no option: ``(key, combo, value)`` for a
+    value that is no option of theirs, ``value`` :data:`_ABSENT` for a required combo that is
+    missing (ComfyUI 2026 skips both and their sub-inputs); nested ones under the options
+    that are selected included. A linked combo selects at run time: not reported."""
+    for name, ispec in specs.items():
+        dyn = ispec.dynamic
+        if not isinstance(dyn, DynamicComboSpec):
+            continue
+        key = prefix + name
+        if key not in inputs:
+            if ispec.section == "required":
+                yield key, dyn, _ABSENT
+            continue
+        val = inputs[key]
+        if _is_link_shape(val):
+            continue
+        opt = dyn.option(val) if isinstance(val, str) else None
+        if opt is None:
+            yield key, dyn, val
+        else:
+            yield from unselected_combos(opt.inputs, inputs, key + ".")
