@@ -1249,3 +1249,38 @@ def test_broken_templates_convert_and_lint_without_a_crash(latest, pick, seed):
     except ConversionError:
         return  # a clear refusal: not a UI workflow any more
     validate_prompt(prompt, latest)
+
+
+def test_api_to_ui_places_dynamic_sub_widgets_where_the_editor_restores_them(latest):
+    from cmfy_graph.convert.layout import to_ui
+
+    load = {"class_type": "LoadImage", "inputs": {"image": "a.png"}}
+    resize = {
+        "class_type": "ResizeImageMaskNode",
+        "inputs": {
+            "input": ["1", 0],
+            "resize_type": "scale longer dimension",
+            "resize_type.longer_size": 2048,
+            "scale_method": "lanczos",
+        },
+    }
+    combo = {
+        "class_type": "CustomCombo",
+        "inputs": {"choice": "b", "index": 1, "option1": "a", "option2": "b", "option3": ""},
+    }
+    prompt = {"1": load, "2": resize, "3": combo}
+    ui = to_ui(prompt, latest, warnings=[])
+    node = next(n for n in ui["nodes"] if n["type"] == "ResizeImageMaskNode")
+    # the option's sub-widget right after its combo (dynamicWidgets.ts), then the rest
+    assert node["widgets_values"][:3] == ["scale longer dimension", 2048, "lanczos"]
+    for named in (True, False):  # by name, and by position as the editor does by default
+        back = ui_to_api(ui, latest, warnings=[], named_values=named)
+        for k in ("2", "3"):
+            assert back[k]["inputs"] == prompt[k]["inputs"], (named, k)
+    # values under an option the spec does not know are kept by name
+    resize["inputs"] = {**resize["inputs"], "resize_type": "scale to area", "resize_type.mp": 1.0}
+    del resize["inputs"]["resize_type.longer_size"]
+    ui = to_ui(prompt, latest, warnings=[])
+    node = next(n for n in ui["nodes"] if n["type"] == "ResizeImageMaskNode")
+    assert node["widgets_values_named"]["resize_type.mp"] == 1.0
+    assert ui_to_api(ui, latest, warnings=[])["2"]["inputs"]["resize_type.mp"] == 1.0

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ConversionError
 from ..graph import is_link
+from ..rules import is_frontend_only_input
+from ..spec import DynamicComboSpec
 from .ui import ConversionWarning, display_name, widget_layout
 
 if TYPE_CHECKING:
@@ -113,6 +115,8 @@ class _UiBuilder:
     def __init__(self, prompt: Mapping[str, Any], spec: Spec, warnings: list[str] | None) -> None:
         self.prompt = prompt
         self.spec = spec
+        #: the editor of ComfyUI 2026 (frontend 1.58.1), as the UI -> API conversion
+        self.editor_2026 = spec.generation >= 2026
         self.sink = warnings
         self.ids: list[str] = []
         for nid, entry in prompt.items():
@@ -140,7 +144,7 @@ class _UiBuilder:
         ins: Mapping[str, Any] = raw_in if isinstance(raw_in, Mapping) else {}
         named: dict[str, Any] | None = None
         if ns is not None:
-            widgets_values, inputs = self._spec_node(nid, ns, ins)
+            widgets_values, inputs, named = self._spec_node(nid, ns, ins)
             outputs = [
                 {"name": o.name, "type": o.type, "links": [], "slot_index": o.index}
                 for o in ns.outputs
@@ -183,13 +187,55 @@ class _UiBuilder:
             node["title"] = title
         self.nodes[nid] = node
 
+    def _layout(self, ns: NodeSpec, ins: Mapping[str, Any]) -> tuple[list[Any], set[str]]:
+        """The widgets the editor of the spec's ComfyUI saves for a node of ``ns`` with these
+        prompt inputs, in order (a DynamicCombo's selected option brings its sub-widgets,
+        CustomCombo its options), and the names of the widgets it sends without saving."""
+        from .ui.widgets import (
+            _MISSING_VALUE,
+            _custom_combo_layout,
+            _expanded_layout,
+            _layout_2026,
+        )
+
+        layout = widget_layout(ns)
+        unsaved: set[str] = set()
+        if self.editor_2026:
+            layout, sent = _layout_2026(layout, ns.class_type)
+            unsaved = {name for name, _ in sent}
+            if ns.class_type == "CustomCombo" and layout and layout[0].name == "choice":
+                layout = _custom_combo_layout(layout, ins)
+        if ns.has_dynamic_inputs:
+
+            def value_at(i: int, slot: Any) -> Any:
+                v = ins.get(slot.name, _MISSING_VALUE)
+                return _MISSING_VALUE if is_link(v) else _unwrap(v)
+
+            layout = _expanded_layout(layout, value_at)
+        return layout, unsaved
+
     def _spec_node(
         self, nid: str, ns: NodeSpec, ins: Mapping[str, Any]
-    ) -> tuple[list[Any], list[dict[str, Any]]]:
-        """(widgets_values, input slots) of a node of a class the spec knows."""
-        layout = widget_layout(ns)
+    ) -> tuple[list[Any], list[dict[str, Any]], dict[str, Any] | None]:
+        """(widgets_values, input slots, widgets_values_named or None) of a node of a class
+        the spec knows. The editor of 2026 saves every widget by name too; values under a
+        dynamic option the spec does not know are kept there (a positional array cannot
+        place them)."""
+        layout, unsaved = self._layout(ns, ins)
         lay_names = {s.name for s in layout if s.serialize}
         widgets_values = [_saved_value(slot, ins) for slot in layout]
+        named: dict[str, Any] | None = None
+        if self.editor_2026:
+            named = {slot.name: v for slot, v in zip(layout, widgets_values, strict=True)}
+            for name, v in ins.items():
+                head = ns.inputs.get(name.split(".", 1)[0]) if "." in name else None
+                if (
+                    head is not None
+                    and isinstance(head.dynamic, DynamicComboSpec)
+                    and name not in named
+                    and not is_link(v)
+                ):
+                    named[name] = _unwrap(v)  # under an option the spec does not know
         while widgets_values and widgets_values[-1] is None:
             widgets_values.pop()
         # sockets: non-widget inputs in spec order, then linked widget inputs
@@ -199,7 +245,7 @@ class _UiBuilder:
             if name not in lay_names
         ]
         for slot in layout:
-            if slot.serialize and slot.name not in ins:
+            if slot.serialize and slot.name not in ins and slot.kind not in _EDITOR_MADE:
                 # the prompt leaves a widget input out: link it from a muted node, which is
                 # how the editor itself drops a value (the link is pruned, value and all)
                 self.absent.append((nid, slot.name, _widget_type(slot)))
@@ -210,12 +256,18 @@ class _UiBuilder:
                 inputs.append(_widget_socket(name, inp_spec.type if inp_spec else "*"))
             elif is_link(v) and name not in ns.inputs:
                 inputs.append({"name": name, "type": "*", "link": None})
-            elif not is_link(v) and name not in lay_names:
+            elif (
+                not is_link(v)
+                and name not in lay_names
+                and name not in unsaved
+                and (named is None or name not in named)
+                and not is_frontend_only_input(ns.class_type, ns.category, name)
+            ):
                 self.warn(
                     f"node {nid} ({ns.class_type}): input {name!r} = {v!r} is not a widget of "
                     "the spec; a UI workflow cannot hold it, dropped"
                 )
-        return widgets_values, inputs
+        return widgets_values, inputs, named
 
     def add_muted_sources(self) -> None:
         """A muted source node for each widget input the prompt leaves out."""
@@ -316,7 +368,12 @@ def _widget_type(slot: Any) -> str:
 def _placeholder(slot: Any) -> Any:
     from .ui.widgets import _default_value
 
-    return _default_value(slot.input, slot.kind)
+    return _default_value(slot.input, slot.kind, slot.name)
+
+
+# widgets the editor makes and fills itself (Load3D's buttons, CustomCombo's index and
+# options): a prompt without them is not a prompt that left a value out
+_EDITOR_MADE = frozenset({"button3d", "index", "option"})
 
 
 def _size(node: dict[str, Any]) -> tuple[int, int]:
