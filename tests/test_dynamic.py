@@ -1284,3 +1284,32 @@ def test_api_to_ui_places_dynamic_sub_widgets_where_the_editor_restores_them(lat
     node = next(n for n in ui["nodes"] if n["type"] == "ResizeImageMaskNode")
     assert node["widgets_values_named"]["resize_type.mp"] == 1.0
     assert ui_to_api(ui, latest, warnings=[])["2"]["inputs"]["resize_type.mp"] == 1.0
+
+
+@needs_templates
+def test_templates_survive_api_to_ui_to_api(latest):
+    """API -> UI -> API gives the prompt back for the official templates; what a flat UI
+    workflow cannot hold (a constant that reached a socket through a subgraph) is warned."""
+    from cmfy_graph.convert.layout import to_ui
+
+    def titles_only(p: dict) -> dict:
+        return {k: {**e, "_meta": {"title": e["_meta"]["title"]}} for k, e in p.items()}
+
+    lossy = 0
+    for path in _templates():
+        wf = json.loads(path.read_text(encoding="utf-8"))
+        prompt = titles_only(ui_to_api(wf, latest, warnings=[]))
+        notes: list[str] = []
+        back = titles_only(ui_to_api(to_ui(prompt, latest, warnings=notes), latest, warnings=[]))
+        if back == prompt:
+            continue
+        lossy += 1
+        for k, entry in prompt.items():
+            for name, v in entry["inputs"].items():
+                if back[k]["inputs"].get(name, "absent") != v:
+                    assert any(f"input {name!r}" in n and f"node {k} " in n for n in notes), (
+                        path.name,
+                        k,
+                        name,
+                    )
+    assert lossy <= 10
