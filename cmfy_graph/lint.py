@@ -235,8 +235,11 @@ def _explain_drift(findings: list[Finding], drift: list[str]) -> list[Finding]:
         if f.is_error and f.node_id is not None and f.input_name is not None:
             why = at.get((f.node_id, f.input_name)) or at.get((f.node_id, None))
             if why is not None:
+                from .convert.ui._model import MAY_HAVE_CHANGED
+
                 hint = f"{why}; {SPEC_DRIFT_HINT}"
-                f = attrs.evolve(f, hint=f"{f.hint}; {hint}" if f.hint else hint)
+                old = (f.hint or "").replace(MAY_HAVE_CHANGED, "")  # the evidence says more
+                f = attrs.evolve(f, hint=f"{old}; {hint}" if old else hint)
         out.append(f)
     return out
 

@@ -156,6 +156,14 @@ class ConversionWarning(UserWarning):
     """Something in a UI workflow could not be converted exactly; the message names the node."""
 
 
+#: how a note that values do not fit the spec ends (lint drops it where the evidence of a
+#: newer node says more)
+MAY_HAVE_CHANGED = (
+    "; the node may have changed since the workflow was saved; values are mapped as the "
+    "editor maps them"
+)
+
+
 class ConversionNote(str):
     """The text of a conversion warning (what ``warnings=`` collects), with the execution id of
     the node it is about and the input, when known: ``lint`` reports it at that node and folds

@@ -23,6 +23,7 @@ from ._model import (
     _LOAD_3D_NODES,
     _LOAD_3D_SCENES_2026,
     _UPLOAD_IMAGE_OPTIONS,
+    MAY_HAVE_CHANGED,
     _Dto,
     _Input,
     process_dynamic_prompt,
@@ -686,8 +687,7 @@ class Widgets(_State):
             bad = [f"{n}={values[n]!r}" for n in names]
             self.warn(
                 f"{self.where(dto)}: widget values do not fit the spec "
-                f"({', '.join(bad[:4])}{', ...' if len(bad) > 4 else ''}); the node may have "
-                "changed since the workflow was saved; values are mapped as the editor maps them",
+                f"({', '.join(bad[:4])}{', ...' if len(bad) > 4 else ''}){MAY_HAVE_CHANGED}",
                 dto,
                 names[0] if len(names) == 1 else None,  # one input: lint folds it in there
             )
