@@ -149,7 +149,7 @@ class _UiBuilder:
                 {"name": o.name, "type": o.type, "links": [], "slot_index": o.index}
                 for o in ns.outputs
             ]
-            title_default = display_name(ns, self.spec.generation >= 2026)
+            title_default = display_name(ns, self.editor_2026)
         else:
             self.warn(
                 f"node {nid} ({ct}): class not in the spec; its values are kept by name in "
@@ -191,20 +191,10 @@ class _UiBuilder:
         """The widgets the editor of the spec's ComfyUI saves for a node of ``ns`` with these
         prompt inputs, in order (a DynamicCombo's selected option brings its sub-widgets,
         CustomCombo its options), and the names of the widgets it sends without saving."""
-        from .ui.widgets import (
-            _MISSING_VALUE,
-            _custom_combo_layout,
-            _expanded_layout,
-            _layout_2026,
-        )
+        from .ui.widgets import _MISSING_VALUE, _editor_layout, _expanded_layout
 
-        layout = widget_layout(ns)
-        unsaved: set[str] = set()
-        if self.editor_2026:
-            layout, sent = _layout_2026(layout, ns.class_type)
-            unsaved = {name for name, _ in sent}
-            if ns.class_type == "CustomCombo" and layout and layout[0].name == "choice":
-                layout = _custom_combo_layout(layout, ins)
+        layout, sent = _editor_layout(widget_layout(ns), ns, self.editor_2026, ins)
+        unsaved = {name for name, _ in sent}
         if ns.has_dynamic_inputs:
 
             def value_at(i: int, slot: Any) -> Any:

@@ -259,6 +259,21 @@ def _js_same(a: Any, b: Any) -> bool:
     return a is None and b is None
 
 
+def _editor_layout(
+    base: list[WidgetSlot], ns: NodeSpec, editor_2026: bool, saved: Any = None
+) -> tuple[list[WidgetSlot], tuple[tuple[str, Any], ...]]:
+    """The widgets of a node of ``ns`` that the editor saves, in order, from ``base`` (its
+    widget layout), and ``(name, value)`` of those it sends without saving: for the editor
+    of the spec's ComfyUI (1.27.10 for a 2025 spec, 1.58.1 when ``editor_2026``); ``saved``,
+    the node's saved values, for the widgets an extension adds as values are restored."""
+    if not editor_2026:
+        return base, ()
+    layout, sent = _layout_2026(base, ns.class_type)
+    if ns.class_type == "CustomCombo" and layout and layout[0].name == "choice":
+        layout = _custom_combo_layout(layout, saved)
+    return layout, sent
+
+
 def widget_layout(ns: NodeSpec) -> list[WidgetSlot]:
     """The widgets the editor creates for a node of this spec, in ``widgets_values`` order."""
     return _layouts(ns)[0]
@@ -530,17 +545,6 @@ class Widgets(_State):
 
     # -- widgets
 
-    def _layout(self, ns: NodeSpec, saved: Any = None) -> list[WidgetSlot]:
-        """The widgets of a node of ``ns`` that the editor saves, in order (the editor of
-        the spec's ComfyUI: 1.27.10 for a 2025 spec, 1.58.1 for a 2026 one); ``saved``, the
-        node's saved values, for the widgets an extension adds as values are restored."""
-        if not self.editor_2026:
-            return _full_layout(ns)
-        layout = _layout_2026(_full_layout(ns), ns.class_type)[0]
-        if ns.class_type == "CustomCombo" and layout and layout[0].name == "choice":
-            return _custom_combo_layout(layout, saved)
-        return layout
-
     def widget_values(
         self, dto: _Dto, ns: NodeSpec, quiet: bool = False, at_load: bool = False
     ) -> dict[str, Any]:
@@ -550,15 +554,17 @@ class Widgets(_State):
         named = node.get("widgets_values_named") if self.named_values else None
         wv = node.get("widgets_values")
         by_name = named if isinstance(named, dict) else wv if isinstance(wv, dict) else None
+        saved = by_name if by_name is not None else wv
+        layout, sent = _editor_layout(_full_layout(ns), ns, self.editor_2026, saved)
         if by_name is not None:
-            layout, values = self._named_values(ns, by_name, wv)
+            layout, values = self._named_values(ns, layout, by_name, wv)
             if self.drift is not None and not quiet:
                 self._named_drift(dto, ns, by_name, values)
         else:
-            layout, values = self._positional_values(dto, ns, wv, quiet)
+            layout, values = self._positional_values(dto, ns, layout, wv, quiet)
+        for name, value in sent:
+            values[name] = list(value)
         if self.editor_2026:
-            for name, value in _layout_2026(_full_layout(ns), ns.class_type)[1]:
-                values[name] = list(value)
             scene = _LOAD_3D_SCENES_2026.get(ns.class_type)
             if scene is not None and scene in values and not quiet:
                 self.warn(
@@ -593,10 +599,10 @@ class Widgets(_State):
         return values
 
     def _named_values(
-        self, ns: NodeSpec, by_name: Mapping[str, Any], wv: Any
+        self, ns: NodeSpec, layout: list[WidgetSlot], by_name: Mapping[str, Any], wv: Any
     ) -> tuple[list[WidgetSlot], dict[str, Any]]:
-        """Values saved by name (``widgets_values_named``, or a dict ``widgets_values``)."""
-        layout = self._layout(ns, by_name)
+        """Values saved by name (``widgets_values_named``, or a dict ``widgets_values``) for
+        the widgets ``layout`` (the node's, before its dynamic widgets)."""
         positional: dict[str, Any] = {}
         dynamic = ns.has_dynamic_inputs
         if dynamic:
@@ -627,10 +633,10 @@ class Widgets(_State):
         return layout, values
 
     def _positional_values(
-        self, dto: _Dto, ns: NodeSpec, wv: Any, quiet: bool
+        self, dto: _Dto, ns: NodeSpec, layout: list[WidgetSlot], wv: Any, quiet: bool
     ) -> tuple[list[WidgetSlot], dict[str, Any]]:
-        """Values saved by position (``widgets_values``), read as the editor reads them."""
-        layout = self._layout(ns, wv)
+        """Values saved by position (``widgets_values``), read as the editor reads them, for
+        the widgets ``layout`` (the node's, before its dynamic widgets)."""
         seq = wv if isinstance(wv, list) else []
         if ns.has_dynamic_inputs:
             layout = self._positional_dynamic_layout(dto, layout, seq, quiet)
