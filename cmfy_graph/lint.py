@@ -226,6 +226,8 @@ def _explain_drift(findings: list[Finding], drift: list[str]) -> list[Finding]:
     those nodes (the evidence on the same input first, else the node's); evidence that
     explains no error is not reported (values the editor keeps for widgets a spec lacks
     are common and harmless)."""
+    from .convert.ui._model import MAY_HAVE_CHANGED
+
     at: dict[tuple[str | None, str | None], str] = {}
     for note in drift:
         key = (getattr(note, "node_id", None), getattr(note, "input_name", None))
@@ -235,8 +237,6 @@ def _explain_drift(findings: list[Finding], drift: list[str]) -> list[Finding]:
         if f.is_error and f.node_id is not None and f.input_name is not None:
             why = at.get((f.node_id, f.input_name)) or at.get((f.node_id, None))
             if why is not None:
-                from .convert.ui._model import MAY_HAVE_CHANGED
-
                 hint = f"{why}; {SPEC_DRIFT_HINT}"
                 old = (f.hint or "").replace(MAY_HAVE_CHANGED, "")  # the evidence says more
                 f = attrs.evolve(f, hint=f"{old}; {hint}" if old else hint)

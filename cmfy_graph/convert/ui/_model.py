@@ -341,35 +341,6 @@ class _Graph:
 
 
 def _parse_link(ln: Any) -> _Link | None:
-    if type(ln) is list and len(ln) >= 5:
-        lid, oid, oslot, tid, tslot = ln[:5]
-        if type(lid) is int and type(oid) is int and type(oslot) is int and type(tid) is int:
-            # the common case: numbers as the editor writes them
-            return _Link(
-                str(lid),
-                str(oid),
-                oslot,
-                str(tid),
-                tslot if type(tslot) is int else _slot_or(tslot),
-                ln[5] if len(ln) > 5 else None,
-            )
-    elif type(ln) is dict:
-        lid, oid, oslot, tid = (
-            ln.get("id"),
-            ln.get("origin_id"),
-            ln.get("origin_slot"),
-            ln.get("target_id"),
-        )
-        if type(lid) is int and type(oid) is int and type(oslot) is int and type(tid) is int:
-            tslot = ln.get("target_slot")
-            return _Link(
-                str(lid),
-                str(oid),
-                oslot,
-                str(tid),
-                tslot if type(tslot) is int else _slot_or(tslot),
-                ln.get("type"),
-            )
     if isinstance(ln, list) and len(ln) >= 5:
         lid, oid, oslot, tid, tslot = ln[:5]
         typ = ln[5] if len(ln) > 5 else None
@@ -384,11 +355,13 @@ def _parse_link(ln: Any) -> _Link | None:
         typ = ln.get("type")
     else:
         return None
+    if type(lid) is int and type(oid) is int and type(oslot) is int and type(tid) is int:
+        # the common case: numbers as the editor writes them
+        return _Link(str(lid), str(oid), oslot, str(tid), _slot_or(tslot), typ)
     os_ = _slot(oslot)
-    ts_ = _slot(tslot)
     if lid is None or oid is None or os_ is None:
         return None
-    return _Link(_key(lid), _key(oid), os_, _key(tid), ts_ if ts_ is not None else -1, typ)
+    return _Link(_key(lid), _key(oid), os_, _key(tid), _slot_or(tslot), typ)
 
 
 def _slot_or(x: Any) -> int:
@@ -410,10 +383,10 @@ class _Input:
 def _inputs_of(node: Mapping[str, Any]) -> list[_Input]:
     out: list[_Input] = []
     for inp in _as_list(node.get("inputs")):
-        if type(inp) is not dict and not isinstance(inp, dict):
+        if not isinstance(inp, dict):
             continue
         name = inp.get("name")
-        if type(name) is not str and not isinstance(name, str):
+        if not isinstance(name, str):
             continue
         link = inp.get("link")
         if link is not None:

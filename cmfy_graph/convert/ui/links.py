@@ -257,24 +257,18 @@ class LinkResolution(_State):
         then takes the node of that link's target id in the primitive's own graph and its
         input at that link's target slot, and writes to the widget the input is bound to.
         Inside a subgraph the root rarely has a link of that id: the editor then fails to
-        export at all; we warn and follow the link of the primitive's own graph instead.
+        export at all; we warn and follow the link of the primitive's own graph instead. The
+        editor of 2026 takes the links of the primitive's own graph
+        (``widgetValuePropagation.ts`` applyFirstWidgetValueToGraph), each moved on load to
+        the input it enters.
         """
         if self.editor_2026:
-            # the editor of 2026 takes the links of the primitive's own graph
-            # (widgetValuePropagation.ts applyFirstWidgetValueToGraph)
             lk = prim.graph.links.get(lid)
-            if lk is None:
-                return None
-            tdto = self.dtos.get(prim.prefix + lk.target_id)
-            if tdto is None:
-                return None
-            # (the input the link enters: on load the editor rebuilds the inputs and moves
-            # each link to its input's new slot)
-            return self._primitive_widget(tdto, self.live_input_for_link(tdto, lk))
-        lk = self.root.links.get(lid)
-        by_slot = True
-        if prim.graph is not self.root:
-            if lk is None:
+            by_slot = False
+        else:
+            lk = self.root.links.get(lid)
+            by_slot = True
+            if lk is None and prim.graph is not self.root:
                 self.warn(
                     f"{self.where(prim)}: a PrimitiveNode inside a subgraph: the editor looks "
                     f"its link {lid} up in the root graph, which has none, and fails to export; "
@@ -293,10 +287,6 @@ class LinkResolution(_State):
             inp = live[lk.target_slot] if 0 <= lk.target_slot < len(live) else None
         else:
             inp = self.live_input_for_link(tdto, lk)
-        return self._primitive_widget(tdto, inp)
-
-    def _primitive_widget(self, tdto: _Dto, inp: _Input | None) -> tuple[_Dto, str] | None:
-        """The node and widget that a PrimitiveNode writes to through input ``inp``."""
         if inp is None:
             return None
         if tdto.sub is not None:  # an instance: its promoted widget of that input
