@@ -344,7 +344,7 @@ class Subgraphs(_State):
         subs = defs.get("subgraphs") if isinstance(defs, dict) else None
         first = [
             sg["id"]
-            for sg in (subs if isinstance(subs, list) else [])
+            for sg in _as_list(subs)
             if isinstance(sg, dict) and isinstance(sg.get("id"), str) and sg["id"] in used
         ]
         return list(dict.fromkeys([*first, *(sid for sid in self.defs if sid in used)]))

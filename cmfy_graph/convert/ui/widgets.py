@@ -24,6 +24,7 @@ from ._model import (
     _LOAD_3D_SCENES_2026,
     _UPLOAD_IMAGE_OPTIONS,
     MAY_HAVE_CHANGED,
+    _as_list,
     _Dto,
     _Input,
     process_dynamic_prompt,
@@ -223,7 +224,7 @@ def _custom_combo_layout(layout: list[WidgetSlot], saved: Any) -> list[WidgetSlo
         def at(i: int) -> Any:
             return saved.get(f"option{i + 1}", "")
     else:
-        seq = saved if isinstance(saved, list) else []
+        seq = _as_list(saved)
 
         def at(i: int) -> Any:
             return seq[2 + i] if 2 + i < len(seq) else ""
@@ -637,7 +638,7 @@ class Widgets(_State):
     ) -> tuple[list[WidgetSlot], dict[str, Any]]:
         """Values saved by position (``widgets_values``), read as the editor reads them, for
         the widgets ``layout`` (the node's, before its dynamic widgets)."""
-        seq = wv if isinstance(wv, list) else []
+        seq = _as_list(wv)
         if ns.has_dynamic_inputs:
             layout = self._positional_dynamic_layout(dto, layout, seq, quiet)
         migrated = _migrate_widgets_values(ns, layout, seq)
