@@ -188,8 +188,9 @@ def lint_input(
 #: the end of the hint of an error on a node that the workflow saved with a newer version
 #: of its class than the spec describes (``--spec`` older than the workflow)
 SPEC_DRIFT_HINT = (
-    "the workflow was saved by a newer ComfyUI than the spec describes: lint with your "
-    "server's own /object_info (--spec URL), or update the server"
+    "the workflow was saved with another version of this node than the spec describes "
+    "(usually by a newer ComfyUI): lint with your server's own /object_info (--spec URL), "
+    "or update the server"
 )
 
 
@@ -223,7 +224,8 @@ def _convert_ui(loaded: LoadedInput, spec: Spec | None, notes: list[str], drift:
 
 def _explain_drift(findings: list[Finding], drift: list[str]) -> list[Finding]:
     """The converter's evidence of nodes newer than the spec, as the hint of the errors on
-    those nodes (the evidence on the same input first, else the node's); evidence that
+    those nodes (the evidence on the same input first, then on the dynamic combo a sub-input
+    belongs to, else the node's); evidence that
     explains no error is not reported (values the editor keeps for widgets a spec lacks
     are common and harmless)."""
     from .convert.ui._model import MAY_HAVE_CHANGED
@@ -235,7 +237,11 @@ def _explain_drift(findings: list[Finding], drift: list[str]) -> list[Finding]:
     out = []
     for f in findings:
         if f.is_error and f.node_id is not None and f.input_name is not None:
-            why = at.get((f.node_id, f.input_name)) or at.get((f.node_id, None))
+            why = at.get((f.node_id, f.input_name))
+            if why is None and "." in f.input_name:
+                why = at.get((f.node_id, f.input_name.split(".", 1)[0]))
+            if why is None:
+                why = at.get((f.node_id, None))
             if why is not None:
                 hint = f"{why}; {SPEC_DRIFT_HINT}"
                 old = (f.hint or "").replace(MAY_HAVE_CHANGED, "")  # the evidence says more

@@ -786,9 +786,27 @@ class Widgets(_State):
             if not isinstance(inp.dynamic, DynamicComboSpec):
                 continue
             v = values.get(name)
-            if not isinstance(v, str) or inp.dynamic.option(v) is not None:
+            if not isinstance(v, str):
                 continue
             subs = [k for k in by_name if isinstance(k, str) and k.startswith(name + ".")]
+            if inp.dynamic.option(v) is not None:
+                # the editor saves the widgets the node has (serialiseWidgetValues): a value
+                # for a sub-input the spec's option lacks was saved by another node version
+                extra = [
+                    k
+                    for k in subs
+                    if k not in values
+                    and k.rsplit(".", 1)[-1].split("#", 1)[0] not in _CONTROL_NAMES
+                ]
+                if extra:
+                    shown = ", ".join(extra[:3]) + (", ..." if len(extra) > 3 else "")
+                    self.drift_note(
+                        f"the workflow saved option {v!r} of {name!r} with values for "
+                        f"sub-inputs the spec's option lacks ({shown})",
+                        dto,
+                        name,
+                    )
+                continue
             if subs:
                 shown = ", ".join(subs[:3]) + (", ..." if len(subs) > 3 else "")
                 self.drift_note(
