@@ -107,6 +107,12 @@ class _State:
     def where(self, dto: _Dto) -> str:
         title = dto.node.get("title")
         t = f" {title!r}" if isinstance(title, str) and title else ""
+        d = self.defs.get(dto.type)
+        if d is not None and not t:
+            # a subgraph instance: its type is the definition's id, its name says more
+            name = d.get("name")
+            if isinstance(name, str) and name:
+                return f"node {dto.id} (subgraph {name!r})"
         return f"node {dto.id} ({dto.type}{t})"
 
     if TYPE_CHECKING:  # implemented by the parts of the conversion (mixins)

@@ -357,8 +357,10 @@ class Subgraphs(_State):
         d = self.defs[dto.type]
         outs = _as_list(d.get("outputs"))
         lk: _Link | None = None
+        link_ids: list[Any] = []
         if 0 <= slot < len(outs) and isinstance(outs[slot], dict):
-            for lid in _as_list(outs[slot].get("linkIds")):
+            link_ids = _as_list(outs[slot].get("linkIds"))
+            for lid in link_ids:
                 lk = sub.links.get(_key(lid))
                 if lk is not None:
                     break
@@ -368,6 +370,18 @@ class Subgraphs(_State):
                     lk = cand
                     break
         if lk is None:
+            out = outs[slot] if 0 <= slot < len(outs) else None
+            name = out.get("name") if isinstance(out, dict) else None
+            label = f"output {slot}" + (f" {name!r}" if isinstance(name, str) else "")
+            if link_ids:
+                ids = ", ".join(str(i) for i in link_ids[:3])
+                why = f"is wired by link {ids}, which the definition lacks"
+            else:
+                why = "is not wired to anything inside the definition"
+            self.warn(
+                f"{self.where(dto)}: {label} {why}: nothing is sent through it",
+                dto,
+            )
             return None
         if lk.origin_id == SUBGRAPH_INPUT_ID:
             # an output wired straight from an input: continue outside
