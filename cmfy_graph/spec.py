@@ -408,6 +408,29 @@ def _guess_file_kind(name: str, type_: str, options: Mapping[str, Any], choices:
     return None
 
 
+def may_take_input_files(raw: Any) -> bool:
+    """Whether an unparsed ``/object_info`` entry may have an input whose ``file_kind`` is
+    ``"input"`` (a file of the server's input folder): a cheap superset, for scans over a
+    whole spec that would otherwise parse every entry."""
+    if not isinstance(raw, dict):
+        return False
+    ext = raw.get("cmfy")
+    declared = ext.get("file_inputs") if isinstance(ext, dict) else None
+    if isinstance(declared, dict):
+        return "input" in declared.values()
+    inp = raw.get("input")
+    if not isinstance(inp, dict):
+        return False
+    for section in inp.values():
+        if not isinstance(section, dict):
+            continue
+        for entry in section.values():
+            opts = entry[1] if isinstance(entry, (list, tuple)) and len(entry) > 1 else None
+            if isinstance(opts, dict) and any(opts.get(k) for k in _UPLOAD_OPTIONS):
+                return True
+    return False
+
+
 def _parse_input(
     node: str, name: str, section: str, raw: Any, extra: Mapping[str, Any]
 ) -> InputSpec:
@@ -638,7 +661,7 @@ class Spec(Mapping[str, NodeSpec]):
     merged. Read-only mapping; build with :meth:`from_dict`, :func:`load_spec` or :meth:`merge`.
     """
 
-    __slots__ = ("_nodes", "warnings", "source", "_generation")
+    __slots__ = ("_nodes", "_deferred", "warnings", "source", "_generation")
 
     def __init__(
         self,
@@ -647,9 +670,33 @@ class Spec(Mapping[str, NodeSpec]):
         source: str = "<memory>",
     ) -> None:
         self._nodes: dict[str, NodeSpec] = dict(nodes)
+        #: every entry, in the document's order, of a spec parsed on first use (see
+        #: :meth:`_parsed_on_use`); ``None`` when all entries are in ``_nodes``
+        self._deferred: dict[str, Any] | None = None
         self.warnings: list[str] = list(warnings_)
         self.source = source
         self._generation: int | None = None
+
+    @classmethod
+    def _parsed_on_use(cls, data: dict[str, Any], source: str) -> Spec:
+        """A spec whose entries are parsed when first asked for: for the bundled specs only,
+        which parse without a warning (tested), so that nothing is said later. A command
+        needs a few dozen of the spec's classes; parsing all of them costs more than
+        reading the file."""
+        sp = cls({}, (), source)
+        sp._deferred = data
+        return sp
+
+    def _parse(self, key: str) -> NodeSpec:
+        assert self._deferred is not None
+        ns = self._nodes[key] = parse_node(key, self._deferred[key])
+        return ns
+
+    def raw_entry(self, key: str) -> Any:
+        """The ``/object_info`` entry of ``key`` as the document has it (unparsed)."""
+        if self._deferred is not None:
+            return self._deferred[key]
+        return self._nodes[key].raw
 
     @property
     def generation(self) -> int:
@@ -659,8 +706,12 @@ class Spec(Mapping[str, NodeSpec]):
         expands V3 dynamic inputs, checks new-style COMBOs and lets MatchType links pass."""
         if self._generation is None:
             gen = 2025
-            for ns in self._nodes.values():
-                raw = ns.raw
+            raws = (
+                self._deferred.values()
+                if self._deferred is not None
+                else (ns.raw for ns in self._nodes.values())
+            )
+            for raw in raws:
                 if isinstance(raw, Mapping) and ("search_aliases" in raw or "dev_only" in raw):
                     gen = 2026
                     break
@@ -698,20 +749,27 @@ class Spec(Mapping[str, NodeSpec]):
         nodes: dict[str, NodeSpec] = {}
         msgs: list[str] = []
         for sp in specs:
-            nodes.update(sp._nodes)
+            nodes.update(sp.items())
             msgs.extend(sp.warnings)
         return cls(nodes, msgs, " + ".join(sp.source for sp in specs))
 
     def __getitem__(self, key: str) -> NodeSpec:
-        return self._nodes[key]
+        ns = self._nodes.get(key)
+        if ns is not None:
+            return ns
+        if self._deferred is not None and key in self._deferred:
+            return self._parse(key)
+        raise KeyError(key)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._nodes)
+        return iter(self._deferred if self._deferred is not None else self._nodes)
 
     def __len__(self) -> int:
-        return len(self._nodes)
+        return len(self._deferred if self._deferred is not None else self._nodes)
 
     def __contains__(self, key: object) -> bool:
+        if self._deferred is not None:
+            return key in self._deferred
         return key in self._nodes
 
     @overload
@@ -723,7 +781,12 @@ class Spec(Mapping[str, NodeSpec]):
     def get(self, key: str, default: Any = None, /) -> Any:
         """The node spec of ``key``, else ``default`` (a dict lookup: the converter and
         the validator ask for every node)."""
-        return self._nodes.get(key, default)
+        ns = self._nodes.get(key)
+        if ns is not None:
+            return ns
+        if self._deferred is not None and key in self._deferred:
+            return self._parse(key)
+        return default
 
     def __repr__(self) -> str:
         return f"<Spec {self.source!r}: {len(self._nodes)} node classes>"
@@ -814,4 +877,6 @@ def core_spec(name: str = "core") -> Spec:
         data = json.loads(p.read_text(encoding="utf-8"))
     except OSError as exc:  # pragma: no cover - a broken install
         raise SpecError(f"{p}: the bundled core spec is missing: {exc}") from None
-    return Spec.from_dict(data, source="comfyui_core" if key == "core" else f"comfyui_{key}")
+    if not isinstance(data, dict):  # pragma: no cover - a broken install
+        raise SpecError(f"{p}: the bundled core spec is not a JSON object")
+    return Spec._parsed_on_use(data, "comfyui_core" if key == "core" else f"comfyui_{key}")

@@ -224,3 +224,39 @@ def test_no_warning_for_clean_core():
 
 def test_custom_spec_path_exists():
     assert CUSTOM_SPEC.is_file()
+
+
+@pytest.mark.parametrize("name", ["core", "core-2025"])
+def test_bundled_spec_parsed_on_use_is_the_spec_parsed_at_once(name):
+    from cmfy_graph.spec import core_spec_path
+
+    lazy = core_spec(name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a bundled spec parses without a word
+        eager = Spec.from_dict(json.loads(core_spec_path(name).read_text(encoding="utf-8")))
+    assert not eager.warnings and not lazy.warnings
+    # the mapping is the same: keys in the document's order, length, membership, values
+    assert list(lazy) == list(eager) and len(lazy) == len(eager)
+    assert "KSampler" in lazy and "NoSuchNode" not in lazy
+    assert lazy.get("NoSuchNode") is None and lazy.get("NoSuchNode", 7) == 7
+    with pytest.raises(KeyError):
+        lazy["NoSuchNode"]
+    assert lazy.generation == eager.generation
+    assert all(lazy[k] == eager[k] for k in eager)
+    assert lazy.raw_entry("KSampler") == eager.raw_entry("KSampler") == eager["KSampler"].raw
+    merged = Spec.merge(lazy, Spec.from_dict({"X": {"output": []}}))
+    assert len(merged) == len(eager) + 1 and merged["KSampler"] == eager["KSampler"]
+
+
+def test_input_file_prefilter_misses_no_class(custom_spec, latest):
+    # lint's scan for the server's input files compiles only the classes this admits: on
+    # every class of three real specs, it admits each one with an input-folder file input
+    from cmfy_graph.spec import may_take_input_files
+
+    for spec in (custom_spec, latest, core_spec("core-2025")):
+        admitted = {ct for ct in spec if may_take_input_files(spec.raw_entry(ct))}
+        with_files = {
+            ct for ct in spec if any(i.file_kind == "input" for i in spec[ct].inputs.values())
+        }
+        assert with_files and with_files <= admitted
+        assert len(admitted) < len(spec) // 10  # and it does spare the rest

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from ..dynamic import finalize_inputs, possible_inputs
 from ..errors import did_you_mean
 from ..rules import comfy_error
-from ..spec import DynamicComboSpec
+from ..spec import DynamicComboSpec, may_take_input_files
 
 if TYPE_CHECKING:
     from ..spec import InputSpec, NodeSpec, Spec
@@ -268,7 +268,15 @@ class _SpecView:
     def input_files(self) -> frozenset[str]:
         if self._input_files is None:
             files: set[str] = set()
-            for ct in self.spec:
+            fb = self.fallback()
+            spec = self.spec
+            for ct in spec:
+                # (only the classes that may have such inputs are compiled: a cold command
+                # would otherwise parse and compile the whole spec here)
+                if not may_take_input_files(spec.raw_entry(ct)) and not (
+                    fb is not None and ct in fb and may_take_input_files(fb.raw_entry(ct))
+                ):
+                    continue
                 for i in self.cls(ct).inputs:
                     if i.file_kind == "input" and i.choices:
                         files.update(c for c in i.choices if isinstance(c, str))
