@@ -225,9 +225,8 @@ def _convert_ui(loaded: LoadedInput, spec: Spec | None, notes: list[str], drift:
 def _explain_drift(findings: list[Finding], drift: list[str]) -> list[Finding]:
     """The converter's evidence of nodes newer than the spec, as the hint of the errors on
     those nodes (the evidence on the same input first, then on the dynamic combo a sub-input
-    belongs to, else the node's); evidence that
-    explains no error is not reported (values the editor keeps for widgets a spec lacks
-    are common and harmless)."""
+    belongs to, else the node's); evidence that explains no error is not reported (values
+    the editor keeps for widgets a spec lacks are common and harmless)."""
     from .convert.ui._model import MAY_HAVE_CHANGED
 
     at: dict[tuple[str | None, str | None], str] = {}

@@ -789,7 +789,7 @@ class Spec(Mapping[str, NodeSpec]):
         return default
 
     def __repr__(self) -> str:
-        return f"<Spec {self.source!r}: {len(self._nodes)} node classes>"
+        return f"<Spec {self.source!r}: {len(self)} node classes>"
 
 
 def _fetch_object_info(url: str, timeout: float) -> Any:

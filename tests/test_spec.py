@@ -260,3 +260,7 @@ def test_input_file_prefilter_misses_no_class(custom_spec, latest):
         }
         assert with_files and with_files <= admitted
         assert len(admitted) < len(spec) // 10  # and it does spare the rest
+
+
+def test_spec_repr_counts_every_class():
+    assert repr(core_spec()) == f"<Spec 'comfyui_core': {len(core_spec())} node classes>"
