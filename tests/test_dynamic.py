@@ -645,6 +645,8 @@ def test_templates_lint_without_false_findings(latest):
     )
     # those whose index understates the node versions they need show it in the file
     assert set(_STALE_MINIMUM) <= drift_only
+    for name, declared in _STALE_MINIMUM.items():
+        assert minimum[name.removesuffix(".json")] == tuple(map(int, declared.split(".")))
 
 
 # The ComfyUI of object_info_recent.json, as the templates' index places it (see above).
