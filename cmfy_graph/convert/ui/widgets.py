@@ -381,6 +381,11 @@ _CONTROL_NAMES = frozenset({"control_after_generate", "control_filter_list", "up
 _CONTROL_MODES = frozenset({"fixed", "increment", "decrement", "randomize"})
 
 
+def _first(names: list[str], n: int) -> str:
+    """The first ``n`` of ``names``, comma-separated, ``...`` when there are more."""
+    return ", ".join(names[:n]) + (", ..." if len(names) > n else "")
+
+
 def _positional_lookup(seq: list[Any]) -> Any:
     def look(i: int, slot: WidgetSlot) -> Any:
         return seq[i] if i < len(seq) else _MISSING_VALUE
@@ -778,9 +783,10 @@ class Widgets(_State):
                 continue  # under an option: reported at the combo below
             unknown.append(k)
         if unknown:
-            shown = ", ".join(unknown[:4]) + (", ..." if len(unknown) > 4 else "")
             self.drift_note(
-                f"the saved {dto.type} has values for inputs the spec's lacks ({shown})", dto
+                f"the saved {dto.type} has values for inputs the spec's lacks "
+                f"({_first(unknown, 4)})",
+                dto,
             )
         for name, inp in ns.inputs.items():
             if not isinstance(inp.dynamic, DynamicComboSpec):
@@ -799,19 +805,17 @@ class Widgets(_State):
                     and k.rsplit(".", 1)[-1].split("#", 1)[0] not in _CONTROL_NAMES
                 ]
                 if extra:
-                    shown = ", ".join(extra[:3]) + (", ..." if len(extra) > 3 else "")
                     self.drift_note(
                         f"the workflow saved option {v!r} of {name!r} with values for "
-                        f"sub-inputs the spec's option lacks ({shown})",
+                        f"sub-inputs the spec's option lacks ({_first(extra, 3)})",
                         dto,
                         name,
                     )
                 continue
             if subs:
-                shown = ", ".join(subs[:3]) + (", ..." if len(subs) > 3 else "")
                 self.drift_note(
                     f"the workflow saved option {v!r} of {name!r} with values of its own "
-                    f"({shown})",
+                    f"({_first(subs, 3)})",
                     dto,
                     name,
                 )
