@@ -754,12 +754,10 @@ class Spec(Mapping[str, NodeSpec]):
         return cls(nodes, msgs, " + ".join(sp.source for sp in specs))
 
     def __getitem__(self, key: str) -> NodeSpec:
-        ns = self._nodes.get(key)
-        if ns is not None:
-            return ns
-        if self._deferred is not None and key in self._deferred:
-            return self._parse(key)
-        raise KeyError(key)
+        ns = self.get(key)
+        if ns is None:
+            raise KeyError(key)
+        return ns
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._deferred if self._deferred is not None else self._nodes)
