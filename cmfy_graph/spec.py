@@ -380,7 +380,8 @@ def _js_key_order(keys: Iterable[str]) -> list[str]:
     ]
     if not ints:
         return keys
-    rest = [k for k in keys if k not in set(ints)]
+    first = set(ints)
+    rest = [k for k in keys if k not in first]
     return sorted(ints, key=int) + rest
 
 
@@ -400,11 +401,22 @@ def _guess_file_kind(name: str, type_: str, options: Mapping[str, Any], choices:
     if any(options.get(k) for k in _UPLOAD_OPTIONS):
         return "input"
     if isinstance(choices, (list, tuple)):
+        if not choices:
+            return "model" if _MODEL_NAME_RE.search(name) else None
+        # "model" when at least half of the string choices are model files; counted until
+        # the answer is known (a file list can be long, and every combo is asked)
         strs = [c for c in choices if isinstance(c, str)]
-        if strs and sum(1 for c in strs if c.lower().endswith(_MODEL_EXTENSIONS)) * 2 >= len(strs):
-            return "model"
-        if not choices and _MODEL_NAME_RE.search(name):
-            return "model"
+        total = len(strs)
+        hits = misses = 0
+        for c in strs:
+            if c.lower().endswith(_MODEL_EXTENSIONS):
+                hits += 1
+                if hits * 2 >= total:
+                    return "model"
+            else:
+                misses += 1
+                if misses * 2 > total:
+                    return None
     return None
 
 
