@@ -70,10 +70,41 @@ class ConversionError(CmfyGraphError):
     """A workflow could not be converted between formats."""
 
 
+def closest_match(word: str, candidates: Iterable[str], cutoff: float = 0.6) -> str | None:
+    """``difflib.get_close_matches(word, candidates, n=1, cutoff=cutoff)``'s one answer (or
+    None), computed with fewer full comparisons: the candidates that pass difflib's cheap
+    bounds are compared in the order of their upper bound (``quick_ratio``), and the
+    comparisons stop where that bound falls below the best score found, which no later
+    candidate can then reach (ties go to the greater string, as in difflib)."""
+    sm = difflib.SequenceMatcher()
+    sm.set_seq2(word)
+    bounded: list[tuple[float, str]] = []
+    for x in candidates:
+        sm.set_seq1(x)
+        if sm.real_quick_ratio() >= cutoff:
+            q = sm.quick_ratio()
+            if q >= cutoff:
+                bounded.append((q, x))
+    bounded.sort(reverse=True)
+    best: tuple[float, str] | None = None
+    for q, x in bounded:
+        if best is not None and q < best[0]:
+            break
+        sm.set_seq1(x)
+        r = sm.ratio()
+        if r >= cutoff and (best is None or (r, x) > best):
+            best = (r, x)
+    return best[1] if best is not None else None
+
+
 def did_you_mean(word: str, candidates: Iterable[str], n: int = 1) -> str:
     """Return ``"; did you mean 'x'?"`` for the closest candidate, or ``""`` when none is close."""
     cands = [c for c in candidates if isinstance(c, str)]
-    matches = difflib.get_close_matches(word, cands, n=n, cutoff=0.6)
+    if n == 1:
+        best = closest_match(word, cands)
+        matches = [best] if best is not None else []
+    else:
+        matches = difflib.get_close_matches(word, cands, n=n, cutoff=0.6)
     if not matches:
         lowered = {c.lower(): c for c in cands}
         if word.lower() in lowered:

@@ -4,12 +4,14 @@ and their reports keep ComfyUI's invariants."""
 from __future__ import annotations
 
 import copy
+import difflib
 import json
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cmfy_graph.errors import closest_match
 from cmfy_graph.inputs import load_bytes
 from cmfy_graph.lint import lint_input
 from cmfy_graph.spec import core_spec
@@ -124,3 +126,31 @@ def test_lint_mutated_files_round_trip(prompt: dict[str, Any]) -> None:
     res = lint_input(load_bytes(raw, "x.json"))
     direct = validate_prompt(json.loads(raw))
     assert res.valid == direct.valid
+
+
+# -- did you mean: the pruned search answers exactly as difflib does -------------------------
+
+_word = st.text(alphabet="abcdeAB_.-0123456789é", max_size=24)
+_NAMES = sorted(core_spec())
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    word=_word,
+    cands=st.lists(_word, max_size=30),
+    real=st.lists(st.sampled_from(_NAMES), max_size=40),
+    cutoff=st.sampled_from([0.0, 0.3, 0.6, 0.8, 1.0]),
+)
+def test_closest_match_is_difflibs_answer(word, cands, real, cutoff):
+    for pool in (cands, real, cands + real + cands[:3]):  # duplicates too
+        expected = difflib.get_close_matches(word, pool, n=1, cutoff=cutoff)
+        assert closest_match(word, pool, cutoff) == (expected[0] if expected else None)
+
+
+def test_closest_match_on_long_strings_as_difflib():
+    # difflib junks popular characters of a sequence of 200 or more: the same matcher is used
+    base = "model_" + "ab" * 120 + ".safetensors"
+    pool = [base[:-3], base.replace("a", "c", 5), "x" * 210, base.upper()]
+    for word in (base, base[10:], "model_abab.safetensors"):
+        expected = difflib.get_close_matches(word, pool, n=1)
+        assert closest_match(word, pool) == (expected[0] if expected else None)
