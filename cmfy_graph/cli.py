@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from . import __version__
 from .errors import CmfyGraphError
 
-__all__ = ["main", "build_parser", "COMMANDS"]
+__all__ = ["main", "console_main", "build_parser", "COMMANDS"]
 
 #: sub-command name -> module under cmfy_graph.commands
 COMMANDS: dict[str, str] = {
@@ -109,5 +109,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
 
 
+def console_main() -> int:
+    """The ``cmfy-graph`` program (and ``python -m cmfy_graph``): :func:`main` in a process
+    of its own, whose cyclic garbage collector runs less often. What a command holds (JSON
+    documents, prompts, findings) is freed by reference counting; the collector's frequent
+    passes over a growing heap cost a lint of many files about a sixth of its time.
+    Library callers of :func:`main` keep their process's settings."""
+    import gc
+
+    gc.set_threshold(50_000, 20, 20)
+    return main()
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    sys.exit(console_main())

@@ -243,3 +243,25 @@ def test_pre_commit_hook_skips_json_that_is_not_a_workflow(
     code, out, _ = _run(capsys, "--only-workflows", *files[:-1])
     assert code == 0, out
     assert "cmfy-graph lint --only-workflows" in (ROOT / ".pre-commit-hooks.yaml").read_text()
+
+
+def test_the_program_tunes_the_collector_and_library_callers_keep_theirs(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import gc
+
+    from cmfy_graph.cli import console_main
+
+    before = gc.get_threshold()
+    try:
+        assert main([]) == 2 and gc.get_threshold() == before  # main alone: untouched
+        monkeypatch.setattr(sys, "argv", ["cmfy-graph"])
+        assert console_main() == 2  # no command: the usage, exit 2, as main says
+        assert gc.get_threshold()[0] > before[0]
+    finally:
+        gc.set_threshold(*before)
+    assert "usage" in capsys.readouterr().err
+    # the installed program and python -m both enter through it
+    text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert 'cmfy-graph = "cmfy_graph.cli:console_main"' in text
+    assert "console_main()" in (ROOT / "cmfy_graph" / "__main__.py").read_text(encoding="utf-8")
