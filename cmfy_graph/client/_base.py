@@ -36,7 +36,6 @@ from .errors import (
     AuthenticationError,
     ConfigurationError,
     InvalidWorkflowError,
-    JobNotReadyError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
@@ -802,13 +801,7 @@ class BaseClient:
         current = job if isinstance(job, Job) else None
         if current is None or not current.done:
             current = yield from self._get_flow(job if isinstance(job, str) else job.job_id)
-        if current.status == "failed":
-            current.raise_for_failure()
-        if current.status != "completed":
-            raise JobNotReadyError(
-                f"job {current.job_id} is {current.status}; wait() for it before downloading",
-                job=current,
-            )
+        current.require_completed(advice="; wait() for it before downloading")
         dest = Path(dest_dir)
         dest.mkdir(parents=True, exist_ok=True)
         paths: list[Path] = []

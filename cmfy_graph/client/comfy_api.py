@@ -56,7 +56,6 @@ from .errors import (
     AuthenticationError,
     ConfigurationError,
     InvalidWorkflowError,
-    JobNotReadyError,
     NotFoundError,
     RateLimitError,
     ServerError,
@@ -518,10 +517,7 @@ class ComfyApiClient:
         import httpx
 
         current = job if isinstance(job, Job) and job.done else self.get(job)
-        if current.failed:
-            current.raise_for_failure()
-        if not current.completed:
-            raise JobNotReadyError(f"job {current.job_id} is {current.status}", job=current)
+        current.require_completed()
         dest = Path(dest_dir)
         dest.mkdir(parents=True, exist_ok=True)
         paths = []

@@ -60,7 +60,6 @@ from .errors import (
     ApiError,
     ApiTimeoutError,
     ConfigurationError,
-    JobNotReadyError,
     NotFoundError,
     SubmitUncertainError,
     UnexpectedResponseError,
@@ -520,10 +519,7 @@ class ComfyUIClient:
         import httpx
 
         current = job if isinstance(job, Job) and job.done else self.get(job)
-        if current.failed:
-            current.raise_for_failure()
-        if not current.completed:
-            raise JobNotReadyError(f"prompt {current.job_id} is {current.status}", job=current)
+        current.require_completed("prompt")
         dest = Path(dest_dir)
         dest.mkdir(parents=True, exist_ok=True)
         paths = []

@@ -10,7 +10,7 @@ from typing import Any
 
 import attrs
 
-from .errors import JobFailedError, UnexpectedResponseError
+from .errors import JobFailedError, JobNotReadyError, UnexpectedResponseError
 
 __all__ = ["FINAL_STATUSES", "Job", "JobError", "parse_job", "opt_int"]
 
@@ -101,6 +101,15 @@ class Job:
             raise JobFailedError(
                 f"job {self.job_id} failed: {err.message}", code=err.code, job=self
             )
+        return self
+
+    def require_completed(self, noun: str = "job", advice: str = "") -> Job:
+        """The job, when it completed (its outputs are there): a failed job raises
+        :class:`JobFailedError`, one still queued or running :class:`JobNotReadyError`
+        ("<noun> <id> is <status>", then ``advice``)."""
+        self.raise_for_failure()
+        if self.status != "completed":
+            raise JobNotReadyError(f"{noun} {self.job_id} is {self.status}{advice}", job=self)
         return self
 
     def _repr_html_(self) -> str:

@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .errors import ApiConnectionError, JobNotReadyError
+from .errors import ApiConnectionError
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -44,10 +44,7 @@ def fetch_images(
     import httpx
     from PIL import Image
 
-    if not job.completed:
-        if job.failed:
-            job.raise_for_failure()
-        raise JobNotReadyError(f"job {job.job_id} is {job.status}", job=job)
+    job.require_completed()
     out: list[Image.Image] = []
     for url in job.outputs:
         try:
