@@ -443,10 +443,6 @@ def _refuse_local_files(prompt: Mapping[str, Any], spec: Any) -> None:
     """cmfy.cloud documents no upload endpoint: a local input file cannot reach it."""
     from .uploads import local_inputs
 
-    if spec is None:
-        from ..spec import core_spec
-
-        spec = core_spec()
     found = next(iter(local_inputs(prompt, spec)), None)
     if found is None:
         return

@@ -274,7 +274,7 @@ class ComfyApiClient:
         """Create a job (``POST /api/v2/jobs``) with an ``Idempotency-Key`` (``idempotency_key``
         or a new UUID), uploading local input files as assets first; retries as the module
         docstring says, never creating two jobs for one call."""
-        prompt, _ = to_prompt(workflow_or_prompt, self._spec_for(workflow_or_prompt))
+        prompt, _ = to_prompt(workflow_or_prompt, self._spec_for())
         prompt, local, refs = self._local_assets(prompt)
         if self.validate:
             lint_prompt(prompt, self.spec, profile="comfyui", input_files=local)
@@ -285,7 +285,7 @@ class ComfyApiClient:
         key = idempotency_key or str(uuid.uuid4())
         return self._create(prompt, key)
 
-    def _spec_for(self, workflow: Any) -> Any:
+    def _spec_for(self) -> Any:
         if self.spec is None:
             from ..spec import core_spec
 
@@ -349,21 +349,19 @@ class ComfyApiClient:
     ) -> tuple[dict[str, Any], list[str], dict[tuple[str, str], dict[str, Any]]]:
         """Local input files uploaded as assets: the prompt naming them, their names, and
         the asset references that replace them after linting."""
-        from .uploads import local_inputs
+        from .uploads import replace_local_inputs
 
-        out = {k: dict(v) if isinstance(v, Mapping) else v for k, v in prompt.items()}
-        refs: dict[tuple[str, str], dict[str, Any]] = {}
-        names = []
-        for li in local_inputs(prompt, self._spec_for(prompt)):
-            asset_id, name = self.upload(li.path)
-            node = out[li.node_id]
-            node["inputs"] = {**node["inputs"], li.input_name: name}
-            names.append(name)
-            refs[(li.node_id, li.input_name)] = {
+        out, done = replace_local_inputs(
+            prompt, self._spec_for(), lambda path: self.upload(path)[1]
+        )
+        refs = {
+            (li.node_id, li.input_name): {
                 "__type": "core/ASSET",
-                "info": {"id": asset_id, "file_path": name},
+                "info": {"id": self._assets[name], "file_path": name},
             }
-        return out, names, refs
+            for li, name in done
+        }
+        return out, [name for _, name in done], refs
 
     def upload(self, path: str | os.PathLike[str]) -> tuple[str, str]:
         """Upload a local file as an asset (``POST /api/v2/assets``, once per file and

@@ -337,24 +337,10 @@ class ComfyUIClient:
     def upload_inputs(self, prompt: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
         """The prompt with every local input file uploaded (:meth:`upload`) and replaced by
         its server name, and those names. The prompt is copied only when a file was found."""
-        from .uploads import local_inputs
+        from .uploads import replace_local_inputs
 
-        spec = self.spec
-        if spec is None:
-            from ..spec import core_spec
-
-            spec = core_spec()
-        found = list(local_inputs(prompt, spec))
-        if not found:
-            return dict(prompt), []
-        out = {k: dict(v) if isinstance(v, Mapping) else v for k, v in prompt.items()}
-        names = []
-        for li in found:
-            name = self.upload(li.path)
-            node = out[li.node_id]
-            node["inputs"] = {**node["inputs"], li.input_name: name}
-            names.append(name)
-        return out, names
+        out, done = replace_local_inputs(prompt, self.spec, self.upload)
+        return out, [name for _, name in done]
 
     # -- live events ------------------------------------------------------------------------------
 

@@ -17,13 +17,20 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import attrs
 
-__all__ = ["LocalInput", "local_inputs", "content_name", "is_upload_input", "mime_type"]
+__all__ = [
+    "LocalInput",
+    "local_inputs",
+    "replace_local_inputs",
+    "content_name",
+    "is_upload_input",
+    "mime_type",
+]
 
 
 @attrs.frozen(slots=True)
@@ -43,7 +50,12 @@ def is_upload_input(ispec: Any) -> bool:
 
 
 def local_inputs(prompt: Mapping[str, Any], spec: Any) -> Iterator[LocalInput]:
-    """The inputs of ``prompt`` that name an existing local file (see the module docstring)."""
+    """The inputs of ``prompt`` that name an existing local file (see the module docstring);
+    ``spec`` None: the bundled core spec."""
+    if spec is None:
+        from ..spec import core_spec
+
+        spec = core_spec()
     for nid, node in prompt.items():
         if not isinstance(node, Mapping):
             continue
@@ -59,6 +71,25 @@ def local_inputs(prompt: Mapping[str, Any], spec: Any) -> Iterator[LocalInput]:
             path = _local_path(value, ispec)
             if path is not None:
                 yield LocalInput(str(nid), str(ct), name, path)
+
+
+def replace_local_inputs(
+    prompt: Mapping[str, Any], spec: Any, upload: Callable[[Path], str]
+) -> tuple[dict[str, Any], list[tuple[LocalInput, str]]]:
+    """``prompt`` with each input that names a local file given the name ``upload(path)``
+    returns (the server's name for the uploaded file), and those inputs with their names.
+    The prompt is copied (its changed nodes too) only when a local file was found."""
+    found = list(local_inputs(prompt, spec))
+    if not found:
+        return dict(prompt), []
+    out = {k: dict(v) if isinstance(v, Mapping) else v for k, v in prompt.items()}
+    done = []
+    for li in found:
+        name = upload(li.path)
+        node = out[li.node_id]
+        node["inputs"] = {**node["inputs"], li.input_name: name}
+        done.append((li, name))
+    return out, done
 
 
 def _local_path(value: Any, ispec: Any) -> Path | None:
