@@ -204,6 +204,12 @@ class InputSpec:
         return self.section == "required"
 
     @property
+    def has_upload(self) -> bool:
+        """True when the editor gives the input an upload button (an ``*_upload`` option:
+        ``image_upload``, ``audio_upload``, ...): it names a file of the input folder."""
+        return any(k.endswith("_upload") and bool(v) for k, v in self.options.items())
+
+    @property
     def default(self) -> Any:
         """The spec's ``default`` option, or ``None``."""
         return self.options.get("default")

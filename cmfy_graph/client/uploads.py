@@ -45,8 +45,7 @@ class LocalInput:
 
 def is_upload_input(ispec: Any) -> bool:
     """True for an input the editor offers an upload button for (``*_upload`` options)."""
-    opts = getattr(ispec, "options", None) or {}
-    return any(k.endswith("_upload") and bool(v) for k, v in opts.items())
+    return bool(getattr(ispec, "has_upload", False))
 
 
 def local_inputs(prompt: Mapping[str, Any], spec: Any) -> Iterator[LocalInput]:

@@ -285,17 +285,13 @@ def _dynamic_annotation(inp: InputSpec, option_base: str | None = None) -> tuple
     return "Any", None
 
 
-def _uploads(inp: InputSpec) -> bool:
-    return any(k.endswith("_upload") and bool(v) for k, v in inp.options.items())
-
-
 def _param_annotation(inp: InputSpec, combo_alias: str | None = None) -> str:
     """The annotation of a plain (non-dynamic) input's value, without ``| None``; a COMBO's
     choices are ``combo_alias`` (a module-level ``Literal`` alias) when given, else inline."""
     t = inp.type
     if t == "COMBO":
         lit = combo_alias or (None if inp.file_kind else _choices_literal(inp.choices or ()))
-        if inp.file_kind == "input" and _uploads(inp):  # a local file, uploaded on submit
+        if inp.file_kind == "input" and inp.has_upload:  # a local file, uploaded on submit
             lit = "str | PathLike[str]"
         return f'{lit or ("str" if inp.file_kind or not inp.choices else "Any")} | Output[Literal["COMBO"]]'
     if t in _PY_TYPES:

@@ -246,9 +246,7 @@ class FileRules(_State):
         """A local file named in an upload input (``LoadImage.image``): the ComfyUI client
         uploads it before queueing, so ComfyUI would find it (a warning says so); cmfy.cloud
         documents no upload, so there it is an error. False when no such local file exists."""
-        spec = getattr(inp, "spec", None)
-        opts = getattr(spec, "options", None) or {}
-        if not any(k.endswith("_upload") and bool(x) for k, x in opts.items()):
+        if not inp.spec.has_upload:
             return False
         if local_file(v) is None:
             return False
